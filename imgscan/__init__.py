@@ -1,0 +1,8 @@
+"""imgscan: predict Windows Update failures from an offline Windows image."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("imgscan")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -1,0 +1,101 @@
+"""Everything the checks read, gathered once from the Windows volume.
+
+Data flows one way: image → artefacts → checks → findings → report. A file
+that cannot be read is recorded in `unreadable` (it becomes an `errors` entry
+and a `hive-unreadable` finding) and the rest is still gathered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from imgscan.accounts import Account, discover
+from imgscan.hives import Hive, HiveError, load_hive
+from imgscan.image.volume import CONFIG_DIR, WindowsVolume, child_path
+
+CURRENT_VERSION = r"Microsoft\Windows NT\CurrentVersion"
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A file that exists (or must exist) but could not be used."""
+
+    path: str
+    role: str  # "SOFTWARE", "SYSTEM", "COMPONENTS" or an account label
+    problem: str
+
+
+@dataclass
+class UserHive:
+    account: Account
+    hive: Hive
+
+
+@dataclass
+class Artefacts:
+    volume: WindowsVolume
+    as_of: date
+    software: Hive | None = None
+    system: Hive | None = None
+    components: Hive | None = None
+    user_hives: list[UserHive] = field(default_factory=list)
+    profile_notes: list[dict[str, object]] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+    @property
+    def hives(self) -> list[Hive]:
+        machine = [h for h in (self.software, self.system, self.components) if h]
+        return machine + [u.hive for u in self.user_hives]
+
+    def host(self) -> dict[str, str | None]:
+        return {"name": _computer_name(self.system), "os": _os_name(self.software)}
+
+
+def gather(volume: WindowsVolume, as_of: date) -> Artefacts:
+    art = Artefacts(volume=volume, as_of=as_of)
+    art.software = _machine_hive(art, "SOFTWARE", required=True)
+    art.system = _machine_hive(art, "SYSTEM", required=True)
+    art.components = _machine_hive(art, "COMPONENTS", required=False)
+    accounts, art.profile_notes = discover(volume, art.software)
+    for account in accounts:
+        hive = _read(art, account.hive_path, account.label, required=True)
+        if hive:
+            art.user_hives.append(UserHive(account, hive))
+    return art
+
+
+def _machine_hive(art: Artefacts, name: str, required: bool) -> Hive | None:
+    return _read(art, child_path(CONFIG_DIR, name), name, required)
+
+
+def _read(art: Artefacts, path: str, role: str, required: bool) -> Hive | None:
+    try:
+        return load_hive(art.volume, path)
+    except FileNotFoundError:
+        if required:
+            art.unreadable.append(Unreadable(path, role, "missing"))
+    except HiveError as exc:
+        art.unreadable.append(Unreadable(path, role, str(exc)))
+    return None
+
+
+def _computer_name(system: Hive | None) -> str | None:
+    if system is None:
+        return None
+    current = system.value("Select", "Current")
+    if not isinstance(current, int):
+        return None
+    name = system.value(rf"ControlSet{current:03d}\Control\ComputerName\ComputerName", "ComputerName")
+    return name if isinstance(name, str) else None
+
+
+def _os_name(software: Hive | None) -> str | None:
+    if software is None:
+        return None
+    parts = [software.value(CURRENT_VERSION, n) for n in ("ProductName", "CSDVersion")]
+    build = software.value(CURRENT_VERSION, "CurrentBuildNumber") or software.value(CURRENT_VERSION, "CurrentBuild")
+    text = " ".join(p for p in parts if isinstance(p, str) and p)
+    if isinstance(build, str) and build:
+        text = f"{text} (build {build})" if text else f"build {build}"
+    return text or None

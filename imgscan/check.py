@@ -1,0 +1,107 @@
+"""The plugin model: rules, findings and the `Check` base class every file in plugins/ subclasses.
+
+A check file starts with its metadata (`Rule` objects: stable id, severity,
+title, references) so a non-programmer can read what it reports, then one
+`Check` subclass whose `run` receives the image's artefacts and yields
+`Finding`s and `Inventory` records. Records are declared once here; the report
+only serialises them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from imgscan.artefacts import Artefacts
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (use {', '.join(str(s) for s in cls)})") from None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A stable rule id users can gate on and ignore; never renamed once released."""
+
+    id: str
+    severity: Severity
+    title: str
+    summary: str
+    references: tuple[str, ...] = ()
+
+
+@dataclass
+class Finding:
+    """One predicted (or observed) failure, with the evidence it rests on and the fix."""
+
+    rule: Rule
+    message: str
+    evidence: list[dict[str, object]]
+    remediation: str
+    severity: Severity | None = None  # None: the rule's default severity
+    starts: date | None = None
+    hresult: str | None = None
+
+    @property
+    def effective_severity(self) -> Severity:
+        return self.severity if self.severity is not None else self.rule.severity
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rule": self.rule.id,
+            "severity": str(self.effective_severity),
+            "title": self.rule.title,
+            "message": self.message,
+            "starts": self.starts.isoformat() if self.starts else None,
+            "hresult": self.hresult,
+            "evidence": self.evidence,
+            "remediation": self.remediation,
+            "references": list(self.rule.references),
+        }
+
+    def sort_key(self) -> tuple[int, str, str]:
+        first_path = str(self.evidence[0].get("path", "")) if self.evidence else ""
+        return (-int(self.effective_severity), self.rule.id, first_path.lower())
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """A fact about what the image holds, for the report's `inventory` (not a problem)."""
+
+    section: str
+    item: dict[str, object] = field(default_factory=dict)
+
+
+class Check:
+    """Base class of a check. Subclasses set `rules` and implement `run`."""
+
+    rules: ClassVar[tuple[Rule, ...]] = ()
+
+    @property
+    def name(self) -> str:
+        return type(self).__module__.rsplit(".", 1)[-1]
+
+    def applies(self, artefacts: Artefacts) -> bool:
+        """Whether the image holds what this check needs; a check that does not apply is skipped."""
+        return True
+
+    def run(self, artefacts: Artefacts) -> Iterable[Finding | Inventory]:
+        raise NotImplementedError

@@ -1,0 +1,130 @@
+"""Command line: `imgscan scan IMAGE`, `imgscan plugins`.
+
+Exit codes (the same in every subcommand):
+  0  no finding at or above --fail-on
+  1  at least one finding at or above --fail-on
+  2  unreadable input, usage error, or nothing could be checked
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from imgscan import __version__
+from imgscan.check import Severity
+from imgscan.errors import ImgscanError
+from imgscan.loader import load_checks
+from imgscan.render import to_json, to_table
+from imgscan.scan import scan
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+FORMATS = {"table": to_table, "json": to_json}
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _severity(text: str) -> Severity:
+    try:
+        return Severity.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imgscan",
+        description="Predict Windows Update failures from an offline Windows disk or golden image.",
+        epilog="Exit codes: 0 clean, 1 findings at/above --fail-on, 2 unreadable input or usage error.",
+    )
+    parser.add_argument("--version", action="version", version=f"imgscan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="show the log of dissect and other libraries")
+    common.add_argument("--debug", action="store_true", help="debug log, and tracebacks on errors")
+    common.add_argument("--plugins", type=Path, action="append", default=[], metavar="DIR",
+                        help="also load checks from the *.py files in DIR (repeatable)")
+
+    p_scan = sub.add_parser("scan", parents=[common], help="scan an image and report findings")
+    p_scan.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, or extracted directory")
+    p_scan.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                        help="evaluate the image as of this day (YYYY-MM-DD; default: today, UTC)")
+    p_scan.add_argument("--format", choices=sorted(FORMATS), default="table")
+    p_scan.add_argument("-o", "--output", type=Path, help="write the report to this file instead of stdout")
+    p_scan.add_argument("--fail-on", type=_severity, default=Severity.HIGH, metavar="SEVERITY",
+                        help="exit 1 when a finding has at least this severity (info|low|medium|high|critical; default high)")
+
+    sub.add_parser("plugins", parents=[common], help="list the rules of every loaded check")
+    return parser
+
+
+def configure_logging(verbose: bool, debug: bool) -> None:
+    """imgscan speaks through its own one-line messages; library logs (dissect's warnings about
+    every hive it cannot open, for one) stay hidden unless -v or --debug."""
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.CRITICAL + 1
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose, args.debug)
+    try:
+        if args.command == "plugins":
+            return _plugins(args)
+        return _scan(args)
+    except ImgscanError as exc:
+        if args.debug:
+            raise
+        print(f"imgscan: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("imgscan: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"imgscan: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    loaded = load_checks(args.plugins)
+    for check in loaded.checks:
+        for rule in check.rules:
+            print(f"{rule.id:<32} {str(rule.severity):<8} {rule.title}  [{check.name}]")
+    for error in loaded.errors:
+        print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
+    return EXIT_ERROR if loaded.errors else EXIT_CLEAN
+
+
+def _scan(args: argparse.Namespace) -> int:
+    as_of = args.as_of or datetime.now(timezone.utc).date()
+    loaded = load_checks(args.plugins)
+    result = scan(args.image, as_of, loaded)
+    text = FORMATS[args.format](result.report)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    for error in result.report["errors"]:
+        print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
+    if result.checks_completed == 0:
+        print(f"imgscan: error: {args.image}: no check could run", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_FINDINGS if result.gate(args.fail_on) else EXIT_CLEAN

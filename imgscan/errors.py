@@ -1,0 +1,17 @@
+"""Errors a user can act on: each renders as one line naming the file, the problem and what to do."""
+
+from __future__ import annotations
+
+
+class ImgscanError(Exception):
+    """An input imgscan cannot use; `str()` is the one-line message shown to the user."""
+
+    def __init__(self, path: str, problem: str, advice: str = "") -> None:
+        self.path = path
+        self.problem = problem
+        self.advice = advice
+        super().__init__(f"{path}: {problem}" + (f" ({advice})" if advice else ""))
+
+
+class UnreadableImage(ImgscanError):
+    """The image (or a file it depends on, like a VHD parent) cannot be opened at all."""

@@ -1,0 +1,84 @@
+"""Offline registry hives, read with python-registry straight from the image's file objects.
+
+A hive that is damaged becomes a `HiveError` (a one-line reason), which the
+scan turns into an `errors` entry and a `hive-unreadable` finding; nothing is
+extracted to disk.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from Registry import Registry
+from Registry.RegistryParse import RegistryStructureDoesNotExist
+
+from imgscan.image.volume import WindowsVolume
+
+BASE_BLOCK = 4096
+
+
+class HiveError(Exception):
+    """A hive that cannot be used; `str()` says what is wrong with it."""
+
+
+@dataclass
+class Hive:
+    """One loaded hive. `dirty` is True when the base block's two sequence numbers differ,
+    i.e. the hive was captured mid-write and its transaction logs were not replayed;
+    imgscan reads it as is, and says so."""
+
+    path: str
+    registry: Registry.Registry
+    dirty: bool
+
+    def key(self, key_path: str) -> Registry.RegistryKey | None:
+        try:
+            return self.registry.open(key_path)
+        except Registry.RegistryKeyNotFoundException:
+            return None
+
+    def value(self, key_path: str, name: str) -> Any:
+        """The data of a value, or None when the key or value is absent."""
+        key = self.key(key_path)
+        if key is None:
+            return None
+        try:
+            return key.value(name).value()
+        except Registry.RegistryValueNotFoundException:
+            return None
+
+
+def load_hive(volume: WindowsVolume, path: str) -> Hive:
+    """Read and sanity-check a hive; raises FileNotFoundError or HiveError."""
+    with volume.open(path) as fh:
+        data = fh.read()
+    return parse_hive(path, data)
+
+
+def parse_hive(path: str, data: bytes) -> Hive:
+    if len(data) < BASE_BLOCK + 32:
+        raise HiveError(f"too short for a registry hive ({len(data)} bytes)")
+    if data[:4] != b"regf":
+        raise HiveError("not a registry hive (no 'regf' signature)")
+    primary, secondary = struct.unpack_from("<II", data, 4)
+    (bins_size,) = struct.unpack_from("<I", data, 40)
+    if BASE_BLOCK + bins_size > len(data):
+        raise HiveError(f"truncated: header promises {BASE_BLOCK + bins_size} bytes, file has {len(data)}")
+    if data[BASE_BLOCK : BASE_BLOCK + 4] != b"hbin":
+        raise HiveError("damaged: no hive bin after the base block")
+    try:
+        registry = Registry.Registry(io.BytesIO(data))
+        registry.root().subkeys()  # python-registry parses lazily; touch the root so damage shows now
+    except (RegistryStructureDoesNotExist, struct.error, UnicodeDecodeError, IndexError, ValueError) as exc:
+        raise HiveError(f"damaged: {exc or type(exc).__name__}") from exc
+    return Hive(path=path, registry=registry, dirty=primary != secondary)
+
+
+def key_last_written(key: Registry.RegistryKey) -> str:
+    """A key's last-write time in ISO 8601 UTC."""
+    stamp: datetime = key.timestamp()
+    return stamp.replace(tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")

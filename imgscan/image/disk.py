@@ -1,0 +1,195 @@
+"""Disk images (VHD, VHDX, VMDK, E01, raw MBR/GPT disks, bare NTFS volumes) through dissect.target.
+
+dissect.target maps the container, the partition table and the filesystems;
+imgscan then picks the partition that holds `Windows\\System32\\config`, so a
+disk with a System Reserved or EFI partition in front of C: still works.
+
+Differencing VHD/VHDX children are the one case dissect.hypervisor does not
+follow (it reads the child's unallocated blocks as zeros); those go through
+libvhdi, which resolves the parent chain, and dissect reads the result as a raw
+disk.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path, PureWindowsPath
+
+import pyvhdi
+from dissect.target import container as dissect_container
+from dissect.target.containers.raw import RawContainer
+from dissect.target.target import Target
+
+from imgscan.errors import UnreadableImage
+from imgscan.image.volume import FilesystemVolume, WindowsVolume, holds_windows
+
+log = logging.getLogger(__name__)
+
+VHD_DIFFERENCING = 4
+MAX_PARENT_DEPTH = 16
+
+
+def sniff_format(path: Path) -> str:
+    """Name the container format from the file's magic bytes (not its extension)."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+        size = fh.seek(0, io.SEEK_END)
+        tail = b""
+        if size >= 512:
+            fh.seek(size - 512)
+            tail = fh.read(512)
+    if head.startswith(b"vhdxfile"):
+        return "vhdx"
+    if tail.startswith(b"conectix") or head.startswith(b"conectix"):
+        footer = tail if tail.startswith(b"conectix") else head
+        kind = {2: "fixed", 3: "dynamic", 4: "differencing"}.get(int.from_bytes(footer[60:64], "big"), "unknown")
+        return f"vhd-{kind}"
+    if head.startswith(b"KDMV") or head.startswith(b"# Disk DescriptorFile"):
+        return "vmdk"
+    if head.startswith(b"EVF\x09\x0d\x0a\xff\x00"):
+        return "e01"
+    if head.startswith(b"MSWIM\0\0\0"):
+        return "wim"
+    if len(head) >= 1024 and head[512:520] == b"EFI PART":
+        return "raw-gpt"
+    if head[3:11] == b"NTFS    ":
+        return "raw-volume"
+    if len(head) >= 512 and head[510:512] == b"\x55\xaa":
+        return "raw-mbr"
+    return "unknown"
+
+
+class _VhdiStream(io.RawIOBase):
+    """A read-only file object over a libvhdi handle (with its parents attached)."""
+
+    def __init__(self, handle: pyvhdi.file, keep_alive: list[object]) -> None:
+        self._handle = handle
+        self._keep_alive = keep_alive  # parent handles and files must outlive the child
+        self.size = handle.get_media_size()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._handle.get_offset(), io.SEEK_END: self.size}[whence]
+        self._handle.seek_offset(base + offset, io.SEEK_SET)
+        return base + offset
+
+    def tell(self) -> int:
+        return self._handle.get_offset()
+
+    def readinto(self, buffer: bytearray) -> int:
+        data = self._handle.read_buffer(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _parent_path(child: Path, handle: pyvhdi.file) -> Path:
+    """The parent of a differencing disk: the file its locator names, looked up next to the child.
+
+    Windows stores absolute and relative locators of the machine that made the
+    disk; on an analyst's machine only "next to the child" is meaningful.
+    """
+    recorded = handle.get_parent_filename() or ""
+    name = PureWindowsPath(recorded).name
+    if not name:
+        raise UnreadableImage(str(child), "differencing disk names no parent file", "the disk is damaged")
+    candidate = child.parent / name
+    if not candidate.is_file():
+        matches = [p for p in child.parent.iterdir() if p.name.lower() == name.lower()]
+        if not matches:
+            raise UnreadableImage(
+                str(child),
+                f"differencing disk needs its parent {name!r}, which is not next to it",
+                f"copy {recorded or name} into {child.parent}",
+            )
+        candidate = matches[0]
+    return candidate
+
+
+def _open_vhdi_chain(path: Path) -> tuple[_VhdiStream, list[Path]]:
+    """Open a differencing VHD/VHDX with its chain of parents; returns the stream and the parents used."""
+    keep_alive: list[object] = []
+    parents: list[Path] = []
+
+    def open_one(file_path: Path, depth: int) -> pyvhdi.file:
+        if depth > MAX_PARENT_DEPTH:
+            raise UnreadableImage(str(path), f"parent chain deeper than {MAX_PARENT_DEPTH} (a cycle?)")
+        fh = file_path.open("rb")
+        handle = pyvhdi.file()
+        try:
+            handle.open_file_object(fh, "r")
+        except OSError as exc:
+            raise UnreadableImage(str(file_path), f"not a readable VHD/VHDX ({exc})") from exc
+        keep_alive.extend([fh, handle])
+        if handle.get_disk_type() == VHD_DIFFERENCING:
+            parent = _parent_path(file_path, handle)
+            parents.append(parent)
+            handle.set_parent(open_one(parent, depth + 1))
+        return handle
+
+    return _VhdiStream(open_one(path, 0), keep_alive), parents
+
+
+def _windows_filesystem(target: Target, path: Path) -> WindowsVolume:
+    candidates = [FilesystemVolume(fs) for fs in target.filesystems]
+    for volume in candidates:
+        if holds_windows(volume):
+            return volume
+    if not candidates:
+        raise UnreadableImage(
+            str(path), "no filesystem found (not a disk image, or an encrypted/unsupported volume)"
+        )
+    raise UnreadableImage(
+        str(path),
+        f"no Windows volume: none of its {len(candidates)} filesystem(s) holds Windows\\System32\\config",
+        "give the disk or volume that holds the Windows installation",
+    )
+
+
+def open_disk(path: Path, fmt: str) -> tuple[WindowsVolume, list[Path]]:
+    """Open a disk image read-only and return its Windows volume and any parent images it needed."""
+    parents: list[Path] = []
+    try:
+        if fmt in ("vhd-differencing",) or (fmt == "vhdx" and _is_differencing_vhdx(path)):
+            stream, parents = _open_vhdi_chain(path)
+            disk = RawContainer(stream)
+        else:
+            disk = dissect_container.open(path)
+        target = Target(path)
+        target.disks.add(disk)
+        target.disks.apply()
+        target.volumes.apply()
+        target.filesystems.apply()
+    except UnreadableImage:
+        raise
+    except Exception as exc:  # dissect raises many types for damaged containers
+        log.debug("dissect failed on %s", path, exc_info=True)
+        raise UnreadableImage(str(path), f"cannot read {fmt} image: {_describe(exc)}", "is the file complete?") from exc
+    return _windows_filesystem(target, path), parents
+
+
+def _is_differencing_vhdx(path: Path) -> bool:
+    handle = pyvhdi.file()
+    try:
+        with path.open("rb") as fh:
+            handle.open_file_object(fh, "r")
+            try:
+                return handle.get_disk_type() == VHD_DIFFERENCING
+            finally:
+                handle.close()
+    except OSError:
+        return False  # let dissect report what is wrong with it
+
+
+def _describe(exc: BaseException) -> str:
+    """The innermost cause of a dissect exception, which is the one that names the real problem."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+

@@ -1,0 +1,60 @@
+"""Views of the report: `json` (the contract) and `table` (for a person at a terminal).
+
+Both are pure functions of the report dict, so every format shows the same facts.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+WIDTH = 100
+
+
+def to_json(report: dict[str, object]) -> str:
+    """The JSON contract: stable key order, no run timestamps, so the same input gives the same bytes."""
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_table(report: dict[str, object]) -> str:
+    image = report["image"]
+    host = report.get("host") or {}
+    lines = [
+        f"imgscan {report['imgscan']}  {image['path']}  ({image['format']}, sha256 {image['sha256'][:16]}…)",
+        f"host {host.get('name') or '?'}  ·  {host.get('os') or 'unknown Windows'}  ·  as of {report['as_of']}",
+        "",
+    ]
+    findings = report["findings"]
+    if not findings:
+        lines.append("No findings.")
+    for finding in findings:
+        lines.extend(_finding_lines(finding))
+    hives = report["inventory"].get("hives", [])
+    lines.append(f"Read {len(hives)} hive(s); summary: " + _summary(report["summary"]))
+    for error in report["errors"]:
+        lines.append(f"error: {error['path']}: {error['message']}")
+    return "\n".join(lines) + "\n"
+
+
+def _finding_lines(finding: dict[str, object]) -> list[str]:
+    evidence = finding["evidence"][0] if finding["evidence"] else {}
+    where = evidence.get("path", "")
+    head = f"{finding['severity'].upper():<8} {finding['rule']}  {where}"
+    if finding.get("starts"):
+        head += f"  (from {finding['starts']})"
+    if finding.get("hresult"):
+        head += f"  {finding['hresult']}"
+    out = [head]
+    out += textwrap.wrap(finding["message"], WIDTH, initial_indent="  ", subsequent_indent="  ")
+    for item in finding["evidence"]:
+        details = {k: v for k, v in item.items() if k not in ("path", "options", "account", "predicted_errors")}
+        out.append("  evidence: " + item.get("path", "") + "  " + ", ".join(f"{k}={v}" for k, v in details.items()))
+    out.append("  fix:")
+    out += ["    " + line for line in str(finding["remediation"]).splitlines()]
+    out.append("")
+    return out
+
+
+def _summary(summary: dict[str, int]) -> str:
+    counted = [f"{n} {severity}" for severity, n in summary.items() if n]
+    return ", ".join(counted) if counted else "clean"

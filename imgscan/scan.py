@@ -1,0 +1,97 @@
+"""One scan: open the image, gather artefacts, run every check, and assemble the report.
+
+A check that raises is recorded in `errors` and the others still run; the
+scan counts as "nothing could be checked" only when no check completed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from imgscan import __version__
+from imgscan.artefacts import Artefacts, gather
+from imgscan.check import Finding, Inventory, Severity
+from imgscan.image import OpenedImage, open_image
+from imgscan.loader import LoadedChecks
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScanResult:
+    report: dict[str, object]
+    findings: list[Finding]
+    checks_completed: int
+
+    def gate(self, fail_on: Severity) -> bool:
+        """True when a finding reaches the `--fail-on` threshold."""
+        return any(f.effective_severity >= fail_on for f in self.findings)
+
+
+def scan(path: Path, as_of: date, checks: LoadedChecks) -> ScanResult:
+    opened = open_image(path)
+    art = gather(opened.volume, as_of)
+    findings, inventory, errors, completed = _run_checks(art, checks)
+    findings.sort(key=Finding.sort_key)
+    report = {
+        "imgscan": __version__,
+        "image": _image(opened),
+        "as_of": as_of.isoformat(),
+        "host": art.host(),
+        "summary": {str(s): sum(f.effective_severity == s for f in findings) for s in reversed(Severity)},
+        "findings": [f.to_dict() for f in findings],
+        "inventory": _inventory(art, inventory, checks, completed),
+        "errors": checks.errors + [{"path": u.path, "message": f"{u.role}: {u.problem}"} for u in art.unreadable] + errors,
+    }
+    return ScanResult(report=report, findings=findings, checks_completed=len(completed))
+
+
+def _run_checks(
+    art: Artefacts, loaded: LoadedChecks
+) -> tuple[list[Finding], dict[str, list[dict[str, object]]], list[dict[str, str]], list[str]]:
+    findings: list[Finding] = []
+    inventory: dict[str, list[dict[str, object]]] = {}
+    errors: list[dict[str, str]] = []
+    completed: list[str] = []
+    for check in loaded.checks:
+        if not check.applies(art):
+            continue
+        try:
+            for record in check.run(art):
+                if isinstance(record, Inventory):
+                    inventory.setdefault(record.section, []).append(record.item)
+                else:
+                    findings.append(record)
+        except Exception as exc:  # a crashing check must not lose the other findings
+            log.debug("check %s crashed", check.name, exc_info=True)
+            errors.append({"path": f"check:{check.name}", "message": f"check crashed: {type(exc).__name__}: {exc}"})
+            continue
+        completed.append(check.name)
+    return findings, inventory, errors, completed
+
+
+def _image(opened: OpenedImage) -> dict[str, object]:
+    info = opened.info
+    image: dict[str, object] = {"path": info.path, "sha256": info.sha256, "format": info.format}
+    if opened.parents:
+        image["parents"] = [{"path": p.path, "sha256": p.sha256, "format": p.format} for p in opened.parents]
+    return image
+
+
+def _inventory(
+    art: Artefacts, sections: dict[str, list[dict[str, object]]], loaded: LoadedChecks, completed: list[str]
+) -> dict[str, object]:
+    hives: list[dict[str, object]] = []
+    for role, hive in (("SOFTWARE", art.software), ("SYSTEM", art.system), ("COMPONENTS", art.components)):
+        if hive:
+            hives.append({"path": hive.path, "role": role, "dirty": hive.dirty})
+    for user in art.user_hives:
+        hives.append({"path": user.hive.path, "role": "user", "dirty": user.hive.dirty} | user.account.as_dict())
+    return {
+        "hives": hives,
+        "profiles_not_scanned": art.profile_notes,
+        "checks": [{"check": c.name, "completed": c.name in completed} for c in loaded.checks],
+    } | dict(sorted(sections.items()))

@@ -1,0 +1,64 @@
+"""Registry hives that are damaged, missing or captured mid-write.
+
+What it finds: a hive imgscan must read (SOFTWARE, SYSTEM, COMPONENTS, .DEFAULT,
+the Default profile, each profile) that is truncated, garbage or missing, and
+hives whose sequence numbers differ (dirty: captured without a clean flush).
+A damaged hive is a finding, not a crash: the other checks still run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from imgscan.artefacts import Artefacts
+from imgscan.check import Check, Finding, Rule, Severity
+
+UNREADABLE = Rule(
+    id="hive-unreadable",
+    severity=Severity.HIGH,
+    title="Registry hive missing or damaged",
+    summary=(
+        "A hive the checks need is missing, truncated or not a hive. Windows cannot load it either; "
+        "the checks that depend on it did not run for it."
+    ),
+    references=("https://github.com/libyal/libregf/blob/main/documentation/Windows%20NT%20Registry%20File%20(REGF)%20format.asciidoc",),
+)
+
+DIRTY = Rule(
+    id="hive-dirty",
+    severity=Severity.INFO,
+    title="Registry hive captured mid-write (dirty)",
+    summary=(
+        "The hive's primary and secondary sequence numbers differ: it was captured before Windows flushed it, "
+        "and its transaction logs (.LOG1/.LOG2) were not replayed. imgscan read it as is; recent changes may be missing."
+    ),
+    references=UNREADABLE.references,
+)
+
+MACHINE_ROLES = {"SOFTWARE", "SYSTEM", "COMPONENTS", ".DEFAULT"}
+
+
+class HiveHealth(Check):
+    rules = (UNREADABLE, DIRTY)
+
+    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+        for bad in artefacts.unreadable:
+            machine = bad.role in MACHINE_ROLES
+            yield Finding(
+                rule=UNREADABLE,
+                severity=Severity.HIGH if machine else Severity.MEDIUM,
+                message=f"{bad.path} ({bad.role}): {bad.problem}; the checks that need this hive did not run for it.",
+                evidence=[{"path": bad.path, "role": bad.role, "problem": bad.problem}],
+                remediation=(
+                    "Re-capture the image from a cleanly shut-down machine; if the hive is damaged on the reference "
+                    "machine too, restore it from a backup (or recreate the profile) before capturing."
+                ),
+            )
+        for hive in artefacts.hives:
+            if hive.dirty:
+                yield Finding(
+                    rule=DIRTY,
+                    message=f"{hive.path} is dirty (sequence numbers differ); read as is without its transaction logs.",
+                    evidence=[{"path": hive.path, "dirty": True}],
+                    remediation="Shut the reference machine down cleanly before capturing the image.",
+                )

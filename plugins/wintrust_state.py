@@ -1,0 +1,130 @@
+"""WinTrust "Software Publishing" State in every user hive (seed 000).
+
+What it finds: a `State` value under
+HKU\\<account>\\Software\\Microsoft\\Windows\\CurrentVersion\\WinTrust\\Trust Providers\\Software Publishing
+that makes Authenticode checks stricter or weaker than Windows' default 0x23c00.
+A missing value is normal (Windows then uses 0x23c00) and only shows in the inventory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from imgscan.artefacts import Artefacts, UserHive
+from imgscan.check import Check, Finding, Inventory, Rule, Severity
+from imgscan.hives import key_last_written
+from imgscan.wintrust import KEY_PATH, SETREG_DEFAULT, VALUE_NAME, WINDOWS_DEFAULT, TrustState, as_dword
+
+REFERENCES = (
+    "https://learn.microsoft.com/en-us/dotnet/framework/tools/setreg-exe-set-registry-tool",
+    "https://support.microsoft.com/kb/2715304",
+    "seed 000: .NET 4 updates KB2656351/KB2656368/KB2600217 fail with 0x80070643 (State 0xc9)",
+)
+
+OFFLINE_REVOCATION = Rule(
+    id="wintrust-offline-revocation",
+    severity=Severity.HIGH,
+    title="WinTrust rejects an offline revocation server for commercial certificates",
+    summary=(
+        "The account's WinTrust State checks revocation but does not accept an unreachable revocation "
+        "server (SetReg option 5 off). Whenever a CRL cannot be fetched, signature checks of updates fail "
+        "with 0x800B010E, the installer with 0x800B010B and Windows Update with 0x80070643."
+    ),
+    references=REFERENCES,
+)
+
+WEAKENED = Rule(
+    id="wintrust-weakened",
+    severity=Severity.MEDIUM,
+    title="WinTrust signature checks weaker than the Windows default",
+    summary=(
+        "The account's WinTrust State trusts test roots, skips certificate expiration or skips revocation "
+        "checks: settings more permissive than Windows' default 0x23c00."
+    ),
+    references=REFERENCES,
+)
+
+PREDICTED_ERRORS = (
+    "0x800B010E CERT_E_REVOCATION_FAILURE (signature verification)",
+    "0x800B010B TRUST_E_FAIL (setup result)",
+    "0x80070643 ERROR_INSTALL_FAILURE (Windows Update result)",
+)
+
+
+class WinTrustState(Check):
+    rules = (OFFLINE_REVOCATION, WEAKENED)
+
+    def applies(self, artefacts: Artefacts) -> bool:
+        return bool(artefacts.user_hives)
+
+    def run(self, artefacts: Artefacts) -> Iterator[Finding | Inventory]:
+        for user in artefacts.user_hives:
+            yield from self._check(user)
+
+    def _check(self, user: UserHive) -> Iterator[Finding | Inventory]:
+        key = user.hive.key(KEY_PATH)
+        data = user.hive.value(KEY_PATH, VALUE_NAME)
+        record: dict[str, object] = {"path": user.hive.path, "account": user.account.as_dict()}
+        if data is None:
+            yield Inventory("wintrust", record | {"state": None, "effective": f"0x{WINDOWS_DEFAULT:08x}",
+                                                 "note": "value absent: Windows uses 0x23c00"})
+            return
+        raw = as_dword(data)
+        if raw is None:
+            yield Inventory("wintrust", record | {"state": repr(data), "note": "not a DWORD: left to Windows"})
+            return
+        state = TrustState(raw)
+        evidence = record | {
+            "key": KEY_PATH,
+            "value": VALUE_NAME,
+            "state": state.hex,
+            "options": state.options,
+            "undefined_bits": f"0x{state.undefined_bits:08x}",
+            "last_written": key_last_written(key) if key else None,
+        }
+        yield Inventory("wintrust", record | {"state": state.hex, "effective": state.hex})
+        who = user.account
+        if state.rejects_offline_revocation:
+            yield Finding(
+                rule=OFFLINE_REVOCATION,
+                message=(
+                    f"{who.label}: State {state.hex} checks revocation but rejects an offline revocation server "
+                    f"for commercial certificates; when a CRL cannot be fetched (isolated network, proxy), update "
+                    f"signatures fail with 0x800B010E, setup with 0x800B010B, Windows Update with 0x80070643. "
+                    f"Affects {who.affected}."
+                ),
+                evidence=[evidence | {"predicted_errors": list(PREDICTED_ERRORS)}],
+                remediation=_remediation(user),
+                hresult="0x800B010E",
+            )
+        if state.weakenings:
+            yield Finding(
+                rule=WEAKENED,
+                message=f"{who.label}: State {state.hex}: {'; '.join(state.weakenings)}. Affects {who.affected}.",
+                evidence=[evidence],
+                remediation=_remediation(user),
+            )
+
+
+def _remediation(user: UserHive) -> str:
+    """A .reg snippet restoring 0x23c00 for exactly this account, with how to apply it."""
+    who = user.account
+    reg = (
+        "Windows Registry Editor Version 5.00\n\n"
+        f"[{who.registry_root}\\{KEY_PATH}]\n"
+        f'"{VALUE_NAME}"=dword:{WINDOWS_DEFAULT:08x}\n'
+    )
+    if who.kind == "system-default":
+        how = "Import as an administrator on the host (or in the reference machine before capture):"
+    elif who.registry_root.endswith("imgscan-offline"):
+        hive = "C:\\" + user.hive.path
+        how = (
+            f"Load the hive, import, unload (in the reference machine before capture, or offline):\n"
+            f"  reg load HKU\\imgscan-offline \"{hive}\"\n  reg import fix.reg\n  reg unload HKU\\imgscan-offline\n"
+        )
+    else:
+        how = f"Import while {who.name} is logged on (or set the same value as that user under HKCU):"
+    return (
+        f"Set State to 0x{WINDOWS_DEFAULT:x} (Windows' default; SetReg's default 0x{SETREG_DEFAULT:x} also "
+        f"accepts offline revocation servers). {how}\n{reg}"
+    )

@@ -1,0 +1,1 @@
+"""Code that builds the sample images from scenarios (see build.py)."""

@@ -1,0 +1,155 @@
+"""Build sample images from scenarios: tree → NTFS volume → partitioned disk → container formats.
+
+The NTFS volume is made with mkntfs and filled with wimlib's NTFS apply (no
+mounting, no root-only loop devices); partition tables are written by sfdisk
+into the disk file; qemu-img converts the raw disk to VHDX, VHD and VMDK;
+ewfacquire writes E01. The Windows partition always comes second, after a
+small "System Reserved" (MBR) or recovery (GPT) NTFS partition without
+Windows, so imgscan has to find the right one.
+
+    python -m sample_images.build OUTDIR [SCENARIO ...] [--formats vhdx,vhd,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from sample_images.scenario import Scenario, load, write_tree
+from sample_images.vhd_diff import build_child
+
+MIB = 1024 * 1024
+DISK_SIZE = 32 * MIB
+RESERVED_START, RESERVED_SIZE = 1 * MIB, 2 * MIB
+WINDOWS_START = 4 * MIB
+WINDOWS_SIZE = DISK_SIZE - WINDOWS_START - MIB  # leave room for the backup GPT
+FORMATS = ("raw", "gpt", "vhdx", "vhd", "vhd-fixed", "vmdk", "e01", "dir")
+TOOLS = ("mkntfs", "wimlib-imagex", "sfdisk", "qemu-img", "ewfacquire")
+
+
+def _run(*cmd: str | Path) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
+def ntfs_volume(tree: Path, out: Path, size: int, label: str, start: int, work: Path) -> None:
+    """An NTFS volume image of `size` bytes holding `tree` (empty when `tree` is None)."""
+    with out.open("wb") as fh:
+        fh.truncate(size)
+    _run("mkntfs", "-F", "-Q", "-q", "-s", "512", "-p", str(start // 512), "-L", label, out)
+    wim = work / f"{label}.wim"
+    _run("wimlib-imagex", "capture", tree, wim, "--compress=none", "--no-acls")
+    _run("wimlib-imagex", "apply", wim, "1", out)
+    wim.unlink()
+
+
+def raw_disk(tree: Path, out: Path, work: Path, label: str = "dos") -> None:
+    """A raw disk with a System Reserved/recovery partition and the Windows partition."""
+    empty = work / "empty"
+    empty.mkdir(exist_ok=True)
+    reserved, windows = work / "reserved.img", work / "windows.img"
+    ntfs_volume(empty, reserved, RESERVED_SIZE, "SystemReserved", RESERVED_START, work)
+    ntfs_volume(tree, windows, WINDOWS_SIZE, "Windows", WINDOWS_START, work)
+    with out.open("wb") as fh:
+        fh.truncate(DISK_SIZE)
+    kind = "7" if label == "dos" else "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"
+    table = (
+        f"label: {label}\n"
+        f"start={RESERVED_START // 512}, size={RESERVED_SIZE // 512}, type={kind}\n"
+        f"start={WINDOWS_START // 512}, size={WINDOWS_SIZE // 512}, type={kind}\n"
+    )
+    subprocess.run(["sfdisk", "-q", str(out)], input=table.encode(), check=True, stdout=subprocess.DEVNULL)
+    with out.open("r+b") as fh:
+        for offset, part in ((RESERVED_START, reserved), (WINDOWS_START, windows)):
+            fh.seek(offset)
+            fh.write(part.read_bytes())
+
+
+def convert(raw: Path, fmt: str, out: Path) -> None:
+    if fmt == "vhdx":
+        _run("qemu-img", "convert", "-O", "vhdx", "-o", "subformat=dynamic,block_size=1M,log_size=1M", raw, out)
+    elif fmt == "vhd":
+        _run("qemu-img", "convert", "-O", "vpc", "-o", "subformat=dynamic", raw, out)
+    elif fmt == "vhd-fixed":
+        _run("qemu-img", "convert", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, out)
+    elif fmt == "vmdk":
+        _run("qemu-img", "convert", "-O", "vmdk", raw, out)
+    elif fmt == "e01":
+        target = out.with_suffix("")
+        _run("ewfacquire", "-u", "-q", "-t", target, "-f", "encase6", "-c", "deflate:fast", "-C", "imgscan", "-D", "sample",
+             "-e", "imgscan", "-E", "1", "-N", "sample image", "-m", "fixed", "-M", "physical", raw)
+    else:
+        raise ValueError(f"unknown format {fmt}")
+
+
+SUFFIX = {"raw": ".raw", "gpt": ".gpt.raw", "vhdx": ".vhdx", "vhd": ".vhd", "vhd-fixed": ".fixed.vhd", "vmdk": ".vmdk", "e01": ".E01"}
+
+
+def build(s: Scenario, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
+    """Build `s` in each of `formats` into `out_dir`; returns {format: path}."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    built: dict[str, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="imgscan-sample-") as tmp:
+        work = Path(tmp)
+        tree = write_tree(s, work / "tree")
+        if "dir" in formats:
+            target = out_dir / f"{s.name}.dir"
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(tree, target)
+            built["dir"] = target
+        disk_formats = [f for f in formats if f != "dir"]
+        if not disk_formats:
+            return built
+        mbr = work / "disk.raw"
+        raw_disk(tree, mbr, work)
+        for fmt in disk_formats:
+            out = out_dir / f"{s.name}{SUFFIX[fmt]}"
+            if fmt == "raw":
+                shutil.copyfile(mbr, out)
+            elif fmt == "gpt":
+                raw_disk(tree, out, work, label="gpt")
+            else:
+                convert(mbr, fmt, out)
+            built[fmt] = out
+    return built
+
+
+def build_differencing(parent: Scenario, child: Scenario, out_dir: Path) -> tuple[Path, Path, Path]:
+    """A dynamic VHD of `parent` and a differencing child that reads as `child`.
+
+    Returns (parent.vhd, child.vhd, the child's raw disk for comparison).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="imgscan-sample-") as tmp:
+        work = Path(tmp)
+        parent_raw, child_raw = work / "parent.raw", out_dir / f"{child.name}.diff-expected.raw"
+        raw_disk(write_tree(parent, work / "ptree"), parent_raw, work)
+        raw_disk(write_tree(child, work / "ctree"), child_raw, work)
+        parent_vhd = out_dir / f"{parent.name}-parent.vhd"
+        convert(parent_raw, "vhd", parent_vhd)
+        child_vhd = out_dir / f"{child.name}-child.vhd"
+        build_child(parent_vhd, parent_raw.read_bytes(), child_raw.read_bytes(), child_vhd)
+    return parent_vhd, child_vhd, child_raw
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("scenarios", nargs="*", default=["seed000", "healthy"])
+    parser.add_argument("--formats", default="vhdx", help=f"comma-separated, from {','.join(FORMATS)}")
+    args = parser.parse_args()
+    if missing := missing_tools():
+        parser.error(f"missing tools: {', '.join(missing)} (run scripts/setup.sh --test)")
+    for name in args.scenarios:
+        for fmt, path in build(load(name), args.out_dir, tuple(args.formats.split(","))).items():
+            print(f"{fmt:10} {path}")
+
+
+if __name__ == "__main__":
+    main()
