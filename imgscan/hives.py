@@ -60,10 +60,10 @@ def load_hive(volume: WindowsVolume, path: str) -> Hive:
 
 
 def parse_hive(path: str, data: bytes) -> Hive:
-    if len(data) < BASE_BLOCK + 32:
-        raise HiveError(f"too short for a registry hive ({len(data)} bytes)")
     if data[:4] != b"regf":
         raise HiveError("not a registry hive (no 'regf' signature)")
+    if len(data) < 48:
+        raise HiveError(f"truncated: only {len(data)} bytes")
     primary, secondary = struct.unpack_from("<II", data, 4)
     (bins_size,) = struct.unpack_from("<I", data, 40)
     if BASE_BLOCK + bins_size > len(data):

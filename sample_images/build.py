@@ -75,7 +75,7 @@ def convert(raw: Path, fmt: str, out: Path) -> None:
     if fmt == "vhdx":
         _run("qemu-img", "convert", "-O", "vhdx", "-o", "subformat=dynamic,block_size=1M,log_size=1M", raw, out)
     elif fmt == "vhd":
-        _run("qemu-img", "convert", "-O", "vpc", "-o", "subformat=dynamic", raw, out)
+        _run("qemu-img", "convert", "-O", "vpc", "-o", "subformat=dynamic,force_size=on", raw, out)
     elif fmt == "vhd-fixed":
         _run("qemu-img", "convert", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, out)
     elif fmt == "vmdk":

@@ -140,6 +140,15 @@ def _windows_filesystem(target: Target, path: Path) -> WindowsVolume:
     for volume in candidates:
         if holds_windows(volume):
             return volume
+    for disk in target.disks:
+        for part in getattr(getattr(disk, "vs", None), "volumes", None) or []:
+            if part.offset + part.size > disk.size:
+                raise UnreadableImage(
+                    str(path),
+                    f"truncated: partition {part.number} ends at byte {part.offset + part.size}, "
+                    f"the disk has only {disk.size}",
+                    "re-copy or re-capture the image",
+                )
     if not candidates:
         raise UnreadableImage(
             str(path), "no filesystem found (not a disk image, or an encrypted/unsupported volume)"
@@ -154,6 +163,8 @@ def _windows_filesystem(target: Target, path: Path) -> WindowsVolume:
 def open_disk(path: Path, fmt: str) -> tuple[WindowsVolume, list[Path]]:
     """Open a disk image read-only and return its Windows volume and any parent images it needed."""
     parents: list[Path] = []
+    if fmt in ("vhd-dynamic", "vhd-differencing") and not _has_vhd_footer(path):
+        raise UnreadableImage(str(path), "truncated: the VHD footer at the end of the file is missing", "re-copy the image")
     try:
         if fmt in ("vhd-differencing",) or (fmt == "vhdx" and _is_differencing_vhdx(path)):
             stream, parents = _open_vhdi_chain(path)
@@ -186,10 +197,18 @@ def _is_differencing_vhdx(path: Path) -> bool:
         return False  # let dissect report what is wrong with it
 
 
+def _has_vhd_footer(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(max(fh.seek(0, io.SEEK_END) - 512, 0))
+        return fh.read(8) == b"conectix"
+
+
 def _describe(exc: BaseException) -> str:
     """The innermost cause of a dissect exception, which is the one that names the real problem."""
     while exc.__cause__ is not None:
         exc = exc.__cause__
+    if isinstance(exc, EOFError):
+        return "the file ends early (truncated)"
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
 

@@ -1,0 +1,74 @@
+"""Shared fixtures: sample images built once per session by sample_images/, and a CLI runner.
+
+The CLI runs as a real subprocess (`python -m imgscan`), so exit codes, stderr
+and the absence of tracebacks are tested exactly as a user sees them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sample_images.build import FORMATS, build, missing_tools
+from sample_images.scenario import Scenario, load
+
+REPO = Path(__file__).resolve().parent.parent
+REALDATA = REPO.parent / "shared" / "realdata"
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def report(self) -> dict:
+        return json.loads(self.stdout)
+
+
+def run_imgscan(*args: object, cwd: Path | None = None) -> Run:
+    proc = subprocess.run(
+        [sys.executable, "-m", "imgscan", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def rules_by_path(report: dict) -> set[tuple[str, str]]:
+    return {(f["rule"], f["evidence"][0]["path"]) for f in report["findings"]}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tools_present() -> None:
+    missing = missing_tools()
+    assert not missing, f"missing {missing}: run `bash scripts/setup.sh --test` (the README's test command)"
+
+
+@pytest.fixture(scope="session")
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
+    """{scenario: {format: path}} for the seed-000 and healthy scenarios in every format."""
+    out = tmp_path_factory.mktemp("images")
+    return {name: build(load(name), out / name, FORMATS) for name in ("seed000", "healthy")}
+
+
+@pytest.fixture
+def variant(tmp_path: Path) -> Callable[..., Path]:
+    """Build a changed copy of a scenario: variant("seed000", change, fmt) -> image path."""
+
+    def make(name: str, change: Callable[[Scenario], None], fmt: str = "vhdx") -> Path:
+        scenario = load(name)
+        change(scenario)
+        return build(scenario, tmp_path, (fmt,))[fmt]
+
+    return make

@@ -1,0 +1,121 @@
+"""Issue 2, "bad input": one-line errors, the right exit code, no traceback without --debug."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import rules_by_path, run_imgscan, sha256
+
+
+def assert_one_line_error(run, *needles: str) -> None:
+    assert run.code == 2
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("imgscan: error: ")
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_nonexistent_path(tmp_path):
+    missing = tmp_path / "golden.vhdx"
+    assert_one_line_error(run_imgscan("scan", missing), str(missing), "no such file")
+
+
+def test_directory_without_windows(tmp_path):
+    (tmp_path / "data" / "stuff").mkdir(parents=True)
+    assert_one_line_error(run_imgscan("scan", tmp_path / "data"), "no Windows volume")
+
+
+def test_text_file(tmp_path):
+    text = tmp_path / "notes.vhdx"
+    text.write_text("this is not a disk image\n" * 100)
+    assert_one_line_error(run_imgscan("scan", text), str(text), "not a disk image")
+
+
+def test_truncated_vhdx(images, tmp_path):
+    data = images["seed000"]["vhdx"].read_bytes()
+    cut = tmp_path / "cut.vhdx"
+    cut.write_bytes(data[: len(data) // 5])
+    assert_one_line_error(run_imgscan("scan", cut), str(cut), "truncated")
+
+
+def test_truncated_raw_disk(images, tmp_path):
+    cut = tmp_path / "cut.raw"
+    cut.write_bytes(images["seed000"]["raw"].read_bytes()[:600_000])
+    assert_one_line_error(run_imgscan("scan", cut), "truncated", "partition")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("plain text\n")
+    run = run_imgscan("scan", text, "--debug")
+    assert run.code != 0
+    assert "Traceback" in run.stderr
+
+
+def test_usage_errors_exit_2(images):
+    assert run_imgscan("scan", images["healthy"]["vhdx"], "--as-of", "yesterday").code == 2
+    assert run_imgscan("scan", images["healthy"]["vhdx"], "--fail-on", "severe").code == 2
+    assert run_imgscan("frobnicate").code == 2
+
+
+def test_garbage_software_hive_is_a_finding_and_profiles_still_checked(variant):
+    image = variant("seed000", lambda s: setattr(s, "software_damage", "garbage"))
+    before = sha256(image)
+    run = run_imgscan("scan", image, "--format", "json")
+    assert "Traceback" not in run.stderr
+    assert run.code == 1
+    report = run.report
+    assert {e["path"] for e in report["errors"]} == {r"Windows\System32\config\SOFTWARE"}
+    assert "not a registry hive" in report["errors"][0]["message"]
+    found = rules_by_path(report)
+    assert ("hive-unreadable", r"Windows\System32\config\SOFTWARE") in found
+    # without ProfileList the profiles are still found under Users\ and checked
+    assert ("wintrust-offline-revocation", r"Users\nfury\NTUSER.DAT") in found
+    unreadable = next(f for f in report["findings"] if f["rule"] == "hive-unreadable")
+    assert unreadable["severity"] == "high"
+    assert report["host"]["os"] is None
+    assert "imgscan: warning: Windows\\System32\\config\\SOFTWARE" in run.stderr
+    assert sha256(image) == before
+
+
+def test_profile_hive_cut_in_half(variant):
+    def cut(s):
+        s.profiles[1].damage = "truncate"  # pcoulson
+    run = run_imgscan("scan", variant("seed000", cut), "--format", "json")
+    assert run.code == 1
+    assert "Traceback" not in run.stderr
+    report = run.report
+    assert report["errors"] == [
+        {"path": r"Users\pcoulson\NTUSER.DAT", "message": report["errors"][0]["message"]}
+    ]
+    assert "truncated" in report["errors"][0]["message"]
+    found = rules_by_path(report)
+    assert ("hive-unreadable", r"Users\pcoulson\NTUSER.DAT") in found
+    assert ("wintrust-offline-revocation", r"Users\nfury\NTUSER.DAT") in found
+    bad = next(f for f in report["findings"] if f["rule"] == "hive-unreadable")
+    assert bad["severity"] == "medium"
+
+
+def test_dirty_hive_read_as_is_and_reported(variant):
+    def dirty(s):
+        s.profiles[0].dirty = True
+    report = run_imgscan("scan", variant("seed000", dirty), "--format", "json").report
+    hives = {h["path"]: h for h in report["inventory"]["hives"]}
+    assert hives[r"Users\nfury\NTUSER.DAT"]["dirty"] is True
+    assert hives[r"Users\pcoulson\NTUSER.DAT"]["dirty"] is False
+    found = rules_by_path(report)
+    assert ("hive-dirty", r"Users\nfury\NTUSER.DAT") in found
+    assert ("wintrust-offline-revocation", r"Users\nfury\NTUSER.DAT") in found
+
+
+@pytest.mark.parametrize("fmt", ["vhdx", "raw"])
+def test_image_is_never_written(images, fmt, tmp_path):
+    image: Path = images["seed000"][fmt]
+    before = (sha256(image), image.stat().st_mtime_ns, sorted(p.name for p in image.parent.iterdir()))
+    run_imgscan("scan", image, "--format", "json", "-o", tmp_path / "out.json")
+    after = (sha256(image), image.stat().st_mtime_ns, sorted(p.name for p in image.parent.iterdir()))
+    assert before == after
