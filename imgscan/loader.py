@@ -56,7 +56,7 @@ def load_checks(extra_dirs: list[Path] | None = None) -> LoadedChecks:
 
 
 def _import_file(path: Path) -> ModuleType:
-    name = f"imgscan_external_{path.stem}"
+    name = f"imgscan_external.{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")

@@ -1,0 +1,103 @@
+"""The plugin model: built-in rules, third-party checks from --plugins DIR, crashing checks, packaging."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+from tests.conftest import REPO, rules_by_path, run_imgscan
+
+EXTRA = '''
+from imgscan.check import Check, Finding, Rule, Severity
+
+COMPUTER = Rule(id="site-computer-name", severity=Severity.LOW, title="Computer name recorded", summary="site check")
+
+class ComputerName(Check):
+    rules = (COMPUTER,)
+
+    def run(self, artefacts):
+        yield Finding(rule=COMPUTER, message=artefacts.host()["name"], evidence=[{"path": "Windows\\\\System32\\\\config\\\\SYSTEM"}], remediation="none")
+'''
+
+CRASHING = '''
+from imgscan.check import Check, Rule, Severity
+
+BOOM = Rule(id="site-boom", severity=Severity.HIGH, title="Always crashes", summary="test")
+
+class Boom(Check):
+    rules = (BOOM,)
+
+    def run(self, artefacts):
+        raise RuntimeError("kaboom")
+'''
+
+DUPLICATE = '''
+from imgscan.check import Check, Rule, Severity
+
+class Shadow(Check):
+    rules = (Rule(id="wintrust-weakened", severity=Severity.INFO, title="shadow", summary="test"),)
+
+    def run(self, artefacts):
+        return []
+'''
+
+
+def test_plugins_lists_builtin_rules():
+    run = run_imgscan("plugins")
+    assert run.code == 0
+    lines = {line.split()[0]: line for line in run.stdout.splitlines()}
+    assert "high" in lines["wintrust-offline-revocation"]
+    assert "medium" in lines["wintrust-weakened"]
+    assert "hive-unreadable" in lines
+
+
+def test_third_party_check_runs(images, tmp_path):
+    (tmp_path / "site.py").write_text(EXTRA)
+    assert "site-computer-name" in run_imgscan("plugins", "--plugins", tmp_path).stdout
+    run = run_imgscan("scan", images["healthy"]["vhdx"], "--plugins", tmp_path, "--format", "json", "--fail-on", "low")
+    assert run.code == 1
+    (finding,) = run.report["findings"]
+    assert finding["rule"] == "site-computer-name" and finding["message"] == "WS-HEALTHY"
+
+
+def test_crashing_check_is_an_error_entry_not_a_traceback(images, tmp_path):
+    (tmp_path / "boom.py").write_text(CRASHING)
+    run = run_imgscan("scan", images["seed000"]["vhdx"], "--plugins", tmp_path, "--format", "json")
+    assert "Traceback" not in run.stderr
+    assert run.code == 1  # the other findings still gate
+    report = run.report
+    assert {"path": "check:boom", "message": "check crashed: RuntimeError: kaboom"} in report["errors"]
+    assert ("wintrust-offline-revocation", r"Users\nfury\NTUSER.DAT") in rules_by_path(report)
+    checks = {c["check"]: c["completed"] for c in report["inventory"]["checks"]}
+    assert checks == {"hive_health": True, "wintrust_state": True, "boom": False}
+
+
+def test_duplicate_rule_id_and_broken_file_are_reported(images, tmp_path):
+    (tmp_path / "shadow.py").write_text(DUPLICATE)
+    (tmp_path / "broken.py").write_text("import does_not_exist\n")
+    run = run_imgscan("scan", images["healthy"]["vhdx"], "--plugins", tmp_path, "--format", "json")
+    assert run.code == 0
+    messages = {e["path"]: e["message"] for e in run.report["errors"]}
+    assert "reuses rule id(s) wintrust-weakened" in messages[str(tmp_path / "shadow.py")]
+    assert "ModuleNotFoundError" in messages[str(tmp_path / "broken.py")]
+
+
+def test_wheel_ships_plugins_inside_the_package(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+        check=True, capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("imgscan-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "imgscan/plugins/wintrust_state.py" in names
+    assert "imgscan/plugins/hive_health.py" in names
+    assert not [n for n in names if n.startswith(("plugins/", "sample_images/", "tests/"))]
+    assert any(n.endswith("licenses/LICENSE") for n in names)
+
+
+def test_version_and_module_entry_point():
+    run = run_imgscan("--version")
+    assert run.code == 0 and run.stdout.startswith("imgscan ")
+    console = subprocess.run(["imgscan", "--version"], capture_output=True, text=True)
+    assert console.stdout == run.stdout

@@ -1,0 +1,42 @@
+"""Parsers against real files written by Windows (read from ../shared/realdata, never copied)."""
+
+from __future__ import annotations
+
+import lzma
+
+import pytest
+
+from imgscan.accounts import Account
+from imgscan.artefacts import Artefacts, UserHive
+from imgscan.hives import parse_hive
+from imgscan.plugins.wintrust_state import WinTrustState
+from imgscan.check import Finding, Inventory
+from tests.conftest import REALDATA
+
+HIVES = REALDATA / "hives"
+
+
+@pytest.fixture(scope="module")
+def win7_ntuser():
+    return parse_hive(r"Users\plaso\NTUSER.DAT", (HIVES / "plaso_NTUSER-WIN7.DAT").read_bytes())
+
+
+def test_real_win7_ntuser_decodes_to_default_without_finding(win7_ntuser):
+    account = Account("profile", "plaso", None, win7_ntuser.path)
+    art = Artefacts(volume=None, as_of=None, user_hives=[UserHive(account, win7_ntuser)])  # type: ignore[arg-type]
+    records = list(WinTrustState().run(art))
+    assert [r for r in records if isinstance(r, Finding)] == []
+    (inventory,) = [r for r in records if isinstance(r, Inventory)]
+    assert inventory.item["state"] == "0x00023c00"
+
+
+def test_real_clean_system_hive_is_not_dirty():
+    hive = parse_hive("SYSTEM", lzma.decompress((HIVES / "regipy_SYSTEM.xz").read_bytes()))
+    assert hive.dirty is False
+    assert hive.value("Select", "Current") == 1
+
+
+def test_real_dirty_system_hive_is_read_as_is_and_flagged():
+    hive = parse_hive("SYSTEM", lzma.decompress((HIVES / "regipy_SYSTEM_B.xz").read_bytes()))
+    assert hive.dirty is True
+    assert hive.key("Select") is not None
