@@ -22,7 +22,7 @@ from sample_images.scenario import Scenario, load, write_tree
 from sample_images.vhd_diff import build_child
 
 MIB = 1024 * 1024
-DISK_SIZE = 32 * MIB
+DISK_SIZE = 16 * MIB
 RESERVED_START, RESERVED_SIZE = 1 * MIB, 2 * MIB
 WINDOWS_START = 4 * MIB
 WINDOWS_SIZE = DISK_SIZE - WINDOWS_START - MIB  # leave room for the backup GPT

@@ -100,3 +100,14 @@ def test_medium_only_finding_gates_at_medium_not_high(variant):
     assert run.code == 1
     assert [f["rule"] for f in run.report["findings"]] == ["wintrust-weakened"]
     assert "expiration is not checked" in run.report["findings"][0]["message"]
+
+
+def test_committed_samples_match_their_scenarios():
+    """The images the README uses are kept in git; they must still give what their scenarios promise."""
+    from tests.conftest import REPO
+
+    built = REPO / "sample_images" / "built"
+    seed = run_imgscan("scan", built / "seed000.vhdx", "--format", "json", "--as-of", "2013-07-01")
+    assert seed.code == 1
+    assert rules_by_path(seed.report) == SEED000_EXPECTED
+    assert run_imgscan("scan", built / "healthy.vhdx", "--format", "json").code == 0
