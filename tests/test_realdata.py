@@ -16,6 +16,11 @@ from tests.conftest import REALDATA
 HIVES = REALDATA / "hives"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _realdata_present():
+    assert HIVES.is_dir(), f"{REALDATA} is missing: these tests read the shared real files from beside the repository"
+
+
 @pytest.fixture(scope="module")
 def win7_ntuser():
     return parse_hive(r"Users\plaso\NTUSER.DAT", (HIVES / "plaso_NTUSER-WIN7.DAT").read_bytes())
