@@ -33,7 +33,8 @@ class LoadedChecks:
                 continue
             clashes = sorted(known & {rule.id for rule in cls.rules})
             if clashes:
-                self.errors.append({"path": origin, "message": f"check {cls.__name__} reuses rule id(s) {', '.join(clashes)}; skipped"})
+                message = f"check {cls.__name__} reuses rule id(s) {', '.join(clashes)}; skipped"
+                self.errors.append({"path": origin, "message": message})
                 continue
             self.checks.append(cls())
             known |= {rule.id for rule in cls.rules}

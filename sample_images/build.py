@@ -82,13 +82,15 @@ def convert(raw: Path, fmt: str, out: Path) -> None:
         _run("qemu-img", "convert", "-O", "vmdk", raw, out)
     elif fmt == "e01":
         target = out.with_suffix("")
-        _run("ewfacquire", "-u", "-q", "-t", target, "-f", "encase6", "-c", "deflate:fast", "-C", "imgscan", "-D", "sample",
-             "-e", "imgscan", "-E", "1", "-N", "sample image", "-m", "fixed", "-M", "physical", raw)
+        _run("ewfacquire", "-u", "-q", "-t", target, "-f", "encase6", "-c", "deflate:fast", "-C", "imgscan",
+             "-D", "sample", "-e", "imgscan", "-E", "1", "-N", "sample image", "-m", "fixed", "-M", "physical", raw)
     else:
         raise ValueError(f"unknown format {fmt}")
 
 
-SUFFIX = {"raw": ".raw", "gpt": ".gpt.raw", "vhdx": ".vhdx", "vhd": ".vhd", "vhd-fixed": ".fixed.vhd", "vmdk": ".vmdk", "e01": ".E01"}
+SUFFIX = {
+    "raw": ".raw", "gpt": ".gpt.raw", "vhdx": ".vhdx", "vhd": ".vhd", "vhd-fixed": ".fixed.vhd", "vmdk": ".vmdk", "e01": ".E01",
+}
 
 
 def build(s: Scenario, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:

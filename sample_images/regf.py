@@ -201,7 +201,7 @@ def _write_key(heap: _CellHeap, key: Key, parent: int, security: int, stamp: int
     child_offsets = [_write_key(heap, child, offset, security, stamp, False) for child in children]
     subkey_list = NO_CELL
     if children:
-        entries = b"".join(struct.pack("<II", o, _lh_hash(c.name)) for o, c in zip(child_offsets, children))
+        entries = b"".join(struct.pack("<II", o, _lh_hash(c.name)) for o, c in zip(child_offsets, children, strict=True))
         subkey_list = heap.allocate(b"lh" + struct.pack("<H", len(children)) + entries)
 
     node = KeyNode.build(

@@ -10,10 +10,11 @@ profile) instead of keeping near-identical scenario files.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+import tomllib
 
 from sample_images.regf import Key, Value, build_hive
 
@@ -101,7 +102,8 @@ def _software(s: Scenario) -> bytes:
     root.set(profiles, Value.string("Default", r"%SystemDrive%\Users\Default", expand=True))
     root.set(profiles, Value.string("ProfilesDirectory", r"%SystemDrive%\Users", expand=True))
     root.set(profiles, Value.string("Public", r"%SystemDrive%\Users\Public", expand=True))
-    root.set(profiles + r"\S-1-5-18", Value.string("ProfileImagePath", r"%systemroot%\system32\config\systemprofile", expand=True))
+    system_profile = r"%systemroot%\system32\config\systemprofile"
+    root.set(profiles + r"\S-1-5-18", Value.string("ProfileImagePath", system_profile, expand=True))
     for profile in s.profiles:
         if profile.listed:
             root.set(f"{profiles}\\{profile.sid}", Value.string("ProfileImagePath", f"C:\\Users\\{profile.name}", expand=True))

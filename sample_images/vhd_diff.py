@@ -85,7 +85,8 @@ def build_child(parent_vhd: Path, parent_raw: bytes, target_raw: bytes, child: P
         start = block * BLOCK
         changed = [
             s for s in range(SECTORS_PER_BLOCK)
-            if target_raw[start + s * SECTOR : start + (s + 1) * SECTOR] != parent_raw[start + s * SECTOR : start + (s + 1) * SECTOR]
+            if target_raw[start + s * SECTOR : start + (s + 1) * SECTOR]
+            != parent_raw[start + s * SECTOR : start + (s + 1) * SECTOR]
         ]
         if not changed:
             continue

@@ -17,7 +17,8 @@ class ComputerName(Check):
     rules = (COMPUTER,)
 
     def run(self, artefacts):
-        yield Finding(rule=COMPUTER, message=artefacts.host()["name"], evidence=[{"path": "Windows\\\\System32\\\\config\\\\SYSTEM"}], remediation="none")
+        yield Finding(rule=COMPUTER, message=artefacts.host()["name"],
+                      evidence=[{"path": "Windows\\\\System32\\\\config\\\\SYSTEM"}], remediation="none")
 '''
 
 CRASHING = '''

@@ -5,12 +5,12 @@ from __future__ import annotations
 import lzma
 
 import pytest
+from imgscan.plugins.wintrust_state import WinTrustState
 
 from imgscan.accounts import Account
 from imgscan.artefacts import Artefacts, UserHive
-from imgscan.hives import parse_hive
-from imgscan.plugins.wintrust_state import WinTrustState
 from imgscan.check import Finding, Inventory
+from imgscan.hives import parse_hive
 from tests.conftest import REALDATA
 
 HIVES = REALDATA / "hives"
