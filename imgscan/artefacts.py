@@ -11,8 +11,17 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from imgscan.accounts import Account, discover
+from imgscan.catalog_inventory import CatalogSet, catalog_paths, read_catalogs
+from imgscan.certs import CertCache
 from imgscan.hives import Hive, HiveError, load_hive
 from imgscan.image.volume import CONFIG_DIR, WindowsVolume, child_path
+from imgscan.servicing import Package, read_packages
+from imgscan.trust_store import build_store
+from imgscan.validity import Judge
+
+# Updates that make WinVerifyTrust accept timestamps whose TSA certificate lacks the
+# timestamping EKU (Advisory 2749655): Vista/7/2008/2008 R2, and Windows 8/2012.
+EKU_MITIGATIONS = ("KB2749655", "KB2756872")
 
 CURRENT_VERSION = r"Microsoft\Windows NT\CurrentVersion"
 
@@ -36,12 +45,18 @@ class UserHive:
 class Artefacts:
     volume: WindowsVolume
     as_of: date
+    horizon_days: int = 365
     software: Hive | None = None
     system: Hive | None = None
     components: Hive | None = None
     user_hives: list[UserHive] = field(default_factory=list)
     profile_notes: list[dict[str, object]] = field(default_factory=list)
-    unreadable: list[Unreadable] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)  # hives
+    packages: list[Package] = field(default_factory=list)
+    catalogs: CatalogSet = field(default_factory=lambda: CatalogSet([]))
+    mitigation: str | None = None  # the installed EKU_MITIGATIONS update, if any
+    trust: dict[str, object] = field(default_factory=dict)
+    errors: list[dict[str, str]] = field(default_factory=list)  # other files that could not be used
 
     @property
     def hives(self) -> list[Hive]:
@@ -52,8 +67,8 @@ class Artefacts:
         return {"name": _computer_name(self.system), "os": _os_name(self.software)}
 
 
-def gather(volume: WindowsVolume, as_of: date) -> Artefacts:
-    art = Artefacts(volume=volume, as_of=as_of)
+def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365) -> Artefacts:
+    art = Artefacts(volume=volume, as_of=as_of, horizon_days=horizon_days)
     art.software = _machine_hive(art, "SOFTWARE", required=True)
     art.system = _machine_hive(art, "SYSTEM", required=True)
     art.components = _machine_hive(art, "COMPONENTS", required=False)
@@ -62,7 +77,26 @@ def gather(volume: WindowsVolume, as_of: date) -> Artefacts:
         hive = _read(art, account.hive_path, account.label, required=True)
         if hive:
             art.user_hives.append(UserHive(account, hive))
+    _servicing(art)
     return art
+
+
+def _servicing(art: Artefacts) -> None:
+    """Packages, the mitigation they install, the root stores and every catalog's verdict."""
+    art.packages = read_packages(art.volume, art.software)
+    for package in art.packages:
+        if package.problem:
+            art.errors.append({"path": package.mum_path or package.identity, "message": package.problem})
+    installed = {p.kb for p in art.packages if p.installed}
+    art.mitigation = next((kb for kb in EKU_MITIGATIONS if kb in installed), None)
+    if not catalog_paths(art.volume):
+        return
+    cache = CertCache()
+    store = build_store(cache, art.software)
+    art.errors.extend({"path": r"SOFTWARE\Microsoft\SystemCertificates", "message": p} for p in store.problems)
+    art.trust = {"image_roots": store.count("image"), "bundled_roots": store.count("bundled"),
+                 "eku_mitigation": art.mitigation}
+    art.catalogs = read_catalogs(art.volume, Judge(store, cache, art.mitigation), cache)
 
 
 def _machine_hive(art: Artefacts, name: str, required: bool) -> Hive | None:

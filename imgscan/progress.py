@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from typing import TypeVar
 
 from tqdm import tqdm
+
+T = TypeVar("T")
 
 
 def byte_bar(description: str, total: int) -> tqdm:
@@ -13,3 +17,8 @@ def byte_bar(description: str, total: int) -> tqdm:
         desc=description, total=total, unit="B", unit_scale=True, file=sys.stderr,
         disable=not sys.stderr.isatty(), leave=False,
     )
+
+
+def item_bar(items: list[T], description: str, unit: str) -> Iterator[T]:
+    """Iterate `items` behind a counting bar."""
+    return iter(tqdm(items, desc=description, unit=unit, file=sys.stderr, disable=not sys.stderr.isatty(), leave=False))

@@ -16,6 +16,7 @@ from imgscan.artefacts import Artefacts, gather
 from imgscan.check import Finding, Inventory, Severity
 from imgscan.image import OpenedImage, open_image
 from imgscan.loader import LoadedChecks
+from imgscan.servicing import qfe_rows
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +32,24 @@ class ScanResult:
         return any(f.effective_severity >= fail_on for f in self.findings)
 
 
-def scan(path: Path, as_of: date, checks: LoadedChecks) -> ScanResult:
+def scan(path: Path, as_of: date, checks: LoadedChecks, horizon_days: int = 365) -> ScanResult:
     opened = open_image(path)
-    art = gather(opened.volume, as_of)
+    art = gather(opened.volume, as_of, horizon_days)
     findings, inventory, errors, completed = _run_checks(art, checks)
     findings.sort(key=Finding.sort_key)
     report = {
         "imgscan": __version__,
         "image": _image(opened),
         "as_of": as_of.isoformat(),
+        "horizon_days": horizon_days,
         "host": art.host(),
         "summary": {str(s): sum(f.effective_severity == s for f in findings) for s in reversed(Severity)},
         "findings": [f.to_dict() for f in findings],
         "inventory": _inventory(art, inventory, checks, completed),
-        "errors": checks.errors + [{"path": u.path, "message": f"{u.role}: {u.problem}"} for u in art.unreadable] + errors,
+        "errors": checks.errors
+        + [{"path": u.path, "message": f"{u.role}: {u.problem}"} for u in art.unreadable]
+        + art.errors
+        + errors,
     }
     return ScanResult(report=report, findings=findings, checks_completed=len(completed))
 
@@ -93,5 +98,9 @@ def _inventory(
     return {
         "hives": hives,
         "profiles_not_scanned": art.profile_notes,
+        "qfe": qfe_rows(art.packages),
+        "packages": [p.as_dict() for p in art.packages],
+        "catalogs": [r.as_dict() for r in art.catalogs.records],
+        "trust": art.trust,
         "checks": [{"check": c.name, "completed": c.name in completed} for c in loaded.checks],
     } | dict(sorted(sections.items()))

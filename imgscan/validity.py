@@ -27,6 +27,17 @@ from imgscan.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, Cert, CertCach
 from imgscan.trust_store import TrustStore
 
 MAX_CHAIN = 8
+CAUSES = (
+    "timestamped",  # a usable timestamp: no end
+    "tsa-without-eku-accepted",  # usable only thanks to KB2749655/KB2756872
+    "no-timestamp",
+    "tsa-without-eku",  # Advisory 2749655: fixed by KB2749655/KB2756872
+    "timestamp-unusable",
+    "lifetime-signing",
+    "untrusted-root",
+    "bad-signature",
+    "unsigned",
+)
 CERT_E_EXPIRED = "0x800B0101"
 CERT_E_UNTRUSTEDROOT = "0x800B0109"
 TRUST_E_BAD_DIGEST = "0x80096010"
@@ -54,6 +65,7 @@ class Chain:
 @dataclass(frozen=True)
 class Verdict:
     status: str  # "valid", "expires", "untrusted", "bad-signature", "unsigned"
+    cause: str  # machine-readable why: see CAUSES
     valid_from: datetime | None
     valid_until: datetime | None  # None: no end
     reason: str
@@ -78,6 +90,7 @@ class Verdict:
     def as_dict(self) -> dict[str, object]:
         return {
             "status": self.status,
+            "cause": self.cause,
             "valid_from": iso(self.valid_from),
             "valid_until": iso(self.valid_until),
             "reason": self.reason,
@@ -129,36 +142,39 @@ class Judge:
 
     def judge(self, catalog: Catalog) -> Verdict:
         if not catalog.signed:
-            return Verdict("unsigned", None, None, "unsigned catalog: it vouches for nothing", TRUST_E_NOSIGNATURE)
+            return Verdict("unsigned", "unsigned", None, None, "unsigned catalog: it vouches for nothing", TRUST_E_NOSIGNATURE)
         if catalog.problem or catalog.signer is None:
-            return Verdict("bad-signature", None, None, catalog.problem or "no signer", TRUST_E_BAD_DIGEST)
+            return Verdict("bad-signature", "bad-signature", None, None, catalog.problem or "no signer", TRUST_E_BAD_DIGEST)
         chain = self.chain(catalog.signer, catalog.certificates)
         if chain.problem:
-            return Verdict("untrusted", None, None, chain.problem, CERT_E_UNTRUSTEDROOT)
+            return Verdict("untrusted", "untrusted-root", None, None, chain.problem, CERT_E_UNTRUSTEDROOT)
         signer = catalog.signer
-        expires = Verdict(
-            "expires", chain.not_before, chain.not_after, "", CERT_E_EXPIRED, root_source=chain.anchor_source
-        )
+
+        def expires(cause: str, reason: str) -> Verdict:
+            return Verdict("expires", cause, chain.not_before, chain.not_after,
+                           f"{reason} (until {iso(chain.not_after)})", CERT_E_EXPIRED, root_source=chain.anchor_source)
+
         if EKU_LIFETIME_SIGNING in signer.ekus:
-            return _with(expires, "signer has the lifetime-signing EKU: the signature ends with the certificate, "
-                                  "timestamp or not")
+            return expires("lifetime-signing",
+                           "signer has the lifetime-signing EKU: the signature ends with the certificate, timestamp or not")
         stamp = catalog.timestamp
         if stamp is None:
-            return _with(expires, "no timestamp: valid only while the signer certificate is valid")
+            return expires("no-timestamp", "no timestamp: valid only while the signer certificate is valid")
         unusable = self._unusable(stamp, chain)
         if unusable:
-            return _with(expires, f"{_kind(stamp.kind)} timestamp unusable ({unusable}): treated as no timestamp")
+            return expires("timestamp-unusable",
+                           f"{_kind(stamp.kind)} timestamp unusable ({unusable}): treated as no timestamp")
         assert stamp.signer is not None and stamp.time is not None
         usable = f"{_kind(stamp.kind)} timestamp {iso(stamp.time)} by {stamp.signer.subject!r}"
         if EKU_TIMESTAMPING not in stamp.signer.ekus:
             if not self.mitigation:
-                return _with(expires, f"{usable}, whose certificate lacks the timestamping EKU: treated as no "
-                                      f"timestamp (neither KB2749655 nor KB2756872 is installed)")
-            return Verdict("valid", stamp.time, None,
+                return expires("tsa-without-eku", f"{usable}, whose certificate lacks the timestamping EKU: treated as "
+                                                  f"no timestamp (neither KB2749655 nor KB2756872 is installed)")
+            return Verdict("valid", "tsa-without-eku-accepted", stamp.time, None,
                            f"{usable} lacks the timestamping EKU but is accepted because {self.mitigation} is installed; "
                            f"valid after the signer expires ({iso(chain.not_after)})",
                            None, mitigation=self.mitigation, root_source=chain.anchor_source)
-        return Verdict("valid", stamp.time, None,
+        return Verdict("valid", "timestamped", stamp.time, None,
                        f"{usable}: valid after the signer expires ({iso(chain.not_after)})",
                        None, root_source=chain.anchor_source)
 
@@ -181,7 +197,3 @@ class Judge:
 def _kind(kind: str) -> str:
     return "RFC 3161" if kind == "rfc3161" else "Authenticode"
 
-
-def _with(verdict: Verdict, reason: str) -> Verdict:
-    return Verdict(verdict.status, verdict.valid_from, verdict.valid_until,
-                   f"{reason} (until {iso(verdict.valid_until)})", verdict.hresult, verdict.mitigation, verdict.root_source)

@@ -1,0 +1,137 @@
+"""Every catalog of the image, parsed and judged once per distinct content.
+
+Catalogs live in three places: `Windows\\servicing\\Packages` (next to each
+.mum), `Windows\\winsxs\\Catalogs` (named by the SHA-256 of their bytes; on a
+real image most are byte copies of a servicing\\Packages catalog) and
+CatRoot `{F750E6C3-38EE-11D1-85E5-00C04FC295EE}`. Copies share one parse and
+one verdict, and a package's catalogs are its own .cat plus every copy of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+from imgscan.catalog import Catalog, CatalogError, parse_catalog
+from imgscan.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, CertCache, iso
+from imgscan.image.volume import WindowsVolume, child_path
+from imgscan.progress import item_bar
+from imgscan.servicing import PACKAGES_DIR, Package
+from imgscan.validity import Judge, Verdict
+
+CATALOG_DIRS = (
+    PACKAGES_DIR,
+    r"Windows\winsxs\Catalogs",
+    r"Windows\System32\CatRoot\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}",
+)
+
+
+@dataclass(frozen=True)
+class CatalogRecord:
+    path: str
+    sha256: str
+    catalog: Catalog | None
+    verdict: Verdict | None
+    problem: str | None  # why the file is not a readable catalog
+
+    def as_dict(self) -> dict[str, object]:
+        record: dict[str, object] = {"path": self.path, "sha256": self.sha256}
+        if self.problem:
+            return record | {"problem": self.problem}
+        cat, verdict = self.catalog, self.verdict
+        assert cat is not None and verdict is not None
+        stamp = cat.timestamp
+        return record | {
+            "signed": cat.signed,
+            "signer": cat.signer.describe() if cat.signer else None,
+            "digest_algorithm": cat.digest_algorithm,
+            "signing_time": iso(cat.signing_time),
+            "timestamp": {
+                "kind": stamp.kind,
+                "time": iso(stamp.time),
+                "tsa": stamp.signer.subject if stamp.signer else None,
+                "tsa_has_timestamping_eku": bool(stamp.signer and EKU_TIMESTAMPING in stamp.signer.ekus),
+                "problem": stamp.problem,
+            } if stamp else {"kind": "none"},
+            "lifetime_signing_eku": bool(cat.signer and EKU_LIFETIME_SIGNING in cat.signer.ekus),
+            "this_update": iso(cat.this_update),
+            "members": cat.member_count,
+        } | verdict.as_dict()
+
+
+def catalog_paths(volume: WindowsVolume) -> list[str]:
+    return [
+        child_path(directory, name)
+        for directory in CATALOG_DIRS
+        for name in volume.listdir(directory)
+        if name.lower().endswith(".cat")
+    ]
+
+
+@dataclass
+class CatalogSet:
+    """All catalog records, indexed by content and by file name for package look-ups."""
+
+    records: list[CatalogRecord]
+
+    def __post_init__(self) -> None:
+        self._by_sha: dict[str, list[CatalogRecord]] = {}
+        self._by_name: dict[str, list[CatalogRecord]] = {}
+        for record in self.records:
+            self._by_sha.setdefault(record.sha256, []).append(record)
+            self._by_name.setdefault(record.path.rsplit("\\", 1)[-1].lower(), []).append(record)
+
+    def of_package(self, package: Package) -> list[CatalogRecord]:
+        """A package's own .cat, its CatRoot namesake and every byte-identical copy, in path order."""
+        found = {r.path: r for r in self._by_name.get(f"{package.identity}.cat".lower(), [])}
+        for record in list(found.values()):
+            found.update((r.path, r) for r in self._by_sha[record.sha256])
+        return [found[p] for p in sorted(found)]
+
+
+def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> CatalogSet:
+    paths = catalog_paths(volume)
+    by_content: dict[str, tuple[Catalog | None, Verdict | None, str | None]] = {}
+    records = []
+    for path in item_bar(paths, "catalogs", unit="cat"):
+        with volume.open(path) as fh:
+            data = fh.read()
+        digest = hashlib.sha256(data).hexdigest()
+        known = by_content.get(digest)
+        if known is None:
+            try:
+                catalog = parse_catalog(path, data, cache)
+                known = (catalog, judge.judge(catalog), None)
+            except CatalogError as exc:
+                known = (None, None, str(exc))
+            by_content[digest] = known
+        records.append(CatalogRecord(path, digest, *known))
+    return CatalogSet(records)
+
+
+def first_failure(records: list[CatalogRecord]) -> tuple[date | None, bool]:
+    """(first day any of `records` fails, whether one never validates at all)."""
+    verdicts = [r.verdict for r in records if r.verdict]
+    starts = [v.starts() for v in verdicts if v.starts()]
+    return (min(starts) if starts else None), any(v.never_valid for v in verdicts)
+
+
+def catalog_evidence(record: CatalogRecord) -> dict[str, object]:
+    """The facts of one catalog that explain a finding, compact enough for a table row."""
+    cat, verdict = record.catalog, record.verdict
+    assert cat is not None and verdict is not None
+    stamp = cat.timestamp
+    return {
+        "path": record.path,
+        "sha256": record.sha256,
+        "signer": cat.signer.subject if cat.signer else None,
+        "signer_not_after": iso(cat.signer.not_after) if cat.signer else None,
+        "timestamp": stamp.kind if stamp else "none",
+        "timestamp_time": iso(stamp.time) if stamp else None,
+        "tsa_has_timestamping_eku": bool(stamp and stamp.signer and EKU_TIMESTAMPING in stamp.signer.ekus),
+        "status": verdict.status,
+        "cause": verdict.cause,
+        "valid_until": iso(verdict.valid_until),
+        "reason": verdict.reason,
+    }

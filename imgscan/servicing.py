@@ -1,0 +1,146 @@
+"""Component Based Servicing packages: the SOFTWARE registrations joined with their .mum/.cat files.
+
+The package key name, the `.mum`/`.cat` base name in `Windows\\servicing\\Packages`
+and the `InstallName` value are the same identity
+(`name~publicKeyToken~arch~language~version`). `wmic qfe` / `Get-HotFix`
+(Win32_QuickFixEngineering) list CBS update packages; `qfe_rows` approximates
+that list from the offline data: one row per KB among installed packages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+from imgscan.hives import Hive
+from imgscan.image.volume import WindowsVolume, child_path
+
+CBS_PACKAGES = r"Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages"
+PACKAGES_DIR = r"Windows\servicing\Packages"
+ASM_V3 = "{urn:schemas-microsoft-com:asm.v3}"
+
+STATES = {
+    0x0: "Absent", 0x5: "Uninstall Pending", 0x10: "Resolving", 0x20: "Resolved", 0x30: "Staging",
+    0x40: "Staged", 0x50: "Superseded", 0x60: "Install Pending", 0x65: "Partially Installed",
+    0x70: "Installed", 0x80: "Permanent", 0xFFFFFFE0: "Resolved (broken)", 0xFFFFFFC0: "Staged (broken)",
+    0xFFFFFF90: "Installed (broken)", 0xFFFFFF80: "Permanent (broken)",
+}
+INSTALLED_STATES = {0x65, 0x70, 0x80, 0xFFFFFF90, 0xFFFFFF80}
+KB_PATTERN = re.compile(r"KB\d{6,8}", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Package:
+    identity: str
+    state: int | None  # None: a .mum on disk with no registration
+    install_time: datetime | None
+    install_user: str | None
+    kb: str | None
+    release_type: str | None
+    mum_path: str | None
+    cat_path: str | None
+    problem: str | None  # what is wrong with its files, if anything
+
+    @property
+    def state_name(self) -> str:
+        if self.state is None:
+            return "not registered"
+        return STATES.get(self.state, f"unknown 0x{self.state:x}")
+
+    @property
+    def installed(self) -> bool:
+        return self.state in INSTALLED_STATES
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "identity": self.identity,
+            "kb": self.kb,
+            "release_type": self.release_type,
+            "state": None if self.state is None else f"0x{self.state:x}",
+            "state_name": self.state_name,
+            "installed_on": self.install_time.date().isoformat() if self.install_time else None,
+            "install_user": self.install_user,
+            "mum": self.mum_path,
+            "cat": self.cat_path,
+            "problem": self.problem,
+        }
+
+
+def filetime(high: int, low: int) -> datetime | None:
+    ticks = (high << 32) | low
+    if not ticks:
+        return None
+    return datetime(1601, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=ticks // 10)
+
+
+def _manifest_facts(data: bytes) -> tuple[str | None, str | None]:
+    """(KB, releaseType) from a package manifest; raises ValueError when it is not a manifest."""
+    try:
+        root = ElementTree.fromstring(data)
+    except (ParseError, DefusedXmlException) as exc:
+        raise ValueError(f".mum is not XML ({exc})") from exc
+    package = root.find(f"{ASM_V3}package")
+    if root.tag != f"{ASM_V3}assembly" or package is None:
+        raise ValueError(".mum is not a package manifest (no asm.v3 assembly/package element)")
+    return package.get("identifier"), package.get("releaseType")
+
+
+def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]:
+    """All packages: registered ones (with their files, or a problem saying which are missing)
+    and .mum files without a registration."""
+    files = {name.lower(): name for name in volume.listdir(PACKAGES_DIR)}
+    registered: dict[str, tuple[int | None, datetime | None, str | None]] = {}
+    key = software.key(CBS_PACKAGES) if software else None
+    for sub in key.subkeys() if key else []:
+        values = {v.name().lower(): v.value() for v in sub.values()}
+        state = values.get("currentstate")
+        registered[sub.name()] = (
+            state if isinstance(state, int) else None,
+            filetime(values.get("installtimehigh") or 0, values.get("installtimelow") or 0)
+            if isinstance(values.get("installtimehigh"), int) else None,
+            values.get("installuser") if isinstance(values.get("installuser"), str) else None,
+        )
+    identities = set(registered) | {files[n][:-4] for n in files if n.endswith(".mum")}
+    return [_package(volume, identity, registered.get(identity), files) for identity in sorted(identities, key=str.lower)]
+
+
+def _package(
+    volume: WindowsVolume, identity: str, registration: tuple | None, files: dict[str, str]
+) -> Package:
+    state, install_time, install_user = registration or (None, None, None)
+    mum_name, cat_name = files.get(f"{identity.lower()}.mum"), files.get(f"{identity.lower()}.cat")
+    mum_path = child_path(PACKAGES_DIR, mum_name) if mum_name else None
+    cat_path = child_path(PACKAGES_DIR, cat_name) if cat_name else None
+    kb = release_type = problem = None
+    if mum_path:
+        try:
+            with volume.open(mum_path) as fh:
+                kb, release_type = _manifest_facts(fh.read())
+        except ValueError as exc:
+            problem = str(exc)
+    missing = [kind for kind, path in ((".mum", mum_path), (".cat", cat_path)) if path is None]
+    if missing and registration:
+        problem = f"registered but {' and '.join(missing)} missing in {PACKAGES_DIR}"
+    if not (kb and KB_PATTERN.fullmatch(kb)):
+        match = KB_PATTERN.search(identity)
+        kb = match.group(0).upper() if match else kb
+    return Package(identity, state, install_time, install_user, kb, release_type, mum_path, cat_path, problem)
+
+
+def qfe_rows(packages: list[Package]) -> list[dict[str, str | None]]:
+    """What `wmic qfe` would list: one row per KB among installed packages, earliest install first."""
+    rows: dict[str, dict[str, str | None]] = {}
+    for package in sorted(packages, key=lambda p: p.install_time or datetime.max.replace(tzinfo=timezone.utc)):
+        if package.installed and package.kb and package.kb not in rows:
+            rows[package.kb] = {
+                "HotFixID": package.kb,
+                "Description": package.release_type or "Update",
+                "InstalledOn": f"{package.install_time:%-m/%-d/%Y}" if package.install_time else None,
+                "InstalledBy": package.install_user,
+            }
+    return sorted(rows.values(), key=lambda r: r["HotFixID"] or "")

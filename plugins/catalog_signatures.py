@@ -1,0 +1,136 @@
+"""Catalog signatures that expire, are not trusted, or cannot be read (seed 001).
+
+What it finds: servicing catalogs (servicing\\Packages, winsxs\\Catalogs, CatRoot)
+whose signature is, or within --horizon days becomes, invalid as WinVerifyTrust
+judges it: signed without a usable timestamp, so the signature expires with
+the signer certificate (KB2705219's original release); chained to no trusted
+root; or not verifying at all. One finding per package, its catalogs as evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from imgscan.artefacts import Artefacts
+from imgscan.catalog_inventory import CatalogRecord, catalog_evidence, first_failure
+from imgscan.check import Check, Finding, Rule, Severity
+from imgscan.servicing import Package
+
+ADVISORY = "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2749655"
+REFERENCES = (
+    ADVISORY,
+    "https://learn.microsoft.com/en-us/security-updates/securitybulletins/2012/ms12-054",
+    "seed 001: wmic qfe 'No instances available' on ~10,000 Windows 7 hosts after KB2705219's catalog expired",
+)
+
+EXPIRY = Rule(
+    id="catalog-expiry",
+    severity=Severity.HIGH,
+    title="Package catalog signature expires (CERT_E_EXPIRED)",
+    summary=(
+        "A package's catalog is signed without a usable timestamp, so its signature expires with the signer "
+        "certificate; from then on CBS cannot verify the package (0x800B0101)."
+    ),
+    references=REFERENCES,
+)
+
+UNTRUSTED = Rule(
+    id="catalog-untrusted",
+    severity=Severity.HIGH,
+    title="Package catalog signature not trusted",
+    summary="A catalog's signature does not verify, or its chain reaches no root trusted by the image.",
+    references=REFERENCES,
+)
+
+UNREADABLE = Rule(
+    id="catalog-unreadable",
+    severity=Severity.LOW,
+    title="Catalog file cannot be parsed",
+    summary="A .cat file in a servicing directory is not a readable PKCS#7 catalog.",
+    references=REFERENCES,
+)
+
+
+class CatalogSignatures(Check):
+    rules = (EXPIRY, UNTRUSTED, UNREADABLE)
+
+    def applies(self, artefacts: Artefacts) -> bool:
+        return bool(artefacts.catalogs.records)
+
+    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+        catalogs = artefacts.catalogs
+        claimed: set[str] = set()
+        for package in artefacts.packages:
+            records = [r for r in catalogs.of_package(package) if r.verdict]
+            claimed.update(r.path for r in records)
+            yield from self._judge(artefacts, records, package)
+        by_content: dict[str, list[CatalogRecord]] = {}
+        for record in catalogs.records:
+            if record.problem:
+                yield Finding(
+                    rule=UNREADABLE,
+                    message=f"{record.path}: {record.problem}",
+                    evidence=[{"path": record.path, "sha256": record.sha256, "problem": record.problem}],
+                    remediation="Replace the file from a healthy copy of the same package, or rebuild the image.",
+                )
+            elif record.path not in claimed:
+                by_content.setdefault(record.sha256, []).append(record)
+        for records in by_content.values():
+            yield from self._judge(artefacts, records, None)
+
+    def _judge(self, art: Artefacts, records: list[CatalogRecord], package: Package | None) -> Iterator[Finding]:
+        if not records:
+            return
+        starts, never_valid = first_failure(records)
+        name = f"{package.identity} ({package.kb or 'no KB'}, {package.state_name})" if package else records[0].path
+        if never_valid:
+            bad = [r for r in records if r.verdict and r.verdict.never_valid]
+            verdict = bad[0].verdict
+            assert verdict is not None
+            yield Finding(
+                rule=UNTRUSTED,
+                message=f"{name}: {verdict.reason}; CBS cannot verify the package ({verdict.hresult}).",
+                evidence=[catalog_evidence(r) for r in bad],
+                remediation="Reinstall the package from Microsoft's original media, or rebuild the image.",
+                hresult=verdict.hresult,
+            )
+        if starts is None:
+            return
+        horizon_end = art.as_of + timedelta(days=art.horizon_days)
+        if starts > horizon_end:
+            return
+        failing = [r for r in records if r.verdict and r.verdict.starts() == starts]
+        already = starts <= art.as_of
+        cat_name = package.cat_path if package and package.cat_path else failing[0].path
+        yield Finding(
+            rule=EXPIRY,
+            severity=Severity.HIGH if already else Severity.MEDIUM,
+            message=(
+                f"{name}: catalog signature {'expired' if already else 'expires'} on {starts}: "
+                f"{failing[0].verdict.reason}. From then on CBS.log shows \"Failed to verify if catalog file "
+                f"\\\\?\\C:\\{cat_name} is valid. [HRESULT = 0x800b0101 - CERT_E_EXPIRED]\", the package can no "
+                f"longer be uninstalled, and CheckSUR reports \"CBS Catalog Expired 0x800B0101\"."
+            ),
+            evidence=[catalog_evidence(r) for r in records],
+            remediation=_remediation(art, failing, package, starts),
+            starts=starts,
+            hresult="0x800B0101",
+        )
+
+
+def _remediation(art: Artefacts, failing: list[CatalogRecord], package: Package | None, starts: object) -> str:
+    steps = []
+    if any(r.verdict and r.verdict.cause == "tsa-without-eku" for r in failing):
+        steps.append(
+            "Install KB2749655 (Windows Vista/7/Server 2008/2008 R2; KB2756872 on Windows 8/Server 2012) in the "
+            "reference machine before capture: it makes WinVerifyTrust accept timestamps whose TSA certificate "
+            f"lacks the timestamping EKU ({ADVISORY})."
+        )
+    kb = package.kb if package and package.kb else "the package"
+    steps.append(
+        f"Replace {kb} with its re-released version (uninstalling the old one needs the clock set back before {starts}), "
+        "then recapture the image."
+    )
+    steps.append("Or rebuild the reference image from media that already contains the re-released update.")
+    return "\n".join(f"{n}. {step}" for n, step in enumerate(steps, 1))

@@ -1,0 +1,81 @@
+"""`wmic qfe` returns "No instances available" (seed 001).
+
+What it finds: an installed package whose catalog signature is, or within
+--horizon days becomes, invalid. Win32_QuickFixEngineering (`wmic qfe`,
+`Get-HotFix`) enumerates CBS packages; in seed 001 one package that CBS could
+no longer open (KB2705219, CERT_E_EXPIRED) emptied the whole list on ~10,000
+hosts. The exact per-package mechanism is not documented: this is a prediction
+resting on that incident, and the message says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from imgscan.artefacts import Artefacts
+from imgscan.catalog_inventory import first_failure
+from imgscan.check import Check, Finding, Rule, Severity
+
+QFE_EMPTY = Rule(
+    id="qfe-empty",
+    severity=Severity.CRITICAL,
+    title="wmic qfe / Get-HotFix will return no instances",
+    summary=(
+        "An installed package's catalog is (or will be) invalid, so CBS cannot open it and "
+        "Win32_QuickFixEngineering returns no instances at all on hosts built from the image."
+    ),
+    references=(
+        "https://techcommunity.microsoft.com/blog/askperf/two-minute-drill-win32-quickfixengineering-no-instances-available/372786",
+        "seed 001: wmic qfe 'Keine Instanzen verfügbar' on ~10,000 Windows 7 hosts (KB2705219, CERT_E_EXPIRED)",
+    ),
+)
+
+
+class QfeEmpty(Check):
+    rules = (QFE_EMPTY,)
+
+    def applies(self, artefacts: Artefacts) -> bool:
+        return any(p.installed for p in artefacts.packages) and bool(artefacts.catalogs.records)
+
+    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+        horizon_end = artefacts.as_of + timedelta(days=artefacts.horizon_days)
+        culprits: list[tuple[date | None, dict[str, object]]] = []
+        for package in artefacts.packages:
+            if not package.installed:
+                continue
+            starts, never_valid = first_failure([r for r in artefacts.catalogs.of_package(package) if r.verdict])
+            if never_valid or (starts is not None and starts <= horizon_end):
+                culprits.append((None if never_valid else starts, {
+                    "path": package.cat_path or package.mum_path or package.identity,
+                    "package": package.identity,
+                    "kb": package.kb,
+                    "state": package.state_name,
+                    "fails_from": "already (never valid)" if never_valid else str(starts),
+                }))
+        if not culprits:
+            return
+        dated = [s for s, _ in culprits if s is not None]
+        starts = min(dated) if dated else None
+        already = starts is None or starts <= artefacts.as_of or any(s is None for s, _ in culprits)
+        kbs = sorted({str(e["kb"]) for _, e in culprits if e["kb"]})
+        when = f"from {starts}" if starts else "already"
+        yield Finding(
+            rule=QFE_EMPTY,
+            severity=Severity.CRITICAL if already else Severity.HIGH,
+            message=(
+                f"Prediction: {when}, Win32_QuickFixEngineering (wmic qfe, Get-HotFix) returns \"No instances "
+                f"available\" on every host built from this image, because CBS cannot open {len(culprits)} installed "
+                f"package(s) whose catalog signature is invalid ({', '.join(kbs) or 'no KB'}). This rests on seed 001, "
+                f"where one such package (KB2705219) emptied the list on ~10,000 Windows 7 hosts; Microsoft does not "
+                f"document the per-package mechanism."
+            ),
+            evidence=[e for _, e in sorted(culprits, key=lambda c: (str(c[0]), str(c[1]["package"])))],
+            remediation=(
+                "Fix the catalog-expiry / catalog-untrusted findings of these packages (install KB2749655 where it "
+                "applies, or replace the packages with their re-released versions) and recapture the image; on "
+                "deployed hosts, uninstalling the package (clock set back) restores wmic qfe at once."
+            ),
+            starts=starts,
+            hresult="0x800B0101",
+        )

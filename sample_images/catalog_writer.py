@@ -1,0 +1,168 @@
+"""Write signed Windows catalogs (.cat): PKCS#7 SignedData around a CTL of file hashes.
+
+The layout copies real Microsoft catalogs (subjectUsage 1.3.6.1.4.1.311.12.1.1,
+members keyed by their hash with an SPC indirect data attribute, signed
+attributes contentType/statement type/messageDigest), signed with the test PKI,
+and optionally timestamped by an Authenticode countersignature
+(1.2.840.113549.1.9.6) carrying a signingTime. osslsigncode verifies these
+files in the tests, independently of imgscan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime
+
+from asn1crypto import algos, cms, core, x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from sample_images.pki import Identity
+
+OID_CTL = "1.3.6.1.4.1.311.10.1"
+OID_CATALOG_LIST = "1.3.6.1.4.1.311.12.1.1"
+OID_CATALOG_MEMBER_SHA256 = "1.3.6.1.4.1.311.12.1.3"
+OID_SPC_INDIRECT_DATA = "1.3.6.1.4.1.311.2.1.4"
+OID_SPC_CAB_DATA = "1.3.6.1.4.1.311.2.1.25"
+OID_SPC_STATEMENT_TYPE = "1.3.6.1.4.1.311.2.1.11"
+OID_INDIVIDUAL_CODE_SIGNING = "1.3.6.1.4.1.311.2.1.21"
+
+
+class _Oids(core.SequenceOf):
+    _child_spec = core.ObjectIdentifier
+
+
+class _AnySet(core.SetOf):
+    _child_spec = core.Any
+
+
+class _Attribute(core.Sequence):
+    _fields = [("type", core.ObjectIdentifier), ("values", _AnySet)]
+
+
+class _Attributes(core.SetOf):
+    _child_spec = _Attribute
+
+
+class _Member(core.Sequence):
+    _fields = [("identifier", core.OctetString), ("attributes", _Attributes)]
+
+
+class _Members(core.SequenceOf):
+    _child_spec = _Member
+
+
+class _TypeAndValue(core.Sequence):
+    _fields = [("type", core.ObjectIdentifier)]
+
+
+class _DigestInfo(core.Sequence):
+    _fields = [("algorithm", algos.DigestAlgorithm), ("digest", core.OctetString)]
+
+
+class _Indirect(core.Sequence):
+    _fields = [("data", _TypeAndValue), ("digest", _DigestInfo)]
+
+
+class _Ctl(core.Sequence):
+    _fields = [
+        ("subject_usage", _Oids),
+        ("list_identifier", core.OctetString),
+        ("this_update", core.UTCTime),
+        ("subject_algorithm", algos.DigestAlgorithm),
+        ("members", _Members),
+    ]
+
+
+def _member(data: bytes) -> _Member:
+    digest = hashlib.sha256(data).digest()
+    indirect = _Indirect({
+        "data": {"type": OID_SPC_CAB_DATA},
+        "digest": {"algorithm": {"algorithm": "sha256"}, "digest": digest},
+    })
+    return _Member({
+        "identifier": digest,
+        "attributes": [{"type": OID_SPC_INDIRECT_DATA, "values": [core.Any.load(indirect.dump())]}],
+    })
+
+
+def _sign(identity: Identity, data: bytes) -> bytes:
+    return identity.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def _signed_attrs(pairs: list[tuple[str, object]]) -> cms.CMSAttributes:
+    """Attributes from (OID, value): native values for the types asn1crypto knows, core.Any otherwise."""
+    return cms.CMSAttributes([{"type": oid, "values": [value]} for oid, value in pairs])
+
+
+def _signer_info(identity: Identity, attrs: cms.CMSAttributes) -> cms.SignerInfo:
+    cert = x509.Certificate.load(identity.der)
+    signature = _sign(identity, b"\x31" + attrs.dump()[1:])
+    return cms.SignerInfo({
+        "version": "v1",
+        "sid": cms.SignerIdentifier({"issuer_and_serial_number": {
+            "issuer": cert.issuer, "serial_number": cert.serial_number}}),
+        "digest_algorithm": {"algorithm": "sha256"},
+        "signed_attrs": attrs,
+        "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
+        "signature": signature,
+    })
+
+
+def write_catalog(
+    members: list[bytes],
+    this_update: datetime,
+    signer: Identity,
+    chain: list[Identity],
+    timestamp: tuple[Identity, datetime] | None = None,
+) -> bytes:
+    """A catalog vouching for `members` (file contents), signed by `signer` and carrying `chain`
+    (intermediates, not the root); `timestamp` = (TSA, time) adds an Authenticode countersignature."""
+    ctl = _Ctl({
+        "subject_usage": [OID_CATALOG_LIST],
+        "list_identifier": os.urandom(16),
+        "this_update": this_update,
+        "subject_algorithm": {"algorithm": OID_CATALOG_MEMBER_SHA256},
+        "members": [_member(m) for m in members],
+    })
+    content_digest = hashlib.sha256(ctl.contents).digest()  # contents octets, as Authenticode does
+    attrs = _signed_attrs([
+        ("1.2.840.113549.1.9.3", OID_CTL),
+        (OID_SPC_STATEMENT_TYPE, core.Any.load(_Oids([OID_INDIVIDUAL_CODE_SIGNING]).dump())),
+        ("1.2.840.113549.1.9.4", content_digest),
+    ])
+    signer_info = _signer_info(signer, attrs)
+    certificates = [signer, *chain]
+    if timestamp:
+        tsa, when = timestamp
+        counter_attrs = _signed_attrs([
+            ("1.2.840.113549.1.9.3", "1.2.840.113549.1.7.1"),
+            ("1.2.840.113549.1.9.5", cms.Time({"utc_time": when})),
+            ("1.2.840.113549.1.9.4", hashlib.sha256(signer_info["signature"].native).digest()),
+        ])
+        counter = _signer_info(tsa, counter_attrs)
+        signer_info["unsigned_attrs"] = cms.CMSAttributes([
+            {"type": "1.2.840.113549.1.9.6", "values": [counter]}
+        ])
+        certificates.append(tsa)
+    # PKCS#7 v1.5 puts the CTL directly under [0] EXPLICIT (CMS would wrap it in an OCTET STRING,
+    # which asn1crypto's builder insists on), so the three envelope layers are assembled here.
+    encap = _tlv(0x30, core.ObjectIdentifier(OID_CTL).dump() + _tlv(0xA0, ctl.dump()))
+    signed = _tlv(0x30, b"".join([
+        core.Integer(1).dump(),
+        _tlv(0x31, algos.DigestAlgorithm({"algorithm": "sha256"}).dump()),
+        encap,
+        _tlv(0xA0, b"".join(i.der for i in certificates)),
+        _tlv(0x31, signer_info.dump()),
+    ]))
+    return _tlv(0x30, core.ObjectIdentifier("1.2.840.113549.1.7.2").dump() + _tlv(0xA0, signed))
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    """One DER tag-length-value."""
+    length = len(content)
+    if length < 0x80:
+        return bytes([tag, length]) + content
+    size = (length.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + length.to_bytes(size, "big") + content
