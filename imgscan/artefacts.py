@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from imgscan.accounts import Account, discover
-from imgscan.catalog_inventory import CatalogSet, catalog_paths, read_catalogs
+from imgscan.catalog_inventory import CatalogSet, catalog_paths, read_catalogs, uncovered_manifests
 from imgscan.certs import CertCache
 from imgscan.hives import Hive, HiveError, load_hive
 from imgscan.image.volume import CONFIG_DIR, WindowsVolume, child_path
@@ -97,6 +97,7 @@ def _servicing(art: Artefacts) -> None:
     art.trust = {"image_roots": store.count("image"), "bundled_roots": store.count("bundled"),
                  "eku_mitigation": art.mitigation}
     art.catalogs = read_catalogs(art.volume, Judge(store, cache, art.mitigation), cache)
+    art.errors.extend(uncovered_manifests(art.volume, art.packages, art.catalogs))
 
 
 def _machine_hive(art: Artefacts, name: str, required: bool) -> Hive | None:

@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
-from imgscan.catalog import Catalog, CatalogError, parse_catalog
+from imgscan.catalog import Catalog, CatalogError, member_digests, parse_catalog
 from imgscan.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, CertCache, iso
 from imgscan.image.volume import WindowsVolume, child_path
 from imgscan.progress import item_bar
@@ -135,3 +135,37 @@ def catalog_evidence(record: CatalogRecord) -> dict[str, object]:
         "valid_until": iso(verdict.valid_until),
         "reason": verdict.reason,
     }
+
+
+def package_validity(package: Package, catalogs: CatalogSet) -> dict[str, object]:
+    """A package's catalog verdict in three fields for the package inventory."""
+    records = catalogs.of_package(package)
+    own = next((r for r in records if r.verdict and package.cat_path and r.path.lower() == package.cat_path.lower()), None)
+    own = own or next((r for r in records if r.verdict), None)
+    if own is None:
+        status = "unreadable" if records else "no catalog"
+        return {"catalog_status": status, "catalog_valid_until": None, "catalog_fails_from": None}
+    starts, never_valid = first_failure(records)
+    return {
+        "catalog_status": own.verdict.status if own.verdict else None,
+        "catalog_valid_until": iso(own.verdict.valid_until) if own.verdict else None,
+        "catalog_fails_from": "never valid" if never_valid else (starts.isoformat() if starts else None),
+    }
+
+
+def uncovered_manifests(volume: WindowsVolume, packages: list[Package], catalogs: CatalogSet) -> list[dict[str, str]]:
+    """Packages whose .mum is not a member of their own readable .cat: CBS cannot verify that manifest."""
+    problems = []
+    readable = {r.path.lower() for r in catalogs.records if r.catalog and r.catalog.signed}
+    for package in packages:
+        if not (package.mum_digests and package.cat_path and package.cat_path.lower() in readable):
+            continue
+        with volume.open(package.cat_path) as fh:
+            members = member_digests(fh.read())
+        if not members & package.mum_digests:
+            problems.append({
+                "path": package.cat_path,
+                "message": f"does not list {package.mum_path} among its {len(members)} member hash(es): "
+                           "CBS cannot verify this package's manifest",
+            })
+    return problems

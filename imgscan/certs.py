@@ -46,6 +46,11 @@ class Cert:
     parsed: x509.Certificate = field(repr=False)
 
     @property
+    def common_name(self) -> str:
+        names = self.parsed.subject.native
+        return str(names.get("common_name") or self.subject)
+
+    @property
     def self_signed(self) -> bool:
         return self.subject_der == self.issuer_der
 
@@ -54,6 +59,7 @@ class Cert:
 
     def describe(self) -> dict[str, object]:
         return {
+            "common_name": self.common_name,
             "subject": self.subject,
             "issuer": self.issuer,
             "serial": f"{self.serial:x}",

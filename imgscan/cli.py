@@ -1,4 +1,4 @@
-"""Command line: `imgscan scan IMAGE`, `imgscan plugins`.
+"""Command line: `imgscan scan|packages|catalogs IMAGE`, `imgscan plugins`.
 
 Exit codes (the same in every subcommand):
   0  no finding at or above --fail-on
@@ -18,8 +18,8 @@ from imgscan import __version__
 from imgscan.check import Severity
 from imgscan.errors import ImgscanError
 from imgscan.loader import load_checks
-from imgscan.render import to_json, to_table
-from imgscan.scan import scan
+from imgscan.render import catalogs_table, packages_table, to_json, to_table
+from imgscan.scan import ScanResult, scan
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -57,14 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--plugins", type=Path, action="append", default=[], metavar="DIR",
                         help="also load checks from the *.py files in DIR (repeatable)")
 
-    p_scan = sub.add_parser("scan", parents=[common], help="scan an image and report findings")
-    p_scan.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, or extracted directory")
-    p_scan.add_argument("--as-of", type=_date, default=None, metavar="DATE",
-                        help="evaluate the image as of this day (YYYY-MM-DD; default: today, UTC)")
-    p_scan.add_argument("--format", choices=sorted(FORMATS), default="table")
-    p_scan.add_argument("-o", "--output", type=Path, help="write the report to this file instead of stdout")
+    image = argparse.ArgumentParser(add_help=False)
+    image.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, or extracted directory")
+    image.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                       help="evaluate the image as of this day (YYYY-MM-DD; default: today, UTC)")
+    image.add_argument("--horizon", type=int, default=365, metavar="DAYS",
+                       help="also predict failures that start within DAYS after --as-of (default 365)")
+    image.add_argument("--format", choices=sorted(FORMATS), default="table")
+    image.add_argument("-o", "--output", type=Path, help="write the report to this file instead of stdout")
+
+    p_scan = sub.add_parser("scan", parents=[common, image], help="scan an image and report findings")
     p_scan.add_argument("--fail-on", type=_severity, default=Severity.HIGH, metavar="SEVERITY",
                         help="exit 1 when a finding has at least this severity (info|low|medium|high|critical; default high)")
+    sub.add_parser("packages", parents=[common, image],
+                   help="list installed updates as wmic qfe would, with each package's state and catalog validity")
+    sub.add_parser("catalogs", parents=[common, image],
+                   help="list catalogs with signer, timestamp kind and valid_until")
 
     sub.add_parser("plugins", parents=[common], help="list the rules of every loaded check")
     return parser
@@ -87,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "plugins":
             return _plugins(args)
+        if args.command in LISTINGS:
+            return _listing(args)
         return _scan(args)
     except ImgscanError as exc:
         if args.debug:
@@ -113,17 +123,40 @@ def _plugins(args: argparse.Namespace) -> int:
     return EXIT_ERROR if loaded.errors else EXIT_CLEAN
 
 
-def _scan(args: argparse.Namespace) -> int:
+def _run_scan(args: argparse.Namespace) -> ScanResult:
     as_of = args.as_of or datetime.now(timezone.utc).date()
-    loaded = load_checks(args.plugins)
-    result = scan(args.image, as_of, loaded)
-    text = FORMATS[args.format](result.report)
+    return scan(args.image, as_of, load_checks(args.plugins), args.horizon)
+
+
+def _emit(args: argparse.Namespace, text: str, errors: list[dict[str, str]]) -> None:
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
-    for error in result.report["errors"]:
+    for error in errors:
         print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
+
+
+# listing subcommands: the report sections they show, and their table view
+LISTINGS = {"packages": (("qfe", "packages"), packages_table), "catalogs": (("catalogs",), catalogs_table)}
+
+
+def _listing(args: argparse.Namespace) -> int:
+    result = _run_scan(args)
+    sections, table = LISTINGS[args.command]
+    report = result.report
+    view = {key: report[key] for key in ("imgscan", "image", "as_of", "host")}
+    view |= {section: report["inventory"][section] for section in sections}
+    if args.command == "packages":
+        failing_now = [f for f in report["findings"] if f["rule"] == "qfe-empty" and f["severity"] == "critical"]
+        view["qfe_empty_from"] = (failing_now[0]["starts"] or report["as_of"]) if failing_now else None
+    _emit(args, to_json(view) if args.format == "json" else table(view), report["errors"])
+    return EXIT_CLEAN
+
+
+def _scan(args: argparse.Namespace) -> int:
+    result = _run_scan(args)
+    _emit(args, FORMATS[args.format](result.report), result.report["errors"])
     if result.checks_completed == 0:
         print(f"imgscan: error: {args.image}: no check could run", file=sys.stderr)
         return EXIT_ERROR

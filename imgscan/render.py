@@ -58,3 +58,42 @@ def _finding_lines(finding: dict[str, object]) -> list[str]:
 def _summary(summary: dict[str, int]) -> str:
     counted = [f"{n} {severity}" for severity, n in summary.items() if n]
     return ", ".join(counted) if counted else "clean"
+
+
+def _columns(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def _header(view: dict[str, object]) -> list[str]:
+    image, host = view["image"], view.get("host") or {}
+    return [f"{image['path']}  ·  host {host.get('name') or '?'}  ·  as of {view['as_of']}", ""]
+
+
+def packages_table(view: dict[str, object]) -> str:
+    """`wmic qfe`'s columns first, then every package with its state and catalog verdict."""
+    lines = _header(view)
+    qfe = view["qfe"]
+    empty_from = view.get("qfe_empty_from")
+    if empty_from:
+        lines += [f"wmic qfe as of {view['as_of']}: No instances available.",
+                  f"  (predicted by qfe-empty from {empty_from}; before that day it lists:)"]
+    rows = [["HotFixID", "Description", "InstalledOn", "InstalledBy"]]
+    rows += [[r["HotFixID"], r["Description"], r["InstalledOn"] or "", r["InstalledBy"] or ""] for r in qfe]
+    lines += _columns(rows) if qfe else ["No instances available."]
+    lines += ["", f"{len(view['packages'])} package(s):"]
+    rows = [["PACKAGE", "KB", "STATE", "INSTALLED", "CATALOG"]]
+    for package in view["packages"]:
+        rows.append([package["identity"], package["kb"] or "", package["state_name"], package["installed_on"] or "",
+                     package.get("catalog_valid_until") or package.get("catalog_status") or ""])
+    return "\n".join(lines + _columns(rows)) + "\n"
+
+
+def catalogs_table(view: dict[str, object]) -> str:
+    rows = [["CATALOG", "SIGNER", "TIMESTAMP", "VALID UNTIL", "STATUS"]]
+    for cat in view["catalogs"]:
+        signer = (cat.get("signer") or {}).get("common_name", "")
+        stamp = (cat.get("timestamp") or {}).get("kind", "")
+        until = cat.get("valid_until") or ("no end" if cat.get("status") == "valid" else "")
+        rows.append([cat["path"], signer, stamp, until, cat.get("status") or cat.get("problem", "")])
+    return "\n".join(_header(view) + _columns(rows)) + "\n"

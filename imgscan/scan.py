@@ -13,6 +13,7 @@ from pathlib import Path
 
 from imgscan import __version__
 from imgscan.artefacts import Artefacts, gather
+from imgscan.catalog_inventory import package_validity
 from imgscan.check import Finding, Inventory, Severity
 from imgscan.image import OpenedImage, open_image
 from imgscan.loader import LoadedChecks
@@ -99,7 +100,7 @@ def _inventory(
         "hives": hives,
         "profiles_not_scanned": art.profile_notes,
         "qfe": qfe_rows(art.packages),
-        "packages": [p.as_dict() for p in art.packages],
+        "packages": [p.as_dict() | package_validity(p, art.catalogs) for p in art.packages],
         "catalogs": [r.as_dict() for r in art.catalogs.records],
         "trust": art.trust,
         "checks": [{"check": c.name, "completed": c.name in completed} for c in loaded.checks],

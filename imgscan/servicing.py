@@ -9,6 +9,7 @@ that list from the offline data: one row per KB among installed packages.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -45,6 +46,7 @@ class Package:
     mum_path: str | None
     cat_path: str | None
     problem: str | None  # what is wrong with its files, if anything
+    mum_digests: frozenset[bytes] = frozenset()  # SHA-1 and SHA-256 of the .mum, to find it in the catalog
 
     @property
     def state_name(self) -> str:
@@ -117,10 +119,13 @@ def _package(
     mum_path = child_path(PACKAGES_DIR, mum_name) if mum_name else None
     cat_path = child_path(PACKAGES_DIR, cat_name) if cat_name else None
     kb = release_type = problem = None
+    digests: frozenset[bytes] = frozenset()
     if mum_path:
+        with volume.open(mum_path) as fh:
+            data = fh.read()
+        digests = frozenset({hashlib.sha1(data).digest(), hashlib.sha256(data).digest()})
         try:
-            with volume.open(mum_path) as fh:
-                kb, release_type = _manifest_facts(fh.read())
+            kb, release_type = _manifest_facts(data)
         except ValueError as exc:
             problem = str(exc)
     missing = [kind for kind, path in ((".mum", mum_path), (".cat", cat_path)) if path is None]
@@ -129,7 +134,7 @@ def _package(
     if not (kb and KB_PATTERN.fullmatch(kb)):
         match = KB_PATTERN.search(identity)
         kb = match.group(0).upper() if match else kb
-    return Package(identity, state, install_time, install_user, kb, release_type, mum_path, cat_path, problem)
+    return Package(identity, state, install_time, install_user, kb, release_type, mum_path, cat_path, problem, digests)
 
 
 def qfe_rows(packages: list[Package]) -> list[dict[str, str | None]]:

@@ -1,22 +1,28 @@
 """Turn a readable scenario (TOML) into the files of a Windows volume.
 
 A scenario names the host, its profiles and the WinTrust State of each user
-hive; `volume_files` returns {volume path: bytes}, written by `regf` for the
-hives. Tests derive bad-input variants by editing a loaded `Scenario` (a
-truncated profile hive, a garbage SOFTWARE hive, a dirty hive, an unlisted
-profile) instead of keeping near-identical scenario files.
+hive, and its CBS packages with the certificate and timestamp of each catalog;
+`volume_files` returns {volume path: bytes}: hives written by `regf`,
+manifests, and catalogs written by `catalog_writer` with a fresh test PKI whose
+root goes into SOFTWARE's ROOT store. Tests derive bad-input variants by
+editing a loaded `Scenario` (a truncated hive, a garbage catalog, a .mum that
+is not XML ...) instead of keeping near-identical scenario files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import tomllib
 
-from sample_images.regf import Key, Value, build_hive
+from sample_images.catalog_writer import write_catalog
+from sample_images.pki import TestPki, make_pki
+from sample_images.regf import Key, Value, build_hive, filetime
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 WINTRUST_KEY = r"Software\Microsoft\Windows\CurrentVersion\WinTrust\Trust Providers\Software Publishing"
@@ -40,6 +46,40 @@ class Profile(UserHiveSpec):
 
 
 @dataclass
+class SignerSpec:
+    """A code-signing certificate of the test PKI."""
+
+    name: str
+    not_before: datetime
+    not_after: datetime
+    lifetime: bool = False
+
+
+@dataclass
+class PackageSpec:
+    """A CBS package: registry key, .mum and a catalog signed by `signer`.
+
+    `timestamp` is "good" (TSA with the timestamping EKU), "no-eku" (TSA without it,
+    Advisory 2749655) or "none". Damage fields make the bad-input variants.
+    """
+
+    identity: str
+    kb: str
+    signer: str
+    signed: datetime
+    installed: datetime
+    release_type: str = "Security Update"
+    state: int = 0x70
+    timestamp: str = "good"
+    winsxs_copy: bool = False
+    catroot_copy: bool = False
+    registered: bool = True
+    files: bool = True
+    catalog_damage: str | None = None  # "truncate", "text", "garbage-date", "no-members"
+    mum_damage: str | None = None  # "not-xml"
+
+
+@dataclass
 class Scenario:
     name: str
     description: str
@@ -52,11 +92,35 @@ class Scenario:
     default_template: UserHiveSpec = field(default_factory=UserHiveSpec)
     profiles: list[Profile] = field(default_factory=list)
     software_damage: str | None = None
+    signers: dict[str, SignerSpec] = field(default_factory=dict)
+    packages: list[PackageSpec] = field(default_factory=list)
+    root_in_image: bool = True  # the test root in SOFTWARE's ROOT store
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _merged(name: str) -> dict:
+    """A scenario file, with `extends = "other"` merging the other file underneath
+    (lists appended, tables merged, scalars replaced)."""
+    data = tomllib.loads((SCENARIOS / f"{name}.toml").read_text(encoding="utf-8"))
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    merged = _merged(base_name)
+    for key, value in data.items():
+        if isinstance(value, list):
+            merged[key] = merged.get(key, []) + value
+        elif isinstance(value, dict):
+            merged[key] = merged.get(key, {}) | value
+        else:
+            merged[key] = value
+    return merged
 
 
 def load(name: str) -> Scenario:
-    data = tomllib.loads((SCENARIOS / f"{name}.toml").read_text(encoding="utf-8"))
-    written = data["written"]
+    data = _merged(name)
     return Scenario(
         name=name,
         description=data["description"],
@@ -64,10 +128,19 @@ def load(name: str) -> Scenario:
         product_name=data["product_name"],
         csd_version=data["csd_version"],
         build=data["build"],
-        written=written if written.tzinfo else written.replace(tzinfo=timezone.utc),
+        written=_utc(data["written"]),
         system_default=UserHiveSpec(**data.get("system_default", {})),
         default_template=UserHiveSpec(**data.get("default_template", {})),
         profiles=[Profile(**p) for p in data.get("profile", [])],
+        signers={
+            key: SignerSpec(v["name"], _utc(v["not_before"]), _utc(v["not_after"]), v.get("lifetime", False))
+            for key, v in data.get("signers", {}).items()
+        },
+        packages=[
+            PackageSpec(**(p | {"signed": _utc(p["signed"]), "installed": _utc(p["installed"])}))
+            for p in data.get("package", [])
+        ],
+        root_in_image=data.get("root_in_image", True),
     )
 
 
@@ -90,7 +163,7 @@ def _user_hive(spec: UserHiveSpec, file_name: str, written: datetime) -> bytes:
     return _damaged(build_hive(root, file_name, written, dirty=spec.dirty), spec.damage)
 
 
-def _software(s: Scenario) -> bytes:
+def _software(s: Scenario, pki: TestPki | None) -> bytes:
     root = Key("ROOT")
     current = r"Microsoft\Windows NT\CurrentVersion"
     root.set(current, Value.string("ProductName", s.product_name))
@@ -107,8 +180,31 @@ def _software(s: Scenario) -> bytes:
     for profile in s.profiles:
         if profile.listed:
             root.set(f"{profiles}\\{profile.sid}", Value.string("ProfileImagePath", f"C:\\Users\\{profile.name}", expand=True))
+    cbs = r"Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages"
+    for package in s.packages:
+        if not package.registered:
+            continue
+        key = root.path(f"{cbs}\\{package.identity}")
+        ticks = filetime(package.installed)
+        key.values += [
+            Value.dword("CurrentState", package.state),
+            Value.dword("InstallTimeHigh", ticks >> 32),
+            Value.dword("InstallTimeLow", ticks & 0xFFFFFFFF),
+            Value.string("InstallName", f"{package.identity}.mum"),
+            Value.string("InstallLocation", f"\\\\?\\C:\\Windows\\SoftwareDistribution\\Download\\{package.kb}"),
+            Value.string("InstallUser", "S-1-5-18"),
+        ]
+    if pki and s.root_in_image:
+        thumbprint = hashlib.sha1(pki.root.der).hexdigest().upper()
+        blob = _blob_property(0x03, bytes.fromhex(thumbprint)) + _blob_property(0x20, pki.root.der)
+        root.set(rf"Microsoft\SystemCertificates\ROOT\Certificates\{thumbprint}", Value.binary("Blob", blob))
     hive = build_hive(root, r"\SystemRoot\System32\Config\SOFTWARE", s.written)
     return _damaged(hive, s.software_damage)
+
+
+def _blob_property(prop_id: int, data: bytes) -> bytes:
+    """One property of a SystemCertificates Blob value: id, reserved 1, length, data."""
+    return struct.pack("<III", prop_id, 1, len(data)) + data
 
 
 def _system(s: Scenario) -> bytes:
@@ -127,8 +223,9 @@ def _components(s: Scenario) -> bytes:
 
 def volume_files(s: Scenario) -> dict[str, bytes]:
     """Every file of the scenario's Windows volume, keyed by its path with forward slashes."""
+    pki = make_pki() if s.packages else None
     files = {
-        f"{CONFIG}/SOFTWARE": _software(s),
+        f"{CONFIG}/SOFTWARE": _software(s, pki),
         f"{CONFIG}/SYSTEM": _system(s),
         f"{CONFIG}/COMPONENTS": _components(s),
         f"{CONFIG}/DEFAULT": _user_hive(s.system_default, r"\SystemRoot\System32\Config\DEFAULT", s.written),
@@ -137,7 +234,60 @@ def volume_files(s: Scenario) -> dict[str, bytes]:
     }
     for profile in s.profiles:
         files[f"Users/{profile.name}/NTUSER.DAT"] = _user_hive(profile, f"\\??\\C:\\Users\\{profile.name}\\ntuser.dat", s.written)
+    for package in s.packages:
+        assert pki is not None
+        files |= _package_files(s, package, pki)
     return files
+
+
+MUM_TEMPLATE = """<?xml version="1.0" encoding="utf-8" standalone="yes"?>
+<assembly xmlns="urn:schemas-microsoft-com:asm.v3" manifestVersion="1.0">
+  <assemblyIdentity name="{name}" version="{version}" language="neutral"
+      processorArchitecture="{arch}" publicKeyToken="{token}"/>
+  <package identifier="{kb}" releaseType="{release_type}" restart="possible">
+    <parent buildCompare="EQ" integrate="separate" disposition="detect">
+      <assemblyIdentity name="Microsoft-Windows-Client-Features-Package" version="6.1.7601.17514"
+          language="neutral" processorArchitecture="{arch}" publicKeyToken="{token}"/>
+    </parent>
+  </package>
+</assembly>
+"""
+
+
+def _package_files(s: Scenario, package: PackageSpec, pki: TestPki) -> dict[str, bytes]:
+    if not package.files:
+        return {}
+    name, token, arch, _language, version = package.identity.split("~")
+    mum = MUM_TEMPLATE.format(name=name, version=version, arch=arch, token=token, kb=package.kb,
+                              release_type=package.release_type).encode()
+    if package.mum_damage == "not-xml":
+        mum = b"\x00\x01 this manifest was overwritten \xff\xfe"
+    spec = s.signers[package.signer]
+    signer = pki.signer(spec.name, spec.not_before.isoformat()[:19], spec.not_after.isoformat()[:19], spec.lifetime)
+    tsa = {"good": pki.tsa_good, "no-eku": pki.tsa_no_eku}.get(package.timestamp)
+    stamp = (tsa, package.signed) if tsa else None
+    members = [] if package.catalog_damage == "no-members" else [mum]
+    catalog = write_catalog(members, package.signed, signer, [pki.code_pca, pki.stamp_pca], stamp)
+    catalog = _damaged_catalog(catalog, package.catalog_damage, spec.not_before)
+    base = "Windows/servicing/Packages/" + package.identity
+    files = {f"{base}.mum": mum, f"{base}.cat": catalog}
+    if package.winsxs_copy:
+        files[f"Windows/winsxs/Catalogs/{hashlib.sha256(catalog).hexdigest()}.cat"] = catalog
+    if package.catroot_copy:
+        files[f"Windows/System32/CatRoot/{{F750E6C3-38EE-11D1-85E5-00C04FC295EE}}/{package.identity}.cat"] = catalog
+    return files
+
+
+def _damaged_catalog(catalog: bytes, damage: str | None, not_before: datetime) -> bytes:
+    if damage == "truncate":
+        return catalog[: len(catalog) // 3]
+    if damage == "text":
+        return b"This catalog was replaced by a text file.\r\n" * 20
+    if damage == "garbage-date":
+        stamp = not_before.strftime("%y%m%d%H%M%SZ").encode()
+        assert stamp in catalog
+        return catalog.replace(stamp, b"9913" + stamp[4:], 1)  # month 13: not a date
+    return catalog
 
 
 def write_tree(s: Scenario, root: Path) -> Path:
