@@ -65,17 +65,21 @@ class CatalogSignatures(Check):
             records = [r for r in catalogs.of_package(package) if r.verdict]
             claimed.update(r.path for r in records)
             yield from self._judge(artefacts, records, package)
+        unreadable: dict[str, list[CatalogRecord]] = {}
         by_content: dict[str, list[CatalogRecord]] = {}
         for record in catalogs.records:
             if record.problem:
-                yield Finding(
-                    rule=UNREADABLE,
-                    message=f"{record.path}: {record.problem}",
-                    evidence=[{"path": record.path, "sha256": record.sha256, "problem": record.problem}],
-                    remediation="Replace the file from a healthy copy of the same package, or rebuild the image.",
-                )
+                unreadable.setdefault(record.sha256, []).append(record)
             elif record.path not in claimed:
                 by_content.setdefault(record.sha256, []).append(record)
+        for copies in unreadable.values():
+            count = f" ({len(copies)} identical copies)" if len(copies) > 1 else ""
+            yield Finding(
+                rule=UNREADABLE,
+                message=f"{copies[0].path}: {copies[0].problem}{count}",
+                evidence=[{"path": r.path, "sha256": r.sha256, "problem": r.problem} for r in copies],
+                remediation="Replace the file from a healthy copy of the same package, or rebuild the image.",
+            )
         for records in by_content.values():
             yield from self._judge(artefacts, records, None)
 

@@ -71,7 +71,8 @@ def test_crashing_check_is_an_error_entry_not_a_traceback(images, tmp_path):
     assert {"path": "check:boom", "message": "check crashed: RuntimeError: kaboom"} in report["errors"]
     assert ("wintrust-offline-revocation", r"Users\nfury\NTUSER.DAT") in rules_by_path(report)
     checks = {c["check"]: c["completed"] for c in report["inventory"]["checks"]}
-    assert checks == {"hive_health": True, "wintrust_state": True, "boom": False}
+    assert checks["boom"] is False
+    assert checks["hive_health"] is checks["wintrust_state"] is True
 
 
 def test_duplicate_rule_id_and_broken_file_are_reported(images, tmp_path):
