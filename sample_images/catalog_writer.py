@@ -33,58 +33,31 @@ class _Oids(core.SequenceOf):
     _child_spec = core.ObjectIdentifier
 
 
-class _AnySet(core.SetOf):
-    _child_spec = core.Any
+def _oid(dotted: str) -> bytes:
+    return core.ObjectIdentifier(dotted).dump()
 
 
-class _Attribute(core.Sequence):
-    _fields = [("type", core.ObjectIdentifier), ("values", _AnySet)]
+SHA256_ALGORITHM = algos.DigestAlgorithm({"algorithm": "sha256"}).dump()
 
 
-class _Attributes(core.SetOf):
-    _child_spec = _Attribute
-
-
-class _Member(core.Sequence):
-    _fields = [("identifier", core.OctetString), ("attributes", _Attributes)]
-
-
-class _Members(core.SequenceOf):
-    _child_spec = _Member
-
-
-class _TypeAndValue(core.Sequence):
-    _fields = [("type", core.ObjectIdentifier)]
-
-
-class _DigestInfo(core.Sequence):
-    _fields = [("algorithm", algos.DigestAlgorithm), ("digest", core.OctetString)]
-
-
-class _Indirect(core.Sequence):
-    _fields = [("data", _TypeAndValue), ("digest", _DigestInfo)]
-
-
-class _Ctl(core.Sequence):
-    _fields = [
-        ("subject_usage", _Oids),
-        ("list_identifier", core.OctetString),
-        ("this_update", core.UTCTime),
-        ("subject_algorithm", algos.DigestAlgorithm),
-        ("members", _Members),
-    ]
-
-
-def _member(data: bytes) -> _Member:
+def _member(data: bytes) -> bytes:
+    """One trusted subject: the file's SHA-256 as identifier, and an SPC indirect data attribute
+    holding the same hash (asn1crypto's builder re-sorts SET OFs on every dump, far too slow for
+    benchmark-sized trees, so these plain structures are assembled directly)."""
     digest = hashlib.sha256(data).digest()
-    indirect = _Indirect({
-        "data": {"type": OID_SPC_CAB_DATA},
-        "digest": {"algorithm": {"algorithm": "sha256"}, "digest": digest},
-    })
-    return _Member({
-        "identifier": digest,
-        "attributes": [{"type": OID_SPC_INDIRECT_DATA, "values": [core.Any.load(indirect.dump())]}],
-    })
+    indirect = _tlv(0x30, _tlv(0x30, _oid(OID_SPC_CAB_DATA)) + _tlv(0x30, SHA256_ALGORITHM + _tlv(0x04, digest)))
+    attribute = _tlv(0x30, _oid(OID_SPC_INDIRECT_DATA) + _tlv(0x31, indirect))
+    return _tlv(0x30, _tlv(0x04, digest) + _tlv(0x31, attribute))
+
+
+def _ctl(members: list[bytes], this_update: datetime) -> bytes:
+    return _tlv(0x30, b"".join([
+        _tlv(0x30, _oid(OID_CATALOG_LIST)),
+        _tlv(0x04, os.urandom(16)),
+        core.UTCTime(this_update).dump(),
+        _tlv(0x30, _oid(OID_CATALOG_MEMBER_SHA256) + b"\x05\x00"),
+        _tlv(0x30, b"".join(_member(m) for m in members)),
+    ]))
 
 
 def _sign(identity: Identity, data: bytes) -> bytes:
@@ -119,14 +92,8 @@ def write_catalog(
 ) -> bytes:
     """A catalog vouching for `members` (file contents), signed by `signer` and carrying `chain`
     (intermediates, not the root); `timestamp` = (TSA, time) adds an Authenticode countersignature."""
-    ctl = _Ctl({
-        "subject_usage": [OID_CATALOG_LIST],
-        "list_identifier": os.urandom(16),
-        "this_update": this_update,
-        "subject_algorithm": {"algorithm": OID_CATALOG_MEMBER_SHA256},
-        "members": [_member(m) for m in members],
-    })
-    content_digest = hashlib.sha256(ctl.contents).digest()  # contents octets, as Authenticode does
+    ctl = _ctl(members, this_update)
+    content_digest = hashlib.sha256(_contents(ctl)).digest()  # contents octets, as Authenticode does
     attrs = _signed_attrs([
         ("1.2.840.113549.1.9.3", OID_CTL),
         (OID_SPC_STATEMENT_TYPE, core.Any.load(_Oids([OID_INDIVIDUAL_CODE_SIGNING]).dump())),
@@ -148,15 +115,15 @@ def write_catalog(
         certificates.append(tsa)
     # PKCS#7 v1.5 puts the CTL directly under [0] EXPLICIT (CMS would wrap it in an OCTET STRING,
     # which asn1crypto's builder insists on), so the three envelope layers are assembled here.
-    encap = _tlv(0x30, core.ObjectIdentifier(OID_CTL).dump() + _tlv(0xA0, ctl.dump()))
+    encap = _tlv(0x30, _oid(OID_CTL) + _tlv(0xA0, ctl))
     signed = _tlv(0x30, b"".join([
         core.Integer(1).dump(),
-        _tlv(0x31, algos.DigestAlgorithm({"algorithm": "sha256"}).dump()),
+        _tlv(0x31, SHA256_ALGORITHM),
         encap,
         _tlv(0xA0, b"".join(i.der for i in certificates)),
         _tlv(0x31, signer_info.dump()),
     ]))
-    return _tlv(0x30, core.ObjectIdentifier("1.2.840.113549.1.7.2").dump() + _tlv(0xA0, signed))
+    return _tlv(0x30, _oid("1.2.840.113549.1.7.2") + _tlv(0xA0, signed))
 
 
 def _tlv(tag: int, content: bytes) -> bytes:
@@ -166,3 +133,11 @@ def _tlv(tag: int, content: bytes) -> bytes:
         return bytes([tag, length]) + content
     size = (length.bit_length() + 7) // 8
     return bytes([tag, 0x80 | size]) + length.to_bytes(size, "big") + content
+
+
+def _contents(tlv: bytes) -> bytes:
+    """The contents octets of one DER TLV (what an Authenticode messageDigest covers)."""
+    length = tlv[1]
+    if length < 0x80:
+        return tlv[2:]
+    return tlv[2 + (length & 0x7F):]

@@ -111,3 +111,7 @@ def test_committed_samples_match_their_scenarios():
     assert seed.code == 1
     assert rules_by_path(seed.report) == SEED000_EXPECTED
     assert run_imgscan("scan", built / "healthy.vhdx", "--format", "json").code == 0
+    seed001 = run_imgscan("scan", built / "seed001.vhdx", "--format", "json", "--as-of", "2013-07-01")
+    assert seed001.code == 1
+    qfe = [f for f in seed001.report["findings"] if f["rule"] == "qfe-empty"]
+    assert [(f["severity"], f["starts"]) for f in qfe] == [("critical", "2013-06-30")]

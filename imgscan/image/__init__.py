@@ -57,7 +57,7 @@ def open_image(path: Path) -> OpenedImage:
 
 
 def _open_directory(path: Path) -> OpenedImage:
-    volume = FilesystemVolume(DirectoryFilesystem(path, case_sensitive=False))
+    volume = FilesystemVolume(DirectoryFilesystem(path))
     if not holds_windows(volume):
         raise UnreadableImage(
             str(path),
