@@ -50,7 +50,7 @@ class CatalogRecord:
             "timestamp": {
                 "kind": stamp.kind,
                 "time": iso(stamp.time),
-                "tsa": stamp.signer.subject if stamp.signer else None,
+                "tsa": stamp.signer.common_name if stamp.signer else None,
                 "tsa_has_timestamping_eku": bool(stamp.signer and EKU_TIMESTAMPING in stamp.signer.ekus),
                 "problem": stamp.problem,
             } if stamp else {"kind": "none"},
@@ -83,11 +83,12 @@ class CatalogSet:
             self._by_name.setdefault(record.path.rsplit("\\", 1)[-1].lower(), []).append(record)
 
     def of_package(self, package: Package) -> list[CatalogRecord]:
-        """A package's own .cat, its CatRoot namesake and every byte-identical copy, in path order."""
+        """A package's own .cat, its CatRoot namesake and every byte-identical copy; servicing\\Packages first."""
         found = {r.path: r for r in self._by_name.get(f"{package.identity}.cat".lower(), [])}
         for record in list(found.values()):
             found.update((r.path, r) for r in self._by_sha[record.sha256])
-        return [found[p] for p in sorted(found)]
+        own = PACKAGES_DIR.lower() + "\\"
+        return [found[p] for p in sorted(found, key=lambda p: (not p.lower().startswith(own), p.lower()))]
 
 
 def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> CatalogSet:
@@ -125,7 +126,7 @@ def catalog_evidence(record: CatalogRecord) -> dict[str, object]:
     return {
         "path": record.path,
         "sha256": record.sha256,
-        "signer": cat.signer.subject if cat.signer else None,
+        "signer": cat.signer.common_name if cat.signer else None,
         "signer_not_after": iso(cat.signer.not_after) if cat.signer else None,
         "timestamp": stamp.kind if stamp else "none",
         "timestamp_time": iso(stamp.time) if stamp else None,

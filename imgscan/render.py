@@ -9,6 +9,8 @@ import json
 import textwrap
 
 WIDTH = 100
+# evidence fields left to the JSON report: long, or already said in the message
+TABLE_HIDDEN = {"path", "options", "account", "predicted_errors", "reason", "sha256", "key"}
 
 
 def to_json(report: dict[str, object]) -> str:
@@ -47,7 +49,7 @@ def _finding_lines(finding: dict[str, object]) -> list[str]:
     out = [head]
     out += textwrap.wrap(finding["message"], WIDTH, initial_indent="  ", subsequent_indent="  ")
     for item in finding["evidence"]:
-        details = {k: v for k, v in item.items() if k not in ("path", "options", "account", "predicted_errors")}
+        details = {k: v for k, v in item.items() if k not in TABLE_HIDDEN}
         out.append("  evidence: " + item.get("path", "") + "  " + ", ".join(f"{k}={v}" for k, v in details.items()))
     out.append("  fix:")
     out += ["    " + line for line in str(finding["remediation"]).splitlines()]

@@ -165,7 +165,7 @@ class Judge:
             return expires("timestamp-unusable",
                            f"{_kind(stamp.kind)} timestamp unusable ({unusable}): treated as no timestamp")
         assert stamp.signer is not None and stamp.time is not None
-        usable = f"{_kind(stamp.kind)} timestamp {iso(stamp.time)} by {stamp.signer.subject!r}"
+        usable = f"{_kind(stamp.kind)} timestamp {iso(stamp.time)} by {stamp.signer.common_name!r}"
         if EKU_TIMESTAMPING not in stamp.signer.ekus:
             if not self.mitigation:
                 return expires("tsa-without-eku", f"{usable}, whose certificate lacks the timestamping EKU: treated as "
