@@ -1,4 +1,4 @@
-"""Command line: `imgscan scan|packages|catalogs IMAGE`, `imgscan plugins`.
+"""Command line: `imgscan scan|packages|catalogs IMAGE`, `imgscan images WIM`, `imgscan plugins`.
 
 Exit codes (the same in every subcommand):
   0  no finding at or above --fail-on
@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 from imgscan import __version__
 from imgscan.check import Severity
-from imgscan.errors import ImgscanError
+from imgscan.errors import ImgscanError, UnreadableImage
+from imgscan.image import Selection, is_wim
+from imgscan.image.wim import read_info
 from imgscan.loader import load_checks
-from imgscan.render import catalogs_table, packages_table, to_json, to_table
+from imgscan.render import catalogs_table, images_table, packages_table, to_json, to_table
 from imgscan.scan import ScanResult, scan
 
 EXIT_CLEAN = 0
@@ -65,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also predict failures that start within DAYS after --as-of (default 365)")
     image.add_argument("--format", choices=sorted(FORMATS), default="table")
     image.add_argument("-o", "--output", type=Path, help="write the report to this file instead of stdout")
+    image.add_argument("--index", type=int, metavar="N", help="the image of a multi-image WIM to scan")
+    image.add_argument("--image-name", metavar="NAME", help="the image of a multi-image WIM to scan, by name")
 
     p_scan = sub.add_parser("scan", parents=[common, image], help="scan an image and report findings")
     p_scan.add_argument("--fail-on", type=_severity, default=Severity.HIGH, metavar="SEVERITY",
@@ -74,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("catalogs", parents=[common, image],
                    help="list catalogs with signer, timestamp kind and valid_until")
 
+    p_images = sub.add_parser("images", parents=[common], help="list the images of a WIM file")
+    p_images.add_argument("image", type=Path, help="a .wim, .esd or first .swm file")
+    p_images.add_argument("--format", choices=sorted(FORMATS), default="table")
     sub.add_parser("plugins", parents=[common], help="list the rules of every loaded check")
     return parser
 
@@ -89,12 +97,20 @@ def configure_logging(verbose: bool, debug: bool) -> None:
     root.setLevel(level)
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so temporary directories are removed on the way out."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose, args.debug)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         if args.command == "plugins":
             return _plugins(args)
+        if args.command == "images":
+            return _images(args)
         if args.command in LISTINGS:
             return _listing(args)
         return _scan(args)
@@ -125,7 +141,19 @@ def _plugins(args: argparse.Namespace) -> int:
 
 def _run_scan(args: argparse.Namespace) -> ScanResult:
     as_of = args.as_of or datetime.now(timezone.utc).date()
-    return scan(args.image, as_of, load_checks(args.plugins), args.horizon)
+    return scan(args.image, as_of, load_checks(args.plugins), args.horizon, Selection(args.index, args.image_name))
+
+
+def _images(args: argparse.Namespace) -> int:
+    if not is_wim(args.image):
+        raise UnreadableImage(str(args.image), "not a WIM file (no MSWIM header)")
+    info = read_info(args.image)
+    if args.format == "json":
+        sys.stdout.write(to_json({"path": str(args.image), "compression": info.compression, "parts": info.parts,
+                                  "images": [i.as_dict() for i in info.images]}))
+    else:
+        sys.stdout.write(images_table(args.image, info))
+    return EXIT_CLEAN
 
 
 def _emit(args: argparse.Namespace, text: str, errors: list[dict[str, str]]) -> None:

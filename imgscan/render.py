@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
+
+from imgscan.image.wim import WimInfo
 
 WIDTH = 100
 # evidence fields left to the JSON report: long, or already said in the message
@@ -99,3 +102,12 @@ def catalogs_table(view: dict[str, object]) -> str:
         until = cat.get("valid_until") or ("no end" if cat.get("status") == "valid" else "")
         rows.append([cat["path"], signer, stamp, until, cat.get("status") or cat.get("problem", "")])
     return "\n".join(_header(view) + _columns(rows)) + "\n"
+
+
+def images_table(path: Path, info: WimInfo) -> str:
+    """The images of a WIM: what --index / --image-name choose from."""
+    rows = [["INDEX", "NAME", "EDITION", "VERSION", "DESCRIPTION"]]
+    for image in info.images:
+        rows.append([str(image.index), image.name, image.edition, image.version, image.description])
+    head = f"{path}  ·  {info.compression} compression  ·  {info.parts} part(s)"
+    return "\n".join([head, "", *_columns(rows)]) + "\n"

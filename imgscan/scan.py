@@ -15,7 +15,7 @@ from imgscan import __version__
 from imgscan.artefacts import Artefacts, gather
 from imgscan.catalog_inventory import package_validity
 from imgscan.check import Finding, Inventory, Severity
-from imgscan.image import OpenedImage, open_image
+from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.loader import LoadedChecks
 from imgscan.servicing import qfe_rows
 
@@ -33,10 +33,12 @@ class ScanResult:
         return any(f.effective_severity >= fail_on for f in self.findings)
 
 
-def scan(path: Path, as_of: date, checks: LoadedChecks, horizon_days: int = 365) -> ScanResult:
-    opened = open_image(path)
-    art = gather(opened.volume, as_of, horizon_days)
-    findings, inventory, errors, completed = _run_checks(art, checks)
+def scan(path: Path, as_of: date, checks: LoadedChecks, horizon_days: int = 365,
+         selection: Selection | None = None) -> ScanResult:
+    with open_image(path, selection or Selection()) as opened:
+        art = gather(opened.volume, as_of, horizon_days)
+        findings, inventory, errors, completed = _run_checks(art, checks)
+        report_inventory = _inventory(art, inventory, checks, completed)
     findings.sort(key=Finding.sort_key)
     report = {
         "imgscan": __version__,
@@ -46,8 +48,9 @@ def scan(path: Path, as_of: date, checks: LoadedChecks, horizon_days: int = 365)
         "host": art.host(),
         "summary": {str(s): sum(f.effective_severity == s for f in findings) for s in reversed(Severity)},
         "findings": [f.to_dict() for f in findings],
-        "inventory": _inventory(art, inventory, checks, completed),
+        "inventory": report_inventory,
         "errors": checks.errors
+        + [{"path": opened.info.path, "message": warning} for warning in opened.warnings]
         + [{"path": u.path, "message": f"{u.role}: {u.problem}"} for u in art.unreadable]
         + art.errors
         + errors,
@@ -84,7 +87,7 @@ def _image(opened: OpenedImage) -> dict[str, object]:
     image: dict[str, object] = {"path": info.path, "sha256": info.sha256, "format": info.format}
     if opened.parents:
         image["parents"] = [{"path": p.path, "sha256": p.sha256, "format": p.format} for p in opened.parents]
-    return image
+    return image | opened.details
 
 
 def _inventory(

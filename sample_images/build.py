@@ -13,6 +13,7 @@ Windows, so imgscan has to find the right one.
 from __future__ import annotations
 
 import argparse
+import random
 import shutil
 import subprocess
 import tempfile
@@ -26,7 +27,9 @@ DISK_SIZE = 16 * MIB
 RESERVED_START, RESERVED_SIZE = 1 * MIB, 2 * MIB
 WINDOWS_START = 4 * MIB
 WINDOWS_SIZE = DISK_SIZE - WINDOWS_START - MIB  # leave room for the backup GPT
-FORMATS = ("raw", "gpt", "vhdx", "vhd", "vhd-fixed", "vmdk", "e01", "dir")
+DISK_FORMATS = ("raw", "gpt", "vhdx", "vhd", "vhd-fixed", "vmdk", "e01")
+WIM_FORMATS = ("wim-lzx", "wim-xpress", "wim-lzms", "esd", "swm", "wim-multi")
+FORMATS = (*DISK_FORMATS, "dir")
 TOOLS = ("mkntfs", "wimlib-imagex", "sfdisk", "qemu-img", "ewfacquire")
 
 
@@ -90,7 +93,30 @@ def convert(raw: Path, fmt: str, out: Path) -> None:
 
 SUFFIX = {
     "raw": ".raw", "gpt": ".gpt.raw", "vhdx": ".vhdx", "vhd": ".vhd", "vhd-fixed": ".fixed.vhd", "vmdk": ".vmdk", "e01": ".E01",
+    "wim-lzx": ".lzx.wim", "wim-xpress": ".xpress.wim", "wim-lzms": ".lzms.wim", "esd": ".esd", "swm": ".swm",
+    "wim-multi": ".multi.wim",
 }
+WIM_COMPRESSION = {"wim-lzx": ["--compress=LZX"], "wim-xpress": ["--compress=XPRESS"], "wim-lzms": ["--compress=LZMS"],
+                   "esd": ["--solid"], "swm": ["--compress=LZX"], "wim-multi": ["--compress=LZX"]}
+SPLIT_FILLER = 3 * MIB  # incompressible payload so the split WIM really has several 1 MiB parts
+
+
+def wim(tree: Path, s: Scenario, fmt: str, out: Path, work: Path) -> None:
+    """Capture `tree` as the scenario's image the way DISM/ImageX would, in `fmt`'s compression."""
+    name, description = f"{s.product_name} ({s.name})", s.description
+    if fmt == "swm":
+        whole = work / "whole.wim"
+        filler = tree / "Windows" / "System32" / "filler.bin"
+        filler.write_bytes(random.Random(s.name).randbytes(SPLIT_FILLER))
+        _run("wimlib-imagex", "capture", tree, whole, name, description, *WIM_COMPRESSION[fmt])
+        filler.unlink()
+        _run("wimlib-imagex", "split", whole, out, "1")
+        return
+    _run("wimlib-imagex", "capture", tree, out, name, description, *WIM_COMPRESSION[fmt])
+    if fmt == "wim-multi":
+        empty = work / "winpe"
+        (empty / "sources").mkdir(parents=True, exist_ok=True)
+        _run("wimlib-imagex", "append", empty, out, "Microsoft Windows PE (x64)", "boot image without Windows")
 
 
 def build(s: Scenario, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
@@ -105,7 +131,10 @@ def build(s: Scenario, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> dic
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(tree, target)
             built["dir"] = target
-        disk_formats = [f for f in formats if f != "dir"]
+        for fmt in (f for f in formats if f in WIM_FORMATS):
+            built[fmt] = out_dir / f"{s.name}{SUFFIX[fmt]}"
+            wim(tree, s, fmt, built[fmt], work)
+        disk_formats = [f for f in formats if f in DISK_FORMATS]
         if not disk_formats:
             return built
         mbr = work / "disk.raw"
@@ -144,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("scenarios", nargs="*", default=["seed000", "healthy"])
-    parser.add_argument("--formats", default="vhdx", help=f"comma-separated, from {','.join(FORMATS)}")
+    parser.add_argument("--formats", default="vhdx", help=f"comma-separated, from {','.join(FORMATS + WIM_FORMATS)}")
     args = parser.parse_args()
     if missing := missing_tools():
         parser.error(f"missing tools: {', '.join(missing)} (run scripts/setup.sh --test)")

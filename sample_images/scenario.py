@@ -170,6 +170,7 @@ def _software(s: Scenario, pki: TestPki | None) -> bytes:
     root.set(current, Value.string("CSDVersion", s.csd_version))
     root.set(current, Value.string("CurrentVersion", "6.1"))
     root.set(current, Value.string("CurrentBuildNumber", s.build))
+    root.set(current, Value.string("EditionID", s.product_name.rsplit(" ", 1)[-1]))
     root.set(current, Value.string("SystemRoot", r"C:\Windows"))
     profiles = current + r"\ProfileList"
     root.set(profiles, Value.string("Default", r"%SystemDrive%\Users\Default", expand=True))

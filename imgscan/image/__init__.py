@@ -3,12 +3,19 @@
 Backends, chosen by what the path is (never by its extension alone):
 - a directory holding an extracted Windows volume;
 - a disk image (VHD, VHDX, VMDK, E01, raw disk or bare NTFS volume) via dissect.target;
-- a WIM file: the slot for the WIM backend (`_open_wim`), not implemented yet.
+- a WIM (.wim, .esd, split .swm) via wimlib: its needed files in a private temp directory.
+
+`open_image` is a context manager: whatever a backend needed (the WIM's temp
+directory) is removed when the scan ends, also on errors and on Ctrl-C.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dissect.target.filesystems.dir import DirectoryFilesystem
@@ -17,6 +24,7 @@ from imgscan.errors import UnreadableImage
 from imgscan.hashing import file_sha256, tree_sha256
 from imgscan.image.disk import open_disk, sniff_format
 from imgscan.image.volume import FilesystemVolume, ImageInfo, WindowsVolume, holds_windows
+from imgscan.image.wim import choose, extract_wanted, read_info
 
 
 @dataclass
@@ -26,10 +34,36 @@ class OpenedImage:
     volume: WindowsVolume
     info: ImageInfo
     parents: list[ImageInfo]
+    details: dict[str, object] = field(default_factory=dict)  # backend facts for the report (WIM image, ...)
+    warnings: list[str] = field(default_factory=list)  # things the backend skipped, for `errors`
 
 
-def open_image(path: Path) -> OpenedImage:
+@dataclass(frozen=True)
+class Selection:
+    """Which image of a multi-image container to open (WIM: --index / --image-name)."""
+
+    index: int | None = None
+    name: str | None = None
+
+
+@contextmanager
+def open_image(path: Path, selection: Selection | None = None) -> Iterator[OpenedImage]:
     """Open `path` read-only; raise UnreadableImage with a one-line reason when that is impossible."""
+    if is_wim(path):
+        with _open_wim(path, selection or Selection()) as opened:
+            yield opened
+    else:
+        yield _open(path)
+
+
+def is_wim(path: Path) -> bool:
+    try:
+        return path.is_file() and sniff_format(path) == "wim"
+    except OSError:
+        return False
+
+
+def _open(path: Path) -> OpenedImage:
     if not path.exists():
         raise UnreadableImage(str(path), "no such file or directory")
     if path.is_dir():
@@ -40,8 +74,6 @@ def open_image(path: Path) -> OpenedImage:
         fmt = sniff_format(path)
     except OSError as exc:
         raise UnreadableImage(str(path), f"cannot read ({exc.strerror or exc})") from exc
-    if fmt == "wim":
-        return _open_wim(path)
     if fmt == "unknown":
         raise UnreadableImage(
             str(path),
@@ -67,8 +99,25 @@ def _open_directory(path: Path) -> OpenedImage:
     return OpenedImage(volume=volume, info=ImageInfo(str(path), tree_sha256(path), "directory"), parents=[])
 
 
-def _open_wim(path: Path) -> OpenedImage:
-    """Slot for the WIM backend: it must return an OpenedImage whose volume reads from the WIM."""
-    raise UnreadableImage(
-        str(path), "WIM files are not supported yet", "apply the image to a directory or VHDX and scan that"
-    )
+@contextmanager
+def _open_wim(path: Path, selection: Selection) -> Iterator[OpenedImage]:
+    info = read_info(path)
+    image = choose(path, info, selection.index, selection.name)
+    workdir = Path(tempfile.mkdtemp(prefix="imgscan-wim-"))  # mode 0700, in the system temp
+    try:
+        root = workdir / "volume"
+        root.mkdir(mode=0o700)
+        warnings = extract_wanted(path, info, image, root)
+        volume = FilesystemVolume(DirectoryFilesystem(root))
+        if not holds_windows(volume):
+            raise UnreadableImage(str(path), f"image {image.index} ({image.name}) holds no Windows\\System32\\config",
+                                  "choose the image that holds Windows with --index")
+        yield OpenedImage(
+            volume=volume,
+            info=ImageInfo(str(path), file_sha256(path), "wim"),
+            parents=[],
+            details={"wim": image.as_dict() | {"compression": info.compression, "parts": info.parts}},
+            warnings=warnings,
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
