@@ -85,8 +85,9 @@ def test_multi_image_wim_needs_an_index(wims, tmpdir_):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "WIM holds 2 images" in proc.stderr and "--index" in proc.stderr
-    assert "1: Windows 7 Professional (seed000) (Professional 6.1)" in proc.stderr
-    assert "2: Microsoft Windows PE (x64)" in proc.stderr
+    assert "1: Windows 7 Professional (seed000) (Professional 6.1) - Seed 000: profile nfury has WinTrust State 0xc9" \
+        in proc.stderr
+    assert "2: Microsoft Windows PE (x64) - boot image without Windows" in proc.stderr
     assert imgscan("scan", multi, "--index", "1", tmpdir=tmpdir_).returncode == 1
     assert imgscan("scan", multi, "--image-name", "windows 7 professional (seed000)", tmpdir=tmpdir_).returncode == 1
     pe = imgscan("scan", multi, "--index", "2", tmpdir=tmpdir_)

@@ -145,7 +145,8 @@ def choose(path: Path, info: WimInfo, index: int | None, name: str | None) -> Wi
 def _listing(info: WimInfo) -> str:
     def one(image: WimImage) -> str:
         extra = " ".join(p for p in (image.edition, image.version) if p)
-        return f"{image.index}: {image.name}" + (f" ({extra})" if extra else "")
+        text = f"{image.index}: {image.name}" + (f" ({extra})" if extra else "")
+        return text + (f" - {image.description}" if image.description else "")
 
     return "images: " + "; ".join(one(i) for i in info.images) if info.images else "the WIM lists no images"
 
