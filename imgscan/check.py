@@ -46,6 +46,8 @@ class Rule:
     title: str
     summary: str
     references: tuple[str, ...] = ()
+    predicts: tuple[str, ...] = ()  # error codes a host built from the image will hit (for `imgscan explain`)
+    observes_logs: bool = False  # True: reports failure codes found in the image's logs and event logs
 
 
 @dataclass

@@ -15,13 +15,14 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from imgscan import __version__
+from imgscan import __version__, errorcodes
 from imgscan.check import Severity
 from imgscan.errors import ImgscanError, UnreadableImage
+from imgscan.explain import explanation
 from imgscan.image import Selection, is_wim
 from imgscan.image.wim import read_info
 from imgscan.loader import load_checks
-from imgscan.render import catalogs_table, images_table, packages_table, to_json, to_table
+from imgscan.render import catalogs_table, explain_table, images_table, packages_table, to_json, to_table
 from imgscan.scan import ScanResult, scan
 
 EXIT_CLEAN = 0
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_images = sub.add_parser("images", parents=[common], help="list the images of a WIM file")
     p_images.add_argument("image", type=Path, help="a .wim, .esd or first .swm file")
     p_images.add_argument("--format", choices=sorted(FORMATS), default="table")
+    p_explain = sub.add_parser("explain", parents=[common], help="explain an error code: name, message, facility, rules")
+    p_explain.add_argument("codes", nargs="+", metavar="CODE", help="0x800b0101, 2148204801, -2146762495 or CERT_E_EXPIRED")
+    p_explain.add_argument("--format", choices=sorted(FORMATS), default="table")
     sub.add_parser("plugins", parents=[common], help="list the rules of every loaded check")
     return parser
 
@@ -111,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             return _plugins(args)
         if args.command == "images":
             return _images(args)
+        if args.command == "explain":
+            return _explain(args)
         if args.command in LISTINGS:
             return _listing(args)
         return _scan(args)
@@ -127,6 +133,18 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"imgscan: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _explain(args: argparse.Namespace) -> int:
+    try:
+        values = [errorcodes.parse(text) for text in args.codes]
+    except ValueError as exc:
+        print(f"imgscan: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    rules = load_checks(args.plugins).rules
+    explained = [explanation(errorcodes.describe(v), rules) for v in values]
+    sys.stdout.write(to_json(explained) if args.format == "json" else explain_table(explained))
+    return EXIT_CLEAN
 
 
 def _plugins(args: argparse.Namespace) -> int:

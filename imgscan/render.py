@@ -111,3 +111,19 @@ def images_table(path: Path, info: WimInfo) -> str:
         rows.append([str(image.index), image.name, image.edition, image.version, image.description])
     head = f"{path}  ·  {info.compression} compression  ·  {info.parts} part(s)"
     return "\n".join([head, "", *_columns(rows)]) + "\n"
+
+
+def explain_table(explained: list[dict[str, object]]) -> str:
+    lines = []
+    for item in explained:
+        lines.append(f"{item['code']}  {item['name'] or '(name not in the knowledge base)'}")
+        lines.append(f"  decimal {item['decimal']} / {item['signed']}  ·  {item['kind']}"
+                     + (f"  ·  facility {item['facility']}" if item["facility"] else "")
+                     + ("  ·  failure" if item["failure"] else "  ·  success"))
+        lines.append(f"  {item['message'] or '(no message text known)'}")
+        if item["predicted_by"]:
+            lines.append(f"  predicted by: {', '.join(item['predicted_by'])}")
+        if item["observed_by"]:
+            lines.append(f"  observed in logs by: {', '.join(item['observed_by'])}")
+        lines.append("")
+    return "\n".join(lines)

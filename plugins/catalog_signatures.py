@@ -33,6 +33,7 @@ EXPIRY = Rule(
         "certificate; from then on CBS cannot verify the package (0x800B0101)."
     ),
     references=REFERENCES,
+    predicts=("0x800B0101",),
 )
 
 UNTRUSTED = Rule(
@@ -41,6 +42,7 @@ UNTRUSTED = Rule(
     title="Package catalog signature not trusted",
     summary="A catalog's signature does not verify, or its chain reaches no root trusted by the image.",
     references=REFERENCES,
+    predicts=("0x800B0109", "0x80096010", "0x800B0100"),
 )
 
 UNREADABLE = Rule(

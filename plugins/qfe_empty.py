@@ -29,6 +29,7 @@ QFE_EMPTY = Rule(
         "https://techcommunity.microsoft.com/blog/askperf/two-minute-drill-win32-quickfixengineering-no-instances-available/372786",
         "seed 001: wmic qfe 'Keine Instanzen verfügbar' on ~10,000 Windows 7 hosts (KB2705219, CERT_E_EXPIRED)",
     ),
+    predicts=("0x800B0101",),
 )
 
 

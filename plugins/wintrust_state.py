@@ -31,6 +31,7 @@ OFFLINE_REVOCATION = Rule(
         "with 0x800B010E, the installer with 0x800B010B and Windows Update with 0x80070643."
     ),
     references=REFERENCES,
+    predicts=("0x800B010E", "0x800B010B", "0x80070643", "0x80092026"),
 )
 
 WEAKENED = Rule(
