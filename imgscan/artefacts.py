@@ -15,6 +15,7 @@ from imgscan.catalog_inventory import CatalogSet, catalog_paths, read_catalogs, 
 from imgscan.certs import CertCache
 from imgscan.hives import Hive, HiveError, load_hive
 from imgscan.image.volume import CONFIG_DIR, WindowsVolume, child_path
+from imgscan.logs.collect import LogSet, read_logs
 from imgscan.servicing import Package, read_packages
 from imgscan.trust_store import build_store
 from imgscan.validity import Judge
@@ -57,6 +58,7 @@ class Artefacts:
     mitigation: str | None = None  # the installed EKU_MITIGATIONS update, if any
     trust: dict[str, object] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)  # other files that could not be used
+    logs: LogSet = field(default_factory=LogSet)
 
     @property
     def hives(self) -> list[Hive]:
@@ -78,6 +80,8 @@ def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365) -> Artef
         if hive:
             art.user_hives.append(UserHive(account, hive))
     _servicing(art)
+    art.logs = read_logs(volume)
+    art.errors.extend(art.logs.errors)
     return art
 
 

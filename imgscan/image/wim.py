@@ -27,7 +27,7 @@ from imgscan.errors import UnreadableImage
 
 TOOL = "wimlib-imagex"
 TIMEOUT = 1800  # seconds; wimlib detects cycles itself, this only bounds a stuck process
-# The files the artefact readers open (accounts.py, artefacts.py, servicing.py, catalog_inventory.py).
+# The files the artefact readers open (accounts.py, artefacts.py, servicing.py, catalog_inventory.py, logs/).
 WANTED = (
     "/Windows/System32/config/SOFTWARE",
     "/Windows/System32/config/SYSTEM",
@@ -39,6 +39,16 @@ WANTED = (
     "/Windows/servicing/Packages/*.cat",
     "/Windows/winsxs/Catalogs/*.cat",
     "/Windows/System32/CatRoot/{F750E6C3-38EE-11D1-85E5-00C04FC295EE}/*.cat",
+    "/Windows/Logs/CBS/*",
+    "/Windows/Temp/KB*.htm*",
+    "/Windows/Temp/dd_*.txt",
+    "/Users/*/AppData/Local/Temp/KB*.htm*",
+    "/Users/*/AppData/Local/Temp/dd_*.txt",
+    "/Documents and Settings/*/Local Settings/Temp/KB*.htm*",
+    "/Documents and Settings/*/Local Settings/Temp/dd_*.txt",
+    "/Windows/WindowsUpdate.log",
+    "/Windows/System32/winevt/Logs/System.evtx",
+    "/Windows/System32/winevt/Logs/Setup.evtx",
 )
 IGNORED_WARNINGS = ("No matches for path pattern",)
 

@@ -1,0 +1,151 @@
+"""Find the logs on the Windows volume, stream them, and keep only aggregated failures.
+
+Entries are folded as they stream by into one `LogGroup` per (family, subject,
+HRESULT), holding counts, first/last times and a few sample lines, so memory
+grows with the number of distinct failures, not with the size of the logs.
+A log that cannot be read (a truncated CAB, a damaged event log) is an
+`errors` entry; everything read before the damage is kept.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import PureWindowsPath
+
+from cabarchive import CabArchive
+from cabarchive.errors import CorruptionError, NotSupportedError
+
+from imgscan.image.volume import WindowsVolume, child_path
+from imgscan.logs import LogEntry
+from imgscan.logs.cbs import read_cbs, read_checksur
+from imgscan.logs.events import read_events
+from imgscan.logs.setup import read_dotnet, read_windowsupdate
+
+CBS_DIR = r"Windows\Logs\CBS"
+EVENT_DIR = r"Windows\System32\winevt\Logs"
+TEMP_DIRS = (r"Windows\Temp",)
+PROFILE_TEMPS = (("Users", r"AppData\Local\Temp"), ("Documents and Settings", r"Local Settings\Temp"))
+SETUP_LOG = re.compile(r"(?i)^(KB\d{6,8}).*\.html?$|^dd_.*\.txt$")
+SAMPLES = 3
+
+
+@dataclass
+class LogGroup:
+    family: str  # "cbs", "setup" or "events"
+    subject: str | None  # package identity, KB, catalog or failing file; None: the log names none
+    hresult: str
+    count: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    failed: bool = False
+    samples: list[dict[str, object]] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)  # the components/kinds of line that reported it
+    names: set[str] = field(default_factory=set)  # every subject named alongside (files, packages, KBs)
+
+    def add(self, entry: LogEntry) -> None:
+        self.count += 1
+        self.sources.add(entry.source)
+        self.names.update(entry.subjects)
+        self.failed = self.failed or entry.failed
+        if entry.time is not None:
+            self.first = min(self.first, entry.time) if self.first else entry.time
+            self.last = max(self.last, entry.time) if self.last else entry.time
+        if len(self.samples) < SAMPLES and entry.failed:
+            where = "record" if entry.path.lower().endswith(".evtx") else "line"
+            self.samples.append({"path": entry.path, where: entry.line, "text": entry.text[:400]})
+
+
+@dataclass
+class LogSet:
+    groups: list[LogGroup] = field(default_factory=list)
+    read: list[str] = field(default_factory=list)  # every log file read, for the inventory
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+class _Folder:
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, str | None, str], LogGroup] = {}
+
+    def fold(self, family: str, entries: Iterable[LogEntry]) -> None:
+        for entry in entries:
+            if entry.hresult is None:
+                continue
+            subjects = entry.subjects or (None,)
+            key = (family, subjects[0], entry.hresult)
+            group = self.groups.get(key)
+            if group is None:
+                group = self.groups[key] = LogGroup(family, subjects[0], entry.hresult)
+            group.add(entry)
+
+
+def _files(volume: WindowsVolume, directory: str, pattern: re.Pattern[str]) -> list[str]:
+    return [child_path(directory, n) for n in volume.listdir(directory) if pattern.match(n)]
+
+
+def _naive_utc(entries: Iterable[LogEntry]) -> Iterator[LogEntry]:
+    """Event log times are UTC-aware; text logs carry the host's local time without a zone."""
+    for entry in entries:
+        if entry.time is not None and entry.time.tzinfo is not None:
+            entry = LogEntry(entry.path, entry.line, entry.time.astimezone(timezone.utc).replace(tzinfo=None),
+                             entry.level, entry.source, entry.text, entry.hresult, entry.subjects)
+        yield entry
+
+
+def read_logs(volume: WindowsVolume) -> LogSet:
+    logs = LogSet()
+    folder = _Folder()
+
+    def stream(path: str, family: str, reader) -> None:  # type: ignore[no-untyped-def]
+        try:
+            with volume.open(path) as fh:
+                folder.fold(family, _naive_utc(reader(fh, path)))
+            logs.read.append(path)
+        except (OSError, EOFError, ValueError) as exc:
+            logs.errors.append({"path": path, "message": f"log unreadable: {exc}".splitlines()[0]})
+
+    for path in _files(volume, CBS_DIR, re.compile(r"(?i)^(cbs|cbspersist_\d+)\.log$")):
+        stream(path, "cbs", read_cbs)
+    for path in _files(volume, CBS_DIR, re.compile(r"(?i)^checksur(\.persist)?\.log$")):
+        stream(path, "cbs", read_checksur)
+    for path in _files(volume, CBS_DIR, re.compile(r"(?i)^cbspersist_\d+\.cab$")):
+        _cab(volume, path, folder, logs)
+    for path in _setup_logs(volume):
+        name = PureWindowsPath(path).name
+        kb = SETUP_LOG.match(name).group(1)  # type: ignore[union-attr]
+        stream(path, "setup", lambda fh, p, kb=kb: read_dotnet(fh, p, kb.upper() if kb else None))
+    if volume.is_file(r"Windows\WindowsUpdate.log"):
+        stream(r"Windows\WindowsUpdate.log", "setup", read_windowsupdate)
+    for name in ("System.evtx", "Setup.evtx"):
+        path = child_path(EVENT_DIR, name)
+        if volume.is_file(path):
+            problems: list[str] = []
+            stream(path, "events", lambda fh, p, problems=problems: read_events(fh, p, problems))
+            logs.errors.extend({"path": path, "message": problem} for problem in problems)
+    logs.groups = sorted(folder.groups.values(), key=lambda g: (g.family, g.subject or "", g.hresult))
+    return logs
+
+
+def _setup_logs(volume: WindowsVolume) -> list[str]:
+    found = [p for d in TEMP_DIRS for p in _files(volume, d, SETUP_LOG)]
+    for root, temp in PROFILE_TEMPS:
+        for profile in volume.listdir(root):
+            found += _files(volume, child_path(child_path(root, profile), temp), SETUP_LOG)
+    return found
+
+
+def _cab(volume: WindowsVolume, path: str, folder: _Folder, logs: LogSet) -> None:
+    """A rotated CBS log compressed as an MSZIP cabinet (cabarchive decompresses it in memory)."""
+    try:
+        with volume.open(path) as fh:
+            archive = CabArchive(fh.read())
+    except (CorruptionError, NotSupportedError, ValueError, OSError) as exc:
+        logs.errors.append({"path": path, "message": f"cabinet unreadable: {exc}".splitlines()[0]})
+        return
+    for name in sorted(archive):
+        member = f"{path}|{name}"
+        folder.fold("cbs", read_cbs(io.BytesIO(archive[name].buf), member))
+        logs.read.append(member)
