@@ -61,6 +61,9 @@ class Finding:
     severity: Severity | None = None  # None: the rule's default severity
     starts: date | None = None
     hresult: str | None = None
+    subjects: tuple[str, ...] = ()  # packages, KBs, catalogs it is about: what log evidence is matched on
+    confirmed_by: list[dict[str, object]] = field(default_factory=list)  # log lines that show it happened
+    explained_by: list[str] = field(default_factory=list)  # rules that predicted this observed failure
 
     @property
     def effective_severity(self) -> Severity:
@@ -77,7 +80,8 @@ class Finding:
             "evidence": self.evidence,
             "remediation": self.remediation,
             "references": list(self.rule.references),
-        }
+        } | ({"confirmed_by": self.confirmed_by} if self.confirmed_by else {}) \
+          | ({"explained_by": self.explained_by} if self.explained_by else {})
 
     def sort_key(self) -> tuple[int, str, str]:
         first_path = str(self.evidence[0].get("path", "")) if self.evidence else ""

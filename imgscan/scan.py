@@ -15,6 +15,7 @@ from imgscan import __version__
 from imgscan.artefacts import Artefacts, gather
 from imgscan.catalog_inventory import package_validity
 from imgscan.check import Finding, Inventory, Severity
+from imgscan.correlate import correlate
 from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.loader import LoadedChecks
 from imgscan.servicing import qfe_rows
@@ -38,6 +39,7 @@ def scan(path: Path, as_of: date, checks: LoadedChecks, horizon_days: int = 365,
     with open_image(path, selection or Selection()) as opened:
         art = gather(opened.volume, as_of, horizon_days)
         findings, inventory, errors, completed = _run_checks(art, checks)
+        correlate(findings)
         report_inventory = _inventory(art, inventory, checks, completed)
     findings.sort(key=Finding.sort_key)
     report = {

@@ -100,6 +100,7 @@ class CatalogSignatures(Check):
                 evidence=[catalog_evidence(r) for r in bad],
                 remediation="Reinstall the package from Microsoft's original media, or rebuild the image.",
                 hresult=verdict.hresult,
+                subjects=_subjects(package, bad),
             )
         if starts is None:
             return
@@ -122,7 +123,15 @@ class CatalogSignatures(Check):
             remediation=_remediation(art, failing, package, starts),
             starts=starts,
             hresult="0x800B0101",
+            subjects=_subjects(package, records),
         )
+
+
+def _subjects(package: Package | None, records: list[CatalogRecord]) -> tuple[str, ...]:
+    """What log lines about this failure name: the package, and each catalog copy (CheckSUR names
+    winsxs\\Catalogs copies by their SHA-256)."""
+    own = (package.identity,) if package else ()
+    return own + tuple(r.sha256 for r in records)
 
 
 def _remediation(art: Artefacts, failing: list[CatalogRecord], package: Package | None, starts: object) -> str:

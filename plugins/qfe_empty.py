@@ -79,4 +79,5 @@ class QfeEmpty(Check):
             ),
             starts=starts,
             hresult="0x800B0101",
+            subjects=tuple(str(e["package"]) for _, e in culprits),
         )

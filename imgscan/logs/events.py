@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import BinaryIO
 
 from dissect.eventlog.evtx import Evtx
@@ -42,6 +43,23 @@ def _code(value: object) -> str | None:
     return None
 
 
+def _time(value: object) -> datetime | None:
+    """Record times are datetimes, but a damaged record can carry an unparsed substitution."""
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _record_id(value: object, fallback: int) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return fallback
+
+
 def read_events(fh: BinaryIO, path: str, problems: list[str]) -> Iterator[LogEntry]:
     """Update failures of one event log; a damaged part is appended to `problems` and ends the reading."""
     number = 0
@@ -59,9 +77,8 @@ def read_events(fh: BinaryIO, path: str, problems: list[str]) -> Iterator[LogEnt
             if code is None:
                 continue
             text = " ".join(f"{k}={v}" for k, v in fields.items() if k not in ("Provider_Guid", "Keywords"))
-            stamp = fields.get("TimeCreated_SystemTime")
             yield LogEntry(
-                path=path, line=int(fields.get("EventRecordID") or number), time=stamp,
+                path=path, line=_record_id(fields.get("EventRecordID"), number), time=_time(fields.get("TimeCreated_SystemTime")),
                 level="Error", source=f"{fields.get('Provider_Name')} {event_id}", text=text, hresult=code,
                 subjects=subjects_of(" ".join(str(v) for v in fields.values())),
             )

@@ -1,0 +1,41 @@
+"""Shared by the log rules: a log group as finding evidence, and severity by HRESULT class."""
+
+from __future__ import annotations
+
+from imgscan.check import Severity
+from imgscan.errorcodes import describe
+from imgscan.logs.collect import LogGroup
+
+# facility → severity of a failure logged with it: trust and servicing failures stop updates
+FACILITY_SEVERITY = {
+    0x0B: Severity.HIGH,  # CERT / TRUST (0x800Bxxxx)
+    0x09: Severity.HIGH,  # SECURITY / crypt32 (0x8009xxxx)
+    0x0F: Severity.HIGH,  # SETUPAPI / CBS_E_* (0x800Fxxxx)
+    0x24: Severity.MEDIUM,  # WINDOWSUPDATE (0x8024xxxx)
+    0x07: Severity.MEDIUM,  # WIN32 (0x8007xxxx)
+}
+SXS_STORE_CORRUPT = 0x80073712
+
+
+def severity_of(hresult: str) -> Severity:
+    value = int(hresult, 16)
+    if value == SXS_STORE_CORRUPT:
+        return Severity.HIGH
+    return FACILITY_SEVERITY.get((value >> 16) & 0x1FFF, Severity.LOW)
+
+
+def code_text(hresult: str) -> str:
+    name = describe(int(hresult, 16)).name
+    return f"{hresult} {name}" if name else hresult
+
+
+def span(group: LogGroup) -> str:
+    if group.first is None:
+        return f"{group.count} time(s)"
+    if group.first == group.last:
+        return f"{group.count} time(s) at {group.first:%Y-%m-%d %H:%M:%S}"
+    return f"{group.count} time(s) from {group.first:%Y-%m-%d %H:%M:%S} to {group.last:%Y-%m-%d %H:%M:%S}"
+
+
+def evidence(group: LogGroup) -> list[dict[str, object]]:
+    return [dict(sample) for sample in group.samples]

@@ -1,0 +1,55 @@
+"""Failures recorded by Component Based Servicing: CBS.log, its CbsPersist rotations (.log, .cab), CheckSUR.
+
+What it finds: each (package or catalog, HRESULT) that CBS logged at Error level, or
+that CheckSUR reported, with when it first and last happened, how often, and sample
+lines (path and line number). A prediction that explains it (catalog-expiry for
+CERT_E_EXPIRED on the same package) is linked both ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from imgscan.artefacts import Artefacts
+from imgscan.check import Check, Finding, Rule, Severity
+from imgscan.logs.report import code_text, evidence, severity_of, span
+
+CBS_LOG_ERROR = Rule(
+    id="cbs-log-error",
+    severity=Severity.HIGH,
+    title="Servicing failure recorded in CBS.log / CheckSUR.log",
+    summary="CBS or CheckSUR logged a failure for a package or catalog; severity follows the HRESULT's class.",
+    references=(
+        "https://learn.microsoft.com/en-us/troubleshoot/windows-client/installing-updates-features-roles/"
+        "fix-windows-update-errors",
+        "seed 001: CBS.log 'Failed to verify if catalog file ... [HRESULT = 0x800b0101 - CERT_E_EXPIRED]'",
+    ),
+    observes_logs=True,
+)
+
+
+class CbsLogErrors(Check):
+    rules = (CBS_LOG_ERROR,)
+
+    def applies(self, artefacts: Artefacts) -> bool:
+        return any(g.family == "cbs" for g in artefacts.logs.groups)
+
+    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+        for group in artefacts.logs.groups:
+            if group.family != "cbs" or not group.failed:
+                continue
+            subject = group.subject or "(no package named)"
+            yield Finding(
+                rule=CBS_LOG_ERROR,
+                severity=severity_of(group.hresult),
+                message=f"{subject}: {code_text(group.hresult)} logged {span(group)} "
+                        f"({', '.join(sorted(group.sources))}).",
+                evidence=evidence(group),
+                remediation=(
+                    "Run `imgscan explain` on the code; for a catalog or package failure see the catalog-expiry / "
+                    "catalog-untrusted findings; otherwise repair the component store (DISM /RestoreHealth on "
+                    "Windows 8+, CheckSUR / System Update Readiness on Windows 7)."
+                ),
+                hresult=group.hresult,
+                subjects=tuple(sorted(group.names | ({group.subject} if group.subject else set()))),
+            )

@@ -1,0 +1,70 @@
+r"""Update installers that failed, from their own logs: .NET `%TEMP%\KB<nnn>.html`, `dd_*.txt`, WindowsUpdate.log.
+
+What it finds: per update (KB) and setup log, the file whose signature failed to verify
+and with which error, and the installation's final result (seed 000: NDP40-KB2656368.msp,
+0x800b010e, final result 0x800B010B). wintrust-offline-revocation explains exactly that pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from imgscan.artefacts import Artefacts
+from imgscan.check import Check, Finding, Rule, Severity
+from imgscan.logs.collect import LogGroup
+from imgscan.logs.report import code_text, evidence, severity_of, span
+
+SETUP_LOG_ERROR = Rule(
+    id="setup-log-error",
+    severity=Severity.HIGH,
+    title="Update setup failed (setup log)",
+    summary="An update's own setup log, or WindowsUpdate.log, records a failed signature check or installation.",
+    references=("seed 000: %TEMP%\\KB2656368.html, 'Signature verification ... failed with error 0x800b010e'",),
+    observes_logs=True,
+)
+
+
+class SetupLogErrors(Check):
+    rules = (SETUP_LOG_ERROR,)
+
+    def applies(self, artefacts: Artefacts) -> bool:
+        return any(g.family == "setup" for g in artefacts.logs.groups)
+
+    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+        by_update: dict[str, list[LogGroup]] = {}
+        for group in artefacts.logs.groups:
+            if group.family == "setup" and group.failed:
+                by_update.setdefault(group.subject or "(no update named)", []).append(group)
+        for update, groups in by_update.items():
+            verification = [g for g in groups if "setup: signature" in g.sources]
+            final = [g for g in groups if "setup: final result" in g.sources]
+            other = [g for g in groups if g not in verification and g not in final]
+            reported = (final or verification or other)[0]
+            files = sorted(n for g in verification for n in g.names if n != update)
+            parts = []
+            if verification:
+                parts.append(f"signature verification of {', '.join(files) or 'a file'} failed with "
+                             f"{', '.join(code_text(g.hresult) for g in verification)}")
+            if final:
+                parts.append(f"final result {', '.join(code_text(g.hresult) for g in final)}")
+            parts += [f"{code_text(g.hresult)} ({', '.join(sorted(g.sources))})" for g in other]
+            items: list[dict[str, object]] = []
+            for group in verification:
+                items += [e | {"failing_file": ", ".join(files), "verification_error": group.hresult} for e in evidence(group)]
+            for group in final:
+                items += [e | {"final_result": group.hresult} for e in evidence(group)]
+            for group in other:
+                items += evidence(group)
+            yield Finding(
+                rule=SETUP_LOG_ERROR,
+                severity=max(severity_of(g.hresult) for g in groups),
+                message=f"{update}: {'; then '.join(parts)} ({span(reported)}).",
+                evidence=items,
+                remediation=(
+                    "A signature check that fails with 0x800B010E (revocation could not be checked) points at the "
+                    "WinTrust State of the account that ran setup: see wintrust-offline-revocation. Otherwise "
+                    "download the update again and check the file's signature."
+                ),
+                hresult=reported.hresult,
+                subjects=(update, *files),
+            )

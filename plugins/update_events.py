@@ -1,0 +1,49 @@
+"""Windows Update failures in the event logs: System (Windows Update Agent event 20) and Setup (WUSA 3/8, Servicing).
+
+What it finds: each update and error code the event logs record as failed, with the
+error in hex (WUSA logs it in decimal: 2148204801 = 0x800B0101), when, and the records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from imgscan.artefacts import Artefacts
+from imgscan.check import Check, Finding, Rule, Severity
+from imgscan.logs.report import code_text, evidence, severity_of, span
+
+UPDATE_EVENT_ERROR = Rule(
+    id="update-event-error",
+    severity=Severity.HIGH,
+    title="Update installation failure in the event log",
+    summary="System.evtx or Setup.evtx records an update that failed to install, with its error code.",
+    references=(
+        "seed 000: System log, Windows Update Agent event 20, 0x80070643",
+        "seed 001: Setup log, Microsoft-Windows-WUSA event 3, 2148204801 (0x800B0101)",
+    ),
+    observes_logs=True,
+)
+
+
+class UpdateEvents(Check):
+    rules = (UPDATE_EVENT_ERROR,)
+
+    def applies(self, artefacts: Artefacts) -> bool:
+        return any(g.family == "events" for g in artefacts.logs.groups)
+
+    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+        for group in artefacts.logs.groups:
+            if group.family != "events":
+                continue
+            value = int(group.hresult, 16)
+            update = group.subject or "an update"
+            yield Finding(
+                rule=UPDATE_EVENT_ERROR,
+                severity=severity_of(group.hresult),
+                message=f"{update}: {code_text(group.hresult)} (decimal {value}) — {', '.join(sorted(group.sources))}, "
+                        f"{span(group)}.",
+                evidence=evidence(group),
+                remediation="Run `imgscan explain` on the code, and look for the prediction that explains it.",
+                hresult=group.hresult,
+                subjects=tuple(sorted(group.names)),
+            )
