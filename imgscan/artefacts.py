@@ -80,7 +80,7 @@ def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365) -> Artef
         if hive:
             art.user_hives.append(UserHive(account, hive))
     _servicing(art)
-    art.logs = read_logs(volume)
+    art.logs = read_logs(volume, as_of)
     art.errors.extend(art.logs.errors)
     return art
 

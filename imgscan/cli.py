@@ -22,8 +22,9 @@ from imgscan.explain import explanation
 from imgscan.image import Selection, is_wim
 from imgscan.image.wim import read_info
 from imgscan.loader import load_checks
-from imgscan.render import catalogs_table, explain_table, images_table, packages_table, to_json, to_table
+from imgscan.render import catalogs_table, explain_table, images_table, packages_table, timeline_table, to_json, to_table
 from imgscan.scan import ScanResult, scan
+from imgscan.timeline import timeline, to_csv
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -79,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="list installed updates as wmic qfe would, with each package's state and catalog validity")
     sub.add_parser("catalogs", parents=[common, image],
                    help="list catalogs with signer, timestamp kind and valid_until")
+    p_timeline = sub.add_parser("timeline", parents=[common, image], conflict_handler="resolve",
+                                help="one ordered list of dated events: installs, catalog dates, log failures, predictions")
+    p_timeline.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
     p_images = sub.add_parser("images", parents=[common], help="list the images of a WIM file")
     p_images.add_argument("image", type=Path, help="a .wim, .esd or first .swm file")
@@ -119,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             return _explain(args)
         if args.command in LISTINGS:
             return _listing(args)
+        if args.command == "timeline":
+            return _timeline(args)
         return _scan(args)
     except ImgscanError as exc:
         if args.debug:
@@ -197,6 +203,14 @@ def _listing(args: argparse.Namespace) -> int:
         failing_now = [f for f in report["findings"] if f["rule"] == "qfe-empty" and f["severity"] == "critical"]
         view["qfe_empty_from"] = (failing_now[0]["starts"] or report["as_of"]) if failing_now else None
     _emit(args, to_json(view) if args.format == "json" else table(view), report["errors"])
+    return EXIT_CLEAN
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    result = _run_scan(args)
+    events = timeline(result.report)
+    views = {"json": lambda: to_json(events), "csv": lambda: to_csv(events), "table": lambda: timeline_table(events)}
+    _emit(args, views[args.format](), result.report["errors"])
     return EXIT_CLEAN
 
 

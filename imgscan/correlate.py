@@ -20,7 +20,9 @@ def _matches(prediction: Finding, observation: Finding) -> bool:
     if not prediction.subjects:
         return True
     names = [s.lower() for s in observation.subjects]
-    return any(subject.lower() in name for subject in prediction.subjects for name in names)
+    wanted = [s.lower() for s in prediction.subjects]
+    # a log may name the package ("Package_2_for_KB2705219~...") or only its KB ("KB2705219")
+    return any(a in b or b in a for a in wanted for b in names)
 
 
 def correlate(findings: list[Finding]) -> None:

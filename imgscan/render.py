@@ -54,6 +54,11 @@ def _finding_lines(finding: dict[str, object]) -> list[str]:
     for item in finding["evidence"]:
         details = {k: v for k, v in item.items() if k not in TABLE_HIDDEN}
         out.append("  evidence: " + item.get("path", "") + "  " + ", ".join(f"{k}={v}" for k, v in details.items()))
+    for link in finding.get("confirmed_by", []):
+        where = f"line {link['line']}" if "line" in link else f"record {link.get('record')}"
+        out.append(f"  confirmed by {link['rule']}: {link['path']} {where}")
+    if finding.get("explained_by"):
+        out.append(f"  predicted by: {', '.join(finding['explained_by'])}")
     out.append("  fix:")
     out += ["    " + line for line in str(finding["remediation"]).splitlines()]
     out.append("")
@@ -127,3 +132,9 @@ def explain_table(explained: list[dict[str, object]]) -> str:
             lines.append(f"  observed in logs by: {', '.join(item['observed_by'])}")
         lines.append("")
     return "\n".join(lines)
+
+
+def timeline_table(events: list[dict[str, str]]) -> str:
+    rows = [["TIME", "EVENT", "SUBJECT", "DETAIL"]]
+    rows += [[e["time"], e["kind"], e["subject"], e["detail"]] for e in events]
+    return "\n".join(_columns(rows)) + "\n"

@@ -18,6 +18,7 @@ from imgscan.check import Finding, Inventory, Severity
 from imgscan.correlate import correlate
 from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.loader import LoadedChecks
+from imgscan.logs.collect import LogGroup
 from imgscan.servicing import qfe_rows
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,15 @@ def _run_checks(
     return findings, inventory, errors, completed
 
 
+def _log_group(group: LogGroup) -> dict[str, object]:
+    return {
+        "family": group.family, "subject": group.subject, "hresult": group.hresult, "count": group.count,
+        "failed": group.failed, "first": group.first.isoformat() if group.first else None,
+        "last": group.last.isoformat() if group.last else None, "sources": sorted(group.sources),
+        "samples": group.samples,
+    }
+
+
 def _image(opened: OpenedImage) -> dict[str, object]:
     info = opened.info
     image: dict[str, object] = {"path": info.path, "sha256": info.sha256, "format": info.format}
@@ -108,5 +118,6 @@ def _inventory(
         "packages": [p.as_dict() | package_validity(p, art.catalogs) for p in art.packages],
         "catalogs": [r.as_dict() for r in art.catalogs.records],
         "trust": art.trust,
+        "logs": {"read": art.logs.read, "failures": [_log_group(g) for g in art.logs.groups]},
         "checks": [{"check": c.name, "completed": c.name in completed} for c in loaded.checks],
     } | dict(sorted(sections.items()))

@@ -83,7 +83,8 @@ class WinTrustState(Check):
             "undefined_bits": f"0x{state.undefined_bits:08x}",
             "last_written": key_last_written(key) if key else None,
         }
-        yield Inventory("wintrust", record | {"state": state.hex, "effective": state.hex})
+        written = key_last_written(key) if key else None
+        yield Inventory("wintrust", record | {"state": state.hex, "effective": state.hex, "last_written": written})
         who = user.account
         if state.rejects_offline_revocation:
             yield Finding(

@@ -21,6 +21,7 @@ from pathlib import Path
 import tomllib
 
 from sample_images.catalog_writer import write_catalog
+from sample_images.logs import STORIES
 from sample_images.pki import TestPki, make_pki
 from sample_images.regf import Key, Value, build_hive, filetime
 
@@ -95,6 +96,7 @@ class Scenario:
     signers: dict[str, SignerSpec] = field(default_factory=dict)
     packages: list[PackageSpec] = field(default_factory=list)
     root_in_image: bool = True  # the test root in SOFTWARE's ROOT store
+    logs: list[str] = field(default_factory=list)  # log stories from sample_images/logs.py
 
 
 def _utc(value: datetime) -> datetime:
@@ -141,6 +143,7 @@ def load(name: str) -> Scenario:
             for p in data.get("package", [])
         ],
         root_in_image=data.get("root_in_image", True),
+        logs=list(data.get("logs", [])),
     )
 
 
@@ -238,6 +241,8 @@ def volume_files(s: Scenario) -> dict[str, bytes]:
     for package in s.packages:
         assert pki is not None
         files |= _package_files(s, package, pki)
+    for story in s.logs:
+        files |= STORIES[story](s)
     return files
 
 

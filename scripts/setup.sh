@@ -12,9 +12,9 @@ cd "$(dirname "$0")/.."
 # Python packages come from pyproject.toml; WIM files are read with wimlib's wimlib-imagex.
 runtime_apt=(wimtools)
 # Sample images: mkntfs (ntfs-3g), wimlib's NTFS apply (wimtools), sfdisk (fdisk),
-# qemu-img (qemu-utils), ewfacquire (ewf-tools). Independent readers that check
+# qemu-img (qemu-utils), ewfacquire (ewf-tools), gcab (CAB writer). Independent readers that check
 # what the builders write: reglookup, hivexsh/hivexget (libhivex-bin), osslsigncode.
-test_apt=(ntfs-3g fdisk qemu-utils ewf-tools reglookup libhivex-bin osslsigncode)
+test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode)
 
 mode=${1:-}
 packages=("${runtime_apt[@]}")

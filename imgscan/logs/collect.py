@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import PureWindowsPath
 
 from cabarchive import CabArchive
@@ -67,12 +67,15 @@ class LogSet:
 
 
 class _Folder:
-    def __init__(self) -> None:
+    """Folds entries into groups; entries dated after the --as-of day have not happened yet and are left out."""
+
+    def __init__(self, as_of: date) -> None:
         self.groups: dict[tuple[str, str | None, str], LogGroup] = {}
+        self.as_of = as_of
 
     def fold(self, family: str, entries: Iterable[LogEntry]) -> None:
         for entry in entries:
-            if entry.hresult is None:
+            if entry.hresult is None or (entry.time is not None and entry.time.date() > self.as_of):
                 continue
             subjects = entry.subjects or (None,)
             key = (family, subjects[0], entry.hresult)
@@ -95,9 +98,9 @@ def _naive_utc(entries: Iterable[LogEntry]) -> Iterator[LogEntry]:
         yield entry
 
 
-def read_logs(volume: WindowsVolume) -> LogSet:
+def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
     logs = LogSet()
-    folder = _Folder()
+    folder = _Folder(as_of)
 
     def stream(path: str, family: str, reader) -> None:  # type: ignore[no-untyped-def]
         try:

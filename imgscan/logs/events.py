@@ -8,8 +8,8 @@
 
 dissect.eventlog also reads the chunks after the header's chunk count (records a
 volume shadow copy or a wrapped log left behind), which a responder wants too.
-A damaged chunk ends the file's reading with an `errors` entry; the records read
-before it are kept.
+Chunks are walked here (dissect's own iterator skips a damaged chunk silently): a
+damaged chunk is an `errors` entry and the other chunks are still read.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import BinaryIO
 
-from dissect.eventlog.evtx import Evtx
+from dissect.eventlog.evtx import ElfChnk
+from dissect.eventlog.exceptions import MalformedElfChnkException
 
 from imgscan.logs import LogEntry, canonical, subjects_of
 
@@ -30,6 +31,7 @@ WANTED = {
 }
 CODE_FIELDS = ("errorCode", "ErrorCode", "HResult", "hr", "Error")
 DECIMAL = re.compile(r"^-?\d+$")
+FILE_HEADER, CHUNK = 4096, 0x10000
 
 
 def _code(value: object) -> str | None:
@@ -53,34 +55,46 @@ def _time(value: object) -> datetime | None:
         return None
 
 
-def _record_id(value: object, fallback: int) -> int:
+def _number(value: object) -> int | None:
     try:
         return int(str(value))
     except ValueError:
-        return fallback
+        return None
+
+
+def _records(fh: BinaryIO, problems: list[str]) -> Iterator[dict[str, object]]:
+    header = fh.read(FILE_HEADER)
+    if header[:8] != b"ElfFile\0":
+        problems.append("not an EVTX file (no ElfFile header)")
+        return
+    index = 0
+    while len(chunk := fh.read(CHUNK)) == CHUNK:
+        try:
+            parsed = ElfChnk(chunk)
+            for record in parsed.read():
+                yield {k: record[k] for k in record.keys()}
+        except MalformedElfChnkException:
+            if chunk[:8] != b"\0" * 8:  # an unused chunk is all zeros, a damaged one is not
+                problems.append(f"chunk {index} (offset {FILE_HEADER + index * CHUNK}) is damaged; its records were skipped")
+        index += 1
 
 
 def read_events(fh: BinaryIO, path: str, problems: list[str]) -> Iterator[LogEntry]:
-    """Update failures of one event log; a damaged part is appended to `problems` and ends the reading."""
-    number = 0
-    try:
-        for record in Evtx(fh):
-            number += 1
-            provider = str(record["Provider_Name"]).lower() if "Provider_Name" in record else ""
-            event_id = record["EventID"] if "EventID" in record else None
-            servicing_error = provider == "microsoft-windows-servicing" and record["Level"] == 2 if "Level" in record \
-                else False
-            if (provider, event_id) not in WANTED and not servicing_error:
-                continue
-            fields = {k: record[k] for k in record.keys()}
-            code = next((c for c in (_code(fields.get(f)) for f in CODE_FIELDS) if c), None)
-            if code is None:
-                continue
-            text = " ".join(f"{k}={v}" for k, v in fields.items() if k not in ("Provider_Guid", "Keywords"))
-            yield LogEntry(
-                path=path, line=_record_id(fields.get("EventRecordID"), number), time=_time(fields.get("TimeCreated_SystemTime")),
-                level="Error", source=f"{fields.get('Provider_Name')} {event_id}", text=text, hresult=code,
-                subjects=subjects_of(" ".join(str(v) for v in fields.values())),
-            )
-    except (EOFError, ValueError, KeyError, IndexError, OSError) as exc:
-        problems.append(f"event log damaged after {number} records: {type(exc).__name__}: {exc}".splitlines()[0])
+    """Update failures of one event log; damaged parts are appended to `problems`."""
+    for number, fields in enumerate(_records(fh, problems), 1):
+        provider = str(fields.get("Provider_Name", "")).lower()
+        event_id = _number(fields.get("EventID"))
+        servicing_error = provider == "microsoft-windows-servicing" and _number(fields.get("Level")) == 2
+        if (provider, event_id) not in WANTED and not servicing_error:
+            continue
+        code = next((c for c in (_code(fields.get(f)) for f in CODE_FIELDS) if c), None)
+        if code is None:
+            continue
+        text = " ".join(f"{k}={v}" for k, v in fields.items() if k not in ("Provider_Guid", "Keywords"))
+        names = subjects_of(" ".join(str(v) for v in fields.values()))
+        title = fields.get("updateTitle") or fields.get("UpdateTitle")
+        yield LogEntry(
+            path=path, line=_number(fields.get("EventRecordID")) or number, time=_time(fields.get("TimeCreated_SystemTime")),
+            level="Error", source=f"{fields.get('Provider_Name')} {event_id}", text=text, hresult=code,
+            subjects=names or ((str(title),) if title else ()),
+        )
