@@ -13,8 +13,9 @@ cd "$(dirname "$0")/.."
 runtime_apt=(wimtools)
 # Sample images: mkntfs (ntfs-3g), wimlib's NTFS apply (wimtools), sfdisk (fdisk),
 # qemu-img (qemu-utils), ewfacquire (ewf-tools), gcab (CAB writer). Independent readers that check
-# what the builders write: reglookup, hivexsh/hivexget (libhivex-bin), osslsigncode.
-test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode)
+# what the builders write: reglookup, hivexsh/hivexget (libhivex-bin), osslsigncode;
+# mingw-w64-common holds the winerror.h that imgscan explain is checked against.
+test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode mingw-w64-common)
 
 mode=${1:-}
 packages=("${runtime_apt[@]}")

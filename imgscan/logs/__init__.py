@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-PACKAGE_IDENTITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*~[0-9a-fA-F]{16}~[A-Za-z0-9_]*~[A-Za-z-]*~\d+(?:\.\d+)*")
-KB = re.compile(r"\bKB(\d{6,8})\b", re.IGNORECASE)
+PACKAGE_IDENTITY = r"[A-Za-z0-9][A-Za-z0-9_.-]*~[0-9a-fA-F]{16}~[A-Za-z0-9_]*~[A-Za-z-]*~\d+(?:\.\d+)*"
+# one pass over a line finds package identities, KB numbers and winsxs catalog names
+SUBJECT = re.compile(rf"({PACKAGE_IDENTITY})|\b[Kk][Bb](\d{{6,8}})\b|((?i:winsxs\\Catalogs\\[0-9a-f]{{64}}\.cat))")
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,15 @@ class LogEntry:
 
 
 def subjects_of(text: str) -> tuple[str, ...]:
-    """Package identities, catalog files and KB numbers named in a log line, in order, without repeats."""
-    found: list[str] = []
-    for match in PACKAGE_IDENTITY.finditer(text):
-        found.append(match.group(0))
-    for match in KB.finditer(text):
-        found.append(f"KB{match.group(1)}")
-    return tuple(dict.fromkeys(found))
+    """Package identities, KB numbers and winsxs catalog files named in a log line, without repeats;
+    identities first (they name the most)."""
+    identities, others = [], []
+    for identity, kb, catalog in SUBJECT.findall(text):
+        if identity:
+            identities.append(identity)
+        else:
+            others.append(f"KB{kb}" if kb else catalog)
+    return tuple(dict.fromkeys(identities + others))
 
 
 def canonical(code: str | int) -> str:

@@ -23,14 +23,9 @@ from imgscan.logs.text import lines
 
 ENTRY = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}),\s+(\w+)\s+(\S+)\s+(.*)$")
 HRESULT = re.compile(r"\[HRESULT = (0x[0-9a-fA-F]{8})")
-CATALOG = re.compile(r"(?i)winsxs\\Catalogs\\[0-9a-f]{64}\.cat")
 MAX_ENTRY = 16 * 1024  # characters of continuation text kept per entry
 CHECKSUR_RUN = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2})\s*$")
 CHECKSUR_FINDING = re.compile(r"^\((f|w)\)\s+(.+?)\s+(0x[0-9A-Fa-f]{8})\s+(\S+)(.*)$")
-
-
-def _subjects(text: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(subjects_of(text) + tuple(m.group(0) for m in CATALOG.finditer(text))))
 
 
 def _entry(path: str, number: int, stamp: str, level: str, component: str, text: str) -> LogEntry:
@@ -39,24 +34,31 @@ def _entry(path: str, number: int, stamp: str, level: str, component: str, text:
     failing = code is not None and int(code, 16) & 0x80000000
     return LogEntry(
         path=path, line=number, time=datetime.fromisoformat(stamp), level=level, source=component, text=text,
-        hresult=code if failing else None, subjects=_subjects(text) if failing else (),
+        hresult=code if failing else None, subjects=subjects_of(text) if failing else (),
     )
 
 
-def read_cbs(fh: BinaryIO, path: str) -> Iterator[LogEntry]:
+def read_cbs(fh: BinaryIO, path: str, failures_only: bool = False) -> Iterator[LogEntry]:
+    """Every entry of a CBS log; with `failures_only`, only entries that carry an HRESULT (a scan's
+    case: most lines have none, and building their records is most of the cost)."""
     pending: list | None = None  # [number, stamp, level, component, text]
     context: dict[str, tuple[str, ...]] = {}  # HRESULT -> subjects of its last entry that named any
+
+    def flush(item: list) -> Iterator[LogEntry]:
+        if not failures_only or "HRESULT" in item[4]:
+            yield _with_context(_entry(path, *item), context)
+
     for number, line, _cut in lines(fh):
-        match = ENTRY.match(line)
+        match = ENTRY.match(line) if line[:1].isdigit() else None
         if match is None:
             if pending is not None and len(pending[4]) < MAX_ENTRY:
                 pending[4] += "\n" + line.strip()
             continue
         if pending is not None:
-            yield _with_context(_entry(path, *pending), context)
+            yield from flush(pending)
         pending = [number, *match.groups()]
     if pending is not None:
-        yield _with_context(_entry(path, *pending), context)
+        yield from flush(pending)
 
 
 def _with_context(entry: LogEntry, context: dict[str, tuple[str, ...]]) -> LogEntry:
@@ -79,5 +81,5 @@ def read_checksur(fh: BinaryIO, path: str) -> Iterator[LogEntry]:
             kind, problem, code, subject, rest = match.groups()
             yield LogEntry(
                 path=path, line=number, time=run, level="Error" if kind == "f" else "Warning", source="CheckSUR",
-                text=text, hresult=canonical(code), subjects=_subjects(subject + rest) or (subject,),
+                text=text, hresult=canonical(code), subjects=subjects_of(subject + rest) or (subject,),
             )

@@ -111,7 +111,7 @@ def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
             logs.errors.append({"path": path, "message": f"log unreadable: {exc}".splitlines()[0]})
 
     for path in _files(volume, CBS_DIR, re.compile(r"(?i)^(cbs|cbspersist_\d+)\.log$")):
-        stream(path, "cbs", read_cbs)
+        stream(path, "cbs", lambda fh, p: read_cbs(fh, p, failures_only=True))
     for path in _files(volume, CBS_DIR, re.compile(r"(?i)^checksur(\.persist)?\.log$")):
         stream(path, "cbs", read_checksur)
     for path in _files(volume, CBS_DIR, re.compile(r"(?i)^cbspersist_\d+\.cab$")):
@@ -150,5 +150,5 @@ def _cab(volume: WindowsVolume, path: str, folder: _Folder, logs: LogSet) -> Non
         return
     for name in sorted(archive):
         member = f"{path}|{name}"
-        folder.fold("cbs", read_cbs(io.BytesIO(archive[name].buf), member))
+        folder.fold("cbs", read_cbs(io.BytesIO(archive[name].buf), member, failures_only=True))
         logs.read.append(member)

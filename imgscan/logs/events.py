@@ -69,13 +69,19 @@ def _records(fh: BinaryIO, problems: list[str]) -> Iterator[dict[str, object]]:
         return
     index = 0
     while len(chunk := fh.read(CHUNK)) == CHUNK:
+        where = f"chunk {index} (offset {FILE_HEADER + index * CHUNK})"
+        read = 0
         try:
             parsed = ElfChnk(chunk)
             for record in parsed.read():
+                read += 1
                 yield {k: record[k] for k in record.keys()}
+            declared = parsed.header.last_record_nr - parsed.header.first_record_nr + 1
+            if not parsed.empty and read < declared:  # dissect stops at a damaged record without a word
+                problems.append(f"{where} is damaged: {read} of its {declared} records could be read")
         except MalformedElfChnkException:
             if chunk[:8] != b"\0" * 8:  # an unused chunk is all zeros, a damaged one is not
-                problems.append(f"chunk {index} (offset {FILE_HEADER + index * CHUNK}) is damaged; its records were skipped")
+                problems.append(f"{where} is damaged; {read} of its records could be read")
         index += 1
 
 
