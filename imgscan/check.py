@@ -83,9 +83,10 @@ class Finding:
         } | ({"confirmed_by": self.confirmed_by} if self.confirmed_by else {}) \
           | ({"explained_by": self.explained_by} if self.explained_by else {})
 
-    def sort_key(self) -> tuple[int, str, str]:
+    def sort_key(self) -> tuple[int, bool, str, str]:
+        """Worst first; at equal severity, causes (predictions) before the log lines that show them."""
         first_path = str(self.evidence[0].get("path", "")) if self.evidence else ""
-        return (-int(self.effective_severity), self.rule.id, first_path.lower())
+        return (-int(self.effective_severity), self.rule.observes_logs, self.rule.id, first_path.lower())
 
 
 @dataclass(frozen=True)
