@@ -92,8 +92,11 @@ def test_wheel_ships_plugins_inside_the_package(tmp_path):
     )
     (wheel,) = tmp_path.glob("imgscan-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "imgscan/plugins/wintrust_state.py" in names
-    assert "imgscan/plugins/hive_health.py" in names
+    sources = [p.relative_to(REPO).as_posix() for p in (REPO / "imgscan").rglob("*.py")]
+    sources += [f"imgscan/plugins/{p.name}" for p in (REPO / "plugins").glob("*.py")]
+    missing = sorted(set(sources) - set(names))
+    assert not missing, f"not in the wheel: {missing}"
+    assert "imgscan/data/errorcodes.json" in names
     assert not [n for n in names if n.startswith(("plugins/", "sample_images/", "tests/"))]
     assert any(n.endswith("licenses/LICENSE") for n in names)
 
