@@ -8,7 +8,7 @@ and a `hive-unreadable` finding) and the rest is still gathered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from imgscan.accounts import Account, discover
 from imgscan.catalog_inventory import CatalogSet, catalog_paths, read_catalogs, uncovered_manifests
@@ -59,6 +59,11 @@ class Artefacts:
     trust: dict[str, object] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)  # other files that could not be used
     logs: LogSet = field(default_factory=LogSet)
+
+    @property
+    def horizon_end(self) -> date:
+        """The last day --horizon looks ahead to: failures starting after it are not reported."""
+        return self.as_of + timedelta(days=self.horizon_days)
 
     @property
     def hives(self) -> list[Hive]:

@@ -10,7 +10,6 @@ root; or not verifying at all. One finding per package, its catalogs as evidence
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 
 from imgscan.artefacts import Artefacts
 from imgscan.catalog_inventory import CatalogRecord, catalog_evidence, first_failure
@@ -104,8 +103,7 @@ class CatalogSignatures(Check):
             )
         if starts is None:
             return
-        horizon_end = art.as_of + timedelta(days=art.horizon_days)
-        if starts > horizon_end:
+        if starts > art.horizon_end:
             return
         failing = [r for r in records if r.verdict and r.verdict.starts() == starts]
         already = starts <= art.as_of

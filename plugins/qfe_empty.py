@@ -11,7 +11,7 @@ resting on that incident, and the message says so.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 
 from imgscan.artefacts import Artefacts
 from imgscan.catalog_inventory import first_failure
@@ -40,13 +40,12 @@ class QfeEmpty(Check):
         return any(p.installed for p in artefacts.packages) and bool(artefacts.catalogs.records)
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        horizon_end = artefacts.as_of + timedelta(days=artefacts.horizon_days)
         culprits: list[tuple[date | None, dict[str, object]]] = []
         for package in artefacts.packages:
             if not package.installed:
                 continue
             starts, never_valid = first_failure([r for r in artefacts.catalogs.of_package(package) if r.verdict])
-            if never_valid or (starts is not None and starts <= horizon_end):
+            if never_valid or (starts is not None and starts <= artefacts.horizon_end):
                 culprits.append((None if never_valid else starts, {
                     "path": package.cat_path or package.mum_path or package.identity,
                     "package": package.identity,
