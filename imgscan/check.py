@@ -50,6 +50,17 @@ class Rule:
     observes_logs: bool = False  # True: reports failure codes found in the image's logs and event logs
 
 
+@dataclass(frozen=True)
+class RegistryFix:
+    """One DWORD to set: `key` under HKEY_USERS as it is when loaded; `offline_hive` when the hive
+    must be loaded first (the Default profile template, a profile without a known SID)."""
+
+    key: str
+    name: str
+    dword: int
+    offline_hive: str | None = None
+
+
 @dataclass
 class Finding:
     """One predicted (or observed) failure, with the evidence it rests on and the fix."""
@@ -64,6 +75,8 @@ class Finding:
     subjects: tuple[str, ...] = ()  # packages, KBs, catalogs it is about: what log evidence is matched on
     confirmed_by: list[dict[str, object]] = field(default_factory=list)  # log lines that show it happened
     explained_by: list[str] = field(default_factory=list)  # rules that predicted this observed failure
+    suppressed: dict[str, object] | None = None  # the ignore-file entry that accepted it, if any
+    fix: RegistryFix | None = None  # a registry change that fixes it, for --fix-script
 
     @property
     def effective_severity(self) -> Severity:
@@ -81,7 +94,8 @@ class Finding:
             "remediation": self.remediation,
             "references": list(self.rule.references),
         } | ({"confirmed_by": self.confirmed_by} if self.confirmed_by else {}) \
-          | ({"explained_by": self.explained_by} if self.explained_by else {})
+          | ({"explained_by": self.explained_by} if self.explained_by else {}) \
+          | ({"suppressed": self.suppressed} if self.suppressed else {})
 
     def sort_key(self) -> tuple[int, bool, str, str]:
         """Worst first; at equal severity, causes (predictions) before the log lines that show them."""

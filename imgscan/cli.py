@@ -1,8 +1,8 @@
-"""Command line: `imgscan scan|packages|catalogs IMAGE`, `imgscan images WIM`, `imgscan plugins`.
+"""Command line: `imgscan scan|packages|catalogs|timeline IMAGE`, `diff OLD NEW`, `images WIM`, `explain CODE`, `plugins`.
 
 Exit codes (the same in every subcommand):
-  0  no finding at or above --fail-on
-  1  at least one finding at or above --fail-on
+  0  no finding at or above --fail-on (diff: no new one)
+  1  at least one finding at or above --fail-on that no ignore entry accepts (diff: a new one)
   2  unreadable input, usage error, or nothing could be checked
 """
 
@@ -12,25 +12,51 @@ import argparse
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 from imgscan import __version__, errorcodes
 from imgscan.check import Severity
+from imgscan.diff import diff_reports, load_side
 from imgscan.errors import ImgscanError, UnreadableImage
 from imgscan.explain import explanation
+from imgscan.fixes import fix_script
+from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
+from imgscan.ignore import load as load_ignore
 from imgscan.image import Selection, is_wim
 from imgscan.image.wim import read_info
-from imgscan.loader import load_checks
-from imgscan.render import catalogs_table, explain_table, images_table, packages_table, timeline_table, to_json, to_table
-from imgscan.scan import ScanResult, scan
+from imgscan.loader import LoadedChecks, load_checks
+from imgscan.scan import Options, ScanResult, scan
 from imgscan.timeline import timeline, to_csv
+from imgscan.views.csv_view import to_csv as findings_csv
+from imgscan.views.html import to_html
+from imgscan.views.junit import to_junit
+from imgscan.views.sarif import to_sarif
+from imgscan.views.text import (
+    catalogs_table,
+    diff_table,
+    explain_table,
+    images_table,
+    packages_table,
+    timeline_table,
+    to_json,
+    to_table,
+)
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 
-FORMATS = {"table": to_table, "json": to_json}
+# scan report views: each gets the report, the loaded rules and the --fail-on threshold
+SCAN_VIEWS: dict[str, Callable[[dict, LoadedChecks, Severity], str]] = {
+    "table": lambda report, checks, fail_on: to_table(report),
+    "json": lambda report, checks, fail_on: to_json(report),
+    "sarif": lambda report, checks, fail_on: to_sarif(report, checks.rules),
+    "junit": lambda report, checks, fail_on: to_junit(report, checks.rules, fail_on),
+    "csv": lambda report, checks, fail_on: findings_csv(report),
+    "html": lambda report, checks, fail_on: to_html(report, fail_on),
+}
 
 
 def _date(text: str) -> date:
@@ -43,6 +69,13 @@ def _date(text: str) -> date:
 def _severity(text: str) -> Severity:
     try:
         return Severity.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _severities(text: str) -> frozenset[Severity]:
+    try:
+        return frozenset(Severity.parse(part) for part in text.split(",") if part.strip())
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -62,34 +95,56 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--plugins", type=Path, action="append", default=[], metavar="DIR",
                         help="also load checks from the *.py files in DIR (repeatable)")
 
-    image = argparse.ArgumentParser(add_help=False)
-    image.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, or extracted directory")
-    image.add_argument("--as-of", type=_date, default=None, metavar="DATE",
-                       help="evaluate the image as of this day (YYYY-MM-DD; default: today, UTC)")
-    image.add_argument("--horizon", type=int, default=365, metavar="DAYS",
-                       help="also predict failures that start within DAYS after --as-of (default 365)")
-    image.add_argument("--format", choices=sorted(FORMATS), default="table")
-    image.add_argument("-o", "--output", type=Path, help="write the report to this file instead of stdout")
-    image.add_argument("--index", type=int, metavar="N", help="the image of a multi-image WIM to scan")
-    image.add_argument("--image-name", metavar="NAME", help="the image of a multi-image WIM to scan, by name")
+    when = argparse.ArgumentParser(add_help=False)
+    when.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                      help="evaluate the image as of this day (YYYY-MM-DD; default: today, UTC)")
+    when.add_argument("--horizon", type=int, default=365, metavar="DAYS",
+                      help="also predict failures that start within DAYS after --as-of (default 365)")
+    when.add_argument("--index", type=int, metavar="N", help="the image of a multi-image WIM to scan")
+    when.add_argument("--image-name", metavar="NAME", help="the image of a multi-image WIM to scan, by name")
 
-    p_scan = sub.add_parser("scan", parents=[common, image], help="scan an image and report findings")
-    p_scan.add_argument("--fail-on", type=_severity, default=Severity.HIGH, metavar="SEVERITY",
-                        help="exit 1 when a finding has at least this severity (info|low|medium|high|critical; default high)")
-    sub.add_parser("packages", parents=[common, image],
-                   help="list installed updates as wmic qfe would, with each package's state and catalog validity")
-    sub.add_parser("catalogs", parents=[common, image],
-                   help="list catalogs with signer, timestamp kind and valid_until")
-    p_timeline = sub.add_parser("timeline", parents=[common, image], conflict_handler="resolve",
-                                help="one ordered list of dated events: installs, catalog dates, log failures, predictions")
-    p_timeline.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    gate = argparse.ArgumentParser(add_help=False)
+    gate.add_argument("--fail-on", type=_severity, default=Severity.HIGH, metavar="SEVERITY",
+                      help="exit 1 when a finding has at least this severity (info|low|medium|high|critical; default high)")
+    gate.add_argument("--ignore", type=Path, metavar="FILE",
+                      help=f"ignore file of accepted findings (default: {DEFAULT_IGNORE} when present)")
+
+    def image_command(name: str, help_text: str, formats: tuple[str, ...], parents: list) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, parents=[common, when, *parents], help=help_text)
+        command.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, WIM, or directory")
+        command.add_argument("--format", choices=formats, default="table")
+        command.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+        return command
+
+    p_scan = sub.add_parser("scan", parents=[common, when, gate], help="scan an image and report findings")
+    p_scan.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, WIM, or directory")
+    p_scan.add_argument("--format", action="append", choices=sorted(SCAN_VIEWS), metavar="FORMAT",
+                        help=f"{'|'.join(sorted(SCAN_VIEWS))} (repeatable; default table)")
+    p_scan.add_argument("-o", "--output", action="append", type=Path, default=[], metavar="FILE",
+                        help="where the matching --format goes (repeatable; a format without one goes to stdout)")
+    p_scan.add_argument("--severity", type=_severities, metavar="LIST",
+                        help="show only these severities, e.g. high,critical (findings not shown do not gate)")
+    p_scan.add_argument("--fix-script", type=Path, metavar="FILE",
+                        help="write the registry fixes of the findings to FILE (.reg or .ps1); imgscan never applies them")
+    image_command("packages", "list installed updates as wmic qfe would, with each package's state and catalog validity",
+                  ("table", "json"), [])
+    image_command("catalogs", "list catalogs with signer, timestamp kind and valid_until", ("table", "json"), [])
+    image_command("timeline", "one ordered list of dated events: installs, catalog dates, log failures, predictions",
+                  ("table", "json", "csv"), [])
+
+    p_diff = sub.add_parser("diff", parents=[common, when, gate],
+                            help="compare two images or saved JSON reports: new, resolved and unchanged findings")
+    p_diff.add_argument("old", type=Path, help="the previous image, or its saved `--format json` report")
+    p_diff.add_argument("new", type=Path, help="the new image, or its saved report")
+    p_diff.add_argument("--format", choices=("table", "json"), default="table")
+    p_diff.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
 
     p_images = sub.add_parser("images", parents=[common], help="list the images of a WIM file")
     p_images.add_argument("image", type=Path, help="a .wim, .esd or first .swm file")
-    p_images.add_argument("--format", choices=sorted(FORMATS), default="table")
+    p_images.add_argument("--format", choices=("table", "json"), default="table")
     p_explain = sub.add_parser("explain", parents=[common], help="explain an error code: name, message, facility, rules")
     p_explain.add_argument("codes", nargs="+", metavar="CODE", help="0x800b0101, 2148204801, -2146762495 or CERT_E_EXPIRED")
-    p_explain.add_argument("--format", choices=sorted(FORMATS), default="table")
+    p_explain.add_argument("--format", choices=("table", "json"), default="table")
     sub.add_parser("plugins", parents=[common], help="list the rules of every loaded check")
     return parser
 
@@ -110,22 +165,15 @@ def _terminate(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose, args.debug)
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        if args.command == "plugins":
-            return _plugins(args)
-        if args.command == "images":
-            return _images(args)
-        if args.command == "explain":
-            return _explain(args)
-        if args.command in LISTINGS:
-            return _listing(args)
-        if args.command == "timeline":
-            return _timeline(args)
-        return _scan(args)
+        return COMMANDS[args.command](args)
     except ImgscanError as exc:
         if args.debug:
             raise
@@ -141,33 +189,104 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _explain(args: argparse.Namespace) -> int:
-    try:
-        values = [errorcodes.parse(text) for text in args.codes]
-    except ValueError as exc:
-        print(f"imgscan: error: {exc}", file=sys.stderr)
+def _command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    def register(function: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        COMMANDS[name] = function
+        return function
+
+    return register
+
+
+def _write(target: Path | None, text: str) -> None:
+    if target:
+        target.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def _warn(report: dict) -> None:
+    for error in report["errors"]:
+        print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
+    for warning in report.get("warnings", []):
+        print(f"imgscan: warning: {warning}", file=sys.stderr)
+
+
+def _options(args: argparse.Namespace) -> Options:
+    ignore_path = getattr(args, "ignore", None) or (DEFAULT_IGNORE if DEFAULT_IGNORE.is_file() else None)
+    return Options(
+        horizon_days=args.horizon,
+        selection=Selection(args.index, args.image_name),
+        ignore=load_ignore(ignore_path) if ignore_path else [],
+        ignore_source=str(ignore_path or ""),
+        severities=getattr(args, "severity", None),
+    )
+
+
+def _run_scan(args: argparse.Namespace, image: Path | None = None, checks: LoadedChecks | None = None) -> ScanResult:
+    as_of = args.as_of or datetime.now(timezone.utc).date()
+    return scan(image or args.image, as_of, checks or load_checks(args.plugins), _options(args))
+
+
+@_command("scan")
+def _scan(args: argparse.Namespace) -> int:
+    formats = args.format or ["table"]
+    if len(args.output) > len(formats) or len(formats) - len(args.output) > 1:
+        print("imgscan: error: give one -o FILE per --format (at most one format may go to stdout)", file=sys.stderr)
         return EXIT_ERROR
-    rules = load_checks(args.plugins).rules
-    explained = [explanation(errorcodes.describe(v), rules) for v in values]
-    sys.stdout.write(to_json(explained) if args.format == "json" else explain_table(explained))
+    checks = load_checks(args.plugins)
+    options = _options(args)  # a bad ignore file stops before the (long) scan
+    result = scan(args.image, args.as_of or datetime.now(timezone.utc).date(), checks, options)
+    for index, fmt in enumerate(formats):
+        target = args.output[index] if index < len(args.output) else None
+        _write(target, SCAN_VIEWS[fmt](result.report, checks, args.fail_on))
+    if args.fix_script:
+        args.fix_script.write_text(fix_script(result.findings, args.fix_script.suffix.lower()), encoding="utf-8")
+    _warn(result.report)
+    if result.checks_completed == 0:
+        print(f"imgscan: error: {args.image}: no check could run", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_FINDINGS if result.gate(args.fail_on) else EXIT_CLEAN
+
+
+# listing subcommands: the report sections they show, and their table view
+LISTINGS = {"packages": (("qfe", "packages"), packages_table), "catalogs": (("catalogs",), catalogs_table)}
+
+
+@_command("packages")
+@_command("catalogs")
+def _listing(args: argparse.Namespace) -> int:
+    report = _run_scan(args).report
+    sections, table = LISTINGS[args.command]
+    view = {key: report[key] for key in ("imgscan", "image", "as_of", "host")}
+    view |= {section: report["inventory"][section] for section in sections}
+    if args.command == "packages":
+        failing_now = [f for f in report["findings"] if f["rule"] == "qfe-empty" and f["severity"] == "critical"]
+        view["qfe_empty_from"] = (failing_now[0]["starts"] or report["as_of"]) if failing_now else None
+    _write(args.output, to_json(view) if args.format == "json" else table(view))
+    _warn(report)
     return EXIT_CLEAN
 
 
-def _plugins(args: argparse.Namespace) -> int:
-    loaded = load_checks(args.plugins)
-    for check in loaded.checks:
-        for rule in check.rules:
-            print(f"{rule.id:<32} {str(rule.severity):<8} {rule.title}  [{check.name}]")
-    for error in loaded.errors:
-        print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
-    return EXIT_ERROR if loaded.errors else EXIT_CLEAN
+@_command("timeline")
+def _timeline(args: argparse.Namespace) -> int:
+    report = _run_scan(args).report
+    events = timeline(report)
+    views = {"json": lambda: to_json(events), "csv": lambda: to_csv(events), "table": lambda: timeline_table(events)}
+    _write(args.output, views[args.format]())
+    _warn(report)
+    return EXIT_CLEAN
 
 
-def _run_scan(args: argparse.Namespace) -> ScanResult:
-    as_of = args.as_of or datetime.now(timezone.utc).date()
-    return scan(args.image, as_of, load_checks(args.plugins), args.horizon, Selection(args.index, args.image_name))
+@_command("diff")
+def _diff(args: argparse.Namespace) -> int:
+    checks = load_checks(args.plugins)
+    old, new = (load_side(path, lambda p: _run_scan(args, p, checks).report) for path in (args.old, args.new))
+    result = diff_reports(old, new, args.fail_on)
+    _write(args.output, to_json(result) if args.format == "json" else diff_table(result))
+    return EXIT_FINDINGS if result["gating"] else EXIT_CLEAN
 
 
+@_command("images")
 def _images(args: argparse.Namespace) -> int:
     if not is_wim(args.image):
         raise UnreadableImage(str(args.image), "not a WIM file (no MSWIM header)")
@@ -180,44 +299,25 @@ def _images(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def _emit(args: argparse.Namespace, text: str, errors: list[dict[str, str]]) -> None:
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    for error in errors:
-        print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
-
-
-# listing subcommands: the report sections they show, and their table view
-LISTINGS = {"packages": (("qfe", "packages"), packages_table), "catalogs": (("catalogs",), catalogs_table)}
-
-
-def _listing(args: argparse.Namespace) -> int:
-    result = _run_scan(args)
-    sections, table = LISTINGS[args.command]
-    report = result.report
-    view = {key: report[key] for key in ("imgscan", "image", "as_of", "host")}
-    view |= {section: report["inventory"][section] for section in sections}
-    if args.command == "packages":
-        failing_now = [f for f in report["findings"] if f["rule"] == "qfe-empty" and f["severity"] == "critical"]
-        view["qfe_empty_from"] = (failing_now[0]["starts"] or report["as_of"]) if failing_now else None
-    _emit(args, to_json(view) if args.format == "json" else table(view), report["errors"])
-    return EXIT_CLEAN
-
-
-def _timeline(args: argparse.Namespace) -> int:
-    result = _run_scan(args)
-    events = timeline(result.report)
-    views = {"json": lambda: to_json(events), "csv": lambda: to_csv(events), "table": lambda: timeline_table(events)}
-    _emit(args, views[args.format](), result.report["errors"])
-    return EXIT_CLEAN
-
-
-def _scan(args: argparse.Namespace) -> int:
-    result = _run_scan(args)
-    _emit(args, FORMATS[args.format](result.report), result.report["errors"])
-    if result.checks_completed == 0:
-        print(f"imgscan: error: {args.image}: no check could run", file=sys.stderr)
+@_command("explain")
+def _explain(args: argparse.Namespace) -> int:
+    try:
+        values = [errorcodes.parse(text) for text in args.codes]
+    except ValueError as exc:
+        print(f"imgscan: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    return EXIT_FINDINGS if result.gate(args.fail_on) else EXIT_CLEAN
+    rules = load_checks(args.plugins).rules
+    explained = [explanation(errorcodes.describe(v), rules) for v in values]
+    sys.stdout.write(to_json(explained) if args.format == "json" else explain_table(explained))
+    return EXIT_CLEAN
+
+
+@_command("plugins")
+def _plugins(args: argparse.Namespace) -> int:
+    loaded = load_checks(args.plugins)
+    for check in loaded.checks:
+        for rule in check.rules:
+            print(f"{rule.id:<32} {str(rule.severity):<8} {rule.title}  [{check.name}]")
+    for error in loaded.errors:
+        print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
+    return EXIT_ERROR if loaded.errors else EXIT_CLEAN

@@ -7,8 +7,8 @@ scan counts as "nothing could be checked" only when no check completed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from imgscan import __version__
@@ -16,6 +16,8 @@ from imgscan.artefacts import Artefacts, gather
 from imgscan.catalog_inventory import package_validity
 from imgscan.check import Finding, Inventory, Severity
 from imgscan.correlate import correlate
+from imgscan.ignore import IgnoreEntry
+from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.loader import LoadedChecks
 from imgscan.logs.collect import LogGroup
@@ -31,17 +33,32 @@ class ScanResult:
     checks_completed: int
 
     def gate(self, fail_on: Severity) -> bool:
-        """True when a finding reaches the `--fail-on` threshold."""
-        return any(f.effective_severity >= fail_on for f in self.findings)
+        """True when a finding that is not suppressed reaches the `--fail-on` threshold."""
+        return any(f.effective_severity >= fail_on and not f.suppressed for f in self.findings)
 
 
-def scan(path: Path, as_of: date, checks: LoadedChecks, horizon_days: int = 365,
-         selection: Selection | None = None) -> ScanResult:
-    with open_image(path, selection or Selection()) as opened:
+@dataclass(frozen=True)
+class Options:
+    """How to scan and what to show, beyond the image and the date."""
+
+    horizon_days: int = 365
+    selection: Selection = field(default_factory=Selection)
+    ignore: list[IgnoreEntry] = field(default_factory=list)
+    ignore_source: str = ""
+    severities: frozenset[Severity] | None = None  # None: show every severity
+
+
+def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
+    options = options or Options()
+    horizon_days = options.horizon_days
+    with open_image(path, options.selection) as opened:
         art = gather(opened.volume, as_of, horizon_days)
         findings, inventory, errors, completed = _run_checks(art, checks)
         correlate(findings)
         report_inventory = _inventory(art, inventory, checks, completed)
+    warnings = apply_ignore(findings, options.ignore, options.ignore_source, datetime.now(timezone.utc).date())
+    if options.severities is not None:
+        findings = [f for f in findings if f.effective_severity in options.severities]
     findings.sort(key=Finding.sort_key)
     report = {
         "imgscan": __version__,
@@ -49,7 +66,8 @@ def scan(path: Path, as_of: date, checks: LoadedChecks, horizon_days: int = 365,
         "as_of": as_of.isoformat(),
         "horizon_days": horizon_days,
         "host": art.host(),
-        "summary": {str(s): sum(f.effective_severity == s for f in findings) for s in reversed(Severity)},
+        "summary": {str(s): sum(f.effective_severity == s and not f.suppressed for f in findings)
+                    for s in reversed(Severity)} | {"suppressed": sum(bool(f.suppressed) for f in findings)},
         "findings": [f.to_dict() for f in findings],
         "inventory": report_inventory,
         "errors": checks.errors
@@ -57,6 +75,7 @@ def scan(path: Path, as_of: date, checks: LoadedChecks, horizon_days: int = 365,
         + [{"path": u.path, "message": f"{u.role}: {u.problem}"} for u in art.unreadable]
         + art.errors
         + errors,
+        "warnings": warnings,
     }
     return ScanResult(report=report, findings=findings, checks_completed=len(completed))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from imgscan.artefacts import Artefacts, UserHive
-from imgscan.check import Check, Finding, Inventory, Rule, Severity
+from imgscan.check import Check, Finding, Inventory, RegistryFix, Rule, Severity
 from imgscan.hives import key_last_written
 from imgscan.wintrust import KEY_PATH, SETREG_DEFAULT, VALUE_NAME, WINDOWS_DEFAULT, TrustState, as_dword
 
@@ -98,6 +98,7 @@ class WinTrustState(Check):
                 evidence=[evidence | {"predicted_errors": list(PREDICTED_ERRORS)}],
                 remediation=_remediation(user),
                 hresult="0x800B010E",
+                fix=_fix(user),
             )
         if state.weakenings:
             yield Finding(
@@ -105,7 +106,14 @@ class WinTrustState(Check):
                 message=f"{who.label}: State {state.hex}: {'; '.join(state.weakenings)}. Affects {who.affected}.",
                 evidence=[evidence],
                 remediation=_remediation(user),
+                fix=_fix(user),
             )
+
+
+def _fix(user: UserHive) -> RegistryFix:
+    who = user.account
+    offline = "C:\\" + user.hive.path if who.registry_root.endswith("imgscan-offline") else None
+    return RegistryFix(f"{who.registry_root}\\{KEY_PATH}", VALUE_NAME, WINDOWS_DEFAULT, offline)
 
 
 def _remediation(user: UserHive) -> str:

@@ -179,7 +179,7 @@ def test_temp_directory_removed_on_interrupt(wims, tmp_path, monkeypatch):
 
     monkeypatch.setattr(scan_module, "gather", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        scan_module.scan(wims["seed000"]["wim-lzx"], None, load_checks(), 365, Selection())
+        scan_module.scan(wims["seed000"]["wim-lzx"], None, load_checks(), scan_module.Options(selection=Selection()))
     assert seen and list(tmp_path.iterdir()) == []
 
 

@@ -1,0 +1,63 @@
+"""`imgscan diff OLD NEW`: what image n+1 changes compared with image n.
+
+Either side is an image (scanned with the same options) or a report saved with
+`--format json`. Findings are matched by rule, first evidence path and HRESULT,
+so a rebuilt image with the same problem shows it as unchanged, not as new.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from imgscan.check import Severity
+from imgscan.errors import ImgscanError
+
+
+def load_side(path: Path, scan: Callable[[Path], dict]) -> dict:
+    if path.is_file() and path.suffix.lower() == ".json":
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ImgscanError(str(path), f"not a readable imgscan JSON report ({exc})") from exc
+        if not isinstance(report, dict) or "findings" not in report or "inventory" not in report:
+            raise ImgscanError(str(path), "not an imgscan report (no findings/inventory)", "save one with --format json")
+        return report
+    return scan(path)
+
+
+def _key(finding: dict) -> tuple[str, str, str]:
+    path = str(finding["evidence"][0].get("path", "")).lower() if finding["evidence"] else ""
+    return finding["rule"], path, finding["hresult"] or ""
+
+
+def _side(report: dict) -> dict[str, object]:
+    return {"path": report["image"]["path"], "sha256": report["image"]["sha256"], "as_of": report["as_of"]}
+
+
+def diff_reports(old: dict, new: dict, fail_on: Severity) -> dict[str, object]:
+    before = {_key(f): f for f in old["findings"]}
+    after = {_key(f): f for f in new["findings"]}
+    added = [after[k] for k in after if k not in before]
+    old_packages = {p["identity"] for p in old["inventory"].get("packages", [])}
+    new_packages = {p["identity"] for p in new["inventory"].get("packages", [])}
+    old_until = {c["path"].lower(): c for c in old["inventory"].get("catalogs", []) if "valid_until" in c}
+    moved = [
+        {"path": c["path"], "old_valid_until": old_until[c["path"].lower()]["valid_until"], "new_valid_until": c["valid_until"]}
+        for c in new["inventory"].get("catalogs", [])
+        if c["path"].lower() in old_until and "valid_until" in c
+        and old_until[c["path"].lower()]["valid_until"] != c["valid_until"]
+    ]
+    gating = [f for f in added if Severity.parse(f["severity"]) >= fail_on and not f.get("suppressed")]
+    return {
+        "old": _side(old), "new": _side(new),
+        "new_findings": added,
+        "resolved": [before[k] for k in before if k not in after],
+        "unchanged": [after[k] for k in after if k in before],
+        "packages_added": sorted(new_packages - old_packages),
+        "packages_removed": sorted(old_packages - new_packages),
+        "catalogs_moved": moved,
+        "gating": len(gating),
+        "fail_on": str(fail_on),
+    }

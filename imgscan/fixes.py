@@ -1,0 +1,61 @@
+"""`--fix-script`: the registry fixes of a scan's findings as one .reg or .ps1 file, never applied by imgscan.
+
+Each fix is preceded by a comment naming the finding it answers. Hives that are
+not loaded on a running host (the Default profile template, a profile whose SID
+is unknown) are loaded under HKU\\imgscan-offline first and unloaded afterwards.
+"""
+
+from __future__ import annotations
+
+from imgscan.check import Finding, RegistryFix
+
+OFFLINE = r"HKU\imgscan-offline"
+
+
+def _comment(finding: Finding) -> str:
+    where = finding.evidence[0].get("path", "") if finding.evidence else ""
+    return f"{finding.rule.id} ({finding.effective_severity}) {where}"
+
+
+def _unique(findings: list[Finding]) -> list[tuple[Finding, RegistryFix]]:
+    seen: set[RegistryFix] = set()
+    chosen = []
+    for finding in findings:
+        if finding.fix and not finding.suppressed and finding.fix not in seen:
+            seen.add(finding.fix)
+            chosen.append((finding, finding.fix))
+    return chosen
+
+
+def fix_script(findings: list[Finding], suffix: str) -> str:
+    fixes = _unique(findings)
+    if suffix == ".ps1":
+        return _powershell(fixes)
+    lines = ["Windows Registry Editor Version 5.00", "",
+             "; Written by imgscan --fix-script. Review before importing; imgscan applies nothing.", ""]
+    for finding, fix in fixes:
+        lines.append(f"; {_comment(finding)}")
+        if fix.offline_hive:
+            lines.append(f'; load the hive first:  reg load {OFFLINE} "{fix.offline_hive}"   (reg unload {OFFLINE} after)')
+        lines += [f"[{fix.key}]", f'"{fix.name}"=dword:{fix.dword:08x}', ""]
+    if not fixes:
+        lines.append("; no registry fix is needed for these findings")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _powershell(fixes: list[tuple[Finding, RegistryFix]]) -> str:
+    lines = ["# Written by imgscan --fix-script. Review, then run as an administrator; imgscan applies nothing.",
+             "$ErrorActionPreference = 'Stop'", ""]
+    for finding, fix in fixes:
+        lines.append(f"# {_comment(finding)}")
+        if fix.offline_hive:
+            lines.append(f"& reg.exe load {OFFLINE} '{fix.offline_hive}'")
+        path = "Registry::" + fix.key
+        lines += [f"New-Item -Path '{path}' -Force | Out-Null",
+                  f"Set-ItemProperty -Path '{path}' -Name '{fix.name}' -Value 0x{fix.dword:x} -Type DWord"]
+        if fix.offline_hive:
+            lines += ["[gc]::Collect()", f"& reg.exe unload {OFFLINE}"]
+        lines.append("")
+    if not fixes:
+        lines.append("# no registry fix is needed for these findings")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,63 @@
+"""The HTML report: one self-contained file (no script, no network) for people who decide whether an image ships.
+
+Summary verdict, findings by severity with evidence and fix, the package
+inventory, and a timeline chart (inline SVG) of each package's catalog validity
+against the --as-of day and the horizon: red bars end inside the horizon.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from imgscan.check import Severity
+
+WIDTH, LEFT, ROW, TOP = 1100, 430, 22, 40
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text[:10]) if text else None
+
+
+def chart(report: dict) -> dict[str, object]:
+    """Bars (package, start, end, failing) laid out in pixels for the template."""
+    as_of = date.fromisoformat(report["as_of"])
+    horizon_end = as_of + timedelta(days=int(report.get("horizon_days", 365)))
+    packages = [p for p in report["inventory"].get("packages", []) if p.get("catalog_status") not in (None, "no catalog")]
+    rows = []
+    for package in packages:
+        start = _day(package.get("installed_on")) or as_of
+        end = _day(package.get("catalog_valid_until"))
+        fails = _day(package.get("catalog_fails_from")) if package.get("catalog_fails_from") != "never valid" else start
+        rows.append({"label": package["identity"], "kb": package.get("kb") or "", "start": start, "end": end,
+                     "fails": fails, "failing": fails is not None and fails <= horizon_end})
+    days = [d for r in rows for d in (r["start"], r["end"]) if d] + [as_of, horizon_end]
+    first, last = min(days) - timedelta(days=30), max(days) + timedelta(days=30)
+    span = (last - first).days or 1
+
+    def x(day: date) -> float:
+        return round(LEFT + (WIDTH - LEFT - 20) * (day - first).days / span, 1)
+
+    bars = []
+    for n, row in enumerate(rows):
+        right = x(row["end"]) if row["end"] else WIDTH - 20
+        bars.append(row | {"x": x(row["start"]), "width": max(right - x(row["start"]), 2), "y": TOP + n * ROW})
+    ticks = [date(year, 1, 1) for year in range(first.year + 1, last.year + 1)]
+    return {
+        "bars": bars, "width": WIDTH, "height": TOP + len(rows) * ROW + 30, "left": LEFT,
+        "as_of": {"x": x(as_of), "day": as_of}, "horizon": {"x": x(horizon_end), "day": horizon_end},
+        "ticks": [{"x": x(t), "label": t.year} for t in ticks],
+    }
+
+
+def to_html(report: dict, fail_on: Severity) -> str:
+    environment = Environment(loader=PackageLoader("imgscan", "templates"), autoescape=select_autoescape(["j2"]))
+    template = environment.get_template("report.html.j2")
+    shown = [f for f in report["findings"] if not f.get("suppressed")]
+    gating = [f for f in shown if Severity.parse(f["severity"]) >= fail_on]
+    groups = [(str(s), [f for f in shown if f["severity"] == str(s)]) for s in reversed(Severity)]
+    return template.render(
+        report=report, groups=[g for g in groups if g[1]], verdict="FAIL" if gating else "PASS", gating=len(gating),
+        fail_on=str(fail_on), suppressed=[f for f in report["findings"] if f.get("suppressed")], chart=chart(report),
+    )

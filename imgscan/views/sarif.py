@@ -1,0 +1,82 @@
+"""SARIF 2.1.0: one rule per imgscan rule, one result per finding, evidence paths as locations.
+
+Locations are relative to the Windows volume of the scanned image, named by the
+`IMAGEROOT` base id, so code-scanning dashboards show `Users/nfury/NTUSER.DAT`;
+log evidence adds its line. Findings accepted in the ignore file carry a SARIF
+suppression with the reason, as SARIF consumers expect, instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import json
+
+from imgscan.check import Rule
+
+LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _rule(rule: Rule) -> dict[str, object]:
+    urls = [r for r in rule.references if r.startswith("http")]
+    help_text = rule.summary + ("\n\nReferences:\n" + "\n".join(f"- {r}" for r in rule.references) if rule.references else "")
+    entry: dict[str, object] = {
+        "id": rule.id,
+        "name": "".join(part.capitalize() for part in rule.id.split("-")),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.summary},
+        "help": {"text": help_text, "markdown": help_text},
+        "defaultConfiguration": {"level": LEVEL[str(rule.severity)]},
+        "properties": {"tags": ["windows-update", "golden-image"], "security-severity": SECURITY_SEVERITY[str(rule.severity)],
+                       "predicts": list(rule.predicts)},
+    }
+    if urls:
+        entry["helpUri"] = urls[0]
+    return entry
+
+
+def _location(evidence: dict[str, object]) -> dict[str, object]:
+    path = str(evidence.get("path", "")).split("|")[0].replace("\\", "/")
+    physical: dict[str, object] = {"artifactLocation": {"uri": path, "uriBaseId": "IMAGEROOT"}}
+    if isinstance(evidence.get("line"), int):
+        physical["region"] = {"startLine": evidence["line"]}
+    return {"physicalLocation": physical}
+
+
+def to_sarif(report: dict, rules: list[Rule]) -> str:
+    used = sorted({f["rule"] for f in report["findings"]})
+    known = {r.id: r for r in rules}
+    listed = [known[r] for r in used if r in known] + [r for r in rules if r.id not in used]
+    index = {r.id: n for n, r in enumerate(listed)}
+    results = []
+    for finding in report["findings"]:
+        result: dict[str, object] = {
+            "ruleId": finding["rule"],
+            "level": LEVEL[finding["severity"]],
+            "message": {"text": finding["message"]},
+            "locations": [_location(e) for e in finding["evidence"] if e.get("path")][:10],
+            "partialFingerprints": {
+                "imgscan/v1": "|".join([finding["rule"], *(str(e.get("path", "")) for e in finding["evidence"][:1])]),
+            },
+            "properties": {"severity": finding["severity"], "starts": finding["starts"], "hresult": finding["hresult"],
+                           "remediation": finding["remediation"]},
+        }
+        if finding["rule"] in index:
+            result["ruleIndex"] = index[finding["rule"]]
+        if finding.get("suppressed"):
+            result["suppressions"] = [{"kind": "external", "justification": finding["suppressed"]["reason"]}]
+        results.append(result)
+    image = report["image"]
+    run = {
+        "tool": {"driver": {"name": "imgscan", "version": report["imgscan"], "rules": [_rule(r) for r in listed]}},
+        "originalUriBaseIds": {"IMAGEROOT": {"description": {"text": f"the Windows volume of {image['path']}"}}},
+        "invocations": [{
+            "executionSuccessful": True,
+            "toolExecutionNotifications": [
+                {"level": "warning", "message": {"text": f"{e['path']}: {e['message']}"}} for e in report["errors"]
+            ],
+        }],
+        "results": results,
+        "properties": {"image": image, "as_of": report["as_of"], "host": report["host"]},
+    }
+    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False) + "\n"
