@@ -105,14 +105,14 @@ def _utc(value: datetime) -> datetime:
 
 def _merged(name: str) -> dict:
     """A scenario file, with `extends = "other"` merging the other file underneath
-    (lists appended, tables merged, scalars replaced)."""
+    (lists of tables such as [[package]] appended, tables merged, other values replaced)."""
     data = tomllib.loads((SCENARIOS / f"{name}.toml").read_text(encoding="utf-8"))
     base_name = data.pop("extends", None)
     if base_name is None:
         return data
     merged = _merged(base_name)
     for key, value in data.items():
-        if isinstance(value, list):
+        if isinstance(value, list) and value and isinstance(value[0], dict):
             merged[key] = merged.get(key, []) + value
         elif isinstance(value, dict):
             merged[key] = merged.get(key, {}) | value

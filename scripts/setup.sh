@@ -14,8 +14,9 @@ runtime_apt=(wimtools)
 # Sample images: mkntfs (ntfs-3g), wimlib's NTFS apply (wimtools), sfdisk (fdisk),
 # qemu-img (qemu-utils), ewfacquire (ewf-tools), gcab (CAB writer). Independent readers that check
 # what the builders write: reglookup, hivexsh/hivexget (libhivex-bin), osslsigncode;
-# mingw-w64-common holds the winerror.h that imgscan explain is checked against.
-test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode mingw-w64-common)
+# mingw-w64-common holds the winerror.h that imgscan explain is checked against;
+# chromium renders the HTML report headless.
+test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode mingw-w64-common chromium)
 
 mode=${1:-}
 packages=("${runtime_apt[@]}")

@@ -1,0 +1,238 @@
+"""Issue 6: SARIF, JUnit, CSV and HTML views, gating, the ignore file, diff and the fix script."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+
+import jsonschema
+import pytest
+from junitparser import Failure, JUnitXml
+from PIL import Image
+
+from imgscan.views.csv_view import COLUMNS
+from sample_images.build import build
+from sample_images.scenario import load
+from tests.conftest import REPO, run_imgscan
+
+SCHEMA = json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+CHART_RED = (0xD3, 0x2F, 0x2F)  # .bar.failing; the FAIL badge is a different red (#c62828)
+KB2731847 = "Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0"
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    return {name: build(load(name), out, ("vhdx",))["vhdx"] for name in ("seed000", "seed001", "seed001-mitigated", "healthy")}
+
+
+def report_of(image, *args):
+    return run_imgscan("scan", image, "--format", "json", *args).report
+
+
+@pytest.mark.parametrize("name", ["seed000", "seed001", "healthy"])
+def test_sarif_validates_against_the_2_1_0_schema(samples, name, tmp_path):
+    out = tmp_path / "out.sarif"
+    run_imgscan("scan", samples[name], "--as-of", "2013-07-05", "--format", "sarif", "-o", out)
+    sarif = json.loads(out.read_text())
+    jsonschema.Draft4Validator(SCHEMA).validate(sarif)
+    report = report_of(samples[name], "--as-of", "2013-07-05")
+    (run,) = sarif["runs"]
+    assert len(run["results"]) == len(report["findings"])
+    rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert "wintrust-offline-revocation" in rule_ids and "qfe-empty" in rule_ids
+    for result in run["results"]:
+        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
+        for location in result["locations"]:
+            assert location["physicalLocation"]["artifactLocation"]["uriBaseId"] == "IMAGEROOT"
+            assert "\\" not in location["physicalLocation"]["artifactLocation"]["uri"]
+
+
+def test_sarif_log_locations_carry_lines(samples, tmp_path):
+    out = tmp_path / "out.sarif"
+    run_imgscan("scan", samples["seed000"], "--format", "sarif", "-o", out)
+    results = json.loads(out.read_text())["runs"][0]["results"]
+    (setup,) = [r for r in results if r["ruleId"] == "setup-log-error"]
+    location = setup["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "Windows/Temp/KB2656368.html" and location["region"] == {"startLine": 5}
+
+
+def test_junit_read_by_junitparser(samples, tmp_path):
+    out = tmp_path / "junit.xml"
+    assert run_imgscan("scan", samples["seed001"], "--as-of", "2013-07-01", "--format", "junit", "-o", out).code == 1
+    (suite,) = list(JUnitXml.fromfile(str(out)))
+    cases = {case.name: case for case in suite}
+    assert "wintrust-offline-revocation" in cases and len(cases) == suite.tests
+    failed = {name for name, case in cases.items() if any(isinstance(r, Failure) for r in case.result)}
+    assert failed == {"qfe-empty", "catalog-expiry", "cbs-log-error"}  # CBS.log has the failures of 2013-07-01
+    assert all(case.classname == "imgscan.REF-W7-2012Q3" for case in cases.values())
+    critical = tmp_path / "critical.xml"
+    run_imgscan("scan", samples["seed001"], "--as-of", "2013-07-01", "--format", "junit", "-o", critical,
+                "--fail-on", "critical")
+    (suite,) = list(JUnitXml.fromfile(str(critical)))
+    assert {c.name for c in suite if any(isinstance(r, Failure) for r in c.result)} == {"qfe-empty"}
+
+
+def test_csv_round_trips(samples, tmp_path):
+    out = tmp_path / "out.csv"
+    run_imgscan("scan", samples["seed001"], "--as-of", "2013-07-01", "--format", "csv", "-o", out)
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    report = report_of(samples["seed001"], "--as-of", "2013-07-01")
+    assert [(r["rule"], r["severity"], r["starts"], r["message"]) for r in rows] == [
+        (f["rule"], f["severity"], f["starts"] or "", f["message"]) for f in report["findings"]
+    ]
+    assert list(rows[0]) == list(COLUMNS)
+
+
+def chromium(*args: str, tmp_path) -> subprocess.CompletedProcess[str]:
+    profile = tmp_path / "chromium-profile"
+    return subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def html_report(samples, tmp_path_factory):
+    out = tmp_path_factory.mktemp("html") / "report.html"
+    assert run_imgscan("scan", samples["seed001"], "--as-of", "2013-07-01", "--format", "html", "-o", out).code == 1
+    return out
+
+
+def test_html_opens_in_chromium_without_console_errors_and_shows_the_failing_packages(html_report, tmp_path):
+    page = chromium("--dump-dom", html_report.as_uri(), tmp_path=tmp_path)
+    assert page.returncode == 0
+    assert "CONSOLE" not in page.stderr and "Uncaught" not in page.stderr
+    dom = page.stdout
+    assert 'id="verdict">FAIL<' in dom
+    for n in ("", "_2", "_3"):
+        identity = f"Package{n}_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1"
+        assert 'class="bar failing"' in dom
+        assert f'data-package="{identity}" data-kb="KB2705219" data-fails="2013-06-30"' in dom
+        assert f"<td>{identity}</td><td>KB2705219</td><td>Installed</td>" in dom.replace("\n      ", "")
+    assert 'data-package="Package_for_KB2506212~31bf3856ad364e35~amd64~~6.1.1.0" data-kb="KB2506212" data-fails=""' in dom
+    assert "http://" not in dom.replace("http://www.w3.org/2000/svg", "") and "<script" not in dom
+
+
+def test_html_screenshot_shows_the_chart(html_report, tmp_path):
+    shot = tmp_path / "report.png"
+    chromium("--window-size=1200,900", f"--screenshot={shot}", html_report.as_uri(), tmp_path=tmp_path)
+    colors = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 24)
+    red = sum(n for n, rgb in colors if all(abs(a - b) <= 6 for a, b in zip(rgb, CHART_RED, strict=True)))
+    assert red > 5000, f"only {red} pixels of the chart's red: the catalog chart is missing"
+
+
+def test_ignore_file_suppresses_without_dropping(samples, tmp_path):
+    ignore = tmp_path / "accepted.yaml"
+    ignore.write_text(f"""
+- rule: catalog-expiry
+  package: KB2731847
+  reason: replaced by the re-released update in image 2013-Q4 (CHG-1234)
+  expires: 2999-12-31
+- rule: qfe-empty
+  path: "*{KB2731847}.cat"
+  reason: same change
+""")
+    image = samples["seed001-mitigated"]
+    assert run_imgscan("scan", image, "--as-of", "2013-07-01").code == 1
+    run = run_imgscan("scan", image, "--as-of", "2013-07-01", "--ignore", ignore, "--format", "json")
+    assert run.code == 0, run.stderr
+    report = run.report
+    assert {f["rule"] for f in report["findings"]} == {"catalog-expiry", "qfe-empty"}
+    assert all(f["suppressed"]["reason"].startswith(("replaced", "same")) for f in report["findings"])
+    assert report["summary"]["suppressed"] == 2 and report["summary"]["high"] == 0
+    sarif_out = tmp_path / "out.sarif"
+    run_imgscan("scan", image, "--as-of", "2013-07-01", "--ignore", ignore, "--format", "sarif", "-o", sarif_out)
+    results = json.loads(sarif_out.read_text())["runs"][0]["results"]
+    assert all(r["suppressions"][0]["kind"] == "external" for r in results)
+
+
+def test_expired_ignore_entry_warns_and_no_longer_applies(samples, tmp_path):
+    ignore = tmp_path / "old.yaml"
+    ignore.write_text("- rule: qfe-empty\n  reason: accepted for the 2013 rollout\n  expires: 2014-01-31\n")
+    run = run_imgscan("scan", samples["seed001-mitigated"], "--as-of", "2013-07-01", "--ignore", ignore)
+    assert run.code == 1
+    assert "ignore entry for qfe-empty expired on 2014-01-31 and no longer applies" in run.stderr
+
+
+def test_default_ignore_file_and_bad_ignore_files(samples, tmp_path):
+    accepted = "- rule: qfe-empty\n  reason: tracked elsewhere\n- rule: catalog-expiry\n  reason: x\n"
+    (tmp_path / ".imgscanignore.yaml").write_text(accepted)
+    assert run_imgscan("scan", samples["seed001-mitigated"], "--as-of", "2013-07-01", cwd=tmp_path).code == 0
+    for text, problem in (("- rule: qfe-empty\n", "needs a rule and a reason"), ("rule: [", "not valid YAML"),
+                          ("- rule: x\n  reason: y\n  until: 2020-01-01\n", "unknown field(s) until")):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(text)
+        run = run_imgscan("scan", samples["healthy"], "--ignore", bad)
+        assert run.code == 2 and problem in run.stderr and "Traceback" not in run.stderr
+
+
+def test_severity_filter_and_multiple_outputs(samples, tmp_path):
+    report = report_of(samples["seed001"], "--as-of", "2013-07-01", "--severity", "critical")
+    assert [f["rule"] for f in report["findings"]] == ["qfe-empty"]
+    sarif, html = tmp_path / "a.sarif", tmp_path / "b.html"
+    run = run_imgscan("scan", samples["seed000"], "--format", "sarif", "-o", sarif, "--format", "html", "-o", html)
+    assert run.code == 1 and run.stdout == ""
+    assert json.loads(sarif.read_text())["version"] == "2.1.0" and "<svg" in html.read_text()
+    assert run_imgscan("scan", samples["seed000"], "--format", "json", "-o", sarif, "-o", html).code == 2
+
+
+def test_diff_of_images_and_of_saved_reports(samples, tmp_path):
+    old_json, new_json = tmp_path / "old.json", tmp_path / "new.json"
+    for image, out in ((samples["seed001"], old_json), (samples["seed001-mitigated"], new_json)):
+        run_imgscan("scan", image, "--as-of", "2013-07-01", "--format", "json", "-o", out)
+    for old, new in ((old_json, new_json), (samples["seed001"], samples["seed001-mitigated"])):
+        run = run_imgscan("diff", old, new, "--as-of", "2013-07-01", "--format", "json")
+        result = json.loads(run.stdout)
+        assert run.code == 1  # qfe-empty now rests on KB2731847: a new high finding
+        resolved = {(f["rule"], f["evidence"][0]["path"].rsplit("\\", 1)[-1]) for f in result["resolved"]}
+        assert ("catalog-expiry", "Package_2_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1.cat") in resolved
+        assert result["packages_added"] == ["Package_for_KB2749655~31bf3856ad364e35~amd64~~6.1.1.0"]
+        moved = {c["path"].rsplit("\\", 1)[-1]: c for c in result["catalogs_moved"]}
+        kb2705219 = moved["Package_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1.cat"]
+        assert (kb2705219["old_valid_until"], kb2705219["new_valid_until"]) == ("2013-06-30T10:00:00Z", None)
+        assert [f["rule"] for f in result["unchanged"]] == ["catalog-expiry"]
+    same = run_imgscan("diff", samples["healthy"], samples["healthy"])
+    assert same.code == 0 and "new findings: 0" in same.stdout
+    missing = run_imgscan("diff", tmp_path / "nope.json", new_json)
+    assert missing.code == 2 and "Traceback" not in missing.stderr
+
+
+def test_fix_script_reg_and_ps1(samples, tmp_path):
+    reg, ps1 = tmp_path / "fix.reg", tmp_path / "fix.ps1"
+    run_imgscan("scan", samples["seed000"], "--fix-script", reg)
+    text = reg.read_bytes().decode("utf-8")
+    assert text.startswith("Windows Registry Editor Version 5.00\r\n")  # regedit expects CRLF
+    assert r"; wintrust-offline-revocation (high) Users\nfury\NTUSER.DAT" in text
+    assert text.count('"State"=dword:00023c00') == 1  # the weakened finding shares the same fix
+    run_imgscan("scan", samples["seed000"], "--fix-script", ps1)
+    assert "Set-ItemProperty -Path 'Registry::HKEY_USERS\\S-1-5-21-3623811015-3361044348-30300820-1001" in ps1.read_text()
+
+
+def test_fix_script_loads_offline_template(tmp_path):
+    def spread(s):
+        s.default_template.wintrust_state = 0xC9
+    image = build(_changed("healthy", spread), tmp_path, ("dir",))["dir"]
+    reg = tmp_path / "fix.reg"
+    run_imgscan("scan", image, "--fix-script", reg)
+    text = reg.read_text()
+    assert 'reg load HKU\\imgscan-offline "C:\\Users\\Default\\NTUSER.DAT"' in text
+    assert "[HKEY_USERS\\imgscan-offline\\Software\\Microsoft" in text
+
+
+def _changed(name, change):
+    scenario = load(name)
+    change(scenario)
+    return scenario
+
+
+def test_ci_examples_are_documented():
+    docs = (REPO / "docs" / "ci.md").read_text()
+    for system in ("GitHub Actions", "GitLab CI", "Azure Pipelines"):
+        assert system in docs
+    assert "--format sarif" in docs and "--exit-code" not in docs
+
