@@ -1,4 +1,5 @@
-"""Command line: `imgscan scan|packages|catalogs|timeline IMAGE`, `diff OLD NEW`, `images WIM`, `explain CODE`, `plugins`.
+"""Command line: `imgscan scan|packages|catalogs|timeline IMAGE`, `fleet INPUT...`, `diff OLD NEW`, `images WIM`,
+`explain CODE`, `plugins`.
 
 Exit codes (the same in every subcommand):
   0  no finding at or above --fail-on (diff: no new one)
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -22,6 +24,10 @@ from imgscan.diff import diff_reports, load_side
 from imgscan.errors import ImgscanError, UnreadableImage
 from imgscan.explain import explanation
 from imgscan.fixes import fix_script
+from imgscan.fleet import summary as fleet_summary
+from imgscan.fleet.inputs import collect
+from imgscan.fleet.run import FleetOptions, pending, run_dask, run_local
+from imgscan.fleet.store import Store
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
 from imgscan.ignore import load as load_ignore
 from imgscan.image import Selection, is_wim
@@ -138,6 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_diff.add_argument("new", type=Path, help="the new image, or its saved report")
     p_diff.add_argument("--format", choices=("table", "json"), default="table")
     p_diff.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+
+    p_fleet = sub.add_parser("fleet", parents=[common],
+                             help="scan many images (files, directories, globs, manifest CSV) into a resumable database")
+    p_fleet.add_argument("inputs", nargs="*", metavar="INPUT", help="image, directory of images, glob, or manifest.csv")
+    p_fleet.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="local worker processes")
+    p_fleet.add_argument("--db", type=Path, default=Path("imgscan-fleet.sqlite"), help="results database")
+    p_fleet.add_argument("--resume", action="store_true", help="skip images already in the database (same hash, options)")
+    p_fleet.add_argument("--report", action="store_true", help="only render the summary from --db, scan nothing")
+    p_fleet.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster instead of locally")
+    p_fleet.add_argument("--as-of", type=_date, default=None, metavar="DATE")
+    p_fleet.add_argument("--horizon", type=int, default=365, metavar="DAYS")
+    p_fleet.add_argument("--fail-on", type=_severity, default=Severity.HIGH, metavar="SEVERITY")
+    p_fleet.add_argument("--format", choices=("table", "json", "csv", "html"), default="table")
+    p_fleet.add_argument("-o", "--output", type=Path, help="write the summary to this file instead of stdout")
 
     p_images = sub.add_parser("images", parents=[common], help="list the images of a WIM file")
     p_images.add_argument("image", type=Path, help="a .wim, .esd or first .swm file")
@@ -284,6 +304,33 @@ def _diff(args: argparse.Namespace) -> int:
     result = diff_reports(old, new, args.fail_on)
     _write(args.output, to_json(result) if args.format == "json" else diff_table(result))
     return EXIT_FINDINGS if result["gating"] else EXIT_CLEAN
+
+
+@_command("fleet")
+def _fleet(args: argparse.Namespace) -> int:
+    store = Store(args.db)
+    try:
+        if not args.report:
+            if not args.inputs:
+                print("imgscan: error: give images, directories, globs or a manifest (or --report)", file=sys.stderr)
+                return EXIT_ERROR
+            targets = collect(args.inputs)
+            as_of = (args.as_of or datetime.now(timezone.utc).date()).isoformat()
+            options = FleetOptions(as_of, args.horizon, tuple(str(p) for p in args.plugins))
+            todo = pending(targets, store, options, args.resume)
+            if args.scheduler:
+                run_dask(todo, options, args.scheduler, store)
+            else:
+                run_local(todo, options, max(args.jobs, 1), store)
+        summary = fleet_summary.summarize(store.rows())
+    finally:
+        store.close()
+    views = {"table": fleet_summary.to_table, "json": fleet_summary.to_json, "csv": fleet_summary.to_csv,
+             "html": lambda s: fleet_summary.to_html(s, args.fail_on)}
+    _write(args.output, views[args.format](summary))
+    if fleet_summary.gating(summary, args.fail_on):
+        return EXIT_FINDINGS
+    return EXIT_ERROR if any(str(r["status"]).startswith("error") for r in summary) else EXIT_CLEAN
 
 
 @_command("images")

@@ -70,7 +70,7 @@ def _summary(summary: dict[str, int]) -> str:
     return ", ".join(counted) if counted else "clean"
 
 
-def _columns(rows: list[list[str]]) -> list[str]:
+def columns(rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
@@ -90,13 +90,13 @@ def packages_table(view: dict[str, object]) -> str:
                   f"  (predicted by qfe-empty from {empty_from}; before that day it lists:)"]
     rows = [["HotFixID", "Description", "InstalledOn", "InstalledBy"]]
     rows += [[r["HotFixID"], r["Description"], r["InstalledOn"] or "", r["InstalledBy"] or ""] for r in qfe]
-    lines += _columns(rows) if qfe else ["No instances available."]
+    lines += columns(rows) if qfe else ["No instances available."]
     lines += ["", f"{len(view['packages'])} package(s):"]
     rows = [["PACKAGE", "KB", "STATE", "INSTALLED", "CATALOG"]]
     for package in view["packages"]:
         rows.append([package["identity"], package["kb"] or "", package["state_name"], package["installed_on"] or "",
                      package.get("catalog_valid_until") or package.get("catalog_status") or ""])
-    return "\n".join(lines + _columns(rows)) + "\n"
+    return "\n".join(lines + columns(rows)) + "\n"
 
 
 def catalogs_table(view: dict[str, object]) -> str:
@@ -106,7 +106,7 @@ def catalogs_table(view: dict[str, object]) -> str:
         stamp = (cat.get("timestamp") or {}).get("kind", "")
         until = cat.get("valid_until") or ("no end" if cat.get("status") == "valid" else "")
         rows.append([cat["path"], signer, stamp, until, cat.get("status") or cat.get("problem", "")])
-    return "\n".join(_header(view) + _columns(rows)) + "\n"
+    return "\n".join(_header(view) + columns(rows)) + "\n"
 
 
 def images_table(path: Path, info: WimInfo) -> str:
@@ -115,7 +115,7 @@ def images_table(path: Path, info: WimInfo) -> str:
     for image in info.images:
         rows.append([str(image.index), image.name, image.edition, image.version, image.description])
     head = f"{path}  ·  {info.compression} compression  ·  {info.parts} part(s)"
-    return "\n".join([head, "", *_columns(rows)]) + "\n"
+    return "\n".join([head, "", *columns(rows)]) + "\n"
 
 
 def explain_table(explained: list[dict[str, object]]) -> str:
@@ -137,7 +137,7 @@ def explain_table(explained: list[dict[str, object]]) -> str:
 def timeline_table(events: list[dict[str, str]]) -> str:
     rows = [["TIME", "EVENT", "SUBJECT", "DETAIL"]]
     rows += [[e["time"], e["kind"], e["subject"], e["detail"]] for e in events]
-    return "\n".join(_columns(rows)) + "\n"
+    return "\n".join(columns(rows)) + "\n"
 
 
 def diff_table(result: dict) -> str:

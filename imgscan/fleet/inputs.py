@@ -1,0 +1,78 @@
+"""What a fleet scan reads: image files, directories of them, globs, or a manifest CSV (`path,host,...`).
+
+A directory that is itself an extracted Windows volume is one image; any other
+directory is searched (recursively) for image files, recognised by their magic
+bytes, not their names. Extra manifest columns are kept as labels.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imgscan.errors import ImgscanError
+from imgscan.image.disk import sniff_format
+
+SKIPPED = {"unknown"}
+
+
+@dataclass(frozen=True)
+class Target:
+    path: str
+    host: str | None = None  # from the manifest; else the scan's ComputerName, else the file name
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def _is_windows_tree(path: Path) -> bool:
+    return any(p.name.lower() == "windows" and (p / "System32" / "config").is_dir() for p in path.iterdir() if p.is_dir())
+
+
+def _is_image(path: Path) -> bool:
+    """A file imgscan can open; of a split WIM set only part 1 (the header's part number, offset 40)."""
+    try:
+        fmt = sniff_format(path)
+        if fmt == "wim":
+            with path.open("rb") as fh:
+                fh.seek(40)
+                return int.from_bytes(fh.read(2), "little") <= 1
+    except OSError:
+        return False
+    return fmt not in SKIPPED
+
+
+def _manifest(path: Path) -> list[Target]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or "path" not in rows[0]:
+        raise ImgscanError(str(path), "a manifest needs a header row with a 'path' column (and optionally 'host')")
+    targets = []
+    for row in rows:
+        image = Path(row["path"])
+        if not image.is_absolute():
+            image = path.parent / image
+        labels = {k: v for k, v in row.items() if k not in ("path", "host") and v}
+        targets.append(Target(str(image), row.get("host") or None, labels))
+    return targets
+
+
+def collect(inputs: list[str]) -> list[Target]:
+    """Every image named by `inputs`, in a stable order, each once."""
+    found: dict[str, Target] = {}
+    for text in inputs:
+        paths = [Path(p) for p in sorted(glob.glob(text))] if any(c in text for c in "*?[") else [Path(text)]
+        if not paths:
+            raise ImgscanError(text, "the pattern matches no file")
+        for path in paths:
+            if path.is_file() and path.suffix.lower() == ".csv":
+                targets = _manifest(path)
+            elif path.is_dir() and not _is_windows_tree(path):
+                targets = [Target(str(p)) for p in sorted(path.rglob("*")) if p.is_file() and _is_image(p)]
+            elif path.exists():
+                targets = [Target(str(path))]
+            else:
+                raise ImgscanError(str(path), "no such file or directory")
+            for target in targets:
+                found.setdefault(target.path, target)
+    return list(found.values())

@@ -1,0 +1,127 @@
+"""Scan a fleet on a local process pool or an existing Dask cluster, committing each image as it finishes.
+
+`scan_one` is the unit of work on both engines: it never raises, so one bad
+image is an error row and never the end of the fleet. A local worker that dies
+(killed, out of memory) breaks the pool: the images that were in flight are
+retried once in a fresh pool, then recorded as errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+from tqdm import tqdm
+
+from imgscan import __version__
+from imgscan.errors import ImgscanError
+from imgscan.fleet.inputs import Target
+from imgscan.fleet.store import Store
+from imgscan.hashing import file_sha256, tree_sha256
+
+CRASH_RETRIES = 1
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    """The scan options every image of the fleet shares; their fingerprint is part of the resume key."""
+
+    as_of: str
+    horizon_days: int
+    plugins: tuple[str, ...] = ()
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def scan_one(target: Target, options: FleetOptions) -> dict:
+    """Scan one image; returns {"path", "host", "labels", "report" | "error"} and never raises."""
+    from imgscan.loader import load_checks
+    from imgscan.scan import Options, scan
+
+    result = {"path": target.path, "host": target.host, "labels": target.labels}
+    try:
+        checks = load_checks([Path(p) for p in options.plugins])
+        report = scan(Path(target.path), date.fromisoformat(options.as_of), checks,
+                      Options(horizon_days=options.horizon_days)).report
+        return result | {"report": report}
+    except ImgscanError as exc:
+        return result | {"error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - one bad image must not end the fleet
+        return result | {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+
+
+def _sha256(path: Path) -> str:
+    return tree_sha256(path) if path.is_dir() else file_sha256(path)
+
+
+def pending(targets: list[Target], store: Store, options: FleetOptions, resume: bool) -> list[Target]:
+    """The targets still to scan: with --resume, skip those whose row has the same image hash."""
+    if not resume:
+        return targets
+    done = store.done(__version__, options.fingerprint())
+    todo = []
+    for target in targets:
+        stored = done.get(target.path)
+        if stored is None or not Path(target.path).exists() or _sha256(Path(target.path)) != stored:
+            todo.append(target)
+    return todo
+
+
+def _bar(total: int) -> tqdm:
+    return tqdm(total=total, desc="images", unit="img", file=sys.stderr, disable=not sys.stderr.isatty())
+
+
+def run_local(targets: list[Target], options: FleetOptions, jobs: int, store: Store) -> None:
+    attempts = {t.path: 0 for t in targets}
+    remaining = list(targets)
+    failed = 0
+    with _bar(len(targets)) as bar:
+        while remaining:
+            in_flight: dict[Future, Target] = {}
+            try:
+                with ProcessPoolExecutor(max_workers=jobs) as pool:
+                    in_flight = {pool.submit(scan_one, t, options): t for t in remaining}
+                    while in_flight:
+                        finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                        for future in finished:
+                            target = in_flight.pop(future)
+                            result = future.result()
+                            store.record(result, __version__, options.fingerprint())
+                            remaining.remove(target)
+                            failed += "error" in result
+                            bar.update(1)
+                            bar.set_postfix(failed=failed, refresh=False)
+            except BrokenProcessPool:
+                for target in in_flight.values():
+                    attempts[target.path] += 1
+                    if attempts[target.path] > CRASH_RETRIES:
+                        store.record({"path": target.path, "host": target.host, "labels": target.labels,
+                                      "error": "the worker process died while scanning this image"},
+                                     __version__, options.fingerprint())
+                        remaining.remove(target)
+                        failed += 1
+                        bar.update(1)
+
+
+def run_dask(targets: list[Target], options: FleetOptions, scheduler: str, store: Store) -> None:
+    """The same scans on an existing Dask cluster; workers must see the image paths."""
+    from dask.distributed import Client, as_completed
+
+    with Client(scheduler, timeout="30s") as client, _bar(len(targets)) as bar:
+        futures = client.map(scan_one, targets, options=options, pure=False)
+        failed = 0
+        for future in as_completed(futures):
+            result = future.result()
+            store.record(result, __version__, options.fingerprint())
+            failed += "error" in result
+            bar.update(1)
+            bar.set_postfix(failed=failed, refresh=False)
+            future.release()
+

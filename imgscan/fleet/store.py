@@ -1,0 +1,95 @@
+"""The fleet database (SQLite): one row per scanned image with its full JSON report, and its findings.
+
+Each result is committed on its own as it arrives (WAL journal), so a run that
+is interrupted, killed or whose worker crashed loses no finished image; a row
+is keyed by image path, image SHA-256, imgscan version and scan options, which
+is what `--resume` skips.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS scans (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    host TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    sha256 TEXT,
+    version TEXT NOT NULL,
+    options TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+    worst TEXT,
+    first_failure TEXT,
+    rules TEXT NOT NULL,
+    error TEXT,
+    report TEXT,
+    scanned_at TEXT NOT NULL,
+    UNIQUE (path, version, options)
+);
+CREATE TABLE IF NOT EXISTS findings (
+    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    starts TEXT,
+    hresult TEXT,
+    path TEXT,
+    suppressed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS findings_rule ON findings (rule);
+"""
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, timeout=60)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def done(self, version: str, options: str) -> dict[str, str | None]:
+        """{path: sha256} of the images already scanned with this version and these options."""
+        rows = self.db.execute("SELECT path, sha256 FROM scans WHERE version = ? AND options = ?", (version, options))
+        return dict(rows.fetchall())
+
+    def record(self, result: dict, version: str, options: str) -> None:
+        """Commit one image's result (replacing an older row for the same path, version and options)."""
+        report = result.get("report")
+        findings = [f for f in (report or {}).get("findings", []) if not f.get("suppressed")]
+        worst = next((s for s in SEVERITY_ORDER if any(f["severity"] == s for f in findings)), None)
+        starts = sorted(f["starts"] for f in findings if f["starts"])
+        host = result.get("host") or ((report or {}).get("host") or {}).get("name") or Path(result["path"]).name
+        with self.db:
+            self.db.execute("DELETE FROM scans WHERE path = ? AND version = ? AND options = ?",
+                            (result["path"], version, options))
+            cursor = self.db.execute(
+                "INSERT INTO scans (path, host, labels, sha256, version, options, status, worst, first_failure, rules,"
+                " error, report, scanned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (result["path"], host, json.dumps(result.get("labels") or {}, sort_keys=True),
+                 (report or {}).get("image", {}).get("sha256") or result.get("sha256"), version, options,
+                 "ok" if report else "error", worst, starts[0] if starts else None,
+                 ",".join(sorted({f["rule"] for f in findings})), result.get("error"),
+                 json.dumps(report, ensure_ascii=False) if report else None,
+                 datetime.now(timezone.utc).isoformat(timespec="seconds")),
+            )
+            self.db.executemany(
+                "INSERT INTO findings (scan_id, rule, severity, starts, hresult, path, suppressed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(cursor.lastrowid, f["rule"], f["severity"], f["starts"], f["hresult"],
+                  str(f["evidence"][0].get("path", "")) if f["evidence"] else None, int(bool(f.get("suppressed"))))
+                 for f in (report or {}).get("findings", [])],
+            )
+
+    def rows(self) -> list[dict[str, object]]:
+        cursor = self.db.execute(
+            "SELECT path, host, labels, sha256, status, worst, first_failure, rules, error FROM scans ORDER BY path"
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) | {"labels": json.loads(row[2])} for row in cursor.fetchall()]
