@@ -3,13 +3,15 @@
 `scan_one` is the unit of work on both engines: it never raises, so one bad
 image is an error row and never the end of the fleet. A local worker that dies
 (killed, out of memory) breaks the pool: the images that were in flight are
-retried once in a fresh pool, then recorded as errors.
+rerun one at a time, each in a pool of its own, so only the image that kills
+its worker becomes an error row.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -24,8 +26,6 @@ from imgscan.errors import ImgscanError
 from imgscan.fleet.inputs import Target
 from imgscan.fleet.store import Store
 from imgscan.hashing import file_sha256, tree_sha256
-
-CRASH_RETRIES = 1
 
 
 @dataclass(frozen=True)
@@ -78,36 +78,56 @@ def _bar(total: int) -> tqdm:
     return tqdm(total=total, desc="images", unit="img", file=sys.stderr, disable=not sys.stderr.isatty())
 
 
+def _worker_init() -> None:
+    """Workers die quietly when the pool ends them (SIGTERM) and leave Ctrl-C to the parent, which
+    commits what has finished; the CLI's own handlers are inherited through fork otherwise."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+
+
+def _isolated(target: Target, options: FleetOptions) -> dict:
+    """Scan one suspect in a pool of its own, so a crash is attributed to the image that causes it."""
+    try:
+        with _pool(1) as pool:
+            return pool.submit(scan_one, target, options).result()
+    except BrokenProcessPool:
+        return {"path": target.path, "host": target.host, "labels": target.labels,
+                "error": "the worker process died while scanning this image"}
+
+
 def run_local(targets: list[Target], options: FleetOptions, jobs: int, store: Store) -> None:
-    attempts = {t.path: 0 for t in targets}
-    remaining = list(targets)
+    """At most `jobs` images in flight; after a worker dies, those in flight are rerun one by one."""
+    queue = list(reversed(targets))
     failed = 0
     with _bar(len(targets)) as bar:
-        while remaining:
+
+        def commit(result: dict) -> None:
+            nonlocal failed
+            store.record(result, __version__, options.fingerprint())
+            failed += "error" in result
+            bar.update(1)
+            bar.set_postfix(failed=failed, refresh=False)
+
+        while queue:
             in_flight: dict[Future, Target] = {}
             try:
-                with ProcessPoolExecutor(max_workers=jobs) as pool:
-                    in_flight = {pool.submit(scan_one, t, options): t for t in remaining}
-                    while in_flight:
+                with _pool(jobs) as pool:
+                    while queue or in_flight:
+                        while queue and len(in_flight) < jobs:
+                            target = queue.pop()
+                            in_flight[pool.submit(scan_one, target, options)] = target
                         finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                         for future in finished:
-                            target = in_flight.pop(future)
-                            result = future.result()
-                            store.record(result, __version__, options.fingerprint())
-                            remaining.remove(target)
-                            failed += "error" in result
-                            bar.update(1)
-                            bar.set_postfix(failed=failed, refresh=False)
+                            result = future.result()  # raises BrokenProcessPool when a worker died
+                            del in_flight[future]
+                            commit(result)
             except BrokenProcessPool:
                 for target in in_flight.values():
-                    attempts[target.path] += 1
-                    if attempts[target.path] > CRASH_RETRIES:
-                        store.record({"path": target.path, "host": target.host, "labels": target.labels,
-                                      "error": "the worker process died while scanning this image"},
-                                     __version__, options.fingerprint())
-                        remaining.remove(target)
-                        failed += 1
-                        bar.update(1)
+                    commit(_isolated(target, options))
 
 
 def run_dask(targets: list[Target], options: FleetOptions, scheduler: str, store: Store) -> None:

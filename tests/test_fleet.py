@@ -1,0 +1,175 @@
+"""Issue 7: fleets of captures on a local pool and a Dask cluster, resumable after kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sample_images.build import build
+from sample_images.scenario import load
+from tests.conftest import run_imgscan
+
+
+def host(name: str, computer: str, out, change=None):
+    scenario = load(name)
+    scenario.computer_name = computer
+    scenario.name = f"{name}-{computer}"
+    if change:
+        change(scenario)
+    return build(scenario, out, ("vhdx",))["vhdx"]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fleet")
+    images = out / "images"
+    paths = {
+        "WS-0001": host("seed000", "WS-0001", images),
+        "WS-0002": host("seed000", "WS-0002", images),
+        "WS-0003": host("seed001", "WS-0003", images),
+        "WS-0004": host("healthy", "WS-0004", images),
+        "WS-0005": host("healthy", "WS-0005", images),
+    }
+    corrupt = images / "WS-0006.vhdx"
+    corrupt.write_bytes(paths["WS-0004"].read_bytes()[:1_000_000])
+    paths["WS-0006"] = corrupt
+    return out, paths
+
+
+def rows(db):
+    with sqlite3.connect(db) as connection:
+        connection.row_factory = sqlite3.Row
+        query = "SELECT path, host, status, worst, first_failure, rules, error, labels FROM scans"
+        return [dict(r) for r in connection.execute(query)]
+
+
+def test_fleet_verdicts_error_row_and_exit(fleet, tmp_path):
+    out, paths = fleet
+    db = tmp_path / "fleet.sqlite"
+    run = run_imgscan("fleet", out / "images", "--as-of", "2013-07-05", "--db", db, "--jobs", "2", "--format", "json")
+    assert run.code == 1, run.stderr
+    summary = json.loads(run.stdout)
+    by_host = {r["host"]: r for r in summary}
+    assert set(by_host) == {"WS-0001", "WS-0002", "WS-0003", "WS-0004", "WS-0005", "WS-0006.vhdx"}
+    assert by_host["WS-0003"]["worst"] == "critical" and by_host["WS-0003"]["first_failure"] == "2013-06-30"
+    assert "qfe-empty" in by_host["WS-0003"]["rules"]
+    assert by_host["WS-0001"]["worst"] == "high" and "wintrust-offline-revocation" in by_host["WS-0001"]["rules"]
+    assert by_host["WS-0004"]["worst"] == "" and by_host["WS-0004"]["status"] == "ok"
+    assert by_host["WS-0006.vhdx"]["status"].startswith("error:") and "truncated" in by_host["WS-0006.vhdx"]["status"]
+    assert summary[0]["host"] == "WS-0003"  # sorted by first failure date
+    stored = rows(db)
+    assert len(stored) == 6 and len({r["path"] for r in stored}) == 6
+    with sqlite3.connect(db) as connection:
+        rules = {r for (r,) in connection.execute("SELECT DISTINCT rule FROM findings")}
+        report = json.loads(connection.execute("SELECT report FROM scans WHERE host = 'WS-0003'").fetchone()[0])
+    assert {"qfe-empty", "catalog-expiry", "wintrust-offline-revocation"} <= rules
+    assert report["host"]["name"] == "WS-0003" and report["as_of"] == "2013-07-05"
+
+
+def test_manifest_hosts_labels_and_report_only(fleet, tmp_path):
+    out, paths = fleet
+    manifest = tmp_path / "hosts.csv"
+    manifest.write_text("path,host,site\n"
+                        f"{paths['WS-0003']},berlin-042,BER\n"
+                        f"{paths['WS-0004']},,HAM\n")
+    db = tmp_path / "m.sqlite"
+    assert run_imgscan("fleet", manifest, "--as-of", "2013-07-05", "--db", db, "--jobs", "1").code == 1
+    stored = {r["host"]: r for r in rows(db)}
+    assert set(stored) == {"berlin-042", "WS-0004"}  # manifest name, else the image's ComputerName
+    assert json.loads(stored["berlin-042"]["labels"]) == {"site": "BER"}
+    html = tmp_path / "fleet.html"
+    again = run_imgscan("fleet", "--db", db, "--report", "--format", "html", "-o", html)
+    assert again.code == 1
+    page = html.read_text()
+    assert 'data-day="2013-06-30" data-hosts="1"' in page and "berlin-042" in page
+    assert "1 of 2 host(s)" in page
+
+
+def test_kill_mid_run_then_resume_records_each_image_once(tmp_path):
+    images = tmp_path / "images"
+    for n in range(8):
+        host("healthy", f"WS-{n:04d}", images)
+    db = tmp_path / "kill.sqlite"
+    command = [sys.executable, "-m", "imgscan", "fleet", str(images), "--db", str(db), "--jobs", "1", "--as-of", "2013-07-05"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if db.exists():
+            try:
+                if len(rows(db)) >= 2:
+                    break
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = {r["path"] for r in rows(db)}
+    assert 2 <= len(before) < 8, f"kill came too late or too early: {len(before)} rows"
+    with sqlite3.connect(db) as connection:
+        stamps = dict(connection.execute("SELECT path, scanned_at FROM scans"))
+    resumed = subprocess.run(command + ["--resume", "--format", "json"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    after = rows(db)
+    assert len(after) == 8 and len({r["path"] for r in after}) == 8
+    with sqlite3.connect(db) as connection:
+        kept = dict(connection.execute("SELECT path, scanned_at FROM scans"))
+    assert all(kept[path] == stamps[path] for path in before)  # finished images were skipped, not rescanned
+
+
+def test_dask_local_cluster_gives_the_same_findings(fleet, tmp_path):
+    from dask.distributed import LocalCluster
+
+    out, _ = fleet
+    local_db, dask_db = tmp_path / "local.sqlite", tmp_path / "dask.sqlite"
+    assert run_imgscan("fleet", out / "images", "--as-of", "2013-07-05", "--db", local_db, "--jobs", "2").code == 1
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        run = run_imgscan("fleet", out / "images", "--as-of", "2013-07-05", "--db", dask_db,
+                          "--scheduler", cluster.scheduler_address)
+    assert run.code == 1, run.stderr
+
+    def findings(db):
+        with sqlite3.connect(db) as connection:
+            return sorted(connection.execute(
+                "SELECT s.path, f.rule, f.severity, f.starts, f.hresult, f.path FROM findings f JOIN scans s ON s.id = f.scan_id"
+            ))
+
+    assert findings(local_db) == findings(dask_db) and findings(local_db)
+    assert sorted((r["path"], r["status"]) for r in rows(local_db)) == sorted((r["path"], r["status"]) for r in rows(dask_db))
+
+
+CRASH = '''
+import os
+from imgscan.check import Check, Rule, Severity
+
+class Crash(Check):
+    rules = (Rule(id="test-crash-worker", severity=Severity.INFO, title="t", summary="t"),)
+
+    def run(self, artefacts):
+        if artefacts.host()["name"] == "WS-CRASH":
+            os._exit(9)  # the worker process dies, as on an out-of-memory kill
+        return []
+'''
+
+
+def test_dead_worker_becomes_an_error_row(tmp_path):
+    images = tmp_path / "images"
+    host("healthy", "WS-CRASH", images)
+    host("healthy", "WS-FINE", images)
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "crash.py").write_text(CRASH)
+    db = tmp_path / "crash.sqlite"
+    run = run_imgscan("fleet", images, "--db", db, "--jobs", "2", "--plugins", plugins, "--format", "json")
+    stored = {r["host"]: r for r in rows(db)}
+    assert stored["WS-FINE"]["status"] == "ok"
+    crashed = next(r for r in stored.values() if r["host"] != "WS-FINE")
+    assert crashed["status"] == "error" and "worker process died" in crashed["error"]
+    assert run.code == 2 and "Traceback" not in run.stderr
