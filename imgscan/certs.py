@@ -107,6 +107,10 @@ class CertCache:
         self._certs: dict[bytes, Cert] = {}
         self._signed_by: dict[tuple[str, str], bool] = {}
 
+    def seed(self, cert: Cert) -> None:
+        """Add an already parsed certificate (shared, immutable)."""
+        self._certs.setdefault(cert.der, cert)
+
     def get(self, der: bytes) -> Cert:
         cert = self._certs.get(der)
         if cert is None:

