@@ -161,10 +161,6 @@ class Catalog:
     member_count: int
     problem: str | None  # why the catalog's own signature does not verify, or None
 
-    @property
-    def timestamp_kind(self) -> str:
-        return self.timestamp.kind if self.timestamp else "none"
-
 
 def parse_catalog(path: str, data: bytes, cache: CertCache) -> Catalog:
     """Parse and verify one catalog; raises CatalogError for a file that is not a readable catalog."""

@@ -54,9 +54,6 @@ class Cert:
     def self_signed(self) -> bool:
         return self.subject_der == self.issuer_der
 
-    def valid_at(self, moment: datetime) -> bool:
-        return self.not_before <= moment <= self.not_after
-
     def describe(self) -> dict[str, object]:
         return {
             "common_name": self.common_name,

@@ -84,6 +84,3 @@ def parse(text: str) -> int:
         return int(match.group(1), 16)
     raise ValueError(f"{text!r} is neither a code (hex or decimal) nor a known name such as CERT_E_EXPIRED")
 
-
-def name(value: int) -> str | None:
-    return describe(value).name

@@ -83,10 +83,6 @@ class Verdict:
             return None
         return (self.valid_until + timedelta(seconds=1)).date()
 
-    def invalid_on(self, day: date) -> bool:
-        starts = self.starts()
-        return self.never_valid or (starts is not None and starts <= day)
-
     def as_dict(self) -> dict[str, object]:
         return {
             "status": self.status,

@@ -11,9 +11,8 @@ import csv
 import io
 import json
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from imgscan.check import Severity
+from imgscan.views.html import render
 from imgscan.views.text import columns
 
 COLUMNS = ("host", "image", "worst", "rules", "first_failure", "status")
@@ -80,8 +79,7 @@ def to_html(summary: list[dict[str, object]], fail_on: Severity) -> str:
         for day, count in steps:
             points.append({"x": x(day), "y_before": previous, "y": y(count), "day": day, "count": count})
             previous = y(count)
-    environment = Environment(loader=PackageLoader("imgscan", "templates"), autoescape=select_autoescape(["j2"]))
-    return environment.get_template("fleet.html.j2").render(
-        summary=summary, points=points, width=width, height=height, left=left, bottom=bottom, total=len(summary),
+    return render(
+        "fleet.html.j2", summary=summary, points=points, width=width, height=height, left=left, bottom=bottom, total=len(summary),
         gating=gating(summary, fail_on), fail_on=str(fail_on),
     )

@@ -51,13 +51,18 @@ def chart(report: dict) -> dict[str, object]:
     }
 
 
-def to_html(report: dict, fail_on: Severity) -> str:
+def render(template: str, **context: object) -> str:
+    """Render one of imgscan's HTML templates (autoescaped)."""
     environment = Environment(loader=PackageLoader("imgscan", "templates"), autoescape=select_autoescape(["j2"]))
-    template = environment.get_template("report.html.j2")
+    return environment.get_template(template).render(**context)
+
+
+def to_html(report: dict, fail_on: Severity) -> str:
     shown = [f for f in report["findings"] if not f.get("suppressed")]
     gating = [f for f in shown if Severity.parse(f["severity"]) >= fail_on]
     groups = [(str(s), [f for f in shown if f["severity"] == str(s)]) for s in reversed(Severity)]
-    return template.render(
-        report=report, groups=[g for g in groups if g[1]], verdict="FAIL" if gating else "PASS", gating=len(gating),
-        fail_on=str(fail_on), suppressed=[f for f in report["findings"] if f.get("suppressed")], chart=chart(report),
+    return render(
+        "report.html.j2", report=report, groups=[g for g in groups if g[1]], verdict="FAIL" if gating else "PASS",
+        gating=len(gating), fail_on=str(fail_on), chart=chart(report),
+        suppressed=[f for f in report["findings"] if f.get("suppressed")],
     )
