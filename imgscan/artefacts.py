@@ -106,7 +106,7 @@ def _servicing(art: Artefacts) -> None:
     art.trust = {"image_roots": store.count("image"), "bundled_roots": store.count("bundled"),
                  "eku_mitigation": art.mitigation}
     art.catalogs = read_catalogs(art.volume, Judge(store, cache, art.mitigation), cache)
-    art.errors.extend(uncovered_manifests(art.volume, art.packages, art.catalogs))
+    art.errors.extend(uncovered_manifests(art.packages, art.catalogs))
 
 
 def _machine_hive(art: Artefacts, name: str, required: bool) -> Hive | None:

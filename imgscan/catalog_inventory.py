@@ -34,6 +34,7 @@ class CatalogRecord:
     catalog: Catalog | None
     verdict: Verdict | None
     problem: str | None  # why the file is not a readable catalog
+    members: frozenset[bytes] | None = None  # member hashes, kept for servicing\\Packages catalogs only
 
     def as_dict(self) -> dict[str, object]:
         record: dict[str, object] = {"path": self.path, "sha256": self.sha256}
@@ -92,8 +93,11 @@ class CatalogSet:
 
 
 def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> CatalogSet:
+    """Read every catalog once: parse and judge each distinct content, and keep the member hashes of
+    package catalogs (for `uncovered_manifests`) while the bytes are at hand."""
     paths = catalog_paths(volume)
     by_content: dict[str, tuple[Catalog | None, Verdict | None, str | None]] = {}
+    package_dir = PACKAGES_DIR.lower() + "\\"
     records = []
     for path in item_bar(paths, "catalogs", unit="cat"):
         with volume.open(path) as fh:
@@ -107,7 +111,10 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> Cata
             except CatalogError as exc:
                 known = (None, None, str(exc))
             by_content[digest] = known
-        records.append(CatalogRecord(path, digest, *known))
+        members = None
+        if known[0] is not None and known[0].signed and path.lower().startswith(package_dir):
+            members = frozenset(member_digests(data))
+        records.append(CatalogRecord(path, digest, *known, members=members))
     return CatalogSet(records)
 
 
@@ -154,15 +161,14 @@ def package_validity(package: Package, catalogs: CatalogSet) -> dict[str, object
     }
 
 
-def uncovered_manifests(volume: WindowsVolume, packages: list[Package], catalogs: CatalogSet) -> list[dict[str, str]]:
+def uncovered_manifests(packages: list[Package], catalogs: CatalogSet) -> list[dict[str, str]]:
     """Packages whose .mum is not a member of their own readable .cat: CBS cannot verify that manifest."""
     problems = []
-    readable = {r.path.lower() for r in catalogs.records if r.catalog and r.catalog.signed}
+    members_of = {r.path.lower(): r.members for r in catalogs.records if r.members is not None}
     for package in packages:
-        if not (package.mum_digests and package.cat_path and package.cat_path.lower() in readable):
+        members = members_of.get(package.cat_path.lower()) if package.cat_path else None
+        if not package.mum_digests or members is None:
             continue
-        with volume.open(package.cat_path) as fh:
-            members = member_digests(fh.read())
         if not members & package.mum_digests:
             problems.append({
                 "path": package.cat_path,

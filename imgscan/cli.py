@@ -243,8 +243,10 @@ def _options(args: argparse.Namespace) -> Options:
 
 
 def _run_scan(args: argparse.Namespace, image: Path | None = None, checks: LoadedChecks | None = None) -> ScanResult:
+    """Scan with the command's options; a bad ignore file stops here, before the (long) scan."""
+    options = _options(args)
     as_of = args.as_of or datetime.now(timezone.utc).date()
-    return scan(image or args.image, as_of, checks or load_checks(args.plugins), _options(args))
+    return scan(image or args.image, as_of, checks or load_checks(args.plugins), options)
 
 
 @_command("scan")
@@ -254,8 +256,7 @@ def _scan(args: argparse.Namespace) -> int:
         print("imgscan: error: give one -o FILE per --format (at most one format may go to stdout)", file=sys.stderr)
         return EXIT_ERROR
     checks = load_checks(args.plugins)
-    options = _options(args)  # a bad ignore file stops before the (long) scan
-    result = scan(args.image, args.as_of or datetime.now(timezone.utc).date(), checks, options)
+    result = _run_scan(args, checks=checks)
     for index, fmt in enumerate(formats):
         target = args.output[index] if index < len(args.output) else None
         _write(target, SCAN_VIEWS[fmt](result.report, checks, args.fail_on))
