@@ -71,13 +71,36 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def verify_signature(public_key_info: bytes, signature: bytes, data: bytes, digest: str) -> bool:
-    """Verify an RSA (PKCS#1 v1.5) or ECDSA signature; False for anything that does not verify."""
+def verify_signature(public_key_info: bytes, signature: bytes, data: bytes, digest: str, *, bare_digest_ok: bool = False) -> bool:
+    """Verify an RSA (PKCS#1 v1.5) or ECDSA signature; False for anything that does not verify.
+
+    RSA blocks are accepted in exactly two encodings, the ones Windows accepts:
+    - `00 01 FF..FF 00 DigestInfo(digest algorithm, digest)` (PKCS#1 v1.5, RFC 8017 9.2),
+      for MD5, SHA-1, SHA-256, SHA-384 and SHA-512, the algorithm named by the
+      SignerInfo's digestAlgorithm (a digestEncryptionAlgorithm of
+      sha1WithRSAEncryption instead of rsaEncryption changes nothing);
+    - with `bare_digest_ok` (Authenticode countersignatures only): `00 01 FF..FF 00 digest`,
+      the bare digest with no DigestInfo, as VeriSign's and Symantec's time-stamping
+      services signed from about 2007 to 2015. Windows accepts those timestamps, and so
+      do osslsigncode and Avast's authenticode-parser (which tell the two forms apart by
+      the length of the recovered block); the differential test holds imgscan to
+      osslsigncode on real catalogs of this kind.
+    """
     try:
         key = _public_key(public_key_info)
         hash_cls = HASHES[digest]
         if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, data, padding.PKCS1v15(), hash_cls())
+            try:
+                key.verify(signature, data, padding.PKCS1v15(), hash_cls())
+            except InvalidSignature:
+                if not bare_digest_ok:
+                    raise
+                # the block with its padding removed, compared with the bare digest
+                recovered = key.recover_data_from_signature(signature, padding.PKCS1v15(), None)
+                hasher = hashes.Hash(hash_cls())
+                hasher.update(data)
+                if recovered != hasher.finalize():
+                    raise
         elif isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(signature, data, ec.ECDSA(hash_cls()))
         else:
