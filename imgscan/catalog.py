@@ -36,6 +36,7 @@ OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
 OID_COUNTERSIGNATURE = "1.2.840.113549.1.9.6"
 OID_RFC3161 = "1.3.6.1.4.1.311.3.3.1"
 OID_SPC_INDIRECT_DATA = "1.3.6.1.4.1.311.2.1.4"
+OID_NESTED_SIGNATURE = "1.3.6.1.4.1.311.2.4.1"
 
 
 class CatalogError(Exception):
@@ -160,6 +161,10 @@ class Catalog:
     this_update: datetime | None
     member_count: int
     problem: str | None  # why the catalog's own signature does not verify, or None
+    # dual signing: the signatures nested in the primary's unsigned attribute 1.3.6.1.4.1.311.2.4.1,
+    # each a Catalog of its own (same CTL, own signer, timestamp and problem); empty for most catalogs
+    nested: tuple[Catalog, ...] = ()
+    notes: tuple[str, ...] = ()  # parts that could not be read (e.g. a truncated nested signature)
 
 
 def parse_catalog(path: str, data: bytes, cache: CertCache) -> Catalog:
@@ -184,31 +189,63 @@ def _parse(path: str, data: bytes, cache: CertCache) -> Catalog:
         raise CatalogError(f"not a catalog: signed content is {encap['content_type'].dotted}, not a CTL")
     ctl = encap["content"].parse(spec=CertificateTrustList)
     subjects = ctl["trusted_subjects"]
-    certificates = _certificates(signed, cache)
     base = dict(
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
-        certificates=certificates,
         this_update=ctl["this_update"].native,
         member_count=0 if isinstance(subjects, core.Void) else len(subjects),
     )
+    return _signature(signed, ctl.contents, cache, base, nested=True)
+
+
+def _signature(signed: _SignedData, content: bytes, cache: CertCache, base: dict, *, nested: bool) -> Catalog:
+    """The first SignerInfo of `signed` over the CTL `content` (its contents octets, which the
+    messageDigest covers), and with `nested` the signatures nested in it (dual signing)."""
+    certificates = _certificates(signed, cache)
     if not len(signed["signer_infos"]):
         return Catalog(signed=False, digest_algorithm=None, signer=None, signing_time=None, timestamp=None,
-                       problem=None, **base)
+                       problem=None, certificates=certificates, **base)
     signer_info = signed["signer_infos"][0]
     signer = _find_cert(signer_info["sid"], certificates)
     attributes = _AttributeMap(signer_info["signed_attrs"])
-    # the signature's messageDigest covers the CTL's contents octets, not its tag and length
-    problem = _verify(signer_info, attributes, signer, ctl.contents) if signer else "signer certificate is not in the catalog"
+    problem = _verify(signer_info, attributes, signer, content) if signer else "signer certificate is not in the catalog"
+    inner, notes = _nested(signer_info, content, cache, base) if nested else ((), ())
     return Catalog(
         signed=True,
         digest_algorithm=signer_info["digest_algorithm"]["algorithm"].native,
         signer=signer,
+        certificates=certificates,
         signing_time=_time(attributes.get(OID_SIGNING_TIME)),
         timestamp=_timestamp(signer_info, certificates, cache),
         problem=problem,
+        nested=inner,
+        notes=notes,
         **base,
     )
+
+
+def _nested(
+    signer_info: _SignerInfo, content: bytes, cache: CertCache, base: dict
+) -> tuple[tuple[Catalog, ...], tuple[str, ...]]:
+    """Nested signatures (szOID_NESTED_SIGNATURE): each value is a whole PKCS#7 SignedData over the
+    same CTL. One that cannot be read becomes a note; the others and the primary still count."""
+    unsigned = signer_info["unsigned_attrs"]
+    found: list[Catalog] = []
+    notes: list[str] = []
+    for attribute in [] if isinstance(unsigned, core.Void) else unsigned:
+        if attribute["type"].dotted != OID_NESTED_SIGNATURE:
+            continue
+        for number, value in enumerate(attribute["values"], len(found) + len(notes) + 2):
+            try:
+                info = _ContentInfo.load(value.dump(), strict=False)
+                if info["content_type"].dotted != OID_SIGNED_DATA:
+                    raise CatalogError(f"content type {info['content_type'].dotted}, not SignedData")
+                found.append(_signature(info["content"], content, cache, base, nested=False))
+            except (CatalogError, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+                why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                notes.append(f"nested signature {number} cannot be read, nor any after it: {why}")
+                break  # garbage can decode as thousands of bogus values: one note, not one per value
+    return tuple(found), tuple(notes)
 
 
 def _certificates(signed: _SignedData, cache: CertCache) -> tuple[Cert, ...]:
@@ -269,8 +306,13 @@ def _find_cert(sid: core.Any, certificates: tuple[Cert, ...]) -> Cert | None:
     return next((c for c in certificates if c.key_id == key_id), None)
 
 
-def _verify(signer_info: _SignerInfo, attributes: _AttributeMap, cert: Cert, content: bytes) -> str | None:
-    """None when `signer_info` is a valid signature by `cert` over `content`, else the reason."""
+def _verify(signer_info: _SignerInfo, attributes: _AttributeMap, cert: Cert, content: bytes,
+            *, countersignature: bool = False) -> str | None:
+    """None when `signer_info` is a valid signature by `cert` over `content`, else the reason.
+
+    `countersignature`: also accept the bare-digest RSA block of legacy time-stamping services
+    (see `certs.verify_signature`).
+    """
     digest = signer_info["digest_algorithm"]["algorithm"].native
     if not attributes:
         return "signature has no signed attributes"
@@ -279,7 +321,8 @@ def _verify(signer_info: _SignerInfo, attributes: _AttributeMap, cert: Cert, con
         return "content digest does not match the signed messageDigest (TRUST_E_BAD_DIGEST)"
     signed_bytes = b"\x31" + signer_info["signed_attrs"].dump()[1:]  # signed over as SET OF, stored as [0] IMPLICIT
     spki = cert.parsed["tbs_certificate"]["subject_public_key_info"].dump()
-    if not verify_signature(spki, signer_info["signature"].native, signed_bytes, digest):
+    signature = signer_info["signature"].native
+    if not verify_signature(spki, signature, signed_bytes, digest, bare_digest_ok=countersignature):
         return "signature does not verify with the signer certificate's key"
     return None
 
@@ -291,7 +334,8 @@ def _timestamp(signer_info: _SignerInfo, certificates: tuple[Cert, ...], cache: 
         counter = _SignerInfo.load(countersignature.dump())
         attributes = _AttributeMap(counter["signed_attrs"])
         tsa = _find_cert(counter["sid"], certificates)
-        problem = _verify(counter, attributes, tsa, signature) if tsa else "timestamp signer certificate is not in the catalog"
+        problem = (_verify(counter, attributes, tsa, signature, countersignature=True) if tsa
+                   else "timestamp signer certificate is not in the catalog")
         return Timestamp("authenticode", _time(attributes.get(OID_SIGNING_TIME)), tsa, certificates, problem)
     if (token := unsigned.get(OID_RFC3161)) is not None:
         return _rfc3161(_ContentInfo.load(token.dump()), signature, certificates, cache)

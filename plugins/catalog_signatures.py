@@ -39,9 +39,12 @@ UNTRUSTED = Rule(
     id="catalog-untrusted",
     severity=Severity.HIGH,
     title="Package catalog signature not trusted",
-    summary="A catalog's signature does not verify, or its chain reaches no root trusted by the image.",
-    references=REFERENCES,
-    predicts=("0x800B0109", "0x80096010", "0x800B0100"),
+    summary=(
+        "A catalog's signature does not verify, its chain reaches no root trusted by the image, or its chain "
+        "holds a certificate of the image's Disallowed store."
+    ),
+    references=(*REFERENCES, "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2718704"),
+    predicts=("0x800B0109", "0x80096010", "0x800B0100", "0x800B010C"),
 )
 
 UNREADABLE = Rule(
@@ -87,10 +90,10 @@ class CatalogSignatures(Check):
     def _judge(self, art: Artefacts, records: list[CatalogRecord], package: Package | None) -> Iterator[Finding]:
         if not records:
             return
-        starts, never_valid = first_failure(records)
         name = f"{package.identity} ({package.kb or 'no KB'}, {package.state_name})" if package else records[0].path
-        if never_valid:
-            bad = [r for r in records if r.verdict and r.verdict.never_valid]
+        yield from self._revoked(records, name, package)
+        bad = [r for r in records if r.verdict and r.verdict.never_valid and r.verdict.status != "revoked"]
+        if bad:
             verdict = bad[0].verdict
             assert verdict is not None
             yield Finding(
@@ -101,11 +104,12 @@ class CatalogSignatures(Check):
                 hresult=verdict.hresult,
                 subjects=_subjects(package, bad),
             )
+        starts, _ = first_failure([r for r in records if r.verdict and r.verdict.status == "expires"])
         if starts is None:
             return
         if starts > art.horizon_end:
             return
-        failing = [r for r in records if r.verdict and r.verdict.starts() == starts]
+        failing = [r for r in records if r.verdict and r.verdict.status == "expires" and r.verdict.starts() == starts]
         already = starts <= art.as_of
         cat_name = package.cat_path if package and package.cat_path else failing[0].path
         yield Finding(
@@ -122,6 +126,33 @@ class CatalogSignatures(Check):
             starts=starts,
             hresult="0x800B0101",
             subjects=_subjects(package, records),
+        )
+
+
+    def _revoked(self, records: list[CatalogRecord], name: str, package: Package | None) -> Iterator[Finding]:
+        """Validity rule 7: a chain certificate in the Disallowed store, from the day it was put there."""
+        revoked = [r for r in records if r.verdict and r.verdict.status == "revoked"]
+        if not revoked:
+            return
+        verdict = revoked[0].verdict
+        assert verdict is not None
+        starts = verdict.starts()
+        when = f"from {starts}" if starts else "since an unknown day"
+        yield Finding(
+            rule=UNTRUSTED,
+            message=(
+                f"{name}: {verdict.reason}; {when} CBS cannot verify the package ({verdict.hresult} CERT_E_REVOKED; "
+                f"Windows 8 and later may report 0x800B0111 TRUST_E_EXPLICIT_DISTRUST)."
+            ),
+            evidence=[catalog_evidence(r) for r in revoked],
+            remediation=(
+                "Replace the package with a release signed by a certificate that is not distrusted, or (only if the "
+                "entry is a mistake) remove it from SOFTWARE\\Microsoft\\SystemCertificates\\Disallowed in the "
+                "reference machine, then recapture the image."
+            ),
+            starts=starts,
+            hresult=verdict.hresult,
+            subjects=_subjects(package, revoked),
         )
 
 
