@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from datetime import datetime
 
 from asn1crypto import algos, cms, core, x509
@@ -27,6 +28,7 @@ OID_SPC_INDIRECT_DATA = "1.3.6.1.4.1.311.2.1.4"
 OID_SPC_CAB_DATA = "1.3.6.1.4.1.311.2.1.25"
 OID_SPC_STATEMENT_TYPE = "1.3.6.1.4.1.311.2.1.11"
 OID_INDIVIDUAL_CODE_SIGNING = "1.3.6.1.4.1.311.2.1.21"
+OID_NESTED_SIGNATURE = "1.3.6.1.4.1.311.2.4.1"
 
 
 class _Oids(core.SequenceOf):
@@ -64,23 +66,46 @@ def _sign(identity: Identity, data: bytes) -> bytes:
     return identity.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
 
+def _sign_bare_sha1(identity: Identity, data: bytes) -> bytes:
+    """The RSA block of legacy VeriSign/Symantec countersignatures: `00 01 FF..FF 00` and the bare SHA-1
+    digest, no DigestInfo (what `cryptography` cannot produce, so the private operation is done here)."""
+    numbers = identity.key.private_numbers()
+    size = (numbers.public_numbers.n.bit_length() + 7) // 8
+    digest = hashlib.sha1(data).digest()
+    block = b"\x00\x01" + b"\xff" * (size - 3 - len(digest)) + b"\x00" + digest
+    return pow(int.from_bytes(block, "big"), numbers.d, numbers.public_numbers.n).to_bytes(size, "big")
+
+
 def _signed_attrs(pairs: list[tuple[str, object]]) -> cms.CMSAttributes:
     """Attributes from (OID, value): native values for the types asn1crypto knows, core.Any otherwise."""
     return cms.CMSAttributes([{"type": oid, "values": [value]} for oid, value in pairs])
 
 
-def _signer_info(identity: Identity, attrs: cms.CMSAttributes) -> cms.SignerInfo:
+def _signer_info(identity: Identity, attrs: cms.CMSAttributes, *, bare_sha1: bool = False) -> cms.SignerInfo:
     cert = x509.Certificate.load(identity.der)
-    signature = _sign(identity, b"\x31" + attrs.dump()[1:])
+    signed = b"\x31" + attrs.dump()[1:]
+    signature = _sign_bare_sha1(identity, signed) if bare_sha1 else _sign(identity, signed)
     return cms.SignerInfo({
         "version": "v1",
         "sid": cms.SignerIdentifier({"issuer_and_serial_number": {
             "issuer": cert.issuer, "serial_number": cert.serial_number}}),
-        "digest_algorithm": {"algorithm": "sha256"},
+        "digest_algorithm": {"algorithm": "sha1" if bare_sha1 else "sha256"},
         "signed_attrs": attrs,
         "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
         "signature": signature,
     })
+
+
+@dataclass
+class Signature:
+    """One signature of a catalog: `signer` with its `chain` (intermediates, not the root), and
+    `timestamp` = (TSA, time) for an Authenticode countersignature; `legacy_timestamp` signs that
+    countersignature the VeriSign/Symantec way (SHA-1, bare digest in the RSA block)."""
+
+    signer: Identity
+    chain: list[Identity]
+    timestamp: tuple[Identity, datetime] | None = None
+    legacy_timestamp: bool = False
 
 
 def write_catalog(
@@ -89,32 +114,47 @@ def write_catalog(
     signer: Identity,
     chain: list[Identity],
     timestamp: tuple[Identity, datetime] | None = None,
+    *,
+    legacy_timestamp: bool = False,
+    nested: list[Signature] | None = None,
 ) -> bytes:
     """A catalog vouching for `members` (file contents), signed by `signer` and carrying `chain`
-    (intermediates, not the root); `timestamp` = (TSA, time) adds an Authenticode countersignature."""
+    (intermediates, not the root); `timestamp` = (TSA, time) adds an Authenticode countersignature;
+    `nested` adds dual signatures (unsigned attribute 1.3.6.1.4.1.311.2.4.1 of the primary)."""
     ctl = _ctl(members, this_update)
+    primary = Signature(signer, chain, timestamp, legacy_timestamp)
+    nested_data = [_signed_data(ctl, extra, []) for extra in nested or []]
+    return _signed_data(ctl, primary, nested_data)
+
+
+def _signed_data(ctl: bytes, sig: Signature, nested: list[bytes]) -> bytes:
+    """A ContentInfo holding the SignedData of one signature over `ctl` (with `nested` ones inside it)."""
     content_digest = hashlib.sha256(_contents(ctl)).digest()  # contents octets, as Authenticode does
     attrs = _signed_attrs([
         ("1.2.840.113549.1.9.3", OID_CTL),
         (OID_SPC_STATEMENT_TYPE, core.Any.load(_Oids([OID_INDIVIDUAL_CODE_SIGNING]).dump())),
         ("1.2.840.113549.1.9.4", content_digest),
     ])
-    signer_info = _signer_info(signer, attrs)
-    certificates = [signer, *chain]
-    if timestamp:
-        tsa, when = timestamp
+    signer_info = _signer_info(sig.signer, attrs)
+    certificates = [sig.signer, *sig.chain]
+    unsigned = []
+    if sig.timestamp:
+        tsa, when = sig.timestamp
+        hasher = hashlib.sha1 if sig.legacy_timestamp else hashlib.sha256
         counter_attrs = _signed_attrs([
             ("1.2.840.113549.1.9.3", "1.2.840.113549.1.7.1"),
             ("1.2.840.113549.1.9.5", cms.Time({"utc_time": when})),
-            ("1.2.840.113549.1.9.4", hashlib.sha256(signer_info["signature"].native).digest()),
+            ("1.2.840.113549.1.9.4", hasher(signer_info["signature"].native).digest()),
         ])
-        counter = _signer_info(tsa, counter_attrs)
-        signer_info["unsigned_attrs"] = cms.CMSAttributes([
-            {"type": "1.2.840.113549.1.9.6", "values": [counter]}
-        ])
+        counter = _signer_info(tsa, counter_attrs, bare_sha1=sig.legacy_timestamp)
+        unsigned.append({"type": "1.2.840.113549.1.9.6", "values": [counter]})
         certificates.append(tsa)
+    if nested:
+        unsigned.append({"type": OID_NESTED_SIGNATURE, "values": [cms.ContentInfo.load(n) for n in nested]})
+    if unsigned:
+        signer_info["unsigned_attrs"] = cms.CMSAttributes(unsigned)
     # PKCS#7 v1.5 puts the CTL directly under [0] EXPLICIT (CMS would wrap it in an OCTET STRING,
-    # which asn1crypto's builder insists on), so the three envelope layers are assembled here.
+    # which asn1crypto's builder insists on), so the envelope layers are assembled here.
     encap = _tlv(0x30, _oid(OID_CTL) + _tlv(0xA0, ctl))
     signed = _tlv(0x30, b"".join([
         core.Integer(1).dump(),

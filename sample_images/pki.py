@@ -84,6 +84,7 @@ LIFETIME_SIGNING = x509.ObjectIdentifier("1.3.6.1.4.1.311.10.3.13")
 
 @dataclass
 class TestPki:
+    __test__ = False  # a fixture type, not a pytest test class
     root: Identity
     code_pca: Identity
     stamp_pca: Identity

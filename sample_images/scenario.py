@@ -22,7 +22,7 @@ import tomllib
 
 from sample_images.catalog_writer import write_catalog
 from sample_images.logs import STORIES
-from sample_images.pki import TestPki, make_pki
+from sample_images.pki import Identity, TestPki, make_pki
 from sample_images.regf import Key, Value, build_hive, filetime
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -96,6 +96,7 @@ class Scenario:
     signers: dict[str, SignerSpec] = field(default_factory=dict)
     packages: list[PackageSpec] = field(default_factory=list)
     root_in_image: bool = True  # the test root in SOFTWARE's ROOT store
+    disallowed: list[str] = field(default_factory=list)  # signer keys whose certificate is in the Disallowed store
     logs: list[str] = field(default_factory=list)  # log stories from sample_images/logs.py
 
 
@@ -143,6 +144,7 @@ def load(name: str) -> Scenario:
             for p in data.get("package", [])
         ],
         root_in_image=data.get("root_in_image", True),
+        disallowed=list(data.get("disallowed", [])),
         logs=list(data.get("logs", [])),
     )
 
@@ -166,7 +168,7 @@ def _user_hive(spec: UserHiveSpec, file_name: str, written: datetime) -> bytes:
     return _damaged(build_hive(root, file_name, written, dirty=spec.dirty), spec.damage)
 
 
-def _software(s: Scenario, pki: TestPki | None) -> bytes:
+def _software(s: Scenario, pki: TestPki | None, signers: dict[str, Identity]) -> bytes:
     root = Key("ROOT")
     current = r"Microsoft\Windows NT\CurrentVersion"
     root.set(current, Value.string("ProductName", s.product_name))
@@ -202,6 +204,11 @@ def _software(s: Scenario, pki: TestPki | None) -> bytes:
         thumbprint = hashlib.sha1(pki.root.der).hexdigest().upper()
         blob = _blob_property(0x03, bytes.fromhex(thumbprint)) + _blob_property(0x20, pki.root.der)
         root.set(rf"Microsoft\SystemCertificates\ROOT\Certificates\{thumbprint}", Value.binary("Blob", blob))
+    for key in s.disallowed:
+        der = signers[key].der
+        thumbprint = hashlib.sha1(der).hexdigest().upper()
+        blob = _blob_property(0x03, bytes.fromhex(thumbprint)) + _blob_property(0x20, der)
+        root.set(rf"Microsoft\SystemCertificates\Disallowed\Certificates\{thumbprint}", Value.binary("Blob", blob))
     hive = build_hive(root, r"\SystemRoot\System32\Config\SOFTWARE", s.written)
     return _damaged(hive, s.software_damage)
 
@@ -228,8 +235,13 @@ def _components(s: Scenario) -> bytes:
 def volume_files(s: Scenario) -> dict[str, bytes]:
     """Every file of the scenario's Windows volume, keyed by its path with forward slashes."""
     pki = make_pki() if s.packages else None
+    # one certificate per signer, shared by its packages as on a real image
+    signers = {
+        key: pki.signer(spec.name, spec.not_before.isoformat()[:19], spec.not_after.isoformat()[:19], spec.lifetime)
+        for key, spec in s.signers.items()
+    } if pki else {}
     files = {
-        f"{CONFIG}/SOFTWARE": _software(s, pki),
+        f"{CONFIG}/SOFTWARE": _software(s, pki, signers),
         f"{CONFIG}/SYSTEM": _system(s),
         f"{CONFIG}/COMPONENTS": _components(s),
         f"{CONFIG}/DEFAULT": _user_hive(s.system_default, r"\SystemRoot\System32\Config\DEFAULT", s.written),
@@ -240,7 +252,7 @@ def volume_files(s: Scenario) -> dict[str, bytes]:
         files[f"Users/{profile.name}/NTUSER.DAT"] = _user_hive(profile, f"\\??\\C:\\Users\\{profile.name}\\ntuser.dat", s.written)
     for package in s.packages:
         assert pki is not None
-        files |= _package_files(s, package, pki)
+        files |= _package_files(s, package, pki, signers[package.signer])
     for story in s.logs:
         files |= STORIES[story](s)
     return files
@@ -260,7 +272,7 @@ MUM_TEMPLATE = """<?xml version="1.0" encoding="utf-8" standalone="yes"?>
 """
 
 
-def _package_files(s: Scenario, package: PackageSpec, pki: TestPki) -> dict[str, bytes]:
+def _package_files(s: Scenario, package: PackageSpec, pki: TestPki, signer: Identity) -> dict[str, bytes]:
     if not package.files:
         return {}
     name, token, arch, _language, version = package.identity.split("~")
@@ -269,7 +281,6 @@ def _package_files(s: Scenario, package: PackageSpec, pki: TestPki) -> dict[str,
     if package.mum_damage == "not-xml":
         mum = b"\x00\x01 this manifest was overwritten \xff\xfe"
     spec = s.signers[package.signer]
-    signer = pki.signer(spec.name, spec.not_before.isoformat()[:19], spec.not_after.isoformat()[:19], spec.lifetime)
     tsa = {"good": pki.tsa_good, "no-eku": pki.tsa_no_eku}.get(package.timestamp)
     stamp = (tsa, package.signed) if tsa else None
     members = [] if package.catalog_damage == "no-members" else [mum]
