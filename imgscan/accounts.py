@@ -95,9 +95,10 @@ def discover(volume: WindowsVolume, software: Hive | None) -> tuple[list[Account
         listed_paths.add(template.lower())
 
     profile_list = software.key(PROFILE_LIST) if software else None
-    for key in sorted(profile_list.subkeys() if profile_list else [], key=lambda k: k.name()):
+    for key in sorted(software.subkeys(profile_list) if software else [], key=lambda k: k.name()):
         sid = key.name()
-        image_path = _string_value(key, "ProfileImagePath")
+        path_value = (software.values(key) or {}).get("profileimagepath") if software else None
+        image_path = path_value if isinstance(path_value, str) else None
         if sid == SYSTEM_SID or not image_path:
             continue
         folder = volume_path(image_path, system_root)
@@ -105,7 +106,7 @@ def discover(volume: WindowsVolume, software: Hive | None) -> tuple[list[Account
             notes.append({"sid": sid, "profile_path": image_path, "status": "not on this volume"})
             continue
         hive_path = child_path(folder, "NTUSER.DAT")
-        if not volume.is_file(hive_path):
+        if not volume.exists(hive_path):  # an odd entry is still this profile's hive: hive-unreadable, not a skip
             notes.append({"sid": sid, "profile_path": image_path, "status": "no NTUSER.DAT"})
             continue
         listed_paths.add(folder.lower())
@@ -115,18 +116,10 @@ def discover(volume: WindowsVolume, software: Hive | None) -> tuple[list[Account
         for name in volume.listdir(root):
             folder = child_path(root, name)
             hive_path = child_path(folder, "NTUSER.DAT")
-            if folder.lower() in listed_paths or name.lower() in NOT_PROFILES or not volume.is_file(hive_path):
+            if folder.lower() in listed_paths or name.lower() in NOT_PROFILES or not volume.exists(hive_path):
                 continue
             accounts.append(Account("profile", name, None, hive_path, listed=False))
     return accounts, notes
-
-
-def _string_value(key: object, name: str) -> str | None:
-    for value in key.values():  # type: ignore[attr-defined]
-        if value.name().lower() == name.lower():
-            data = value.value()
-            return data if isinstance(data, str) else None
-    return None
 
 
 def _system_root(software: Hive | None) -> str:
@@ -149,6 +142,6 @@ def _default_template(volume: WindowsVolume, software: Hive | None, system_root:
             candidates.append(f"{directory}\\{name}")
     folders = [volume_path(c, system_root) for c in candidates] + list(DEFAULT_TEMPLATES)
     for folder in folders:
-        if folder and volume.is_file(child_path(folder, "NTUSER.DAT")):
+        if folder and volume.exists(child_path(folder, "NTUSER.DAT")):
             return folder
     return None

@@ -7,6 +7,8 @@ and a `hive-unreadable` finding) and the rest is still gathered.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -14,7 +16,7 @@ from imgscan.accounts import Account, discover
 from imgscan.catalog_inventory import CatalogSet, catalog_paths, read_catalogs, uncovered_manifests
 from imgscan.certs import CertCache
 from imgscan.hives import Hive, HiveError, load_hive
-from imgscan.image.volume import CONFIG_DIR, WindowsVolume, child_path
+from imgscan.image.volume import CONFIG_DIR, ArtefactUnreadable, WindowsVolume, child_path
 from imgscan.logs.collect import LogSet, read_logs
 from imgscan.servicing import Package, read_packages
 from imgscan.trust_store import build_store
@@ -38,8 +40,19 @@ class Unreadable:
 
 @dataclass
 class UserHive:
+    """A user hive, read again each time a check opens it and released afterwards, so memory stays flat
+    however many profiles an image carries (a terminal server's image can hold thousands)."""
+
     account: Account
-    hive: Hive
+    path: str
+    dirty: bool
+    load: Callable[[], Hive] = field(repr=False)
+    problems: list[dict[str, str]] = field(default_factory=list)  # damaged cells met while reading it
+
+    def open(self) -> Hive:
+        hive = self.load()
+        hive.problems = self.problems  # what the reader finds now is reported with this hive
+        return hive
 
 
 @dataclass
@@ -66,9 +79,10 @@ class Artefacts:
         return self.as_of + timedelta(days=self.horizon_days)
 
     @property
-    def hives(self) -> list[Hive]:
-        machine = [h for h in (self.software, self.system, self.components) if h]
-        return machine + [u.hive for u in self.user_hives]
+    def hives(self) -> list[Hive | UserHive]:
+        """Every hive read (path, dirty flag and damaged cells); user hives as handles, not loaded."""
+        machine: list[Hive | UserHive] = [h for h in (self.software, self.system, self.components) if h]
+        return machine + list(self.user_hives)
 
     def host(self) -> dict[str, str | None]:
         return {"name": _computer_name(self.system), "os": _os_name(self.software)}
@@ -82,11 +96,14 @@ def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365) -> Artef
     accounts, art.profile_notes = discover(volume, art.software)
     for account in accounts:
         hive = _read(art, account.hive_path, account.label, required=True)
-        if hive:
-            art.user_hives.append(UserHive(account, hive))
+        if hive:  # checked once here, then released: checks open it again one profile at a time
+            art.user_hives.append(UserHive(account, hive.path, hive.dirty,
+                                           functools.partial(load_hive, volume, account.hive_path)))
+        del hive
     _servicing(art)
     art.logs = read_logs(volume, as_of)
     art.errors.extend(art.logs.errors)
+    art.errors.extend(getattr(volume, "problems", []))  # directories the volume could not list
     return art
 
 
@@ -121,6 +138,8 @@ def _read(art: Artefacts, path: str, role: str, required: bool) -> Hive | None:
             art.unreadable.append(Unreadable(path, role, "missing"))
     except HiveError as exc:
         art.unreadable.append(Unreadable(path, role, str(exc)))
+    except ArtefactUnreadable as exc:
+        art.unreadable.append(Unreadable(path, role, exc.problem))
     return None
 
 

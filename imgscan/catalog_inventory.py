@@ -133,8 +133,12 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> Cata
     package_dir = PACKAGES_DIR.lower() + "\\"
     records = []
     for path in item_bar(paths, "catalogs", unit="cat"):
-        with volume.open(path) as fh:
-            data = fh.read()
+        try:
+            with volume.open(path) as fh:
+                data = fh.read()
+        except OSError as exc:  # ArtefactUnreadable: a directory, broken link, FIFO... named *.cat
+            records.append(CatalogRecord(path, "", None, None, str(exc).removeprefix(f"{path}: ")))
+            continue
         digest = hashlib.sha256(data).hexdigest()
         known = by_content.get(digest)
         if known is None:

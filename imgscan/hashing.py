@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import struct
 from pathlib import Path
+
+from tqdm import tqdm
 
 from imgscan.progress import byte_bar
 
@@ -20,13 +25,80 @@ def file_sha256(path: Path) -> str:
 
 
 def tree_sha256(root: Path) -> str:
-    """Hash of a directory tree: SHA-256 over sorted `relative-path NUL file-sha256 LF` lines.
+    """Hash of a directory tree (`imgscan-tree-v1`), stable across runs, machines and file systems.
 
-    A directory has no bytes of its own; this hash changes when any file's
-    name or content changes, and not when only timestamps do.
+    The tree is walked without recursion (any depth) and without following symbolic links.
+    Entries are visited in the byte order of their names, depth first; names are taken as
+    the bytes the file system stores (`os.fsencode`), so names that are not UTF-8 hash like any
+    other. Each entry contributes one record:
+
+        kind (1 byte: d directory, f file, l link, o other, u unreadable)
+        u32 length + relative path bytes (b'/' between components)
+        u32 length + value: a file's SHA-256, a link's target bytes, the error of an entry
+                       that cannot be read (its errno name); empty for directories and others
+
+    with big-endian lengths, and the digest is SHA-256 over the records. So the hash changes
+    when a name, a content, a link target or the shape of the tree changes, not with times
+    or permissions alone; an unreadable entry is part of the hash instead of an error.
     """
-    digest = hashlib.sha256()
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
-    for path in files:
-        digest.update(f"{path.relative_to(root).as_posix()}\0{file_sha256(path)}\n".encode())
+    digest = hashlib.sha256(b"imgscan-tree-v1\n")
+    # one open directory descriptor per level of the current path, so no path string grows past
+    # PATH_MAX however deep the tree is; a level that cannot be opened is recorded as unreadable
+    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    stack: list[tuple[int, bytes, list[os.DirEntry[str]]]] = [(root_fd, b"", _listing(root_fd))]
+    with byte_bar(f"sha256 {root.name}", None) as bar:
+        while stack:
+            fd, relative, pending = stack[-1]
+            if not pending:
+                os.close(fd)
+                stack.pop()
+                continue
+            entry = pending.pop()
+            name = os.fsencode(entry.name)  # scandir on a descriptor gives str names (surrogate-escaped)
+            rel = relative + b"/" + name if relative else name
+            kind, value = _entry(fd, entry, bar)
+            if kind == b"d":
+                try:
+                    child = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                    children = _listing(child)
+                except OSError as exc:
+                    digest.update(_record(b"u", rel, _errno(exc)))
+                    continue
+                digest.update(_record(kind, rel, value))
+                stack.append((child, rel, children))
+            else:
+                digest.update(_record(kind, rel, value))
     return digest.hexdigest()
+
+
+def _listing(fd: int) -> list[os.DirEntry[str]]:
+    """A directory's entries in reverse byte order of their names (popped from the end: name order)."""
+    with os.scandir(fd) as listing:
+        return sorted(listing, key=lambda e: os.fsencode(e.name), reverse=True)
+
+
+def _entry(fd: int, entry: os.DirEntry[str], bar: tqdm) -> tuple[bytes, bytes]:
+    try:
+        if entry.is_symlink():
+            return b"l", os.fsencode(os.readlink(entry.name, dir_fd=fd))
+        if entry.is_dir(follow_symlinks=False):
+            return b"d", b""
+        if not entry.is_file(follow_symlinks=False):
+            return b"o", b""  # FIFO, socket, device: never opened
+        file_digest = hashlib.sha256()
+        handle = os.open(entry.name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd)
+        with open(handle, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                file_digest.update(chunk)
+                bar.update(len(chunk))
+        return b"f", file_digest.digest()
+    except OSError as exc:
+        return b"u", _errno(exc)
+
+
+def _record(kind: bytes, path: bytes, value: bytes) -> bytes:
+    return kind + struct.pack(">I", len(path)) + path + struct.pack(">I", len(value)) + value
+
+
+def _errno(exc: OSError) -> bytes:
+    return (errno.errorcode.get(exc.errno or 0) or type(exc).__name__).encode()

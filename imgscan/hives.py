@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import io
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from Registry import Registry
-from Registry.RegistryParse import RegistryStructureDoesNotExist
+from Registry.RegistryParse import RegistryException, RegistryStructureDoesNotExist
 
 from imgscan.image.volume import WindowsVolume
 
 BASE_BLOCK = 4096
+# what python-registry raises on a damaged cell (a bad "vk"/"nk" record id, a cell pointing past the
+# hive's end, a name that does not decode) while it reads keys and values lazily
+CELL_ERRORS = (RegistryException, struct.error, UnicodeDecodeError, IndexError, ValueError, OverflowError)
 
 
 class HiveError(Exception):
@@ -34,15 +37,20 @@ class Hive:
     path: str
     registry: Registry.Registry
     dirty: bool
+    # damaged cells met while reading: each loses only its key, and becomes an `errors` entry
+    problems: list[dict[str, str]] = field(default_factory=list)
 
     def key(self, key_path: str) -> Registry.RegistryKey | None:
         try:
             return self.registry.open(key_path)
         except Registry.RegistryKeyNotFoundException:
             return None
+        except CELL_ERRORS as exc:
+            self._damaged(key_path, exc)
+            return None
 
     def value(self, key_path: str, name: str) -> Any:
-        """The data of a value, or None when the key or value is absent."""
+        """The data of a value, or None when the key or value is absent or damaged."""
         key = self.key(key_path)
         if key is None:
             return None
@@ -50,6 +58,39 @@ class Hive:
             return key.value(name).value()
         except Registry.RegistryValueNotFoundException:
             return None
+        except CELL_ERRORS as exc:
+            self._damaged(f"{key_path}\\{name}", exc)
+            return None
+
+    def subkeys(self, key: Registry.RegistryKey | None) -> list[Registry.RegistryKey]:
+        """A key's subkeys, or none when its subkey list is damaged."""
+        if key is None:
+            return []
+        try:
+            return list(key.subkeys())
+        except CELL_ERRORS as exc:
+            self._damaged(_key_path(key), exc)
+            return []
+
+    def values(self, key: Registry.RegistryKey) -> dict[str, Any] | None:
+        """A key's values by lower-case name; None when a value cell of the key is damaged (the key is lost)."""
+        try:
+            return {v.name().lower(): v.value() for v in key.values()}
+        except CELL_ERRORS as exc:
+            self._damaged(_key_path(key), exc)
+            return None
+
+    def _damaged(self, key_path: str, exc: BaseException) -> None:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self.problems.append({"path": f"{self.path}\\{key_path}",
+                              "message": f"damaged registry cell, key skipped: {reason}"})
+
+
+def _key_path(key: Registry.RegistryKey) -> str:
+    try:
+        return key.path().split("\\", 1)[-1]  # without the hive's root key name
+    except CELL_ERRORS:
+        return "(a key whose name is damaged)"
 
 
 def load_hive(volume: WindowsVolume, path: str) -> Hive:

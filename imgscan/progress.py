@@ -11,8 +11,8 @@ from tqdm import tqdm
 T = TypeVar("T")
 
 
-def byte_bar(description: str, total: int) -> tqdm:
-    """A byte-counting bar (for hashing large images); update it with the bytes done."""
+def byte_bar(description: str, total: int | None) -> tqdm:
+    """A byte-counting bar (for hashing large images; total None when unknown); update it with the bytes done."""
     return tqdm(
         desc=description, total=total, unit="B", unit_scale=True, file=sys.stderr,
         disable=not sys.stderr.isatty(), leave=False,

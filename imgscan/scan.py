@@ -74,6 +74,7 @@ def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None 
         + [{"path": opened.info.path, "message": warning} for warning in opened.warnings]
         + [{"path": u.path, "message": f"{u.role}: {u.problem}"} for u in art.unreadable]
         + art.errors
+        + [problem for hive in art.hives for problem in hive.problems]
         + errors,
         "warnings": warnings,
     }
@@ -129,7 +130,7 @@ def _inventory(
         if hive:
             hives.append({"path": hive.path, "role": role, "dirty": hive.dirty})
     for user in art.user_hives:
-        hives.append({"path": user.hive.path, "role": "user", "dirty": user.hive.dirty} | user.account.as_dict())
+        hives.append({"path": user.path, "role": "user", "dirty": user.dirty} | user.account.as_dict())
     return {
         "hives": hives,
         "profiles_not_scanned": art.profile_notes,

@@ -98,8 +98,10 @@ def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]
     files = {name.lower(): name for name in volume.listdir(PACKAGES_DIR)}
     registered: dict[str, tuple[int | None, datetime | None, str | None]] = {}
     key = software.key(CBS_PACKAGES) if software else None
-    for sub in key.subkeys() if key else []:
-        values = {v.name().lower(): v.value() for v in sub.values()}
+    for sub in software.subkeys(key) if software else []:
+        values = software.values(sub)
+        if values is None:
+            continue  # a damaged package key: an `errors` entry, the other packages still count
         state = values.get("currentstate")
         registered[sub.name()] = (
             state if isinstance(state, int) else None,
@@ -121,11 +123,13 @@ def _package(
     kb = release_type = problem = None
     digests: frozenset[bytes] = frozenset()
     if mum_path:
-        with volume.open(mum_path) as fh:
-            data = fh.read()
-        digests = frozenset({hashlib.sha1(data).digest(), hashlib.sha256(data).digest()})
         try:
+            with volume.open(mum_path) as fh:
+                data = fh.read()
+            digests = frozenset({hashlib.sha1(data).digest(), hashlib.sha256(data).digest()})
             kb, release_type = _manifest_facts(data)
+        except OSError as exc:  # ArtefactUnreadable: not a readable file
+            problem = f".mum cannot be read: {getattr(exc, 'problem', exc)}"
         except ValueError as exc:
             problem = str(exc)
     missing = [kind for kind, path in ((".mum", mum_path), (".cat", cat_path)) if path is None]

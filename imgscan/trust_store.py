@@ -83,6 +83,7 @@ class TrustStore:
     anchors: dict[bytes, list[tuple[Cert, str]]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     disallowed: dict[str, Distrusted] = field(default_factory=dict)  # by thumbprint
+    image_stores_read: bool = True  # False: no SOFTWARE hive, so only the bundled roots count
 
     def add(self, der: bytes, source: str) -> None:
         try:
@@ -110,7 +111,7 @@ class TrustStore:
 
 
 def build_store(cache: CertCache, software: Hive | None) -> TrustStore:
-    store = TrustStore(cache)
+    store = TrustStore(cache, image_stores_read=software is not None)
     for name in STORES:
         for _sub, der in _blobs(store, software, rf"Microsoft\SystemCertificates\{name}\Certificates", f"image {name}"):
             store.add(der, f"image {name}")
@@ -137,8 +138,8 @@ def _blobs(store: TrustStore, software: Hive | None, key_path: str, label: str) 
     no certificate become store problems."""
     key = software.key(key_path) if software else None
     found = []
-    for sub in sorted(key.subkeys() if key else [], key=lambda k: k.name()):
-        blob = next((v.value() for v in sub.values() if v.name().lower() == "blob"), None)
+    for sub in sorted(software.subkeys(key) if software else [], key=lambda k: k.name()):
+        blob = (software.values(sub) or {}).get("blob")
         der = certificate_from_blob(blob) if isinstance(blob, bytes) else None
         if der is None:
             store.problems.append(f"{label} {sub.name()}: Blob holds no certificate")

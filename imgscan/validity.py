@@ -158,7 +158,9 @@ class Judge:
             path.append(issuer)
             current = issuer
         top = path[-1]
-        problem = f"no trusted root for {top.issuer!r} (not in the image's ROOT/AuthRoot stores nor the bundled set)"
+        where = ("not in the image's ROOT/AuthRoot stores nor the bundled set" if self.store.image_stores_read
+                 else "not in the bundled set; the image's own ROOT/AuthRoot stores could not be read")
+        problem = f"no trusted root for {top.issuer!r} ({where})"
         return Chain(tuple(path), None, problem)
 
     def judge_all(self, catalog: Catalog) -> list[Verdict]:

@@ -63,9 +63,11 @@ class WinTrustState(Check):
             yield from self._check(user)
 
     def _check(self, user: UserHive) -> Iterator[Finding | Inventory]:
-        key = user.hive.key(KEY_PATH)
-        data = user.hive.value(KEY_PATH, VALUE_NAME)
-        record: dict[str, object] = {"path": user.hive.path, "account": user.account.as_dict()}
+        hive = user.open()  # released when this profile is done
+        key = hive.key(KEY_PATH)
+        data = hive.value(KEY_PATH, VALUE_NAME)
+        del hive
+        record: dict[str, object] = {"path": user.path, "account": user.account.as_dict()}
         if data is None:
             yield Inventory("wintrust", record | {"state": None, "effective": f"0x{WINDOWS_DEFAULT:08x}",
                                                  "note": "value absent: Windows uses 0x23c00"})
@@ -112,7 +114,7 @@ class WinTrustState(Check):
 
 def _fix(user: UserHive) -> RegistryFix:
     who = user.account
-    offline = "C:\\" + user.hive.path if who.registry_root.endswith("imgscan-offline") else None
+    offline = "C:\\" + user.path if who.registry_root.endswith("imgscan-offline") else None
     return RegistryFix(f"{who.registry_root}\\{KEY_PATH}", VALUE_NAME, WINDOWS_DEFAULT, offline)
 
 
@@ -127,7 +129,7 @@ def _remediation(user: UserHive) -> str:
     if who.kind == "system-default":
         how = "Import as an administrator on the host (or in the reference machine before capture):"
     elif who.registry_root.endswith("imgscan-offline"):
-        hive = "C:\\" + user.hive.path
+        hive = "C:\\" + user.path
         how = (
             f"Load the hive, import, unload (in the reference machine before capture, or offline):\n"
             f"  reg load HKU\\imgscan-offline \"{hive}\"\n  reg import fix.reg\n  reg unload HKU\\imgscan-offline\n"

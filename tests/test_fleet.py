@@ -173,3 +173,31 @@ def test_dead_worker_becomes_an_error_row(tmp_path):
     crashed = next(r for r in stored.values() if r["host"] != "WS-FINE")
     assert crashed["status"] == "error" and "worker process died" in crashed["error"]
     assert run.code == 2 and "Traceback" not in run.stderr
+
+
+def test_one_image_by_relative_absolute_and_linked_path_is_one_row(fleet, tmp_path):
+    out, paths = fleet
+    image = paths["WS-0003"]
+    link = tmp_path / "alias.vhdx"
+    link.symlink_to(image)
+    relative = os.path.relpath(image, tmp_path)
+    db = tmp_path / "same.sqlite"
+    args = ("--as-of", "2013-07-05", "--db", db, "--jobs", "1", "--format", "json")
+    first = run_imgscan("fleet", relative, image, link, *args, cwd=tmp_path)
+    summary = json.loads(first.stdout)
+    assert len(summary) == 1 and summary[0]["host"] == "WS-0003"
+    assert [r["path"] for r in rows(db)] == [str(image.resolve())]
+    again = run_imgscan("fleet", link, *args, "--resume", cwd=tmp_path)
+    assert len(json.loads(again.stdout)) == 1 and len(rows(db)) == 1
+
+
+def test_file_named_like_an_image_without_its_header_is_an_error_row(tmp_path):
+    images = tmp_path / "images"
+    host("healthy", "WS-0100", images)
+    (images / "notes.vhdx").write_text("this is not a disk image\n")
+    (images / "readme.txt").write_text("not an image, and not named like one\n")
+    db = tmp_path / "named.sqlite"
+    run = run_imgscan("fleet", images, "--as-of", "2013-07-05", "--db", db, "--jobs", "1", "--format", "json")
+    by_host = {r["host"]: r for r in json.loads(run.stdout)}
+    assert set(by_host) == {"WS-0100", "notes.vhdx"}
+    assert by_host["notes.vhdx"]["status"].startswith("error:")

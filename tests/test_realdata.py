@@ -28,7 +28,8 @@ def win7_ntuser():
 
 def test_real_win7_ntuser_decodes_to_default_without_finding(win7_ntuser):
     account = Account("profile", "plaso", None, win7_ntuser.path)
-    art = Artefacts(volume=None, as_of=None, user_hives=[UserHive(account, win7_ntuser)])  # type: ignore[arg-type]
+    user = UserHive(account, win7_ntuser.path, win7_ntuser.dirty, lambda: win7_ntuser)
+    art = Artefacts(volume=None, as_of=None, user_hives=[user])  # type: ignore[arg-type]
     records = list(WinTrustState().run(art))
     assert [r for r in records if isinstance(r, Finding)] == []
     (inventory,) = [r for r in records if isinstance(r, Inventory)]

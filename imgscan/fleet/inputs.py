@@ -2,7 +2,13 @@
 
 A directory that is itself an extracted Windows volume is one image; any other
 directory is searched (recursively) for image files, recognised by their magic
-bytes, not their names. Extra manifest columns are kept as labels.
+bytes; a file there whose name says it is an image but whose header is not one
+is kept too, so that it becomes an error row instead of vanishing. Extra
+manifest columns are kept as labels.
+
+An image is identified by its resolved path (symbolic links followed, made
+absolute), so `a.vhdx`, `./a.vhdx`, `/abs/a.vhdx` and a link to it are one
+image: one database row, one summary line, never rescanned by `--resume`.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from imgscan.errors import ImgscanError
 from imgscan.image.disk import sniff_format
 
 SKIPPED = {"unknown"}
+IMAGE_EXTENSIONS = {".vhd", ".vhdx", ".vmdk", ".e01", ".wim", ".esd", ".swm", ".img", ".raw"}
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,8 @@ def _is_windows_tree(path: Path) -> bool:
 
 
 def _is_image(path: Path) -> bool:
-    """A file imgscan can open; of a split WIM set only part 1 (the header's part number, offset 40)."""
+    """A file to scan: one imgscan can open (of a split WIM set only part 1, by the header's part number
+    at offset 40), or one named like an image whose header is not one, so that it becomes an error row."""
     try:
         fmt = sniff_format(path)
         if fmt == "wim":
@@ -38,8 +46,8 @@ def _is_image(path: Path) -> bool:
                 fh.seek(40)
                 return int.from_bytes(fh.read(2), "little") <= 1
     except OSError:
-        return False
-    return fmt not in SKIPPED
+        return path.suffix.lower() in IMAGE_EXTENSIONS
+    return fmt not in SKIPPED or path.suffix.lower() in IMAGE_EXTENSIONS
 
 
 def _manifest(path: Path) -> list[Target]:
@@ -74,5 +82,10 @@ def collect(inputs: list[str]) -> list[Target]:
             else:
                 raise ImgscanError(str(path), "no such file or directory")
             for target in targets:
-                found.setdefault(target.path, target)
+                resolved = Target(_resolved(target.path), target.host, target.labels)
+                found.setdefault(resolved.path, resolved)
     return list(found.values())
+
+
+def _resolved(path: str) -> str:
+    return str(Path(path).resolve())

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+from dissect.target.exceptions import FilesystemError, SymlinkRecursionError
 from dissect.target.filesystem import DirEntry, Filesystem, FilesystemEntry
 
 CONFIG_DIR = r"Windows\System32\config"
@@ -26,11 +27,27 @@ class ImageInfo:
     format: str
 
 
+class ArtefactUnreadable(OSError):
+    """An entry exists at a path the scan reads but cannot be read as a file: a directory, a symbolic
+    link that loops or leads nowhere inside the image, a FIFO or device, or a file the scanning user
+    may not read. `str()` is one line naming the path and what is wrong; readers turn it into an
+    `errors` entry or their artefact's `*-unreadable` finding and go on."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
 class WindowsVolume(Protocol):
     """Read-only access to the files of one Windows volume."""
 
     def open(self, path: str) -> BinaryIO:
-        """Open a file for reading; raises FileNotFoundError when it is absent."""
+        """Open a file for reading; raises FileNotFoundError when it is absent and
+        ArtefactUnreadable when the entry is there but is not a readable file."""
+
+    def exists(self, path: str) -> bool:
+        """Whether an entry of that name exists, whatever it is (file, directory, broken link)."""
 
     def is_file(self, path: str) -> bool: ...
 
@@ -54,6 +71,7 @@ class FilesystemVolume:
     def __init__(self, fs: Filesystem) -> None:
         self._fs = fs
         self._listings: dict[str, dict[str, DirEntry]] = {}
+        self.problems: list[dict[str, str]] = []  # directories that could not be listed, for `errors`
 
     def _listing(self, directory: str) -> dict[str, DirEntry]:
         """Entries of a directory (key: lower-case path without a leading separator) by lower-case name."""
@@ -63,6 +81,9 @@ class FilesystemVolume:
                 entry = self._entry(directory) if directory else self._fs.get("/")
                 listing = {e.name.lower(): e for e in entry.scandir()}
             except (FileNotFoundError, NotADirectoryError):
+                listing = {}
+            except (FilesystemError, OSError) as exc:  # a looping link, a directory it may not read
+                self.problems.append({"path": directory, "message": f"directory cannot be listed: {_reason(exc)}"})
                 listing = {}
             self._listings[directory] = listing
         return listing
@@ -77,23 +98,69 @@ class FilesystemVolume:
         return found.get()
 
     def open(self, path: str) -> BinaryIO:
-        return self._entry(path).open()
+        entry = self._entry(path)
+        try:
+            if not entry.is_file():
+                raise ArtefactUnreadable(path, _not_a_file(entry))
+            return entry.open()
+        except ArtefactUnreadable:
+            raise
+        except (FilesystemError, OSError) as exc:
+            raise ArtefactUnreadable(path, _not_a_file(entry) if entry.is_symlink() else _reason(exc)) from exc
+
+    def exists(self, path: str) -> bool:
+        try:
+            self._entry(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return True
 
     def is_file(self, path: str) -> bool:
         try:
             return self._entry(path).is_file()
-        except (FileNotFoundError, NotADirectoryError):
+        except (FilesystemError, OSError):
             return False
 
     def is_dir(self, path: str) -> bool:
         try:
             return self._entry(path).is_dir()
-        except (FileNotFoundError, NotADirectoryError):
+        except (FilesystemError, OSError):
             return False
 
     def listdir(self, path: str) -> list[str]:
         directory = "\\".join(p.lower() for p in path.replace("/", "\\").split("\\") if p)
         return sorted(e.name for e in self._listing(directory).values())
+
+
+def _not_a_file(entry: FilesystemEntry) -> str:
+    """What an entry that cannot be opened as a file is, in words."""
+    try:
+        if entry.is_symlink():
+            target = entry.readlink()
+            try:
+                entry.is_file()  # resolving the link is what fails
+                entry.stat()
+            except SymlinkRecursionError:
+                return f"symbolic link to {target!r} that loops back on itself"
+            except (FilesystemError, OSError):
+                return f"symbolic link to {target!r}, which leads to nothing inside the image"
+            if entry.is_dir():
+                return f"symbolic link to {target!r}, a directory, not a file"
+            return f"symbolic link to {target!r}, which is not a regular file"
+        if entry.is_dir():
+            return "a directory where a file is expected"
+    except (FilesystemError, OSError) as exc:
+        return _reason(exc)
+    return "not a regular file (a FIFO, socket or device)"
+
+
+def _reason(exc: BaseException) -> str:
+    while isinstance(exc, FilesystemError) and isinstance(exc.__cause__, OSError):
+        exc = exc.__cause__  # dissect wraps the OS error as FilesystemError(None)
+    if isinstance(exc, PermissionError):
+        return "permission denied (run imgscan as a user who may read the evidence)"
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return str(text).splitlines()[0]
 
 
 def holds_windows(volume: WindowsVolume) -> bool:

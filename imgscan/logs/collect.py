@@ -3,6 +3,10 @@
 Entries are folded as they stream by into one `LogGroup` per (family, subject,
 HRESULT), holding counts, first/last times and a few sample lines, so memory
 grows with the number of distinct failures, not with the size of the logs.
+Both are bounded too: past MAX_GROUPS subjects in one family, further subjects
+fold into one group per HRESULT (subject OTHER_SUBJECTS), and a group keeps at
+most MAX_NAMES of the names seen beside its subject. A log with 200,000
+distinct failing packages thus yields a report of bounded size.
 A log that cannot be read (a truncated CAB, a damaged event log) is an
 `errors` entry; everything read before the damage is kept.
 """
@@ -31,6 +35,9 @@ TEMP_DIRS = (r"Windows\Temp",)
 PROFILE_TEMPS = (("Users", r"AppData\Local\Temp"), ("Documents and Settings", r"Local Settings\Temp"))
 SETUP_LOG = re.compile(r"(?i)^(KB\d{6,8}).*\.html?$|^dd_.*\.txt$")
 SAMPLES = 3
+MAX_GROUPS = 500  # distinct subjects listed one by one per log family
+MAX_NAMES = 100  # names kept beside one group's subject (for correlation)
+OTHER_SUBJECTS = f"further subjects (more than {MAX_GROUPS} distinct ones; counted together)"
 
 
 @dataclass
@@ -49,7 +56,10 @@ class LogGroup:
     def add(self, entry: LogEntry) -> None:
         self.count += 1
         self.sources.add(entry.source)
-        self.names.update(entry.subjects)
+        for name in entry.subjects:
+            if len(self.names) >= MAX_NAMES:
+                break
+            self.names.add(name)
         self.failed = self.failed or entry.failed
         if entry.time is not None:
             self.first = min(self.first, entry.time) if self.first else entry.time
@@ -72,6 +82,7 @@ class _Folder:
     def __init__(self, as_of: date) -> None:
         self.groups: dict[tuple[str, str | None, str], LogGroup] = {}
         self.as_of = as_of
+        self.subjects: dict[str, int] = {}  # distinct subjects per family, against MAX_GROUPS
 
     def fold(self, family: str, entries: Iterable[LogEntry]) -> None:
         for entry in entries:
@@ -80,8 +91,12 @@ class _Folder:
             subjects = entry.subjects or (None,)
             key = (family, subjects[0], entry.hresult)
             group = self.groups.get(key)
+            if group is None and self.subjects.get(family, 0) >= MAX_GROUPS:
+                key = (family, OTHER_SUBJECTS, entry.hresult)
+                group = self.groups.get(key)
             if group is None:
-                group = self.groups[key] = LogGroup(family, subjects[0], entry.hresult)
+                self.subjects[family] = self.subjects.get(family, 0) + 1
+                group = self.groups[key] = LogGroup(family, key[1], entry.hresult)
             group.add(entry)
 
 
@@ -108,7 +123,7 @@ def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
                 folder.fold(family, _naive_utc(reader(fh, path)))
             logs.read.append(path)
         except (OSError, EOFError, ValueError) as exc:
-            logs.errors.append({"path": path, "message": f"log unreadable: {exc}".splitlines()[0]})
+            logs.errors.append({"path": path, "message": f"log unreadable: {getattr(exc, 'problem', exc)}".splitlines()[0]})
 
     for path in _files(volume, CBS_DIR, re.compile(r"(?i)^(cbs|cbspersist_\d+)\.log$")):
         stream(path, "cbs", lambda fh, p: read_cbs(fh, p, failures_only=True))
@@ -120,11 +135,11 @@ def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
         name = PureWindowsPath(path).name
         kb = SETUP_LOG.match(name).group(1)  # type: ignore[union-attr]
         stream(path, "setup", lambda fh, p, kb=kb: read_dotnet(fh, p, kb.upper() if kb else None))
-    if volume.is_file(r"Windows\WindowsUpdate.log"):
+    if volume.exists(r"Windows\WindowsUpdate.log"):
         stream(r"Windows\WindowsUpdate.log", "setup", read_windowsupdate)
     for name in ("System.evtx", "Setup.evtx"):
         path = child_path(EVENT_DIR, name)
-        if volume.is_file(path):
+        if volume.exists(path):
             problems: list[str] = []
             stream(path, "events", lambda fh, p, problems=problems: read_events(fh, p, problems))
             logs.errors.extend({"path": path, "message": problem} for problem in problems)
