@@ -20,7 +20,9 @@ ADVISORY = "https://learn.microsoft.com/en-us/security-updates/securityadvisorie
 REFERENCES = (
     ADVISORY,
     "https://learn.microsoft.com/en-us/security-updates/securitybulletins/2012/ms12-054",
-    "seed 001: wmic qfe 'No instances available' on ~10,000 Windows 7 hosts after KB2705219's catalog expired",
+    "https://learn.microsoft.com/en-us/troubleshoot/windows-server/deployment/fix-windows-update-errors-with-checksur",
+    "observed: CBS.log 'Failed to verify if catalog file ... is valid. [HRESULT = 0x800b0101 - CERT_E_EXPIRED]' "
+    "and CheckSUR 'CBS Catalog Expired 0x800B0101' once the clock passed the catalog signer's expiry",
 )
 
 EXPIRY = Rule(

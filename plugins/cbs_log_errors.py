@@ -22,7 +22,7 @@ CBS_LOG_ERROR = Rule(
     references=(
         "https://learn.microsoft.com/en-us/troubleshoot/windows-client/installing-updates-features-roles/"
         "fix-windows-update-errors",
-        "seed 001: CBS.log 'Failed to verify if catalog file ... [HRESULT = 0x800b0101 - CERT_E_EXPIRED]'",
+        "https://learn.microsoft.com/en-us/troubleshoot/windows-server/deployment/fix-windows-update-errors-with-checksur",
     ),
     observes_logs=True,
 )

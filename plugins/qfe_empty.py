@@ -27,7 +27,8 @@ QFE_EMPTY = Rule(
     ),
     references=(
         "https://techcommunity.microsoft.com/blog/askperf/two-minute-drill-win32-quickfixengineering-no-instances-available/372786",
-        "seed 001: wmic qfe 'Keine Instanzen verfügbar' on ~10,000 Windows 7 hosts (KB2705219, CERT_E_EXPIRED)",
+        "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2749655",
+        "observed: after KB2705219's catalog certificate expired, wmic qfe printed 'No instances available' on ~10,000 Windows 7 SP1 hosts deployed from one sysprepped image",
     ),
     predicts=("0x800B0101",),
 )
@@ -66,9 +67,9 @@ class QfeEmpty(Check):
             message=(
                 f"Prediction: {when}, Win32_QuickFixEngineering (wmic qfe, Get-HotFix) returns \"No instances "
                 f"available\" on every host built from this image, because CBS cannot open {len(culprits)} installed "
-                f"package(s) whose catalog signature is invalid ({', '.join(kbs) or 'no KB'}). This rests on seed 001, "
-                f"where one such package (KB2705219) emptied the list on ~10,000 Windows 7 hosts; Microsoft does not "
-                f"document the per-package mechanism."
+                f"package(s) whose catalog signature is invalid ({', '.join(kbs) or 'no KB'}). One such package "
+                f"(KB2705219, whose catalog expired in 2013) emptied the list on ~10,000 Windows 7 hosts deployed from "
+                f"one image; Microsoft does not document the per-package mechanism, so this is a prediction."
             ),
             evidence=[e for _, e in sorted(culprits, key=lambda c: (str(c[0]), str(c[1]["package"])))],
             remediation=(

@@ -19,7 +19,11 @@ SETUP_LOG_ERROR = Rule(
     severity=Severity.HIGH,
     title="Update setup failed (setup log)",
     summary="An update's own setup log, or WindowsUpdate.log, records a failed signature check or installation.",
-    references=("seed 000: %TEMP%\\KB2656368.html, 'Signature verification ... failed with error 0x800b010e'",),
+    references=(
+        "https://learn.microsoft.com/en-us/dotnet/framework/install/troubleshoot-blocked-installations-and-uninstallations",
+        "observed: %TEMP%\\KB2656368.html 'Signature verification for file NDP40-KB2656368.msp failed with error "
+        "0x800b010e', final result 0x800B010B",
+    ),
     observes_logs=True,
 )
 

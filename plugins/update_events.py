@@ -18,8 +18,10 @@ UPDATE_EVENT_ERROR = Rule(
     title="Update installation failure in the event log",
     summary="System.evtx or Setup.evtx records an update that failed to install, with its error code.",
     references=(
-        "seed 000: System log, Windows Update Agent event 20, 0x80070643",
-        "seed 001: Setup log, Microsoft-Windows-WUSA event 3, 2148204801 (0x800B0101)",
+        "https://learn.microsoft.com/en-us/troubleshoot/windows-client/installing-updates-features-roles/"
+        "fix-windows-update-errors",
+        "observed: System log, Windows Update Agent event 20 'Installation Failure ... error 0x80070643'; Setup log, "
+        "Microsoft-Windows-WUSA event 3 with error 2148204801 (0x800B0101)",
     ),
     observes_logs=True,
 )

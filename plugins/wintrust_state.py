@@ -18,7 +18,8 @@ from imgscan.wintrust import KEY_PATH, SETREG_DEFAULT, VALUE_NAME, WINDOWS_DEFAU
 REFERENCES = (
     "https://learn.microsoft.com/en-us/dotnet/framework/tools/setreg-exe-set-registry-tool",
     "https://support.microsoft.com/kb/2715304",
-    "seed 000: .NET 4 updates KB2656351/KB2656368/KB2600217 fail with 0x80070643 (State 0xc9)",
+    "observed: .NET Framework 4 updates KB2656351, KB2656368 and KB2600217 failed with 0x80070643 on hosts whose "
+    "user had State 0xc9; setting 0x23c00 (or SetReg's 0x22849) fixed them",
 )
 
 OFFLINE_REVOCATION = Rule(
@@ -137,6 +138,7 @@ def _remediation(user: UserHive) -> str:
     else:
         how = f"Import while {who.name} is logged on (or set the same value as that user under HKCU):"
     return (
-        f"Set State to 0x{WINDOWS_DEFAULT:x} (Windows' default; SetReg's default 0x{SETREG_DEFAULT:x} also "
+        f"Set State to 0x{WINDOWS_DEFAULT:x} (Windows' default; 0x{SETREG_DEFAULT:x}, the default documented for "
+        f"Microsoft's SetReg tool, also "
         f"accepts offline revocation servers). {how}\n{reg}"
     )

@@ -13,7 +13,8 @@ from imgscan.image.wim import WimInfo
 
 WIDTH = 100
 # evidence fields left to the JSON report: long, or already said in the message
-TABLE_HIDDEN = {"path", "options", "account", "predicted_errors", "reason", "sha256", "key"}
+# (undefined_bits: State bits no Windows header documents, listed in the JSON for the curious)
+TABLE_HIDDEN = {"path", "options", "account", "predicted_errors", "reason", "sha256", "key", "undefined_bits"}
 
 
 def to_json(report: dict[str, object]) -> str:
