@@ -12,13 +12,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from imgscan.catalog import Catalog, CatalogError, member_digests, parse_catalog
-from imgscan.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, CertCache, iso
+from imgscan.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, iso
 from imgscan.image.volume import WindowsVolume, child_path
 from imgscan.progress import item_bar
 from imgscan.servicing import PACKAGES_DIR, Package
-from imgscan.validity import Judge, Verdict
+
+if TYPE_CHECKING:  # the parsing and judging stack is loaded by a scan, not by listing the rules
+    from imgscan.catalog import Catalog
+    from imgscan.certs import CertCache
+    from imgscan.validity import Judge, Verdict
 
 CATALOG_DIRS = (
     PACKAGES_DIR,
@@ -128,6 +132,8 @@ class CatalogSet:
 def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> CatalogSet:
     """Read every catalog once: parse and judge each distinct content, and keep the member hashes of
     package catalogs (for `uncovered_manifests`) while the bytes are at hand."""
+    from imgscan.catalog import CatalogError, member_digests, parse_catalog
+
     paths = catalog_paths(volume)
     by_content: dict[str, tuple[Catalog | None, Verdict | None, str | None, tuple[Verdict, ...] | None]] = {}
     package_dir = PACKAGES_DIR.lower() + "\\"

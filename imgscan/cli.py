@@ -17,52 +17,52 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from imgscan import __version__, errorcodes
+from imgscan import __version__
 from imgscan.check import Severity
-from imgscan.diff import diff_reports, load_side
 from imgscan.errors import ImgscanError, UnreadableImage
-from imgscan.explain import explanation
-from imgscan.fixes import fix_script
-from imgscan.fleet import summary as fleet_summary
-from imgscan.fleet.inputs import collect
-from imgscan.fleet.run import FleetOptions, pending, run_dask, run_local
-from imgscan.fleet.store import Store
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
-from imgscan.ignore import load as load_ignore
-from imgscan.image import Selection, is_wim
-from imgscan.image.wim import read_info
-from imgscan.loader import LoadedChecks, load_checks
-from imgscan.scan import Options, ScanResult, scan
-from imgscan.timeline import timeline, to_csv
-from imgscan.views.csv_view import to_csv as findings_csv
-from imgscan.views.html import to_html
-from imgscan.views.junit import to_junit
-from imgscan.views.sarif import to_sarif
-from imgscan.views.text import (
-    catalogs_table,
-    diff_table,
-    explain_table,
-    images_table,
-    packages_table,
-    timeline_table,
-    to_json,
-    to_table,
-)
+
+if TYPE_CHECKING:
+    from imgscan.loader import LoadedChecks
+    from imgscan.scan import Options, ScanResult
+
+# Subcommands import what they need when they run: `--version`, `--help`, `explain` and `plugins`
+# must not pay for dissect, the fleet engine and the report views (bench/startup.py measures it).
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 
-# scan report views: each gets the report, the loaded rules and the --fail-on threshold
-SCAN_VIEWS: dict[str, Callable[[dict, LoadedChecks, Severity], str]] = {
-    "table": lambda report, checks, fail_on: to_table(report),
-    "json": lambda report, checks, fail_on: to_json(report),
-    "sarif": lambda report, checks, fail_on: to_sarif(report, checks.rules),
-    "junit": lambda report, checks, fail_on: to_junit(report, checks.rules, fail_on),
-    "csv": lambda report, checks, fail_on: findings_csv(report),
-    "html": lambda report, checks, fail_on: to_html(report, fail_on),
-}
+SCAN_FORMATS = ("csv", "html", "json", "junit", "sarif", "table")
+
+
+def _scan_view(fmt: str, report: dict, checks: LoadedChecks, fail_on: Severity) -> str:
+    """One scan report view; each gets the report, the loaded rules and the --fail-on threshold."""
+    if fmt == "table":
+        from imgscan.views.text import to_table
+
+        return to_table(report)
+    if fmt == "json":
+        from imgscan.views.text import to_json
+
+        return to_json(report)
+    if fmt == "sarif":
+        from imgscan.views.sarif import to_sarif
+
+        return to_sarif(report, checks.rules)
+    if fmt == "junit":
+        from imgscan.views.junit import to_junit
+
+        return to_junit(report, checks.rules, fail_on)
+    if fmt == "csv":
+        from imgscan.views.csv_view import to_csv
+
+        return to_csv(report)
+    from imgscan.views.html import to_html
+
+    return to_html(report, fail_on)
 
 
 def _date(text: str) -> date:
@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", help="show the log of dissect and other libraries")
+    common.add_argument("-q", "--quiet", action="store_true",
+                        help="no warnings and no progress bars on stderr (errors are still printed)")
+    common.add_argument("--no-progress", action="store_true",
+                        help="no progress bars (they are off anyway when stderr is not a terminal)")
     common.add_argument("--debug", action="store_true", help="debug log, and tracebacks on errors")
     common.add_argument("--plugins", type=Path, action="append", default=[], metavar="DIR",
                         help="also load checks from the *.py files in DIR (repeatable)")
@@ -118,14 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     def image_command(name: str, help_text: str, formats: tuple[str, ...], parents: list) -> argparse.ArgumentParser:
         command = sub.add_parser(name, parents=[common, when, *parents], help=help_text)
         command.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, WIM, or directory")
-        command.add_argument("--format", choices=formats, default="table")
+        command.add_argument("-f", "--format", choices=formats, default="table", help=f"{'|'.join(formats)} (default table)")
         command.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
         return command
 
     p_scan = sub.add_parser("scan", parents=[common, when, gate], help="scan an image and report findings")
     p_scan.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, WIM, or directory")
-    p_scan.add_argument("--format", action="append", choices=sorted(SCAN_VIEWS), metavar="FORMAT",
-                        help=f"{'|'.join(sorted(SCAN_VIEWS))} (repeatable; default table)")
+    p_scan.add_argument("-f", "--format", action="append", choices=SCAN_FORMATS, metavar="FORMAT",
+                        help=f"{'|'.join(SCAN_FORMATS)} (repeatable; default table)")
     p_scan.add_argument("-o", "--output", action="append", type=Path, default=[], metavar="FILE",
                         help="where the matching --format goes (repeatable; a format without one goes to stdout)")
     p_scan.add_argument("--severity", type=_severities, metavar="LIST",
@@ -142,30 +146,36 @@ def build_parser() -> argparse.ArgumentParser:
                             help="compare two images or saved JSON reports: new, resolved and unchanged findings")
     p_diff.add_argument("old", type=Path, help="the previous image, or its saved `--format json` report")
     p_diff.add_argument("new", type=Path, help="the new image, or its saved report")
-    p_diff.add_argument("--format", choices=("table", "json"), default="table")
+    p_diff.add_argument("-f", "--format", choices=("table", "json"), default="table", help="table|json (default table)")
     p_diff.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
 
     p_fleet = sub.add_parser("fleet", parents=[common],
                              help="scan many images (files, directories, globs, manifest CSV) into a resumable database")
     p_fleet.add_argument("inputs", nargs="*", metavar="INPUT", help="image, directory of images, glob, or manifest.csv")
     p_fleet.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="local worker processes")
-    p_fleet.add_argument("--db", type=Path, default=Path("imgscan-fleet.sqlite"), help="results database")
+    p_fleet.add_argument("--db", type=Path, default=Path("imgscan-fleet.sqlite"),
+                         help="results database (default: imgscan-fleet.sqlite in the current directory)")
     p_fleet.add_argument("--resume", action="store_true", help="skip images already in the database (same hash, options)")
     p_fleet.add_argument("--report", action="store_true", help="only render the summary from --db, scan nothing")
     p_fleet.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster instead of locally")
-    p_fleet.add_argument("--as-of", type=_date, default=None, metavar="DATE")
-    p_fleet.add_argument("--horizon", type=int, default=365, metavar="DAYS")
-    p_fleet.add_argument("--fail-on", type=_severity, default=Severity.HIGH, metavar="SEVERITY")
-    p_fleet.add_argument("--format", choices=("table", "json", "csv", "html"), default="table")
+    p_fleet.add_argument("--as-of", type=_date, default=None, metavar="DATE",
+                         help="evaluate every image as of this day (YYYY-MM-DD; default: today, UTC)")
+    p_fleet.add_argument("--horizon", type=int, default=365, metavar="DAYS",
+                         help="also predict failures that start within DAYS after --as-of (default 365)")
+    p_fleet.add_argument("--fail-on", type=_severity, default=Severity.HIGH, metavar="SEVERITY",
+                         help="exit 1 when a host has a finding of at least this severity (default high)")
+    p_fleet.add_argument("-f", "--format", choices=("table", "json", "csv", "html"), default="table",
+                         help="table|json|csv|html summary (default table)")
     p_fleet.add_argument("-o", "--output", type=Path, help="write the summary to this file instead of stdout")
 
     p_images = sub.add_parser("images", parents=[common], help="list the images of a WIM file")
     p_images.add_argument("image", type=Path, help="a .wim, .esd or first .swm file")
-    p_images.add_argument("--format", choices=("table", "json"), default="table")
+    p_images.add_argument("-f", "--format", choices=("table", "json"), default="table", help="table|json (default table)")
     p_explain = sub.add_parser("explain", parents=[common], help="explain an error code: name, message, facility, rules")
     p_explain.add_argument("codes", nargs="+", metavar="CODE", help="0x800b0101, 2148204801, -2146762495 or CERT_E_EXPIRED")
-    p_explain.add_argument("--format", choices=("table", "json"), default="table")
-    sub.add_parser("plugins", parents=[common], help="list the rules of every loaded check")
+    p_explain.add_argument("-f", "--format", choices=("table", "json"), default="table", help="table|json (default table)")
+    sub.add_parser("plugins", parents=[common], help="list the rules of every loaded check",
+                   description="List every rule of the built-in checks and of --plugins DIR: id, severity, title.")
     return parser
 
 
@@ -189,8 +199,16 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # say it with the subcommand's usage, not the top-level one
+        subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        subcommands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     configure_logging(args.verbose, args.debug)
+    if args.quiet or args.no_progress:
+        from imgscan import progress
+
+        progress.ENABLED["progress"] = False
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return COMMANDS[args.command](args)
@@ -224,7 +242,9 @@ def _write(target: Path | None, text: str) -> None:
         sys.stdout.write(text)
 
 
-def _warn(report: dict) -> None:
+def _warn(report: dict, quiet: bool = False) -> None:
+    if quiet:
+        return
     for error in report["errors"]:
         print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
     for warning in report.get("warnings", []):
@@ -232,6 +252,10 @@ def _warn(report: dict) -> None:
 
 
 def _options(args: argparse.Namespace) -> Options:
+    from imgscan.ignore import load as load_ignore
+    from imgscan.image import Selection
+    from imgscan.scan import Options
+
     ignore_path = getattr(args, "ignore", None) or (DEFAULT_IGNORE if DEFAULT_IGNORE.is_file() else None)
     return Options(
         horizon_days=args.horizon,
@@ -244,6 +268,9 @@ def _options(args: argparse.Namespace) -> Options:
 
 def _run_scan(args: argparse.Namespace, image: Path | None = None, checks: LoadedChecks | None = None) -> ScanResult:
     """Scan with the command's options; a bad ignore file stops here, before the (long) scan."""
+    from imgscan.loader import load_checks
+    from imgscan.scan import scan
+
     options = _options(args)
     as_of = args.as_of or datetime.now(timezone.utc).date()
     return scan(image or args.image, as_of, checks or load_checks(args.plugins), options)
@@ -255,51 +282,61 @@ def _scan(args: argparse.Namespace) -> int:
     if len(args.output) > len(formats) or len(formats) - len(args.output) > 1:
         print("imgscan: error: give one -o FILE per --format (at most one format may go to stdout)", file=sys.stderr)
         return EXIT_ERROR
+    from imgscan.fixes import fix_script
+    from imgscan.loader import load_checks
+
     checks = load_checks(args.plugins)
     result = _run_scan(args, checks=checks)
     for index, fmt in enumerate(formats):
         target = args.output[index] if index < len(args.output) else None
-        _write(target, SCAN_VIEWS[fmt](result.report, checks, args.fail_on))
+        _write(target, _scan_view(fmt, result.report, checks, args.fail_on))
     if args.fix_script:
         args.fix_script.write_text(fix_script(result.findings, args.fix_script.suffix.lower()), encoding="utf-8")
-    _warn(result.report)
+    _warn(result.report, args.quiet)
     if result.checks_completed == 0:
         print(f"imgscan: error: {args.image}: no check could run", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_FINDINGS if result.gate(args.fail_on) else EXIT_CLEAN
 
 
-# listing subcommands: the report sections they show, and their table view
-LISTINGS = {"packages": (("qfe", "packages"), packages_table), "catalogs": (("catalogs",), catalogs_table)}
-
-
 @_command("packages")
 @_command("catalogs")
 def _listing(args: argparse.Namespace) -> int:
+    from imgscan.views.text import catalogs_table, packages_table, to_json
+
+    # the report sections each listing shows, and its table view
+    listings = {"packages": (("qfe", "packages"), packages_table), "catalogs": (("catalogs",), catalogs_table)}
     report = _run_scan(args).report
-    sections, table = LISTINGS[args.command]
+    sections, table = listings[args.command]
     view = {key: report[key] for key in ("imgscan", "image", "as_of", "host")}
     view |= {section: report["inventory"][section] for section in sections}
     if args.command == "packages":
         failing_now = [f for f in report["findings"] if f["rule"] == "qfe-empty" and f["severity"] == "critical"]
         view["qfe_empty_from"] = (failing_now[0]["starts"] or report["as_of"]) if failing_now else None
     _write(args.output, to_json(view) if args.format == "json" else table(view))
-    _warn(report)
+    _warn(report, args.quiet)
     return EXIT_CLEAN
 
 
 @_command("timeline")
 def _timeline(args: argparse.Namespace) -> int:
+    from imgscan.timeline import timeline, to_csv
+    from imgscan.views.text import timeline_table, to_json
+
     report = _run_scan(args).report
     events = timeline(report)
     views = {"json": lambda: to_json(events), "csv": lambda: to_csv(events), "table": lambda: timeline_table(events)}
     _write(args.output, views[args.format]())
-    _warn(report)
+    _warn(report, args.quiet)
     return EXIT_CLEAN
 
 
 @_command("diff")
 def _diff(args: argparse.Namespace) -> int:
+    from imgscan.diff import diff_reports, load_side
+    from imgscan.loader import load_checks
+    from imgscan.views.text import diff_table, to_json
+
     checks = load_checks(args.plugins)
     old, new = (load_side(path, lambda p: _run_scan(args, p, checks).report) for path in (args.old, args.new))
     result = diff_reports(old, new, args.fail_on)
@@ -309,6 +346,11 @@ def _diff(args: argparse.Namespace) -> int:
 
 @_command("fleet")
 def _fleet(args: argparse.Namespace) -> int:
+    from imgscan.fleet import summary as fleet_summary
+    from imgscan.fleet.inputs import collect
+    from imgscan.fleet.run import FleetOptions, pending, run_dask, run_local
+    from imgscan.fleet.store import Store
+
     store = Store(args.db)
     try:
         if not args.report:
@@ -336,6 +378,10 @@ def _fleet(args: argparse.Namespace) -> int:
 
 @_command("images")
 def _images(args: argparse.Namespace) -> int:
+    from imgscan.image import is_wim
+    from imgscan.image.wim import read_info
+    from imgscan.views.text import images_table, to_json
+
     if not is_wim(args.image):
         raise UnreadableImage(str(args.image), "not a WIM file (no MSWIM header)")
     info = read_info(args.image)
@@ -349,6 +395,11 @@ def _images(args: argparse.Namespace) -> int:
 
 @_command("explain")
 def _explain(args: argparse.Namespace) -> int:
+    from imgscan import errorcodes
+    from imgscan.explain import explanation
+    from imgscan.loader import load_checks
+    from imgscan.views.text import explain_table, to_json
+
     try:
         values = [errorcodes.parse(text) for text in args.codes]
     except ValueError as exc:
@@ -362,6 +413,8 @@ def _explain(args: argparse.Namespace) -> int:
 
 @_command("plugins")
 def _plugins(args: argparse.Namespace) -> int:
+    from imgscan.loader import load_checks
+
     loaded = load_checks(args.plugins)
     for check in loaded.checks:
         for rule in check.rules:

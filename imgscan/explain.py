@@ -7,15 +7,19 @@ from imgscan.errorcodes import ErrorCode
 
 
 def explanation(code: ErrorCode, rules: list[Rule]) -> dict[str, object]:
+    """A known code: its facts and the rules that predict or observe it. An unknown code: only that it
+    is unknown (its kind and facility would be guesses from the bit pattern, and no rule names it)."""
+    known = code.name is not None or code.message is not None
     predicted = [r.id for r in rules if code.hex in r.predicts]
-    observed = [r.id for r in rules if r.observes_logs] if code.failure else []
+    observed = [r.id for r in rules if r.observes_logs] if code.failure and known else []
     return {
         "code": code.hex,
         "decimal": code.value,
         "signed": code.signed,
         "name": code.name,
-        "kind": code.kind,
-        "facility": code.facility,
+        "known": known,
+        "kind": code.kind if known else None,
+        "facility": code.facility if known else None,
         "failure": code.failure,
         "message": code.message,
         "predicted_by": predicted,

@@ -10,11 +10,14 @@ root; or not verifying at all. One finding per package, its catalogs as evidence
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from imgscan.artefacts import Artefacts
 from imgscan.catalog_inventory import CatalogRecord, catalog_evidence, first_failure
 from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.servicing import Package
+
+if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
+    from imgscan.artefacts import Artefacts
+    from imgscan.servicing import Package
 
 ADVISORY = "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2749655"
 REFERENCES = (

@@ -9,10 +9,13 @@ CERT_E_EXPIRED on the same package) is linked both ways.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from imgscan.artefacts import Artefacts
 from imgscan.check import Check, Finding, Rule, Severity
 from imgscan.logs.report import code_text, evidence, severity_of, span
+
+if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
+    from imgscan.artefacts import Artefacts
 
 CBS_LOG_ERROR = Rule(
     id="cbs-log-error",

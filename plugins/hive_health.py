@@ -9,9 +9,12 @@ A damaged hive is a finding, not a crash: the other checks still run.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from imgscan.artefacts import Artefacts
 from imgscan.check import Check, Finding, Rule, Severity
+
+if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
+    from imgscan.artefacts import Artefacts
 
 UNREADABLE = Rule(
     id="hive-unreadable",

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from typing import TYPE_CHECKING
 
-from imgscan.artefacts import Artefacts
 from imgscan.catalog_inventory import first_failure
 from imgscan.check import Check, Finding, Rule, Severity
+
+if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
+    from imgscan.artefacts import Artefacts
 
 QFE_EMPTY = Rule(
     id="qfe-empty",
@@ -28,7 +31,8 @@ QFE_EMPTY = Rule(
     references=(
         "https://techcommunity.microsoft.com/blog/askperf/two-minute-drill-win32-quickfixengineering-no-instances-available/372786",
         "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2749655",
-        "observed: after KB2705219's catalog certificate expired, wmic qfe printed 'No instances available' on ~10,000 Windows 7 SP1 hosts deployed from one sysprepped image",
+        "observed: after KB2705219's catalog certificate expired, wmic qfe printed 'No instances available' "
+        "on ~10,000 Windows 7 SP1 hosts deployed from one sysprepped image",
     ),
     predicts=("0x800B0101",),
 )

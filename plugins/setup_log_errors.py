@@ -8,11 +8,14 @@ and with which error, and the installation's final result (seed 000: NDP40-KB265
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from imgscan.artefacts import Artefacts
 from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.logs.collect import LogGroup
 from imgscan.logs.report import code_text, evidence, severity_of, span
+
+if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
+    from imgscan.artefacts import Artefacts
+    from imgscan.logs.collect import LogGroup
 
 SETUP_LOG_ERROR = Rule(
     id="setup-log-error",

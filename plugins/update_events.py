@@ -7,10 +7,13 @@ error in hex (WUSA logs it in decimal: 2148204801 = 0x800B0101), when, and the r
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from imgscan.artefacts import Artefacts
 from imgscan.check import Check, Finding, Rule, Severity
 from imgscan.logs.report import code_text, evidence, severity_of, span
+
+if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
+    from imgscan.artefacts import Artefacts
 
 UPDATE_EVENT_ERROR = Rule(
     id="update-event-error",

@@ -9,11 +9,14 @@ A missing value is normal (Windows then uses 0x23c00) and only shows in the inve
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from imgscan.artefacts import Artefacts, UserHive
 from imgscan.check import Check, Finding, Inventory, RegistryFix, Rule, Severity
 from imgscan.hives import key_last_written
 from imgscan.wintrust import KEY_PATH, SETREG_DEFAULT, VALUE_NAME, WINDOWS_DEFAULT, TrustState, as_dword
+
+if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
+    from imgscan.artefacts import Artefacts, UserHive
 
 REFERENCES = (
     "https://learn.microsoft.com/en-us/dotnet/framework/tools/setreg-exe-set-registry-tool",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from imgscan import cli
+from imgscan import cli, loader
 from imgscan.check import Check, Rule, Severity
 from imgscan.loader import LoadedChecks
 from tests.conftest import rules_by_path, run_imgscan
@@ -38,7 +38,7 @@ class _Crash(Check):
 
 
 def test_exit_2_when_no_check_could_run(images, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "load_checks", lambda dirs: LoadedChecks(checks=[_Crash()]))
+    monkeypatch.setattr(loader, "load_checks", lambda dirs: LoadedChecks(checks=[_Crash()]))  # cli imports it per command
     code = cli.main(["scan", str(images["healthy"]["vhdx"]), "--format", "json"])
     assert code == 2
     err = capsys.readouterr().err

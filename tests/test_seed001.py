@@ -56,7 +56,8 @@ def test_as_of_after_expiry(seed001):
     assert "KB2749655" not in expiry[KB2731847]["remediation"]
     (qfe,) = by_rule(report, "qfe-empty")
     assert qfe["severity"] == "critical" and qfe["starts"] == "2013-06-30"
-    assert qfe["message"].startswith("Prediction:") and "seed 001" in qfe["message"]
+    assert qfe["message"].startswith("Prediction:") and qfe["message"].endswith("so this is a prediction.")
+    assert "~10,000 Windows 7 hosts" in qfe["message"]
     assert {e["package"] for e in qfe["evidence"]} == KB2705219 | {KB2731847}
 
 

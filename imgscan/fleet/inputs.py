@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imgscan.errors import ImgscanError
-from imgscan.image.disk import sniff_format
+from imgscan.image.sniff import sniff_format
 
 SKIPPED = {"unknown"}
 IMAGE_EXTENSIONS = {".vhd", ".vhdx", ".vmdk", ".e01", ".wim", ".esd", ".swm", ".img", ".raw"}

@@ -18,12 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dissect.target.filesystems.dir import DirectoryFilesystem
-
 from imgscan.errors import UnreadableImage
 from imgscan.hashing import file_sha256, tree_sha256
-from imgscan.image.disk import open_disk, sniff_format
-from imgscan.image.volume import FilesystemVolume, ImageInfo, WindowsVolume, holds_windows
+from imgscan.image.sniff import sniff_format
+from imgscan.image.volume import ImageInfo, WindowsVolume, directory_volume, holds_windows
 from imgscan.image.wim import choose, extract_wanted, read_info
 
 
@@ -80,6 +78,8 @@ def _open(path: Path) -> OpenedImage:
             "not a disk image: no VHD/VHDX/VMDK/E01 header, partition table or NTFS boot sector",
             "give a VHD, VHDX, VMDK, E01, raw disk image or an extracted Windows directory",
         )
+    from imgscan.image.disk import open_disk  # dissect.target: loaded only for disk images
+
     volume, parents = open_disk(path, fmt)
     return OpenedImage(
         volume=volume,
@@ -89,7 +89,7 @@ def _open(path: Path) -> OpenedImage:
 
 
 def _open_directory(path: Path) -> OpenedImage:
-    volume = FilesystemVolume(DirectoryFilesystem(path))
+    volume = directory_volume(path)
     if not holds_windows(volume):
         raise UnreadableImage(
             str(path),
@@ -108,7 +108,7 @@ def _open_wim(path: Path, selection: Selection) -> Iterator[OpenedImage]:
         root = workdir / "volume"
         root.mkdir(mode=0o700)
         warnings = extract_wanted(path, info, image, root)
-        volume = FilesystemVolume(DirectoryFilesystem(root))
+        volume = directory_volume(root)
         if not holds_windows(volume):
             raise UnreadableImage(str(path), f"image {image.index} ({image.name}) holds no Windows\\System32\\config",
                                   "choose the image that holds Windows with --index")

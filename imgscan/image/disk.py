@@ -30,36 +30,6 @@ VHD_DIFFERENCING = 4
 MAX_PARENT_DEPTH = 16
 
 
-def sniff_format(path: Path) -> str:
-    """Name the container format from the file's magic bytes (not its extension)."""
-    with path.open("rb") as fh:
-        head = fh.read(4096)
-        size = fh.seek(0, io.SEEK_END)
-        tail = b""
-        if size >= 512:
-            fh.seek(size - 512)
-            tail = fh.read(512)
-    if head.startswith(b"vhdxfile"):
-        return "vhdx"
-    if tail.startswith(b"conectix") or head.startswith(b"conectix"):
-        footer = tail if tail.startswith(b"conectix") else head
-        kind = {2: "fixed", 3: "dynamic", 4: "differencing"}.get(int.from_bytes(footer[60:64], "big"), "unknown")
-        return f"vhd-{kind}"
-    if head.startswith(b"KDMV") or head.startswith(b"# Disk DescriptorFile"):
-        return "vmdk"
-    if head.startswith(b"EVF\x09\x0d\x0a\xff\x00"):
-        return "e01"
-    if head.startswith(b"MSWIM\0\0\0"):
-        return "wim"
-    if len(head) >= 1024 and head[512:520] == b"EFI PART":
-        return "raw-gpt"
-    if head[3:11] == b"NTFS    ":
-        return "raw-volume"
-    if len(head) >= 512 and head[510:512] == b"\x55\xaa":
-        return "raw-mbr"
-    return "unknown"
-
-
 class _VhdiStream(io.RawIOBase):
     """A read-only file object over a libvhdi handle (with its parents attached)."""
 

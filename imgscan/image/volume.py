@@ -9,11 +9,13 @@ which container it reads from.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from dissect.target.exceptions import FilesystemError, SymlinkRecursionError
-from dissect.target.filesystem import DirEntry, Filesystem, FilesystemEntry
+if TYPE_CHECKING:
+    from dissect.target.filesystem import DirEntry, Filesystem, FilesystemEntry
 
 CONFIG_DIR = r"Windows\System32\config"
 
@@ -57,6 +59,14 @@ class WindowsVolume(Protocol):
         """Names (as stored) of the entries of a directory; empty when it is absent."""
 
 
+@functools.cache
+def _filesystem_error() -> type[Exception]:
+    """dissect's base error, imported when a dissect volume is in use (not when rules are listed)."""
+    from dissect.target.exceptions import FilesystemError
+
+    return FilesystemError
+
+
 class FilesystemVolume:
     """A `WindowsVolume` over a dissect filesystem (NTFS in a disk image, or a directory).
 
@@ -82,7 +92,7 @@ class FilesystemVolume:
                 listing = {e.name.lower(): e for e in entry.scandir()}
             except (FileNotFoundError, NotADirectoryError):
                 listing = {}
-            except (FilesystemError, OSError) as exc:  # a looping link, a directory it may not read
+            except (_filesystem_error(), OSError) as exc:  # a looping link, a directory it may not read
                 self.problems.append({"path": directory, "message": f"directory cannot be listed: {_reason(exc)}"})
                 listing = {}
             self._listings[directory] = listing
@@ -105,7 +115,7 @@ class FilesystemVolume:
             return entry.open()
         except ArtefactUnreadable:
             raise
-        except (FilesystemError, OSError) as exc:
+        except (_filesystem_error(), OSError) as exc:
             raise ArtefactUnreadable(path, _not_a_file(entry) if entry.is_symlink() else _reason(exc)) from exc
 
     def exists(self, path: str) -> bool:
@@ -118,13 +128,13 @@ class FilesystemVolume:
     def is_file(self, path: str) -> bool:
         try:
             return self._entry(path).is_file()
-        except (FilesystemError, OSError):
+        except (_filesystem_error(), OSError):
             return False
 
     def is_dir(self, path: str) -> bool:
         try:
             return self._entry(path).is_dir()
-        except (FilesystemError, OSError):
+        except (_filesystem_error(), OSError):
             return False
 
     def listdir(self, path: str) -> list[str]:
@@ -137,30 +147,39 @@ def _not_a_file(entry: FilesystemEntry) -> str:
     try:
         if entry.is_symlink():
             target = entry.readlink()
+            from dissect.target.exceptions import SymlinkRecursionError
+
             try:
                 entry.is_file()  # resolving the link is what fails
                 entry.stat()
             except SymlinkRecursionError:
                 return f"symbolic link to {target!r} that loops back on itself"
-            except (FilesystemError, OSError):
+            except (_filesystem_error(), OSError):
                 return f"symbolic link to {target!r}, which leads to nothing inside the image"
             if entry.is_dir():
                 return f"symbolic link to {target!r}, a directory, not a file"
             return f"symbolic link to {target!r}, which is not a regular file"
         if entry.is_dir():
             return "a directory where a file is expected"
-    except (FilesystemError, OSError) as exc:
+    except (_filesystem_error(), OSError) as exc:
         return _reason(exc)
     return "not a regular file (a FIFO, socket or device)"
 
 
 def _reason(exc: BaseException) -> str:
-    while isinstance(exc, FilesystemError) and isinstance(exc.__cause__, OSError):
+    while isinstance(exc, _filesystem_error()) and isinstance(exc.__cause__, OSError):
         exc = exc.__cause__  # dissect wraps the OS error as FilesystemError(None)
     if isinstance(exc, PermissionError):
         return "permission denied (run imgscan as a user who may read the evidence)"
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return str(text).splitlines()[0]
+
+
+def directory_volume(root: Path) -> FilesystemVolume:
+    """A volume over an extracted directory tree (or a WIM's extraction directory)."""
+    from dissect.target.filesystems.dir import DirectoryFilesystem
+
+    return FilesystemVolume(DirectoryFilesystem(root))
 
 
 def holds_windows(volume: WindowsVolume) -> bool:

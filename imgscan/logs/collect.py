@@ -20,13 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import PureWindowsPath
 
-from cabarchive import CabArchive
-from cabarchive.errors import CorruptionError, NotSupportedError
-
 from imgscan.image.volume import WindowsVolume, child_path
 from imgscan.logs import LogEntry
 from imgscan.logs.cbs import read_cbs, read_checksur
-from imgscan.logs.events import read_events
 from imgscan.logs.setup import read_dotnet, read_windowsupdate
 
 CBS_DIR = r"Windows\Logs\CBS"
@@ -137,6 +133,8 @@ def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
         stream(path, "setup", lambda fh, p, kb=kb: read_dotnet(fh, p, kb.upper() if kb else None))
     if volume.exists(r"Windows\WindowsUpdate.log"):
         stream(r"Windows\WindowsUpdate.log", "setup", read_windowsupdate)
+    from imgscan.logs.events import read_events  # dissect.eventlog: loaded by a scan, not by rule listings
+
     for name in ("System.evtx", "Setup.evtx"):
         path = child_path(EVENT_DIR, name)
         if volume.exists(path):
@@ -157,6 +155,9 @@ def _setup_logs(volume: WindowsVolume) -> list[str]:
 
 def _cab(volume: WindowsVolume, path: str, folder: _Folder, logs: LogSet) -> None:
     """A rotated CBS log compressed as an MSZIP cabinet (cabarchive decompresses it in memory)."""
+    from cabarchive import CabArchive
+    from cabarchive.errors import CorruptionError, NotSupportedError
+
     try:
         with volume.open(path) as fh:
             archive = CabArchive(fh.read())

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from imgscan.check import Severity
 from imgscan.errorcodes import describe
-from imgscan.logs.collect import LogGroup
+
+if TYPE_CHECKING:
+    from imgscan.logs.collect import LogGroup
 
 # facility → severity of a failure logged with it: trust and servicing failures stop updates
 FACILITY_SEVERITY = {

@@ -122,6 +122,10 @@ def images_table(path: Path, info: WimInfo) -> str:
 def explain_table(explained: list[dict[str, object]]) -> str:
     lines = []
     for item in explained:
+        if not item["known"]:
+            lines.append(f"{item['code']}  unknown: not in imgscan's error-code knowledge base")
+            lines.append("")
+            continue
         lines.append(f"{item['code']}  {item['name'] or '(name not in the knowledge base)'}")
         lines.append(f"  decimal {item['decimal']} / {item['signed']}  ·  {item['kind']}"
                      + (f"  ·  facility {item['facility']}" if item["facility"] else "")

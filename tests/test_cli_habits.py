@@ -1,0 +1,44 @@
+"""The CLI habits users bring from Trivy and dissect: short options, quiet runs, help on every option,
+errors in the subcommand's own words."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from imgscan.cli import build_parser
+from tests.conftest import REPO, run_imgscan
+
+SEED000 = REPO / "sample_images" / "built" / "seed000.vhdx"
+
+
+def test_every_option_of_every_subcommand_has_help():
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [f"{name} {'/'.join(action.option_strings) or action.dest}"
+               for name, command in subcommands.choices.items() for action in command._actions
+               if not action.help and not isinstance(action, argparse._HelpAction)]
+    assert not missing, missing
+
+
+def test_short_format_and_quiet(tmp_path):
+    run = run_imgscan("scan", SEED000, "--as-of", "2013-07-01", "-f", "json", "-q")
+    assert run.code == 1 and json.loads(run.stdout)["findings"]
+    assert run.stderr == ""
+
+
+def test_unknown_option_shows_the_subcommand_usage():
+    run = run_imgscan("scan", SEED000, "--no-such-option")
+    assert run.code == 2
+    assert run.stderr.startswith("usage: imgscan scan ")
+    assert "unrecognized arguments: --no-such-option" in run.stderr
+
+
+def test_explain_of_an_unknown_code_says_only_that():
+    table = run_imgscan("explain", "0xdeadbeef")
+    assert table.code == 0
+    assert table.stdout.strip() == "0xDEADBEEF  unknown: not in imgscan's error-code knowledge base"
+    data = json.loads(run_imgscan("explain", "0xdeadbeef", "-f", "json").stdout)[0]
+    assert data["known"] is False and data["observed_by"] == [] and data["facility"] is None
+    known = json.loads(run_imgscan("explain", "0x800b0101", "-f", "json").stdout)[0]
+    assert known["known"] is True and "catalog-expiry" in known["predicted_by"]
