@@ -51,8 +51,6 @@ class WindowsVolume(Protocol):
     def exists(self, path: str) -> bool:
         """Whether an entry of that name exists, whatever it is (file, directory, broken link)."""
 
-    def is_file(self, path: str) -> bool: ...
-
     def is_dir(self, path: str) -> bool: ...
 
     def listdir(self, path: str) -> list[str]:
@@ -124,12 +122,6 @@ class FilesystemVolume:
         except (FileNotFoundError, NotADirectoryError):
             return False
         return True
-
-    def is_file(self, path: str) -> bool:
-        try:
-            return self._entry(path).is_file()
-        except (_filesystem_error(), OSError):
-            return False
 
     def is_dir(self, path: str) -> bool:
         try:
