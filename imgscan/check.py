@@ -77,6 +77,7 @@ class Finding:
     explained_by: list[str] = field(default_factory=list)  # rules that predicted this observed failure
     suppressed: dict[str, object] | None = None  # the ignore-file entry that accepted it, if any
     fix: RegistryFix | None = None  # a registry change that fixes it, for --fix-script
+    observed: str | None = None  # log findings: when a log first shows the failure (ISO 8601)
 
     @property
     def effective_severity(self) -> Severity:
@@ -95,7 +96,8 @@ class Finding:
             "references": list(self.rule.references),
         } | ({"confirmed_by": self.confirmed_by} if self.confirmed_by else {}) \
           | ({"explained_by": self.explained_by} if self.explained_by else {}) \
-          | ({"suppressed": self.suppressed} if self.suppressed else {})
+          | ({"suppressed": self.suppressed} if self.suppressed else {}) \
+          | ({"observed": self.observed} if self.observed else {})
 
     def sort_key(self) -> tuple[int, bool, str, str]:
         """Worst first; at equal severity, causes (predictions) before the log lines that show them."""

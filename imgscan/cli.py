@@ -365,15 +365,15 @@ def _fleet(args: argparse.Namespace) -> int:
                 run_dask(todo, options, args.scheduler, store)
             else:
                 run_local(todo, options, max(args.jobs, 1), store)
-        summary = fleet_summary.summarize(store.rows())
+        summary = fleet_summary.summarize(store.rows(), args.fail_on)
     finally:
         store.close()
     views = {"table": fleet_summary.to_table, "json": fleet_summary.to_json, "csv": fleet_summary.to_csv,
              "html": lambda s: fleet_summary.to_html(s, args.fail_on)}
     _write(args.output, views[args.format](summary))
-    if fleet_summary.gating(summary, args.fail_on):
+    if fleet_summary.gating(summary):
         return EXIT_FINDINGS
-    return EXIT_ERROR if any(str(r["status"]).startswith("error") for r in summary) else EXIT_CLEAN
+    return EXIT_ERROR if any(r["scan"] == "unreadable" for r in summary) else EXIT_CLEAN
 
 
 @_command("images")

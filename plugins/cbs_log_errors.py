@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.logs.report import code_text, evidence, severity_of, span
+from imgscan.logs.report import code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -54,5 +54,6 @@ class CbsLogErrors(Check):
                     "Windows 8+, CheckSUR / System Update Readiness on Windows 7)."
                 ),
                 hresult=group.hresult,
+                observed=observed_at(group),
                 subjects=tuple(sorted(group.names | ({group.subject} if group.subject else set()))),
             )

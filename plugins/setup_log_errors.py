@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.logs.report import code_text, evidence, severity_of, span
+from imgscan.logs.report import code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -74,4 +74,5 @@ class SetupLogErrors(Check):
                 ),
                 hresult=reported.hresult,
                 subjects=(update, *files),
+                observed=min((o for g in groups if (o := observed_at(g))), default=None),
             )

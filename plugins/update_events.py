@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.logs.report import code_text, evidence, severity_of, span
+from imgscan.logs.report import code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -50,5 +50,6 @@ class UpdateEvents(Check):
                 evidence=evidence(group),
                 remediation="Run `imgscan explain` on the code, and look for the prediction that explains it.",
                 hresult=group.hresult,
+                observed=observed_at(group),
                 subjects=tuple(sorted(group.names)),
             )

@@ -61,9 +61,14 @@ def test_fleet_verdicts_error_row_and_exit(fleet, tmp_path):
     assert by_host["WS-0003"]["worst"] == "critical" and by_host["WS-0003"]["first_failure"] == "2013-06-30"
     assert "qfe-empty" in by_host["WS-0003"]["rules"]
     assert by_host["WS-0001"]["worst"] == "high" and "wintrust-offline-revocation" in by_host["WS-0001"]["rules"]
-    assert by_host["WS-0004"]["worst"] == "" and by_host["WS-0004"]["status"] == "ok"
-    assert by_host["WS-0006.vhdx"]["status"].startswith("error:") and "truncated" in by_host["WS-0006.vhdx"]["status"]
-    assert summary[0]["host"] == "WS-0003"  # sorted by first failure date
+    # no prediction has a date, but its setup log shows the failure on 2012-04-24: that is its first failure
+    assert by_host["WS-0001"]["first_failure"] == "2012-04-24" and by_host["WS-0001"]["verdict"] == "fail"
+    assert by_host["WS-0003"]["verdict"] == "fail" and by_host["WS-0003"]["scan"] == "scanned"
+    healthy = by_host["WS-0004"]
+    assert healthy["worst"] == "" and (healthy["scan"], healthy["verdict"]) == ("scanned", "pass")
+    unreadable = by_host["WS-0006.vhdx"]
+    assert (unreadable["scan"], unreadable["verdict"]) == ("unreadable", "") and "truncated" in unreadable["error"]
+    assert [r["host"] for r in summary[:3]] == ["WS-0001", "WS-0002", "WS-0003"]  # sorted by first failure date
     stored = rows(db)
     assert len(stored) == 6 and len({r["path"] for r in stored}) == 6
     with sqlite3.connect(db) as connection:
@@ -200,4 +205,18 @@ def test_file_named_like_an_image_without_its_header_is_an_error_row(tmp_path):
     run = run_imgscan("fleet", images, "--as-of", "2013-07-05", "--db", db, "--jobs", "1", "--format", "json")
     by_host = {r["host"]: r for r in json.loads(run.stdout)}
     assert set(by_host) == {"WS-0100", "notes.vhdx"}
-    assert by_host["notes.vhdx"]["status"].startswith("error:")
+    assert by_host["notes.vhdx"]["scan"] == "unreadable" and by_host["notes.vhdx"]["error"]
+
+
+def test_chart_counts_every_failing_host_even_without_a_dated_finding(tmp_path):
+    images = tmp_path / "images"
+    host("seed000", "WS-NOLOG", images, change=lambda s: setattr(s, "logs", []))  # fails, but nothing dated
+    host("healthy", "WS-FINE", images)
+    db, html = tmp_path / "chart.sqlite", tmp_path / "chart.html"
+    run = run_imgscan("fleet", images, "--as-of", "2013-07-05", "--db", db, "--jobs", "1", "--format", "html", "-o", html)
+    assert run.code == 1, run.stderr
+    page = html.read_text()
+    assert 'data-day="2013-07-05" data-hosts="1"' in page  # counted from the as-of day
+    assert "1 of 2 host(s)" in page
+    table = run_imgscan("fleet", "--db", db, "--report")
+    assert "VERDICT" in table.stdout and "2 host(s): 1 fail, 0 unreadable" in table.stdout

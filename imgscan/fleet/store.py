@@ -65,7 +65,8 @@ class Store:
         report = result.get("report")
         findings = [f for f in (report or {}).get("findings", []) if not f.get("suppressed")]
         worst = next((s for s in SEVERITY_ORDER if any(f["severity"] == s for f in findings)), None)
-        starts = sorted(f["starts"] for f in findings if f["starts"])
+        # a prediction's first day, or the day a log first shows an observed failure
+        starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
         host = result.get("host") or ((report or {}).get("host") or {}).get("name") or Path(result["path"]).name
         with self.db:
             self.db.execute("DELETE FROM scans WHERE path = ? AND version = ? AND options = ?",
@@ -89,7 +90,8 @@ class Store:
 
     def rows(self) -> list[dict[str, object]]:
         cursor = self.db.execute(
-            "SELECT path, host, labels, sha256, status, worst, first_failure, rules, error FROM scans ORDER BY path"
+            "SELECT path, host, labels, sha256, status, worst, first_failure, rules, error,"
+            " json_extract(report, '$.as_of') AS as_of FROM scans ORDER BY path"
         )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) | {"labels": json.loads(row[2])} for row in cursor.fetchall()]

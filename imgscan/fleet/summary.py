@@ -1,8 +1,12 @@
 """The fleet summary: one row per host, sorted by the day it starts failing, and its views.
 
+Each row says whether the image could be scanned (SCAN: scanned / unreadable)
+and, by --fail-on, whether the host fails (VERDICT: fail / pass). FIRST FAILURE
+is the first day a prediction starts, or the day a log first shows a failure.
 The HTML view adds a chart of how many hosts fail by each date (a step line in
-inline SVG), the fleet-level picture of seed 001: every host built from the
-image fails on the same day.
+inline SVG); a failing host without a dated finding counts from the scan's
+as-of day. Built from one golden image, a whole fleet typically fails on the
+same day.
 """
 
 from __future__ import annotations
@@ -15,28 +19,33 @@ from imgscan.check import Severity
 from imgscan.views.html import render
 from imgscan.views.text import columns
 
-COLUMNS = ("host", "image", "worst", "rules", "first_failure", "status")
+COLUMNS = ("host", "image", "scan", "verdict", "worst", "rules", "first_failure", "error")
 
 
-def summarize(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    table = [
-        {"host": r["host"], "image": r["path"], "worst": r["worst"] or "", "rules": r["rules"] or "",
-         "first_failure": r["first_failure"] or "", "status": "error: " + str(r["error"]) if r["status"] == "error" else "ok",
-         "labels": r["labels"]}
-        for r in rows
-    ]
+def summarize(rows: list[dict[str, object]], fail_on: Severity) -> list[dict[str, object]]:
+    table = []
+    for r in rows:
+        scanned = r["status"] != "error"
+        fails = scanned and bool(r["worst"]) and Severity.parse(str(r["worst"])) >= fail_on
+        table.append({
+            "host": r["host"], "image": r["path"], "scan": "scanned" if scanned else "unreadable",
+            "verdict": ("fail" if fails else "pass") if scanned else "", "worst": r["worst"] or "",
+            "rules": r["rules"] or "", "first_failure": r["first_failure"] or "",
+            "error": "" if scanned else str(r["error"]), "as_of": r.get("as_of") or "", "labels": r["labels"],
+        })
     return sorted(table, key=lambda r: (r["first_failure"] or "9999", str(r["host"]).lower()))
 
 
-def gating(summary: list[dict[str, object]], fail_on: Severity) -> int:
-    return sum(1 for r in summary if r["worst"] and Severity.parse(str(r["worst"])) >= fail_on)
+def gating(summary: list[dict[str, object]]) -> int:
+    return sum(1 for r in summary if r["verdict"] == "fail")
 
 
 def to_table(summary: list[dict[str, object]]) -> str:
-    rows = [["HOST", "IMAGE", "WORST", "RULES", "FIRST FAILURE", "STATUS"]]
+    rows = [["HOST", "IMAGE", "SCAN", "VERDICT", "WORST", "RULES", "FIRST FAILURE", "ERROR"]]
     rows += [[str(r[c]) for c in COLUMNS] for r in summary]
-    errors = sum(1 for r in summary if str(r["status"]).startswith("error"))
-    return "\n".join(columns(rows) + ["", f"{len(summary)} host(s), {errors} unreadable"]) + "\n"
+    unreadable = sum(1 for r in summary if r["scan"] == "unreadable")
+    foot = f"{len(summary)} host(s): {gating(summary)} fail, {unreadable} unreadable"
+    return "\n".join(columns(rows) + ["", foot]) + "\n"
 
 
 def to_json(summary: list[dict[str, object]]) -> str:
@@ -52,8 +61,10 @@ def to_csv(summary: list[dict[str, object]]) -> str:
 
 
 def failures_by_date(summary: list[dict[str, object]]) -> list[tuple[str, int]]:
-    """(date, hosts failing on or before it) at every date on which the count grows."""
-    days = sorted(str(r["first_failure"]) for r in summary if r["first_failure"])
+    """(date, hosts failing on or before it) at every date on which the count grows: every host that
+    fails counts, one without a dated finding from its scan's as-of day."""
+    days = sorted(str(r["first_failure"] or r["as_of"]) for r in summary
+                  if r["first_failure"] or (r["verdict"] == "fail" and r["as_of"]))
     steps: list[tuple[str, int]] = []
     for count, day in enumerate(days, 1):
         if steps and steps[-1][0] == day:
@@ -81,5 +92,5 @@ def to_html(summary: list[dict[str, object]], fail_on: Severity) -> str:
             previous = y(count)
     return render(
         "fleet.html.j2", summary=summary, points=points, width=width, height=height, left=left, bottom=bottom, total=len(summary),
-        gating=gating(summary, fail_on), fail_on=str(fail_on),
+        gating=gating(summary), fail_on=str(fail_on),
     )

@@ -41,5 +41,11 @@ def span(group: LogGroup) -> str:
     return f"{group.count} time(s) from {group.first:%Y-%m-%d %H:%M:%S} to {group.last:%Y-%m-%d %H:%M:%S}"
 
 
+def observed_at(group: LogGroup) -> str | None:
+    """When a log first shows the failure, as the log wrote it (ISO 8601; text logs keep the host's
+    local time, event logs UTC)."""
+    return group.first.isoformat() if group.first else None
+
+
 def evidence(group: LogGroup) -> list[dict[str, object]]:
     return [dict(sample) for sample in group.samples]
