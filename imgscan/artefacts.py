@@ -84,8 +84,9 @@ class Artefacts:
         machine: list[Hive | UserHive] = [h for h in (self.software, self.system, self.components) if h]
         return machine + list(self.user_hives)
 
-    def host(self) -> dict[str, str | None]:
-        return {"name": _computer_name(self.system), "os": _os_name(self.software)}
+    def host(self) -> dict[str, object]:
+        return {"name": _computer_name(self.system), "os": _os_name(self.software),
+                "utc_offset_minutes": _utc_offset(self.system)}
 
 
 def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365) -> Artefacts:
@@ -151,6 +152,23 @@ def _computer_name(system: Hive | None) -> str | None:
         return None
     name = system.value(rf"ControlSet{current:03d}\Control\ComputerName\ComputerName", "ComputerName")
     return name if isinstance(name, str) else None
+
+
+def _utc_offset(system: Hive | None) -> int | None:
+    """The host's offset from UTC in minutes (local = UTC + offset), from the current control set's
+    TimeZoneInformation: ActiveTimeBias (the bias in force when Windows last ran, daylight saving
+    included), else Bias. Text logs (CBS.log, setup logs) are written in that local time."""
+    if system is None:
+        return None
+    current = system.value("Select", "Current")
+    if not isinstance(current, int):
+        return None
+    key = rf"ControlSet{current:03d}\Control\TimeZoneInformation"
+    for name in ("ActiveTimeBias", "Bias"):
+        bias = system.value(key, name)
+        if isinstance(bias, int):
+            return -(bias - (1 << 32) if bias >= 1 << 31 else bias)  # a DWORD holding a signed value
+    return None
 
 
 def _os_name(software: Hive | None) -> str | None:

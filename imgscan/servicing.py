@@ -66,6 +66,7 @@ class Package:
             "state": None if self.state is None else f"0x{self.state:x}",
             "state_name": self.state_name,
             "installed_on": self.install_time.date().isoformat() if self.install_time else None,
+            "installed_at": self.install_time.strftime("%Y-%m-%dT%H:%M:%SZ") if self.install_time else None,
             "install_user": self.install_user,
             "mum": self.mum_path,
             "cat": self.cat_path,

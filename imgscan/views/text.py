@@ -33,8 +33,9 @@ def to_table(report: dict[str, object]) -> str:
     findings = report["findings"]
     if not findings:
         lines.append("No findings.")
+    fixes_shown: dict[str, str] = {}  # remediation text -> the rule that printed it first
     for finding in findings:
-        lines.extend(_finding_lines(finding))
+        lines.extend(_finding_lines(finding, fixes_shown))
     hives = report["inventory"].get("hives", [])
     lines.append(f"Read {len(hives)} hive(s); summary: " + _summary(report["summary"]))
     for error in report["errors"]:
@@ -42,28 +43,45 @@ def to_table(report: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _finding_lines(finding: dict[str, object]) -> list[str]:
+def _finding_lines(finding: dict[str, object], fixes_shown: dict[str, str]) -> list[str]:
     evidence = finding["evidence"][0] if finding["evidence"] else {}
     where = evidence.get("path", "")
     head = f"{finding['severity'].upper():<8} {finding['rule']}  {where}"
-    if finding.get("starts"):
-        head += f"  (from {finding['starts']})"
+    head += f"  ({_when(finding, evidence)})"
     if finding.get("hresult"):
         head += f"  {finding['hresult']}"
     out = [head]
     out += textwrap.wrap(finding["message"], WIDTH, initial_indent="  ", subsequent_indent="  ")
     for item in finding["evidence"]:
         details = {k: v for k, v in item.items() if k not in TABLE_HIDDEN}
-        out.append("  evidence: " + item.get("path", "") + "  " + ", ".join(f"{k}={v}" for k, v in details.items()))
+        line = "evidence: " + item.get("path", "") + "  " + ", ".join(f"{k}={v}" for k, v in details.items())
+        out += textwrap.wrap(line, WIDTH, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
     for link in finding.get("confirmed_by", []):
         where = f"line {link['line']}" if "line" in link else f"record {link.get('record')}"
         out.append(f"  confirmed by {link['rule']}: {link['path']} {where}")
     if finding.get("explained_by"):
         out.append(f"  predicted by: {', '.join(finding['explained_by'])}")
-    out.append("  fix:")
-    out += ["    " + line for line in str(finding["remediation"]).splitlines()]
+    remediation = str(finding["remediation"])
+    if remediation in fixes_shown:  # one account's .reg fix, printed once
+        out.append(f"  fix: the same as for {fixes_shown[remediation]} above")
+    else:
+        fixes_shown[remediation] = str(finding["rule"])
+        out.append("  fix:")
+        out += ["    " + line for line in remediation.splitlines()]
     out.append("")
     return out
+
+
+def _when(finding: dict[str, object], evidence: dict[str, object]) -> str:
+    """From when the finding holds: the day a prediction starts, the day a log first shows it, the
+    day a setting was written, or (a setting of unknown age) every update install."""
+    if finding.get("starts"):
+        return f"from {finding['starts']}"
+    if finding.get("observed"):
+        return f"seen {finding['observed']}"
+    if evidence.get("last_written"):
+        return f"since {evidence['last_written']}"
+    return "at every update install"
 
 
 def _summary(summary: dict[str, int]) -> str:
@@ -93,10 +111,14 @@ def packages_table(view: dict[str, object]) -> str:
     rows += [[r["HotFixID"], r["Description"], r["InstalledOn"] or "", r["InstalledBy"] or ""] for r in qfe]
     lines += columns(rows) if qfe else ["No instances available."]
     lines += ["", f"{len(view['packages'])} package(s):"]
-    rows = [["PACKAGE", "KB", "STATE", "INSTALLED", "CATALOG"]]
+    rows = [["PACKAGE", "KB", "STATE", "INSTALLED", "CATALOG", "FAILS FROM"]]
     for package in view["packages"]:
+        status = str(package.get("catalog_status") or "")
+        until = str(package.get("catalog_valid_until") or "")
+        if status == "expires" and until and until[:10] < str(view["as_of"]):
+            status = "expired"
         rows.append([package["identity"], package["kb"] or "", package["state_name"], package["installed_on"] or "",
-                     package.get("catalog_valid_until") or package.get("catalog_status") or ""])
+                     status, package.get("catalog_fails_from") or ""])
     return "\n".join(lines + columns(rows)) + "\n"
 
 
@@ -106,8 +128,17 @@ def catalogs_table(view: dict[str, object]) -> str:
         signer = (cat.get("signer") or {}).get("common_name", "")
         stamp = (cat.get("timestamp") or {}).get("kind", "")
         until = cat.get("valid_until") or ("no end" if cat.get("status") == "valid" else "")
-        rows.append([cat["path"], signer, stamp, until, cat.get("status") or cat.get("problem", "")])
+        rows.append([cat["path"], signer, stamp, until, _catalog_status(cat, str(view["as_of"]))])
     return "\n".join(_header(view) + columns(rows)) + "\n"
+
+
+def _catalog_status(cat: dict[str, object], as_of: str) -> str:
+    """`expires` for a signature that ends after the as-of day, `expired` for one that already has."""
+    status = str(cat.get("status") or cat.get("problem", ""))
+    until = cat.get("valid_until")
+    if status == "expires" and until and str(until)[:10] < as_of:
+        return "expired"
+    return status
 
 
 def images_table(path: Path, info: WimInfo) -> str:
