@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 import subprocess
 
 import jsonschema
@@ -236,3 +238,37 @@ def test_ci_examples_are_documented():
         assert system in docs
     assert "--format sarif" in docs and "--exit-code" not in docs
 
+
+
+# Measures every label of the catalog chart in the browser's own layout: inside the SVG, and no two
+# overlapping. The report has no script of its own; the test appends one to a copy and reads the DOM.
+LABEL_PROBE = """<script>
+const svg = document.getElementById('chart');
+const width = svg.width.baseVal.value, height = svg.height.baseVal.value;
+const boxes = [...svg.querySelectorAll('text')].map(t => ({text: t.textContent, box: t.getBBox()}));
+const problems = [];
+for (const {text, box} of boxes) {
+  if (box.x < 0 || box.x + box.width > width || box.y < 0 || box.y + box.height > height) problems.push('clipped: ' + text);
+}
+for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+  const a = boxes[i].box, b = boxes[j].box;
+  if (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height)
+    problems.push('overlap: ' + boxes[i].text + ' / ' + boxes[j].text);
+}
+document.body.insertAdjacentHTML('beforeend', '<pre id="label-check">' + JSON.stringify(problems) + '</pre>');
+</script>"""
+
+
+@pytest.mark.parametrize(("name", "as_of", "horizon"), [
+    ("seed001", "2013-07-01", "365"), ("seed001", "2012-09-20", "30"), ("seed000", "2013-07-01", "365"),
+    ("healthy", "2026-12-01", "365"), ("healthy", "2012-06-01", "10"),
+])
+def test_chart_labels_are_inside_and_do_not_overlap(samples, tmp_path, name, as_of, horizon):
+    out = tmp_path / "report.html"
+    run_imgscan("scan", samples[name], "--as-of", as_of, "--horizon", horizon, "--format", "html", "-o", out)
+    probe = tmp_path / "probe.html"
+    probe.write_text(out.read_text(encoding="utf-8").replace("</body>", LABEL_PROBE + "</body>"), encoding="utf-8")
+    dom = chromium("--dump-dom", probe.as_uri(), tmp_path=tmp_path).stdout
+    found = re.findall(r'<pre id="label-check">(.*?)</pre>', dom, re.S)  # the first is the script's own text
+    assert len(found) == 2, "the probe did not run"
+    assert json.loads(html.unescape(found[-1])) == []

@@ -14,6 +14,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from imgscan.check import Severity
 
 WIDTH, LEFT, ROW, TOP = 1100, 430, 22, 40
+CHAR = 7.0  # a generous width of one 11 px character, to keep labels inside the chart and apart
+TICK_GAP = 48  # at least this many pixels between two year labels
 
 
 def _day(text: str | None) -> date | None:
@@ -40,15 +42,30 @@ def chart(report: dict) -> dict[str, object]:
         return round(LEFT + (WIDTH - LEFT - 20) * (day - first).days / span, 1)
 
     bars = []
+    fit = int((LEFT - 12) / CHAR)  # characters of a package name that fit left of the bars
     for n, row in enumerate(rows):
         right = x(row["end"]) if row["end"] else WIDTH - 20
-        bars.append(row | {"x": x(row["start"]), "width": max(right - x(row["start"]), 2), "y": TOP + n * ROW})
-    ticks = [date(year, 1, 1) for year in range(first.year + 1, last.year + 1)]
+        shown = row["label"] if len(row["label"]) <= fit else row["label"][: fit - 1] + "…"
+        bars.append(row | {"x": x(row["start"]), "width": max(right - x(row["start"]), 2), "y": TOP + n * ROW,
+                           "shown": shown})
+    years = range(first.year + 1, last.year + 1)
+    step = max(1, -(-TICK_GAP * len(years) // int(WIDTH - LEFT - 20)) if years else 1)
+    ticks = [date(year, 1, 1) for year in years if (year - first.year - 1) % step == 0]
+    height = TOP + len(rows) * ROW + 44  # two label rows under the bars: "as of" and "horizon"
     return {
-        "bars": bars, "width": WIDTH, "height": TOP + len(rows) * ROW + 30, "left": LEFT,
-        "as_of": {"x": x(as_of), "day": as_of}, "horizon": {"x": x(horizon_end), "day": horizon_end},
+        "bars": bars, "width": WIDTH, "height": height, "left": LEFT,
+        "as_of": _marker(x(as_of), f"as of {as_of}", height - 22),
+        "horizon": _marker(x(horizon_end), f"horizon {horizon_end}", height - 6),
         "ticks": [{"x": x(t), "label": t.year} for t in ticks],
     }
+
+
+def _marker(at: float, text: str, baseline: float) -> dict[str, object]:
+    """A vertical line's label on its own row, right of the line, or left of it where it would leave the chart."""
+    width = len(text) * CHAR
+    if at + 4 + width <= WIDTH - 2:
+        return {"x": at, "label_x": at + 4, "anchor": "start", "text": text, "y": baseline}
+    return {"x": at, "label_x": max(at - 4, width + 2), "anchor": "end", "text": text, "y": baseline}
 
 
 def render(template: str, **context: object) -> str:
