@@ -1,26 +1,34 @@
 #!/usr/bin/env bash
 # Install imgscan and everything it needs, from Debian's and PyPI's registries.
 #
-#   bash scripts/setup.sh          imgscan itself (pip install .)
-#   bash scripts/setup.sh --test   plus the tools the tests and the sample-image
-#                                  builder use, and imgscan in editable mode
+#   bash scripts/setup.sh          imgscan and its Python packages
+#   bash scripts/setup.sh --test   plus what the tests need: the tools that build the sample images
+#                                  and the independent readers that check them
 #
-# Debian packages are installed only when missing, so a second run is quick.
+# Python packages go into a virtual environment, .venv in this checkout: Debian 12, Ubuntu 23.04
+# and later refuse `pip install` into the system Python (PEP 668, "externally managed
+# environment"). Run imgscan as .venv/bin/imgscan, or `. .venv/bin/activate` first.
+# Both modes install imgscan in editable mode, so the tests run against this checkout whichever
+# of the two ran last. Debian packages are installed only when missing, so a second run is quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Python packages come from pyproject.toml; WIM files are read with wimlib's wimlib-imagex.
+# WIM files are read with wimlib's wimlib-imagex.
 runtime_apt=(wimtools)
 # Sample images: mkntfs (ntfs-3g), wimlib's NTFS apply (wimtools), sfdisk (fdisk),
 # qemu-img (qemu-utils), ewfacquire (ewf-tools), gcab (CAB writer). Independent readers that check
-# what the builders write: reglookup, hivexsh/hivexget (libhivex-bin), osslsigncode;
+# what the builders write: reglookup, hivexsh/hivexget (libhivex-bin), osslsigncode, openssl;
 # mingw-w64-common holds the winerror.h that imgscan explain is checked against;
-# chromium renders the HTML report headless.
-test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode mingw-w64-common chromium)
+# chromium renders the HTML report headless; setpriv (util-linux) runs the bad-input corpus as a
+# root that obeys file permissions.
+test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode openssl mingw-w64-common
+          chromium util-linux)
 
 mode=${1:-}
 packages=("${runtime_apt[@]}")
 [ "$mode" = "--test" ] && packages+=("${test_apt[@]}")
+# `python3 -m venv` needs ensurepip, which Debian and Ubuntu ship in python3-venv
+python3 -c "import ensurepip" 2>/dev/null || packages+=(python3-venv)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -33,8 +41,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+[ -x .venv/bin/python ] || python3 -m venv .venv
+pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 if [ "$mode" = "--test" ]; then
-    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[test]"
+    "${pip[@]}" -e ".[test]"
 else
-    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore .
+    "${pip[@]}" -e .
 fi
+echo "imgscan installed in .venv: run .venv/bin/imgscan, or '. .venv/bin/activate' first" >&2

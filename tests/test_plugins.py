@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 from tests.conftest import REPO, rules_by_path, run_imgscan
 
@@ -104,5 +105,18 @@ def test_wheel_ships_plugins_inside_the_package(tmp_path):
 def test_version_and_module_entry_point():
     run = run_imgscan("--version")
     assert run.code == 0 and run.stdout.startswith("imgscan ")
-    console = subprocess.run(["imgscan", "--version"], capture_output=True, text=True)
+    script = Path(sys.executable).parent / "imgscan"  # the console script of the environment running the tests
+    console = subprocess.run([str(script), "--version"], capture_output=True, text=True)
     assert console.stdout == run.stdout
+
+
+def test_package_metadata_and_project_documents():
+    from importlib.metadata import metadata
+
+    meta = metadata("imgscan")
+    assert meta["License-Expression"] == "AGPL-3.0-or-later"
+    assert meta["Author"] == "The imgscan developers"
+    assert "windows-update" in meta["Keywords"]
+    assert "Topic :: Security" in meta.get_all("Classifier")
+    for name in ("CHANGELOG.md", "CONTRIBUTING.md", "SECURITY.md", "LICENSE"):
+        assert (REPO / name).stat().st_size > 500, name
