@@ -48,6 +48,12 @@ class Rule:
     references: tuple[str, ...] = ()
     predicts: tuple[str, ...] = ()  # error codes a host built from the image will hit (for `imgscan explain`)
     observes_logs: bool = False  # True: reports failure codes found in the image's logs and event logs
+    policy: str = ""  # how the severity varies, in words, when it is not always `severity`
+
+    def as_dict(self) -> dict[str, object]:
+        """What `imgscan rules` publishes about the rule (and the README's rules table shows)."""
+        return {"id": self.id, "severity": self.policy or str(self.severity), "title": self.title,
+                "summary": self.summary, "codes": list(self.predicts), "references": list(self.references)}
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_explain = sub.add_parser("explain", parents=[common], help="explain an error code: name, message, facility, rules")
     p_explain.add_argument("codes", nargs="+", metavar="CODE", help="0x800b0101, 2148204801, -2146762495 or CERT_E_EXPIRED")
     p_explain.add_argument("-f", "--format", choices=("table", "json"), default="table", help="table|json (default table)")
+    p_rules = sub.add_parser("rules", parents=[common], help="every rule with its severity policy, codes and references",
+                             description="Every rule of the built-in checks and of --plugins DIR; --format markdown "
+                                         "prints the README's rules table.")
+    p_rules.add_argument("-f", "--format", choices=("table", "markdown", "json"), default="table",
+                         help="table|markdown|json (default table)")
     sub.add_parser("plugins", parents=[common], help="list the rules of every loaded check",
                    description="List every rule of the built-in checks and of --plugins DIR: id, severity, title.")
     return parser
@@ -409,6 +414,20 @@ def _explain(args: argparse.Namespace) -> int:
     explained = [explanation(errorcodes.describe(v), rules) for v in values]
     sys.stdout.write(to_json(explained) if args.format == "json" else explain_table(explained))
     return EXIT_CLEAN
+
+
+@_command("rules")
+def _rules(args: argparse.Namespace) -> int:
+    from imgscan.loader import load_checks
+    from imgscan.views.text import rules_markdown, rules_table, to_json
+
+    loaded = load_checks(args.plugins)
+    rules = [rule.as_dict() for rule in loaded.rules]
+    views = {"json": lambda: to_json(rules), "markdown": lambda: rules_markdown(rules), "table": lambda: rules_table(rules)}
+    sys.stdout.write(views[args.format]())
+    for error in loaded.errors:
+        print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
+    return EXIT_ERROR if loaded.errors else EXIT_CLEAN
 
 
 @_command("plugins")

@@ -30,6 +30,7 @@ REFERENCES = (
 
 EXPIRY = Rule(
     id="catalog-expiry",
+    policy="high when already invalid at --as-of, medium when it starts within --horizon",
     severity=Severity.HIGH,
     title="Package catalog signature expires (CERT_E_EXPIRED)",
     summary=(

@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.logs.report import code_text, evidence, observed_at, severity_of, span
+from imgscan.logs.report import SEVERITY_POLICY, code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
 
 CBS_LOG_ERROR = Rule(
     id="cbs-log-error",
+    policy=SEVERITY_POLICY,
     severity=Severity.HIGH,
     title="Servicing failure recorded in CBS.log / CheckSUR.log",
     summary="CBS or CheckSUR logged a failure for a package or catalog; severity follows the HRESULT's class.",

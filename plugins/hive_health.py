@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
 
 UNREADABLE = Rule(
     id="hive-unreadable",
+    policy="high for a machine hive, medium for a profile",
     severity=Severity.HIGH,
     title="Registry hive missing or damaged",
     summary=(

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
 
 QFE_EMPTY = Rule(
     id="qfe-empty",
+    policy="critical at --as-of, high when it starts within --horizon",
     severity=Severity.CRITICAL,
     title="wmic qfe / Get-HotFix will return no instances",
     summary=(

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.logs.report import code_text, evidence, observed_at, severity_of, span
+from imgscan.logs.report import SEVERITY_POLICY, code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
 
 SETUP_LOG_ERROR = Rule(
     id="setup-log-error",
+    policy=SEVERITY_POLICY,
     severity=Severity.HIGH,
     title="Update setup failed (setup log)",
     summary="An update's own setup log, or WindowsUpdate.log, records a failed signature check or installation.",

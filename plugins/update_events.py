@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.logs.report import code_text, evidence, observed_at, severity_of, span
+from imgscan.logs.report import SEVERITY_POLICY, code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
 
 UPDATE_EVENT_ERROR = Rule(
     id="update-event-error",
+    policy=SEVERITY_POLICY,
     severity=Severity.HIGH,
     title="Update installation failure in the event log",
     summary="System.evtx or Setup.evtx records an update that failed to install, with its error code.",

@@ -196,3 +196,24 @@ def diff_table(result: dict) -> str:
               for c in result["catalogs_moved"]]
     lines.append(f"new findings at or above {result['fail_on']}: {result['gating']}")
     return "\n".join(lines) + "\n"
+
+
+def rules_markdown(rules: list[dict[str, object]]) -> str:
+    """The README's rules table, generated from the rules themselves."""
+    lines = ["| id | severity | what | codes |", "|---|---|---|---|"]
+    for rule in rules:
+        codes = ", ".join(str(c) for c in rule["codes"])  # type: ignore[attr-defined]
+        lines.append(f"| `{rule['id']}` | {rule['severity']} | {rule['summary']} | {codes} |")
+    return "\n".join(lines) + "\n"
+
+
+def rules_table(rules: list[dict[str, object]]) -> str:
+    out = []
+    for rule in rules:
+        out.append(f"{rule['id']}  ({rule['severity']})")
+        out += textwrap.wrap(str(rule["summary"]), WIDTH, initial_indent="  ", subsequent_indent="  ")
+        if rule["codes"]:
+            out.append("  codes: " + ", ".join(str(c) for c in rule["codes"]))  # type: ignore[attr-defined]
+        out += [f"  see: {ref}" for ref in rule["references"]]  # type: ignore[attr-defined]
+        out.append("")
+    return "\n".join(out)
