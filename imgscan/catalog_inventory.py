@@ -149,9 +149,9 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> Cata
         known = by_content.get(digest)
         if known is None:
             try:
-                catalog = parse_catalog(path, data, cache)
-                verdicts = judge.judge_all(catalog)
-                known = (catalog, verdicts[0], None, tuple(verdicts) if catalog.nested else None)
+                parsed = parse_catalog(path, data, cache)
+                verdicts = judge.judge_all(parsed)
+                known = (parsed, verdicts[0], None, tuple(verdicts) if parsed.nested else None)
             except CatalogError as exc:
                 known = (None, None, str(exc), None)
             by_content[digest] = known
@@ -166,7 +166,7 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> Cata
 def first_failure(records: list[CatalogRecord]) -> tuple[date | None, bool]:
     """(first day any of `records` fails, whether one never validates at all)."""
     verdicts = [r.verdict for r in records if r.verdict]
-    starts = [v.starts() for v in verdicts if v.starts()]
+    starts = [day for v in verdicts if (day := v.starts()) is not None]
     return (min(starts) if starts else None), any(v.never_valid for v in verdicts)
 
 
@@ -211,10 +211,10 @@ def uncovered_manifests(packages: list[Package], catalogs: CatalogSet) -> list[d
     problems = []
     members_of = {r.path.lower(): r.members for r in catalogs.records if r.members is not None}
     for package in packages:
-        members = members_of.get(package.cat_path.lower()) if package.cat_path else None
-        if not package.mum_digests or members is None:
+        if not package.cat_path or not package.mum_digests:
             continue
-        if not members & package.mum_digests:
+        members = members_of.get(package.cat_path.lower())
+        if members is not None and not members & package.mum_digests:
             problems.append({
                 "path": package.cat_path,
                 "message": f"does not list {package.mum_path} among its {len(members)} member hash(es): "

@@ -12,6 +12,7 @@ that `cryptography` refuses); `cryptography` verifies RSA/ECDSA signatures.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,7 +25,9 @@ EKU_CODE_SIGNING = "1.3.6.1.5.5.7.3.3"
 EKU_TIMESTAMPING = "1.3.6.1.5.5.7.3.8"
 EKU_LIFETIME_SIGNING = "1.3.6.1.4.1.311.10.3.13"
 
-HASHES = {"md5": hashes.MD5, "sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "md5": hashes.MD5, "sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
+}
 
 
 @dataclass(frozen=True, eq=False)

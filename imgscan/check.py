@@ -13,10 +13,14 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
+
+
+# One JSON object of the report contract (README "Formats"), as the views read it.
+Json = dict[str, Any]
 
 
 class Severity(enum.IntEnum):
@@ -89,7 +93,7 @@ class Finding:
     def effective_severity(self) -> Severity:
         return self.severity if self.severity is not None else self.rule.severity
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> Json:
         return {
             "rule": self.rule.id,
             "severity": str(self.effective_severity),

@@ -87,7 +87,7 @@ def apply(findings: list[Finding], entries: list[IgnoreEntry], source: str, toda
         else:
             live.append(entry)
     for finding in findings:
-        entry = next((e for e in live if e.matches(finding)), None)
-        if entry is not None:
-            finding.suppressed = entry.as_dict(source)
+        accepted = next((e for e in live if e.matches(finding)), None)
+        if accepted is not None:
+            finding.suppressed = accepted.as_dict(source)
     return warnings

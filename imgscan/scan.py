@@ -14,7 +14,7 @@ from pathlib import Path
 from imgscan import __version__
 from imgscan.artefacts import Artefacts, gather
 from imgscan.catalog_inventory import package_validity
-from imgscan.check import Finding, Inventory, Severity
+from imgscan.check import Finding, Inventory, Json, Severity
 from imgscan.correlate import correlate
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ScanResult:
-    report: dict[str, object]
+    report: Json
     findings: list[Finding]
     checks_completed: int
 

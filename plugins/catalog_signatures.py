@@ -117,13 +117,14 @@ class CatalogSignatures(Check):
             return
         failing = [r for r in records if r.verdict and r.verdict.status == "expires" and r.verdict.starts() == starts]
         already = starts <= art.as_of
+        reason = failing[0].verdict.reason if failing[0].verdict else ""
         cat_name = package.cat_path if package and package.cat_path else failing[0].path
         yield Finding(
             rule=EXPIRY,
             severity=Severity.HIGH if already else Severity.MEDIUM,
             message=(
                 f"{name}: catalog signature {'expired' if already else 'expires'} on {starts}: "
-                f"{failing[0].verdict.reason}. From then on CBS.log shows \"Failed to verify if catalog file "
+                f"{reason}. From then on CBS.log shows \"Failed to verify if catalog file "
                 f"\\\\?\\C:\\{cat_name} is valid. [HRESULT = 0x800b0101 - CERT_E_EXPIRED]\", the package can no "
                 f"longer be uninstalled, and CheckSUR reports \"CBS Catalog Expired 0x800B0101\"."
             ),

@@ -46,3 +46,20 @@ def test_real_dirty_system_hive_is_read_as_is_and_flagged():
     hive = parse_hive("SYSTEM", lzma.decompress((HIVES / "regipy_SYSTEM_B.xz").read_bytes()))
     assert hive.dirty is True
     assert hive.key("Select") is not None
+
+
+def test_real_system_hive_utc_offset_matches_reglookup(tmp_path):
+    """The host's UTC offset (for converting text-log times) from a real Windows 7 SYSTEM hive,
+    against reglookup's reading of ActiveTimeBias."""
+    import subprocess
+
+    from imgscan.artefacts import _utc_offset
+
+    data = lzma.decompress((HIVES / "regipy_SYSTEM.xz").read_bytes())
+    (tmp_path / "SYSTEM").write_bytes(data)
+    listing = subprocess.run(["reglookup", "-p", "/ControlSet001/Control/TimeZoneInformation", str(tmp_path / "SYSTEM")],
+                             capture_output=True, text=True, check=True).stdout
+    line = next(x for x in listing.splitlines() if x.split(",")[0].endswith("/ActiveTimeBias"))
+    bias = int(line.split(",")[2], 16)
+    bias = bias - (1 << 32) if bias >= 1 << 31 else bias
+    assert _utc_offset(parse_hive("SYSTEM", data)) == -bias == -240  # US Eastern, daylight saving time

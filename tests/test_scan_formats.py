@@ -39,7 +39,8 @@ def test_seed000_flags_only_the_changed_profile(images, fmt):
     assert '"State"=dword:00023c00' in offline["remediation"]
     assert r"[HKEY_USERS\S-1-5-21-3623811015-3361044348-30300820-1001\Software" in offline["remediation"]
     assert report["image"]["format"] == EXPECTED_FORMAT_NAME[fmt]
-    assert report["host"] == {"name": "WS-SEED000", "os": "Windows 7 Professional Service Pack 1 (build 7601)"}
+    assert report["host"] == {"name": "WS-SEED000", "os": "Windows 7 Professional Service Pack 1 (build 7601)",
+                              "utc_offset_minutes": None}  # the sample SYSTEM hive has no TimeZoneInformation
     assert report["as_of"] == "2013-07-01"
     assert report["errors"] == []
     if before:

@@ -12,6 +12,11 @@ disk.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
 import io
 import logging
 from pathlib import Path, PureWindowsPath
@@ -52,9 +57,10 @@ class _VhdiStream(io.RawIOBase):
     def tell(self) -> int:
         return self._handle.get_offset()
 
-    def readinto(self, buffer: bytearray) -> int:
-        data = self._handle.read_buffer(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._handle.read_buffer(len(view))
+        view[: len(data)] = data
         return len(data)
 
 

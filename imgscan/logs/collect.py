@@ -13,12 +13,14 @@ A log that cannot be read (a truncated CAB, a damaged event log) is an
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import PureWindowsPath
+from typing import BinaryIO
 
 from imgscan.image.volume import WindowsVolume, child_path
 from imgscan.logs import LogEntry
@@ -113,7 +115,7 @@ def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
     logs = LogSet()
     folder = _Folder(as_of)
 
-    def stream(path: str, family: str, reader) -> None:  # type: ignore[no-untyped-def]
+    def stream(path: str, family: str, reader: Callable[[BinaryIO, str], Iterable[LogEntry]]) -> None:
         try:
             with volume.open(path) as fh:
                 folder.fold(family, _naive_utc(reader(fh, path)))
@@ -129,8 +131,9 @@ def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
         _cab(volume, path, folder, logs)
     for path in _setup_logs(volume):
         name = PureWindowsPath(path).name
-        kb = SETUP_LOG.match(name).group(1)  # type: ignore[union-attr]
-        stream(path, "setup", lambda fh, p, kb=kb: read_dotnet(fh, p, kb.upper() if kb else None))
+        match = SETUP_LOG.match(name)
+        kb = match.group(1) if match else None
+        stream(path, "setup", functools.partial(read_dotnet, kb=kb.upper() if kb else None))
     if volume.exists(r"Windows\WindowsUpdate.log"):
         stream(r"Windows\WindowsUpdate.log", "setup", read_windowsupdate)
     from imgscan.logs.events import read_events  # dissect.eventlog: loaded by a scan, not by rule listings
@@ -139,7 +142,7 @@ def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
         path = child_path(EVENT_DIR, name)
         if volume.exists(path):
             problems: list[str] = []
-            stream(path, "events", lambda fh, p, problems=problems: read_events(fh, p, problems))
+            stream(path, "events", functools.partial(read_events, problems=problems))
             logs.errors.extend({"path": path, "message": problem} for problem in problems)
     logs.groups = sorted(folder.groups.values(), key=lambda g: (g.family, g.subject or "", g.hresult))
     return logs

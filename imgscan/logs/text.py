@@ -8,6 +8,11 @@ are cut there (the rest of that line is read and dropped, never held), so a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
 import codecs
 import io
 from collections.abc import Iterator
@@ -54,7 +59,8 @@ class _Raw(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray) -> int:
-        data = self._fh.read(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._fh.read(len(view))
+        view[: len(data)] = data
         return len(data)

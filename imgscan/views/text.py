@@ -9,6 +9,7 @@ import json
 import textwrap
 from pathlib import Path
 
+from imgscan.check import Json
 from imgscan.image.wim import WimInfo
 
 WIDTH = 100
@@ -17,12 +18,12 @@ WIDTH = 100
 TABLE_HIDDEN = {"path", "options", "account", "predicted_errors", "reason", "sha256", "key", "undefined_bits"}
 
 
-def to_json(report: dict[str, object]) -> str:
+def to_json(report: object) -> str:
     """The JSON contract: stable key order, no run timestamps, so the same input gives the same bytes."""
     return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
-def to_table(report: dict[str, object]) -> str:
+def to_table(report: Json) -> str:
     image = report["image"]
     host = report.get("host") or {}
     lines = [
@@ -43,7 +44,7 @@ def to_table(report: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _finding_lines(finding: dict[str, object], fixes_shown: dict[str, str]) -> list[str]:
+def _finding_lines(finding: Json, fixes_shown: dict[str, str]) -> list[str]:
     evidence = finding["evidence"][0] if finding["evidence"] else {}
     where = evidence.get("path", "")
     head = f"{finding['severity'].upper():<8} {finding['rule']}  {where}"
@@ -72,7 +73,7 @@ def _finding_lines(finding: dict[str, object], fixes_shown: dict[str, str]) -> l
     return out
 
 
-def _when(finding: dict[str, object], evidence: dict[str, object]) -> str:
+def _when(finding: Json, evidence: Json) -> str:
     """From when the finding holds: the day a prediction starts, the day a log first shows it, the
     day a setting was written, or (a setting of unknown age) every update install."""
     if finding.get("starts"):
@@ -94,12 +95,12 @@ def columns(rows: list[list[str]]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
-def _header(view: dict[str, object]) -> list[str]:
+def _header(view: Json) -> list[str]:
     image, host = view["image"], view.get("host") or {}
     return [f"{image['path']}  ·  host {host.get('name') or '?'}  ·  as of {view['as_of']}", ""]
 
 
-def packages_table(view: dict[str, object]) -> str:
+def packages_table(view: Json) -> str:
     """`wmic qfe`'s columns first, then every package with its state and catalog verdict."""
     lines = _header(view)
     qfe = view["qfe"]
@@ -122,7 +123,7 @@ def packages_table(view: dict[str, object]) -> str:
     return "\n".join(lines + columns(rows)) + "\n"
 
 
-def catalogs_table(view: dict[str, object]) -> str:
+def catalogs_table(view: Json) -> str:
     rows = [["CATALOG", "SIGNER", "TIMESTAMP", "VALID UNTIL", "STATUS"]]
     for cat in view["catalogs"]:
         signer = (cat.get("signer") or {}).get("common_name", "")
@@ -132,7 +133,7 @@ def catalogs_table(view: dict[str, object]) -> str:
     return "\n".join(_header(view) + columns(rows)) + "\n"
 
 
-def _catalog_status(cat: dict[str, object], as_of: str) -> str:
+def _catalog_status(cat: Json, as_of: str) -> str:
     """`expires` for a signature that ends after the as-of day, `expired` for one that already has."""
     status = str(cat.get("status") or cat.get("problem", ""))
     until = cat.get("valid_until")
@@ -150,7 +151,7 @@ def images_table(path: Path, info: WimInfo) -> str:
     return "\n".join([head, "", *columns(rows)]) + "\n"
 
 
-def explain_table(explained: list[dict[str, object]]) -> str:
+def explain_table(explained: list[Json]) -> str:
     lines = []
     for item in explained:
         if not item["known"]:
@@ -198,22 +199,22 @@ def diff_table(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rules_markdown(rules: list[dict[str, object]]) -> str:
+def rules_markdown(rules: list[Json]) -> str:
     """The README's rules table, generated from the rules themselves."""
     lines = ["| id | severity | what | codes |", "|---|---|---|---|"]
     for rule in rules:
-        codes = ", ".join(str(c) for c in rule["codes"])  # type: ignore[attr-defined]
+        codes = ", ".join(str(c) for c in rule["codes"])
         lines.append(f"| `{rule['id']}` | {rule['severity']} | {rule['summary']} | {codes} |")
     return "\n".join(lines) + "\n"
 
 
-def rules_table(rules: list[dict[str, object]]) -> str:
+def rules_table(rules: list[Json]) -> str:
     out = []
     for rule in rules:
         out.append(f"{rule['id']}  ({rule['severity']})")
         out += textwrap.wrap(str(rule["summary"]), WIDTH, initial_indent="  ", subsequent_indent="  ")
         if rule["codes"]:
-            out.append("  codes: " + ", ".join(str(c) for c in rule["codes"]))  # type: ignore[attr-defined]
-        out += [f"  see: {ref}" for ref in rule["references"]]  # type: ignore[attr-defined]
+            out.append("  codes: " + ", ".join(str(c) for c in rule["codes"]))
+        out += [f"  see: {ref}" for ref in rule["references"]]
         out.append("")
     return "\n".join(out)
