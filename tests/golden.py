@@ -1,0 +1,33 @@
+"""Saved JSON reports (tests/data/golden) of the bundled sample images: the regression baseline a refactoring must keep.
+
+    python -m tests.golden        rewrite them from the current code (review the diff before committing)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SAVED = REPO / "tests" / "data" / "golden"
+CASES = {  # saved report -> (image, as-of day)
+    "seed000-2013-07-01.json": ("sample_images/built/seed000.vhdx", "2013-07-01"),
+    "seed001-2012-12-01.json": ("sample_images/built/seed001.vhdx", "2012-12-01"),
+    "seed001-2013-07-01.json": ("sample_images/built/seed001.vhdx", "2013-07-01"),
+    "healthy-2013-07-01.json": ("sample_images/built/healthy.vhdx", "2013-07-01"),
+}
+
+
+def report(image: str, as_of: str) -> str:
+    """The JSON report of one image, scanned from the repository root as a user would."""
+    run = subprocess.run([sys.executable, "-m", "imgscan", "scan", image, "--as-of", as_of, "--format", "json"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode in (0, 1), run.stderr
+    return run.stdout
+
+
+if __name__ == "__main__":
+    for name, (image, as_of) in CASES.items():
+        (SAVED / name).write_text(report(image, as_of), encoding="utf-8")
+        print("wrote", name)
