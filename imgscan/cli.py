@@ -390,11 +390,9 @@ def _images(args: argparse.Namespace) -> int:
     if not is_wim(args.image):
         raise UnreadableImage(str(args.image), "not a WIM file (no MSWIM header)")
     info = read_info(args.image)
-    if args.format == "json":
-        sys.stdout.write(to_json({"path": str(args.image), "compression": info.compression, "parts": info.parts,
-                                  "images": [i.as_dict() for i in info.images]}))
-    else:
-        sys.stdout.write(images_table(args.image, info))
+    listing = {"path": str(args.image), "compression": info.compression, "parts": info.parts,
+               "images": [i.as_dict() for i in info.images]}
+    sys.stdout.write(to_json(listing) if args.format == "json" else images_table(listing))
     return EXIT_CLEAN
 
 

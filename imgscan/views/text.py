@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import textwrap
-from pathlib import Path
 
 from imgscan.check import Json
-from imgscan.image.wim import WimInfo
 
 WIDTH = 100
 # evidence fields left to the JSON report: long, or already said in the message
@@ -142,12 +140,12 @@ def _catalog_status(cat: Json, as_of: str) -> str:
     return status
 
 
-def images_table(path: Path, info: WimInfo) -> str:
-    """The images of a WIM: what --index / --image-name choose from."""
+def images_table(listing: Json) -> str:
+    """The images of a WIM (`imgscan images`' JSON): what --index / --image-name choose from."""
     rows = [["INDEX", "NAME", "EDITION", "VERSION", "DESCRIPTION"]]
-    for image in info.images:
-        rows.append([str(image.index), image.name, image.edition, image.version, image.description])
-    head = f"{path}  ·  {info.compression} compression  ·  {info.parts} part(s)"
+    for image in listing["images"]:
+        rows.append([str(image["index"]), image["name"], image["edition"], image["version"], image["description"]])
+    head = f"{listing['path']}  ·  {listing['compression']} compression  ·  {listing['parts']} part(s)"
     return "\n".join([head, "", *columns(rows)]) + "\n"
 
 
