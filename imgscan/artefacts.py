@@ -18,6 +18,7 @@ from imgscan.certs import CertCache
 from imgscan.hives import Hive, HiveError, load_hive
 from imgscan.image.volume import CONFIG_DIR, ArtefactUnreadable, WindowsVolume, child_path
 from imgscan.logs.collect import LogSet, read_logs
+from imgscan.report import Host
 from imgscan.servicing import Package, read_packages
 from imgscan.trust_store import build_store
 from imgscan.validity import Judge
@@ -84,7 +85,7 @@ class Artefacts:
         machine: list[Hive | UserHive] = [h for h in (self.software, self.system, self.components) if h]
         return machine + list(self.user_hives)
 
-    def host(self) -> dict[str, object]:
+    def host(self) -> Host:
         return {"name": _computer_name(self.system), "os": _os_name(self.software),
                 "utc_offset_minutes": _utc_offset(self.system)}
 

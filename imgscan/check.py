@@ -10,17 +10,18 @@ only serialises them.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
+    from imgscan.report import FindingJson, SeverityName
 
 
-# One JSON object of the report contract (README "Formats"), as the views read it.
-Json = dict[str, Any]
+# One JSON object of the report contract (imgscan/report.py), as the views read it.
+Json = Mapping[str, Any]
 
 
 class Severity(enum.IntEnum):
@@ -32,6 +33,10 @@ class Severity(enum.IntEnum):
 
     def __str__(self) -> str:
         return self.name.lower()
+
+    @property
+    def json_name(self) -> SeverityName:
+        return cast("SeverityName", self.name.lower())
 
     @classmethod
     def parse(cls, text: str) -> Severity:
@@ -93,21 +98,27 @@ class Finding:
     def effective_severity(self) -> Severity:
         return self.severity if self.severity is not None else self.rule.severity
 
-    def to_dict(self) -> Json:
-        return {
+    def to_dict(self) -> FindingJson:
+        finding: FindingJson = {
             "rule": self.rule.id,
-            "severity": str(self.effective_severity),
+            "severity": self.effective_severity.json_name,
             "title": self.rule.title,
             "message": self.message,
             "starts": self.starts.isoformat() if self.starts else None,
             "hresult": self.hresult,
-            "evidence": self.evidence,
+            "evidence": self.evidence,  # type: ignore[typeddict-item]  # checks build them as plain dicts
             "remediation": self.remediation,
             "references": list(self.rule.references),
-        } | ({"confirmed_by": self.confirmed_by} if self.confirmed_by else {}) \
-          | ({"explained_by": self.explained_by} if self.explained_by else {}) \
-          | ({"suppressed": self.suppressed} if self.suppressed else {}) \
-          | ({"observed": self.observed} if self.observed else {})
+        }
+        if self.confirmed_by:
+            finding["confirmed_by"] = self.confirmed_by  # type: ignore[typeddict-item]
+        if self.explained_by:
+            finding["explained_by"] = self.explained_by
+        if self.suppressed:
+            finding["suppressed"] = self.suppressed
+        if self.observed:
+            finding["observed"] = self.observed
+        return finding
 
     def sort_key(self) -> tuple[int, bool, str, str]:
         """Worst first; at equal severity, causes (predictions) before the log lines that show them."""

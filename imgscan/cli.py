@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imgscan import __version__
-from imgscan.check import Severity
+from imgscan.check import Json, Severity
 from imgscan.errors import ImgscanError, UnreadableImage
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
 
@@ -38,7 +38,7 @@ EXIT_ERROR = 2
 SCAN_FORMATS = ("csv", "html", "json", "junit", "sarif", "table")
 
 
-def _scan_view(fmt: str, report: dict, checks: LoadedChecks, fail_on: Severity) -> str:
+def _scan_view(fmt: str, report: Json, checks: LoadedChecks, fail_on: Severity) -> str:
     """One scan report view; each gets the report, the loaded rules and the --fail-on threshold."""
     if fmt == "table":
         from imgscan.views.text import to_table
@@ -247,7 +247,7 @@ def _write(target: Path | None, text: str) -> None:
         sys.stdout.write(text)
 
 
-def _warn(report: dict, quiet: bool = False) -> None:
+def _warn(report: Json, quiet: bool = False) -> None:
     if quiet:
         return
     for error in report["errors"]:
@@ -311,7 +311,7 @@ def _listing(args: argparse.Namespace) -> int:
 
     # the report sections each listing shows, and its table view
     listings = {"packages": (("qfe", "packages"), packages_table), "catalogs": (("catalogs",), catalogs_table)}
-    report = _run_scan(args).report
+    report: Json = _run_scan(args).report
     sections, table = listings[args.command]
     view = {key: report[key] for key in ("imgscan", "image", "as_of", "host")}
     view |= {section: report["inventory"][section] for section in sections}

@@ -11,11 +11,11 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from imgscan.check import Severity
+from imgscan.check import Json, Severity
 from imgscan.errors import ImgscanError
 
 
-def load_side(path: Path, scan: Callable[[Path], dict]) -> dict:
+def load_side(path: Path, scan: Callable[[Path], Json]) -> Json:
     if path.is_file() and path.suffix.lower() == ".json":
         try:
             report = json.loads(path.read_text(encoding="utf-8"))
@@ -32,11 +32,11 @@ def _key(finding: dict) -> tuple[str, str, str]:
     return finding["rule"], path, finding["hresult"] or ""
 
 
-def _side(report: dict) -> dict[str, object]:
+def _side(report: Json) -> dict[str, object]:
     return {"path": report["image"]["path"], "sha256": report["image"]["sha256"], "as_of": report["as_of"]}
 
 
-def diff_reports(old: dict, new: dict, fail_on: Severity) -> dict[str, object]:
+def diff_reports(old: Json, new: Json, fail_on: Severity) -> dict[str, object]:
     before = {_key(f): f for f in old["findings"]}
     after = {_key(f): f for f in new["findings"]}
     added = [after[k] for k in after if k not in before]

@@ -10,17 +10,20 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import cast
 
 from imgscan import __version__
 from imgscan.artefacts import Artefacts, gather
 from imgscan.catalog_inventory import package_validity
-from imgscan.check import Finding, Inventory, Json, Severity
+from imgscan.check import Finding, Inventory, Severity
 from imgscan.correlate import correlate
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.loader import LoadedChecks
 from imgscan.logs.collect import LogGroup
+from imgscan.report import ErrorEntry, ImageInfo, Report
+from imgscan.report import Inventory as InventoryJson
 from imgscan.servicing import qfe_rows
 
 log = logging.getLogger(__name__)
@@ -28,7 +31,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ScanResult:
-    report: Json
+    report: Report
     findings: list[Finding]
     checks_completed: int
 
@@ -60,7 +63,7 @@ def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None 
     if options.severities is not None:
         findings = [f for f in findings if f.effective_severity in options.severities]
     findings.sort(key=Finding.sort_key)
-    report = {
+    report: Report = {
         "imgscan": __version__,
         "image": _image(opened),
         "as_of": as_of.isoformat(),
@@ -70,12 +73,12 @@ def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None 
                     for s in reversed(Severity)} | {"suppressed": sum(bool(f.suppressed) for f in findings)},
         "findings": [f.to_dict() for f in findings],
         "inventory": report_inventory,
-        "errors": checks.errors
+        "errors": cast(list[ErrorEntry], checks.errors
         + [{"path": opened.info.path, "message": warning} for warning in opened.warnings]
         + [{"path": u.path, "message": f"{u.role}: {u.problem}"} for u in art.unreadable]
         + art.errors
         + [problem for hive in art.hives for problem in hive.problems]
-        + errors,
+        + errors),
         "warnings": warnings,
     }
     return ScanResult(report=report, findings=findings, checks_completed=len(completed))
@@ -114,24 +117,26 @@ def _log_group(group: LogGroup) -> dict[str, object]:
     }
 
 
-def _image(opened: OpenedImage) -> dict[str, object]:
+def _image(opened: OpenedImage) -> ImageInfo:
     info = opened.info
-    image: dict[str, object] = {"path": info.path, "sha256": info.sha256, "format": info.format}
+    image: ImageInfo = {"path": info.path, "sha256": info.sha256, "format": info.format}
     if opened.parents:
         image["parents"] = [{"path": p.path, "sha256": p.sha256, "format": p.format} for p in opened.parents]
-    return image | opened.details
+    if "wim" in opened.details:
+        image["wim"] = opened.details["wim"]
+    return image
 
 
 def _inventory(
     art: Artefacts, sections: dict[str, list[dict[str, object]]], loaded: LoadedChecks, completed: list[str]
-) -> dict[str, object]:
+) -> InventoryJson:
     hives: list[dict[str, object]] = []
     for role, hive in (("SOFTWARE", art.software), ("SYSTEM", art.system), ("COMPONENTS", art.components)):
         if hive:
             hives.append({"path": hive.path, "role": role, "dirty": hive.dirty})
     for user in art.user_hives:
         hives.append({"path": user.path, "role": "user", "dirty": user.dirty} | user.account.as_dict())
-    return {
+    inventory: InventoryJson = {
         "hives": hives,
         "profiles_not_scanned": art.profile_notes,
         "qfe": qfe_rows(art.packages),
@@ -140,4 +145,6 @@ def _inventory(
         "trust": art.trust,
         "logs": {"read": art.logs.read, "failures": [_log_group(g) for g in art.logs.groups]},
         "checks": [{"check": c.name, "completed": c.name in completed} for c in loaded.checks],
-    } | dict(sorted(sections.items()))
+    }
+    # the sections checks add (e.g. wintrust), after the fixed ones and in name order
+    return cast(InventoryJson, {**inventory, **dict(sorted(sections.items()))})

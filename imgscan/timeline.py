@@ -16,6 +16,8 @@ import csv
 import io
 from datetime import datetime, timedelta, timezone
 
+from imgscan.check import Json
+
 Event = dict[str, str]
 COLUMNS = ("time", "kind", "subject", "detail", "source")
 
@@ -34,7 +36,7 @@ def _utc(text: str | None, offset_minutes: int | None = 0) -> str | None:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def timeline(report: dict) -> list[Event]:
+def timeline(report: Json) -> list[Event]:
     inventory = report["inventory"]
     offset = (report.get("host") or {}).get("utc_offset_minutes")
     local_note = "" if offset is not None else " (host local time, zone unknown)"

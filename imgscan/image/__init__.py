@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from imgscan.errors import UnreadableImage
 from imgscan.hashing import file_sha256, tree_sha256
@@ -32,7 +33,7 @@ class OpenedImage:
     volume: WindowsVolume
     info: ImageInfo
     parents: list[ImageInfo]
-    details: dict[str, object] = field(default_factory=dict)  # backend facts for the report (WIM image, ...)
+    details: dict[str, Any] = field(default_factory=dict)  # backend facts for the report (WIM image, ...)
     warnings: list[str] = field(default_factory=list)  # things the backend skipped, for `errors`
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 
+from imgscan.check import Json
+
 COLUMNS = ("image", "host", "as_of", "rule", "severity", "title", "starts", "hresult", "path", "suppressed", "message")
 
 
-def rows(report: dict) -> list[dict[str, str]]:
+def rows(report: Json) -> list[dict[str, str]]:
     host = (report.get("host") or {}).get("name") or ""
     return [
         {
@@ -21,7 +23,7 @@ def rows(report: dict) -> list[dict[str, str]]:
     ]
 
 
-def to_csv(report: dict) -> str:
+def to_csv(report: Json) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from imgscan.check import Severity
+from imgscan.check import Json, Severity
 
 WIDTH, LEFT, ROW, TOP = 1100, 430, 22, 40
 CHAR = 7.0  # a generous width of one 11 px character, to keep labels inside the chart and apart
@@ -22,7 +22,7 @@ def _day(text: str | None) -> date | None:
     return date.fromisoformat(text[:10]) if text else None
 
 
-def chart(report: dict) -> dict[str, object]:
+def chart(report: Json) -> dict[str, object]:
     """Bars (package, start, end, failing) laid out in pixels for the template."""
     as_of = date.fromisoformat(report["as_of"])
     horizon_end = as_of + timedelta(days=int(report.get("horizon_days", 365)))
@@ -74,7 +74,7 @@ def render(template: str, **context: object) -> str:
     return environment.get_template(template).render(**context)
 
 
-def to_html(report: dict, fail_on: Severity) -> str:
+def to_html(report: Json, fail_on: Severity) -> str:
     shown = [f for f in report["findings"] if not f.get("suppressed")]
     gating = [f for f in shown if Severity.parse(f["severity"]) >= fail_on]
     groups = [(str(s), [f for f in shown if f["severity"] == str(s)]) for s in reversed(Severity)]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
-from imgscan.check import Rule, Severity
+from imgscan.check import Json, Rule, Severity
 
 
-def to_junit(report: dict, rules: list[Rule], fail_on: Severity) -> str:
+def to_junit(report: Json, rules: list[Rule], fail_on: Severity) -> str:
     host = (report.get("host") or {}).get("name") or report["image"]["path"]
     suite = ElementTree.Element("testsuite", name=f"imgscan {report['image']['path']}", timestamp=report["as_of"])
     failures = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from imgscan.check import Rule
+from imgscan.check import Json, Rule
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
@@ -43,7 +43,7 @@ def _location(evidence: dict[str, object]) -> dict[str, object]:
     return {"physicalLocation": physical}
 
 
-def to_sarif(report: dict, rules: list[Rule]) -> str:
+def to_sarif(report: Json, rules: list[Rule]) -> str:
     used = sorted({f["rule"] for f in report["findings"]})
     known = {r.id: r for r in rules}
     listed = [known[r] for r in used if r in known] + [r for r in rules if r.id not in used]

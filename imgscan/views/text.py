@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Sequence
 
 from imgscan.check import Json
 
@@ -149,7 +150,7 @@ def images_table(listing: Json) -> str:
     return "\n".join([head, "", *columns(rows)]) + "\n"
 
 
-def explain_table(explained: list[Json]) -> str:
+def explain_table(explained: Sequence[Json]) -> str:
     lines = []
     for item in explained:
         if not item["known"]:
@@ -197,7 +198,7 @@ def diff_table(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rules_markdown(rules: list[Json]) -> str:
+def rules_markdown(rules: Sequence[Json]) -> str:
     """The README's rules table, generated from the rules themselves."""
     lines = ["| id | severity | what | codes |", "|---|---|---|---|"]
     for rule in rules:
@@ -206,7 +207,7 @@ def rules_markdown(rules: list[Json]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rules_table(rules: list[Json]) -> str:
+def rules_table(rules: Sequence[Json]) -> str:
     out = []
     for rule in rules:
         out.append(f"{rule['id']}  ({rule['severity']})")

@@ -1,0 +1,112 @@
+"""The JSON report contract, declared once as types: what `--format json` writes and every view reads.
+
+Fields are only ever added, never renamed or removed. `docs/report.schema.json` is generated from
+these types (`python -m imgscan.report`), and the tests validate real reports against it and fail when
+the committed schema and the types differ. Open-ended parts (a finding's evidence, the inventory
+sections that checks add) are objects whose known keys are listed and whose other keys are allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Literal
+
+from typing_extensions import NotRequired, TypedDict
+
+SeverityName = Literal["info", "low", "medium", "high", "critical"]
+
+
+class ParentImage(TypedDict):
+    path: str
+    sha256: str
+    format: str
+
+
+class ImageInfo(TypedDict):
+    """The input: its path as given, its content hash (a tree digest for directories) and container."""
+
+    path: str
+    sha256: str
+    format: str
+    parents: NotRequired[list[ParentImage]]  # the files a differencing VHD/VHDX read
+    wim: NotRequired[dict[str, Any]]  # the WIM image scanned (index, name, edition, compression, parts)
+
+
+class Host(TypedDict):
+    name: str | None  # ComputerName of the current control set
+    os: str | None
+    utc_offset_minutes: int | None  # local = UTC + offset, from TimeZoneInformation; None when unknown
+
+
+class Evidence(TypedDict, total=False):
+    """One piece of evidence; `path` is always there (the file or hive it comes from), the other keys
+    depend on the rule (value, state, line, record, signer, valid_until, ...)."""
+
+    path: str
+
+
+class LogLink(TypedDict, total=False):
+    rule: str
+    path: str
+    line: int
+    record: int
+
+
+class FindingJson(TypedDict):
+    rule: str
+    severity: SeverityName
+    title: str
+    message: str
+    starts: str | None  # first day a predicted failure holds (YYYY-MM-DD, UTC)
+    hresult: str | None
+    evidence: list[Evidence]
+    remediation: str
+    references: list[str]
+    confirmed_by: NotRequired[list[LogLink]]  # log lines that show a prediction happened
+    explained_by: NotRequired[list[str]]  # predictions that explain an observed failure
+    suppressed: NotRequired[dict[str, Any]]  # the ignore-file entry that accepted it
+    observed: NotRequired[str]  # when a log first shows the failure (ISO 8601)
+
+
+class ErrorEntry(TypedDict):
+    path: str
+    message: str
+
+
+class Inventory(TypedDict, total=False):
+    """What the image holds; checks may add sections of their own (e.g. `wintrust`)."""
+
+    hives: list[dict[str, Any]]
+    profiles_not_scanned: list[dict[str, Any]]
+    qfe: list[dict[str, Any]]
+    packages: list[dict[str, Any]]
+    catalogs: list[dict[str, Any]]
+    trust: dict[str, Any]
+    logs: dict[str, Any]
+    checks: list[dict[str, Any]]
+
+
+class Report(TypedDict):
+    imgscan: str  # version
+    image: ImageInfo
+    as_of: str
+    horizon_days: int
+    host: Host
+    summary: dict[str, int]  # findings per severity (not suppressed), and `suppressed`
+    findings: list[FindingJson]
+    inventory: Inventory
+    errors: list[ErrorEntry]
+    warnings: list[str]
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of `Report` (pydantic generates it; needed only to regenerate the file)."""
+    from pydantic import TypeAdapter
+
+    generated: dict[str, Any] = TypeAdapter(Report).json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "imgscan report"} | generated
+
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps(schema(), indent=2, sort_keys=True) + "\n")
