@@ -52,13 +52,20 @@ class Options:
 
 
 def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
+    """Open the image read-only and scan its Windows volume."""
     options = options or Options()
-    horizon_days = options.horizon_days
     with open_image(path, options.selection) as opened:
-        art = gather(opened.volume, as_of, horizon_days)
-        findings, inventory, errors, completed = _run_checks(art, checks)
-        correlate(findings)
-        report_inventory = _inventory(art, inventory, checks, completed)
+        return scan_volume(opened, as_of, checks, options)
+
+
+def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options: Options) -> ScanResult:
+    """Gather the artefacts of an opened volume, run every check and assemble the report (the unit
+    tests call this with an in-memory volume)."""
+    horizon_days = options.horizon_days
+    art = gather(opened.volume, as_of, horizon_days)
+    findings, inventory, errors, completed = _run_checks(art, checks)
+    correlate(findings)
+    report_inventory = _inventory(art, inventory, checks, completed)
     warnings = apply_ignore(findings, options.ignore, options.ignore_source, datetime.now(timezone.utc).date())
     if options.severities is not None:
         findings = [f for f in findings if f.effective_severity in options.severities]
