@@ -47,6 +47,19 @@ class Severity(enum.IntEnum):
 
 
 @dataclass(frozen=True)
+class Timing:
+    """A prediction's severity by when it starts, applied by the scan to every finding with a `starts`
+    day: `now` when the failure already holds at --as-of, `soon` when it starts within --horizon;
+    one that starts later is not reported."""
+
+    now: Severity
+    soon: Severity
+
+    def __str__(self) -> str:
+        return f"{self.now} when it already holds at --as-of, {self.soon} when it starts within --horizon"
+
+
+@dataclass(frozen=True)
 class Rule:
     """A stable rule id users can gate on and ignore; never renamed once released."""
 
@@ -58,10 +71,12 @@ class Rule:
     predicts: tuple[str, ...] = ()  # error codes a host built from the image will hit (for `imgscan explain`)
     observes_logs: bool = False  # True: reports failure codes found in the image's logs and event logs
     policy: str = ""  # how the severity varies, in words, when it is not always `severity`
+    timing: Timing | None = None  # for predictions: severity by when the failure starts
 
     def as_dict(self) -> dict[str, object]:
         """What `imgscan rules` publishes about the rule (and the README's rules table shows)."""
-        return {"id": self.id, "severity": self.policy or str(self.severity), "title": self.title,
+        severity = self.policy or (str(self.timing) if self.timing else str(self.severity))
+        return {"id": self.id, "severity": severity, "title": self.title,
                 "summary": self.summary, "codes": list(self.predicts), "references": list(self.references)}
 
 

@@ -64,6 +64,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
     horizon_days = options.horizon_days
     art = gather(opened.volume, as_of, horizon_days)
     findings, inventory, errors, completed = _run_checks(art, checks)
+    findings = [timed for f in findings if (timed := _apply_timing(f, art)) is not None]
     correlate(findings)
     report_inventory = _inventory(art, inventory, checks, completed)
     warnings = apply_ignore(findings, options.ignore, options.ignore_source, datetime.now(timezone.utc).date())
@@ -89,6 +90,18 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         "warnings": warnings,
     }
     return ScanResult(report=report, findings=findings, checks_completed=len(completed))
+
+
+def _apply_timing(finding: Finding, art: Artefacts) -> Finding | None:
+    """A rule's timing policy, applied once for every check: the severity of a prediction follows the
+    day it starts, and one that starts after the horizon is dropped."""
+    timing = finding.rule.timing
+    if timing is None or finding.starts is None:
+        return finding
+    if finding.starts > art.horizon_end:
+        return None
+    finding.severity = timing.now if finding.starts <= art.as_of else timing.soon
+    return finding
 
 
 def _run_checks(

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.catalog_inventory import CatalogRecord, catalog_evidence, first_failure
-from imgscan.check import Check, Finding, Rule, Severity
+from imgscan.check import Check, Finding, Rule, Severity, Timing
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -30,8 +30,8 @@ REFERENCES = (
 
 EXPIRY = Rule(
     id="catalog-expiry",
-    policy="high when already invalid at --as-of, medium when it starts within --horizon",
     severity=Severity.HIGH,
+    timing=Timing(now=Severity.HIGH, soon=Severity.MEDIUM),
     title="Package catalog signature expires (CERT_E_EXPIRED)",
     summary=(
         "A package's catalog is signed without a usable timestamp, so its signature expires with the signer "
@@ -113,15 +113,12 @@ class CatalogSignatures(Check):
         starts, _ = first_failure([r for r in records if r.verdict and r.verdict.status == "expires"])
         if starts is None:
             return
-        if starts > art.horizon_end:
-            return
         failing = [r for r in records if r.verdict and r.verdict.status == "expires" and r.verdict.starts() == starts]
         already = starts <= art.as_of
         reason = failing[0].verdict.reason if failing[0].verdict else ""
         cat_name = package.cat_path if package and package.cat_path else failing[0].path
         yield Finding(
             rule=EXPIRY,
-            severity=Severity.HIGH if already else Severity.MEDIUM,
             message=(
                 f"{name}: catalog signature {'expired' if already else 'expires'} on {starts}: "
                 f"{reason}. From then on CBS.log shows \"Failed to verify if catalog file "

@@ -15,15 +15,15 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from imgscan.catalog_inventory import first_failure
-from imgscan.check import Check, Finding, Rule, Severity
+from imgscan.check import Check, Finding, Rule, Severity, Timing
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
 
 QFE_EMPTY = Rule(
     id="qfe-empty",
-    policy="critical at --as-of, high when it starts within --horizon",
     severity=Severity.CRITICAL,
+    timing=Timing(now=Severity.CRITICAL, soon=Severity.HIGH),
     title="wmic qfe / Get-HotFix will return no instances",
     summary=(
         "An installed package's catalog is (or will be) invalid, so CBS cannot open it and "
@@ -62,13 +62,12 @@ class QfeEmpty(Check):
         if not culprits:
             return
         dated = [s for s, _ in culprits if s is not None]
-        starts = min(dated) if dated else None
-        already = starts is None or starts <= artefacts.as_of or any(s is None for s, _ in culprits)
+        # a package that never validates empties the list already; else the first package to fail decides
+        starts = None if len(dated) < len(culprits) else min(dated)
         kbs = sorted({str(e["kb"]) for _, e in culprits if e["kb"]})
         when = f"from {starts}" if starts else "already"
         yield Finding(
             rule=QFE_EMPTY,
-            severity=Severity.CRITICAL if already else Severity.HIGH,
             message=(
                 f"Prediction: {when}, Win32_QuickFixEngineering (wmic qfe, Get-HotFix) returns \"No instances "
                 f"available\" on every host built from this image, because CBS cannot open {len(culprits)} installed "
