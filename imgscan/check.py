@@ -150,16 +150,19 @@ class Inventory:
 
 
 class Check:
-    """Base class of a check. Subclasses set `rules` and implement `run`."""
+    """Base class of a check. Subclasses set `rules` and `needs`, and implement `run`."""
 
     rules: ClassVar[tuple[Rule, ...]] = ()
+    # the artefact kinds (imgscan.artefacts.KINDS) it reads: when one is absent from the image, the
+    # check is skipped and the inventory says why, like dissect's check_compatible
+    needs: ClassVar[tuple[str, ...]] = ()
 
     @property
     def name(self) -> str:
         return type(self).__module__.rsplit(".", 1)[-1]
 
     def applies(self, artefacts: Artefacts) -> bool:
-        """Whether the image holds what this check needs; a check that does not apply is skipped."""
+        """A finer condition than `needs` (e.g. a log family present); a check that does not apply is skipped."""
         return True
 
     def run(self, artefacts: Artefacts) -> Iterable[Finding | Inventory]:

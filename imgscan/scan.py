@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import cast
 
 from imgscan import __version__
-from imgscan.artefacts import Artefacts, gather
+from imgscan.artefacts import Artefacts, gather, wanted_paths
 from imgscan.catalog_inventory import package_validity
 from imgscan.check import Finding, Inventory, Severity
 from imgscan.correlate import correlate
@@ -54,7 +54,7 @@ class Options:
 def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
     """Open the image read-only and scan its Windows volume."""
     options = options or Options()
-    with open_image(path, options.selection) as opened:
+    with open_image(path, options.selection, wanted_paths()) as opened:
         return scan_volume(opened, as_of, checks, options)
 
 
@@ -63,10 +63,10 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
     tests call this with an in-memory volume)."""
     horizon_days = options.horizon_days
     art = gather(opened.volume, as_of, horizon_days)
-    findings, inventory, errors, completed = _run_checks(art, checks)
+    findings, inventory, errors, outcome = _run_checks(art, checks)
     findings = [timed for f in findings if (timed := _apply_timing(f, art)) is not None]
     correlate(findings)
-    report_inventory = _inventory(art, inventory, checks, completed)
+    report_inventory = _inventory(art, inventory, checks, outcome)
     warnings = apply_ignore(findings, options.ignore, options.ignore_source, datetime.now(timezone.utc).date())
     if options.severities is not None:
         findings = [f for f in findings if f.effective_severity in options.severities]
@@ -89,7 +89,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         + errors),
         "warnings": warnings,
     }
-    return ScanResult(report=report, findings=findings, checks_completed=len(completed))
+    return ScanResult(report=report, findings=findings, checks_completed=sum(why is None for why in outcome.values()))
 
 
 def _apply_timing(finding: Finding, art: Artefacts) -> Finding | None:
@@ -106,13 +106,17 @@ def _apply_timing(finding: Finding, art: Artefacts) -> Finding | None:
 
 def _run_checks(
     art: Artefacts, loaded: LoadedChecks
-) -> tuple[list[Finding], dict[str, list[dict[str, object]]], list[dict[str, str]], list[str]]:
+) -> tuple[list[Finding], dict[str, list[dict[str, object]]], list[dict[str, str]], dict[str, str | None]]:
+    """Every check that has something to judge; returns findings, inventory sections, errors, and per
+    check None when it completed or why it did not."""
     findings: list[Finding] = []
     inventory: dict[str, list[dict[str, object]]] = {}
     errors: list[dict[str, str]] = []
-    completed: list[str] = []
+    outcome: dict[str, str | None] = {}
     for check in loaded.checks:
-        if not check.applies(art):
+        absent = next((reason for kind in check.needs if (reason := art.absent(kind))), None)
+        if absent or not check.applies(art):
+            outcome[check.name] = absent or "nothing for it in the image"
             continue
         try:
             for record in check.run(art):
@@ -123,9 +127,10 @@ def _run_checks(
         except Exception as exc:  # a crashing check must not lose the other findings
             log.debug("check %s crashed", check.name, exc_info=True)
             errors.append({"path": f"check:{check.name}", "message": f"check crashed: {type(exc).__name__}: {exc}"})
+            outcome[check.name] = f"crashed: {type(exc).__name__}"
             continue
-        completed.append(check.name)
-    return findings, inventory, errors, completed
+        outcome[check.name] = None
+    return findings, inventory, errors, outcome
 
 
 def _log_group(group: LogGroup) -> dict[str, object]:
@@ -148,7 +153,7 @@ def _image(opened: OpenedImage) -> ImageInfo:
 
 
 def _inventory(
-    art: Artefacts, sections: dict[str, list[dict[str, object]]], loaded: LoadedChecks, completed: list[str]
+    art: Artefacts, sections: dict[str, list[dict[str, object]]], loaded: LoadedChecks, outcome: dict[str, str | None]
 ) -> InventoryJson:
     hives: list[dict[str, object]] = []
     for role, hive in (("SOFTWARE", art.software), ("SYSTEM", art.system), ("COMPONENTS", art.components)):
@@ -164,7 +169,9 @@ def _inventory(
         "catalogs": [r.as_dict() for r in art.catalogs.records],
         "trust": art.trust,
         "logs": {"read": art.logs.read, "failures": [_log_group(g) for g in art.logs.groups]},
-        "checks": [{"check": c.name, "completed": c.name in completed} for c in loaded.checks],
+        "checks": [{"check": c.name, "completed": outcome.get(c.name, "") is None}
+                   | ({"skipped": why} if (why := outcome.get(c.name)) and not why.startswith("crashed") else {})
+                   for c in loaded.checks],
     }
     # the sections checks add (e.g. wintrust), after the fixed ones and in name order
     return cast(InventoryJson, {**inventory, **dict(sorted(sections.items()))})

@@ -64,9 +64,8 @@ UNREADABLE = Rule(
 
 class CatalogSignatures(Check):
     rules = (EXPIRY, UNTRUSTED, UNREADABLE)
+    needs = ("catalogs",)
 
-    def applies(self, artefacts: Artefacts) -> bool:
-        return bool(artefacts.catalogs.records)
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
         catalogs = artefacts.catalogs

@@ -34,6 +34,7 @@ CBS_LOG_ERROR = Rule(
 
 class CbsLogErrors(Check):
     rules = (CBS_LOG_ERROR,)
+    needs = ("logs",)
 
     def applies(self, artefacts: Artefacts) -> bool:
         return any(g.family == "cbs" for g in artefacts.logs.groups)

@@ -41,9 +41,10 @@ QFE_EMPTY = Rule(
 
 class QfeEmpty(Check):
     rules = (QFE_EMPTY,)
+    needs = ("packages", "catalogs")
 
     def applies(self, artefacts: Artefacts) -> bool:
-        return any(p.installed for p in artefacts.packages) and bool(artefacts.catalogs.records)
+        return any(p.installed for p in artefacts.packages)
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
         culprits: list[tuple[date | None, dict[str, object]]] = []

@@ -34,6 +34,7 @@ SETUP_LOG_ERROR = Rule(
 
 class SetupLogErrors(Check):
     rules = (SETUP_LOG_ERROR,)
+    needs = ("logs",)
 
     def applies(self, artefacts: Artefacts) -> bool:
         return any(g.family == "setup" for g in artefacts.logs.groups)

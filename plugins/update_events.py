@@ -33,6 +33,7 @@ UPDATE_EVENT_ERROR = Rule(
 
 class UpdateEvents(Check):
     rules = (UPDATE_EVENT_ERROR,)
+    needs = ("logs",)
 
     def applies(self, artefacts: Artefacts) -> bool:
         return any(g.family == "events" for g in artefacts.logs.groups)

@@ -58,9 +58,8 @@ PREDICTED_ERRORS = (
 
 class WinTrustState(Check):
     rules = (OFFLINE_REVOCATION, WEAKENED)
+    needs = ("user_hives",)
 
-    def applies(self, artefacts: Artefacts) -> bool:
-        return bool(artefacts.user_hives)
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding | Inventory]:
         for user in artefacts.user_hives:

@@ -1,9 +1,8 @@
-"""Every file the artefact readers open is one the WIM backend extracts.
+"""Every artefact kind declares every path its loader opens, so a WIM extracts all a scan reads.
 
-The WIM backend extracts only the paths in `imgscan.image.wim.WANTED`; a reader that opens a path
-outside them works on a disk image and silently finds nothing in a WIM. This test gathers the
-artefacts of sample trees through a volume that records each file opened, and checks every one
-against WANTED.
+The WIM backend extracts only `wanted_paths()`, the union of the kinds' PATHS; a loader that opened
+a path its kind does not declare would work on a disk image and find nothing in a WIM. Each kind is
+loaded here through a volume that records every file opened, and checked against its own PATHS.
 """
 
 from __future__ import annotations
@@ -14,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from imgscan.artefacts import gather
+from imgscan.artefacts import KINDS, Artefacts, kind_module, wanted_paths
 from imgscan.image.volume import directory_volume
-from imgscan.image.wim import WANTED
 from sample_images.scenario import load, write_tree
 
 
@@ -35,13 +33,13 @@ class RecordingVolume:
         return getattr(self.inner, name)
 
 
-def _wanted(path: str) -> bool:
+def _declared(path: str, patterns: tuple[str, ...]) -> bool:
     posix = "/" + path.replace("\\", "/")
-    return any(fnmatch.fnmatch(posix.lower(), pattern.lower()) for pattern in WANTED)
+    return any(fnmatch.fnmatch(posix.lower(), pattern.lower()) for pattern in patterns)
 
 
 @pytest.mark.parametrize("scenario", ["seed000", "seed001", "healthy"])
-def test_every_opened_path_is_extracted_from_a_wim(tmp_path: Path, scenario: str):
+def test_each_kind_opens_only_the_paths_it_declares(tmp_path: Path, scenario: str):
     tree = write_tree(load(scenario), tmp_path / scenario)
     # the logs a host can also carry: WindowsUpdate.log and a .NET setup log in a profile's Temp
     (tree / "Windows" / "WindowsUpdate.log").write_text("2013-07-01\t09:00:00:000\t 1\t 1\tAgent\tstarted\n")
@@ -49,11 +47,17 @@ def test_every_opened_path_is_extracted_from_a_wim(tmp_path: Path, scenario: str
     temp.mkdir(parents=True)
     (temp / "KB2656368.html").write_text("<html></html>")
     volume = RecordingVolume(directory_volume(tree))
-    art = gather(volume, date(2013, 7, 1))
-    for user in art.user_hives:
-        user.open()  # what the WinTrust check reads
-    assert volume.opened, "nothing was read"
-    outside = sorted(p for p in volume.opened if not _wanted(p))
-    assert not outside, f"read but never extracted from a WIM: {outside}"
-    assert any(p.endswith("WindowsUpdate.log") for p in volume.opened)
-    assert any(p.lower().endswith("kb2656368.html") for p in volume.opened)
+    art = Artefacts(volume, date(2013, 7, 1))
+    read = []
+    for name in KINDS:  # in load order, so a kind's own reads are told apart from its inputs'
+        volume.opened = []
+        art.kind(name)
+        if name == "user_hives":
+            for user in art.user_hives:
+                user.open()  # what the WinTrust check reads
+        outside = sorted(p for p in volume.opened if not _declared(p, kind_module(name).PATHS))
+        assert not outside, f"kind {name} read paths it does not declare: {outside}"
+        read += volume.opened
+    assert any(p.endswith("WindowsUpdate.log") for p in read)
+    assert any(p.lower().endswith("kb2656368.html") for p in read)
+    assert all(_declared(p, wanted_paths()) for p in read)

@@ -46,10 +46,11 @@ class Selection:
 
 
 @contextmanager
-def open_image(path: Path, selection: Selection | None = None) -> Iterator[OpenedImage]:
-    """Open `path` read-only; raise UnreadableImage with a one-line reason when that is impossible."""
+def open_image(path: Path, selection: Selection | None = None, wanted: tuple[str, ...] = ()) -> Iterator[OpenedImage]:
+    """Open `path` read-only; raise UnreadableImage with a one-line reason when that is impossible.
+    `wanted`: the volume paths (globs) the caller will read, which a WIM extracts (nothing else)."""
     if is_wim(path):
-        with _open_wim(path, selection or Selection()) as opened:
+        with _open_wim(path, selection or Selection(), wanted) as opened:
             yield opened
     else:
         yield _open(path)
@@ -101,14 +102,14 @@ def _open_directory(path: Path) -> OpenedImage:
 
 
 @contextmanager
-def _open_wim(path: Path, selection: Selection) -> Iterator[OpenedImage]:
+def _open_wim(path: Path, selection: Selection, wanted: tuple[str, ...]) -> Iterator[OpenedImage]:
     info = read_info(path)
     image = choose(path, info, selection.index, selection.name)
     workdir = Path(tempfile.mkdtemp(prefix="imgscan-wim-"))  # mode 0700, in the system temp
     try:
         root = workdir / "volume"
         root.mkdir(mode=0o700)
-        warnings = extract_wanted(path, info, image, root)
+        warnings = extract_wanted(path, info, image, root, wanted)
         volume = directory_volume(root)
         if not holds_windows(volume):
             raise UnreadableImage(str(path), f"image {image.index} ({image.name}) holds no Windows\\System32\\config",

@@ -3,7 +3,7 @@
 dissect.target has no WIM loader and dissect.archive reads XPRESS only, so
 imgscan drives wimlib (Debian's wimtools), the reference implementation for
 XPRESS, LZX, LZMS and solid resources. Only the files the artefact readers
-use (`WANTED`) are extracted, by glob and case-insensitively, into a private
+read (the artefact kinds' paths, which the caller passes in) are extracted, by glob and case-insensitively, into a private
 (0700) directory in the system temp, which the caller removes when the scan
 ends; a 4 GB install.wim then costs what its hives and catalogs cost. wimlib
 refuses names it cannot represent safely ('..', '/', reserved names) and
@@ -27,29 +27,6 @@ from imgscan.errors import UnreadableImage
 
 TOOL = "wimlib-imagex"
 TIMEOUT = 1800  # seconds; wimlib detects cycles itself, this only bounds a stuck process
-# The files the artefact readers open (accounts.py, artefacts.py, servicing.py, catalog_inventory.py, logs/).
-WANTED = (
-    "/Windows/System32/config/SOFTWARE",
-    "/Windows/System32/config/SYSTEM",
-    "/Windows/System32/config/DEFAULT",
-    "/Windows/System32/config/COMPONENTS",
-    "/Users/*/NTUSER.DAT",
-    "/Documents and Settings/*/NTUSER.DAT",
-    "/Windows/servicing/Packages/*.mum",
-    "/Windows/servicing/Packages/*.cat",
-    "/Windows/winsxs/Catalogs/*.cat",
-    "/Windows/System32/CatRoot/{F750E6C3-38EE-11D1-85E5-00C04FC295EE}/*.cat",
-    "/Windows/Logs/CBS/*",
-    "/Windows/Temp/KB*.htm*",
-    "/Windows/Temp/dd_*.txt",
-    "/Users/*/AppData/Local/Temp/KB*.htm*",
-    "/Users/*/AppData/Local/Temp/dd_*.txt",
-    "/Documents and Settings/*/Local Settings/Temp/KB*.htm*",
-    "/Documents and Settings/*/Local Settings/Temp/dd_*.txt",
-    "/Windows/WindowsUpdate.log",
-    "/Windows/System32/winevt/Logs/System.evtx",
-    "/Windows/System32/winevt/Logs/Setup.evtx",
-)
 IGNORED_WARNINGS = ("No matches for path pattern",)
 
 
@@ -161,10 +138,10 @@ def _listing(info: WimInfo) -> str:
     return "images: " + "; ".join(one(i) for i in info.images) if info.images else "the WIM lists no images"
 
 
-def extract_wanted(path: Path, info: WimInfo, image: WimImage, destination: Path) -> list[str]:
-    """Extract the WANTED files of `image` below `destination`; returns wimlib's warnings."""
+def extract_wanted(path: Path, info: WimInfo, image: WimImage, destination: Path, wanted: tuple[str, ...]) -> list[str]:
+    """Extract the files of `image` matching the `wanted` globs below `destination`; returns wimlib's warnings."""
     listfile = destination.parent / f"{destination.name}.wanted"
-    listfile.write_text("\n".join(WANTED) + "\n", encoding="utf-8")
+    listfile.write_text("\n".join(wanted) + "\n", encoding="utf-8")
     args = ["extract", str(path), str(image.index), f"@{listfile}", f"--dest-dir={destination}",
             "--preserve-dir-structure", "--nullglob", "--no-acls", "--no-attributes"]
     if info.parts > 1:  # wimlib names the later parts of a split set <stem>2.swm, <stem>3.swm, ...

@@ -73,6 +73,9 @@ class LogSet:
     read: list[str] = field(default_factory=list)  # every log file read, for the inventory
     errors: list[dict[str, str]] = field(default_factory=list)
 
+    def __bool__(self) -> bool:
+        return bool(self.read)
+
 
 class _Folder:
     """Folds entries into groups; entries dated after the --as-of day have not happened yet and are left out."""

@@ -1,0 +1,186 @@
+"""Everything the checks read, one kind of artefact per module, each loaded on first use.
+
+Data flows one way: image → artefacts → checks → findings → report. Each kind is a module of this
+package (KINDS) that declares the image paths it reads (`PATHS`: globs from the volume root; the WIM
+backend extracts exactly their union, `wanted_paths()`), what its absence means for a check
+(`ABSENT`) and a loader `load(art)`. `Artefacts.kind(name)` loads a kind the first time something
+asks for it and keeps it; the attributes below are views on the kinds. A new kind is a new module
+named in KINDS; a check that needs it names it in `needs`.
+
+A file that cannot be read is recorded where it belongs (a hive in `unreadable`, which becomes a
+`hive-unreadable` finding; anything else in `errors`) and the rest is still read.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date, timedelta
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from imgscan.artefacts.hive_loading import Unreadable
+from imgscan.artefacts.user_hives import UserHive
+from imgscan.hives import Hive
+from imgscan.image.volume import WindowsVolume
+from imgscan.report import Host
+
+if TYPE_CHECKING:
+    from imgscan.catalog_inventory import CatalogSet
+    from imgscan.logs.collect import LogSet
+    from imgscan.servicing import Package
+
+__all__ = ["KINDS", "Artefacts", "Unreadable", "UserHive", "gather", "kind_module", "wanted_paths"]
+
+# in the order a full scan loads them (and reports their errors)
+KINDS = ("machine_hives", "user_hives", "packages", "catalogs", "logs")
+CURRENT_VERSION = r"Microsoft\Windows NT\CurrentVersion"
+
+
+def kind_module(name: str) -> ModuleType:
+    return importlib.import_module(f"imgscan.artefacts.{name}")
+
+
+def wanted_paths() -> tuple[str, ...]:
+    """Every path any kind reads: what the WIM backend extracts (no second list exists)."""
+    return tuple(dict.fromkeys(path for name in KINDS for path in kind_module(name).PATHS))
+
+
+class Artefacts:
+    """The artefacts of one Windows volume as of one day, each kind loaded on first use."""
+
+    def __init__(self, volume: WindowsVolume, as_of: date, horizon_days: int = 365) -> None:
+        self.volume = volume
+        self.as_of = as_of
+        self.horizon_days = horizon_days
+        self._kinds: dict[str, Any] = {}
+
+    def preload(self, name: str, value: Any) -> None:
+        """Hand in a kind already at hand (tests and tools that hold a hive or a log set)."""
+        self._kinds[name] = value
+
+    def kind(self, name: str) -> Any:
+        if name not in self._kinds:
+            self._kinds[name] = kind_module(name).load(self)
+        return self._kinds[name]
+
+    def absent(self, name: str) -> str | None:
+        """Why a check that needs this kind has nothing to judge (None: the kind is present)."""
+        if name not in KINDS:
+            return f"it needs an artefact kind imgscan does not know ({name!r}; known: {', '.join(KINDS)})"
+        return None if self.kind(name) else str(kind_module(name).ABSENT)
+
+    def load_all(self) -> None:
+        for name in KINDS:
+            self.kind(name)
+
+    @property
+    def horizon_end(self) -> date:
+        """The last day --horizon looks ahead to: failures starting after it are not reported."""
+        return self.as_of + timedelta(days=self.horizon_days)
+
+    @property
+    def software(self) -> Hive | None:
+        return self.kind("machine_hives").software
+
+    @property
+    def system(self) -> Hive | None:
+        return self.kind("machine_hives").system
+
+    @property
+    def components(self) -> Hive | None:
+        return self.kind("machine_hives").components
+
+    @property
+    def user_hives(self) -> list[UserHive]:
+        return self.kind("user_hives").hives
+
+    @property
+    def profile_notes(self) -> list[dict[str, object]]:
+        return self.kind("user_hives").notes
+
+    @property
+    def unreadable(self) -> list[Unreadable]:
+        """Hives that could not be used: the machine hives', then the user hives'."""
+        return [*self.kind("machine_hives").unreadable, *self.kind("user_hives").unreadable]
+
+    @property
+    def packages(self) -> list[Package]:
+        return self.kind("packages").packages
+
+    @property
+    def mitigation(self) -> str | None:
+        return self.kind("packages").mitigation
+
+    @property
+    def catalogs(self) -> CatalogSet:
+        return self.kind("catalogs").catalogs
+
+    @property
+    def trust(self) -> dict[str, object]:
+        return self.kind("catalogs").trust
+
+    @property
+    def logs(self) -> LogSet:
+        return self.kind("logs")
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        """Files other than hives that could not be used, kind by kind, then directories the volume
+        could not list (of the kinds loaded so far)."""
+        found = [e for name in KINDS if name in self._kinds for e in getattr(self._kinds[name], "errors", [])]
+        return found + list(getattr(self.volume, "problems", []))
+
+    @property
+    def hives(self) -> list[Hive | UserHive]:
+        """Every hive read (path, dirty flag and damaged cells); user hives as handles, not loaded."""
+        machine: list[Hive | UserHive] = [h for h in (self.software, self.system, self.components) if h]
+        return machine + list(self.user_hives)
+
+    def host(self) -> Host:
+        return {"name": _computer_name(self.system), "os": _os_name(self.software),
+                "utc_offset_minutes": _utc_offset(self.system)}
+
+
+def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365) -> Artefacts:
+    """Every kind of artefact of the volume, loaded now (a scan reports all of them)."""
+    art = Artefacts(volume, as_of, horizon_days)
+    art.load_all()
+    return art
+
+
+def _computer_name(system: Hive | None) -> str | None:
+    if system is None:
+        return None
+    current = system.value("Select", "Current")
+    if not isinstance(current, int):
+        return None
+    name = system.value(rf"ControlSet{current:03d}\Control\ComputerName\ComputerName", "ComputerName")
+    return name if isinstance(name, str) else None
+
+
+def _utc_offset(system: Hive | None) -> int | None:
+    """The host's offset from UTC in minutes (local = UTC + offset), from the current control set's
+    TimeZoneInformation: ActiveTimeBias (the bias in force when Windows last ran, daylight saving
+    included), else Bias. Text logs (CBS.log, setup logs) are written in that local time."""
+    if system is None:
+        return None
+    current = system.value("Select", "Current")
+    if not isinstance(current, int):
+        return None
+    key = rf"ControlSet{current:03d}\Control\TimeZoneInformation"
+    for name in ("ActiveTimeBias", "Bias"):
+        bias = system.value(key, name)
+        if isinstance(bias, int):
+            return -(bias - (1 << 32) if bias >= 1 << 31 else bias)  # a DWORD holding a signed value
+    return None
+
+
+def _os_name(software: Hive | None) -> str | None:
+    if software is None:
+        return None
+    parts = [software.value(CURRENT_VERSION, n) for n in ("ProductName", "CSDVersion")]
+    build = software.value(CURRENT_VERSION, "CurrentBuildNumber") or software.value(CURRENT_VERSION, "CurrentBuild")
+    text = " ".join(p for p in parts if isinstance(p, str) and p)
+    if isinstance(build, str) and build:
+        text = f"{text} (build {build})" if text else f"build {build}"
+    return text or None
