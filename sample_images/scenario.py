@@ -97,6 +97,7 @@ class Scenario:
     packages: list[PackageSpec] = field(default_factory=list)
     root_in_image: bool = True  # the test root in SOFTWARE's ROOT store
     disallowed: list[str] = field(default_factory=list)  # signer keys whose certificate is in the Disallowed store
+    image_state: str | None = None  # Windows Setup ImageState, in SOFTWARE and Windows\Setup\State\State.ini
     logs: list[str] = field(default_factory=list)  # log stories from sample_images/logs.py
 
 
@@ -145,6 +146,7 @@ def load(name: str) -> Scenario:
         ],
         root_in_image=data.get("root_in_image", True),
         disallowed=list(data.get("disallowed", [])),
+        image_state=data.get("image_state"),
         logs=list(data.get("logs", [])),
     )
 
@@ -209,6 +211,8 @@ def _software(s: Scenario, pki: TestPki | None, signers: dict[str, Identity]) ->
         thumbprint = hashlib.sha1(der).hexdigest().upper()
         blob = _blob_property(0x03, bytes.fromhex(thumbprint)) + _blob_property(0x20, der)
         root.set(rf"Microsoft\SystemCertificates\Disallowed\Certificates\{thumbprint}", Value.binary("Blob", blob))
+    if s.image_state:
+        root.set(r"Microsoft\Windows\CurrentVersion\Setup\State", Value.string("ImageState", s.image_state))
     hive = build_hive(root, r"\SystemRoot\System32\Config\SOFTWARE", s.written)
     return _damaged(hive, s.software_damage)
 
@@ -255,6 +259,8 @@ def volume_files(s: Scenario) -> dict[str, bytes]:
         files |= _package_files(s, package, pki, signers[package.signer])
     for story in s.logs:
         files |= STORIES[story](s)
+    if s.image_state:  # Windows writes it as UTF-16 with a byte order mark
+        files["Windows/Setup/State/State.ini"] = f"[State]\r\nImageState={s.image_state}\r\n".encode("utf-16")
     return files
 
 

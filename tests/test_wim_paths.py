@@ -40,7 +40,9 @@ def _declared(path: str, patterns: tuple[str, ...]) -> bool:
 
 @pytest.mark.parametrize("scenario", ["seed000", "seed001", "healthy"])
 def test_each_kind_opens_only_the_paths_it_declares(tmp_path: Path, scenario: str):
-    tree = write_tree(load(scenario), tmp_path / scenario)
+    spec = load(scenario)
+    spec.image_state = "IMAGE_STATE_COMPLETE"  # and a Windows\Setup\State\State.ini to read
+    tree = write_tree(spec, tmp_path / scenario)
     # the logs a host can also carry: WindowsUpdate.log and a .NET setup log in a profile's Temp
     (tree / "Windows" / "WindowsUpdate.log").write_text("2013-07-01\t09:00:00:000\t 1\t 1\tAgent\tstarted\n")
     temp = tree / "Users" / "Default" / "AppData" / "Local" / "Temp"
@@ -60,4 +62,5 @@ def test_each_kind_opens_only_the_paths_it_declares(tmp_path: Path, scenario: st
         read += volume.opened
     assert any(p.endswith("WindowsUpdate.log") for p in read)
     assert any(p.lower().endswith("kb2656368.html") for p in read)
+    assert any(p.lower().endswith("state.ini") for p in read)
     assert all(_declared(p, wanted_paths()) for p in read)
