@@ -155,11 +155,15 @@ def main() -> None:
         read_floor(make(), paths)  # warm the page cache: both timings then read from memory
         floor = min(read_floor(make(), paths) for _ in range(3))
         phase, n = min((catalog_phase(root, make()) for _ in range(2)), key=lambda r: r[0])
-        print(f"[{name}] read floor {floor:.2f} s = {n / floor:,.0f} catalogs/s; catalog phase (read+hash+parse+"
-              f"verify+judge) {phase:.2f} s = {n / phase:,.0f} catalogs/s on one core; ratio {phase / floor:.2f}x")
+        print(
+            f"[{name}] read floor {floor:.2f} s = {n / floor:,.0f} catalogs/s; catalog phase (read+hash+parse+"
+            f"verify+judge) {phase:.2f} s = {n / phase:,.0f} catalogs/s on one core; ratio {phase / floor:.2f}x"
+        )
     small, large = peak_memory(root, args.count // 4), peak_memory(root, args.count)
-    print(f"peak traced memory: {small / 1e6:.1f} MB at {args.count // 4} catalogs, {large / 1e6:.1f} MB at {args.count}"
-          f"  ({(large - small) / (args.count * 3 / 4):,.0f} bytes per additional catalog: the inventory record)")
+    print(
+        f"peak traced memory: {small / 1e6:.1f} MB at {args.count // 4} catalogs, {large / 1e6:.1f} MB at {args.count}"
+        f"  ({(large - small) / (args.count * 3 / 4):,.0f} bytes per additional catalog: the inventory record)"
+    )
 
 
 if __name__ == "__main__":

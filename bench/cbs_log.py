@@ -28,14 +28,26 @@ from imgscan.logs.collect import _Folder  # noqa: E402
 from sample_images.logs import _expired_catalog_cascade, cbs_line  # noqa: E402
 
 ROUTINE = (
-    ("Info", "CBS", "Loaded Servicing Stack v6.1.7601.17592 with Core: C:\\Windows\\winsxs\\amd64_microsoft-windows-"
-                    "servicingstack_31bf3856ad364e35_6.1.7601.17592_none_672ce6b7e8b9c494\\cbscore.dll"),
-    ("Info", "CSI", "00000001@2013/6/1:07:04:00.123 WcpInitialize (wcp.dll version 0.0.0.6) called "
-                    "(stack @0x7fef65fdb5d @0x7fef6b6a9f6 @0x7fef6b6a4b0)"),
-    ("Info", "CBS", "Read out cached package applicability for package: Package_for_KB2506212~31bf3856ad364e35~amd64~~"
-                    "6.1.1.0, ApplicableState: 112, CurrentState:112"),
+    (
+        "Info",
+        "CBS",
+        "Loaded Servicing Stack v6.1.7601.17592 with Core: C:\\Windows\\winsxs\\amd64_microsoft-windows-"
+        "servicingstack_31bf3856ad364e35_6.1.7601.17592_none_672ce6b7e8b9c494\\cbscore.dll",
+    ),
+    (
+        "Info",
+        "CSI",
+        "00000001@2013/6/1:07:04:00.123 WcpInitialize (wcp.dll version 0.0.0.6) called "
+        "(stack @0x7fef65fdb5d @0x7fef6b6a9f6 @0x7fef6b6a4b0)",
+    ),
+    (
+        "Info",
+        "CBS",
+        "Read out cached package applicability for package: Package_for_KB2506212~31bf3856ad364e35~amd64~~"
+        "6.1.1.0, ApplicableState: 112, CurrentState:112",
+    ),
     ("Info", "CBS", "Session: 30307881_965955247 initialized by client WindowsUpdateAgent."),
-    ("Info", "CSI", "00000002 Creating NT transaction (seq 1), objectname [6]\"(null)\""),
+    ("Info", "CSI", '00000002 Creating NT transaction (seq 1), objectname [6]"(null)"'),
     ("Info", "CBS", "Exec: Processing started.  Client: WindowsUpdateAgent, Session(Id): 30307881_965955247"),
 )
 
@@ -54,8 +66,14 @@ def build(path: Path, megabytes: int) -> None:
                 block.append(cbs_line(moment + timedelta(seconds=i), level, component, text))
                 if i % 12 == 0:
                     block.append("    continuation: TxfTransactionHandle 0x00000000000001c4")
-            block.append(cbs_line(moment, "Info", "CBS", "Failed to find a matching version for servicing stack "
-                                                         "[HRESULT = 0x80070490 - ERROR_NOT_FOUND]"))
+            block.append(
+                cbs_line(
+                    moment,
+                    "Info",
+                    "CBS",
+                    "Failed to find a matching version for servicing stack [HRESULT = 0x80070490 - ERROR_NOT_FOUND]",
+                )
+            )
             if n % 100 == 0:
                 block += _expired_catalog_cascade(moment, f"Package_{n % 7}_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1")
             text = "\n".join(block) + "\n"
@@ -105,10 +123,14 @@ def main() -> None:
     read_floor = min(floor(full) for _ in range(2))
     elapsed, groups = min(parse(full) for _ in range(2))
     print(f"log: {size:.0f} MB, {groups} failure groups")
-    print(f"line-read floor {size / read_floor:.0f} MB/s; CBS parse + fold {size / elapsed:.1f} MB/s on one core "
-          f"({elapsed / read_floor:.1f}x the floor)")
-    print(f"peak traced memory: {peak(tenth) / 1e6:.2f} MB for {tenth.stat().st_size / 1e6:.0f} MB, "
-          f"{peak(full) / 1e6:.2f} MB for {size:.0f} MB")
+    print(
+        f"line-read floor {size / read_floor:.0f} MB/s; CBS parse + fold {size / elapsed:.1f} MB/s on one core "
+        f"({elapsed / read_floor:.1f}x the floor)"
+    )
+    print(
+        f"peak traced memory: {peak(tenth) / 1e6:.2f} MB for {tenth.stat().st_size / 1e6:.0f} MB, "
+        f"{peak(full) / 1e6:.2f} MB for {size:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

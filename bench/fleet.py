@@ -58,8 +58,10 @@ def local(images: list[Path], workers: int, options: FleetOptions) -> tuple[floa
 def dask(images: list[Path], options: FleetOptions) -> float:
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         client.submit(measured, Target(str(images[0])), options, pure=False).result()  # warm the workers
         start = time.perf_counter()
         futures = client.map(measured, [Target(str(p)) for p in images], options=options, pure=False)
@@ -80,8 +82,10 @@ def main() -> None:
     one, peak_one = local(images, 1, options)
     two, peak_two = local(images, 2, options)
     cluster = dask(images, options)
-    print(f"{len(images)} host images; local pool: 1 worker {one:.1f} images/s, 2 workers {two:.1f} images/s "
-          f"(speed-up {two / one:.2f}x); Dask LocalCluster, 2 workers: {cluster:.1f} images/s ({cluster / one:.2f}x)")
+    print(
+        f"{len(images)} host images; local pool: 1 worker {one:.1f} images/s, 2 workers {two:.1f} images/s "
+        f"(speed-up {two / one:.2f}x); Dask LocalCluster, 2 workers: {cluster:.1f} images/s ({cluster / one:.2f}x)"
+    )
     print(f"peak resident memory of a worker: {max(peak_one, peak_two) / 1024:.0f} MiB")
 
 

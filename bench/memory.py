@@ -39,8 +39,11 @@ def scan(tree: Path) -> tuple[float, float, dict]:
     """(peak RSS in MB, seconds, report) of one `imgscan scan` process."""
     started = time.monotonic()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen([sys.executable, "-m", "imgscan", "scan", str(tree), "--as-of", "2013-07-01",
-                                 "--format", "json"], stdout=out, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "imgscan", "scan", str(tree), "--as-of", "2013-07-01", "--format", "json"],
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+        )
         _, _, usage = os.wait4(proc.pid, 0)
         proc.returncode = 0
         out.seek(0)
@@ -50,8 +53,9 @@ def scan(tree: Path) -> tuple[float, float, dict]:
 
 def padded_hive(megabytes: float) -> bytes:
     root = Key("ROOT")
-    root.set(r"Software\Microsoft\Windows\CurrentVersion\WinTrust\Trust Providers\Software Publishing",
-             Value.dword("State", 0x23C00))
+    root.set(
+        r"Software\Microsoft\Windows\CurrentVersion\WinTrust\Trust Providers\Software Publishing", Value.dword("State", 0x23C00)
+    )
     chunk = bytes(range(256)) * 16  # 4 KiB values: plain cells, no big-data records needed
     for n in range(int(megabytes * 1024 * 1024 / len(chunk))):
         root.set(rf"Software\Padding\Key{n // 64:04d}", Value.binary(f"Value{n:05d}", chunk))
@@ -80,9 +84,11 @@ def main() -> None:
         (folder / "NTUSER.DAT").symlink_to(os.path.relpath(hive, folder))
     peak, seconds, report = scan(profiles)
     hives = sum(1 for h in report["inventory"]["hives"] if h["role"] == "user")
-    print(f"profiles: {args.profiles} x {hive.stat().st_size / 1e6:.2f} MB hives ({hives} user hives read): "
-          f"{peak:.0f} MB peak ({peak / floor_mb:.2f}x the floor), {seconds:.1f} s; bound 300 MB: "
-          f"{'met' if peak <= 300 else 'MISSED'}")
+    print(
+        f"profiles: {args.profiles} x {hive.stat().st_size / 1e6:.2f} MB hives ({hives} user hives read): "
+        f"{peak:.0f} MB peak ({peak / floor_mb:.2f}x the floor), {seconds:.1f} s; bound 300 MB: "
+        f"{'met' if peak <= 300 else 'MISSED'}"
+    )
 
     logs = write_tree(load("healthy"), work / "log")
     log = logs / "Windows" / "Logs" / "CBS" / "CBS.log"
@@ -90,13 +96,21 @@ def main() -> None:
     with log.open("w", encoding="utf-8") as fh:
         for n in range(args.lines):
             identity = f"Package_for_KB{3000000 + n}~31bf3856ad364e35~amd64~~6.1.1.0"
-            fh.write(cbs_line(datetime(2013, 7, 1), "Error", "CBS",
-                              f"Failed to resolve package: {identity} [HRESULT = 0x800f081f - CBS_E_SOURCE_MISSING]\n"))
+            fh.write(
+                cbs_line(
+                    datetime(2013, 7, 1),
+                    "Error",
+                    "CBS",
+                    f"Failed to resolve package: {identity} [HRESULT = 0x800f081f - CBS_E_SOURCE_MISSING]\n",
+                )
+            )
     peak, seconds, report = scan(logs)
     findings = sum(1 for f in report["findings"] if f["rule"] == "cbs-log-error")
     size = len(json.dumps(report)) / 1e6
-    print(f"log: {args.lines} distinct failing packages ({log.stat().st_size / 1e6:.0f} MB): {findings} findings, "
-          f"{size:.1f} MB report, {peak:.0f} MB peak ({peak / floor_mb:.2f}x the floor), {seconds:.1f} s")
+    print(
+        f"log: {args.lines} distinct failing packages ({log.stat().st_size / 1e6:.0f} MB): {findings} findings, "
+        f"{size:.1f} MB report, {peak:.0f} MB peak ({peak / floor_mb:.2f}x the floor), {seconds:.1f} s"
+    )
 
 
 if __name__ == "__main__":

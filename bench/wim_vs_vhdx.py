@@ -42,8 +42,13 @@ def build(work: Path, catalogs: int, filler_mb: int) -> tuple[Path, Path]:
     sxs = tree / "Windows" / "winsxs" / "Catalogs"
     sxs.mkdir(parents=True, exist_ok=True)
     for n in range(catalogs):
-        data = write_catalog([os.urandom(32)], utc("2012-07-15T08:00:00"), signer, [pki.code_pca, pki.stamp_pca],
-                             (pki.tsa_good, utc("2012-07-15T08:05:00")))
+        data = write_catalog(
+            [os.urandom(32)],
+            utc("2012-07-15T08:00:00"),
+            signer,
+            [pki.code_pca, pki.stamp_pca],
+            (pki.tsa_good, utc("2012-07-15T08:05:00")),
+        )
         (sxs / f"{n:064x}.cat").write_bytes(data)
     rng = random.Random(7)
     filler = tree / "Windows" / "System32" / "DriverStore"
@@ -80,10 +85,14 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     wim, vhdx = build(work, args.catalogs, args.filler_mb)
     wim_time, vhdx_time = timed(wim), timed(vhdx)
-    print(f"tree: seed001 + {args.catalogs} catalogs + {args.filler_mb} MB never read; "
-          f"WIM {wim.stat().st_size / 1e6:.0f} MB (LZX), VHDX {vhdx.stat().st_size / 1e6:.0f} MB")
-    print(f"scan (hash + open + checks), best of 3: WIM {wim_time:.2f} s, VHDX {vhdx_time:.2f} s, "
-          f"ratio WIM/VHDX {wim_time / vhdx_time:.2f}x")
+    print(
+        f"tree: seed001 + {args.catalogs} catalogs + {args.filler_mb} MB never read; "
+        f"WIM {wim.stat().st_size / 1e6:.0f} MB (LZX), VHDX {vhdx.stat().st_size / 1e6:.0f} MB"
+    )
+    print(
+        f"scan (hash + open + checks), best of 3: WIM {wim_time:.2f} s, VHDX {vhdx_time:.2f} s, "
+        f"ratio WIM/VHDX {wim_time / vhdx_time:.2f}x"
+    )
 
 
 if __name__ == "__main__":

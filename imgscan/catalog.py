@@ -203,8 +203,16 @@ def _signature(signed: _SignedData, content: bytes, cache: CertCache, base: dict
     messageDigest covers), and with `nested` the signatures nested in it (dual signing)."""
     certificates = _certificates(signed, cache)
     if not len(signed["signer_infos"]):
-        return Catalog(signed=False, digest_algorithm=None, signer=None, signing_time=None, timestamp=None,
-                       problem=None, certificates=certificates, **base)
+        return Catalog(
+            signed=False,
+            digest_algorithm=None,
+            signer=None,
+            signing_time=None,
+            timestamp=None,
+            problem=None,
+            certificates=certificates,
+            **base,
+        )
     signer_info = signed["signer_infos"][0]
     signer = _find_cert(signer_info["sid"], certificates)
     attributes = _AttributeMap(signer_info["signed_attrs"])
@@ -306,8 +314,9 @@ def _find_cert(sid: core.Any, certificates: tuple[Cert, ...]) -> Cert | None:
     return next((c for c in certificates if c.key_id == key_id), None)
 
 
-def _verify(signer_info: _SignerInfo, attributes: _AttributeMap, cert: Cert, content: bytes,
-            *, countersignature: bool = False) -> str | None:
+def _verify(
+    signer_info: _SignerInfo, attributes: _AttributeMap, cert: Cert, content: bytes, *, countersignature: bool = False
+) -> str | None:
     """None when `signer_info` is a valid signature by `cert` over `content`, else the reason.
 
     `countersignature`: also accept the bare-digest RSA block of legacy time-stamping services
@@ -334,8 +343,11 @@ def _timestamp(signer_info: _SignerInfo, certificates: tuple[Cert, ...], cache: 
         counter = _SignerInfo.load(countersignature.dump())
         attributes = _AttributeMap(counter["signed_attrs"])
         tsa = _find_cert(counter["sid"], certificates)
-        problem = (_verify(counter, attributes, tsa, signature, countersignature=True) if tsa
-                   else "timestamp signer certificate is not in the catalog")
+        problem = (
+            _verify(counter, attributes, tsa, signature, countersignature=True)
+            if tsa
+            else "timestamp signer certificate is not in the catalog"
+        )
         return Timestamp("authenticode", _time(attributes.get(OID_SIGNING_TIME)), tsa, certificates, problem)
     if (token := unsigned.get(OID_RFC3161)) is not None:
         return _rfc3161(_ContentInfo.load(token.dump()), signature, certificates, cache)

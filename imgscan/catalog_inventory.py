@@ -48,22 +48,29 @@ class CatalogRecord:
         cat, verdict = self.catalog, self.verdict
         assert cat is not None and verdict is not None
         stamp = cat.timestamp
-        return record | {
-            "signed": cat.signed,
-            "signer": cat.signer.describe() if cat.signer else None,
-            "digest_algorithm": cat.digest_algorithm,
-            "signing_time": iso(cat.signing_time),
-            "timestamp": {
-                "kind": stamp.kind,
-                "time": iso(stamp.time),
-                "tsa": stamp.signer.common_name if stamp.signer else None,
-                "tsa_has_timestamping_eku": bool(stamp.signer and EKU_TIMESTAMPING in stamp.signer.ekus),
-                "problem": stamp.problem,
-            } if stamp else {"kind": "none"},
-            "lifetime_signing_eku": bool(cat.signer and EKU_LIFETIME_SIGNING in cat.signer.ekus),
-            "this_update": iso(cat.this_update),
-            "members": cat.member_count,
-        } | verdict.as_dict() | _signatures(self)
+        return (
+            record
+            | {
+                "signed": cat.signed,
+                "signer": cat.signer.describe() if cat.signer else None,
+                "digest_algorithm": cat.digest_algorithm,
+                "signing_time": iso(cat.signing_time),
+                "timestamp": {
+                    "kind": stamp.kind,
+                    "time": iso(stamp.time),
+                    "tsa": stamp.signer.common_name if stamp.signer else None,
+                    "tsa_has_timestamping_eku": bool(stamp.signer and EKU_TIMESTAMPING in stamp.signer.ekus),
+                    "problem": stamp.problem,
+                }
+                if stamp
+                else {"kind": "none"},
+                "lifetime_signing_eku": bool(cat.signer and EKU_LIFETIME_SIGNING in cat.signer.ekus),
+                "this_update": iso(cat.this_update),
+                "members": cat.member_count,
+            }
+            | verdict.as_dict()
+            | _signatures(self)
+        )
 
 
 def _signatures(record: CatalogRecord) -> dict[str, object]:
@@ -215,9 +222,11 @@ def uncovered_manifests(packages: list[Package], catalogs: CatalogSet) -> list[d
             continue
         members = members_of.get(package.cat_path.lower())
         if members is not None and not members & package.mum_digests:
-            problems.append({
-                "path": package.cat_path,
-                "message": f"does not list {package.mum_path} among its {len(members)} member hash(es): "
-                           "CBS cannot verify this package's manifest",
-            })
+            problems.append(
+                {
+                    "path": package.cat_path,
+                    "message": f"does not list {package.mum_path} among its {len(members)} member hash(es): "
+                    "CBS cannot verify this package's manifest",
+                }
+            )
     return problems

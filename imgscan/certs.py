@@ -26,7 +26,11 @@ EKU_TIMESTAMPING = "1.3.6.1.5.5.7.3.8"
 EKU_LIFETIME_SIGNING = "1.3.6.1.4.1.311.10.3.13"
 
 HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
-    "md5": hashes.MD5, "sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
+    "md5": hashes.MD5,
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
 }
 
 

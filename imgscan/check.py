@@ -76,8 +76,14 @@ class Rule:
     def as_dict(self) -> dict[str, object]:
         """What `imgscan rules` publishes about the rule (and the README's rules table shows)."""
         severity = self.policy or (str(self.timing) if self.timing else str(self.severity))
-        return {"id": self.id, "severity": severity, "title": self.title,
-                "summary": self.summary, "codes": list(self.predicts), "references": list(self.references)}
+        return {
+            "id": self.id,
+            "severity": severity,
+            "title": self.title,
+            "summary": self.summary,
+            "codes": list(self.predicts),
+            "references": list(self.references),
+        }
 
 
 @dataclass(frozen=True)

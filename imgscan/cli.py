@@ -97,27 +97,51 @@ def build_parser() -> argparse.ArgumentParser:
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", help="show the log of dissect and other libraries")
-    common.add_argument("-q", "--quiet", action="store_true",
-                        help="no warnings and no progress bars on stderr (errors are still printed)")
-    common.add_argument("--no-progress", action="store_true",
-                        help="no progress bars (they are off anyway when stderr is not a terminal)")
+    common.add_argument(
+        "-q", "--quiet", action="store_true", help="no warnings and no progress bars on stderr (errors are still printed)"
+    )
+    common.add_argument(
+        "--no-progress", action="store_true", help="no progress bars (they are off anyway when stderr is not a terminal)"
+    )
     common.add_argument("--debug", action="store_true", help="debug log, and tracebacks on errors")
-    common.add_argument("--plugins", type=Path, action="append", default=[], metavar="DIR",
-                        help="also load checks from the *.py files in DIR (repeatable)")
+    common.add_argument(
+        "--plugins",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also load checks from the *.py files in DIR (repeatable)",
+    )
 
     when = argparse.ArgumentParser(add_help=False)
-    when.add_argument("--as-of", type=_date, default=None, metavar="DATE",
-                      help="evaluate the image as of this day (YYYY-MM-DD; default: today, UTC)")
-    when.add_argument("--horizon", type=int, default=365, metavar="DAYS",
-                      help="also predict failures that start within DAYS after --as-of (default 365)")
+    when.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        metavar="DATE",
+        help="evaluate the image as of this day (YYYY-MM-DD; default: today, UTC)",
+    )
+    when.add_argument(
+        "--horizon",
+        type=int,
+        default=365,
+        metavar="DAYS",
+        help="also predict failures that start within DAYS after --as-of (default 365)",
+    )
     when.add_argument("--index", type=int, metavar="N", help="the image of a multi-image WIM to scan")
     when.add_argument("--image-name", metavar="NAME", help="the image of a multi-image WIM to scan, by name")
 
     gate = argparse.ArgumentParser(add_help=False)
-    gate.add_argument("--fail-on", type=_severity, default=Severity.HIGH, metavar="SEVERITY",
-                      help="exit 1 when a finding has at least this severity (info|low|medium|high|critical; default high)")
-    gate.add_argument("--ignore", type=Path, metavar="FILE",
-                      help=f"ignore file of accepted findings (default: {DEFAULT_IGNORE} when present)")
+    gate.add_argument(
+        "--fail-on",
+        type=_severity,
+        default=Severity.HIGH,
+        metavar="SEVERITY",
+        help="exit 1 when a finding has at least this severity (info|low|medium|high|critical; default high)",
+    )
+    gate.add_argument(
+        "--ignore", type=Path, metavar="FILE", help=f"ignore file of accepted findings (default: {DEFAULT_IGNORE} when present)"
+    )
 
     def image_command(name: str, help_text: str, formats: tuple[str, ...], parents: list) -> argparse.ArgumentParser:
         command = sub.add_parser(name, parents=[common, when, *parents], help=help_text)
@@ -128,44 +152,101 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_scan = sub.add_parser("scan", parents=[common, when, gate], help="scan an image and report findings")
     p_scan.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, WIM, or directory")
-    p_scan.add_argument("-f", "--format", action="append", choices=SCAN_FORMATS, metavar="FORMAT",
-                        help=f"{'|'.join(SCAN_FORMATS)} (repeatable; default table)")
-    p_scan.add_argument("-o", "--output", action="append", type=Path, default=[], metavar="FILE",
-                        help="where the matching --format goes (repeatable; a format without one goes to stdout)")
-    p_scan.add_argument("--severity", type=_severities, metavar="LIST",
-                        help="show only these severities, e.g. high,critical (findings not shown do not gate)")
-    p_scan.add_argument("--fix-script", type=Path, metavar="FILE",
-                        help="write the registry fixes of the findings to FILE (.reg or .ps1); imgscan never applies them")
-    image_command("packages", "list installed updates as wmic qfe would, with each package's state and catalog validity",
-                  ("table", "json"), [])
+    p_scan.add_argument(
+        "-f",
+        "--format",
+        action="append",
+        choices=SCAN_FORMATS,
+        metavar="FORMAT",
+        help=f"{'|'.join(SCAN_FORMATS)} (repeatable; default table)",
+    )
+    p_scan.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="where the matching --format goes (repeatable; a format without one goes to stdout)",
+    )
+    p_scan.add_argument(
+        "--severity",
+        type=_severities,
+        metavar="LIST",
+        help="show only these severities, e.g. high,critical (findings not shown do not gate)",
+    )
+    p_scan.add_argument(
+        "--fix-script",
+        type=Path,
+        metavar="FILE",
+        help="write the registry fixes of the findings to FILE (.reg or .ps1); imgscan never applies them",
+    )
+    image_command(
+        "packages",
+        "list installed updates as wmic qfe would, with each package's state and catalog validity",
+        ("table", "json"),
+        [],
+    )
     image_command("catalogs", "list catalogs with signer, timestamp kind and valid_until", ("table", "json"), [])
-    image_command("timeline", "one ordered list of dated events: installs, catalog dates, log failures, predictions",
-                  ("table", "json", "csv"), [])
+    image_command(
+        "timeline",
+        "one ordered list of dated events: installs, catalog dates, log failures, predictions",
+        ("table", "json", "csv"),
+        [],
+    )
 
-    p_diff = sub.add_parser("diff", parents=[common, when, gate],
-                            help="compare two images or saved JSON reports: new, resolved and unchanged findings")
+    p_diff = sub.add_parser(
+        "diff",
+        parents=[common, when, gate],
+        help="compare two images or saved JSON reports: new, resolved and unchanged findings",
+    )
     p_diff.add_argument("old", type=Path, help="the previous image, or its saved `--format json` report")
     p_diff.add_argument("new", type=Path, help="the new image, or its saved report")
     p_diff.add_argument("-f", "--format", choices=("table", "json"), default="table", help="table|json (default table)")
     p_diff.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
 
-    p_fleet = sub.add_parser("fleet", parents=[common],
-                             help="scan many images (files, directories, globs, manifest CSV) into a resumable database")
+    p_fleet = sub.add_parser(
+        "fleet", parents=[common], help="scan many images (files, directories, globs, manifest CSV) into a resumable database"
+    )
     p_fleet.add_argument("inputs", nargs="*", metavar="INPUT", help="image, directory of images, glob, or manifest.csv")
     p_fleet.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="local worker processes")
-    p_fleet.add_argument("--db", type=Path, default=Path("imgscan-fleet.sqlite"),
-                         help="results database (default: imgscan-fleet.sqlite in the current directory)")
+    p_fleet.add_argument(
+        "--db",
+        type=Path,
+        default=Path("imgscan-fleet.sqlite"),
+        help="results database (default: imgscan-fleet.sqlite in the current directory)",
+    )
     p_fleet.add_argument("--resume", action="store_true", help="skip images already in the database (same hash, options)")
     p_fleet.add_argument("--report", action="store_true", help="only render the summary from --db, scan nothing")
     p_fleet.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster instead of locally")
-    p_fleet.add_argument("--as-of", type=_date, default=None, metavar="DATE",
-                         help="evaluate every image as of this day (YYYY-MM-DD; default: today, UTC)")
-    p_fleet.add_argument("--horizon", type=int, default=365, metavar="DAYS",
-                         help="also predict failures that start within DAYS after --as-of (default 365)")
-    p_fleet.add_argument("--fail-on", type=_severity, default=Severity.HIGH, metavar="SEVERITY",
-                         help="exit 1 when a host has a finding of at least this severity (default high)")
-    p_fleet.add_argument("-f", "--format", choices=("table", "json", "csv", "html"), default="table",
-                         help="table|json|csv|html summary (default table)")
+    p_fleet.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        metavar="DATE",
+        help="evaluate every image as of this day (YYYY-MM-DD; default: today, UTC)",
+    )
+    p_fleet.add_argument(
+        "--horizon",
+        type=int,
+        default=365,
+        metavar="DAYS",
+        help="also predict failures that start within DAYS after --as-of (default 365)",
+    )
+    p_fleet.add_argument(
+        "--fail-on",
+        type=_severity,
+        default=Severity.HIGH,
+        metavar="SEVERITY",
+        help="exit 1 when a host has a finding of at least this severity (default high)",
+    )
+    p_fleet.add_argument(
+        "-f",
+        "--format",
+        choices=("table", "json", "csv", "html"),
+        default="table",
+        help="table|json|csv|html summary (default table)",
+    )
     p_fleet.add_argument("-o", "--output", type=Path, help="write the summary to this file instead of stdout")
 
     p_images = sub.add_parser("images", parents=[common], help="list the images of a WIM file")
@@ -174,13 +255,21 @@ def build_parser() -> argparse.ArgumentParser:
     p_explain = sub.add_parser("explain", parents=[common], help="explain an error code: name, message, facility, rules")
     p_explain.add_argument("codes", nargs="+", metavar="CODE", help="0x800b0101, 2148204801, -2146762495 or CERT_E_EXPIRED")
     p_explain.add_argument("-f", "--format", choices=("table", "json"), default="table", help="table|json (default table)")
-    p_rules = sub.add_parser("rules", parents=[common], help="every rule with its severity policy, codes and references",
-                             description="Every rule of the built-in checks and of --plugins DIR; --format markdown "
-                                         "prints the README's rules table.")
-    p_rules.add_argument("-f", "--format", choices=("table", "markdown", "json"), default="table",
-                         help="table|markdown|json (default table)")
-    sub.add_parser("plugins", parents=[common], help="list the rules of every loaded check",
-                   description="List every rule of the built-in checks and of --plugins DIR: id, severity, title.")
+    p_rules = sub.add_parser(
+        "rules",
+        parents=[common],
+        help="every rule with its severity policy, codes and references",
+        description="Every rule of the built-in checks and of --plugins DIR; --format markdown prints the README's rules table.",
+    )
+    p_rules.add_argument(
+        "-f", "--format", choices=("table", "markdown", "json"), default="table", help="table|markdown|json (default table)"
+    )
+    sub.add_parser(
+        "plugins",
+        parents=[common],
+        help="list the rules of every loaded check",
+        description="List every rule of the built-in checks and of --plugins DIR: id, severity, title.",
+    )
     return parser
 
 
@@ -373,8 +462,12 @@ def _fleet(args: argparse.Namespace) -> int:
         summary = fleet_summary.summarize(store.rows(), args.fail_on)
     finally:
         store.close()
-    views = {"table": fleet_summary.to_table, "json": fleet_summary.to_json, "csv": fleet_summary.to_csv,
-             "html": lambda s: fleet_summary.to_html(s, args.fail_on)}
+    views = {
+        "table": fleet_summary.to_table,
+        "json": fleet_summary.to_json,
+        "csv": fleet_summary.to_csv,
+        "html": lambda s: fleet_summary.to_html(s, args.fail_on),
+    }
     _write(args.output, views[args.format](summary))
     if fleet_summary.gating(summary):
         return EXIT_FINDINGS
@@ -390,8 +483,12 @@ def _images(args: argparse.Namespace) -> int:
     if not is_wim(args.image):
         raise UnreadableImage(str(args.image), "not a WIM file (no MSWIM header)")
     info = read_info(args.image)
-    listing = {"path": str(args.image), "compression": info.compression, "parts": info.parts,
-               "images": [i.as_dict() for i in info.images]}
+    listing = {
+        "path": str(args.image),
+        "compression": info.compression,
+        "parts": info.parts,
+        "images": [i.as_dict() for i in info.images],
+    }
     sys.stdout.write(to_json(listing) if args.format == "json" else images_table(listing))
     return EXIT_CLEAN
 

@@ -46,12 +46,14 @@ def diff_reports(old: Json, new: Json, fail_on: Severity) -> dict[str, object]:
     moved = [
         {"path": c["path"], "old_valid_until": old_until[c["path"].lower()]["valid_until"], "new_valid_until": c["valid_until"]}
         for c in new["inventory"].get("catalogs", [])
-        if c["path"].lower() in old_until and "valid_until" in c
+        if c["path"].lower() in old_until
+        and "valid_until" in c
         and old_until[c["path"].lower()]["valid_until"] != c["valid_until"]
     ]
     gating = [f for f in added if Severity.parse(f["severity"]) >= fail_on and not f.get("suppressed")]
     return {
-        "old": _side(old), "new": _side(new),
+        "old": _side(old),
+        "new": _side(new),
         "new_findings": added,
         "resolved": [before[k] for k in before if k not in after],
         "unchanged": [after[k] for k in after if k in before],

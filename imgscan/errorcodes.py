@@ -83,4 +83,3 @@ def parse(text: str) -> int:
     if match:
         return int(match.group(1), 16)
     raise ValueError(f"{text!r} is neither a code (hex or decimal) nor a known name such as CERT_E_EXPIRED")
-

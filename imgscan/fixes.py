@@ -31,8 +31,12 @@ def fix_script(findings: list[Finding], suffix: str) -> str:
     fixes = _unique(findings)
     if suffix == ".ps1":
         return _powershell(fixes)
-    lines = ["Windows Registry Editor Version 5.00", "",
-             "; Written by imgscan --fix-script. Review before importing; imgscan applies nothing.", ""]
+    lines = [
+        "Windows Registry Editor Version 5.00",
+        "",
+        "; Written by imgscan --fix-script. Review before importing; imgscan applies nothing.",
+        "",
+    ]
     for finding, fix in fixes:
         lines.append(f"; {_comment(finding)}")
         if fix.offline_hive:
@@ -44,15 +48,20 @@ def fix_script(findings: list[Finding], suffix: str) -> str:
 
 
 def _powershell(fixes: list[tuple[Finding, RegistryFix]]) -> str:
-    lines = ["# Written by imgscan --fix-script. Review, then run as an administrator; imgscan applies nothing.",
-             "$ErrorActionPreference = 'Stop'", ""]
+    lines = [
+        "# Written by imgscan --fix-script. Review, then run as an administrator; imgscan applies nothing.",
+        "$ErrorActionPreference = 'Stop'",
+        "",
+    ]
     for finding, fix in fixes:
         lines.append(f"# {_comment(finding)}")
         if fix.offline_hive:
             lines.append(f"& reg.exe load {OFFLINE} '{fix.offline_hive}'")
         path = "Registry::" + fix.key
-        lines += [f"New-Item -Path '{path}' -Force | Out-Null",
-                  f"Set-ItemProperty -Path '{path}' -Name '{fix.name}' -Value 0x{fix.dword:x} -Type DWord"]
+        lines += [
+            f"New-Item -Path '{path}' -Force | Out-Null",
+            f"Set-ItemProperty -Path '{path}' -Name '{fix.name}' -Value 0x{fix.dword:x} -Type DWord",
+        ]
         if fix.offline_hive:
             lines += ["[gc]::Collect()", f"& reg.exe unload {OFFLINE}"]
         lines.append("")

@@ -82,8 +82,7 @@ class Hive:
 
     def _damaged(self, key_path: str, exc: BaseException) -> None:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        self.problems.append({"path": f"{self.path}\\{key_path}",
-                              "message": f"damaged registry cell, key skipped: {reason}"})
+        self.problems.append({"path": f"{self.path}\\{key_path}", "message": f"damaged registry cell, key skipped: {reason}"})
 
 
 def _key_path(key: Registry.RegistryKey) -> str:

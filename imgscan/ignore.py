@@ -71,8 +71,9 @@ def load(path: Path) -> list[IgnoreEntry]:
         expires = item.get("expires")
         if expires is not None and not isinstance(expires, date):
             raise ImgscanError(str(path), f"entry {number}: expires must be a date (YYYY-MM-DD)")
-        entries.append(IgnoreEntry(str(item["rule"]), str(item["reason"]), item.get("path"), item.get("package"),
-                                   item.get("kb"), expires))
+        entries.append(
+            IgnoreEntry(str(item["rule"]), str(item["reason"]), item.get("path"), item.get("package"), item.get("kb"), expires)
+        )
     return entries
 
 
@@ -82,8 +83,9 @@ def apply(findings: list[Finding], entries: list[IgnoreEntry], source: str, toda
     live = []
     for entry in entries:
         if entry.expires is not None and entry.expires < today:
-            warnings.append(f"{source}: ignore entry for {entry.rule} expired on {entry.expires} and no longer applies "
-                            f"({entry.reason})")
+            warnings.append(
+                f"{source}: ignore entry for {entry.rule} expired on {entry.expires} and no longer applies ({entry.reason})"
+            )
         else:
             live.append(entry)
     for finding in findings:

@@ -21,8 +21,13 @@ def _disabled() -> bool:
 def byte_bar(description: str, total: int | None) -> tqdm:
     """A byte-counting bar (for hashing large images; total None when unknown); update it with the bytes done."""
     return tqdm(
-        desc=description, total=total, unit="B", unit_scale=True, file=sys.stderr,
-        disable=_disabled(), leave=False,
+        desc=description,
+        total=total,
+        unit="B",
+        unit_scale=True,
+        file=sys.stderr,
+        disable=_disabled(),
+        leave=False,
     )
 
 

@@ -77,16 +77,19 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         "as_of": as_of.isoformat(),
         "horizon_days": horizon_days,
         "host": art.host(),
-        "summary": {str(s): sum(f.effective_severity == s and not f.suppressed for f in findings)
-                    for s in reversed(Severity)} | {"suppressed": sum(bool(f.suppressed) for f in findings)},
+        "summary": {str(s): sum(f.effective_severity == s and not f.suppressed for f in findings) for s in reversed(Severity)}
+        | {"suppressed": sum(bool(f.suppressed) for f in findings)},
         "findings": [f.to_dict() for f in findings],
         "inventory": report_inventory,
-        "errors": cast(list[ErrorEntry], checks.errors
-        + [{"path": opened.info.path, "message": warning} for warning in opened.warnings]
-        + [{"path": u.path, "message": f"{u.role}: {u.problem}"} for u in art.unreadable]
-        + art.errors
-        + [problem for hive in art.hives for problem in hive.problems]
-        + errors),
+        "errors": cast(
+            list[ErrorEntry],
+            checks.errors
+            + [{"path": opened.info.path, "message": warning} for warning in opened.warnings]
+            + [{"path": u.path, "message": f"{u.role}: {u.problem}"} for u in art.unreadable]
+            + art.errors
+            + [problem for hive in art.hives for problem in hive.problems]
+            + errors,
+        ),
         "warnings": warnings,
     }
     return ScanResult(report=report, findings=findings, checks_completed=sum(why is None for why in outcome.values()))
@@ -135,9 +138,14 @@ def _run_checks(
 
 def _log_group(group: LogGroup) -> dict[str, object]:
     return {
-        "family": group.family, "subject": group.subject, "hresult": group.hresult, "count": group.count,
-        "failed": group.failed, "first": group.first.isoformat() if group.first else None,
-        "last": group.last.isoformat() if group.last else None, "sources": sorted(group.sources),
+        "family": group.family,
+        "subject": group.subject,
+        "hresult": group.hresult,
+        "count": group.count,
+        "failed": group.failed,
+        "first": group.first.isoformat() if group.first else None,
+        "last": group.last.isoformat() if group.last else None,
+        "sources": sorted(group.sources),
         "samples": group.samples,
     }
 
@@ -169,9 +177,11 @@ def _inventory(
         "catalogs": [r.as_dict() for r in art.catalogs.records],
         "trust": art.trust,
         "logs": {"read": art.logs.read, "failures": [_log_group(g) for g in art.logs.groups]},
-        "checks": [{"check": c.name, "completed": outcome.get(c.name, "") is None}
-                   | ({"skipped": why} if (why := outcome.get(c.name)) and not why.startswith("crashed") else {})
-                   for c in loaded.checks],
+        "checks": [
+            {"check": c.name, "completed": outcome.get(c.name, "") is None}
+            | ({"skipped": why} if (why := outcome.get(c.name)) and not why.startswith("crashed") else {})
+            for c in loaded.checks
+        ],
     }
     # the sections checks add (e.g. wintrust), after the fixed ones and in name order
     return cast(InventoryJson, {**inventory, **dict(sorted(sections.items()))})

@@ -27,10 +27,21 @@ PACKAGES_DIR = r"Windows\servicing\Packages"
 ASM_V3 = "{urn:schemas-microsoft-com:asm.v3}"
 
 STATES = {
-    0x0: "Absent", 0x5: "Uninstall Pending", 0x10: "Resolving", 0x20: "Resolved", 0x30: "Staging",
-    0x40: "Staged", 0x50: "Superseded", 0x60: "Install Pending", 0x65: "Partially Installed",
-    0x70: "Installed", 0x80: "Permanent", 0xFFFFFFE0: "Resolved (broken)", 0xFFFFFFC0: "Staged (broken)",
-    0xFFFFFF90: "Installed (broken)", 0xFFFFFF80: "Permanent (broken)",
+    0x0: "Absent",
+    0x5: "Uninstall Pending",
+    0x10: "Resolving",
+    0x20: "Resolved",
+    0x30: "Staging",
+    0x40: "Staged",
+    0x50: "Superseded",
+    0x60: "Install Pending",
+    0x65: "Partially Installed",
+    0x70: "Installed",
+    0x80: "Permanent",
+    0xFFFFFFE0: "Resolved (broken)",
+    0xFFFFFFC0: "Staged (broken)",
+    0xFFFFFF90: "Installed (broken)",
+    0xFFFFFF80: "Permanent (broken)",
 }
 INSTALLED_STATES = {0x65, 0x70, 0x80, 0xFFFFFF90, 0xFFFFFF80}
 KB_PATTERN = re.compile(r"KB\d{6,8}", re.IGNORECASE)
@@ -104,7 +115,8 @@ def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]
         registered[sub.name()] = (
             state if isinstance(state, int) else None,
             filetime(values.get("installtimehigh") or 0, values.get("installtimelow") or 0)
-            if isinstance(values.get("installtimehigh"), int) else None,
+            if isinstance(values.get("installtimehigh"), int)
+            else None,
             values.get("installuser") if isinstance(values.get("installuser"), str) else None,
         )
     identities = set(registered) | {files[n][:-4] for n in files if n.endswith(".mum")}
@@ -124,9 +136,7 @@ def _package_keys(software: Hive | None) -> list[tuple[Any, dict[str, Any]]]:
     return found
 
 
-def _package(
-    volume: WindowsVolume, identity: str, registration: tuple | None, files: dict[str, str]
-) -> Package:
+def _package(volume: WindowsVolume, identity: str, registration: tuple | None, files: dict[str, str]) -> Package:
     state, install_time, install_user = registration or (None, None, None)
     mum_name, cat_name = files.get(f"{identity.lower()}.mum"), files.get(f"{identity.lower()}.cat")
     mum_path = child_path(PACKAGES_DIR, mum_name) if mum_name else None

@@ -42,9 +42,15 @@ def timeline(report: Json) -> list[Event]:
     local_note = "" if offset is not None else " (host local time, zone unknown)"
     events: list[Event | None] = []
     for package in inventory.get("packages", []):
-        events.append(_event(_utc(package.get("installed_at") or package["installed_on"]), "package installed",
-                             package["identity"],
-                             f"{package['kb'] or ''} {package['state_name']}".strip(), "SOFTWARE CBS Packages"))
+        events.append(
+            _event(
+                _utc(package.get("installed_at") or package["installed_on"]),
+                "package installed",
+                package["identity"],
+                f"{package['kb'] or ''} {package['state_name']}".strip(),
+                "SOFTWARE CBS Packages",
+            )
+        )
     seen: set[str] = set()
     for cat in inventory.get("catalogs", []):
         if cat.get("problem") or cat["sha256"] in seen:
@@ -52,31 +58,61 @@ def timeline(report: Json) -> list[Event]:
         seen.add(cat["sha256"])
         name = cat["path"].rsplit("\\", 1)[-1]
         stamp = cat.get("timestamp") or {}
-        events.append(_event(_utc(stamp.get("time")), "catalog timestamped", name,
-                             f"{stamp.get('kind')} by {stamp.get('tsa')}", cat["path"]))
+        events.append(
+            _event(
+                _utc(stamp.get("time")), "catalog timestamped", name, f"{stamp.get('kind')} by {stamp.get('tsa')}", cat["path"]
+            )
+        )
         signer = cat.get("signer") or {}
         until = _utc(cat.get("valid_until"))
-        events.append(_event(_utc(signer.get("not_after")), "catalog signer expires", name,
-                             f"{signer.get('common_name')}; signature {cat.get('status')}"
-                             + (f", valid until {until}" if until else ", with no end date"), cat["path"]))
+        events.append(
+            _event(
+                _utc(signer.get("not_after")),
+                "catalog signer expires",
+                name,
+                f"{signer.get('common_name')}; signature {cat.get('status')}"
+                + (f", valid until {until}" if until else ", with no end date"),
+                cat["path"],
+            )
+        )
     for item in inventory.get("wintrust", []):
-        events.append(_event(_utc(item.get("last_written")), "WinTrust key written", item["path"],
-                             f"State {item.get('state')}", item["path"]))
+        events.append(
+            _event(
+                _utc(item.get("last_written")), "WinTrust key written", item["path"], f"State {item.get('state')}", item["path"]
+            )
+        )
     for group in inventory.get("logs", {}).get("failures", []):
         if not group["failed"]:
             continue
         subject = group["subject"] or "(no subject)"
         source = ", ".join(group["sources"])
         note = local_note if group["family"] != "events" else ""  # event logs record UTC
-        events.append(_event(_utc(group["first"], offset), f"first {group['family']} failure", subject,
-                             f"{group['hresult']} ({group['count']} time(s)){note}", source))
+        events.append(
+            _event(
+                _utc(group["first"], offset),
+                f"first {group['family']} failure",
+                subject,
+                f"{group['hresult']} ({group['count']} time(s)){note}",
+                source,
+            )
+        )
         if group["last"] != group["first"]:
-            events.append(_event(_utc(group["last"], offset), f"last {group['family']} failure", subject,
-                                 f"{group['hresult']}{note}", source))
+            events.append(
+                _event(
+                    _utc(group["last"], offset), f"last {group['family']} failure", subject, f"{group['hresult']}{note}", source
+                )
+            )
     for finding in report["findings"]:
         subject = finding["evidence"][0].get("path", "") if finding["evidence"] else ""
-        events.append(_event(_utc(finding["starts"]), f"predicted: {finding['rule']}", subject,
-                             f"{finding['severity']} {finding['hresult'] or ''}".strip(), "imgscan"))
+        events.append(
+            _event(
+                _utc(finding["starts"]),
+                f"predicted: {finding['rule']}",
+                subject,
+                f"{finding['severity']} {finding['hresult'] or ''}".strip(),
+                "imgscan",
+            )
+        )
     return sorted((e for e in events if e), key=lambda e: (e["time"], e["kind"], e["subject"]))
 
 

@@ -149,8 +149,11 @@ class Judge:
             if self.store.source_of(current):
                 return Chain(tuple(path), self.store.source_of(current), None)
             issuer = next(
-                (c for c in pool if c.subject_der == current.issuer_der and c.der != current.der
-                 and self.cache.signed_by(current, c)),
+                (
+                    c
+                    for c in pool
+                    if c.subject_der == current.issuer_der and c.der != current.der and self.cache.signed_by(current, c)
+                ),
                 None,
             )
             if issuer is None:
@@ -158,8 +161,11 @@ class Judge:
             path.append(issuer)
             current = issuer
         top = path[-1]
-        where = ("not in the image's ROOT/AuthRoot stores nor the bundled set" if self.store.image_stores_read
-                 else "not in the bundled set; the image's own ROOT/AuthRoot stores could not be read")
+        where = (
+            "not in the image's ROOT/AuthRoot stores nor the bundled set"
+            if self.store.image_stores_read
+            else "not in the bundled set; the image's own ROOT/AuthRoot stores could not be read"
+        )
         problem = f"no trusted root for {top.issuer!r} ({where})"
         return Chain(tuple(path), None, problem)
 
@@ -180,19 +186,23 @@ class Judge:
         stamp = catalog.timestamp
         if stamp is not None and stamp.signer is not None:
             chains.append(self.chain(stamp.signer, stamp.certificates))
-        hits = [self.store.disallowed[c.thumbprint] for chain in chains for c in chain.certs
-                if c.thumbprint in self.store.disallowed]
+        hits = [
+            self.store.disallowed[c.thumbprint] for chain in chains for c in chain.certs if c.thumbprint in self.store.disallowed
+        ]
         if not hits:
             return None
         dated = [h.since for h in hits if h.since is not None]
         since = min(dated) if len(dated) == len(hits) else None
         first = hits[0]
         when = f"since {iso(since)}" if since else "since an unknown day"
-        reason = (f"{first.cert.common_name!r} (thumbprint {first.cert.thumbprint}) is in the image's Disallowed store "
-                  f"({first.source}, {when}): Windows refuses every signature whose chain contains it")
+        reason = (
+            f"{first.cert.common_name!r} (thumbprint {first.cert.thumbprint}) is in the image's Disallowed store "
+            f"({first.source}, {when}): Windows refuses every signature whose chain contains it"
+        )
         until = since - timedelta(seconds=1) if since else None
-        return Verdict("revoked", "disallowed", verdict.valid_from, until, reason, CERT_E_REVOKED,
-                       root_source=verdict.root_source)
+        return Verdict(
+            "revoked", "disallowed", verdict.valid_from, until, reason, CERT_E_REVOKED, root_source=verdict.root_source
+        )
 
     def _judge(self, catalog: Catalog) -> Verdict:
         if not catalog.signed:
@@ -205,32 +215,56 @@ class Judge:
         signer = catalog.signer
 
         def expires(cause: str, reason: str) -> Verdict:
-            return Verdict("expires", cause, chain.not_before, chain.not_after,
-                           f"{reason} (until {iso(chain.not_after)})", CERT_E_EXPIRED, root_source=chain.anchor_source)
+            return Verdict(
+                "expires",
+                cause,
+                chain.not_before,
+                chain.not_after,
+                f"{reason} (until {iso(chain.not_after)})",
+                CERT_E_EXPIRED,
+                root_source=chain.anchor_source,
+            )
 
         if EKU_LIFETIME_SIGNING in signer.ekus:
-            return expires("lifetime-signing",
-                           "signer has the lifetime-signing EKU: the signature ends with the certificate, timestamp or not")
+            return expires(
+                "lifetime-signing",
+                "signer has the lifetime-signing EKU: the signature ends with the certificate, timestamp or not",
+            )
         stamp = catalog.timestamp
         if stamp is None:
             return expires("no-timestamp", "no timestamp: valid only while the signer certificate is valid")
         unusable = self._unusable(stamp, chain)
         if unusable:
-            return expires("timestamp-unusable",
-                           f"{_kind(stamp.kind)} timestamp unusable ({unusable}): treated as no timestamp")
+            return expires("timestamp-unusable", f"{_kind(stamp.kind)} timestamp unusable ({unusable}): treated as no timestamp")
         assert stamp.signer is not None and stamp.time is not None
         usable = f"{_kind(stamp.kind)} timestamp {iso(stamp.time)} by {stamp.signer.common_name!r}"
         if EKU_TIMESTAMPING not in stamp.signer.ekus:
             if not self.mitigation:
-                return expires("tsa-without-eku", f"{usable}, whose certificate lacks the timestamping EKU: treated as "
-                                                  f"no timestamp (neither KB2749655 nor KB2756872 is installed)")
-            return Verdict("valid", "tsa-without-eku-accepted", stamp.time, None,
-                           f"{usable} lacks the timestamping EKU but is accepted because {self.mitigation} is installed; "
-                           f"valid after the signer expires ({iso(chain.not_after)})",
-                           None, mitigation=self.mitigation, root_source=chain.anchor_source)
-        return Verdict("valid", "timestamped", stamp.time, None,
-                       f"{usable}: valid after the signer expires ({iso(chain.not_after)})",
-                       None, root_source=chain.anchor_source)
+                return expires(
+                    "tsa-without-eku",
+                    f"{usable}, whose certificate lacks the timestamping EKU: treated as "
+                    f"no timestamp (neither KB2749655 nor KB2756872 is installed)",
+                )
+            return Verdict(
+                "valid",
+                "tsa-without-eku-accepted",
+                stamp.time,
+                None,
+                f"{usable} lacks the timestamping EKU but is accepted because {self.mitigation} is installed; "
+                f"valid after the signer expires ({iso(chain.not_after)})",
+                None,
+                mitigation=self.mitigation,
+                root_source=chain.anchor_source,
+            )
+        return Verdict(
+            "valid",
+            "timestamped",
+            stamp.time,
+            None,
+            f"{usable}: valid after the signer expires ({iso(chain.not_after)})",
+            None,
+            root_source=chain.anchor_source,
+        )
 
     def _unusable(self, stamp: Timestamp, chain: Chain) -> str | None:
         """Why a timestamp cannot carry the signature past the signer's expiry (None: it can)."""
@@ -250,4 +284,3 @@ class Judge:
 
 def _kind(kind: str) -> str:
     return "RFC 3161" if kind == "rfc3161" else "Authenticode"
-

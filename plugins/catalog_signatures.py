@@ -66,7 +66,6 @@ class CatalogSignatures(Check):
     rules = (EXPIRY, UNTRUSTED, UNREADABLE)
     needs = ("catalogs",)
 
-
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
         catalogs = artefacts.catalogs
         claimed: set[str] = set()
@@ -120,9 +119,9 @@ class CatalogSignatures(Check):
             rule=EXPIRY,
             message=(
                 f"{name}: catalog signature {'expired' if already else 'expires'} on {starts}: "
-                f"{reason}. From then on CBS.log shows \"Failed to verify if catalog file "
-                f"\\\\?\\C:\\{cat_name} is valid. [HRESULT = 0x800b0101 - CERT_E_EXPIRED]\", the package can no "
-                f"longer be uninstalled, and CheckSUR reports \"CBS Catalog Expired 0x800B0101\"."
+                f'{reason}. From then on CBS.log shows "Failed to verify if catalog file '
+                f'\\\\?\\C:\\{cat_name} is valid. [HRESULT = 0x800b0101 - CERT_E_EXPIRED]", the package can no '
+                f'longer be uninstalled, and CheckSUR reports "CBS Catalog Expired 0x800B0101".'
             ),
             evidence=[catalog_evidence(r) for r in records],
             remediation=_remediation(art, failing, package, starts),
@@ -130,7 +129,6 @@ class CatalogSignatures(Check):
             hresult="0x800B0101",
             subjects=_subjects(package, records),
         )
-
 
     def _revoked(self, records: list[CatalogRecord], name: str, package: Package | None) -> Iterator[Finding]:
         """Validity rule 7: a chain certificate in the Disallowed store, from the day it was put there."""

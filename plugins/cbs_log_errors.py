@@ -47,8 +47,7 @@ class CbsLogErrors(Check):
             yield Finding(
                 rule=CBS_LOG_ERROR,
                 severity=severity_of(group.hresult),
-                message=f"{subject}: {code_text(group.hresult)} logged {span(group)} "
-                        f"({', '.join(sorted(group.sources))}).",
+                message=f"{subject}: {code_text(group.hresult)} logged {span(group)} ({', '.join(sorted(group.sources))}).",
                 evidence=evidence(group),
                 remediation=(
                     "Run `imgscan explain` on the code; for a catalog or package failure see the catalog-expiry / "

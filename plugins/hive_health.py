@@ -25,7 +25,9 @@ UNREADABLE = Rule(
         "A hive the checks need is missing, truncated or not a hive. Windows cannot load it either; "
         "the checks that depend on it did not run for it."
     ),
-    references=("https://github.com/libyal/libregf/blob/main/documentation/Windows%20NT%20Registry%20File%20(REGF)%20format.asciidoc",),
+    references=(
+        "https://github.com/libyal/libregf/blob/main/documentation/Windows%20NT%20Registry%20File%20(REGF)%20format.asciidoc",
+    ),
 )
 
 DIRTY = Rule(

@@ -24,7 +24,7 @@ IMAGE_NOT_GENERALIZED = Rule(
     id="image-not-generalized",
     severity=Severity.HIGH,
     policy="high for IMAGE_STATE_UNDEPLOYABLE, medium when it reseals to audit mode, info for a completed "
-           "(not sysprepped) installation",
+    "(not sysprepped) installation",
     title="Image not generalized for deployment",
     summary=(
         "The image's Windows Setup state is not the one sysprep /generalize /oobe leaves: it can never be "
@@ -41,10 +41,12 @@ STATES = {
         "the image can never be deployed: sysprep ran in a way that leaves Windows unable to complete setup on a new host",
     ),
     "IMAGE_STATE_GENERALIZE_RESEAL_TO_AUDIT": (
-        Severity.MEDIUM, "hosts built from it start in audit mode instead of the out-of-box experience",
+        Severity.MEDIUM,
+        "hosts built from it start in audit mode instead of the out-of-box experience",
     ),
     "IMAGE_STATE_SPECIALIZE_RESEAL_TO_AUDIT": (
-        Severity.MEDIUM, "the image was not generalized, and hosts built from it start in audit mode",
+        Severity.MEDIUM,
+        "the image was not generalized, and hosts built from it start in audit mode",
     ),
     "IMAGE_STATE_SPECIALIZE_RESEAL_TO_OOBE": (
         Severity.MEDIUM,

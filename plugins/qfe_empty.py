@@ -53,13 +53,18 @@ class QfeEmpty(Check):
                 continue
             starts, never_valid = first_failure([r for r in artefacts.catalogs.of_package(package) if r.verdict])
             if never_valid or (starts is not None and starts <= artefacts.horizon_end):
-                culprits.append((None if never_valid else starts, {
-                    "path": package.cat_path or package.mum_path or package.identity,
-                    "package": package.identity,
-                    "kb": package.kb,
-                    "state": package.state_name,
-                    "fails_from": "already (never valid)" if never_valid else str(starts),
-                }))
+                culprits.append(
+                    (
+                        None if never_valid else starts,
+                        {
+                            "path": package.cat_path or package.mum_path or package.identity,
+                            "package": package.identity,
+                            "kb": package.kb,
+                            "state": package.state_name,
+                            "fails_from": "already (never valid)" if never_valid else str(starts),
+                        },
+                    )
+                )
         if not culprits:
             return
         dated = [s for s, _ in culprits if s is not None]
@@ -70,8 +75,8 @@ class QfeEmpty(Check):
         yield Finding(
             rule=QFE_EMPTY,
             message=(
-                f"Prediction: {when}, Win32_QuickFixEngineering (wmic qfe, Get-HotFix) returns \"No instances "
-                f"available\" on every host built from this image, because CBS cannot open {len(culprits)} installed "
+                f'Prediction: {when}, Win32_QuickFixEngineering (wmic qfe, Get-HotFix) returns "No instances '
+                f'available" on every host built from this image, because CBS cannot open {len(culprits)} installed '
                 f"package(s) whose catalog signature is invalid ({', '.join(kbs) or 'no KB'}). One such package "
                 f"(KB2705219, whose catalog expired in 2013) emptied the list on ~10,000 Windows 7 hosts deployed from "
                 f"one image; Microsoft does not document the per-package mechanism, so this is a prediction."

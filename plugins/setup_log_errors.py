@@ -52,8 +52,10 @@ class SetupLogErrors(Check):
             files = sorted(n for g in verification for n in g.names if n != update)
             parts = []
             if verification:
-                parts.append(f"signature verification of {', '.join(files) or 'a file'} failed with "
-                             f"{', '.join(code_text(g.hresult) for g in verification)}")
+                parts.append(
+                    f"signature verification of {', '.join(files) or 'a file'} failed with "
+                    f"{', '.join(code_text(g.hresult) for g in verification)}"
+                )
             if final:
                 parts.append(f"final result {', '.join(code_text(g.hresult) for g in final)}")
             parts += [f"{code_text(g.hresult)} ({', '.join(sorted(g.sources))})" for g in other]

@@ -48,7 +48,7 @@ class UpdateEvents(Check):
                 rule=UPDATE_EVENT_ERROR,
                 severity=severity_of(group.hresult),
                 message=f"{update}: {code_text(group.hresult)} (decimal {value}) — {', '.join(sorted(group.sources))}, "
-                        f"{span(group)}.",
+                f"{span(group)}.",
                 evidence=evidence(group),
                 remediation="Run `imgscan explain` on the code, and look for the prediction that explains it.",
                 hresult=group.hresult,

@@ -60,7 +60,6 @@ class WinTrustState(Check):
     rules = (OFFLINE_REVOCATION, WEAKENED)
     needs = ("user_hives",)
 
-
     def run(self, artefacts: Artefacts) -> Iterator[Finding | Inventory]:
         for user in artefacts.user_hives:
             yield from self._check(user)
@@ -72,8 +71,10 @@ class WinTrustState(Check):
         del hive
         record: dict[str, object] = {"path": user.path, "account": user.account.as_dict()}
         if data is None:
-            yield Inventory("wintrust", record | {"state": None, "effective": f"0x{WINDOWS_DEFAULT:08x}",
-                                                 "note": "value absent: Windows uses 0x23c00"})
+            yield Inventory(
+                "wintrust",
+                record | {"state": None, "effective": f"0x{WINDOWS_DEFAULT:08x}", "note": "value absent: Windows uses 0x23c00"},
+            )
             return
         raw = as_dword(data)
         if raw is None:
@@ -125,9 +126,7 @@ def _remediation(user: UserHive) -> str:
     """A .reg snippet restoring 0x23c00 for exactly this account, with how to apply it."""
     who = user.account
     reg = (
-        "Windows Registry Editor Version 5.00\n\n"
-        f"[{who.registry_root}\\{KEY_PATH}]\n"
-        f'"{VALUE_NAME}"=dword:{WINDOWS_DEFAULT:08x}\n'
+        f'Windows Registry Editor Version 5.00\n\n[{who.registry_root}\\{KEY_PATH}]\n"{VALUE_NAME}"=dword:{WINDOWS_DEFAULT:08x}\n'
     )
     if who.kind == "system-default":
         how = "Import as an administrator on the host (or in the reference machine before capture):"
@@ -135,7 +134,7 @@ def _remediation(user: UserHive) -> str:
         hive = "C:\\" + user.path
         how = (
             f"Load the hive, import, unload (in the reference machine before capture, or offline):\n"
-            f"  reg load HKU\\imgscan-offline \"{hive}\"\n  reg import fix.reg\n  reg unload HKU\\imgscan-offline\n"
+            f'  reg load HKU\\imgscan-offline "{hive}"\n  reg import fix.reg\n  reg unload HKU\\imgscan-offline\n'
         )
     else:
         how = f"Import while {who.name} is logged on (or set the same value as that user under HKCU):"

@@ -85,19 +85,59 @@ def convert(raw: Path, fmt: str, out: Path) -> None:
         _run("qemu-img", "convert", "-O", "vmdk", raw, out)
     elif fmt == "e01":
         target = out.with_suffix("")
-        _run("ewfacquire", "-u", "-q", "-t", target, "-f", "encase6", "-c", "deflate:fast", "-C", "imgscan",
-             "-D", "sample", "-e", "imgscan", "-E", "1", "-N", "sample image", "-m", "fixed", "-M", "physical", raw)
+        _run(
+            "ewfacquire",
+            "-u",
+            "-q",
+            "-t",
+            target,
+            "-f",
+            "encase6",
+            "-c",
+            "deflate:fast",
+            "-C",
+            "imgscan",
+            "-D",
+            "sample",
+            "-e",
+            "imgscan",
+            "-E",
+            "1",
+            "-N",
+            "sample image",
+            "-m",
+            "fixed",
+            "-M",
+            "physical",
+            raw,
+        )
     else:
         raise ValueError(f"unknown format {fmt}")
 
 
 SUFFIX = {
-    "raw": ".raw", "gpt": ".gpt.raw", "vhdx": ".vhdx", "vhd": ".vhd", "vhd-fixed": ".fixed.vhd", "vmdk": ".vmdk", "e01": ".E01",
-    "wim-lzx": ".lzx.wim", "wim-xpress": ".xpress.wim", "wim-lzms": ".lzms.wim", "esd": ".esd", "swm": ".swm",
+    "raw": ".raw",
+    "gpt": ".gpt.raw",
+    "vhdx": ".vhdx",
+    "vhd": ".vhd",
+    "vhd-fixed": ".fixed.vhd",
+    "vmdk": ".vmdk",
+    "e01": ".E01",
+    "wim-lzx": ".lzx.wim",
+    "wim-xpress": ".xpress.wim",
+    "wim-lzms": ".lzms.wim",
+    "esd": ".esd",
+    "swm": ".swm",
     "wim-multi": ".multi.wim",
 }
-WIM_COMPRESSION = {"wim-lzx": ["--compress=LZX"], "wim-xpress": ["--compress=XPRESS"], "wim-lzms": ["--compress=LZMS"],
-                   "esd": ["--solid"], "swm": ["--compress=LZX"], "wim-multi": ["--compress=LZX"]}
+WIM_COMPRESSION = {
+    "wim-lzx": ["--compress=LZX"],
+    "wim-xpress": ["--compress=XPRESS"],
+    "wim-lzms": ["--compress=LZMS"],
+    "esd": ["--solid"],
+    "swm": ["--compress=LZX"],
+    "wim-multi": ["--compress=LZX"],
+}
 SPLIT_FILLER = 3 * MIB  # incompressible payload so the split WIM really has several 1 MiB parts
 
 

@@ -53,13 +53,18 @@ def _member(data: bytes) -> bytes:
 
 
 def _ctl(members: list[bytes], this_update: datetime) -> bytes:
-    return _tlv(0x30, b"".join([
-        _tlv(0x30, _oid(OID_CATALOG_LIST)),
-        _tlv(0x04, os.urandom(16)),
-        core.UTCTime(this_update).dump(),
-        _tlv(0x30, _oid(OID_CATALOG_MEMBER_SHA256) + b"\x05\x00"),
-        _tlv(0x30, b"".join(_member(m) for m in members)),
-    ]))
+    return _tlv(
+        0x30,
+        b"".join(
+            [
+                _tlv(0x30, _oid(OID_CATALOG_LIST)),
+                _tlv(0x04, os.urandom(16)),
+                core.UTCTime(this_update).dump(),
+                _tlv(0x30, _oid(OID_CATALOG_MEMBER_SHA256) + b"\x05\x00"),
+                _tlv(0x30, b"".join(_member(m) for m in members)),
+            ]
+        ),
+    )
 
 
 def _sign(identity: Identity, data: bytes) -> bytes:
@@ -85,15 +90,18 @@ def _signer_info(identity: Identity, attrs: cms.CMSAttributes, *, bare_sha1: boo
     cert = x509.Certificate.load(identity.der)
     signed = b"\x31" + attrs.dump()[1:]
     signature = _sign_bare_sha1(identity, signed) if bare_sha1 else _sign(identity, signed)
-    return cms.SignerInfo({
-        "version": "v1",
-        "sid": cms.SignerIdentifier({"issuer_and_serial_number": {
-            "issuer": cert.issuer, "serial_number": cert.serial_number}}),
-        "digest_algorithm": {"algorithm": "sha1" if bare_sha1 else "sha256"},
-        "signed_attrs": attrs,
-        "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
-        "signature": signature,
-    })
+    return cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier(
+                {"issuer_and_serial_number": {"issuer": cert.issuer, "serial_number": cert.serial_number}}
+            ),
+            "digest_algorithm": {"algorithm": "sha1" if bare_sha1 else "sha256"},
+            "signed_attrs": attrs,
+            "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
+            "signature": signature,
+        }
+    )
 
 
 @dataclass
@@ -130,22 +138,26 @@ def write_catalog(
 def _signed_data(ctl: bytes, sig: Signature, nested: list[bytes]) -> bytes:
     """A ContentInfo holding the SignedData of one signature over `ctl` (with `nested` ones inside it)."""
     content_digest = hashlib.sha256(_contents(ctl)).digest()  # contents octets, as Authenticode does
-    attrs = _signed_attrs([
-        ("1.2.840.113549.1.9.3", OID_CTL),
-        (OID_SPC_STATEMENT_TYPE, core.Any.load(_Oids([OID_INDIVIDUAL_CODE_SIGNING]).dump())),
-        ("1.2.840.113549.1.9.4", content_digest),
-    ])
+    attrs = _signed_attrs(
+        [
+            ("1.2.840.113549.1.9.3", OID_CTL),
+            (OID_SPC_STATEMENT_TYPE, core.Any.load(_Oids([OID_INDIVIDUAL_CODE_SIGNING]).dump())),
+            ("1.2.840.113549.1.9.4", content_digest),
+        ]
+    )
     signer_info = _signer_info(sig.signer, attrs)
     certificates = [sig.signer, *sig.chain]
     unsigned = []
     if sig.timestamp:
         tsa, when = sig.timestamp
         hasher = hashlib.sha1 if sig.legacy_timestamp else hashlib.sha256
-        counter_attrs = _signed_attrs([
-            ("1.2.840.113549.1.9.3", "1.2.840.113549.1.7.1"),
-            ("1.2.840.113549.1.9.5", cms.Time({"utc_time": when})),
-            ("1.2.840.113549.1.9.4", hasher(signer_info["signature"].native).digest()),
-        ])
+        counter_attrs = _signed_attrs(
+            [
+                ("1.2.840.113549.1.9.3", "1.2.840.113549.1.7.1"),
+                ("1.2.840.113549.1.9.5", cms.Time({"utc_time": when})),
+                ("1.2.840.113549.1.9.4", hasher(signer_info["signature"].native).digest()),
+            ]
+        )
         counter = _signer_info(tsa, counter_attrs, bare_sha1=sig.legacy_timestamp)
         unsigned.append({"type": "1.2.840.113549.1.9.6", "values": [counter]})
         certificates.append(tsa)
@@ -156,13 +168,18 @@ def _signed_data(ctl: bytes, sig: Signature, nested: list[bytes]) -> bytes:
     # PKCS#7 v1.5 puts the CTL directly under [0] EXPLICIT (CMS would wrap it in an OCTET STRING,
     # which asn1crypto's builder insists on), so the envelope layers are assembled here.
     encap = _tlv(0x30, _oid(OID_CTL) + _tlv(0xA0, ctl))
-    signed = _tlv(0x30, b"".join([
-        core.Integer(1).dump(),
-        _tlv(0x31, SHA256_ALGORITHM),
-        encap,
-        _tlv(0xA0, b"".join(i.der for i in certificates)),
-        _tlv(0x31, signer_info.dump()),
-    ]))
+    signed = _tlv(
+        0x30,
+        b"".join(
+            [
+                core.Integer(1).dump(),
+                _tlv(0x31, SHA256_ALGORITHM),
+                encap,
+                _tlv(0xA0, b"".join(i.der for i in certificates)),
+                _tlv(0x31, signer_info.dump()),
+            ]
+        ),
+    )
     return _tlv(0x30, _oid("1.2.840.113549.1.7.2") + _tlv(0xA0, signed))
 
 
@@ -180,4 +197,4 @@ def _contents(tlv: bytes) -> bytes:
     length = tlv[1]
     if length < 0x80:
         return tlv[2:]
-    return tlv[2 + (length & 0x7F):]
+    return tlv[2 + (length & 0x7F) :]

@@ -61,8 +61,9 @@ class _Template:
         here = self.base + len(self.out) + 4
         self.out += struct.pack("<IIHH", here, 0, _name_hash(name), len(name)) + name.encode("utf-16-le") + b"\0\0"
 
-    def element(self, name: str, attributes: list[tuple[str, object]] = (), content: object = None,
-                children: list[object] = ()) -> None:
+    def element(
+        self, name: str, attributes: list[tuple[str, object]] = (), content: object = None, children: list[object] = ()
+    ) -> None:
         """An element; attribute values and `content` are str (plain text) or int (substitution id)."""
         self.out += bytes([0x41 if attributes else 0x01]) + struct.pack("<HI", 0xFFFF, 0)
         size_at = len(self.out) - 4
@@ -122,13 +123,21 @@ def _record_binxml(event: Event, record_offset: int) -> bytes:
         lambda: tpl.element("Computer", content=6),
     ]
     data = [lambda n=n, i=i: tpl.element("Data", [("Name", n)], content=7 + i) for i, n in enumerate(names)]
-    tpl.element("Event", [("xmlns", "http://schemas.microsoft.com/win/2004/08/events/event")], children=[
-        lambda: tpl.element("System", children=system),
-        lambda: tpl.element("EventData", children=data),
-    ])
+    tpl.element(
+        "Event",
+        [("xmlns", "http://schemas.microsoft.com/win/2004/08/events/event")],
+        children=[
+            lambda: tpl.element("System", children=system),
+            lambda: tpl.element("EventData", children=data),
+        ],
+    )
     fragment = b"\x0f\x01\x01\x00" + bytes(tpl.out) + b"\x00"
-    definition = struct.pack("<I", 0) + uuid.uuid5(uuid.NAMESPACE_URL, event.provider).bytes_le + \
-        struct.pack("<I", len(fragment)) + fragment
+    definition = (
+        struct.pack("<I", 0)
+        + uuid.uuid5(uuid.NAMESPACE_URL, event.provider).bytes_le
+        + struct.pack("<I", len(fragment))
+        + fragment
+    )
     substitutions = struct.pack("<I", len(values)) + b"".join(struct.pack("<HBB", len(v), t, 0) for t, v in values)
     values_bytes = b"".join(v for _, v in values)
     return head + struct.pack("<I", definition_at) + definition + substitutions + values_bytes + b"\x00"  # end of stream
@@ -148,8 +157,9 @@ def write_evtx(events: list[Event]) -> bytes:
     if free > CHUNK_SIZE:
         raise ValueError("sample events must fit in one chunk")
     first, last = events[0].record_id, events[-1].record_id
-    header = bytearray(struct.pack("<8sQQQQIIII", b"ElfChnk\0", first, last, first, last, 128, last_offset, free,
-                                   zlib.crc32(records)))
+    header = bytearray(
+        struct.pack("<8sQQQQIIII", b"ElfChnk\0", first, last, first, last, 128, last_offset, free, zlib.crc32(records))
+    )
     header += bytes(CHUNK_HEADER - len(header))
     checksum = zlib.crc32(bytes(header[:120]) + bytes(header[128:CHUNK_HEADER]))
     struct.pack_into("<I", header, 124, checksum)

@@ -39,8 +39,9 @@ def _metadata_entry(data: bytes) -> int:
 
 
 def capture_uncompressed(tree: Path, out: Path) -> None:
-    subprocess.run(["wimlib-imagex", "capture", str(tree), str(out), "hostile", "--compress=none"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["wimlib-imagex", "capture", str(tree), str(out), "hostile", "--compress=none"], check=True, capture_output=True
+    )
 
 
 def _patch_metadata(wim: Path, patch: object) -> None:

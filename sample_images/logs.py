@@ -32,10 +32,16 @@ def _expired_catalog_cascade(moment: datetime, identity: str) -> list[str]:
     """The lines of seed 001's CBS.log for one package whose catalog has expired."""
     error = "[HRESULT = 0x800b0101 - CERT_E_EXPIRED]"
     return [
-        cbs_line(moment, "Error", "CBS",
-                 f"Failed to verify if catalog file {CATALOG.format(identity=identity)} is valid. {error}"),
-        cbs_line(moment, "Info", "CBS", f"Failed to initialize package: {identity}, from path: "
-                                        f"\\\\?\\C:\\WINDOWS\\Servicing\\Packages\\{identity}.mum, existing package: 1 {error}"),
+        cbs_line(
+            moment, "Error", "CBS", f"Failed to verify if catalog file {CATALOG.format(identity=identity)} is valid. {error}"
+        ),
+        cbs_line(
+            moment,
+            "Info",
+            "CBS",
+            f"Failed to initialize package: {identity}, from path: "
+            f"\\\\?\\C:\\WINDOWS\\Servicing\\Packages\\{identity}.mum, existing package: 1 {error}",
+        ),
         cbs_line(moment, "Info", "CBS", f"Failed to resolve package {error}"),
         cbs_line(moment, "Info", "CBS", f"Failed to populate children. {error}"),
         cbs_line(moment, "Info", "CBS", f"Failed to initialize internal package {error}"),
@@ -49,13 +55,33 @@ def _routine(moment: datetime, count: int) -> list[str]:
     lines = []
     for n in range(count):
         at = moment + timedelta(seconds=n)
-        lines.append(cbs_line(at, "Info", "CBS", "Loaded Servicing Stack v6.1.7601.17592 with Core: "
-                                                 "C:\\Windows\\winsxs\\amd64_microsoft-windows-servicingstack\\cbscore.dll"))
-        lines.append(cbs_line(at, "Info", "CSI", f"{n:08x}@2013/7/1:07:04:{n % 60:02d}.123 WcpInitialize (wcp.dll version "
-                                                 f"0.0.0.6) called (stack @0x7fef65fdb5d @0x7fef6b6a9f6)"))
+        lines.append(
+            cbs_line(
+                at,
+                "Info",
+                "CBS",
+                "Loaded Servicing Stack v6.1.7601.17592 with Core: "
+                "C:\\Windows\\winsxs\\amd64_microsoft-windows-servicingstack\\cbscore.dll",
+            )
+        )
+        lines.append(
+            cbs_line(
+                at,
+                "Info",
+                "CSI",
+                f"{n:08x}@2013/7/1:07:04:{n % 60:02d}.123 WcpInitialize (wcp.dll version "
+                f"0.0.0.6) called (stack @0x7fef65fdb5d @0x7fef6b6a9f6)",
+            )
+        )
         lines.append("    continuation of the previous CSI entry")
-        lines.append(cbs_line(at, "Info", "CBS", "Failed to find a matching version for servicing stack "
-                                                 "[HRESULT = 0x80070490 - ERROR_NOT_FOUND]"))
+        lines.append(
+            cbs_line(
+                at,
+                "Info",
+                "CBS",
+                "Failed to find a matching version for servicing stack [HRESULT = 0x80070490 - ERROR_NOT_FOUND]",
+            )
+        )
     return lines
 
 
@@ -64,48 +90,66 @@ def seed001_cbs(s: object) -> dict[str, bytes]:
     lines = _routine(datetime(2013, 7, 1, 7, 4, 0), 40)
     for n in ("2_", "3_"):
         lines += _expired_catalog_cascade(failing, KB2705219.format(n=n))
-    lines.append(cbs_line(failing, "Info", "CBS", "Session: 30307881_965955247 finalized. Reboot required: no "
-                                                  "[HRESULT = 0x00000000 - S_OK]"))
+    lines.append(
+        cbs_line(
+            failing, "Info", "CBS", "Session: 30307881_965955247 finalized. Reboot required: no [HRESULT = 0x00000000 - S_OK]"
+        )
+    )
     rotated = _routine(datetime(2013, 6, 30, 12, 0, 0), 20) + _expired_catalog_cascade(
-        datetime(2013, 6, 30, 12, 0, 30), KB2705219.format(n=""))
+        datetime(2013, 6, 30, 12, 0, 30), KB2705219.format(n="")
+    )
     return {
         "Windows/Logs/CBS/CBS.log": ("\r\n".join(lines) + "\r\n").encode("utf-8"),
-        "Windows/Logs/CBS/CbsPersist_20130630120031.cab": _cab("CbsPersist_20130630120031.log",
-                                                               ("\r\n".join(rotated) + "\r\n").encode("utf-8")),
+        "Windows/Logs/CBS/CbsPersist_20130630120031.cab": _cab(
+            "CbsPersist_20130630120031.log", ("\r\n".join(rotated) + "\r\n").encode("utf-8")
+        ),
     }
 
 
 def seed001_checksur(s: object) -> dict[str, bytes]:
-    text = "\r\n".join([
-        "=================================",
-        "Checking System Update Readiness.",
-        "Binary Version 6.1.7601.21645",
-        "Package Version 19.0",
-        "2013-07-01 10:10",
-        "",
-        "Checking Windows Servicing Packages",
-        "",
-        "Checking Package Manifests and Catalogs",
-        f"(w)\tCBS Catalog Expired\t0x800B0101\tservicing\\Packages\\{KB2705219.format(n='2_')}.cat\t",
-        f"(w)\tCBS Catalog Expired\t0x800B0101\tservicing\\Packages\\{KB2705219.format(n='3_')}.cat\t",
-        "",
-        "Checking Component Store",
-        "",
-        "Summary:",
-        "Seconds executed: 539",
-        " No errors detected",
-        " CBS Catalog Expired Total count: 2",
-    ]) + "\r\n"
+    text = (
+        "\r\n".join(
+            [
+                "=================================",
+                "Checking System Update Readiness.",
+                "Binary Version 6.1.7601.21645",
+                "Package Version 19.0",
+                "2013-07-01 10:10",
+                "",
+                "Checking Windows Servicing Packages",
+                "",
+                "Checking Package Manifests and Catalogs",
+                f"(w)\tCBS Catalog Expired\t0x800B0101\tservicing\\Packages\\{KB2705219.format(n='2_')}.cat\t",
+                f"(w)\tCBS Catalog Expired\t0x800B0101\tservicing\\Packages\\{KB2705219.format(n='3_')}.cat\t",
+                "",
+                "Checking Component Store",
+                "",
+                "Summary:",
+                "Seconds executed: 539",
+                " No errors detected",
+                " CBS Catalog Expired Total count: 2",
+            ]
+        )
+        + "\r\n"
+    )
     return {"Windows/Logs/CBS/CheckSUR.log": text.encode("utf-16")}
 
 
 def seed001_wusa(s: object) -> dict[str, bytes]:
     event = Event(
-        provider="Microsoft-Windows-WUSA", event_id=3, level=2, time=datetime(2013, 7, 3, 9, 37, 45),
-        record_id=1, channel="Setup", computer="D4779999.Contoso.Org",
-        data={"UpdateTitle": "Security Update for Windows (KB2705219)", "ErrorCode": "2148204801",
-              "ErrorMessage": "A required certificate is not within its validity period",
-              "CommandLine": "\"C:\\WINDOWS\\system32\\wusa.exe\" \"C:\\tmp_SW\\Windows6.1-KB2705219-v2-x64.msu\""},
+        provider="Microsoft-Windows-WUSA",
+        event_id=3,
+        level=2,
+        time=datetime(2013, 7, 3, 9, 37, 45),
+        record_id=1,
+        channel="Setup",
+        computer="D4779999.Contoso.Org",
+        data={
+            "UpdateTitle": "Security Update for Windows (KB2705219)",
+            "ErrorCode": "2148204801",
+            "ErrorMessage": "A required certificate is not within its validity period",
+            "CommandLine": '"C:\\WINDOWS\\system32\\wusa.exe" "C:\\tmp_SW\\Windows6.1-KB2705219-v2-x64.msu"',
+        },
     )
     return {"Windows/System32/winevt/Logs/Setup.evtx": write_evtx([event])}
 
@@ -124,15 +168,23 @@ def seed000_dotnet(s: object) -> dict[str, bytes]:
         "It is recommended that you delete this file and retry setup again.",
         "[4/24/2012, 8:54:49] Action complete",
         "[4/24/2012, 8:54:51] Final Result: Installation failed with error code: (0x800B010B), "
-        "\"Generic trust failure.\" (Elapsed time: 0 00:00:03).",
+        '"Generic trust failure." (Elapsed time: 0 00:00:03).',
         "</pre></body></html>",
     ]
     event = Event(
-        provider="Microsoft-Windows-WindowsUpdateClient", event_id=20, level=2, time=datetime(2012, 4, 24, 8, 55, 2),
-        record_id=1, channel="System", computer="WS-SEED000",
-        data={"errorCode": "0x80070643",
-              "updateTitle": "Security Update for Microsoft .NET Framework 4 on Windows 7 x86 (KB2656368)",
-              "updateGuid": "{0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8F9}", "updateRevisionNumber": "201"},
+        provider="Microsoft-Windows-WindowsUpdateClient",
+        event_id=20,
+        level=2,
+        time=datetime(2012, 4, 24, 8, 55, 2),
+        record_id=1,
+        channel="System",
+        computer="WS-SEED000",
+        data={
+            "errorCode": "0x80070643",
+            "updateTitle": "Security Update for Microsoft .NET Framework 4 on Windows 7 x86 (KB2656368)",
+            "updateGuid": "{0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8F9}",
+            "updateRevisionNumber": "201",
+        },
     )
     return {
         "Windows/Temp/KB2656368.html": ("\r\n".join(lines) + "\r\n").encode("utf-8"),

@@ -40,10 +40,12 @@ class Identity:
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "imgscan test PKI"),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "imgscan test PKI"),
+        ]
+    )
 
 
 def issue(
@@ -100,8 +102,8 @@ def make_pki() -> TestPki:
     root = issue("imgscan Test Root Authority", "2000-01-01T00:00:00", "2040-01-01T00:00:00", ca=True)
     code_pca = issue("imgscan Test Windows PCA", "2005-01-01T00:00:00", "2030-01-01T00:00:00", root, ca=True)
     stamp_pca = issue("imgscan Test Time-Stamp PCA", "2005-01-01T00:00:00", "2030-01-01T00:00:00", root, ca=True)
-    tsa_good = issue("imgscan Test Time-Stamp Service", "2010-01-01T00:00:00", "2025-01-01T00:00:00", stamp_pca,
-                     (TIME_STAMPING,))
-    tsa_no_eku = issue("imgscan Test Time-Stamp Service (no EKU)", "2012-06-01T00:00:00", "2025-01-01T00:00:00",
-                       stamp_pca, (CODE_SIGNING,))
+    tsa_good = issue("imgscan Test Time-Stamp Service", "2010-01-01T00:00:00", "2025-01-01T00:00:00", stamp_pca, (TIME_STAMPING,))
+    tsa_no_eku = issue(
+        "imgscan Test Time-Stamp Service (no EKU)", "2012-06-01T00:00:00", "2025-01-01T00:00:00", stamp_pca, (CODE_SIGNING,)
+    )
     return TestPki(root, code_pca, stamp_pca, tsa_good, tsa_no_eku)

@@ -104,9 +104,7 @@ VALUE_COMP_NAME = 0x0001
 # Self-relative security descriptor: owner BUILTIN\Administrators, group SYSTEM, no DACL.
 _SID_ADMINS = bytes([1, 2, 0, 0, 0, 0, 0, 5]) + struct.pack("<II", 32, 544)
 _SID_SYSTEM = bytes([1, 1, 0, 0, 0, 0, 0, 5]) + struct.pack("<I", 18)
-SECURITY_DESCRIPTOR = (
-    struct.pack("<BBHIIII", 1, 0, 0x8000, 20, 20 + len(_SID_ADMINS), 0, 0) + _SID_ADMINS + _SID_SYSTEM
-)
+SECURITY_DESCRIPTOR = struct.pack("<BBHIIII", 1, 0, 0x8000, 20, 20 + len(_SID_ADMINS), 0, 0) + _SID_ADMINS + _SID_SYSTEM
 
 
 def filetime(moment: datetime) -> int:
@@ -318,4 +316,3 @@ def _checksum(head: bytes) -> int:
 
 def _count_keys(key: Key) -> int:
     return 1 + sum(_count_keys(child) for child in key.subkeys)
-

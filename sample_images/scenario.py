@@ -141,8 +141,7 @@ def load(name: str) -> Scenario:
             for key, v in data.get("signers", {}).items()
         },
         packages=[
-            PackageSpec(**(p | {"signed": _utc(p["signed"]), "installed": _utc(p["installed"])}))
-            for p in data.get("package", [])
+            PackageSpec(**(p | {"signed": _utc(p["signed"]), "installed": _utc(p["installed"])})) for p in data.get("package", [])
         ],
         root_in_image=data.get("root_in_image", True),
         disallowed=list(data.get("disallowed", [])),
@@ -240,10 +239,14 @@ def volume_files(s: Scenario) -> dict[str, bytes]:
     """Every file of the scenario's Windows volume, keyed by its path with forward slashes."""
     pki = make_pki() if s.packages else None
     # one certificate per signer, shared by its packages as on a real image
-    signers = {
-        key: pki.signer(spec.name, spec.not_before.isoformat()[:19], spec.not_after.isoformat()[:19], spec.lifetime)
-        for key, spec in s.signers.items()
-    } if pki else {}
+    signers = (
+        {
+            key: pki.signer(spec.name, spec.not_before.isoformat()[:19], spec.not_after.isoformat()[:19], spec.lifetime)
+            for key, spec in s.signers.items()
+        }
+        if pki
+        else {}
+    )
     files = {
         f"{CONFIG}/SOFTWARE": _software(s, pki, signers),
         f"{CONFIG}/SYSTEM": _system(s),
@@ -282,8 +285,9 @@ def _package_files(s: Scenario, package: PackageSpec, pki: TestPki, signer: Iden
     if not package.files:
         return {}
     name, token, arch, _language, version = package.identity.split("~")
-    mum = MUM_TEMPLATE.format(name=name, version=version, arch=arch, token=token, kb=package.kb,
-                              release_type=package.release_type).encode()
+    mum = MUM_TEMPLATE.format(
+        name=name, version=version, arch=arch, token=token, kb=package.kb, release_type=package.release_type
+    ).encode()
     if package.mum_damage == "not-xml":
         mum = b"\x00\x01 this manifest was overwritten \xff\xfe"
     spec = s.signers[package.signer]

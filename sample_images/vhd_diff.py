@@ -46,8 +46,21 @@ def _geometry(size: int) -> int:
 def _footer(size: int, disk_type: int, data_offset: int, stamp: int, unique: bytes) -> bytes:
     head = struct.pack(
         ">8sIIQI4sI4sQQIII16sB",
-        b"conectix", 2, 0x00010000, data_offset, stamp, b"imgs", 0x00010000, b"Wi2k",
-        size, size, _geometry(size), disk_type, 0, unique, 0,
+        b"conectix",
+        2,
+        0x00010000,
+        data_offset,
+        stamp,
+        b"imgs",
+        0x00010000,
+        b"Wi2k",
+        size,
+        size,
+        _geometry(size),
+        disk_type,
+        0,
+        unique,
+        0,
     )
     head = head.ljust(SECTOR, b"\0")
     return head[:64] + struct.pack(">I", _checksum(head)) + head[68:]
@@ -56,8 +69,8 @@ def _footer(size: int, disk_type: int, data_offset: int, stamp: int, unique: byt
 def read_footer(path: Path) -> tuple[int, bytes, int]:
     """(timestamp, unique id, current size) of an existing VHD, needed to name it as a parent."""
     data = path.read_bytes()[-SECTOR:]
-    stamp, = struct.unpack_from(">I", data, 24)
-    size, = struct.unpack_from(">Q", data, 48)
+    (stamp,) = struct.unpack_from(">I", data, 24)
+    (size,) = struct.unpack_from(">Q", data, 48)
     return stamp, data[68:84], size
 
 
@@ -84,7 +97,8 @@ def build_child(parent_vhd: Path, parent_raw: bytes, target_raw: bytes, child: P
     for block in range(blocks):
         start = block * BLOCK
         changed = [
-            s for s in range(SECTORS_PER_BLOCK)
+            s
+            for s in range(SECTORS_PER_BLOCK)
             if target_raw[start + s * SECTOR : start + (s + 1) * SECTOR]
             != parent_raw[start + s * SECTOR : start + (s + 1) * SECTOR]
         ]
@@ -108,8 +122,17 @@ def build_child(parent_vhd: Path, parent_raw: bytes, target_raw: bytes, child: P
     entries = b"".join(struct.pack(">4sIIIQ", code, SECTOR, len(text), 0, offset) for code, text, offset in locators)
     header = struct.pack(
         ">8sQQIIII16sII512s",
-        b"cxsparse", 0xFFFFFFFFFFFFFFFF, table_offset, 0x00010000, blocks, BLOCK, 0,
-        parent_id, parent_stamp, 0, parent_vhd.name.encode("utf-16-be"),
+        b"cxsparse",
+        0xFFFFFFFFFFFFFFFF,
+        table_offset,
+        0x00010000,
+        blocks,
+        BLOCK,
+        0,
+        parent_id,
+        parent_stamp,
+        0,
+        parent_vhd.name.encode("utf-16-be"),
     )
     header = (header + entries.ljust(8 * 24, b"\0")).ljust(1024, b"\0")
     header = header[:36] + struct.pack(">I", _checksum(header)) + header[40:]

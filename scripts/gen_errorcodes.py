@@ -45,14 +45,12 @@ DOMAIN_MESSAGES = {
     0x800B0001: "Unknown trust provider.",
     0x800B0100: "No signature was present in the subject.",
     0x800B0101: "A required certificate is not within its validity period when verifying against the current "
-                "system clock or the timestamp in the signed file.",
-    0x800B0109: "A certificate chain processed, but terminated in a root certificate which is not trusted by the "
-                "trust provider.",
+    "system clock or the timestamp in the signed file.",
+    0x800B0109: "A certificate chain processed, but terminated in a root certificate which is not trusted by the trust provider.",
     0x800B010A: "A certificate chain could not be built to a trusted root authority.",
     0x800B010B: "Generic trust failure.",
     0x800B010C: "A certificate was explicitly revoked by its issuer.",
-    0x800B010D: "The certification path terminates with the test root which is not trusted with the current "
-                "policy settings.",
+    0x800B010D: "The certification path terminates with the test root which is not trusted with the current policy settings.",
     0x800B010E: "The revocation process could not continue - the certificate(s) could not be checked.",
     0x800B0111: "The certificate was explicitly marked as untrusted by the user.",
     0x80096005: "The timestamp signature and/or certificate could not be verified or is malformed.",

@@ -1,6 +1,6 @@
 """Saved JSON reports (tests/data/golden) of the bundled sample images: the regression baseline a refactoring must keep.
 
-    python -m tests.golden        rewrite them from the current code (review the diff before committing)
+python -m tests.golden        rewrite them from the current code (review the diff before committing)
 """
 
 from __future__ import annotations
@@ -21,8 +21,13 @@ CASES = {  # saved report -> (image, as-of day)
 
 def report(image: str, as_of: str) -> str:
     """The JSON report of one image, scanned from the repository root as a user would."""
-    run = subprocess.run([sys.executable, "-m", "imgscan", "scan", image, "--as-of", as_of, "--format", "json"],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "imgscan", "scan", image, "--as-of", as_of, "--format", "json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode in (0, 1), run.stderr
     return run.stdout
 

@@ -26,6 +26,7 @@ def test_volume_path(stored, expected):
 def test_unlisted_profile_is_still_checked(variant):
     def unlist(s):
         s.profiles[0].listed = False
+
     report = run_imgscan("scan", variant("seed000", unlist), "--format", "json").report
     hives = {h["path"]: h for h in report["inventory"]["hives"]}
     nfury = hives[r"Users\nfury\NTUSER.DAT"]
@@ -39,6 +40,7 @@ def test_template_and_default_messages_name_who_is_affected(variant):
     def spread(s):
         s.system_default.wintrust_state = 0xC9
         s.default_template.wintrust_state = 0xC9
+
     report = run_imgscan("scan", variant("healthy", spread), "--format", "json").report
     messages = {f["evidence"][0]["path"]: f["message"] for f in report["findings"] if f["rule"] == "wintrust-offline-revocation"}
     assert "running as SYSTEM" in messages[r"Windows\System32\config\DEFAULT"]

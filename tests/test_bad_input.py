@@ -85,13 +85,12 @@ def test_garbage_software_hive_is_a_finding_and_profiles_still_checked(variant):
 def test_profile_hive_cut_in_half(variant):
     def cut(s):
         s.profiles[1].damage = "truncate"  # pcoulson
+
     run = run_imgscan("scan", variant("seed000", cut), "--format", "json")
     assert run.code == 1
     assert "Traceback" not in run.stderr
     report = run.report
-    assert report["errors"] == [
-        {"path": r"Users\pcoulson\NTUSER.DAT", "message": report["errors"][0]["message"]}
-    ]
+    assert report["errors"] == [{"path": r"Users\pcoulson\NTUSER.DAT", "message": report["errors"][0]["message"]}]
     assert "truncated" in report["errors"][0]["message"]
     found = rules_by_path(report)
     assert ("hive-unreadable", r"Users\pcoulson\NTUSER.DAT") in found
@@ -103,6 +102,7 @@ def test_profile_hive_cut_in_half(variant):
 def test_dirty_hive_read_as_is_and_reported(variant):
     def dirty(s):
         s.profiles[0].dirty = True
+
     report = run_imgscan("scan", variant("seed000", dirty), "--format", "json").report
     hives = {h["path"]: h for h in report["inventory"]["hives"]}
     assert hives[r"Users\nfury\NTUSER.DAT"]["dirty"] is True

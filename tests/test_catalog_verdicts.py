@@ -95,11 +95,26 @@ def test_openssl_recovers_the_bare_sha1_digest(name, tmp_path):
     tsa = next(c for c in signed["certificates"] if c.chosen.serial_number == serial).chosen
     (tmp_path / "tsa.der").write_bytes(tsa.dump())
     (tmp_path / "sig.bin").write_bytes(counter["signature"].native)
-    subprocess.run(["openssl", "x509", "-inform", "DER", "-in", tmp_path / "tsa.der", "-pubkey", "-noout",
-                    "-out", tmp_path / "tsa.pem"], check=True)
+    subprocess.run(
+        ["openssl", "x509", "-inform", "DER", "-in", tmp_path / "tsa.der", "-pubkey", "-noout", "-out", tmp_path / "tsa.pem"],
+        check=True,
+    )
     recovered = subprocess.run(
-        ["openssl", "pkeyutl", "-verifyrecover", "-pubin", "-inkey", tmp_path / "tsa.pem", "-in", tmp_path / "sig.bin",
-         "-pkeyopt", "rsa_padding_mode:pkcs1"], check=True, capture_output=True).stdout
+        [
+            "openssl",
+            "pkeyutl",
+            "-verifyrecover",
+            "-pubin",
+            "-inkey",
+            tmp_path / "tsa.pem",
+            "-in",
+            tmp_path / "sig.bin",
+            "-pkeyopt",
+            "rsa_padding_mode:pkcs1",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
     attrs = b"\x31" + counter["signed_attrs"].dump()[1:]
     assert recovered == hashlib.sha1(attrs).digest()
 
@@ -132,8 +147,9 @@ def _spki(identity) -> bytes:
 
 @pytest.mark.parametrize("digest", ["md5", "sha1", "sha256", "sha384", "sha512"])
 def test_digestinfo_signatures_verify_for_every_windows_hash(pki, digest):
-    algo = {"md5": hashes.MD5, "sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
-            "sha512": hashes.SHA512}[digest]()
+    algo = {"md5": hashes.MD5, "sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}[
+        digest
+    ]()
     signature = pki.tsa_good.key.sign(b"signed attributes", padding.PKCS1v15(), algo)
     assert verify_signature(_spki(pki.tsa_good), signature, b"signed attributes", digest)
     assert not verify_signature(_spki(pki.tsa_good), signature, b"other attributes", digest)
@@ -159,8 +175,14 @@ def test_bare_digest_accepted_for_countersignatures_only(pki):
 
 def test_generated_legacy_countersignature_is_a_usable_timestamp(pki):
     signer = pki.signer("Legacy Era Vendor", "2012-01-01T00:00:00", "2014-01-01T00:00:00")
-    data = write_catalog([b"a"], utc("2013-01-01T00:00:00"), signer, [pki.code_pca, pki.stamp_pca],
-                         (pki.tsa_good, utc("2013-01-01T00:00:00")), legacy_timestamp=True)
+    data = write_catalog(
+        [b"a"],
+        utc("2013-01-01T00:00:00"),
+        signer,
+        [pki.code_pca, pki.stamp_pca],
+        (pki.tsa_good, utc("2013-01-01T00:00:00")),
+        legacy_timestamp=True,
+    )
     catalog, verdict, _ = _verdict(data, _software(pki))
     assert catalog.timestamp.problem is None
     assert verdict.status == "valid" and verdict.starts() is None
@@ -168,8 +190,16 @@ def test_generated_legacy_countersignature_is_a_usable_timestamp(pki):
 
 def test_countersignature_block_of_garbage_makes_the_timestamp_unusable_not_a_crash(pki):
     signer = pki.signer("Vendor", "2012-01-01T00:00:00", "2014-01-01T00:00:00")
-    data = bytearray(write_catalog([b"a"], utc("2013-01-01T00:00:00"), signer, [pki.code_pca, pki.stamp_pca],
-                                   (pki.tsa_good, utc("2013-01-01T00:00:00")), legacy_timestamp=True))
+    data = bytearray(
+        write_catalog(
+            [b"a"],
+            utc("2013-01-01T00:00:00"),
+            signer,
+            [pki.code_pca, pki.stamp_pca],
+            (pki.tsa_good, utc("2013-01-01T00:00:00")),
+            legacy_timestamp=True,
+        )
+    )
     info = cms.ContentInfo.load(bytes(data))
     block = info["content"]["signer_infos"][0]["unsigned_attrs"][0]["values"][0]["signature"].native
     at = bytes(data).index(block)
@@ -187,8 +217,14 @@ def _dual(pki, nested_signer=None, stamp=True):
     sha1_era = pki.signer("Dual Vendor (SHA-1)", "2015-01-01T00:00:00", "2017-01-01T00:00:00")
     sha2_era = nested_signer or pki.signer("Dual Vendor (SHA-2)", "2015-01-01T00:00:00", "2019-01-01T00:00:00")
     when = (pki.tsa_good, utc("2016-01-01T00:00:00")) if stamp else None
-    return write_catalog([b"a"], utc("2016-01-01T00:00:00"), sha1_era, [pki.code_pca, pki.stamp_pca], when,
-                         nested=[Signature(sha2_era, [pki.code_pca])])
+    return write_catalog(
+        [b"a"],
+        utc("2016-01-01T00:00:00"),
+        sha1_era,
+        [pki.code_pca, pki.stamp_pca],
+        when,
+        nested=[Signature(sha2_era, [pki.code_pca])],
+    )
 
 
 def test_dual_signed_catalog_lists_every_signature_and_follows_the_primary(pki, tmp_path):
@@ -201,8 +237,9 @@ def test_dual_signed_catalog_lists_every_signature_and_follows_the_primary(pki, 
     assert [v.valid_until.date() for v in verdicts] == [date(2017, 1, 1), date(2019, 1, 1)]
     assert verdict == verdicts[0]  # validity rule 8: the primary decides
     (tmp_path / "dual.cat").write_bytes(_dual(pki, stamp=False))
-    out = subprocess.run(["osslsigncode", "verify", "-in", tmp_path / "dual.cat", "-ignore-crl"],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["osslsigncode", "verify", "-in", tmp_path / "dual.cat", "-ignore-crl"], capture_output=True, text=True
+    ).stdout
     assert "Signature Index: 1" in out and "Dual Vendor (SHA-2)" in out  # osslsigncode sees the same nesting
 
 
@@ -223,8 +260,9 @@ def test_truncated_nested_signature_is_a_note_and_the_primary_still_counts(pki):
 
 def test_disallowed_signer_is_revoked_from_the_day_of_the_entry(pki):
     signer = pki.signer("Flame-era Signer", "2010-01-01T00:00:00", "2030-01-01T00:00:00")
-    data = write_catalog([b"a"], utc("2011-01-01T00:00:00"), signer, [pki.code_pca, pki.stamp_pca],
-                         (pki.tsa_good, utc("2011-01-01T00:00:00")))
+    data = write_catalog(
+        [b"a"], utc("2011-01-01T00:00:00"), signer, [pki.code_pca, pki.stamp_pca], (pki.tsa_good, utc("2011-01-01T00:00:00"))
+    )
     catalog, verdict, _ = _verdict(data, _software(pki, (_blob(signer.der),), utc("2012-06-04T10:00:00")))
     assert verdict.status == "revoked" and verdict.cause == "disallowed"
     assert verdict.hresult == "0x800B010C" and verdict.starts() == date(2012, 6, 4)
@@ -233,8 +271,9 @@ def test_disallowed_signer_is_revoked_from_the_day_of_the_entry(pki):
 
 def test_disallowed_tsa_ends_the_signature_too(pki):
     signer = pki.signer("Vendor", "2010-01-01T00:00:00", "2030-01-01T00:00:00")
-    data = write_catalog([b"a"], utc("2011-01-01T00:00:00"), signer, [pki.code_pca, pki.stamp_pca],
-                         (pki.tsa_good, utc("2011-01-01T00:00:00")))
+    data = write_catalog(
+        [b"a"], utc("2011-01-01T00:00:00"), signer, [pki.code_pca, pki.stamp_pca], (pki.tsa_good, utc("2011-01-01T00:00:00"))
+    )
     _, verdict, _ = _verdict(data, _software(pki, (_blob(pki.tsa_good.der),)))
     assert verdict.status == "revoked"
 
@@ -266,8 +305,9 @@ def _timestamped(pki, signer, when, tsa=None):
 def test_rule1_signer_chain_judged_at_timestamp_time(pki):
     short_pca = issue("Short-lived PCA", "2005-01-01T00:00:00", "2012-01-01T00:00:00", pki.root, ca=True)
     signer = issue("Vendor", "2010-01-01T00:00:00", "2011-06-01T00:00:00", short_pca, (CODE_SIGNING,))
-    data = write_catalog([b"a"], utc("2011-01-01T00:00:00"), signer, [short_pca, pki.stamp_pca],
-                         (pki.tsa_good, utc("2011-01-01T00:00:00")))
+    data = write_catalog(
+        [b"a"], utc("2011-01-01T00:00:00"), signer, [short_pca, pki.stamp_pca], (pki.tsa_good, utc("2011-01-01T00:00:00"))
+    )
     _, verdict, _ = _verdict(data, _software(pki))
     assert verdict.status == "valid" and verdict.valid_until is None  # the PCA's 2012 expiry ends nothing
 

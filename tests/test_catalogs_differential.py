@@ -36,8 +36,11 @@ from sample_images.pki import make_pki, utc
 from tests.conftest import REALDATA, REPO
 
 # IMGSCAN_EXTRA_CATALOGS=DIR adds a local corpus (e.g. catalogs copied from a golden image's CatRoot)
-REAL_DIRS = (REALDATA / "catalogs", REPO / "tests" / "data" / "real",
-             *([Path(os.environ["IMGSCAN_EXTRA_CATALOGS"])] if os.environ.get("IMGSCAN_EXTRA_CATALOGS") else []))
+REAL_DIRS = (
+    REALDATA / "catalogs",
+    REPO / "tests" / "data" / "real",
+    *([Path(os.environ["IMGSCAN_EXTRA_CATALOGS"])] if os.environ.get("IMGSCAN_EXTRA_CATALOGS") else []),
+)
 
 # Known differences: kind -> (facts that may differ, reason). `_known_differences` says which kinds
 # apply to a catalog, from the catalog's own bytes.
@@ -99,10 +102,12 @@ def _generated(out: Path) -> list[Path]:
         "generated_timestamped.cat": write_catalog([b"a"], signed, signer, chain, (pki.tsa_good, signed)),
         "generated_tsa_without_eku.cat": write_catalog([b"a"], signed, signer, chain, (pki.tsa_no_eku, signed)),
         "generated_no_timestamp.cat": write_catalog([b"a", b"b"], signed, signer, [pki.code_pca]),
-        "generated_legacy_timestamp.cat": write_catalog([b"a"], signed, signer, chain, (pki.tsa_good, signed),
-                                                        legacy_timestamp=True),
-        "generated_dual_signed.cat": write_catalog([b"a"], signed, signer, chain, (pki.tsa_good, signed),
-                                                   nested=[Signature(later, [pki.code_pca])]),
+        "generated_legacy_timestamp.cat": write_catalog(
+            [b"a"], signed, signer, chain, (pki.tsa_good, signed), legacy_timestamp=True
+        ),
+        "generated_dual_signed.cat": write_catalog(
+            [b"a"], signed, signer, chain, (pki.tsa_good, signed), nested=[Signature(later, [pki.code_pca])]
+        ),
     }
     (out / "root.pem").write_bytes(pki.root.pem)
     for name, data in cats.items():
@@ -140,8 +145,14 @@ def _imgscan(path: Path, judge: Judge, cache: CertCache) -> tuple[Facts, datetim
     if stamp is not None:
         # usable as a timestamp: it verifies, its chain holds at its time, and the TSA may stamp
         tsa_chain = judge.chain(stamp.signer, stamp.certificates) if stamp.signer else None
-        timestamp_ok = bool(stamp.problem is None and tsa_chain and not tsa_chain.problem and stamp.time
-                            and tsa_chain.valid_at(stamp.time) and EKU_TIMESTAMPING in stamp.signer.ekus)
+        timestamp_ok = bool(
+            stamp.problem is None
+            and tsa_chain
+            and not tsa_chain.problem
+            and stamp.time
+            and tsa_chain.valid_at(stamp.time)
+            and EKU_TIMESTAMPING in stamp.signer.ekus
+        )
     signature_ok = catalog.problem is None and not chain.problem and chain.valid_at(moment)
     return Facts(
         signed=True,

@@ -15,9 +15,12 @@ SEED000 = REPO / "sample_images" / "built" / "seed000.vhdx"
 def test_every_option_of_every_subcommand_has_help():
     parser = build_parser()
     subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    missing = [f"{name} {'/'.join(action.option_strings) or action.dest}"
-               for name, command in subcommands.choices.items() for action in command._actions
-               if not action.help and not isinstance(action, argparse._HelpAction)]
+    missing = [
+        f"{name} {'/'.join(action.option_strings) or action.dest}"
+        for name, command in subcommands.choices.items()
+        for action in command._actions
+        if not action.help and not isinstance(action, argparse._HelpAction)
+    ]
     assert not missing, missing
 
 

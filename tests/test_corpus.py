@@ -49,8 +49,11 @@ def _run(case: Case) -> str | None:
     """None when the case behaves, else what went wrong."""
     before = _fingerprint(case.path)
     with tempfile.TemporaryFile("w+", errors="replace") as out, tempfile.TemporaryFile("w+", errors="replace") as err:
-        proc = subprocess.Popen([*NO_DAC, sys.executable, "-m", "imgscan", "scan", str(case.path), "--format", "json",
-                                 *case.args], stdout=out, stderr=err)
+        proc = subprocess.Popen(
+            [*NO_DAC, sys.executable, "-m", "imgscan", "scan", str(case.path), "--format", "json", *case.args],
+            stdout=out,
+            stderr=err,
+        )
         timer = threading.Timer(600, proc.kill)
         timer.start()
         _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory, not the pool's

@@ -19,7 +19,7 @@ WINERROR = Path("/usr/share/mingw-w64/include/winerror.h")
 def domain_codes() -> list[tuple[str, str]]:
     """(code, name) rows of domain.md's HRESULT table; HRESULT_FROM_WIN32(X 1603) rows give X."""
     text = DOMAIN.read_text(encoding="utf-8")
-    table = text[text.index("## HRESULTs of this domain"):]
+    table = text[text.index("## HRESULTs of this domain") :]
     rows = re.findall(r"^\| (0x[0-9A-F]{8}) \| ([^|]+?) \|", table, re.M)
     return [(code, re.sub(r"^HRESULT_FROM_WIN32\((\w+) \d+\)$", r"\1", name)) for code, name in rows]
 

@@ -81,9 +81,7 @@ def test_fleet_verdicts_error_row_and_exit(fleet, tmp_path):
 def test_manifest_hosts_labels_and_report_only(fleet, tmp_path):
     out, paths = fleet
     manifest = tmp_path / "hosts.csv"
-    manifest.write_text("path,host,site\n"
-                        f"{paths['WS-0003']},berlin-042,BER\n"
-                        f"{paths['WS-0004']},,HAM\n")
+    manifest.write_text(f"path,host,site\n{paths['WS-0003']},berlin-042,BER\n{paths['WS-0004']},,HAM\n")
     db = tmp_path / "m.sqlite"
     assert run_imgscan("fleet", manifest, "--as-of", "2013-07-05", "--db", db, "--jobs", "1").code == 1
     stored = {r["host"]: r for r in rows(db)}
@@ -134,23 +132,26 @@ def test_dask_local_cluster_gives_the_same_findings(fleet, tmp_path):
     out, _ = fleet
     local_db, dask_db = tmp_path / "local.sqlite", tmp_path / "dask.sqlite"
     assert run_imgscan("fleet", out / "images", "--as-of", "2013-07-05", "--db", local_db, "--jobs", "2").code == 1
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        run = run_imgscan("fleet", out / "images", "--as-of", "2013-07-05", "--db", dask_db,
-                          "--scheduler", cluster.scheduler_address)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+        run = run_imgscan(
+            "fleet", out / "images", "--as-of", "2013-07-05", "--db", dask_db, "--scheduler", cluster.scheduler_address
+        )
     assert run.code == 1, run.stderr
 
     def findings(db):
         with sqlite3.connect(db) as connection:
-            return sorted(connection.execute(
-                "SELECT s.path, f.rule, f.severity, f.starts, f.hresult, f.path FROM findings f JOIN scans s ON s.id = f.scan_id"
-            ))
+            return sorted(
+                connection.execute(
+                    "SELECT s.path, f.rule, f.severity, f.starts, f.hresult, f.path"
+                    " FROM findings f JOIN scans s ON s.id = f.scan_id"
+                )
+            )
 
     assert findings(local_db) == findings(dask_db) and findings(local_db)
     assert sorted((r["path"], r["status"]) for r in rows(local_db)) == sorted((r["path"], r["status"]) for r in rows(dask_db))
 
 
-CRASH = '''
+CRASH = """
 import os
 from imgscan.check import Check, Rule, Severity
 
@@ -161,7 +162,7 @@ class Crash(Check):
         if artefacts.host()["name"] == "WS-CRASH":
             os._exit(9)  # the worker process dies, as on an out-of-memory kill
         return []
-'''
+"""
 
 
 def test_dead_worker_becomes_an_error_row(tmp_path):

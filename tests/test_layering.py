@@ -11,12 +11,29 @@ import pytest
 
 from tests.conftest import REPO
 
-RENDERERS = sorted((REPO / "imgscan" / "views").glob("*.py")) + [
-    REPO / "imgscan" / name for name in ("timeline.py", "diff.py", "fixes.py", "correlate.py", "explain.py")
-] + [REPO / "imgscan" / "fleet" / "summary.py"]
-LOWER_LAYERS = ("imgscan.image", "imgscan.artefacts", "imgscan.hives", "imgscan.accounts", "imgscan.catalog",
-                "imgscan.certs", "imgscan.validity", "imgscan.trust_store", "imgscan.servicing", "imgscan.logs",
-                "imgscan.scan", "imgscan.plugins", "dissect", "Registry", "asn1crypto", "cryptography")
+RENDERERS = (
+    sorted((REPO / "imgscan" / "views").glob("*.py"))
+    + [REPO / "imgscan" / name for name in ("timeline.py", "diff.py", "fixes.py", "correlate.py", "explain.py")]
+    + [REPO / "imgscan" / "fleet" / "summary.py"]
+)
+LOWER_LAYERS = (
+    "imgscan.image",
+    "imgscan.artefacts",
+    "imgscan.hives",
+    "imgscan.accounts",
+    "imgscan.catalog",
+    "imgscan.certs",
+    "imgscan.validity",
+    "imgscan.trust_store",
+    "imgscan.servicing",
+    "imgscan.logs",
+    "imgscan.scan",
+    "imgscan.plugins",
+    "dissect",
+    "Registry",
+    "asn1crypto",
+    "cryptography",
+)
 
 
 def _imports(path: Path) -> set[str]:

@@ -134,8 +134,16 @@ def test_seed000_setup_log_error_correlated_with_wintrust(seeds):
 
 def test_sample_evtx_read_by_both_parsers(tmp_path):
     events = [
-        Event("Microsoft-Windows-WUSA", 3, 2, __import__("datetime").datetime(2013, 7, 3, 9, 37, 45), 7, "Setup", "HOST",
-              {"UpdateTitle": "Security Update for Windows (KB2705219)", "ErrorCode": "2148204801"}),
+        Event(
+            "Microsoft-Windows-WUSA",
+            3,
+            2,
+            __import__("datetime").datetime(2013, 7, 3, 9, 37, 45),
+            7,
+            "Setup",
+            "HOST",
+            {"UpdateTitle": "Security Update for Windows (KB2705219)", "ErrorCode": "2148204801"},
+        ),
     ]
     path = tmp_path / "Setup.evtx"
     path.write_bytes(write_evtx(events))

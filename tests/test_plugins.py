@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.conftest import REPO, rules_by_path, run_imgscan
 
-EXTRA = '''
+EXTRA = """
 from imgscan.check import Check, Finding, Rule, Severity
 
 COMPUTER = Rule(id="site-computer-name", severity=Severity.LOW, title="Computer name recorded", summary="site check")
@@ -20,9 +20,9 @@ class ComputerName(Check):
     def run(self, artefacts):
         yield Finding(rule=COMPUTER, message=artefacts.host()["name"],
                       evidence=[{"path": "Windows\\\\System32\\\\config\\\\SYSTEM"}], remediation="none")
-'''
+"""
 
-CRASHING = '''
+CRASHING = """
 from imgscan.check import Check, Rule, Severity
 
 BOOM = Rule(id="site-boom", severity=Severity.HIGH, title="Always crashes", summary="test")
@@ -32,9 +32,9 @@ class Boom(Check):
 
     def run(self, artefacts):
         raise RuntimeError("kaboom")
-'''
+"""
 
-DUPLICATE = '''
+DUPLICATE = """
 from imgscan.check import Check, Rule, Severity
 
 class Shadow(Check):
@@ -42,7 +42,7 @@ class Shadow(Check):
 
     def run(self, artefacts):
         return []
-'''
+"""
 
 
 def test_plugins_lists_builtin_rules():
@@ -89,7 +89,8 @@ def test_duplicate_rule_id_and_broken_file_are_reported(images, tmp_path):
 def test_wheel_ships_plugins_inside_the_package(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     (wheel,) = tmp_path.glob("imgscan-*.whl")
     names = zipfile.ZipFile(wheel).namelist()

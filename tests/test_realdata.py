@@ -59,8 +59,12 @@ def test_real_system_hive_utc_offset_matches_reglookup(tmp_path):
 
     data = lzma.decompress((HIVES / "regipy_SYSTEM.xz").read_bytes())
     (tmp_path / "SYSTEM").write_bytes(data)
-    listing = subprocess.run(["reglookup", "-p", "/ControlSet001/Control/TimeZoneInformation", str(tmp_path / "SYSTEM")],
-                             capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["reglookup", "-p", "/ControlSet001/Control/TimeZoneInformation", str(tmp_path / "SYSTEM")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     line = next(x for x in listing.splitlines() if x.split(",")[0].endswith("/ActiveTimeBias"))
     bias = int(line.split(",")[2], 16)
     bias = bias - (1 << 32) if bias >= 1 << 31 else bias

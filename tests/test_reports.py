@@ -71,8 +71,7 @@ def test_junit_read_by_junitparser(samples, tmp_path):
     assert failed == {"qfe-empty", "catalog-expiry", "cbs-log-error"}  # CBS.log has the failures of 2013-07-01
     assert all(case.classname == "imgscan.REF-W7-2012Q3" for case in cases.values())
     critical = tmp_path / "critical.xml"
-    run_imgscan("scan", samples["seed001"], "--as-of", "2013-07-01", "--format", "junit", "-o", critical,
-                "--fail-on", "critical")
+    run_imgscan("scan", samples["seed001"], "--as-of", "2013-07-01", "--format", "junit", "-o", critical, "--fail-on", "critical")
     (suite,) = list(JUnitXml.fromfile(str(critical)))
     assert {c.name for c in suite if any(isinstance(r, Failure) for r in c.result)} == {"qfe-empty"}
 
@@ -91,10 +90,24 @@ def test_csv_round_trips(samples, tmp_path):
 def chromium(*args: str, tmp_path) -> subprocess.CompletedProcess[str]:
     profile = tmp_path / "chromium-profile"
     return subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args],
-        capture_output=True, text=True, timeout=120,
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -165,8 +178,11 @@ def test_default_ignore_file_and_bad_ignore_files(samples, tmp_path):
     accepted = "- rule: qfe-empty\n  reason: tracked elsewhere\n- rule: catalog-expiry\n  reason: x\n"
     (tmp_path / ".imgscanignore.yaml").write_text(accepted)
     assert run_imgscan("scan", samples["seed001-mitigated"], "--as-of", "2013-07-01", cwd=tmp_path).code == 0
-    for text, problem in (("- rule: qfe-empty\n", "needs a rule and a reason"), ("rule: [", "not valid YAML"),
-                          ("- rule: x\n  reason: y\n  until: 2020-01-01\n", "unknown field(s) until")):
+    for text, problem in (
+        ("- rule: qfe-empty\n", "needs a rule and a reason"),
+        ("rule: [", "not valid YAML"),
+        ("- rule: x\n  reason: y\n  until: 2020-01-01\n", "unknown field(s) until"),
+    ):
         bad = tmp_path / "bad.yaml"
         bad.write_text(text)
         run = run_imgscan("scan", samples["healthy"], "--ignore", bad)
@@ -218,6 +234,7 @@ def test_fix_script_reg_and_ps1(samples, tmp_path):
 def test_fix_script_loads_offline_template(tmp_path):
     def spread(s):
         s.default_template.wintrust_state = 0xC9
+
     image = build(_changed("healthy", spread), tmp_path, ("dir",))["dir"]
     reg = tmp_path / "fix.reg"
     run_imgscan("scan", image, "--fix-script", reg)
@@ -239,7 +256,6 @@ def test_ci_examples_are_documented():
     assert "--format sarif" in docs and "--exit-code" not in docs
 
 
-
 # Measures every label of the catalog chart in the browser's own layout: inside the SVG, and no two
 # overlapping. The report has no script of its own; the test appends one to a copy and reads the DOM.
 LABEL_PROBE = """<script>
@@ -259,10 +275,16 @@ document.body.insertAdjacentHTML('beforeend', '<pre id="label-check">' + JSON.st
 </script>"""
 
 
-@pytest.mark.parametrize(("name", "as_of", "horizon"), [
-    ("seed001", "2013-07-01", "365"), ("seed001", "2012-09-20", "30"), ("seed000", "2013-07-01", "365"),
-    ("healthy", "2026-12-01", "365"), ("healthy", "2012-06-01", "10"),
-])
+@pytest.mark.parametrize(
+    ("name", "as_of", "horizon"),
+    [
+        ("seed001", "2013-07-01", "365"),
+        ("seed001", "2012-09-20", "30"),
+        ("seed000", "2013-07-01", "365"),
+        ("healthy", "2026-12-01", "365"),
+        ("healthy", "2012-06-01", "10"),
+    ],
+)
 def test_chart_labels_are_inside_and_do_not_overlap(samples, tmp_path, name, as_of, horizon):
     out = tmp_path / "report.html"
     run_imgscan("scan", samples[name], "--as-of", as_of, "--horizon", horizon, "--format", "html", "-o", out)

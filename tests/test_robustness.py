@@ -35,8 +35,12 @@ def _copy(base: Path, tmp_path: Path) -> Path:
 
 
 def _scan(tree: Path, *args: str) -> tuple[int, dict, str]:
-    proc = subprocess.run([*NO_DAC, sys.executable, "-m", "imgscan", "scan", str(tree), "--as-of", "2013-07-01",
-                           "--format", "json", *args], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [*NO_DAC, sys.executable, "-m", "imgscan", "scan", str(tree), "--as-of", "2013-07-01", "--format", "json", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, json.loads(proc.stdout), proc.stderr
 
@@ -65,8 +69,14 @@ def test_odd_catalog_is_catalog_unreadable_and_the_rest_is_judged(seed001_tree, 
     assert any("KB2705219" in f["message"] for f in report["findings"] if f["rule"] == "catalog-expiry")
 
 
-@pytest.mark.parametrize("relative", ["Windows/Logs/CBS/CBS.log", "Windows/System32/winevt/Logs/Setup.evtx",
-                                      "Windows/servicing/Packages/Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0.mum"])
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "Windows/Logs/CBS/CBS.log",
+        "Windows/System32/winevt/Logs/Setup.evtx",
+        "Windows/servicing/Packages/Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0.mum",
+    ],
+)
 def test_odd_logs_and_manifests_are_errors_entries(seed001_tree, tmp_path, relative):
     tree = _copy(seed001_tree, tmp_path)
     _make_odd(tree / relative, "fifo")  # a FIFO would block a reader that opened it (the scan's timeout)
@@ -115,10 +125,11 @@ def test_tree_hash_survives_deep_nesting_odd_names_and_unreadable_entries(tmp_pa
     (odd / "locked").write_bytes(b"z")
     (odd / "locked").chmod(0)
     os.mkfifo(odd / "pipe")
-    code = ("import sys; from pathlib import Path; from imgscan.hashing import tree_sha256;"
-            "print(tree_sha256(Path(sys.argv[1])), tree_sha256(Path(sys.argv[2])))")
-    proc = subprocess.run([*NO_DAC, sys.executable, "-c", code, str(deep), str(odd)], capture_output=True, text=True,
-                          timeout=120)
+    code = (
+        "import sys; from pathlib import Path; from imgscan.hashing import tree_sha256;"
+        "print(tree_sha256(Path(sys.argv[1])), tree_sha256(Path(sys.argv[2])))"
+    )
+    proc = subprocess.run([*NO_DAC, sys.executable, "-c", code, str(deep), str(odd)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     first, second = proc.stdout.split()
     assert len(first) == len(second) == 64
@@ -176,9 +187,15 @@ def test_two_hundred_thousand_distinct_failures_give_a_bounded_report(tmp_path):
     with log.open("w", encoding="utf-8") as fh:
         for n in range(200_000):
             identity = f"Package_for_KB{3000000 + n}~31bf3856ad364e35~amd64~~6.1.1.0"
-            fh.write(cbs_line(datetime(2013, 7, 1), "Error", "CBS",
-                              f"Failed to resolve package: {identity} [HRESULT = 0x800f081f - CBS_E_SOURCE_MISSING]")
-                     + "\n")
+            fh.write(
+                cbs_line(
+                    datetime(2013, 7, 1),
+                    "Error",
+                    "CBS",
+                    f"Failed to resolve package: {identity} [HRESULT = 0x800f081f - CBS_E_SOURCE_MISSING]",
+                )
+                + "\n"
+            )
     report = run_imgscan("scan", tree, "--as-of", "2013-07-01", "--format", "json").report
     findings = [f for f in report["findings"] if f["rule"] == "cbs-log-error"]
     assert 500 <= len(findings) <= 501

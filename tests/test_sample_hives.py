@@ -31,6 +31,7 @@ def written(tmp_path):
         path = tmp_path / rel.replace("/", "_")
         path.write_bytes(SEED000[rel])
         return path
+
     return write
 
 

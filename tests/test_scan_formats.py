@@ -16,8 +16,14 @@ SEED000_EXPECTED = {
 }
 FORMATS = ["vhdx", "vhd", "vhd-fixed", "vmdk", "raw", "gpt", "e01", "dir"]
 EXPECTED_FORMAT_NAME = {
-    "vhdx": "vhdx", "vhd": "vhd-dynamic", "vhd-fixed": "vhd-fixed", "vmdk": "vmdk",
-    "raw": "raw-mbr", "gpt": "raw-gpt", "e01": "e01", "dir": "directory",
+    "vhdx": "vhdx",
+    "vhd": "vhd-dynamic",
+    "vhd-fixed": "vhd-fixed",
+    "vmdk": "vmdk",
+    "raw": "raw-mbr",
+    "gpt": "raw-gpt",
+    "e01": "e01",
+    "dir": "directory",
 }
 
 
@@ -39,8 +45,11 @@ def test_seed000_flags_only_the_changed_profile(images, fmt):
     assert '"State"=dword:00023c00' in offline["remediation"]
     assert r"[HKEY_USERS\S-1-5-21-3623811015-3361044348-30300820-1001\Software" in offline["remediation"]
     assert report["image"]["format"] == EXPECTED_FORMAT_NAME[fmt]
-    assert report["host"] == {"name": "WS-SEED000", "os": "Windows 7 Professional Service Pack 1 (build 7601)",
-                              "utc_offset_minutes": None}  # the sample SYSTEM hive has no TimeZoneInformation
+    assert report["host"] == {
+        "name": "WS-SEED000",
+        "os": "Windows 7 Professional Service Pack 1 (build 7601)",
+        "utc_offset_minutes": None,
+    }  # the sample SYSTEM hive has no TimeZoneInformation
     assert report["as_of"] == "2013-07-01"
     assert report["errors"] == []
     if before:
@@ -89,9 +98,7 @@ def test_table_shows_evidence_and_fix(images):
     assert run.stderr == ""  # quiet: no dissect log lines without -v
 
 
-@pytest.mark.parametrize(
-    ("fail_on", "code"), [("critical", 0), ("high", 1), ("medium", 1)]
-)
+@pytest.mark.parametrize(("fail_on", "code"), [("critical", 0), ("high", 1), ("medium", 1)])
 def test_fail_on_threshold(images, fail_on, code):
     assert run_imgscan("scan", images["seed000"]["vhdx"], "--fail-on", fail_on, "--format", "json").code == code
 

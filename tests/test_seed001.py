@@ -134,9 +134,9 @@ def test_catalogs_listing(seed001):
 def osslsigncode(cat, root_pem, when: str):
     epoch = int(datetime.fromisoformat(when).replace(tzinfo=timezone.utc).timestamp())
     proc = subprocess.run(
-        ["osslsigncode", "verify", "-in", str(cat), "-CAfile", str(root_pem), "-TSA-CAfile", str(root_pem),
-         "-time", str(epoch)],
-        capture_output=True, text=True,
+        ["osslsigncode", "verify", "-in", str(cat), "-CAfile", str(root_pem), "-TSA-CAfile", str(root_pem), "-time", str(epoch)],
+        capture_output=True,
+        text=True,
     )
     return proc.returncode == 0, proc.stdout + proc.stderr
 

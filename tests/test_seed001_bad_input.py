@@ -14,6 +14,7 @@ def damage(field: str, value: object, identity: str = KB2506212):
     def change(scenario):
         (package,) = [p for p in scenario.packages if p.identity == identity]
         setattr(package, field, value)
+
     return change
 
 
@@ -74,6 +75,7 @@ def test_registered_package_without_files(variant):
 def test_root_missing_from_image_is_reported_not_guessed(variant):
     def no_root(scenario):
         scenario.root_in_image = False
+
     run = run_imgscan("scan", variant("healthy", no_root, "dir"), "--format", "json", "--as-of", "2013-07-01")
     assert run.code == 1
     findings = [f for f in run.report["findings"] if f["rule"] == "catalog-untrusted"]

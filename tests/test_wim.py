@@ -24,8 +24,9 @@ SAME = ("wim-lzx", "wim-xpress", "wim-lzms", "esd", "swm", "vhdx")
 def imgscan(*args, tmpdir: Path):
     """Run imgscan with its own TMPDIR, so a test can see everything it left in the temp directory."""
     env = dict(os.environ, TMPDIR=str(tmpdir))
-    proc = subprocess.run([sys.executable, "-m", "imgscan", *map(str, args)], capture_output=True, text=True, env=env,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "imgscan", *map(str, args)], capture_output=True, text=True, env=env, timeout=300
+    )
     return proc
 
 
@@ -85,8 +86,9 @@ def test_multi_image_wim_needs_an_index(wims, tmpdir_):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "WIM holds 2 images" in proc.stderr and "--index" in proc.stderr
-    assert "1: Windows 7 Professional (seed000) (Professional 6.1) - Seed 000: profile nfury has WinTrust State 0xc9" \
-        in proc.stderr
+    assert (
+        "1: Windows 7 Professional (seed000) (Professional 6.1) - Seed 000: profile nfury has WinTrust State 0xc9" in proc.stderr
+    )
     assert "2: Microsoft Windows PE (x64) - boot image without Windows" in proc.stderr
     assert imgscan("scan", multi, "--index", "1", tmpdir=tmpdir_).returncode == 1
     assert imgscan("scan", multi, "--image-name", "windows 7 professional (seed000)", tmpdir=tmpdir_).returncode == 1
@@ -183,7 +185,7 @@ def test_temp_directory_removed_on_interrupt(wims, tmp_path, monkeypatch):
     assert seen and list(tmp_path.iterdir()) == []
 
 
-SIGTERM_CHECK = '''
+SIGTERM_CHECK = """
 import os, signal
 from imgscan.check import Check, Rule, Severity
 
@@ -193,7 +195,7 @@ class KillMe(Check):
     def run(self, artefacts):
         os.kill(os.getpid(), signal.SIGTERM)
         return []
-'''
+"""
 
 
 def test_temp_directory_removed_on_sigterm(wims, tmp_path, tmpdir_):

@@ -137,8 +137,11 @@ class Artefacts:
         return machine + list(self.user_hives)
 
     def host(self) -> Host:
-        return {"name": _computer_name(self.system), "os": _os_name(self.software),
-                "utc_offset_minutes": _utc_offset(self.system)}
+        return {
+            "name": _computer_name(self.system),
+            "os": _os_name(self.software),
+            "utc_offset_minutes": _utc_offset(self.system),
+        }
 
 
 def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365) -> Artefacts:

@@ -38,7 +38,10 @@ def load(art: Artefacts) -> Catalogs:
     cache = CertCache()
     store = build_store(cache, art.software)
     errors = [{"path": r"SOFTWARE\Microsoft\SystemCertificates", "message": p} for p in store.problems]
-    trust: dict[str, object] = {"image_roots": store.count("image"), "bundled_roots": store.count("bundled"),
-                                "eku_mitigation": art.mitigation}
+    trust: dict[str, object] = {
+        "image_roots": store.count("image"),
+        "bundled_roots": store.count("bundled"),
+        "eku_mitigation": art.mitigation,
+    }
     catalogs = read_catalogs(art.volume, Judge(store, cache, art.mitigation), cache)
     return Catalogs(catalogs, trust, errors + uncovered_manifests(art.packages, catalogs))

@@ -58,7 +58,8 @@ def load(art: Artefacts) -> UserHives:
     for account in accounts:
         hive = read_hive(art.volume, account.hive_path, account.label, True, found.unreadable)
         if hive:
-            found.hives.append(UserHive(account, hive.path, hive.dirty,
-                                        functools.partial(load_hive, art.volume, account.hive_path)))
+            found.hives.append(
+                UserHive(account, hive.path, hive.dirty, functools.partial(load_hive, art.volume, account.hive_path))
+            )
         del hive
     return found

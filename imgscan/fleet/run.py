@@ -48,8 +48,9 @@ def scan_one(target: Target, options: FleetOptions) -> dict:
     result = {"path": target.path, "host": target.host, "labels": target.labels}
     try:
         checks = load_checks([Path(p) for p in options.plugins])
-        report = scan(Path(target.path), date.fromisoformat(options.as_of), checks,
-                      Options(horizon_days=options.horizon_days)).report
+        report = scan(
+            Path(target.path), date.fromisoformat(options.as_of), checks, Options(horizon_days=options.horizon_days)
+        ).report
         return result | {"report": report}
     except ImgscanError as exc:
         return result | {"error": str(exc)}
@@ -95,8 +96,12 @@ def _isolated(target: Target, options: FleetOptions) -> dict:
         with _pool(1) as pool:
             return pool.submit(scan_one, target, options).result()
     except BrokenProcessPool:
-        return {"path": target.path, "host": target.host, "labels": target.labels,
-                "error": "the worker process died while scanning this image"}
+        return {
+            "path": target.path,
+            "host": target.host,
+            "labels": target.labels,
+            "error": "the worker process died while scanning this image",
+        }
 
 
 def run_local(targets: list[Target], options: FleetOptions, jobs: int, store: Store) -> None:
@@ -144,4 +149,3 @@ def run_dask(targets: list[Target], options: FleetOptions, scheduler: str, store
             bar.update(1)
             bar.set_postfix(failed=failed, refresh=False)
             future.release()
-

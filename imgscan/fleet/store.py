@@ -69,23 +69,42 @@ class Store:
         starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
         host = result.get("host") or ((report or {}).get("host") or {}).get("name") or Path(result["path"]).name
         with self.db:
-            self.db.execute("DELETE FROM scans WHERE path = ? AND version = ? AND options = ?",
-                            (result["path"], version, options))
+            self.db.execute(
+                "DELETE FROM scans WHERE path = ? AND version = ? AND options = ?", (result["path"], version, options)
+            )
             cursor = self.db.execute(
                 "INSERT INTO scans (path, host, labels, sha256, version, options, status, worst, first_failure, rules,"
                 " error, report, scanned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (result["path"], host, json.dumps(result.get("labels") or {}, sort_keys=True),
-                 (report or {}).get("image", {}).get("sha256") or result.get("sha256"), version, options,
-                 "ok" if report else "error", worst, starts[0] if starts else None,
-                 ",".join(sorted({f["rule"] for f in findings})), result.get("error"),
-                 json.dumps(report, ensure_ascii=False) if report else None,
-                 datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                (
+                    result["path"],
+                    host,
+                    json.dumps(result.get("labels") or {}, sort_keys=True),
+                    (report or {}).get("image", {}).get("sha256") or result.get("sha256"),
+                    version,
+                    options,
+                    "ok" if report else "error",
+                    worst,
+                    starts[0] if starts else None,
+                    ",".join(sorted({f["rule"] for f in findings})),
+                    result.get("error"),
+                    json.dumps(report, ensure_ascii=False) if report else None,
+                    datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                ),
             )
             self.db.executemany(
                 "INSERT INTO findings (scan_id, rule, severity, starts, hresult, path, suppressed) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(cursor.lastrowid, f["rule"], f["severity"], f["starts"], f["hresult"],
-                  str(f["evidence"][0].get("path", "")) if f["evidence"] else None, int(bool(f.get("suppressed"))))
-                 for f in (report or {}).get("findings", [])],
+                [
+                    (
+                        cursor.lastrowid,
+                        f["rule"],
+                        f["severity"],
+                        f["starts"],
+                        f["hresult"],
+                        str(f["evidence"][0].get("path", "")) if f["evidence"] else None,
+                        int(bool(f.get("suppressed"))),
+                    )
+                    for f in (report or {}).get("findings", [])
+                ],
             )
 
     def rows(self) -> list[dict[str, object]]:

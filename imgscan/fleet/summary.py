@@ -27,12 +27,20 @@ def summarize(rows: list[dict[str, object]], fail_on: Severity) -> list[dict[str
     for r in rows:
         scanned = r["status"] != "error"
         fails = scanned and bool(r["worst"]) and Severity.parse(str(r["worst"])) >= fail_on
-        table.append({
-            "host": r["host"], "image": r["path"], "scan": "scanned" if scanned else "unreadable",
-            "verdict": ("fail" if fails else "pass") if scanned else "", "worst": r["worst"] or "",
-            "rules": r["rules"] or "", "first_failure": r["first_failure"] or "",
-            "error": "" if scanned else str(r["error"]), "as_of": r.get("as_of") or "", "labels": r["labels"],
-        })
+        table.append(
+            {
+                "host": r["host"],
+                "image": r["path"],
+                "scan": "scanned" if scanned else "unreadable",
+                "verdict": ("fail" if fails else "pass") if scanned else "",
+                "worst": r["worst"] or "",
+                "rules": r["rules"] or "",
+                "first_failure": r["first_failure"] or "",
+                "error": "" if scanned else str(r["error"]),
+                "as_of": r.get("as_of") or "",
+                "labels": r["labels"],
+            }
+        )
     return sorted(table, key=lambda r: (r["first_failure"] or "9999", str(r["host"]).lower()))
 
 
@@ -63,8 +71,9 @@ def to_csv(summary: list[dict[str, object]]) -> str:
 def failures_by_date(summary: list[dict[str, object]]) -> list[tuple[str, int]]:
     """(date, hosts failing on or before it) at every date on which the count grows: every host that
     fails counts, one without a dated finding from its scan's as-of day."""
-    days = sorted(str(r["first_failure"] or r["as_of"]) for r in summary
-                  if r["first_failure"] or (r["verdict"] == "fail" and r["as_of"]))
+    days = sorted(
+        str(r["first_failure"] or r["as_of"]) for r in summary if r["first_failure"] or (r["verdict"] == "fail" and r["as_of"])
+    )
     steps: list[tuple[str, int]] = []
     for count, day in enumerate(days, 1):
         if steps and steps[-1][0] == day:
@@ -91,6 +100,14 @@ def to_html(summary: list[dict[str, object]], fail_on: Severity) -> str:
             points.append({"x": x(day), "y_before": previous, "y": y(count), "day": day, "count": count})
             previous = y(count)
     return render(
-        "fleet.html.j2", summary=summary, points=points, width=width, height=height, left=left, bottom=bottom, total=len(summary),
-        gating=gating(summary), fail_on=str(fail_on),
+        "fleet.html.j2",
+        summary=summary,
+        points=points,
+        width=width,
+        height=height,
+        left=left,
+        bottom=bottom,
+        total=len(summary),
+        gating=gating(summary),
+        fail_on=str(fail_on),
     )

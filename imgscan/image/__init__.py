@@ -112,8 +112,11 @@ def _open_wim(path: Path, selection: Selection, wanted: tuple[str, ...]) -> Iter
         warnings = extract_wanted(path, info, image, root, wanted)
         volume = directory_volume(root)
         if not holds_windows(volume):
-            raise UnreadableImage(str(path), f"image {image.index} ({image.name}) holds no Windows\\System32\\config",
-                                  "choose the image that holds Windows with --index")
+            raise UnreadableImage(
+                str(path),
+                f"image {image.index} ({image.name}) holds no Windows\\System32\\config",
+                "choose the image that holds Windows with --index",
+            )
         yield OpenedImage(
             volume=volume,
             info=ImageInfo(str(path), file_sha256(path), "wim"),

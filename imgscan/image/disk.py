@@ -121,14 +121,11 @@ def _windows_filesystem(target: Target, path: Path) -> WindowsVolume:
             if part.offset + part.size > disk.size:
                 raise UnreadableImage(
                     str(path),
-                    f"truncated: partition {part.number} ends at byte {part.offset + part.size}, "
-                    f"the disk has only {disk.size}",
+                    f"truncated: partition {part.number} ends at byte {part.offset + part.size}, the disk has only {disk.size}",
                     "re-copy or re-capture the image",
                 )
     if not candidates:
-        raise UnreadableImage(
-            str(path), "no filesystem found (not a disk image, or an encrypted/unsupported volume)"
-        )
+        raise UnreadableImage(str(path), "no filesystem found (not a disk image, or an encrypted/unsupported volume)")
     raise UnreadableImage(
         str(path),
         f"no Windows volume: none of its {len(candidates)} filesystem(s) holds Windows\\System32\\config",
@@ -187,4 +184,3 @@ def _describe(exc: BaseException) -> str:
         return "the file ends early (truncated)"
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
-

@@ -182,4 +182,3 @@ def holds_windows(volume: WindowsVolume) -> bool:
 def child_path(parent: str, name: str) -> str:
     """Join volume paths with a backslash."""
     return f"{parent}\\{name}" if parent else name
-

@@ -40,8 +40,14 @@ class WimImage:
     product: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"index": self.index, "name": self.name, "description": self.description,
-                "edition": self.edition, "version": self.version, "product": self.product}
+        return {
+            "index": self.index,
+            "name": self.name,
+            "description": self.description,
+            "edition": self.edition,
+            "version": self.version,
+            "product": self.product,
+        }
 
 
 @dataclass(frozen=True)
@@ -99,8 +105,9 @@ def _image(node: object) -> WimImage:
         found = node.find(tag)  # type: ignore[attr-defined]
         return (found.text or "").strip() if found is not None else ""
 
-    version = ".".join(p for p in (text("WINDOWS/VERSION/MAJOR"), text("WINDOWS/VERSION/MINOR"),
-                                   text("WINDOWS/VERSION/BUILD")) if p)
+    version = ".".join(
+        p for p in (text("WINDOWS/VERSION/MAJOR"), text("WINDOWS/VERSION/MINOR"), text("WINDOWS/VERSION/BUILD")) if p
+    )
     return WimImage(
         index=int(node.get("INDEX", "0")),  # type: ignore[attr-defined]
         name=text("NAME"),
@@ -125,8 +132,9 @@ def choose(path: Path, info: WimInfo, index: int | None, name: str | None) -> Wi
         return matches[0]
     if len(info.images) == 1:
         return info.images[0]
-    raise UnreadableImage(str(path), f"WIM holds {len(info.images)} images, choose one with --index N or "
-                                     f"--image-name NAME; {_listing(info)}")
+    raise UnreadableImage(
+        str(path), f"WIM holds {len(info.images)} images, choose one with --index N or --image-name NAME; {_listing(info)}"
+    )
 
 
 def _listing(info: WimInfo) -> str:
@@ -142,8 +150,17 @@ def extract_wanted(path: Path, info: WimInfo, image: WimImage, destination: Path
     """Extract the files of `image` matching the `wanted` globs below `destination`; returns wimlib's warnings."""
     listfile = destination.parent / f"{destination.name}.wanted"
     listfile.write_text("\n".join(wanted) + "\n", encoding="utf-8")
-    args = ["extract", str(path), str(image.index), f"@{listfile}", f"--dest-dir={destination}",
-            "--preserve-dir-structure", "--nullglob", "--no-acls", "--no-attributes"]
+    args = [
+        "extract",
+        str(path),
+        str(image.index),
+        f"@{listfile}",
+        f"--dest-dir={destination}",
+        "--preserve-dir-structure",
+        "--nullglob",
+        "--no-acls",
+        "--no-attributes",
+    ]
     if info.parts > 1:  # wimlib names the later parts of a split set <stem>2.swm, <stem>3.swm, ...
         args.append(f"--ref={path.parent / path.stem}*{path.suffix}")
     env = dict(os.environ, WIMLIB_IMAGEX_IGNORE_CASE="1")

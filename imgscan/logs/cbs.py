@@ -33,8 +33,14 @@ def _entry(path: str, number: int, stamp: str, level: str, component: str, text:
     code = canonical(match.group(1)) if match else None
     failing = code is not None and int(code, 16) & 0x80000000
     return LogEntry(
-        path=path, line=number, time=datetime.fromisoformat(stamp), level=level, source=component, text=text,
-        hresult=code if failing else None, subjects=subjects_of(text) if failing else (),
+        path=path,
+        line=number,
+        time=datetime.fromisoformat(stamp),
+        level=level,
+        source=component,
+        text=text,
+        hresult=code if failing else None,
+        subjects=subjects_of(text) if failing else (),
     )
 
 
@@ -80,6 +86,12 @@ def read_checksur(fh: BinaryIO, path: str) -> Iterator[LogEntry]:
         elif match := CHECKSUR_FINDING.match(text):
             kind, problem, code, subject, rest = match.groups()
             yield LogEntry(
-                path=path, line=number, time=run, level="Error" if kind == "f" else "Warning", source="CheckSUR",
-                text=text, hresult=canonical(code), subjects=subjects_of(subject + rest) or (subject,),
+                path=path,
+                line=number,
+                time=run,
+                level="Error" if kind == "f" else "Warning",
+                source="CheckSUR",
+                text=text,
+                hresult=canonical(code),
+                subjects=subjects_of(subject + rest) or (subject,),
             )

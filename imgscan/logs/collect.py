@@ -109,8 +109,16 @@ def _naive_utc(entries: Iterable[LogEntry]) -> Iterator[LogEntry]:
     """Event log times are UTC-aware; text logs carry the host's local time without a zone."""
     for entry in entries:
         if entry.time is not None and entry.time.tzinfo is not None:
-            entry = LogEntry(entry.path, entry.line, entry.time.astimezone(timezone.utc).replace(tzinfo=None),
-                             entry.level, entry.source, entry.text, entry.hresult, entry.subjects)
+            entry = LogEntry(
+                entry.path,
+                entry.line,
+                entry.time.astimezone(timezone.utc).replace(tzinfo=None),
+                entry.level,
+                entry.source,
+                entry.text,
+                entry.hresult,
+                entry.subjects,
+            )
         yield entry
 
 

@@ -100,7 +100,12 @@ def read_events(fh: BinaryIO, path: str, problems: list[str]) -> Iterator[LogEnt
         names = subjects_of(" ".join(str(v) for v in fields.values()))
         title = fields.get("updateTitle") or fields.get("UpdateTitle")
         yield LogEntry(
-            path=path, line=_number(fields.get("EventRecordID")) or number, time=_time(fields.get("TimeCreated_SystemTime")),
-            level="Error", source=f"{fields.get('Provider_Name')} {event_id}", text=text, hresult=code,
+            path=path,
+            line=_number(fields.get("EventRecordID")) or number,
+            time=_time(fields.get("TimeCreated_SystemTime")),
+            level="Error",
+            source=f"{fields.get('Provider_Name')} {event_id}",
+            text=text,
+            hresult=code,
             subjects=names or ((str(title),) if title else ()),
         )

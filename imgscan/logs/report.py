@@ -19,8 +19,10 @@ FACILITY_SEVERITY = {
     0x07: Severity.MEDIUM,  # WIN32 (0x8007xxxx)
 }
 SXS_STORE_CORRUPT = 0x80073712
-SEVERITY_POLICY = ("by HRESULT class: high for trust, crypto and servicing codes (0x800B, 0x8009, 0x800F), "
-                   "medium for Windows Update and Win32, low otherwise")
+SEVERITY_POLICY = (
+    "by HRESULT class: high for trust, crypto and servicing codes (0x800B, 0x8009, 0x800F), "
+    "medium for Windows Update and Win32, low otherwise"
+)
 
 
 def severity_of(hresult: str) -> Severity:

@@ -36,11 +36,11 @@ def read_dotnet(fh: BinaryIO, path: str, kb: str | None) -> Iterator[LogEntry]:
         stamp = datetime.strptime(f"{match.group(1)} {match.group(2)}", "%m/%d/%Y %H:%M:%S")
         message = match.group(3)
         if found := SIGNATURE.search(message):
-            yield LogEntry(path, number, stamp, "Error", "setup: signature", message, canonical(found.group(2)),
-                           subjects + (found.group(1),))
+            yield LogEntry(
+                path, number, stamp, "Error", "setup: signature", message, canonical(found.group(2)), subjects + (found.group(1),)
+            )
         elif found := FINAL.search(message):
-            yield LogEntry(path, number, stamp, "Error", "setup: final result", message, canonical(found.group(1)),
-                           subjects)
+            yield LogEntry(path, number, stamp, "Error", "setup: final result", message, canonical(found.group(1)), subjects)
 
 
 def read_windowsupdate(fh: BinaryIO, path: str) -> Iterator[LogEntry]:
@@ -50,5 +50,13 @@ def read_windowsupdate(fh: BinaryIO, path: str) -> Iterator[LogEntry]:
             continue
         date, time, component, text = match.groups()
         if failure := WU_FAILURE.search(text):
-            yield LogEntry(path, number, datetime.fromisoformat(f"{date} {time}"), "Error", f"WindowsUpdate {component.strip()}",
-                           text.strip(), canonical(failure.group(1)), subjects_of(text))
+            yield LogEntry(
+                path,
+                number,
+                datetime.fromisoformat(f"{date} {time}"),
+                "Error",
+                f"WindowsUpdate {component.strip()}",
+                text.strip(),
+                canonical(failure.group(1)),
+                subjects_of(text),
+            )

@@ -14,10 +14,17 @@ def rows(report: Json) -> list[dict[str, str]]:
     host = (report.get("host") or {}).get("name") or ""
     return [
         {
-            "image": report["image"]["path"], "host": host, "as_of": report["as_of"], "rule": f["rule"],
-            "severity": f["severity"], "title": f["title"], "starts": f["starts"] or "", "hresult": f["hresult"] or "",
+            "image": report["image"]["path"],
+            "host": host,
+            "as_of": report["as_of"],
+            "rule": f["rule"],
+            "severity": f["severity"],
+            "title": f["title"],
+            "starts": f["starts"] or "",
+            "hresult": f["hresult"] or "",
             "path": str(f["evidence"][0].get("path", "")) if f["evidence"] else "",
-            "suppressed": f["suppressed"]["reason"] if f.get("suppressed") else "", "message": f["message"],
+            "suppressed": f["suppressed"]["reason"] if f.get("suppressed") else "",
+            "message": f["message"],
         }
         for f in report["findings"]
     ]

@@ -32,8 +32,16 @@ def chart(report: Json) -> dict[str, object]:
         start = _day(package.get("installed_on")) or as_of
         end = _day(package.get("catalog_valid_until"))
         fails = _day(package.get("catalog_fails_from")) if package.get("catalog_fails_from") != "never valid" else start
-        rows.append({"label": package["identity"], "kb": package.get("kb") or "", "start": start, "end": end,
-                     "fails": fails, "failing": fails is not None and fails <= horizon_end})
+        rows.append(
+            {
+                "label": package["identity"],
+                "kb": package.get("kb") or "",
+                "start": start,
+                "end": end,
+                "fails": fails,
+                "failing": fails is not None and fails <= horizon_end,
+            }
+        )
     days = [d for r in rows for d in (r["start"], r["end"]) if d] + [as_of, horizon_end]
     first, last = min(days) - timedelta(days=30), max(days) + timedelta(days=30)
     span = (last - first).days or 1
@@ -46,14 +54,16 @@ def chart(report: Json) -> dict[str, object]:
     for n, row in enumerate(rows):
         right = x(row["end"]) if row["end"] else WIDTH - 20
         shown = row["label"] if len(row["label"]) <= fit else row["label"][: fit - 1] + "…"
-        bars.append(row | {"x": x(row["start"]), "width": max(right - x(row["start"]), 2), "y": TOP + n * ROW,
-                           "shown": shown})
+        bars.append(row | {"x": x(row["start"]), "width": max(right - x(row["start"]), 2), "y": TOP + n * ROW, "shown": shown})
     years = range(first.year + 1, last.year + 1)
     step = max(1, -(-TICK_GAP * len(years) // int(WIDTH - LEFT - 20)) if years else 1)
     ticks = [date(year, 1, 1) for year in years if (year - first.year - 1) % step == 0]
     height = TOP + len(rows) * ROW + 44  # two label rows under the bars: "as of" and "horizon"
     return {
-        "bars": bars, "width": WIDTH, "height": height, "left": LEFT,
+        "bars": bars,
+        "width": WIDTH,
+        "height": height,
+        "left": LEFT,
         "as_of": _marker(x(as_of), f"as of {as_of}", height - 22),
         "horizon": _marker(x(horizon_end), f"horizon {horizon_end}", height - 6),
         "ticks": [{"x": x(t), "label": t.year} for t in ticks],
@@ -79,7 +89,12 @@ def to_html(report: Json, fail_on: Severity) -> str:
     gating = [f for f in shown if Severity.parse(f["severity"]) >= fail_on]
     groups = [(str(s), [f for f in shown if f["severity"] == str(s)]) for s in reversed(Severity)]
     return render(
-        "report.html.j2", report=report, groups=[g for g in groups if g[1]], verdict="FAIL" if gating else "PASS",
-        gating=len(gating), fail_on=str(fail_on), chart=chart(report),
+        "report.html.j2",
+        report=report,
+        groups=[g for g in groups if g[1]],
+        verdict="FAIL" if gating else "PASS",
+        gating=len(gating),
+        fail_on=str(fail_on),
+        chart=chart(report),
         suppressed=[f for f in report["findings"] if f.get("suppressed")],
     )

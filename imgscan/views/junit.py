@@ -23,7 +23,9 @@ def to_junit(report: Json, rules: list[Rule], fail_on: Severity) -> str:
         if gating:
             failures += 1
             failure = ElementTree.SubElement(
-                case, "failure", message=f"{len(gating)} finding(s): {gating[0]['message'][:300]}",
+                case,
+                "failure",
+                message=f"{len(gating)} finding(s): {gating[0]['message'][:300]}",
                 type=gating[0]["severity"],
             )
             failure.text = "\n\n".join(_details(f) for f in gating)
@@ -42,5 +44,7 @@ def to_junit(report: Json, rules: list[Rule], fail_on: Severity) -> str:
 def _details(finding: dict) -> str:
     paths = ", ".join(str(e.get("path")) for e in finding["evidence"][:5])
     state = f" (suppressed: {finding['suppressed']['reason']})" if finding.get("suppressed") else ""
-    return (f"[{finding['severity']}] {finding['message']}{state}\nevidence: {paths}\n"
-            f"starts: {finding['starts'] or '-'}  hresult: {finding['hresult'] or '-'}\nfix: {finding['remediation']}")
+    return (
+        f"[{finding['severity']}] {finding['message']}{state}\nevidence: {paths}\n"
+        f"starts: {finding['starts'] or '-'}  hresult: {finding['hresult'] or '-'}\nfix: {finding['remediation']}"
+    )

@@ -27,8 +27,11 @@ def _rule(rule: Rule) -> dict[str, object]:
         "fullDescription": {"text": rule.summary},
         "help": {"text": help_text, "markdown": help_text},
         "defaultConfiguration": {"level": LEVEL[str(rule.severity)]},
-        "properties": {"tags": ["windows-update", "golden-image"], "security-severity": SECURITY_SEVERITY[str(rule.severity)],
-                       "predicts": list(rule.predicts)},
+        "properties": {
+            "tags": ["windows-update", "golden-image"],
+            "security-severity": SECURITY_SEVERITY[str(rule.severity)],
+            "predicts": list(rule.predicts),
+        },
     }
     if urls:
         entry["helpUri"] = urls[0]
@@ -58,8 +61,12 @@ def to_sarif(report: Json, rules: list[Rule]) -> str:
             "partialFingerprints": {
                 "imgscan/v1": "|".join([finding["rule"], *(str(e.get("path", "")) for e in finding["evidence"][:1])]),
             },
-            "properties": {"severity": finding["severity"], "starts": finding["starts"], "hresult": finding["hresult"],
-                           "remediation": finding["remediation"]},
+            "properties": {
+                "severity": finding["severity"],
+                "starts": finding["starts"],
+                "hresult": finding["hresult"],
+                "remediation": finding["remediation"],
+            },
         }
         if finding["rule"] in index:
             result["ruleIndex"] = index[finding["rule"]]
@@ -70,12 +77,14 @@ def to_sarif(report: Json, rules: list[Rule]) -> str:
     run = {
         "tool": {"driver": {"name": "imgscan", "version": report["imgscan"], "rules": [_rule(r) for r in listed]}},
         "originalUriBaseIds": {"IMAGEROOT": {"description": {"text": f"the Windows volume of {image['path']}"}}},
-        "invocations": [{
-            "executionSuccessful": True,
-            "toolExecutionNotifications": [
-                {"level": "warning", "message": {"text": f"{e['path']}: {e['message']}"}} for e in report["errors"]
-            ],
-        }],
+        "invocations": [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [
+                    {"level": "warning", "message": {"text": f"{e['path']}: {e['message']}"}} for e in report["errors"]
+                ],
+            }
+        ],
         "results": results,
         "properties": {"image": image, "as_of": report["as_of"], "host": report["host"]},
     }

@@ -105,8 +105,10 @@ def packages_table(view: Json) -> str:
     qfe = view["qfe"]
     empty_from = view.get("qfe_empty_from")
     if empty_from:
-        lines += [f"wmic qfe as of {view['as_of']}: No instances available.",
-                  f"  (predicted by qfe-empty from {empty_from}; before that day it lists:)"]
+        lines += [
+            f"wmic qfe as of {view['as_of']}: No instances available.",
+            f"  (predicted by qfe-empty from {empty_from}; before that day it lists:)",
+        ]
     rows = [["HotFixID", "Description", "InstalledOn", "InstalledBy"]]
     rows += [[r["HotFixID"], r["Description"], r["InstalledOn"] or "", r["InstalledBy"] or ""] for r in qfe]
     lines += columns(rows) if qfe else ["No instances available."]
@@ -117,8 +119,16 @@ def packages_table(view: Json) -> str:
         until = str(package.get("catalog_valid_until") or "")
         if status == "expires" and until and until[:10] < str(view["as_of"]):
             status = "expired"
-        rows.append([package["identity"], package["kb"] or "", package["state_name"], package["installed_on"] or "",
-                     status, package.get("catalog_fails_from") or ""])
+        rows.append(
+            [
+                package["identity"],
+                package["kb"] or "",
+                package["state_name"],
+                package["installed_on"] or "",
+                status,
+                package.get("catalog_fails_from") or "",
+            ]
+        )
     return "\n".join(lines + columns(rows)) + "\n"
 
 
@@ -158,9 +168,11 @@ def explain_table(explained: Sequence[Json]) -> str:
             lines.append("")
             continue
         lines.append(f"{item['code']}  {item['name'] or '(name not in the knowledge base)'}")
-        lines.append(f"  decimal {item['decimal']} / {item['signed']}  ·  {item['kind']}"
-                     + (f"  ·  facility {item['facility']}" if item["facility"] else "")
-                     + ("  ·  failure" if item["failure"] else "  ·  success"))
+        lines.append(
+            f"  decimal {item['decimal']} / {item['signed']}  ·  {item['kind']}"
+            + (f"  ·  facility {item['facility']}" if item["facility"] else "")
+            + ("  ·  failure" if item["failure"] else "  ·  success")
+        )
         lines.append(f"  {item['message'] or '(no message text known)'}")
         if item["predicted_by"]:
             lines.append(f"  predicted by: {', '.join(item['predicted_by'])}")
@@ -181,10 +193,16 @@ def diff_table(result: dict) -> str:
         where = f["evidence"][0].get("path", "") if f["evidence"] else ""
         return f"  {mark} {f['severity'].upper():<8} {f['rule']}  {where}" + (f"  (from {f['starts']})" if f["starts"] else "")
 
-    lines = [f"old: {result['old']['path']}  ({result['old']['sha256'][:16]}…, as of {result['old']['as_of']})",
-             f"new: {result['new']['path']}  ({result['new']['sha256'][:16]}…, as of {result['new']['as_of']})", ""]
-    for title, key, mark in (("new findings", "new_findings", "+"), ("resolved", "resolved", "-"),
-                             ("unchanged", "unchanged", "=")):
+    lines = [
+        f"old: {result['old']['path']}  ({result['old']['sha256'][:16]}…, as of {result['old']['as_of']})",
+        f"new: {result['new']['path']}  ({result['new']['sha256'][:16]}…, as of {result['new']['as_of']})",
+        "",
+    ]
+    for title, key, mark in (
+        ("new findings", "new_findings", "+"),
+        ("resolved", "resolved", "-"),
+        ("unchanged", "unchanged", "="),
+    ):
         lines.append(f"{title}: {len(result[key])}")
         lines += [finding_line(mark, f) for f in result[key]]
     lines.append(f"packages added: {len(result['packages_added'])}")
@@ -192,8 +210,10 @@ def diff_table(result: dict) -> str:
     lines.append(f"packages removed: {len(result['packages_removed'])}")
     lines += [f"  - {p}" for p in result["packages_removed"]]
     lines.append(f"catalogs whose valid_until moved: {len(result['catalogs_moved'])}")
-    lines += [f"  {c['path']}: {c['old_valid_until'] or 'no end'} -> {c['new_valid_until'] or 'no end'}"
-              for c in result["catalogs_moved"]]
+    lines += [
+        f"  {c['path']}: {c['old_valid_until'] or 'no end'} -> {c['new_valid_until'] or 'no end'}"
+        for c in result["catalogs_moved"]
+    ]
     lines.append(f"new findings at or above {result['fail_on']}: {result['gating']}")
     return "\n".join(lines) + "\n"
 

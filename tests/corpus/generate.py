@@ -27,8 +27,16 @@ from pathlib import Path
 
 from sample_images.scenario import load, write_tree
 
-ODDITIES = ("directory", "symlink-loop", "dangling-symlink", "symlink-outside", "symlink-dev-zero",
-            "symlink-proc-kcore", "fifo", "unreadable")
+ODDITIES = (
+    "directory",
+    "symlink-loop",
+    "dangling-symlink",
+    "symlink-outside",
+    "symlink-dev-zero",
+    "symlink-proc-kcore",
+    "fifo",
+    "unreadable",
+)
 
 # (scenario, path) of every kind of artefact the scan reads
 TARGETS = (
@@ -171,10 +179,11 @@ def hive_cells(out: Path) -> list[Case]:
 
 
 def xml_bombs(out: Path) -> list[Case]:
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-            + b"".join(f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">'.encode()
-                       for n in range(1, 10))
-            + b']><assembly xmlns="urn:schemas-microsoft-com:asm.v3">&lol9;</assembly>')
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + b"".join(f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">'.encode() for n in range(1, 10))
+        + b']><assembly xmlns="urn:schemas-microsoft-com:asm.v3">&lol9;</assembly>'
+    )
     tree = _tree(out, "seed001", "xml-bomb-mum")
     mum = next((tree / "Windows" / "servicing" / "Packages").glob("*KB2731847*.mum"))
     mum.write_bytes(bomb)
@@ -185,8 +194,11 @@ def long_lines(out: Path) -> list[Case]:
     cases = []
     tree = _tree(out, "seed001", "long-line-cbs")
     with (tree / "Windows" / "Logs" / "CBS" / "CBS.log").open("ab") as fh:
-        fh.write(b"2013-07-01 09:04:27, Error                 CBS    " + b"A" * (64 * 1024 * 1024)
-                 + b" [HRESULT = 0x800b0101 - CERT_E_EXPIRED]\r\n")
+        fh.write(
+            b"2013-07-01 09:04:27, Error                 CBS    "
+            + b"A" * (64 * 1024 * 1024)
+            + b" [HRESULT = 0x800b0101 - CERT_E_EXPIRED]\r\n"
+        )
     cases.append(Case("long-line-cbs", "long-line", tree, ["--as-of", "2013-07-01"], slow=True))
     tree = _tree(out, "seed000", "long-line-setup")
     with (tree / "Windows" / "Temp" / "KB2656368.html").open("ab") as fh:
@@ -214,16 +226,18 @@ def containers(out: Path) -> list[Case]:
         for n, (where, length) in enumerate(cuts.items()):
             damaged = out / f"container-{fmt}-truncate-{where}{image.suffix}"
             damaged.write_bytes(data[:length])
-            cases.append(Case(damaged.stem, "container", damaged, ["--as-of", "2013-07-01"], slow=n != 1,
-                              unreadable_container=None))
+            cases.append(
+                Case(damaged.stem, "container", damaged, ["--as-of", "2013-07-01"], slow=n != 1, unreadable_container=None)
+            )
         for n, offset in enumerate((0, 64, 4096, size // 4, size // 2, size - 8192)):
             flipped = bytearray(data)
             for bit in range(8):
                 flipped[(offset + bit * 37) % size] ^= 0x5A
             damaged = out / f"container-{fmt}-flip-{offset}{image.suffix}"
             damaged.write_bytes(bytes(flipped))
-            cases.append(Case(damaged.stem, "container", damaged, ["--as-of", "2013-07-01"], slow=n != 3,
-                              unreadable_container=None))
+            cases.append(
+                Case(damaged.stem, "container", damaged, ["--as-of", "2013-07-01"], slow=n != 3, unreadable_container=None)
+            )
     return cases
 
 
@@ -253,7 +267,13 @@ def hostile_wims(out: Path) -> list[Case]:
 
 
 GENERATORS: tuple[Callable[[Path], list[Case]], ...] = (
-    odd_artefacts, trees, hive_cells, xml_bombs, long_lines, containers, hostile_wims,
+    odd_artefacts,
+    trees,
+    hive_cells,
+    xml_bombs,
+    long_lines,
+    containers,
+    hostile_wims,
 )
 
 

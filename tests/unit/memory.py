@@ -52,8 +52,9 @@ class MemoryVolume:
         return sorted(self._dirs.get(self._key(path), {}).values())
 
 
-def memory_scan(scenario: Scenario, as_of: date, files: dict[str, bytes | None] | None = None,
-                horizon_days: int = 365) -> ScanResult:
+def memory_scan(
+    scenario: Scenario, as_of: date, files: dict[str, bytes | None] | None = None, horizon_days: int = 365
+) -> ScanResult:
     """Scan a scenario's files in-process, without building any image."""
     volume = MemoryVolume(files if files is not None else dict(volume_files(scenario)))
     opened = OpenedImage(volume=volume, info=ImageInfo(f"memory:{scenario.name}", "0" * 64, "memory"), parents=[])

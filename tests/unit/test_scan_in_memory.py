@@ -15,8 +15,10 @@ from tests.unit.memory import memory_scan
 
 
 def _facts(findings: list[dict]) -> list[tuple]:
-    return sorted((f["rule"], f["severity"], f["starts"], f["hresult"], f["evidence"][0].get("path") if f["evidence"] else None)
-                  for f in findings)
+    return sorted(
+        (f["rule"], f["severity"], f["starts"], f["hresult"], f["evidence"][0].get("path") if f["evidence"] else None)
+        for f in findings
+    )
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -28,7 +30,8 @@ def test_in_memory_scan_finds_what_the_disk_image_scan_found(name):
     assert _facts(result.report["findings"]) == _facts(saved["findings"])
     assert result.report["summary"] == saved["summary"]
     assert [p["identity"] for p in result.report["inventory"]["packages"]] == [
-        p["identity"] for p in saved["inventory"]["packages"]]
+        p["identity"] for p in saved["inventory"]["packages"]
+    ]
 
 
 def test_odd_entries_are_findings_not_crashes():
@@ -51,13 +54,16 @@ def test_horizon_decides_between_medium_and_nothing():
     assert not [f for f in later["findings"] if f["rule"] in ("catalog-expiry", "qfe-empty")]
 
 
-@pytest.mark.parametrize(("change", "rule", "severity"), [
-    (lambda s: setattr(s, "root_in_image", False), "catalog-untrusted", "high"),
-    (lambda s: setattr(s.packages[1], "catalog_damage", "truncate"), "catalog-unreadable", "low"),
-    (lambda s: setattr(s.default_template, "dirty", True), "hive-dirty", "info"),
-    (lambda s: setattr(s, "software_damage", "truncate"), "hive-unreadable", "high"),
-    (lambda s: setattr(s, "disallowed", ["windows-2011"]), "catalog-untrusted", "high"),
-])
+@pytest.mark.parametrize(
+    ("change", "rule", "severity"),
+    [
+        (lambda s: setattr(s, "root_in_image", False), "catalog-untrusted", "high"),
+        (lambda s: setattr(s.packages[1], "catalog_damage", "truncate"), "catalog-unreadable", "low"),
+        (lambda s: setattr(s.default_template, "dirty", True), "hive-dirty", "info"),
+        (lambda s: setattr(s, "software_damage", "truncate"), "hive-unreadable", "high"),
+        (lambda s: setattr(s, "disallowed", ["windows-2011"]), "catalog-untrusted", "high"),
+    ],
+)
 def test_each_rule_fires_on_its_variant(change, rule, severity):
     scenario = load("seed001")
     change(scenario)
