@@ -8,14 +8,15 @@ CERT_E_EXPIRED on the same package) is linked both ways.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.logs.report import SEVERITY_POLICY, code_text, evidence, observed_at, severity_of, span
+from imgscan.check import Finding, Rule, Severity
+from imgscan.logs.report import SEVERITY_POLICY, LogCheck, code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.logs.collect import LogGroup
+
+    pass
 
 CBS_LOG_ERROR = Rule(
     id="cbs-log-error",
@@ -32,29 +33,23 @@ CBS_LOG_ERROR = Rule(
 )
 
 
-class CbsLogErrors(Check):
+class CbsLogErrors(LogCheck):
     rules = (CBS_LOG_ERROR,)
-    needs = ("logs",)
+    family = "cbs"
 
-    def applies(self, artefacts: Artefacts) -> bool:
-        return any(g.family == "cbs" for g in artefacts.logs.groups)
-
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        for group in artefacts.logs.groups:
-            if group.family != "cbs" or not group.failed:
-                continue
-            subject = group.subject or "(no package named)"
-            yield Finding(
-                rule=CBS_LOG_ERROR,
-                severity=severity_of(group.hresult),
-                message=f"{subject}: {code_text(group.hresult)} logged {span(group)} ({', '.join(sorted(group.sources))}).",
-                evidence=evidence(group),
-                remediation=(
-                    "Run `imgscan explain` on the code; for a catalog or package failure see the catalog-expiry / "
-                    "catalog-untrusted findings; otherwise repair the component store (DISM /RestoreHealth on "
-                    "Windows 8+, CheckSUR / System Update Readiness on Windows 7)."
-                ),
-                hresult=group.hresult,
-                observed=observed_at(group),
-                subjects=tuple(sorted(group.names | ({group.subject} if group.subject else set()))),
-            )
+    def finding(self, group: LogGroup) -> Finding:
+        subject = group.subject or "(no package named)"
+        return Finding(
+            rule=CBS_LOG_ERROR,
+            severity=severity_of(group.hresult),
+            message=f"{subject}: {code_text(group.hresult)} logged {span(group)} ({', '.join(sorted(group.sources))}).",
+            evidence=evidence(group),
+            remediation=(
+                "Run `imgscan explain` on the code; for a catalog or package failure see the catalog-expiry / "
+                "catalog-untrusted findings; otherwise repair the component store (DISM /RestoreHealth on "
+                "Windows 8+, CheckSUR / System Update Readiness on Windows 7)."
+            ),
+            hresult=group.hresult,
+            observed=observed_at(group),
+            subjects=tuple(sorted(group.names | ({group.subject} if group.subject else set()))),
+        )

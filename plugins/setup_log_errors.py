@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.logs.report import SEVERITY_POLICY, code_text, evidence, observed_at, severity_of, span
+from imgscan.check import Finding, Rule, Severity
+from imgscan.logs.report import SEVERITY_POLICY, LogCheck, code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -32,18 +32,16 @@ SETUP_LOG_ERROR = Rule(
 )
 
 
-class SetupLogErrors(Check):
-    rules = (SETUP_LOG_ERROR,)
-    needs = ("logs",)
+class SetupLogErrors(LogCheck):
+    """One finding per update, joining its signature, final-result and other failures."""
 
-    def applies(self, artefacts: Artefacts) -> bool:
-        return any(g.family == "setup" for g in artefacts.logs.groups)
+    rules = (SETUP_LOG_ERROR,)
+    family = "setup"
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
         by_update: dict[str, list[LogGroup]] = {}
-        for group in artefacts.logs.groups:
-            if group.family == "setup" and group.failed:
-                by_update.setdefault(group.subject or "(no update named)", []).append(group)
+        for group in self.groups(artefacts):
+            by_update.setdefault(group.subject or "(no update named)", []).append(group)
         for update, groups in by_update.items():
             verification = [g for g in groups if "setup: signature" in g.sources]
             final = [g for g in groups if "setup: final result" in g.sources]

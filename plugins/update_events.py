@@ -6,14 +6,15 @@ error in hex (WUSA logs it in decimal: 2148204801 = 0x800B0101), when, and the r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.logs.report import SEVERITY_POLICY, code_text, evidence, observed_at, severity_of, span
+from imgscan.check import Finding, Rule, Severity
+from imgscan.logs.report import SEVERITY_POLICY, LogCheck, code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.logs.collect import LogGroup
+
+    pass
 
 UPDATE_EVENT_ERROR = Rule(
     id="update-event-error",
@@ -31,27 +32,22 @@ UPDATE_EVENT_ERROR = Rule(
 )
 
 
-class UpdateEvents(Check):
+class UpdateEvents(LogCheck):
     rules = (UPDATE_EVENT_ERROR,)
-    needs = ("logs",)
+    family = "events"
+    only_failed = False
 
-    def applies(self, artefacts: Artefacts) -> bool:
-        return any(g.family == "events" for g in artefacts.logs.groups)
-
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        for group in artefacts.logs.groups:
-            if group.family != "events":
-                continue
-            value = int(group.hresult, 16)
-            update = group.subject or "an update"
-            yield Finding(
-                rule=UPDATE_EVENT_ERROR,
-                severity=severity_of(group.hresult),
-                message=f"{update}: {code_text(group.hresult)} (decimal {value}) — {', '.join(sorted(group.sources))}, "
-                f"{span(group)}.",
-                evidence=evidence(group),
-                remediation="Run `imgscan explain` on the code, and look for the prediction that explains it.",
-                hresult=group.hresult,
-                observed=observed_at(group),
-                subjects=tuple(sorted(group.names)),
-            )
+    def finding(self, group: LogGroup) -> Finding:
+        value = int(group.hresult, 16)
+        update = group.subject or "an update"
+        return Finding(
+            rule=UPDATE_EVENT_ERROR,
+            severity=severity_of(group.hresult),
+            message=f"{update}: {code_text(group.hresult)} (decimal {value}) — {', '.join(sorted(group.sources))}, "
+            f"{span(group)}.",
+            evidence=evidence(group),
+            remediation="Run `imgscan explain` on the code, and look for the prediction that explains it.",
+            hresult=group.hresult,
+            observed=observed_at(group),
+            subjects=tuple(sorted(group.names)),
+        )

@@ -1,13 +1,15 @@
-"""Shared by the log rules: a log group as finding evidence, and severity by HRESULT class."""
+"""Shared by the log rules: their base check, a log group as finding evidence, and severity by HRESULT class."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar
 
-from imgscan.check import Severity
+from imgscan.check import Check, Finding, Severity
 from imgscan.errorcodes import describe
 
 if TYPE_CHECKING:
+    from imgscan.artefacts import Artefacts
     from imgscan.logs.collect import LogGroup
 
 # facility → severity of a failure logged with it: trust and servicing failures stop updates
@@ -53,3 +55,25 @@ def observed_at(group: LogGroup) -> str | None:
 
 def evidence(group: LogGroup) -> list[dict[str, object]]:
     return [dict(sample) for sample in group.samples]
+
+
+class LogCheck(Check):
+    """A check over one log family's failure groups (`cbs`, `setup`, `events`): it needs the logs,
+    applies when the family has groups, and by default turns each group into one finding."""
+
+    family: ClassVar[str]
+    only_failed: ClassVar[bool] = True  # False: every group of the family (event logs record failures only)
+    needs = ("logs",)
+
+    def applies(self, artefacts: Artefacts) -> bool:
+        return any(g.family == self.family for g in artefacts.logs.groups)
+
+    def groups(self, artefacts: Artefacts) -> list[LogGroup]:
+        return [g for g in artefacts.logs.groups if g.family == self.family and (g.failed or not self.only_failed)]
+
+    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+        for group in self.groups(artefacts):
+            yield self.finding(group)
+
+    def finding(self, group: LogGroup) -> Finding:
+        raise NotImplementedError
