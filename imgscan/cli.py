@@ -113,32 +113,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="also load checks from the *.py files in DIR (repeatable)",
     )
 
-    when = argparse.ArgumentParser(add_help=False)
-    when.add_argument(
+    dates = argparse.ArgumentParser(add_help=False)
+    dates.add_argument(
         "--as-of",
         type=_date,
         default=None,
         metavar="DATE",
         help="evaluate the image as of this day (YYYY-MM-DD; default: today, UTC)",
     )
-    when.add_argument(
+    dates.add_argument(
         "--horizon",
         type=int,
         default=365,
         metavar="DAYS",
         help="also predict failures that start within DAYS after --as-of (default 365)",
     )
+    when = argparse.ArgumentParser(add_help=False, parents=[dates])
     when.add_argument("--index", type=int, metavar="N", help="the image of a multi-image WIM to scan")
     when.add_argument("--image-name", metavar="NAME", help="the image of a multi-image WIM to scan, by name")
 
-    gate = argparse.ArgumentParser(add_help=False)
-    gate.add_argument(
+    threshold = argparse.ArgumentParser(add_help=False)
+    threshold.add_argument(
         "--fail-on",
         type=_severity,
         default=Severity.HIGH,
         metavar="SEVERITY",
-        help="exit 1 when a finding has at least this severity (info|low|medium|high|critical; default high)",
+        help="exit 1 when a finding (fleet: a host's finding) has at least this severity "
+        "(info|low|medium|high|critical; default high)",
     )
+    gate = argparse.ArgumentParser(add_help=False, parents=[threshold])
     gate.add_argument(
         "--ignore", type=Path, metavar="FILE", help=f"ignore file of accepted findings (default: {DEFAULT_IGNORE} when present)"
     )
@@ -206,7 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_diff.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
 
     p_fleet = sub.add_parser(
-        "fleet", parents=[common], help="scan many images (files, directories, globs, manifest CSV) into a resumable database"
+        "fleet",
+        parents=[common, dates, threshold],
+        help="scan many images (files, directories, globs, manifest CSV) into a resumable database",
     )
     p_fleet.add_argument("inputs", nargs="*", metavar="INPUT", help="image, directory of images, glob, or manifest.csv")
     p_fleet.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="local worker processes")
@@ -219,27 +224,6 @@ def build_parser() -> argparse.ArgumentParser:
     p_fleet.add_argument("--resume", action="store_true", help="skip images already in the database (same hash, options)")
     p_fleet.add_argument("--report", action="store_true", help="only render the summary from --db, scan nothing")
     p_fleet.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster instead of locally")
-    p_fleet.add_argument(
-        "--as-of",
-        type=_date,
-        default=None,
-        metavar="DATE",
-        help="evaluate every image as of this day (YYYY-MM-DD; default: today, UTC)",
-    )
-    p_fleet.add_argument(
-        "--horizon",
-        type=int,
-        default=365,
-        metavar="DAYS",
-        help="also predict failures that start within DAYS after --as-of (default 365)",
-    )
-    p_fleet.add_argument(
-        "--fail-on",
-        type=_severity,
-        default=Severity.HIGH,
-        metavar="SEVERITY",
-        help="exit 1 when a host has a finding of at least this severity (default high)",
-    )
     p_fleet.add_argument(
         "-f",
         "--format",
