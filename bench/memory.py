@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sample_images.logs import cbs_line  # noqa: E402
+from sample_images.logs import write_distinct_failures  # noqa: E402
 from sample_images.regf import Key, Value, build_hive  # noqa: E402
 from sample_images.scenario import load, write_tree  # noqa: E402
 
@@ -92,18 +92,7 @@ def main() -> None:
 
     logs = write_tree(load("healthy"), work / "log")
     log = logs / "Windows" / "Logs" / "CBS" / "CBS.log"
-    log.parent.mkdir(parents=True)
-    with log.open("w", encoding="utf-8") as fh:
-        for n in range(args.lines):
-            identity = f"Package_for_KB{3000000 + n}~31bf3856ad364e35~amd64~~6.1.1.0"
-            fh.write(
-                cbs_line(
-                    datetime(2013, 7, 1),
-                    "Error",
-                    "CBS",
-                    f"Failed to resolve package: {identity} [HRESULT = 0x800f081f - CBS_E_SOURCE_MISSING]\n",
-                )
-            )
+    write_distinct_failures(log, args.lines)
     peak, seconds, report = scan(logs)
     findings = sum(1 for f in report["findings"] if f["rule"] == "cbs-log-error")
     size = len(json.dumps(report)) / 1e6

@@ -173,16 +173,15 @@ def test_bare_digest_accepted_for_countersignatures_only(pki):
     assert not verify_signature(_spki(pki.tsa_good), legacy, b"tampered", "sha1", bare_digest_ok=True)
 
 
+def _legacy_catalog(pki, signer) -> bytes:
+    """Signed 2013-01-01 and countersigned the VeriSign/Symantec way (bare SHA-1 digest)."""
+    when = utc("2013-01-01T00:00:00")
+    return write_catalog([b"a"], when, signer, [pki.code_pca, pki.stamp_pca], (pki.tsa_good, when), legacy_timestamp=True)
+
+
 def test_generated_legacy_countersignature_is_a_usable_timestamp(pki):
     signer = pki.signer("Legacy Era Vendor", "2012-01-01T00:00:00", "2014-01-01T00:00:00")
-    data = write_catalog(
-        [b"a"],
-        utc("2013-01-01T00:00:00"),
-        signer,
-        [pki.code_pca, pki.stamp_pca],
-        (pki.tsa_good, utc("2013-01-01T00:00:00")),
-        legacy_timestamp=True,
-    )
+    data = _legacy_catalog(pki, signer)
     catalog, verdict, _ = _verdict(data, _software(pki))
     assert catalog.timestamp.problem is None
     assert verdict.status == "valid" and verdict.starts() is None
@@ -190,16 +189,7 @@ def test_generated_legacy_countersignature_is_a_usable_timestamp(pki):
 
 def test_countersignature_block_of_garbage_makes_the_timestamp_unusable_not_a_crash(pki):
     signer = pki.signer("Vendor", "2012-01-01T00:00:00", "2014-01-01T00:00:00")
-    data = bytearray(
-        write_catalog(
-            [b"a"],
-            utc("2013-01-01T00:00:00"),
-            signer,
-            [pki.code_pca, pki.stamp_pca],
-            (pki.tsa_good, utc("2013-01-01T00:00:00")),
-            legacy_timestamp=True,
-        )
-    )
+    data = bytearray(_legacy_catalog(pki, signer))
     info = cms.ContentInfo.load(bytes(data))
     block = info["content"]["signer_infos"][0]["unsigned_attrs"][0]["values"][0]["signature"].native
     at = bytes(data).index(block)

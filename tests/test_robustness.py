@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from imgscan.hashing import tree_sha256
-from sample_images.logs import cbs_line
+from sample_images.logs import cbs_line, write_distinct_failures
 from sample_images.scenario import load, write_tree
 from tests.conftest import run_imgscan
 from tests.corpus.generate import ODDITIES, _make_odd
@@ -182,20 +182,7 @@ def test_damaged_value_cell_loses_only_its_package(seed001_tree, tmp_path):
 
 def test_two_hundred_thousand_distinct_failures_give_a_bounded_report(tmp_path):
     tree = write_tree(load("healthy"), tmp_path / "healthy")
-    log = tree / "Windows" / "Logs" / "CBS" / "CBS.log"
-    log.parent.mkdir(parents=True)
-    with log.open("w", encoding="utf-8") as fh:
-        for n in range(200_000):
-            identity = f"Package_for_KB{3000000 + n}~31bf3856ad364e35~amd64~~6.1.1.0"
-            fh.write(
-                cbs_line(
-                    datetime(2013, 7, 1),
-                    "Error",
-                    "CBS",
-                    f"Failed to resolve package: {identity} [HRESULT = 0x800f081f - CBS_E_SOURCE_MISSING]",
-                )
-                + "\n"
-            )
+    write_distinct_failures(tree / "Windows" / "Logs" / "CBS" / "CBS.log", 200_000)
     report = run_imgscan("scan", tree, "--as-of", "2013-07-01", "--format", "json").report
     findings = [f for f in report["findings"] if f["rule"] == "cbs-log-error"]
     assert 500 <= len(findings) <= 501
