@@ -165,19 +165,21 @@ class Catalog:
     # each a Catalog of its own (same CTL, own signer, timestamp and problem); empty for most catalogs
     nested: tuple[Catalog, ...] = ()
     notes: tuple[str, ...] = ()  # parts that could not be read (e.g. a truncated nested signature)
+    members: frozenset[bytes] | None = None  # member file hashes, when asked for (parse_catalog members=True)
 
 
-def parse_catalog(path: str, data: bytes, cache: CertCache) -> Catalog:
-    """Parse and verify one catalog; raises CatalogError for a file that is not a readable catalog."""
+def parse_catalog(path: str, data: bytes, cache: CertCache, *, members: bool = False) -> Catalog:
+    """Parse and verify one catalog; raises CatalogError for a file that is not a readable catalog.
+    `members`: also collect the file hashes it vouches for (from the same parse; CBS package catalogs)."""
     try:
-        return _parse(path, data, cache)
+        return _parse(path, data, cache, members)
     except CatalogError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
         raise CatalogError(f"malformed ASN.1: {exc}".splitlines()[0]) from exc
 
 
-def _parse(path: str, data: bytes, cache: CertCache) -> Catalog:
+def _parse(path: str, data: bytes, cache: CertCache, members: bool) -> Catalog:
     if not data.startswith(b"\x30"):
         raise CatalogError("not DER-encoded PKCS#7 (does not start with a SEQUENCE)")
     info = _ContentInfo.load(data, strict=False)
@@ -194,6 +196,7 @@ def _parse(path: str, data: bytes, cache: CertCache) -> Catalog:
         sha256=hashlib.sha256(data).hexdigest(),
         this_update=ctl["this_update"].native,
         member_count=0 if isinstance(subjects, core.Void) else len(subjects),
+        members=_member_digests(subjects) if members else None,
     )
     return _signature(signed, ctl.contents, cache, base, nested=True)
 
@@ -261,21 +264,17 @@ def _certificates(signed: _SignedData, cache: CertCache) -> tuple[Cert, ...]:
     return tuple(cache.get(der) for der in ders if der[:1] == b"\x30")  # skip attribute/other certificate choices
 
 
-def member_digests(data: bytes) -> set[bytes]:
-    """The file hashes a catalog vouches for (from each member's SPC indirect data attribute).
-
-    Used to check that a package's .mum is really covered by its .cat.
-    """
-    ctl = _ContentInfo.load(data, strict=False)["content"]["encap"]["content"].parse(spec=CertificateTrustList)
+def _member_digests(subjects: _TrustedSubjects | core.Void) -> frozenset[bytes]:
+    """The file hashes a catalog vouches for (from each member's SPC indirect data attribute), used to
+    check that a package's .mum is really covered by its .cat."""
     digests: set[bytes] = set()
-    subjects = ctl["trusted_subjects"]
     for subject in [] if isinstance(subjects, core.Void) else subjects:
         attributes = subject["attributes"]
         for attribute in [] if isinstance(attributes, core.Void) else attributes:
             if attribute["type"].dotted == OID_SPC_INDIRECT_DATA:
                 for value in attribute["values"]:
                     digests.add(_SpcIndirectData.load(value.dump())["message_digest"]["digest"].native)
-    return digests
+    return frozenset(digests)
 
 
 class _AttributeMap:

@@ -139,7 +139,7 @@ class CatalogSet:
 def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> CatalogSet:
     """Read every catalog once: parse and judge each distinct content, and keep the member hashes of
     package catalogs (for `uncovered_manifests`) while the bytes are at hand."""
-    from imgscan.catalog import CatalogError, member_digests, parse_catalog
+    from imgscan.catalog import CatalogError, parse_catalog
 
     paths = catalog_paths(volume)
     by_content: dict[str, tuple[Catalog | None, Verdict | None, str | None, tuple[Verdict, ...] | None]] = {}
@@ -153,18 +153,19 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> Cata
             records.append(CatalogRecord(path, "", None, None, str(exc).removeprefix(f"{path}: ")))
             continue
         digest = hashlib.sha256(data).hexdigest()
+        in_packages = path.lower().startswith(package_dir)
         known = by_content.get(digest)
-        if known is None:
+        # a package catalog's member hashes come from the one parse that also judges it (servicing\Packages
+        # is listed first, so a copy elsewhere reuses that parse); a copy seen first elsewhere is parsed again
+        if known is None or (in_packages and known[0] is not None and known[0].members is None):
             try:
-                parsed = parse_catalog(path, data, cache)
+                parsed = parse_catalog(path, data, cache, members=in_packages)
                 verdicts = judge.judge_all(parsed)
                 known = (parsed, verdicts[0], None, tuple(verdicts) if parsed.nested else None)
             except CatalogError as exc:
                 known = (None, None, str(exc), None)
             by_content[digest] = known
-        members = None
-        if known[0] is not None and known[0].signed and path.lower().startswith(package_dir):
-            members = frozenset(member_digests(data))
+        members = known[0].members if in_packages and known[0] is not None and known[0].signed else None
         catalog, verdict, problem, all_verdicts = known
         records.append(CatalogRecord(path, digest, catalog, verdict, problem, members=members, all_verdicts=all_verdicts))
     return CatalogSet(records)
