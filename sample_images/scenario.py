@@ -23,7 +23,7 @@ import tomllib
 from sample_images.catalog_writer import write_catalog
 from sample_images.logs import STORIES
 from sample_images.pki import Identity, TestPki, make_pki
-from sample_images.regf import Key, Value, build_hive, filetime
+from sample_images.regf import REG_MULTI_SZ, Key, Value, build_hive, filetime
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 WINTRUST_KEY = r"Software\Microsoft\Windows\CurrentVersion\WinTrust\Trust Providers\Software Publishing"
@@ -98,6 +98,9 @@ class Scenario:
     root_in_image: bool = True  # the test root in SOFTWARE's ROOT store
     disallowed: list[str] = field(default_factory=list)  # signer keys whose certificate is in the Disallowed store
     image_state: str | None = None  # Windows Setup ImageState, in SOFTWARE and Windows\Setup\State\State.ini
+    pending: list[str] = field(default_factory=list)  # "pending.xml", "renames", "RebootPending", ...
+    disabled_services: list[str] = field(default_factory=list)  # services whose Start is 4
+    wu_policy: dict[str, object] = field(default_factory=dict)  # WindowsUpdate policy values (AU\ for UseWUServer)
     logs: list[str] = field(default_factory=list)  # log stories from sample_images/logs.py
 
 
@@ -146,6 +149,9 @@ def load(name: str) -> Scenario:
         root_in_image=data.get("root_in_image", True),
         disallowed=list(data.get("disallowed", [])),
         image_state=data.get("image_state"),
+        pending=list(data.get("pending", [])),
+        disabled_services=list(data.get("disabled_services", [])),
+        wu_policy=dict(data.get("wu_policy", {})),
         logs=list(data.get("logs", [])),
     )
 
@@ -212,6 +218,13 @@ def _software(s: Scenario, pki: TestPki | None, signers: dict[str, Identity]) ->
         root.set(rf"Microsoft\SystemCertificates\Disallowed\Certificates\{thumbprint}", Value.binary("Blob", blob))
     if s.image_state:
         root.set(r"Microsoft\Windows\CurrentVersion\Setup\State", Value.string("ImageState", s.image_state))
+    for marker in ("RebootPending", "PackagesPending", "SessionsPending"):
+        if marker in s.pending:
+            root.path(rf"Microsoft\Windows\CurrentVersion\Component Based Servicing\{marker}")
+    policy = r"Policies\Microsoft\Windows\WindowsUpdate"
+    for name, data in s.wu_policy.items():
+        key = rf"{policy}\AU" if name == "UseWUServer" else policy
+        root.set(key, Value.dword(name, data) if isinstance(data, int) else Value.string(name, str(data)))
     hive = build_hive(root, r"\SystemRoot\System32\Config\SOFTWARE", s.written)
     return _damaged(hive, s.software_damage)
 
@@ -226,6 +239,15 @@ def _system(s: Scenario) -> bytes:
     root.set("Select", Value.dword("Current", 1))
     root.set("Select", Value.dword("Default", 1))
     root.set(r"ControlSet001\Control\ComputerName\ComputerName", Value.string("ComputerName", s.computer_name))
+    for service, start in (("wuauserv", 3), ("BITS", 3), ("TrustedInstaller", 3)):
+        disabled = service in s.disabled_services
+        root.set(rf"ControlSet001\Services\{service}", Value.dword("Start", 4 if disabled else start))
+    if "renames" in s.pending:
+        renames = "\\??\\C:\\Windows\\winsxs\\Temp\\PendingRenames\\a.dll\0\0"
+        root.set(
+            r"ControlSet001\Control\Session Manager",
+            Value("PendingFileRenameOperations", REG_MULTI_SZ, (renames + "\0").encode("utf-16-le")),
+        )
     return build_hive(root, r"\SystemRoot\System32\Config\SYSTEM", s.written)
 
 
@@ -262,6 +284,8 @@ def volume_files(s: Scenario) -> dict[str, bytes]:
         files |= _package_files(s, package, pki, signers[package.signer])
     for story in s.logs:
         files |= STORIES[story](s)
+    if "pending.xml" in s.pending:
+        files["Windows/winsxs/pending.xml"] = b'<?xml version="1.0" encoding="utf-8"?><PendingTransaction Version="3.1"/>'
     if s.image_state:  # Windows writes it as UTF-16 with a byte order mark
         files["Windows/Setup/State/State.ini"] = f"[State]\r\nImageState={s.image_state}\r\n".encode("utf-16")
     return files

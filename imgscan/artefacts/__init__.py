@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "Artefacts", "Unreadable", "UserHive", "gather", "kind_module", "wanted_paths"]
 
 # in the order a full scan loads them (and reports their errors)
-KINDS = ("machine_hives", "user_hives", "packages", "catalogs", "logs", "setup_state")
+KINDS = ("machine_hives", "user_hives", "packages", "catalogs", "logs", "setup_state", "pending")
 CURRENT_VERSION = r"Microsoft\Windows NT\CurrentVersion"
 
 

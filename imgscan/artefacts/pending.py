@@ -1,0 +1,48 @@
+"""Kind `pending`: servicing operations waiting for a reboot that a captured image never gets.
+
+Offline evidence (Microsoft Configuration Manager's "Pending system restart" prerequisite check and
+the Windows Update troubleshooting articles for 0x80070BC9): `Windows\\WinSxS\\pending.xml`; the value
+`PendingFileRenameOperations` under the current control set's `Control\\Session Manager`; the keys
+`RebootPending`, `PackagesPending` and `SessionsPending` under SOFTWARE's Component Based Servicing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from imgscan.artefacts import Artefacts
+
+PATHS = ("/Windows/WinSxS/pending.xml",)
+ABSENT = "no servicing operation is pending in the image"
+PENDING_XML = r"Windows\WinSxS\pending.xml"
+CBS_KEY = r"Microsoft\Windows\CurrentVersion\Component Based Servicing"
+CBS_MARKERS = ("RebootPending", "PackagesPending", "SessionsPending")
+
+
+@dataclass
+class Pending:
+    evidence: list[dict[str, object]] = field(default_factory=list)  # one entry per marker found
+
+    def __bool__(self) -> bool:
+        return bool(self.evidence)
+
+
+def load(art: Artefacts) -> Pending:
+    found = Pending()
+    if art.volume.exists(PENDING_XML):
+        found.evidence.append({"path": PENDING_XML, "marker": "pending.xml (CBS transactions not yet committed)"})
+    system = art.system
+    current = system.value("Select", "Current") if system else None
+    if system is not None and isinstance(current, int):
+        key = rf"ControlSet{current:03d}\Control\Session Manager"
+        renames = system.value(key, "PendingFileRenameOperations")
+        if renames:
+            count = len([r for r in renames if r]) if isinstance(renames, list) else 1
+            found.evidence.append({"path": rf"SYSTEM\{key}", "value": "PendingFileRenameOperations", "entries": count})
+    software = art.software
+    for marker in CBS_MARKERS:
+        if software is not None and software.key(rf"{CBS_KEY}\{marker}") is not None:
+            found.evidence.append({"path": rf"SOFTWARE\{CBS_KEY}\{marker}", "marker": f"{marker} key"})
+    return found
