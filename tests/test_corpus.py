@@ -32,11 +32,15 @@ NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Iterator[list[Case]]:
-    out = tmp_path_factory.mktemp("corpus")
-    cases = generate(out)
-    yield cases if FULL else [c for c in cases if not c.slow]
-    subprocess.run(["rm", "-rf", str(out)], check=False)  # 3,000-level trees are too deep for shutil.rmtree
+def corpus() -> Iterator[list[Case]]:
+    # outside pytest's own temp folders: their clean-up (shutil.rmtree, recursive) cannot remove the corpus's
+    # 3,000-level tree, and would fail the whole session on it if a killed run left one behind
+    out = Path(tempfile.mkdtemp(prefix="imgscan-corpus-"))
+    try:
+        cases = generate(out)
+        yield cases if FULL else [c for c in cases if not c.slow]
+    finally:
+        subprocess.run(["rm", "-rf", str(out)], check=False)
 
 
 def _fingerprint(path: Path) -> str:

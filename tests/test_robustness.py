@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -106,7 +107,16 @@ def test_escaping_symlink_reads_nothing_outside(seed001_tree, tmp_path):
 # --- tree hashing ---------------------------------------------------------------------------------------
 
 
-def test_tree_hash_survives_deep_nesting_odd_names_and_unreadable_entries(tmp_path):
+def test_tree_hash_survives_deep_nesting_odd_names_and_unreadable_entries():
+    # outside pytest's temp folders, whose recursive clean-up cannot remove a 3,000-level tree
+    work = Path(tempfile.mkdtemp(prefix="imgscan-deep-"))
+    try:
+        _hash_deep_and_odd_trees(work)
+    finally:
+        subprocess.run(["rm", "-rf", str(work)], check=True)
+
+
+def _hash_deep_and_odd_trees(tmp_path: Path) -> None:
     deep = tmp_path / "deep"
     deep.mkdir()
     fd = os.open(deep, os.O_RDONLY)
@@ -133,7 +143,6 @@ def test_tree_hash_survives_deep_nesting_odd_names_and_unreadable_entries(tmp_pa
     assert proc.returncode == 0, proc.stderr
     first, second = proc.stdout.split()
     assert len(first) == len(second) == 64
-    subprocess.run(["rm", "-rf", str(deep)], check=True)  # too deep for pytest's own clean-up
 
 
 def test_tree_hash_is_stable_and_covers_names_contents_and_links(tmp_path):
