@@ -62,6 +62,12 @@ class Hive:
             self._damaged(f"{key_path}\\{name}", exc)
             return None
 
+    def control_set(self) -> str | None:
+        """The SYSTEM hive's current control set (`ControlSet001`), as `Select\\Current` names it offline
+        (CurrentControlSet is a link that only exists on a running system); None when it does not say."""
+        current = self.value("Select", "Current")
+        return f"ControlSet{current:03d}" if isinstance(current, int) else None
+
     def subkeys(self, key: Registry.RegistryKey | None) -> list[Registry.RegistryKey]:
         """A key's subkeys, or none when its subkey list is damaged."""
         if key is None:

@@ -48,12 +48,12 @@ class UpdateServices(Check):
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding | Inventory]:
         system, software = artefacts.system, artefacts.software
-        current = system.value("Select", "Current") if system else None
+        control_set = system.control_set() if system else None
         evidence: list[dict[str, object]] = []
         codes = []
-        if system is not None and isinstance(current, int):
+        if system is not None and control_set is not None:
             for name, label in SERVICES.items():
-                key = rf"ControlSet{current:03d}\Services\{name}"
+                key = rf"{control_set}\Services\{name}"
                 start = system.value(key, "Start")
                 yield Inventory("update_services", {"path": rf"SYSTEM\{key}", "service": name, "start": start})
                 if start == DISABLED:

@@ -152,12 +152,10 @@ def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365) -> Artef
 
 
 def _computer_name(system: Hive | None) -> str | None:
-    if system is None:
+    control_set = system.control_set() if system else None
+    if system is None or control_set is None:
         return None
-    current = system.value("Select", "Current")
-    if not isinstance(current, int):
-        return None
-    name = system.value(rf"ControlSet{current:03d}\Control\ComputerName\ComputerName", "ComputerName")
+    name = system.value(rf"{control_set}\Control\ComputerName\ComputerName", "ComputerName")
     return name if isinstance(name, str) else None
 
 
@@ -165,12 +163,10 @@ def _utc_offset(system: Hive | None) -> int | None:
     """The host's offset from UTC in minutes (local = UTC + offset), from the current control set's
     TimeZoneInformation: ActiveTimeBias (the bias in force when Windows last ran, daylight saving
     included), else Bias. Text logs (CBS.log, setup logs) are written in that local time."""
-    if system is None:
+    control_set = system.control_set() if system else None
+    if system is None or control_set is None:
         return None
-    current = system.value("Select", "Current")
-    if not isinstance(current, int):
-        return None
-    key = rf"ControlSet{current:03d}\Control\TimeZoneInformation"
+    key = rf"{control_set}\Control\TimeZoneInformation"
     for name in ("ActiveTimeBias", "Bias"):
         bias = system.value(key, name)
         if isinstance(bias, int):

@@ -34,9 +34,9 @@ def load(art: Artefacts) -> Pending:
     if art.volume.exists(PENDING_XML):
         found.evidence.append({"path": PENDING_XML, "marker": "pending.xml (CBS transactions not yet committed)"})
     system = art.system
-    current = system.value("Select", "Current") if system else None
-    if system is not None and isinstance(current, int):
-        key = rf"ControlSet{current:03d}\Control\Session Manager"
+    control_set = system.control_set() if system else None
+    if system is not None and control_set is not None:
+        key = rf"{control_set}\Control\Session Manager"
         renames = system.value(key, "PendingFileRenameOperations")
         if renames:
             count = len([r for r in renames if r]) if isinstance(renames, list) else 1
