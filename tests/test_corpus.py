@@ -70,15 +70,13 @@ def _run(case: Case) -> str | None:
     if "internal error" in stderr or "Traceback" in stderr:
         problems.append(f"internal error: {stderr.strip().splitlines()[-1]}")
     if proc.returncode in (0, 1):
-        if case.unreadable_container is True:
-            problems.append(f"exit {proc.returncode} for an input that cannot be read")
         try:
             json.loads(stdout)
         except ValueError:
             problems.append("exit 0/1 without a JSON report")
     elif proc.returncode == 2:
         lines = stderr.strip().splitlines()
-        if case.unreadable_container is False:
+        if not case.may_be_unreadable:
             problems.append(f"exit 2 on a readable input: {stderr.strip()}")
         elif len(lines) != 1:
             problems.append(f"exit 2 with {len(lines)} stderr lines")

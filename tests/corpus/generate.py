@@ -70,9 +70,9 @@ class Case:
     path: Path
     args: list[str] = field(default_factory=list)
     slow: bool = False
-    # True: the input as a whole is unusable, exit 2 with one stderr line is the answer; None: either a
-    # report (damage the readers tolerate) or that one-line exit 2 is right; False: a report is expected
-    unreadable_container: bool | None = False
+    # True: either a report (damage the readers tolerate) or a one-line exit 2 (the whole input is
+    # unusable) is right; False: the input is readable, a report is expected
+    may_be_unreadable: bool = False
 
 
 def _tree(out: Path, scenario: str, name: str) -> Path:
@@ -226,18 +226,14 @@ def containers(out: Path) -> list[Case]:
         for n, (where, length) in enumerate(cuts.items()):
             damaged = out / f"container-{fmt}-truncate-{where}{image.suffix}"
             damaged.write_bytes(data[:length])
-            cases.append(
-                Case(damaged.stem, "container", damaged, ["--as-of", "2013-07-01"], slow=n != 1, unreadable_container=None)
-            )
+            cases.append(Case(damaged.stem, "container", damaged, ["--as-of", "2013-07-01"], slow=n != 1, may_be_unreadable=True))
         for n, offset in enumerate((0, 64, 4096, size // 4, size // 2, size - 8192)):
             flipped = bytearray(data)
             for bit in range(8):
                 flipped[(offset + bit * 37) % size] ^= 0x5A
             damaged = out / f"container-{fmt}-flip-{offset}{image.suffix}"
             damaged.write_bytes(bytes(flipped))
-            cases.append(
-                Case(damaged.stem, "container", damaged, ["--as-of", "2013-07-01"], slow=n != 3, unreadable_container=None)
-            )
+            cases.append(Case(damaged.stem, "container", damaged, ["--as-of", "2013-07-01"], slow=n != 3, may_be_unreadable=True))
     return cases
 
 
@@ -262,7 +258,7 @@ def hostile_wims(out: Path) -> list[Case]:
         wim = out / f"hostile-{name}.wim"
         capture_uncompressed(base, wim)
         damage(wim)
-        cases.append(Case(f"hostile-{name}", "hostile-wim", wim, ["--as-of", "2013-07-01"], unreadable_container=None))
+        cases.append(Case(f"hostile-{name}", "hostile-wim", wim, ["--as-of", "2013-07-01"], may_be_unreadable=True))
     return cases
 
 
