@@ -3,10 +3,11 @@
 
 Sources (all machine-readable, all Debian packages):
 - names and values: mingw-w64's winerror.h (Win32 errors, HRESULTs), ntstatus.h
-  (NTSTATUS) and wuerror.h (Windows Update WU_E_*), package mingw-w64-common;
+  (NTSTATUS), wuerror.h (Windows Update WU_E_*) and slerror.h (a few licensing SL_E_*),
+  package mingw-w64-common;
 - message texts: the RT_MESSAGETABLE of Wine's kernelbase.dll (compiled from
   Wine's winerror.mc, LGPL-2.1), package libwine, read with pefile;
-- CBS_E_* codes of this domain, which no public header carries: the small table
+- CBS_E_* and SL_E_* codes of this domain, which no public header carries: the small table
   DOMAIN_CODES below, each with the page it comes from; and DOMAIN_MESSAGES, the
   Windows SDK MessageText of this domain's trust codes (../shared/domain.md's
   table), for which Wine has no text (seed 001 quotes CERT_E_EXPIRED's verbatim).
@@ -33,11 +34,38 @@ RT_MESSAGETABLE = 11
 
 DOMAIN_CODES = {
     # https://learn.microsoft.com/en-us/windows-hardware/manufacture/desktop/dism-error-codes (CBS_E_*)
+    0x800F0805: ("CBS_E_INVALID_PACKAGE", "The update package was not a valid servicing package."),
+    0x800F081E: ("CBS_E_NOT_APPLICABLE", "The package is not applicable to this image."),
     0x800F081F: ("CBS_E_SOURCE_MISSING", "The source files could not be found."),
     0x800F0900: ("CBS_E_XML_PARSER_FAILURE", "An unexpected internal XML parser error occurred."),
     0x800F0831: ("CBS_E_STORE_CORRUPTION", "CBS store is corrupted."),
     0x800F0922: ("CBS_E_INSTALLERS_FAILED", "Processing advanced installers and generic commands failed."),
     0x800F0906: ("CBS_E_DOWNLOAD_FAILURE", "The source files could not be downloaded."),
+    # https://learn.microsoft.com/en-us/troubleshoot/windows-client/installing-updates-features-roles/
+    # troubleshoot-windows-update-error-0x80070bc9 (offline servicing of an image with pending operations)
+    0x800F0806: ("CBS_E_PENDING", "The operation could not be completed because servicing operations are pending a restart."),
+    # https://learn.microsoft.com/en-us/troubleshoot/windows-client/installing-updates-features-roles/
+    # troubleshoot-windows-update-error-0x800f0823
+    0x800F0823: ("CBS_E_NEW_SERVICING_STACK_REQUIRED", "Package needs a newer version of the servicing stack."),
+    # ERROR_FAIL_REBOOT_REQUIRED (3017), newer than mingw-w64's winerror.h: same troubleshooting page as 0x80070BC9
+    0x80070BC9: (
+        "HRESULT_FROM_WIN32(ERROR_FAIL_REBOOT_REQUIRED)",
+        "The requested operation failed. A system reboot is required to roll back changes made.",
+    ),
+    # SL_E_* (Software Licensing, HRESULTs of FACILITY_ITF): https://learn.microsoft.com/en-us/windows-server/
+    # get-started/activation-error-codes; ESU: https://learn.microsoft.com/en-us/troubleshoot/windows-client/
+    # windows-7-eos-faq/troubleshoot-extended-security-updates-issues
+    0xC004F050: ("SL_E_INVALID_PRODUCT_KEY", "The Software Licensing Service reported that the product key is invalid."),
+    0xC004F069: (
+        "SL_E_PRODUCT_SKU_NOT_INSTALLED",
+        "The Software Licensing Service reported that the computer could not be activated. The product SKU is not found.",
+    ),
+    0xC004F038: (
+        "SL_E_VL_NOT_ENOUGH_COUNT",
+        "The Software Licensing Service reported that the computer could not be activated. The count reported by your "
+        "Key Management Service (KMS) is insufficient.",
+    ),
+    0xC004F009: ("SL_E_GRACE_TIME_EXPIRED", "The Software Licensing Service reported that the grace period expired."),
 }
 
 # Windows SDK winerror.h MessageText blocks (also printed by Microsoft's err.exe).
@@ -61,6 +89,11 @@ DOMAIN_MESSAGES = {
     0x80092026: "The cryptographic operation failed due to a local security option setting.",
     0x80073712: "The component store has been corrupted.",
     0x00003712: "The component store has been corrupted.",
+    # Windows Update error codes by component (learn.microsoft.com/windows/deployment/update/
+    # windows-update-error-reference), the codes imgscan's rules predict
+    0x8024002E: "Access to an unmanaged server is not allowed.",
+    0x8024401C: "Same as HTTP status 408 - the server timed out waiting for the request.",
+    0x80244022: "Same as HTTP status 503 - the service is temporarily overloaded.",
 }
 
 DEFINE = re.compile(
@@ -140,16 +173,19 @@ def main() -> None:
             add(value, name, "hresult", messages.get(value))
     for value, name in sorted(header_codes("wuerror.h").items()):
         add(value, name, "hresult", messages.get(value))
-    for value, name in sorted(header_codes("ntstatus.h").items()):
-        add(value, name, "ntstatus", messages.get(value))
+    # before ntstatus.h: an SL_E_* HRESULT has the two top bits set, like an NTSTATUS error
     for value, (name, message) in DOMAIN_CODES.items():
         add(value, name, "hresult", message)
+    for value, name in sorted(header_codes("slerror.h").items()):
+        add(value, name, "hresult", messages.get(value))
+    for value, name in sorted(header_codes("ntstatus.h").items()):
+        add(value, name, "ntstatus", messages.get(value))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "sources": [
-            "mingw-w64-common: winerror.h, wuerror.h, ntstatus.h (names, values)",
+            "mingw-w64-common: winerror.h, wuerror.h, slerror.h, ntstatus.h (names, values)",
             "libwine: kernelbase.dll RT_MESSAGETABLE (messages; Wine, LGPL-2.1)",
-            "scripts/gen_errorcodes.py DOMAIN_CODES (CBS_E_*, Microsoft DISM error code documentation)",
+            "scripts/gen_errorcodes.py DOMAIN_CODES (CBS_E_* and SL_E_*, Microsoft documentation named there)",
         ],
         "facilities": {str(k): v for k, v in sorted(facilities().items())},
         "codes": dict(sorted(entries.items())),

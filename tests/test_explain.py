@@ -74,3 +74,17 @@ def test_explain_cli():
     assert "CERT_E_REVOCATION_FAILURE" in table and "predicted by: wintrust-offline-revocation" in table
     bad = run_imgscan("explain", "NO_SUCH_NAME")
     assert bad.code == 2 and "Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1
+
+
+def test_every_code_a_rule_cites_is_named():
+    """A code a finding predicts must explain itself: CBS_E_* and SL_E_* included (0xC004F050 is an
+    HRESULT of the licensing service, not an NTSTATUS)."""
+    from imgscan.loader import load_checks
+
+    cited = {code for check in load_checks(None).checks for rule in check.rules for code in rule.predicts}
+    assert {"0x800F0806", "0xC004F050", "0x80092004"} <= cited
+    for code in sorted(cited):
+        found = describe(parse(code))
+        assert found.name and found.message, f"{code} has no name or message"
+    assert describe(parse("0xC004F050")).kind == "hresult"
+    assert describe(parse("0x800F0823")).name == "CBS_E_NEW_SERVICING_STACK_REQUIRED"
