@@ -380,6 +380,7 @@ def _scan(args: argparse.Namespace) -> int:
 @_command("packages")
 @_command("catalogs")
 def _listing(args: argparse.Namespace) -> int:
+    from imgscan.servicing_levels import ssu_level
     from imgscan.views.text import catalogs_table, packages_table, to_json
 
     # the report sections each listing shows, and its table view
@@ -391,6 +392,7 @@ def _listing(args: argparse.Namespace) -> int:
     if args.command == "packages":
         failing_now = [f for f in report["findings"] if f["rule"] == "qfe-empty" and f["severity"] == "critical"]
         view["qfe_empty_from"] = (failing_now[0]["starts"] or report["as_of"]) if failing_now else None
+        view["ssu_level"] = ssu_level(report["inventory"]["packages"])
     _write(args.output, to_json(view) if args.format == "json" else table(view))
     _warn(report, args.quiet)
     return EXIT_CLEAN

@@ -25,6 +25,7 @@ from imgscan.logs.collect import LogGroup
 from imgscan.report import ErrorEntry, ImageInfo, Report
 from imgscan.report import Inventory as InventoryJson
 from imgscan.servicing import qfe_rows
+from imgscan.servicing_levels import is_ssu
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,9 @@ def _inventory(
         "hives": hives,
         "profiles_not_scanned": art.profile_notes,
         "qfe": qfe_rows(art.packages),
-        "packages": [p.as_dict() | package_validity(p, art.catalogs) for p in art.packages],
+        "packages": [
+            p.as_dict() | {"servicing_stack_update": is_ssu(p)} | package_validity(p, art.catalogs) for p in art.packages
+        ],
         "catalogs": [r.as_dict() for r in art.catalogs.records],
         "trust": art.trust,
         "logs": {"read": art.logs.read, "failures": [_log_group(g) for g in art.logs.groups]},

@@ -25,6 +25,7 @@ from imgscan.image.volume import WindowsVolume, child_path
 CBS_PACKAGES = r"Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages"
 PACKAGES_DIR = r"Windows\servicing\Packages"
 ASM_V3 = "{urn:schemas-microsoft-com:asm.v3}"
+SERVICING_STACK = "microsoft-windows-servicingstack"  # the component a servicing stack update replaces
 
 STATES = {
     0x0: "Absent",
@@ -59,6 +60,7 @@ class Package:
     cat_path: str | None
     problem: str | None  # what is wrong with its files, if anything
     mum_digests: frozenset[bytes] = frozenset()  # SHA-1 and SHA-256 of the .mum, to find it in the catalog
+    updates_servicing_stack: bool = False  # its .mum updates the servicing stack component (an SSU)
 
     @property
     def state_name(self) -> str:
@@ -93,8 +95,14 @@ def filetime(high: int, low: int) -> datetime | None:
     return datetime(1601, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=ticks // 10)
 
 
-def _manifest_facts(data: bytes) -> tuple[str | None, str | None]:
-    """(KB, releaseType) from a package manifest; raises ValueError when it is not a manifest."""
+def _manifest_facts(data: bytes) -> tuple[str | None, str | None, bool]:
+    """(KB, releaseType, whether it updates the servicing stack) from a package manifest; raises
+    ValueError when it is not a manifest.
+
+    A servicing stack update names the servicing stack component among the assemblies its `update`
+    elements install. Every package also names that component in `installerAssembly` (the servicing
+    stack version it needs), which says nothing about what the package updates, so only `update` counts.
+    """
     try:
         root = ElementTree.fromstring(data)
     except (ParseError, DefusedXmlException) as exc:
@@ -102,7 +110,12 @@ def _manifest_facts(data: bytes) -> tuple[str | None, str | None]:
     package = root.find(f"{ASM_V3}package")
     if root.tag != f"{ASM_V3}assembly" or package is None:
         raise ValueError(".mum is not a package manifest (no asm.v3 assembly/package element)")
-    return package.get("identifier"), package.get("releaseType")
+    stack = any(
+        (identity.get("name") or "").lower() == SERVICING_STACK
+        for update in package.iter(f"{ASM_V3}update")
+        for identity in update.iter(f"{ASM_V3}assemblyIdentity")
+    )
+    return package.get("identifier"), package.get("releaseType"), stack
 
 
 def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]:
@@ -142,13 +155,14 @@ def _package(volume: WindowsVolume, identity: str, registration: tuple | None, f
     mum_path = child_path(PACKAGES_DIR, mum_name) if mum_name else None
     cat_path = child_path(PACKAGES_DIR, cat_name) if cat_name else None
     kb = release_type = problem = None
+    stack = False
     digests: frozenset[bytes] = frozenset()
     if mum_path:
         try:
             with volume.open(mum_path) as fh:
                 data = fh.read()
             digests = frozenset({hashlib.sha1(data).digest(), hashlib.sha256(data).digest()})
-            kb, release_type = _manifest_facts(data)
+            kb, release_type, stack = _manifest_facts(data)
         except OSError as exc:  # ArtefactUnreadable: not a readable file
             problem = f".mum cannot be read: {getattr(exc, 'problem', exc)}"
         except ValueError as exc:
@@ -159,7 +173,7 @@ def _package(volume: WindowsVolume, identity: str, registration: tuple | None, f
     if not (kb and KB_PATTERN.fullmatch(kb)):
         match = KB_PATTERN.search(identity)
         kb = match.group(0).upper() if match else kb
-    return Package(identity, state, install_time, install_user, kb, release_type, mum_path, cat_path, problem, digests)
+    return Package(identity, state, install_time, install_user, kb, release_type, mum_path, cat_path, problem, digests, stack)
 
 
 def qfe_rows(packages: list[Package]) -> list[dict[str, str | None]]:

@@ -76,6 +76,8 @@ class PackageSpec:
     catroot_copy: bool = False
     registered: bool = True
     files: bool = True
+    missing: str | None = None  # ".mum" or ".cat": that file alone is left out of servicing\Packages
+    servicing_stack: bool = False  # a servicing stack update: its .mum updates Microsoft-Windows-ServicingStack
     catalog_damage: str | None = None  # "truncate", "text", "garbage-date", "no-members"
     mum_damage: str | None = None  # "not-xml"
 
@@ -300,17 +302,31 @@ MUM_TEMPLATE = """<?xml version="1.0" encoding="utf-8" standalone="yes"?>
       <assemblyIdentity name="Microsoft-Windows-Client-Features-Package" version="6.1.7601.17514"
           language="neutral" processorArchitecture="{arch}" publicKeyToken="{token}"/>
     </parent>
+    <installerAssembly name="Microsoft-Windows-ServicingStack" version="6.0.0.0" language="neutral"
+        processorArchitecture="{arch}" versionScope="nonSxS" publicKeyToken="{token}"/>{updates}
   </package>
 </assembly>
 """
+# what a servicing stack update's manifest installs (every package names the component in
+# installerAssembly above, the version it needs; only an SSU updates it)
+SSU_UPDATE = """
+    <update name="{number}-1_neutral_GDR">
+      <component>
+        <assemblyIdentity name="Microsoft-Windows-ServicingStack" version="6.1.7601.24000"
+            processorArchitecture="{arch}" language="neutral" buildType="release" publicKeyToken="{token}"
+            versionScope="nonSxS"/>
+      </component>
+    </update>"""
 
 
 def _package_files(s: Scenario, package: PackageSpec, pki: TestPki, signer: Identity) -> dict[str, bytes]:
     if not package.files:
         return {}
     name, token, arch, _language, version = package.identity.split("~")
+    number = package.kb.removeprefix("KB")
+    updates = SSU_UPDATE.format(number=number, arch=arch, token=token) if package.servicing_stack else ""
     mum = MUM_TEMPLATE.format(
-        name=name, version=version, arch=arch, token=token, kb=package.kb, release_type=package.release_type
+        name=name, version=version, arch=arch, token=token, kb=package.kb, release_type=package.release_type, updates=updates
     ).encode()
     if package.mum_damage == "not-xml":
         mum = b"\x00\x01 this manifest was overwritten \xff\xfe"
@@ -322,6 +338,8 @@ def _package_files(s: Scenario, package: PackageSpec, pki: TestPki, signer: Iden
     catalog = _damaged_catalog(catalog, package.catalog_damage, spec.not_before)
     base = "Windows/servicing/Packages/" + package.identity
     files = {f"{base}.mum": mum, f"{base}.cat": catalog}
+    if package.missing:
+        del files[f"{base}{package.missing}"]
     if package.winsxs_copy:
         files[f"Windows/winsxs/Catalogs/{hashlib.sha256(catalog).hexdigest()}.cat"] = catalog
     if package.catroot_copy:

@@ -22,6 +22,7 @@ from imgscan.artefacts.hive_loading import Unreadable
 from imgscan.artefacts.user_hives import UserHive
 from imgscan.hives import Hive
 from imgscan.image.volume import WindowsVolume
+from imgscan.os_version import OsVersion, read_os_version
 from imgscan.report import Host
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ __all__ = ["KINDS", "Artefacts", "Unreadable", "UserHive", "gather", "kind_modul
 
 # in the order a full scan loads them (and reports their errors)
 KINDS = ("machine_hives", "user_hives", "packages", "catalogs", "logs", "setup_state", "pending")
-CURRENT_VERSION = r"Microsoft\Windows NT\CurrentVersion"
 
 
 def kind_module(name: str) -> ModuleType:
@@ -136,10 +136,14 @@ class Artefacts:
         machine: list[Hive | UserHive] = [h for h in (self.software, self.system, self.components) if h]
         return machine + list(self.user_hives)
 
+    @property
+    def os_version(self) -> OsVersion | None:
+        return read_os_version(self.software)
+
     def host(self) -> Host:
         return {
             "name": _computer_name(self.system),
-            "os": _os_name(self.software),
+            "os": self.os_version.name if self.os_version else None,
             "utc_offset_minutes": _utc_offset(self.system),
         }
 
@@ -172,14 +176,3 @@ def _utc_offset(system: Hive | None) -> int | None:
         if isinstance(bias, int):
             return -(bias - (1 << 32) if bias >= 1 << 31 else bias)  # a DWORD holding a signed value
     return None
-
-
-def _os_name(software: Hive | None) -> str | None:
-    if software is None:
-        return None
-    parts = [software.value(CURRENT_VERSION, n) for n in ("ProductName", "CSDVersion")]
-    build = software.value(CURRENT_VERSION, "CurrentBuildNumber") or software.value(CURRENT_VERSION, "CurrentBuild")
-    text = " ".join(p for p in parts if isinstance(p, str) and p)
-    if isinstance(build, str) and build:
-        text = f"{text} (build {build})" if text else f"build {build}"
-    return text or None

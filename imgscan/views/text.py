@@ -112,6 +112,9 @@ def packages_table(view: Json) -> str:
     rows = [["HotFixID", "Description", "InstalledOn", "InstalledBy"]]
     rows += [[r["HotFixID"], r["Description"], r["InstalledOn"] or "", r["InstalledBy"] or ""] for r in qfe]
     lines += columns(rows) if qfe else ["No instances available."]
+    ssu = view.get("ssu_level")
+    released = f" (released {ssu['released']})" if ssu and ssu["released"] else ""
+    lines += ["", f"Servicing stack: {ssu['kb']}{released}" if ssu else "Servicing stack: no servicing stack update installed"]
     lines += ["", f"{len(view['packages'])} package(s):"]
     rows = [["PACKAGE", "KB", "STATE", "INSTALLED", "CATALOG", "FAILS FROM"]]
     for package in view["packages"]:
@@ -122,7 +125,7 @@ def packages_table(view: Json) -> str:
         rows.append(
             [
                 package["identity"],
-                package["kb"] or "",
+                (package["kb"] or "") + (" (SSU)" if package.get("servicing_stack_update") else ""),
                 package["state_name"],
                 package["installed_on"] or "",
                 status,

@@ -1,0 +1,121 @@
+"""Which SHA-2, servicing stack and ESU prerequisites a Windows 7 SP1 / 2008 R2 SP1 image has installed.
+
+The updates and days come from `imgscan/data/windows7_servicing.toml`, where each one names the
+Microsoft article it rests on. A servicing stack update (SSU) is recognised by its KB number in that
+list, or, for SSUs released after the list ends, by its manifest (it updates the servicing stack
+component) together with a KB number above the first SHA-2 era SSU's: KB articles are numbered in the
+order they are created, so such an SSU is later than March 2019.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, from PyPI
+    import tomli as tomllib
+
+from imgscan.servicing import INSTALLED_STATES, STATES, Package
+
+INSTALLED_NAMES = {STATES[state] for state in INSTALLED_STATES}
+
+
+@dataclass(frozen=True)
+class Update:
+    kb: str
+    title: str
+    source: str
+    released: date | None = None
+
+
+@dataclass(frozen=True)
+class Windows7Servicing:
+    """The data file, typed."""
+
+    sha2_only_from: date
+    sha2_sources: tuple[str, ...]
+    sha2_support: tuple[Update, ...]
+    ssus: tuple[Update, ...]
+    end_of_support: date
+    esu_sources: tuple[str, ...]
+    esu_licensing: tuple[Update, ...]
+
+    @property
+    def first_sha2_ssu(self) -> Update:
+        return min(self.ssus, key=lambda u: u.released or date.max)
+
+
+@cache
+def windows7_servicing() -> Windows7Servicing:
+    data = tomllib.loads(resources.files("imgscan.data").joinpath("windows7_servicing.toml").read_text(encoding="utf-8"))
+
+    def updates(entries: list[dict[str, Any]], title: str = "") -> tuple[Update, ...]:
+        return tuple(Update(e["kb"], e.get("title", title), e["source"], e.get("released")) for e in entries)
+
+    return Windows7Servicing(
+        sha2_only_from=data["sha2"]["sha2_only_from"],
+        sha2_sources=tuple(data["sha2"]["sources"]),
+        sha2_support=updates(data["sha2"]["support"]),
+        ssus=updates(data["ssu"], "Servicing stack update"),
+        end_of_support=data["esu"]["end_of_support"],
+        esu_sources=tuple(data["esu"]["sources"]),
+        esu_licensing=updates(data["esu"]["licensing"]),
+    )
+
+
+def _kb_number(kb: str | None) -> int:
+    return int(kb[2:]) if kb and kb[2:].isdigit() else 0
+
+
+def is_ssu(package: Package) -> bool:
+    """A servicing stack update, of any Windows release and age."""
+    return package.updates_servicing_stack or package.kb in {u.kb for u in windows7_servicing().ssus}
+
+
+def is_sha2_era_ssu(package: Package) -> bool:
+    """A Windows 7 SP1 servicing stack update of March 2019 or later (the level SHA-2 signed updates need)."""
+    return is_ssu(package) and _kb_number(package.kb) >= _kb_number(windows7_servicing().first_sha2_ssu.kb)
+
+
+@dataclass(frozen=True)
+class ServicingLevel:
+    """What the image's installed packages provide, each as the installed KB (None: missing)."""
+
+    sha2_support: str | None
+    ssus: tuple[str, ...]  # installed SSUs of March 2019 or later, oldest KB first
+    esu_licensing: str | None
+
+    @property
+    def latest_ssu(self) -> str | None:
+        return self.ssus[-1] if self.ssus else None
+
+
+def servicing_level(packages: list[Package]) -> ServicingLevel:
+    data = windows7_servicing()
+    installed = [p for p in packages if p.installed and p.kb]
+    kbs = {p.kb for p in installed}
+
+    def newest_installed(updates: tuple[Update, ...]) -> str | None:
+        return next((u.kb for u in reversed(updates) if u.kb in kbs), None)
+
+    ssus = sorted({p.kb for p in installed if p.kb and is_sha2_era_ssu(p)}, key=_kb_number)
+    return ServicingLevel(
+        sha2_support=newest_installed(data.sha2_support), ssus=tuple(ssus), esu_licensing=newest_installed(data.esu_licensing)
+    )
+
+
+def ssu_level(packages: list[dict[str, Any]]) -> dict[str, object] | None:
+    """The newest installed servicing stack update of a report's package inventory, with its release day
+    when the data file knows it (None: no SSU installed)."""
+    kbs = {p["kb"] for p in packages if p.get("servicing_stack_update") and p.get("kb") and p["state_name"] in INSTALLED_NAMES}
+    if not kbs:
+        return None
+    newest = max(kbs, key=_kb_number)
+    released = next((u.released for u in windows7_servicing().ssus if u.kb == newest), None)
+    return {"kb": newest, "released": released.isoformat() if released else None}

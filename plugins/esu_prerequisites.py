@@ -1,0 +1,82 @@
+"""ESU prerequisites missing: a Windows 7 SP1 / Server 2008 R2 SP1 image that cannot install Extended
+Security Updates.
+
+What it finds: evaluated on or after 2020-01-14 (the end of extended support), a 6.1.7601 image without
+the ESU Licensing Preparation Package (KB4538483, or KB4575903 that replaces it), or without the SHA-2
+support the ESU packages are signed for (KB4474419 and a servicing stack update of March 2019 or later).
+ESU updates then fail: 0xC004F050 when the licensing package is missing, 0x80096010 TRUST_E_BAD_DIGEST
+when SHA-2 support is missing. Sources: Microsoft KB4522133 (how to get ESU) and "Troubleshoot Extended
+Security Updates issues" (learn.microsoft.com); the update list is imgscan/data/windows7_servicing.toml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from imgscan.check import Check, Finding, Rule, Severity
+from imgscan.servicing_levels import servicing_level, windows7_servicing
+
+if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
+    from imgscan.artefacts import Artefacts
+
+ESU_PREREQUISITES_MISSING = Rule(
+    id="esu-prerequisites-missing",
+    severity=Severity.MEDIUM,
+    title="Windows 7 SP1 image not ready for Extended Security Updates",
+    summary=(
+        "Evaluated after 2020-01-14, a Windows 7 SP1 / Server 2008 R2 SP1 image lacks the ESU licensing "
+        "preparation package (KB4538483) or SHA-2 support: ESU updates fail with 0xC004F050 or 0x80096010."
+    ),
+    references=(
+        "https://support.microsoft.com/help/4522133",
+        "https://support.microsoft.com/help/4538483",
+        "https://learn.microsoft.com/en-us/troubleshoot/windows-client/windows-7-eos-faq/"
+        "troubleshoot-extended-security-updates-issues",
+    ),
+    predicts=("0xC004F050", "0x80096010"),
+)
+
+
+class EsuPrerequisites(Check):
+    rules = (ESU_PREREQUISITES_MISSING,)
+    needs = ("machine_hives",)
+
+    def applies(self, artefacts: Artefacts) -> bool:
+        os = artefacts.os_version
+        return bool(os and os.is_windows7_sp1) and artefacts.as_of >= windows7_servicing().end_of_support
+
+    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+        data = windows7_servicing()
+        level = servicing_level(artefacts.packages)
+        licensing = data.esu_licensing[0].kb
+        problems = []  # (what is missing, the code ESU updates fail with)
+        if level.esu_licensing is None:
+            problems.append((f"the ESU Licensing Preparation Package {licensing} (or its replacement)", "0xC004F050"))
+        if level.sha2_support is None or level.latest_ssu is None:
+            problems.append(("SHA-2 support (KB4474419 and a servicing stack update of March 2019 or later)", "0x80096010"))
+        if not problems:
+            return
+        yield Finding(
+            rule=ESU_PREREQUISITES_MISSING,
+            message=(
+                f"Windows 7 SP1 / Server 2008 R2 SP1 left extended support on {data.end_of_support.isoformat()}, and "
+                f"this image lacks {' and '.join(what for what, _ in problems)}: Extended Security Updates fail to "
+                f"install on every host built from it ({', '.join(code for _, code in problems)})."
+            ),
+            evidence=[
+                {
+                    "path": r"Windows\servicing\Packages",
+                    "missing": [what for what, _ in problems],
+                    "esu_licensing": level.esu_licensing,
+                    "sha2_support": level.sha2_support,
+                    "installed_ssus": list(level.ssus),
+                }
+            ],
+            remediation=(
+                f"Install the newest servicing stack update, KB4474419 and {licensing} into the reference image, then "
+                "install and activate the ESU key on each host as KB4522133 describes."
+            ),
+            starts=data.end_of_support,
+            hresult=problems[0][1],
+        )
