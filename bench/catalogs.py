@@ -112,7 +112,7 @@ def catalog_phase(root: Path, volume: WindowsVolume) -> tuple[float, int]:
     cache = CertCache()
     judge = judge_for(root, cache)
     start = time.perf_counter()
-    records = read_catalogs(volume, judge, cache)
+    records = read_catalogs(volume, judge)
     elapsed = time.perf_counter() - start
     assert all(r.verdict for r in records.records), "a bench catalog failed to parse"
     return elapsed, len(records.records)
@@ -131,7 +131,7 @@ def peak_memory(root: Path, limit: int) -> int:
     cache = CertCache()
     judge = judge_for(subset, cache)
     tracemalloc.start()
-    read_catalogs(volume, judge, cache)
+    read_catalogs(volume, judge)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak

@@ -21,7 +21,6 @@ from imgscan.servicing import PACKAGES_DIR, Package
 
 if TYPE_CHECKING:  # the parsing and judging stack is loaded by a scan, not by listing the rules
     from imgscan.catalog import Catalog
-    from imgscan.certs import CertCache
     from imgscan.validity import Judge, Verdict
 
 CATALOG_DIRS = (
@@ -136,37 +135,41 @@ class CatalogSet:
         return [found[p] for p in sorted(found, key=lambda p: (not p.lower().startswith(own), p.lower()))]
 
 
-def read_catalogs(volume: WindowsVolume, judge: Judge, cache: CertCache) -> CatalogSet:
-    """Read every catalog once: parse and judge each distinct content, and keep the member hashes of
-    package catalogs (for `uncovered_manifests`) while the bytes are at hand."""
-    from imgscan.catalog import CatalogError, parse_catalog
+def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1) -> CatalogSet:
+    """Read every catalog once: parse and judge each distinct content (on `jobs` processes, see
+    catalog_workers), and keep the member hashes of package catalogs (for `uncovered_manifests`)
+    from that same parse."""
+    from imgscan.catalog_workers import judging, workers_for
 
     paths = catalog_paths(volume)
-    by_content: dict[str, tuple[Catalog | None, Verdict | None, str | None, tuple[Verdict, ...] | None]] = {}
     package_dir = PACKAGES_DIR.lower() + "\\"
-    records = []
-    for path in item_bar(paths, "catalogs", unit="cat"):
-        try:
-            with volume.open(path) as fh:
-                data = fh.read()
-        except OSError as exc:  # ArtefactUnreadable: a directory, broken link, FIFO... named *.cat
-            records.append(CatalogRecord(path, "", None, None, str(exc).removeprefix(f"{path}: ")))
-            continue
-        digest = hashlib.sha256(data).hexdigest()
-        in_packages = path.lower().startswith(package_dir)
-        known = by_content.get(digest)
-        # a package catalog's member hashes come from the one parse that also judges it (servicing\Packages
-        # is listed first, so a copy elsewhere reuses that parse); a copy seen first elsewhere is parsed again
-        if known is None or (in_packages and known[0] is not None and known[0].members is None):
+    newest: dict[str, tuple[int, bool]] = {}  # content -> (its newest parse, whether it kept members)
+    entries: list[tuple[str, str, bool, int] | tuple[str, str]] = []  # read (path, content, ...) or (path, problem)
+    with judging(judge, workers_for(jobs, len(paths))) as work:
+        for path in item_bar(paths, "catalogs", unit="cat"):
             try:
-                parsed = parse_catalog(path, data, cache, members=in_packages)
-                verdicts = judge.judge_all(parsed)
-                known = (parsed, verdicts[0], None, tuple(verdicts) if parsed.nested else None)
-            except CatalogError as exc:
-                known = (None, None, str(exc), None)
-            by_content[digest] = known
-        members = known[0].members if in_packages and known[0] is not None and known[0].signed else None
-        catalog, verdict, problem, all_verdicts = known
+                with volume.open(path) as fh:
+                    data = fh.read()
+            except OSError as exc:  # ArtefactUnreadable: a directory, broken link, FIFO... named *.cat
+                entries.append((path, str(exc).removeprefix(f"{path}: ")))
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            in_packages = path.lower().startswith(package_dir)
+            known = newest.get(digest)
+            # a package catalog's member hashes come from the one parse that also judges it (servicing\Packages
+            # is listed first, so a copy elsewhere reuses that parse); a copy seen first elsewhere is parsed again
+            if known is None or (in_packages and not known[1]):
+                known = newest[digest] = (work.add(path, data, in_packages), in_packages)
+            entries.append((path, digest, in_packages, known[0]))
+        results = work.finish()
+    records = []
+    for entry in entries:
+        if len(entry) == 2:
+            records.append(CatalogRecord(entry[0], "", None, None, entry[1]))
+            continue
+        path, digest, in_packages, index = entry
+        catalog, verdict, problem, all_verdicts = results[index]
+        members = catalog.members if in_packages and catalog is not None and catalog.signed else None
         records.append(CatalogRecord(path, digest, catalog, verdict, problem, members=members, all_verdicts=all_verdicts))
     return CatalogSet(records)
 

@@ -12,6 +12,7 @@ that `cryptography` refuses); `cryptography` verifies RSA/ECDSA signatures.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +52,11 @@ class Cert:
     key_id: bytes | None = field(repr=False)
     authority_key_id: bytes | None = field(repr=False)
     parsed: x509.Certificate = field(repr=False)
+
+    def __reduce__(self) -> tuple[Callable[[bytes], Cert], tuple[bytes]]:
+        """Sent to and from the catalog worker processes as its DER alone: the receiving process parses
+        each distinct certificate once (`shared_cert`), however many catalogs carry it."""
+        return (shared_cert, (self.der,))
 
     @property
     def common_name(self) -> str:
@@ -159,6 +165,17 @@ class CertCache:
             )
             self._signed_by[pair] = result
         return result
+
+
+_SHARED: weakref.WeakValueDictionary[bytes, Cert] = weakref.WeakValueDictionary()
+
+
+def shared_cert(der: bytes) -> Cert:
+    """The parsed certificate of `der`, shared by every object unpickled in this process while it is in use."""
+    cert = _SHARED.get(der)
+    if cert is None:
+        cert = _SHARED[der] = _parse(der)
+    return cert
 
 
 def _parse(der: bytes) -> Cert:

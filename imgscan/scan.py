@@ -50,6 +50,7 @@ class Options:
     ignore: list[IgnoreEntry] = field(default_factory=list)
     ignore_source: str = ""
     severities: frozenset[Severity] | None = None  # None: show every severity
+    jobs: int | None = 1  # processes that judge catalogs; None: every core when the image has many
 
 
 def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
@@ -63,7 +64,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
     """Gather the artefacts of an opened volume, run every check and assemble the report (the unit
     tests call this with an in-memory volume)."""
     horizon_days = options.horizon_days
-    art = gather(opened.volume, as_of, horizon_days)
+    art = gather(opened.volume, as_of, horizon_days, options.jobs)
     findings, inventory, errors, outcome = _run_checks(art, checks)
     findings = [timed for f in findings if (timed := _apply_timing(f, art)) is not None]
     correlate(findings)

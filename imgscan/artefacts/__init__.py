@@ -48,10 +48,11 @@ def wanted_paths() -> tuple[str, ...]:
 class Artefacts:
     """The artefacts of one Windows volume as of one day, each kind loaded on first use."""
 
-    def __init__(self, volume: WindowsVolume, as_of: date, horizon_days: int = 365) -> None:
+    def __init__(self, volume: WindowsVolume, as_of: date, horizon_days: int = 365, jobs: int | None = 1) -> None:
         self.volume = volume
         self.as_of = as_of
         self.horizon_days = horizon_days
+        self.jobs = jobs  # processes that judge catalogs (None: as many as cores, for a large image)
         self._kinds: dict[str, Any] = {}
 
     def preload(self, name: str, value: Any) -> None:
@@ -148,9 +149,9 @@ class Artefacts:
         }
 
 
-def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365) -> Artefacts:
+def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365, jobs: int | None = 1) -> Artefacts:
     """Every kind of artefact of the volume, loaded now (a scan reports all of them)."""
-    art = Artefacts(volume, as_of, horizon_days)
+    art = Artefacts(volume, as_of, horizon_days, jobs)
     art.load_all()
     return art
 

@@ -1,0 +1,116 @@
+"""Parsing and judging catalogs on every core, with results identical to one process.
+
+A real image holds tens of thousands of catalogs, and parsing and verifying them is CPU work that
+one Python process does on one core. The scan reads the files itself (the image stack is not shared
+between processes) and hands their bytes, in batches, to worker processes that each hold a copy of
+the image's `Judge` (trust stores and installed mitigations). Each catalog is judged by the same
+code whatever the number of workers, and the scan assembles the records in its own order, so a
+report is byte-identical with any `--jobs`.
+
+Workers are started with `spawn`: a fresh interpreter, safe whatever threads the parent runs
+(dissect, tqdm). Starting them costs about half a second, so the automatic choice uses them only
+for images with many catalogs; an explicit `--jobs N` always does.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from imgscan.catalog import Catalog
+    from imgscan.validity import Judge, Verdict
+
+# one parsed catalog: (catalog, primary verdict, why it is unreadable, every verdict when dual-signed)
+Known = tuple["Catalog | None", "Verdict | None", "str | None", "tuple[Verdict, ...] | None"]
+Task = tuple[str, bytes, bool]  # (path, bytes, whether to keep the member hashes)
+
+BATCH = 32  # catalogs per message to a worker: large enough to amortise pickling, small enough to balance
+AUTO_MINIMUM = 400  # with fewer catalogs the automatic choice stays in this process
+
+
+def judge_one(judge: Judge, path: str, data: bytes, members: bool) -> Known:
+    from imgscan.catalog import CatalogError, parse_catalog
+
+    try:
+        parsed = parse_catalog(path, data, judge.cache, members=members)
+    except CatalogError as exc:
+        return (None, None, str(exc), None)
+    verdicts = judge.judge_all(parsed)
+    return (parsed, verdicts[0], None, tuple(verdicts) if parsed.nested else None)
+
+
+def workers_for(jobs: int | None, catalogs: int) -> int:
+    """How many processes judge catalogs: `jobs` when given, else every core for a large image."""
+    if jobs is not None:
+        return max(1, jobs)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores if catalogs >= AUTO_MINIMUM else 1
+
+
+_WORKER_JUDGE: Judge | None = None
+
+
+def _start_worker(judge: Judge) -> None:
+    global _WORKER_JUDGE
+    _WORKER_JUDGE = judge
+
+
+def _judge_batch(tasks: list[Task]) -> list[Known]:
+    assert _WORKER_JUDGE is not None, "worker started without a judge"
+    return [judge_one(_WORKER_JUDGE, *task) for task in tasks]
+
+
+class Judging:
+    """Batches of catalogs in, results out in submission order: in this process when `workers` is 1,
+    else in a pool that keeps at most a few batches per worker in flight (bounded memory)."""
+
+    def __init__(self, judge: Judge, pool: ProcessPoolExecutor | None, workers: int) -> None:
+        self._judge = judge
+        self._pool = pool
+        self._window = 3 * workers
+        self._batch: list[Task] = []
+        self._flying: deque[Future[list[Known]]] = deque()
+        self._added = 0
+        self.results: list[Known] = []
+
+    def add(self, path: str, data: bytes, members: bool) -> int:
+        """Queue one catalog; returns the index its result will have in `finish()`'s list."""
+        self._added += 1
+        if self._pool is None:
+            self.results.append(judge_one(self._judge, path, data, members))
+        else:
+            self._batch.append((path, data, members))
+            if len(self._batch) >= BATCH:
+                self._send()
+        return self._added - 1
+
+    def _send(self) -> None:
+        assert self._pool is not None
+        if self._batch:
+            self._flying.append(self._pool.submit(_judge_batch, self._batch))
+            self._batch = []
+        while len(self._flying) > self._window:
+            self.results.extend(self._flying.popleft().result())
+
+    def finish(self) -> list[Known]:
+        if self._pool is not None:
+            self._send()
+            while self._flying:
+                self.results.extend(self._flying.popleft().result())
+        return self.results
+
+
+@contextmanager
+def judging(judge: Judge, workers: int) -> Iterator[Judging]:
+    if workers <= 1:
+        yield Judging(judge, None, 1)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(judge,)) as pool:
+        yield Judging(judge, pool, workers)
