@@ -96,16 +96,30 @@ class FilesystemVolume:
             self._listings[directory] = listing
         return listing
 
-    def _entry(self, path: str) -> FilesystemEntry:
+    def _dir_entry(self, path: str) -> DirEntry | None:
+        """The listed entry of a path (None: the root), or FileNotFoundError."""
         parts = [p.lower() for p in path.replace("/", "\\").split("\\") if p]
         if not parts:
-            return self._fs.get("/")
+            return None
         found = self._listing("\\".join(parts[:-1])).get(parts[-1])
         if found is None:
             raise FileNotFoundError(path)
-        return found.get()
+        return found
+
+    def _entry(self, path: str) -> FilesystemEntry:
+        found = self._dir_entry(path)
+        return self._fs.get("/") if found is None else found.get()
 
     def open(self, path: str) -> BinaryIO:
+        from imgscan.image.ntfs_files import open_plain
+
+        listed = self._dir_entry(path)
+        try:
+            plain = open_plain(listed) if listed is not None else None
+        except (_filesystem_error(), OSError, ValueError, EOFError):
+            plain = None  # a damaged record: dissect's general path below says what is wrong
+        if plain is not None:
+            return plain
         entry = self._entry(path)
         try:
             if not entry.is_file():

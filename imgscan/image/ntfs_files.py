@@ -1,0 +1,113 @@
+"""Reading thousands of small NTFS files at the speed of the disk: a plain file's data straight from its
+MFT record.
+
+dissect.ntfs decodes every attribute header of a record through cstruct before it can open a stream
+(`MftRecord.attributes`), and dissect.target asks for them again to rule out a reparse point: about
+1 ms per catalog, 24% of a 20,000-catalog scan. Most files in the catalog folders are plain: one
+unnamed `$DATA` attribute, resident or in a single run list held in the record, not compressed,
+encrypted or sparse, no attribute list, no reparse point (the directory index already says so). For
+those this module reads the attribute headers with `struct` from the record's bytes (already fixed up
+by dissect) and the clusters from dissect's volume stream. Anything else returns None and the caller
+takes dissect's general path, so what is read never differs; tests compare both on every file of the
+sample images.
+
+This is the part of `MftRecord.open` that a faster upstream `AttributeHeader` would make unnecessary;
+it uses only dissect.ntfs's public record, index and volume objects.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from typing import TYPE_CHECKING, BinaryIO
+
+from dissect.ntfs.util import varint
+
+if TYPE_CHECKING:
+    from dissect.ntfs.mft import MftRecord
+
+END = 0xFFFFFFFF
+ATTRIBUTE_LIST = 0x20
+DATA = 0x80
+REPARSE_POINT = 0xC0
+NOT_PLAIN = 0x0001 | 0x4000 | 0x8000  # compressed, encrypted, sparse
+RECORD_IN_USE, RECORD_IS_DIRECTORY = 0x0001, 0x0002
+
+
+def open_plain(dir_entry: object) -> BinaryIO | None:
+    """The data of the file a dissect NTFS directory entry names, when it is a plain file (see module
+    docstring); None for anything else, or for a directory entry of another file system."""
+    index_entry = getattr(dir_entry, "entry", None)
+    if index_entry is None or not hasattr(index_entry, "dereference"):
+        return None
+    name = index_entry.attribute
+    if name.is_dir() or name.is_symlink() or name.is_mount_point():
+        return None
+    data = plain_data(index_entry.dereference())
+    return io.BytesIO(data) if data is not None else None
+
+
+def plain_data(record: MftRecord) -> bytes | None:
+    raw = record.data
+    if raw is None or record.header is None:
+        return None
+    flags = record.header.Flags
+    if not flags & RECORD_IN_USE or flags & RECORD_IS_DIRECTORY:
+        return None
+    offset = record.header.FirstAttributeOffset
+    found = None
+    while offset + 16 <= len(raw):
+        type_code, length = struct.unpack_from("<II", raw, offset)
+        if type_code == END:
+            break
+        if length < 16 or offset + length > len(raw) or type_code in (ATTRIBUTE_LIST, REPARSE_POINT):
+            return None
+        if type_code == DATA and raw[offset + 9] == 0:  # the unnamed stream
+            if found is not None or struct.unpack_from("<H", raw, offset + 12)[0] & NOT_PLAIN:
+                return None
+            found = (offset, length)
+        offset += length
+    if found is None:
+        return None
+    start, length = found
+    if raw[start + 8] == 0:  # resident: the value is in the record
+        size, value_offset = struct.unpack_from("<IH", raw, start + 16)
+        if value_offset + size > length:
+            return None
+        return raw[start + value_offset : start + value_offset + size]
+    return _nonresident(record, raw[start : start + length])
+
+
+def _nonresident(record: MftRecord, attribute: bytes) -> bytes | None:
+    lowest, highest = struct.unpack_from("<qq", attribute, 16)
+    (pairs,) = struct.unpack_from("<H", attribute, 32)
+    size = struct.unpack_from("<q", attribute, 48)[0]
+    runs = _runs(attribute, pairs)
+    ntfs = record.ntfs
+    if lowest != 0 or runs is None or ntfs is None or sum(count for _, count in runs) != highest + 1:
+        return None  # an extent in another record, or a broken run list: dissect's general path
+    cluster = ntfs.cluster_size
+    chunks = []
+    for lcn, count in runs:
+        ntfs.fh.seek(lcn * cluster)
+        chunks.append(ntfs.fh.read(count * cluster))
+    data = b"".join(chunks)
+    return data[:size] if len(data) >= size else None
+
+
+def _runs(attribute: bytes, offset: int) -> list[tuple[int, int]] | None:
+    """(first cluster, cluster count) of each run of a mapping-pairs array; None for a sparse run."""
+    runs: list[tuple[int, int]] = []
+    lcn = 0
+    while offset < len(attribute) and attribute[offset]:
+        header = attribute[offset]
+        size_length, offset_length = header & 0xF, header >> 4
+        if offset_length == 0 or offset + 1 + size_length + offset_length > len(attribute):
+            return None
+        count = varint(attribute[offset + 1 : offset + 1 + size_length])
+        lcn += varint(attribute[offset + 1 + size_length : offset + 1 + size_length + offset_length])
+        if count <= 0 or lcn < 0:
+            return None
+        runs.append((lcn, count))
+        offset += 1 + size_length + offset_length
+    return runs
