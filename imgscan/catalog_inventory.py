@@ -22,6 +22,7 @@ from imgscan.servicing import PACKAGES_DIR, Package
 if TYPE_CHECKING:  # the parsing and judging stack is loaded by a scan, not by listing the rules
     from imgscan.catalog import Catalog
     from imgscan.validity import Judge, Verdict
+    from imgscan.verdict_cache import VerdictCache
 
 CATALOG_DIRS = (
     PACKAGES_DIR,
@@ -135,15 +136,16 @@ class CatalogSet:
         return [found[p] for p in sorted(found, key=lambda p: (not p.lower().startswith(own), p.lower()))]
 
 
-def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1) -> CatalogSet:
+def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1, cache: VerdictCache | None = None) -> CatalogSet:
     """Read every catalog once: parse and judge each distinct content (on `jobs` processes, see
-    catalog_workers), and keep the member hashes of package catalogs (for `uncovered_manifests`)
-    from that same parse."""
+    catalog_workers) unless the fleet's verdict `cache` already holds it, and keep the member hashes
+    of package catalogs (for `uncovered_manifests`) from that same parse."""
     from imgscan.catalog_workers import judging, workers_for
 
     paths = catalog_paths(volume)
     package_dir = PACKAGES_DIR.lower() + "\\"
     newest: dict[str, tuple[int, bool]] = {}  # content -> (its newest parse, whether it kept members)
+    fresh: dict[int, str] = {}  # parses the cache did not have: result index -> cache key
     entries: list[tuple[str, str, bool, int] | tuple[str, str]] = []  # read (path, content, ...) or (path, problem)
     with judging(judge, workers_for(jobs, len(paths))) as work:
         for path in item_bar(paths, "catalogs", unit="cat"):
@@ -159,9 +161,16 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1) -> 
             # a package catalog's member hashes come from the one parse that also judges it (servicing\Packages
             # is listed first, so a copy elsewhere reuses that parse); a copy seen first elsewhere is parsed again
             if known is None or (in_packages and not known[1]):
-                known = newest[digest] = (work.add(path, data, in_packages), in_packages)
+                key = cache.key(judge, digest, in_packages) if cache else ""
+                cached = cache.get(key, path) if cache else None
+                index = work.add_known(cached) if cached else work.add(path, data, in_packages)
+                if cache and not cached:
+                    fresh[index] = key
+                known = newest[digest] = (index, in_packages)
             entries.append((path, digest, in_packages, known[0]))
         results = work.finish()
+    if cache and fresh:
+        cache.put({key: results[index] for index, key in fresh.items()})
     records = []
     for entry in entries:
         if len(entry) == 2:

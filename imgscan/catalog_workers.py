@@ -67,43 +67,55 @@ def _judge_batch(tasks: list[Task]) -> list[Known]:
 
 
 class Judging:
-    """Batches of catalogs in, results out in submission order: in this process when `workers` is 1,
-    else in a pool that keeps at most a few batches per worker in flight (bounded memory)."""
+    """Catalogs in, one result per catalog out, in the order they were added: judged in this process
+    when there is no pool, else in batches on the pool with at most a few batches per worker in flight
+    (bounded memory). A result already known (the fleet's verdict cache) takes its place in the order."""
 
     def __init__(self, judge: Judge, pool: ProcessPoolExecutor | None, workers: int) -> None:
         self._judge = judge
         self._pool = pool
         self._window = 3 * workers
-        self._batch: list[Task] = []
-        self._flying: deque[Future[list[Known]]] = deque()
-        self._added = 0
-        self.results: list[Known] = []
+        self._batch: list[tuple[int, Task]] = []
+        self._flying: deque[tuple[list[int], Future[list[Known]]]] = deque()
+        self._results: list[Known | None] = []
 
     def add(self, path: str, data: bytes, members: bool) -> int:
-        """Queue one catalog; returns the index its result will have in `finish()`'s list."""
-        self._added += 1
+        """Queue one catalog; returns the index of its result in `finish()`'s list."""
+        index = len(self._results)
         if self._pool is None:
-            self.results.append(judge_one(self._judge, path, data, members))
-        else:
-            self._batch.append((path, data, members))
-            if len(self._batch) >= BATCH:
-                self._send()
-        return self._added - 1
+            self._results.append(judge_one(self._judge, path, data, members))
+            return index
+        self._results.append(None)
+        self._batch.append((index, (path, data, members)))
+        if len(self._batch) >= BATCH:
+            self._send()
+        return index
+
+    def add_known(self, known: Known) -> int:
+        self._results.append(known)
+        return len(self._results) - 1
 
     def _send(self) -> None:
         assert self._pool is not None
         if self._batch:
-            self._flying.append(self._pool.submit(_judge_batch, self._batch))
+            indices = [index for index, _ in self._batch]
+            self._flying.append((indices, self._pool.submit(_judge_batch, [task for _, task in self._batch])))
             self._batch = []
         while len(self._flying) > self._window:
-            self.results.extend(self._flying.popleft().result())
+            self._land()
+
+    def _land(self) -> None:
+        indices, future = self._flying.popleft()
+        for index, known in zip(indices, future.result(), strict=True):
+            self._results[index] = known
 
     def finish(self) -> list[Known]:
         if self._pool is not None:
             self._send()
             while self._flying:
-                self.results.extend(self._flying.popleft().result())
-        return self.results
+                self._land()
+        assert all(r is not None for r in self._results)
+        return self._results  # type: ignore[return-value]  # every slot is filled above
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from imgscan.report import ErrorEntry, ImageInfo, Report
 from imgscan.report import Inventory as InventoryJson
 from imgscan.servicing import qfe_rows
 from imgscan.servicing_levels import is_ssu
+from imgscan.verdict_cache import VerdictCache
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class Options:
     ignore_source: str = ""
     severities: frozenset[Severity] | None = None  # None: show every severity
     jobs: int | None = 1  # processes that judge catalogs; None: every core when the image has many
+    verdict_cache: VerdictCache | None = None  # a fleet's shared catalog verdicts
 
 
 def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
@@ -64,7 +66,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
     """Gather the artefacts of an opened volume, run every check and assemble the report (the unit
     tests call this with an in-memory volume)."""
     horizon_days = options.horizon_days
-    art = gather(opened.volume, as_of, horizon_days, options.jobs)
+    art = gather(opened.volume, as_of, horizon_days, jobs=options.jobs, verdict_cache=options.verdict_cache)
     findings, inventory, errors, outcome = _run_checks(art, checks)
     findings = [timed for f in findings if (timed := _apply_timing(f, art)) is not None]
     correlate(findings)

@@ -42,6 +42,7 @@ Chain time rules (each has a test in tests/unit/test_validity_rules.py):
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -129,6 +130,20 @@ class Judge:
         self.cache = cache
         self.mitigation = mitigation  # "KB2749655" / "KB2756872" when installed in the image
         self._chains: dict[tuple[str, frozenset[str]], Chain] = {}
+        self._fingerprint: str | None = None
+
+    def fingerprint(self) -> str:
+        """What, besides a catalog's bytes, decides its verdicts: the trusted roots with their stores, the
+        Disallowed entries with their dates, and the installed mitigation (the fleet's verdict cache key)."""
+        if self._fingerprint is None:
+            digest = hashlib.sha256(repr((self.mitigation, self.store.image_stores_read)).encode())
+            for entries in sorted(self.store.anchors.values(), key=lambda e: e[0][0].thumbprint):
+                for cert, source in entries:
+                    digest.update(f"{cert.thumbprint}|{source}\n".encode())
+            for thumbprint, entry in sorted(self.store.disallowed.items()):
+                digest.update(f"disallowed {thumbprint}|{entry.source}|{entry.since}\n".encode())
+            self._fingerprint = digest.hexdigest()[:32]
+        return self._fingerprint
 
     def chain(self, leaf: Cert, pool: tuple[Cert, ...]) -> Chain:
         key = (leaf.thumbprint, frozenset(c.thumbprint for c in pool))

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from imgscan.catalog_inventory import CatalogSet
     from imgscan.logs.collect import LogSet
     from imgscan.servicing import Package
+    from imgscan.verdict_cache import VerdictCache
 
 __all__ = ["KINDS", "Artefacts", "Unreadable", "UserHive", "gather", "kind_module", "wanted_paths"]
 
@@ -48,11 +49,20 @@ def wanted_paths() -> tuple[str, ...]:
 class Artefacts:
     """The artefacts of one Windows volume as of one day, each kind loaded on first use."""
 
-    def __init__(self, volume: WindowsVolume, as_of: date, horizon_days: int = 365, jobs: int | None = 1) -> None:
+    def __init__(
+        self,
+        volume: WindowsVolume,
+        as_of: date,
+        horizon_days: int = 365,
+        *,
+        jobs: int | None = 1,
+        verdict_cache: VerdictCache | None = None,
+    ) -> None:
         self.volume = volume
         self.as_of = as_of
         self.horizon_days = horizon_days
         self.jobs = jobs  # processes that judge catalogs (None: as many as cores, for a large image)
+        self.verdict_cache = verdict_cache  # a fleet's catalogs judged by earlier hosts
         self._kinds: dict[str, Any] = {}
 
     def preload(self, name: str, value: Any) -> None:
@@ -149,9 +159,16 @@ class Artefacts:
         }
 
 
-def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365, jobs: int | None = 1) -> Artefacts:
+def gather(
+    volume: WindowsVolume,
+    as_of: date,
+    horizon_days: int = 365,
+    *,
+    jobs: int | None = 1,
+    verdict_cache: VerdictCache | None = None,
+) -> Artefacts:
     """Every kind of artefact of the volume, loaded now (a scan reports all of them)."""
-    art = Artefacts(volume, as_of, horizon_days, jobs)
+    art = Artefacts(volume, as_of, horizon_days, jobs=jobs, verdict_cache=verdict_cache)
     art.load_all()
     return art
 

@@ -43,5 +43,5 @@ def load(art: Artefacts) -> Catalogs:
         "bundled_roots": store.count("bundled"),
         "eku_mitigation": art.mitigation,
     }
-    catalogs = read_catalogs(art.volume, Judge(store, cache, art.mitigation), art.jobs)
+    catalogs = read_catalogs(art.volume, Judge(store, cache, art.mitigation), art.jobs, art.verdict_cache)
     return Catalogs(catalogs, trust, errors + uncovered_manifests(art.packages, catalogs))

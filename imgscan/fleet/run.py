@@ -40,22 +40,32 @@ class FleetOptions:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def scan_one(target: Target, options: FleetOptions) -> dict:
-    """Scan one image; returns {"path", "host", "labels", "report" | "error"} and never raises."""
+def scan_one(target: Target, options: FleetOptions, cache_db: str | None = None) -> dict:
+    """Scan one image; returns {"path", "host", "labels", "report" | "error", "verdict_cache"} and never
+    raises. `cache_db`: the fleet database whose verdict cache this scan shares with the others."""
     from imgscan.loader import load_checks
     from imgscan.scan import Options, scan
+    from imgscan.verdict_cache import VerdictCache
 
-    result = {"path": target.path, "host": target.host, "labels": target.labels}
+    result: dict = {"path": target.path, "host": target.host, "labels": target.labels}
+    cache = VerdictCache(Path(cache_db)) if cache_db else None
     try:
         checks = load_checks([Path(p) for p in options.plugins])
         report = scan(
-            Path(target.path), date.fromisoformat(options.as_of), checks, Options(horizon_days=options.horizon_days)
+            Path(target.path),
+            date.fromisoformat(options.as_of),
+            checks,
+            Options(horizon_days=options.horizon_days, verdict_cache=cache),
         ).report
-        return result | {"report": report}
+        result["report"] = report
     except ImgscanError as exc:
-        return result | {"error": str(exc)}
+        result["error"] = str(exc)
     except Exception as exc:  # noqa: BLE001 - one bad image must not end the fleet
-        return result | {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+        result["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    if cache:
+        result["verdict_cache"] = {"reused": cache.hits, "judged": cache.misses}
+        cache.close()
+    return result
 
 
 def _sha256(path: Path) -> str:
@@ -90,11 +100,11 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
 
 
-def _isolated(target: Target, options: FleetOptions) -> dict:
+def _isolated(target: Target, options: FleetOptions, cache_db: str) -> dict:
     """Scan one suspect in a pool of its own, so a crash is attributed to the image that causes it."""
     try:
         with _pool(1) as pool:
-            return pool.submit(scan_one, target, options).result()
+            return pool.submit(scan_one, target, options, cache_db).result()
     except BrokenProcessPool:
         return {
             "path": target.path,
@@ -105,7 +115,9 @@ def _isolated(target: Target, options: FleetOptions) -> dict:
 
 
 def run_local(targets: list[Target], options: FleetOptions, jobs: int, store: Store) -> None:
-    """At most `jobs` images in flight; after a worker dies, those in flight are rerun one by one."""
+    """At most `jobs` images in flight, sharing the store's verdict cache; after a worker dies, those in
+    flight are rerun one by one."""
+    cache_db = str(store.path)
     queue = list(reversed(targets))
     failed = 0
     with _bar(len(targets)) as bar:
@@ -124,7 +136,7 @@ def run_local(targets: list[Target], options: FleetOptions, jobs: int, store: St
                     while queue or in_flight:
                         while queue and len(in_flight) < jobs:
                             target = queue.pop()
-                            in_flight[pool.submit(scan_one, target, options)] = target
+                            in_flight[pool.submit(scan_one, target, options, cache_db)] = target
                         finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                         for future in finished:
                             result = future.result()  # raises BrokenProcessPool when a worker died
@@ -132,11 +144,12 @@ def run_local(targets: list[Target], options: FleetOptions, jobs: int, store: St
                             commit(result)
             except BrokenProcessPool:
                 for target in in_flight.values():
-                    commit(_isolated(target, options))
+                    commit(_isolated(target, options, cache_db))
 
 
 def run_dask(targets: list[Target], options: FleetOptions, scheduler: str, store: Store) -> None:
-    """The same scans on an existing Dask cluster; workers must see the image paths."""
+    """The same scans on an existing Dask cluster; workers must see the image paths. The verdict cache is
+    a local file, so Dask workers (on other machines) judge every catalog themselves."""
     from dask.distributed import Client, as_completed
 
     with Client(scheduler, timeout="30s") as client, _bar(len(targets)) as bar:

@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS scans (
     error TEXT,
     report TEXT,
     scanned_at TEXT NOT NULL,
+    verdicts_reused INTEGER,
+    verdicts_judged INTEGER,
     UNIQUE (path, version, options)
 );
 CREATE TABLE IF NOT EXISTS findings (
@@ -43,14 +45,21 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE INDEX IF NOT EXISTS findings_rule ON findings (rule);
 """
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+# columns added after the first release: a database written before them gains them on open
+ADDED_COLUMNS = {"verdicts_reused": "INTEGER", "verdicts_judged": "INTEGER"}
 
 
 class Store:
     def __init__(self, path: Path) -> None:
+        self.path = path
         self.db = sqlite3.connect(path, timeout=60)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(scans)")}
+        for name, kind in ADDED_COLUMNS.items():
+            if name not in present:
+                self.db.execute(f"ALTER TABLE scans ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self.db.close()
@@ -67,6 +76,7 @@ class Store:
         worst = next((s for s in SEVERITY_ORDER if any(f["severity"] == s for f in findings)), None)
         # a prediction's first day, or the day a log first shows an observed failure
         starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
+        cache = result.get("verdict_cache") or {}
         host = result.get("host") or ((report or {}).get("host") or {}).get("name") or Path(result["path"]).name
         with self.db:
             self.db.execute(
@@ -74,7 +84,8 @@ class Store:
             )
             cursor = self.db.execute(
                 "INSERT INTO scans (path, host, labels, sha256, version, options, status, worst, first_failure, rules,"
-                " error, report, scanned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " error, report, scanned_at, verdicts_reused, verdicts_judged)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     result["path"],
                     host,
@@ -89,6 +100,8 @@ class Store:
                     result.get("error"),
                     json.dumps(report, ensure_ascii=False) if report else None,
                     datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    cache.get("reused"),
+                    cache.get("judged"),
                 ),
             )
             self.db.executemany(
@@ -110,7 +123,7 @@ class Store:
     def rows(self) -> list[dict[str, object]]:
         cursor = self.db.execute(
             "SELECT path, host, labels, sha256, status, worst, first_failure, rules, error,"
-            " json_extract(report, '$.as_of') AS as_of FROM scans ORDER BY path"
+            " json_extract(report, '$.as_of') AS as_of, verdicts_reused, verdicts_judged FROM scans ORDER BY path"
         )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) | {"labels": json.loads(row[2])} for row in cursor.fetchall()]

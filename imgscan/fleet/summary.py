@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import cast
 
 from imgscan.check import Severity
 from imgscan.views.html import render
@@ -39,6 +40,9 @@ def summarize(rows: list[dict[str, object]], fail_on: Severity) -> list[dict[str
                 "error": "" if scanned else str(r["error"]),
                 "as_of": r.get("as_of") or "",
                 "labels": r["labels"],
+                # catalogs this scan took from the fleet's verdict cache, and those it judged itself
+                "verdicts_reused": r.get("verdicts_reused"),
+                "verdicts_judged": r.get("verdicts_judged"),
             }
         )
     return sorted(table, key=lambda r: (r["first_failure"] or "9999", str(r["host"]).lower()))
@@ -52,8 +56,14 @@ def to_table(summary: list[dict[str, object]]) -> str:
     rows = [["HOST", "IMAGE", "SCAN", "VERDICT", "WORST", "RULES", "FIRST FAILURE", "ERROR"]]
     rows += [[str(r[c]) for c in COLUMNS] for r in summary]
     unreadable = sum(1 for r in summary if r["scan"] == "unreadable")
-    foot = f"{len(summary)} host(s): {gating(summary)} fail, {unreadable} unreadable"
-    return "\n".join(columns(rows) + ["", foot]) + "\n"
+    foot = [f"{len(summary)} host(s): {gating(summary)} fail, {unreadable} unreadable"]
+    reused = sum(cast(int, r["verdicts_reused"] or 0) for r in summary)
+    judged = sum(cast(int, r["verdicts_judged"] or 0) for r in summary)
+    if reused or judged:
+        foot.append(
+            f"verdict cache: {reused} catalog verdict(s) reused, {judged} judged ({100 * reused / (reused + judged):.0f}% hits)"
+        )
+    return "\n".join(columns(rows) + ["", *foot]) + "\n"
 
 
 def to_json(summary: list[dict[str, object]]) -> str:
