@@ -101,3 +101,30 @@ def test_the_shapes_above_differ_from_a_readable_record_only_in_what_they_name()
     volume = bytes(range(256)) * 64
     assert plain_data(_record([_nonresident(bytes([0x11, 1, 4, 0]), CLUSTER, 1)])) == volume[4 * CLUSTER : 5 * CLUSTER]
     assert plain_data(_record([_resident(b"x" * 8, type_code=0x10), _resident(b"data")])) == b"data"
+
+
+def _plain(value) -> bool:
+    """Only JSON's own types, exactly (a str subclass from dissect cannot cross to another process)."""
+    if isinstance(value, dict):
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return value is None or type(value) in (str, int, float, bool)
+
+
+def test_a_report_from_ntfs_holds_only_plain_values(tmp_path):
+    """A fleet worker pickles the report: NTFS names must arrive as plain str, also where the report
+    shows a folder name as it is (a profile that ProfileList does not list is named by its folder)."""
+    from datetime import date
+
+    from imgscan.loader import load_checks
+    from imgscan.scan import scan
+    from sample_images.build import build
+    from sample_images.scenario import load
+
+    scenario = load("healthy")
+    scenario.profiles[0].listed = False
+    image = build(scenario, tmp_path, ("vhdx",))["vhdx"]
+    report = scan(image, date(2013, 7, 1), load_checks(None)).report
+    names = [h.get("name") for h in report["inventory"]["hives"]]
+    assert scenario.profiles[0].name in names and _plain(report)

@@ -145,7 +145,9 @@ class FilesystemVolume:
 
     def listdir(self, path: str) -> list[str]:
         directory = "\\".join(p.lower() for p in path.replace("/", "\\").split("\\") if p)
-        return sorted(e.name for e in self._listing(directory).values())
+        # plain str: dissect's NTFS names are cstruct string types, which cannot be pickled into a
+        # fleet worker's result
+        return sorted(str(e.name) for e in self._listing(directory).values())
 
 
 def _not_a_file(entry: FilesystemEntry) -> str:
