@@ -203,6 +203,31 @@ def _parse(path: str, data: bytes, cache: CertCache, members: bool) -> Catalog:
     return _signature(signed, ctl.contents, cache, base, nested=True)
 
 
+def parse_indirect_data(path: str, data: bytes, cache: CertCache) -> tuple[Catalog, str, bytes]:
+    """The Authenticode signature of a signed file (a PE's WIN_CERTIFICATE): the signature judged like a
+    catalog's, the digest algorithm and the digest of the file it vouches for (SpcIndirectDataContent).
+    Raises CatalogError for a blob that is not such a signature."""
+    try:
+        if not data.startswith(b"\x30"):
+            raise CatalogError("not DER-encoded PKCS#7 (does not start with a SEQUENCE)")
+        info = _ContentInfo.load(data, strict=False)
+        if info["content_type"].dotted != OID_SIGNED_DATA:
+            raise CatalogError(f"not PKCS#7 SignedData (content type {info['content_type'].dotted})")
+        signed = info["content"]
+        encap = signed["encap"]
+        if encap["content_type"].dotted != OID_SPC_INDIRECT_DATA:
+            raise CatalogError(f"not an Authenticode signature: signed content is {encap['content_type'].dotted}")
+        indirect = encap["content"].parse(spec=_SpcIndirectData)
+        digest = indirect["message_digest"]
+        base = dict(path=path, sha256=hashlib.sha256(data).hexdigest(), this_update=None, member_count=0, members=None)
+        signature = _signature(signed, indirect.contents, cache, base, nested=True)
+        return signature, digest["algorithm"]["algorithm"].native, digest["digest"].native
+    except CatalogError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        raise CatalogError(f"malformed ASN.1: {exc}".splitlines()[0]) from exc
+
+
 def _signature(signed: _SignedData, content: bytes, cache: CertCache, base: dict, *, nested: bool) -> Catalog:
     """The first SignerInfo of `signed` over the CTL `content` (its contents octets, which the
     messageDigest covers), and with `nested` the signatures nested in it (dual signing)."""
