@@ -21,6 +21,7 @@ from typing import Any
 
 from imgscan.errors import UnreadableImage
 from imgscan.hashing import file_sha256, tree_sha256
+from imgscan.image.partitions import Partition
 from imgscan.image.sniff import sniff_format
 from imgscan.image.volume import ImageInfo, WindowsVolume, directory_volume, holds_windows
 from imgscan.image.wim import choose, extract_wanted, read_info
@@ -35,6 +36,7 @@ class OpenedImage:
     parents: list[ImageInfo]
     details: dict[str, Any] = field(default_factory=dict)  # backend facts for the report (WIM image, ...)
     warnings: list[str] = field(default_factory=list)  # things the backend skipped, for `errors`
+    partitions: list[Partition] = field(default_factory=list)  # a disk image's partitions (none for a WIM or tree)
 
 
 @dataclass(frozen=True)
@@ -82,11 +84,12 @@ def _open(path: Path) -> OpenedImage:
         )
     from imgscan.image.disk import open_disk  # dissect.target: loaded only for disk images
 
-    volume, parents = open_disk(path, fmt)
+    volume, parents, partitions = open_disk(path, fmt)
     return OpenedImage(
         volume=volume,
         info=ImageInfo(str(path), file_sha256(path), fmt),
         parents=[ImageInfo(str(p), file_sha256(p), sniff_format(p)) for p in parents],
+        partitions=partitions,
     )
 
 

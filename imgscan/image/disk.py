@@ -27,6 +27,7 @@ from dissect.target.containers.raw import RawContainer
 from dissect.target.target import Target
 
 from imgscan.errors import UnreadableImage
+from imgscan.image.partitions import Partition, disk_partitions
 from imgscan.image.volume import FilesystemVolume, WindowsVolume, holds_windows
 
 log = logging.getLogger(__name__)
@@ -133,8 +134,8 @@ def _windows_filesystem(target: Target, path: Path) -> WindowsVolume:
     )
 
 
-def open_disk(path: Path, fmt: str) -> tuple[WindowsVolume, list[Path]]:
-    """Open a disk image read-only and return its Windows volume and any parent images it needed."""
+def open_disk(path: Path, fmt: str) -> tuple[WindowsVolume, list[Path], list[Partition]]:
+    """Open a disk image read-only: its Windows volume, any parent images it needed, and its partitions."""
     parents: list[Path] = []
     if fmt in ("vhd-dynamic", "vhd-differencing") and not _has_vhd_footer(path):
         raise UnreadableImage(str(path), "truncated: the VHD footer at the end of the file is missing", "re-copy the image")
@@ -154,7 +155,8 @@ def open_disk(path: Path, fmt: str) -> tuple[WindowsVolume, list[Path]]:
     except Exception as exc:  # dissect raises many types for damaged containers
         log.debug("dissect failed on %s", path, exc_info=True)
         raise UnreadableImage(str(path), f"cannot read {fmt} image: {_describe(exc)}", "is the file complete?") from exc
-    return _windows_filesystem(target, path), parents
+    windows = _windows_filesystem(target, path)
+    return windows, parents, disk_partitions(target, getattr(windows, "_fs", None))
 
 
 def _is_differencing_vhdx(path: Path) -> bool:
