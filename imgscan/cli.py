@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imgscan import __version__
-from imgscan.check import Json, Severity
+from imgscan.check import TARGET_FIRMWARE, Json, Severity
 from imgscan.errors import ImgscanError, UnreadableImage
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
 
@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     when = argparse.ArgumentParser(add_help=False, parents=[dates])
     when.add_argument("--index", type=int, metavar="N", help="the image of a multi-image WIM to scan")
     when.add_argument("--image-name", metavar="NAME", help="the image of a multi-image WIM to scan, by name")
+    when.add_argument(
+        "--target-firmware",
+        choices=TARGET_FIRMWARE,
+        default="unknown",
+        help="the Secure Boot certificates the hosts' firmware holds: 2011-only (not yet updated), 2023 (has "
+        "Windows UEFI CA 2023), unknown (default)",
+    )
     when.add_argument(
         "--jobs",
         type=_jobs,
@@ -360,6 +367,7 @@ def _options(args: argparse.Namespace) -> Options:
         ignore_source=str(ignore_path or ""),
         severities=getattr(args, "severity", None),
         jobs=args.jobs,
+        target_firmware=args.target_firmware,
     )
 
 

@@ -83,6 +83,9 @@ class Inventory(TypedDict, total=False):
     packages: list[dict[str, Any]]
     catalogs: list[dict[str, Any]]
     trust: dict[str, Any]
+    partitions: list[dict[str, Any]]  # a disk image's partition table, with each partition's free space
+    boot_files: list[dict[str, Any]]  # UEFI boot managers with their signatures and signing CAs
+    secure_boot: dict[str, Any]  # the image's Secure Boot servicing values and WinREVersion
     logs: dict[str, Any]
     checks: list[dict[str, Any]]
 

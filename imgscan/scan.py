@@ -53,6 +53,7 @@ class Options:
     severities: frozenset[Severity] | None = None  # None: show every severity
     jobs: int | None = 1  # processes that judge catalogs; None: every core when the image has many
     verdict_cache: VerdictCache | None = None  # a fleet's shared catalog verdicts
+    target_firmware: str = "unknown"  # the Secure Boot db of the hosts: "2011-only", "2023" or "unknown"
 
 
 def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
@@ -66,7 +67,15 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
     """Gather the artefacts of an opened volume, run every check and assemble the report (the unit
     tests call this with an in-memory volume)."""
     horizon_days = options.horizon_days
-    art = gather(opened.volume, as_of, horizon_days, jobs=options.jobs, verdict_cache=options.verdict_cache)
+    art = gather(
+        opened.volume,
+        as_of,
+        horizon_days,
+        jobs=options.jobs,
+        verdict_cache=options.verdict_cache,
+        partitions=opened.partitions,
+        target_firmware=options.target_firmware,
+    )
     findings, inventory, errors, outcome = _run_checks(art, checks)
     findings = [timed for f in findings if (timed := _apply_timing(f, art)) is not None]
     correlate(findings)
@@ -182,6 +191,9 @@ def _inventory(
         ],
         "catalogs": [r.as_dict() for r in art.catalogs.records],
         "trust": art.trust,
+        "partitions": [p.as_dict() for p in art.boot.partitions],
+        "boot_files": [f.as_dict() for f in art.boot.files],
+        "secure_boot": art.boot.secure_boot.as_dict() | {"winre_version": art.boot.winre_version},
         "logs": {"read": art.logs.read, "failures": [_log_group(g) for g in art.logs.groups]},
         "checks": [
             {"check": c.name, "completed": outcome.get(c.name, "") is None}

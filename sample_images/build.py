@@ -19,7 +19,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from sample_images.scenario import Scenario, load, write_tree
+from sample_images import uefi
+from sample_images.scenario import BootSpec, Scenario, load, write_tree
 from sample_images.vhd_diff import build_child
 
 MIB = 1024 * 1024
@@ -30,7 +31,7 @@ WINDOWS_SIZE = DISK_SIZE - WINDOWS_START - MIB  # leave room for the backup GPT
 DISK_FORMATS = ("raw", "gpt", "vhdx", "vhd", "vhd-fixed", "vmdk", "e01")
 WIM_FORMATS = ("wim-lzx", "wim-xpress", "wim-lzms", "esd", "swm", "wim-multi")
 FORMATS = (*DISK_FORMATS, "dir")
-TOOLS = ("mkntfs", "wimlib-imagex", "sfdisk", "qemu-img", "ewfacquire", "gcab")
+TOOLS = ("mkntfs", "wimlib-imagex", "sfdisk", "qemu-img", "ewfacquire", "gcab", "mkfs.fat", "mcopy")
 
 
 def _run(*cmd: str | Path) -> None:
@@ -72,6 +73,44 @@ def raw_disk(tree: Path, out: Path, work: Path, label: str = "dos") -> None:
         for offset, part in ((RESERVED_START, reserved), (WINDOWS_START, windows)):
             fh.seek(offset)
             fh.write(part.read_bytes())
+
+
+def uefi_disk(tree: Path, boot: BootSpec, out: Path, work: Path) -> None:
+    """A GPT disk as Windows Setup lays it out: EFI system partition (FAT, made by mkfs.fat and filled
+    with mtools, no mounting), Windows, and a recovery partition of `boot.recovery_mb` holding WinRE."""
+    esp = work / "esp.img"
+    with esp.open("wb") as fh:
+        fh.truncate(uefi.ESP_SIZE)
+    _run("mkfs.fat", "-n", "SYSTEM", esp)
+    staged = work / "esp"
+    for rel, data in uefi.esp_files(boot).items():
+        (staged / rel).parent.mkdir(parents=True, exist_ok=True)
+        (staged / rel).write_bytes(data)
+    _run("mcopy", "-s", "-i", esp, staged / "EFI", "::/")
+    windows = work / "windows.img"
+    ntfs_volume(tree, windows, uefi.WINDOWS_SIZE, "Windows", uefi.WINDOWS_START, work)
+    parts = [(uefi.ESP_START, esp, uefi.ESP_SIZE, uefi.ESP_TYPE, "EFI system partition")]
+    parts.append((uefi.WINDOWS_START, windows, uefi.WINDOWS_SIZE, uefi.BASIC_DATA_TYPE, "Basic data partition"))
+    if boot.recovery_mb:
+        recovery_tree = work / "recovery"
+        (recovery_tree / "Recovery" / "WindowsRE").mkdir(parents=True, exist_ok=True)
+        (recovery_tree / "Recovery" / "WindowsRE" / "Winre.wim").write_bytes(b"WinRE image stand-in\0" * 4096)
+        recovery = work / "recovery.img"
+        size = boot.recovery_mb * MIB
+        ntfs_volume(recovery_tree, recovery, size, "Recovery", uefi.RECOVERY_START, work)
+        parts.append((uefi.RECOVERY_START, recovery, size, uefi.RECOVERY_TYPE, "Recovery"))
+    end = parts[-1][0] + parts[-1][2]
+    with out.open("wb") as fh:
+        fh.truncate(end + MIB)  # room for the backup GPT
+    table = "label: gpt\n" + "".join(
+        f'start={start // 512}, size={size // 512}, type={kind}, name="{name}"\n' for start, _, size, kind, name in parts
+    )
+    subprocess.run(["sfdisk", "-q", str(out)], input=table.encode(), check=True, stdout=subprocess.DEVNULL)
+    with out.open("r+b") as fh:
+        for start, image, _, _, _ in parts:
+            fh.seek(start)
+            with image.open("rb") as source:
+                shutil.copyfileobj(source, fh)
 
 
 def convert(raw: Path, fmt: str, out: Path) -> None:
@@ -178,13 +217,16 @@ def build(s: Scenario, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> dic
         if not disk_formats:
             return built
         mbr = work / "disk.raw"
-        raw_disk(tree, mbr, work)
+        if s.boot:  # a UEFI disk: every disk format is GPT with an ESP and a recovery partition
+            uefi_disk(tree, s.boot, mbr, work)
+        else:
+            raw_disk(tree, mbr, work)
         for fmt in disk_formats:
             out = out_dir / f"{s.name}{SUFFIX[fmt]}"
             if fmt == "raw":
                 shutil.copyfile(mbr, out)
             elif fmt == "gpt":
-                raw_disk(tree, out, work, label="gpt")
+                shutil.copyfile(mbr, out) if s.boot else raw_disk(tree, out, work, label="gpt")
             else:
                 convert(mbr, fmt, out)
             built[fmt] = out

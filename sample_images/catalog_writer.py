@@ -26,6 +26,7 @@ OID_CATALOG_LIST = "1.3.6.1.4.1.311.12.1.1"
 OID_CATALOG_MEMBER_SHA256 = "1.3.6.1.4.1.311.12.1.3"
 OID_SPC_INDIRECT_DATA = "1.3.6.1.4.1.311.2.1.4"
 OID_SPC_CAB_DATA = "1.3.6.1.4.1.311.2.1.25"
+OID_SPC_PE_IMAGE_DATA = "1.3.6.1.4.1.311.2.1.15"
 OID_SPC_STATEMENT_TYPE = "1.3.6.1.4.1.311.2.1.11"
 OID_INDIVIDUAL_CODE_SIGNING = "1.3.6.1.4.1.311.2.1.21"
 OID_NESTED_SIGNATURE = "1.3.6.1.4.1.311.2.4.1"
@@ -131,16 +132,27 @@ def write_catalog(
     `nested` adds dual signatures (unsigned attribute 1.3.6.1.4.1.311.2.4.1 of the primary)."""
     ctl = _ctl(members, this_update)
     primary = Signature(signer, chain, timestamp, legacy_timestamp)
-    nested_data = [_signed_data(ctl, extra, []) for extra in nested or []]
-    return _signed_data(ctl, primary, nested_data)
+    nested_data = [_signed_data(OID_CTL, ctl, extra, []) for extra in nested or []]
+    return _signed_data(OID_CTL, ctl, primary, nested_data)
 
 
-def _signed_data(ctl: bytes, sig: Signature, nested: list[bytes]) -> bytes:
-    """A ContentInfo holding the SignedData of one signature over `ctl` (with `nested` ones inside it)."""
-    content_digest = hashlib.sha256(_contents(ctl)).digest()  # contents octets, as Authenticode does
+def write_pe_signature(image_hash: bytes, signer: Identity, chain: list[Identity]) -> bytes:
+    """The PKCS#7 of a PE's Authenticode signature: SpcIndirectDataContent holding the SHA-256 image hash
+    (SpcPeImageData with no flags and an empty file link, as signtool writes it)."""
+    pe_image_data = _tlv(0x30, _tlv(0x03, b"\x00") + _tlv(0xA0, _tlv(0xA2, _tlv(0x80, b""))))
+    indirect = _tlv(
+        0x30,
+        _tlv(0x30, _oid(OID_SPC_PE_IMAGE_DATA) + pe_image_data) + _tlv(0x30, SHA256_ALGORITHM + _tlv(0x04, image_hash)),
+    )
+    return _signed_data(OID_SPC_INDIRECT_DATA, indirect, Signature(signer, chain), [])
+
+
+def _signed_data(content_type: str, content: bytes, sig: Signature, nested: list[bytes]) -> bytes:
+    """A ContentInfo holding the SignedData of one signature over `content` (with `nested` ones inside it)."""
+    content_digest = hashlib.sha256(_contents(content)).digest()  # contents octets, as Authenticode does
     attrs = _signed_attrs(
         [
-            ("1.2.840.113549.1.9.3", OID_CTL),
+            ("1.2.840.113549.1.9.3", content_type),
             (OID_SPC_STATEMENT_TYPE, core.Any.load(_Oids([OID_INDIVIDUAL_CODE_SIGNING]).dump())),
             ("1.2.840.113549.1.9.4", content_digest),
         ]
@@ -165,9 +177,9 @@ def _signed_data(ctl: bytes, sig: Signature, nested: list[bytes]) -> bytes:
         unsigned.append({"type": OID_NESTED_SIGNATURE, "values": [cms.ContentInfo.load(n) for n in nested]})
     if unsigned:
         signer_info["unsigned_attrs"] = cms.CMSAttributes(unsigned)
-    # PKCS#7 v1.5 puts the CTL directly under [0] EXPLICIT (CMS would wrap it in an OCTET STRING,
+    # PKCS#7 v1.5 puts the content directly under [0] EXPLICIT (CMS would wrap it in an OCTET STRING,
     # which asn1crypto's builder insists on), so the envelope layers are assembled here.
-    encap = _tlv(0x30, _oid(OID_CTL) + _tlv(0xA0, ctl))
+    encap = _tlv(0x30, _oid(content_type) + _tlv(0xA0, content))
     signed = _tlv(
         0x30,
         b"".join(

@@ -83,6 +83,22 @@ class PackageSpec:
 
 
 @dataclass
+class BootSpec:
+    """A UEFI disk: an EFI system partition with the boot manager, and a recovery partition with WinRE.
+
+    `boot_ca` names the CA the boot manager's signer chains to ("2011": Microsoft Windows Production
+    PCA 2011, "2023": Windows UEFI CA 2023; test certificates with those names); `tampered` changes a
+    byte of the signed file; `recovery_mb` 0 puts WinRE on the Windows partition."""
+
+    boot_ca: str = "2011"
+    tampered: bool = False
+    recovery_mb: int = 300
+    winre_version: str | None = None  # SOFTWARE ...\Windows NT\CurrentVersion WinREVersion
+    ca2023_status: str | None = None  # SYSTEM ...\SecureBoot\Servicing UEFICA2023Status
+    ca2023_capable: int | None = None  # ... WindowsUEFICA2023Capable
+
+
+@dataclass
 class Scenario:
     name: str
     description: str
@@ -104,6 +120,8 @@ class Scenario:
     disabled_services: list[str] = field(default_factory=list)  # services whose Start is 4
     wu_policy: dict[str, object] = field(default_factory=dict)  # WindowsUpdate policy values (AU\ for UseWUServer)
     logs: list[str] = field(default_factory=list)  # log stories from sample_images/logs.py
+    current_version: str = "6.1"  # SOFTWARE CurrentVersion: 6.1 for Windows 7, 6.3 for Windows 10 and 11
+    boot: BootSpec | None = None  # a UEFI/GPT disk with ESP and recovery partition
 
 
 def _utc(value: datetime) -> datetime:
@@ -155,6 +173,8 @@ def load(name: str) -> Scenario:
         disabled_services=list(data.get("disabled_services", [])),
         wu_policy=dict(data.get("wu_policy", {})),
         logs=list(data.get("logs", [])),
+        current_version=data.get("current_version", "6.1"),
+        boot=BootSpec(**data["boot"]) if "boot" in data else None,
     )
 
 
@@ -182,7 +202,7 @@ def _software(s: Scenario, pki: TestPki | None, signers: dict[str, Identity]) ->
     current = r"Microsoft\Windows NT\CurrentVersion"
     root.set(current, Value.string("ProductName", s.product_name))
     root.set(current, Value.string("CSDVersion", s.csd_version))
-    root.set(current, Value.string("CurrentVersion", "6.1"))
+    root.set(current, Value.string("CurrentVersion", s.current_version))
     root.set(current, Value.string("CurrentBuildNumber", s.build))
     root.set(current, Value.string("EditionID", s.product_name.rsplit(" ", 1)[-1]))
     root.set(current, Value.string("SystemRoot", r"C:\Windows"))
@@ -218,6 +238,8 @@ def _software(s: Scenario, pki: TestPki | None, signers: dict[str, Identity]) ->
         thumbprint = hashlib.sha1(der).hexdigest().upper()
         blob = _blob_property(0x03, bytes.fromhex(thumbprint)) + _blob_property(0x20, der)
         root.set(rf"Microsoft\SystemCertificates\Disallowed\Certificates\{thumbprint}", Value.binary("Blob", blob))
+    if s.boot and s.boot.winre_version:
+        root.set(current, Value.string("WinREVersion", s.boot.winre_version))
     if s.image_state:
         root.set(r"Microsoft\Windows\CurrentVersion\Setup\State", Value.string("ImageState", s.image_state))
     for marker in ("RebootPending", "PackagesPending", "SessionsPending"):
@@ -244,6 +266,13 @@ def _system(s: Scenario) -> bytes:
     for service, start in (("wuauserv", 3), ("BITS", 3), ("TrustedInstaller", 3)):
         disabled = service in s.disabled_services
         root.set(rf"ControlSet001\Services\{service}", Value.dword("Start", 4 if disabled else start))
+    if s.boot:
+        servicing = r"ControlSet001\Control\SecureBoot\Servicing"
+        root.path(servicing)
+        if s.boot.ca2023_status is not None:
+            root.set(servicing, Value.string("UEFICA2023Status", s.boot.ca2023_status))
+        if s.boot.ca2023_capable is not None:
+            root.set(servicing, Value.dword("WindowsUEFICA2023Capable", s.boot.ca2023_capable))
     if "renames" in s.pending:
         renames = "\\??\\C:\\Windows\\winsxs\\Temp\\PendingRenames\\a.dll\0\0"
         root.set(
@@ -288,6 +317,10 @@ def volume_files(s: Scenario) -> dict[str, bytes]:
         files |= STORIES[story](s)
     if "pending.xml" in s.pending:
         files["Windows/winsxs/pending.xml"] = b'<?xml version="1.0" encoding="utf-8"?><PendingTransaction Version="3.1"/>'
+    if s.boot:
+        from sample_images.uefi import windows_files
+
+        files |= windows_files(s.boot)
     if s.image_state:  # Windows writes it as UTF-16 with a byte order mark
         files["Windows/Setup/State/State.ini"] = f"[State]\r\nImageState={s.image_state}\r\n".encode("utf-16")
     return files

@@ -20,9 +20,11 @@ runtime_apt=(wimtools)
 # what the builders write: reglookup, hivexsh/hivexget (libhivex-bin), osslsigncode, openssl;
 # mingw-w64-common holds the winerror.h that imgscan explain is checked against;
 # chromium renders the HTML report headless; setpriv (util-linux) runs the bad-input corpus as a
-# root that obeys file permissions.
+# root that obeys file permissions. UEFI disks: mkfs.fat (dosfstools) and mcopy (mtools) make the EFI
+# system partition, osslsigncode signs its boot manager; sbverify (sbsigntool) checks PE signatures
+# independently, on shim-signed's real Microsoft-signed shimx64.efi among others.
 test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode openssl mingw-w64-common
-          chromium util-linux)
+          chromium util-linux dosfstools mtools sbsigntool shim-signed)
 
 mode=${1:-}
 packages=("${runtime_apt[@]}")

@@ -26,15 +26,18 @@ from imgscan.os_version import OsVersion, read_os_version
 from imgscan.report import Host
 
 if TYPE_CHECKING:
+    from imgscan.artefacts.boot import Boot
     from imgscan.catalog_inventory import CatalogSet
+    from imgscan.image.partitions import Partition
     from imgscan.logs.collect import LogSet
     from imgscan.servicing import Package
+    from imgscan.validity import Judge
     from imgscan.verdict_cache import VerdictCache
 
 __all__ = ["KINDS", "Artefacts", "Unreadable", "UserHive", "gather", "kind_module", "wanted_paths"]
 
 # in the order a full scan loads them (and reports their errors)
-KINDS = ("machine_hives", "user_hives", "packages", "catalogs", "logs", "setup_state", "pending")
+KINDS = ("machine_hives", "user_hives", "packages", "catalogs", "logs", "setup_state", "pending", "boot")
 
 
 def kind_module(name: str) -> ModuleType:
@@ -57,8 +60,13 @@ class Artefacts:
         *,
         jobs: int | None = 1,
         verdict_cache: VerdictCache | None = None,
+        partitions: list[Partition] | None = None,
+        target_firmware: str = "unknown",
     ) -> None:
         self.volume = volume
+        self.target_firmware = target_firmware  # what the hosts' Secure Boot db holds: 2011-only, 2023, unknown
+        self.partitions = partitions or []  # a disk image's partitions (none for a WIM or a tree)
+        self._judge: Judge | None = None
         self.as_of = as_of
         self.horizon_days = horizon_days
         self.jobs = jobs  # processes that judge catalogs (None: as many as cores, for a large image)
@@ -73,6 +81,17 @@ class Artefacts:
         if name not in self._kinds:
             self._kinds[name] = kind_module(name).load(self)
         return self._kinds[name]
+
+    def judge(self) -> Judge:
+        """The image's signature judge (its trust stores and mitigations), built once for catalogs and boot files."""
+        if self._judge is None:
+            from imgscan.certs import CertCache
+            from imgscan.trust_store import build_store
+            from imgscan.validity import Judge
+
+            cache = CertCache()
+            self._judge = Judge(build_store(cache, self.software), cache, self.mitigation)
+        return self._judge
 
     def absent(self, name: str) -> str | None:
         """Why a check that needs this kind has nothing to judge (None: the kind is present)."""
@@ -131,6 +150,10 @@ class Artefacts:
         return self.kind("catalogs").trust
 
     @property
+    def boot(self) -> Boot:
+        return self.kind("boot")
+
+    @property
     def logs(self) -> LogSet:
         return self.kind("logs")
 
@@ -166,9 +189,19 @@ def gather(
     *,
     jobs: int | None = 1,
     verdict_cache: VerdictCache | None = None,
+    partitions: list[Partition] | None = None,
+    target_firmware: str = "unknown",
 ) -> Artefacts:
     """Every kind of artefact of the volume, loaded now (a scan reports all of them)."""
-    art = Artefacts(volume, as_of, horizon_days, jobs=jobs, verdict_cache=verdict_cache)
+    art = Artefacts(
+        volume,
+        as_of,
+        horizon_days,
+        jobs=jobs,
+        verdict_cache=verdict_cache,
+        partitions=partitions,
+        target_firmware=target_firmware,
+    )
     art.load_all()
     return art
 

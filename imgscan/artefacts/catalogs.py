@@ -31,17 +31,13 @@ class Catalogs:
 def load(art: Artefacts) -> Catalogs:
     if not catalog_paths(art.volume):
         return Catalogs()
-    from imgscan.certs import CertCache
-    from imgscan.trust_store import build_store
-    from imgscan.validity import Judge
-
-    cache = CertCache()
-    store = build_store(cache, art.software)
+    judge = art.judge()
+    store = judge.store
     errors = [{"path": r"SOFTWARE\Microsoft\SystemCertificates", "message": p} for p in store.problems]
     trust: dict[str, object] = {
         "image_roots": store.count("image"),
         "bundled_roots": store.count("bundled"),
         "eku_mitigation": art.mitigation,
     }
-    catalogs = read_catalogs(art.volume, Judge(store, cache, art.mitigation), art.jobs, art.verdict_cache)
+    catalogs = read_catalogs(art.volume, judge, art.jobs, art.verdict_cache)
     return Catalogs(catalogs, trust, errors + uncovered_manifests(art.packages, catalogs))

@@ -4,7 +4,8 @@ A directory that is itself an extracted Windows volume is one image; any other
 directory is searched (recursively) for image files, recognised by their magic
 bytes; a file there whose name says it is an image but whose header is not one
 is kept too, so that it becomes an error row instead of vanishing. Extra
-manifest columns are kept as labels.
+manifest columns are kept as labels, except `target_firmware` (2011-only, 2023 or unknown: what that
+host's Secure Boot db holds, as `--target-firmware` says for one scan).
 
 An image is identified by its resolved path (symbolic links followed, made
 absolute), so `a.vhdx`, `./a.vhdx`, `/abs/a.vhdx` and a link to it are one
@@ -18,6 +19,7 @@ import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imgscan.check import TARGET_FIRMWARE
 from imgscan.errors import ImgscanError
 from imgscan.image.sniff import sniff_format
 
@@ -30,6 +32,7 @@ class Target:
     path: str
     host: str | None = None  # from the manifest; else the scan's ComputerName, else the file name
     labels: dict[str, str] = field(default_factory=dict)
+    target_firmware: str = "unknown"  # the manifest's optional target_firmware column (see --target-firmware)
 
 
 def _is_windows_tree(path: Path) -> bool:
@@ -60,8 +63,13 @@ def _manifest(path: Path) -> list[Target]:
         image = Path(row["path"])
         if not image.is_absolute():
             image = path.parent / image
-        labels = {k: v for k, v in row.items() if k not in ("path", "host") and v}
-        targets.append(Target(str(image), row.get("host") or None, labels))
+        labels = {k: v for k, v in row.items() if k not in ("path", "host", "target_firmware") and v}
+        firmware = (row.get("target_firmware") or "unknown").strip()
+        if firmware not in TARGET_FIRMWARE:
+            raise ImgscanError(
+                str(path), f"row for {image}: target_firmware {firmware!r} is not one of {', '.join(TARGET_FIRMWARE)}"
+            )
+        targets.append(Target(str(image), row.get("host") or None, labels, firmware))
     return targets
 
 
@@ -82,7 +90,7 @@ def collect(inputs: list[str]) -> list[Target]:
             else:
                 raise ImgscanError(str(path), "no such file or directory")
             for target in targets:
-                resolved = Target(_resolved(target.path), target.host, target.labels)
+                resolved = Target(_resolved(target.path), target.host, target.labels, target.target_firmware)
                 found.setdefault(resolved.path, resolved)
     return list(found.values())
 

@@ -55,7 +55,7 @@ def scan_one(target: Target, options: FleetOptions, cache_db: str | None = None)
             Path(target.path),
             date.fromisoformat(options.as_of),
             checks,
-            Options(horizon_days=options.horizon_days, verdict_cache=cache),
+            Options(horizon_days=options.horizon_days, verdict_cache=cache, target_firmware=target.target_firmware),
         ).report
         result["report"] = report
     except ImgscanError as exc:

@@ -1,0 +1,100 @@
+"""Kind `boot`: the disk's partitions, the UEFI boot files and their signatures, where WinRE lives,
+and the Secure Boot servicing state of the image.
+
+On a disk image the boot manager is read where firmware reads it, the EFI system partition
+(`\\EFI\\Microsoft\\Boot\\bootmgfw.efi`, and the fallback `\\EFI\\Boot\\bootx64.efi`). A WIM or an
+extracted tree has no ESP: there the copy that bcdboot installs from, `Windows\\Boot\\EFI\\bootmgfw.efi`,
+is what hosts built from the image will boot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+from imgscan.authenticode import PeFile, read_pe
+from imgscan.image.partitions import Partition
+from imgscan.secureboot import SecureBootState, secure_boot_state
+
+if TYPE_CHECKING:
+    from imgscan.artefacts import Artefacts
+
+BCDBOOT_SOURCE = r"Windows\Boot\EFI\bootmgfw.efi"
+REAGENT = r"Windows\System32\Recovery\ReAgent.xml"
+ESP_BOOT_FILES = (r"EFI\Microsoft\Boot\bootmgfw.efi", r"EFI\Boot\bootx64.efi")
+PATHS = ("/Windows/Boot/EFI/bootmgfw.efi", "/Windows/System32/Recovery/ReAgent.xml")
+ABSENT = "the image has no UEFI boot files (no EFI system partition and no Windows\\Boot\\EFI\\bootmgfw.efi)"
+
+
+@dataclass(frozen=True)
+class BootFile:
+    where: str  # "EFI system partition N" or "Windows partition"
+    pe: PeFile
+
+    def as_dict(self) -> dict[str, object]:
+        from imgscan.secureboot import signing_authorities
+
+        authorities = signing_authorities(self.pe)
+        return {"where": self.where} | self.pe.as_dict() | {"signed_under": [a.name for a in authorities]}
+
+
+@dataclass
+class Boot:
+    partitions: list[Partition] = field(default_factory=list)
+    files: list[BootFile] = field(default_factory=list)
+    winre_offset: int | None = None  # ReAgent.xml WinreLocation offset: the byte offset of WinRE's partition
+    winre_version: str | None = None
+    secure_boot: SecureBootState = field(default_factory=lambda: SecureBootState(None, None, None, None))
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.files or self.partitions)
+
+
+def load(art: Artefacts) -> Boot:
+    boot = Boot(partitions=list(art.partitions), secure_boot=secure_boot_state(art.system))
+    boot.errors += [{"path": f"partition {p.number} ({p.role})", "message": p.problem} for p in boot.partitions if p.problem]
+    esp = next((p for p in boot.partitions if p.role == "efi-system" and p.volume is not None), None)
+    sources = (
+        [(esp.volume, path, f"EFI system partition {esp.number}") for path in ESP_BOOT_FILES]
+        if esp and esp.volume
+        else [(art.volume, BCDBOOT_SOURCE, "Windows partition")]
+    )
+    for volume, path, where in sources:
+        if not volume.exists(path):
+            continue
+        try:
+            with volume.open(path) as fh:
+                data = fh.read()
+        except OSError as exc:
+            boot.errors.append({"path": path, "message": f"boot file cannot be read: {getattr(exc, 'problem', exc)}"})
+            continue
+        pe = read_pe(path, data, art.judge())
+        if pe.problem:
+            boot.errors.append({"path": path, "message": f"{where}: {pe.problem}"})
+        for signature in pe.signatures:
+            if signature.problem:
+                boot.errors.append({"path": path, "message": f"{where}: {signature.problem}"})
+        boot.files.append(BootFile(where, pe))
+    boot.winre_offset = _winre_offset(art, boot.errors)
+    version = art.software.value(r"Microsoft\Windows NT\CurrentVersion", "WinREVersion") if art.software else None
+    boot.winre_version = version if isinstance(version, str) else None
+    return boot
+
+
+def _winre_offset(art: Artefacts, errors: list[dict[str, str]]) -> int | None:
+    if not art.volume.exists(REAGENT):
+        return None
+    try:
+        with art.volume.open(REAGENT) as fh:
+            root = ElementTree.fromstring(fh.read())
+    except (OSError, ParseError, DefusedXmlException) as exc:
+        errors.append({"path": REAGENT, "message": f"not readable XML: {exc}"})
+        return None
+    location = root.find("WinreLocation")
+    offset = location.get("offset") if location is not None else None
+    return int(offset) if offset and offset.isdigit() else None

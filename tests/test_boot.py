@@ -1,0 +1,193 @@
+"""Issue 16: partitions, UEFI boot files and their Authenticode signatures, and the Secure Boot and
+WinRE rules, on built GPT disks, with what imgscan reads checked by independent readers (sfdisk,
+mtools, ntfsinfo, osslsigncode, sbverify) and on a real Microsoft-signed UEFI binary."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from imgscan.authenticode import read_pe
+from imgscan.certs import CertCache
+from imgscan.trust_store import build_store
+from imgscan.validity import Judge
+from sample_images.build import build
+from sample_images.scenario import load
+from sample_images.uefi import boot_manager, signing_cas
+from tests.conftest import run_imgscan
+
+SHIM = Path("/usr/lib/shim/shimx64.efi.signed")  # Debian shim-signed: signed by Microsoft under two CAs
+SCENARIOS = ("uefi-healthy", "secureboot-2023", "secureboot-2011", "winre-small", "bootmgr-tampered")
+
+
+@pytest.fixture(scope="module")
+def disks(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uefi")
+    return {name: build(load(name), out, ("vhdx", "gpt")) for name in SCENARIOS}
+
+
+def _judge() -> Judge:
+    cache = CertCache()
+    return Judge(build_store(cache, None), cache, None)
+
+
+def _scan(image: Path, *args: str) -> dict:
+    run = run_imgscan("scan", image, "-f", "json", *args)
+    assert run.code in (0, 1), run.stderr
+    return run.report
+
+
+def _rules(report: dict) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for finding in report["findings"]:
+        found.setdefault(finding["rule"], []).append(finding)
+    return found
+
+
+def _extract(raw: Path, partition: dict, out: Path) -> None:
+    """One partition's bytes into a file of its own (streamed: a disk can be hundreds of MB)."""
+    with raw.open("rb") as source, out.open("wb") as target:
+        source.seek(partition["offset"])
+        remaining = partition["size"]
+        while remaining:
+            chunk = source.read(min(remaining, 1 << 20))
+            target.write(chunk)
+            remaining -= len(chunk)
+
+
+def test_partition_table_and_free_space_match_independent_readers(disks, tmp_path):
+    raw = disks["winre-small"]["gpt"]
+    table = json.loads(subprocess.run(["sfdisk", "--json", raw], capture_output=True, text=True, check=True).stdout)
+    expected = [(p["start"] * 512, p["type"].upper()) for p in table["partitiontable"]["partitions"]]
+    report = _scan(disks["winre-small"]["vhdx"])
+    partitions = report["inventory"]["partitions"]
+    assert [(p["offset"], p["type"]) for p in partitions] == expected
+    assert [p["role"] for p in partitions] == ["efi-system", "windows", "recovery"]
+    esp, _, recovery = partitions
+    _extract(raw, esp, tmp_path / "esp.img")
+    listing = subprocess.run(["mdir", "-i", tmp_path / "esp.img", "::/"], capture_output=True, text=True, check=True).stdout
+    assert int(re.search(r"([\d ]+) bytes free", listing).group(1).replace(" ", "")) == esp["free_bytes"]
+    _extract(raw, recovery, tmp_path / "rec.img")
+    info = subprocess.run(["ntfsinfo", "-m", "-f", tmp_path / "rec.img"], capture_output=True, text=True, check=True).stdout
+    clusters = int(re.search(r"Free Clusters:\s+(\d+)", info).group(1))
+    cluster_size = int(re.search(r"Cluster Size:\s+(\d+)", info).group(1))
+    assert clusters * cluster_size == recovery["free_bytes"]
+
+
+def test_boot_manager_signature_agrees_with_osslsigncode(tmp_path):
+    for ca, tampered in (("2011", False), ("2023", False), ("2011", True)):
+        data = boot_manager(ca, tampered)
+        (tmp_path / "boot.efi").write_bytes(data)
+        out = subprocess.run(["osslsigncode", "verify", "-in", tmp_path / "boot.efi"], capture_output=True, text=True).stdout
+        current = re.search(r"Current message digest\s*:\s*([0-9A-F]+)", out).group(1)
+        calculated = re.search(r"Calculated message digest\s*:\s*([0-9A-F]+)", out).group(1)
+        pe = read_pe("boot.efi", data, _judge())
+        (signature,) = pe.signatures
+        assert signature.digest.hex().upper() == current
+        assert pe.image_hashes["sha256"].hex().upper() == calculated
+        assert (current == calculated) is (not tampered) is (not pe.hash_mismatch)
+        assert signature.chain[1] == {"2011": "Microsoft Windows Production PCA 2011", "2023": "Windows UEFI CA 2023"}[ca]
+        (tmp_path / "ca.pem").write_bytes(signing_cas()[1][ca].pem)
+        verified = subprocess.run(["sbverify", "--cert", tmp_path / "ca.pem", tmp_path / "boot.efi"], capture_output=True)
+        assert (verified.returncode == 0) is (not tampered)
+
+
+def test_real_microsoft_signed_shim_both_generations(tmp_path):
+    """shim-signed carries two WIN_CERTIFICATE entries: Microsoft Corporation UEFI CA 2011 and Microsoft
+    UEFI CA 2023. sbverify lists the same signers and verifies the first signature's image hash."""
+    data = SHIM.read_bytes()
+    pe = read_pe(str(SHIM), data, _judge())
+    chains = [s.chain for s in pe.signatures]
+    assert [c[1] for c in chains] == ["Microsoft Corporation UEFI CA 2011", "Microsoft UEFI CA 2023"]
+    assert not pe.hash_mismatch and all(s.signature.problem is None for s in pe.signatures)
+    listed = subprocess.run(["sbverify", "--list", SHIM], capture_output=True, text=True, check=True).stdout
+    issuers = re.findall(r"image signature issuers:\n - .*?CN=([^\n/]+)", listed)
+    assert issuers == ["Microsoft Corporation UEFI CA 2011", "Microsoft UEFI CA 2023"]
+    issuer = next(c for c in pe.signatures[0].signature.certificates if c.common_name == "Microsoft Corporation UEFI CA 2011")
+    (tmp_path / "ca.pem").write_bytes(
+        b"-----BEGIN CERTIFICATE-----\n" + __import__("base64").encodebytes(issuer.der) + b"-----END CERTIFICATE-----\n"
+    )
+    assert subprocess.run(["sbverify", "--cert", tmp_path / "ca.pem", SHIM], capture_output=True).returncode == 0
+    changed = bytearray(data)
+    changed[0x1000] ^= 0xFF
+    (tmp_path / "changed.efi").write_bytes(changed)
+    assert (
+        subprocess.run(["sbverify", "--cert", tmp_path / "ca.pem", tmp_path / "changed.efi"], capture_output=True).returncode != 0
+    )
+    assert len(read_pe("changed.efi", bytes(changed), _judge()).hash_mismatch) == 2
+
+
+def test_ca_2023_boot_manager_by_target_firmware(disks):
+    image = disks["secureboot-2023"]["vhdx"]
+    unknown = _rules(_scan(image))["secureboot-ca-2023-required"]
+    assert {f["severity"] for f in unknown} == {"medium"}
+    assert {e["path"] for f in unknown for e in f["evidence"]} == {r"EFI\Microsoft\Boot\bootmgfw.efi", r"EFI\Boot\bootx64.efi"}
+    assert {f["severity"] for f in _rules(_scan(image, "--target-firmware", "2011-only"))["secureboot-ca-2023-required"]} == {
+        "high"
+    }
+    assert "secureboot-ca-2023-required" not in _rules(_scan(image, "--target-firmware", "2023"))
+
+
+def test_ca_2011_only_dates(disks):
+    image = disks["secureboot-2011"]["vhdx"]
+    before = _rules(_scan(image, "--as-of", "2026-06-01"))["secureboot-ca-2011-only"]
+    after = _rules(_scan(image, "--as-of", "2026-10-19"))["secureboot-ca-2011-only"]
+    assert [(f["severity"], f["starts"]) for f in before] == [("info", "2026-10-19")]
+    assert [(f["severity"], f["starts"]) for f in after] == [("medium", "2026-10-19")]
+    assert "UEFICA2023Status = NotStarted" in after[0]["message"]
+    assert "secureboot-ca-2011-only" not in _rules(_scan(image, "--target-firmware", "2023"))
+
+
+def test_winre_partition_too_small(disks):
+    found = _rules(_scan(disks["winre-small"]["vhdx"], "--as-of", "2024-02-01"))["winre-partition-too-small"]
+    assert [(f["severity"], f["starts"], f["hresult"]) for f in found] == [("high", "2024-01-09", "0x80070643")]
+    assert found[0]["evidence"][0]["free_bytes"] < 250 * 1024 * 1024
+    early = _rules(_scan(disks["winre-small"]["vhdx"], "--as-of", "2023-06-01"))["winre-partition-too-small"]
+    assert [f["severity"] for f in early] == ["medium"]  # within the horizon: starts 2024-01-09
+
+
+def test_tampered_boot_manager(disks):
+    found = _rules(_scan(disks["bootmgr-tampered"]["vhdx"]))["boot-file-signature-invalid"]
+    assert {f["severity"] for f in found} == {"high"} and len(found) == 2
+    evidence = found[0]["evidence"][0]
+    assert evidence["signed_image_hash"] != evidence["image_hash"]
+
+
+def test_healthy_uefi_control_has_none_of_them(disks):
+    rules = set(_rules(_scan(disks["uefi-healthy"]["vhdx"])))
+    assert not rules & {
+        "secureboot-ca-2023-required",
+        "secureboot-ca-2011-only",
+        "winre-partition-too-small",
+        "boot-file-signature-invalid",
+    }
+
+
+def test_a_damaged_esp_is_an_error_and_the_scan_goes_on(disks, tmp_path):
+    damaged = tmp_path / "damaged.raw"
+    shutil.copyfile(disks["secureboot-2023"]["gpt"], damaged)
+    with damaged.open("r+b") as fh:
+        fh.seek(1024 * 1024)  # sample_images.uefi.ESP_START: the FAT boot sector, overwritten
+        fh.write(b"\xde\xad" * 256)
+    report = _scan(damaged)
+    assert any(e["path"] == "partition 1 (efi-system)" and "no file system" in e["message"] for e in report["errors"])
+    (boot_file,) = report["inventory"]["boot_files"]  # the boot manager bcdboot installs from, instead
+    assert boot_file["where"] == "Windows partition"
+    assert "secureboot-ca-2023-required" in _rules(report)
+
+
+def test_fleet_manifest_names_each_hosts_firmware(disks, tmp_path):
+    image = disks["secureboot-2023"]["vhdx"]
+    manifest = tmp_path / "fleet.csv"
+    manifest.write_text(f"path,host,target_firmware\n{image},OLD-FW,2011-only\n", encoding="utf-8")
+    run = run_imgscan("fleet", manifest, "--db", tmp_path / "fleet.sqlite", "-f", "json")
+    (row,) = json.loads(run.stdout)
+    assert row["worst"] == "high" and "secureboot-ca-2023-required" in row["rules"]
+    manifest.write_text(f"path,host,target_firmware\n{image},X,2012\n", encoding="utf-8")
+    bad = run_imgscan("fleet", manifest, "--db", tmp_path / "other.sqlite")
+    assert bad.code == 2 and "target_firmware '2012'" in bad.stderr and "Traceback" not in bad.stderr
