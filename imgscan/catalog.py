@@ -181,17 +181,22 @@ def parse_catalog(path: str, data: bytes, cache: CertCache, *, members: bool = F
         raise CatalogError(f"malformed ASN.1: {exc}".splitlines()[0]) from exc
 
 
-def _parse(path: str, data: bytes, cache: CertCache, members: bool) -> Catalog:
+def _signed_data(data: bytes, content_type: str, what: str) -> _SignedData:
+    """The SignedData of a PKCS#7 ContentInfo whose signed content is of `content_type` (`what`, in words)."""
     if not data.startswith(b"\x30"):
         raise CatalogError("not DER-encoded PKCS#7 (does not start with a SEQUENCE)")
     info = _ContentInfo.load(data, strict=False)
     if info["content_type"].dotted != OID_SIGNED_DATA:
         raise CatalogError(f"not PKCS#7 SignedData (content type {info['content_type'].dotted})")
     signed = info["content"]
-    encap = signed["encap"]
-    if encap["content_type"].dotted != OID_CTL:
-        raise CatalogError(f"not a catalog: signed content is {encap['content_type'].dotted}, not a CTL")
-    ctl = encap["content"].parse(spec=CertificateTrustList)
+    if signed["encap"]["content_type"].dotted != content_type:
+        raise CatalogError(f"not {what}: signed content is {signed['encap']['content_type'].dotted}")
+    return signed
+
+
+def _parse(path: str, data: bytes, cache: CertCache, members: bool) -> Catalog:
+    signed = _signed_data(data, OID_CTL, "a catalog (a CTL)")
+    ctl = signed["encap"]["content"].parse(spec=CertificateTrustList)
     subjects = ctl["trusted_subjects"]
     base = dict(
         path=path,
@@ -208,16 +213,8 @@ def parse_indirect_data(path: str, data: bytes, cache: CertCache) -> tuple[Catal
     catalog's, the digest algorithm and the digest of the file it vouches for (SpcIndirectDataContent).
     Raises CatalogError for a blob that is not such a signature."""
     try:
-        if not data.startswith(b"\x30"):
-            raise CatalogError("not DER-encoded PKCS#7 (does not start with a SEQUENCE)")
-        info = _ContentInfo.load(data, strict=False)
-        if info["content_type"].dotted != OID_SIGNED_DATA:
-            raise CatalogError(f"not PKCS#7 SignedData (content type {info['content_type'].dotted})")
-        signed = info["content"]
-        encap = signed["encap"]
-        if encap["content_type"].dotted != OID_SPC_INDIRECT_DATA:
-            raise CatalogError(f"not an Authenticode signature: signed content is {encap['content_type'].dotted}")
-        indirect = encap["content"].parse(spec=_SpcIndirectData)
+        signed = _signed_data(data, OID_SPC_INDIRECT_DATA, "an Authenticode signature")
+        indirect = signed["encap"]["content"].parse(spec=_SpcIndirectData)
         digest = indirect["message_digest"]
         base = dict(path=path, sha256=hashlib.sha256(data).hexdigest(), this_update=None, member_count=0, members=None)
         signature = _signature(signed, indirect.contents, cache, base, nested=True)

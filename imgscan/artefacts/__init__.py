@@ -182,26 +182,10 @@ class Artefacts:
         }
 
 
-def gather(
-    volume: WindowsVolume,
-    as_of: date,
-    horizon_days: int = 365,
-    *,
-    jobs: int | None = 1,
-    verdict_cache: VerdictCache | None = None,
-    partitions: list[Partition] | None = None,
-    target_firmware: str = "unknown",
-) -> Artefacts:
-    """Every kind of artefact of the volume, loaded now (a scan reports all of them)."""
-    art = Artefacts(
-        volume,
-        as_of,
-        horizon_days,
-        jobs=jobs,
-        verdict_cache=verdict_cache,
-        partitions=partitions,
-        target_firmware=target_firmware,
-    )
+def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365, **options: Any) -> Artefacts:
+    """Every kind of artefact of the volume, loaded now (a scan reports all of them); `options` are
+    Artefacts' keyword settings (jobs, verdict_cache, partitions, target_firmware)."""
+    art = Artefacts(volume, as_of, horizon_days, **options)
     art.load_all()
     return art
 
