@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.servicing_levels import servicing_level, windows7_servicing
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -43,10 +42,14 @@ class EsuPrerequisites(Check):
     needs = ("machine_hives",)
 
     def applies(self, artefacts: Artefacts) -> bool:
+        from imgscan.servicing_levels import windows7_servicing
+
         os = artefacts.os_version
         return bool(os and os.is_windows7_sp1) and artefacts.as_of >= windows7_servicing().end_of_support
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+        from imgscan.servicing_levels import servicing_level, windows7_servicing
+
         data = windows7_servicing()
         level = servicing_level(artefacts.packages)
         licensing = data.esu_licensing[0].kb

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.check import Check, Finding, Rule, Severity, Timing
-from imgscan.servicing_levels import servicing_level, windows7_servicing
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -46,6 +45,8 @@ class Sha2Support(Check):
         return bool(os and os.is_windows7_sp1)
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+        from imgscan.servicing_levels import servicing_level, windows7_servicing
+
         data = windows7_servicing()
         level = servicing_level(artefacts.packages)
         missing = []

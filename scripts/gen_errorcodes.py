@@ -12,8 +12,8 @@ Sources (all machine-readable, all Debian packages):
   Windows SDK MessageText of this domain's trust codes (../shared/domain.md's
   table), for which Wine has no text (seed 001 quotes CERT_E_EXPIRED's verbatim).
 
-    apt-get install mingw-w64-common libwine && pip install pefile
-    python3 scripts/gen_errorcodes.py
+    apt-get install mingw-w64-common libwine
+    .venv/bin/python scripts/gen_errorcodes.py    # pefile comes with imgscan
 
 The output is committed; rerun only to refresh it.
 """
