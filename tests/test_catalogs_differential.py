@@ -10,6 +10,12 @@ disagreement means the two readers judge the same signature differently.
 Compared per catalog: signed or not, digest algorithm, signer certificate serial, timestamp time
 and TSA certificate serial, whether the timestamp's signature verifies, and whether the whole
 signature verifies at that moment. Any difference fails, except those in EXCEPTIONS.
+
+PE signatures (UEFI boot managers signed under each Secure Boot CA generation, and one changed after
+signing) go through the same comparison, with the image hash on top: the digest the signature
+vouches for and the one computed from the file, against osslsigncode's "Current" and "Calculated"
+message digests. (Debian's real Microsoft-signed shim, which osslsigncode cannot read because it
+carries two certificate entries, is compared with sbverify in tests/test_boot.py.)
 """
 
 from __future__ import annotations
@@ -243,6 +249,51 @@ def test_every_exception_is_still_a_real_difference(corpus):
                 theirs = _osslsigncode(path, bundle, moment)
                 differing += [f for f in facts if getattr(mine, f) != getattr(theirs, f)]
         assert differing, kind
+
+
+def test_pe_signatures_agree_with_osslsigncode(tmp_path):
+    from imgscan.authenticode import read_pe
+    from sample_images.uefi import boot_manager, signing_cas
+
+    root, _ = signing_cas()
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(root.pem)
+    cache = CertCache()
+    store = build_store(cache, None)
+    store.add(root.der, "test root")
+    judge = Judge(store, cache, None)
+    disagreements = []
+    for ca, tampered in (("2011", False), ("2023", False), ("2023", True)):
+        path = tmp_path / f"bootmgfw-{ca}{'-tampered' if tampered else ''}.efi"
+        path.write_bytes(boot_manager(ca, tampered))
+        pe = read_pe(path.name, path.read_bytes(), judge)
+        (embedded,) = pe.signatures
+        signature = embedded.signature
+        assert signature is not None and signature.signer is not None
+        moment = utc("2024-01-01T00:00:00")  # every certificate of both generations' chains is valid then
+        chain = judge.chain(signature.signer, signature.certificates)
+        mine = Facts(
+            signed=True,
+            digest=signature.digest_algorithm,
+            signer_serial=f"{signature.signer.serial:X}",
+            signature_ok=signature.problem is None and not chain.problem and chain.valid_at(moment) and not pe.hash_mismatch,
+        )
+        theirs = _osslsigncode(path, bundle, moment)
+        out = subprocess.run(["osslsigncode", "verify", "-in", str(path)], capture_output=True, text=True).stdout
+        current = re.search(r"Current message digest\s*:\s*([0-9A-F]+)", out).group(1)
+        calculated = re.search(r"Calculated message digest\s*:\s*([0-9A-F]+)", out).group(1)
+        # osslsigncode stops at an image hash mismatch ("MISMATCH!!!"), printing no signer details
+        theirs_ok = "MISMATCH" not in out and bool(theirs.signature_ok)
+        compared = ("signed",) if "MISMATCH" in out else ("signed", "digest", "signer_serial")
+        facts = [(f, getattr(mine, f), getattr(theirs, f)) for f in compared]
+        facts += [("signature_ok", mine.signature_ok, theirs_ok)]
+        facts += [("signed image hash", embedded.digest.hex().upper(), current)]
+        facts += [("computed image hash", pe.image_hashes["sha256"].hex().upper(), calculated)]
+        disagreements += [
+            f"{path.name}: {fact}: imgscan {ours!r}, osslsigncode {other!r}" for fact, ours, other in facts if ours != other
+        ]
+        assert mine.signature_ok is (not tampered)
+    assert not disagreements, "\n".join(disagreements)
 
 
 def _pem_der(path: Path) -> bytes:
