@@ -128,3 +128,52 @@ def test_a_report_from_ntfs_holds_only_plain_values(tmp_path):
     report = scan(image, date(2013, 7, 1), load_checks(None)).report
     names = [h.get("name") for h in report["inventory"]["hives"]]
     assert scenario.profiles[0].name in names and _plain(report)
+
+
+def _dissect_listing(entry) -> set[tuple[str, int]]:
+    from dissect.ntfs.util import segment_reference
+
+    return {(e.name, segment_reference(e.entry.header.FileReference)) for e in entry.scandir()}
+
+
+@pytest.mark.parametrize("image", SAMPLES, ids=lambda p: p.stem)
+def test_every_directory_lists_as_dissect_lists_it(image):
+    from imgscan.image.ntfs_files import list_directory
+
+    volume = open_disk(image, "vhdx")[0]
+    directories = [volume._fs.get("/")]
+    compared = 0
+    while directories:
+        directory = directories.pop()
+        mine = list_directory(directory)
+        assert mine is not None, directory.path
+        assert {(f.name, f.segment) for f in mine} == _dissect_listing(directory), directory.path
+        for child in directory.scandir():
+            if child.is_dir(follow_symlinks=False) and child.name not in (".", "$Extend"):
+                directories.append(child.get())
+        compared += 1
+    assert compared > 10
+
+
+def test_a_directory_spread_over_index_buffers_lists_as_dissect_lists_it(tmp_path):
+    """700 entries do not fit the index root: they live in INDX buffers of $INDEX_ALLOCATION."""
+    from dissect.target.filesystems.ntfs import NtfsFilesystem
+
+    from imgscan.image.ntfs_files import list_directory
+    from sample_images.build import ntfs_volume
+
+    tree = tmp_path / "tree" / "Windows" / "servicing" / "Packages"
+    tree.mkdir(parents=True)
+    for n in range(700):
+        (tree / f"Package_{n:03d}_for_KB{2500000 + n}~31bf3856ad364e35~amd64~~6.1.1.0.cat").write_bytes(b"x" * (n % 50))
+    (tree / "Ünïcödé name.mum").write_bytes(b"<assembly/>")
+    image = tmp_path / "volume.ntfs"
+    ntfs_volume(tmp_path / "tree", image, 32 * 1024 * 1024, "Windows", 0, tmp_path)
+    with image.open("rb") as fh:
+        directory = NtfsFilesystem(fh).get("Windows/servicing/Packages")
+        assert directory.entry.open("$I30", 0xA0).read()[:4] == b"INDX"  # really spread over buffers
+        mine = list_directory(directory)
+        assert mine is not None and len(mine) == 701
+        assert {(f.name, f.segment) for f in mine} == _dissect_listing(directory)
+        for indexed in mine[:50]:
+            assert open_plain(indexed).read() == indexed.get().open().read()

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import io
 import struct
-from typing import TYPE_CHECKING, BinaryIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dissect.ntfs.util import varint
 
@@ -37,6 +38,9 @@ RECORD_IN_USE, RECORD_IS_DIRECTORY = 0x0001, 0x0002
 def open_plain(dir_entry: object) -> BinaryIO | None:
     """The data of the file a dissect NTFS directory entry names, when it is a plain file (see module
     docstring); None for anything else, or for a directory entry of another file system."""
+    if isinstance(dir_entry, IndexedFile):
+        data = plain_data(dir_entry.ntfs.mft.get(dir_entry.segment)) if dir_entry.plain() else None
+        return io.BytesIO(data) if data is not None else None
     index_entry = getattr(dir_entry, "entry", None)
     if index_entry is None or not hasattr(index_entry, "dereference"):
         return None
@@ -111,3 +115,86 @@ def _runs(attribute: bytes, offset: int) -> list[tuple[int, int]] | None:
         runs.append((lcn, count))
         offset += 1 + size_length + offset_length
     return runs
+
+
+# --- directory listings -------------------------------------------------------------------------
+# Listing a directory through dissect parses every index entry and its $FILE_NAME key with cstruct
+# (about 0.2 ms per entry: 4 s for a 20,000-entry servicing\Packages). The entries are read here
+# with struct from the same $INDEX_ROOT and $INDEX_ALLOCATION streams, visiting them as dissect's
+# Index.entries() does (the root, then every INDX buffer in order, skipping ones that are not INDX),
+# and leaving DOS-only names out as dissect.target's scandir does. Tests compare both listings.
+
+INDEX_ROOT, INDEX_ALLOCATION = 0x90, 0xA0
+ENTRY_NODE, ENTRY_END = 0x01, 0x02
+NAMESPACE_DOS = 2
+FILE_NAME_INDEX_PRESENT = 0x10000000  # the $FILE_NAME flag of a directory
+FILE_ATTRIBUTE_REPARSE_POINT = 0x400
+
+
+class IndexedFile:
+    """A directory entry read from the index: its name, file record number and $FILE_NAME flags."""
+
+    __slots__ = ("flags", "name", "ntfs", "parent", "segment")
+
+    def __init__(self, parent: Any, name: str, segment: int, flags: int) -> None:
+        self.parent = parent  # the dissect.target FilesystemEntry of the directory
+        self.name = name
+        self.segment = segment
+        self.flags = flags
+        self.ntfs = parent.entry.ntfs
+
+    def get(self) -> Any:
+        """The dissect.target entry, as NtfsDirEntry.get() would return it."""
+        from dissect.target.filesystems.ntfs import NtfsFilesystemEntry
+        from dissect.target.helpers import fsutil
+
+        path = fsutil.join(self.parent.path, self.name, alt_separator=self.parent.fs.alt_separator)
+        return NtfsFilesystemEntry(self.parent.fs, path, self.ntfs.mft.get(self.segment))
+
+    def plain(self) -> bool:
+        return not self.flags & (FILE_NAME_INDEX_PRESENT | FILE_ATTRIBUTE_REPARSE_POINT)
+
+
+def list_directory(directory: Any) -> list[IndexedFile] | None:
+    """The entries of a dissect.target NTFS directory entry, or None for anything else (a directory
+    of another file system, or an index this reader does not follow: dissect lists those)."""
+    record = getattr(directory, "entry", None)
+    if record is None or getattr(record, "ntfs", None) is None or not hasattr(record, "open"):
+        return None
+    root = record.open("$I30", INDEX_ROOT).read()
+    if len(root) < 32:
+        return None
+    block_size = struct.unpack_from("<I", root, 8)[0]
+    entries_offset, entries_size = struct.unpack_from("<II", root, 16)
+    found = list(_entries(directory, root, 16 + entries_offset, 16 + entries_size))
+    try:
+        allocation = record.open("$I30", INDEX_ALLOCATION).read()
+    except (FileNotFoundError, KeyError):
+        return found
+    from dissect.ntfs.util import apply_fixup
+
+    for start in range(0, len(allocation) - block_size + 1, block_size):
+        block = allocation[start : start + block_size]
+        if block[:4] != b"INDX":
+            continue
+        block = apply_fixup(block)
+        entries_offset, entries_size = struct.unpack_from("<II", block, 24)
+        found += _entries(directory, block, 24 + entries_offset, 24 + entries_size)
+    return found
+
+
+def _entries(directory: Any, data: bytes, offset: int, end: int) -> Iterator[IndexedFile]:
+    end = min(end, len(data))
+    while offset + 16 <= end:
+        reference, length, key_length, flags = struct.unpack_from("<QHHH", data, offset)
+        if flags & ENTRY_END or length < 16:
+            return
+        key = offset + 16
+        if key_length >= 0x42 and key + key_length <= end:
+            file_flags = struct.unpack_from("<I", data, key + 0x38)[0]
+            name_length, namespace = data[key + 0x40], data[key + 0x41]
+            if namespace != NAMESPACE_DOS:
+                name = data[key + 0x42 : key + 0x42 + 2 * name_length].decode("utf-16-le", "surrogatepass")
+                if name != ".":
+                    yield IndexedFile(directory, name, reference & 0xFFFFFFFFFFFF, file_flags)
+        offset += length
