@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -46,9 +46,13 @@ class Windows7Servicing:
     esu_sources: tuple[str, ...]
     esu_licensing: tuple[Update, ...]
 
-    @property
+    @cached_property
     def first_sha2_ssu(self) -> Update:
         return min(self.ssus, key=lambda u: u.released or date.max)
+
+    @cached_property
+    def ssu_kbs(self) -> frozenset[str]:
+        return frozenset(u.kb for u in self.ssus)
 
 
 @cache
@@ -75,7 +79,7 @@ def _kb_number(kb: str | None) -> int:
 
 def is_ssu(package: Package) -> bool:
     """A servicing stack update, of any Windows release and age."""
-    return package.updates_servicing_stack or package.kb in {u.kb for u in windows7_servicing().ssus}
+    return package.updates_servicing_stack or package.kb in windows7_servicing().ssu_kbs
 
 
 def is_sha2_era_ssu(package: Package) -> bool:

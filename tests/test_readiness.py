@@ -10,6 +10,10 @@ from sample_images.scenario import load
 from tests.conftest import run_imgscan
 
 
+def _reglookup(*args: str) -> str:
+    return subprocess.run(["reglookup", *args], capture_output=True, text=True, check=True).stdout
+
+
 def _hivexget(hive, key: str, value: str) -> str:
     return subprocess.run(["hivexget", str(hive), key, value], capture_output=True, text=True, check=True).stdout.strip()
 
@@ -17,19 +21,9 @@ def _hivexget(hive, key: str, value: str) -> str:
 def test_pending_servicing_on_a_vhdx(tmp_path):
     images = build(load("servicing-pending"), tmp_path, ("vhdx", "dir"))
     config = images["dir"] / "Windows" / "System32" / "config"
-    listing = subprocess.run(
-        ["reglookup", "-p", "/ControlSet001/Control/Session Manager", str(config / "SYSTEM")],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    listing = _reglookup("-p", "/ControlSet001/Control/Session Manager", str(config / "SYSTEM"))
     assert "/PendingFileRenameOperations,MULTI_SZ," in listing
-    cbs = subprocess.run(
-        ["reglookup", "-t", "KEY", "-p", "/Microsoft/Windows/CurrentVersion/Component Based Servicing", str(config / "SOFTWARE")],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    cbs = _reglookup("-t", "KEY", "-p", "/Microsoft/Windows/CurrentVersion/Component Based Servicing", str(config / "SOFTWARE"))
     assert "/Component Based Servicing/RebootPending," in cbs
     report = run_imgscan("scan", images["vhdx"], "--as-of", "2013-07-01", "--format", "json").report
     (found,) = [f for f in report["findings"] if f["rule"] == "servicing-pending"]
@@ -55,12 +49,9 @@ def test_windows7_image_without_sha2_support_on_a_vhdx(tmp_path):
     images = build(load("sha2-missing"), tmp_path, ("vhdx", "dir"))
     software = images["dir"] / "Windows" / "System32" / "config" / "SOFTWARE"
     assert _hivexget(software, r"Microsoft\Windows NT\CurrentVersion", "CurrentBuildNumber") == "7601"
-    packages = subprocess.run(
-        ["reglookup", "-t", "KEY", "-p", "/Microsoft/Windows/CurrentVersion/Component Based Servicing/Packages", str(software)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    packages = _reglookup(
+        "-t", "KEY", "-p", "/Microsoft/Windows/CurrentVersion/Component Based Servicing/Packages", str(software)
+    )
     assert "Package_for_KB4490628~" in packages and "KB4474419" not in packages
     early = run_imgscan("scan", images["vhdx"], "--as-of", "2019-06-01", "--horizon", "30", "--format", "json").report
     assert not [f for f in early["findings"] if f["rule"] == "sha2-support-missing"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import date, timedelta
+from functools import cached_property
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -170,7 +171,7 @@ class Artefacts:
         machine: list[Hive | UserHive] = [h for h in (self.software, self.system, self.components) if h]
         return machine + list(self.user_hives)
 
-    @property
+    @cached_property
     def os_version(self) -> OsVersion | None:
         return read_os_version(self.software)
 

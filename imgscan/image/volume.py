@@ -121,7 +121,7 @@ class FilesystemVolume:
             plain = None  # a damaged record: dissect's general path below says what is wrong
         if plain is not None:
             return plain
-        entry = self._entry(path)
+        entry = self._fs.get("/") if listed is None else listed.get()
         try:
             if not entry.is_file():
                 raise ArtefactUnreadable(path, _not_a_file(entry))
