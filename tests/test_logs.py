@@ -157,14 +157,59 @@ def test_sample_evtx_read_by_both_parsers(tmp_path):
 
 def test_damaged_event_chunk_is_reported_and_other_records_kept(tmp_path):
     data = bytearray(VSS_SYSTEM.read_bytes())
-    second_chunk = 4096 + 0x10000
-    data[second_chunk + 600 : second_chunk + 5000] = b"\xff" * 4400
+    _damage_records(data, 1)
     problems: list[str] = []
     from imgscan.logs.events import _records
 
     records = list(_records(io.BytesIO(bytes(data)), problems))
     assert problems and "chunk 1" in problems[0]
     assert len(records) > 457  # the first chunk and the recovered ones are still read
+
+
+def _damage_records(data: bytearray, chunk: int) -> None:
+    start = 4096 + chunk * 0x10000
+    data[start + 600 : start + 5000] = b"\xff" * 4400
+
+
+@pytest.mark.parametrize("log", [VSS_SYSTEM, PLASO_SYSTEM], ids=["vss", "plaso"])
+@pytest.mark.parametrize("damaged", [None, 1, 3], ids=["intact", "chunk1", "chunk3"])
+def test_skipping_chunks_changes_no_failure_and_no_damage_note(log, damaged):
+    """Update failures and damage notes are the same whether every chunk is parsed or only those that
+    can hold a wanted record; damage in a chunk without one is still found (its checksums fail)."""
+    from imgscan.logs import events
+
+    data = bytearray(log.read_bytes())
+    if damaged is not None:
+        _damage_records(data, damaged)
+    skipped: list[str] = []
+    fast = list(events.read_events(io.BytesIO(bytes(data)), "System.evtx", skipped))
+    everything: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(events, "_worth_parsing", lambda chunk: True)
+        full = list(events.read_events(io.BytesIO(bytes(data)), "System.evtx", everything))
+    assert fast == full and skipped == everything
+    assert bool(everything) is (damaged is not None)
+
+
+def test_only_chunks_naming_a_wanted_provider_are_parsed():
+    """The plaso System log (5,009 records) names no update provider: none of its chunks is parsed.
+    Of the VSS log, exactly the chunks holding WindowsUpdateClient records are, as python-evtx sees them."""
+    from imgscan.logs import events
+
+    with python_evtx.Evtx(str(VSS_SYSTEM)) as log:
+        independent = {
+            r.record_num()
+            for r in log.records()
+            if "Microsoft-Windows-WindowsUpdateClient" in r.xml() or "Microsoft-Windows-Servicing" in r.xml()
+        }
+    data = VSS_SYSTEM.read_bytes()
+    chunks = [data[4096 + i * 0x10000 : 4096 + (i + 1) * 0x10000] for i in range((len(data) - 4096) // 0x10000)]
+    parsed_ids = {int(r["EventRecordID"]) for r in events._records(io.BytesIO(data), [], events._worth_parsing)}
+    assert independent <= parsed_ids  # every wanted record python-evtx sees is in a parsed chunk
+    assert 0 < sum(map(events._worth_parsing, chunks)) < len(chunks)
+    plaso = PLASO_SYSTEM.read_bytes()
+    assert list(events._records(io.BytesIO(plaso), [], events._worth_parsing)) == []
+    assert all(events._intact(plaso[4096 + i * 0x10000 : 4096 + (i + 1) * 0x10000]) for i in range(27))
 
 
 def test_checksur_utf16(seeds):
