@@ -1,6 +1,7 @@
 """Issue 16: partitions, UEFI boot files and their Authenticode signatures, and the Secure Boot and
 WinRE rules, on built GPT disks, with what imgscan reads checked by independent readers (sfdisk,
-mtools, ntfsinfo, osslsigncode, sbverify) and on a real Microsoft-signed UEFI binary."""
+mtools, ntfsinfo, osslsigncode, sbverify) and on a real Microsoft-signed UEFI binary, whose CAs and
+the CA days imgscan knows are checked against Microsoft's own Secure Boot certificates."""
 
 from __future__ import annotations
 
@@ -120,6 +121,51 @@ def test_real_microsoft_signed_shim_both_generations(tmp_path):
         subprocess.run(["sbverify", "--cert", tmp_path / "ca.pem", tmp_path / "changed.efi"], capture_output=True).returncode != 0
     )
     assert len(read_pe("changed.efi", bytes(changed), _judge()).hash_mismatch) == 2
+
+
+def _openssl_x509(der: bytes, *args: str) -> str:
+    return subprocess.run(
+        ["openssl", "x509", "-inform", "DER", "-noout", *args], input=der, capture_output=True, check=True
+    ).stdout.decode()
+
+
+def _microsoft_uefi_certificates() -> dict[str, bytes]:
+    """Microsoft's PCA/UEFI CA certificates of 2011 and 2023 (the files firmware db is enrolled from), by
+    common name, as virt-firmware ships them; read with openssl, not with imgscan."""
+    from importlib import resources
+
+    found: dict[str, bytes] = {}
+    for item in resources.files("virt.firmware").joinpath("certs", "microsoft.com").iterdir():
+        der = subprocess.run(
+            ["openssl", "x509", "-outform", "DER"], input=item.read_bytes(), capture_output=True, check=True
+        ).stdout
+        subject = _openssl_x509(der, "-subject", "-nameopt", "multiline")
+        found[re.search(r"commonName\s*=\s*(.+)", subject).group(1).strip()] = der
+    return found
+
+
+def test_ca_days_are_those_of_microsofts_certificates():
+    """Every CA imgscan knows is one of Microsoft's real Secure Boot certificates, with its notAfter day."""
+    from imgscan.secureboot import authorities
+
+    real = _microsoft_uefi_certificates()
+    assert {"Microsoft Windows Production PCA 2011", "Windows UEFI CA 2023"} <= real.keys()
+    for name, authority in authorities().items():
+        end = _openssl_x509(real[name], "-enddate", "-dateopt", "iso_8601")
+        assert authority.expires is not None and end.startswith(f"notAfter={authority.expires.isoformat()} "), (name, end)
+
+
+def test_real_shim_chains_end_in_microsofts_own_ca_certificates():
+    """The CA certificate each of shim's signatures chains to is byte for byte the one Microsoft enrols
+    in firmware db, so the generation imgscan names is the key firmware checks, not only a name."""
+    judge = _judge()
+    pe = read_pe(str(SHIM), SHIM.read_bytes(), judge)
+    real = _microsoft_uefi_certificates()
+    assert len(pe.signatures) == 2
+    for signature in pe.signatures:
+        assert signature.signature is not None and signature.signature.signer is not None
+        ca = judge.chain(signature.signature.signer, signature.signature.certificates).certs[1]
+        assert ca.common_name == signature.chain[1] and ca.der == real[ca.common_name]
 
 
 def test_ca_2023_boot_manager_by_target_firmware(disks):
