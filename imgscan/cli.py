@@ -82,6 +82,17 @@ def _jobs(text: str) -> int:
     return jobs
 
 
+def _target_firmware(text: str) -> str:
+    if text in TARGET_FIRMWARE:
+        return text
+    from imgscan.firmware_db import firmware_target
+
+    try:
+        return firmware_target(text)
+    except ImgscanError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _severity(text: str) -> Severity:
     try:
         return Severity.parse(text)
@@ -143,10 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--image-name", metavar="NAME", help="the image of a multi-image WIM to scan, by name")
     when.add_argument(
         "--target-firmware",
-        choices=TARGET_FIRMWARE,
+        type=_target_firmware,
         default="unknown",
+        metavar="{" + ",".join(TARGET_FIRMWARE) + "} or DB_FILE",
         help="the Secure Boot certificates the hosts' firmware holds: 2011-only (not yet updated), 2023 (has "
-        "Windows UEFI CA 2023), unknown (default)",
+        "Windows UEFI CA 2023), unknown (default), or the db exported from one of those hosts "
+        "((Get-SecureBootUEFI db).Bytes written to a file, or efivarfs' db-d719b2cb-... file)",
     )
     when.add_argument(
         "--jobs",

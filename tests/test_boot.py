@@ -129,6 +129,12 @@ def _openssl_x509(der: bytes, *args: str) -> str:
     ).stdout.decode()
 
 
+def _microsoft_pem(name: str) -> bytes:
+    from importlib import resources
+
+    return resources.files("virt.firmware").joinpath("certs", "microsoft.com", name).read_bytes()
+
+
 def _microsoft_uefi_certificates() -> dict[str, bytes]:
     """Microsoft's PCA/UEFI CA certificates of 2011 and 2023 (the files firmware db is enrolled from), by
     common name, as virt-firmware ships them; read with openssl, not with imgscan."""
@@ -177,6 +183,26 @@ def test_ca_2023_boot_manager_by_target_firmware(disks):
         "high"
     }
     assert "secureboot-ca-2023-required" not in _rules(_scan(image, "--target-firmware", "2023"))
+
+
+def test_target_firmware_from_an_exported_db(disks, tmp_path):
+    """The db of a host, as efitools writes Microsoft's certificates into signature lists, decides as the
+    keyword would: a 2011-only db makes the 2023-signed boot manager a high finding, a 2023 db none."""
+    image = disks["secureboot-2023"]["vhdx"]
+    lists = {}
+    for name, pem in (("pca2011", "windows-2011.pem"), ("ca2023", "windows-2023.pem")):
+        (tmp_path / pem).write_bytes(_microsoft_pem(pem))
+        subprocess.run(["cert-to-efi-sig-list", tmp_path / pem, tmp_path / f"{name}.esl"], check=True, capture_output=True)
+        lists[name] = (tmp_path / f"{name}.esl").read_bytes()
+    (tmp_path / "old-db.bin").write_bytes(lists["pca2011"])
+    (tmp_path / "new-db.bin").write_bytes(lists["pca2011"] + lists["ca2023"])
+    found = _rules(_scan(image, "--target-firmware", tmp_path / "old-db.bin"))["secureboot-ca-2023-required"]
+    assert {f["severity"] for f in found} == {"high"}
+    assert "secureboot-ca-2023-required" not in _rules(_scan(image, "--target-firmware", tmp_path / "new-db.bin"))
+    manifest = tmp_path / "fleet.csv"
+    manifest.write_text(f"path,host,target_firmware\n{image},OLD-FW,old-db.bin\n", encoding="utf-8")
+    (row,) = json.loads(run_imgscan("fleet", manifest, "--db", tmp_path / "fleet.sqlite", "-f", "json").stdout)
+    assert row["worst"] == "high" and "secureboot-ca-2023-required" in row["rules"]
 
 
 def test_ca_2011_only_dates(disks):
@@ -236,4 +262,4 @@ def test_fleet_manifest_names_each_hosts_firmware(disks, tmp_path):
     assert row["worst"] == "high" and "secureboot-ca-2023-required" in row["rules"]
     manifest.write_text(f"path,host,target_firmware\n{image},X,2012\n", encoding="utf-8")
     bad = run_imgscan("fleet", manifest, "--db", tmp_path / "other.sqlite")
-    assert bad.code == 2 and "target_firmware '2012'" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.code == 2 and "target_firmware 2012: is neither" in bad.stderr and "Traceback" not in bad.stderr

@@ -4,8 +4,9 @@ A directory that is itself an extracted Windows volume is one image; any other
 directory is searched (recursively) for image files, recognised by their magic
 bytes; a file there whose name says it is an image but whose header is not one
 is kept too, so that it becomes an error row instead of vanishing. Extra
-manifest columns are kept as labels, except `target_firmware` (2011-only, 2023 or unknown: what that
-host's Secure Boot db holds, as `--target-firmware` says for one scan).
+manifest columns are kept as labels, except `target_firmware` (2011-only, 2023, unknown, or a db
+export file relative to the manifest: what that host's Secure Boot db holds, as `--target-firmware`
+says for one scan).
 
 An image is identified by its resolved path (symbolic links followed, made
 absolute), so `a.vhdx`, `./a.vhdx`, `/abs/a.vhdx` and a link to it are one
@@ -19,8 +20,8 @@ import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imgscan.check import TARGET_FIRMWARE
 from imgscan.errors import ImgscanError
+from imgscan.firmware_db import firmware_target
 from imgscan.image.sniff import sniff_format
 
 SKIPPED = {"unknown"}
@@ -64,11 +65,10 @@ def _manifest(path: Path) -> list[Target]:
         if not image.is_absolute():
             image = path.parent / image
         labels = {k: v for k, v in row.items() if k not in ("path", "host", "target_firmware") and v}
-        firmware = (row.get("target_firmware") or "unknown").strip()
-        if firmware not in TARGET_FIRMWARE:
-            raise ImgscanError(
-                str(path), f"row for {image}: target_firmware {firmware!r} is not one of {', '.join(TARGET_FIRMWARE)}"
-            )
+        try:
+            firmware = firmware_target((row.get("target_firmware") or "unknown").strip(), path.parent)
+        except ImgscanError as exc:
+            raise ImgscanError(str(path), f"row for {image}: target_firmware {exc}", exc.advice) from None
         targets.append(Target(str(image), row.get("host") or None, labels, firmware))
     return targets
 

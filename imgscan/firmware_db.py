@@ -1,0 +1,97 @@
+"""Which Secure Boot certificates the hosts' firmware holds, from `--target-firmware`: a keyword, or the
+db variable exported from a representative host.
+
+An administrator exports db on Windows with PowerShell,
+`[IO.File]::WriteAllBytes("db.bin", (Get-SecureBootUEFI db).Bytes)`, and on Linux copies
+`/sys/firmware/efi/efivars/db-d719b2cb-3d3a-4596-a3bc-dad00e67656f` (efivarfs puts the variable's
+4-byte attributes first). The content is a sequence of EFI_SIGNATURE_LIST structures (UEFI
+Specification 2.10, 32.4.1 "Signature Database"): a signature type GUID, the list's size, its
+header's size and each entry's size, then entries of an owner GUID and the data (a DER certificate
+for EFI_CERT_X509_GUID, an image hash for EFI_CERT_SHA256_GUID, ...).
+
+The db holds Windows UEFI CA 2023: the hosts start a boot manager signed under it ("2023"). It holds
+only Microsoft Windows Production PCA 2011: "2011-only". The CAs are recognised by their subject
+names, as Microsoft's own check for the update does (KB5068202 looks for 'Windows UEFI CA 2023' in
+the db's bytes).
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from uuid import UUID
+
+from imgscan.check import TARGET_FIRMWARE
+from imgscan.errors import ImgscanError
+
+EFI_CERT_X509 = UUID("a5c059a1-94e4-4aa7-87b5-ab155c2bf072").bytes_le
+PCA_2011 = "Microsoft Windows Production PCA 2011"
+CA_2023 = "Windows UEFI CA 2023"
+ADVICE = "export it with PowerShell: [IO.File]::WriteAllBytes('db.bin', (Get-SecureBootUEFI db).Bytes)"
+
+
+def signature_lists(data: bytes) -> list[tuple[bytes, list[bytes]]]:
+    """(signature type GUID, entry data without the owner GUID) of every EFI_SIGNATURE_LIST in `data`."""
+    lists: list[tuple[bytes, list[bytes]]] = []
+    offset = 0
+    while offset < len(data):
+        if len(data) - offset < 28:
+            raise ValueError(f"{len(data) - offset} bytes at offset {offset} are too few for a signature list header")
+        kind = data[offset : offset + 16]
+        size, header, entry = struct.unpack_from("<III", data, offset + 16)
+        body = offset + 28 + header
+        if entry <= 16 or size < 28 + header or offset + size > len(data) or (size - 28 - header) % entry:
+            raise ValueError(f"the signature list at offset {offset} has inconsistent sizes ({size}, {header}, {entry})")
+        lists.append((kind, [data[at + 16 : at + entry] for at in range(body, offset + size, entry)]))
+        offset += size
+    return lists
+
+
+def db_names(path: Path) -> list[str]:
+    """Subject common names of the X.509 entries of an exported db (with or without efivarfs' attributes)."""
+    from asn1crypto import x509  # only when a db file is given: keeps the CLI's start-up light
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImgscanError(str(path), f"cannot read the firmware db export: {exc.strerror or exc}", ADVICE) from exc
+    if not data:
+        raise ImgscanError(str(path), "the firmware db export is empty", ADVICE)
+    try:
+        lists = signature_lists(data)
+    except ValueError as first:
+        try:
+            lists = signature_lists(data[4:])  # efivarfs: the attributes, then the content
+        except ValueError:
+            lists = []
+        if not lists:
+            raise ImgscanError(str(path), f"not a Secure Boot db export: {first}", ADVICE) from None
+    names = []
+    for kind, entries in lists:
+        for der in entries if kind == EFI_CERT_X509 else ():
+            try:
+                names.append(x509.Certificate.load(der).subject.native.get("common_name") or "")
+            except ValueError as exc:
+                raise ImgscanError(str(path), f"an X.509 entry of the db is not a certificate ({exc})", ADVICE) from None
+    return names
+
+
+def firmware_target(text: str, base: Path | None = None) -> str:
+    """2011-only, 2023 or unknown: the keyword itself, or what the db export at `text` (relative to
+    `base`) holds."""
+    if text in TARGET_FIRMWARE:
+        return text
+    path = Path(text) if base is None or Path(text).is_absolute() else base / text
+    if not path.is_file():
+        raise ImgscanError(text, f"is neither {', '.join(TARGET_FIRMWARE)} nor a firmware db export file", ADVICE)
+    names = db_names(path)
+    if CA_2023 in names:
+        return "2023"
+    if PCA_2011 in names:
+        return "2011-only"
+    raise ImgscanError(
+        str(path),
+        f"the db holds neither {PCA_2011} nor {CA_2023} (it holds: {', '.join(names) or 'no certificate'}), "
+        "so no Windows boot manager starts on it with Secure Boot on",
+        "check that it is the db of a host the image goes to, or give 2011-only, 2023 or unknown",
+    )

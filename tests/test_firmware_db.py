@@ -1,0 +1,141 @@
+"""--target-firmware DB_FILE: a Secure Boot db exported from a host, read to say which CA generation the
+hosts hold. Signature lists are written by efitools (cert-to-efi-sig-list, hash-to-efi-sig-list) from
+Microsoft's own certificates (as virt-firmware ships them) and read back by sig-list-to-certs and
+openssl; a real firmware db is Debian OVMF's Microsoft-enrolled variable store, read by virt-fw-vars."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from imgscan.errors import ImgscanError
+from imgscan.firmware_db import db_names, firmware_target
+from tests.conftest import run_imgscan
+
+OWNER = "77fa9abd-0359-4d32-bd60-28f4e78f784b"  # Microsoft's owner GUID for its db entries
+OVMF_MS_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.ms.fd")  # Debian ovmf: Microsoft's 2011 KEK and db enrolled
+SHIM = Path("/usr/lib/shim/shimx64.efi.signed")
+PEM = {
+    "pca2011": "windows-2011.pem",
+    "uefi2011": "ms-uefi-2011.pem",
+    "ca2023": "windows-2023.pem",
+    "uefi2023": "ms-uefi-2023.pem",
+}
+
+
+def _list(tmp_path: Path, key: str) -> bytes:
+    """One EFI_SIGNATURE_LIST holding one of Microsoft's certificates, written by efitools."""
+    source = resources.files("virt.firmware").joinpath("certs", "microsoft.com", PEM[key])
+    (tmp_path / f"{key}.pem").write_bytes(source.read_bytes())
+    out = tmp_path / f"{key}.esl"
+    subprocess.run(["cert-to-efi-sig-list", "-g", OWNER, tmp_path / f"{key}.pem", out], check=True, capture_output=True)
+    return out.read_bytes()
+
+
+def _hash_list(tmp_path: Path) -> bytes:
+    out = tmp_path / "hash.esl"
+    subprocess.run(["hash-to-efi-sig-list", SHIM, out], check=True, capture_output=True)
+    return out.read_bytes()
+
+
+def _db(tmp_path: Path, name: str, *parts: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def _independent_names(path: Path, tmp_path: Path) -> list[str]:
+    """sig-list-to-certs writes each X.509 entry as PREFIX-N.der; openssl names its subject."""
+    prefix = tmp_path / f"{path.stem}-cert"
+    subprocess.run(["sig-list-to-certs", path, prefix], check=True, capture_output=True)
+    names = []
+    for der in sorted(tmp_path.glob(f"{path.stem}-cert-*.der"), key=lambda p: int(p.stem.rsplit("-", 1)[1])):
+        subject = subprocess.run(
+            ["openssl", "x509", "-inform", "DER", "-in", der, "-noout", "-subject", "-nameopt", "multiline"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        names.append(re.search(r"commonName\s*=\s*(.+)", subject).group(1).strip())
+    return names
+
+
+def test_2011_db_and_2023_db_as_efitools_writes_them(tmp_path):
+    old = _db(tmp_path, "db2011.bin", _list(tmp_path, "pca2011"), _list(tmp_path, "uefi2011"))
+    new = _db(tmp_path, "db2023.bin", _list(tmp_path, "pca2011"), _hash_list(tmp_path), _list(tmp_path, "ca2023"))
+    assert firmware_target(str(old)) == "2011-only" and firmware_target(str(new)) == "2023"
+    for db in (old, new):
+        assert db_names(db) == _independent_names(db, tmp_path)
+    assert db_names(new) == ["Microsoft Windows Production PCA 2011", "Windows UEFI CA 2023"]  # the hash list is skipped
+
+
+def test_efivarfs_copy_with_its_attributes_first(tmp_path):
+    content = _list(tmp_path, "uefi2011") + _list(tmp_path, "ca2023")
+    efivar = _db(tmp_path, "db-d719b2cb-3d3a-4596-a3bc-dad00e67656f", (0x27).to_bytes(4, "little"), content)
+    assert firmware_target(str(efivar)) == "2023"
+
+
+def test_real_ovmf_db_holds_the_2011_certificates_only(tmp_path):
+    """Debian's OVMF with Microsoft's keys enrolled, as virt-fw-vars reads its db: a 2011-only firmware."""
+    dump = tmp_path / "vars.json"
+    virt_fw_vars = Path(sys.executable).parent / "virt-fw-vars"  # installed with the test extras, beside python
+    subprocess.run([virt_fw_vars, "-i", OVMF_MS_VARS, "--output-json", dump], check=True, capture_output=True)
+    (db,) = [v for v in json.loads(dump.read_text())["variables"] if v["name"] == "db"]
+    path = _db(tmp_path, "ovmf-db.bin", bytes.fromhex(db["data"]))
+    assert db_names(path) == _independent_names(path, tmp_path)
+    assert {"Microsoft Windows Production PCA 2011", "Microsoft Corporation UEFI CA 2011"} <= set(db_names(path))
+    assert firmware_target(str(path)) == "2011-only"
+
+
+def test_keywords_pass_and_relative_paths_follow_the_base(tmp_path):
+    assert [firmware_target(k) for k in ("2011-only", "2023", "unknown")] == ["2011-only", "2023", "unknown"]
+    _db(tmp_path, "host-db.bin", _list(tmp_path, "ca2023"))
+    assert firmware_target("host-db.bin", tmp_path) == "2023"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\x00" * 10, "not a Secure Boot db export"),
+        (b"garbage that is long enough to look like a header, but is not one" * 2, "not a Secure Boot db export"),
+        (b"", "is empty"),
+        (b"xx", "not a Secure Boot db export"),
+        (b"\x27\x00\x00\x00", "not a Secure Boot db export"),
+    ],
+    ids=["short", "garbage", "empty", "two-bytes", "attributes-only"],
+)
+def test_bad_exports_are_one_line_errors(tmp_path, content, problem):
+    path = _db(tmp_path, "bad.bin", content)
+    with pytest.raises(ImgscanError, match=problem) as raised:
+        firmware_target(str(path))
+    assert str(path) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_truncated_list_and_a_certificate_that_is_not_one(tmp_path):
+    whole = _list(tmp_path, "pca2011")
+    with pytest.raises(ImgscanError, match="inconsistent sizes"):
+        firmware_target(str(_db(tmp_path, "cut.bin", whole[:-100])))
+    broken = bytearray(whole)
+    broken[28 + 16 : 28 + 16 + 64] = b"\xff" * 64  # the certificate's first bytes, after the owner GUID
+    with pytest.raises(ImgscanError, match="not a certificate"):
+        firmware_target(str(_db(tmp_path, "broken.bin", bytes(broken))))
+
+
+def test_a_db_without_a_windows_ca_says_so(tmp_path):
+    """Firmware that trusts only third-party loaders starts no Windows boot manager: imgscan says which
+    certificates it found instead of guessing a generation."""
+    with pytest.raises(ImgscanError, match="holds neither .* Microsoft Corporation UEFI CA 2011"):
+        firmware_target(str(_db(tmp_path, "thirdparty.bin", _list(tmp_path, "uefi2011"))))
+
+
+def test_cli_rejects_a_bad_export_in_one_line(tmp_path):
+    bad = _db(tmp_path, "bad.bin", b"\x01" * 40)
+    run = run_imgscan("scan", tmp_path, "--target-firmware", bad)
+    assert run.code == 2 and "Traceback" not in run.stderr
+    assert f"{bad}: not a Secure Boot db export" in run.stderr and "Get-SecureBootUEFI" in run.stderr
