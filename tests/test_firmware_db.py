@@ -1,7 +1,8 @@
-"""--target-firmware DB_FILE: a Secure Boot db exported from a host, read to say which CA generation the
-hosts hold. Signature lists are written by efitools (cert-to-efi-sig-list, hash-to-efi-sig-list) from
-Microsoft's own certificates (as virt-firmware ships them) and read back by sig-list-to-certs and
-openssl; a real firmware db is Debian OVMF's Microsoft-enrolled variable store, read by virt-fw-vars."""
+"""--target-firmware DB_FILE and --target-dbx DBX_FILE: Secure Boot db and dbx exported from a host.
+Signature lists are written by efitools (cert-to-efi-sig-list, hash-to-efi-sig-list) from Microsoft's
+own certificates (as virt-firmware ships them) and by pesign's efisiglist, and read back by
+sig-list-to-certs and openssl; a real firmware db and dbx are those of Debian OVMF's Microsoft-enrolled
+variable store, read by virt-fw-vars; pesign computes a real shim's image hash independently."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from imgscan.errors import ImgscanError
-from imgscan.firmware_db import db_names, firmware_target
+from imgscan.firmware_db import firmware_target, read_dbx, read_signature_database
 from tests.conftest import run_imgscan
 
 OWNER = "77fa9abd-0359-4d32-bd60-28f4e78f784b"  # Microsoft's owner GUID for its db entries
@@ -50,6 +51,10 @@ def _db(tmp_path: Path, name: str, *parts: bytes) -> Path:
     return path
 
 
+def _names(path: Path) -> list[str]:
+    return list(read_signature_database(path).names)
+
+
 def _independent_names(path: Path, tmp_path: Path) -> list[str]:
     """sig-list-to-certs writes each X.509 entry as PREFIX-N.der; openssl names its subject."""
     prefix = tmp_path / f"{path.stem}-cert"
@@ -71,8 +76,8 @@ def test_2011_db_and_2023_db_as_efitools_writes_them(tmp_path):
     new = _db(tmp_path, "db2023.bin", _list(tmp_path, "pca2011"), _hash_list(tmp_path), _list(tmp_path, "ca2023"))
     assert firmware_target(str(old)) == "2011-only" and firmware_target(str(new)) == "2023"
     for db in (old, new):
-        assert db_names(db) == _independent_names(db, tmp_path)
-    assert db_names(new) == ["Microsoft Windows Production PCA 2011", "Windows UEFI CA 2023"]  # the hash list is skipped
+        assert _names(db) == _independent_names(db, tmp_path)
+    assert _names(new) == ["Microsoft Windows Production PCA 2011", "Windows UEFI CA 2023"]  # the hash list is skipped
 
 
 def test_efivarfs_copy_with_its_attributes_first(tmp_path):
@@ -88,8 +93,8 @@ def test_real_ovmf_db_holds_the_2011_certificates_only(tmp_path):
     subprocess.run([virt_fw_vars, "-i", OVMF_MS_VARS, "--output-json", dump], check=True, capture_output=True)
     (db,) = [v for v in json.loads(dump.read_text())["variables"] if v["name"] == "db"]
     path = _db(tmp_path, "ovmf-db.bin", bytes.fromhex(db["data"]))
-    assert db_names(path) == _independent_names(path, tmp_path)
-    assert {"Microsoft Windows Production PCA 2011", "Microsoft Corporation UEFI CA 2011"} <= set(db_names(path))
+    assert _names(path) == _independent_names(path, tmp_path)
+    assert {"Microsoft Windows Production PCA 2011", "Microsoft Corporation UEFI CA 2011"} <= set(_names(path))
     assert firmware_target(str(path)) == "2011-only"
 
 
@@ -102,11 +107,11 @@ def test_keywords_pass_and_relative_paths_follow_the_base(tmp_path):
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        (b"\x00" * 10, "not a Secure Boot db export"),
-        (b"garbage that is long enough to look like a header, but is not one" * 2, "not a Secure Boot db export"),
+        (b"\x00" * 10, "not a Secure Boot db or dbx export"),
+        (b"garbage that is long enough to look like a header, but is not one" * 2, "not a Secure Boot db or dbx export"),
         (b"", "is empty"),
-        (b"xx", "not a Secure Boot db export"),
-        (b"\x27\x00\x00\x00", "not a Secure Boot db export"),
+        (b"xx", "not a Secure Boot db or dbx export"),
+        (b"\x27\x00\x00\x00", "not a Secure Boot db or dbx export"),
     ],
     ids=["short", "garbage", "empty", "two-bytes", "attributes-only"],
 )
@@ -138,4 +143,41 @@ def test_cli_rejects_a_bad_export_in_one_line(tmp_path):
     bad = _db(tmp_path, "bad.bin", b"\x01" * 40)
     run = run_imgscan("scan", tmp_path, "--target-firmware", bad)
     assert run.code == 2 and "Traceback" not in run.stderr
-    assert f"{bad}: not a Secure Boot db export" in run.stderr and "Get-SecureBootUEFI" in run.stderr
+    assert f"{bad}: not a Secure Boot db or dbx export" in run.stderr and "Get-SecureBootUEFI" in run.stderr
+
+
+def test_real_shim_image_hash_in_a_dbx_written_by_pesign(tmp_path):
+    """pesign computes the Authenticode SHA-256 of Microsoft-signed shim on its own and efisiglist writes
+    it into a dbx list: read back, it is the hash imgscan computes and matches against dbx."""
+    from imgscan.authenticode import read_pe
+    from imgscan.certs import CertCache
+    from imgscan.trust_store import build_store
+    from imgscan.validity import Judge
+
+    printed = subprocess.run(
+        ["pesign", "--hash", "--in", SHIM, "--digest_type", "sha256"], check=True, capture_output=True, text=True
+    )
+    digest = re.fullmatch(r"hash: ([0-9a-f]{64})\n", printed.stdout).group(1)
+    subprocess.run(["efisiglist", "-o", tmp_path / "dbx.esl", "-a", "-h", digest], check=True, capture_output=True)
+    dbx = read_dbx("dbx.esl", tmp_path)
+    cache = CertCache()
+    pe = read_pe(str(SHIM), SHIM.read_bytes(), Judge(build_store(cache, None), cache, None))
+    assert dbx.hashes == {pe.image_hashes["sha256"]} == {bytes.fromhex(digest)} and dbx.certificates == ()
+
+
+def test_real_ovmf_dbx_reads(tmp_path):
+    """Debian OVMF's dbx, as virt-fw-vars reads it: SHA-256 entries and no certificate."""
+    dump = tmp_path / "vars.json"
+    subprocess.run(
+        [Path(sys.executable).parent / "virt-fw-vars", "-i", OVMF_MS_VARS, "--output-json", dump], check=True, capture_output=True
+    )
+    (dbx,) = [v for v in json.loads(dump.read_text())["variables"] if v["name"] == "dbx"]
+    path = _db(tmp_path, "dbx.bin", bytes.fromhex(dbx["data"]))
+    read = read_dbx(str(path))
+    assert read.hashes and all(len(h) == 32 for h in read.hashes) and read.certificates == ()
+    assert read.sha256 == __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+
+
+def test_dbx_must_be_a_file(tmp_path):
+    with pytest.raises(ImgscanError, match="is not a file"):
+        read_dbx(str(tmp_path / "missing.bin"))

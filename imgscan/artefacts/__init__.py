@@ -29,6 +29,7 @@ from imgscan.report import Host
 if TYPE_CHECKING:
     from imgscan.artefacts.boot import Boot
     from imgscan.catalog_inventory import CatalogSet
+    from imgscan.firmware_db import SignatureDatabase
     from imgscan.image.partitions import Partition
     from imgscan.logs.collect import LogSet
     from imgscan.servicing import Package
@@ -63,9 +64,11 @@ class Artefacts:
         verdict_cache: VerdictCache | None = None,
         partitions: list[Partition] | None = None,
         target_firmware: str = "unknown",
+        target_dbx: SignatureDatabase | None = None,
     ) -> None:
         self.volume = volume
         self.target_firmware = target_firmware  # what the hosts' Secure Boot db holds: 2011-only, 2023, unknown
+        self.target_dbx = target_dbx  # the hosts' Secure Boot dbx, when given: what their firmware revokes
         self.partitions = partitions or []  # a disk image's partitions (none for a WIM or a tree)
         self._judge: Judge | None = None
         self.as_of = as_of
@@ -185,7 +188,7 @@ class Artefacts:
 
 def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365, **options: Any) -> Artefacts:
     """Every kind of artefact of the volume, loaded now (a scan reports all of them); `options` are
-    Artefacts' keyword settings (jobs, verdict_cache, partitions, target_firmware)."""
+    Artefacts' keyword settings (jobs, verdict_cache, partitions, target_firmware, target_dbx)."""
     art = Artefacts(volume, as_of, horizon_days, **options)
     art.load_all()
     return art

@@ -6,7 +6,7 @@ bytes; a file there whose name says it is an image but whose header is not one
 is kept too, so that it becomes an error row instead of vanishing. Extra
 manifest columns are kept as labels, except `target_firmware` (2011-only, 2023, unknown, or a db
 export file relative to the manifest: what that host's Secure Boot db holds, as `--target-firmware`
-says for one scan).
+says for one scan) and `target_dbx` (that host's exported dbx, as `--target-dbx`).
 
 An image is identified by its resolved path (symbolic links followed, made
 absolute), so `a.vhdx`, `./a.vhdx`, `/abs/a.vhdx` and a link to it are one
@@ -16,14 +16,18 @@ image: one database row, one summary line, never rescanned by `--resume`.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import glob
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from imgscan.errors import ImgscanError
-from imgscan.firmware_db import firmware_target
+from imgscan.firmware_db import SignatureDatabase, firmware_target, read_dbx
 from imgscan.image.sniff import sniff_format
 
+T = TypeVar("T")
 SKIPPED = {"unknown"}
 IMAGE_EXTENSIONS = {".vhd", ".vhdx", ".vmdk", ".e01", ".wim", ".esd", ".swm", ".img", ".raw"}
 
@@ -34,6 +38,11 @@ class Target:
     host: str | None = None  # from the manifest; else the scan's ComputerName, else the file name
     labels: dict[str, str] = field(default_factory=dict)
     target_firmware: str = "unknown"  # the manifest's optional target_firmware column (see --target-firmware)
+    target_dbx: SignatureDatabase | None = None  # the manifest's optional target_dbx column (see --target-dbx)
+
+    def settings(self) -> str:
+        """What this host's scan depends on beyond the fleet's options: --resume scans a host again when it changes."""
+        return f"{self.target_firmware}:{self.target_dbx.sha256 if self.target_dbx else ''}"
 
 
 def _is_windows_tree(path: Path) -> bool:
@@ -64,13 +73,19 @@ def _manifest(path: Path) -> list[Target]:
         image = Path(row["path"])
         if not image.is_absolute():
             image = path.parent / image
-        labels = {k: v for k, v in row.items() if k not in ("path", "host", "target_firmware") and v}
-        try:
-            firmware = firmware_target((row.get("target_firmware") or "unknown").strip(), path.parent)
-        except ImgscanError as exc:
-            raise ImgscanError(str(path), f"row for {image}: target_firmware {exc}", exc.advice) from None
-        targets.append(Target(str(image), row.get("host") or None, labels, firmware))
+        labels = {k: v for k, v in row.items() if k not in ("path", "host", "target_firmware", "target_dbx") and v}
+        firmware = _column(row, "target_firmware", path, image, lambda text: firmware_target(text or "unknown", path.parent))
+        dbx = _column(row, "target_dbx", path, image, lambda text: read_dbx(text, path.parent) if text else None)
+        targets.append(Target(str(image), row.get("host") or None, labels, firmware, dbx))
     return targets
+
+
+def _column(row: dict[str, str], name: str, manifest: Path, image: Path, read: Callable[[str], T]) -> T:
+    """One optional column of a manifest row, read; a bad value is an error naming the row and column."""
+    try:
+        return read((row.get(name) or "").strip())
+    except ImgscanError as exc:
+        raise ImgscanError(str(manifest), f"row for {image}: {name} {exc}", exc.advice) from None
 
 
 def collect(inputs: list[str]) -> list[Target]:
@@ -90,7 +105,7 @@ def collect(inputs: list[str]) -> list[Target]:
             else:
                 raise ImgscanError(str(path), "no such file or directory")
             for target in targets:
-                resolved = Target(_resolved(target.path), target.host, target.labels, target.target_firmware)
+                resolved = dataclasses.replace(target, path=_resolved(target.path))
                 found.setdefault(resolved.path, resolved)
     return list(found.values())
 

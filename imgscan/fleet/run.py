@@ -47,7 +47,7 @@ def scan_one(target: Target, options: FleetOptions, cache_db: str | None = None)
     from imgscan.scan import Options, scan
     from imgscan.verdict_cache import VerdictCache
 
-    result: dict = {"path": target.path, "host": target.host, "labels": target.labels}
+    result: dict = {"path": target.path, "host": target.host, "labels": target.labels, "settings": target.settings()}
     cache = VerdictCache(Path(cache_db)) if cache_db else None
     try:
         checks = load_checks([Path(p) for p in options.plugins])
@@ -55,7 +55,12 @@ def scan_one(target: Target, options: FleetOptions, cache_db: str | None = None)
             Path(target.path),
             date.fromisoformat(options.as_of),
             checks,
-            Options(horizon_days=options.horizon_days, verdict_cache=cache, target_firmware=target.target_firmware),
+            Options(
+                horizon_days=options.horizon_days,
+                verdict_cache=cache,
+                target_firmware=target.target_firmware,
+                target_dbx=target.target_dbx,
+            ),
         ).report
         result["report"] = report
     except ImgscanError as exc:
@@ -73,14 +78,20 @@ def _sha256(path: Path) -> str:
 
 
 def pending(targets: list[Target], store: Store, options: FleetOptions, resume: bool) -> list[Target]:
-    """The targets still to scan: with --resume, skip those whose row has the same image hash."""
+    """The targets still to scan: with --resume, skip those whose row has the same image hash and the
+    same host settings (target firmware, dbx)."""
     if not resume:
         return targets
     done = store.done(__version__, options.fingerprint())
     todo = []
     for target in targets:
-        stored = done.get(target.path)
-        if stored is None or not Path(target.path).exists() or _sha256(Path(target.path)) != stored:
+        stored_sha, stored_settings = done.get(target.path, (None, None))
+        if (
+            stored_sha is None
+            or stored_settings != target.settings()
+            or not Path(target.path).exists()
+            or _sha256(Path(target.path)) != stored_sha
+        ):
             todo.append(target)
     return todo
 

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS scans (
     scanned_at TEXT NOT NULL,
     verdicts_reused INTEGER,
     verdicts_judged INTEGER,
+    settings TEXT,
     UNIQUE (path, version, options)
 );
 CREATE TABLE IF NOT EXISTS findings (
@@ -46,7 +47,7 @@ CREATE INDEX IF NOT EXISTS findings_rule ON findings (rule);
 """
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 # columns added after the first release: a database written before them gains them on open
-ADDED_COLUMNS = {"verdicts_reused": "INTEGER", "verdicts_judged": "INTEGER"}
+ADDED_COLUMNS = {"verdicts_reused": "INTEGER", "verdicts_judged": "INTEGER", "settings": "TEXT"}
 
 
 class Store:
@@ -64,10 +65,10 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def done(self, version: str, options: str) -> dict[str, str | None]:
-        """{path: sha256} of the images already scanned with this version and these options."""
-        rows = self.db.execute("SELECT path, sha256 FROM scans WHERE version = ? AND options = ?", (version, options))
-        return dict(rows.fetchall())
+    def done(self, version: str, options: str) -> dict[str, tuple[str | None, str | None]]:
+        """{path: (sha256, host settings)} of the images already scanned with this version and these options."""
+        rows = self.db.execute("SELECT path, sha256, settings FROM scans WHERE version = ? AND options = ?", (version, options))
+        return {path: (sha256, settings) for path, sha256, settings in rows.fetchall()}
 
     def record(self, result: dict, version: str, options: str) -> None:
         """Commit one image's result (replacing an older row for the same path, version and options)."""
@@ -84,8 +85,8 @@ class Store:
             )
             cursor = self.db.execute(
                 "INSERT INTO scans (path, host, labels, sha256, version, options, status, worst, first_failure, rules,"
-                " error, report, scanned_at, verdicts_reused, verdicts_judged)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " error, report, scanned_at, verdicts_reused, verdicts_judged, settings)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     result["path"],
                     host,
@@ -102,6 +103,7 @@ class Store:
                     datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     cache.get("reused"),
                     cache.get("judged"),
+                    result.get("settings"),
                 ),
             )
             self.db.executemany(

@@ -75,3 +75,22 @@ def test_bad_boot_files_are_errors_not_crashes(name, data, problem):
 def test_a_signed_boot_manager_reads_cleanly():
     pe = read_pe("bootmgfw.efi", boot_manager("2011", False), _judge())
     assert pe.problem is None and not pe.hash_mismatch and pe.signatures[0].problem is None
+
+
+def test_dbx_revocations_by_certificate_and_by_image_hash():
+    """In-process: what secureboot-boot-manager-revoked matches, on the sample boot managers."""
+    from imgscan.plugins.secureboot_revoked import revocations
+
+    from imgscan.firmware_db import SignatureDatabase
+    from sample_images.uefi import signing_cas
+
+    _, cas = signing_cas()
+    old = read_pe("old.efi", boot_manager("2011", False), _judge())
+    new = read_pe("new.efi", boot_manager("2023", False), _judge())
+    by_cert = SignatureDatabase("dbx", "0" * 64, (cas["2011"].der,), ("Microsoft Windows Production PCA 2011",), frozenset())
+    assert revocations(old, by_cert) == ["the certificate 'Microsoft Windows Production PCA 2011' of its signature chain"]
+    assert revocations(new, by_cert) == []
+    tampered = read_pe("t.efi", boot_manager("2023", True), _judge())
+    by_hash = SignatureDatabase("dbx", "0" * 64, (), (), frozenset({new.image_hashes["sha256"]}))
+    assert revocations(new, by_hash) == revocations(old, by_hash) == ["its SHA-256 image hash"]  # same code, two signatures
+    assert revocations(tampered, by_hash) == []  # one changed byte is another image hash
