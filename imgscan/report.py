@@ -90,11 +90,26 @@ class Inventory(TypedDict, total=False):
     checks: list[dict[str, Any]]
 
 
+class DbxExport(TypedDict):
+    path: str
+    sha256: str  # of the export file
+    hashes: int  # SHA-256 image hash entries
+    certificates: list[str]  # subject names of its certificate entries
+
+
+class TargetFirmware(TypedDict):
+    """What the scan was told of the hosts' firmware: the findings of the Secure Boot rules depend on it."""
+
+    db: str  # --target-firmware: 2011-only, 2023 or unknown (from an exported db when one was given)
+    dbx: DbxExport | None  # --target-dbx
+
+
 class Report(TypedDict):
     imgscan: str  # version
     image: ImageInfo
     as_of: str
     horizon_days: int
+    target_firmware: TargetFirmware
     host: Host
     summary: dict[str, int]  # findings per severity (not suppressed), and `suppressed`
     findings: list[FindingJson]

@@ -23,7 +23,7 @@ from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.loader import LoadedChecks
 from imgscan.logs.collect import LogGroup
-from imgscan.report import ErrorEntry, ImageInfo, Report
+from imgscan.report import ErrorEntry, ImageInfo, Report, TargetFirmware
 from imgscan.report import Inventory as InventoryJson
 from imgscan.servicing import qfe_rows
 from imgscan.servicing_levels import is_ssu
@@ -92,6 +92,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         "image": _image(opened),
         "as_of": as_of.isoformat(),
         "horizon_days": horizon_days,
+        "target_firmware": _target_firmware(options),
         "host": art.host(),
         "summary": {str(s): sum(f.effective_severity == s and not f.suppressed for f in findings) for s in reversed(Severity)}
         | {"suppressed": sum(bool(f.suppressed) for f in findings)},
@@ -109,6 +110,16 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         "warnings": warnings,
     }
     return ScanResult(report=report, findings=findings, checks_completed=sum(why is None for why in outcome.values()))
+
+
+def _target_firmware(options: Options) -> TargetFirmware:
+    dbx = options.target_dbx
+    return {
+        "db": options.target_firmware,
+        "dbx": None
+        if dbx is None
+        else {"path": dbx.path, "sha256": dbx.sha256, "hashes": len(dbx.hashes), "certificates": list(dbx.names)},
+    }
 
 
 def _apply_timing(finding: Finding, art: Artefacts) -> Finding | None:

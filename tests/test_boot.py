@@ -5,6 +5,7 @@ the CA days imgscan knows are checked against Microsoft's own Secure Boot certif
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -197,8 +198,9 @@ def test_target_firmware_from_an_exported_db(disks, tmp_path):
         lists[name] = (tmp_path / f"{name}.esl").read_bytes()
     (tmp_path / "old-db.bin").write_bytes(lists["pca2011"])
     (tmp_path / "new-db.bin").write_bytes(lists["pca2011"] + lists["ca2023"])
-    found = _rules(_scan(image, "--target-firmware", tmp_path / "old-db.bin"))["secureboot-ca-2023-required"]
-    assert {f["severity"] for f in found} == {"high"}
+    told = _scan(image, "--target-firmware", tmp_path / "old-db.bin")
+    assert told["target_firmware"] == {"db": "2011-only", "dbx": None}  # the report says what it was told
+    assert {f["severity"] for f in _rules(told)["secureboot-ca-2023-required"]} == {"high"}
     assert "secureboot-ca-2023-required" not in _rules(_scan(image, "--target-firmware", tmp_path / "new-db.bin"))
     manifest = tmp_path / "fleet.csv"
     manifest.write_text(f"path,host,target_firmware\n{image},OLD-FW,old-db.bin\n", encoding="utf-8")
@@ -219,7 +221,14 @@ def test_boot_manager_revoked_by_the_hosts_dbx(disks, tmp_path):
     efitools_hash = (tmp_path / "hash.esl").read_bytes()[-32:]
 
     old, new = disks["secureboot-2011"]["vhdx"], disks["secureboot-2023"]["vhdx"]
-    by_cert = _rules(_scan(old, "--target-dbx", tmp_path / "pca.esl"))["secureboot-boot-manager-revoked"]
+    report = _scan(old, "--target-dbx", tmp_path / "pca.esl")
+    assert report["target_firmware"]["dbx"] == {
+        "path": str(tmp_path / "pca.esl"),
+        "sha256": hashlib.sha256((tmp_path / "pca.esl").read_bytes()).hexdigest(),
+        "hashes": 0,
+        "certificates": ["Microsoft Windows Production PCA 2011"],
+    }
+    by_cert = _rules(report)["secureboot-boot-manager-revoked"]
     assert {f["severity"] for f in by_cert} == {"high"}
     assert {e["path"] for f in by_cert for e in f["evidence"]} == {r"EFI\Microsoft\Boot\bootmgfw.efi", r"EFI\Boot\bootx64.efi"}
     assert all("'Microsoft Windows Production PCA 2011'" in f["message"] for f in by_cert)
