@@ -7,7 +7,9 @@ An administrator exports db on Windows with PowerShell,
 4-byte attributes first); dbx likewise. The content is a sequence of EFI_SIGNATURE_LIST structures (UEFI
 Specification 2.10, 32.4.1 "Signature Database"): a signature type GUID, the list's size, its
 header's size and each entry's size, then entries of an owner GUID and the data (a DER certificate
-for EFI_CERT_X509_GUID, an image hash for EFI_CERT_SHA256_GUID, ...).
+for EFI_CERT_X509_GUID, an image hash for EFI_CERT_SHA256_GUID, ...). Those two types are what
+db and Microsoft's dbx revocations use; other entry types (e.g. EFI_CERT_X509_SHA256, a certificate's
+TBS hash) are read past and not matched, so a dbx that revokes only by them is not seen.
 
 The db holds Windows UEFI CA 2023: the hosts start a boot manager signed under it ("2023"). It holds
 only Microsoft Windows Production PCA 2011: "2011-only". The CAs are recognised by their subject
