@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from imgscan import __version__
 from imgscan.check import TARGET_FIRMWARE, Json, Severity
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from imgscan.firmware_db import SignatureDatabase
     from imgscan.loader import LoadedChecks
     from imgscan.scan import Options, ScanResult
+
+T = TypeVar("T")
 
 # Subcommands import what they need when they run: `--version`, `--help`, `explain` and `plugins`
 # must not pay for dissect, the fleet engine and the report views (bench/startup.py measures it).
@@ -84,21 +86,21 @@ def _jobs(text: str) -> int:
 
 
 def _target_firmware(text: str) -> str:
-    if text in TARGET_FIRMWARE:
-        return text
     from imgscan.firmware_db import firmware_target
 
-    try:
-        return firmware_target(text)
-    except ImgscanError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return _firmware_argument(firmware_target, text)
 
 
 def _target_dbx(text: str) -> SignatureDatabase:
     from imgscan.firmware_db import read_dbx
 
+    return _firmware_argument(read_dbx, text)
+
+
+def _firmware_argument(read: Callable[[str], T], text: str) -> T:
+    """A firmware option's value read by `read`, whose one-line ImgscanError becomes argparse's error."""
     try:
-        return read_dbx(text)
+        return read(text)
     except ImgscanError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

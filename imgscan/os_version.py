@@ -21,6 +21,7 @@ class OsVersion:
     build: int | None  # CurrentBuildNumber, e.g. 7601
     product: str | None  # ProductName
     service_pack: str | None  # CSDVersion, e.g. "Service Pack 1"
+    winre: str | None = None  # WinREVersion, e.g. "10.0.19041.3920": the recovery environment's build
 
     @property
     def is_windows7_sp1(self) -> bool:
@@ -50,4 +51,5 @@ def read_os_version(software: Hive | None) -> OsVersion | None:
         build=int(build) if build and build.isdigit() else None,
         product=text("ProductName"),
         service_pack=text("CSDVersion"),
+        winre=text("WinREVersion"),
     )

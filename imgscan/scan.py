@@ -10,14 +10,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from imgscan import __version__
 from imgscan.artefacts import Artefacts, gather, wanted_paths
 from imgscan.catalog_inventory import package_validity
 from imgscan.check import Finding, Inventory, Severity
 from imgscan.correlate import correlate
-from imgscan.firmware_db import SignatureDatabase
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
@@ -28,6 +27,9 @@ from imgscan.report import Inventory as InventoryJson
 from imgscan.servicing import qfe_rows
 from imgscan.servicing_levels import is_ssu
 from imgscan.verdict_cache import VerdictCache
+
+if TYPE_CHECKING:
+    from imgscan.firmware_db import SignatureDatabase
 
 log = logging.getLogger(__name__)
 

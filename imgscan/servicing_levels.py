@@ -99,6 +99,11 @@ class ServicingLevel:
     def latest_ssu(self) -> str | None:
         return self.ssus[-1] if self.ssus else None
 
+    @property
+    def has_sha2_support(self) -> bool:
+        """KB4474419 and a servicing stack update of March 2019 or later: what SHA-2 signed updates need."""
+        return self.sha2_support is not None and self.latest_ssu is not None
+
 
 def servicing_level(packages: list[Package]) -> ServicingLevel:
     data = windows7_servicing()

@@ -56,7 +56,7 @@ class EsuPrerequisites(Check):
         problems = []  # (what is missing, the code ESU updates fail with)
         if level.esu_licensing is None:
             problems.append((f"the ESU Licensing Preparation Package {licensing} (or its replacement)", "0xC004F050"))
-        if level.sha2_support is None or level.latest_ssu is None:
+        if not level.has_sha2_support:
             problems.append(("SHA-2 support (KB4474419 and a servicing stack update of March 2019 or later)", "0x80096010"))
         if not problems:
             return

@@ -48,7 +48,7 @@ class Boot:
     files: list[BootFile] = field(default_factory=list)
     winre_offset: int | None = None  # ReAgent.xml WinreLocation offset: the byte offset of WinRE's partition
     winre_version: str | None = None
-    secure_boot: SecureBootState = field(default_factory=lambda: SecureBootState(None, None, None, None))
+    secure_boot: SecureBootState = field(default_factory=lambda: secure_boot_state(None))
     errors: list[dict[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -81,8 +81,7 @@ def load(art: Artefacts) -> Boot:
                 boot.errors.append({"path": path, "message": f"{where}: {signature.problem}"})
         boot.files.append(BootFile(where, pe))
     boot.winre_offset = _winre_offset(art, boot.errors)
-    version = art.software.value(r"Microsoft\Windows NT\CurrentVersion", "WinREVersion") if art.software else None
-    boot.winre_version = version if isinstance(version, str) else None
+    boot.winre_version = art.os_version.winre if art.os_version else None
     return boot
 
 
