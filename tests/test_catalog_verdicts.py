@@ -25,6 +25,7 @@ from sample_images.catalog_writer import Signature, write_catalog
 from sample_images.pki import CODE_SIGNING, TIME_STAMPING, TestPki, issue, make_pki, utc
 from sample_images.regf import Key, Value, build_hive
 from tests.conftest import REALDATA, run_imgscan
+from tests.realdata import needs_realdata
 
 CATALOGS = REALDATA / "catalogs"
 LEGACY = ("legacyts_google_androidwinusb86.cat", "legacyts_google_androidwinusba64.cat")
@@ -65,6 +66,7 @@ def _verdict(data: bytes, software=None, mitigation=None):
 # --- part 1: legacy countersignatures with a bare digest (real files) ---------------------------
 
 
+@needs_realdata
 @pytest.mark.parametrize("name", LEGACY)
 def test_google_legacy_timestamp_verifies_and_never_expires(name):
     catalog, verdict, _ = _verdict((CATALOGS / name).read_bytes())
@@ -77,6 +79,7 @@ def test_google_legacy_timestamp_verifies_and_never_expires(name):
     assert verdict.valid_until is None and verdict.starts() is None
 
 
+@needs_realdata
 def test_pandaboard_is_untrusted_not_expired():
     catalog, verdict, _ = _verdict((CATALOGS / PANDA).read_bytes())
     assert catalog.timestamp.problem is None  # its legacy timestamp verifies too
@@ -84,6 +87,7 @@ def test_pandaboard_is_untrusted_not_expired():
     assert verdict.starts() is None and verdict.hresult == "0x800B0109"
 
 
+@needs_realdata
 @pytest.mark.parametrize("name", (*LEGACY, PANDA))
 def test_openssl_recovers_the_bare_sha1_digest(name, tmp_path):
     """Independent reader: OpenSSL's raw RSA recovery of the countersignature block gives exactly the
@@ -119,6 +123,7 @@ def test_openssl_recovers_the_bare_sha1_digest(name, tmp_path):
     assert recovered == hashlib.sha1(attrs).digest()
 
 
+@needs_realdata
 def test_scan_with_legacy_catalogs_in_catroot_never_predicts_expiry(tmp_path):
     """A Windows 7 tree whose CatRoot holds the real driver catalogs: no catalog-expiry up to 2030."""
     from sample_images.build import build
