@@ -67,6 +67,7 @@ class FindingJson(TypedDict):
     explained_by: NotRequired[list[str]]  # predictions that explain an observed failure
     suppressed: NotRequired[dict[str, Any]]  # the ignore-file entry that accepted it
     observed: NotRequired[str]  # when a log first shows the failure (ISO 8601)
+    hits: NotRequired[str]  # when the failure happens, in words, for a finding that is not dated
 
 
 class ErrorEntry(TypedDict):

@@ -31,6 +31,7 @@ BOOT_FILE_SIGNATURE_INVALID = Rule(
         "https://uefi.org/specs/UEFI/2.10/32_Secure_Boot_and_Driver_Signing.html",
     ),
     predicts=("0x80096010",),
+    hits="at every boot with Secure Boot on",
 )
 
 
