@@ -101,7 +101,8 @@ class DbxExport(TypedDict):
 class TargetFirmware(TypedDict):
     """What the scan was told of the hosts' firmware: the findings of the Secure Boot rules depend on it."""
 
-    db: str  # --target-firmware: 2011-only, 2023 or unknown (from an exported db when one was given)
+    # --target-firmware: 2011-only, 2023 or unknown; from an exported db, also no-windows-ca (neither Windows CA)
+    db: str
     dbx: DbxExport | None  # --target-dbx
 
 

@@ -10,6 +10,8 @@ their days, from Microsoft's certificate files):
   KB5062713) do not say the update is done: the PCA expires on 2026-10-19, after which boot-manager
   security updates come signed under the 2023 CA only, and hosts cannot take them until their db has it.
 CAs are recognised by their subject names, as Microsoft's own Secure Boot scripts recognise them in db.
+A db exported from hosts that holds neither Windows CA (no-windows-ca) makes the generation moot:
+secureboot-boot-manager-untrusted-signer judges the boot manager against that db instead.
 """
 
 from __future__ import annotations
@@ -59,9 +61,12 @@ class SecureBootCa(Check):
     needs = ("boot",)
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+        from imgscan.firmware_db import NO_WINDOWS_CA
         from imgscan.secureboot import authorities, generations
 
-        firmware = artefacts.target_firmware
+        firmware = artefacts.target_firmware.generation
+        if firmware == NO_WINDOWS_CA:  # the hosts trust neither generation: the untrusted-signer rule speaks
+            return
         judged = [(f, generations(f.pe)) for f in artefacts.boot.files]
         judged = [(f, g) for f, g in judged if g]
         if firmware != "2023":
