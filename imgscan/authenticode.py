@@ -76,6 +76,17 @@ class PeFile:
             if s.signature is not None and s.digest is not None and self.image_hashes.get(s.digest_algorithm or "") != s.digest
         ]
 
+    @property
+    def broken(self) -> list[EmbeddedSignature]:
+        """Signatures that were read but do not verify."""
+        return [s for s in self.signatures if s.signature is not None and s.signature.problem]
+
+    @property
+    def invalid(self) -> bool:
+        """The file does not match a signature it carries, or one of them does not verify: a damaged file
+        (boot-file-signature-invalid), whoever signed it."""
+        return bool(self.hash_mismatch or self.broken)
+
     def as_dict(self) -> dict[str, object]:
         record: dict[str, object] = {"path": self.path, "sha256": self.sha256}
         if self.problem:

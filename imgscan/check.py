@@ -76,6 +76,7 @@ class Rule:
     observes_logs: bool = False  # True: reports failure codes found in the image's logs and event logs
     policy: str = ""  # how the severity varies, in words, when it is not always `severity`
     timing: Timing | None = None  # for predictions: severity by when the failure starts
+    hits: str | None = None  # when an undated finding hits, in words ("at every boot with Secure Boot on")
 
     def as_dict(self) -> dict[str, object]:
         """What `imgscan rules` publishes about the rule (and the README's rules table shows)."""
@@ -87,6 +88,7 @@ class Rule:
             "summary": self.summary,
             "codes": list(self.predicts),
             "references": list(self.references),
+            "hits": self.hits,
         }
 
 
@@ -143,6 +145,8 @@ class Finding:
             finding["suppressed"] = self.suppressed
         if self.observed:
             finding["observed"] = self.observed
+        if self.rule.hits and not self.starts and not self.observed:  # no date to say when it hits
+            finding["hits"] = self.rule.hits
         return finding
 
     def sort_key(self) -> tuple[int, bool, str, str]:

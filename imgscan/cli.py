@@ -25,7 +25,7 @@ from imgscan.errors import ImgscanError, UnreadableImage
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
 
 if TYPE_CHECKING:
-    from imgscan.firmware_db import SignatureDatabase
+    from imgscan.firmware_db import FirmwareTarget, SignatureDatabase
     from imgscan.loader import LoadedChecks
     from imgscan.scan import Options, ScanResult
 
@@ -85,7 +85,7 @@ def _jobs(text: str) -> int:
     return jobs
 
 
-def _target_firmware(text: str) -> str:
+def _target_firmware(text: str) -> FirmwareTarget:
     from imgscan.firmware_db import firmware_target
 
     return _firmware_argument(firmware_target, text)
@@ -171,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="{" + ",".join(TARGET_FIRMWARE) + "} or DB_FILE",
         help="the Secure Boot certificates the hosts' firmware holds: 2011-only (not yet updated), 2023 (has "
         "Windows UEFI CA 2023), unknown (default), or the db exported from one of those hosts "
-        "((Get-SecureBootUEFI db).Bytes written to a file, or efivarfs' db-d719b2cb-... file)",
+        "((Get-SecureBootUEFI db).Bytes written to a file, or efivarfs' db-d719b2cb-... file), whose certificates "
+        "and hashes decide whether a boot manager signed by another key starts",
     )
     when.add_argument(
         "--target-dbx",

@@ -12,9 +12,11 @@ db and Microsoft's dbx revocations use; other entry types (e.g. EFI_CERT_X509_SH
 TBS hash) are read past and not matched, so a dbx that revokes only by them is not seen.
 
 The db holds Windows UEFI CA 2023: the hosts start a boot manager signed under it ("2023"). It holds
-only Microsoft Windows Production PCA 2011: "2011-only". The CAs are recognised by their subject
-names, as Microsoft's own check for the update does (KB5068202 looks for 'Windows UEFI CA 2023' in
-the db's bytes).
+only Microsoft Windows Production PCA 2011: "2011-only". It holds neither (an owner's own PK/KEK/db
+setup): "no-windows-ca", and only the keys it holds start anything. The CAs are recognised by their
+subject names, as Microsoft's own check for the update does (KB5068202 looks for 'Windows UEFI CA
+2023' in the db's bytes). The db's certificates and image hashes themselves travel with the target
+(`FirmwareTarget.db`), so a boot manager signed by the owner's key can be checked against them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ EFI_CERT_X509 = UUID("a5c059a1-94e4-4aa7-87b5-ab155c2bf072").bytes_le
 EFI_CERT_SHA256 = UUID("c1c41626-504c-4092-aca9-41f936934328").bytes_le
 PCA_2011 = "Microsoft Windows Production PCA 2011"
 CA_2023 = "Windows UEFI CA 2023"
+NO_WINDOWS_CA = "no-windows-ca"  # an exported db that holds neither Windows CA
 ADVICE = "export it with PowerShell: [IO.File]::WriteAllBytes('db.bin', (Get-SecureBootUEFI db).Bytes), dbx likewise"
 
 
@@ -105,20 +108,35 @@ def read_dbx(text: str, base: Path | None = None) -> SignatureDatabase:
     return read_signature_database(_export(text, base, "not a file (give the dbx exported from a host)"))
 
 
-def firmware_target(text: str, base: Path | None = None) -> str:
-    """2011-only, 2023 or unknown: the keyword itself, or what the db export at `text` (relative to
-    `base`) holds."""
+@dataclass(frozen=True)
+class FirmwareTarget:
+    """What the hosts' Secure Boot db holds: `generation` (2011-only, 2023, unknown, or no-windows-ca),
+    which the rules about Microsoft's two CA generations read, and the exported db itself when one was
+    given, whose certificates and image hashes decide whether a file signed by another key starts."""
+
+    generation: str = "unknown"
+    db: SignatureDatabase | None = None
+
+    def setting(self) -> str:
+        """What a fleet's --resume compares for a host: the generation, and the export's content if any."""
+        return f"{self.generation}@{self.db.sha256}" if self.db else self.generation
+
+
+UNKNOWN = FirmwareTarget()  # nothing told of the hosts' firmware
+
+
+def firmware_target(text: str, base: Path | None = None) -> FirmwareTarget:
+    """The keyword itself (2011-only, 2023, unknown), or what the db export at `text` (relative to
+    `base`) holds, with its entries."""
     if text in TARGET_FIRMWARE:
-        return text
+        return FirmwareTarget(text)
     path = _export(text, base, f"neither {', '.join(TARGET_FIRMWARE)} nor a firmware db export file")
-    names = read_signature_database(path).names
-    if CA_2023 in names:
-        return "2023"
-    if PCA_2011 in names:
-        return "2011-only"
-    raise ImgscanError(
-        str(path),
-        f"the db holds neither {PCA_2011} nor {CA_2023} (it holds: {', '.join(names) or 'no certificate'}), "
-        "so no Windows boot manager starts on it with Secure Boot on",
-        "check that it is the db of a host the image goes to, or give 2011-only, 2023 or unknown",
-    )
+    db = read_signature_database(path)
+    if not db.certificates and not db.hashes:
+        raise ImgscanError(
+            str(path),
+            "the db holds no certificate and no SHA-256 image hash, so nothing starts on it with Secure Boot on",
+            "check that it is the db of a host the image goes to, or give 2011-only, 2023 or unknown",
+        )
+    generation = "2023" if CA_2023 in db.names else "2011-only" if PCA_2011 in db.names else NO_WINDOWS_CA
+    return FirmwareTarget(generation, db)

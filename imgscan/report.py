@@ -67,6 +67,7 @@ class FindingJson(TypedDict):
     explained_by: NotRequired[list[str]]  # predictions that explain an observed failure
     suppressed: NotRequired[dict[str, Any]]  # the ignore-file entry that accepted it
     observed: NotRequired[str]  # when a log first shows the failure (ISO 8601)
+    hits: NotRequired[str]  # when the failure happens, in words, for a finding that is not dated
 
 
 class ErrorEntry(TypedDict):
@@ -100,7 +101,8 @@ class DbxExport(TypedDict):
 class TargetFirmware(TypedDict):
     """What the scan was told of the hosts' firmware: the findings of the Secure Boot rules depend on it."""
 
-    db: str  # --target-firmware: 2011-only, 2023 or unknown (from an exported db when one was given)
+    # --target-firmware: 2011-only, 2023 or unknown; from an exported db, also no-windows-ca (neither Windows CA)
+    db: str
     dbx: DbxExport | None  # --target-dbx
 
 

@@ -17,6 +17,7 @@ from imgscan.artefacts import Artefacts, gather, wanted_paths
 from imgscan.catalog_inventory import package_validity
 from imgscan.check import Finding, Inventory, Severity
 from imgscan.correlate import correlate
+from imgscan.firmware_db import UNKNOWN, FirmwareTarget
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
@@ -56,7 +57,7 @@ class Options:
     severities: frozenset[Severity] | None = None  # None: show every severity
     jobs: int | None = 1  # processes that judge catalogs; None: every core when the image has many
     verdict_cache: VerdictCache | None = None  # a fleet's shared catalog verdicts
-    target_firmware: str = "unknown"  # the Secure Boot db of the hosts: "2011-only", "2023" or "unknown"
+    target_firmware: FirmwareTarget = UNKNOWN  # the Secure Boot db of the hosts
     target_dbx: SignatureDatabase | None = None  # the hosts' Secure Boot dbx, exported from one of them
 
 
@@ -117,7 +118,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
 def _target_firmware(options: Options) -> TargetFirmware:
     dbx = options.target_dbx
     return {
-        "db": options.target_firmware,
+        "db": options.target_firmware.generation,
         "dbx": None
         if dbx is None
         else {"path": dbx.path, "sha256": dbx.sha256, "hashes": len(dbx.hashes), "certificates": list(dbx.names)},

@@ -16,7 +16,7 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
-from imgscan.authenticode import PeFile
+from imgscan.authenticode import EmbeddedSignature, PeFile
 from imgscan.hives import Hive
 
 if sys.version_info >= (3, 11):
@@ -39,14 +39,17 @@ def authorities() -> dict[str, Authority]:
     return {ca["name"]: Authority(ca["name"], ca["generation"], ca["signs"], ca.get("expires")) for ca in data["ca"]}
 
 
+def holding(pe: PeFile) -> list[EmbeddedSignature]:
+    """The file's signatures that hold: readable, verifying, and vouching for the file's image hash."""
+    matching = {id(s) for s in pe.hash_mismatch}
+    return [s for s in pe.signatures if s.signature is not None and not s.signature.problem and id(s) not in matching]
+
+
 def signing_authorities(pe: PeFile) -> list[Authority]:
     """The known CAs in the chains of the file's signatures that hold, in signature order."""
     known = authorities()
     found: list[Authority] = []
-    matching = {id(s) for s in pe.hash_mismatch}
-    for signature in pe.signatures:
-        if signature.signature is None or signature.signature.problem or id(signature) in matching:
-            continue
+    for signature in holding(pe):
         found += [known[name] for name in signature.chain if name in known and known[name] not in found]
     return found
 

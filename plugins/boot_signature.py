@@ -31,6 +31,7 @@ BOOT_FILE_SIGNATURE_INVALID = Rule(
         "https://uefi.org/specs/UEFI/2.10/32_Secure_Boot_and_Driver_Signing.html",
     ),
     predicts=("0x80096010",),
+    hits="at every boot with Secure Boot on",
 )
 
 
@@ -41,10 +42,9 @@ class BootSignature(Check):
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
         for boot_file in artefacts.boot.files:
             pe = boot_file.pe
-            broken = [s for s in pe.signatures if s.signature is not None and s.signature.problem]
-            mismatched = pe.hash_mismatch
-            if not broken and not mismatched:
+            if not pe.invalid:
                 continue
+            broken, mismatched = pe.broken, pe.hash_mismatch
             what = []
             if mismatched:
                 what.append("its content changed after signing (the image hash is not the one signed)")

@@ -51,6 +51,7 @@ UNTRUSTED = Rule(
     ),
     references=(*REFERENCES, "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2718704"),
     predicts=("0x800B0109", "0x80096010", "0x800B0100", "0x800B010C"),
+    hits="whenever servicing opens the package (update installs and removals)",
 )
 
 UNREADABLE = Rule(
@@ -59,6 +60,7 @@ UNREADABLE = Rule(
     title="Catalog file cannot be parsed",
     summary="A .cat file in a servicing directory is not a readable PKCS#7 catalog.",
     references=REFERENCES,
+    hits="whenever servicing reads the catalog",
 )
 
 

@@ -30,6 +30,7 @@ CBS_LOG_ERROR = Rule(
         "https://learn.microsoft.com/en-us/troubleshoot/windows-server/deployment/fix-windows-update-errors-with-checksur",
     ),
     observes_logs=True,
+    hits="already happened (the log line has no time)",
 )
 
 

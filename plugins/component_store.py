@@ -32,6 +32,7 @@ COMPONENT_STORE_INCONSISTENT = Rule(
         "https://learn.microsoft.com/en-us/windows-hardware/manufacture/desktop/repair-a-windows-image",
     ),
     predicts=("0x800F081F", "0x80073712"),
+    hits="when an update that touches the package installs, or the package is removed",
 )
 
 

@@ -34,6 +34,7 @@ ESU_PREREQUISITES_MISSING = Rule(
         "troubleshoot-extended-security-updates-issues",
     ),
     predicts=("0xC004F050", "0x80096010"),
+    hits="when an Extended Security Update installs",
 )
 
 

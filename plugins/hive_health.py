@@ -28,6 +28,7 @@ UNREADABLE = Rule(
     references=(
         "https://github.com/libyal/libregf/blob/main/documentation/Windows%20NT%20Registry%20File%20(REGF)%20format.asciidoc",
     ),
+    hits="when Windows loads the hive (machine hives at boot, a profile at its logon)",
 )
 
 DIRTY = Rule(
@@ -39,6 +40,7 @@ DIRTY = Rule(
         "and its transaction logs (.LOG1/.LOG2) were not replayed. imgscan read it as is; recent changes may be missing."
     ),
     references=UNREADABLE.references,
+    hits="when Windows loads the hive",
 )
 
 MACHINE_ROLES = {"SOFTWARE", "SYSTEM", "COMPONENTS", ".DEFAULT"}

@@ -32,6 +32,7 @@ IMAGE_NOT_GENERALIZED = Rule(
         "specialize not run)."
     ),
     references=(SETUP_STATES, SYSPREP),
+    hits="when the image is deployed",
 )
 
 # ImageState -> (severity, what hosts built from it do); states absent here are fine for deployment

@@ -10,6 +10,8 @@ their days, from Microsoft's certificate files):
   KB5062713) do not say the update is done: the PCA expires on 2026-10-19, after which boot-manager
   security updates come signed under the 2023 CA only, and hosts cannot take them until their db has it.
 CAs are recognised by their subject names, as Microsoft's own Secure Boot scripts recognise them in db.
+A db exported from hosts that holds neither Windows CA (no-windows-ca) makes the generation moot:
+secureboot-boot-manager-untrusted-signer judges the boot manager against that db instead.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ CA_2023_REQUIRED = Rule(
         "Windows UEFI CA 2023 refuse to start it (Secure Boot violation)."
     ),
     references=(KB5068202, KB5025885),
+    hits="at every boot with Secure Boot on",
 )
 CA_2011_ONLY = Rule(
     id="secureboot-ca-2011-only",
@@ -49,6 +52,7 @@ CA_2011_ONLY = Rule(
         "security updates signed under the 2023 CA until their firmware db is updated."
     ),
     references=(KB5062713, KB5068202),
+    hits="when a boot-manager update signed under Windows UEFI CA 2023 installs",
 )
 
 
@@ -57,9 +61,12 @@ class SecureBootCa(Check):
     needs = ("boot",)
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+        from imgscan.firmware_db import NO_WINDOWS_CA
         from imgscan.secureboot import authorities, generations
 
-        firmware = artefacts.target_firmware
+        firmware = artefacts.target_firmware.generation
+        if firmware == NO_WINDOWS_CA:  # the hosts trust neither generation: the untrusted-signer rule speaks
+            return
         judged = [(f, generations(f.pe)) for f in artefacts.boot.files]
         judged = [(f, g) for f, g in judged if g]
         if firmware != "2023":

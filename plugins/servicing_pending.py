@@ -33,6 +33,7 @@ SERVICING_PENDING = Rule(
         "https://learn.microsoft.com/en-us/mem/configmgr/core/servers/deploy/install/list-of-prerequisite-checks",
     ),
     predicts=("0x800F0806", "0x80070BC9"),
+    hits="when the image is serviced offline, and at each host's first update install",
 )
 
 

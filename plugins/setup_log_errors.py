@@ -29,6 +29,7 @@ SETUP_LOG_ERROR = Rule(
         "0x800b010e', final result 0x800B010B",
     ),
     observes_logs=True,
+    hits="already happened (the log line has no time)",
 )
 
 

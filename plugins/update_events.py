@@ -29,6 +29,7 @@ UPDATE_EVENT_ERROR = Rule(
         "Microsoft-Windows-WUSA event 3 with error 2148204801 (0x800B0101)",
     ),
     observes_logs=True,
+    hits="already happened (the event has no time)",
 )
 
 

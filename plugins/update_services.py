@@ -39,6 +39,7 @@ UPDATE_SERVICE_DISABLED = Rule(
         "troubleshoot-windows-update-error-code-0x8024002e",
     ),
     predicts=("0x80070422", "0x8024002E"),
+    hits="at every update scan and install",
 )
 
 

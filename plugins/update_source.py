@@ -32,6 +32,7 @@ UPDATE_SOURCE_POLICY = Rule(
     ),
     references=("https://learn.microsoft.com/en-us/windows/deployment/update/waas-wu-settings",),
     predicts=("0x8024401C", "0x80244022"),
+    hits="at every update scan",
 )
 
 

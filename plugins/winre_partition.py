@@ -40,6 +40,7 @@ WINRE_PARTITION_TOO_SMALL = Rule(
         "https://support.microsoft.com/help/5028997",
     ),
     predicts=("0x80070643",),
+    hits="when the WinRE update installs",
 )
 
 

@@ -36,6 +36,7 @@ OFFLINE_REVOCATION = Rule(
     ),
     references=REFERENCES,
     predicts=("0x800B010E", "0x800B010B", "0x80070643", "0x80092026"),
+    hits="at every update install whose revocation server cannot be reached",
 )
 
 WEAKENED = Rule(
@@ -47,6 +48,7 @@ WEAKENED = Rule(
         "checks: settings more permissive than Windows' default 0x23c00."
     ),
     references=REFERENCES,
+    hits="at every signature check under the account",
 )
 
 PREDICTED_ERRORS = (

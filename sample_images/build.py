@@ -31,7 +31,7 @@ WINDOWS_SIZE = DISK_SIZE - WINDOWS_START - MIB  # leave room for the backup GPT
 DISK_FORMATS = ("raw", "gpt", "vhdx", "vhd", "vhd-fixed", "vmdk", "e01")
 WIM_FORMATS = ("wim-lzx", "wim-xpress", "wim-lzms", "esd", "swm", "wim-multi")
 FORMATS = (*DISK_FORMATS, "dir")
-TOOLS = ("mkntfs", "wimlib-imagex", "sfdisk", "qemu-img", "ewfacquire", "gcab", "mkfs.fat", "mcopy")
+TOOLS = ("mkntfs", "wimlib-imagex", "sfdisk", "qemu-img", "ewfacquire", "gcab", "mkfs.fat", "mcopy", "sbattach", "sbsign")
 
 
 def _run(*cmd: str | Path) -> None:

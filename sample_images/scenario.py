@@ -88,10 +88,12 @@ class BootSpec:
 
     `boot_ca` names the CA the boot manager's signer chains to ("2011": Microsoft Windows Production
     PCA 2011, "2023": Windows UEFI CA 2023; test certificates with those names); `tampered` changes a
-    byte of the signed file; `recovery_mb` 0 puts WinRE on the Windows partition."""
+    byte of the signed file; `owner_signed` has sbsign replace Microsoft's signature with one by the
+    owner's self-signed image signing key; `recovery_mb` 0 puts WinRE on the Windows partition."""
 
     boot_ca: str = "2011"
     tampered: bool = False
+    owner_signed: bool = False
     recovery_mb: int = 300
     winre_version: str | None = None  # SOFTWARE ...\Windows NT\CurrentVersion WinREVersion
     ca2023_status: str | None = None  # SYSTEM ...\SecureBoot\Servicing UEFICA2023Status

@@ -3,11 +3,19 @@
 Layout (GPT, as Windows Setup creates it, minus the MSR): EFI system partition (FAT) at 1 MiB,
 Windows (NTFS) after it, then the recovery partition (NTFS, WinRE in Recovery\\WindowsRE) of the
 scenario's size; with recovery_mb = 0 WinRE stays on the Windows partition.
+
+An owner-signed boot manager is made as an owner makes one: sbattach --remove drops Microsoft's
+signature and sbsign (sbsigntool) signs the file with the owner's own self-signed key.
 """
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from functools import cache
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
 
 from sample_images.pe_writer import signed_efi
 from sample_images.pki import CODE_SIGNING, Identity, issue
@@ -35,8 +43,44 @@ def signing_cas() -> tuple[Identity, dict[str, Identity]]:
 
 
 @cache
-def boot_manager(boot_ca: str, tampered: bool) -> bytes:
-    """bootmgfw.efi signed under the named CA generation; `tampered`: one byte changed after signing."""
+def owner_key() -> Identity:
+    """The owner's self-signed image signing key, as a company that runs its own Secure Boot db makes one."""
+    return issue("Fabrikam Secure Boot Image Signing", "2024-01-01T00:00:00", "2034-01-01T00:00:00", ekus=(CODE_SIGNING,))
+
+
+@cache
+def owner_signed(data: bytes) -> bytes:
+    """`data` with its signatures removed and signed again by the owner's key, by sbattach and sbsign."""
+    key = owner_key()
+    with tempfile.TemporaryDirectory(prefix="imgscan-sbsign-") as tmp:
+        work = Path(tmp)
+        (work / "key.pem").write_bytes(
+            key.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        )
+        (work / "cert.pem").write_bytes(key.pem)
+        (work / "boot.efi").write_bytes(data)
+        subprocess.run(["sbattach", "--remove", work / "boot.efi"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "sbsign",
+                "--key",
+                work / "key.pem",
+                "--cert",
+                work / "cert.pem",
+                "--output",
+                work / "signed.efi",
+                work / "boot.efi",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return (work / "signed.efi").read_bytes()
+
+
+@cache
+def boot_manager(boot_ca: str, tampered: bool, owner: bool = False) -> bytes:
+    """bootmgfw.efi signed under the named CA generation; `tampered`: one byte changed after signing;
+    `owner`: then re-signed with the owner's key instead."""
     _, cas = signing_cas()
     signer = issue(
         "Microsoft Windows (imgscan test)", "2023-01-01T00:00:00", "2027-01-01T00:00:00", cas[boot_ca], (CODE_SIGNING,)
@@ -44,11 +88,11 @@ def boot_manager(boot_ca: str, tampered: bool) -> bytes:
     data = bytearray(signed_efi(signer, [cas[boot_ca]]))
     if tampered:
         data[0x210] ^= 0x01  # inside .text, which the signature's image hash covers
-    return bytes(data)
+    return owner_signed(bytes(data)) if owner else bytes(data)
 
 
 def esp_files(spec: BootSpec) -> dict[str, bytes]:
-    manager = boot_manager(spec.boot_ca, spec.tampered)
+    manager = boot_manager(spec.boot_ca, spec.tampered, spec.owner_signed)
     return {"EFI/Microsoft/Boot/bootmgfw.efi": manager, "EFI/Boot/bootx64.efi": manager}
 
 
@@ -62,7 +106,7 @@ def windows_files(spec: BootSpec) -> dict[str, bytes]:
         f'id="0" offset="{offset}" guid="{{00000000-0000-0000-0000-000000000000}}"/></WindowsRE>\r\n'
     )
     files = {
-        "Windows/Boot/EFI/bootmgfw.efi": boot_manager(spec.boot_ca, spec.tampered),
+        "Windows/Boot/EFI/bootmgfw.efi": boot_manager(spec.boot_ca, spec.tampered, spec.owner_signed),
         "Windows/System32/Recovery/ReAgent.xml": reagent.encode("utf-8"),
     }
     if not spec.recovery_mb:

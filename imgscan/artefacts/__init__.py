@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from imgscan.artefacts.hive_loading import Unreadable
 from imgscan.artefacts.user_hives import UserHive
+from imgscan.firmware_db import UNKNOWN, FirmwareTarget
 from imgscan.hives import Hive
 from imgscan.image.volume import WindowsVolume
 from imgscan.os_version import OsVersion, read_os_version
@@ -63,11 +64,11 @@ class Artefacts:
         jobs: int | None = 1,
         verdict_cache: VerdictCache | None = None,
         partitions: list[Partition] | None = None,
-        target_firmware: str = "unknown",
+        target_firmware: FirmwareTarget = UNKNOWN,
         target_dbx: SignatureDatabase | None = None,
     ) -> None:
         self.volume = volume
-        self.target_firmware = target_firmware  # what the hosts' Secure Boot db holds: 2011-only, 2023, unknown
+        self.target_firmware = target_firmware  # what the hosts' Secure Boot db holds
         self.target_dbx = target_dbx  # the hosts' Secure Boot dbx, when given: what their firmware revokes
         self.partitions = partitions or []  # a disk image's partitions (none for a WIM or a tree)
         self._judge: Judge | None = None

@@ -5,8 +5,8 @@ directory is searched (recursively) for image files, recognised by their magic
 bytes; a file there whose name says it is an image but whose header is not one
 is kept too, so that it becomes an error row instead of vanishing. Extra
 manifest columns are kept as labels, except `target_firmware` (2011-only, 2023, unknown, or a db
-export file relative to the manifest: what that host's Secure Boot db holds, as `--target-firmware`
-says for one scan) and `target_dbx` (that host's exported dbx, as `--target-dbx`).
+export file relative to the manifest: what that host's Secure Boot db holds, entries included, as
+`--target-firmware` says for one scan) and `target_dbx` (that host's exported dbx, as `--target-dbx`).
 
 An image is identified by its resolved path (symbolic links followed, made
 absolute), so `a.vhdx`, `./a.vhdx`, `/abs/a.vhdx` and a link to it are one
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from imgscan.errors import ImgscanError
-from imgscan.firmware_db import SignatureDatabase, firmware_target, read_dbx
+from imgscan.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase, firmware_target, read_dbx
 from imgscan.image.sniff import sniff_format
 
 T = TypeVar("T")
@@ -37,12 +37,12 @@ class Target:
     path: str
     host: str | None = None  # from the manifest; else the scan's ComputerName, else the file name
     labels: dict[str, str] = field(default_factory=dict)
-    target_firmware: str = "unknown"  # the manifest's optional target_firmware column (see --target-firmware)
+    target_firmware: FirmwareTarget = UNKNOWN  # the manifest's optional target_firmware column (see --target-firmware)
     target_dbx: SignatureDatabase | None = None  # the manifest's optional target_dbx column (see --target-dbx)
 
     def settings(self) -> str:
         """What this host's scan depends on beyond the fleet's options: --resume scans a host again when it changes."""
-        return f"{self.target_firmware}:{self.target_dbx.sha256 if self.target_dbx else ''}"
+        return f"{self.target_firmware.setting()}:{self.target_dbx.sha256 if self.target_dbx else ''}"
 
 
 def _is_windows_tree(path: Path) -> bool:

@@ -74,14 +74,14 @@ def _finding_lines(finding: Json, fixes_shown: dict[str, str]) -> list[str]:
 
 def _when(finding: Json, evidence: Json) -> str:
     """From when the finding holds: the day a prediction starts, the day a log first shows it, the
-    day a setting was written, or (a setting of unknown age) every update install."""
+    day a setting was written, or, undated, when its rule says it hits ("at every boot with Secure Boot on")."""
     if finding.get("starts"):
         return f"from {finding['starts']}"
     if finding.get("observed"):
         return f"seen {finding['observed']}"
     if evidence.get("last_written"):
         return f"since {evidence['last_written']}"
-    return "at every update install"
+    return str(finding.get("hits") or "undated")
 
 
 def _summary(summary: dict[str, int]) -> str:
@@ -237,6 +237,8 @@ def rules_table(rules: Sequence[Json]) -> str:
         out += textwrap.wrap(str(rule["summary"]), WIDTH, initial_indent="  ", subsequent_indent="  ")
         if rule["codes"]:
             out.append("  codes: " + ", ".join(str(c) for c in rule["codes"]))
+        if rule.get("hits"):
+            out.append(f"  hits: {rule['hits']}")
         out += [f"  see: {ref}" for ref in rule["references"]]
         out.append("")
     return "\n".join(out)
