@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from imgscan.check import Check, Rule
+from imgscan.interrupt import doing
 
 
 @dataclass
@@ -41,11 +42,16 @@ class LoadedChecks:
 
 
 def load_checks(extra_dirs: list[Path] | None = None) -> LoadedChecks:
+    with doing("loading the checks"):
+        return _load(extra_dirs or [])
+
+
+def _load(extra_dirs: list[Path]) -> LoadedChecks:
     loaded = LoadedChecks()
     package = importlib.import_module("imgscan.plugins")
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
         loaded.add_module(importlib.import_module(f"imgscan.plugins.{info.name}"), f"imgscan.plugins.{info.name}")
-    for directory in extra_dirs or []:
+    for directory in extra_dirs:
         for path in sorted(directory.glob("*.py")):
             try:
                 module = _import_file(path)
