@@ -1,7 +1,9 @@
 """Find the checks: the built-in ones in imgscan.plugins, and third-party files from `--plugins DIR`.
 
 A third-party file that fails to import, or that reuses a rule id, is an
-`errors` entry and is skipped; it never stops the built-in checks.
+`errors` entry and is skipped; it never stops the built-in checks. The CLI
+refuses such a `--plugins DIR` before it scans (a usage error, exit 2): a gate
+must not pass because a check it was given never ran.
 """
 
 from __future__ import annotations
