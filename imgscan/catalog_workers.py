@@ -16,6 +16,7 @@ uses workers only for images with many catalogs; an explicit `--jobs N` always d
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -38,6 +39,8 @@ Task = tuple[str, bytes, bool]  # (path, bytes, whether to keep the member hashe
 
 BATCH = 32  # catalogs per message to a worker: large enough to amortise pickling, small enough to balance
 AUTO_MINIMUM = 400  # with fewer catalogs the automatic choice stays in this process
+
+log = logging.getLogger(__name__)
 
 
 def judge_one(judge: Judge, path: str, data: bytes, members: bool) -> Known:
@@ -149,7 +152,12 @@ def judging(judge: Judge, workers: int) -> Iterator[Judging]:
         return
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["imgscan.catalog_workers", "imgscan.catalog", "imgscan.validity"])
-    _start_server()
+    try:
+        _start_server()
+    except OSError as exc:  # e.g. a TMPDIR too long for the server's socket (an AF_UNIX path holds 107 bytes)
+        log.info("catalog workers cannot start (%s): judging the catalogs in this process", exc)
+        yield Judging(judge, None, 1)  # the same report, on one core
+        return
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(judge,))
     try:
         yield Judging(judge, pool, workers)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -216,3 +218,17 @@ def test_exit_3_is_a_bug_with_where_to_report_it(images, monkeypatch, capsys):
 def test_the_issue_tracker_is_the_projects():
     urls = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
     assert urls["Issues"] == ISSUES_URL and ISSUES_URL.startswith(urls["Homepage"])
+
+
+def test_jobs_with_a_temporary_folder_too_deep_for_a_socket_gives_the_same_report(tmp_path):
+    """multiprocessing's socket lives in TMPDIR and a socket path holds 107 bytes: too deep, the catalogs are judged
+    in the scan's own process (this was an internal error)."""
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    image = REPO / "sample_images" / "built" / "seed001.vhdx"
+    command = [sys.executable, "-m", "imgscan", "scan", str(image), "-f", "json", "--as-of", "2013-07-01"]
+    env = dict(os.environ, TMPDIR=str(deep))
+    parallel = subprocess.run([*command, "--jobs", "2"], capture_output=True, text=True, env=env, timeout=300)
+    assert (parallel.returncode, parallel.stderr) == (1, "")
+    assert parallel.stdout == run_imgscan(*command[3:], "--jobs", "1").stdout
+    assert list(deep.iterdir()) == []
