@@ -53,6 +53,7 @@ def unwritable(path: Path) -> str | None:
     """Why a report cannot be written to `path` (one line), or None when it can: checked before the scan."""
     if path.is_dir():
         return f"{path} is a directory (give a file name, e.g. {path / 'report.json'})"
+    path = Path(os.path.realpath(path))  # a symbolic link is written through, in its target's folder
     if is_stream(path):
         return None if os.access(path, os.W_OK) else f"{path}: permission denied"
     folder = path.parent
@@ -73,8 +74,14 @@ def unwritable(path: Path) -> str | None:
 def write(target: Path | None, text: str) -> None:
     """`text` to `target` (stdout when None), whole or not at all; a failure is a one-line ImgscanError."""
     if target is None:
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `imgscan scan ... | head`: not a bug in imgscan
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # and no second error at exit
+            raise ImgscanError("stdout", "the program reading the report closed it before the end") from None
         return
+    target = Path(os.path.realpath(target))  # through a symbolic link, to the file it names
     with doing(f"writing {target}"):
         try:
             if is_stream(target):

@@ -67,3 +67,13 @@ def test_what_cannot_take_a_report(tmp_path: Path):
 )
 def test_the_format_a_name_announces(name: str, fmt: str | None):
     assert outputs.format_of(Path(name)) == fmt
+
+
+def test_a_symbolic_link_is_written_through(tmp_path: Path):
+    (tmp_path / "reports").mkdir()
+    real = tmp_path / "reports" / "latest.json"
+    real.write_text("old")
+    link = tmp_path / "r.json"
+    link.symlink_to(real)
+    outputs.write(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"
