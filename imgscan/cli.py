@@ -703,7 +703,7 @@ def _images(args: argparse.Namespace) -> int:
         "parts": info.parts,
         "images": [i.as_dict() for i in info.images],
     }
-    sys.stdout.write(to_json(listing) if args.format == "json" else images_table(listing))
+    _write(None, to_json(listing) if args.format == "json" else images_table(listing))
     return EXIT_CLEAN
 
 
@@ -721,7 +721,7 @@ def _explain(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     rules = load_checks(args.plugins).rules
     explained = [explanation(errorcodes.describe(v), rules) for v in values]
-    sys.stdout.write(to_json(explained) if args.format == "json" else explain_table(explained))
+    _write(None, to_json(explained) if args.format == "json" else explain_table(explained))
     return EXIT_CLEAN
 
 
@@ -733,7 +733,7 @@ def _rules(args: argparse.Namespace) -> int:
     loaded = load_checks(args.plugins)
     rules = [rule.as_dict() for rule in loaded.rules]
     views = {"json": lambda: to_json(rules), "markdown": lambda: rules_markdown(rules), "table": lambda: rules_table(rules)}
-    sys.stdout.write(views[args.format]())
+    _write(None, views[args.format]())
     return EXIT_CLEAN
 
 
@@ -742,7 +742,8 @@ def _plugins(args: argparse.Namespace) -> int:
     from imgscan.loader import load_checks
 
     loaded = load_checks(args.plugins)
-    for check in loaded.checks:
-        for rule in check.rules:
-            print(f"{rule.id:<32} {str(rule.severity):<8} {rule.title}  [{check.name}]")
+    lines = [
+        f"{rule.id:<32} {str(rule.severity):<8} {rule.title}  [{check.name}]\n" for check in loaded.checks for rule in check.rules
+    ]
+    _write(None, "".join(lines))
     return EXIT_CLEAN

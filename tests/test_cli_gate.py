@@ -234,12 +234,14 @@ def test_jobs_with_a_temporary_folder_too_deep_for_a_socket_gives_the_same_repor
     assert list(deep.iterdir()) == []
 
 
-def test_a_reader_that_goes_away_is_not_a_bug(images):
+@pytest.mark.parametrize("command", ["scan", "explain", "rules", "plugins"])
+def test_a_reader_that_goes_away_is_not_a_bug(images, command):
     """`imgscan scan IMAGE | head`: the pipe closes before the report is out; one line, exit 2, not exit 3."""
+    args = {"scan": ("scan", images["seed000"]["vhdx"], "--as-of", "2013-07-01"), "explain": ("explain", "0x800b0101")}
     read, write = os.pipe()
     os.close(read)
     with os.fdopen(write, "w") as closed:
-        command = [sys.executable, "-m", "imgscan", "scan", str(images["seed000"]["vhdx"]), "--as-of", "2013-07-01"]
-        run = subprocess.run(command, stdout=closed, stderr=subprocess.PIPE, text=True, timeout=300)
+        command_line = [sys.executable, "-m", "imgscan", *map(str, args.get(command, (command,)))]
+        run = subprocess.run(command_line, stdout=closed, stderr=subprocess.PIPE, text=True, timeout=300)
     assert run.returncode == 2
     assert run.stderr == "imgscan: error: stdout: the program reading the report closed it before the end\n"
