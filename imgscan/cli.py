@@ -271,12 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, parents: list, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=parents, help=help_text, description=description, epilog=EXIT_CODES)
 
-    def output(command: argparse.ArgumentParser, formats: tuple[str, ...], what: str = "") -> None:
+    def output(made: argparse.ArgumentParser, formats: tuple[str, ...], what: str = "") -> None:
         """-f and -o of a command with one report; the format defaults to the one -o's name announces, else table."""
-        command.add_argument(
+        made.add_argument(
             "-f", "--format", choices=formats, help=f"{'|'.join(formats)} (default: the one -o's name says, else table)"
         )
-        command.add_argument("-o", "--output", type=_output, metavar="FILE", help=f"write {what}to this file instead of stdout")
+        made.add_argument("-o", "--output", type=_output, metavar="FILE", help=f"write {what}to this file instead of stdout")
 
     def image_command(name: str, help_text: str, formats: tuple[str, ...], parents: list) -> argparse.ArgumentParser:
         made = command(name, [common, when, *parents], help_text)
