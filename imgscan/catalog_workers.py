@@ -16,13 +16,18 @@ uses workers only for images with many catalogs; an explicit `--jobs N` always d
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from multiprocessing import forkserver, resource_tracker
 from typing import TYPE_CHECKING
+
+from imgscan.interrupt import deferred
 
 if TYPE_CHECKING:
     from imgscan.catalog import Catalog
@@ -34,6 +39,8 @@ Task = tuple[str, bytes, bool]  # (path, bytes, whether to keep the member hashe
 
 BATCH = 32  # catalogs per message to a worker: large enough to amortise pickling, small enough to balance
 AUTO_MINIMUM = 400  # with fewer catalogs the automatic choice stays in this process
+
+log = logging.getLogger(__name__)
 
 
 def judge_one(judge: Judge, path: str, data: bytes, members: bool) -> Known:
@@ -59,7 +66,10 @@ _WORKER_JUDGE: Judge | None = None
 
 
 def _start_worker(judge: Judge) -> None:
+    """Ctrl-C reaches every process of the terminal's group: the scan handles it (it stops sending work
+    and shuts the pool down), so a worker ignores it instead of dying with a traceback on stderr."""
     global _WORKER_JUDGE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_JUDGE = judge
 
 
@@ -101,7 +111,9 @@ class Judging:
         assert self._pool is not None
         if self._batch:
             indices = [index for index, _ in self._batch]
-            self._flying.append((indices, self._pool.submit(_judge_batch, [task for _, task in self._batch])))
+            with deferred():  # submit may start a worker: a Ctrl-C halfway would leave it a truncated start-up message
+                future = self._pool.submit(_judge_batch, [task for _, task in self._batch])
+            self._flying.append((indices, future))
             self._batch = []
         while len(self._flying) > self._window:
             self._land()
@@ -120,6 +132,19 @@ class Judging:
         return self._results  # type: ignore[return-value]  # every slot is filled above
 
 
+def _start_server() -> None:
+    """Start the fork server with SIGINT blocked, which it inherits: a Ctrl-C while it imports its modules,
+    before it ignores SIGINT itself, would print a traceback. Blocked, not ignored, so that this process
+    still gets a Ctrl-C that comes meanwhile. multiprocessing's resource tracker starts first: it blocks
+    signals for its own start and then unblocks them, which would undo this block."""
+    resource_tracker.ensure_running()
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 @contextmanager
 def judging(judge: Judge, workers: int) -> Iterator[Judging]:
     if workers <= 1:
@@ -127,6 +152,12 @@ def judging(judge: Judge, workers: int) -> Iterator[Judging]:
         return
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["imgscan.catalog_workers", "imgscan.catalog", "imgscan.validity"])
+    try:
+        _start_server()
+    except OSError as exc:  # e.g. a TMPDIR too long for the server's socket (an AF_UNIX path holds 107 bytes)
+        log.info("catalog workers cannot start (%s): judging the catalogs in this process", exc)
+        yield Judging(judge, None, 1)  # the same report, on one core
+        return
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(judge,))
     try:
         yield Judging(judge, pool, workers)

@@ -1,10 +1,12 @@
 """Command line: `imgscan scan|packages|catalogs|timeline IMAGE`, `fleet INPUT...`, `diff OLD NEW`, `images WIM`,
 `explain CODE`, `plugins`.
 
-Exit codes (the same in every subcommand):
-  0  no finding at or above --fail-on (diff: no new one)
-  1  at least one finding at or above --fail-on that no ignore entry accepts (diff: a new one)
-  2  unreadable input, usage error, or nothing could be checked
+Exit codes (the same in every subcommand), so that a CI system can act on them:
+  0    pass: no finding at or above --fail-on (diff: no new one)
+  1    at least one finding at or above --fail-on that no ignore entry accepts (diff: a new one)
+  2    usage error (checked before any scanning), unreadable input, unwritable output, nothing could be checked
+  3    internal error: a bug in imgscan; the message says where to report it
+  130  interrupted by Ctrl-C (SIGINT); 143 terminated (SIGTERM): 128 + the signal, as a shell reports it
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
-from imgscan import __version__
+from imgscan import ISSUES_URL, __version__, interrupt, outputs
 from imgscan.check import TARGET_FIRMWARE, Json, Severity
 from imgscan.errors import ImgscanError, UnreadableImage
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
@@ -36,7 +38,21 @@ T = TypeVar("T")
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
-EXIT_ERROR = 2
+EXIT_ERROR = 2  # usage error, unreadable input, unwritable output
+EXIT_INTERNAL = 3  # a bug in imgscan
+# interrupted: 128 + the signal's number (interrupt.Interrupted.exit_code), 130 for SIGINT, 143 for SIGTERM
+EXIT_CODES = (
+    "exit codes: 0 pass; 1 a finding at or above --fail-on; 2 usage error, unreadable input or unwritable output; "
+    "3 internal error (a bug in imgscan: please report it); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)"
+)
+
+# --as-of: no Windows image or Authenticode signature predates 1990 (Windows NT 3.1: 1993; Authenticode: 1996);
+# the last day plus the longest --horizon (2199-12-31 + 36,500 days) stays inside every calendar imgscan compares
+# days in: Python's date (to 9999-12-31, which --as-of 9999-12-31 overflowed once the horizon was added), X.509
+# GeneralizedTime (to 9999) and FILETIME (to 30828).
+FIRST_DAY = date(1990, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+MAX_HORIZON = 36500  # days: a hundred years
 
 SCAN_FORMATS = ("csv", "html", "json", "junit", "sarif", "table")
 
@@ -70,9 +86,50 @@ def _scan_view(fmt: str, report: Json, checks: LoadedChecks, fail_on: Severity) 
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise argparse.ArgumentTypeError(f"{text} is outside the days imgscan judges, {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
+def _horizon(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if not 0 <= days <= MAX_HORIZON:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days from 0 to {MAX_HORIZON} (a hundred years)")
+    return days
+
+
+def _plugin_dir(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        problem = "not a directory" if path.exists() else "no such directory"
+        raise argparse.ArgumentTypeError(f"{text}: {problem} (give the folder that holds the checks' .py files)")
+    if not any(path.glob("*.py")):
+        raise argparse.ArgumentTypeError(f"{text} holds no .py file (a check is a .py file with a Check subclass)")
+    return path
+
+
+def _output(text: str) -> Path:
+    """A report's path, checked before the scan: its folder exists and takes a new file."""
+    path = Path(text)
+    if problem := outputs.unwritable(path):
+        raise argparse.ArgumentTypeError(problem)
+    return path
+
+
+def _database(text: str) -> Path:
+    """The fleet database: writable like a report (SQLite keeps its journal beside it), and SQLite when it exists."""
+    path = _output(text)
+    if path.is_file() and path.stat().st_size:
+        with path.open("rb") as fh:
+            if fh.read(16) != b"SQLite format 3\0":
+                raise argparse.ArgumentTypeError(f"{text} is not an imgscan fleet database (not SQLite)")
+    return path
 
 
 def _jobs(text: str) -> int:
@@ -119,11 +176,18 @@ def _severities(text: str) -> frozenset[Severity]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line, what is wrong and where to read more, without the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"imgscan: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="imgscan",
         description="Predict Windows Update failures from an offline Windows disk or golden image.",
-        epilog="Exit codes: 0 clean, 1 findings at/above --fail-on, 2 unreadable input or usage error.",
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"imgscan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", help="debug log, and tracebacks on errors")
     common.add_argument(
         "--plugins",
-        type=Path,
+        type=_plugin_dir,
         action="append",
         default=[],
         metavar="DIR",
@@ -152,14 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_date,
         default=None,
         metavar="DATE",
-        help="evaluate the image as of this day (YYYY-MM-DD; default: today, UTC)",
+        help=f"evaluate the image as of this day (YYYY-MM-DD, {FIRST_DAY.year} to {LAST_DAY.year}; default: today, UTC)",
     )
     dates.add_argument(
         "--horizon",
-        type=int,
+        type=_horizon,
         default=365,
         metavar="DAYS",
-        help="also predict failures that start within DAYS after --as-of (default 365)",
+        help=f"also predict failures that start within DAYS after --as-of (0 to {MAX_HORIZON}; default 365)",
     )
     when = argparse.ArgumentParser(add_help=False, parents=[dates])
     when.add_argument("--index", type=int, metavar="N", help="the image of a multi-image WIM to scan")
@@ -205,14 +269,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--ignore", type=Path, metavar="FILE", help=f"ignore file of accepted findings (default: {DEFAULT_IGNORE} when present)"
     )
 
-    def image_command(name: str, help_text: str, formats: tuple[str, ...], parents: list) -> argparse.ArgumentParser:
-        command = sub.add_parser(name, parents=[common, when, *parents], help=help_text)
-        command.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, WIM, or directory")
-        command.add_argument("-f", "--format", choices=formats, default="table", help=f"{'|'.join(formats)} (default table)")
-        command.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
-        return command
+    def command(name: str, parents: list, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=parents, help=help_text, description=description, epilog=EXIT_CODES)
 
-    p_scan = sub.add_parser("scan", parents=[common, when, gate], help="scan an image and report findings")
+    def output(made: argparse.ArgumentParser, formats: tuple[str, ...], what: str = "") -> None:
+        """-f and -o of a command with one report; the format defaults to the one -o's name announces, else table."""
+        made.add_argument(
+            "-f", "--format", choices=formats, help=f"{'|'.join(formats)} (default: the one -o's name says, else table)"
+        )
+        made.add_argument("-o", "--output", type=_output, metavar="FILE", help=f"write {what}to this file instead of stdout")
+
+    def image_command(name: str, help_text: str, formats: tuple[str, ...], parents: list) -> argparse.ArgumentParser:
+        made = command(name, [common, when, *parents], help_text)
+        made.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, WIM, or directory")
+        output(made, formats)
+        return made
+
+    p_scan = command("scan", [common, when, gate], "scan an image and report findings")
     p_scan.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, WIM, or directory")
     p_scan.add_argument(
         "-f",
@@ -220,16 +293,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         choices=SCAN_FORMATS,
         metavar="FORMAT",
-        help=f"{'|'.join(SCAN_FORMATS)} (repeatable; default table)",
+        help=f"{'|'.join(SCAN_FORMATS)} (repeatable; default: the ones -o's names say, else table)",
     )
     p_scan.add_argument(
         "-o",
         "--output",
         action="append",
-        type=Path,
+        type=_output,
         default=[],
         metavar="FILE",
-        help="where the matching --format goes (repeatable; a format without one goes to stdout)",
+        help="where the matching --format goes (repeatable; a format without one goes to stdout; without -f, "
+        "the name says the format: .json, .sarif, .html, .csv, .xml (junit), .txt (table))",
     )
     p_scan.add_argument(
         "--severity",
@@ -239,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_scan.add_argument(
         "--fix-script",
-        type=Path,
+        type=_output,
         metavar="FILE",
         help="write the registry fixes of the findings to FILE (.reg or .ps1); imgscan never applies them",
     )
@@ -257,60 +331,50 @@ def build_parser() -> argparse.ArgumentParser:
         [],
     )
 
-    p_diff = sub.add_parser(
-        "diff",
-        parents=[common, when, gate],
-        help="compare two images or saved JSON reports: new, resolved and unchanged findings",
+    p_diff = command(
+        "diff", [common, when, gate], "compare two images or saved JSON reports: new, resolved and unchanged findings"
     )
     p_diff.add_argument("old", type=Path, help="the previous image, or its saved `--format json` report")
     p_diff.add_argument("new", type=Path, help="the new image, or its saved report")
-    p_diff.add_argument("-f", "--format", choices=("table", "json"), default="table", help="table|json (default table)")
-    p_diff.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    output(p_diff, ("table", "json"))
 
-    p_fleet = sub.add_parser(
+    p_fleet = command(
         "fleet",
-        parents=[common, dates, threshold],
-        help="scan many images (files, directories, globs, manifest CSV) into a resumable database",
+        [common, dates, threshold],
+        "scan many images (files, directories, globs, manifest CSV) into a resumable database",
     )
     p_fleet.add_argument("inputs", nargs="*", metavar="INPUT", help="image, directory of images, glob, or manifest.csv")
-    p_fleet.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="local worker processes")
+    p_fleet.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N", help="local worker processes")
     p_fleet.add_argument(
         "--db",
-        type=Path,
-        default=Path("imgscan-fleet.sqlite"),
+        type=_database,
+        default="imgscan-fleet.sqlite",  # a string, so that argparse checks it like a given one
         help="results database (default: imgscan-fleet.sqlite in the current directory)",
     )
     p_fleet.add_argument("--resume", action="store_true", help="skip images already in the database (same hash, options)")
     p_fleet.add_argument("--report", action="store_true", help="only render the summary from --db, scan nothing")
     p_fleet.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster instead of locally")
-    p_fleet.add_argument(
-        "-f",
-        "--format",
-        choices=("table", "json", "csv", "html"),
-        default="table",
-        help="table|json|csv|html summary (default table)",
-    )
-    p_fleet.add_argument("-o", "--output", type=Path, help="write the summary to this file instead of stdout")
+    output(p_fleet, ("table", "json", "csv", "html"), "the summary ")
 
-    p_images = sub.add_parser("images", parents=[common], help="list the images of a WIM file")
+    p_images = command("images", [common], "list the images of a WIM file")
     p_images.add_argument("image", type=Path, help="a .wim, .esd or first .swm file")
     p_images.add_argument("-f", "--format", choices=("table", "json"), default="table", help="table|json (default table)")
-    p_explain = sub.add_parser("explain", parents=[common], help="explain an error code: name, message, facility, rules")
+    p_explain = command("explain", [common], "explain an error code: name, message, facility, rules")
     p_explain.add_argument("codes", nargs="+", metavar="CODE", help="0x800b0101, 2148204801, -2146762495 or CERT_E_EXPIRED")
     p_explain.add_argument("-f", "--format", choices=("table", "json"), default="table", help="table|json (default table)")
-    p_rules = sub.add_parser(
+    p_rules = command(
         "rules",
-        parents=[common],
-        help="every rule with its severity policy, codes and references",
+        [common],
+        "every rule with its severity policy, codes and references",
         description="Every rule of the built-in checks and of --plugins DIR; --format markdown prints the README's rules table.",
     )
     p_rules.add_argument(
         "-f", "--format", choices=("table", "markdown", "json"), default="table", help="table|markdown|json (default table)"
     )
-    sub.add_parser(
+    command(
         "plugins",
-        parents=[common],
-        help="list the rules of every loaded check",
+        [common],
+        "list the rules of every loaded check",
         description="List every rule of the built-in checks and of --plugins DIR: id, severity, title.",
     )
     return parser
@@ -327,41 +391,142 @@ def configure_logging(verbose: bool, debug: bool) -> None:
     root.setLevel(level)
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C, so temporary directories are removed on the way out."""
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI; it owns the process's SIGINT and SIGTERM handling (see imgscan.interrupt)."""
+    interrupt.install()  # first: a Ctrl-C from here on ends in one line and exit 130
+    outputs.written.clear()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as exc:
+        print(f"imgscan: {_interruption(exc)}", file=sys.stderr)
+        return exc.exit_code if isinstance(exc, interrupt.Interrupted) else 128 + signal.SIGINT
+    finally:
+        # the run is over, finished or interrupted: what is left of the process is the clean-up at exit, which a
+        # late Ctrl-C must neither cut short nor turn into exit 130 after the reports were written
+        interrupt.ignore()
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
-    if unknown:  # say it with the subcommand's usage, not the top-level one
-        subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        subcommands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    command = subcommands.choices[args.command]
+    if unknown:  # say it in the subcommand's words, not the top-level ones
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    _check_outputs(args, command)
+    _check_plugins(args, command)
     configure_logging(args.verbose, args.debug)
     if args.quiet or args.no_progress:
         from imgscan import progress
 
         progress.ENABLED["progress"] = False
-    signal.signal(signal.SIGTERM, _terminate)
     try:
         return COMMANDS[args.command](args)
-    except ImgscanError as exc:
-        if args.debug:
-            raise
-        print(f"imgscan: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("imgscan: interrupted", file=sys.stderr)
-        return EXIT_ERROR
     except Exception as exc:
+        if (stopped := interrupt.received()) is not None:
+            raise stopped from exc  # a worker or wimlib the same Ctrl-C ended: the interruption is what happened
         if args.debug:
             raise
-        print(f"imgscan: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
-        return EXIT_ERROR
+        if isinstance(exc, ImgscanError):
+            print(f"imgscan: error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        print(f"imgscan: {_internal_error(exc)}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _internal_error(exc: Exception) -> str:
+    """One line for a bug: what broke, and where to report it (with the traceback --debug prints)."""
+    detail = (str(exc).strip().splitlines() or [""])[0]
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    where = f"please report it at {ISSUES_URL} with the command and the output of --debug"
+    return f"internal error (a bug in imgscan): {what}; {where}"
+
+
+def _interruption(exc: KeyboardInterrupt) -> str:
+    """One line: what stopped the run, what it was doing, and what it kept."""
+    stopped = isinstance(exc, interrupt.Interrupted) and exc.signum == signal.SIGTERM
+    line = "terminated (SIGTERM)" if stopped else "interrupted"
+    during = getattr(exc, "during", "")
+    line += f" while {during}" if during else ""
+    kept = getattr(exc, "kept", None)
+    if kept is None:
+        done = outputs.written
+        kept = "nothing was written" if not done else f"only {', '.join(done)} {'was' if len(done) == 1 else 'were'} written"
+    return f"{line}; {kept}"
+
+
+def _check_plugins(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
+    """A --plugins file that does not load (it raises on import, or reuses a rule id) is a usage error before any
+    scanning: a gate must not pass because a check it was given never ran."""
+    if not args.plugins:
+        return
+    from imgscan.loader import load_checks
+
+    errors = load_checks(args.plugins).errors
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        command.error(f"--plugins: {errors[0]['path']}: {errors[0]['message']}{more}")
+
+
+def _check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
+    """Usage errors about where reports go, before any scanning: the format each -o gets (from -f, else from its
+    name), reports that would land on one another or on an input, and a fleet --report without its database."""
+    if not hasattr(args, "output"):
+        return
+    targets: list[Path] = args.output if isinstance(args.output, list) else [args.output] if args.output else []
+    given: list[str] = args.format if isinstance(args.format, list) else [args.format] if args.format else []
+    choices = tuple(next(a for a in command._actions if "--format" in a.option_strings).choices or ())
+    try:
+        written = [*targets, *(p for p in (getattr(args, "fix_script", None), getattr(args, "db", None)) if p)]
+        read = [p for p in (getattr(args, "image", None), getattr(args, "old", None), getattr(args, "new", None)) if p]
+        read += [Path(p) for p in getattr(args, "inputs", []) if Path(p).is_file()]
+        for index, target in enumerate(written):
+            if any(_same(target, other) for other in read):
+                raise ValueError(f"{target} is an input of this command: imgscan never writes over its input")
+            if not outputs.is_stream(target) and any(_same(target, other) for other in written[:index]):
+                raise ValueError(f"{target} is given twice: each report needs a file of its own")
+        if args.command == "fleet" and args.report and not args.db.is_file():
+            raise ValueError(f"--db {args.db}: no such fleet database (scan images into it first)")
+        formats = _formats(given, targets, choices, args.command)
+    except ValueError as exc:
+        command.error(str(exc))
+    args.format = formats if args.command == "scan" else formats[0]
+
+
+def _formats(given: list[str], targets: list[Path], choices: tuple[str, ...], name: str) -> list[str]:
+    """The format of each report: -f, paired with -o in order (a -f without -o goes to stdout), else what each
+    -o's name announces (report.json: json), else table. A name that contradicts its -f is a usage error."""
+    if not given:
+        return [_named_format(target, choices, name) for target in targets] or ["table"]
+    if len(targets) > len(given) or len(given) - len(targets) > 1:
+        raise ValueError("give one -o FILE per --format (at most one format may go to stdout)")
+    for fmt, target in zip(given, targets, strict=False):  # the last -f may have no -o: stdout
+        named = outputs.format_of(target)
+        if named and named != fmt:
+            raise ValueError(f"-o {target}: the name says {named}, its --format says {fmt} (each -o takes the -f at its place)")
+    return given
+
+
+def _named_format(target: Path, choices: tuple[str, ...], name: str) -> str:
+    named = outputs.format_of(target)
+    if named is None:
+        if outputs.is_stream(target):  # /dev/null, a pipe: no name to go by
+            return "table"
+        known = ", ".join(sorted(outputs.EXTENSIONS))
+        raise ValueError(f"-o {target}: its name does not say the format ({known}); add -f FORMAT")
+    if named not in choices:
+        raise ValueError(f"-o {target}: imgscan {name} does not write {named} (it writes {', '.join(choices)})")
+    return named
+
+
+def _same(one: Path, other: Path) -> bool:
+    try:
+        return one.resolve() == other.resolve() or (one.exists() and other.exists() and one.samefile(other))
+    except OSError:
+        return False
 
 
 def _command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
@@ -373,10 +538,8 @@ def _command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Calla
 
 
 def _write(target: Path | None, text: str) -> None:
-    if target:
-        target.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    """A report to its file (whole or not at all, see imgscan.outputs) or to stdout."""
+    outputs.write(target, text)
 
 
 def _warn(report: Json, quiet: bool = False) -> None:
@@ -418,10 +581,7 @@ def _run_scan(args: argparse.Namespace, image: Path | None = None, checks: Loade
 
 @_command("scan")
 def _scan(args: argparse.Namespace) -> int:
-    formats = args.format or ["table"]
-    if len(args.output) > len(formats) or len(formats) - len(args.output) > 1:
-        print("imgscan: error: give one -o FILE per --format (at most one format may go to stdout)", file=sys.stderr)
-        return EXIT_ERROR
+    formats = args.format  # one per -o, and at most one more for stdout (main checked them against -o's names)
     from imgscan.fixes import fix_script
     from imgscan.loader import load_checks
 
@@ -431,7 +591,7 @@ def _scan(args: argparse.Namespace) -> int:
         target = args.output[index] if index < len(args.output) else None
         _write(target, _scan_view(fmt, result.report, checks, args.fail_on))
     if args.fix_script:
-        args.fix_script.write_text(fix_script(result.findings, args.fix_script.suffix.lower()), encoding="utf-8")
+        _write(args.fix_script, fix_script(result.findings, args.fix_script.suffix.lower()))
     _warn(result.report, args.quiet)
     if result.checks_completed == 0:
         print(f"imgscan: error: {args.image}: no check could run", file=sys.stderr)
@@ -503,11 +663,15 @@ def _fleet(args: argparse.Namespace) -> int:
             as_of = (args.as_of or datetime.now(timezone.utc).date()).isoformat()
             options = FleetOptions(as_of, args.horizon, tuple(str(p) for p in args.plugins))
             todo = pending(targets, store, options, args.resume)
-            if args.scheduler:
-                run_dask(todo, options, args.scheduler, store)
-            else:
-                run_local(todo, options, max(args.jobs, 1), store)
+            with interrupt.doing(f"scanning {len(todo)} image(s)"):
+                if args.scheduler:
+                    run_dask(todo, options, args.scheduler, store)
+                else:
+                    run_local(todo, options, args.jobs, store)
         summary = fleet_summary.summarize(store.rows(), args.fail_on)
+    except interrupt.Interrupted as exc:
+        exc.kept = f"the images that finished are saved in {args.db}: run the command again with --resume to scan the rest"
+        raise
     finally:
         store.close()
     views = {
@@ -525,11 +689,14 @@ def _fleet(args: argparse.Namespace) -> int:
 @_command("images")
 def _images(args: argparse.Namespace) -> int:
     from imgscan.image import is_wim
+    from imgscan.image.sniff import too_short
     from imgscan.image.wim import read_info
     from imgscan.views.text import images_table, to_json
 
     if not is_wim(args.image):
-        raise UnreadableImage(str(args.image), "not a WIM file (no MSWIM header)")
+        if not args.image.is_file():
+            raise UnreadableImage(str(args.image), "no such file" if not args.image.exists() else "not a file")
+        raise UnreadableImage(str(args.image), too_short(args.image) or "not a WIM file (no MSWIM header)")
     info = read_info(args.image)
     listing = {
         "path": str(args.image),
@@ -537,7 +704,7 @@ def _images(args: argparse.Namespace) -> int:
         "parts": info.parts,
         "images": [i.as_dict() for i in info.images],
     }
-    sys.stdout.write(to_json(listing) if args.format == "json" else images_table(listing))
+    _write(None, to_json(listing) if args.format == "json" else images_table(listing))
     return EXIT_CLEAN
 
 
@@ -555,7 +722,7 @@ def _explain(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     rules = load_checks(args.plugins).rules
     explained = [explanation(errorcodes.describe(v), rules) for v in values]
-    sys.stdout.write(to_json(explained) if args.format == "json" else explain_table(explained))
+    _write(None, to_json(explained) if args.format == "json" else explain_table(explained))
     return EXIT_CLEAN
 
 
@@ -567,10 +734,8 @@ def _rules(args: argparse.Namespace) -> int:
     loaded = load_checks(args.plugins)
     rules = [rule.as_dict() for rule in loaded.rules]
     views = {"json": lambda: to_json(rules), "markdown": lambda: rules_markdown(rules), "table": lambda: rules_table(rules)}
-    sys.stdout.write(views[args.format]())
-    for error in loaded.errors:
-        print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
-    return EXIT_ERROR if loaded.errors else EXIT_CLEAN
+    _write(None, views[args.format]())
+    return EXIT_CLEAN
 
 
 @_command("plugins")
@@ -578,9 +743,8 @@ def _plugins(args: argparse.Namespace) -> int:
     from imgscan.loader import load_checks
 
     loaded = load_checks(args.plugins)
-    for check in loaded.checks:
-        for rule in check.rules:
-            print(f"{rule.id:<32} {str(rule.severity):<8} {rule.title}  [{check.name}]")
-    for error in loaded.errors:
-        print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
-    return EXIT_ERROR if loaded.errors else EXIT_CLEAN
+    lines = [
+        f"{rule.id:<32} {str(rule.severity):<8} {rule.title}  [{check.name}]\n" for check in loaded.checks for rule in check.rules
+    ]
+    _write(None, "".join(lines))
+    return EXIT_CLEAN

@@ -1,7 +1,9 @@
 """Find the checks: the built-in ones in imgscan.plugins, and third-party files from `--plugins DIR`.
 
 A third-party file that fails to import, or that reuses a rule id, is an
-`errors` entry and is skipped; it never stops the built-in checks.
+`errors` entry and is skipped; it never stops the built-in checks. The CLI
+refuses such a `--plugins DIR` before it scans (a usage error, exit 2): a gate
+must not pass because a check it was given never ran.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from imgscan.check import Check, Rule
+from imgscan.interrupt import doing
 
 
 @dataclass
@@ -41,11 +44,16 @@ class LoadedChecks:
 
 
 def load_checks(extra_dirs: list[Path] | None = None) -> LoadedChecks:
+    with doing("loading the checks"):
+        return _load(extra_dirs or [])
+
+
+def _load(extra_dirs: list[Path]) -> LoadedChecks:
     loaded = LoadedChecks()
     package = importlib.import_module("imgscan.plugins")
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
         loaded.add_module(importlib.import_module(f"imgscan.plugins.{info.name}"), f"imgscan.plugins.{info.name}")
-    for directory in extra_dirs or []:
+    for directory in extra_dirs:
         for path in sorted(directory.glob("*.py")):
             try:
                 module = _import_file(path)

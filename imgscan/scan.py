@@ -21,6 +21,7 @@ from imgscan.firmware_db import UNKNOWN, FirmwareTarget
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
+from imgscan.interrupt import doing
 from imgscan.loader import LoadedChecks
 from imgscan.logs.collect import LogGroup
 from imgscan.report import ErrorEntry, ImageInfo, Report, TargetFirmware
@@ -64,7 +65,7 @@ class Options:
 def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
     """Open the image read-only and scan its Windows volume."""
     options = options or Options()
-    with open_image(path, options.selection, wanted_paths()) as opened:
+    with doing("scanning", subject=str(path)), open_image(path, options.selection, wanted_paths()) as opened:
         return scan_volume(opened, as_of, checks, options)
 
 
@@ -79,10 +80,12 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         jobs=options.jobs,
         verdict_cache=options.verdict_cache,
         partitions=opened.partitions,
+        container=opened.info.format,
         target_firmware=options.target_firmware,
         target_dbx=options.target_dbx,
     )
-    findings, inventory, errors, outcome = _run_checks(art, checks)
+    with doing("running the checks"):
+        findings, inventory, errors, outcome = _run_checks(art, checks)
     findings = [timed for f in findings if (timed := _apply_timing(f, art)) is not None]
     correlate(findings)
     report_inventory = _inventory(art, inventory, checks, outcome)

@@ -46,7 +46,9 @@ WINRE_PARTITION_TOO_SMALL = Rule(
 
 class WinrePartition(Check):
     rules = (WINRE_PARTITION_TOO_SMALL,)
-    needs = ("boot", "machine_hives")
+    # partitions: a WIM or a directory has none, and the check is skipped saying so; ReAgent.xml's
+    # WinRE location and WinREVersion are read with the boot kind whether or not it has boot files
+    needs = ("partitions", "machine_hives")
 
     def applies(self, artefacts: Artefacts) -> bool:
         os = artefacts.os_version
@@ -57,7 +59,7 @@ class WinrePartition(Check):
         boot = artefacts.boot
         if _fixed(boot.winre_version):
             return
-        partition = _winre_partition(boot.partitions, boot.winre_offset)
+        partition = _winre_partition(artefacts.kind("partitions"), boot.winre_offset)
         if partition is None or partition.free_bytes is None or partition.free_bytes >= NEEDED:
             return
         on_windows = partition.role == "windows"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -58,6 +59,16 @@ def _tools_present(request: pytest.FixtureRequest) -> None:
         return
     missing = missing_tools()
     assert not missing, f"missing {missing}: run `bash scripts/setup.sh --test` (the README's test command)"
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers():
+    """imgscan.cli.main owns its process's SIGINT and SIGTERM handling; a test that calls it in-process gets
+    pytest's handlers back afterwards."""
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for number, handler in saved.items():
+        signal.signal(number, handler)
 
 
 @pytest.fixture(scope="session")

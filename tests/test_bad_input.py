@@ -35,6 +35,23 @@ def test_text_file(tmp_path):
     assert_one_line_error(run_imgscan("scan", text), str(text), "not a disk image")
 
 
+READABLE = "imgscan reads VHD, VHDX, VMDK, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, or an extracted Windows directory"
+
+
+@pytest.mark.parametrize("name", ["install.wim", "golden.vhdx", "disk.img"])
+def test_empty_file_says_so_and_lists_what_imgscan_reads(tmp_path, name):
+    empty = tmp_path / name
+    empty.write_bytes(b"")
+    assert_one_line_error(run_imgscan("scan", empty), f"{empty}: empty file (0 bytes)", READABLE)
+    assert_one_line_error(run_imgscan("images", empty), f"{empty}: empty file (0 bytes)")
+
+
+def test_a_file_shorter_than_any_header_is_truncated(images, tmp_path):
+    cut = tmp_path / "golden.vmdk"
+    cut.write_bytes(images["seed000"]["vmdk"].read_bytes()[:100][::-1])  # 100 bytes, no header left
+    assert_one_line_error(run_imgscan("scan", cut), f"{cut}: truncated: 100 bytes, shorter than any image header", READABLE)
+
+
 def test_truncated_vhdx(images, tmp_path):
     data = images["seed000"]["vhdx"].read_bytes()
     cut = tmp_path / "cut.vhdx"

@@ -76,14 +76,22 @@ def test_crashing_check_is_an_error_entry_not_a_traceback(images, tmp_path):
     assert checks["hive_health"] is checks["wintrust_state"] is True
 
 
-def test_duplicate_rule_id_and_broken_file_are_reported(images, tmp_path):
-    (tmp_path / "shadow.py").write_text(DUPLICATE)
-    (tmp_path / "broken.py").write_text("import does_not_exist\n")
-    run = run_imgscan("scan", images["healthy"]["vhdx"], "--plugins", tmp_path, "--format", "json")
-    assert run.code == 0
-    messages = {e["path"]: e["message"] for e in run.report["errors"]}
-    assert "reuses rule id(s) wintrust-weakened" in messages[str(tmp_path / "shadow.py")]
-    assert "ModuleNotFoundError" in messages[str(tmp_path / "broken.py")]
+def test_a_plugin_that_does_not_load_is_a_usage_error_before_any_scan(images, tmp_path):
+    """A gate must not pass because a check it was given never ran: a --plugins file that fails to import or
+    reuses a rule id stops every command with exit 2, before the image is even opened."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "broken.py").write_text("import does_not_exist\n")
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "shadow.py").write_text(DUPLICATE)
+    missing_image = tmp_path / "not-there.vhdx"
+    for directory, problem in ((broken, "ModuleNotFoundError"), (shadow, "reuses rule id(s) wintrust-weakened")):
+        for args in (("scan", missing_image), ("scan", images["healthy"]["vhdx"], "-f", "json"), ("plugins",), ("rules",)):
+            run = run_imgscan(*args, "--plugins", directory)
+            assert (run.code, run.stdout) == (2, ""), (args, run)
+            (line,) = run.stderr.splitlines()
+            assert line.startswith(f"imgscan: error: --plugins: {next(directory.glob('*.py'))}: ") and problem in line
 
 
 def test_wheel_ships_plugins_inside_the_package(tmp_path):

@@ -24,6 +24,7 @@ from imgscan.artefacts.user_hives import UserHive
 from imgscan.firmware_db import UNKNOWN, FirmwareTarget
 from imgscan.hives import Hive
 from imgscan.image.volume import WindowsVolume
+from imgscan.interrupt import doing
 from imgscan.os_version import OsVersion, read_os_version
 from imgscan.report import Host
 
@@ -40,7 +41,19 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "Artefacts", "Unreadable", "UserHive", "gather", "kind_module", "wanted_paths"]
 
 # in the order a full scan loads them (and reports their errors)
-KINDS = ("machine_hives", "user_hives", "packages", "catalogs", "logs", "setup_state", "pending", "boot")
+KINDS = ("machine_hives", "user_hives", "packages", "catalogs", "logs", "setup_state", "pending", "partitions", "boot")
+# what loading each kind is, for the message of an interrupted scan ("reading the catalogs of golden.wim")
+READING = {
+    "machine_hives": "reading the machine hives",
+    "user_hives": "reading the profiles' hives",
+    "packages": "reading the servicing packages",
+    "catalogs": "reading the catalogs",
+    "logs": "reading the update logs",
+    "setup_state": "reading the Windows Setup state",
+    "pending": "reading pending servicing operations",
+    "partitions": "reading the partitions",
+    "boot": "reading the boot files",
+}
 
 
 def kind_module(name: str) -> ModuleType:
@@ -64,6 +77,7 @@ class Artefacts:
         jobs: int | None = 1,
         verdict_cache: VerdictCache | None = None,
         partitions: list[Partition] | None = None,
+        container: str = "",
         target_firmware: FirmwareTarget = UNKNOWN,
         target_dbx: SignatureDatabase | None = None,
     ) -> None:
@@ -71,6 +85,7 @@ class Artefacts:
         self.target_firmware = target_firmware  # what the hosts' Secure Boot db holds
         self.target_dbx = target_dbx  # the hosts' Secure Boot dbx, when given: what their firmware revokes
         self.partitions = partitions or []  # a disk image's partitions (none for a WIM or a tree)
+        self.container = container  # the image's format ("vhdx", "wim", "directory", ...): what absences mean
         self._judge: Judge | None = None
         self.as_of = as_of
         self.horizon_days = horizon_days
@@ -84,7 +99,8 @@ class Artefacts:
 
     def kind(self, name: str) -> Any:
         if name not in self._kinds:
-            self._kinds[name] = kind_module(name).load(self)
+            with doing(READING.get(name, f"reading {name}")):
+                self._kinds[name] = kind_module(name).load(self)
         return self._kinds[name]
 
     def judge(self) -> Judge:
@@ -102,7 +118,10 @@ class Artefacts:
         """Why a check that needs this kind has nothing to judge (None: the kind is present)."""
         if name not in KINDS:
             return f"it needs an artefact kind imgscan does not know ({name!r}; known: {', '.join(KINDS)})"
-        return None if self.kind(name) else str(kind_module(name).ABSENT)
+        if self.kind(name):
+            return None
+        reason = kind_module(name).ABSENT  # a sentence, or a function of the artefacts (partitions: the container)
+        return reason(self) if callable(reason) else str(reason)
 
     def load_all(self) -> None:
         for name in KINDS:
@@ -189,7 +208,7 @@ class Artefacts:
 
 def gather(volume: WindowsVolume, as_of: date, horizon_days: int = 365, **options: Any) -> Artefacts:
     """Every kind of artefact of the volume, loaded now (a scan reports all of them); `options` are
-    Artefacts' keyword settings (jobs, verdict_cache, partitions, target_firmware, target_dbx)."""
+    Artefacts' keyword settings (jobs, verdict_cache, partitions, container, target_firmware, target_dbx)."""
     art = Artefacts(volume, as_of, horizon_days, **options)
     art.load_all()
     return art

@@ -52,7 +52,9 @@ class Boot:
     errors: list[dict[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.files or self.partitions)
+        """Present when there is a UEFI boot file to judge; a disk without one (a BIOS/MBR disk) has
+        partitions but nothing for the boot-file checks. Where WinRE lives is read either way."""
+        return bool(self.files)
 
 
 def load(art: Artefacts) -> Boot:

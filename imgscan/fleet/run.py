@@ -13,15 +13,17 @@ import hashlib
 import json
 import signal
 import sys
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
 from tqdm import tqdm
 
-from imgscan import __version__
+from imgscan import __version__, interrupt
 from imgscan.errors import ImgscanError
 from imgscan.fleet.inputs import Target
 from imgscan.fleet.store import Store
@@ -101,14 +103,27 @@ def _bar(total: int) -> tqdm:
 
 
 def _worker_init() -> None:
-    """Workers die quietly when the pool ends them (SIGTERM) and leave Ctrl-C to the parent, which
-    commits what has finished; the CLI's own handlers are inherited through fork otherwise."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    """Ctrl-C is the parent's: it stops the fleet and tells each worker with SIGTERM. A worker that gets it
+    mid-scan unwinds that scan (removing a WIM's temporary directory) and one that is idle exits quietly."""
+    interrupt.install(idle_exit=True)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+@contextmanager
+def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of scanning workers; when the fleet is interrupted, its workers stop their scans and are
+    gone (their temporary files with them) before the interruption goes on."""
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+    try:
+        yield pool
+    except KeyboardInterrupt:
+        # ProcessPoolExecutor has no public way to stop running calls before Python 3.14's terminate_workers()
+        for process in list(getattr(pool, "_processes", {}).values()):
+            if process.is_alive():
+                process.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _isolated(target: Target, options: FleetOptions, cache_db: str) -> dict:

@@ -22,9 +22,10 @@ from typing import Any
 from imgscan.errors import UnreadableImage
 from imgscan.hashing import file_sha256, tree_sha256
 from imgscan.image.partitions import Partition
-from imgscan.image.sniff import sniff_format
+from imgscan.image.sniff import READABLE, sniff_format, too_short
 from imgscan.image.volume import ImageInfo, WindowsVolume, directory_volume, holds_windows
 from imgscan.image.wim import choose, extract_wanted, read_info
+from imgscan.interrupt import deferred, doing
 
 
 @dataclass
@@ -77,20 +78,19 @@ def _open(path: Path) -> OpenedImage:
     except OSError as exc:
         raise UnreadableImage(str(path), f"cannot read ({exc.strerror or exc})") from exc
     if fmt == "unknown":
-        raise UnreadableImage(
-            str(path),
-            "not a disk image: no VHD/VHDX/VMDK/E01 header, partition table or NTFS boot sector",
-            "give a VHD, VHDX, VMDK, E01, raw disk image or an extracted Windows directory",
-        )
+        problem = too_short(path) or "not a disk image: no VHD/VHDX/VMDK/E01/WIM header, partition table or NTFS boot sector"
+        raise UnreadableImage(str(path), problem, f"imgscan reads {READABLE}")
     from imgscan.image.disk import open_disk  # dissect.target: loaded only for disk images
 
-    volume, parents, partitions = open_disk(path, fmt)
-    return OpenedImage(
-        volume=volume,
-        info=ImageInfo(str(path), file_sha256(path), fmt),
-        parents=[ImageInfo(str(p), file_sha256(p), sniff_format(p)) for p in parents],
-        partitions=partitions,
-    )
+    with doing("reading the partitions"):
+        volume, parents, partitions = open_disk(path, fmt)
+    with doing("computing the SHA-256"):
+        return OpenedImage(
+            volume=volume,
+            info=ImageInfo(str(path), file_sha256(path), fmt),
+            parents=[ImageInfo(str(p), file_sha256(p), sniff_format(p)) for p in parents],
+            partitions=partitions,
+        )
 
 
 def _open_directory(path: Path) -> OpenedImage:
@@ -101,18 +101,23 @@ def _open_directory(path: Path) -> OpenedImage:
             "directory holds no Windows volume (no Windows\\System32\\config below it)",
             "point at the root of the extracted volume, the folder that contains Windows",
         )
-    return OpenedImage(volume=volume, info=ImageInfo(str(path), tree_sha256(path), "directory"), parents=[])
+    with doing("computing the SHA-256"):
+        return OpenedImage(volume=volume, info=ImageInfo(str(path), tree_sha256(path), "directory"), parents=[])
 
 
 @contextmanager
 def _open_wim(path: Path, selection: Selection, wanted: tuple[str, ...]) -> Iterator[OpenedImage]:
-    info = read_info(path)
+    with doing("listing the images"):
+        info = read_info(path)
     image = choose(path, info, selection.index, selection.name)
-    workdir = Path(tempfile.mkdtemp(prefix="imgscan-wim-"))  # mode 0700, in the system temp
+    workdir: Path | None = None
     try:
+        with deferred():  # a Ctrl-C waits until the directory is made and its removal armed
+            workdir = Path(tempfile.mkdtemp(prefix="imgscan-wim-"))  # mode 0700, in the system temp
         root = workdir / "volume"
         root.mkdir(mode=0o700)
-        warnings = extract_wanted(path, info, image, root, wanted)
+        with doing("extracting the files imgscan reads (wimlib)"):
+            warnings = extract_wanted(path, info, image, root, wanted)
         volume = directory_volume(root)
         if not holds_windows(volume):
             raise UnreadableImage(
@@ -120,12 +125,15 @@ def _open_wim(path: Path, selection: Selection, wanted: tuple[str, ...]) -> Iter
                 f"image {image.index} ({image.name}) holds no Windows\\System32\\config",
                 "choose the image that holds Windows with --index",
             )
+        with doing("computing the SHA-256"):
+            sha256 = file_sha256(path)
         yield OpenedImage(
             volume=volume,
-            info=ImageInfo(str(path), file_sha256(path), "wim"),
+            info=ImageInfo(str(path), sha256, "wim"),
             parents=[],
             details={"wim": image.as_dict() | {"compression": info.compression, "parts": info.parts}},
             warnings=warnings,
         )
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -6,6 +6,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+# what imgscan reads, for messages about a file that is none of them
+READABLE = "VHD, VHDX, VMDK, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, or an extracted Windows directory"
+SMALLEST = 512  # bytes: no image is shorter (a VHD footer, an MBR and an NTFS boot sector are 512 bytes each)
+
 
 def sniff_format(path: Path) -> str:
     """Name the container format from the file's magic bytes (not its extension)."""
@@ -35,3 +39,14 @@ def sniff_format(path: Path) -> str:
     if len(head) >= 512 and head[510:512] == b"\x55\xaa":
         return "raw-mbr"
     return "unknown"
+
+
+def too_short(path: Path) -> str | None:
+    """Why a file is no image whatever its name says, when its size alone tells: empty, or shorter than
+    any image's header (a copy cut short). None when it is long enough to be one."""
+    size = path.stat().st_size
+    if size == 0:
+        return "empty file (0 bytes)"
+    if size < SMALLEST:
+        return f"truncated: {size} bytes, shorter than any image header ({SMALLEST} bytes)"
+    return None

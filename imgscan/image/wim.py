@@ -59,14 +59,23 @@ class WimInfo:
 
 def _run(args: list[str], path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
-        proc = subprocess.run([TOOL, *args], capture_output=True, timeout=TIMEOUT, env=env, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [TOOL, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
     except FileNotFoundError as exc:
         raise UnreadableImage(str(path), f"{TOOL} is not installed", "install Debian's wimtools (scripts/setup.sh)") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise UnreadableImage(str(path), f"wimlib did not finish within {TIMEOUT} s", "is the WIM damaged?") from exc
-    if proc.returncode != 0:
-        raise UnreadableImage(str(path), f"wimlib: {_first_error(proc.stderr)}", "is the WIM complete and undamaged?")
-    return proc
+    with process:
+        try:
+            stdout, stderr = process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            raise UnreadableImage(str(path), f"wimlib did not finish within {TIMEOUT} s", "is the WIM damaged?") from exc
+        finally:  # also on Ctrl-C: wimlib must be gone before the directory it writes to is removed
+            if process.returncode is None:
+                process.kill()
+                process.wait()
+    if process.returncode != 0:
+        raise UnreadableImage(str(path), f"wimlib: {_first_error(stderr)}", "is the WIM complete and undamaged?")
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def _first_error(stderr: bytes) -> str:

@@ -1,0 +1,114 @@
+"""Ctrl-C and SIGTERM: a clean way out, and what imgscan was doing when it was stopped.
+
+`install()` (the CLI calls it first thing) makes the first SIGINT or SIGTERM raise `Interrupted` in the
+main thread, which unwinds every `with` and `finally` on the way out: the WIM's temporary directory,
+worker pools, a report being written. Later signals are ignored so that this clean-up runs to its end
+(SIGKILL still ends the process at once). The exit status is 128 + the signal's number, what a shell
+reports for a process the signal killed (130 for Ctrl-C, 143 for SIGTERM), so a CI system can tell a
+cancelled job from a failed one.
+
+`deferred()` closes the one gap `finally` leaves: between creating a temporary file or directory and
+registering its removal, a signal waits. Long work names itself with `doing(...)`, so the CLI's one-line
+message says what was interrupted ("interrupted while reading the catalogs of golden.wim").
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; `kept` says what the run kept (reports, fleet rows), for the message."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.during = describe()  # now: the `doing` blocks are left as the exception unwinds them
+        self.kept: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+# (activity, subject) pairs, innermost last: ("scanning", "golden.wim"), ("reading the catalogs", None)
+_activities: list[tuple[str, str | None]] = []
+_state: dict[str, int | bool] = {"deferring": 0, "pending": False, "idle_exit": False}
+_received: list[Interrupted] = []  # the signal that arrived, once it has
+
+
+def install(idle_exit: bool = False) -> None:
+    """Turn SIGINT and SIGTERM into `Interrupted`. `idle_exit`: in a worker process, a signal that comes
+    while no work is under way (nothing `doing`) ends the process quietly instead of raising in the
+    middle of its pool's machinery."""
+    _activities.clear()  # a forked worker inherits its parent's activities, which are not its own
+    _received.clear()
+    _state.update(deferring=0, pending=False, idle_exit=idle_exit)
+    for number in SIGNALS:
+        signal.signal(number, _handler)
+
+
+def ignore() -> None:
+    """From now on SIGINT and SIGTERM do nothing: for the end of a run, when what is left is clean-up
+    (joining worker processes, removing multiprocessing's temporary directory) that must not be cut short."""
+    for number in SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+
+
+def received() -> Interrupted | None:
+    """The interruption, once a signal has arrived: an error that follows it (a worker the same Ctrl-C
+    ended, a pipe it closed) is a consequence of the interruption, not a failure of its own."""
+    return _received[0] if _received else None
+
+
+def _handler(signum: int, _frame: FrameType | None) -> None:
+    ignore()  # the clean-up this starts must not be cut short by a second Ctrl-C
+    _received.append(Interrupted(signum))
+    if _state["deferring"]:
+        _state["pending"] = True
+        return
+    if _state["idle_exit"] and not _activities:
+        raise SystemExit(128 + signum)
+    raise _received[0]
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """A signal that arrives inside waits until the block ends (create a temporary file and register
+    its removal inside one, so that no interruption falls between the two); it is raised then, also in
+    place of an error the block ended with, which the interruption caused."""
+    _state["deferring"] = int(_state["deferring"]) + 1
+    try:
+        yield
+    finally:
+        _state["deferring"] = int(_state["deferring"]) - 1
+        if not _state["deferring"] and _state["pending"]:
+            _state["pending"] = False
+            raise _received[0]
+
+
+@contextmanager
+def doing(activity: str, subject: str | None = None) -> Iterator[None]:
+    """Name the work under way: `doing("scanning", subject=path)` around a scan, `doing("reading the
+    catalogs")` inside it."""
+    _activities.append((activity, subject))
+    try:
+        yield
+    finally:
+        _activities.pop()
+
+
+def describe() -> str:
+    """The work under way, innermost first: "reading the catalogs of golden.wim", or "" when none."""
+    if not _activities:
+        return ""
+    activity, own = _activities[-1]
+    subject = next((s for _, s in reversed(_activities) if s), None)
+    if own:
+        return f"{activity} {own}"
+    return f"{activity} of {subject}" if subject else activity

@@ -1,0 +1,118 @@
+"""Where reports go: checked before the scan starts, named by their extension, and written whole or not at all.
+
+A report path is checked up front (its folder exists and takes a new file, it is not a folder), so a
+typo costs a second, not a scan. A report is written to a temporary file beside it and renamed over
+the target when complete: a run that is interrupted, or a disk that fills up, never leaves a truncated
+SARIF file for a CI step to upload. Devices and pipes (`-o /dev/null`, `-o /dev/stdout`) are written
+directly: they cannot be renamed over and hold no old content to protect.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+from imgscan.errors import ImgscanError
+from imgscan.interrupt import deferred, doing
+
+# the format a report name announces; `.xml` is JUnit, the XML report CI systems read
+EXTENSIONS = {
+    ".json": "json",
+    ".sarif": "sarif",
+    ".html": "html",
+    ".htm": "html",
+    ".csv": "csv",
+    ".xml": "junit",
+    ".txt": "table",
+}
+
+# the reports written so far in this run (for the message of an interrupted run)
+written: list[str] = []
+
+
+def format_of(path: Path) -> str | None:
+    """The format the file name announces (`report.sarif.json` is SARIF), or None when it says none."""
+    name = path.name.lower()
+    if name.endswith(".sarif.json"):
+        return "sarif"
+    return EXTENSIONS.get(Path(name).suffix)
+
+
+def is_stream(path: Path) -> bool:
+    """An existing device, pipe or socket (/dev/null, /dev/stdout, a FIFO): written in place, no format implied."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode) and not path.is_dir()
+    except OSError:
+        return False
+
+
+def unwritable(path: Path) -> str | None:
+    """Why a report cannot be written to `path` (one line), or None when it can: checked before the scan."""
+    if path.is_dir():
+        return f"{path} is a directory (give a file name, e.g. {path / 'report.json'})"
+    path = Path(os.path.realpath(path))  # a symbolic link is written through, in its target's folder
+    if is_stream(path):
+        return None if os.access(path, os.W_OK) else f"{path}: permission denied"
+    folder = path.parent
+    if not folder.exists():
+        return f"{folder}: no such directory (create it first)"
+    if not folder.is_dir():
+        return f"{folder} is not a directory"
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"{path}: permission denied"
+    try:  # the real test: can a new file be made there (the write goes through one)? os.access lies to root
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".imgscan"):
+            pass
+    except OSError as exc:
+        return f"cannot write in {folder}: {exc.strerror or exc}"
+    return None
+
+
+def write(target: Path | None, text: str) -> None:
+    """`text` to `target` (stdout when None), whole or not at all; a failure is a one-line ImgscanError."""
+    if target is None:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `imgscan scan ... | head`: not a bug in imgscan
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # and no second error at exit
+            raise ImgscanError("stdout", "the program reading the report closed it before the end") from None
+        return
+    target = Path(os.path.realpath(target))  # through a symbolic link, to the file it names
+    with doing(f"writing {target}"):
+        try:
+            if is_stream(target):
+                with target.open("w", encoding="utf-8") as fh:
+                    fh.write(text)
+            else:
+                _replace(target, text.encode("utf-8"))
+        except OSError as exc:
+            raise ImgscanError(str(target), f"cannot write the report: {exc.strerror or exc}") from None
+    written.append(str(target))
+
+
+def _replace(target: Path, data: bytes) -> None:
+    """Write beside the target, then rename over it; the temporary file never outlives this call."""
+    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
+    partial: Path | None = None
+    try:
+        with deferred():  # no interruption between creating the temporary file and arming its removal
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".imgscan")
+            partial = Path(name)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(partial, mode)
+        os.replace(partial, target)
+        partial = None
+    finally:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

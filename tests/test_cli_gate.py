@@ -1,0 +1,247 @@
+"""Issue 22, "a CI gate people can trust": option values are checked before any scanning, each mistake is one
+line and exit 2 in every subcommand, reports go where and in the format their names say, and the exit codes
+the README lists are the ones imgscan gives (130 and 143 are in tests/test_interrupt.py).
+
+"Before any scanning" is shown by giving an image that does not exist: the error names the option, not the
+image, so the option was refused before the image was opened.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from imgscan import ISSUES_URL, cli
+from tests.conftest import REPO, run_imgscan, sha256
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+NOWHERE = Path("/nonexistent/dir")
+# every subcommand, with the arguments it needs to get as far as scanning (the image does not exist)
+MISSING = Path("/nonexistent/golden.vhdx")
+SUBCOMMANDS = {
+    "scan": ("scan", MISSING),
+    "packages": ("packages", MISSING),
+    "catalogs": ("catalogs", MISSING),
+    "timeline": ("timeline", MISSING),
+    "diff": ("diff", MISSING, MISSING),
+    "fleet": ("fleet", MISSING),
+    "images": ("images", MISSING),
+    "explain": ("explain", "0x800b0101"),
+    "rules": ("rules",),
+    "plugins": ("plugins",),
+}
+DATED = ("scan", "packages", "catalogs", "timeline", "diff", "fleet")
+WITH_OUTPUT = ("scan", "packages", "catalogs", "timeline", "diff", "fleet")
+
+
+def usage_error(run, *needles: str) -> str:
+    """The run is one usage-error line (exit 2, no usage block, no traceback) holding every needle."""
+    assert run.code == 2, run
+    assert run.stdout == ""
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("imgscan: error: ") and re.search(r"; see imgscan( \w+)? --help$", lines[0]), lines[0]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+# -- option values -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_plugins_must_be_an_existing_folder_of_checks(command, tmp_path):
+    args = SUBCOMMANDS[command]
+    usage_error(run_imgscan(*args, "--plugins", "/nonexistent"), "--plugins", "/nonexistent: no such directory")
+    (tmp_path / "check.txt").write_text("not python")
+    usage_error(run_imgscan(*args, "--plugins", tmp_path / "check.txt"), "not a directory")
+    usage_error(run_imgscan(*args, "--plugins", tmp_path), "holds no .py file")
+
+
+@pytest.mark.parametrize("command", DATED)
+@pytest.mark.parametrize(
+    ("option", "value", "needle"),
+    [
+        ("--horizon", "-5", "not a number of days from 0 to 36500"),
+        ("--horizon", "99999999999", "not a number of days from 0 to 36500"),
+        ("--horizon", "a year", "not a number of days"),
+        ("--as-of", "9999-12-31", "outside the days imgscan judges, 1990-01-01 to 2199-12-31"),
+        ("--as-of", "1989-12-31", "outside the days imgscan judges"),
+        ("--as-of", "yesterday", "not a date (use YYYY-MM-DD)"),
+    ],
+)
+def test_dates_and_horizons_are_checked_up_front(command, option, value, needle):
+    usage_error(run_imgscan(*SUBCOMMANDS[command], option, value), f"argument {option}: ", needle)
+
+
+def test_the_last_day_and_the_longest_horizon_scan(images):
+    """2199-12-31 + 36,500 days stays inside every calendar imgscan compares days in (9999-12-31 overflowed)."""
+    for as_of, horizon in (("2199-12-31", "36500"), ("1990-01-01", "0")):
+        run = run_imgscan("scan", images["seed000"]["vhdx"], "--as-of", as_of, "--horizon", horizon, "-f", "json")
+        assert run.code in (0, 1), run.stderr
+        assert (run.report["as_of"], run.report["horizon_days"]) == (as_of, int(horizon))
+
+
+@pytest.mark.parametrize("command", WITH_OUTPUT)
+def test_an_unwritable_report_is_refused_before_the_scan(command, tmp_path):
+    args = SUBCOMMANDS[command]
+    usage_error(run_imgscan(*args, "-o", NOWHERE / "r.json"), "argument -o/--output: ", f"{NOWHERE}: no such directory")
+    usage_error(run_imgscan(*args, "-o", tmp_path), f"{tmp_path} is a directory")
+    usage_error(run_imgscan(*args, "-o", "/proc/r.json"), "cannot write in /proc")  # not even root may create files there
+    (tmp_path / "file").write_text("")
+    usage_error(run_imgscan(*args, "-o", tmp_path / "file" / "r.json"), "is not a directory")
+
+
+def test_fix_script_and_fleet_database_are_checked_like_reports(tmp_path):
+    usage_error(run_imgscan("scan", MISSING, "--fix-script", NOWHERE / "fixes.reg"), "argument --fix-script: ")
+    usage_error(run_imgscan("fleet", MISSING, "--db", NOWHERE / "fleet.sqlite"), "argument --db: ", "no such directory")
+    usage_error(run_imgscan("fleet", MISSING, "--db", tmp_path), "is a directory")
+    notes = tmp_path / "notes.sqlite"
+    notes.write_text("my notes\n")
+    usage_error(run_imgscan("fleet", MISSING, "--db", notes), "is not an imgscan fleet database")
+    assert notes.read_text() == "my notes\n"
+    usage_error(run_imgscan("fleet", "--report", "--db", tmp_path / "none.sqlite"), "no such fleet database")
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_a_report_never_lands_on_an_input_or_on_another_report(images, tmp_path):
+    image = images["healthy"]["vhdx"]
+    before = sha256(image)
+    usage_error(run_imgscan("scan", image, "-f", "json", "-o", image), "is an input of this command")
+    usage_error(run_imgscan("scan", image, "--fix-script", image), "is an input of this command")
+    usage_error(run_imgscan("diff", image, MISSING, "-f", "json", "-o", image), "is an input of this command")
+    twice = tmp_path / "r.json"
+    usage_error(run_imgscan("scan", image, "-f", "json", "-o", twice, "-f", "json", "-o", twice), "is given twice")
+    usage_error(run_imgscan("fleet", image, "--db", tmp_path / "f.sqlite", "-o", tmp_path / "f.sqlite"), "is given twice")
+    assert sha256(image) == before and list(tmp_path.iterdir()) == []
+
+
+def test_every_option_error_is_one_line_in_every_subcommand():
+    for name, args in SUBCOMMANDS.items():
+        line = usage_error(run_imgscan(*args, "--no-such-option"), "unrecognized arguments: --no-such-option")
+        assert line.endswith(f"; see imgscan {name} --help")
+        if name != "plugins":  # the one subcommand without -f
+            usage_error(run_imgscan(*args, "-f", "nope"), "argument -f/--format: invalid choice: 'nope'")
+    usage_error(run_imgscan("scan", MISSING, "--fail-on", "severe"), "unknown severity 'severe'")
+    usage_error(run_imgscan("scan", MISSING, "--jobs", "0"), "not a number of processes")
+    usage_error(run_imgscan("fleet", MISSING, "--jobs", "-3"), "not a number of processes")
+    assert usage_error(run_imgscan()).endswith("; see imgscan --help")
+    usage_error(run_imgscan("frobnicate"), "invalid choice: 'frobnicate'")
+
+
+# -- where reports go ---------------------------------------------------------------------------------------------
+
+
+def test_the_report_name_says_the_format(images, tmp_path):
+    image = images["seed000"]["vhdx"]
+    names = ("only.json", "r.sarif", "r.html", "r.csv", "r.xml", "r.txt")
+    run = run_imgscan("scan", image, "--as-of", "2013-07-01", *(arg for n in names for arg in ("-o", tmp_path / n)))
+    assert (run.code, run.stdout) == (1, ""), run.stderr
+    assert json.loads((tmp_path / "only.json").read_text())["findings"]
+    assert json.loads((tmp_path / "r.sarif").read_text())["version"] == "2.1.0"
+    assert (tmp_path / "r.html").read_text().lstrip().lower().startswith("<!doctype html")
+    rows = list(csv.DictReader((tmp_path / "r.csv").read_text().splitlines()))
+    assert "wintrust-offline-revocation" in {row["rule"] for row in rows}
+    assert "<testsuite" in (tmp_path / "r.xml").read_text()
+    assert (tmp_path / "r.txt").read_text().startswith("imgscan ")
+    packages = run_imgscan("packages", image, "-o", tmp_path / "p.json")
+    assert packages.code == 0 and json.loads((tmp_path / "p.json").read_text())["packages"] is not None
+    assert run_imgscan("scan", image, "-o", "/dev/null").code == 1  # a device has no name to go by: table
+
+
+def test_a_name_that_says_nothing_or_the_wrong_format_is_refused(tmp_path):
+    usage_error(run_imgscan("scan", MISSING, "-o", tmp_path / "report"), "its name does not say the format", "add -f FORMAT")
+    wrong = run_imgscan("scan", MISSING, "-f", "sarif", "-o", tmp_path / "r.json")
+    usage_error(wrong, "the name says json, its --format says sarif")
+    usage_error(run_imgscan("scan", MISSING, "-f", "table", "-o", tmp_path / "r.json"), "the name says json")
+    usage_error(run_imgscan("timeline", MISSING, "-o", tmp_path / "t.sarif"), "imgscan timeline does not write sarif")
+    usage_error(run_imgscan("scan", MISSING, "-f", "json", "-f", "csv", "-f", "html"), "give one -o FILE per --format")
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- exit codes ---------------------------------------------------------------------------------------------------
+
+
+def _readme_exit_codes() -> dict[int, str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    return {int(code): meaning for code, meaning in re.findall(r"^\| (\d+) \| (.+) \|$", section, re.M)}
+
+
+def test_the_readme_table_lists_the_exit_codes_imgscan_gives():
+    assert set(_readme_exit_codes()) == {0, 1, 2, 3, 130, 143}
+    for command in ("--help", "scan --help", "fleet --help", "explain --help"):
+        text = " ".join(run_imgscan(*command.split()).stdout.split())
+        for code in _readme_exit_codes():
+            assert re.search(rf"\b{code} ", text.split("exit codes:")[1]), (command, code)
+
+
+def test_exit_0_pass_1_findings_2_unreadable(images, tmp_path):
+    assert run_imgscan("scan", images["healthy"]["vhdx"], "-o", "/dev/null").code == 0
+    assert run_imgscan("scan", images["seed000"]["vhdx"], "--as-of", "2013-07-01", "-o", "/dev/null").code == 1
+    empty = tmp_path / "install.wim"
+    empty.write_bytes(b"")
+    run = run_imgscan("scan", empty)
+    assert run.code == 2 and run.stderr.startswith(f"imgscan: error: {empty}: ")
+
+
+def test_exit_3_is_a_bug_with_where_to_report_it(images, monkeypatch, capsys):
+    """An internal error is an exception imgscan did not expect: a bug, not a bad image. One line, exit 3."""
+    from imgscan import scan as scan_module
+
+    def broken(*_args, **_kwargs):
+        return {}["summary"]  # what a bug looks like: a KeyError deep in the report
+
+    monkeypatch.setattr(scan_module, "scan_volume", broken)
+    assert cli.main(["scan", str(images["healthy"]["vhdx"]), "-f", "json"]) == cli.EXIT_INTERNAL == 3
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "imgscan: internal error (a bug in imgscan): KeyError: 'summary'; please report it at "
+        f"{ISSUES_URL} with the command and the output of --debug\n"
+    )
+    with pytest.raises(KeyError):  # --debug: the traceback, for the report
+        cli.main(["scan", str(images["healthy"]["vhdx"]), "--debug"])
+
+
+def test_the_issue_tracker_is_the_projects():
+    urls = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
+    assert urls["Issues"] == ISSUES_URL and ISSUES_URL.startswith(urls["Homepage"])
+
+
+def test_jobs_with_a_temporary_folder_too_deep_for_a_socket_gives_the_same_report(tmp_path):
+    """multiprocessing's socket lives in TMPDIR and a socket path holds 107 bytes: too deep, the catalogs are judged
+    in the scan's own process (this was an internal error)."""
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    image = REPO / "sample_images" / "built" / "seed001.vhdx"
+    command = [sys.executable, "-m", "imgscan", "scan", str(image), "-f", "json", "--as-of", "2013-07-01"]
+    env = dict(os.environ, TMPDIR=str(deep))
+    parallel = subprocess.run([*command, "--jobs", "2"], capture_output=True, text=True, env=env, timeout=300)
+    assert (parallel.returncode, parallel.stderr) == (1, "")
+    assert parallel.stdout == run_imgscan(*command[3:], "--jobs", "1").stdout
+    assert list(deep.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["scan", "explain", "rules", "plugins"])
+def test_a_reader_that_goes_away_is_not_a_bug(images, command):
+    """`imgscan scan IMAGE | head`: the pipe closes before the report is out; one line, exit 2, not exit 3."""
+    args = {"scan": ("scan", images["seed000"]["vhdx"], "--as-of", "2013-07-01"), "explain": ("explain", "0x800b0101")}
+    read, write = os.pipe()
+    os.close(read)
+    with os.fdopen(write, "w") as closed:
+        command_line = [sys.executable, "-m", "imgscan", *map(str, args.get(command, (command,)))]
+        run = subprocess.run(command_line, stdout=closed, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert run.returncode == 2
+    assert run.stderr == "imgscan: error: stdout: the program reading the report closed it before the end\n"

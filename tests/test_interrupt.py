@@ -1,0 +1,200 @@
+"""Issue 22: Ctrl-C and SIGTERM at any moment of a real scan or fleet: exit 130 / 143, one line saying what was
+interrupted, no file left in the temporary folder, no worker process left behind, no report half-written.
+
+Each run is a real `python -m imgscan` in a session of its own with TMPDIR set to an empty folder. A signal is
+sent at a moment chosen by what the run is doing, not by the clock alone (the machine may be busy): once main()
+has installed its handlers (the process catches SIGTERM: /proc/PID/status SigCgt), then when the WIM's
+temporary directory appears (wimlib extracting), or when the catalog worker processes exist, plus a delay.
+Ctrl-C goes to the whole process group, as a terminal sends it; SIGTERM to imgscan alone, as a CI runner
+cancelling a job does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sample_images.build import build
+from sample_images.scenario import load
+
+LINE = re.compile(r"imgscan: (interrupted|terminated \(SIGTERM\))( while [^;\n]+)?; ([^\n]+)\n")
+
+
+@pytest.fixture(scope="module")
+def seed001(tmp_path_factory) -> dict[str, Path]:
+    """seed001 (with catalogs, so --jobs 2 starts catalog workers) as VHDX and WIM."""
+    return build(load("seed001"), tmp_path_factory.mktemp("interrupt"), ("vhdx", "wim-lzx"))
+
+
+def _session(sid: int) -> list[int]:
+    """The processes still alive in session `sid` (imgscan and whatever it started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[3] == str(sid) and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether imgscan's main() has installed its handlers (SIGTERM is caught only from then on)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(re.search(r"^SigCgt:\s*([0-9a-f]+)", status, re.M).group(1), 16)
+    return bool(caught >> (signal.SIGTERM - 1) & 1)
+
+
+def _wait(condition: Callable[[], bool], process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert process.poll() is None, f"imgscan ended ({process.returncode}) before {what}: {process.stderr.read()}"
+        assert time.monotonic() < deadline, f"never saw {what}"
+        time.sleep(0.002)
+
+
+@pytest.fixture
+def systemp() -> Iterator[Path]:
+    """An empty private temporary folder for one run, with a short path: multiprocessing puts the catalog
+    workers' socket in it, and a socket's path holds at most 107 bytes (pytest's tmp_path can be longer)."""
+    folder = Path(tempfile.mkdtemp(prefix="sig-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+class Run:
+    """One imgscan process in a session of its own, with `systemp` as its TMPDIR."""
+
+    def __init__(self, systemp: Path, *args: object) -> None:
+        self.systemp = systemp
+        env = dict(os.environ, TMPDIR=str(self.systemp))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "imgscan", *map(str, args)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        _wait(lambda: _catches_sigterm(self.process.pid), self.process, "the handlers")
+
+    def when(self, condition: Callable[[], bool], what: str) -> Run:
+        _wait(condition, self.process, what)
+        return self
+
+    def wim_directory(self) -> bool:
+        return any(p.name.startswith("imgscan-wim-") for p in self.systemp.iterdir())
+
+    def workers(self) -> bool:
+        return len(_session(self.process.pid)) > 1
+
+    def stop(self, delay: float, number: int, again: float | None = None) -> tuple[int, str]:
+        """Send `number` after `delay` seconds (and once more `again` seconds later); returns (exit code, stderr)
+        once every process of the run is gone."""
+        time.sleep(delay)
+        assert self.process.poll() is None, "the run ended before the signal: choose an earlier moment"
+        for pause in (0.0,) if again is None else (0.0, again):
+            time.sleep(pause)
+            if number == signal.SIGINT:
+                os.killpg(self.process.pid, number)  # Ctrl-C: the terminal signals the whole foreground group
+            else:
+                os.kill(self.process.pid, number)  # a CI runner cancelling the job signals imgscan
+        _, stderr = self.process.communicate(timeout=300)
+        deadline = time.monotonic() + 30
+        while (left := _session(self.process.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not left, f"processes left behind: {[Path(f'/proc/{p}/cmdline').read_bytes() for p in left]}"
+        assert sorted(p.name for p in self.systemp.iterdir()) == [], "files left in the temporary folder"
+        return self.process.returncode, stderr
+
+
+def _assert_interrupted(code: int, stderr: str, number: int) -> re.Match:
+    assert code == 128 + number, stderr
+    assert "Traceback" not in stderr
+    match = LINE.fullmatch(stderr)
+    assert match, f"not one line saying what was interrupted: {stderr!r}"
+    return match
+
+
+MOMENTS = [  # (what to wait for, then how long, in seconds)
+    ("handlers", 0.0),
+    ("handlers", 0.15),
+    ("handlers", 0.4),
+    ("wim directory", 0.0),
+    ("wim directory", 0.05),
+    ("wim directory", 0.2),
+    ("workers", 0.0),
+    ("workers", 0.1),
+    ("workers", 0.3),
+]
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+@pytest.mark.parametrize(("moment", "delay"), MOMENTS, ids=[f"{m}+{int(d * 1000)}ms" for m, d in MOMENTS])
+def test_a_scan_interrupted_at_any_moment_leaves_nothing(seed001, tmp_path, systemp, moment, delay, number):
+    fmt = "wim-lzx" if moment == "wim directory" else "vhdx"
+    report = tmp_path / "out" / "report.json"
+    report.parent.mkdir()
+    run = Run(systemp, "scan", seed001[fmt], "-o", report, "--jobs", "2", "--as-of", "2013-07-01")
+    if moment == "wim directory":
+        run.when(run.wim_directory, "the WIM's temporary directory")
+    elif moment == "workers":
+        run.when(run.workers, "the catalog workers")
+    code, stderr = run.stop(delay, number)
+    match = _assert_interrupted(code, stderr, number)
+    assert match.group(3) == "nothing was written"
+    assert list(report.parent.iterdir()) == [], "a report, or a part of one, was written"
+    if moment != "handlers":  # the scan was under way: the line names the image
+        assert str(seed001[fmt]) in match.group(2)
+
+
+@pytest.mark.parametrize("gap", [0.002, 0.005, 0.01, 0.02, 0.05])
+def test_ctrl_c_twice_does_not_cut_the_clean_up_short(seed001, systemp, gap):
+    """An impatient second Ctrl-C used to land in the removal of the WIM's extracted files and stop it."""
+    run = Run(systemp, "scan", seed001["wim-lzx"], "-o", "/dev/null")
+    run.when(run.wim_directory, "the WIM's temporary directory")
+    code, stderr = run.stop(0.05, signal.SIGINT, again=gap)
+    _assert_interrupted(code, stderr, signal.SIGINT)
+
+
+def test_the_line_says_what_was_interrupted(seed001, systemp):
+    run = Run(systemp, "scan", seed001["vhdx"], "-o", "/dev/null", "--jobs", "2")
+    run.when(run.workers, "the catalog workers")
+    code, stderr = run.stop(0.0, signal.SIGINT)
+    assert (code, stderr) == (130, f"imgscan: interrupted while reading the catalogs of {seed001['vhdx']}; nothing was written\n")
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_an_interrupted_fleet_stops_its_workers_and_resumes(seed001, tmp_path, systemp, number):
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("a", "b", "c"):  # copies: a fleet counts links to one file as one image
+        shutil.copyfile(seed001["wim-lzx"], images / f"{name}.wim")
+    shutil.copyfile(seed001["vhdx"], images / "d.vhdx")
+    db = tmp_path / "fleet.sqlite"
+    command = ("fleet", images, "--db", db, "--jobs", "2", "--as-of", "2013-07-01", "-f", "json")
+    run = Run(systemp, *command)
+    run.when(run.wim_directory, "a worker extracting a WIM")
+    code, stderr = run.stop(0.05, number)
+    match = _assert_interrupted(code, stderr, number)
+    assert match.group(2) == " while scanning 4 image(s)"
+    assert match.group(3) == f"the images that finished are saved in {db}: run the command again with --resume to scan the rest"
+    resumed = subprocess.run(
+        [sys.executable, "-m", "imgscan", *map(str, command), "--resume"], capture_output=True, text=True, timeout=600
+    )
+    assert resumed.returncode == 1, resumed.stderr
+    assert len(json.loads(resumed.stdout)) == 4
