@@ -121,7 +121,10 @@ class FilesystemVolume:
             plain = None  # a damaged record: dissect's general path below says what is wrong
         if plain is not None:
             return plain
-        entry = self._fs.get("/") if listed is None else listed.get()
+        try:
+            entry = self._fs.get("/") if listed is None else listed.get()
+        except (_filesystem_error(), OSError) as exc:  # listed, but its file record is damaged
+            raise ArtefactUnreadable(path, _reason(exc)) from exc
         try:
             if not entry.is_file():
                 raise ArtefactUnreadable(path, _not_a_file(entry))
@@ -136,6 +139,8 @@ class FilesystemVolume:
             self._entry(path)
         except (FileNotFoundError, NotADirectoryError):
             return False
+        except _filesystem_error():  # listed, but its file record is damaged: open() says what is wrong
+            return True
         return True
 
     def is_dir(self, path: str) -> bool:

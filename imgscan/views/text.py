@@ -110,7 +110,7 @@ def packages_table(view: Json) -> str:
             f"  (predicted by qfe-empty from {empty_from}; before that day it lists:)",
         ]
     rows = [["HotFixID", "Description", "InstalledOn", "InstalledBy"]]
-    rows += [[r["HotFixID"], r["Description"], r["InstalledOn"] or "", r["InstalledBy"] or ""] for r in qfe]
+    rows += [[r["HotFixID"], r["Description"] or "", r["InstalledOn"] or "", r["InstalledBy"] or ""] for r in qfe]
     lines += columns(rows) if qfe else ["No instances available."]
     ssu = view.get("ssu_level")
     released = f" (released {ssu['released']})" if ssu and ssu["released"] else ""
