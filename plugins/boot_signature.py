@@ -31,6 +31,7 @@ BOOT_FILE_SIGNATURE_INVALID = Rule(
         "https://uefi.org/specs/UEFI/2.10/32_Secure_Boot_and_Driver_Signing.html",
     ),
     predicts=("0x80096010",),
+    subject="file",  # the boot file by name: an ESP and a WIM keep it in different folders
 )
 
 

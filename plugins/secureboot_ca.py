@@ -37,6 +37,7 @@ CA_2023_REQUIRED = Rule(
         "Windows UEFI CA 2023 refuse to start it (Secure Boot violation)."
     ),
     references=(KB5068202, KB5025885),
+    subject="file",  # the boot file by name: an ESP and a WIM keep it in different folders
 )
 CA_2011_ONLY = Rule(
     id="secureboot-ca-2011-only",
@@ -49,6 +50,7 @@ CA_2011_ONLY = Rule(
         "security updates signed under the 2023 CA until their firmware db is updated."
     ),
     references=(KB5062713, KB5068202),
+    subject="file",  # the boot file by name: an ESP and a WIM keep it in different folders
 )
 
 

@@ -35,6 +35,7 @@ BOOT_MANAGER_REVOKED = Rule(
         "dbx exported from the hosts it goes to: they refuse to start it (Secure Boot violation) and do not boot."
     ),
     references=(KB5025885, "https://uefi.org/specs/UEFI/2.10/32_Secure_Boot_and_Driver_Signing.html"),
+    subject="file",  # the boot file by name: an ESP and a WIM keep it in different folders
 )
 
 

@@ -29,6 +29,7 @@ SETUP_LOG_ERROR = Rule(
         "0x800b010e', final result 0x800B010B",
     ),
     observes_logs=True,
+    subject="message",  # the update: one finding per update, whatever codes it logged
 )
 
 
