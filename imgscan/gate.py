@@ -42,3 +42,13 @@ def gating(findings: Iterable[Json], fail_on: Severity) -> list[Json]:
 def summary_gates(summary_counts: Json, fail_on: Severity) -> int:
     """How many causes reach --fail-on, from a report's summary (which counts hidden findings too)."""
     return sum(int(summary_counts.get(str(s), 0)) for s in Severity if s >= fail_on)
+
+
+def hidden_note(hidden: Json) -> str:
+    """What --severity left out, in words: '4 finding(s) (2 high, 2 medium); they still count for --fail-on'."""
+    parts = [f"{n} {name}" for name, n in hidden.items() if n]
+    live = sum(n for name, n in hidden.items() if name != "suppressed")
+    note = f"{sum(hidden.values())} finding(s) ({', '.join(parts)})"
+    if live and hidden.get("suppressed"):
+        return note + "; those the ignore file does not accept still count for --fail-on"
+    return note + ("; they still count for --fail-on" if live else "")

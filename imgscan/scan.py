@@ -17,7 +17,7 @@ from imgscan.artefacts import Artefacts, gather, wanted_paths
 from imgscan.catalog_inventory import package_validity
 from imgscan.check import Finding, Inventory, Severity, assign_identities
 from imgscan.correlate import correlate, ordered, settle_gates, shown
-from imgscan.gate import summary
+from imgscan.gate import hidden_note, summary
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
@@ -104,7 +104,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         hidden = _hidden([f for f in findings if id(f) not in visible])
         filtered = Filtered(severities=[s.json_name for s in sorted(options.severities, reverse=True)], hidden=hidden)
         if any(hidden.values()):
-            warnings.append(f"--severity hid {_counted(hidden)}; they still count for --fail-on")
+            warnings.append(f"--severity hid {hidden_note(hidden)}")
     report: Report = {
         "imgscan": __version__,
         "image": _image(opened),
@@ -135,12 +135,6 @@ def _hidden(findings: list[Finding]) -> dict[str, int]:
     """The findings --severity left out, by their own severity, and those the ignore file accepted."""
     counts = {str(s): sum(f.effective_severity == s and not f.suppressed for f in findings) for s in reversed(Severity)}
     return counts | {"suppressed": sum(bool(f.suppressed) for f in findings)}
-
-
-def _counted(hidden: dict[str, int]) -> str:
-    """'3 finding(s) (1 high, 2 low)' from the counts of `_hidden`."""
-    parts = [f"{n} {name}" for name, n in hidden.items() if n]
-    return f"{sum(hidden.values())} finding(s) ({', '.join(parts)})"
 
 
 def _target_firmware(options: Options) -> TargetFirmware:

@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Sequence
 
 from imgscan.check import Json
+from imgscan.gate import hidden_note
 
 WIDTH = 100
 # evidence fields left to the JSON report: long, or already said in the message
@@ -48,10 +49,7 @@ def to_table(report: Json) -> str:
     lines.append(f"Read {len(hives)} hive(s); summary: " + _summary(report["summary"]) + _counted_with_cause(findings))
     filtered = report.get("filtered")
     if filtered and any(filtered["hidden"].values()):
-        lines.append(
-            f"--severity {','.join(filtered['severities'])} hid {_summary(filtered['hidden'])} finding(s); "
-            "they still count for --fail-on"
-        )
+        lines.append(f"--severity {','.join(filtered['severities'])} hid {hidden_note(filtered['hidden'])}")
     for error in report["errors"]:
         lines.append(f"error: {error['path']}: {error['message']}")
     return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ import pytest
 
 from imgscan.check import Rule, Severity, distinct, identity
 from imgscan.fleet.store import Store
-from imgscan.gate import gating_severity, summary
+from imgscan.gate import gating_severity, hidden_note, summary
 from imgscan.ignore import IgnoreEntry
 from imgscan.loader import load_checks
 from imgscan.scan import Options
@@ -166,3 +166,10 @@ def test_the_fleet_findings_table_keeps_identities(tmp_path):
 def test_a_rule_names_a_known_kind_of_subject():
     with pytest.raises(ValueError, match="subject must be one of path, file, packages, message"):
         Rule("my-check", Severity.LOW, "title", "summary", subject="paths")
+
+
+def test_what_severity_hid_is_said_with_what_still_gates():
+    counts = {"critical": 0, "high": 2, "medium": 0, "low": 0, "info": 0}
+    assert hidden_note(counts | {"suppressed": 0}) == "2 finding(s) (2 high); they still count for --fail-on"
+    assert hidden_note(counts | {"high": 0, "suppressed": 1}) == "1 finding(s) (1 suppressed)"
+    assert hidden_note(counts | {"suppressed": 1}).endswith("; those the ignore file does not accept still count for --fail-on")
