@@ -170,10 +170,16 @@ def _severity(text: str) -> Severity:
 
 
 def _severities(text: str) -> frozenset[Severity]:
+    """`medium`: medium and every worse severity; `high,critical` (spaces allowed): exactly those."""
     try:
-        return frozenset(Severity.parse(part) for part in text.split(",") if part.strip())
+        chosen = [Severity.parse(part.strip()) for part in text.split(",") if part.strip()]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    if not chosen:
+        raise argparse.ArgumentTypeError(f"no severity in {text!r} (e.g. medium, or high,critical)")
+    if len(chosen) == 1:
+        return frozenset(s for s in Severity if s >= chosen[0])
+    return frozenset(chosen)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -308,8 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_scan.add_argument(
         "--severity",
         type=_severities,
-        metavar="LIST",
-        help="show only these severities, e.g. high,critical (findings not shown do not gate)",
+        metavar="SEVERITY|LIST",
+        help="show only findings of this severity or worse (medium: medium, high, critical), or of exactly the "
+        "listed ones (high,critical); a finding not shown still counts for --fail-on, and the report says how many "
+        "were hidden",
     )
     p_scan.add_argument(
         "--fix-script",
@@ -551,13 +559,14 @@ def _warn(report: Json, quiet: bool = False) -> None:
         print(f"imgscan: warning: {warning}", file=sys.stderr)
 
 
-def _options(args: argparse.Namespace) -> Options:
+def _options(args: argparse.Namespace, today: date) -> Options:
     from imgscan.ignore import load as load_ignore
     from imgscan.image import Selection
     from imgscan.scan import Options
 
     ignore_path = getattr(args, "ignore", None) or (DEFAULT_IGNORE if DEFAULT_IGNORE.is_file() else None)
     return Options(
+        today=today,
         horizon_days=args.horizon,
         selection=Selection(args.index, args.image_name),
         ignore=load_ignore(ignore_path) if ignore_path else [],
@@ -574,8 +583,9 @@ def _run_scan(args: argparse.Namespace, image: Path | None = None, checks: Loade
     from imgscan.loader import load_checks
     from imgscan.scan import scan
 
-    options = _options(args)
-    as_of = args.as_of or datetime.now(timezone.utc).date()
+    today = datetime.now(timezone.utc).date()  # the one clock: --as-of's default and the ignore entries' expiry
+    options = _options(args, today)
+    as_of = args.as_of or today
     return scan(image or args.image, as_of, checks or load_checks(args.plugins), options)
 
 
@@ -612,8 +622,10 @@ def _listing(args: argparse.Namespace) -> int:
     view = {key: report[key] for key in ("imgscan", "image", "as_of", "host")}
     view |= {section: report["inventory"][section] for section in sections}
     if args.command == "packages":
-        failing_now = [f for f in report["findings"] if f["rule"] == "qfe-empty" and f["severity"] == "critical"]
-        view["qfe_empty_from"] = (failing_now[0]["starts"] or report["as_of"]) if failing_now else None
+        # what wmic qfe shows that day, as the qfe-empty check computed it (the table and JSON both read it)
+        wmic = (report["inventory"].get("wmic_qfe") or [{"empty": False, "from": None, "rows": report["inventory"]["qfe"]}])[0]
+        view["wmic_qfe"] = wmic
+        view["qfe_empty_from"] = (wmic["from"] or report["as_of"]) if wmic["empty"] else None  # no day: never valid
         view["ssu_level"] = ssu_level(report["inventory"]["packages"])
     _write(args.output, to_json(view) if args.format == "json" else table(view))
     _warn(report, args.quiet)
@@ -641,7 +653,7 @@ def _diff(args: argparse.Namespace) -> int:
 
     checks = load_checks(args.plugins)
     old, new = (load_side(path, lambda p: _run_scan(args, p, checks).report) for path in (args.old, args.new))
-    result = diff_reports(old, new, args.fail_on)
+    result = diff_reports(old, new, args.fail_on, checks.rules)
     _write(args.output, to_json(result) if args.format == "json" else diff_table(result))
     return EXIT_FINDINGS if result["gating"] else EXIT_CLEAN
 

@@ -40,6 +40,7 @@ CA_2023_REQUIRED = Rule(
     ),
     references=(KB5068202, KB5025885),
     hits="at every boot with Secure Boot on",
+    subject="file",  # the boot file by name: an ESP and a WIM keep it in different folders
 )
 CA_2011_ONLY = Rule(
     id="secureboot-ca-2011-only",
@@ -53,6 +54,7 @@ CA_2011_ONLY = Rule(
     ),
     references=(KB5062713, KB5068202),
     hits="when a boot-manager update signed under Windows UEFI CA 2023 installs",
+    subject="file",  # the boot file by name: an ESP and a WIM keep it in different folders
 )
 
 

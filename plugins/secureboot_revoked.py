@@ -36,6 +36,7 @@ BOOT_MANAGER_REVOKED = Rule(
     ),
     references=(KB5025885, "https://uefi.org/specs/UEFI/2.10/32_Secure_Boot_and_Driver_Signing.html"),
     hits="at every boot with Secure Boot on",
+    subject="file",  # the boot file by name: an ESP and a WIM keep it in different folders
 )
 
 

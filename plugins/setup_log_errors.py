@@ -30,6 +30,7 @@ SETUP_LOG_ERROR = Rule(
     ),
     observes_logs=True,
     hits="already happened (the log line has no time)",
+    subject="message",  # the update: one finding per update, whatever codes it logged
 )
 
 

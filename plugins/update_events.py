@@ -30,6 +30,8 @@ UPDATE_EVENT_ERROR = Rule(
     ),
     observes_logs=True,
     hits="already happened (the event has no time)",
+    subject="message",  # the update, then the HRESULT
+    subject_code=True,
 )
 
 
@@ -47,7 +49,11 @@ class UpdateEvents(LogCheck):
             message=f"{update}: {code_text(group.hresult)} (decimal {value}) — {', '.join(sorted(group.sources))}, "
             f"{span(group)}.",
             evidence=evidence(group),
-            remediation="Run `imgscan explain` on the code, and look for the prediction that explains it.",
+            # the fix when no prediction explains it; one that does gives its own (imgscan.correlate)
+            remediation=(
+                f"No check of this image predicts this failure: `imgscan explain {group.hresult}` says what the code "
+                "means and which rules would predict it."
+            ),
             hresult=group.hresult,
             observed=observed_at(group),
             subjects=tuple(sorted(group.names)),

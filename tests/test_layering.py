@@ -13,7 +13,7 @@ from tests.conftest import REPO
 
 RENDERERS = (
     sorted((REPO / "imgscan" / "views").glob("*.py"))
-    + [REPO / "imgscan" / name for name in ("timeline.py", "diff.py", "fixes.py", "correlate.py", "explain.py")]
+    + [REPO / "imgscan" / name for name in ("timeline.py", "diff.py", "fixes.py", "correlate.py", "explain.py", "gate.py")]
     + [REPO / "imgscan" / "fleet" / "summary.py"]
 )
 LOWER_LAYERS = (

@@ -56,8 +56,10 @@ def test_as_of_after_expiry(seed001):
     assert "KB2749655" not in expiry[KB2731847]["remediation"]
     (qfe,) = by_rule(report, "qfe-empty")
     assert qfe["severity"] == "critical" and qfe["starts"] == "2013-06-30"
-    assert qfe["message"].startswith("Prediction:") and qfe["message"].endswith("so this is a prediction.")
-    assert "~10,000 Windows 7 hosts" in qfe["message"]
+    # the message tells this image's story (which KBs, from when); the past incident is a reference only
+    assert qfe["message"].startswith('Predicted: since 2013-06-30, Win32_QuickFixEngineering (wmic qfe, Get-HotFix) returns "No')
+    assert "KB2705219 (3 packages, from 2013-06-30), KB2731847 (1 package, from 2013-10-15)" in qfe["message"]
+    assert "10,000" not in qfe["message"] and any("10,000" in r for r in qfe["references"])
     assert {e["package"] for e in qfe["evidence"]} == KB2705219 | {KB2731847}
 
 

@@ -33,5 +33,10 @@ def load(art: Artefacts) -> Packages:
     return Packages(
         packages=packages,
         mitigation=next((kb for kb in EKU_MITIGATIONS if kb in installed), None),
-        errors=[{"path": p.mum_path or p.identity, "message": p.problem} for p in packages if p.problem],
+        # an installed package's missing .mum or .cat is the component-store-inconsistent finding, said once there
+        errors=[
+            {"path": p.mum_path or p.identity, "message": p.problem}
+            for p in packages
+            if p.problem and not (p.installed and None in (p.mum_path, p.cat_path))
+        ],
     )

@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Sequence
 
 from imgscan.check import Json
+from imgscan.gate import hidden_note
 
 WIDTH = 100
 # evidence fields left to the JSON report: long, or already said in the message
@@ -34,28 +35,57 @@ def to_table(report: Json) -> str:
     if not findings:
         lines.append("No findings.")
     fixes_shown: dict[str, str] = {}  # remediation text -> the rule that printed it first
+    listed = {f["id"]: f for f in findings if "id" in f}
     for finding in findings:
-        lines.extend(_finding_lines(finding, fixes_shown))
+        if finding.get("caused_by") in listed:
+            continue  # printed under its cause
+        lines += _finding_lines(finding, fixes_shown) + [""]
+        consequences = [listed[i] for i in finding.get("explains", []) if i in listed]
+        if consequences:
+            lines.append(f"  causes {len(consequences)} more finding(s), counted with it:")
+            for consequence in consequences:
+                lines += ["    " + line for line in _finding_lines(consequence, fixes_shown, WIDTH - 4)] + [""]
     hives = report["inventory"].get("hives", [])
-    lines.append(f"Read {len(hives)} hive(s); summary: " + _summary(report["summary"]))
+    lines.append(f"Read {len(hives)} hive(s); summary: " + _summary(report["summary"]) + _counted_with_cause(findings))
+    filtered = report.get("filtered")
+    if filtered and any(filtered["hidden"].values()):
+        lines.append(f"--severity {','.join(filtered['severities'])} hid {hidden_note(filtered['hidden'])}")
     for error in report["errors"]:
         lines.append(f"error: {error['path']}: {error['message']}")
     return "\n".join(lines) + "\n"
 
 
-def _finding_lines(finding: Json, fixes_shown: dict[str, str]) -> list[str]:
+def _label(finding: Json) -> str:
+    """The severity column: what the finding gates at; an accepted one says so, with its own severity."""
+    if finding.get("suppressed"):
+        return f"SUPPRESSED ({finding['severity']})"
+    return str(finding.get("gating_severity") or finding["severity"]).upper()
+
+
+def _finding_lines(finding: Json, fixes_shown: dict[str, str], width: int = WIDTH) -> list[str]:
     evidence = finding["evidence"][0] if finding["evidence"] else {}
     where = evidence.get("path", "")
-    head = f"{finding['severity'].upper():<8} {finding['rule']}  {where}"
+    head = f"{_label(finding):<8} {finding['rule']}  {where}"
     head += f"  ({_when(finding, evidence)})"
     if finding.get("hresult"):
         head += f"  {finding['hresult']}"
     out = [head]
-    out += textwrap.wrap(finding["message"], WIDTH, initial_indent="  ", subsequent_indent="  ")
+    gating, own = finding.get("gating_severity"), finding["severity"]
+    if finding.get("suppressed"):
+        accepted = finding["suppressed"]
+        until = f" (until {accepted['expires']})" if accepted.get("expires") else ""
+        entry = f" entry {accepted['entry']}" if accepted.get("entry") else ""
+        out.append(f"  accepted by {accepted.get('source') or 'the ignore file'}{entry}: {accepted['reason']}{until}")
+        if gating:
+            out.append(f"  still gates as {gating}: a finding it causes is not accepted")
+    elif gating and gating != own:
+        out.append(f"  gates as {gating} through a finding it causes (its own severity: {own})")
+    out += textwrap.wrap(finding["message"], width, initial_indent="  ", subsequent_indent="  ")
     for item in finding["evidence"]:
-        details = {k: v for k, v in item.items() if k not in TABLE_HIDDEN}
+        hidden = TABLE_HIDDEN | ({"status"} if "status_as_of" in item else set())  # the as-of word says it
+        details = {k: v for k, v in item.items() if k not in hidden}
         line = "evidence: " + item.get("path", "") + "  " + ", ".join(f"{k}={v}" for k, v in details.items())
-        out += textwrap.wrap(line, WIDTH, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
+        out += textwrap.wrap(line, width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
     for link in finding.get("confirmed_by", []):
         where = f"line {link['line']}" if "line" in link else f"record {link.get('record')}"
         out.append(f"  confirmed by {link['rule']}: {link['path']} {where}")
@@ -68,8 +98,12 @@ def _finding_lines(finding: Json, fixes_shown: dict[str, str]) -> list[str]:
         fixes_shown[remediation] = str(finding["rule"])
         out.append("  fix:")
         out += ["    " + line for line in remediation.splitlines()]
-    out.append("")
     return out
+
+
+def _counted_with_cause(findings: Sequence[Json]) -> str:
+    linked = sum(bool(f.get("caused_by")) for f in findings)
+    return f" ({linked} more finding(s) counted with their cause)" if linked else ""
 
 
 def _when(finding: Json, evidence: Json) -> str:
@@ -102,13 +136,19 @@ def _header(view: Json) -> list[str]:
 def packages_table(view: Json) -> str:
     """`wmic qfe`'s columns first, then every package with its state and catalog verdict."""
     lines = _header(view)
+    wmic = view["wmic_qfe"]
     qfe = view["qfe"]
-    empty_from = view.get("qfe_empty_from")
-    if empty_from:
+    if wmic["empty"]:
+        since = f" since {wmic['from']}" if wmic["from"] else ""
         lines += [
             f"wmic qfe as of {view['as_of']}: No instances available.",
-            f"  (predicted by qfe-empty from {empty_from}; before that day it lists:)",
+            f"  (predicted by qfe-empty{since}; the installed updates it lists while the catalogs are valid:)",
         ]
+    else:
+        lines.append(f"wmic qfe as of {view['as_of']}:")
+        qfe = wmic["rows"]
+        if wmic["from"]:
+            lines.append(f"  (qfe-empty predicts an empty list from {wmic['from']})")
     rows = [["HotFixID", "Description", "InstalledOn", "InstalledBy"]]
     rows += [[r["HotFixID"], r["Description"] or "", r["InstalledOn"] or "", r["InstalledBy"] or ""] for r in qfe]
     lines += columns(rows) if qfe else ["No instances available."]
@@ -118,17 +158,13 @@ def packages_table(view: Json) -> str:
     lines += ["", f"{len(view['packages'])} package(s):"]
     rows = [["PACKAGE", "KB", "STATE", "INSTALLED", "CATALOG", "FAILS FROM"]]
     for package in view["packages"]:
-        status = str(package.get("catalog_status") or "")
-        until = str(package.get("catalog_valid_until") or "")
-        if status == "expires" and until and until[:10] < str(view["as_of"]):
-            status = "expired"
         rows.append(
             [
                 package["identity"],
                 (package["kb"] or "") + (" (SSU)" if package.get("servicing_stack_update") else ""),
                 package["state_name"],
                 package["installed_on"] or "",
-                status,
+                str(package.get("catalog_status_as_of") or ""),
                 package.get("catalog_fails_from") or "",
             ]
         )
@@ -141,17 +177,8 @@ def catalogs_table(view: Json) -> str:
         signer = (cat.get("signer") or {}).get("common_name", "")
         stamp = (cat.get("timestamp") or {}).get("kind", "")
         until = cat.get("valid_until") or ("no end" if cat.get("status") == "valid" else "")
-        rows.append([cat["path"], signer, stamp, until, _catalog_status(cat, str(view["as_of"]))])
+        rows.append([cat["path"], signer, stamp, until, str(cat.get("problem") or cat["status_as_of"])])
     return "\n".join(_header(view) + columns(rows)) + "\n"
-
-
-def _catalog_status(cat: Json, as_of: str) -> str:
-    """`expires` for a signature that ends after the as-of day, `expired` for one that already has."""
-    status = str(cat.get("status") or cat.get("problem", ""))
-    until = cat.get("valid_until")
-    if status == "expires" and until and str(until)[:10] < as_of:
-        return "expired"
-    return status
 
 
 def images_table(listing: Json) -> str:
@@ -194,7 +221,8 @@ def timeline_table(events: list[dict[str, str]]) -> str:
 def diff_table(result: dict) -> str:
     def finding_line(mark: str, f: dict) -> str:
         where = f["evidence"][0].get("path", "") if f["evidence"] else ""
-        return f"  {mark} {f['severity'].upper():<8} {f['rule']}  {where}" + (f"  (from {f['starts']})" if f["starts"] else "")
+        line = f"  {mark} {_label(f):<8} {f['rule']}  {where}" + (f"  (from {f['starts']})" if f["starts"] else "")
+        return line + (f"  [caused by {f['caused_by']}]" if f.get("caused_by") else "")
 
     lines = [
         f"old: {result['old']['path']}  ({result['old']['sha256'][:16]}…, as of {result['old']['as_of']})",
@@ -217,7 +245,7 @@ def diff_table(result: dict) -> str:
         f"  {c['path']}: {c['old_valid_until'] or 'no end'} -> {c['new_valid_until'] or 'no end'}"
         for c in result["catalogs_moved"]
     ]
-    lines.append(f"new findings at or above {result['fail_on']}: {result['gating']}")
+    lines.append(f"new findings at or above {result['fail_on']}: {result['gating']} (counted once per cause)")
     return "\n".join(lines) + "\n"
 
 

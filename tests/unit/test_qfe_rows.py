@@ -88,7 +88,7 @@ def test_windows_own_packages_do_not_change_the_verdict():
     (seed001,) = with_base  # seed001 still fires as before: KB2705219's and KB2731847's catalogs
     assert (seed001["severity"], seed001["starts"]) == ("critical", "2013-06-30")
     assert {e["kb"] for e in seed001["evidence"]} == {"KB2705219", "KB2731847"}
-    assert "(KB2705219, KB2731847)." in seed001["message"]
+    assert "invalid: KB2705219 (3 packages, from 2013-06-30), KB2731847 (1 package, from 2013-10-15)." in seed001["message"]
 
 
 def test_a_foundation_package_whose_catalog_fails_empties_the_list_though_never_listed():
@@ -98,6 +98,7 @@ def test_a_foundation_package_whose_catalog_fails_empties_the_list_though_never_
     (found,), report = _qfe_empty(scenario, date(2013, 7, 1))
     assert (found["severity"], found["starts"]) == ("critical", "2011-03-07")  # the day its signer expired
     assert [e["package"] for e in found["evidence"]] == [FOUNDATION] and found["evidence"][0]["kb"] is None
-    assert "(Microsoft-Windows-Foundation-Package; 1 of them not listed by wmic qfe itself" in found["message"]
+    assert "Microsoft-Windows-Foundation-Package (1 package, " in found["message"]
+    assert "(1 of them Windows' own packages, which wmic qfe never lists but opens to answer)" in found["message"]
     assert "cannot be uninstalled" in found["remediation"]
     assert FOUNDATION.split("~")[0] not in {row["HotFixID"] for row in report["inventory"]["qfe"]}
