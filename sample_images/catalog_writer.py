@@ -87,7 +87,9 @@ def _signed_attrs(pairs: list[tuple[str, object]]) -> cms.CMSAttributes:
     return cms.CMSAttributes([{"type": oid, "values": [value]} for oid, value in pairs])
 
 
-def _signer_info(identity: Identity, attrs: cms.CMSAttributes, *, bare_sha1: bool = False, digest: str = "sha256") -> cms.SignerInfo:
+def _signer_info(
+    identity: Identity, attrs: cms.CMSAttributes, *, bare_sha1: bool = False, digest: str = "sha256"
+) -> cms.SignerInfo:
     cert = x509.Certificate.load(identity.der)
     signed = b"\x31" + attrs.dump()[1:]
     signature = _sign_bare_sha1(identity, signed) if bare_sha1 else _sign(identity, signed, digest)

@@ -64,32 +64,42 @@ SAMPLES = {
 }
 
 
+def _identity(name: str, version: str, arch: str, extra: str = "") -> str:
+    return (
+        f'<assemblyIdentity name="{name}" version="{version}" language="neutral" '
+        f'processorArchitecture="{arch}" publicKeyToken="{TOKEN}"{extra}/>'
+    )
+
+
 def _mum(spec: UpdateSpec, name: str, child: str | None) -> bytes:
     parent_name, parent_version = spec.parent
+    number = spec.kb[2:]
     if child:
         body = f"""
-    <update name="{spec.kb[2:]}-1_neutral_PACKAGE">
-      <package integrate="hidden">
-        <assemblyIdentity name="{child}" version="{spec.version}" language="neutral" processorArchitecture="{spec.arch}" publicKeyToken="{TOKEN}"/>
-      </package>
+    <update name="{number}-1_neutral_PACKAGE">
+      <package integrate="hidden">{_identity(child, spec.version, spec.arch)}</package>
     </update>"""
     elif spec.servicing_stack:
+        stack = _identity("Microsoft-Windows-ServicingStack", "6.1.7601.24384", spec.arch, ' versionScope="nonSxS"')
         body = f"""
-    <update name="{spec.kb[2:]}-2_neutral_GDR">
-      <component>
-        <assemblyIdentity name="Microsoft-Windows-ServicingStack" version="6.1.7601.24384" processorArchitecture="{spec.arch}" language="neutral" buildType="release" publicKeyToken="{TOKEN}" versionScope="nonSxS"/>
-      </component>
+    <update name="{number}-2_neutral_GDR">
+      <component>{stack}</component>
     </update>"""
     else:
         body = ""
+    parent = _identity(parent_name, parent_version, spec.arch, ' buildType="release"')
+    installer = _identity("Microsoft-Windows-ServicingStack", "6.0.0.0", spec.arch, ' versionScope="nonSxS"').replace(
+        "assemblyIdentity", "installerAssembly"
+    )
     return f"""<?xml version="1.0" encoding="utf-8"?>
-<assembly xmlns="urn:schemas-microsoft-com:asm.v3" manifestVersion="1.0" description="Fix for {spec.kb}" creationTimeStamp="{spec.signed:%Y-%m-%dT%H:%M:%SZ}">
-  <assemblyIdentity name="{name}" version="{spec.version}" language="neutral" processorArchitecture="{spec.arch}" publicKeyToken="{TOKEN}"/>
-  <package identifier="{spec.kb}" applicabilityEvaluation="deep" releaseType="{spec.release_type}" restart="{spec.restart}">
+<assembly xmlns="urn:schemas-microsoft-com:asm.v3" manifestVersion="1.0" description="Fix for {spec.kb}"
+    creationTimeStamp="{spec.signed:%Y-%m-%dT%H:%M:%SZ}">
+  {_identity(name, spec.version, spec.arch)}
+  <package identifier="{spec.kb}" releaseType="{spec.release_type}" restart="{spec.restart}">
     <parent buildCompare="EQ" serviceCompare="GE" integrate="separate" disposition="detect">
-      <assemblyIdentity name="{parent_name}" language="neutral" version="{parent_version}" processorArchitecture="{spec.arch}" publicKeyToken="{TOKEN}" buildType="release"/>
+      {parent}
     </parent>
-    <installerAssembly name="Microsoft-Windows-ServicingStack" version="6.0.0.0" language="neutral" processorArchitecture="{spec.arch}" versionScope="nonSxS" publicKeyToken="{TOKEN}"/>{body}
+    {installer}{body}
   </package>
 </assembly>
 """.encode()

@@ -142,8 +142,8 @@ def catalog_reasons(update: UpdatePackage, facts: ImageFacts, as_of: date, horiz
     if uncovered and all(c.catalog is not None for c in update.catalogs):
         yield Reason(
             "manifest-not-in-catalog",
-            f"{len(uncovered)} manifest(s) are listed in none of the update's catalogs ({', '.join(uncovered[:EVIDENCE_LIMIT])}): "
-            "CBS cannot verify them",
+            f"{len(uncovered)} manifest(s) are listed in none of the update's catalogs "
+            f"({', '.join(uncovered[:EVIDENCE_LIMIT])}): CBS cannot verify them",
             "0x800B0100",
             "Download the update again from the Microsoft Update Catalog: the package was changed after signing.",
             tuple({"path": f"{update.path}!{name}"} for name in uncovered[:EVIDENCE_LIMIT]),
@@ -153,7 +153,9 @@ def catalog_reasons(update: UpdatePackage, facts: ImageFacts, as_of: date, horiz
 
 def _sha2_reasons(update: UpdatePackage, files: list[str], facts: ImageFacts) -> Iterator[Reason]:
     data = windows7_servicing()
-    evidence = tuple({"path": f"{update.path}!{name}", "digest": "SHA-2 only"} for name in files[:EVIDENCE_LIMIT])
+    evidence: tuple[dict[str, object], ...] = tuple(
+        {"path": f"{update.path}!{name}", "digest": "SHA-2 only"} for name in files[:EVIDENCE_LIMIT]
+    )
     if facts.sha2_support is None:
         kb = data.sha2_support[0]
         yield Reason(
@@ -182,9 +184,11 @@ def _catalog_reason(
     update: UpdatePackage, status: str, hresult: str | None, starts: date | None, files: list[str], text: str, as_of: date
 ) -> Reason:
     count = f"{len(files)} of {len(update.catalogs)} catalog(s)"
-    evidence = tuple({"path": f"{update.path}!{name}", "status": status} for name in files[:EVIDENCE_LIMIT])
+    evidence: tuple[dict[str, object], ...] = tuple(
+        {"path": f"{update.path}!{name}", "status": status} for name in files[:EVIDENCE_LIMIT]
+    )
     if status == "expires":
-        tense = "expired on" if starts and starts <= as_of else "expires on"
+        tense = "expired on" if starts and starts <= as_of else ("expire on" if len(files) > 1 else "expires on")
         return Reason(
             "catalog-expired",
             f"{count} {tense} {starts} (signed without a usable timestamp, judged with the image's trust stores): {text}",

@@ -82,7 +82,7 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
         "host": host,
         "facts": facts_dict(facts),
         "summary": {status: sum(v.status == status for v in verdicts) for status in STATUSES},
-        "updates": [verdict_dict(v, u) for v, u in zip(verdicts, updates)],
+        "updates": [verdict_dict(v, u) for v, u in zip(verdicts, updates, strict=True)],
         "order": order_dict(steps),
         "errors": errors,
     }
