@@ -149,10 +149,10 @@ def parse_manifest(file: str, data: bytes) -> Manifest:
         for parent in package.findall(f"{ASM_V3}parent")
     )
     children = tuple(
-        parse_identity(identity)
+        parse_identity(found)
         for update in package.findall(f"{ASM_V3}update")
         for child in update.findall(f"{ASM_V3}package")
-        if (identity := child.find(f"{ASM_V3}assemblyIdentity")) is not None
+        if (found := child.find(f"{ASM_V3}assemblyIdentity")) is not None
     )
     stack = any(
         (i.get("name") or "").lower() == SERVICING_STACK
