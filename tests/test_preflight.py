@@ -203,7 +203,17 @@ def test_reading_updates_leaves_no_temporary_folder(preflight_lab, tmp_path):
     temp = tmp_path / "temp"
     temp.mkdir()
     proc = subprocess.run(
-        [sys.executable, "-m", "imgscan", "preflight", str(preflight_lab["image"]), str(preflight_lab["updates"]), "--as-of", AS_OF, "-q"],
+        [
+            sys.executable,
+            "-m",
+            "imgscan",
+            "preflight",
+            str(preflight_lab["image"]),
+            str(preflight_lab["updates"]),
+            "--as-of",
+            AS_OF,
+            "-q",
+        ],
         capture_output=True,
         text=True,
         env={"TMPDIR": str(temp), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"},

@@ -80,7 +80,10 @@ def update(spec: UpdateSpec, payload: int = 4096, cover: bool = True) -> UpdateP
 def test_an_update_whose_parent_is_installed_installs_and_says_what_it_registers():
     verdict = judge(update(UpdateSpec("KB9900010", restart="required")), facts(), AS_OF, HORIZON)
     assert verdict.status == "installs" and verdict.reasons == () and verdict.hresult is None
-    assert verdict.registers == (f"Package_1_for_KB9900010~{TOKEN}~amd64~~6.1.1.0", f"Package_for_KB9900010~{TOKEN}~amd64~~6.1.1.0")
+    assert verdict.registers == (
+        f"Package_1_for_KB9900010~{TOKEN}~amd64~~6.1.1.0",
+        f"Package_for_KB9900010~{TOKEN}~amd64~~6.1.1.0",
+    )
     assert verdict.restart == "required" and verdict.release_type == "Update"
 
 
@@ -177,7 +180,9 @@ def test_a_manifest_no_catalog_lists_fails():
 
 
 def test_unknown_free_space_is_a_note_never_a_guess():
-    verdict = judge(update(UpdateSpec("KB9900020"), payload=1 << 40), facts(free_bytes=None, free_bytes_source="a WIM"), AS_OF, HORIZON)
+    verdict = judge(
+        update(UpdateSpec("KB9900020"), payload=1 << 40), facts(free_bytes=None, free_bytes_source="a WIM"), AS_OF, HORIZON
+    )
     assert verdict.status == "installs"
     assert any("free space not checked" in n for n in verdict.notes)
 
