@@ -7,7 +7,8 @@ that cabinet with `*-pkgProperties.txt`. Catalogs are signed by the test PKI of 
 the same one the sample image trusts (Scenario.pki), or by a stranger's PKI for an untrusted package.
 gcab writes the cabinets (MSZIP); the tests read them back with cabextract, an independent reader.
 
-    python -m sample_images.updates OUTDIR     writes the packages of SAMPLES (with a fresh PKI)
+    python -m sample_images.updates OUTDIR     writes OUTDIR/preflight.vhdx (scenario `preflight`) and the
+                                               packages of SAMPLES in OUTDIR/updates, under one test PKI
 """
 
 from __future__ import annotations
@@ -156,10 +157,17 @@ def build_samples(pki: TestPki, out: Path, names: tuple[str, ...] = tuple(SAMPLE
 
 
 def main() -> None:
+    from sample_images.build import build
+    from sample_images.scenario import load
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
-    for name, path in build_samples(make_pki(), args.out).items():
+    pki = make_pki()
+    scenario = load("preflight")
+    scenario.pki = pki  # the image trusts the root the sample updates are signed under
+    print(f"image: {build(scenario, args.out, ('vhdx',))['vhdx']}")
+    for name, path in build_samples(pki, args.out / "updates").items():
         print(f"{name}: {path}")
 
 
