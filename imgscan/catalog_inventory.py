@@ -253,3 +253,18 @@ def uncovered_manifests(packages: list[Package], catalogs: CatalogSet) -> list[d
                 }
             )
     return problems
+
+
+def store_problems(package: Package, catalogs: CatalogSet) -> list[tuple[str, str]]:
+    """What CheckSUR would report for an installed package, as (kind, what): "CBS MUM Missing", "CBS Catalog
+    Missing" or "CBS MUM Corrupt" (its catalog does not list its manifest). Empty for a sound package."""
+    problems = []
+    if package.mum_path is None:
+        problems.append(("CBS MUM Missing", f"{package.identity}.mum"))
+    if package.cat_path is None:
+        problems.append(("CBS Catalog Missing", f"{package.identity}.cat"))
+    own = next((r for r in catalogs.of_package(package) if package.cat_path and r.path.lower() == package.cat_path.lower()), None)
+    members = own.members if own else None
+    if members is not None and package.mum_digests and not members & package.mum_digests:
+        problems.append(("CBS MUM Corrupt", f"{package.identity}.mum not listed in its .cat"))
+    return problems

@@ -1,5 +1,5 @@
-"""Command line: `imgscan scan|packages|catalogs|timeline IMAGE`, `fleet INPUT...`, `diff OLD NEW`, `images WIM`,
-`explain CODE`, `plugins`.
+"""Command line: `imgscan scan|packages|catalogs|timeline IMAGE`, `preflight IMAGE UPDATE...`, `fleet INPUT...`,
+`diff OLD NEW`, `images WIM`, `explain CODE`, `plugins`.
 
 Exit codes (the same in every subcommand), so that a CI system can act on them:
   0    pass: no finding at or above --fail-on (diff: no new one)
@@ -339,6 +339,15 @@ def build_parser() -> argparse.ArgumentParser:
         [],
     )
 
+    p_preflight = command(
+        "preflight",
+        [common, dates],
+        "will these updates (.msu, .cab, or folders of them) install on this image, and from when will they not",
+    )
+    p_preflight.add_argument("image", type=Path, help="VHD, VHDX, VMDK, E01, raw disk/volume image, WIM, or directory")
+    p_preflight.add_argument("updates", nargs="+", type=Path, metavar="UPDATE", help=".msu or .cab file, or a folder of them")
+    output(p_preflight, ("table", "json"))
+
     p_diff = command(
         "diff", [common, when, gate], "compare two images or saved JSON reports: new, resolved and unchanged findings"
     )
@@ -491,6 +500,7 @@ def _check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) -
         written = [*targets, *(p for p in (getattr(args, "fix_script", None), getattr(args, "db", None)) if p)]
         read = [p for p in (getattr(args, "image", None), getattr(args, "old", None), getattr(args, "new", None)) if p]
         read += [Path(p) for p in getattr(args, "inputs", []) if Path(p).is_file()]
+        read += list(getattr(args, "updates", []))
         for index, target in enumerate(written):
             if any(_same(target, other) for other in read):
                 raise ValueError(f"{target} is an input of this command: imgscan never writes over its input")
@@ -643,6 +653,22 @@ def _timeline(args: argparse.Namespace) -> int:
     _write(args.output, views[args.format]())
     _warn(report, args.quiet)
     return EXIT_CLEAN
+
+
+@_command("preflight")
+def _preflight(args: argparse.Namespace) -> int:
+    from imgscan.preflight.run import preflight
+    from imgscan.views.preflight import preflight_table
+    from imgscan.views.text import to_json
+
+    as_of = args.as_of or datetime.now(timezone.utc).date()
+    result = preflight(args.image, args.updates, as_of, args.horizon)
+    _write(args.output, to_json(result.report) if args.format == "json" else preflight_table(result.report))
+    _warn(result.report, args.quiet)
+    if not result.report["updates"]:
+        print("imgscan: error: no update could be read (see the errors above)", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_FINDINGS if result.will_not_install else EXIT_CLEAN
 
 
 @_command("diff")

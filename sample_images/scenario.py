@@ -137,6 +137,7 @@ class Scenario:
     logs: list[str] = field(default_factory=list)  # log stories from sample_images/logs.py
     current_version: str = "6.1"  # SOFTWARE CurrentVersion: 6.1 for Windows 7, 6.3 for Windows 10 and 11
     boot: BootSpec | None = None  # a UEFI/GPT disk with ESP and recovery partition
+    pki: TestPki | None = None  # the test PKI to sign with (None: a fresh one), shared with sample updates
 
 
 def _utc(value: datetime) -> datetime:
@@ -325,7 +326,7 @@ def _components(s: Scenario) -> bytes:
 def volume_files(s: Scenario) -> dict[str, bytes]:
     """Every file of the scenario's Windows volume, keyed by its path with forward slashes."""
     packages = [*s.base_packages, *s.packages]
-    pki = make_pki() if packages else None
+    pki = s.pki or (make_pki() if packages else None)
     # one certificate per signer, shared by its packages as on a real image
     signers = (
         {
