@@ -59,7 +59,9 @@ SAMPLES = {
     "sha2-support": UpdateSpec("KB4474419", version="6.1.2.2", release_type="Security Update", restart="required"),
     "sha2-only": UpdateSpec("KB9900001", digest="sha256", signed=datetime(2019, 8, 10, 12, tzinfo=timezone.utc)),
     "x86": UpdateSpec("KB9900002", arch="x86"),
-    "parent-missing": UpdateSpec("KB9900003", parent=("Microsoft-Windows-TabletPC-OC-Package", "6.1.7601.17514")),
+    "parent-missing": UpdateSpec(
+        "KB9900003", parent=("Microsoft-Windows-DirectoryServices-ADAM-Package-Client", "6.1.7601.17514")
+    ),
     "expires": UpdateSpec("KB9900004", timestamp=False, container="cab"),
     "untrusted": UpdateSpec("KB9900005", trusted=False),
 }

@@ -78,7 +78,7 @@ def test_each_sample_update_gets_its_verdict(preflight_lab):
     sha2 = found[SAMPLES["sha2-only"].kb]
     assert [r["code"] for r in sha2["reasons"]] == ["sha2-support-missing", "servicing-stack-too-old"]
     parent = found[SAMPLES["parent-missing"].kb]
-    assert "Microsoft-Windows-TabletPC-OC-Package 6.1.7601.17514" in parent["reasons"][0]["message"]
+    assert "Microsoft-Windows-DirectoryServices-ADAM-Package-Client 6.1.7601.17514" in parent["reasons"][0]["message"]
     ssu = found[SAMPLES["ssu"].kb]
     assert ssu["servicing_stack_update"] and len(ssu["registers"]) == 2 and ssu["restart"] == "possible"
     assert run.report["facts"]["free_bytes"] > 0 and run.report["facts"]["architecture"] == "amd64"
