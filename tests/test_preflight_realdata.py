@@ -21,35 +21,33 @@ UPDATES = REALDATA / "updates"
 FILES = sorted(UPDATES.glob("*.*")) if UPDATES.is_dir() else []
 ROW = re.compile(r"^\| updates/(?P<file>\S+) \|.*\| (?P<facts>[^|]*releaseType=[^|]*) \|$")
 NA, FAILS = "not-applicable", "will-not-install"
-# file -> (status, reason codes) on the bundled images healthy and seed001 (Windows 7 SP1 x64 without the base
-# packages updates attach to), on seed000 (no packages at all: its architecture is unknown), and on the
-# `preflight` scenario (with Foundation and Client-Features 6.1.7601.17514, before SHA-2 support)
+# file -> (status, reason codes) on the bundled images healthy (Windows 7 SP1 x64 with SHA-2 support, a March
+# 2019 servicing stack and the ESU licensing package), seed001 and seed000 (Windows 7 SP1 x64 before SHA-2
+# support), all three with Windows 7 SP1's own packages (Foundation, Client-Features, edition, en-US language
+# pack, Tablet PC), as the `preflight` scenario (before SHA-2 support, on a volume with 8.8 MB free)
 NO_PARENT = (NA, "no-parent-installed")
+INSTALLS = ("installs", "")
+NO_SPACE = (FAILS, "not-enough-space")  # 16 MB of payload; the sample volumes have less free
+SHA2 = (FAILS, "sha2-support-missing,servicing-stack-too-old")
+ESU = (FAILS, "sha2-support-missing,servicing-stack-too-old,esu-prerequisites-missing")
 EXPECTED = {
-    "HackAndPwn_Windows6.1-KB2462137-v2-x64.msu": (NO_PARENT, NO_PARENT, NO_PARENT),
-    "HackAndPwn_Windows6.1-KB2891638-x64.msu": (NO_PARENT, NO_PARENT, NO_PARENT),
-    "HackAndPwn_Windows6.1-KB2990999-x64.msu": (NO_PARENT, NO_PARENT, NO_PARENT),  # needs IE11's optional package
-    "HackAndPwn_Windows6.1-KB3046480-x86.msu": (
-        (NA, "wrong-architecture"),
-        (NA, "wrong-windows-build"),
-        (NA, "wrong-architecture"),
-    ),
-    "HackAndPwn_Windows6.1-KB3064209-x64.msu": (NO_PARENT, NO_PARENT, ("installs", "")),
-    "HackAndPwn_Windows6.1-KB3161102-v2-x64.msu": (NO_PARENT, NO_PARENT, NO_PARENT),  # Tablet PC components
-    "HackAndPwn_Windows6.1-KB4016754-x64.msu": (NO_PARENT, NO_PARENT, ("installs", "")),
-    "HackAndPwn_Windows6.1-KB4072650-x64.cab": (NO_PARENT, NO_PARENT, NO_PARENT),  # Hyper-V integration services
-    "HackAndPwn_Windows6.1-KB4524752-x64.msu": (NO_PARENT, NO_PARENT, (FAILS, "sha2-support-missing,servicing-stack-too-old")),
-    "HackAndPwn_Windows6.1-KB4528069-x64.msu": (
-        NO_PARENT,
-        NO_PARENT,
-        (FAILS, "sha2-support-missing,servicing-stack-too-old,esu-prerequisites-missing"),
-    ),
-    "HackAndPwn_Windows6.1-KB4528069-x86.msu": ((NA, "wrong-architecture"), NO_PARENT, (NA, "wrong-architecture")),
-    "HackAndPwn_Windows6.1-KB943790-x64.msu": ((NA, "wrong-windows-build"),) * 3,  # for 6.1.7600 (Windows 7 RTM)
-    "PocketAppZ_Windows6.1-KB2687862-x64.msu": (NO_PARENT, NO_PARENT, (FAILS, "not-enough-space")),  # 16 MB, 8 MB free
-    "ohsevin_Windows6.0-KB2999226-x64.cab": ((NA, "wrong-windows-version"),) * 3,
-    "ohsevin_Windows6.1-KB2999226-x64.cab": (NO_PARENT, NO_PARENT, ("installs", "")),
-    "ohsevin_Windows8.1-KB2999226-x64.cab": ((NA, "wrong-windows-version"),) * 3,
+    # (healthy, seed001, seed000, preflight)
+    "HackAndPwn_Windows6.1-KB2462137-v2-x64.msu": (NO_PARENT,) * 4,  # AD LDS
+    "HackAndPwn_Windows6.1-KB2891638-x64.msu": (NO_PARENT,) * 4,  # a WindowsFoundation language pack
+    "HackAndPwn_Windows6.1-KB2990999-x64.msu": (NO_PARENT,) * 4,  # needs IE11's optional package
+    "HackAndPwn_Windows6.1-KB3046480-x86.msu": ((NA, "wrong-architecture"),) * 4,
+    "HackAndPwn_Windows6.1-KB3064209-x64.msu": (INSTALLS,) * 4,
+    "HackAndPwn_Windows6.1-KB3161102-v2-x64.msu": (INSTALLS,) * 4,  # Tablet PC components
+    "HackAndPwn_Windows6.1-KB4016754-x64.msu": (INSTALLS,) * 4,
+    "HackAndPwn_Windows6.1-KB4072650-x64.cab": (NO_PARENT,) * 4,  # Hyper-V integration services
+    "HackAndPwn_Windows6.1-KB4524752-x64.msu": (INSTALLS, SHA2, SHA2, SHA2),
+    "HackAndPwn_Windows6.1-KB4528069-x64.msu": (INSTALLS, ESU, ESU, ESU),
+    "HackAndPwn_Windows6.1-KB4528069-x86.msu": ((NA, "wrong-architecture"),) * 4,
+    "HackAndPwn_Windows6.1-KB943790-x64.msu": ((NA, "wrong-windows-build"),) * 4,  # for 6.1.7600 (Windows 7 RTM)
+    "PocketAppZ_Windows6.1-KB2687862-x64.msu": (NO_SPACE,) * 4,
+    "ohsevin_Windows6.0-KB2999226-x64.cab": ((NA, "wrong-windows-version"),) * 4,
+    "ohsevin_Windows6.1-KB2999226-x64.cab": (INSTALLS,) * 4,
+    "ohsevin_Windows8.1-KB2999226-x64.cab": ((NA, "wrong-windows-version"),) * 4,
 }
 
 pytestmark = pytest.mark.skipif(not FILES, reason=f"{UPDATES} is absent (the real update packages live beside the checkout)")
@@ -128,7 +126,5 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tu
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_each_real_update_on_each_sample_image(path, verdicts):
-    on_bundled, on_seed000, on_preflight = EXPECTED[path.name]
-    assert verdicts["healthy"][path.name] == verdicts["seed001"][path.name] == on_bundled
-    assert verdicts["seed000"][path.name] == on_seed000
-    assert verdicts["preflight"][path.name] == on_preflight
+    names = ("healthy", "seed001", "seed000", "preflight")
+    assert tuple(verdicts[name][path.name] for name in names) == EXPECTED[path.name]
