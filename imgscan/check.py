@@ -19,11 +19,6 @@ if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
     from imgscan.report import FindingJson, SeverityName
 
-
-# What the hosts' Secure Boot db holds, as --target-firmware and the fleet manifest say: not yet updated
-# (only the 2011 certificates), updated (Windows UEFI CA 2023 added), or not known
-TARGET_FIRMWARE = ("2011-only", "2023", "unknown")
-
 # One JSON object of the report contract (imgscan/report.py), as the views read it.
 Json = Mapping[str, Any]
 

@@ -22,14 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from imgscan import ISSUES_URL, __version__, interrupt, outputs
-from imgscan.check import TARGET_FIRMWARE, Json, Severity
+from imgscan.check import Json, Severity
 from imgscan.errors import ImgscanError, UnreadableImage
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
+from imgscan.signing.firmware_db import TARGET_FIRMWARE
 
 if TYPE_CHECKING:
-    from imgscan.firmware_db import FirmwareTarget, SignatureDatabase
     from imgscan.loader import LoadedChecks
     from imgscan.scan import Options, ScanResult
+    from imgscan.signing.firmware_db import FirmwareTarget, SignatureDatabase
 
 T = TypeVar("T")
 
@@ -143,13 +144,13 @@ def _jobs(text: str) -> int:
 
 
 def _target_firmware(text: str) -> FirmwareTarget:
-    from imgscan.firmware_db import firmware_target
+    from imgscan.signing.firmware_db import firmware_target
 
     return _firmware_argument(firmware_target, text)
 
 
 def _target_dbx(text: str) -> SignatureDatabase:
-    from imgscan.firmware_db import read_dbx
+    from imgscan.signing.firmware_db import read_dbx
 
     return _firmware_argument(read_dbx, text)
 

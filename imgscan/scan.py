@@ -17,7 +17,6 @@ from imgscan.artefacts import Artefacts, gather, wanted_paths
 from imgscan.catalog_inventory import package_validity
 from imgscan.check import Finding, Inventory, Severity, assign_identities
 from imgscan.correlate import correlate, ordered, settle_gates, shown
-from imgscan.firmware_db import UNKNOWN, FirmwareTarget
 from imgscan.gate import hidden_note, summary
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
@@ -29,10 +28,11 @@ from imgscan.report import ErrorEntry, Filtered, ImageInfo, Report, TargetFirmwa
 from imgscan.report import Inventory as InventoryJson
 from imgscan.servicing import qfe_rows
 from imgscan.servicing_levels import is_ssu
-from imgscan.verdict_cache import VerdictCache
+from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget
+from imgscan.signing.verdict_cache import VerdictCache
 
 if TYPE_CHECKING:
-    from imgscan.firmware_db import SignatureDatabase
+    from imgscan.signing.firmware_db import SignatureDatabase
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imgscan.catalog_workers import AUTO_MINIMUM, workers_for
+from imgscan.signing.catalog_workers import AUTO_MINIMUM, workers_for
 from tests.conftest import REPO, run_imgscan
 
 SAMPLES = sorted((REPO / "sample_images" / "built").glob("*.vhdx"))
@@ -46,10 +46,10 @@ def test_real_and_damaged_catalogs_judged_alike_in_workers(tmp_path):
     from dissect.target.filesystems.dir import DirectoryFilesystem
 
     from imgscan.catalog_inventory import read_catalogs
-    from imgscan.certs import CertCache
     from imgscan.image.volume import FilesystemVolume
-    from imgscan.trust_store import build_store
-    from imgscan.validity import Judge
+    from imgscan.signing.certs import CertCache
+    from imgscan.signing.trust_store import build_store
+    from imgscan.signing.validity import Judge
 
     real = sorted((REPO.parent / "shared" / "realdata" / "catalogs").glob("*.cat"))
     assert len(real) >= 10

@@ -21,22 +21,22 @@ from typing import TYPE_CHECKING, Any
 
 from imgscan.artefacts.hive_loading import Unreadable
 from imgscan.artefacts.user_hives import UserHive
-from imgscan.firmware_db import UNKNOWN, FirmwareTarget
 from imgscan.hives import Hive
 from imgscan.image.volume import WindowsVolume
 from imgscan.interrupt import doing
 from imgscan.os_version import OsVersion, read_os_version
 from imgscan.report import Host
+from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget
 
 if TYPE_CHECKING:
     from imgscan.artefacts.boot import Boot
     from imgscan.catalog_inventory import CatalogSet
-    from imgscan.firmware_db import SignatureDatabase
     from imgscan.image.partitions import Partition
     from imgscan.logs.collect import LogSet
     from imgscan.servicing import Package
-    from imgscan.validity import Judge
-    from imgscan.verdict_cache import VerdictCache
+    from imgscan.signing.firmware_db import SignatureDatabase
+    from imgscan.signing.validity import Judge
+    from imgscan.signing.verdict_cache import VerdictCache
 
 __all__ = ["KINDS", "Artefacts", "Unreadable", "UserHive", "gather", "kind_module", "wanted_paths"]
 
@@ -106,9 +106,9 @@ class Artefacts:
     def judge(self) -> Judge:
         """The image's signature judge (its trust stores and mitigations), built once for catalogs and boot files."""
         if self._judge is None:
-            from imgscan.certs import CertCache
-            from imgscan.trust_store import build_store
-            from imgscan.validity import Judge
+            from imgscan.signing.certs import CertCache
+            from imgscan.signing.trust_store import build_store
+            from imgscan.signing.validity import Judge
 
             cache = CertCache()
             self._judge = Judge(build_store(cache, self.software), cache, self.mitigation)

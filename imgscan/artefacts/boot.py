@@ -16,9 +16,9 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from imgscan.authenticode import PeFile, read_pe
 from imgscan.image.partitions import Partition
-from imgscan.secureboot import SecureBootState, secure_boot_state
+from imgscan.signing.authenticode import PeFile, read_pe
+from imgscan.signing.secureboot import SecureBootState, secure_boot_state
 
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
@@ -36,7 +36,7 @@ class BootFile:
     pe: PeFile
 
     def as_dict(self) -> dict[str, object]:
-        from imgscan.secureboot import signing_authorities
+        from imgscan.signing.secureboot import signing_authorities
 
         authorities = signing_authorities(self.pe)
         return {"where": self.where} | self.pe.as_dict() | {"signed_under": [a.name for a in authorities]}

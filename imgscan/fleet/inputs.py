@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from imgscan.errors import ImgscanError
-from imgscan.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase, firmware_target, read_dbx
 from imgscan.image.sniff import sniff_format
+from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase, firmware_target, read_dbx
 
 T = TypeVar("T")
 SKIPPED = {"unknown"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from asn1crypto import core
 
-from imgscan.catalog import CertificateTrustList, _ContentInfo, _indirect_digests, _member_digests, _member_digests_asn1
+from imgscan.signing.catalog import CertificateTrustList, _ContentInfo, _indirect_digests, _member_digests, _member_digests_asn1
 from tests.conftest import REALDATA, REGISTRY_CATALOGS
 from tests.realdata import REGISTRY, files, needs_realdata
 

@@ -9,15 +9,15 @@ import pytest
 from cryptography.x509.oid import NameOID
 from imgscan.plugins.secureboot_signer import db_allows
 
-from imgscan.authenticode import read_pe
-from imgscan.certs import CertCache
-from imgscan.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase
 from imgscan.image import OpenedImage
 from imgscan.image.volume import ImageInfo
 from imgscan.loader import load_checks
 from imgscan.scan import Options, scan_volume
-from imgscan.trust_store import build_store
-from imgscan.validity import Judge
+from imgscan.signing.authenticode import read_pe
+from imgscan.signing.certs import CertCache
+from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase
+from imgscan.signing.trust_store import build_store
+from imgscan.signing.validity import Judge
 from sample_images.pe_writer import signed_efi
 from sample_images.pki import CODE_SIGNING, Identity, issue
 from sample_images.scenario import load, volume_files

@@ -28,7 +28,7 @@ from datetime import datetime
 
 from asn1crypto import algos, core, tsp, x509
 
-from imgscan.certs import Cert, CertCache, verify_signature
+from imgscan.signing.certs import Cert, CertCache, verify_signature
 
 OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
 OID_CTL = "1.3.6.1.4.1.311.10.1"

@@ -27,8 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
-from imgscan.check import TARGET_FIRMWARE
 from imgscan.errors import ImgscanError
+
+# What the hosts' Secure Boot db holds, as --target-firmware and the fleet manifest say: not yet updated
+# (only the 2011 certificates), updated (Windows UEFI CA 2023 added), or not known
+TARGET_FIRMWARE = ("2011-only", "2023", "unknown")
 
 EFI_CERT_X509 = UUID("a5c059a1-94e4-4aa7-87b5-ab155c2bf072").bytes_le
 EFI_CERT_SHA256 = UUID("c1c41626-504c-4092-aca9-41f936934328").bytes_le
