@@ -46,7 +46,7 @@ from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
 from dissect.target.filesystems.dir import DirectoryFilesystem  # noqa: E402
 
-from imgscan.catalog_inventory import catalog_paths, read_catalogs  # noqa: E402
+from imgscan.artefacts.catalog_set import catalog_paths, read_catalogs  # noqa: E402
 from imgscan.image.disk import open_disk  # noqa: E402
 from imgscan.image.volume import FilesystemVolume, WindowsVolume  # noqa: E402
 from imgscan.signing.catalog_workers import workers_for  # noqa: E402

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, cast
 
 from imgscan import __version__
 from imgscan.artefacts import Artefacts, gather, wanted_paths
-from imgscan.catalog_inventory import package_validity
+from imgscan.artefacts.catalog_set import package_validity
 from imgscan.check import Finding, Inventory, Severity, assign_identities
 from imgscan.correlate import correlate, ordered, settle_gates, shown
 from imgscan.gate import hidden_note, summary

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 
-from imgscan.catalog_inventory import first_failure
+from imgscan.artefacts.catalog_set import first_failure
 from imgscan.check import Check, Finding, Inventory, Rule, Severity, Timing
 from imgscan.servicing import qfe_opened
 

@@ -45,7 +45,7 @@ def test_real_and_damaged_catalogs_judged_alike_in_workers(tmp_path):
     byte copy under winsxs: every record the same from a worker process as from this one."""
     from dissect.target.filesystems.dir import DirectoryFilesystem
 
-    from imgscan.catalog_inventory import read_catalogs
+    from imgscan.artefacts.catalog_set import read_catalogs
     from imgscan.image.volume import FilesystemVolume
     from imgscan.signing.certs import CertCache
     from imgscan.signing.trust_store import build_store

@@ -30,7 +30,7 @@ from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget
 
 if TYPE_CHECKING:
     from imgscan.artefacts.boot import Boot
-    from imgscan.catalog_inventory import CatalogSet
+    from imgscan.artefacts.catalog_set import CatalogSet
     from imgscan.image.partitions import Partition
     from imgscan.logs.collect import LogSet
     from imgscan.servicing import Package

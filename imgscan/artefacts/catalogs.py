@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from imgscan.catalog_inventory import CatalogSet, catalog_paths, read_catalogs, uncovered_manifests
+from imgscan.artefacts.catalog_set import CatalogSet, catalog_paths, read_catalogs, uncovered_manifests
 
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts

@@ -108,7 +108,7 @@ class ImageFacts:
 
 def from_artefacts(art: Artefacts) -> ImageFacts:
     """The facts of an image as today's artefact kinds hold them (the one place that knows where they live)."""
-    from imgscan.catalog_inventory import store_problems
+    from imgscan.artefacts.catalog_set import store_problems
     from imgscan.servicing_levels import servicing_level
 
     packages = art.packages
