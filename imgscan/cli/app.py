@@ -21,7 +21,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
-from imgscan import ISSUES_URL, __version__, interrupt, outputs
+import imgscan.cli.outputs as outputs
+from imgscan import ISSUES_URL, __version__, interrupt
 from imgscan.check import Json, Severity
 from imgscan.errors import ImgscanError, UnreadableImage
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
