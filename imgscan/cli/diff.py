@@ -30,7 +30,8 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
 def run(args: argparse.Namespace) -> int:
     from imgscan.diff import diff_reports, load_side
     from imgscan.loader import load_checks
-    from imgscan.views.text import diff_table, to_json
+    from imgscan.views.diff import diff_table
+    from imgscan.views.json_view import to_json
 
     checks = load_checks(args.plugins)
     old, new = (load_side(path, lambda p: run_scan(args, p, checks).report) for path in (args.old, args.new))

@@ -47,7 +47,8 @@ def run_images(args: argparse.Namespace) -> int:
     from imgscan.image import is_wim
     from imgscan.image.sniff import too_short
     from imgscan.image.wim import read_info
-    from imgscan.views.text import images_table, to_json
+    from imgscan.views.images import images_table
+    from imgscan.views.json_view import to_json
 
     if not is_wim(args.image):
         if not args.image.is_file():
@@ -68,7 +69,8 @@ def run_explain(args: argparse.Namespace) -> int:
     from imgscan import errorcodes
     from imgscan.explain import explanation
     from imgscan.loader import load_checks
-    from imgscan.views.text import explain_table, to_json
+    from imgscan.views.explain import explain_table
+    from imgscan.views.json_view import to_json
 
     try:
         values = [errorcodes.parse(text) for text in args.codes]
@@ -83,7 +85,8 @@ def run_explain(args: argparse.Namespace) -> int:
 
 def run_rules(args: argparse.Namespace) -> int:
     from imgscan.loader import load_checks
-    from imgscan.views.text import rules_markdown, rules_table, to_json
+    from imgscan.views.json_view import to_json
+    from imgscan.views.rules import rules_markdown, rules_table
 
     loaded = load_checks(args.plugins)
     rules = [rule.as_dict() for rule in loaded.rules]

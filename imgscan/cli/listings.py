@@ -37,7 +37,9 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
 def run_listing(args: argparse.Namespace) -> int:
     """`packages` and `catalogs`: the report sections each shows, in its table or as JSON."""
     from imgscan.servicing_levels import ssu_level
-    from imgscan.views.text import catalogs_table, packages_table, to_json
+    from imgscan.views.catalogs import catalogs_table
+    from imgscan.views.json_view import to_json
+    from imgscan.views.packages import packages_table
 
     # the report sections each listing shows, and its table view
     listings = {"packages": (("qfe", "packages"), packages_table), "catalogs": (("catalogs",), catalogs_table)}
@@ -58,7 +60,8 @@ def run_listing(args: argparse.Namespace) -> int:
 
 def run_timeline(args: argparse.Namespace) -> int:
     from imgscan.timeline import timeline, to_csv
-    from imgscan.views.text import timeline_table, to_json
+    from imgscan.views.json_view import to_json
+    from imgscan.views.timeline import timeline_table
 
     report = run_scan(args).report
     events = timeline(report)

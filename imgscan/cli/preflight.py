@@ -30,8 +30,8 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from imgscan.preflight.run import preflight
+    from imgscan.views.json_view import to_json
     from imgscan.views.preflight import preflight_table
-    from imgscan.views.text import to_json
 
     as_of = args.as_of or datetime.now(timezone.utc).date()
     result = preflight(args.image, args.updates, as_of, args.horizon)

@@ -112,11 +112,11 @@ def _options(args: argparse.Namespace, today: date) -> Options:
 def _view(fmt: str, report: Json, checks: LoadedChecks, fail_on: Severity) -> str:
     """One scan report view; each gets the report, the loaded rules and the --fail-on threshold."""
     if fmt == "table":
-        from imgscan.views.text import to_table
+        from imgscan.views.table import to_table
 
         return to_table(report)
     if fmt == "json":
-        from imgscan.views.text import to_json
+        from imgscan.views.json_view import to_json
 
         return to_json(report)
     if fmt == "sarif":
