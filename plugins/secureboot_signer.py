@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from imgscan.check import Check, Finding, Inventory, Rule, Severity
+from imgscan.check import Check, Finding, InventoryItem, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -76,7 +76,7 @@ class SecureBootSigner(Check):
     rules = (UNTRUSTED_SIGNER,)
     needs = ("boot",)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding | Inventory]:
+    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
         from imgscan.signing.firmware_db import NO_WINDOWS_CA
         from imgscan.signing.secureboot import holding, signing_authorities
 
@@ -88,7 +88,7 @@ class SecureBootSigner(Check):
                 continue
             allowed = db_allows(pe, target.db) if target.db else None
             if target.db:
-                yield Inventory(
+                yield InventoryItem(
                     "target_db", {"path": pe.path, "where": boot_file.where, "db": target.db.path, "allowed_by": allowed}
                 )
             microsoft = [a.name for a in signing_authorities(pe)]

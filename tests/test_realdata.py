@@ -10,7 +10,7 @@ from imgscan.plugins.wintrust_state import WinTrustState
 from imgscan.accounts import Account
 from imgscan.artefacts import Artefacts, UserHive
 from imgscan.artefacts.user_hives import UserHives
-from imgscan.check import Finding, Inventory
+from imgscan.check import Finding, InventoryItem
 from imgscan.hives import parse_hive
 from tests.conftest import REALDATA
 
@@ -34,7 +34,7 @@ def test_real_win7_ntuser_decodes_to_default_without_finding(win7_ntuser):
     art.preload("user_hives", UserHives(hives=[user]))
     records = list(WinTrustState().run(art))
     assert [r for r in records if isinstance(r, Finding)] == []
-    (inventory,) = [r for r in records if isinstance(r, Inventory)]
+    (inventory,) = [r for r in records if isinstance(r, InventoryItem)]
     assert inventory.item["state"] == "0x00023c00"
 
 

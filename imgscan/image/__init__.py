@@ -23,9 +23,19 @@ from imgscan.errors import UnreadableImage
 from imgscan.hashing import file_sha256, tree_sha256
 from imgscan.image.partitions import Partition
 from imgscan.image.sniff import READABLE, sniff_format, too_short
-from imgscan.image.volume import ImageInfo, WindowsVolume, directory_volume, holds_windows
+from imgscan.image.volume import WindowsVolume, directory_volume, holds_windows
 from imgscan.image.wim import choose, extract_wanted, read_info
 from imgscan.interrupt import deferred, doing
+
+
+@dataclass(frozen=True)
+class ImageIdentity:
+    """What the report says about an input: its path as given, its content hash (a tree digest for a
+    directory) and its container format."""
+
+    path: str
+    sha256: str
+    format: str
 
 
 @dataclass
@@ -33,8 +43,8 @@ class OpenedImage:
     """An input opened for reading: its Windows volume, identity and the parent files it pulled in."""
 
     volume: WindowsVolume
-    info: ImageInfo
-    parents: list[ImageInfo]
+    info: ImageIdentity
+    parents: list[ImageIdentity]
     details: dict[str, Any] = field(default_factory=dict)  # backend facts for the report (WIM image, ...)
     warnings: list[str] = field(default_factory=list)  # things the backend skipped, for `errors`
     partitions: list[Partition] = field(default_factory=list)  # a disk image's partitions (none for a WIM or tree)
@@ -87,8 +97,8 @@ def _open(path: Path) -> OpenedImage:
     with doing("computing the SHA-256"):
         return OpenedImage(
             volume=volume,
-            info=ImageInfo(str(path), file_sha256(path), fmt),
-            parents=[ImageInfo(str(p), file_sha256(p), sniff_format(p)) for p in parents],
+            info=ImageIdentity(str(path), file_sha256(path), fmt),
+            parents=[ImageIdentity(str(p), file_sha256(p), sniff_format(p)) for p in parents],
             partitions=partitions,
         )
 
@@ -102,7 +112,7 @@ def _open_directory(path: Path) -> OpenedImage:
             "point at the root of the extracted volume, the folder that contains Windows",
         )
     with doing("computing the SHA-256"):
-        return OpenedImage(volume=volume, info=ImageInfo(str(path), tree_sha256(path), "directory"), parents=[])
+        return OpenedImage(volume=volume, info=ImageIdentity(str(path), tree_sha256(path), "directory"), parents=[])
 
 
 @contextmanager
@@ -129,7 +139,7 @@ def _open_wim(path: Path, selection: Selection, wanted: tuple[str, ...]) -> Iter
             sha256 = file_sha256(path)
         yield OpenedImage(
             volume=volume,
-            info=ImageInfo(str(path), sha256, "wim"),
+            info=ImageIdentity(str(path), sha256, "wim"),
             parents=[],
             details={"wim": image.as_dict() | {"compression": info.compression, "parts": info.parts}},
             warnings=warnings,

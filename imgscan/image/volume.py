@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -19,15 +18,6 @@ if TYPE_CHECKING:
     from dissect.target.filesystem import DirEntry, Filesystem, FilesystemEntry
 
 CONFIG_DIR = r"Windows\System32\config"
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """What the report says about the input: its path, content hash and container format."""
-
-    path: str
-    sha256: str
-    format: str
 
 
 class ArtefactUnreadable(OSError):

@@ -19,7 +19,7 @@ from imgscan.preflight.facts import ImageFacts
 from imgscan.preflight.order import Plan, plan
 from imgscan.preflight.package import UpdatePackage, read_update
 from imgscan.preflight.reasons import Reason
-from imgscan.preflight.verdict import STATUSES, Verdict, judge
+from imgscan.preflight.verdict import STATUSES, UpdateVerdict, judge
 
 SUFFIXES = (".msu", ".cab")
 KINDS_READ = ("machine_hives", "packages", "catalogs", "pending")  # what ImageFacts is built from
@@ -119,7 +119,7 @@ def reason_dict(reason: Reason) -> dict[str, Any]:
     }
 
 
-def verdict_dict(verdict: Verdict, update: UpdatePackage) -> dict[str, Any]:
+def verdict_dict(verdict: UpdateVerdict, update: UpdatePackage) -> dict[str, Any]:
     fails_from = verdict.fails_from
     return {
         "file": verdict.update,

@@ -9,8 +9,7 @@ import pytest
 from cryptography.x509.oid import NameOID
 from imgscan.plugins.secureboot_signer import db_allows
 
-from imgscan.image import OpenedImage
-from imgscan.image.volume import ImageInfo
+from imgscan.image import ImageIdentity, OpenedImage
 from imgscan.loader import load_checks
 from imgscan.scan import Options, scan_volume
 from imgscan.signing.authenticode import read_pe
@@ -38,7 +37,7 @@ def _db(*certs: Identity, hashes: frozenset[bytes] = frozenset()) -> SignatureDa
 def _scan(boot: bytes, target: FirmwareTarget = UNKNOWN) -> dict:
     scenario = load("uefi-healthy")
     volume = MemoryVolume(dict(volume_files(scenario)) | {BCDBOOT: boot})
-    opened = OpenedImage(volume=volume, info=ImageInfo("memory:boot", "0" * 64, "memory"), parents=[])
+    opened = OpenedImage(volume=volume, info=ImageIdentity("memory:boot", "0" * 64, "memory"), parents=[])
     return scan_volume(opened, date(2026, 12, 1), load_checks(), Options(target_firmware=target)).report
 
 
