@@ -72,17 +72,15 @@ def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None 
 
 
 def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options: Options) -> ScanResult:
-    """Gather the artefacts of an opened volume, run every check and assemble the report (the unit
+    """Gather the artefacts of an opened image, run every check and assemble the report (the unit
     tests call this with an in-memory volume)."""
     horizon_days = options.horizon_days
     art = gather(
-        opened.volume,
+        opened,
         as_of,
         horizon_days,
         jobs=options.jobs,
         verdict_cache=options.verdict_cache,
-        partitions=opened.partitions,
-        container=opened.info.format,
         target_firmware=options.target_firmware,
         target_dbx=options.target_dbx,
     )

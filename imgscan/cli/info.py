@@ -44,8 +44,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
 
 
 def run_images(args: argparse.Namespace) -> int:
-    from imgscan.image import is_wim
-    from imgscan.image.sniff import too_short
+    from imgscan.image.sniff import is_wim, too_short
     from imgscan.image.wim import read_info
     from imgscan.views.images import images_table
     from imgscan.views.json_view import to_json

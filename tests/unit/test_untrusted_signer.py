@@ -37,7 +37,10 @@ def _db(*certs: Identity, hashes: frozenset[bytes] = frozenset()) -> SignatureDa
 def _scan(boot: bytes, target: FirmwareTarget = UNKNOWN) -> dict:
     scenario = load("uefi-healthy")
     volume = MemoryVolume(dict(volume_files(scenario)) | {BCDBOOT: boot})
-    opened = OpenedImage(volume=volume, info=ImageIdentity("memory:boot", "0" * 64, "memory"), parents=[])
+    opened = OpenedImage(
+        volume=volume,
+        info=ImageIdentity("memory:boot", "0" * 64, "memory"),
+    )
     return scan_volume(opened, date(2026, 12, 1), load_checks(), Options(target_firmware=target)).report
 
 
