@@ -3,8 +3,8 @@
 Paths are relative to the volume root, written with backslashes as Windows
 does (`Windows\\System32\\config\\SOFTWARE`), and matched case-insensitively.
 Every backend (disk images through dissect.target, extracted directories, and
-later WIM files) hands the scan one `WindowsVolume`, so no check knows or cares
-which container it reads from.
+the files a WIM's extraction leaves in a private directory) hands the scan one
+`WindowsVolume`, so no check knows or cares which container it reads from.
 """
 
 from __future__ import annotations
