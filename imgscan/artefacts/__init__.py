@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 from imgscan.artefacts.hive_loading import Unreadable, UserHive
 from imgscan.artefacts.loading import KINDS, ArtefactLoader, kind_module, wanted_paths
 from imgscan.hives import Hive
-from imgscan.report import Host
 
 if TYPE_CHECKING:
     from imgscan.artefacts.boot import Boot
     from imgscan.artefacts.catalog_set import CatalogSet
     from imgscan.image import OpenedImage
     from imgscan.logs.collect import LogSet
+    from imgscan.report import Host
 
 __all__ = ["KINDS", "Artefacts", "Unreadable", "UserHive", "gather", "kind_module", "wanted_paths"]
 
