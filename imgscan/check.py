@@ -3,7 +3,7 @@
 A check file starts with its metadata (`Rule` objects: stable id, severity,
 title, references) so a non-programmer can read what it reports, then one
 `Check` subclass whose `run` receives the image's artefacts and yields
-`Finding`s and `Inventory` records. Records are declared once here; the report
+`Finding`s and `InventoryItem` records. Records are declared once here; the report
 only serialises them.
 """
 
@@ -18,11 +18,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
     from imgscan.report import FindingJson, SeverityName
-
-
-# What the hosts' Secure Boot db holds, as --target-firmware and the fleet manifest say: not yet updated
-# (only the 2011 certificates), updated (Windows UEFI CA 2023 added), or not known
-TARGET_FIRMWARE = ("2011-only", "2023", "unknown")
 
 # One JSON object of the report contract (imgscan/report.py), as the views read it.
 Json = Mapping[str, Any]
@@ -228,7 +223,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Inventory:
+class InventoryItem:
     """A fact about what the image holds, for the report's `inventory` (not a problem)."""
 
     section: str
@@ -253,5 +248,5 @@ class Check:
         """A finer condition than `needs` (e.g. a log family present); a check that does not apply is skipped."""
         return True
 
-    def run(self, artefacts: Artefacts) -> Iterable[Finding | Inventory]:
+    def run(self, artefacts: Artefacts) -> Iterable[Finding | InventoryItem]:
         raise NotImplementedError

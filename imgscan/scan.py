@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, cast
 
 from imgscan import __version__
 from imgscan.artefacts import Artefacts, gather, wanted_paths
-from imgscan.catalog_inventory import package_validity
-from imgscan.check import Finding, Inventory, Severity, assign_identities
+from imgscan.artefacts.catalog_set import package_validity
+from imgscan.check import Finding, InventoryItem, Severity, assign_identities
 from imgscan.correlate import correlate, ordered, settle_gates, shown
-from imgscan.firmware_db import UNKNOWN, FirmwareTarget
 from imgscan.gate import hidden_note, summary
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
@@ -25,14 +24,14 @@ from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.interrupt import doing
 from imgscan.loader import LoadedChecks
 from imgscan.logs.collect import LogGroup
-from imgscan.report import ErrorEntry, Filtered, ImageInfo, Report, TargetFirmware
-from imgscan.report import Inventory as InventoryJson
+from imgscan.report import ErrorEntry, Filtered, ImageInfo, Inventory, Report, TargetFirmware
 from imgscan.servicing import qfe_rows
 from imgscan.servicing_levels import is_ssu
-from imgscan.verdict_cache import VerdictCache
+from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget
+from imgscan.signing.verdict_cache import VerdictCache
 
 if TYPE_CHECKING:
-    from imgscan.firmware_db import SignatureDatabase
+    from imgscan.signing.firmware_db import SignatureDatabase
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +72,15 @@ def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None 
 
 
 def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options: Options) -> ScanResult:
-    """Gather the artefacts of an opened volume, run every check and assemble the report (the unit
+    """Gather the artefacts of an opened image, run every check and assemble the report (the unit
     tests call this with an in-memory volume)."""
     horizon_days = options.horizon_days
     art = gather(
-        opened.volume,
+        opened,
         as_of,
         horizon_days,
         jobs=options.jobs,
         verdict_cache=options.verdict_cache,
-        partitions=opened.partitions,
-        container=opened.info.format,
         target_firmware=options.target_firmware,
         target_dbx=options.target_dbx,
     )
@@ -179,7 +176,7 @@ def _run_checks(
             continue
         try:
             for record in check.run(art):
-                if isinstance(record, Inventory):
+                if isinstance(record, InventoryItem):
                     inventory.setdefault(record.section, []).append(record.item)
                 else:
                     findings.append(record)
@@ -218,14 +215,14 @@ def _image(opened: OpenedImage) -> ImageInfo:
 
 def _inventory(
     art: Artefacts, sections: dict[str, list[dict[str, object]]], loaded: LoadedChecks, outcome: dict[str, str | None]
-) -> InventoryJson:
+) -> Inventory:
     hives: list[dict[str, object]] = []
     for role, hive in (("SOFTWARE", art.software), ("SYSTEM", art.system), ("COMPONENTS", art.components)):
         if hive:
             hives.append({"path": hive.path, "role": role, "dirty": hive.dirty})
     for user in art.user_hives:
         hives.append({"path": user.path, "role": "user", "dirty": user.dirty} | user.account.as_dict())
-    inventory: InventoryJson = {
+    inventory: Inventory = {
         "hives": hives,
         "profiles_not_scanned": art.profile_notes,
         "qfe": qfe_rows(art.packages),
@@ -249,4 +246,4 @@ def _inventory(
         ],
     }
     # the sections checks add (e.g. wintrust), after the fixed ones and in name order
-    return cast(InventoryJson, {**inventory, **dict(sorted(sections.items()))})
+    return cast(Inventory, {**inventory, **dict(sorted(sections.items()))})

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from imgscan.catalog_inventory import CatalogRecord, catalog_evidence, first_failure
+from imgscan.artefacts.catalog_set import CatalogRecord, catalog_evidence, first_failure
 from imgscan.check import Check, Finding, Rule, Severity, Timing
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack

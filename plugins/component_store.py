@@ -41,7 +41,7 @@ class ComponentStore(Check):
     needs = ("packages",)
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        from imgscan.catalog_inventory import store_problems
+        from imgscan.artefacts.catalog_set import store_problems
 
         for package in artefacts.packages:
             if not package.installed:

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 
-from imgscan.catalog_inventory import first_failure
-from imgscan.check import Check, Finding, Inventory, Rule, Severity, Timing
+from imgscan.artefacts.catalog_set import first_failure
+from imgscan.check import Check, Finding, InventoryItem, Rule, Severity, Timing
 from imgscan.servicing import qfe_opened
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
@@ -55,7 +55,7 @@ class QfeEmpty(Check):
     def applies(self, artefacts: Artefacts) -> bool:
         return bool(qfe_opened(artefacts.packages))
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding | Inventory]:
+    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
         from imgscan.servicing import qfe_rows
 
         culprits: list[tuple[date | None, dict[str, object]]] = []
@@ -81,7 +81,7 @@ class QfeEmpty(Check):
         starts = None if len(dated) < len(culprits) else min(dated, default=None)
         empty = bool(culprits) and (starts is None or starts <= artefacts.as_of)
         # what wmic qfe lists on the --as-of day, the one answer `imgscan packages` shows in every format
-        yield Inventory(
+        yield InventoryItem(
             "wmic_qfe",
             {
                 "as_of": artefacts.as_of.isoformat(),

@@ -63,8 +63,8 @@ class SecureBootCa(Check):
     needs = ("boot",)
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        from imgscan.firmware_db import NO_WINDOWS_CA
-        from imgscan.secureboot import authorities, generations
+        from imgscan.signing.firmware_db import NO_WINDOWS_CA
+        from imgscan.signing.secureboot import authorities, generations
 
         firmware = artefacts.target_firmware.generation
         if firmware == NO_WINDOWS_CA:  # the hosts trust neither generation: the untrusted-signer rule speaks
@@ -119,7 +119,7 @@ class SecureBootCa(Check):
 
 
 def _evidence(boot_file: BootFile) -> dict[str, object]:
-    from imgscan.secureboot import signing_authorities
+    from imgscan.signing.secureboot import signing_authorities
 
     return {
         "path": boot_file.pe.path,

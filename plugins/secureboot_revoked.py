@@ -20,8 +20,8 @@ from imgscan.check import Check, Finding, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
-    from imgscan.authenticode import PeFile
-    from imgscan.firmware_db import SignatureDatabase
+    from imgscan.signing.authenticode import PeFile
+    from imgscan.signing.firmware_db import SignatureDatabase
 
 KB5025885 = "https://support.microsoft.com/help/5025885"
 

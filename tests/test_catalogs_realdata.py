@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from imgscan.catalog import parse_catalog
-from imgscan.certs import CertCache
-from imgscan.trust_store import build_store
-from imgscan.validity import Judge, Verdict
+from imgscan.signing.catalog import parse_catalog
+from imgscan.signing.certs import CertCache
+from imgscan.signing.trust_store import build_store
+from imgscan.signing.validity import Judge, Verdict
 from sample_images.build import build
 from sample_images.scenario import load
 from tests.conftest import REALDATA, run_imgscan

@@ -13,7 +13,8 @@ import pytest
 
 from imgscan.loader import load_checks
 from imgscan.timeline import _utc
-from imgscan.views.text import WIDTH, to_table
+from imgscan.views.columns import WIDTH
+from imgscan.views.table import to_table
 from sample_images.scenario import SCENARIOS, load
 from tests.conftest import REPO, run_imgscan
 from tests.unit.memory import memory_scan

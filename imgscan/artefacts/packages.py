@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from imgscan.servicing import Package, read_packages
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts.loading import ArtefactLoader
 
 PATHS = ("/Windows/servicing/Packages/*.mum",)
 ABSENT = "the image has no servicing packages"
@@ -27,7 +27,7 @@ class Packages:
         return bool(self.packages)
 
 
-def load(art: Artefacts) -> Packages:
+def load(art: ArtefactLoader) -> Packages:
     packages = read_packages(art.volume, art.software)
     installed = {p.kb for p in packages if p.installed}
     return Packages(

@@ -3,15 +3,14 @@
 Paths are relative to the volume root, written with backslashes as Windows
 does (`Windows\\System32\\config\\SOFTWARE`), and matched case-insensitively.
 Every backend (disk images through dissect.target, extracted directories, and
-later WIM files) hands the scan one `WindowsVolume`, so no check knows or cares
-which container it reads from.
+the files a WIM's extraction leaves in a private directory) hands the scan one
+`WindowsVolume`, so no check knows or cares which container it reads from.
 """
 
 from __future__ import annotations
 
 import functools
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -19,15 +18,6 @@ if TYPE_CHECKING:
     from dissect.target.filesystem import DirEntry, Filesystem, FilesystemEntry
 
 CONFIG_DIR = r"Windows\System32\config"
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """What the report says about the input: its path, content hash and container format."""
-
-    path: str
-    sha256: str
-    format: str
 
 
 class ArtefactUnreadable(OSError):

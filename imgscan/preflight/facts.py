@@ -17,7 +17,7 @@ Where each fact comes from, and what "unknown" means:
 - Free space on the Windows volume: the NTFS $Bitmap of the partition that holds Windows; None for a
   WIM or a directory, which have no volume of their own (never a guess).
 - Service start types: the current control set's `Services\\<name>\\Start`.
-- Catalog judge: imgscan.validity.Judge built from the image's own ROOT/AuthRoot/Disallowed stores and
+- Catalog judge: imgscan.signing.validity.Judge built from the image's own ROOT/AuthRoot/Disallowed stores and
   its Advisory 2749655 mitigation, the same judge a scan uses.
 """
 
@@ -32,9 +32,9 @@ from imgscan.servicing import STATES
 
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
-    from imgscan.catalog import Catalog
     from imgscan.servicing import Package
-    from imgscan.validity import Verdict
+    from imgscan.signing.catalog import Catalog
+    from imgscan.signing.validity import Verdict
 
 SERVICES = ("wuauserv", "TrustedInstaller")  # what WUSA needs: the Windows Update service and the Windows Modules Installer
 START_TYPES = {0: "boot", 1: "system", 2: "automatic", 3: "manual", 4: "disabled"}
@@ -43,7 +43,7 @@ ARCHITECTURES = {"amd64": "amd64", "x86": "x86", "ia64": "ia64", "arm64": "arm64
 
 
 class CatalogJudge(Protocol):
-    """Judges a catalog's signature as WinVerifyTrust would on the image (imgscan.validity.Judge)."""
+    """Judges a catalog's signature as WinVerifyTrust would on the image (imgscan.signing.validity.Judge)."""
 
     def judge(self, catalog: Catalog) -> Verdict: ...
 
@@ -108,7 +108,7 @@ class ImageFacts:
 
 def from_artefacts(art: Artefacts) -> ImageFacts:
     """The facts of an image as today's artefact kinds hold them (the one place that knows where they live)."""
-    from imgscan.catalog_inventory import store_problems
+    from imgscan.artefacts.catalog_set import store_problems
     from imgscan.servicing_levels import servicing_level
 
     packages = art.packages

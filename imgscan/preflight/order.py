@@ -15,21 +15,21 @@ from datetime import date
 
 from imgscan.preflight.facts import ImageFacts, InstalledPackage
 from imgscan.preflight.package import UpdatePackage
-from imgscan.preflight.verdict import Verdict, judge
+from imgscan.preflight.verdict import UpdateVerdict, judge
 from imgscan.servicing_levels import sha2_era_ssu, windows7_servicing
 
 
 @dataclass(frozen=True)
 class Step:
     update: UpdatePackage
-    verdict: Verdict  # as judged at this point of the order
+    verdict: UpdateVerdict  # as judged at this point of the order
     after: tuple[str, ...]  # the updates (files) before it that it needs
 
 
 @dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...]  # an order that installs
-    blocked: tuple[Verdict, ...]  # updates that install in no order, judged after every step
+    blocked: tuple[UpdateVerdict, ...]  # updates that install in no order, judged after every step
 
 
 def plan(updates: list[UpdatePackage], facts: ImageFacts, as_of: date, horizon_end: date) -> Plan:
@@ -60,7 +60,7 @@ def _priority(update: UpdatePackage) -> tuple[int, int, str]:
     return rank, number, update.path
 
 
-def installed(facts: ImageFacts, update: UpdatePackage, verdict: Verdict) -> ImageFacts:
+def installed(facts: ImageFacts, update: UpdatePackage, verdict: UpdateVerdict) -> ImageFacts:
     """The facts once `update` has installed: its packages registered, the servicing levels it raises."""
     data = windows7_servicing()
     by_identity = {m.identity.cbs_identity: m for m in update.manifests}

@@ -22,12 +22,12 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from imgscan.catalog import Catalog, CatalogError, parse_catalog
-from imgscan.certs import CertCache
 from imgscan.hashing import file_sha256
 from imgscan.interrupt import deferred, doing
 from imgscan.preflight.cabinet import Member, UpdateUnreadable, expand, list_members
 from imgscan.preflight.manifest import Manifest, ManifestError, parse_manifest
+from imgscan.signing.catalog import Catalog, CatalogError, parse_catalog
+from imgscan.signing.certs import CertCache
 
 CIX = "_manifest_.cix.xml"
 CIX_NS = "{urn:ContainerIndex}"

@@ -19,7 +19,7 @@ from imgscan.preflight.facts import ImageFacts
 from imgscan.preflight.order import Plan, plan
 from imgscan.preflight.package import UpdatePackage, read_update
 from imgscan.preflight.reasons import Reason
-from imgscan.preflight.verdict import STATUSES, Verdict, judge
+from imgscan.preflight.verdict import STATUSES, UpdateVerdict, judge
 
 SUFFIXES = (".msu", ".cab")
 KINDS_READ = ("machine_hives", "packages", "catalogs", "pending")  # what ImageFacts is built from
@@ -66,7 +66,7 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
             errors.append({"path": str(path), "message": str(exc).removeprefix(f"{path}: ")})
     wanted = tuple(dict.fromkeys(p for name in KINDS_READ for p in kind_module(name).PATHS))
     with doing("judging the updates", subject=str(image)), open_image(image, None, wanted) as opened:
-        art = Artefacts(opened.volume, as_of, horizon_days, partitions=opened.partitions, container=opened.info.format)
+        art = Artefacts(opened, as_of, horizon_days)
         facts = from_artefacts(art)
         host = art.host()
         errors += art.errors
@@ -119,7 +119,7 @@ def reason_dict(reason: Reason) -> dict[str, Any]:
     }
 
 
-def verdict_dict(verdict: Verdict, update: UpdatePackage) -> dict[str, Any]:
+def verdict_dict(verdict: UpdateVerdict, update: UpdatePackage) -> dict[str, Any]:
     fails_from = verdict.fails_from
     return {
         "file": verdict.update,

@@ -1,6 +1,6 @@
 """The preflight engine: will one update install on an image, and from which day will it not?
 
-Pure functions from (UpdatePackage, ImageFacts, as-of day, horizon end) to a `Verdict`; nothing here reads
+Pure functions from (UpdatePackage, ImageFacts, as-of day, horizon end) to an `UpdateVerdict`; nothing here reads
 an image or a file. The order of questions is the one WUSA and CBS ask (Microsoft, "Description of the
 Windows Update Standalone Installer", KB934307): is it for this Windows and architecture, is one of its parent
 packages installed (else 0x80240017 WU_E_NOT_APPLICABLE), is it already installed or superseded
@@ -28,7 +28,7 @@ WINDOWS_VERSIONS = {(6, 0), (6, 1), (6, 2), (6, 3), (10, 0)}
 
 
 @dataclass(frozen=True)
-class Verdict:
+class UpdateVerdict:
     update: str  # the file as given
     kb: str | None
     identity: str | None  # the top package's CBS identity
@@ -57,7 +57,7 @@ class Verdict:
         return min((r.starts for r in self.later if r.starts), default=None)
 
 
-def judge(update: UpdatePackage, facts: ImageFacts, as_of: date, horizon_end: date) -> Verdict:
+def judge(update: UpdatePackage, facts: ImageFacts, as_of: date, horizon_end: date) -> UpdateVerdict:
     """The verdict on one update as of `as_of`, with what starts failing up to `horizon_end`."""
     top = update.top
     base = {
@@ -71,7 +71,7 @@ def judge(update: UpdatePackage, facts: ImageFacts, as_of: date, horizon_end: da
     }
     not_applicable = _applicability(update, facts)
     if not_applicable:
-        return Verdict(status="not-applicable", summary=not_applicable[0].message, reasons=not_applicable, **base)  # type: ignore[arg-type]
+        return UpdateVerdict(status="not-applicable", summary=not_applicable[0].message, reasons=not_applicable, **base)  # type: ignore[arg-type]
     present = _already(top, facts)
     if present:
         status, package = present
@@ -81,7 +81,7 @@ def judge(update: UpdatePackage, facts: ImageFacts, as_of: date, horizon_end: da
             else f"superseded by the installed {package.cbs_identity} ({package.state})"
         )
         reasons = () if status == "installed" else (why.superseded(package),)
-        return Verdict(status=status, summary=summary, reasons=reasons, **base)  # type: ignore[arg-type]
+        return UpdateVerdict(status=status, summary=summary, reasons=reasons, **base)  # type: ignore[arg-type]
     found = list(why.catalog_reasons(update, facts, as_of, horizon_end))
     found += why.image_reasons(update, facts, _touched(update, facts))
     now = tuple(r for r in found if r.starts is None or r.starts <= as_of)
@@ -97,7 +97,7 @@ def judge(update: UpdatePackage, facts: ImageFacts, as_of: date, horizon_end: da
         summary = f"installs, registering {len(registers)} package(s)"
         if later:
             summary += f"; fails from {min(r.starts for r in later if r.starts)}"
-    return Verdict(status=status, summary=summary, reasons=now, later=later, notes=notes, registers=registers, **base)  # type: ignore[arg-type]
+    return UpdateVerdict(status=status, summary=summary, reasons=now, later=later, notes=notes, registers=registers, **base)  # type: ignore[arg-type]
 
 
 def _restart(update: UpdatePackage) -> str | None:

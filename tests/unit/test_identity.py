@@ -15,8 +15,8 @@ from imgscan.gate import gating_severity, hidden_note, summary
 from imgscan.ignore import IgnoreEntry
 from imgscan.loader import load_checks
 from imgscan.scan import Options
-from imgscan.secureboot import SecureBootState
-from imgscan.validity import Verdict
+from imgscan.signing.secureboot import SecureBootState
+from imgscan.signing.validity import Verdict
 from imgscan.views.sarif import to_sarif
 from sample_images.scenario import load, volume_files
 from tests.unit.memory import memory_scan

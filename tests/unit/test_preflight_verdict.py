@@ -9,13 +9,13 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from imgscan.catalog import Catalog
 from imgscan.preflight.facts import ImageFacts, InstalledPackage, Service
 from imgscan.preflight.manifest import Identity, parse_manifest
 from imgscan.preflight.order import plan
 from imgscan.preflight.package import CatalogFile, UpdatePackage
 from imgscan.preflight.verdict import judge
-from imgscan.validity import Verdict as SignatureVerdict
+from imgscan.signing.catalog import Catalog
+from imgscan.signing.validity import Verdict as SignatureVerdict
 from sample_images.updates import UpdateSpec, _mum
 
 AS_OF = date(2020, 3, 1)

@@ -14,9 +14,10 @@ from imgscan.loader import load_checks
 from imgscan.timeline import timeline
 from imgscan.views.csv_view import to_csv
 from imgscan.views.html import to_html
+from imgscan.views.json_view import to_json
 from imgscan.views.junit import to_junit
 from imgscan.views.sarif import to_sarif
-from imgscan.views.text import to_json, to_table
+from imgscan.views.table import to_table
 from tests.golden import CASES, SAVED
 
 

@@ -5,11 +5,9 @@ because it parses lazily (only the parts asked for are decoded, the cheapest
 way through 20,000 catalogs), tolerates the odd encodings of old Microsoft
 certificates, exposes unsigned attributes (both timestamp kinds) and imports
 no native crypto library at load time (signify pulls in oscrypto, which fails
-against OpenSSL 3.0.1x). The PKCS#7 envelope is declared below with only the
-fields imgscan reads and attribute values left as `Any`: asn1crypto's full
-`cms` classes resolve a spec for every attribute and choice, which made them
-1.7x slower on the catalog benchmark. Signatures are checked with
-`cryptography` via `certs.verify_signature`.
+against OpenSSL 3.0.1x). The PKCS#7 envelope is declared in `pkcs7` with only
+the fields imgscan reads, the member hashes are read by `members`; signatures
+are checked with `cryptography` via `certs.verify_signature`.
 
 What is extracted per catalog: signer certificate and the embedded chain,
 digest algorithm, signing time, timestamp kind (none, Authenticode
@@ -20,125 +18,35 @@ signature and the timestamp actually verify.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import algos, core, tsp, x509
+from asn1crypto import core, tsp
 
-from imgscan.certs import Cert, CertCache, verify_signature
-
-OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-OID_CTL = "1.3.6.1.4.1.311.10.1"
-OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
-OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
-OID_COUNTERSIGNATURE = "1.2.840.113549.1.9.6"
-OID_RFC3161 = "1.3.6.1.4.1.311.3.3.1"
-OID_SPC_INDIRECT_DATA = "1.3.6.1.4.1.311.2.1.4"
-SPC_INDIRECT_DATA_OID = core.ObjectIdentifier(OID_SPC_INDIRECT_DATA).contents  # its encoded form
-OID_NESTED_SIGNATURE = "1.3.6.1.4.1.311.2.4.1"
+from imgscan.signing.certs import Cert, CertCache, verify_signature
+from imgscan.signing.members import member_digests
+from imgscan.signing.pkcs7 import (
+    OID_COUNTERSIGNATURE,
+    OID_CTL,
+    OID_MESSAGE_DIGEST,
+    OID_NESTED_SIGNATURE,
+    OID_RFC3161,
+    OID_SIGNED_DATA,
+    OID_SIGNING_TIME,
+    OID_SPC_INDIRECT_DATA,
+    AttributeMap,
+    CertificateTrustList,
+    ContentInfo,
+    IssuerSerial,
+    SignedData,
+    SignerInfo,
+    SpcIndirectData,
+)
 
 
 class CatalogError(Exception):
     """The file is not a readable catalog; `str()` says why in one line."""
-
-
-class _AnySet(core.SetOf):
-    _child_spec = core.Any
-
-
-class _Attribute(core.Sequence):
-    _fields = [("type", core.ObjectIdentifier), ("values", _AnySet)]
-
-
-class _Attributes(core.SetOf):
-    _child_spec = _Attribute
-
-
-class _TrustedSubject(core.Sequence):
-    _fields = [("identifier", core.OctetString), ("attributes", _Attributes, {"optional": True})]
-
-
-class _TrustedSubjects(core.SequenceOf):
-    _child_spec = _TrustedSubject
-
-
-class _DigestInfo(core.Sequence):
-    _fields = [("algorithm", algos.DigestAlgorithm), ("digest", core.OctetString)]
-
-
-class _SpcIndirectData(core.Sequence):
-    _fields = [("data", core.Any), ("message_digest", _DigestInfo)]
-
-
-class _Algorithm(core.Sequence):
-    _fields = [("algorithm", algos.DigestAlgorithmId), ("parameters", core.Any, {"optional": True})]
-
-
-class _IssuerSerial(core.Sequence):
-    _fields = [("issuer", core.Any), ("serial", core.Integer)]
-
-
-class _SignerInfo(core.Sequence):
-    _fields = [
-        ("version", core.Integer),
-        ("sid", core.Any),  # issuerAndSerialNumber, or [0] subjectKeyIdentifier
-        ("digest_algorithm", _Algorithm),
-        ("signed_attrs", _Attributes, {"implicit": 0, "optional": True}),
-        ("signature_algorithm", core.Any),
-        ("signature", core.OctetString),
-        ("unsigned_attrs", _Attributes, {"implicit": 1, "optional": True}),
-    ]
-
-
-class _SignerInfos(core.SetOf):
-    _child_spec = _SignerInfo
-
-
-class _AnyList(core.SetOf):
-    _child_spec = core.Any
-
-
-class _EncapsulatedContent(core.Sequence):
-    _fields = [("content_type", core.ObjectIdentifier), ("content", core.Any, {"explicit": 0, "optional": True})]
-
-
-class _SignedData(core.Sequence):
-    _fields = [
-        ("version", core.Integer),
-        ("digest_algorithms", core.Any),
-        ("encap", _EncapsulatedContent),
-        ("certificates", _AnyList, {"implicit": 0, "optional": True}),
-        ("crls", _AnyList, {"implicit": 1, "optional": True}),
-        ("signer_infos", _SignerInfos),
-    ]
-
-
-class _ContentInfo(core.Sequence):
-    _fields = [("content_type", core.ObjectIdentifier), ("content", _SignedData, {"explicit": 0})]
-
-
-class _SubjectUsage(core.SequenceOf):
-    _child_spec = core.ObjectIdentifier
-
-
-class CertificateTrustList(core.Sequence):
-    """CTL as in wincrypt.h; version, listIdentifier and sequenceNumber are optional, so
-    asn1crypto matches fields by tag."""
-
-    _fields = [
-        ("version", core.Integer, {"optional": True}),
-        ("subject_usage", _SubjectUsage),
-        ("list_identifier", core.OctetString, {"optional": True}),
-        ("sequence_number", core.Integer, {"optional": True}),
-        ("this_update", x509.Time),
-        ("next_update", x509.Time, {"optional": True}),
-        ("subject_algorithm", core.Any),
-        ("trusted_subjects", _TrustedSubjects, {"optional": True}),
-        ("extensions", core.Any, {"explicit": 0, "optional": True}),
-    ]
 
 
 @dataclass(frozen=True)
@@ -181,11 +89,11 @@ def parse_catalog(path: str, data: bytes, cache: CertCache, *, members: bool = F
         raise CatalogError(f"malformed ASN.1: {exc}".splitlines()[0]) from exc
 
 
-def _signed_data(data: bytes, content_type: str, what: str) -> _SignedData:
+def _signed_data(data: bytes, content_type: str, what: str) -> SignedData:
     """The SignedData of a PKCS#7 ContentInfo whose signed content is of `content_type` (`what`, in words)."""
     if not data.startswith(b"\x30"):
         raise CatalogError("not DER-encoded PKCS#7 (does not start with a SEQUENCE)")
-    info = _ContentInfo.load(data, strict=False)
+    info = ContentInfo.load(data, strict=False)
     if info["content_type"].dotted != OID_SIGNED_DATA:
         raise CatalogError(f"not PKCS#7 SignedData (content type {info['content_type'].dotted})")
     signed = info["content"]
@@ -203,7 +111,7 @@ def _parse(path: str, data: bytes, cache: CertCache, members: bool) -> Catalog:
         sha256=hashlib.sha256(data).hexdigest(),
         this_update=ctl["this_update"].native,
         member_count=0 if isinstance(subjects, core.Void) else len(subjects),
-        members=_member_digests(subjects) if members else None,
+        members=member_digests(subjects) if members else None,
     )
     return _signature(signed, ctl.contents, cache, base, nested=True)
 
@@ -214,7 +122,7 @@ def parse_indirect_data(path: str, data: bytes, cache: CertCache) -> tuple[Catal
     Raises CatalogError for a blob that is not such a signature."""
     try:
         signed = _signed_data(data, OID_SPC_INDIRECT_DATA, "an Authenticode signature")
-        indirect = signed["encap"]["content"].parse(spec=_SpcIndirectData)
+        indirect = signed["encap"]["content"].parse(spec=SpcIndirectData)
         digest = indirect["message_digest"]
         base = dict(path=path, sha256=hashlib.sha256(data).hexdigest(), this_update=None, member_count=0, members=None)
         signature = _signature(signed, indirect.contents, cache, base, nested=True)
@@ -225,7 +133,7 @@ def parse_indirect_data(path: str, data: bytes, cache: CertCache) -> tuple[Catal
         raise CatalogError(f"malformed ASN.1: {exc}".splitlines()[0]) from exc
 
 
-def _signature(signed: _SignedData, content: bytes, cache: CertCache, base: dict, *, nested: bool) -> Catalog:
+def _signature(signed: SignedData, content: bytes, cache: CertCache, base: dict, *, nested: bool) -> Catalog:
     """The first SignerInfo of `signed` over the CTL `content` (its contents octets, which the
     messageDigest covers), and with `nested` the signatures nested in it (dual signing)."""
     certificates = _certificates(signed, cache)
@@ -242,7 +150,7 @@ def _signature(signed: _SignedData, content: bytes, cache: CertCache, base: dict
         )
     signer_info = signed["signer_infos"][0]
     signer = _find_cert(signer_info["sid"], certificates)
-    attributes = _AttributeMap(signer_info["signed_attrs"])
+    attributes = AttributeMap(signer_info["signed_attrs"])
     problem = _verify(signer_info, attributes, signer, content) if signer else "signer certificate is not in the catalog"
     inner, notes = _nested(signer_info, content, cache, base) if nested else ((), ())
     return Catalog(
@@ -259,9 +167,7 @@ def _signature(signed: _SignedData, content: bytes, cache: CertCache, base: dict
     )
 
 
-def _nested(
-    signer_info: _SignerInfo, content: bytes, cache: CertCache, base: dict
-) -> tuple[tuple[Catalog, ...], tuple[str, ...]]:
+def _nested(signer_info: SignerInfo, content: bytes, cache: CertCache, base: dict) -> tuple[tuple[Catalog, ...], tuple[str, ...]]:
     """Nested signatures (szOID_NESTED_SIGNATURE): each value is a whole PKCS#7 SignedData over the
     same CTL. One that cannot be read becomes a note; the others and the primary still count."""
     unsigned = signer_info["unsigned_attrs"]
@@ -272,7 +178,7 @@ def _nested(
             continue
         for number, value in enumerate(attribute["values"], len(found) + len(notes) + 2):
             try:
-                info = _ContentInfo.load(value.dump(), strict=False)
+                info = ContentInfo.load(value.dump(), strict=False)
                 if info["content_type"].dotted != OID_SIGNED_DATA:
                     raise CatalogError(f"content type {info['content_type'].dotted}, not SignedData")
                 found.append(_signature(info["content"], content, cache, base, nested=False))
@@ -283,97 +189,9 @@ def _nested(
     return tuple(found), tuple(notes)
 
 
-def _certificates(signed: _SignedData, cache: CertCache) -> tuple[Cert, ...]:
+def _certificates(signed: SignedData, cache: CertCache) -> tuple[Cert, ...]:
     ders = (c.dump() for c in signed["certificates"] or [])
     return tuple(cache.get(der) for der in ders if der[:1] == b"\x30")  # skip attribute/other certificate choices
-
-
-def _member_digests(subjects: _TrustedSubjects | core.Void) -> frozenset[bytes]:
-    """The file hashes a catalog vouches for (from each member's SPC indirect data attribute), used to
-    check that a package's .mum is really covered by its .cat.
-
-    A package catalog lists up to thousands of members; walking them as asn1crypto objects was half
-    the cost of a catalog, so the DER is walked here with a minimal reader. A member list in another
-    encoding (BER's indefinite lengths, a malformed element) is read by asn1crypto instead."""
-    if isinstance(subjects, core.Void):
-        return frozenset()
-    try:
-        return frozenset(_indirect_digests(subjects.contents))
-    except (_NotPlainDer, ValueError):  # ValueError: an element with fewer parts than its type has
-        return _member_digests_asn1(subjects)
-
-
-class _NotPlainDer(Exception):
-    """The member list is not in the plain DER the fast reader handles."""
-
-
-def _tlvs(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
-    """(tag byte, first content byte, end of content) of each element between start and end."""
-    pointer = start
-    while pointer < end:
-        if pointer + 2 > end or data[pointer] & 0x1F == 0x1F:
-            raise _NotPlainDer
-        tag, length = data[pointer], data[pointer + 1]
-        pointer += 2
-        if length & 0x80:
-            size = length & 0x7F
-            if not 0 < size <= 4 or pointer + size > end:
-                raise _NotPlainDer
-            length = int.from_bytes(data[pointer : pointer + size], "big")
-            pointer += size
-        if pointer + length > end:
-            raise _NotPlainDer
-        yield tag, pointer, pointer + length
-        pointer += length
-
-
-def _indirect_digests(data: bytes) -> Iterator[bytes]:
-    """TrustedSubject { identifier, SET OF Attribute { type, SET OF SpcIndirectDataContent { data,
-    DigestInfo { algorithm, digest } } } }: every digest."""
-    for _, subject, subject_end in _tlvs(data, 0, len(data)):
-        for tag, attributes, attributes_end in _tlvs(data, subject, subject_end):
-            if tag != 0x31:  # the identifier OCTET STRING; attributes are the SET
-                continue
-            for _, attribute, attribute_end in _tlvs(data, attributes, attributes_end):
-                (_, oid, oid_end), (_, values, values_end) = list(_tlvs(data, attribute, attribute_end))[:2]
-                if data[oid:oid_end] != SPC_INDIRECT_DATA_OID:
-                    continue
-                for _, value, value_end in _tlvs(data, values, values_end):
-                    _, (_, digest_info, info_end) = list(_tlvs(data, value, value_end))[:2]
-                    _, (tag, digest, digest_end) = list(_tlvs(data, digest_info, info_end))[:2]
-                    if tag != 0x04:
-                        raise _NotPlainDer
-                    yield data[digest:digest_end]
-
-
-def _member_digests_asn1(subjects: _TrustedSubjects) -> frozenset[bytes]:
-    digests: set[bytes] = set()
-    for subject in subjects:
-        attributes = subject["attributes"]
-        for attribute in [] if isinstance(attributes, core.Void) else attributes:
-            if attribute["type"].dotted == OID_SPC_INDIRECT_DATA:
-                for value in attribute["values"]:
-                    digests.add(_SpcIndirectData.load(value.dump())["message_digest"]["digest"].native)
-    return frozenset(digests)
-
-
-class _AttributeMap:
-    """A signer's attributes by OID, matched on the encoded OID and parsed only when read (hot path)."""
-
-    def __init__(self, attributes: _Attributes | core.Void) -> None:
-        self._by_oid = {} if isinstance(attributes, core.Void) else {a["type"].contents: a for a in attributes}
-
-    def __bool__(self) -> bool:
-        return bool(self._by_oid)
-
-    def get(self, oid: str) -> core.Any | None:
-        attribute = self._by_oid.get(_encoded(oid))
-        return attribute["values"][0] if attribute is not None and len(attribute["values"]) else None
-
-
-@functools.cache
-def _encoded(oid: str) -> bytes:
-    return core.ObjectIdentifier(oid).contents
 
 
 def _time(value: core.Any | None) -> datetime | None:
@@ -386,7 +204,7 @@ def _time(value: core.Any | None) -> datetime | None:
 def _find_cert(sid: core.Any, certificates: tuple[Cert, ...]) -> Cert | None:
     encoded = sid.dump()
     if encoded[:1] == b"\x30":  # issuerAndSerialNumber
-        issuer_serial = _IssuerSerial.load(encoded)
+        issuer_serial = IssuerSerial.load(encoded)
         issuer, serial = issuer_serial["issuer"].dump(), issuer_serial["serial"].native
         return next((c for c in certificates if c.serial == serial and c.issuer_der == issuer), None)
     key_id = core.OctetString.load(b"\x04" + encoded[1:]).native  # [0] IMPLICIT subjectKeyIdentifier
@@ -394,7 +212,7 @@ def _find_cert(sid: core.Any, certificates: tuple[Cert, ...]) -> Cert | None:
 
 
 def _verify(
-    signer_info: _SignerInfo, attributes: _AttributeMap, cert: Cert, content: bytes, *, countersignature: bool = False
+    signer_info: SignerInfo, attributes: AttributeMap, cert: Cert, content: bytes, *, countersignature: bool = False
 ) -> str | None:
     """None when `signer_info` is a valid signature by `cert` over `content`, else the reason.
 
@@ -415,12 +233,12 @@ def _verify(
     return None
 
 
-def _timestamp(signer_info: _SignerInfo, certificates: tuple[Cert, ...], cache: CertCache) -> Timestamp | None:
+def _timestamp(signer_info: SignerInfo, certificates: tuple[Cert, ...], cache: CertCache) -> Timestamp | None:
     signature = signer_info["signature"].native
-    unsigned = _AttributeMap(signer_info["unsigned_attrs"])
+    unsigned = AttributeMap(signer_info["unsigned_attrs"])
     if (countersignature := unsigned.get(OID_COUNTERSIGNATURE)) is not None:
-        counter = _SignerInfo.load(countersignature.dump())
-        attributes = _AttributeMap(counter["signed_attrs"])
+        counter = SignerInfo.load(countersignature.dump())
+        attributes = AttributeMap(counter["signed_attrs"])
         tsa = _find_cert(counter["sid"], certificates)
         problem = (
             _verify(counter, attributes, tsa, signature, countersignature=True)
@@ -429,11 +247,11 @@ def _timestamp(signer_info: _SignerInfo, certificates: tuple[Cert, ...], cache: 
         )
         return Timestamp("authenticode", _time(attributes.get(OID_SIGNING_TIME)), tsa, certificates, problem)
     if (token := unsigned.get(OID_RFC3161)) is not None:
-        return _rfc3161(_ContentInfo.load(token.dump()), signature, certificates, cache)
+        return _rfc3161(ContentInfo.load(token.dump()), signature, certificates, cache)
     return None
 
 
-def _rfc3161(token: _ContentInfo, signature: bytes, outer: tuple[Cert, ...], cache: CertCache) -> Timestamp:
+def _rfc3161(token: ContentInfo, signature: bytes, outer: tuple[Cert, ...], cache: CertCache) -> Timestamp:
     signed = token["content"]
     certificates = _certificates(signed, cache) + outer
     tst_bytes = signed["encap"]["content"].contents  # the TSTInfo inside its OCTET STRING
@@ -446,5 +264,5 @@ def _rfc3161(token: _ContentInfo, signature: bytes, outer: tuple[Cert, ...], cac
     elif tsa is None:
         problem = "timestamp signer certificate is not in the token"
     else:
-        problem = _verify(signer_info, _AttributeMap(signer_info["signed_attrs"]), tsa, tst_bytes)
+        problem = _verify(signer_info, AttributeMap(signer_info["signed_attrs"]), tsa, tst_bytes)
     return Timestamp("rfc3161", tst["gen_time"].native, tsa, certificates, problem)

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from imgscan.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, iso
 from imgscan.image.volume import WindowsVolume, child_path
 from imgscan.progress import item_bar
 from imgscan.servicing import PACKAGES_DIR, Package
+from imgscan.signing.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, iso
 
 if TYPE_CHECKING:  # the parsing and judging stack is loaded by a scan, not by listing the rules
-    from imgscan.catalog import Catalog
-    from imgscan.validity import Judge, Verdict
-    from imgscan.verdict_cache import VerdictCache
+    from imgscan.signing.catalog import Catalog
+    from imgscan.signing.validity import Judge, Verdict
+    from imgscan.signing.verdict_cache import VerdictCache
 
 CATALOG_DIRS = (
     PACKAGES_DIR,
@@ -140,7 +140,7 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1, cac
     """Read every catalog once: parse and judge each distinct content (on `jobs` processes, see
     catalog_workers) unless the fleet's verdict `cache` already holds it, and keep the member hashes
     of package catalogs (for `uncovered_manifests`) from that same parse."""
-    from imgscan.catalog_workers import judging, workers_for
+    from imgscan.signing.catalog_workers import judging, workers_for
 
     paths = catalog_paths(volume)
     package_dir = PACKAGES_DIR.lower() + "\\"

@@ -46,9 +46,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from imgscan.catalog import Catalog, Timestamp
-from imgscan.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, Cert, CertCache, iso
-from imgscan.trust_store import TrustStore
+from imgscan.signing.catalog import Catalog, Timestamp
+from imgscan.signing.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, Cert, CertCache, iso
+from imgscan.signing.trust_store import TrustStore
 
 MAX_CHAIN = 8
 CAUSES = (

@@ -16,8 +16,8 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
-from imgscan.authenticode import EmbeddedSignature, PeFile
 from imgscan.hives import Hive
+from imgscan.signing.authenticode import EmbeddedSignature, PeFile
 
 if sys.version_info >= (3, 11):
     import tomllib
