@@ -275,7 +275,9 @@ def test_sarif_is_valid_2_1_0_with_one_result_per_update_and_reason(month):
     assert sorted(set(rules)) == rules == sorted({rule for rule, _, _ in expected})
     assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in run["results"])
     sha2 = next(rule for rule in run["tool"]["driver"]["rules"] if rule["id"] == "preflight/sha2-support-missing")
-    assert sha2["defaultConfiguration"]["level"] == "error" and "https://support.microsoft.com/help/4474419" in sha2["help"]["text"]
+    assert (
+        sha2["defaultConfiguration"]["level"] == "error" and "https://support.microsoft.com/help/4474419" in sha2["help"]["text"]
+    )
 
 
 def test_sarif_fingerprints_stay_the_same_across_runs_and_folders(preflight_lab, month, tmp_path):
