@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from sample_images.build import build
@@ -220,3 +221,148 @@ def test_reading_updates_leaves_no_temporary_folder(preflight_lab, tmp_path):
     )
     assert proc.returncode == 1, proc.stderr
     assert list(temp.iterdir()) == []
+
+
+# ---- formats and gating (SARIF, JUnit, HTML, the JSON schema): each the same verdicts, exit 1 in every one
+
+
+@pytest.fixture(scope="module")
+def month(preflight_lab, tmp_path_factory) -> dict[str, Any]:
+    """The sample month judged once per format, each written where its -o name says."""
+    out = tmp_path_factory.mktemp("formats")
+    runs = {"json": run_imgscan("preflight", preflight_lab["image"], preflight_lab["updates"], "--as-of", AS_OF, "-f", "json")}
+    for fmt, name in (("sarif", "month.sarif"), ("junit", "month.xml"), ("html", "month.html")):
+        runs[fmt] = run_imgscan("preflight", preflight_lab["image"], preflight_lab["updates"], "--as-of", AS_OF, "-o", out / name)
+        runs[fmt].path = out / name  # type: ignore[attr-defined]
+    return runs
+
+
+def test_the_report_name_says_the_format_and_every_format_gates(month):
+    assert {fmt: run.code for fmt, run in month.items()} == {"json": 1, "sarif": 1, "junit": 1, "html": 1}
+    assert all(run.stdout == "" for fmt, run in month.items() if fmt != "json")
+    assert json.loads(month["sarif"].path.read_text())["version"] == "2.1.0"
+    assert month["junit"].path.read_text().startswith('<?xml version="1.0" encoding="utf-8"?>\n<testsuites>')
+    assert month["html"].path.read_text().startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif", "junit", "html"])
+def test_exit_0_when_every_update_installs_and_1_when_one_does_not_in_every_format(preflight_lab, fmt):
+    fine = run_imgscan("preflight", preflight_lab["image"], preflight_lab["ssu"], "--as-of", AS_OF, "-f", fmt)
+    failing = run_imgscan("preflight", preflight_lab["image"], preflight_lab["sha2-only"], "--as-of", AS_OF, "--format", fmt)
+    assert (fine.code, failing.code) == (0, 1), (fine.stderr, failing.stderr)
+
+
+def test_sarif_is_valid_2_1_0_with_one_result_per_update_and_reason(month):
+    from tests.conftest import REPO
+
+    sarif = json.loads(month["sarif"].path.read_text())
+    jsonschema.Draft4Validator(json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())).validate(sarif)
+    (run,) = sarif["runs"]
+    report = month["json"].report
+    expected = [
+        (f"preflight/{r['code']}", "warning" if later else "error" if u["status"] == "will-not-install" else "note", u["file"])
+        for u in report["updates"]
+        for later, reasons in ((False, u["reasons"]), (True, u["later"]))
+        for r in reasons
+    ]
+    found = [(r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]) for r in run["results"]]
+    assert found == [(rule, level, Path(file).as_uri()) for rule, level, file in expected]
+    assert ("preflight/sha2-support-missing", "error") in {(r, lv) for r, lv, _ in found}
+    assert ("preflight/catalog-expired", "warning") in {(r, lv) for r, lv, _ in found}  # the sample that expires in 2020
+    fingerprints = [r["partialFingerprints"]["imgscan-preflight/v1"] for r in run["results"]]
+    assert len(set(fingerprints)) == len(fingerprints)
+    rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    assert sorted(set(rules)) == rules == sorted({rule for rule, _, _ in expected})
+    assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in run["results"])
+    sha2 = next(rule for rule in run["tool"]["driver"]["rules"] if rule["id"] == "preflight/sha2-support-missing")
+    assert (
+        sha2["defaultConfiguration"]["level"] == "error" and "https://support.microsoft.com/help/4474419" in sha2["help"]["text"]
+    )
+
+
+def test_sarif_fingerprints_stay_the_same_across_runs_and_folders(preflight_lab, month, tmp_path):
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(preflight_lab["updates"], copy)
+    again = run_imgscan("preflight", preflight_lab["image"], copy, "--as-of", AS_OF, "-f", "sarif")
+    first = [r["partialFingerprints"] for r in json.loads(month["sarif"].path.read_text())["runs"][0]["results"]]
+    assert [r["partialFingerprints"] for r in json.loads(again.stdout)["runs"][0]["results"]] == first
+
+
+def test_junit_has_one_case_per_update_failing_exactly_those_that_will_not_install(month):
+    from junitparser import Error, Failure, JUnitXml, Skipped
+
+    (suite,) = list(JUnitXml.fromfile(str(month["junit"].path)))
+    report = month["json"].report
+    cases = {case.name: case for case in suite}
+    assert sorted(cases) == sorted(f"{u['kb']} {Path(u['file']).name}" for u in report["updates"])
+    outcome = {name.split()[0]: type(case.result[0]).__name__ if case.result else "passed" for name, case in cases.items()}
+    expected = {"will-not-install": "Failure", "not-applicable": "Skipped", "installs": "passed"}
+    assert outcome == {u["kb"]: expected[u["status"]] for u in report["updates"]}
+    failed = cases[f"{SAMPLES['sha2-only'].kb} {preflight_name('sha2-only')}"].result[0]
+    assert isinstance(failed, Failure) and failed.type == "0x80092004"
+    assert "sha2-support-missing 0x80092004" in failed.text and "fix: Install KB4474419" in failed.text
+    skipped = cases[f"{SAMPLES['x86'].kb} {preflight_name('x86')}"].result[0]
+    assert isinstance(skipped, Skipped) and skipped.message.startswith("not-applicable: ")
+    assert "fails from 2020-12-31:" in cases[f"{SAMPLES['expires'].kb} {preflight_name('expires')}"].system_out
+    assert (suite.tests, suite.failures, suite.skipped, suite.errors) == (7, 2, 2, 0)
+    assert not any(isinstance(r, Error) for case in cases.values() for r in case.result)
+
+
+def preflight_name(sample: str) -> str:
+    return SAMPLES[sample].file_name
+
+
+def test_junit_names_an_unreadable_update_as_a_case_in_error(preflight_lab, tmp_path):
+    from junitparser import Error, JUnitXml
+
+    junk = tmp_path / "junk.msu"
+    junk.write_bytes(b"junk" * 100)
+    out = tmp_path / "out.xml"
+    run = run_imgscan("preflight", preflight_lab["image"], junk, preflight_lab["ssu"], "--as-of", AS_OF, "-o", out)
+    assert run.code == 0, run.stderr
+    (suite,) = list(JUnitXml.fromfile(str(out)))
+    (error,) = [case for case in suite if case.result and isinstance(case.result[0], Error)]
+    assert error.name == "- junk.msu" and "no valid cabinets found" in error.result[0].message
+    assert (suite.tests, suite.errors, suite.failures) == (2, 1, 0)
+
+
+def test_html_opens_in_chromium_and_shows_each_verdict(month, tmp_path):
+    from PIL import Image
+
+    from tests.test_reports import chromium
+
+    page = chromium("--dump-dom", month["html"].path.as_uri(), tmp_path=tmp_path)
+    assert page.returncode == 0 and "CONSOLE" not in page.stderr and "Uncaught" not in page.stderr
+    dom = page.stdout
+    assert 'id="verdict">FAIL<' in dom and "<script" not in dom
+    for update in month["json"].report["updates"]:
+        assert f'<div class="finding {update["status"]}" data-file="{update["file"]}" data-status="{update["status"]}">' in dom
+    assert 'data-code="sha2-support-missing"' in dom and "Install KB4474419" in dom
+    assert f"<li>{preflight_lab_file(month, 'ssu')} {SAMPLES['ssu'].kb}</li>" in dom.replace("\n", "")
+    shot = tmp_path / "preflight.png"
+    chromium("--window-size=1200,900", f"--screenshot={shot}", month["html"].path.as_uri(), tmp_path=tmp_path)
+    colors = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 24)
+    badge = sum(n for n, rgb in colors if all(abs(a - b) <= 6 for a, b in zip(rgb, (0xC6, 0x28, 0x28), strict=True)))
+    assert badge > 500, f"only {badge} pixels of the FAIL badge's red"
+
+
+def preflight_lab_file(month, sample: str) -> str:
+    return next(u["file"] for u in month["json"].report["updates"] if u["kb"] == SAMPLES[sample].kb)
+
+
+def test_json_report_validates_against_the_committed_schema_which_refuses_unknown_fields(month):
+    from imgscan.preflight.report import schema
+    from tests.conftest import REPO
+
+    committed = json.loads((REPO / "docs" / "preflight.schema.json").read_text(encoding="utf-8"))
+    assert committed == schema(), "regenerate it: python -m imgscan.preflight.report > docs/preflight.schema.json"
+    validator = jsonschema.Draft202012Validator(committed)
+    report = month["json"].report
+    validator.validate(report)
+    assert all(r["title"] for u in report["updates"] for r in [*u["reasons"], *u["later"]])
+    renamed = json.loads(json.dumps(report))
+    renamed["updates"][0]["state"] = renamed["updates"][0].pop("status")
+    assert not validator.is_valid(renamed)
+    extra = json.loads(json.dumps(report))
+    extra["facts"]["guess"] = 1
+    assert not validator.is_valid(extra)

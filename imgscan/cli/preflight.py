@@ -13,7 +13,10 @@ from imgscan.cli.options import IMAGE_HELP, Groups, add_command, add_output
 from imgscan.cli.outputs import warn, write
 
 if TYPE_CHECKING:
+    from imgscan.check import Json
     from imgscan.cli.options import Subcommands
+
+PREFLIGHT_FORMATS = ("html", "json", "junit", "sarif", "table")
 
 
 def add_parsers(sub: Subcommands, groups: Groups) -> None:
@@ -25,19 +28,40 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
     )
     made.add_argument("image", type=Path, help=IMAGE_HELP)
     made.add_argument("updates", nargs="+", type=Path, metavar="UPDATE", help=".msu or .cab file, or a folder of them")
-    add_output(made, ("table", "json"))
+    add_output(made, PREFLIGHT_FORMATS)
 
 
 def run(args: argparse.Namespace) -> int:
     from imgscan.preflight.run import preflight
-    from imgscan.views.json_view import to_json
-    from imgscan.views.preflight import preflight_table
 
     as_of = args.as_of or datetime.now(timezone.utc).date()
     result = preflight(args.image, args.updates, as_of, args.horizon)
-    write(args.output, to_json(result.report) if args.format == "json" else preflight_table(result.report))
+    write(args.output, _view(args.format, result.report))
     warn(result.report, args.quiet)
     if not result.report["updates"]:
         print("imgscan: error: no update could be read (see the errors above)", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_FINDINGS if result.will_not_install else EXIT_CLEAN
+
+
+def _view(fmt: str, report: Json) -> str:
+    """The preflight report in one format; every one works on the report alone."""
+    if fmt == "json":
+        from imgscan.views.json_view import to_json
+
+        return to_json(report)
+    if fmt == "sarif":
+        from imgscan.views.preflight_sarif import to_preflight_sarif
+
+        return to_preflight_sarif(report)
+    if fmt == "junit":
+        from imgscan.views.preflight_junit import to_preflight_junit
+
+        return to_preflight_junit(report)
+    if fmt == "html":
+        from imgscan.views.preflight_html import to_preflight_html
+
+        return to_preflight_html(report)
+    from imgscan.views.preflight import preflight_table
+
+    return preflight_table(report)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from imgscan import __version__
 from imgscan.interrupt import doing
@@ -19,7 +19,18 @@ from imgscan.preflight.facts import ImageFacts
 from imgscan.preflight.order import Plan, plan
 from imgscan.preflight.package import UpdatePackage, read_update
 from imgscan.preflight.reasons import Reason
+from imgscan.preflight.report import (
+    PreflightFacts,
+    PreflightImage,
+    PreflightOrder,
+    PreflightReport,
+    ReasonJson,
+    Status,
+    UpdateJson,
+)
+from imgscan.preflight.rules import title
 from imgscan.preflight.verdict import STATUSES, UpdateVerdict, judge
+from imgscan.report import ErrorEntry
 
 SUFFIXES = (".msu", ".cab")
 KINDS_READ = ("machine_hives", "packages", "catalogs", "pending")  # what ImageFacts is built from
@@ -27,17 +38,17 @@ KINDS_READ = ("machine_hives", "packages", "catalogs", "pending")  # what ImageF
 
 @dataclass(frozen=True)
 class Result:
-    report: dict[str, Any]
+    report: PreflightReport
 
     @property
     def will_not_install(self) -> bool:
         return any(u["status"] == "will-not-install" for u in self.report["updates"])
 
 
-def update_files(inputs: list[Path]) -> tuple[list[Path], list[dict[str, str]]]:
+def update_files(inputs: list[Path]) -> tuple[list[Path], list[ErrorEntry]]:
     """The update files named or found in the named folders, and an error for each input that is neither."""
     files: list[Path] = []
-    errors = []
+    errors: list[ErrorEntry] = []
     for given in inputs:
         if given.is_dir():
             found = sorted(p for p in given.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
@@ -69,12 +80,12 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
         art = Artefacts(opened, as_of, horizon_days)
         facts = from_artefacts(art)
         host = art.host()
-        errors += art.errors
-        image_info = {"path": opened.info.path, "sha256": opened.info.sha256, "format": opened.info.format}
+        errors += [{"path": e["path"], "message": e["message"]} for e in art.errors]
+        image_info: PreflightImage = {"path": opened.info.path, "sha256": opened.info.sha256, "format": opened.info.format}
     horizon_end = as_of + timedelta(days=horizon_days)
     verdicts = [judge(u, facts, as_of, horizon_end) for u in updates]
     steps = plan(updates, facts, as_of, horizon_end)
-    report = {
+    report: PreflightReport = {
         "imgscan": __version__,
         "image": image_info,
         "as_of": as_of.isoformat(),
@@ -89,7 +100,7 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
     return Result(report)
 
 
-def facts_dict(facts: ImageFacts) -> dict[str, Any]:
+def facts_dict(facts: ImageFacts) -> PreflightFacts:
     return {
         "windows_version": facts.windows_version,
         "build": facts.build,
@@ -107,9 +118,10 @@ def facts_dict(facts: ImageFacts) -> dict[str, Any]:
     }
 
 
-def reason_dict(reason: Reason) -> dict[str, Any]:
+def reason_dict(reason: Reason) -> ReasonJson:
     return {
         "code": reason.code,
+        "title": title(reason.code),
         "message": reason.message,
         "hresult": reason.hresult,
         "starts": reason.starts.isoformat() if reason.starts else None,
@@ -119,14 +131,14 @@ def reason_dict(reason: Reason) -> dict[str, Any]:
     }
 
 
-def verdict_dict(verdict: UpdateVerdict, update: UpdatePackage) -> dict[str, Any]:
+def verdict_dict(verdict: UpdateVerdict, update: UpdatePackage) -> UpdateJson:
     fails_from = verdict.fails_from
     return {
         "file": verdict.update,
         "sha256": update.sha256,
         "kb": verdict.kb,
         "identity": verdict.identity,
-        "status": verdict.status,
+        "status": cast("Status", verdict.status),
         "summary": verdict.summary,
         "hresult": verdict.hresult,
         "fails_from": fails_from.isoformat() if fails_from else None,
@@ -141,11 +153,17 @@ def verdict_dict(verdict: UpdateVerdict, update: UpdatePackage) -> dict[str, Any
     }
 
 
-def order_dict(steps: Plan) -> dict[str, Any]:
+def order_dict(steps: Plan) -> PreflightOrder:
     return {
         "install": [{"file": s.update.path, "kb": s.update.kb, "after": list(s.after)} for s in steps.steps],
         "cannot_install": [
-            {"file": v.update, "kb": v.kb, "status": v.status, "hresult": v.hresult, "reasons": [r.code for r in v.reasons]}
+            {
+                "file": v.update,
+                "kb": v.kb,
+                "status": cast("Status", v.status),
+                "hresult": v.hresult,
+                "reasons": [r.code for r in v.reasons],
+            }
             for v in steps.blocked
         ],
     }

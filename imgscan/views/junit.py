@@ -47,6 +47,11 @@ def to_junit(report: Json, rules: list[Rule], fail_on: Severity) -> str:
     suite.set("tests", str(len(rules) + (hidden > 0)))
     suite.set("failures", str(failures))
     suite.set("errors", str(len(report["errors"])))
+    return document(suite)
+
+
+def document(suite: ElementTree.Element) -> str:
+    """The JUnit XML file of one test suite (scan or preflight), as CI systems read it."""
     root = ElementTree.Element("testsuites")
     root.append(suite)
     ElementTree.indent(root)

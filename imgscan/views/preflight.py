@@ -3,6 +3,7 @@ and fix), then the install order and what cannot install in any order. Works on 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ LABELS = {
 }
 
 
-def preflight_table(report: dict[str, Any]) -> str:
+def preflight_table(report: Mapping[str, Any]) -> str:
     facts = report["facts"]
     host = report.get("host") or {}
     free = facts["free_bytes"]
@@ -52,7 +53,15 @@ def preflight_table(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _update(update: dict[str, Any]) -> list[str]:
+def reason_lines(reason: Mapping[str, Any], indent: str) -> list[str]:
+    """One reason in words: code, Windows' code, from when, what; its first evidence; the fix (table and JUnit)."""
+    since = f" from {reason['starts']}" if reason["starts"] else ""
+    lines = [f"{indent}- {reason['code']} {reason['hresult'] or ''}{since}: {reason['message']}"]
+    lines += [f"{indent}    evidence: {evidence['path']}" for evidence in reason["evidence"][:3]]
+    return [*lines, f"{indent}    fix: {reason['fix']}"]
+
+
+def _update(update: Mapping[str, Any]) -> list[str]:
     code = f"  {update['hresult']}" if update["hresult"] else ""
     when = f"  (fails from {update['fails_from']})" if update["fails_from"] else ""
     lines = [f"{LABELS[update['status']]:<10} {Path(update['file']).name}  {update['kb'] or ''}{code}{when}"]
@@ -61,11 +70,7 @@ def _update(update: dict[str, Any]) -> list[str]:
         restart = f", restart {update['restart']}" if update["restart"] else ""
         lines.append(f"  registers ({update['release_type'] or 'update'}{restart}): {', '.join(update['registers'])}")
     for reason in [*update["reasons"], *update["later"]]:
-        since = f" from {reason['starts']}" if reason["starts"] else ""
-        lines.append(f"  - {reason['code']} {reason['hresult'] or ''}{since}: {reason['message']}")
-        for evidence in reason["evidence"][:3]:
-            lines.append(f"      evidence: {evidence['path']}")
-        lines.append(f"      fix: {reason['fix']}")
+        lines += reason_lines(reason, "  ")
     for note in update["notes"]:
         lines.append(f"  note: {note}")
     lines.append("")

@@ -19,7 +19,8 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def _rule(rule: Rule) -> dict[str, object]:
+def rule_entry(rule: Rule) -> dict[str, object]:
+    """The SARIF reportingDescriptor of one rule."""
     urls = [r for r in rule.references if r.startswith("http")]
     help_text = rule.summary + ("\n\nReferences:\n" + "\n".join(f"- {r}" for r in rule.references) if rule.references else "")
     entry: dict[str, object] = {
@@ -88,9 +89,17 @@ def to_sarif(report: Json, rules: list[Rule]) -> str:
             result["suppressions"] = [{"kind": "external", "justification": finding["suppressed"]["reason"]}]
         results.append(result)
     image = report["image"]
-    run = {
-        "tool": {"driver": {"name": "imgscan", "version": report["imgscan"], "rules": [_rule(r) for r in listed]}},
-        "originalUriBaseIds": {"IMAGEROOT": {"description": {"text": f"the Windows volume of {image['path']}"}}},
+    base = {"IMAGEROOT": {"description": {"text": f"the Windows volume of {image['path']}"}}}
+    return sarif_log(report, [rule_entry(r) for r in listed], results, base)
+
+
+def sarif_log(report: Json, rules: list[dict[str, object]], results: list[dict[str, object]], base: Json | None) -> str:
+    """The SARIF log of one imgscan run (scan or preflight): the tool and its rules, the report's errors as
+    notifications, the results, and the image, day and host they are about."""
+    run: dict[str, object] = {"tool": {"driver": {"name": "imgscan", "version": report["imgscan"], "rules": rules}}}
+    if base:
+        run["originalUriBaseIds"] = base
+    run |= {
         "invocations": [
             {
                 "executionSuccessful": True,
@@ -100,6 +109,6 @@ def to_sarif(report: Json, rules: list[Rule]) -> str:
             }
         ],
         "results": results,
-        "properties": {"image": image, "as_of": report["as_of"], "host": report["host"]},
+        "properties": {"image": report["image"], "as_of": report["as_of"], "host": report["host"]},
     }
     return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False) + "\n"

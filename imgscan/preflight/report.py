@@ -1,0 +1,136 @@
+"""The preflight report contract, declared once as types: what `imgscan preflight -f json` writes and what
+its views (table, SARIF, JUnit, HTML) read.
+
+Like the scan's report (imgscan/report.py, whose image, host and error entries it shares), fields are only
+ever added, never renamed or removed. `docs/preflight.schema.json` is generated from these types
+(`python -m imgscan.preflight.report`); the tests validate real reports against it, and each object
+refuses keys it does not declare, so a field added to the report without its type fails them.
+Evidence stays open: its keys depend on the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Literal
+
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
+
+from imgscan.report import ErrorEntry, Host
+
+Status = Literal["installs", "will-not-install", "not-applicable", "installed", "superseded", "unknown"]
+CLOSED = ConfigDict(extra="forbid")
+
+
+@with_config(CLOSED)
+class PreflightImage(TypedDict):
+    path: str
+    sha256: str
+    format: str
+
+
+@with_config(CLOSED)
+class ServiceJson(TypedDict):
+    name: str  # wuauserv, TrustedInstaller
+    start_type: str  # boot, system, automatic, manual, disabled, not configured
+    path: str  # its SYSTEM key
+
+
+@with_config(CLOSED)
+class PreflightFacts(TypedDict):
+    """The image's facts every verdict rests on; null where the image cannot say (never a guess)."""
+
+    windows_version: str | None
+    build: int | None
+    architecture: str | None
+    architecture_source: str
+    installed_packages: int
+    sha2_support: str | None  # the installed KB4474419, or null
+    servicing_stack_updates: list[str]  # installed servicing stack updates of March 2019 or later
+    esu_licensing: str | None
+    pending: list[str]
+    free_bytes: int | None
+    free_bytes_source: str
+    services: list[ServiceJson]
+    eku_mitigation: str | None
+
+
+@with_config(CLOSED)
+class ReasonJson(TypedDict):
+    code: str  # the rule id: imgscan.preflight.rules.TITLES
+    title: str
+    message: str
+    hresult: str | None  # the code Windows gives
+    starts: str | None  # the first day it holds (YYYY-MM-DD); null: whatever the day
+    fix: str
+    evidence: list[dict[str, Any]]  # each with a `path`
+    references: list[str]
+
+
+@with_config(CLOSED)
+class UpdateJson(TypedDict):
+    file: str  # as given
+    sha256: str
+    kb: str | None
+    identity: str | None  # the top package's CBS identity
+    status: Status
+    summary: str
+    hresult: str | None
+    fails_from: str | None  # an update that installs at --as-of: the first day it no longer does
+    release_type: str | None
+    restart: str | None
+    servicing_stack_update: bool
+    payload_bytes: int
+    registers: list[str]
+    reasons: list[ReasonJson]  # every reason it fails at --as-of
+    later: list[ReasonJson]  # reasons that start within --horizon
+    notes: list[str]  # what the verdict could not take into account
+
+
+@with_config(CLOSED)
+class InstallStep(TypedDict):
+    file: str
+    kb: str | None
+    after: list[str]  # the files before it that it needs
+
+
+@with_config(CLOSED)
+class BlockedUpdate(TypedDict):
+    file: str
+    kb: str | None
+    status: Status
+    hresult: str | None
+    reasons: list[str]  # reason codes
+
+
+@with_config(CLOSED)
+class PreflightOrder(TypedDict):
+    install: list[InstallStep]
+    cannot_install: list[BlockedUpdate]
+
+
+@with_config(CLOSED)
+class PreflightReport(TypedDict):
+    imgscan: str
+    image: PreflightImage
+    as_of: str
+    horizon_days: int
+    host: Host
+    facts: PreflightFacts
+    summary: dict[str, int]  # updates per status
+    updates: list[UpdateJson]
+    order: PreflightOrder
+    errors: list[ErrorEntry]  # inputs that could not be read, one line each
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of `PreflightReport` (pydantic generates it; needed only to regenerate the file)."""
+    from pydantic import TypeAdapter
+
+    generated: dict[str, Any] = TypeAdapter(PreflightReport).json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "imgscan preflight report"} | generated
+
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps(schema(), indent=2, sort_keys=True) + "\n")
