@@ -45,13 +45,17 @@ class FleetOptions:
 def scan_one(target: Target, options: FleetOptions, cache_db: str | None = None) -> dict:
     """Scan one image; returns {"path", "host", "labels", "report" | "error", "verdict_cache"} and never
     raises. `cache_db`: the fleet database whose verdict cache this scan shares with the others."""
+    from imgscan.fleet.database import open_database
     from imgscan.loader import load_checks
     from imgscan.scan import Options, scan
     from imgscan.signing.verdict_cache import VerdictCache
 
     result: dict = {"path": target.path, "host": target.host, "labels": target.labels, "settings": target.settings()}
-    cache = VerdictCache(Path(cache_db)) if cache_db else None
+    db = cache = None
     try:
+        if cache_db:
+            db = open_database(cache_db)
+            cache = VerdictCache(db)
         checks = load_checks([Path(p) for p in options.plugins])
         report = scan(
             Path(target.path),
@@ -69,9 +73,9 @@ def scan_one(target: Target, options: FleetOptions, cache_db: str | None = None)
         result["error"] = str(exc)
     except Exception as exc:  # noqa: BLE001 - one bad image must not end the fleet
         result["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    if cache:
+    if cache and db:
         result["verdict_cache"] = {"reused": cache.hits, "judged": cache.misses}
-        cache.close()
+        db.close()
     return result
 
 
@@ -143,7 +147,7 @@ def _isolated(target: Target, options: FleetOptions, cache_db: str) -> dict:
 def run_local(targets: list[Target], options: FleetOptions, jobs: int, store: Store) -> None:
     """At most `jobs` images in flight, sharing the store's verdict cache; after a worker dies, those in
     flight are rerun one by one."""
-    cache_db = str(store.path)
+    cache_db = store.location
     queue = list(reversed(targets))
     failed = 0
     with _bar(len(targets)) as bar:
