@@ -113,6 +113,7 @@ class SQLite(Database):
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
+        self.location = str(Path(path).absolute())  # the same file for a worker whose directory is another
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None)  # transactions are explicit
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")

@@ -178,15 +178,22 @@ def run_local(targets: list[Target], options: FleetOptions, jobs: int, store: St
 
 
 def run_dask(targets: list[Target], options: FleetOptions, scheduler: str, store: Store) -> None:
-    """The same scans on an existing Dask cluster; workers must see the image paths. The verdict cache is
-    a local file, so Dask workers (on other machines) judge every catalog themselves."""
+    """The same scans on an existing Dask cluster, whose workers must see the image paths and the store (a
+    PostgreSQL URL, or a SQLite file on a shared path). The catalogs are judged first, each distinct one
+    once across the cluster (cluster.judge_once); the scans then take every verdict from the store."""
     from dask.distributed import Client, as_completed
 
+    from imgscan.fleet.cluster import judge_once
+
     with Client(scheduler, timeout="30s") as client, _bar(len(targets)) as bar:
-        futures = client.map(scan_one, targets, options=options, pure=False)
+        judged = judge_once(client, targets, options, store)
+        futures = client.map(scan_one, targets, options=options, cache_db=store.location, pure=False)
         failed = 0
         for future in as_completed(futures):
             result = future.result()
+            if (counts := result.get("verdict_cache")) and (here := judged.get(result["path"], 0)):
+                # what the cluster judged for this image before its scan counts as judged, not reused
+                result["verdict_cache"] = {"reused": counts["reused"] - here, "judged": counts["judged"] + here}
             store.record(result, __version__, options.fingerprint())
             failed += "error" in result
             bar.update(1)

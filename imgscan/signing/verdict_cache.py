@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from imgscan.signing.validity import Judge
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, result BLOB NOT NULL)"
+LOOKUP_BATCH = 500  # keys per look-up: below SQLite's limit of bound parameters on any version
 # what a cached result may be made of: imgscan's records, and the types inside them
 ALLOWED = {
     ("imgscan.signing.catalog", "Catalog"),
@@ -89,6 +90,15 @@ class VerdictCache:
         self.hits += 1
         catalog, verdict, problem, verdicts = known
         return (dataclasses.replace(catalog, path=path) if catalog else None, verdict, problem, verdicts)
+
+    def known(self, keys: set[str]) -> set[str]:
+        """Which of `keys` the cache holds (not counted as hits: nothing is read back)."""
+        ordered, found = sorted(keys), set()
+        for start in range(0, len(ordered), LOOKUP_BATCH):
+            batch = ordered[start : start + LOOKUP_BATCH]
+            query = f"SELECT key FROM verdicts WHERE key IN ({', '.join('?' * len(batch))})"
+            found |= {row[0] for row in self._db.execute(query, batch).fetchall()}
+        return found
 
     def put(self, results: dict[str, Known]) -> None:
         with self._db.transaction():
