@@ -22,16 +22,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from imgscan.signing.verdict_cache import VerdictCache
 
 if TYPE_CHECKING:
     from imgscan.artefacts.loading import ArtefactLoader
     from imgscan.fleet.inputs import Target
-    from imgscan.fleet.run import FleetOptions
     from imgscan.fleet.store import Store
     from imgscan.signing.catalog_workers import Known
+
+
+class ScanDates(Protocol):
+    """What of the fleet's options (run.FleetOptions, which calls this module) opening an image needs."""
+
+    @property
+    def as_of(self) -> str: ...
+
+    @property
+    def horizon_days(self) -> int: ...
+
 
 MIN_CHUNK = 32  # catalogs per judging task at least: each task opens its image once
 UNJUDGED: Known = (None, None, "not judged in the survey", None)
@@ -54,7 +64,7 @@ class _Survey(VerdictCache):
 
 
 @contextmanager
-def _image(target: Target, options: FleetOptions) -> Iterator[ArtefactLoader]:
+def _image(target: Target, options: ScanDates) -> Iterator[ArtefactLoader]:
     """The image opened as its scan opens it, with the loader that builds its signature judge."""
     from imgscan.artefacts import wanted_paths
     from imgscan.artefacts.loading import ArtefactLoader
@@ -65,7 +75,7 @@ def _image(target: Target, options: FleetOptions) -> Iterator[ArtefactLoader]:
         yield ArtefactLoader(opened, as_of, options.horizon_days, target_firmware=firmware, target_dbx=target.target_dbx)
 
 
-def survey(target: Target, options: FleetOptions) -> dict[str, str]:
+def survey(target: Target, options: ScanDates) -> dict[str, str]:
     """{verdict cache key: catalog path} of one image; empty when it cannot be read (its scan says why)."""
     from imgscan.artefacts.catalog_set import catalog_paths, read_catalogs
 
@@ -79,7 +89,7 @@ def survey(target: Target, options: FleetOptions) -> dict[str, str]:
     return recorder.seen
 
 
-def judge_catalogs(target: Target, options: FleetOptions, wanted: dict[str, str]) -> dict[str, Known]:
+def judge_catalogs(target: Target, options: ScanDates, wanted: dict[str, str]) -> dict[str, Known]:
     """Judge the catalogs `wanted` ({key: path}) of one image; a catalog whose key no longer matches (the
     image changed since the survey) is left out, and what is left when the image fails to read is left to
     the scans, which judge what they need."""
@@ -120,7 +130,7 @@ def plan(surveys: dict[str, dict[str, str]], known: set[str], slots: int) -> lis
     return tasks
 
 
-def judge_once(client: Any, targets: list[Target], options: FleetOptions, store: Store) -> dict[str, int]:
+def judge_once(client: Any, targets: list[Target], options: ScanDates, store: Store) -> dict[str, int]:
     """Survey every image, judge on the cluster the catalogs the store lacks, store their verdicts; returns
     how many catalogs were judged for each image (what its summary row counts as judged)."""
     from dask.distributed import as_completed
