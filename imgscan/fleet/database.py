@@ -162,7 +162,7 @@ class PostgreSQL(Database):
         try:
             yield
         except psycopg.OperationalError as exc:
-            detail = (str(exc).strip().splitlines() or ["no reason given"])[-1]
+            detail = " ".join((str(exc).strip().splitlines() or ["no reason given"])[0].split())
             if self._password:
                 detail = detail.replace(self._password, "***")
             raise ImgscanError(self.name, f"{doing}: {detail}", UNREACHABLE) from None
