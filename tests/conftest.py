@@ -20,6 +20,9 @@ import pytest
 from sample_images.build import FORMATS, build, missing_tools
 from sample_images.scenario import Scenario, load
 
+# real PostgreSQL and Dask servers for the fleet tests
+pytest_plugins = ("tests.servers",)
+
 REPO = Path(__file__).resolve().parent.parent
 REALDATA = REPO.parent / "shared" / "realdata"
 # real driver catalogs from PyPI packages, put there by scripts/setup.sh --test (tests/registry_catalogs.toml)

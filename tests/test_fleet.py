@@ -1,11 +1,11 @@
-"""Issue 7: fleets of captures on a local pool and a Dask cluster, resumable after kill -9."""
+"""Issue 7: fleets of captures on a local pool and a Dask cluster, resumable after kill -9; issue 24: the same
+tests on both stores, the embedded SQLite file and a real PostgreSQL server (`fleet_db`, tests/servers.py)."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,6 +15,7 @@ import pytest
 from sample_images.build import build
 from sample_images.scenario import load
 from tests.conftest import run_imgscan
+from tests.servers import PASSWORD
 
 
 def host(name: str, computer: str, out, change=None):
@@ -44,17 +45,20 @@ def fleet(tmp_path_factory):
 
 
 def rows(db):
-    with sqlite3.connect(db) as connection:
-        connection.row_factory = sqlite3.Row
-        query = "SELECT path, host, status, worst, first_failure, rules, error, labels FROM scans"
-        return [dict(r) for r in connection.execute(query)]
+    return db.query("SELECT path, host, status, worst, first_failure, rules, error, labels FROM scans")
 
 
-def test_fleet_verdicts_error_row_and_exit(fleet, tmp_path):
+def secret_kept(db, *runs):
+    """The password of a PostgreSQL --db appears in no output."""
+    return all(PASSWORD not in run.stdout + run.stderr for run in runs)
+
+
+def test_fleet_verdicts_error_row_and_exit(fleet, fleet_db):
     out, paths = fleet
-    db = tmp_path / "fleet.sqlite"
-    run = run_imgscan("fleet", out / "images", "--as-of", "2013-07-05", "--db", db, "--jobs", "2", "--format", "json")
+    db = fleet_db
+    run = run_imgscan("fleet", out / "images", "--as-of", "2013-07-05", "--db", db.arg, "--jobs", "2", "--format", "json")
     assert run.code == 1, run.stderr
+    assert secret_kept(db, run)
     summary = json.loads(run.stdout)
     by_host = {r["host"]: r for r in summary}
     assert set(by_host) == {"WS-0001", "WS-0002", "WS-0003", "WS-0004", "WS-0005", "WS-0006.vhdx"}
@@ -71,84 +75,54 @@ def test_fleet_verdicts_error_row_and_exit(fleet, tmp_path):
     assert [r["host"] for r in summary[:3]] == ["WS-0001", "WS-0002", "WS-0003"]  # sorted by first failure date
     stored = rows(db)
     assert len(stored) == 6 and len({r["path"] for r in stored}) == 6
-    with sqlite3.connect(db) as connection:
-        rules = {r for (r,) in connection.execute("SELECT DISTINCT rule FROM findings")}
-        report = json.loads(connection.execute("SELECT report FROM scans WHERE host = 'WS-0003'").fetchone()[0])
+    rules = {r["rule"] for r in db.query("SELECT DISTINCT rule FROM findings")}
+    report = json.loads(db.query("SELECT report FROM scans WHERE host = 'WS-0003'")[0]["report"])
     assert {"qfe-empty", "catalog-expiry", "wintrust-offline-revocation"} <= rules
+    # the catalog verdict cache is a table of the same store: each distinct catalog once, shared by the hosts
+    cached = db.query("SELECT key FROM verdicts")
+    assert cached and len(cached) == len({r["key"] for r in cached})
     assert report["host"]["name"] == "WS-0003" and report["as_of"] == "2013-07-05"
 
 
-def test_manifest_hosts_labels_and_report_only(fleet, tmp_path):
+def test_manifest_hosts_labels_and_report_only(fleet, tmp_path, fleet_db):
     out, paths = fleet
     manifest = tmp_path / "hosts.csv"
     manifest.write_text(f"path,host,site\n{paths['WS-0003']},berlin-042,BER\n{paths['WS-0004']},,HAM\n")
-    db = tmp_path / "m.sqlite"
-    assert run_imgscan("fleet", manifest, "--as-of", "2013-07-05", "--db", db, "--jobs", "1").code == 1
+    db = fleet_db
+    assert run_imgscan("fleet", manifest, "--as-of", "2013-07-05", "--db", db.arg, "--jobs", "1").code == 1
     stored = {r["host"]: r for r in rows(db)}
     assert set(stored) == {"berlin-042", "WS-0004"}  # manifest name, else the image's ComputerName
     assert json.loads(stored["berlin-042"]["labels"]) == {"site": "BER"}
     html = tmp_path / "fleet.html"
-    again = run_imgscan("fleet", "--db", db, "--report", "--format", "html", "-o", html)
-    assert again.code == 1
+    again = run_imgscan("fleet", "--db", db.arg, "--report", "--format", "html", "-o", html)
+    assert again.code == 1 and PASSWORD not in html.read_text()
     page = html.read_text()
     assert 'data-day="2013-06-30" data-hosts="1"' in page and "berlin-042" in page
     assert "1 of 2 host(s)" in page
 
 
-def test_kill_mid_run_then_resume_records_each_image_once(tmp_path):
+def test_kill_mid_run_then_resume_records_each_image_once(tmp_path, fleet_db):
     images = tmp_path / "images"
     for n in range(8):
         host("healthy", f"WS-{n:04d}", images)
-    db = tmp_path / "kill.sqlite"
-    command = [sys.executable, "-m", "imgscan", "fleet", str(images), "--db", str(db), "--jobs", "1", "--as-of", "2013-07-05"]
+    db = fleet_db
+    command = [sys.executable, "-m", "imgscan", "fleet", str(images), "--db", db.arg, "--jobs", "1", "--as-of", "2013-07-05"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
-    while time.time() < deadline:
-        if db.exists():
-            try:
-                if len(rows(db)) >= 2:
-                    break
-            except sqlite3.OperationalError:
-                pass
+    while time.time() < deadline and len(rows(db)) < 2:
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     before = {r["path"] for r in rows(db)}
     assert 2 <= len(before) < 8, f"kill came too late or too early: {len(before)} rows"
-    with sqlite3.connect(db) as connection:
-        stamps = dict(connection.execute("SELECT path, scanned_at FROM scans"))
+    stamps = {r["path"]: r["scanned_at"] for r in db.query("SELECT path, scanned_at FROM scans")}
     resumed = subprocess.run(command + ["--resume", "--format", "json"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
+    assert PASSWORD not in resumed.stdout + resumed.stderr
     after = rows(db)
     assert len(after) == 8 and len({r["path"] for r in after}) == 8
-    with sqlite3.connect(db) as connection:
-        kept = dict(connection.execute("SELECT path, scanned_at FROM scans"))
+    kept = {r["path"]: r["scanned_at"] for r in db.query("SELECT path, scanned_at FROM scans")}
     assert all(kept[path] == stamps[path] for path in before)  # finished images were skipped, not rescanned
-
-
-def test_dask_local_cluster_gives_the_same_findings(fleet, tmp_path):
-    from dask.distributed import LocalCluster
-
-    out, _ = fleet
-    local_db, dask_db = tmp_path / "local.sqlite", tmp_path / "dask.sqlite"
-    assert run_imgscan("fleet", out / "images", "--as-of", "2013-07-05", "--db", local_db, "--jobs", "2").code == 1
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
-        run = run_imgscan(
-            "fleet", out / "images", "--as-of", "2013-07-05", "--db", dask_db, "--scheduler", cluster.scheduler_address
-        )
-    assert run.code == 1, run.stderr
-
-    def findings(db):
-        with sqlite3.connect(db) as connection:
-            return sorted(
-                connection.execute(
-                    "SELECT s.path, f.rule, f.severity, f.starts, f.hresult, f.path"
-                    " FROM findings f JOIN scans s ON s.id = f.scan_id"
-                )
-            )
-
-    assert findings(local_db) == findings(dask_db) and findings(local_db)
-    assert sorted((r["path"], r["status"]) for r in rows(local_db)) == sorted((r["path"], r["status"]) for r in rows(dask_db))
 
 
 CRASH = """
@@ -165,15 +139,15 @@ class Crash(Check):
 """
 
 
-def test_dead_worker_becomes_an_error_row(tmp_path):
+def test_dead_worker_becomes_an_error_row(tmp_path, fleet_db):
     images = tmp_path / "images"
     host("healthy", "WS-CRASH", images)
     host("healthy", "WS-FINE", images)
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "crash.py").write_text(CRASH)
-    db = tmp_path / "crash.sqlite"
-    run = run_imgscan("fleet", images, "--db", db, "--jobs", "2", "--plugins", plugins, "--format", "json")
+    db = fleet_db
+    run = run_imgscan("fleet", images, "--db", db.arg, "--jobs", "2", "--plugins", plugins, "--format", "json")
     stored = {r["host"]: r for r in rows(db)}
     assert stored["WS-FINE"]["status"] == "ok"
     crashed = next(r for r in stored.values() if r["host"] != "WS-FINE")
@@ -181,14 +155,14 @@ def test_dead_worker_becomes_an_error_row(tmp_path):
     assert run.code == 2 and "Traceback" not in run.stderr
 
 
-def test_one_image_by_relative_absolute_and_linked_path_is_one_row(fleet, tmp_path):
+def test_one_image_by_relative_absolute_and_linked_path_is_one_row(fleet, tmp_path, fleet_db):
     out, paths = fleet
     image = paths["WS-0003"]
     link = tmp_path / "alias.vhdx"
     link.symlink_to(image)
     relative = os.path.relpath(image, tmp_path)
-    db = tmp_path / "same.sqlite"
-    args = ("--as-of", "2013-07-05", "--db", db, "--jobs", "1", "--format", "json")
+    db = fleet_db
+    args = ("--as-of", "2013-07-05", "--db", db.arg, "--jobs", "1", "--format", "json")
     first = run_imgscan("fleet", relative, image, link, *args, cwd=tmp_path)
     summary = json.loads(first.stdout)
     assert len(summary) == 1 and summary[0]["host"] == "WS-0003"
@@ -197,23 +171,22 @@ def test_one_image_by_relative_absolute_and_linked_path_is_one_row(fleet, tmp_pa
     assert len(json.loads(again.stdout)) == 1 and len(rows(db)) == 1
 
 
-def test_file_named_like_an_image_without_its_header_is_an_error_row(tmp_path):
+def test_file_named_like_an_image_without_its_header_is_an_error_row(tmp_path, fleet_db):
     images = tmp_path / "images"
     host("healthy", "WS-0100", images)
     (images / "notes.vhdx").write_text("this is not a disk image\n")
     (images / "readme.txt").write_text("not an image, and not named like one\n")
-    db = tmp_path / "named.sqlite"
-    run = run_imgscan("fleet", images, "--as-of", "2013-07-05", "--db", db, "--jobs", "1", "--format", "json")
+    run = run_imgscan("fleet", images, "--as-of", "2013-07-05", "--db", fleet_db.arg, "--jobs", "1", "--format", "json")
     by_host = {r["host"]: r for r in json.loads(run.stdout)}
     assert set(by_host) == {"WS-0100", "notes.vhdx"}
     assert by_host["notes.vhdx"]["scan"] == "unreadable" and by_host["notes.vhdx"]["error"]
 
 
-def test_chart_counts_every_failing_host_even_without_a_dated_finding(tmp_path):
+def test_chart_counts_every_failing_host_even_without_a_dated_finding(tmp_path, fleet_db):
     images = tmp_path / "images"
     host("seed000", "WS-NOLOG", images, change=lambda s: setattr(s, "logs", []))  # fails, but nothing dated
     host("healthy", "WS-FINE", images)
-    db, html = tmp_path / "chart.sqlite", tmp_path / "chart.html"
+    db, html = fleet_db.arg, tmp_path / "chart.html"
     run = run_imgscan("fleet", images, "--as-of", "2013-07-05", "--db", db, "--jobs", "1", "--format", "html", "-o", html)
     assert run.code == 1, run.stderr
     page = html.read_text()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from imgscan import interrupt
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
-from imgscan.cli.options import Groups, add_command, add_output, database_file, job_count
+from imgscan.cli.options import Groups, add_command, add_output, database_location, job_count
 from imgscan.cli.outputs import write
 
 if TYPE_CHECKING:
@@ -28,9 +28,11 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
     made.add_argument("--jobs", type=job_count, default=os.cpu_count() or 1, metavar="N", help="local worker processes")
     made.add_argument(
         "--db",
-        type=database_file,
+        type=database_location,
         default="imgscan-fleet.sqlite",  # a string, so that argparse checks it like a given one
-        help="results database (default: imgscan-fleet.sqlite in the current directory)",
+        metavar="FILE|URL",
+        help="results database: a SQLite file (default: imgscan-fleet.sqlite in the current directory) "
+        "or a shared PostgreSQL server, postgresql://user:password@host/db",
     )
     made.add_argument("--resume", action="store_true", help="skip images already in the database (same hash, options)")
     made.add_argument("--report", action="store_true", help="only render the summary from --db, scan nothing")
@@ -61,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                     run_local(todo, options, args.jobs, store)
         summary = fleet_summary.summarize(store.rows(), args.fail_on)
     except interrupt.Interrupted as exc:
-        exc.kept = f"the images that finished are saved in {args.db}: run the command again with --resume to scan the rest"
+        exc.kept = f"the images that finished are saved in {store.name}: run the command again with --resume to scan the rest"
         raise
     finally:
         store.close()

@@ -73,6 +73,18 @@ def output_file(text: str) -> Path:
     return path
 
 
+def database_location(text: str) -> str | Path:
+    """The fleet database: a PostgreSQL URL (postgresql://user:password@host/db), else a SQLite file."""
+    from imgscan.fleet.database import check_url, is_url
+
+    if not is_url(text):
+        return database_file(text)
+    try:
+        return check_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def database_file(text: str) -> Path:
     """The fleet database: writable like a report (SQLite keeps its journal beside it), and SQLite when it exists."""
     path = output_file(text)

@@ -31,7 +31,8 @@ def check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) ->
     given: list[str] = args.format if isinstance(args.format, list) else [args.format] if args.format else []
     choices = tuple(next(a for a in command._actions if "--format" in a.option_strings).choices or ())
     try:
-        written = [*targets, *(p for p in (getattr(args, "fix_script", None), getattr(args, "db", None)) if p)]
+        files = (getattr(args, "fix_script", None), getattr(args, "db", None))
+        written = [*targets, *(p for p in files if isinstance(p, Path))]  # a PostgreSQL --db is a URL, no file
         read = [p for p in (getattr(args, "image", None), getattr(args, "old", None), getattr(args, "new", None)) if p]
         read += [Path(p) for p in getattr(args, "inputs", []) if Path(p).is_file()]
         read += list(getattr(args, "updates", []))
@@ -40,7 +41,7 @@ def check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) ->
                 raise ValueError(f"{target} is an input of this command: imgscan never writes over its input")
             if not is_stream(target) and any(_same(target, other) for other in written[:index]):
                 raise ValueError(f"{target} is given twice: each report needs a file of its own")
-        if args.command == "fleet" and args.report and not args.db.is_file():
+        if args.command == "fleet" and args.report and isinstance(args.db, Path) and not args.db.is_file():
             raise ValueError(f"--db {args.db}: no such fleet database (scan images into it first)")
         formats = _formats(given, targets, choices, args.command)
     except ValueError as exc:

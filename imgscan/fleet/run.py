@@ -45,13 +45,17 @@ class FleetOptions:
 def scan_one(target: Target, options: FleetOptions, cache_db: str | None = None) -> dict:
     """Scan one image; returns {"path", "host", "labels", "report" | "error", "verdict_cache"} and never
     raises. `cache_db`: the fleet database whose verdict cache this scan shares with the others."""
+    from imgscan.fleet.database import open_database
     from imgscan.loader import load_checks
     from imgscan.scan import Options, scan
     from imgscan.signing.verdict_cache import VerdictCache
 
     result: dict = {"path": target.path, "host": target.host, "labels": target.labels, "settings": target.settings()}
-    cache = VerdictCache(Path(cache_db)) if cache_db else None
+    db = cache = None
     try:
+        if cache_db:
+            db = open_database(cache_db)
+            cache = VerdictCache(db)
         checks = load_checks([Path(p) for p in options.plugins])
         report = scan(
             Path(target.path),
@@ -69,9 +73,9 @@ def scan_one(target: Target, options: FleetOptions, cache_db: str | None = None)
         result["error"] = str(exc)
     except Exception as exc:  # noqa: BLE001 - one bad image must not end the fleet
         result["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    if cache:
+    if cache and db:
         result["verdict_cache"] = {"reused": cache.hits, "judged": cache.misses}
-        cache.close()
+        db.close()
     return result
 
 
@@ -143,7 +147,7 @@ def _isolated(target: Target, options: FleetOptions, cache_db: str) -> dict:
 def run_local(targets: list[Target], options: FleetOptions, jobs: int, store: Store) -> None:
     """At most `jobs` images in flight, sharing the store's verdict cache; after a worker dies, those in
     flight are rerun one by one."""
-    cache_db = str(store.path)
+    cache_db = store.location
     queue = list(reversed(targets))
     failed = 0
     with _bar(len(targets)) as bar:
@@ -174,15 +178,22 @@ def run_local(targets: list[Target], options: FleetOptions, jobs: int, store: St
 
 
 def run_dask(targets: list[Target], options: FleetOptions, scheduler: str, store: Store) -> None:
-    """The same scans on an existing Dask cluster; workers must see the image paths. The verdict cache is
-    a local file, so Dask workers (on other machines) judge every catalog themselves."""
+    """The same scans on an existing Dask cluster, whose workers must see the image paths and the store (a
+    PostgreSQL URL, or a SQLite file on a shared path). The catalogs are judged first, each distinct one
+    once across the cluster (cluster.judge_once); the scans then take every verdict from the store."""
     from dask.distributed import Client, as_completed
 
+    from imgscan.fleet.cluster import judge_once
+
     with Client(scheduler, timeout="30s") as client, _bar(len(targets)) as bar:
-        futures = client.map(scan_one, targets, options=options, pure=False)
+        judged = judge_once(client, targets, options, store)
+        futures = client.map(scan_one, targets, options=options, cache_db=store.location, pure=False)
         failed = 0
         for future in as_completed(futures):
             result = future.result()
+            if (counts := result.get("verdict_cache")) and (here := judged.get(result["path"], 0)):
+                # what the cluster judged for this image before its scan counts as judged, not reused
+                result["verdict_cache"] = {"reused": counts["reused"] - here, "judged": counts["judged"] + here}
             store.record(result, __version__, options.fingerprint())
             failed += "error" in result
             bar.update(1)

@@ -1,19 +1,22 @@
-"""The fleet database (SQLite): one row per scanned image with its full JSON report, and its findings.
+"""The fleet database: one row per scanned image with its full JSON report, its findings, and the fleet's
+catalog verdict cache; an embedded SQLite file, or a shared PostgreSQL server (see database.py).
 
-Each result is committed on its own as it arrives (WAL journal), so a run that
+Each result is committed on its own as it arrives, so a run that
 is interrupted, killed or whose worker crashed loses no finished image; a row
 is keyed by image path, image SHA-256, imgscan version and scan options, which
-is what `--resume` skips.
+is what `--resume` skips. Several runs may write one database at once: a row is replaced under a lock on
+its key, so the last run to finish an image keeps it and none fails on the unique key.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
+from imgscan.fleet.database import open_database
 from imgscan.gate import gating_severity
+from imgscan.signing import verdict_cache
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scans (
@@ -59,17 +62,16 @@ ADDED_COLUMNS = {
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.db = sqlite3.connect(path, timeout=60)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
+    def __init__(self, location: str | Path) -> None:
+        self.db = open_database(location)
+        self.location = self.db.location  # what a worker process opens to share the verdict cache
+        self.name = self.db.name  # what messages show (a URL's password masked)
+        self.db.create(SCHEMA + ";" + verdict_cache.SCHEMA)
         for table, added in ADDED_COLUMNS.items():
-            present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            present = self.db.columns(table)
             for name, kind in added.items():
                 if name not in present:
-                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                    self.db.add_column(table, name, kind)
 
     def close(self) -> None:
         self.db.close()
@@ -89,11 +91,12 @@ class Store:
         starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
         cache = result.get("verdict_cache") or {}
         host = result.get("host") or ((report or {}).get("host") or {}).get("name") or Path(result["path"]).name
-        with self.db:
+        with self.db.transaction():
+            self.db.lock(f"{result['path']}|{version}|{options}")
             self.db.execute(
                 "DELETE FROM scans WHERE path = ? AND version = ? AND options = ?", (result["path"], version, options)
             )
-            cursor = self.db.execute(
+            scan_id = self.db.insert(
                 "INSERT INTO scans (path, host, labels, sha256, version, options, status, worst, first_failure, rules,"
                 " error, report, scanned_at, verdicts_reused, verdicts_judged, settings)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -121,7 +124,7 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        cursor.lastrowid,
+                        scan_id,
                         f["rule"],
                         f["severity"],
                         f["starts"],

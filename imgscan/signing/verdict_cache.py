@@ -6,7 +6,9 @@ them: the catalog's SHA-256, whether its member hashes are kept, the trust store
 mitigations of the image (`Judge.fingerprint`) and the imgscan version. A host's scan still reads
 every catalog (its SHA-256 is the key) but judges only catalogs no host has shown before.
 
-It is a table in the fleet database, shared by the fleet's local worker processes through SQLite.
+It is a table in the fleet database (its `SCHEMA` is created by the fleet's store), shared by the fleet's
+worker processes, local or on a cluster, through whatever connection the fleet hands in: SQLite or
+PostgreSQL, both of which understand the statements below once placeholders are translated.
 Entries are pickles of imgscan's own records, read back with an unpickler that builds nothing else,
 so a tampered database cannot run code.
 """
@@ -16,9 +18,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import pickle
-import sqlite3
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from imgscan import __version__
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from imgscan.signing.validity import Judge
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, result BLOB NOT NULL)"
+LOOKUP_BATCH = 500  # keys per look-up: below SQLite's limit of bound parameters on any version
 # what a cached result may be made of: imgscan's records, and the types inside them
 ALLOWED = {
     ("imgscan.signing.catalog", "Catalog"),
@@ -43,6 +46,16 @@ ALLOWED = {
 }
 
 
+class Connection(Protocol):
+    """What the cache needs of the fleet database's connection (imgscan.fleet.database.Database)."""
+
+    def execute(self, sql: str, params: Sequence[object] = ...) -> Any: ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
+
+
 class _RecordsOnly(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in ALLOWED:
@@ -51,17 +64,12 @@ class _RecordsOnly(pickle.Unpickler):
 
 
 class VerdictCache:
-    """Results by key in one SQLite table; counts its hits and misses for the fleet summary."""
+    """Results by key in one table of the fleet database; counts its hits and misses for the fleet summary."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(SCHEMA)
+    def __init__(self, db: Connection) -> None:
+        self._db = db
         self.hits = 0
         self.misses = 0
-
-    def close(self) -> None:
-        self._db.close()
 
     @staticmethod
     def key(judge: Judge, sha256: str, members: bool) -> str:
@@ -83,9 +91,19 @@ class VerdictCache:
         catalog, verdict, problem, verdicts = known
         return (dataclasses.replace(catalog, path=path) if catalog else None, verdict, problem, verdicts)
 
+    def known(self, keys: set[str]) -> set[str]:
+        """Which of `keys` the cache holds (not counted as hits: nothing is read back)."""
+        ordered, found = sorted(keys), set()
+        for start in range(0, len(ordered), LOOKUP_BATCH):
+            batch = ordered[start : start + LOOKUP_BATCH]
+            query = f"SELECT key FROM verdicts WHERE key IN ({', '.join('?' * len(batch))})"
+            found |= {row[0] for row in self._db.execute(query, batch).fetchall()}
+        return found
+
     def put(self, results: dict[str, Known]) -> None:
-        with self._db:
+        with self._db.transaction():
             self._db.executemany(
-                "INSERT OR REPLACE INTO verdicts (key, result) VALUES (?, ?)",
+                # an entry replaced: one that could not be read back is judged again and written anew
+                "INSERT INTO verdicts (key, result) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET result = excluded.result",
                 [(key, pickle.dumps(known, protocol=pickle.HIGHEST_PROTOCOL)) for key, known in results.items()],
             )

@@ -1,0 +1,69 @@
+"""Issue 24 part 8: on a real Dask cluster (a `dask scheduler` and two `dask worker` processes on loopback,
+tests/servers.py), each distinct catalog is judged once across the cluster, the hosts are assembled from the
+shared verdicts with the same findings as a local run, and a second run on the same images judges nothing:
+the verdict cache lives in the store, SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import run_imgscan
+from tests.servers import PASSWORD, FleetDatabase
+from tests.test_fleet import host, rows
+
+FINDINGS = (
+    "SELECT s.path, f.rule, f.severity, f.starts, f.hresult, f.path AS evidence FROM findings f JOIN scans s ON s.id = f.scan_id"
+)
+
+
+def findings(db: FleetDatabase) -> list[tuple]:
+    return sorted(tuple(r.values()) for r in db.query(FINDINGS))
+
+
+def counts(db: FleetDatabase) -> dict[str, tuple[int, int]]:
+    """{image: (catalog verdicts reused, judged)} of the scans in the store."""
+    rows = db.query("SELECT path, verdicts_reused, verdicts_judged FROM scans WHERE status = 'ok'")
+    return {r["path"]: (r["verdicts_reused"] or 0, r["verdicts_judged"] or 0) for r in rows}
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """Captures of two golden images, two hosts each (byte copies: the same catalogs and trust stores, as
+    hosts deployed from one image), and one unreadable file."""
+    images = tmp_path_factory.mktemp("cluster")
+    for name, computer in (("seed000", "WS-0001"), ("healthy", "WS-0004")):
+        golden = host(name, computer, tmp_path_factory.mktemp("golden"))
+        for copy in ("a", "b"):
+            shutil.copyfile(golden, images / f"{computer}-{copy}.vhdx")
+    (images / "WS-0006.vhdx").write_bytes((images / "WS-0004-a.vhdx").read_bytes()[:1_000_000])
+    return images
+
+
+def test_cluster_judges_each_catalog_once_and_a_second_run_none(images, tmp_path, fleet_db, dask_cluster):
+    local = FleetDatabase("sqlite", str(tmp_path / "local.sqlite"))
+    args = ("fleet", images, "--as-of", "2013-07-05")
+    assert run_imgscan(*args, "--db", local.arg, "--jobs", "2").code == 1
+
+    first = run_imgscan(*args, "--db", fleet_db.arg, "--scheduler", dask_cluster)
+    assert first.code == 1, first.stderr
+    assert PASSWORD not in first.stdout + first.stderr
+    assert findings(fleet_db) == findings(local) and findings(fleet_db)
+    assert sorted((r["path"], r["status"]) for r in rows(local)) == sorted((r["path"], r["status"]) for r in rows(fleet_db))
+
+    verdicts = {r["key"] for r in fleet_db.query("SELECT key FROM verdicts")}
+    judged = counts(fleet_db)
+    # each distinct catalog judged once across the cluster, and the rest of every host's catalogs reused
+    assert verdicts and sum(j for _, j in judged.values()) == len(verdicts)
+    assert sum(r for r, _ in judged.values()) > 0
+    # the judging was spread: over the images that hold a catalog, so over the workers
+    assert sum(1 for _, j in judged.values() if j) >= 2
+
+    second = run_imgscan(*args, "--db", fleet_db.arg, "--scheduler", dask_cluster)
+    assert second.code == 1, second.stderr
+    again = counts(fleet_db)
+    assert sum(j for _, j in again.values()) == 0  # every verdict came from the store
+    assert {path: r for path, (r, _) in again.items()} == {path: r + j for path, (r, j) in judged.items()}
+    assert {r["key"] for r in fleet_db.query("SELECT key FROM verdicts")} == verdicts
+    assert findings(fleet_db) == findings(local)

@@ -1,0 +1,60 @@
+"""Issue 24 part 7: the fleet's store on a shared PostgreSQL server as on the SQLite default: a server that
+cannot be reached is one line with the password masked, and fleet runs at once share one store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import run_imgscan
+from tests.servers import PASSWORD, _free_port
+from tests.test_fleet import host
+
+
+def test_unreachable_database_is_one_line_with_the_password_masked(tmp_path):
+    images = tmp_path / "images"
+    host("healthy", "WS-0200", images)
+    url = f"postgresql://imgscan:{PASSWORD}@127.0.0.1:{_free_port()}/fleet"
+    run = run_imgscan("fleet", images, "--db", url)
+    assert run.code == 2, run.stderr
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+    assert "imgscan:***@127.0.0.1" in run.stderr and "cannot connect" in run.stderr
+    assert PASSWORD not in run.stdout + run.stderr
+
+
+def test_wrong_password_is_refused_in_one_line_naming_neither_password(tmp_path, postgresql_server):
+    images = tmp_path / "images"
+    host("healthy", "WS-0201", images)
+    wrong = "Wr0ng-" + PASSWORD
+    run = run_imgscan("fleet", images, "--db", postgresql_server.url("postgres", wrong))
+    assert run.code == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "password authentication failed" in run.stderr
+    assert wrong not in run.stderr and PASSWORD not in run.stderr
+
+
+def test_url_without_a_database_is_a_usage_error_with_the_password_masked():
+    run = run_imgscan("fleet", "--db", f"postgresql://imgscan:{PASSWORD}@127.0.0.1", "--report")
+    assert run.code == 2 and "needs a host and a database" in run.stderr
+    assert PASSWORD not in run.stderr
+
+
+def test_two_fleet_runs_at_once_share_one_store(tmp_path, fleet_db):
+    """Both start on an empty store (creating the schema at once), scan the same images and replace each
+    other's rows: both finish, and each image is one row with its findings once."""
+    images = tmp_path / "images"
+    for n in range(3):
+        host("seed000", f"WS-{n:04d}", images)
+    command = [sys.executable, "-m", "imgscan", "fleet", str(images), "--db", fleet_db.arg, "--jobs", "1"]
+    command += ["--as-of", "2013-07-05", "--format", "json"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    for run, (stdout, stderr) in zip(runs, outputs, strict=True):
+        assert run.returncode == 1, stderr  # every host fails (seed000): a finished run, not a crash
+        assert len(json.loads(stdout)) == 3
+    scans = fleet_db.query("SELECT id, path FROM scans")
+    assert len(scans) == 3 and len({r["path"] for r in scans}) == 3
+    findings = fleet_db.query("SELECT scan_id, rule, path FROM findings")
+    assert {r["scan_id"] for r in findings} == {r["id"] for r in scans}  # no finding of a replaced row is left
+    per_scan = [sorted((f["rule"], f["path"]) for f in findings if f["scan_id"] == r["id"]) for r in scans]
+    assert per_scan[0] and per_scan[0] == per_scan[1] == per_scan[2]  # one copy each, the same for the same image
