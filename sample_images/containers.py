@@ -117,7 +117,9 @@ def tar_of_tree(tree: Path, out: Path, prefix: str = "") -> None:
             _tar_add(tar, prefix + name, path)
 
 
-def zip_of_tree(tree: Path, out: Path, prefix: str = "", quote_colon: bool = False, extra: dict[str, bytes] | None = None) -> None:
+def zip_of_tree(
+    tree: Path, out: Path, prefix: str = "", quote_colon: bool = False, extra: dict[str, bytes] | None = None
+) -> None:
     """A deflated zip of the files of `tree`, each name under `prefix` (and `extra` files at the root)."""
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in sorted((extra or {}).items()):
