@@ -51,19 +51,20 @@ def open_loaded(path: Path, fmt: str) -> Loaded:
     through dissect's loader for it; UnreadableImage with a one-line reason when that is impossible."""
     check_archive(path, fmt)
     loader = _loader(path, fmt)
-    disks = _named_disks(path, fmt, loader)
+    named, disks = _named_disks(path, fmt, loader)
     target = Target(path)
     try:
         loader.map(target)
+        if len(target.disks) < len(named):  # dissect's loaders log a disk they cannot open and go on
+            raise ValueError("not a disk image dissect can open")
         target.disks.apply()
         target.volumes.apply()
     except UnreadableImage:
         raise
     except Exception as exc:  # dissect raises many types for damaged inputs
         log.debug("dissect's %s loader failed on %s", type(loader).__name__, path, exc_info=True)
-        raise UnreadableImage(
-            str(path), f"cannot read this {_NAME[fmt]}: {describe_failure(exc)}", "is the file complete?"
-        ) from exc
+        what = f"the disk {', '.join(map(repr, named))} the {_NAME[fmt]} names" if named else f"this {_NAME[fmt]}"
+        raise UnreadableImage(str(path), f"cannot read {what}: {describe_failure(exc)}", "is the file complete?") from exc
     volume = _windows_volume(path, fmt, target)
     partitions = disk_partitions(target, getattr(volume, "_fs", None)) if fmt in VM_EXPORTS else []
     return Loaded(volume, _loader_name(loader), disks, partitions)
@@ -122,11 +123,12 @@ def _loader_name(loader: Loader) -> str:
     return name.lower() or "generic"
 
 
-def _named_disks(path: Path, fmt: str, loader: Any) -> list[Path]:
-    """The disk files a VM descriptor names, each checked to be there: dissect's loaders log a missing
-    disk and go on, which would leave imgscan saying "no Windows volume" about a VM whose disk is absent."""
+def _named_disks(path: Path, fmt: str, loader: Any) -> tuple[list[str], list[Path]]:
+    """The disks a VM descriptor names, and those of them that are files outside the input (its parents),
+    each checked to be there: dissect's loaders log a missing disk and go on, which would leave imgscan
+    saying "no Windows volume" about a VM whose disk is absent."""
     if fmt not in VM_EXPORTS:
-        return []
+        return [], []
     try:
         named = list(loader.vmx.disks() if fmt == "vmx" else loader.ovf.disks())
     except Exception as exc:
@@ -143,7 +145,7 @@ def _named_disks(path: Path, fmt: str, loader: Any) -> list[Path]:
             raise UnreadableImage(str(path), f"the {_NAME[fmt]} names the disk {name!r}, which is not {where}", advice)
         if fmt != "ova":
             found.append(Path(disk))
-    return found
+    return named, found
 
 
 def _windows_volume(path: Path, fmt: str, target: Target) -> WindowsVolume:
