@@ -11,8 +11,10 @@ from __future__ import annotations
 import subprocess
 import tarfile
 
+import jsonschema
 import pytest
 
+from imgscan.report import schema
 from sample_images.build import build
 from sample_images.containers import CONTAINER_FORMATS, build_containers
 from sample_images.scenario import load
@@ -60,6 +62,7 @@ def test_a_container_gives_the_findings_of_what_it_holds(samples, plain, fmt):
     assert report["findings"] == plain[origin]["findings"]
     assert report["host"] == plain[origin]["host"]
     assert report["errors"] == plain[origin]["errors"]
+    jsonschema.validate(report, schema())  # `image.loader` is part of the report's contract
 
 
 @pytest.mark.parametrize("fmt", ["ovf", "vmx"])
