@@ -31,6 +31,7 @@ class ImageInfo(TypedDict):
     format: str
     parents: NotRequired[list[ParentImage]]  # the files a differencing VHD/VHDX read
     wim: NotRequired[dict[str, Any]]  # the WIM image scanned (index, name, edition, compression, parts)
+    loader: NotRequired[str]  # the dissect.target loader that read a VM export or collection (ova, acquire, kape, ...)
 
 
 class Host(TypedDict):

@@ -210,6 +210,8 @@ def _image(opened: OpenedImage) -> ImageInfo:
         image["parents"] = [{"path": p.path, "sha256": p.sha256, "format": p.format} for p in opened.parents]
     if "wim" in opened.details:
         image["wim"] = opened.details["wim"]
+    if "loader" in opened.details:
+        image["loader"] = opened.details["loader"]
     return image
 
 

@@ -35,7 +35,7 @@ def test_text_file(tmp_path):
     assert_one_line_error(run_imgscan("scan", text), str(text), "not a disk image")
 
 
-READABLE = "imgscan reads VHD, VHDX, VMDK, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, or an extracted Windows directory"
+READABLE = "imgscan reads VHD, VHDX, VMDK, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, an extracted Windows directory"
 
 
 @pytest.mark.parametrize("name", ["install.wim", "golden.vhdx", "disk.img"])

@@ -3,7 +3,9 @@
 Backends, chosen by what the path is (never by its extension alone):
 - a directory holding an extracted Windows volume;
 - a disk image (VHD, VHDX, VMDK, E01, raw disk or bare NTFS volume) via dissect.target;
-- a WIM (.wim, .esd, split .swm) via wimlib: its needed files in a private temp directory.
+- a WIM (.wim, .esd, split .swm) via wimlib: its needed files in a private temp directory;
+- a VM export (OVA, OVF, VMX) or a triage collection (tar, zip, KAPE VHDX) via dissect.target's own
+  loaders (imgscan.image.loaded), read in place.
 
 `open_image` is a context manager: whatever a backend needed (the WIM's temp
 directory) is removed when the scan ends, also on errors and on Ctrl-C.
@@ -22,7 +24,7 @@ from typing import Any
 from imgscan.errors import UnreadableImage
 from imgscan.hashing import file_sha256, tree_sha256
 from imgscan.image.partitions import Partition
-from imgscan.image.sniff import READABLE, read_header, too_short
+from imgscan.image.sniff import LOADED, READABLE, read_header, too_short
 from imgscan.image.volume import WindowsVolume, directory_volume, holds_windows
 from imgscan.image.wim import choose, extract_wanted, read_info
 from imgscan.interrupt import deferred, doing
@@ -72,6 +74,8 @@ def open_image(path: Path, selection: Selection | None = None, wanted: tuple[str
     elif container == "wim":
         with _open_wim(path, selection or Selection(), wanted) as opened:
             yield opened
+    elif container in LOADED:
+        yield _open_loaded(path, container)
     else:
         yield _open_disk(path, container)
 
@@ -97,16 +101,38 @@ def _identify(path: Path) -> str:
 
 
 def _open_disk(path: Path, fmt: str) -> OpenedImage:
-    from imgscan.image.disk import open_disk  # dissect.target: loaded only for disk images
+    from imgscan.image.disk import NoWindowsVolume, open_disk  # dissect.target: loaded only for disk images
 
     with doing("reading the partitions"):
-        volume, parents, partitions = open_disk(path, fmt)
+        try:
+            volume, parents, partitions = open_disk(path, fmt)
+        except NoWindowsVolume:
+            if fmt not in ("vhdx", "vhd-fixed", "vhd-dynamic"):
+                raise
+            return _open_loaded(path, "kape")  # KAPE's container: a disk of collected files, no Windows volume
     with doing("computing the SHA-256"):
         return OpenedImage(
             volume=volume,
             info=ImageIdentity(str(path), file_sha256(path), fmt),
             parents=[ImageIdentity(str(p), file_sha256(p), read_header(p).format) for p in parents],
             partitions=partitions,
+        )
+
+
+def _open_loaded(path: Path, fmt: str) -> OpenedImage:
+    """A VM export or a collection: identified by its own SHA-256, with the disks a descriptor names as
+    its parents (an OVA holds its disks, so its own hash covers them)."""
+    from imgscan.image.loaded import open_loaded  # dissect.target's loaders
+
+    with doing(f"reading the {fmt.upper()} through dissect.target's loader"):
+        loaded = open_loaded(path, fmt)
+    with doing("computing the SHA-256"):
+        return OpenedImage(
+            volume=loaded.volume,
+            info=ImageIdentity(str(path), file_sha256(path), "kape-vhdx" if fmt == "kape" else fmt),
+            parents=[ImageIdentity(str(p), file_sha256(p), read_header(p).format) for p in loaded.disks],
+            partitions=loaded.partitions,
+            details={"loader": loaded.loader},
         )
 
 

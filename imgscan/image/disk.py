@@ -112,6 +112,10 @@ def _open_vhdi_chain(path: Path) -> tuple[_VhdiStream, list[Path]]:
     return _VhdiStream(open_one(path, 0), keep_alive), parents
 
 
+class NoWindowsVolume(UnreadableImage):
+    """The disk reads, but none of its filesystems holds Windows (a KAPE VHDX holds collected files)."""
+
+
 def _windows_filesystem(target: Target, path: Path) -> WindowsVolume:
     candidates = [FilesystemVolume(fs) for fs in target.filesystems]
     for volume in candidates:
@@ -127,7 +131,7 @@ def _windows_filesystem(target: Target, path: Path) -> WindowsVolume:
                 )
     if not candidates:
         raise UnreadableImage(str(path), "no filesystem found (not a disk image, or an encrypted/unsupported volume)")
-    raise UnreadableImage(
+    raise NoWindowsVolume(
         str(path),
         f"no Windows volume: none of its {len(candidates)} filesystem(s) holds Windows\\System32\\config",
         "give the disk or volume that holds the Windows installation",
@@ -153,7 +157,7 @@ def open_disk(path: Path, fmt: str) -> tuple[WindowsVolume, list[Path], list[Par
         raise
     except Exception as exc:  # dissect raises many types for damaged containers
         log.debug("dissect failed on %s", path, exc_info=True)
-        raise UnreadableImage(str(path), f"cannot read {fmt} image: {_describe(exc)}", "is the file complete?") from exc
+        raise UnreadableImage(str(path), f"cannot read {fmt} image: {describe_failure(exc)}", "is the file complete?") from exc
     windows = _windows_filesystem(target, path)
     return windows, parents, disk_partitions(target, getattr(windows, "_fs", None))
 
@@ -171,7 +175,7 @@ def _is_differencing_vhdx(path: Path) -> bool:
         return False  # let dissect report what is wrong with it
 
 
-def _describe(exc: BaseException) -> str:
+def describe_failure(exc: BaseException) -> str:
     """The innermost cause of a dissect exception, which is the one that names the real problem."""
     while exc.__cause__ is not None:
         exc = exc.__cause__

@@ -4,11 +4,20 @@ inputs (fleet) and choosing a backend cost no import of dissect."""
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 # what imgscan reads, for messages about a file that is none of them
-READABLE = "VHD, VHDX, VMDK, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, or an extracted Windows directory"
+READABLE = (
+    "VHD, VHDX, VMDK, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, an extracted Windows directory, "
+    "a VM export (OVA, OVF, VMX) or a triage collection (tar, zip, KAPE VHDX)"
+)
+# the containers dissect.target's loaders open (imgscan.image.loaded): VM descriptors that name disks,
+# and archives of a volume's files
+LOADED = ("ova", "ovf", "vmx", "tar", "zip")
+# a key every VMware .vmx has, at the start of a line (the file is plain text, `key = "value"`)
+_VMX_KEY = re.compile(rb'(?m)^\s*(config\.version|virtualHW\.version)\s*=\s*"')
 SMALLEST = 512  # bytes: no image is shorter (a VHD footer, an MBR and an NTFS boot sector are 512 bytes each)
 
 
@@ -16,7 +25,9 @@ SMALLEST = 512  # bytes: no image is shorter (a VHD footer, an MBR and an NTFS b
 class Header:
     """What a file's first 4 KiB and last 512 bytes say, read once."""
 
-    format: str  # vhdx, vhd-fixed, vhd-dynamic, vhd-differencing, vmdk, e01, wim, raw-gpt, raw-volume, raw-mbr, unknown
+    # vhdx, vhd-fixed, vhd-dynamic, vhd-differencing, vmdk, e01, wim, raw-gpt, raw-volume, raw-mbr, ova, ovf,
+    # vmx, tar, zip, unknown
+    format: str
     # a VHD's footer is its last 512 bytes (a dynamic or differencing VHD also copies it to the start, which
     # names the format even when the end is cut off)
     vhd_footer_at_end: bool = False
@@ -43,6 +54,16 @@ def read_header(path: Path) -> Header:
         return Header("e01")
     if head.startswith(b"MSWIM\0\0\0"):
         return Header("wim", wim_part=int.from_bytes(head[40:42], "little"))
+    if head[257:262] == b"ustar":
+        # an OVA is a tar whose first member is the OVF descriptor (DSP0243 section 5.3)
+        first = head[:100].split(b"\0", 1)[0].lower()
+        return Header("ova" if first.endswith(b".ovf") else "tar")
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return Header("zip")
+    if head.lstrip().startswith(b"<") and b"dmtf.org/ovf/envelope" in head:
+        return Header("ovf")
+    if _VMX_KEY.search(head):
+        return Header("vmx")
     if len(head) >= 1024 and head[512:520] == b"EFI PART":
         return Header("raw-gpt")
     if head[3:11] == b"NTFS    ":

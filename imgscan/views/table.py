@@ -21,8 +21,10 @@ TABLE_HIDDEN = {"path", "options", "account", "predicted_errors", "reason", "sha
 def to_table(report: Json) -> str:
     image = report["image"]
     host = report.get("host") or {}
+    loader = image.get("loader")  # the dissect loader of a VM export or collection, when the format does not say it
+    via = f" via {loader}" if loader and loader != image["format"] else ""
     lines = [
-        f"imgscan {report['imgscan']}  {image['path']}  ({image['format']}, sha256 {image['sha256'][:16]}…)",
+        f"imgscan {report['imgscan']}  {image['path']}  ({image['format']}{via}, sha256 {image['sha256'][:16]}…)",
         f"host {host.get('name') or '?'}  ·  {host.get('os') or 'unknown Windows'}  ·  as of {report['as_of']}",
         "",
     ]

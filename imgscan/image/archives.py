@@ -1,0 +1,63 @@
+"""What an archive must be before imgscan reads a collection from it: complete, unencrypted, and with
+every member named inside it.
+
+dissect's tar and zip loaders read members in place and never extract, so a member named
+`../../etc/cron.d/x` (a "zip slip" name) cannot write anywhere; but an archive made that way was not
+made by a collection tool, and a user must hear about it rather than get a scan of whatever it maps.
+An encrypted zip member would read as garbage, a truncated tar would lose its last files silently.
+"""
+
+from __future__ import annotations
+
+import re
+import tarfile
+import zipfile
+from pathlib import Path
+
+from imgscan.errors import UnreadableImage
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def check_archive(path: Path, fmt: str) -> None:
+    """Raise UnreadableImage when the tar (or OVA) or zip at `path` is damaged, encrypted or names a
+    member outside itself; other formats pass."""
+    if fmt in ("tar", "ova"):
+        _check_names(path, _tar_names(path))
+    elif fmt == "zip":
+        _check_names(path, _zip_names(path))
+
+
+def _tar_names(path: Path) -> list[str]:
+    try:
+        with tarfile.open(path, "r:") as tar:
+            return tar.getnames()
+    except (tarfile.ReadError, EOFError, OSError) as exc:
+        raise UnreadableImage(str(path), f"truncated or damaged tar archive ({exc})", "re-copy the archive") from exc
+
+
+def _zip_names(path: Path) -> list[str]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise UnreadableImage(str(path), f"truncated or damaged zip archive ({exc})", "re-copy the archive") from exc
+    encrypted = [m.filename for m in members if m.flag_bits & 0x1]
+    if encrypted:
+        raise UnreadableImage(
+            str(path),
+            f"password-protected zip ({len(encrypted)} encrypted member(s), e.g. {encrypted[0]!r})",
+            "extract it with its password and scan the extracted folder",
+        )
+    return [m.filename for m in members]
+
+
+def _check_names(path: Path, names: list[str]) -> None:
+    for name in names:
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or _DRIVE.match(name) or ".." in parts:
+            raise UnreadableImage(
+                str(path),
+                f"member {name!r} is named outside the archive (a path traversal name no collection tool writes)",
+                "do not trust this archive; collect the files again",
+            )
