@@ -17,9 +17,7 @@ from tests.unit.helpers import at, run_check
 HIVES = REALDATA / "hives"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _realdata_present():
-    assert HIVES.is_dir(), f"{REALDATA} is missing: these tests read the shared real files from beside the repository"
+pytestmark = pytest.mark.realdata
 
 
 @pytest.fixture(scope="module")
