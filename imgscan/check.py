@@ -2,9 +2,9 @@
 
 A check file starts with its metadata (`Rule` objects: stable id, severity,
 title, references) so a non-programmer can read what it reports, then one
-`Check` subclass whose `run` receives the image's artefacts and yields
-`Finding`s and `InventoryItem` records. Records are declared once here; the report
-only serialises them.
+`Check` subclass that names the kinds of artefact it reads (`needs`, imgscan/kinds.py) and whose `run`
+gets a `CheckContext`, reads each kind typed (`context.get(PACKAGES)`) and yields `Finding`s and
+`InventoryItem` records. Records are declared once here; the report only serialises them.
 """
 
 from __future__ import annotations
@@ -13,11 +13,16 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+
+from imgscan.kinds import Kind
 
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
     from imgscan.report import FindingJson, SeverityName
+    from imgscan.signing.firmware_db import FirmwareTarget, SignatureDatabase
+
+T = TypeVar("T")
 
 # One JSON object of the report contract (imgscan/report.py), as the views read it.
 Json = Mapping[str, Any]
@@ -230,13 +235,48 @@ class InventoryItem:
     item: dict[str, object] = field(default_factory=dict)
 
 
+class CheckContext:
+    """What one check reads: the kinds it declares (`needs` and `uses`), each typed, and the scan's settings.
+
+    A kind it did not declare is refused (LookupError), so a check's declaration is exactly what a scan
+    that runs it loads."""
+
+    def __init__(self, artefacts: Artefacts, kinds: Iterable[Kind[Any]]) -> None:
+        self._artefacts = artefacts
+        self._kinds = frozenset(kinds)
+
+    def get(self, kind: Kind[T]) -> T:
+        if kind not in self._kinds:
+            raise LookupError(f"the check reads kind {kind.name!r} without naming it in `needs` or `uses`")
+        return self._artefacts.get(kind)
+
+    # the scan's settings as the checks read them today
+    @property
+    def as_of(self) -> date:
+        return self._artefacts.as_of
+
+    @property
+    def horizon_end(self) -> date:
+        return self._artefacts.horizon_end
+
+    @property
+    def target_firmware(self) -> FirmwareTarget:
+        return self._artefacts.target_firmware
+
+    @property
+    def target_dbx(self) -> SignatureDatabase | None:
+        return self._artefacts.target_dbx
+
+
 class Check:
     """Base class of a check. Subclasses set `rules` and `needs`, and implement `run`."""
 
     rules: ClassVar[tuple[Rule, ...]] = ()
-    # the artefact kinds (imgscan.artefacts.KINDS) it reads: when one is absent from the image, the
-    # check is skipped and the inventory says why, like dissect's check_compatible
-    needs: ClassVar[tuple[str, ...]] = ()
+    # the kinds of artefact it judges (imgscan.artefacts, or a plugin's): when one is absent from the image,
+    # the check is skipped and the inventory says why, like dissect's check_compatible
+    needs: ClassVar[tuple[Kind[Any], ...]] = ()
+    # kinds it also reads when the image has them, without being skipped when it has not
+    uses: ClassVar[tuple[Kind[Any], ...]] = ()
     # what the inventory says when `applies` is False
     not_applicable: ClassVar[str] = "nothing for it in the image"
 
@@ -244,9 +284,14 @@ class Check:
     def name(self) -> str:
         return type(self).__module__.rsplit(".", 1)[-1]
 
-    def applies(self, artefacts: Artefacts) -> bool:
+    @classmethod
+    def reads(cls) -> tuple[Kind[Any], ...]:
+        """Every kind it may read: what a scan that runs it loads."""
+        return tuple(dict.fromkeys(cls.needs + cls.uses))
+
+    def applies(self, artefacts: CheckContext) -> bool:
         """A finer condition than `needs` (e.g. a log family present); a check that does not apply is skipped."""
         return True
 
-    def run(self, artefacts: Artefacts) -> Iterable[Finding | InventoryItem]:
+    def run(self, artefacts: CheckContext) -> Iterable[Finding | InventoryItem]:
         raise NotImplementedError

@@ -7,14 +7,16 @@ The loader takes checks from imgscan.plugins and --plugins files only, so `LogCh
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from imgscan.artefacts import LOGS
 from imgscan.check import Check, Finding, Severity
 from imgscan.errorcodes import describe
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
-    from imgscan.logs.collect import LogGroup
+    from imgscan.check import CheckContext
+    from imgscan.kinds import Kind
+    from imgscan.logs.collect import LogGroup, LogSet
 
 # facility → severity of a failure logged with it: trust and servicing failures stop updates
 FACILITY_SEVERITY = {
@@ -62,20 +64,26 @@ def evidence(group: LogGroup) -> list[dict[str, object]]:
 
 
 class LogCheck(Check):
-    """A check over one log family's failure groups (`cbs`, `setup`, `events`): it needs the logs,
-    applies when the family has groups, and by default turns each group into one finding."""
+    """A check over one log family's failure groups: it needs the kind that reads the family (`logs`: the
+    built-in LOGS with its families `cbs`, `setup` and `events`, or a plugin's own kind of LogSet), applies
+    when the family has groups, and by default turns each group into one finding."""
 
     family: ClassVar[str]
+    logs: ClassVar[Kind[LogSet]] = LOGS
     only_failed: ClassVar[bool] = True  # False: every group of the family (event logs record failures only)
-    needs = ("logs",)
 
-    def applies(self, artefacts: Artefacts) -> bool:
-        return any(g.family == self.family for g in artefacts.logs.groups)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "needs" not in cls.__dict__:
+            cls.needs = (cls.logs,)  # the kind it reads its family from is the kind it needs
 
-    def groups(self, artefacts: Artefacts) -> list[LogGroup]:
-        return [g for g in artefacts.logs.groups if g.family == self.family and (g.failed or not self.only_failed)]
+    def applies(self, artefacts: CheckContext) -> bool:
+        return any(g.family == self.family for g in artefacts.get(self.logs).groups)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+    def groups(self, artefacts: CheckContext) -> list[LogGroup]:
+        return [g for g in artefacts.get(self.logs).groups if g.family == self.family and (g.failed or not self.only_failed)]
+
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         for group in self.groups(artefacts):
             yield self.finding(group)
 

@@ -1,4 +1,4 @@
-"""One scan: open the image, gather artefacts, run every check, and assemble the report.
+"""One scan: open the image, load the kinds the checks read, run the checks, and assemble the report.
 
 A check that raises is recorded in `errors` and the others still run; the
 scan counts as "nothing could be checked" only when no check completed.
@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from imgscan import __version__
-from imgscan.artefacts import Artefacts, gather, wanted_paths
-from imgscan.artefacts.catalog_set import package_validity
-from imgscan.check import Finding, InventoryItem, Severity, assign_identities
+from imgscan.artefacts import Artefacts, host
+from imgscan.check import CheckContext, Finding, InventoryItem, Severity, assign_identities
 from imgscan.correlate import correlate, ordered, settle_gates, shown
 from imgscan.gate import hidden_note, summary
 from imgscan.ignore import IgnoreEntry
@@ -23,14 +22,14 @@ from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.interrupt import doing
 from imgscan.loader import LoadedChecks
-from imgscan.logs.collect import LogGroup
 from imgscan.report import ErrorEntry, Filtered, ImageInfo, Inventory, Report, TargetFirmware
-from imgscan.servicing import qfe_rows
-from imgscan.servicing_levels import is_ssu
 from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget
 from imgscan.signing.verdict_cache import VerdictCache
 
 if TYPE_CHECKING:
+    from typing import Any
+
+    from imgscan.kinds import Kind
     from imgscan.signing.firmware_db import SignatureDatabase
 
 log = logging.getLogger(__name__)
@@ -62,21 +61,23 @@ class Options:
     verdict_cache: VerdictCache | None = None  # a fleet's shared catalog verdicts
     target_firmware: FirmwareTarget = UNKNOWN  # the Secure Boot db of the hosts
     target_dbx: SignatureDatabase | None = None  # the hosts' Secure Boot dbx, exported from one of them
+    kinds: tuple[Kind[Any], ...] = ()  # kinds to read beyond the checks' (a listing's sections)
 
 
 def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
     """Open the image read-only and scan its Windows volume."""
     options = options or Options()
-    with doing("scanning", subject=str(path)), open_image(path, options.selection, wanted_paths()) as opened:
+    with doing("scanning", subject=str(path)), open_image(path, options.selection, checks.kinds.paths()) as opened:
         return scan_volume(opened, as_of, checks, options)
 
 
 def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options: Options) -> ScanResult:
-    """Gather the artefacts of an opened image, run every check and assemble the report (the unit
-    tests call this with an in-memory volume)."""
+    """Load the kinds the checks read (and the options' kinds) from an opened image, run the checks and
+    assemble the report (the unit tests call this with an in-memory volume)."""
     horizon_days = options.horizon_days
-    art = gather(
+    art = Artefacts(
         opened,
+        checks.kinds,
         as_of,
         horizon_days,
         jobs=options.jobs,
@@ -84,6 +85,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         target_firmware=options.target_firmware,
         target_dbx=options.target_dbx,
     )
+    art.load([*checks.reads(), *options.kinds])
     with doing("running the checks"):
         findings, inventory, errors, outcome = _run_checks(art, checks)
     findings = [timed for f in findings if (timed := _apply_timing(f, art)) is not None]
@@ -112,7 +114,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         "as_of": as_of.isoformat(),
         "horizon_days": horizon_days,
         "target_firmware": _target_firmware(options),
-        "host": art.host(),
+        "host": host(art),
         "summary": summary(every),
         "findings": listed,
         "inventory": report_inventory,
@@ -120,9 +122,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
             list[ErrorEntry],
             checks.errors
             + [{"path": opened.info.path, "message": warning} for warning in opened.warnings]
-            + [{"path": u.path, "message": f"{u.role}: {u.problem}"} for u in art.unreadable]
-            + art.errors
-            + [problem for hive in art.hives for problem in hive.problems]
+            + art.errors()
             + errors,
         ),
         "warnings": warnings,
@@ -171,11 +171,12 @@ def _run_checks(
     outcome: dict[str, str | None] = {}
     for check in loaded.checks:
         absent = next((reason for kind in check.needs if (reason := art.absent(kind))), None)
-        if absent or not check.applies(art):
+        context = CheckContext(art, check.reads())
+        if absent or not check.applies(context):
             outcome[check.name] = absent or check.not_applicable
             continue
         try:
-            for record in check.run(art):
+            for record in check.run(context):
                 if isinstance(record, InventoryItem):
                     inventory.setdefault(record.section, []).append(record.item)
                 else:
@@ -187,20 +188,6 @@ def _run_checks(
             continue
         outcome[check.name] = None
     return findings, inventory, errors, outcome
-
-
-def _log_group(group: LogGroup) -> dict[str, object]:
-    return {
-        "family": group.family,
-        "subject": group.subject,
-        "hresult": group.hresult,
-        "count": group.count,
-        "failed": group.failed,
-        "first": group.first.isoformat() if group.first else None,
-        "last": group.last.isoformat() if group.last else None,
-        "sources": sorted(group.sources),
-        "samples": group.samples,
-    }
 
 
 def _image(opened: OpenedImage) -> ImageInfo:
@@ -218,34 +205,11 @@ def _image(opened: OpenedImage) -> ImageInfo:
 def _inventory(
     art: Artefacts, sections: dict[str, list[dict[str, object]]], loaded: LoadedChecks, outcome: dict[str, str | None]
 ) -> Inventory:
-    hives: list[dict[str, object]] = []
-    for role, hive in (("SOFTWARE", art.software), ("SYSTEM", art.system), ("COMPONENTS", art.components)):
-        if hive:
-            hives.append({"path": hive.path, "role": role, "dirty": hive.dirty})
-    for user in art.user_hives:
-        hives.append({"path": user.path, "role": "user", "dirty": user.dirty} | user.account.as_dict())
-    inventory: Inventory = {
-        "hives": hives,
-        "profiles_not_scanned": art.profile_notes,
-        "qfe": qfe_rows(art.packages),
-        "packages": [
-            p.as_dict() | {"servicing_stack_update": is_ssu(p)} | package_validity(p, art.catalogs, art.as_of)
-            for p in art.packages
-        ],
-        "catalogs": [
-            r.as_dict() | {"status_as_of": r.verdict.status_on(art.as_of) if r.verdict else "unreadable"}
-            for r in art.catalogs.records
-        ],
-        "trust": art.trust,
-        "partitions": [p.as_dict() for p in art.boot.partitions],
-        "boot_files": [f.as_dict() for f in art.boot.files],
-        "secure_boot": art.boot.secure_boot.as_dict() | {"winre_version": art.boot.winre_version},
-        "logs": {"read": art.logs.read, "failures": [_log_group(g) for g in art.logs.groups]},
-        "checks": [
-            {"check": c.name, "completed": outcome.get(c.name, "") is None}
-            | ({"skipped": why} if (why := outcome.get(c.name)) and not why.startswith("crashed") else {})
-            for c in loaded.checks
-        ],
-    }
-    # the sections checks add (e.g. wintrust), after the fixed ones and in name order
-    return cast(Inventory, {**inventory, **dict(sorted(sections.items()))})
+    """The loaded kinds' sections, then what each check did, then the sections checks add (e.g. wintrust),
+    in name order."""
+    checks = [
+        {"check": c.name, "completed": outcome.get(c.name, "") is None}
+        | ({"skipped": why} if (why := outcome.get(c.name)) and not why.startswith("crashed") else {})
+        for c in loaded.checks
+    ]
+    return cast(Inventory, {**art.inventory(), "checks": checks, **dict(sorted(sections.items()))})

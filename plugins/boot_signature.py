@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import BOOT
 from imgscan.check import Check, Finding, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.check import CheckContext
 
 BOOT_FILE_SIGNATURE_INVALID = Rule(
     id="boot-file-signature-invalid",
@@ -38,10 +39,10 @@ BOOT_FILE_SIGNATURE_INVALID = Rule(
 
 class BootSignature(Check):
     rules = (BOOT_FILE_SIGNATURE_INVALID,)
-    needs = ("boot",)
+    needs = (BOOT,)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        for boot_file in artefacts.boot.files:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
+        for boot_file in artefacts.get(BOOT).files:
             pe = boot_file.pe
             if not pe.invalid:
                 continue

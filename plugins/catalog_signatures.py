@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import CATALOGS, PACKAGES
 from imgscan.artefacts.catalog_set import CatalogRecord, catalog_evidence, first_failure
 from imgscan.check import Check, Finding, Rule, Severity, Timing
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.check import CheckContext
     from imgscan.servicing import Package
 
 ADVISORY = "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2749655"
@@ -67,12 +68,13 @@ UNREADABLE = Rule(
 
 class CatalogSignatures(Check):
     rules = (EXPIRY, UNTRUSTED, UNREADABLE)
-    needs = ("catalogs",)
+    needs = (CATALOGS,)
+    uses = (PACKAGES,)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        catalogs = artefacts.catalogs
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
+        catalogs = artefacts.get(CATALOGS).catalogs
         claimed: set[str] = set()
-        for package in artefacts.packages:
+        for package in artefacts.get(PACKAGES).packages:
             records = [r for r in catalogs.of_package(package) if r.verdict]
             claimed.update(r.path for r in records)
             yield from self._judge(artefacts, records, package)
@@ -94,7 +96,7 @@ class CatalogSignatures(Check):
         for records in by_content.values():
             yield from self._judge(artefacts, records, None)
 
-    def _judge(self, art: Artefacts, records: list[CatalogRecord], package: Package | None) -> Iterator[Finding]:
+    def _judge(self, art: CheckContext, records: list[CatalogRecord], package: Package | None) -> Iterator[Finding]:
         if not records:
             return
         name = f"{package.identity} ({package.kb or 'no KB'}, {package.state_name})" if package else records[0].path
@@ -133,7 +135,7 @@ class CatalogSignatures(Check):
             subjects=_subjects(package, records),
         )
 
-    def _revoked(self, art: Artefacts, records: list[CatalogRecord], name: str, package: Package | None) -> Iterator[Finding]:
+    def _revoked(self, art: CheckContext, records: list[CatalogRecord], name: str, package: Package | None) -> Iterator[Finding]:
         """Validity rule 7: a chain certificate in the Disallowed store, from the day it was put there."""
         revoked = [r for r in records if r.verdict and r.verdict.status == "revoked"]
         if not revoked:
@@ -167,7 +169,7 @@ def _subjects(package: Package | None, records: list[CatalogRecord]) -> tuple[st
     return own + tuple(r.sha256 for r in records)
 
 
-def _remediation(art: Artefacts, failing: list[CatalogRecord], package: Package | None, starts: object) -> str:
+def _remediation(art: CheckContext, failing: list[CatalogRecord], package: Package | None, starts: object) -> str:
     steps = []
     if any(r.verdict and r.verdict.cause == "tsa-without-eku" for r in failing):
         steps.append(

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import CATALOGS, PACKAGES
 from imgscan.check import Check, Finding, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.check import CheckContext
 
 COMPONENT_STORE_INCONSISTENT = Rule(
     id="component-store-inconsistent",
@@ -38,15 +39,16 @@ COMPONENT_STORE_INCONSISTENT = Rule(
 
 class ComponentStore(Check):
     rules = (COMPONENT_STORE_INCONSISTENT,)
-    needs = ("packages",)
+    needs = (PACKAGES,)
+    uses = (CATALOGS,)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         from imgscan.artefacts.catalog_set import store_problems
 
-        for package in artefacts.packages:
+        for package in artefacts.get(PACKAGES).packages:
             if not package.installed:
                 continue
-            problems = store_problems(package, artefacts.catalogs)
+            problems = store_problems(package, artefacts.get(CATALOGS).catalogs)
             if not problems:
                 continue
             yield Finding(

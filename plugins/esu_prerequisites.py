@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import MACHINE_HIVES, PACKAGES
 from imgscan.check import Check, Finding, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.check import CheckContext
 
 ESU_PREREQUISITES_MISSING = Rule(
     id="esu-prerequisites-missing",
@@ -40,19 +41,20 @@ ESU_PREREQUISITES_MISSING = Rule(
 
 class EsuPrerequisites(Check):
     rules = (ESU_PREREQUISITES_MISSING,)
-    needs = ("machine_hives",)
+    needs = (MACHINE_HIVES,)
+    uses = (PACKAGES,)
 
-    def applies(self, artefacts: Artefacts) -> bool:
+    def applies(self, artefacts: CheckContext) -> bool:
         from imgscan.servicing_levels import windows7_servicing
 
-        os = artefacts.os_version
+        os = artefacts.get(MACHINE_HIVES).os_version
         return bool(os and os.is_windows7_sp1) and artefacts.as_of >= windows7_servicing().end_of_support
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         from imgscan.servicing_levels import servicing_level, windows7_servicing
 
         data = windows7_servicing()
-        level = servicing_level(artefacts.packages)
+        level = servicing_level(artefacts.get(PACKAGES).packages)
         licensing = data.esu_licensing[0].kb
         problems = []  # (what is missing, the code ESU updates fail with)
         if level.esu_licensing is None:

@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import MACHINE_HIVES, USER_HIVES
 from imgscan.check import Check, Finding, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts import UserHive
+    from imgscan.check import CheckContext
+    from imgscan.hives import Hive
 
 UNREADABLE = Rule(
     id="hive-unreadable",
@@ -48,9 +51,12 @@ MACHINE_ROLES = {"SOFTWARE", "SYSTEM", "COMPONENTS", ".DEFAULT"}
 
 class HiveHealth(Check):
     rules = (UNREADABLE, DIRTY)
+    # read whether or not the image has them: a missing SOFTWARE is what this check reports
+    uses = (MACHINE_HIVES, USER_HIVES)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        for bad in artefacts.unreadable:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
+        machine_hives, user_hives = artefacts.get(MACHINE_HIVES), artefacts.get(USER_HIVES)
+        for bad in [*machine_hives.unreadable, *user_hives.unreadable]:
             machine = bad.role in MACHINE_ROLES
             yield Finding(
                 rule=UNREADABLE,
@@ -62,7 +68,8 @@ class HiveHealth(Check):
                     "machine too, restore it from a backup (or recreate the profile) before capturing."
                 ),
             )
-        for hive in artefacts.hives:
+        hives: list[Hive | UserHive] = [*(h for _, h in machine_hives.hives), *user_hives.hives]
+        for hive in hives:
             if hive.dirty:
                 yield Finding(
                     rule=DIRTY,

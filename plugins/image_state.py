@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import SETUP_STATE
 from imgscan.check import Check, Finding, InventoryItem, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.check import CheckContext
 
 SETUP_STATES = "https://learn.microsoft.com/en-us/windows-hardware/manufacture/desktop/windows-setup-states"
 SYSPREP = "https://learn.microsoft.com/en-us/windows-hardware/manufacture/desktop/sysprep--generalize--a-windows-installation"
@@ -63,12 +64,12 @@ STATES = {
 
 class ImageState(Check):
     rules = (IMAGE_NOT_GENERALIZED,)
-    needs = ("setup_state",)
+    needs = (SETUP_STATE,)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
-        state = artefacts.kind("setup_state")
+    def run(self, artefacts: CheckContext) -> Iterator[Finding | InventoryItem]:
+        state = artefacts.get(SETUP_STATE)
         yield InventoryItem("setup_state", {"path": state.source, "image_state": state.image_state})
-        known = STATES.get(state.image_state.upper())
+        known = STATES.get((state.image_state or "").upper())  # present: it has one
         if known is None:
             return
         severity, effect = known

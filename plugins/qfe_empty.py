@@ -20,12 +20,13 @@ from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import CATALOGS, PACKAGES
 from imgscan.artefacts.catalog_set import first_failure
 from imgscan.check import Check, Finding, InventoryItem, Rule, Severity, Timing
 from imgscan.servicing import qfe_opened
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.check import CheckContext
 
 QFE_EMPTY = Rule(
     id="qfe-empty",
@@ -50,18 +51,18 @@ QFE_EMPTY = Rule(
 
 class QfeEmpty(Check):
     rules = (QFE_EMPTY,)
-    needs = ("packages", "catalogs")
+    needs = (PACKAGES, CATALOGS)
 
-    def applies(self, artefacts: Artefacts) -> bool:
-        return bool(qfe_opened(artefacts.packages))
+    def applies(self, artefacts: CheckContext) -> bool:
+        return bool(qfe_opened(artefacts.get(PACKAGES).packages))
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding | InventoryItem]:
         from imgscan.servicing import qfe_rows
 
         culprits: list[tuple[date | None, dict[str, object]]] = []
         own = 0  # culprits that are Windows' own packages: never a wmic qfe row, yet opened to answer it
-        for package in qfe_opened(artefacts.packages):
-            starts, never_valid = first_failure([r for r in artefacts.catalogs.of_package(package) if r.verdict])
+        for package in qfe_opened(artefacts.get(PACKAGES).packages):
+            starts, never_valid = first_failure([r for r in artefacts.get(CATALOGS).catalogs.of_package(package) if r.verdict])
             if never_valid or (starts is not None and starts <= artefacts.horizon_end):
                 own += not package.is_update
                 culprits.append(
@@ -87,7 +88,7 @@ class QfeEmpty(Check):
                 "as_of": artefacts.as_of.isoformat(),
                 "empty": empty,
                 "from": starts.isoformat() if culprits and starts else None,
-                "rows": [] if empty else qfe_rows(artefacts.packages),
+                "rows": [] if empty else qfe_rows(artefacts.get(PACKAGES).packages),
             },
         )
         if not culprits:

@@ -19,11 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import BOOT
 from imgscan.check import Check, Finding, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
     from imgscan.artefacts.boot import BootFile
+    from imgscan.check import CheckContext
 
 KB5068202 = "https://support.microsoft.com/help/5068202"
 KB5062713 = "https://support.microsoft.com/help/5062713"
@@ -60,22 +61,22 @@ CA_2011_ONLY = Rule(
 
 class SecureBootCa(Check):
     rules = (CA_2023_REQUIRED, CA_2011_ONLY)
-    needs = ("boot",)
+    needs = (BOOT,)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         from imgscan.signing.firmware_db import NO_WINDOWS_CA
         from imgscan.signing.secureboot import authorities, generations
 
         firmware = artefacts.target_firmware.generation
         if firmware == NO_WINDOWS_CA:  # the hosts trust neither generation: the untrusted-signer rule speaks
             return
-        judged = [(f, generations(f.pe)) for f in artefacts.boot.files]
+        judged = [(f, generations(f.pe)) for f in artefacts.get(BOOT).files]
         judged = [(f, g) for f, g in judged if g]
         if firmware != "2023":
             for boot_file, found in judged:
                 if found == {2023}:
                     yield self._needs_2023(boot_file, firmware)
-        state = artefacts.boot.secure_boot
+        state = artefacts.get(BOOT).secure_boot
         if firmware == "2023" or state.updated or not judged or any(g != {2011} for _, g in judged):
             return
         expiry = authorities()["Microsoft Windows Production PCA 2011"].expires

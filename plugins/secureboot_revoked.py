@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import BOOT
 from imgscan.check import Check, Finding, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.check import CheckContext
     from imgscan.signing.authenticode import PeFile
     from imgscan.signing.firmware_db import SignatureDatabase
 
@@ -54,16 +55,16 @@ def revocations(pe: PeFile, dbx: SignatureDatabase) -> list[str]:
 
 class SecureBootRevoked(Check):
     rules = (BOOT_MANAGER_REVOKED,)
-    needs = ("boot",)
+    needs = (BOOT,)
     not_applicable = "no --target-dbx given (the dbx exported from the hosts)"
 
-    def applies(self, artefacts: Artefacts) -> bool:
+    def applies(self, artefacts: CheckContext) -> bool:
         return artefacts.target_dbx is not None
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         dbx = artefacts.target_dbx
         assert dbx is not None  # applies() checked it
-        for boot_file in artefacts.boot.files:
+        for boot_file in artefacts.get(BOOT).files:
             reasons = revocations(boot_file.pe, dbx)
             if not reasons:
                 continue

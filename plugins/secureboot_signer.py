@@ -23,11 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import BOOT
 from imgscan.check import Check, Finding, InventoryItem, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
     from imgscan.artefacts.boot import BootFile
+    from imgscan.check import CheckContext
     from imgscan.signing.authenticode import EmbeddedSignature, PeFile
     from imgscan.signing.firmware_db import FirmwareTarget, SignatureDatabase
 
@@ -74,14 +75,14 @@ def db_allows(pe: PeFile, db: SignatureDatabase) -> str | None:
 
 class SecureBootSigner(Check):
     rules = (UNTRUSTED_SIGNER,)
-    needs = ("boot",)
+    needs = (BOOT,)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding | InventoryItem]:
         from imgscan.signing.firmware_db import NO_WINDOWS_CA
         from imgscan.signing.secureboot import holding, signing_authorities
 
         target = artefacts.target_firmware
-        for boot_file in artefacts.boot.files:
+        for boot_file in artefacts.get(BOOT).files:
             pe = boot_file.pe
             signatures = holding(pe)
             if pe.invalid or not signatures:  # damaged (boot-file-signature-invalid) or unreadable (an errors entry)

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import PENDING
 from imgscan.check import Check, Finding, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.check import CheckContext
 
 SERVICING_PENDING = Rule(
     id="servicing-pending",
@@ -39,10 +40,10 @@ SERVICING_PENDING = Rule(
 
 class ServicingPending(Check):
     rules = (SERVICING_PENDING,)
-    needs = ("pending",)
+    needs = (PENDING,)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        pending = artefacts.kind("pending")
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
+        pending = artefacts.get(PENDING)
         what = ", ".join(str(e.get("marker") or e.get("value")) for e in pending.evidence)
         yield Finding(
             rule=SERVICING_PENDING,

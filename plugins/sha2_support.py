@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import MACHINE_HIVES, PACKAGES
 from imgscan.check import Check, Finding, Rule, Severity, Timing
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.check import CheckContext
 
 SHA2_SUPPORT_MISSING = Rule(
     id="sha2-support-missing",
@@ -38,17 +39,19 @@ SHA2_SUPPORT_MISSING = Rule(
 
 class Sha2Support(Check):
     rules = (SHA2_SUPPORT_MISSING,)
-    needs = ("machine_hives",)
+    needs = (MACHINE_HIVES,)
+    uses = (PACKAGES,)
 
-    def applies(self, artefacts: Artefacts) -> bool:
-        os = artefacts.os_version
+    def applies(self, artefacts: CheckContext) -> bool:
+        os = artefacts.get(MACHINE_HIVES).os_version
         return bool(os and os.is_windows7_sp1)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         from imgscan.servicing_levels import servicing_level, windows7_servicing
 
         data = windows7_servicing()
-        level = servicing_level(artefacts.packages)
+        os = artefacts.get(MACHINE_HIVES).os_version
+        level = servicing_level(artefacts.get(PACKAGES).packages)
         missing = []
         if level.sha2_support is None:
             missing.append(f"{data.sha2_support[0].kb} (SHA-2 code signing support)")
@@ -66,7 +69,7 @@ class Sha2Support(Check):
             evidence=[
                 {
                     "path": r"Windows\servicing\Packages",
-                    "os": artefacts.os_version.name if artefacts.os_version else None,
+                    "os": os.name if os else None,
                     "missing": missing,
                     "installed_ssus": list(level.ssus),
                     "sha2_support": level.sha2_support,

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import MACHINE_HIVES
 from imgscan.check import Check, Finding, InventoryItem, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.check import CheckContext
 
 SERVICES = {
     "wuauserv": "Windows Update",
@@ -45,10 +46,11 @@ UPDATE_SERVICE_DISABLED = Rule(
 
 class UpdateServices(Check):
     rules = (UPDATE_SERVICE_DISABLED,)
-    needs = ("machine_hives",)
+    needs = (MACHINE_HIVES,)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
-        system, software = artefacts.system, artefacts.software
+    def run(self, artefacts: CheckContext) -> Iterator[Finding | InventoryItem]:
+        hives = artefacts.get(MACHINE_HIVES)
+        system, software = hives.system, hives.software
         control_set = system.control_set() if system else None
         evidence: list[dict[str, object]] = []
         codes = []

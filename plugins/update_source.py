@@ -13,10 +13,11 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import MACHINE_HIVES
 from imgscan.check import Check, Finding, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.check import CheckContext
 
 POLICY_KEY = r"Policies\Microsoft\Windows\WindowsUpdate"
 URL = re.compile(r"^https?://[^\s/:]+(:\d{1,5})?(/\S*)?$", re.IGNORECASE)
@@ -38,10 +39,10 @@ UPDATE_SOURCE_POLICY = Rule(
 
 class UpdateSource(Check):
     rules = (UPDATE_SOURCE_POLICY,)
-    needs = ("machine_hives",)
+    needs = (MACHINE_HIVES,)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        software = artefacts.software
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
+        software = artefacts.get(MACHINE_HIVES).software
         if software is None or software.value(rf"{POLICY_KEY}\AU", "UseWUServer") != 1:
             return
         servers = {name: software.value(POLICY_KEY, name) for name in ("WUServer", "WUStatusServer")}

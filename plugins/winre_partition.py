@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import BOOT, MACHINE_HIVES, PARTITIONS
 from imgscan.check import Check, Finding, Rule, Severity, Timing
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.check import CheckContext
     from imgscan.image.partitions import Partition
 
 NEEDED = 250 * 1024 * 1024
@@ -48,18 +49,19 @@ class WinrePartition(Check):
     rules = (WINRE_PARTITION_TOO_SMALL,)
     # partitions: a WIM or a directory has none, and the check is skipped saying so; ReAgent.xml's
     # WinRE location and WinREVersion are read with the boot kind whether or not it has boot files
-    needs = ("partitions", "machine_hives")
+    needs = (PARTITIONS, MACHINE_HIVES)
+    uses = (BOOT,)
 
-    def applies(self, artefacts: Artefacts) -> bool:
-        os = artefacts.os_version
+    def applies(self, artefacts: CheckContext) -> bool:
+        os = artefacts.get(MACHINE_HIVES).os_version
         build = os.build if os else None
         return build is not None and (build in (19044, 19045, 20348) or build >= 22000)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        boot = artefacts.boot
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
+        boot = artefacts.get(BOOT)
         if _fixed(boot.winre_version):
             return
-        partition = _winre_partition(artefacts.kind("partitions"), boot.winre_offset)
+        partition = _winre_partition(artefacts.get(PARTITIONS), boot.winre_offset)
         if partition is None or partition.free_bytes is None or partition.free_bytes >= NEEDED:
             return
         on_windows = partition.role == "windows"

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts import USER_HIVES
 from imgscan.check import Check, Finding, InventoryItem, RegistryFix, Rule, Severity
 from imgscan.hives import key_last_written
 from imgscan.wintrust import KEY_PATH, SETREG_DEFAULT, VALUE_NAME, WINDOWS_DEFAULT, TrustState, as_dword
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts, UserHive
+    from imgscan.artefacts import UserHive
+    from imgscan.check import CheckContext
 
 REFERENCES = (
     "https://learn.microsoft.com/en-us/dotnet/framework/tools/setreg-exe-set-registry-tool",
@@ -60,10 +62,10 @@ PREDICTED_ERRORS = (
 
 class WinTrustState(Check):
     rules = (OFFLINE_REVOCATION, WEAKENED)
-    needs = ("user_hives",)
+    needs = (USER_HIVES,)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
-        for user in artefacts.user_hives:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding | InventoryItem]:
+        for user in artefacts.get(USER_HIVES).hives:
             yield from self._check(user)
 
     def _check(self, user: UserHive) -> Iterator[Finding | InventoryItem]:

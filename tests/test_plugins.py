@@ -10,15 +10,19 @@ from pathlib import Path
 from tests.conftest import REPO, rules_by_path, run_imgscan
 
 EXTRA = """
+from imgscan.artefacts import MACHINE_HIVES
 from imgscan.check import Check, Finding, Rule, Severity
 
 COMPUTER = Rule(id="site-computer-name", severity=Severity.LOW, title="Computer name recorded", summary="site check")
 
 class ComputerName(Check):
     rules = (COMPUTER,)
+    needs = (MACHINE_HIVES,)
 
     def run(self, artefacts):
-        yield Finding(rule=COMPUTER, message=artefacts.host()["name"],
+        system = artefacts.get(MACHINE_HIVES).system
+        name = system.value(system.control_set() + "\\\\Control\\\\ComputerName\\\\ComputerName", "ComputerName")
+        yield Finding(rule=COMPUTER, message=name,
                       evidence=[{"path": "Windows\\\\System32\\\\config\\\\SYSTEM"}], remediation="none")
 """
 

@@ -8,18 +8,16 @@ import pytest
 from imgscan.plugins.wintrust_state import WinTrustState
 
 from imgscan.accounts import Account
-from imgscan.artefacts import Artefacts, UserHive
+from imgscan.artefacts import UserHive
 from imgscan.artefacts.user_hives import UserHives
-from imgscan.check import Finding, InventoryItem
 from imgscan.hives import parse_hive
 from tests.conftest import REALDATA
+from tests.unit.helpers import at, run_check
 
 HIVES = REALDATA / "hives"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _realdata_present():
-    assert HIVES.is_dir(), f"{REALDATA} is missing: these tests read the shared real files from beside the repository"
+pytestmark = pytest.mark.realdata
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +28,9 @@ def win7_ntuser():
 def test_real_win7_ntuser_decodes_to_default_without_finding(win7_ntuser):
     account = Account("profile", "plaso", None, win7_ntuser.path)
     user = UserHive(account, win7_ntuser.path, win7_ntuser.dirty, lambda: win7_ntuser)
-    art = Artefacts(image=None, as_of=None)  # type: ignore[arg-type]
-    art.preload("user_hives", UserHives(hives=[user]))
-    records = list(WinTrustState().run(art))
-    assert [r for r in records if isinstance(r, Finding)] == []
-    (inventory,) = [r for r in records if isinstance(r, InventoryItem)]
+    ran = run_check(WinTrustState, at("2013-07-01"), user_hives=UserHives(hives=[user]))
+    assert ran.findings == []
+    (inventory,) = ran.inventory
     assert inventory.item["state"] == "0x00023c00"
 
 

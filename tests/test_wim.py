@@ -174,12 +174,12 @@ def test_temp_directory_removed_on_interrupt(wims, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
     seen = []
 
-    def interrupted(image, as_of, horizon, **options):
+    def interrupted(image, registry, as_of, horizon, **options):
         seen.extend(p for p in tmp_path.iterdir() if p.name.startswith("imgscan-wim-"))
         assert seen and oct(seen[0].stat().st_mode & 0o777) == "0o700"
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scan_module, "gather", interrupted)
+    monkeypatch.setattr(scan_module, "Artefacts", interrupted)
     with pytest.raises(KeyboardInterrupt):
         scan_module.scan(wims["seed000"]["wim-lzx"], None, load_checks(), scan_module.Options(selection=Selection()))
     assert seen and list(tmp_path.iterdir()) == []

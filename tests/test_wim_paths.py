@@ -1,8 +1,8 @@
 """Every artefact kind declares every path its loader opens, so a WIM extracts all a scan reads.
 
-The WIM backend extracts only `wanted_paths()`, the union of the kinds' PATHS; a loader that opened
+The WIM backend extracts only the registry's `paths()`, the union of the kinds' paths; a loader that opened
 a path its kind does not declare would work on a disk image and find nothing in a WIM. Each kind is
-loaded here through a volume that records every file opened, and checked against its own PATHS.
+loaded here through a volume that records every file opened, and checked against its own paths.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from imgscan.artefacts import KINDS, Artefacts, kind_module, wanted_paths
+from imgscan.artefacts import USER_HIVES, Artefacts, builtin_registry
 from imgscan.image import ImageIdentity, OpenedImage
 from imgscan.image.volume import directory_volume
 from sample_images.scenario import load, write_tree
@@ -50,18 +50,19 @@ def test_each_kind_opens_only_the_paths_it_declares(tmp_path: Path, scenario: st
     temp.mkdir(parents=True)
     (temp / "KB2656368.html").write_text("<html></html>")
     volume = RecordingVolume(directory_volume(tree))
-    art = Artefacts(OpenedImage(volume, ImageIdentity(str(tree), "0" * 64, "directory")), date(2013, 7, 1))
+    registry = builtin_registry()
+    art = Artefacts(OpenedImage(volume, ImageIdentity(str(tree), "0" * 64, "directory")), registry, date(2013, 7, 1))
     read = []
-    for name in KINDS:  # in load order, so a kind's own reads are told apart from its inputs'
+    for kind in registry.kinds:  # in load order (requires first), so a kind's own reads are told apart from its inputs'
         volume.opened = []
-        art.kind(name)
-        if name == "user_hives":
-            for user in art.user_hives:
+        art.get(kind)
+        if kind is USER_HIVES:
+            for user in art.get(USER_HIVES).hives:
                 user.open()  # what the WinTrust check reads
-        outside = sorted(p for p in volume.opened if not _declared(p, kind_module(name).PATHS))
-        assert not outside, f"kind {name} read paths it does not declare: {outside}"
+        outside = sorted(p for p in volume.opened if not _declared(p, kind.paths))
+        assert not outside, f"kind {kind.name} read paths it does not declare: {outside}"
         read += volume.opened
     assert any(p.endswith("WindowsUpdate.log") for p in read)
     assert any(p.lower().endswith("kb2656368.html") for p in read)
     assert any(p.lower().endswith("state.ini") for p in read)
-    assert all(_declared(p, wanted_paths()) for p in read)
+    assert all(_declared(p, registry.paths()) for p in read)

@@ -16,18 +16,19 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
+from imgscan.artefacts.judge import SIGNATURE_JUDGE
+from imgscan.artefacts.machine_hives import MACHINE_HIVES
 from imgscan.image.partitions import Partition
+from imgscan.kinds import ErrorList, Kind, Section
 from imgscan.signing.authenticode import PeFile, read_pe
 from imgscan.signing.secureboot import SecureBootState, secure_boot_state
 
 if TYPE_CHECKING:
-    from imgscan.artefacts.loading import ArtefactLoader
+    from imgscan.kinds import InventoryContext, Loader
 
 BCDBOOT_SOURCE = r"Windows\Boot\EFI\bootmgfw.efi"
 REAGENT = r"Windows\System32\Recovery\ReAgent.xml"
 ESP_BOOT_FILES = (r"EFI\Microsoft\Boot\bootmgfw.efi", r"EFI\Boot\bootx64.efi")
-PATHS = ("/Windows/Boot/EFI/bootmgfw.efi", "/Windows/System32/Recovery/ReAgent.xml")
-ABSENT = "the image has no UEFI boot files (no EFI system partition and no Windows\\Boot\\EFI\\bootmgfw.efi)"
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,9 @@ class Boot:
         return bool(self.files)
 
 
-def load(art: ArtefactLoader) -> Boot:
-    boot = Boot(partitions=list(art.partitions), secure_boot=secure_boot_state(art.system))
+def load(art: Loader) -> Boot:
+    hives = art.get(MACHINE_HIVES)
+    boot = Boot(partitions=list(art.partitions), secure_boot=secure_boot_state(hives.system))
     boot.errors += [{"path": f"partition {p.number} ({p.role})", "message": p.problem} for p in boot.partitions if p.problem]
     esp = next((p for p in boot.partitions if p.role == "efi-system" and p.volume is not None), None)
     sources = (
@@ -75,7 +77,7 @@ def load(art: ArtefactLoader) -> Boot:
         except OSError as exc:
             boot.errors.append({"path": path, "message": f"boot file cannot be read: {getattr(exc, 'problem', exc)}"})
             continue
-        pe = read_pe(path, data, art.judge())
+        pe = read_pe(path, data, art.get(SIGNATURE_JUDGE))
         if pe.problem:
             boot.errors.append({"path": path, "message": f"{where}: {pe.problem}"})
         for signature in pe.signatures:
@@ -83,11 +85,11 @@ def load(art: ArtefactLoader) -> Boot:
                 boot.errors.append({"path": path, "message": f"{where}: {signature.problem}"})
         boot.files.append(BootFile(where, pe))
     boot.winre_offset = _winre_offset(art, boot.errors)
-    boot.winre_version = art.os_version.winre if art.os_version else None
+    boot.winre_version = hives.os_version.winre if hives.os_version else None
     return boot
 
 
-def _winre_offset(art: ArtefactLoader, errors: list[dict[str, str]]) -> int | None:
+def _winre_offset(art: Loader, errors: list[dict[str, str]]) -> int | None:
     if not art.volume.exists(REAGENT):
         return None
     try:
@@ -99,3 +101,27 @@ def _winre_offset(art: ArtefactLoader, errors: list[dict[str, str]]) -> int | No
     location = root.find("WinreLocation")
     offset = location.get("offset") if location is not None else None
     return int(offset) if offset and offset.isdigit() else None
+
+
+def inventory(boot: Boot, _: InventoryContext) -> Section:
+    return {
+        "partitions": [p.as_dict() for p in boot.partitions],
+        "boot_files": [f.as_dict() for f in boot.files],
+        "secure_boot": boot.secure_boot.as_dict() | {"winre_version": boot.winre_version},
+    }
+
+
+def errors(boot: Boot) -> ErrorList:
+    return boot.errors
+
+
+BOOT = Kind(
+    name="boot",
+    paths=("/Windows/Boot/EFI/bootmgfw.efi", "/Windows/System32/Recovery/ReAgent.xml"),
+    load=load,
+    requires=(MACHINE_HIVES, SIGNATURE_JUDGE),
+    absent="the image has no UEFI boot files (no EFI system partition and no Windows\\Boot\\EFI\\bootmgfw.efi)",
+    inventory=inventory,
+    errors=errors,
+    reading="reading the boot files",
+)

@@ -19,6 +19,10 @@ class Unreadable:
     role: str  # "SOFTWARE", "SYSTEM", "COMPONENTS" or an account label
     problem: str
 
+    def entry(self) -> dict[str, str]:
+        """As a report `errors` entry."""
+        return {"path": self.path, "message": f"{self.role}: {self.problem}"}
+
 
 def read_hive(volume: WindowsVolume, path: str, role: str, required: bool, unreadable: list[Unreadable]) -> Hive | None:
     """The hive at `path`, or None with the reason appended to `unreadable` (a missing optional hive

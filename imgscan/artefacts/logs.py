@@ -1,28 +1,65 @@
-"""Kind `logs`: failures recorded by CBS, CheckSUR, setup logs, WindowsUpdate.log and the event logs."""
+"""Kind `logs`: failures recorded by CBS, CheckSUR, setup logs, WindowsUpdate.log and the event logs.
+
+Its groups carry their family (`cbs`, `setup`, `events`), which the log checks select on. A plugin
+that reads a log of its own defines its own kind of `LogSet` (see CONTRIBUTING.md), with its own
+paths and inventory section, and a `LogCheck` whose `logs` is that kind.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imgscan.logs.collect import LogSet, read_logs
+from imgscan.kinds import ErrorList, Kind, Section
+from imgscan.logs.collect import LogGroup, LogSet, read_logs
 
 if TYPE_CHECKING:
-    from imgscan.artefacts.loading import ArtefactLoader
-
-PATHS = (
-    "/Windows/Logs/CBS/*",
-    "/Windows/Temp/KB*.htm*",
-    "/Windows/Temp/dd_*.txt",
-    "/Users/*/AppData/Local/Temp/KB*.htm*",
-    "/Users/*/AppData/Local/Temp/dd_*.txt",
-    "/Documents and Settings/*/Local Settings/Temp/KB*.htm*",
-    "/Documents and Settings/*/Local Settings/Temp/dd_*.txt",
-    "/Windows/WindowsUpdate.log",
-    "/Windows/System32/winevt/Logs/System.evtx",
-    "/Windows/System32/winevt/Logs/Setup.evtx",
-)
-ABSENT = "the image has no update logs"
+    from imgscan.kinds import InventoryContext, Loader
 
 
-def load(art: ArtefactLoader) -> LogSet:
+def load(art: Loader) -> LogSet:
     return read_logs(art.volume, art.as_of)
+
+
+def group_entry(group: LogGroup) -> dict[str, object]:
+    """One failure group as the report's inventory lists it."""
+    return {
+        "family": group.family,
+        "subject": group.subject,
+        "hresult": group.hresult,
+        "count": group.count,
+        "failed": group.failed,
+        "first": group.first.isoformat() if group.first else None,
+        "last": group.last.isoformat() if group.last else None,
+        "sources": sorted(group.sources),
+        "samples": group.samples,
+    }
+
+
+def inventory(logs: LogSet, _: InventoryContext) -> Section:
+    return {"logs": {"read": logs.read, "failures": [group_entry(g) for g in logs.groups]}}
+
+
+def errors(logs: LogSet) -> ErrorList:
+    return logs.errors
+
+
+LOGS = Kind(
+    name="logs",
+    paths=(
+        "/Windows/Logs/CBS/*",
+        "/Windows/Temp/KB*.htm*",
+        "/Windows/Temp/dd_*.txt",
+        "/Users/*/AppData/Local/Temp/KB*.htm*",
+        "/Users/*/AppData/Local/Temp/dd_*.txt",
+        "/Documents and Settings/*/Local Settings/Temp/KB*.htm*",
+        "/Documents and Settings/*/Local Settings/Temp/dd_*.txt",
+        "/Windows/WindowsUpdate.log",
+        "/Windows/System32/winevt/Logs/System.evtx",
+        "/Windows/System32/winevt/Logs/Setup.evtx",
+    ),
+    load=load,
+    absent="the image has no update logs",
+    inventory=inventory,
+    errors=errors,
+    reading="reading the update logs",
+)

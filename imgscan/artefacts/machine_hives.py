@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from imgscan.artefacts.hive_loading import Unreadable, read_hive
 from imgscan.hives import Hive
 from imgscan.image.volume import CONFIG_DIR, child_path
+from imgscan.kinds import ErrorList, Kind, Section
+from imgscan.os_version import OsVersion, read_os_version
 
 if TYPE_CHECKING:
-    from imgscan.artefacts.loading import ArtefactLoader
-
-PATHS = (
-    "/Windows/System32/config/SOFTWARE",
-    "/Windows/System32/config/SYSTEM",
-    "/Windows/System32/config/COMPONENTS",
-)
-ABSENT = "the image has no readable SOFTWARE or SYSTEM hive"
+    from imgscan.kinds import InventoryContext, Loader
 
 
 @dataclass
@@ -30,11 +26,45 @@ class MachineHives:
     def __bool__(self) -> bool:
         return bool(self.software or self.system)
 
+    @property
+    def hives(self) -> list[tuple[str, Hive]]:
+        """The hives read, by role."""
+        roles = (("SOFTWARE", self.software), ("SYSTEM", self.system), ("COMPONENTS", self.components))
+        return [(role, hive) for role, hive in roles if hive]
 
-def load(art: ArtefactLoader) -> MachineHives:
+    @cached_property
+    def os_version(self) -> OsVersion | None:
+        return read_os_version(self.software)
+
+
+def load(art: Loader) -> MachineHives:
     unreadable: list[Unreadable] = []
 
     def read(name: str, required: bool) -> Hive | None:
         return read_hive(art.volume, child_path(CONFIG_DIR, name), name, required, unreadable)
 
     return MachineHives(read("SOFTWARE", True), read("SYSTEM", True), read("COMPONENTS", False), unreadable)
+
+
+def inventory(found: MachineHives, _: InventoryContext) -> Section:
+    return {"hives": [{"path": hive.path, "role": role, "dirty": hive.dirty} for role, hive in found.hives]}
+
+
+def errors(found: MachineHives) -> ErrorList:
+    """Hives that could not be used, then damaged cells met while reading the others."""
+    return [u.entry() for u in found.unreadable] + [problem for _, hive in found.hives for problem in hive.problems]
+
+
+MACHINE_HIVES = Kind(
+    name="machine_hives",
+    paths=(
+        "/Windows/System32/config/SOFTWARE",
+        "/Windows/System32/config/SYSTEM",
+        "/Windows/System32/config/COMPONENTS",
+    ),
+    load=load,
+    absent="the image has no readable SOFTWARE or SYSTEM hive",
+    inventory=inventory,
+    errors=errors,
+    reading="reading the machine hives",
+)

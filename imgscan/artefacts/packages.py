@@ -1,17 +1,21 @@
-"""Kind `packages`: the CBS packages (SOFTWARE registrations and servicing\\Packages manifests)."""
+"""Kind `packages`: the CBS packages (SOFTWARE registrations and servicing\\Packages manifests).
+
+Its inventory section is the `qfe` list (what wmic qfe shows); the `packages` section, each package with
+its catalog's verdict, is the catalogs kind's, which reads the packages.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from imgscan.servicing import Package, read_packages
+from imgscan.artefacts.machine_hives import MACHINE_HIVES
+from imgscan.kinds import ErrorList, Kind, Section
+from imgscan.servicing import Package, qfe_rows, read_packages
 
 if TYPE_CHECKING:
-    from imgscan.artefacts.loading import ArtefactLoader
+    from imgscan.kinds import InventoryContext, Loader
 
-PATHS = ("/Windows/servicing/Packages/*.mum",)
-ABSENT = "the image has no servicing packages"
 # Updates that make WinVerifyTrust accept timestamps whose TSA certificate lacks the
 # timestamping EKU (Advisory 2749655): Vista/7/2008/2008 R2, and Windows 8/2012.
 EKU_MITIGATIONS = ("KB2749655", "KB2756872")
@@ -27,8 +31,8 @@ class Packages:
         return bool(self.packages)
 
 
-def load(art: ArtefactLoader) -> Packages:
-    packages = read_packages(art.volume, art.software)
+def load(art: Loader) -> Packages:
+    packages = read_packages(art.volume, art.get(MACHINE_HIVES).software)
     installed = {p.kb for p in packages if p.installed}
     return Packages(
         packages=packages,
@@ -40,3 +44,23 @@ def load(art: ArtefactLoader) -> Packages:
             if p.problem and not (p.installed and None in (p.mum_path, p.cat_path))
         ],
     )
+
+
+def inventory(found: Packages, _: InventoryContext) -> Section:
+    return {"qfe": qfe_rows(found.packages)}
+
+
+def errors(found: Packages) -> ErrorList:
+    return found.errors
+
+
+PACKAGES = Kind(
+    name="packages",
+    paths=("/Windows/servicing/Packages/*.mum",),
+    load=load,
+    requires=(MACHINE_HIVES,),
+    absent="the image has no servicing packages",
+    inventory=inventory,
+    errors=errors,
+    reading="reading the servicing packages",
+)

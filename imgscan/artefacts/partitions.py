@@ -4,20 +4,21 @@ Only a disk image has partitions. A WIM or an extracted directory holds the file
 the EFI system and recovery partitions of a host built from a WIM are made when the image is deployed;
 a bare volume image has no partition table. A check that needs partitions is then skipped, and the
 inventory says why, instead of "completing" with nothing to judge and reporting the image clean.
+(The report's partitions section is the boot kind's, which reads them whether or not a check needs them.)
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from imgscan.kinds import Kind
+
 if TYPE_CHECKING:
-    from imgscan.artefacts.loading import ArtefactLoader
     from imgscan.image.partitions import Partition
+    from imgscan.kinds import Loader
 
-PATHS: tuple[str, ...] = ()  # read from the disk's partition table, not from files
 
-
-def ABSENT(art: ArtefactLoader) -> str:  # noqa: N802 - the name every kind module uses for its absence reason
+def absent(art: Loader) -> str:
     """Why there are no partitions, in the words of the container the image came in."""
     return {
         "wim": "a WIM has no partitions: the EFI system and recovery partitions are made when the image is deployed",
@@ -29,5 +30,14 @@ def ABSENT(art: ArtefactLoader) -> str:  # noqa: N802 - the name every kind modu
     }.get(art.container, "the disk's partition table lists no partition")
 
 
-def load(art: ArtefactLoader) -> list[Partition]:
+def load(art: Loader) -> list[Partition]:
     return list(art.partitions)
+
+
+PARTITIONS = Kind(
+    name="partitions",
+    paths=(),  # read from the disk's partition table, not from files
+    load=load,
+    absent=absent,
+    reading="reading the partitions",
+)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from imgscan.artefacts.loading import ArtefactLoader
+from imgscan.artefacts.machine_hives import MACHINE_HIVES
+from imgscan.kinds import Kind
 
-PATHS = ("/Windows/WinSxS/pending.xml",)
-ABSENT = "no servicing operation is pending in the image"
+if TYPE_CHECKING:
+    from imgscan.kinds import Loader
+
 PENDING_XML = r"Windows\WinSxS\pending.xml"
 CBS_KEY = r"Microsoft\Windows\CurrentVersion\Component Based Servicing"
 CBS_MARKERS = ("RebootPending", "PackagesPending", "SessionsPending")
@@ -29,11 +30,12 @@ class Pending:
         return bool(self.evidence)
 
 
-def load(art: ArtefactLoader) -> Pending:
+def load(art: Loader) -> Pending:
     found = Pending()
     if art.volume.exists(PENDING_XML):
         found.evidence.append({"path": PENDING_XML, "marker": "pending.xml (CBS transactions not yet committed)"})
-    system = art.system
+    hives = art.get(MACHINE_HIVES)
+    system = hives.system
     control_set = system.control_set() if system else None
     if system is not None and control_set is not None:
         key = rf"{control_set}\Control\Session Manager"
@@ -41,8 +43,18 @@ def load(art: ArtefactLoader) -> Pending:
         if renames:
             count = len([r for r in renames if r]) if isinstance(renames, list) else 1
             found.evidence.append({"path": rf"SYSTEM\{key}", "value": "PendingFileRenameOperations", "entries": count})
-    software = art.software
+    software = hives.software
     for marker in CBS_MARKERS:
         if software is not None and software.key(rf"{CBS_KEY}\{marker}") is not None:
             found.evidence.append({"path": rf"SOFTWARE\{CBS_KEY}\{marker}", "marker": f"{marker} key"})
     return found
+
+
+PENDING = Kind(
+    name="pending",
+    paths=("/Windows/WinSxS/pending.xml",),
+    load=load,
+    requires=(MACHINE_HIVES,),
+    absent="no servicing operation is pending in the image",
+    reading="reading pending servicing operations",
+)

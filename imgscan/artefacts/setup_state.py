@@ -12,13 +12,13 @@ import configparser
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts.machine_hives import MACHINE_HIVES
+from imgscan.kinds import ErrorList, Kind
 from imgscan.logs.text import sniff_encoding
 
 if TYPE_CHECKING:
-    from imgscan.artefacts.loading import ArtefactLoader
+    from imgscan.kinds import Loader
 
-PATHS = ("/Windows/Setup/State/State.ini",)
-ABSENT = "the image records no Windows Setup image state"
 STATE_KEY = r"Microsoft\Windows\CurrentVersion\Setup\State"
 STATE_INI = r"Windows\Setup\State\State.ini"
 
@@ -33,10 +33,11 @@ class SetupState:
         return self.image_state is not None
 
 
-def load(art: ArtefactLoader) -> SetupState:
+def load(art: Loader) -> SetupState:
     errors: list[dict[str, str]] = []
     from_ini = _from_ini(art, errors)
-    value = art.software.value(STATE_KEY, "ImageState") if art.software else None
+    software = art.get(MACHINE_HIVES).software
+    value = software.value(STATE_KEY, "ImageState") if software else None
     if isinstance(value, str) and value.strip():
         return SetupState(value.strip(), rf"SOFTWARE\{STATE_KEY}\ImageState", errors)
     if from_ini:
@@ -44,7 +45,7 @@ def load(art: ArtefactLoader) -> SetupState:
     return SetupState(errors=errors)
 
 
-def _from_ini(art: ArtefactLoader, errors: list[dict[str, str]]) -> str | None:
+def _from_ini(art: Loader, errors: list[dict[str, str]]) -> str | None:
     if not art.volume.exists(STATE_INI):
         return None
     try:
@@ -62,3 +63,18 @@ def _from_ini(art: ArtefactLoader, errors: list[dict[str, str]]) -> str | None:
         return None
     state = parser.get("State", "ImageState", fallback=None)
     return state.strip() if state else None
+
+
+def errors(state: SetupState) -> ErrorList:
+    return state.errors
+
+
+SETUP_STATE = Kind(
+    name="setup_state",
+    paths=("/Windows/Setup/State/State.ini",),
+    load=load,
+    requires=(MACHINE_HIVES,),
+    absent="the image records no Windows Setup image state",
+    errors=errors,
+    reading="reading the Windows Setup state",
+)

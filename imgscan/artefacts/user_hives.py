@@ -12,17 +12,12 @@ from typing import TYPE_CHECKING
 
 from imgscan.accounts import discover
 from imgscan.artefacts.hive_loading import Unreadable, UserHive, read_hive
+from imgscan.artefacts.machine_hives import MACHINE_HIVES
 from imgscan.hives import load_hive
+from imgscan.kinds import ErrorList, Kind, Section
 
 if TYPE_CHECKING:
-    from imgscan.artefacts.loading import ArtefactLoader
-
-PATHS = (
-    "/Windows/System32/config/DEFAULT",
-    "/Users/*/NTUSER.DAT",
-    "/Documents and Settings/*/NTUSER.DAT",
-)
-ABSENT = "the image has no user hive"
+    from imgscan.kinds import InventoryContext, Loader
 
 
 @dataclass
@@ -35,8 +30,8 @@ class UserHives:
         return bool(self.hives)
 
 
-def load(art: ArtefactLoader) -> UserHives:
-    accounts, notes = discover(art.volume, art.software)
+def load(art: Loader) -> UserHives:
+    accounts, notes = discover(art.volume, art.get(MACHINE_HIVES).software)
     found = UserHives(notes=notes)
     for account in accounts:
         hive = read_hive(art.volume, account.hive_path, account.label, True, found.unreadable)
@@ -46,3 +41,29 @@ def load(art: ArtefactLoader) -> UserHives:
             )
         del hive
     return found
+
+
+def inventory(found: UserHives, _: InventoryContext) -> Section:
+    hives = [{"path": u.path, "role": "user", "dirty": u.dirty} | u.account.as_dict() for u in found.hives]
+    return {"hives": hives, "profiles_not_scanned": found.notes}
+
+
+def errors(found: UserHives) -> ErrorList:
+    """Hives that could not be used, then damaged cells met while the checks read the others."""
+    return [u.entry() for u in found.unreadable] + [problem for user in found.hives for problem in user.problems]
+
+
+USER_HIVES = Kind(
+    name="user_hives",
+    paths=(
+        "/Windows/System32/config/DEFAULT",
+        "/Users/*/NTUSER.DAT",
+        "/Documents and Settings/*/NTUSER.DAT",
+    ),
+    load=load,
+    requires=(MACHINE_HIVES,),
+    absent="the image has no user hive",
+    inventory=inventory,
+    errors=errors,
+    reading="reading the profiles' hives",
+)

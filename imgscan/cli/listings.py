@@ -35,7 +35,11 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
 
 
 def run_listing(args: argparse.Namespace) -> int:
-    """`packages` and `catalogs`: the report sections each shows, in its table or as JSON."""
+    """`packages` and `catalogs`: the report sections each shows, in its table or as JSON. Only the kinds
+    those sections come from are read (a packages listing reads no user hive, log or boot file), and only
+    the checks that read nothing else run."""
+    from imgscan.artefacts import CATALOGS, PACKAGES
+    from imgscan.loader import load_checks
     from imgscan.servicing_levels import ssu_level
     from imgscan.views.catalogs import catalogs_table
     from imgscan.views.json_view import to_json
@@ -43,7 +47,8 @@ def run_listing(args: argparse.Namespace) -> int:
 
     # the report sections each listing shows, and its table view
     listings = {"packages": (("qfe", "packages"), packages_table), "catalogs": (("catalogs",), catalogs_table)}
-    report: Json = run_scan(args).report
+    kinds = (PACKAGES, CATALOGS)  # the packages with their catalogs' validity; the catalogs
+    report: Json = run_scan(args, checks=load_checks(args.plugins).within(kinds), kinds=kinds).report
     sections, table = listings[args.command]
     view = {key: report[key] for key in ("imgscan", "image", "as_of", "host")}
     view |= {section: report["inventory"][section] for section in sections}

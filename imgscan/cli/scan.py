@@ -7,7 +7,7 @@ import argparse
 import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imgscan.check import Json, Severity
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
@@ -17,6 +17,7 @@ from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
 
 if TYPE_CHECKING:
     from imgscan.cli.options import Subcommands
+    from imgscan.kinds import Kind
     from imgscan.loader import LoadedChecks
     from imgscan.scan import Options, ScanResult
 
@@ -79,13 +80,18 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if result.gate(args.fail_on) else EXIT_CLEAN
 
 
-def run_scan(args: argparse.Namespace, image: Path | None = None, checks: LoadedChecks | None = None) -> ScanResult:
-    """Scan with the command's options; a bad ignore file stops here, before the (long) scan."""
+def run_scan(
+    args: argparse.Namespace, image: Path | None = None, checks: LoadedChecks | None = None, kinds: tuple[Kind[Any], ...] = ()
+) -> ScanResult:
+    """Scan with the command's options (and `kinds` read beyond the checks'); a bad ignore file stops here,
+    before the (long) scan."""
+    from dataclasses import replace
+
     from imgscan.loader import load_checks
     from imgscan.scan import scan
 
     today = datetime.now(timezone.utc).date()  # the one clock: --as-of's default and the ignore entries' expiry
-    options = _options(args, today)
+    options = replace(_options(args, today), kinds=kinds)
     as_of = args.as_of or today
     return scan(image or args.image, as_of, checks or load_checks(args.plugins), options)
 

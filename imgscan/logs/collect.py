@@ -122,17 +122,40 @@ def _naive_utc(entries: Iterable[LogEntry]) -> Iterator[LogEntry]:
         yield entry
 
 
-def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
-    logs = LogSet()
-    folder = _Folder(as_of)
+Reader = Callable[[BinaryIO, str], Iterable[LogEntry]]  # a log file (and its path) -> its entries
 
-    def stream(path: str, family: str, reader: Callable[[BinaryIO, str], Iterable[LogEntry]]) -> None:
+
+def _streamer(volume: WindowsVolume, folder: _Folder, logs: LogSet) -> Callable[[str, str, Reader], None]:
+    """Streams one file of a family into the folder; a file that cannot be read is an `errors` entry."""
+
+    def stream(path: str, family: str, reader: Reader) -> None:
         try:
             with volume.open(path) as fh:
                 folder.fold(family, _naive_utc(reader(fh, path)))
             logs.read.append(path)
         except (OSError, EOFError, ValueError) as exc:
             logs.errors.append({"path": path, "message": f"log unreadable: {getattr(exc, 'problem', exc)}".splitlines()[0]})
+
+    return stream
+
+
+def read_family(volume: WindowsVolume, family: str, paths: Iterable[str], reader: Reader, as_of: date) -> LogSet:
+    """A log family of a plugin's own kind: each of `paths` that exists, read with `reader` and folded into groups."""
+    logs = LogSet()
+    folder = _Folder(as_of)
+    stream = _streamer(volume, folder, logs)
+    for path in paths:
+        if volume.exists(path):
+            stream(path, family, reader)
+    logs.groups = sorted(folder.groups.values(), key=lambda g: (g.family, g.subject or "", g.hresult))
+    return logs
+
+
+def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
+    """The built-in families: `cbs` (CBS and CheckSUR logs), `setup` (setup logs, WindowsUpdate.log), `events`."""
+    logs = LogSet()
+    folder = _Folder(as_of)
+    stream = _streamer(volume, folder, logs)
 
     for path in _files(volume, CBS_DIR, re.compile(r"(?i)^(cbs|cbspersist_\d+)\.log$")):
         stream(path, "cbs", lambda fh, p: read_cbs(fh, p, failures_only=True))

@@ -32,6 +32,7 @@ from imgscan.servicing import STATES
 
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
+    from imgscan.hives import Hive
     from imgscan.servicing import Package
     from imgscan.signing.catalog import Catalog
     from imgscan.signing.validity import Verdict
@@ -108,14 +109,15 @@ class ImageFacts:
 
 def from_artefacts(art: Artefacts) -> ImageFacts:
     """The facts of an image as today's artefact kinds hold them (the one place that knows where they live)."""
+    from imgscan.artefacts import CATALOGS, MACHINE_HIVES, PACKAGES, PENDING, SIGNATURE_JUDGE
     from imgscan.artefacts.catalog_set import store_problems
     from imgscan.servicing_levels import servicing_level
 
-    packages = art.packages
-    catalogs = art.catalogs
+    packages = art.get(PACKAGES).packages
+    catalogs = art.get(CATALOGS).catalogs
     installed = tuple(_installed_package(p, store_problems(p, catalogs) if p.installed else []) for p in packages)
     level = servicing_level(packages)
-    os = art.os_version
+    os = art.get(MACHINE_HIVES).os_version
     architecture, source = _architecture(art, installed)
     free, free_source = _free_space(art)
     return ImageFacts(
@@ -128,12 +130,12 @@ def from_artefacts(art: Artefacts) -> ImageFacts:
         sha2_support=level.sha2_support,
         ssus=level.ssus,
         esu_licensing=level.esu_licensing,
-        pending=tuple(_pending_line(e) for e in art.kind("pending").evidence),
+        pending=tuple(_pending_line(e) for e in art.get(PENDING).evidence),
         free_bytes=free,
         free_bytes_source=free_source,
         services=_services(art),
-        judge=art.judge(),
-        eku_mitigation=art.mitigation,
+        judge=art.get(SIGNATURE_JUDGE),
+        eku_mitigation=art.get(PACKAGES).mitigation,
     )
 
 
@@ -163,7 +165,7 @@ def _installed_package(package: Package, problems: list[tuple[str, str]]) -> Ins
 
 
 def _architecture(art: Artefacts, packages: tuple[InstalledPackage | None, ...]) -> tuple[str | None, str]:
-    system = art.system
+    system = _system(art)
     control_set = system.control_set() if system else None
     if system is not None and control_set is not None:
         key = rf"{control_set}\Control\Session Manager\Environment"
@@ -187,7 +189,7 @@ def _free_space(art: Artefacts) -> tuple[int | None, str]:
 
 
 def _services(art: Artefacts) -> tuple[Service, ...]:
-    system = art.system
+    system = _system(art)
     control_set = system.control_set() if system else None
     if system is None or control_set is None:
         return ()
@@ -197,6 +199,12 @@ def _services(art: Artefacts) -> tuple[Service, ...]:
         start = system.value(key, "Start")
         found.append(Service(name, start if isinstance(start, int) else None, rf"SYSTEM\{key}"))
     return tuple(found)
+
+
+def _system(art: Artefacts) -> Hive | None:
+    from imgscan.artefacts import MACHINE_HIVES
+
+    return art.get(MACHINE_HIVES).system
 
 
 def _pending_line(evidence: dict[str, object]) -> str:

@@ -33,7 +33,6 @@ from imgscan.preflight.verdict import STATUSES, UpdateVerdict, judge
 from imgscan.report import ErrorEntry
 
 SUFFIXES = (".msu", ".cab")
-KINDS_READ = ("machine_hives", "packages", "catalogs", "pending")  # what ImageFacts is built from
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def update_files(inputs: list[Path]) -> tuple[list[Path], list[ErrorEntry]]:
 
 def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -> Result:
     """Judge the updates against the image (opened read-only) as of `as_of`."""
-    from imgscan.artefacts import Artefacts, kind_module
+    from imgscan.artefacts import CATALOGS, MACHINE_HIVES, PACKAGES, PENDING, Artefacts, builtin_registry, host
     from imgscan.image import open_image
     from imgscan.preflight.facts import from_artefacts
 
@@ -75,12 +74,14 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
             updates.append(read_update(path))
         except UpdateUnreadable as exc:
             errors.append({"path": str(path), "message": str(exc).removeprefix(f"{path}: ")})
-    wanted = tuple(dict.fromkeys(p for name in KINDS_READ for p in kind_module(name).PATHS))
+    registry = builtin_registry()
+    reads = registry.closure((MACHINE_HIVES, PACKAGES, CATALOGS, PENDING))  # what ImageFacts is built from
+    wanted = tuple(dict.fromkeys(p for kind in reads for p in kind.paths))
     with doing("judging the updates", subject=str(image)), open_image(image, None, wanted) as opened:
-        art = Artefacts(opened, as_of, horizon_days)
+        art = Artefacts(opened, registry, as_of, horizon_days)
         facts = from_artefacts(art)
-        host = art.host()
-        errors += [{"path": e["path"], "message": e["message"]} for e in art.errors]
+        image_host = host(art)
+        errors += [{"path": e["path"], "message": e["message"]} for e in art.errors()]
         image_info: PreflightImage = {"path": opened.info.path, "sha256": opened.info.sha256, "format": opened.info.format}
     horizon_end = as_of + timedelta(days=horizon_days)
     verdicts = [judge(u, facts, as_of, horizon_end) for u in updates]
@@ -90,7 +91,7 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
         "image": image_info,
         "as_of": as_of.isoformat(),
         "horizon_days": horizon_days,
-        "host": host,
+        "host": image_host,
         "facts": facts_dict(facts),
         "summary": {status: sum(v.status == status for v in verdicts) for status in STATUSES},
         "updates": [verdict_dict(v, u) for v, u in zip(verdicts, updates, strict=True)],

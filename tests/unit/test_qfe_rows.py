@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timezone
-from pathlib import Path
+
+import pytest
 
 from imgscan.servicing import Package, _kb, _manifest_facts, qfe_opened, qfe_rows
 from sample_images.scenario import load
+from tests.conftest import REALDATA
 from tests.unit.memory import memory_scan
 
-REAL_CATALOGS = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "catalogs"
+REAL_CATALOGS = REALDATA / "catalogs"
 FOUNDATION = "Microsoft-Windows-Foundation-Package~31bf3856ad364e35~amd64~~6.1.7601.17514"
 
 
@@ -61,6 +63,7 @@ def test_rows_are_the_installed_updates_one_per_kb():
     assert {p.identity for p in qfe_opened(packages)} == {p.identity for p in packages if p.state == 0x70}
 
 
+@pytest.mark.realdata
 def test_real_update_manifests_name_their_kb():
     """Every package of the real KB4538483 names the KB as identifier, whatever the package is called."""
     for path in sorted(REAL_CATALOGS.glob("kb4538483_*.mum")):

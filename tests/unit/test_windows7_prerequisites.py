@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from imgscan.servicing import _manifest_facts
 from sample_images.scenario import PackageSpec, load
+from tests.conftest import REALDATA
 from tests.unit.memory import memory_scan
 
-REAL_CATALOGS = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "catalogs"
+REAL_CATALOGS = REALDATA / "catalogs"
 RULES = ("sha2-support-missing", "esu-prerequisites-missing")
 
 
@@ -90,6 +90,7 @@ def test_healthy_control_has_every_prerequisite(as_of):
     assert _found(load("healthy"), as_of) == {}
 
 
+@pytest.mark.realdata
 def test_real_manifests_need_but_do_not_update_the_servicing_stack():
     """Every real KB4538483 manifest names the servicing stack in installerAssembly (the version it
     needs); none of them is a servicing stack update."""
