@@ -9,53 +9,20 @@ only serialises them.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from imgscan.severity import Severity
+from imgscan.timing import Phase, Timing
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
-    from imgscan.report import FindingJson, SeverityName
+    from imgscan.artefacts import CheckContext
+    from imgscan.report import FindingJson
 
 # One JSON object of the report contract (imgscan/report.py), as the views read it.
 Json = Mapping[str, Any]
-
-
-class Severity(enum.IntEnum):
-    INFO = 0
-    LOW = 1
-    MEDIUM = 2
-    HIGH = 3
-    CRITICAL = 4
-
-    def __str__(self) -> str:
-        return self.name.lower()
-
-    @property
-    def json_name(self) -> SeverityName:
-        return cast("SeverityName", self.name.lower())
-
-    @classmethod
-    def parse(cls, text: str) -> Severity:
-        try:
-            return cls[text.upper()]
-        except KeyError:
-            raise ValueError(f"unknown severity {text!r} (use {', '.join(str(s) for s in cls)})") from None
-
-
-@dataclass(frozen=True)
-class Timing:
-    """A prediction's severity by when it starts, applied by the scan to every finding with a `starts`
-    day: `now` when the failure already holds at --as-of, `soon` when it starts within --horizon;
-    one that starts later is not reported."""
-
-    now: Severity
-    soon: Severity
-
-    def __str__(self) -> str:
-        return f"{self.now} when it already holds at --as-of, {self.soon} when it starts within --horizon"
 
 
 # Where a finding's subject is read from, per Rule.subject. Every kind reads fields the JSON report has
@@ -81,7 +48,7 @@ class Rule:
     predicts: tuple[str, ...] = ()  # error codes a host built from the image will hit (for `imgscan explain`)
     observes_logs: bool = False  # True: reports failure codes found in the image's logs and event logs
     policy: str = ""  # how the severity varies, in words, when it is not always `severity`
-    timing: Timing | None = None  # for predictions: severity by when the failure starts
+    timing: Timing | None = None  # for predictions: severity by the phase of the day the failure starts
     hits: str | None = None  # when an undated finding hits, in words ("at every boot with Secure Boot on")
     # what a finding of this rule is about, for its identity (see `identity`): one of SUBJECTS
     subject: str = "path"
@@ -179,6 +146,7 @@ class Finding:
     caused_by: str | None = None  # the identity of the finding whose cause this is a consequence of
     explains: list[str] = field(default_factory=list)  # the identities of this root cause's consequences
     gating_severity: Severity | None = None  # a root: the worst severity of its group not accepted (None: all are)
+    phase: Phase | None = None  # set by the scan for a dated finding: where `starts` falls against --as-of and --horizon
 
     @property
     def effective_severity(self) -> Severity:
@@ -214,6 +182,8 @@ class Finding:
             finding["gating_severity"] = self.gating_severity.json_name if self.gating_severity is not None else None
         if self.explains:
             finding["explains"] = self.explains
+        if self.phase is not None:
+            finding["phase"] = self.phase.value
         return finding
 
     def sort_key(self) -> tuple[int, bool, str, str]:
@@ -244,9 +214,9 @@ class Check:
     def name(self) -> str:
         return type(self).__module__.rsplit(".", 1)[-1]
 
-    def applies(self, artefacts: Artefacts) -> bool:
+    def applies(self, artefacts: CheckContext) -> bool:
         """A finer condition than `needs` (e.g. a log family present); a check that does not apply is skipped."""
         return True
 
-    def run(self, artefacts: Artefacts) -> Iterable[Finding | InventoryItem]:
+    def run(self, artefacts: CheckContext) -> Iterable[Finding | InventoryItem]:
         raise NotImplementedError

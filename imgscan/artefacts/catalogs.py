@@ -39,5 +39,5 @@ def load(art: ArtefactLoader) -> Catalogs:
         "bundled_roots": store.count("bundled"),
         "eku_mitigation": art.mitigation,
     }
-    catalogs = read_catalogs(art.volume, judge, art.jobs, art.verdict_cache)
+    catalogs = read_catalogs(art.volume, judge, art.settings.jobs, art.settings.verdict_cache)
     return Catalogs(catalogs, trust, errors + uncovered_manifests(art.packages, catalogs))

@@ -1,4 +1,5 @@
-"""What a kind's `load` gets: the opened image (volume, partitions, container), the scan's settings, and
+"""What a kind's `load` gets: the opened image (volume, partitions, container), the load settings (how to
+read, never what to judge: no as-of day, horizon or firmware target, which are the scan context's), and
 the kinds a kind reads from (SOFTWARE and SYSTEM, the packages, the image's signature judge).
 
 `ArtefactLoader` loads each kind the first time something asks for it and keeps it. It names no kind's
@@ -9,7 +10,7 @@ views the checks read.
 from __future__ import annotations
 
 import importlib
-from datetime import date, timedelta
+from dataclasses import dataclass
 from functools import cached_property
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -17,14 +18,12 @@ from typing import TYPE_CHECKING, Any
 from imgscan.hives import Hive
 from imgscan.interrupt import doing
 from imgscan.os_version import OsVersion, read_os_version
-from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget
 
 if TYPE_CHECKING:
     from imgscan.image import OpenedImage
     from imgscan.image.partitions import Partition
     from imgscan.image.volume import WindowsVolume
     from imgscan.servicing import Package
-    from imgscan.signing.firmware_db import SignatureDatabase
     from imgscan.signing.validity import Judge
     from imgscan.signing.verdict_cache import VerdictCache
 
@@ -53,29 +52,27 @@ def wanted_paths() -> tuple[str, ...]:
     return tuple(dict.fromkeys(path for name in KINDS for path in kind_module(name).PATHS))
 
 
-class ArtefactLoader:
-    """The kinds of one opened image as of one day, each loaded when first asked for."""
+@dataclass(frozen=True)
+class LoadSettings:
+    """How the kinds are read: settings that change the time a read takes, never what it finds."""
 
-    def __init__(
-        self,
-        image: OpenedImage,
-        as_of: date,
-        horizon_days: int = 365,
-        *,
-        jobs: int | None = 1,
-        verdict_cache: VerdictCache | None = None,
-        target_firmware: FirmwareTarget = UNKNOWN,
-        target_dbx: SignatureDatabase | None = None,
-    ) -> None:
+    jobs: int | None = 1  # processes that judge catalogs (None: as many as cores, for a large image)
+    verdict_cache: VerdictCache | None = None  # a fleet's catalogs judged by earlier hosts
+
+
+class ArtefactLoader:
+    """The kinds of one opened image, each loaded when first asked for; what was read, and nothing else."""
+
+    def __init__(self, image: OpenedImage, settings: LoadSettings | None = None) -> None:
         self.image = image  # its volume, partitions and container: everything the kinds read comes from it
-        self.target_firmware = target_firmware  # what the hosts' Secure Boot db holds
-        self.target_dbx = target_dbx  # the hosts' Secure Boot dbx, when given: what their firmware revokes
+        self.settings = settings or LoadSettings()
         self._judge: Judge | None = None
-        self.as_of = as_of
-        self.horizon_days = horizon_days
-        self.jobs = jobs  # processes that judge catalogs (None: as many as cores, for a large image)
-        self.verdict_cache = verdict_cache  # a fleet's catalogs judged by earlier hosts
         self._kinds: dict[str, Any] = {}
+
+    def share(self, other: ArtefactLoader) -> None:
+        """Read through `other`'s kinds (already loaded or loaded later) instead of reading the image again."""
+        self._kinds = other._kinds
+        self._judge = other._judge
 
     @property
     def volume(self) -> WindowsVolume:
@@ -124,11 +121,6 @@ class ArtefactLoader:
     def load_all(self) -> None:
         for name in KINDS:
             self.kind(name)
-
-    @property
-    def horizon_end(self) -> date:
-        """The last day --horizon looks ahead to: failures starting after it are not reported."""
-        return self.as_of + timedelta(days=self.horizon_days)
 
     @property
     def software(self) -> Hive | None:
