@@ -13,7 +13,7 @@ from imgscan.check import Check, Finding, Severity
 from imgscan.errorcodes import describe
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts import CheckContext
     from imgscan.logs.collect import LogGroup
 
 # facility → severity of a failure logged with it: trust and servicing failures stop updates
@@ -69,13 +69,13 @@ class LogCheck(Check):
     only_failed: ClassVar[bool] = True  # False: every group of the family (event logs record failures only)
     needs = ("logs",)
 
-    def applies(self, artefacts: Artefacts) -> bool:
+    def applies(self, artefacts: CheckContext) -> bool:
         return any(g.family == self.family for g in artefacts.logs.groups)
 
-    def groups(self, artefacts: Artefacts) -> list[LogGroup]:
+    def groups(self, artefacts: CheckContext) -> list[LogGroup]:
         return [g for g in artefacts.logs.groups if g.family == self.family and (g.failed or not self.only_failed)]
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         for group in self.groups(artefacts):
             yield self.finding(group)
 

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 from imgscan.artefacts.catalog_set import CatalogRecord, catalog_evidence, first_failure
 from imgscan.check import Check, Finding, Rule, Severity, Timing
+from imgscan.timing import Phase
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts import CheckContext
     from imgscan.servicing import Package
 
 ADVISORY = "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2749655"
@@ -69,7 +70,7 @@ class CatalogSignatures(Check):
     rules = (EXPIRY, UNTRUSTED, UNREADABLE)
     needs = ("catalogs",)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         catalogs = artefacts.catalogs
         claimed: set[str] = set()
         for package in artefacts.packages:
@@ -94,7 +95,7 @@ class CatalogSignatures(Check):
         for records in by_content.values():
             yield from self._judge(artefacts, records, None)
 
-    def _judge(self, art: Artefacts, records: list[CatalogRecord], package: Package | None) -> Iterator[Finding]:
+    def _judge(self, art: CheckContext, records: list[CatalogRecord], package: Package | None) -> Iterator[Finding]:
         if not records:
             return
         name = f"{package.identity} ({package.kb or 'no KB'}, {package.state_name})" if package else records[0].path
@@ -106,7 +107,7 @@ class CatalogSignatures(Check):
             yield Finding(
                 rule=UNTRUSTED,
                 message=f"{name}: {verdict.reason}; CBS cannot verify the package ({verdict.hresult}).",
-                evidence=[catalog_evidence(r, art.as_of) for r in bad],
+                evidence=[catalog_evidence(r, art.scan.as_of) for r in bad],
                 remediation="Reinstall the package from Microsoft's original media, or rebuild the image.",
                 hresult=verdict.hresult,
                 subjects=_subjects(package, bad),
@@ -115,7 +116,7 @@ class CatalogSignatures(Check):
         if starts is None:
             return
         failing = [r for r in records if r.verdict and r.verdict.status == "expires" and r.verdict.starts() == starts]
-        already = starts <= art.as_of
+        already = art.phase(starts) is Phase.FAILING
         reason = failing[0].verdict.reason if failing[0].verdict else ""
         cat_name = package.cat_path if package and package.cat_path else failing[0].path
         yield Finding(
@@ -126,14 +127,14 @@ class CatalogSignatures(Check):
                 f'\\\\?\\C:\\{cat_name} is valid. [HRESULT = 0x800b0101 - CERT_E_EXPIRED]", the package can no '
                 f'longer be uninstalled, and CheckSUR reports "CBS Catalog Expired 0x800B0101".'
             ),
-            evidence=[catalog_evidence(r, art.as_of) for r in records],
+            evidence=[catalog_evidence(r, art.scan.as_of) for r in records],
             remediation=_remediation(art, failing, package, starts),
             starts=starts,
             hresult="0x800B0101",
             subjects=_subjects(package, records),
         )
 
-    def _revoked(self, art: Artefacts, records: list[CatalogRecord], name: str, package: Package | None) -> Iterator[Finding]:
+    def _revoked(self, art: CheckContext, records: list[CatalogRecord], name: str, package: Package | None) -> Iterator[Finding]:
         """Validity rule 7: a chain certificate in the Disallowed store, from the day it was put there."""
         revoked = [r for r in records if r.verdict and r.verdict.status == "revoked"]
         if not revoked:
@@ -148,7 +149,7 @@ class CatalogSignatures(Check):
                 f"{name}: {verdict.reason}; {when} CBS cannot verify the package ({verdict.hresult} CERT_E_REVOKED; "
                 f"Windows 8 and later may report 0x800B0111 TRUST_E_EXPLICIT_DISTRUST)."
             ),
-            evidence=[catalog_evidence(r, art.as_of) for r in revoked],
+            evidence=[catalog_evidence(r, art.scan.as_of) for r in revoked],
             remediation=(
                 "Replace the package with a release signed by a certificate that is not distrusted, or (only if the "
                 "entry is a mistake) remove it from SOFTWARE\\Microsoft\\SystemCertificates\\Disallowed in the "
@@ -167,7 +168,7 @@ def _subjects(package: Package | None, records: list[CatalogRecord]) -> tuple[st
     return own + tuple(r.sha256 for r in records)
 
 
-def _remediation(art: Artefacts, failing: list[CatalogRecord], package: Package | None, starts: object) -> str:
+def _remediation(art: CheckContext, failing: list[CatalogRecord], package: Package | None, starts: object) -> str:
     steps = []
     if any(r.verdict and r.verdict.cause == "tsa-without-eku" for r in failing):
         steps.append(

@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.check import Check, Finding, Rule, Severity
+from imgscan.timing import Phase
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts import CheckContext
 
 ESU_PREREQUISITES_MISSING = Rule(
     id="esu-prerequisites-missing",
@@ -42,13 +43,13 @@ class EsuPrerequisites(Check):
     rules = (ESU_PREREQUISITES_MISSING,)
     needs = ("machine_hives",)
 
-    def applies(self, artefacts: Artefacts) -> bool:
+    def applies(self, artefacts: CheckContext) -> bool:
         from imgscan.servicing_levels import windows7_servicing
 
         os = artefacts.os_version
-        return bool(os and os.is_windows7_sp1) and artefacts.as_of >= windows7_servicing().end_of_support
+        return bool(os and os.is_windows7_sp1) and artefacts.phase(windows7_servicing().end_of_support) is Phase.FAILING
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         from imgscan.servicing_levels import servicing_level, windows7_servicing
 
         data = windows7_servicing()

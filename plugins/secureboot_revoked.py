@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from imgscan.check import Check, Finding, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts import CheckContext
     from imgscan.signing.authenticode import PeFile
     from imgscan.signing.firmware_db import SignatureDatabase
 
@@ -57,11 +57,11 @@ class SecureBootRevoked(Check):
     needs = ("boot",)
     not_applicable = "no --target-dbx given (the dbx exported from the hosts)"
 
-    def applies(self, artefacts: Artefacts) -> bool:
-        return artefacts.target_dbx is not None
+    def applies(self, artefacts: CheckContext) -> bool:
+        return artefacts.scan.dbx is not None
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        dbx = artefacts.target_dbx
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
+        dbx = artefacts.scan.dbx
         assert dbx is not None  # applies() checked it
         for boot_file in artefacts.boot.files:
             reasons = revocations(boot_file.pe, dbx)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from imgscan.check import Check, Finding, InventoryItem, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts import CheckContext
     from imgscan.artefacts.boot import BootFile
     from imgscan.signing.authenticode import EmbeddedSignature, PeFile
     from imgscan.signing.firmware_db import FirmwareTarget, SignatureDatabase
@@ -76,11 +76,11 @@ class SecureBootSigner(Check):
     rules = (UNTRUSTED_SIGNER,)
     needs = ("boot",)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding | InventoryItem]:
         from imgscan.signing.firmware_db import NO_WINDOWS_CA
         from imgscan.signing.secureboot import holding, signing_authorities
 
-        target = artefacts.target_firmware
+        target = artefacts.scan.firmware
         for boot_file in artefacts.boot.files:
             pe = boot_file.pe
             signatures = holding(pe)

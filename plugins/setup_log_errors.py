@@ -14,7 +14,7 @@ from imgscan.check import Finding, Rule, Severity
 from imgscan.logcheck import SEVERITY_POLICY, LogCheck, code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts import CheckContext
     from imgscan.logs.collect import LogGroup
 
 SETUP_LOG_ERROR = Rule(
@@ -40,7 +40,7 @@ class SetupLogErrors(LogCheck):
     rules = (SETUP_LOG_ERROR,)
     family = "setup"
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+    def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         by_update: dict[str, list[LogGroup]] = {}
         for group in self.groups(artefacts):
             by_update.setdefault(group.subject or "(no update named)", []).append(group)

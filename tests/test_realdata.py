@@ -30,7 +30,7 @@ def win7_ntuser():
 def test_real_win7_ntuser_decodes_to_default_without_finding(win7_ntuser):
     account = Account("profile", "plaso", None, win7_ntuser.path)
     user = UserHive(account, win7_ntuser.path, win7_ntuser.dirty, lambda: win7_ntuser)
-    art = Artefacts(image=None, as_of=None)  # type: ignore[arg-type]
+    art = Artefacts(image=None)  # type: ignore[arg-type]
     art.preload("user_hives", UserHives(hives=[user]))
     records = list(WinTrustState().run(art))
     assert [r for r in records if isinstance(r, Finding)] == []

@@ -4,10 +4,12 @@ Data flows one way: image → artefacts → checks → findings → report. Each
 package (KINDS) that declares the image paths it reads (`PATHS`: globs from the volume root; the WIM
 backend extracts exactly their union, `wanted_paths()`), what its absence means for a check
 (`ABSENT`) and a loader `load(art)`, which gets an `ArtefactLoader` (loading.py): the opened image,
-the scan's settings and the kinds it reads from. `Artefacts.kind(name)` loads a kind the first time
+the load settings and the kinds it reads from. `Artefacts.kind(name)` loads a kind the first time
 something asks for it and keeps it; a scan loads every kind up front (`gather`), a listing or
-preflight only those it asks for. The attributes below are views on the kinds. A new kind is a new
-module named in KINDS; a check that needs it names it in `needs`.
+preflight only those it asks for. What is read holds no as-of day, horizon or firmware target: the
+checks see it through a `CheckContext`, the read judged under one `ScanContext`. The attributes
+below are views on the kinds. A new kind is a new module named in KINDS; a check that needs it names
+it in `needs`.
 
 A file that cannot be read is recorded where it belongs (a hive in `unreadable`, which becomes a
 `hive-unreadable` finding; anything else in `errors`) and the rest is still read.
@@ -16,25 +18,38 @@ A file that cannot be read is recorded where it belongs (a hive in `unreadable`,
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from imgscan.artefacts.hive_loading import Unreadable, UserHive
-from imgscan.artefacts.loading import KINDS, ArtefactLoader, kind_module, wanted_paths
+from imgscan.artefacts.loading import KINDS, ArtefactLoader, LoadSettings, kind_module, wanted_paths
 from imgscan.hives import Hive
+from imgscan.timing import Phase
 
 if TYPE_CHECKING:
     from imgscan.artefacts.boot import Boot
     from imgscan.artefacts.catalog_set import CatalogSet
+    from imgscan.context import ScanContext
     from imgscan.image import OpenedImage
     from imgscan.logs.collect import LogSet
     from imgscan.report import Host
 
-__all__ = ["KINDS", "Artefacts", "Unreadable", "UserHive", "gather", "kind_module", "wanted_paths"]
+__all__ = [
+    "KINDS",
+    "Artefacts",
+    "CheckContext",
+    "LoadSettings",
+    "Unreadable",
+    "UserHive",
+    "gather",
+    "kind_module",
+    "wanted_paths",
+]
 
 
 class Artefacts(ArtefactLoader):
-    """The artefacts of one opened image as of one day, as the checks read them: the views below are on the
-    kinds, each loaded on first use (a scan loads them all first, see `gather`)."""
+    """The artefacts of one opened image, as the checks read them: the views below are on the kinds, each
+    loaded on first use (a scan reads them all first, see `gather`)."""
 
     @property
     def user_hives(self) -> list[UserHive]:
@@ -62,10 +77,6 @@ class Artefacts(ArtefactLoader):
         return self.kind("boot")
 
     @property
-    def logs(self) -> LogSet:
-        return self.kind("logs")
-
-    @property
     def errors(self) -> list[dict[str, str]]:
         """Files other than hives that could not be used, kind by kind, then directories the volume
         could not list (of the kinds loaded so far)."""
@@ -86,10 +97,27 @@ class Artefacts(ArtefactLoader):
         }
 
 
-def gather(image: OpenedImage, as_of: date, horizon_days: int = 365, **options: Any) -> Artefacts:
-    """Every kind of artefact of the image, loaded now (a scan reports all of them); `options` are
-    Artefacts' keyword settings (jobs, verdict_cache, target_firmware, target_dbx)."""
-    art = Artefacts(image, as_of, horizon_days, **options)
+class CheckContext(Artefacts):
+    """One read of an image judged under one scan context: the artefacts read (shared, never read again)
+    plus `scan`, the context, and `phase(day)`, the time policy's word for a day. The logs are the
+    failures that had happened by the as-of day."""
+
+    def __init__(self, read: Artefacts, scan: ScanContext) -> None:
+        super().__init__(read.image, read.settings)
+        self.share(read)
+        self.scan = scan
+
+    def phase(self, day: date | None) -> Phase:
+        return self.scan.phase(day)
+
+    @cached_property
+    def logs(self) -> LogSet:
+        return self.kind("logs").until(lambda day: self.phase(day) is Phase.FAILING)
+
+
+def gather(image: OpenedImage, settings: LoadSettings | None = None) -> Artefacts:
+    """Every kind of artefact of the image, read now (a scan reports all of them)."""
+    art = Artefacts(image, settings)
     art.load_all()
     return art
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imgscan.logs.collect import LogSet, read_logs
+from imgscan.logs.collect import LogRead, read_logs
 
 if TYPE_CHECKING:
     from imgscan.artefacts.loading import ArtefactLoader
@@ -24,5 +24,6 @@ PATHS = (
 ABSENT = "the image has no update logs"
 
 
-def load(art: ArtefactLoader) -> LogSet:
-    return read_logs(art.volume, art.as_of)
+def load(art: ArtefactLoader) -> LogRead:
+    """Every failure entry, whatever its day: the as-of cut is the judgement's (`CheckContext.logs`)."""
+    return read_logs(art.volume)

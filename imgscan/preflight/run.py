@@ -66,7 +66,7 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
             errors.append({"path": str(path), "message": str(exc).removeprefix(f"{path}: ")})
     wanted = tuple(dict.fromkeys(p for name in KINDS_READ for p in kind_module(name).PATHS))
     with doing("judging the updates", subject=str(image)), open_image(image, None, wanted) as opened:
-        art = Artefacts(opened, as_of, horizon_days)
+        art = Artefacts(opened)
         facts = from_artefacts(art)
         host = art.host()
         errors += art.errors
