@@ -87,7 +87,8 @@ def read(opened: OpenedImage, checks: LoadedChecks, settings: LoadSettings | Non
 
 def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: Options | None = None) -> ScanResult:
     """Run every check on one read under `context`, stamp the findings with the time policy, link, accept
-    (ignore file) and order them, and assemble the report; the read is not changed."""
+    (ignore file) and order them, and assemble the report; the read is not changed. Judge while the image
+    is open: the profiles' hives are read again each time a check opens one (to bound memory)."""
     options = options or Options()
     opened, art = loaded.opened, CheckContext(loaded.artefacts, context)
     with doing("running the checks"):
