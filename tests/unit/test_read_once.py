@@ -72,3 +72,21 @@ def test_one_read_judged_for_two_firmware_targets_gives_each_host_its_findings()
     assert ("secureboot-ca-2011-only", "info") in _found(before_expiry)  # its Timing: info before, whatever the horizon
     assert not any(rule == "secureboot-ca-2011-only" for rule, _ in _found(new))  # hosts with the 2023 CA
     assert old.report["target_firmware"]["db"] == "2011-only" and new.report["target_firmware"]["db"] == "2023"
+
+
+def test_a_damaged_hive_read_once_is_reported_once_by_every_judgement():
+    files = dict(volume_files(load("seed001")))
+    software = "Windows/System32/config/SOFTWARE"
+    key = next(k for k in files if k.replace("\\", "/").lower() == software.lower())
+    data = bytearray(files[key] or b"")
+    key_at = data.index(b"Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0")
+    value_at = data.index(b"CurrentState", key_at)  # a value name of that key, in its vk record
+    assert data[value_at - 20 : value_at - 18] == b"vk"
+    data[value_at - 20 : value_at - 18] = b"XX"  # python-registry: "Invalid VK Record ID"
+    files[key] = bytes(data)
+    checks = load_checks()
+    loaded = read(_opened(files)[1], checks)
+    first, second = (judge(loaded, checks, ScanContext(date(2013, 7, 1))) for _ in range(2))
+    damaged = [e for e in first.report["errors"] if "damaged registry cell" in e["message"]]
+    assert len(damaged) == 1 and "KB2731847" in damaged[0]["path"]
+    assert second.report["errors"] == first.report["errors"]
