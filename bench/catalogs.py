@@ -304,12 +304,14 @@ def main() -> None:
             )
         if (name, CORES) in phases and CORES > 1:
             print(f"[{name}] --jobs {CORES} speed-up: {phases[name, 1] / phases[name, CORES]:.2f}x")
+    from imgscan.artefacts import LoadSettings
+    from imgscan.context import ScanContext
     from imgscan.loader import load_checks
     from imgscan.scan import Options, scan
 
     files = every_file(root)
     whole_floor = min(timed(lambda: read_all(stacks["VHDX"](), files)) for _ in range(2))  # opening included
-    whole = timed(lambda: scan(vhdx, date(2013, 7, 1), load_checks(None), Options(jobs=None)))
+    whole = timed(lambda: scan(vhdx, ScanContext(date(2013, 7, 1)), load_checks(None), Options(load=LoadSettings(jobs=None))))
     ratio = whole / whole_floor
     print(f"whole scan of the VHDX: {whole:.2f} s; read floor of its {len(files)} files {whole_floor:.2f} s: {ratio:.2f}x")
     ossl = osslsigncode_per_catalog(root, names)

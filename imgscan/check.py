@@ -9,58 +9,24 @@ gets a `CheckContext`, reads each kind typed (`context.get(PACKAGES)`) and yield
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from imgscan.kinds import Kind
+from imgscan.severity import Severity
+from imgscan.timing import Phase, Timing
 
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
-    from imgscan.report import FindingJson, SeverityName
-    from imgscan.signing.firmware_db import FirmwareTarget, SignatureDatabase
+    from imgscan.context import ScanContext
+    from imgscan.report import FindingJson
 
 T = TypeVar("T")
 
 # One JSON object of the report contract (imgscan/report.py), as the views read it.
 Json = Mapping[str, Any]
-
-
-class Severity(enum.IntEnum):
-    INFO = 0
-    LOW = 1
-    MEDIUM = 2
-    HIGH = 3
-    CRITICAL = 4
-
-    def __str__(self) -> str:
-        return self.name.lower()
-
-    @property
-    def json_name(self) -> SeverityName:
-        return cast("SeverityName", self.name.lower())
-
-    @classmethod
-    def parse(cls, text: str) -> Severity:
-        try:
-            return cls[text.upper()]
-        except KeyError:
-            raise ValueError(f"unknown severity {text!r} (use {', '.join(str(s) for s in cls)})") from None
-
-
-@dataclass(frozen=True)
-class Timing:
-    """A prediction's severity by when it starts, applied by the scan to every finding with a `starts`
-    day: `now` when the failure already holds at --as-of, `soon` when it starts within --horizon;
-    one that starts later is not reported."""
-
-    now: Severity
-    soon: Severity
-
-    def __str__(self) -> str:
-        return f"{self.now} when it already holds at --as-of, {self.soon} when it starts within --horizon"
 
 
 # Where a finding's subject is read from, per Rule.subject. Every kind reads fields the JSON report has
@@ -86,7 +52,7 @@ class Rule:
     predicts: tuple[str, ...] = ()  # error codes a host built from the image will hit (for `imgscan explain`)
     observes_logs: bool = False  # True: reports failure codes found in the image's logs and event logs
     policy: str = ""  # how the severity varies, in words, when it is not always `severity`
-    timing: Timing | None = None  # for predictions: severity by when the failure starts
+    timing: Timing | None = None  # for predictions: severity by the phase of the day the failure starts
     hits: str | None = None  # when an undated finding hits, in words ("at every boot with Secure Boot on")
     # what a finding of this rule is about, for its identity (see `identity`): one of SUBJECTS
     subject: str = "path"
@@ -184,6 +150,7 @@ class Finding:
     caused_by: str | None = None  # the identity of the finding whose cause this is a consequence of
     explains: list[str] = field(default_factory=list)  # the identities of this root cause's consequences
     gating_severity: Severity | None = None  # a root: the worst severity of its group not accepted (None: all are)
+    phase: Phase | None = None  # set by the scan for a dated finding: where `starts` falls against --as-of and --horizon
 
     @property
     def effective_severity(self) -> Severity:
@@ -219,6 +186,8 @@ class Finding:
             finding["gating_severity"] = self.gating_severity.json_name if self.gating_severity is not None else None
         if self.explains:
             finding["explains"] = self.explains
+        if self.phase is not None:
+            finding["phase"] = self.phase.value
         return finding
 
     def sort_key(self) -> tuple[int, bool, str, str]:
@@ -236,13 +205,16 @@ class InventoryItem:
 
 
 class CheckContext:
-    """What one check reads: the kinds it declares (`needs` and `uses`), each typed, and the scan's settings.
+    """One read of an image judged under one scan context, as one check sees it: the kinds it declares
+    (`needs` and `uses`), each typed (`get`), the scan context (`scan`: as-of day, horizon, the hosts'
+    firmware) and the time policy's word for a day (`phase`), so a check never compares dates.
 
     A kind it did not declare is refused (LookupError), so a check's declaration is exactly what a scan
-    that runs it loads."""
+    that runs it loads. The read is shared, never read again: one read judged under several contexts."""
 
-    def __init__(self, artefacts: Artefacts, kinds: Iterable[Kind[Any]]) -> None:
+    def __init__(self, artefacts: Artefacts, scan: ScanContext, kinds: Iterable[Kind[Any]]) -> None:
         self._artefacts = artefacts
+        self.scan = scan
         self._kinds = frozenset(kinds)
 
     def get(self, kind: Kind[T]) -> T:
@@ -250,22 +222,9 @@ class CheckContext:
             raise LookupError(f"the check reads kind {kind.name!r} without naming it in `needs` or `uses`")
         return self._artefacts.get(kind)
 
-    # the scan's settings as the checks read them today
-    @property
-    def as_of(self) -> date:
-        return self._artefacts.as_of
-
-    @property
-    def horizon_end(self) -> date:
-        return self._artefacts.horizon_end
-
-    @property
-    def target_firmware(self) -> FirmwareTarget:
-        return self._artefacts.target_firmware
-
-    @property
-    def target_dbx(self) -> SignatureDatabase | None:
-        return self._artefacts.target_dbx
+    def phase(self, day: date | None) -> Phase:
+        """Where a failure starting on `day` falls for the scan context (failing, soon, later, never)."""
+        return self.scan.phase(day)
 
 
 class Check:

@@ -88,7 +88,9 @@ class Hive:
 
     def _damaged(self, key_path: str, exc: BaseException) -> None:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        self.problems.append({"path": f"{self.path}\\{key_path}", "message": f"damaged registry cell, key skipped: {reason}"})
+        problem = {"path": f"{self.path}\\{key_path}", "message": f"damaged registry cell, key skipped: {reason}"}
+        if problem not in self.problems:  # met again by another check, or by another judgement of the same read
+            self.problems.append(problem)
 
 
 def _key_path(key: Registry.RegistryKey) -> str:

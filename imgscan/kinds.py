@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from datetime import date
-
+    from imgscan.context import ScanContext
     from imgscan.image.partitions import Partition
     from imgscan.image.volume import WindowsVolume
     from imgscan.signing.verdict_cache import VerdictCache
@@ -26,8 +25,17 @@ Section = dict[str, object]  # one or more report inventory sections by name
 ErrorList = list[dict[str, str]]  # report `errors` entries: {"path", "message"}
 
 
+@dataclass(frozen=True)
+class LoadSettings:
+    """How the kinds are read: settings that change the time a read takes, never what it finds (no as-of
+    day, horizon or firmware target: those are the scan context's, applied when a read is judged)."""
+
+    jobs: int | None = 1  # processes that judge catalogs (None: as many as cores, for a large image)
+    verdict_cache: VerdictCache | None = None  # a fleet's catalogs judged by earlier hosts
+
+
 class Loader(Protocol):
-    """What a kind's `load` gets: the opened image, the scan's settings, and the kinds it `requires`."""
+    """What a kind's `load` gets: the opened image, the load settings, and the kinds it `requires`."""
 
     @property
     def volume(self) -> WindowsVolume: ...
@@ -41,23 +49,18 @@ class Loader(Protocol):
         ...
 
     @property
-    def as_of(self) -> date: ...
-
-    @property
-    def jobs(self) -> int | None: ...
-
-    @property
-    def verdict_cache(self) -> VerdictCache | None: ...
+    def settings(self) -> LoadSettings: ...
 
     def get(self, kind: Kind[T]) -> T: ...
 
 
 class InventoryContext(Protocol):
-    """What a kind's `inventory` gets besides its value: the day of the scan and the other kinds (a
-    package's validity is read from the catalogs)."""
+    """What a kind's `inventory` gets besides its value: the scan context the read is judged under (its
+    stamps: a catalog's state on the as-of day, the logs up to it) and the other kinds (a package's
+    validity is read from the catalogs)."""
 
     @property
-    def as_of(self) -> date: ...
+    def scan(self) -> ScanContext: ...
 
     def get(self, kind: Kind[T]) -> T: ...
 

@@ -16,7 +16,7 @@ from imgscan.errorcodes import describe
 if TYPE_CHECKING:
     from imgscan.check import CheckContext
     from imgscan.kinds import Kind
-    from imgscan.logs.collect import LogGroup, LogSet
+    from imgscan.logs.collect import LogGroup, LogRead, LogSet
 
 # facility → severity of a failure logged with it: trust and servicing failures stop updates
 FACILITY_SEVERITY = {
@@ -65,11 +65,11 @@ def evidence(group: LogGroup) -> list[dict[str, object]]:
 
 class LogCheck(Check):
     """A check over one log family's failure groups: it needs the kind that reads the family (`logs`: the
-    built-in LOGS with its families `cbs`, `setup` and `events`, or a plugin's own kind of LogSet), applies
+    built-in LOGS with its families `cbs`, `setup` and `events`, or a plugin's own kind of LogRead), applies
     when the family has groups, and by default turns each group into one finding."""
 
     family: ClassVar[str]
-    logs: ClassVar[Kind[LogSet]] = LOGS
+    logs: ClassVar[Kind[LogRead]] = LOGS
     only_failed: ClassVar[bool] = True  # False: every group of the family (event logs record failures only)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -77,11 +77,15 @@ class LogCheck(Check):
         if "needs" not in cls.__dict__:
             cls.needs = (cls.logs,)  # the kind it reads its family from is the kind it needs
 
+    def failures(self, artefacts: CheckContext) -> LogSet:
+        """The failures the logs show by the as-of day (the kind holds every entry, whatever its day)."""
+        return artefacts.get(self.logs).until(artefacts.scan.happened)
+
     def applies(self, artefacts: CheckContext) -> bool:
-        return any(g.family == self.family for g in artefacts.get(self.logs).groups)
+        return any(g.family == self.family for g in self.failures(artefacts).groups)
 
     def groups(self, artefacts: CheckContext) -> list[LogGroup]:
-        return [g for g in artefacts.get(self.logs).groups if g.family == self.family and (g.failed or not self.only_failed)]
+        return [g for g in self.failures(artefacts).groups if g.family == self.family and (g.failed or not self.only_failed)]
 
     def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         for group in self.groups(artefacts):

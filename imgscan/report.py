@@ -15,6 +15,7 @@ from typing import Any, Literal
 from typing_extensions import NotRequired, TypedDict
 
 SeverityName = Literal["info", "low", "medium", "high", "critical"]
+PhaseName = Literal["failing", "soon", "later", "never"]
 
 
 class ParentImage(TypedDict):
@@ -77,6 +78,9 @@ class FindingJson(TypedDict):
     # a root cause or a finding on its own: the severity it counts at for the summary and --fail-on (the worst
     # of its group that no ignore entry accepts; null when the ignore file accepts them all)
     gating_severity: NotRequired[SeverityName | None]
+    # a dated finding: where `starts` falls for the scan (failing at --as-of, soon: within --horizon, later), the
+    # time policy's stamp that views read instead of comparing days
+    phase: NotRequired[PhaseName]
 
 
 class ErrorEntry(TypedDict):

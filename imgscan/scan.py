@@ -1,20 +1,26 @@
-"""One scan: open the image, load the kinds the checks read, run the checks, and assemble the report.
+"""One scan: open the image, read the kinds the checks need, judge them under one scan context, and
+assemble the report.
 
-A check that raises is recorded in `errors` and the others still run; the
+Reading and judging are apart: `read` loads from the image the kinds the selected checks need (the slow
+part, hashing and catalog verdicts included), `judge` runs the checks on a read under one `ScanContext`
+(as-of day, horizon, the hosts' firmware) and stamps each finding once with the time policy. One read
+serves several contexts (hosts, as-of days) without reading the image again; `scan_volume` is read +
+judge. A check that raises is recorded in `errors` and the others still run; the
 scan counts as "nothing could be checked" only when no check completed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from imgscan import __version__
-from imgscan.artefacts import Artefacts, host
+from imgscan.artefacts import Artefacts, LoadSettings, host
 from imgscan.check import CheckContext, Finding, InventoryItem, Severity, assign_identities
+from imgscan.context import ScanContext
 from imgscan.correlate import correlate, ordered, settle_gates, shown
 from imgscan.gate import hidden_note, summary
 from imgscan.ignore import IgnoreEntry
@@ -23,14 +29,11 @@ from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.interrupt import doing
 from imgscan.loader import LoadedChecks
 from imgscan.report import ErrorEntry, Filtered, ImageInfo, Inventory, Report, TargetFirmware
-from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget
-from imgscan.signing.verdict_cache import VerdictCache
 
 if TYPE_CHECKING:
     from typing import Any
 
     from imgscan.kinds import Kind
-    from imgscan.signing.firmware_db import SignatureDatabase
 
 log = logging.getLogger(__name__)
 
@@ -49,54 +52,63 @@ class ScanResult:
 
 @dataclass(frozen=True)
 class Options:
-    """How to scan and what to show, beyond the image and the date."""
+    """How to read and what to show, beyond the image and the scan context."""
 
-    horizon_days: int = 365
     selection: Selection = field(default_factory=Selection)
     ignore: list[IgnoreEntry] = field(default_factory=list)
     ignore_source: str = ""
     severities: frozenset[Severity] | None = None  # None: show every severity (what is shown never changes the gate)
-    today: date | None = None  # the day of the run (the CLI's one clock): when ignore entries expire
-    jobs: int | None = 1  # processes that judge catalogs; None: every core when the image has many
-    verdict_cache: VerdictCache | None = None  # a fleet's shared catalog verdicts
-    target_firmware: FirmwareTarget = UNKNOWN  # the Secure Boot db of the hosts
-    target_dbx: SignatureDatabase | None = None  # the hosts' Secure Boot dbx, exported from one of them
+    load: LoadSettings = field(default_factory=LoadSettings)  # worker processes, a fleet's verdict cache
     kinds: tuple[Kind[Any], ...] = ()  # kinds to read beyond the checks' (a listing's sections)
 
 
-def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
+@dataclass(frozen=True)
+class Loaded:
+    """One image read: what `judge` needs, any number of times, without reading the image again."""
+
+    opened: OpenedImage
+    artefacts: Artefacts
+
+
+def scan(path: Path, context: ScanContext, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
     """Open the image read-only and scan its Windows volume."""
     options = options or Options()
     with doing("scanning", subject=str(path)), open_image(path, options.selection, checks.kinds.paths()) as opened:
-        return scan_volume(opened, as_of, checks, options)
+        return scan_volume(opened, context, checks, options)
 
 
-def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options: Options) -> ScanResult:
-    """Load the kinds the checks read (and the options' kinds) from an opened image, run the checks and
-    assemble the report (the unit tests call this with an in-memory volume)."""
-    horizon_days = options.horizon_days
-    art = Artefacts(
-        opened,
-        checks.kinds,
-        as_of,
-        horizon_days,
-        jobs=options.jobs,
-        verdict_cache=options.verdict_cache,
-        target_firmware=options.target_firmware,
-        target_dbx=options.target_dbx,
-    )
-    art.load([*checks.reads(), *options.kinds])
+def scan_volume(opened: OpenedImage, context: ScanContext, checks: LoadedChecks, options: Options) -> ScanResult:
+    """Read an opened image and judge it under one context (the unit tests call this with an in-memory volume)."""
+    return judge(read(opened, checks, options.load, options.kinds), checks, context, options)
+
+
+def read(
+    opened: OpenedImage, checks: LoadedChecks, settings: LoadSettings | None = None, kinds: Iterable[Kind[Any]] = ()
+) -> Loaded:
+    """The kinds the checks need (with those they require, and `kinds` beyond them: a listing's sections),
+    read from the image now and once; a kind no selected check needs is not read."""
+    art = Artefacts(opened, checks.kinds, settings)
+    art.load([*checks.reads(), *kinds])
+    return Loaded(opened, art)
+
+
+def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: Options | None = None) -> ScanResult:
+    """Run the checks on one read under `context`, stamp the findings with the time policy, link, accept
+    (ignore file) and order them, and assemble the report; the read is not changed. Judge while the image
+    is open: the profiles' hives are read again each time a check opens one (to bound memory)."""
+    options = options or Options()
+    opened, art = loaded.opened, loaded.artefacts
     with doing("running the checks"):
-        findings, inventory, errors, outcome = _run_checks(art, checks)
-    findings = [timed for f in findings if (timed := _apply_timing(f, art)) is not None]
+        findings, inventory, errors, outcome = _run_checks(art, context, checks)
+    findings = [stamped for f in findings if (stamped := _stamp(f, context)) is not None]
     assign_identities(findings)
     correlate(findings)
-    report_inventory = _inventory(art, inventory, checks, outcome)
+    report_inventory = _inventory(art, context, inventory, checks, outcome)
     warnings: list[str] = []
     if options.ignore:
-        assert options.today is not None, "ignore entries expire against the day of the run"
+        assert context.today is not None, "ignore entries expire against the day of the run"
         rule_ids = {rule.id for rule in checks.rules}
-        warnings = apply_ignore(findings, options.ignore, options.ignore_source, options.today, rule_ids)
+        warnings = apply_ignore(findings, options.ignore, options.ignore_source, context.today, rule_ids)
     settle_gates(findings)
     findings = ordered(findings)
     every = [f.to_dict() for f in findings]
@@ -111,9 +123,9 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
     report: Report = {
         "imgscan": __version__,
         "image": _image(opened),
-        "as_of": as_of.isoformat(),
-        "horizon_days": horizon_days,
-        "target_firmware": _target_firmware(options),
+        "as_of": context.as_of.isoformat(),
+        "horizon_days": context.horizon_days,
+        "target_firmware": _target_firmware(context),
         "host": host(art),
         "summary": summary(every),
         "findings": listed,
@@ -138,30 +150,34 @@ def _hidden(findings: list[Finding]) -> dict[str, int]:
     return counts | {"suppressed": sum(bool(f.suppressed) for f in findings)}
 
 
-def _target_firmware(options: Options) -> TargetFirmware:
-    dbx = options.target_dbx
+def _target_firmware(context: ScanContext) -> TargetFirmware:
+    dbx = context.dbx
     return {
-        "db": options.target_firmware.generation,
+        "db": context.firmware.generation,
         "dbx": None
         if dbx is None
         else {"path": dbx.path, "sha256": dbx.sha256, "hashes": len(dbx.hashes), "certificates": list(dbx.names)},
     }
 
 
-def _apply_timing(finding: Finding, art: Artefacts) -> Finding | None:
-    """A rule's timing policy, applied once for every check: the severity of a prediction follows the
-    day it starts, and one that starts after the horizon is dropped."""
-    timing = finding.rule.timing
-    if timing is None or finding.starts is None:
+def _stamp(finding: Finding, context: ScanContext) -> Finding | None:
+    """The time policy, applied once to every finding: a dated one gets its phase, and a rule with a
+    `Timing` sets its severity by that phase (None: a finding that starts after the horizon, dropped)."""
+    if finding.starts is None:
         return finding
-    if finding.starts > art.horizon_end:
+    finding.phase = context.phase(finding.starts)
+    timing = finding.rule.timing
+    if timing is None:
+        return finding
+    severity = timing.severity(finding.phase)
+    if severity is None:
         return None
-    finding.severity = timing.now if finding.starts <= art.as_of else timing.soon
+    finding.severity = severity
     return finding
 
 
 def _run_checks(
-    art: Artefacts, loaded: LoadedChecks
+    art: Artefacts, scan: ScanContext, loaded: LoadedChecks
 ) -> tuple[list[Finding], dict[str, list[dict[str, object]]], list[dict[str, str]], dict[str, str | None]]:
     """Every check that has something to judge; returns findings, inventory sections, errors, and per
     check None when it completed or why it did not."""
@@ -171,7 +187,7 @@ def _run_checks(
     outcome: dict[str, str | None] = {}
     for check in loaded.checks:
         absent = next((reason for kind in check.needs if (reason := art.absent(kind))), None)
-        context = CheckContext(art, check.reads())
+        context = CheckContext(art, scan, check.reads())
         if absent or not check.applies(context):
             outcome[check.name] = absent or check.not_applicable
             continue
@@ -203,7 +219,11 @@ def _image(opened: OpenedImage) -> ImageInfo:
 
 
 def _inventory(
-    art: Artefacts, sections: dict[str, list[dict[str, object]]], loaded: LoadedChecks, outcome: dict[str, str | None]
+    art: Artefacts,
+    scan: ScanContext,
+    sections: dict[str, list[dict[str, object]]],
+    loaded: LoadedChecks,
+    outcome: dict[str, str | None],
 ) -> Inventory:
     """The loaded kinds' sections, then what each check did, then the sections checks add (e.g. wintrust),
     in name order."""
@@ -212,4 +232,5 @@ def _inventory(
         | ({"skipped": why} if (why := outcome.get(c.name)) and not why.startswith("crashed") else {})
         for c in loaded.checks
     ]
-    return cast(Inventory, {**art.inventory(), "checks": checks, **dict(sorted(sections.items()))})
+    kinds = art.inventory(CheckContext(art, scan, art.loaded))  # stamped under the scan context
+    return cast(Inventory, {**kinds, "checks": checks, **dict(sorted(sections.items()))})

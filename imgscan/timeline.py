@@ -119,11 +119,11 @@ def timeline(report: Json) -> list[Event]:
             events.append(_event(when(group["last"]), f"last failure in {family}", subject, f"{group['hresult']}{note}", source))
     for finding in report["findings"]:
         subject = finding["evidence"][0].get("path", "") if finding["evidence"] else ""
-        starts = finding["starts"]
+        predicted = finding.get("phase") in ("soon", "later")  # the scan's stamp: it starts after --as-of
         events.append(
             _event(
-                _utc(starts),
-                f"{'predicted' if starts and starts > as_of else 'failing since'}: {finding['rule']}",
+                _utc(finding["starts"]),
+                f"{'predicted' if predicted else 'failing since'}: {finding['rule']}",
                 subject,
                 f"{finding['severity']} {finding['hresult'] or ''}".strip(),
                 "imgscan",

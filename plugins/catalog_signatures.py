@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from imgscan.artefacts import CATALOGS, PACKAGES
 from imgscan.artefacts.catalog_set import CatalogRecord, catalog_evidence, first_failure
 from imgscan.check import Check, Finding, Rule, Severity, Timing
+from imgscan.timing import Phase
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.check import CheckContext
@@ -108,7 +109,7 @@ class CatalogSignatures(Check):
             yield Finding(
                 rule=UNTRUSTED,
                 message=f"{name}: {verdict.reason}; CBS cannot verify the package ({verdict.hresult}).",
-                evidence=[catalog_evidence(r, art.as_of) for r in bad],
+                evidence=[catalog_evidence(r, art.scan.as_of) for r in bad],
                 remediation="Reinstall the package from Microsoft's original media, or rebuild the image.",
                 hresult=verdict.hresult,
                 subjects=_subjects(package, bad),
@@ -117,7 +118,7 @@ class CatalogSignatures(Check):
         if starts is None:
             return
         failing = [r for r in records if r.verdict and r.verdict.status == "expires" and r.verdict.starts() == starts]
-        already = starts <= art.as_of
+        already = art.phase(starts) is Phase.FAILING
         reason = failing[0].verdict.reason if failing[0].verdict else ""
         cat_name = package.cat_path if package and package.cat_path else failing[0].path
         yield Finding(
@@ -128,7 +129,7 @@ class CatalogSignatures(Check):
                 f'\\\\?\\C:\\{cat_name} is valid. [HRESULT = 0x800b0101 - CERT_E_EXPIRED]", the package can no '
                 f'longer be uninstalled, and CheckSUR reports "CBS Catalog Expired 0x800B0101".'
             ),
-            evidence=[catalog_evidence(r, art.as_of) for r in records],
+            evidence=[catalog_evidence(r, art.scan.as_of) for r in records],
             remediation=_remediation(art, failing, package, starts),
             starts=starts,
             hresult="0x800B0101",
@@ -150,7 +151,7 @@ class CatalogSignatures(Check):
                 f"{name}: {verdict.reason}; {when} CBS cannot verify the package ({verdict.hresult} CERT_E_REVOKED; "
                 f"Windows 8 and later may report 0x800B0111 TRUST_E_EXPLICIT_DISTRUST)."
             ),
-            evidence=[catalog_evidence(r, art.as_of) for r in revoked],
+            evidence=[catalog_evidence(r, art.scan.as_of) for r in revoked],
             remediation=(
                 "Replace the package with a release signed by a certificate that is not distrusted, or (only if the "
                 "entry is a mistake) remove it from SOFTWARE\\Microsoft\\SystemCertificates\\Disallowed in the "

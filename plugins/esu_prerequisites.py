@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.artefacts import MACHINE_HIVES, PACKAGES
 from imgscan.check import Check, Finding, Rule, Severity
+from imgscan.timing import Phase
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.check import CheckContext
@@ -48,7 +49,7 @@ class EsuPrerequisites(Check):
         from imgscan.servicing_levels import windows7_servicing
 
         os = artefacts.get(MACHINE_HIVES).os_version
-        return bool(os and os.is_windows7_sp1) and artefacts.as_of >= windows7_servicing().end_of_support
+        return bool(os and os.is_windows7_sp1) and artefacts.phase(windows7_servicing().end_of_support) is Phase.FAILING
 
     def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         from imgscan.servicing_levels import servicing_level, windows7_servicing

@@ -24,6 +24,7 @@ from imgscan.artefacts import CATALOGS, PACKAGES
 from imgscan.artefacts.catalog_set import first_failure
 from imgscan.check import Check, Finding, InventoryItem, Rule, Severity, Timing
 from imgscan.servicing import qfe_opened
+from imgscan.timing import Phase
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.check import CheckContext
@@ -63,7 +64,7 @@ class QfeEmpty(Check):
         own = 0  # culprits that are Windows' own packages: never a wmic qfe row, yet opened to answer it
         for package in qfe_opened(artefacts.get(PACKAGES).packages):
             starts, never_valid = first_failure([r for r in artefacts.get(CATALOGS).catalogs.of_package(package) if r.verdict])
-            if never_valid or (starts is not None and starts <= artefacts.horizon_end):
+            if never_valid or artefacts.phase(starts) in (Phase.FAILING, Phase.SOON):
                 own += not package.is_update
                 culprits.append(
                     (
@@ -80,15 +81,19 @@ class QfeEmpty(Check):
         dated = [s for s, _ in culprits if s is not None]
         # a package that never validates empties the list already; else the first package to fail decides
         starts = None if len(dated) < len(culprits) else min(dated, default=None)
-        empty = bool(culprits) and (starts is None or starts <= artefacts.as_of)
-        # what wmic qfe lists on the --as-of day, the one answer `imgscan packages` shows in every format
+        empty = bool(culprits) and (starts is None or artefacts.phase(starts) is Phase.FAILING)
+        # what wmic qfe lists on the --as-of day, the one answer `imgscan packages` shows in every format: with
+        # the rule that predicts it and the day the list is empty from (the as-of day when no day is known)
+        as_of = artefacts.scan.as_of.isoformat()
         yield InventoryItem(
             "wmic_qfe",
             {
-                "as_of": artefacts.as_of.isoformat(),
+                "as_of": as_of,
                 "empty": empty,
                 "from": starts.isoformat() if culprits and starts else None,
                 "rows": [] if empty else qfe_rows(artefacts.get(PACKAGES).packages),
+                "empty_from": (starts.isoformat() if starts else as_of) if empty else None,
+                "predicted_by": QFE_EMPTY.id,
             },
         )
         if not culprits:

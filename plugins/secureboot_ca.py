@@ -7,7 +7,7 @@ their days, from Microsoft's certificate files):
   ("Secure Boot violation"), so the fleet's firmware must be updated first (KB5068202);
 - signed only under Microsoft Windows Production PCA 2011, while the image's Secure Boot servicing
   values (SYSTEM ...\\Control\\SecureBoot\\Servicing: UEFICA2023Status, WindowsUEFICA2023Capable;
-  KB5062713) do not say the update is done: the PCA expires on 2026-10-19, after which boot-manager
+  KB5062713) do not say the update is done: the PCA expires on the day secureboot.toml gives, after which boot-manager
   security updates come signed under the 2023 CA only, and hosts cannot take them until their db has it.
 CAs are recognised by their subject names, as Microsoft's own Secure Boot scripts recognise them in db.
 A db exported from hosts that holds neither Windows CA (no-windows-ca) makes the generation moot:
@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.artefacts import BOOT
-from imgscan.check import Check, Finding, Rule, Severity
+from imgscan.check import Check, Finding, Rule, Severity, Timing
+from imgscan.signing.authorities import authorities
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts.boot import BootFile
@@ -29,6 +30,12 @@ if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
 KB5068202 = "https://support.microsoft.com/help/5068202"
 KB5062713 = "https://support.microsoft.com/help/5062713"
 KB5025885 = "https://support.microsoft.com/help/5025885"
+# Microsoft stops signing boot-manager updates under the PCA from its expiry: the day the 2011-only rule bites
+PCA_2011 = authorities()["Microsoft Windows Production PCA 2011"]
+assert PCA_2011.expires is not None
+PCA_2011_EXPIRES = PCA_2011.expires
+# reported whatever the horizon: info before the PCA expires, medium from its expiry on
+CA_2011_TIMING = Timing(now=Severity.MEDIUM, soon=Severity.INFO, later=Severity.INFO)
 
 CA_2023_REQUIRED = Rule(
     id="secureboot-ca-2023-required",
@@ -46,10 +53,11 @@ CA_2023_REQUIRED = Rule(
 CA_2011_ONLY = Rule(
     id="secureboot-ca-2011-only",
     severity=Severity.MEDIUM,
-    policy="info before 2026-10-19, medium from then on; not reported with --target-firmware 2023",
+    policy=f"{CA_2011_TIMING.from_day(PCA_2011_EXPIRES)}; not reported with --target-firmware 2023",
+    timing=CA_2011_TIMING,
     title="Boot manager signed only under the expiring 2011 CA, Secure Boot certificates not updated",
     summary=(
-        "The boot manager is signed only under Microsoft Windows Production PCA 2011, which expires on 2026-10-19, "
+        f"The boot manager is signed only under Microsoft Windows Production PCA 2011, which expires on {PCA_2011_EXPIRES}, "
         "and the image's Secure Boot servicing state is not 'Updated': its hosts cannot take boot-manager "
         "security updates signed under the 2023 CA until their firmware db is updated."
     ),
@@ -65,9 +73,9 @@ class SecureBootCa(Check):
 
     def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         from imgscan.signing.firmware_db import NO_WINDOWS_CA
-        from imgscan.signing.secureboot import authorities, generations
+        from imgscan.signing.secureboot import generations
 
-        firmware = artefacts.target_firmware.generation
+        firmware = artefacts.scan.firmware.generation
         if firmware == NO_WINDOWS_CA:  # the hosts trust neither generation: the untrusted-signer rule speaks
             return
         judged = [(f, generations(f.pe)) for f in artefacts.get(BOOT).files]
@@ -79,13 +87,11 @@ class SecureBootCa(Check):
         state = artefacts.get(BOOT).secure_boot
         if firmware == "2023" or state.updated or not judged or any(g != {2011} for _, g in judged):
             return
-        expiry = authorities()["Microsoft Windows Production PCA 2011"].expires
-        assert expiry is not None
-        yield Finding(
+        yield Finding(  # its severity is the rule's Timing, by the phase of the PCA's expiry
             rule=CA_2011_ONLY,
             message=(
                 f"The boot manager is signed only under Microsoft Windows Production PCA 2011, which expires on "
-                f"{expiry.isoformat()}, and the image's Secure Boot servicing state says the 2023 certificates are not "
+                f"{PCA_2011_EXPIRES.isoformat()}, and the image's Secure Boot servicing state says the 2023 certificates are not "
                 f"in place ({state.describe()}): hosts built from it cannot take boot-manager security updates signed "
                 "under Windows UEFI CA 2023 until their firmware db holds that CA."
             ),
@@ -95,8 +101,7 @@ class SecureBootCa(Check):
                 "AvailableUpdates to 0x5944 and restart twice, or use the vendor's firmware update), then let Windows "
                 "install the 2023-signed boot manager; check UEFICA2023Status = Updated."
             ),
-            severity=Severity.MEDIUM if artefacts.as_of >= expiry else Severity.INFO,
-            starts=expiry,
+            starts=PCA_2011_EXPIRES,
         )
 
     @staticmethod

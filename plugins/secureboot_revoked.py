@@ -59,10 +59,10 @@ class SecureBootRevoked(Check):
     not_applicable = "no --target-dbx given (the dbx exported from the hosts)"
 
     def applies(self, artefacts: CheckContext) -> bool:
-        return artefacts.target_dbx is not None
+        return artefacts.scan.dbx is not None
 
     def run(self, artefacts: CheckContext) -> Iterator[Finding]:
-        dbx = artefacts.target_dbx
+        dbx = artefacts.scan.dbx
         assert dbx is not None  # applies() checked it
         for boot_file in artefacts.get(BOOT).files:
             reasons = revocations(boot_file.pe, dbx)

@@ -81,7 +81,7 @@ class SecureBootSigner(Check):
         from imgscan.signing.firmware_db import NO_WINDOWS_CA
         from imgscan.signing.secureboot import holding, signing_authorities
 
-        target = artefacts.target_firmware
+        target = artefacts.scan.firmware
         for boot_file in artefacts.get(BOOT).files:
             pe = boot_file.pe
             signatures = holding(pe)

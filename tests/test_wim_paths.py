@@ -8,7 +8,6 @@ loaded here through a volume that records every file opened, and checked against
 from __future__ import annotations
 
 import fnmatch
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -51,7 +50,7 @@ def test_each_kind_opens_only_the_paths_it_declares(tmp_path: Path, scenario: st
     (temp / "KB2656368.html").write_text("<html></html>")
     volume = RecordingVolume(directory_volume(tree))
     registry = builtin_registry()
-    art = Artefacts(OpenedImage(volume, ImageIdentity(str(tree), "0" * 64, "directory")), registry, date(2013, 7, 1))
+    art = Artefacts(OpenedImage(volume, ImageIdentity(str(tree), "0" * 64, "directory")), registry)
     read = []
     for kind in registry.kinds:  # in load order (requires first), so a kind's own reads are told apart from its inputs'
         volume.opened = []

@@ -5,7 +5,9 @@ the helpers (loading, hive_loading, catalog_set) defines one `Kind` (imgscan/kin
 it reads (the WIM backend extracts their union), its loader and the kinds it requires, what its absence
 means, and the inventory section and errors it reports. `BUILTIN` lists them in the order a scan loads
 them and reports their inventory sections and errors. `Artefacts` (loading.py) loads each kind the
-first time something asks for it. A new kind is a new module here, named in BUILTIN; a check that
+first time something asks for it; it holds what was read and nothing else (no as-of day, horizon or
+firmware target): checks see a read through a `CheckContext` (imgscan.check), the read judged under one
+`ScanContext`. A new kind is a new module here, named in BUILTIN; a check that
 reads it names it in `needs`.
 
 A file that cannot be read is recorded where it belongs (a hive in `unreadable`, which becomes a
@@ -29,7 +31,7 @@ from imgscan.artefacts.pending import PENDING
 from imgscan.artefacts.setup_state import SETUP_STATE
 from imgscan.artefacts.user_hives import USER_HIVES
 from imgscan.hives import Hive
-from imgscan.kinds import Kind, KindRegistry
+from imgscan.kinds import Kind, KindRegistry, LoadSettings
 
 if TYPE_CHECKING:
     from imgscan.report import Host
@@ -47,6 +49,7 @@ __all__ = [
     "SIGNATURE_JUDGE",
     "USER_HIVES",
     "Artefacts",
+    "LoadSettings",
     "Unreadable",
     "UserHive",
     "builtin_registry",

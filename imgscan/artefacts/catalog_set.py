@@ -18,8 +18,10 @@ from imgscan.image.volume import WindowsVolume, child_path
 from imgscan.progress import item_bar
 from imgscan.servicing import PACKAGES_DIR, Package
 from imgscan.signing.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, iso
+from imgscan.timing import Phase, validity_word
 
 if TYPE_CHECKING:  # the parsing and judging stack is loaded by a scan, not by listing the rules
+    from imgscan.context import ScanContext
     from imgscan.signing.catalog import Catalog
     from imgscan.signing.validity import Judge, Verdict
     from imgscan.signing.verdict_cache import VerdictCache
@@ -205,16 +207,17 @@ def catalog_evidence(record: CatalogRecord, as_of: date) -> dict[str, object]:
         "timestamp_time": iso(stamp.time) if stamp else None,
         "tsa_has_timestamping_eku": bool(stamp and stamp.signer and EKU_TIMESTAMPING in stamp.signer.ekus),
         "status": verdict.status,
-        "status_as_of": verdict.status_on(as_of),
+        "status_as_of": validity_word(verdict.status, verdict.starts(), as_of),
         "cause": verdict.cause,
         "valid_until": iso(verdict.valid_until),
         "reason": verdict.reason,
     } | _signatures(record)
 
 
-def package_validity(package: Package, catalogs: CatalogSet, as_of: date) -> dict[str, object]:
-    """A package's catalog verdict for the package inventory; `catalog_status_as_of` is its state on the
-    --as-of day, the word every view shows."""
+def package_validity(package: Package, catalogs: CatalogSet, context: ScanContext) -> dict[str, object]:
+    """A package's catalog verdict for the package inventory, stamped for the scan context:
+    `catalog_status_as_of` is its state on the --as-of day, the word every view shows, and `catalog_phase`
+    where its first failure falls (failing, soon: within the horizon, later, never)."""
     records = catalogs.of_package(package)
     own = next((r for r in records if r.verdict and package.cat_path and r.path.lower() == package.cat_path.lower()), None)
     own = own or next((r for r in records if r.verdict), None)
@@ -225,13 +228,15 @@ def package_validity(package: Package, catalogs: CatalogSet, as_of: date) -> dic
             "catalog_valid_until": None,
             "catalog_fails_from": None,
             "catalog_status_as_of": status,
+            "catalog_phase": Phase.NEVER.value,
         }
     starts, never_valid = first_failure(records)
     return {
-        "catalog_status_as_of": own.verdict.status_on(as_of) if own.verdict else None,
+        "catalog_status_as_of": validity_word(own.verdict.status, own.verdict.starts(), context.as_of) if own.verdict else None,
         "catalog_status": own.verdict.status if own.verdict else None,
         "catalog_valid_until": iso(own.verdict.valid_until) if own.verdict else None,
         "catalog_fails_from": "never valid" if never_valid else (starts.isoformat() if starts else None),
+        "catalog_phase": (Phase.FAILING if never_valid else context.phase(starts)).value,
     }
 
 

@@ -13,6 +13,7 @@ from imgscan.artefacts.judge import SIGNATURE_JUDGE
 from imgscan.artefacts.packages import PACKAGES
 from imgscan.kinds import ErrorList, Kind, Section
 from imgscan.servicing_levels import is_ssu
+from imgscan.timing import validity_word
 
 if TYPE_CHECKING:
     from imgscan.kinds import InventoryContext, Loader
@@ -40,19 +41,21 @@ def load(art: Loader) -> Catalogs:
         "bundled_roots": store.count("bundled"),
         "eku_mitigation": packages.mitigation,
     }
-    catalogs = read_catalogs(art.volume, judge, art.jobs, art.verdict_cache)
+    catalogs = read_catalogs(art.volume, judge, art.settings.jobs, art.settings.verdict_cache)
     return Catalogs(catalogs, trust, errors + uncovered_manifests(packages.packages, catalogs))
 
 
 def inventory(found: Catalogs, context: InventoryContext) -> Section:
-    as_of = context.as_of
+    """Stamped once under the scan context: each package's and catalog's state on the as-of day."""
+    scan = context.scan
     return {
         "packages": [
-            p.as_dict() | {"servicing_stack_update": is_ssu(p)} | package_validity(p, found.catalogs, as_of)
+            p.as_dict() | {"servicing_stack_update": is_ssu(p)} | package_validity(p, found.catalogs, scan)
             for p in context.get(PACKAGES).packages
         ],
         "catalogs": [
-            r.as_dict() | {"status_as_of": r.verdict.status_on(as_of) if r.verdict else "unreadable"}
+            r.as_dict()
+            | {"status_as_of": validity_word(r.verdict.status, r.verdict.starts(), scan.as_of) if r.verdict else "unreadable"}
             for r in found.catalogs.records
         ],
         "trust": found.trust,

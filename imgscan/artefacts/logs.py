@@ -1,7 +1,7 @@
 """Kind `logs`: failures recorded by CBS, CheckSUR, setup logs, WindowsUpdate.log and the event logs.
 
 Its groups carry their family (`cbs`, `setup`, `events`), which the log checks select on. A plugin
-that reads a log of its own defines its own kind of `LogSet` (see CONTRIBUTING.md), with its own
+that reads a log of its own defines its own kind of `LogRead` (see CONTRIBUTING.md), with its own
 paths and inventory section, and a `LogCheck` whose `logs` is that kind.
 """
 
@@ -10,14 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from imgscan.kinds import ErrorList, Kind, Section
-from imgscan.logs.collect import LogGroup, LogSet, read_logs
+from imgscan.logs.collect import LogGroup, LogRead, read_logs
 
 if TYPE_CHECKING:
     from imgscan.kinds import InventoryContext, Loader
 
 
-def load(art: Loader) -> LogSet:
-    return read_logs(art.volume, art.as_of)
+def load(art: Loader) -> LogRead:
+    """Every failure entry, whatever its day: the as-of cut is the judgement's (`LogRead.until`)."""
+    return read_logs(art.volume)
 
 
 def group_entry(group: LogGroup) -> dict[str, object]:
@@ -35,11 +36,13 @@ def group_entry(group: LogGroup) -> dict[str, object]:
     }
 
 
-def inventory(logs: LogSet, _: InventoryContext) -> Section:
-    return {"logs": {"read": logs.read, "failures": [group_entry(g) for g in logs.groups]}}
+def inventory(logs: LogRead, context: InventoryContext) -> Section:
+    """The failures the logs show by the as-of day of the scan context."""
+    failures = logs.until(context.scan.happened).groups
+    return {"logs": {"read": logs.read, "failures": [group_entry(g) for g in failures]}}
 
 
-def errors(logs: LogSet) -> ErrorList:
+def errors(logs: LogRead) -> ErrorList:
     return logs.errors
 
 

@@ -53,10 +53,12 @@ def run_listing(args: argparse.Namespace) -> int:
     view = {key: report[key] for key in ("imgscan", "image", "as_of", "host")}
     view |= {section: report["inventory"][section] for section in sections}
     if args.command == "packages":
-        # what wmic qfe shows that day, as the qfe-empty check computed it (the table and JSON both read it)
-        wmic = (report["inventory"].get("wmic_qfe") or [{"empty": False, "from": None, "rows": report["inventory"]["qfe"]}])[0]
+        # what wmic qfe shows that day, as the check that predicts it stated it (the table and JSON both read it);
+        # no such check ran: the list as the packages give it
+        no_prediction = {"empty": False, "from": None, "rows": report["inventory"]["qfe"], "empty_from": None}
+        wmic = (report["inventory"].get("wmic_qfe") or [no_prediction])[0]
         view["wmic_qfe"] = wmic
-        view["qfe_empty_from"] = (wmic["from"] or report["as_of"]) if wmic["empty"] else None  # no day: never valid
+        view["qfe_empty_from"] = wmic["empty_from"]
         view["ssu_level"] = ssu_level(report["inventory"]["packages"])
     write(args.output, to_json(view) if args.format == "json" else table(view))
     warn(report, args.quiet)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
 
 if TYPE_CHECKING:
     from imgscan.cli.options import Subcommands
+    from imgscan.context import ScanContext
     from imgscan.kinds import Kind
     from imgscan.loader import LoadedChecks
     from imgscan.scan import Options, ScanResult
@@ -90,28 +91,38 @@ def run_scan(
     from imgscan.loader import load_checks
     from imgscan.scan import scan
 
-    today = datetime.now(timezone.utc).date()  # the one clock: --as-of's default and the ignore entries' expiry
-    options = replace(_options(args, today), kinds=kinds)
-    as_of = args.as_of or today
-    return scan(image or args.image, as_of, checks or load_checks(args.plugins), options)
+    options = replace(_options(args), kinds=kinds)
+    return scan(image or args.image, scan_context(args), checks or load_checks(args.plugins), options)
 
 
-def _options(args: argparse.Namespace, today: date) -> Options:
+def scan_context(args: argparse.Namespace) -> ScanContext:
+    """The scan context of a command, made from the one clock: the day of the run is --as-of's default and
+    the day ignore entries expire against."""
+    from imgscan.context import ScanContext
+
+    today = datetime.now(timezone.utc).date()
+    return ScanContext(
+        as_of=args.as_of or today,
+        horizon_days=args.horizon,
+        today=today,
+        firmware=args.target_firmware,
+        dbx=args.target_dbx,
+    )
+
+
+def _options(args: argparse.Namespace) -> Options:
+    from imgscan.artefacts import LoadSettings
     from imgscan.ignore import load as load_ignore
     from imgscan.image import Selection
     from imgscan.scan import Options
 
     ignore_path = getattr(args, "ignore", None) or (DEFAULT_IGNORE if DEFAULT_IGNORE.is_file() else None)
     return Options(
-        today=today,
-        horizon_days=args.horizon,
         selection=Selection(args.index, args.image_name),
         ignore=load_ignore(ignore_path) if ignore_path else [],
         ignore_source=str(ignore_path or ""),
         severities=getattr(args, "severity", None),
-        jobs=args.jobs,
-        target_firmware=args.target_firmware,
-        target_dbx=args.target_dbx,
+        load=LoadSettings(jobs=args.jobs),
     )
 
 

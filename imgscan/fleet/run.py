@@ -45,6 +45,8 @@ class FleetOptions:
 def scan_one(target: Target, options: FleetOptions, cache_db: str | None = None) -> dict:
     """Scan one image; returns {"path", "host", "labels", "report" | "error", "verdict_cache"} and never
     raises. `cache_db`: the fleet database whose verdict cache this scan shares with the others."""
+    from imgscan.artefacts import LoadSettings
+    from imgscan.context import ScanContext
     from imgscan.fleet.database import open_database
     from imgscan.loader import load_checks
     from imgscan.scan import Options, scan
@@ -57,17 +59,14 @@ def scan_one(target: Target, options: FleetOptions, cache_db: str | None = None)
             db = open_database(cache_db)
             cache = VerdictCache(db)
         checks = load_checks([Path(p) for p in options.plugins])
-        report = scan(
-            Path(target.path),
-            date.fromisoformat(options.as_of),
-            checks,
-            Options(
-                horizon_days=options.horizon_days,
-                verdict_cache=cache,
-                target_firmware=target.target_firmware,
-                target_dbx=target.target_dbx,
-            ),
-        ).report
+        # the host's scan context, from the fleet run's settings (a fleet applies no ignore file: no day of the run)
+        context = ScanContext(
+            as_of=date.fromisoformat(options.as_of),
+            horizon_days=options.horizon_days,
+            firmware=target.target_firmware,
+            dbx=target.target_dbx,
+        )
+        report = scan(Path(target.path), context, checks, Options(load=LoadSettings(verdict_cache=cache))).report
         result["report"] = report
     except ImgscanError as exc:
         result["error"] = str(exc)

@@ -1,8 +1,10 @@
 """Find the logs on the Windows volume, stream them, and keep only aggregated failures.
 
-Entries are folded as they stream by into one `LogGroup` per (family, subject,
-HRESULT), holding counts, first/last times and a few sample lines, so memory
-grows with the number of distinct failures, not with the size of the logs.
+Entries are folded as they stream by into parts per (family, subject, HRESULT)
+and day, holding counts, first/last times and a few sample lines, so memory
+grows with the number of distinct failures and the days they span, not with the
+size of the logs. Every entry is read whatever the as-of day: `LogRead.until`
+gives the groups (`LogGroup`) of the entries that had happened by one.
 Both are bounded too: past MAX_GROUPS subjects in one family, further subjects
 fold into one group per HRESULT (subject OTHER_SUBJECTS), and a group keeps at
 most MAX_NAMES of the names seen beside its subject. A log with 200,000
@@ -69,6 +71,8 @@ class LogGroup:
 
 @dataclass
 class LogSet:
+    """The failures the logs show up to one day (what a scan judges): one group per failure."""
+
     groups: list[LogGroup] = field(default_factory=list)
     read: list[str] = field(default_factory=list)  # every log file read, for the inventory
     errors: list[dict[str, str]] = field(default_factory=list)
@@ -77,28 +81,98 @@ class LogSet:
         return bool(self.read)
 
 
-class _Folder:
-    """Folds entries into groups; entries dated after the --as-of day have not happened yet and are left out."""
+@dataclass
+class _Part:
+    """The entries of one group on one day (or undated), each sample and name with its place in the
+    stream, so that the parts of any run of days merge into the group a fold of those entries gives."""
 
-    def __init__(self, as_of: date) -> None:
-        self.groups: dict[tuple[str, str | None, str], LogGroup] = {}
-        self.as_of = as_of
-        self.subjects: dict[str, int] = {}  # distinct subjects per family, against MAX_GROUPS
+    count: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    failed: bool = False
+    samples: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)
+    names: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (entry, position) first named
+
+    def add(self, order: int, entry: LogEntry) -> None:
+        self.count += 1
+        self.sources.add(entry.source)
+        for position, name in enumerate(entry.subjects):
+            if len(self.names) >= MAX_NAMES:
+                break
+            self.names.setdefault(name, (order, position))
+        self.failed = self.failed or entry.failed
+        if entry.time is not None:
+            self.first = min(self.first, entry.time) if self.first else entry.time
+            self.last = max(self.last, entry.time) if self.last else entry.time
+        if len(self.samples) < SAMPLES and entry.failed:
+            where = "record" if entry.path.lower().endswith(".evtx") else "line"
+            self.samples.append((order, {"path": entry.path, where: entry.line, "text": entry.text[:400]}))
+
+
+@dataclass
+class LogRead:
+    """Every failure entry of the logs, folded by group and day: the `logs` kind. It holds no as-of day;
+    `until` gives the failures that had happened by one, so one read serves every as-of day."""
+
+    parts: dict[tuple[str, str | None, str], dict[date | None, _Part]] = field(default_factory=dict)
+    read: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.read)
+
+    def until(self, happened: Callable[[date], bool]) -> LogSet:
+        """The groups of the entries that are undated or dated on a day `happened` accepts (the time policy
+        decides which days have happened by --as-of; entries after it have not happened yet)."""
+        groups = []
+        for (family, subject, hresult), days in self.parts.items():
+            parts = [part for day, part in days.items() if day is None or happened(day)]
+            if parts:
+                groups.append(_merge(LogGroup(family, subject, hresult), parts))
+        groups.sort(key=lambda g: (g.family, g.subject or "", g.hresult))
+        return LogSet(groups, self.read, self.errors)
+
+
+def _merge(group: LogGroup, parts: list[_Part]) -> LogGroup:
+    """One group from its parts, as folding their entries in stream order gives it."""
+    group.count = sum(p.count for p in parts)
+    group.failed = any(p.failed for p in parts)
+    firsts, lasts = [p.first for p in parts if p.first], [p.last for p in parts if p.last]
+    group.first, group.last = (min(firsts), max(lasts)) if firsts else (None, None)
+    group.sources = set().union(*(p.sources for p in parts))
+    group.samples = [sample for _, sample in sorted((s for p in parts for s in p.samples), key=lambda s: s[0])[:SAMPLES]]
+    named: dict[str, tuple[int, int]] = {}
+    for part in parts:
+        for name, where in part.names.items():
+            named[name] = min(where, named.get(name, where))
+    group.names = set(sorted(named, key=lambda n: named[n])[:MAX_NAMES])
+    return group
+
+
+class _Folder:
+    """Folds failure entries into parts by group and day. Past MAX_GROUPS subjects in a family (counted
+    over the whole logs, whatever the as-of day), further subjects fold into one group per HRESULT."""
+
+    def __init__(self, into: LogRead) -> None:
+        self.parts = into.parts
+        self.groups: dict[str, set[tuple[str | None, str]]] = {}  # distinct groups per family, against MAX_GROUPS
+        self.order = 0  # the place of an entry in the stream of every log read
 
     def fold(self, family: str, entries: Iterable[LogEntry]) -> None:
         for entry in entries:
-            if entry.hresult is None or (entry.time is not None and entry.time.date() > self.as_of):
+            if entry.hresult is None:
                 continue
-            subjects = entry.subjects or (None,)
-            key = (family, subjects[0], entry.hresult)
-            group = self.groups.get(key)
-            if group is None and self.subjects.get(family, 0) >= MAX_GROUPS:
-                key = (family, OTHER_SUBJECTS, entry.hresult)
-                group = self.groups.get(key)
-            if group is None:
-                self.subjects[family] = self.subjects.get(family, 0) + 1
-                group = self.groups[key] = LogGroup(family, key[1], entry.hresult)
-            group.add(entry)
+            self.order += 1
+            subject = (entry.subjects or (None,))[0]
+            seen = self.groups.setdefault(family, set())
+            if (subject, entry.hresult) not in seen and len(seen) >= MAX_GROUPS:
+                subject = OTHER_SUBJECTS
+            else:
+                seen.add((subject, entry.hresult))
+            day = entry.time.date() if entry.time is not None else None
+            days = self.parts.setdefault((family, subject, entry.hresult), {})
+            days.setdefault(day, _Part()).add(self.order, entry)
 
 
 def _files(volume: WindowsVolume, directory: str, pattern: re.Pattern[str]) -> list[str]:
@@ -125,7 +199,7 @@ def _naive_utc(entries: Iterable[LogEntry]) -> Iterator[LogEntry]:
 Reader = Callable[[BinaryIO, str], Iterable[LogEntry]]  # a log file (and its path) -> its entries
 
 
-def _streamer(volume: WindowsVolume, folder: _Folder, logs: LogSet) -> Callable[[str, str, Reader], None]:
+def _streamer(volume: WindowsVolume, folder: _Folder, logs: LogRead) -> Callable[[str, str, Reader], None]:
     """Streams one file of a family into the folder; a file that cannot be read is an `errors` entry."""
 
     def stream(path: str, family: str, reader: Reader) -> None:
@@ -139,22 +213,21 @@ def _streamer(volume: WindowsVolume, folder: _Folder, logs: LogSet) -> Callable[
     return stream
 
 
-def read_family(volume: WindowsVolume, family: str, paths: Iterable[str], reader: Reader, as_of: date) -> LogSet:
-    """A log family of a plugin's own kind: each of `paths` that exists, read with `reader` and folded into groups."""
-    logs = LogSet()
-    folder = _Folder(as_of)
-    stream = _streamer(volume, folder, logs)
+def read_family(volume: WindowsVolume, family: str, paths: Iterable[str], reader: Reader) -> LogRead:
+    """A log family of a plugin's own kind: each of `paths` that exists, read with `reader` and folded by
+    group and day (every entry, whatever the as-of day)."""
+    logs = LogRead()
+    stream = _streamer(volume, _Folder(logs), logs)
     for path in paths:
         if volume.exists(path):
             stream(path, family, reader)
-    logs.groups = sorted(folder.groups.values(), key=lambda g: (g.family, g.subject or "", g.hresult))
     return logs
 
 
-def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
+def read_logs(volume: WindowsVolume) -> LogRead:
     """The built-in families: `cbs` (CBS and CheckSUR logs), `setup` (setup logs, WindowsUpdate.log), `events`."""
-    logs = LogSet()
-    folder = _Folder(as_of)
+    logs = LogRead()
+    folder = _Folder(logs)
     stream = _streamer(volume, folder, logs)
 
     for path in _files(volume, CBS_DIR, re.compile(r"(?i)^(cbs|cbspersist_\d+)\.log$")):
@@ -178,7 +251,6 @@ def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
             problems: list[str] = []
             stream(path, "events", functools.partial(read_events, problems=problems))
             logs.errors.extend({"path": path, "message": problem} for problem in problems)
-    logs.groups = sorted(folder.groups.values(), key=lambda g: (g.family, g.subject or "", g.hresult))
     return logs
 
 
@@ -190,7 +262,7 @@ def _setup_logs(volume: WindowsVolume) -> list[str]:
     return found
 
 
-def _cab(volume: WindowsVolume, path: str, folder: _Folder, logs: LogSet) -> None:
+def _cab(volume: WindowsVolume, path: str, folder: _Folder, logs: LogRead) -> None:
     """A rotated CBS log compressed as an MSZIP cabinet (cabarchive decompresses it in memory)."""
     from cabarchive import CabArchive
     from cabarchive.errors import CorruptionError, NotSupportedError

@@ -78,7 +78,7 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
     reads = registry.closure((MACHINE_HIVES, PACKAGES, CATALOGS, PENDING))  # what ImageFacts is built from
     wanted = tuple(dict.fromkeys(p for kind in reads for p in kind.paths))
     with doing("judging the updates", subject=str(image)), open_image(image, None, wanted) as opened:
-        art = Artefacts(opened, registry, as_of, horizon_days)
+        art = Artefacts(opened, registry)
         facts = from_artefacts(art)
         image_host = host(art)
         errors += [{"path": e["path"], "message": e["message"]} for e in art.errors()]

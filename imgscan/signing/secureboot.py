@@ -10,33 +10,11 @@ The registry values are those of KB5068202 / KB5062713, under the current contro
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from datetime import date
-from functools import cache
-from importlib import resources
 
 from imgscan.hives import Hive
 from imgscan.signing.authenticode import EmbeddedSignature, PeFile
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # the same parser, from PyPI
-    import tomli as tomllib
-
-
-@dataclass(frozen=True)
-class Authority:
-    name: str
-    generation: int  # 2011 or 2023
-    signs: str
-    expires: date | None = None
-
-
-@cache
-def authorities() -> dict[str, Authority]:
-    data = tomllib.loads(resources.files("imgscan.data").joinpath("secureboot.toml").read_text(encoding="utf-8"))
-    return {ca["name"]: Authority(ca["name"], ca["generation"], ca["signs"], ca.get("expires")) for ca in data["ca"]}
+from imgscan.signing.authorities import Authority, authorities
 
 
 def holding(pe: PeFile) -> list[EmbeddedSignature]:

@@ -109,18 +109,6 @@ class Verdict:
             return None
         return (self.valid_until + timedelta(seconds=1)).date()
 
-    def status_on(self, day: date) -> str:
-        """The signature's state on `day`, in the one set of words every view shows: `expired` once an
-        expiring signature has ended, `expires` before, `revoked` from the day a revocation applies
-        (`revoked later` before it);
-        otherwise the status itself (`valid`, `untrusted`, `bad-signature`, `unsigned`)."""
-        starts = self.starts()
-        if self.status == "expires" and starts is not None:
-            return "expired" if starts <= day else "expires"
-        if self.status == "revoked" and starts is not None and starts > day:
-            return "revoked later"
-        return self.status
-
     def as_dict(self) -> dict[str, object]:
         return {
             "status": self.status,

@@ -2,7 +2,8 @@
 
 Summary verdict, findings by severity with evidence and fix, the package
 inventory, and a timeline chart (inline SVG) of each package's catalog validity
-against the --as-of day and the horizon: red bars end inside the horizon.
+against the --as-of day and the horizon: red bars end inside the horizon (the scan's `catalog_phase` stamp
+says which; the days only place the bars).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def chart(report: Json) -> dict[str, object]:
                 "start": start,
                 "end": end,
                 "fails": fails,
-                "failing": fails is not None and fails <= horizon_end,
+                "failing": package.get("catalog_phase") in ("failing", "soon"),
             }
         )
     days = [d for r in rows for d in (r["start"], r["end"]) if d] + [as_of, horizon_end]

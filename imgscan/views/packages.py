@@ -15,13 +15,13 @@ def packages_table(view: Json) -> str:
         since = f" since {wmic['from']}" if wmic["from"] else ""
         lines += [
             f"wmic qfe as of {view['as_of']}: No instances available.",
-            f"  (predicted by qfe-empty{since}; the installed updates it lists while the catalogs are valid:)",
+            f"  (predicted by {wmic['predicted_by']}{since}; the installed updates it lists while the catalogs are valid:)",
         ]
     else:
         lines.append(f"wmic qfe as of {view['as_of']}:")
         qfe = wmic["rows"]
         if wmic["from"]:
-            lines.append(f"  (qfe-empty predicts an empty list from {wmic['from']})")
+            lines.append(f"  ({wmic['predicted_by']} predicts an empty list from {wmic['from']})")
     rows = [["HotFixID", "Description", "InstalledOn", "InstalledBy"]]
     rows += [[r["HotFixID"], r["Description"] or "", r["InstalledOn"] or "", r["InstalledBy"] or ""] for r in qfe]
     lines += columns(rows) if qfe else ["No instances available."]

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import BinaryIO
 
 from imgscan.check import Finding, Rule, Severity
-from imgscan.kinds import Kind, Loader
+from imgscan.kinds import InventoryContext, Kind, Loader
 from imgscan.logcheck import LogCheck, code_text, evidence, observed_at, span
 from imgscan.logs import LogEntry, canonical, subjects_of
-from imgscan.logs.collect import LogGroup, LogSet, read_family
+from imgscan.logs.collect import LogGroup, LogRead, read_family
 from imgscan.logs.text import lines
 
 LINE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}),\s+(\w+)\s+(\S+)\s+(.*?)(?:\(hr:(0x[0-9a-fA-F]{8})\))?\s*$")
@@ -30,12 +30,12 @@ def read_dism(fh: BinaryIO, path: str) -> Iterator[LogEntry]:
             yield LogEntry(path, number, datetime.fromisoformat(stamp), level, source, text, canonical(code), subjects_of(text))
 
 
-def load(art: Loader) -> LogSet:
-    return read_family(art.volume, "dism", [DISM_LOG], read_dism, art.as_of)
+def load(art: Loader) -> LogRead:
+    return read_family(art.volume, "dism", [DISM_LOG], read_dism)
 
 
-def inventory(logs: LogSet, _: object) -> dict[str, object]:
-    return {"dism_log": {"read": logs.read, "failures": len(logs.groups)}}
+def inventory(logs: LogRead, context: InventoryContext) -> dict[str, object]:
+    return {"dism_log": {"read": logs.read, "failures": len(logs.until(context.scan.happened).groups)}}
 
 
 DISM_LOGS = Kind(

@@ -3,8 +3,8 @@
 No image, no other check: the kinds a check declares (`needs` and `uses`) are handed in by name, and it
 is an error to leave one out (the check would read it). What comes back is what the scan would take from
 this check before stamping: its findings and inventory items, or why it was skipped (a needed kind
-absent, or `applies` false). The scan's settings (as-of day, horizon, target firmware) come in
-`context`.
+absent, or `applies` false). The scan context it is judged under (as-of day, horizon, target firmware)
+and the image's container come in `context` (`at(day, ...)`).
 """
 
 from __future__ import annotations
@@ -15,24 +15,22 @@ from typing import Any
 
 from imgscan.artefacts import Artefacts, builtin_registry
 from imgscan.check import Check, CheckContext, Finding, InventoryItem
+from imgscan.context import ScanContext
 from imgscan.image import ImageIdentity, OpenedImage
-from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase
 from tests.unit.memory import MemoryVolume
 
 
 @dataclass(frozen=True)
-class Settings:
-    """The scan's settings a check reads (the ScanContext's fields, as far as checks read them today)."""
+class At:
+    """The scan context a check is judged under, and the image's container (what an absence means)."""
 
-    as_of: date
-    horizon_days: int = 365
-    target_firmware: FirmwareTarget = UNKNOWN
-    target_dbx: SignatureDatabase | None = None
+    scan: ScanContext
     container: str = "vhdx"
 
 
-def at(day: str, **settings: Any) -> Settings:
-    return Settings(date.fromisoformat(day), **settings)
+def at(day: str, container: str = "vhdx", **context: Any) -> At:
+    """Judged on `day`; `context`: the other ScanContext fields (horizon_days, firmware, dbx)."""
+    return At(ScanContext(date.fromisoformat(day), **context), container)
 
 
 @dataclass
@@ -46,25 +44,18 @@ class Ran:
         return [f.rule.id for f in self.findings]
 
 
-def run_check(check: type[Check], context: Settings, **kinds: object) -> Ran:
+def run_check(check: type[Check], context: At, **kinds: object) -> Ran:
     registry = builtin_registry()
     named = {kind.name: kind for kind in registry.kinds}
     opened = OpenedImage(volume=MemoryVolume({}), info=ImageIdentity("memory:unit", "0" * 64, context.container))
-    art = Artefacts(
-        opened,
-        registry,
-        context.as_of,
-        context.horizon_days,
-        target_firmware=context.target_firmware,
-        target_dbx=context.target_dbx,
-    )
+    art = Artefacts(opened, registry)
     for name, value in kinds.items():
         art.preload(named[name], value)
     missing = [k.name for k in check.reads() if k.name not in kinds]
     assert not missing, f"{check.__name__} reads {missing}: pass them to run_check"
     instance = check()
     absent = next((reason for kind in check.needs if (reason := art.absent(kind))), None)
-    context_ = CheckContext(art, check.reads())
+    context_ = CheckContext(art, context.scan, check.reads())
     if absent or not instance.applies(context_):
         return Ran(skipped=absent or check.not_applicable)
     ran = Ran()

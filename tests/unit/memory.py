@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
+from imgscan.context import ScanContext
 from imgscan.image import ImageIdentity, OpenedImage
 from imgscan.image.volume import ArtefactUnreadable
 from imgscan.loader import load_checks
@@ -58,11 +59,14 @@ def memory_scan(
     files: dict[str, bytes | None] | None = None,
     horizon_days: int = 365,
     options: Options | None = None,
+    today: date | None = None,
 ) -> ScanResult:
-    """Scan a scenario's files in-process, without building any image (`options`: instead of the defaults)."""
+    """Scan a scenario's files in-process, without building any image (`options`: instead of the defaults;
+    `today`: the day of the run, when ignore entries expire)."""
     volume = MemoryVolume(files if files is not None else dict(volume_files(scenario)))
     opened = OpenedImage(
         volume=volume,
         info=ImageIdentity(f"memory:{scenario.name}", "0" * 64, "memory"),
     )
-    return scan_volume(opened, as_of, load_checks(), options or Options(horizon_days=horizon_days))
+    context = ScanContext(as_of=as_of, horizon_days=horizon_days, today=today)
+    return scan_volume(opened, context, load_checks(), options or Options())

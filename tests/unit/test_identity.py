@@ -17,6 +17,7 @@ from imgscan.loader import load_checks
 from imgscan.scan import Options
 from imgscan.signing.secureboot import SecureBootState
 from imgscan.signing.validity import Verdict
+from imgscan.timing import validity_word
 from imgscan.views.sarif import to_sarif
 from sample_images.scenario import load, volume_files
 from tests.unit.memory import memory_scan
@@ -92,8 +93,8 @@ def test_an_accepted_cause_still_gates_through_a_consequence_nobody_accepted():
     first = memory_scan(scenario, date(2013, 7, 1)).report
     (qfe,) = [f for f in first["findings"] if f["rule"] == "qfe-empty"]
     accept = IgnoreEntry("catalog-expiry", "replaced in the next build", id=qfe["caused_by"], number=1)
-    options = Options(ignore=[accept], ignore_source="x.yaml", today=date(2020, 1, 1))
-    result = memory_scan(scenario, date(2013, 7, 1), options=options)
+    options = Options(ignore=[accept], ignore_source="x.yaml")
+    result = memory_scan(scenario, date(2013, 7, 1), options=options, today=date(2020, 1, 1))
     (root,) = [f for f in result.report["findings"] if f["id"] == qfe["caused_by"]]
     assert root["suppressed"] == {"reason": "replaced in the next build", "expires": None, "source": "x.yaml", "entry": 1}
     assert root["gating_severity"] == "critical" and gating_severity(root) == Severity.CRITICAL
@@ -104,8 +105,8 @@ def test_ignore_entries_expire_on_the_day_of_the_run_not_the_as_of_day():
     entry = IgnoreEntry("catalog-expiry", "accepted until the next build", package=KB2731847, expires=date(2001, 1, 1), number=1)
 
     def accepted(today: date) -> tuple[bool, list[str]]:
-        options = Options(ignore=[entry], ignore_source="x.yaml", today=today)
-        result = memory_scan(load("seed001"), date(2013, 7, 1), options=options)
+        options = Options(ignore=[entry], ignore_source="x.yaml")
+        result = memory_scan(load("seed001"), date(2013, 7, 1), options=options, today=today)
         (finding,) = [f for f in result.report["findings"] if KB2731847 in f["message"] and f["rule"] == "catalog-expiry"]
         return bool(finding.get("suppressed")), result.report["warnings"]
 
@@ -120,11 +121,15 @@ def test_ignore_entries_expire_on_the_day_of_the_run_not_the_as_of_day():
 def test_status_words_come_from_one_place():
     until = datetime(2013, 6, 30, 10, tzinfo=timezone.utc)
     verdict = Verdict("expires", "no-timestamp", None, until, "no timestamp", "0x800B0101")
+
     # it fails from 2013-06-30, the day catalog-expiry says it "expired on"
-    assert [verdict.status_on(date(2013, 6, d)) for d in (29, 30)] == ["expires", "expired"]
-    assert Verdict("valid", "timestamped", None, None, "", None).status_on(date(2099, 1, 1)) == "valid"
+    def word(verdict: Verdict, day: date) -> str:
+        return validity_word(verdict.status, verdict.starts(), day)
+
+    assert [word(verdict, date(2013, 6, d)) for d in (29, 30)] == ["expires", "expired"]
+    assert word(Verdict("valid", "timestamped", None, None, "", None), date(2099, 1, 1)) == "valid"
     revoked = Verdict("revoked", "disallowed", None, until, "", "0x800B010C")
-    assert [revoked.status_on(date(2013, 6, d)) for d in (29, 30)] == ["revoked later", "revoked"]
+    assert [word(revoked, date(2013, 6, d)) for d in (29, 30)] == ["revoked later", "revoked"]
     report = memory_scan(load("seed001"), date(2013, 6, 30)).report
     catalogs = {c["path"].rsplit("\\", 1)[-1]: c for c in report["inventory"]["catalogs"]}
     assert catalogs["Package_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1.cat"]["status_as_of"] == "expired"

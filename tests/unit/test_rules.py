@@ -31,10 +31,12 @@ from imgscan.artefacts.setup_state import SetupState
 from imgscan.artefacts.user_hives import UserHives
 from imgscan.hives import Hive, parse_hive
 from imgscan.image.partitions import Partition
-from imgscan.logs.collect import LogGroup, LogSet
+from imgscan.logs import LogEntry
+from imgscan.logs.collect import LogRead, read_family
 from imgscan.wintrust import KEY_PATH, VALUE_NAME
 from sample_images.regf import Key, Value, build_hive
 from tests.unit.helpers import at, run_check
+from tests.unit.memory import MemoryVolume
 
 WRITTEN = datetime(2013, 6, 1, tzinfo=timezone.utc)
 DAY = at("2013-07-01")
@@ -149,10 +151,13 @@ def test_wintrust_offline_revocation_and_weakened():
 # cbs-log-error, setup-log-error, update-event-error
 
 
-def _logs(family: str, failed: bool = True) -> LogSet:
-    group = LogGroup(family, "KB2656368", "0x800B0101", count=1, failed=failed)
-    group.samples.append({"path": r"Windows\Logs\CBS\CBS.log", "line": 7, "text": "Failed [HRESULT = 0x800b0101]"})
-    return LogSet(groups=[group], read=[r"Windows\Logs\CBS\CBS.log"])
+def _logs(family: str, failed: bool = True, day: int = 1) -> LogRead:
+    """One CBS.log entry naming KB2656368 with 0x800B0101 on 2013-06-<day>, read as `family`."""
+    cbs_log = r"Windows\Logs\CBS\CBS.log"
+    level = "Error" if failed else "Info"
+    text = "Failed [HRESULT = 0x800b0101]"
+    entry = LogEntry(cbs_log, 7, datetime(2013, 6, day, 9), level, "CBS", text, "0x800B0101", ("KB2656368",))
+    return read_family(MemoryVolume({cbs_log: b""}), family, [cbs_log], lambda fh, path: [entry])
 
 
 def test_log_rules_each_read_their_own_family():
@@ -169,6 +174,12 @@ def test_log_rules_each_read_their_own_family():
 
 def test_a_log_group_that_did_not_fail_is_no_cbs_finding():
     assert run_check(CbsLogErrors, DAY, logs=_logs("cbs", failed=False)).rules == []
+
+
+def test_a_log_entry_after_the_as_of_day_has_not_happened_yet():
+    logs = _logs("cbs", day=30)  # 2013-06-30
+    assert run_check(CbsLogErrors, at("2013-06-30"), logs=logs).rules == ["cbs-log-error"]
+    assert run_check(CbsLogErrors, at("2013-06-29"), logs=logs).skipped == "nothing for it in the image"
 
 
 # sha2-support-missing, esu-prerequisites-missing

@@ -9,6 +9,7 @@ import pytest
 from cryptography.x509.oid import NameOID
 from imgscan.plugins.secureboot_signer import db_allows
 
+from imgscan.context import ScanContext
 from imgscan.image import ImageIdentity, OpenedImage
 from imgscan.loader import load_checks
 from imgscan.scan import Options, scan_volume
@@ -41,7 +42,7 @@ def _scan(boot: bytes, target: FirmwareTarget = UNKNOWN) -> dict:
         volume=volume,
         info=ImageIdentity("memory:boot", "0" * 64, "memory"),
     )
-    return scan_volume(opened, date(2026, 12, 1), load_checks(), Options(target_firmware=target)).report
+    return scan_volume(opened, ScanContext(date(2026, 12, 1), firmware=target), load_checks(), Options()).report
 
 
 def _found(report: dict, rule: str = RULE) -> list[dict]:

@@ -1,0 +1,92 @@
+"""One read of an image judged under several scan contexts (the seam hosts build on): different days and
+different firmware give different findings, and judging reads no file of the image again."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from io import BytesIO
+
+from imgscan.context import ScanContext
+from imgscan.image import ImageIdentity, OpenedImage
+from imgscan.loader import load_checks
+from imgscan.scan import Options, judge, read, scan_volume
+from imgscan.signing.firmware_db import FirmwareTarget
+from sample_images.scenario import load, volume_files
+from tests.unit.memory import MemoryVolume
+
+USER_HIVES = ("ntuser.dat", r"config\default")  # re-read each time a check opens one, to bound memory
+
+
+class CountingVolume(MemoryVolume):
+    """Counts every file opened, by path."""
+
+    def __init__(self, files: dict[str, bytes | None]) -> None:
+        super().__init__(files)
+        self.opened: Counter[str] = Counter()
+
+    def open(self, path: str) -> BytesIO:
+        self.opened[path.lower()] += 1
+        return super().open(path)
+
+
+def _opened(files: dict[str, bytes | None]) -> tuple[CountingVolume, OpenedImage]:
+    volume = CountingVolume(files)
+    return volume, OpenedImage(volume=volume, info=ImageIdentity("memory:image", "0" * 64, "memory"))
+
+
+def _found(result) -> list[tuple[str, str]]:
+    return sorted((f["rule"], f["severity"]) for f in result.report["findings"])
+
+
+def test_one_read_judged_on_two_days_gives_each_day_its_findings_without_reading_again():
+    files = dict(volume_files(load("seed001")))  # built once: the sample PKI's keys differ on every build
+    volume, opened = _opened(files)
+    checks = load_checks()
+    loaded = read(opened, checks)
+    after_read = Counter(volume.opened)
+    assert after_read and max(after_read.values()) == 1  # the read opens each file once
+    before = judge(loaded, checks, ScanContext(date(2012, 12, 1), horizon_days=30))
+    after = judge(loaded, checks, ScanContext(date(2013, 7, 1)))
+    again = (volume.opened - after_read).keys()
+    assert all(path.endswith(USER_HIVES) for path in again), again  # no catalog, log or machine hive again
+    assert _found(before) == []  # the catalogs fail after a 30-day horizon; the logs are all later
+    assert ("catalog-expiry", "high") in _found(after) and ("qfe-empty", "critical") in _found(after)
+    assert any(f["rule"] == "cbs-log-error" for f in after.report["findings"])  # the log entries up to 2013-07-01
+    assert not before.report["inventory"]["logs"]["failures"] and after.report["inventory"]["logs"]["failures"]
+    # the same as reading the image again for each day
+    for context, judged in ((ScanContext(date(2012, 12, 1), horizon_days=30), before), (ScanContext(date(2013, 7, 1)), after)):
+        assert scan_volume(_opened(files)[1], context, checks, Options()).report == judged.report
+
+
+def test_one_read_judged_for_two_firmware_targets_gives_each_host_its_findings():
+    volume, opened = _opened(dict(volume_files(load("secureboot-2011"))))
+    checks = load_checks()
+    loaded = read(opened, checks)
+    after_read = Counter(volume.opened)
+    old = judge(loaded, checks, ScanContext(date(2026, 12, 1), firmware=FirmwareTarget("2011-only")))
+    new = judge(loaded, checks, ScanContext(date(2026, 12, 1), firmware=FirmwareTarget("2023")))
+    before_expiry = judge(loaded, checks, ScanContext(date(2026, 1, 1), firmware=FirmwareTarget("2011-only")))
+    assert all(path.endswith(USER_HIVES) for path in (volume.opened - after_read)), volume.opened - after_read
+    assert ("secureboot-ca-2011-only", "medium") in _found(old)  # the PCA expired on 2026-10-19
+    assert ("secureboot-ca-2011-only", "info") in _found(before_expiry)  # its Timing: info before, whatever the horizon
+    assert not any(rule == "secureboot-ca-2011-only" for rule, _ in _found(new))  # hosts with the 2023 CA
+    assert old.report["target_firmware"]["db"] == "2011-only" and new.report["target_firmware"]["db"] == "2023"
+
+
+def test_a_damaged_hive_read_once_is_reported_once_by_every_judgement():
+    files = dict(volume_files(load("seed001")))
+    software = "Windows/System32/config/SOFTWARE"
+    key = next(k for k in files if k.replace("\\", "/").lower() == software.lower())
+    data = bytearray(files[key] or b"")
+    key_at = data.index(b"Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0")
+    value_at = data.index(b"CurrentState", key_at)  # a value name of that key, in its vk record
+    assert data[value_at - 20 : value_at - 18] == b"vk"
+    data[value_at - 20 : value_at - 18] = b"XX"  # python-registry: "Invalid VK Record ID"
+    files[key] = bytes(data)
+    checks = load_checks()
+    loaded = read(_opened(files)[1], checks)
+    first, second = (judge(loaded, checks, ScanContext(date(2013, 7, 1))) for _ in range(2))
+    damaged = [e for e in first.report["errors"] if "damaged registry cell" in e["message"]]
+    assert len(damaged) == 1 and "KB2731847" in damaged[0]["path"]
+    assert second.report["errors"] == first.report["errors"]
