@@ -20,27 +20,17 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from imgscan.signing.verdict_cache import VerdictCache
 
 if TYPE_CHECKING:
-    from imgscan.artefacts.loading import ArtefactLoader
     from imgscan.fleet.inputs import Target
     from imgscan.fleet.store import Store
+    from imgscan.image.volume import WindowsVolume
     from imgscan.signing.catalog_workers import Known
-
-
-class ScanDates(Protocol):
-    """What of the fleet's options (run.FleetOptions, which calls this module) opening an image needs."""
-
-    @property
-    def as_of(self) -> str: ...
-
-    @property
-    def horizon_days(self) -> int: ...
+    from imgscan.signing.validity import Judge
 
 
 MIN_CHUNK = 32  # catalogs per judging task at least: each task opens its image once
@@ -64,32 +54,32 @@ class _Survey(VerdictCache):
 
 
 @contextmanager
-def _image(target: Target, options: ScanDates) -> Iterator[ArtefactLoader]:
-    """The image opened as its scan opens it, with the loader that builds its signature judge."""
-    from imgscan.artefacts import wanted_paths
-    from imgscan.artefacts.loading import ArtefactLoader
+def _image(target: Target) -> Iterator[tuple[WindowsVolume, Judge]]:
+    """The image opened as its scan opens it, with its signature judge (its trust stores and mitigation,
+    what a verdict cache key depends on). Reading an image needs no as-of day or host setting."""
+    from imgscan.artefacts import SIGNATURE_JUDGE, Artefacts, builtin_registry
     from imgscan.image import Selection, open_image
 
-    with open_image(Path(target.path), Selection(), wanted_paths()) as opened:
-        as_of, firmware = date.fromisoformat(options.as_of), target.target_firmware
-        yield ArtefactLoader(opened, as_of, options.horizon_days, target_firmware=firmware, target_dbx=target.target_dbx)
+    registry = builtin_registry()
+    with open_image(Path(target.path), Selection(), registry.paths()) as opened:
+        yield opened.volume, Artefacts(opened, registry).get(SIGNATURE_JUDGE)
 
 
-def survey(target: Target, options: ScanDates) -> dict[str, str]:
+def survey(target: Target) -> dict[str, str]:
     """{verdict cache key: catalog path} of one image; empty when it cannot be read (its scan says why)."""
     from imgscan.artefacts.catalog_set import catalog_paths, read_catalogs
 
     recorder = _Survey()
     try:
-        with _image(target, options) as loader:
-            if catalog_paths(loader.volume):
-                read_catalogs(loader.volume, loader.judge(), 1, recorder)
+        with _image(target) as (volume, judge):
+            if catalog_paths(volume):
+                read_catalogs(volume, judge, 1, recorder)
     except Exception:  # noqa: BLE001 - the scan of this image reports what is wrong with it
         return {}
     return recorder.seen
 
 
-def judge_catalogs(target: Target, options: ScanDates, wanted: dict[str, str]) -> dict[str, Known]:
+def judge_catalogs(target: Target, wanted: dict[str, str]) -> dict[str, Known]:
     """Judge the catalogs `wanted` ({key: path}) of one image; a catalog whose key no longer matches (the
     image changed since the survey) is left out, and what is left when the image fails to read is left to
     the scans, which judge what they need."""
@@ -97,10 +87,9 @@ def judge_catalogs(target: Target, options: ScanDates, wanted: dict[str, str]) -
 
     results: dict[str, Known] = {}
     try:
-        with _image(target, options) as loader:
-            judge = loader.judge()
+        with _image(target) as (volume, judge):
             for key, path in wanted.items():
-                with loader.volume.open(path) as fh:
+                with volume.open(path) as fh:
                     data = fh.read()
                 members = key.endswith(":1")
                 if VerdictCache.key(judge, hashlib.sha256(data).hexdigest(), members) == key:
@@ -130,19 +119,19 @@ def plan(surveys: dict[str, dict[str, str]], known: set[str], slots: int) -> lis
     return tasks
 
 
-def judge_once(client: Any, targets: list[Target], options: ScanDates, store: Store) -> dict[str, int]:
+def judge_once(client: Any, targets: list[Target], store: Store) -> dict[str, int]:
     """Survey every image, judge on the cluster the catalogs the store lacks, store their verdicts; returns
     how many catalogs were judged for each image (what its summary row counts as judged)."""
     from dask.distributed import as_completed
 
     by_path = {target.path: target for target in targets}
-    futures = client.map(survey, targets, options=options, pure=False)
+    futures = client.map(survey, targets, pure=False)
     surveys = {target.path: future.result() for target, future in zip(targets, futures, strict=True)}
     cache = VerdictCache(store.db)
     known = cache.known({key for keys in surveys.values() for key in keys})
     tasks = plan(surveys, known, sum(client.nthreads().values()))
     judged: dict[str, int] = defaultdict(int)
-    work = {client.submit(judge_catalogs, by_path[image], options, wanted, pure=False): image for image, wanted in tasks}
+    work = {client.submit(judge_catalogs, by_path[image], wanted, pure=False): image for image, wanted in tasks}
     for future in as_completed(work):
         results = future.result()
         if results:

@@ -185,7 +185,7 @@ def run_dask(targets: list[Target], options: FleetOptions, scheduler: str, store
     from imgscan.fleet.cluster import judge_once
 
     with Client(scheduler, timeout="30s") as client, _bar(len(targets)) as bar:
-        judged = judge_once(client, targets, options, store)
+        judged = judge_once(client, targets, store)
         futures = client.map(scan_one, targets, options=options, cache_db=store.location, pure=False)
         failed = 0
         for future in as_completed(futures):
