@@ -36,7 +36,7 @@ VM_EXPORTS = ("ova", "ovf", "vmx")
 
 
 @dataclass
-class Loaded:
+class LoaderOpened:
     """What a loader gave: the Windows volume, the disk files a descriptor named (outside the input
     itself), the partitions of the VM's disk (none for a collection) and which dissect loader read it."""
 
@@ -46,7 +46,7 @@ class Loaded:
     partitions: list[Partition] = field(default_factory=list)
 
 
-def open_loaded(path: Path, fmt: str) -> Loaded:
+def open_loaded(path: Path, fmt: str) -> LoaderOpened:
     """Open `path` (of the sniffed format `fmt`, or "kape" for a disk image holding a KAPE collection)
     through dissect's loader for it; UnreadableImage with a one-line reason when that is impossible."""
     check_archive(path, fmt)
@@ -67,7 +67,7 @@ def open_loaded(path: Path, fmt: str) -> Loaded:
         raise UnreadableImage(str(path), f"cannot read {what}: {describe_failure(exc)}", "is the file complete?") from exc
     volume = _windows_volume(path, fmt, target)
     partitions = disk_partitions(target, getattr(volume, "_fs", None)) if fmt in VM_EXPORTS else []
-    return Loaded(volume, _loader_name(loader), disks, partitions)
+    return LoaderOpened(volume, _loader_name(loader), disks, partitions)
 
 
 _NAME = {
