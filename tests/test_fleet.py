@@ -127,13 +127,15 @@ def test_kill_mid_run_then_resume_records_each_image_once(tmp_path, fleet_db):
 
 CRASH = """
 import os
+from imgscan.artefacts import MACHINE_HIVES, host
 from imgscan.check import Check, Rule, Severity
 
 class Crash(Check):
     rules = (Rule(id="test-crash-worker", severity=Severity.INFO, title="t", summary="t"),)
+    needs = (MACHINE_HIVES,)
 
-    def run(self, artefacts):
-        if artefacts.host()["name"] == "WS-CRASH":
+    def run(self, context):
+        if host(context)["name"] == "WS-CRASH":
             os._exit(9)  # the worker process dies, as on an out-of-memory kill
         return []
 """
