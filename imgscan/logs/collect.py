@@ -53,21 +53,6 @@ class LogGroup:
     sources: set[str] = field(default_factory=set)  # the components/kinds of line that reported it
     names: set[str] = field(default_factory=set)  # every subject named alongside (files, packages, KBs)
 
-    def add(self, entry: LogEntry) -> None:
-        self.count += 1
-        self.sources.add(entry.source)
-        for name in entry.subjects:
-            if len(self.names) >= MAX_NAMES:
-                break
-            self.names.add(name)
-        self.failed = self.failed or entry.failed
-        if entry.time is not None:
-            self.first = min(self.first, entry.time) if self.first else entry.time
-            self.last = max(self.last, entry.time) if self.last else entry.time
-        if len(self.samples) < SAMPLES and entry.failed:
-            where = "record" if entry.path.lower().endswith(".evtx") else "line"
-            self.samples.append({"path": entry.path, where: entry.line, "text": entry.text[:400]})
-
 
 @dataclass
 class LogSet:
