@@ -8,6 +8,7 @@ import pickle
 import shutil
 import sqlite3
 
+from imgscan.fleet.store import Store
 from imgscan.signing.certs import CertCache
 from imgscan.signing.trust_store import build_store
 from imgscan.signing.validity import Judge
@@ -61,10 +62,11 @@ class _Payload:
 
 
 def test_a_tampered_entry_runs_no_code_and_is_judged_again(tmp_path, capsys):
-    cache = VerdictCache(tmp_path / "fleet.sqlite")
+    store = Store(tmp_path / "fleet.sqlite")  # the fleet store, which holds the verdict cache's table
+    cache = VerdictCache(store.db)
     with sqlite3.connect(tmp_path / "fleet.sqlite") as connection:
         connection.execute("INSERT INTO verdicts VALUES (?, ?)", ("k", pickle.dumps(_Payload())))
     assert cache.get("k", r"Windows\servicing\Packages\x.cat") is None
     assert (cache.hits, cache.misses) == (0, 1)
     assert "code ran" not in capsys.readouterr().out
-    cache.close()
+    store.close()
