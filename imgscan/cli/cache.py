@@ -32,8 +32,10 @@ def default_dir() -> Path:
 
 
 def _next_to_evidence(directory: Path, image: Path) -> bool:
-    directory, image = directory.resolve(), image.resolve()
-    return directory in (image, image.parent) or (image.is_dir() and image in directory.parents)
+    """`directory` is the folder of the image (as named, or of the file a link names) or in a directory image."""
+    directory, real = directory.resolve(), image.resolve()
+    folders = (real, real.parent, image.absolute().parent.resolve())
+    return directory in folders or (real.is_dir() and real in directory.parents)
 
 
 @contextmanager
