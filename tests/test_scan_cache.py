@@ -155,7 +155,19 @@ def test_report_is_the_same_with_and_without_the_cache_and_any_jobs(image, tmp_p
 def test_two_scans_at_once_share_the_cache(tmp_path):
     cache_dir = tmp_path / "cache"
     _scan(SAMPLES[0], tmp_path / "none.json", "--no-cache")
-    command = [sys.executable, "-m", "imgscan", "scan", str(SAMPLES[0]), "--as-of", AS_OF, "-f", "json", "--cache-dir", str(cache_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "imgscan",
+        "scan",
+        str(SAMPLES[0]),
+        "--as-of",
+        AS_OF,
+        "-f",
+        "json",
+        "--cache-dir",
+        str(cache_dir),
+    ]
     procs = [subprocess.Popen([*command, "-o", str(tmp_path / f"{n}.json")], stderr=subprocess.PIPE, text=True) for n in (1, 2)]
     for proc in procs:
         assert proc.wait(timeout=300) in (0, 1) and "warning" not in proc.stderr.read()
@@ -181,7 +193,11 @@ def test_a_tampered_entry_is_judged_again_not_trusted(tmp_path):
     _scan(SAMPLES[0], tmp_path / "none.json", "--cache-dir", cache_dir)
     with sqlite3.connect(cache_dir / "verdicts.sqlite") as db:
         for key, result in db.execute("SELECT key, result FROM verdicts").fetchall():
-            forged = bytes(result).replace(b'"status":"expires"', b'"status":"valid"').replace(b'"status":"untrusted"', b'"status":"valid"')
+            forged = (
+                bytes(result)
+                .replace(b'"status":"expires"', b'"status":"valid"')
+                .replace(b'"status":"untrusted"', b'"status":"valid"')
+            )
             db.execute("UPDATE verdicts SET result = ? WHERE key = ?", (forged, key))
     _scan(SAMPLES[0], tmp_path / "again.json", "--cache-dir", cache_dir)
     assert (tmp_path / "again.json").read_bytes() == (tmp_path / "none.json").read_bytes()

@@ -8,10 +8,10 @@ import pickle
 import shutil
 import sqlite3
 
+from imgscan.fleet.database import SQLite
 from imgscan.signing.certs import CertCache
 from imgscan.signing.trust_store import build_store
 from imgscan.signing.validity import Judge
-from imgscan.fleet.database import SQLite
 from imgscan.signing.verdict_cache import SCHEMA, VerdictCache
 from tests.conftest import REPO, run_imgscan
 

@@ -90,10 +90,9 @@ def run(args: argparse.Namespace) -> int:
 
 def run_scan(args: argparse.Namespace, image: Path | None = None, checks: LoadedChecks | None = None) -> ScanResult:
     """Scan with the command's options; a bad ignore file stops here, before the (long) scan."""
+    from imgscan.cli.cache import default_dir, scan_cache
     from imgscan.loader import load_checks
     from imgscan.scan import scan
-
-    from imgscan.cli.cache import default_dir, scan_cache
 
     today = datetime.now(timezone.utc).date()  # the one clock: --as-of's default and the ignore entries' expiry
     options = _options(args, today)

@@ -66,7 +66,9 @@ class ScanCache(VerdictCache):
             return
         try:
             with self._db.transaction():
-                self._db.executemany("UPDATE recency SET used = ? WHERE key = ?", [(time.time_ns(), k) for k in sorted(self._used)])
+                self._db.executemany(
+                    "UPDATE recency SET used = ? WHERE key = ?", [(time.time_ns(), k) for k in sorted(self._used)]
+                )
         except sqlite3.DatabaseError as exc:
             self._damage(exc)
         self._used.clear()
