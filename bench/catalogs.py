@@ -171,7 +171,11 @@ def read_all(volume: WindowsVolume, paths: list[str] | None = None) -> None:
 
 
 def every_file(root: Path) -> list[str]:
-    return [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != "root.der"]
+    return [
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and p.name != "root.der" and not p.name.startswith(".complete")
+    ]
 
 
 def anchor(root: Path, names: list[str]) -> float:
