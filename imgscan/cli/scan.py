@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +59,14 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         metavar="FILE",
         help="write the registry fixes of the findings to FILE (.reg or .ps1); imgscan never applies them",
     )
+    made.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep catalog verdicts here, so that a rescan judges only new catalogs "
+        "(default: $XDG_CACHE_HOME/imgscan, else ~/.cache/imgscan; never next to the image)",
+    )
+    made.add_argument("--no-cache", action="store_true", help="judge every catalog, and keep no verdicts")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,13 +90,18 @@ def run(args: argparse.Namespace) -> int:
 
 def run_scan(args: argparse.Namespace, image: Path | None = None, checks: LoadedChecks | None = None) -> ScanResult:
     """Scan with the command's options; a bad ignore file stops here, before the (long) scan."""
+    from imgscan.cli.cache import default_dir, scan_cache
     from imgscan.loader import load_checks
     from imgscan.scan import scan
 
     today = datetime.now(timezone.utc).date()  # the one clock: --as-of's default and the ignore entries' expiry
     options = _options(args, today)
     as_of = args.as_of or today
-    return scan(image or args.image, as_of, checks or load_checks(args.plugins), options)
+    image = image or args.image
+    # only `scan` has the cache options; the listings and diff judge every catalog as before
+    cached = hasattr(args, "no_cache") and not args.no_cache
+    with scan_cache((args.cache_dir or default_dir()) if cached else None, image, args.quiet) as cache:
+        return scan(image, as_of, checks or load_checks(args.plugins), replace(options, verdict_cache=cache))
 
 
 def _options(args: argparse.Namespace, today: date) -> Options:
