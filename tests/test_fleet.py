@@ -73,7 +73,8 @@ def test_fleet_verdicts_error_row_and_exit(fleet, tmp_path):
     assert len(stored) == 6 and len({r["path"] for r in stored}) == 6
     with sqlite3.connect(db) as connection:
         rules = {r for (r,) in connection.execute("SELECT DISTINCT rule FROM findings")}
-        report = json.loads(connection.execute("SELECT report FROM scans WHERE host = 'WS-0003'").fetchone()[0])
+        query = "SELECT r.report FROM scans s JOIN reports r ON r.digest = s.report_digest WHERE s.host = 'WS-0003'"
+        report = json.loads(connection.execute(query).fetchone()[0])
     assert {"qfe-empty", "catalog-expiry", "wintrust-offline-revocation"} <= rules
     assert report["host"]["name"] == "WS-0003" and report["as_of"] == "2013-07-05"
 
@@ -220,4 +221,4 @@ def test_chart_counts_every_failing_host_even_without_a_dated_finding(tmp_path):
     assert 'data-day="2013-07-05" data-hosts="1"' in page  # counted from the as-of day
     assert "1 of 2 host(s)" in page
     table = run_imgscan("fleet", "--db", db, "--report")
-    assert "VERDICT" in table.stdout and "2 host(s): 1 fail, 0 unreadable" in table.stdout
+    assert "VERDICT" in table.stdout and "2 host(s): 1 fail, 1 pass, 0 unreadable" in table.stdout
