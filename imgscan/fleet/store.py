@@ -146,7 +146,9 @@ class Store:
         # was deployed (what the reference machine's logs show happened before it)
         starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
         deployed = (result.get("facts") or {}).get("deployed")
-        first = max(starts[0], deployed) if starts and deployed else (starts[0] if starts else None)
+        first = starts[0] if starts else None
+        if deployed and findings:  # an undated failure hits it from the day it comes up
+            first = max(first or deployed, deployed)
         cache = result.get("verdict_cache") or {}
         host = result.get("host") or ((report or {}).get("host") or {}).get("name") or _image_label(result)
         digest = None

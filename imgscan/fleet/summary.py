@@ -69,7 +69,7 @@ def to_table(summary: list[dict[str, Any]], run: dict[str, Any], verbose: bool =
     images = len({(r["image"], r["image_index"], r["image_name"]) for r in summary})
     end = date.fromisoformat(run["as_of"]) + timedelta(days=run["horizon_days"])
     head = f"run {run['id']}: {len(summary)} host(s) on {images} image(s), judged as of {run['as_of']}, looking ahead to {end}"
-    foot = ["", head, *_when(summary, end.isoformat())]
+    foot = ["", head, *_when(summary, run["as_of"], end.isoformat())]
     unreadable = sum(1 for r in summary if r["scan"] == "unreadable")
     passing = sum(1 for r in summary if r["verdict"] == "pass")
     foot.append(f"{len(summary)} host(s): {gating(summary)} fail, {passing} pass, {unreadable} unreadable")
@@ -82,27 +82,33 @@ def to_table(summary: list[dict[str, Any]], run: dict[str, Any], verbose: bool =
     return "\n".join(columns(rows) + foot) + "\n"
 
 
-def _when(summary: list[dict[str, Any]], end: str) -> list[str]:
-    """Which hosts fail when: failing hosts by the day they start (already failing on the day they are
-    judged, or from a later day), then those that pass through the horizon and those unreadable."""
-    groups: dict[str, list[str]] = {}
+def _group(row: dict[str, Any], as_of: str, end: str) -> tuple[int, str]:
+    """(rank, label) of a host's line in "which hosts fail when"."""
+    day = row["first_failure"]
+    if row["verdict"] == "pass":
+        return (3, f"passing through {end}")
+    if row["verdict"] != "fail":
+        return (4, "unreadable")
+    if not day:
+        return (1, "failing now, undated")
+    return (0, f"failing since {day}") if day <= as_of else (2, f"failing from {day}")
+
+
+def _when(summary: list[dict[str, Any]], as_of: str, end: str) -> list[str]:
+    """Which hosts fail when, in the run's dates: failing hosts by the day they start (since a day up to the
+    run's as-of, now without a start day, or from a later day), then those that pass through the horizon
+    and those unreadable."""
+    groups: dict[tuple[int, str], list[str]] = {}
     for r in summary:
-        if r["verdict"] == "fail":
-            day = r["first_failure"] or r["as_of"]
-            label = f"failing since {day}" if day <= r["as_of"] else f"failing from {day}"
-        elif r["verdict"] == "pass":
-            label = f"passing through {end}"
-        else:
-            label = "unreadable"
-        groups.setdefault(label, []).append(str(r["host"]))
-    order = sorted(groups, key=lambda g: (g.startswith(("passing", "unreadable")), g.startswith("unreadable"), g[-10:]))
-    width = max((len(g) for g in groups), default=0)
+        groups.setdefault(_group(r, as_of, end), []).append(str(r["host"]))
+    order = sorted(groups)  # by rank, then day
+    width = max((len(label) for _, label in groups), default=0)
     lines = ["which hosts fail when:"]
-    for label in order:
-        names = groups[label]
+    for key in order:
+        names = groups[key]
         more = len(names) - NAMES_PER_LINE
         listed = ", ".join(names[:NAMES_PER_LINE]) + (f" and {more} more" if more > 0 else "")
-        lines.append(f"  {label:<{width}}  {len(names)} host(s): {listed}")
+        lines.append(f"  {key[1]:<{width}}  {len(names)} host(s): {listed}")
     return lines
 
 
