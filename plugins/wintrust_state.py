@@ -38,6 +38,7 @@ OFFLINE_REVOCATION = Rule(
     references=REFERENCES,
     predicts=("0x800B010E", "0x800B010B", "0x80070643", "0x80092026"),
     hits="at every update install whose revocation server cannot be reached",
+    policy="high; info on a fleet host whose network is online (it fetches CRLs itself)",
 )
 
 WEAKENED = Rule(
