@@ -13,19 +13,22 @@ from tests.conftest import run_imgscan
 from tests.servers import PASSWORD, FleetDatabase
 from tests.test_fleet import host, rows
 
+LATEST = "(SELECT MAX(id) FROM runs)"
 FINDINGS = (
     "SELECT s.path, f.rule, f.severity, f.starts, f.hresult, f.path AS evidence FROM findings f JOIN scans s ON s.id = f.scan_id"
+    f" WHERE s.run_id = {LATEST}"
 )
 
 
 def findings(db: FleetDatabase) -> list[tuple]:
+    """The findings of the latest run."""
     return sorted(tuple(r.values()) for r in db.query(FINDINGS))
 
 
 def counts(db: FleetDatabase) -> dict[str, tuple[int, int]]:
-    """{image: (catalog verdicts reused, judged)} of the scans in the store."""
-    rows = db.query("SELECT path, verdicts_reused, verdicts_judged FROM scans WHERE status = 'ok'")
-    return {r["path"]: (r["verdicts_reused"] or 0, r["verdicts_judged"] or 0) for r in rows}
+    """{image: (catalog verdicts reused, judged)} of the latest run's hosts."""
+    query = f"SELECT path, verdicts_reused, verdicts_judged FROM scans WHERE status = 'ok' AND run_id = {LATEST}"
+    return {r["path"]: (r["verdicts_reused"] or 0, r["verdicts_judged"] or 0) for r in db.query(query)}
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +63,9 @@ def test_cluster_judges_each_catalog_once_and_a_second_run_none(images, tmp_path
     # the judging was spread: over the images that hold a catalog, so over the workers
     assert sum(1 for _, j in judged.values() if j) >= 2
 
-    second = run_imgscan(*args, "--db", fleet_db.arg, "--scheduler", dask_cluster)
+    second = run_imgscan(*args, "--db", fleet_db.arg, "--scheduler", dask_cluster)  # a second run in the store
     assert second.code == 1, second.stderr
+    assert len(fleet_db.query("SELECT id FROM runs")) == 2
     again = counts(fleet_db)
     assert sum(j for _, j in again.values()) == 0  # every verdict came from the store
     assert {path: r for path, (r, _) in again.items()} == {path: r + j for path, (r, j) in judged.items()}

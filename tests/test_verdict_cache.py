@@ -34,11 +34,17 @@ def test_captures_of_one_image_judge_each_catalog_once(tmp_path):
     reused = sorted(r["verdicts_reused"] for r in rows)
     assert judged[0] == judged[1] == 0 and judged[2] > 0  # the first host judged them all...
     assert reused == [0, judged[2], judged[2]]  # ...and the other two reused every one
-    table = run_imgscan("fleet", "--report", "--db", db).stdout
+    assert "verdict cache" not in run_imgscan("fleet", "--report", "--db", db).stdout  # statistics only with -v
+    table = run_imgscan("fleet", "--report", "--db", db, "-v").stdout
     assert f"verdict cache: {2 * judged[2]} catalog verdict(s) reused, {judged[2]} judged (67% hits)" in table
     alone = run_imgscan("scan", images / "WS-0002.vhdx", "--as-of", "2013-07-01", "-f", "json").report
     with sqlite3.connect(db) as connection:
-        stored = {path: json.loads(text) for path, text in connection.execute("SELECT path, report FROM scans")}
+        stored = {
+            path: json.loads(text)
+            for path, text in connection.execute(
+                "SELECT s.path, r.report FROM scans s JOIN reports r ON r.digest = s.report_digest"
+            )
+        }
     for report in stored.values():
         assert _without_path(report) == _without_path(alone)
 
