@@ -8,10 +8,11 @@ import pickle
 import shutil
 import sqlite3
 
+from imgscan.fleet.database import open_database
 from imgscan.signing.certs import CertCache
 from imgscan.signing.trust_store import build_store
 from imgscan.signing.validity import Judge
-from imgscan.signing.verdict_cache import VerdictCache
+from imgscan.signing.verdict_cache import SCHEMA, VerdictCache
 from tests.conftest import REPO, run_imgscan
 
 SEED001 = REPO / "sample_images" / "built" / "seed001.vhdx"
@@ -66,11 +67,15 @@ class _Payload:
         return (print, ("code ran from the cache",))
 
 
-def test_a_tampered_entry_runs_no_code_and_is_judged_again(tmp_path, capsys):
-    cache = VerdictCache(tmp_path / "fleet.sqlite")
-    with sqlite3.connect(tmp_path / "fleet.sqlite") as connection:
-        connection.execute("INSERT INTO verdicts VALUES (?, ?)", ("k", pickle.dumps(_Payload())))
-    assert cache.get("k", r"Windows\servicing\Packages\x.cat") is None
-    assert (cache.hits, cache.misses) == (0, 1)
-    assert "code ran" not in capsys.readouterr().out
-    cache.close()
+def test_a_tampered_entry_runs_no_code_and_is_judged_again(fleet_db, capsys):
+    db = open_database(fleet_db.arg)
+    try:
+        db.create(SCHEMA)
+        with db.transaction():
+            db.execute("INSERT INTO verdicts (key, result) VALUES (?, ?)", ("k", pickle.dumps(_Payload())))
+        cache = VerdictCache(db)
+        assert cache.get("k", r"Windows\servicing\Packages\x.cat") is None
+        assert (cache.hits, cache.misses) == (0, 1)
+        assert "code ran" not in capsys.readouterr().out
+    finally:
+        db.close()
