@@ -5,6 +5,7 @@ the verdict cache lives in the store, SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -71,3 +72,27 @@ def test_cluster_judges_each_catalog_once_and_a_second_run_none(images, tmp_path
     assert {path: r for path, (r, _) in again.items()} == {path: r + j for path, (r, j) in judged.items()}
     assert {r["key"] for r in fleet_db.query("SELECT key FROM verdicts")} == verdicts
     assert findings(fleet_db) == findings(local)
+
+
+def test_cluster_judges_the_hosts_of_one_image_each_from_one_survey(images, tmp_path, fleet_db, dask_cluster):
+    """Two hosts on one image with different networks: two rows with their own findings, the image's
+    catalogs judged once (counted on its first host's row) and every verdict of the second host reused."""
+    hosts = tmp_path / "hosts.csv"
+    image = images / "WS-0001-a.vhdx"
+    hosts.write_text(f"path,host,network\n{image},PC-ONLINE,online\n{image},PC-OFFLINE,offline\n", encoding="utf-8")
+    run = run_imgscan("fleet", hosts, "--as-of", "2013-07-05", "--db", fleet_db.arg, "--scheduler", dask_cluster, "-f", "json")
+    assert run.code == 1, run.stderr
+    by_host = {r["host"]: r for r in json.loads(run.stdout)}
+    assert set(by_host) == {"PC-ONLINE", "PC-OFFLINE"}
+    severity = {
+        r["host"]: r["severity"]
+        for r in fleet_db.query(
+            "SELECT s.host, f.severity FROM findings f JOIN scans s ON s.id = f.scan_id WHERE f.rule = ?",
+            ("wintrust-offline-revocation",),
+        )
+    }
+    assert severity == {"PC-ONLINE": "info", "PC-OFFLINE": "high"}
+    verdicts = fleet_db.query("SELECT key FROM verdicts")
+    stored = {r["host"]: (r["verdicts_reused"], r["verdicts_judged"]) for r in fleet_db.query("SELECT * FROM scans")}
+    assert verdicts and stored["PC-ONLINE"] == (0, len(verdicts))  # the first host's judgement read them all
+    assert stored["PC-OFFLINE"] == (len(verdicts), 0)
