@@ -247,9 +247,11 @@ def osslsigncode_per_catalog(root: Path, names: list[str]) -> float:
 
 def fleet_cache(root: Path, captures: int, work: Path) -> tuple[float, float]:
     """(seconds of the fleet scan with the verdict cache, read floor of the same captures)."""
-    from imgscan.fleet.inputs import Target
-    from imgscan.fleet.run import FleetOptions, run_local
+    from imgscan import __version__
+    from imgscan.fleet.host import FleetHost
+    from imgscan.fleet.run import by_image, run_local
     from imgscan.fleet.store import Store
+    from imgscan.fleet.work import FleetOptions
 
     image = build_vhdx(subset(root, 1000))
     hosts = work / "fleet-captures"
@@ -261,8 +263,14 @@ def fleet_cache(root: Path, captures: int, work: Path) -> tuple[float, float]:
     db.unlink(missing_ok=True)
     store = Store(db)
     options = FleetOptions(date(2013, 7, 1).isoformat(), 365)
-    targets = [Target(str(p)) for p in sorted(hosts.iterdir())]
-    elapsed = timed(lambda: run_local(targets, options, CORES, store))
+    targets = [FleetHost(str(p)) for p in sorted(hosts.iterdir())]
+    run_id = store.start_run(options.as_of, options.horizon_days, {}, options.fingerprint(), __version__)
+
+    def commit(results: list[dict]) -> None:
+        for result in results:
+            store.record(run_id, result, __version__, options.fingerprint(), "new")
+
+    elapsed = timed(lambda: run_local(by_image(targets), options, CORES, str(db), commit))
     store.close()
 
     files = every_file(subset(root, 1000))

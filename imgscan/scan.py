@@ -18,6 +18,7 @@ from imgscan.artefacts.catalog_set import package_validity
 from imgscan.check import Finding, InventoryItem, Severity, assign_identities
 from imgscan.correlate import correlate, ordered, settle_gates, shown
 from imgscan.gate import hidden_note, summary
+from imgscan.hosts import DEFAULT_FACTS, HostFacts
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
@@ -62,6 +63,7 @@ class Options:
     verdict_cache: VerdictCache | None = None  # a fleet's shared catalog verdicts
     target_firmware: FirmwareTarget = UNKNOWN  # the Secure Boot db of the hosts
     target_dbx: SignatureDatabase | None = None  # the hosts' Secure Boot dbx, exported from one of them
+    host_facts: HostFacts = DEFAULT_FACTS  # one host's network, recovery partition, ... (a fleet judges each host)
 
 
 def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
@@ -83,6 +85,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         verdict_cache=options.verdict_cache,
         target_firmware=options.target_firmware,
         target_dbx=options.target_dbx,
+        host_facts=options.host_facts,
     )
     with doing("running the checks"):
         findings, inventory, errors, outcome = _run_checks(art, checks)

@@ -62,18 +62,24 @@ class WinrePartition(Check):
         partition = _winre_partition(artefacts.kind("partitions"), boot.winre_offset)
         if partition is None or partition.free_bytes is None or partition.free_bytes >= NEEDED:
             return
-        on_windows = partition.role == "windows"
-        place = "the Windows partition (WinRE is not on a recovery partition)" if on_windows else "the recovery partition"
+        if partition.scheme == "host":  # the host's own, from the fleet manifest (imgscan.hosts)
+            where = "recovery partition"
+            place = "the host's recovery partition (its free space as the host list gives it)"
+        else:
+            where = f"partition {partition.number}"
+            on_windows = partition.role == "windows"
+            place = "the Windows partition (WinRE is not on a recovery partition)" if on_windows else "the recovery partition"
+            place += f", {where}"
         yield Finding(
             rule=WINRE_PARTITION_TOO_SMALL,
             message=(
-                f"WinRE lives on {place}, partition {partition.number}, which has {partition.free_bytes // (1024 * 1024)} MB "
+                f"WinRE lives on {place}, which has {partition.free_bytes // (1024 * 1024)} MB "
                 f"free of the 250 MB the WinRE update needs: KB5034441/KB5034440/KB5034439 fail on every host built from "
                 "this image with 0x80070643, and the System log shows event 4502."
             ),
             evidence=[
                 {
-                    "path": f"partition {partition.number}",
+                    "path": where,
                     "role": partition.role,
                     "type": partition.type,
                     "size": partition.size,

@@ -20,7 +20,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     2: ("imgscan.image",),
     3: ("imgscan.hives", "imgscan.accounts", "imgscan.wintrust", "imgscan.servicing", "imgscan.servicing_levels",
         "imgscan.os_version", "imgscan.logs", "imgscan.signing"),
-    4: ("imgscan.context", "imgscan.timing"),
+    4: ("imgscan.context", "imgscan.timing", "imgscan.hosts"),
     5: ("imgscan.kinds", "imgscan.artefacts"),
     6: ("imgscan.check", "imgscan.logcheck"),
     7: ("imgscan.plugins", "imgscan.loader"),

@@ -88,7 +88,7 @@ class Artefacts(ArtefactLoader):
 
 def gather(image: OpenedImage, as_of: date, horizon_days: int = 365, **options: Any) -> Artefacts:
     """Every kind of artefact of the image, loaded now (a scan reports all of them); `options` are
-    Artefacts' keyword settings (jobs, verdict_cache, target_firmware, target_dbx)."""
+    Artefacts' keyword settings (jobs, verdict_cache, target_firmware, target_dbx, host_facts)."""
     art = Artefacts(image, as_of, horizon_days, **options)
     art.load_all()
     return art

@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from imgscan.hives import Hive
+from imgscan.hosts import DEFAULT_FACTS, HostFacts
 from imgscan.interrupt import doing
 from imgscan.os_version import OsVersion, read_os_version
 from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget
@@ -66,10 +67,12 @@ class ArtefactLoader:
         verdict_cache: VerdictCache | None = None,
         target_firmware: FirmwareTarget = UNKNOWN,
         target_dbx: SignatureDatabase | None = None,
+        host_facts: HostFacts = DEFAULT_FACTS,
     ) -> None:
         self.image = image  # its volume, partitions and container: everything the kinds read comes from it
         self.target_firmware = target_firmware  # what the hosts' Secure Boot db holds
         self.target_dbx = target_dbx  # the hosts' Secure Boot dbx, when given: what their firmware revokes
+        self.host_facts = host_facts  # the judged host's network, recovery partition, ... (imgscan.hosts)
         self._judge: Judge | None = None
         self.as_of = as_of
         self.horizon_days = horizon_days
