@@ -206,6 +206,14 @@ def holds_windows(volume: WindowsVolume) -> bool:
     return volume.is_dir(CONFIG_DIR)
 
 
+def windows_filesystem(target: Any) -> tuple[FilesystemVolume | None, int]:
+    """The filesystem of a dissect `Target` that holds Windows, as a `WindowsVolume` (None when none
+    does), and how many filesystems the target has: the one seam from any dissect target (a disk image,
+    a VM export, a collection, or the target `target-query` opened) to the artefact kinds."""
+    candidates = [FilesystemVolume(fs) for fs in target.filesystems]
+    return next((volume for volume in candidates if holds_windows(volume)), None), len(candidates)
+
+
 def child_path(parent: str, name: str) -> str:
     """Join volume paths with a backslash."""
     return f"{parent}\\{name}" if parent else name
