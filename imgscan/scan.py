@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, cast
 from imgscan import __version__
 from imgscan.artefacts import Artefacts, gather, wanted_paths
 from imgscan.artefacts.catalog_set import package_validity
+from imgscan.artefacts.lacking import COLLECTIONS
 from imgscan.check import Finding, InventoryItem, Severity, assign_identities
 from imgscan.correlate import correlate, ordered, settle_gates, shown
 from imgscan.gate import hidden_note, summary
@@ -111,7 +112,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
             warnings.append(f"--severity hid {hidden_note(hidden)}")
     report: Report = {
         "imgscan": __version__,
-        "image": _image(opened),
+        "image": _image(opened, art),
         "as_of": as_of.isoformat(),
         "horizon_days": horizon_days,
         "target_firmware": _target_firmware(options),
@@ -206,7 +207,7 @@ def _log_group(group: LogGroup) -> dict[str, object]:
     }
 
 
-def _image(opened: OpenedImage) -> ImageInfo:
+def _image(opened: OpenedImage, art: Artefacts) -> ImageInfo:
     info = opened.info
     image: ImageInfo = {"path": info.path, "sha256": info.sha256, "format": info.format}
     if opened.parents:
@@ -215,6 +216,9 @@ def _image(opened: OpenedImage) -> ImageInfo:
         image["wim"] = opened.details["wim"]
     if "loader" in opened.details:
         image["loader"] = opened.details["loader"]
+    if art.container in COLLECTIONS:  # what a responder must collect again for the checks it lacked
+        lacks = art.collection_lacks()
+        image["collection"] = {"partial": bool(lacks), "lacking": lacks}
     return image
 
 

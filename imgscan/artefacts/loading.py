@@ -14,6 +14,7 @@ from functools import cached_property
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from imgscan.artefacts.lacking import EVERY_WINDOWS_HAS, lacking, lacking_note
 from imgscan.hives import Hive
 from imgscan.hosts import DEFAULT_FACTS, HostFacts
 from imgscan.interrupt import doing
@@ -116,13 +117,28 @@ class ArtefactLoader:
         return self._judge
 
     def absent(self, name: str) -> str | None:
-        """Why a check that needs this kind has nothing to judge (None: the kind is present)."""
+        """Why a check that needs this kind has nothing to judge (None: the kind is present). On a triage
+        collection, a kind none of whose files was collected is absent even when the registry names what
+        they would hold (installed packages): their absence is the collector's, not the host's."""
         if name not in KINDS:
             return f"it needs an artefact kind imgscan does not know ({name!r}; known: {', '.join(KINDS)})"
+        module = kind_module(name)
+        missing = lacking(self.container, self.volume, module.PATHS)
+        uncollected = bool(module.PATHS) and len(missing) == len(module.PATHS)
         if self.kind(name):
-            return None
-        reason = kind_module(name).ABSENT  # a sentence, or a function of the artefacts (partitions: the container)
-        return reason(self) if callable(reason) else str(reason)
+            return f"the collection holds none of {', '.join(missing)}" if uncollected else None
+        reason = module.ABSENT  # a sentence, or a function of the artefacts (partitions: the container)
+        return (reason(self) if callable(reason) else str(reason)) + lacking_note(missing)
+
+    def collection_lacks(self) -> list[str]:
+        """On a triage collection, the declared paths of the kinds every Windows has that it holds nothing
+        of: the collection is partial (empty for a disk image, a WIM or a directory)."""
+        return [
+            path
+            for name in EVERY_WINDOWS_HAS
+            if self.absent(name)
+            for path in lacking(self.container, self.volume, kind_module(name).PATHS)
+        ]
 
     def load_all(self) -> None:
         for name in KINDS:
