@@ -15,6 +15,9 @@ System event log). Smaller trees are hard-linked subsets. Then it prints, for --
 - the catalog phase (`read_catalogs`: read, hash, parse, verify, judge) with --jobs 1 and with
   one process per core, on both stacks, as ratios to the anchor and to the read floor;
 - a whole `scan` of the VHDX against the read floor of every file it holds;
+- a rescan of that image rebuilt with 1% of its catalogs changed, with the persistent verdict cache
+  warmed by a scan of the original, against the rebuilt image's read floor (bench/rescan.py);
+- the start-up of `imgscan --version` against a bare interpreter;
 - `osslsigncode verify` per catalog against imgscan's per-catalog cost;
 - growth: catalogs per second and the peak resident memory of a process running the phase at
   each --growth count (linear growth keeps the rate flat);
@@ -56,6 +59,9 @@ from imgscan.signing.validity import Judge  # noqa: E402
 from sample_images.build import convert, ntfs_volume  # noqa: E402
 from sample_images.catalog_writer import write_catalog  # noqa: E402
 from sample_images.pki import make_pki, utc  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rescan import changed_tree, rescan, startup_ratio  # noqa: E402
 
 PACKAGES = "Windows/servicing/Packages"
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -165,7 +171,11 @@ def read_all(volume: WindowsVolume, paths: list[str] | None = None) -> None:
 
 
 def every_file(root: Path) -> list[str]:
-    return [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != "root.der"]
+    return [
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and p.name != "root.der" and not p.name.startswith(".complete")
+    ]
 
 
 def anchor(root: Path, names: list[str]) -> float:
@@ -237,9 +247,11 @@ def osslsigncode_per_catalog(root: Path, names: list[str]) -> float:
 
 def fleet_cache(root: Path, captures: int, work: Path) -> tuple[float, float]:
     """(seconds of the fleet scan with the verdict cache, read floor of the same captures)."""
-    from imgscan.fleet.inputs import Target
-    from imgscan.fleet.run import FleetOptions, run_local
+    from imgscan import __version__
+    from imgscan.fleet.host import FleetHost
+    from imgscan.fleet.run import by_image, run_local
     from imgscan.fleet.store import Store
+    from imgscan.fleet.work import FleetOptions
 
     image = build_vhdx(subset(root, 1000))
     hosts = work / "fleet-captures"
@@ -251,8 +263,14 @@ def fleet_cache(root: Path, captures: int, work: Path) -> tuple[float, float]:
     db.unlink(missing_ok=True)
     store = Store(db)
     options = FleetOptions(date(2013, 7, 1).isoformat(), 365)
-    targets = [Target(str(p)) for p in sorted(hosts.iterdir())]
-    elapsed = timed(lambda: run_local(targets, options, CORES, store))
+    targets = [FleetHost(str(p)) for p in sorted(hosts.iterdir())]
+    run_id = store.start_run(options.as_of, options.horizon_days, {}, options.fingerprint(), __version__)
+
+    def commit(results: list[dict]) -> None:
+        for result in results:
+            store.record(run_id, result, __version__, options.fingerprint(), "new")
+
+    elapsed = timed(lambda: run_local(by_image(targets), options, CORES, str(db), commit))
     store.close()
 
     files = every_file(subset(root, 1000))
@@ -314,6 +332,15 @@ def main() -> None:
     whole = timed(lambda: scan(vhdx, ScanContext(date(2013, 7, 1)), load_checks(None), Options(load=LoadSettings(jobs=None))))
     ratio = whole / whole_floor
     print(f"whole scan of the VHDX: {whole:.2f} s; read floor of its {len(files)} files {whole_floor:.2f} s: {ratio:.2f}x")
+    changed = build_vhdx(changed_tree(root, 0.01))
+    changed_floor = min(timed(lambda: read_all(open_disk(changed, "vhdx")[0], files)) for _ in range(2))
+    warm, cold, entries = rescan(vhdx, changed, timed)
+    print(
+        f"rescan after 1% of the catalogs changed, verdict cache of {entries} entries: {warm:.2f} s (cold {cold:.2f} s); "
+        f"read floor {changed_floor:.2f} s: {warm / changed_floor:.2f}x"
+    )
+    started, bare = startup_ratio()
+    print(f"start-up: imgscan --version {started:.3f} s CPU, bare interpreter {bare:.3f} s: {started / bare:.1f}x")
     ossl = osslsigncode_per_catalog(root, names)
     for jobs in sorted({1, CORES}):
         cost = phases["directory", jobs] / len(paths)

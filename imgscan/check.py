@@ -222,6 +222,10 @@ class CheckContext:
             raise LookupError(f"the check reads kind {kind.name!r} without naming it in `needs` or `uses`")
         return self._artefacts.get(kind)
 
+    def absent(self, kind: Kind[Any]) -> str | None:
+        """Why the read has nothing of this kind to judge (None: it has)."""
+        return self._artefacts.absent(kind)
+
     def phase(self, day: date | None) -> Phase:
         """Where a failure starting on `day` falls for the scan context (failing, soon, later, never)."""
         return self.scan.phase(day)
@@ -247,6 +251,11 @@ class Check:
     def reads(cls) -> tuple[Kind[Any], ...]:
         """Every kind it may read: what a scan that runs it loads."""
         return tuple(dict.fromkeys(cls.needs + cls.uses))
+
+    def absent(self, artefacts: CheckContext) -> str | None:
+        """Why the check has nothing to judge, or None: the reason of the first kind it needs that the read
+        lacks (a check may accept a fact of the scan context in place of a kind: a host's recovery partition)."""
+        return next((reason for kind in self.needs if (reason := artefacts.absent(kind))), None)
 
     def applies(self, artefacts: CheckContext) -> bool:
         """A finer condition than `needs` (e.g. a log family present); a check that does not apply is skipped."""

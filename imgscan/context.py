@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from imgscan.hosts import DEFAULT_FACTS, HostFacts
 from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget
 from imgscan.timing import Phase, phase_of
 
@@ -23,13 +24,15 @@ MAX_HORIZON_DAYS = 36500
 
 @dataclass(frozen=True)
 class ScanContext:
-    """The day an image is judged on, how far ahead it looks, and what the hosts' firmware holds."""
+    """The day an image is judged on, how far ahead it looks, what the hosts' firmware holds, and the judged
+    host's own facts (its network, recovery partition, deployment day: imgscan.hosts)."""
 
     as_of: date  # the day the image is judged on
     horizon_days: int = 365  # 0..36500: failures starting later than this many days after as_of are not predicted
     today: date | None = None  # the day of the run (the CLI's clock): when ignore entries expire; None: not known
     firmware: FirmwareTarget = UNKNOWN  # what the hosts' Secure Boot db holds
     dbx: SignatureDatabase | None = None  # the hosts' Secure Boot dbx, exported from one of them
+    host: HostFacts = DEFAULT_FACTS  # a fleet host's network and recovery partition; a single scan knows none
 
     def __post_init__(self) -> None:
         if not 0 <= self.horizon_days <= MAX_HORIZON_DAYS:

@@ -24,6 +24,13 @@ class ParentImage(TypedDict):
     format: str
 
 
+class Collection(TypedDict):
+    """A triage collection: partial when it holds none of the files of a kind every Windows has."""
+
+    partial: bool
+    lacking: list[str]  # those kinds' declared paths it holds nothing of (Windows\servicing\Packages\*.cat, ...)
+
+
 class ImageInfo(TypedDict):
     """The input: its path as given, its content hash (a tree digest for directories) and container."""
 
@@ -33,6 +40,7 @@ class ImageInfo(TypedDict):
     parents: NotRequired[list[ParentImage]]  # the files a differencing VHD/VHDX read
     wim: NotRequired[dict[str, Any]]  # the WIM image scanned (index, name, edition, compression, parts)
     loader: NotRequired[str]  # the dissect.target loader that read a VM export or collection (ova, acquire, kape, ...)
+    collection: NotRequired[Collection]  # a tar, zip or KAPE collection: what it lacks
 
 
 class Host(TypedDict):

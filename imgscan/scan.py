@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, cast
 
 from imgscan import __version__
 from imgscan.artefacts import Artefacts, LoadSettings, host
+from imgscan.artefacts.lacking import COLLECTIONS, EVERY_WINDOWS_HAS
 from imgscan.check import CheckContext, Finding, InventoryItem, Severity, assign_identities
 from imgscan.context import ScanContext
 from imgscan.correlate import correlate, ordered, settle_gates, shown
@@ -86,9 +87,11 @@ def read(
     opened: OpenedImage, checks: LoadedChecks, settings: LoadSettings | None = None, kinds: Iterable[Kind[Any]] = ()
 ) -> Loaded:
     """The kinds the checks need (with those they require, and `kinds` beyond them: a listing's sections),
-    read from the image now and once; a kind no selected check needs is not read."""
+    read from the image now and once; a kind no selected check needs is not read. A triage collection's
+    report says whether it is partial, which the kinds every Windows has tell (`_image`): they are read too."""
     art = Artefacts(opened, checks.kinds, settings)
-    art.load([*checks.reads(), *kinds])
+    partial = EVERY_WINDOWS_HAS if art.container in COLLECTIONS else ()
+    art.load([*checks.reads(), *kinds, *partial])
     return Loaded(opened, art)
 
 
@@ -122,7 +125,7 @@ def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: O
             warnings.append(f"--severity hid {hidden_note(hidden)}")
     report: Report = {
         "imgscan": __version__,
-        "image": _image(opened),
+        "image": _image(opened, art),
         "as_of": context.as_of.isoformat(),
         "horizon_days": context.horizon_days,
         "target_firmware": _target_firmware(context),
@@ -186,8 +189,8 @@ def _run_checks(
     errors: list[dict[str, str]] = []
     outcome: dict[str, str | None] = {}
     for check in loaded.checks:
-        absent = next((reason for kind in check.needs if (reason := art.absent(kind))), None)
         context = CheckContext(art, scan, check.reads())
+        absent = check.absent(context)
         if absent or not check.applies(context):
             outcome[check.name] = absent or check.not_applicable
             continue
@@ -206,7 +209,7 @@ def _run_checks(
     return findings, inventory, errors, outcome
 
 
-def _image(opened: OpenedImage) -> ImageInfo:
+def _image(opened: OpenedImage, art: Artefacts) -> ImageInfo:
     info = opened.info
     image: ImageInfo = {"path": info.path, "sha256": info.sha256, "format": info.format}
     if opened.parents:
@@ -215,6 +218,9 @@ def _image(opened: OpenedImage) -> ImageInfo:
         image["wim"] = opened.details["wim"]
     if "loader" in opened.details:
         image["loader"] = opened.details["loader"]
+    if art.container in COLLECTIONS:  # what a responder must collect again for the checks it lacked
+        lacks = art.collection_lacks()
+        image["collection"] = {"partial": bool(lacks), "lacking": lacks}
     return image
 
 

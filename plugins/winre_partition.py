@@ -8,11 +8,17 @@ KB5034439 (Server 2022), released 2024-01-09, then fail with 0x80070643 and Syst
 ("Windows Recovery Environment servicing failed"). Not reported when WinREVersion (SOFTWARE
 ...\\Windows NT\\CurrentVersion) already carries the fixed build, 10.0.19041.3920 or later on
 19041-based systems. Fix: KB5028997, resize the recovery partition.
+
+A fleet host can say how much its recovery partition has free (the scan context's host facts,
+imgscan.hosts): that partition is the host's, made when the image was deployed, so its free space
+replaces that of the image's own recovery partition or, where the image has none (a WIM), stands in for
+it. The partitions kind stays what was read from the image; the host's partition is applied here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -21,6 +27,7 @@ from imgscan.check import Check, Finding, Rule, Severity, Timing
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.check import CheckContext
+    from imgscan.hosts import HostFacts
     from imgscan.image.partitions import Partition
 
 NEEDED = 250 * 1024 * 1024
@@ -52,6 +59,12 @@ class WinrePartition(Check):
     needs = (PARTITIONS, MACHINE_HIVES)
     uses = (BOOT,)
 
+    def absent(self, artefacts: CheckContext) -> str | None:
+        """A host whose recovery partition's free space is known has one, even built from a WIM."""
+        if artefacts.scan.host.recovery_free_bytes is not None:
+            return artefacts.absent(MACHINE_HIVES)
+        return super().absent(artefacts)
+
     def applies(self, artefacts: CheckContext) -> bool:
         os = artefacts.get(MACHINE_HIVES).os_version
         build = os.build if os else None
@@ -61,21 +74,28 @@ class WinrePartition(Check):
         boot = artefacts.get(BOOT)
         if _fixed(boot.winre_version):
             return
-        partition = _winre_partition(artefacts.get(PARTITIONS), boot.winre_offset)
+        partitions = _deployed(artefacts.get(PARTITIONS), artefacts.scan.host)
+        partition = _winre_partition(partitions, boot.winre_offset)
         if partition is None or partition.free_bytes is None or partition.free_bytes >= NEEDED:
             return
-        on_windows = partition.role == "windows"
-        place = "the Windows partition (WinRE is not on a recovery partition)" if on_windows else "the recovery partition"
+        if partition.scheme == "host":  # the host's own, from the fleet manifest (imgscan.hosts)
+            where = "recovery partition"
+            place = "the host's recovery partition (its free space as the host list gives it)"
+        else:
+            where = f"partition {partition.number}"
+            on_windows = partition.role == "windows"
+            place = "the Windows partition (WinRE is not on a recovery partition)" if on_windows else "the recovery partition"
+            place += f", {where}"
         yield Finding(
             rule=WINRE_PARTITION_TOO_SMALL,
             message=(
-                f"WinRE lives on {place}, partition {partition.number}, which has {partition.free_bytes // (1024 * 1024)} MB "
+                f"WinRE lives on {place}, which has {partition.free_bytes // (1024 * 1024)} MB "
                 f"free of the 250 MB the WinRE update needs: KB5034441/KB5034440/KB5034439 fail on every host built from "
                 "this image with 0x80070643, and the System log shows event 4502."
             ),
             evidence=[
                 {
-                    "path": f"partition {partition.number}",
+                    "path": where,
                     "role": partition.role,
                     "type": partition.type,
                     "size": partition.size,
@@ -92,6 +112,18 @@ class WinrePartition(Check):
             starts=RELEASED,
             hresult="0x80070643",
         )
+
+
+def _deployed(partitions: list[Partition], host: HostFacts) -> list[Partition]:
+    """The partitions of the judged host: the image's, with the host's recovery partition when it is known."""
+    from imgscan.image.partitions import Partition
+
+    free = host.recovery_free_bytes
+    if free is None:
+        return partitions
+    if any(p.role == "recovery" for p in partitions):
+        return [replace(p, free_bytes=free) if p.role == "recovery" else p for p in partitions]
+    return [*partitions, Partition(0, "host", "", "recovery", "the host's recovery partition", -1, 0, free_bytes=free)]
 
 
 def _winre_partition(partitions: list[Partition], offset: int | None) -> Partition | None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from imgscan.artefacts import USER_HIVES
 from imgscan.check import Check, Finding, InventoryItem, RegistryFix, Rule, Severity
 from imgscan.hives import key_last_written
+from imgscan.hosts import CRL_UNREACHABLE
 from imgscan.wintrust import KEY_PATH, SETREG_DEFAULT, VALUE_NAME, WINDOWS_DEFAULT, TrustState, as_dword
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
@@ -39,6 +40,7 @@ OFFLINE_REVOCATION = Rule(
     references=REFERENCES,
     predicts=("0x800B010E", "0x800B010B", "0x80070643", "0x80092026"),
     hits="at every update install whose revocation server cannot be reached",
+    policy="high; info on a fleet host whose network is online (it fetches CRLs itself)",
 )
 
 WEAKENED = Rule(
@@ -53,6 +55,15 @@ WEAKENED = Rule(
     hits="at every signature check under the account",
 )
 
+# what the host's network (imgscan.hosts) means for it; a single scan knows no host and says nothing more
+NETWORK_NOTE = {
+    "online": " This host fetches CRLs directly (network: online): it fails only while a revocation server is "
+    "unreachable, so the finding is informational here.",
+    "offline": " This host cannot fetch CRLs (network: offline): every update signature check fails.",
+    "proxy": " This host reaches CRL servers through a proxy (network: proxy), which the installing account often "
+    "cannot pass: update signature checks fail whenever it cannot.",
+}
+
 PREDICTED_ERRORS = (
     "0x800B010E CERT_E_REVOCATION_FAILURE (signature verification)",
     "0x800B010B TRUST_E_FAIL (setup result)",
@@ -66,9 +77,9 @@ class WinTrustState(Check):
 
     def run(self, artefacts: CheckContext) -> Iterator[Finding | InventoryItem]:
         for user in artefacts.get(USER_HIVES).hives:
-            yield from self._check(user)
+            yield from self._check(user, artefacts.scan.host.network)
 
-    def _check(self, user: UserHive) -> Iterator[Finding | InventoryItem]:
+    def _check(self, user: UserHive, network: str) -> Iterator[Finding | InventoryItem]:
         hive = user.open()  # released when this profile is done
         key = hive.key(KEY_PATH)
         data = hive.value(KEY_PATH, VALUE_NAME)
@@ -103,8 +114,10 @@ class WinTrustState(Check):
                     f"{who.label}: State {state.hex} checks revocation but rejects an offline revocation server "
                     f"for commercial certificates; when a CRL cannot be fetched (isolated network, proxy), update "
                     f"signatures fail with 0x800B010E, setup with 0x800B010B, Windows Update with 0x80070643. "
-                    f"Affects {who.affected}."
+                    f"Affects {who.affected}.{NETWORK_NOTE.get(network, '')}"
                 ),
+                # a host that fetches CRLs directly meets it only while a revocation server is down
+                severity=None if network in CRL_UNREACHABLE else Severity.INFO,
                 evidence=[evidence | {"predicted_errors": list(PREDICTED_ERRORS)}],
                 remediation=_remediation(user),
                 hresult="0x800B010E",

@@ -30,6 +30,17 @@ if TYPE_CHECKING:
 VM_FORMATS = ("ova", "ovf", "vmx")
 COLLECTION_FORMATS = ("tar", "tar-acquire", "zip", "zip-velociraptor", "kape-vhdx")
 CONTAINER_FORMATS = (*VM_FORMATS, *COLLECTION_FORMATS)
+# a partial collection: the hives and the update logs only, in acquire's layout (no servicing packages,
+# no catalogs, no boot files), which gives fewer findings than the disk, so it is not among the above
+PARTIAL_FORMATS = ("tar-triage",)
+TRIAGE_GLOBS = (
+    "Windows/System32/config/*",
+    "Users/*/NTUSER.DAT",
+    "Windows/Logs/**/*",
+    "Windows/Temp/*",
+    "Windows/System32/winevt/Logs/*",
+    "Users/*/AppData/Local/Temp/*",
+)
 SUFFIX = {
     "ova": ".ova",
     "ovf": ".ovf",
@@ -39,6 +50,7 @@ SUFFIX = {
     "zip": ".zip",
     "zip-velociraptor": ".velociraptor.zip",
     "kape-vhdx": ".kape.vhdx",
+    "tar-triage": ".triage.tar",
 }
 FIXED_TIME = 1_356_998_400  # 2013-01-01T00:00:00Z: members carry no build time
 OVF_NS = "http://schemas.dmtf.org/ovf/envelope/1"
@@ -160,6 +172,17 @@ def velociraptor_zip(tree: Path, out: Path) -> None:
     zip_of_tree(tree, out, prefix="uploads/auto/C%3A/", extra={"uploads.json": index})
 
 
+def triage_tree(tree: Path, work: Path) -> Path:
+    """The hives and update logs of `tree` (TRIAGE_GLOBS), what a triage collector keeps of a volume."""
+    root = work / "triage"
+    for pattern in TRIAGE_GLOBS:
+        for path in sorted(tree.glob(pattern)):
+            if path.is_file():
+                (root / path.relative_to(tree)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, root / path.relative_to(tree))
+    return root
+
+
 def kape_tree(tree: Path, work: Path) -> Path:
     """The folder KAPE writes into its VHDX: the volume's files under `C\\`, with the USN journal it
     copies as `C\\$Extend\\$J` (empty here: imgscan does not read it, dissect's KAPE loader looks for it)."""
@@ -218,6 +241,8 @@ def build_containers(s: Scenario, out_dir: Path, formats: tuple[str, ...] = CONT
                 velociraptor_zip(tree, out)
             elif fmt == "kape-vhdx":
                 kape_vhdx(tree, out, work)
+            elif fmt == "tar-triage":
+                tar_of_tree(triage_tree(tree, work), out, prefix="fs/C:/")
             else:
                 raise ValueError(f"unknown container format {fmt}")
             built[fmt] = out

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,9 @@ from sample_images.scenario import Scenario, load
 pytest_plugins = ("tests.servers",)
 
 REPO = Path(__file__).resolve().parent.parent
+# every scan the tests run keeps its verdict cache in a directory of this session, never in the user's
+# (whose entries another checkout of the same version may have written)
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="imgscan-test-cache-")
 REALDATA = REPO.parent / "shared" / "realdata"
 # real driver catalogs from PyPI packages, put there by scripts/setup.sh --test (tests/registry_catalogs.toml)
 REGISTRY_CATALOGS = Path(sys.prefix) / "share" / "imgscan-tests" / "catalogs"

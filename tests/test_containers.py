@@ -86,7 +86,8 @@ def test_a_vm_export_has_the_disks_partitions_a_collection_says_why_not(samples,
 
 def test_the_table_header_names_the_loader(samples):
     run = run_imgscan("scan", samples["tar-acquire"], *AS_OF)
-    assert run.stdout.splitlines()[0].startswith("imgscan ") and "(tar via acquire, sha256 " in run.stdout.splitlines()[0]
+    header = run.stdout.splitlines()[0]
+    assert header.startswith("imgscan ") and "(tar via acquire, collection, sha256 " in header
 
 
 def test_independent_readers_accept_the_samples(samples, tmp_path):

@@ -76,7 +76,8 @@ def test_fleet_verdicts_error_row_and_exit(fleet, fleet_db):
     stored = rows(db)
     assert len(stored) == 6 and len({r["path"] for r in stored}) == 6
     rules = {r["rule"] for r in db.query("SELECT DISTINCT rule FROM findings")}
-    report = json.loads(db.query("SELECT report FROM scans WHERE host = 'WS-0003'")[0]["report"])
+    query = "SELECT r.report FROM scans s JOIN reports r ON r.digest = s.report_digest WHERE s.host = 'WS-0003'"
+    report = json.loads(db.query(query)[0]["report"])
     assert {"qfe-empty", "catalog-expiry", "wintrust-offline-revocation"} <= rules
     # the catalog verdict cache is a table of the same store: each distinct catalog once, shared by the hosts
     cached = db.query("SELECT key FROM verdicts")
@@ -195,4 +196,4 @@ def test_chart_counts_every_failing_host_even_without_a_dated_finding(tmp_path, 
     assert 'data-day="2013-07-05" data-hosts="1"' in page  # counted from the as-of day
     assert "1 of 2 host(s)" in page
     table = run_imgscan("fleet", "--db", db, "--report")
-    assert "VERDICT" in table.stdout and "2 host(s): 1 fail, 0 unreadable" in table.stdout
+    assert "VERDICT" in table.stdout and "2 host(s): 1 fail, 1 pass, 0 unreadable" in table.stdout

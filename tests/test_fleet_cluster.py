@@ -5,6 +5,7 @@ the verdict cache lives in the store, SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -13,19 +14,22 @@ from tests.conftest import run_imgscan
 from tests.servers import PASSWORD, FleetDatabase
 from tests.test_fleet import host, rows
 
+LATEST = "(SELECT MAX(id) FROM runs)"
 FINDINGS = (
     "SELECT s.path, f.rule, f.severity, f.starts, f.hresult, f.path AS evidence FROM findings f JOIN scans s ON s.id = f.scan_id"
+    f" WHERE s.run_id = {LATEST}"
 )
 
 
 def findings(db: FleetDatabase) -> list[tuple]:
+    """The findings of the latest run."""
     return sorted(tuple(r.values()) for r in db.query(FINDINGS))
 
 
 def counts(db: FleetDatabase) -> dict[str, tuple[int, int]]:
-    """{image: (catalog verdicts reused, judged)} of the scans in the store."""
-    rows = db.query("SELECT path, verdicts_reused, verdicts_judged FROM scans WHERE status = 'ok'")
-    return {r["path"]: (r["verdicts_reused"] or 0, r["verdicts_judged"] or 0) for r in rows}
+    """{image: (catalog verdicts reused, judged)} of the latest run's hosts."""
+    query = f"SELECT path, verdicts_reused, verdicts_judged FROM scans WHERE status = 'ok' AND run_id = {LATEST}"
+    return {r["path"]: (r["verdicts_reused"] or 0, r["verdicts_judged"] or 0) for r in db.query(query)}
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +64,35 @@ def test_cluster_judges_each_catalog_once_and_a_second_run_none(images, tmp_path
     # the judging was spread: over the images that hold a catalog, so over the workers
     assert sum(1 for _, j in judged.values() if j) >= 2
 
-    second = run_imgscan(*args, "--db", fleet_db.arg, "--scheduler", dask_cluster)
+    second = run_imgscan(*args, "--db", fleet_db.arg, "--scheduler", dask_cluster)  # a second run in the store
     assert second.code == 1, second.stderr
+    assert len(fleet_db.query("SELECT id FROM runs")) == 2
     again = counts(fleet_db)
     assert sum(j for _, j in again.values()) == 0  # every verdict came from the store
     assert {path: r for path, (r, _) in again.items()} == {path: r + j for path, (r, j) in judged.items()}
     assert {r["key"] for r in fleet_db.query("SELECT key FROM verdicts")} == verdicts
     assert findings(fleet_db) == findings(local)
+
+
+def test_cluster_judges_the_hosts_of_one_image_each_from_one_survey(images, tmp_path, fleet_db, dask_cluster):
+    """Two hosts on one image with different networks: two rows with their own findings, the image's
+    catalogs judged once (counted on its first host's row) and every verdict of the second host reused."""
+    hosts = tmp_path / "hosts.csv"
+    image = images / "WS-0001-a.vhdx"
+    hosts.write_text(f"path,host,network\n{image},PC-ONLINE,online\n{image},PC-OFFLINE,offline\n", encoding="utf-8")
+    run = run_imgscan("fleet", hosts, "--as-of", "2013-07-05", "--db", fleet_db.arg, "--scheduler", dask_cluster, "-f", "json")
+    assert run.code == 1, run.stderr
+    by_host = {r["host"]: r for r in json.loads(run.stdout)}
+    assert set(by_host) == {"PC-ONLINE", "PC-OFFLINE"}
+    severity = {
+        r["host"]: r["severity"]
+        for r in fleet_db.query(
+            "SELECT s.host, f.severity FROM findings f JOIN scans s ON s.id = f.scan_id WHERE f.rule = ?",
+            ("wintrust-offline-revocation",),
+        )
+    }
+    assert severity == {"PC-ONLINE": "info", "PC-OFFLINE": "high"}
+    verdicts = fleet_db.query("SELECT key FROM verdicts")
+    stored = {r["host"]: (r["verdicts_reused"], r["verdicts_judged"]) for r in fleet_db.query("SELECT * FROM scans")}
+    assert verdicts and stored["PC-ONLINE"] == (0, len(verdicts))  # the first host's judgement read them all
+    assert stored["PC-OFFLINE"] == (len(verdicts), 0)

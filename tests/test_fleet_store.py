@@ -40,8 +40,9 @@ def test_url_without_a_database_is_a_usage_error_with_the_password_masked():
 
 
 def test_two_fleet_runs_at_once_share_one_store(tmp_path, fleet_db):
-    """Both start on an empty store (creating the schema at once), scan the same images and replace each
-    other's rows: both finish, and each image is one row with its findings once."""
+    """Both start on an empty store (creating the schema at once) and judge the same images: both finish, each
+    is a run of its own with one row per host and its findings once, and the reports they share (the same
+    judgement, written by both at once) are stored once."""
     images = tmp_path / "images"
     for n in range(3):
         host("seed000", f"WS-{n:04d}", images)
@@ -52,9 +53,14 @@ def test_two_fleet_runs_at_once_share_one_store(tmp_path, fleet_db):
     for run, (stdout, stderr) in zip(runs, outputs, strict=True):
         assert run.returncode == 1, stderr  # every host fails (seed000): a finished run, not a crash
         assert len(json.loads(stdout)) == 3
-    scans = fleet_db.query("SELECT id, path FROM scans")
-    assert len(scans) == 3 and len({r["path"] for r in scans}) == 3
+    assert len(fleet_db.query("SELECT id FROM runs WHERE finished_at IS NOT NULL")) == 2
+    scans = fleet_db.query("SELECT id, run_id, path, report_digest FROM scans")
+    assert len(scans) == 6 and all(len({r["path"] for r in scans if r["run_id"] == run}) == 3 for run in (1, 2))
+    reports = {r["digest"] for r in fleet_db.query("SELECT digest FROM reports")}
+    assert len(reports) == 3 and reports == {r["report_digest"] for r in scans}  # same image, same report: once
     findings = fleet_db.query("SELECT scan_id, rule, path FROM findings")
-    assert {r["scan_id"] for r in findings} == {r["id"] for r in scans}  # no finding of a replaced row is left
-    per_scan = [sorted((f["rule"], f["path"]) for f in findings if f["scan_id"] == r["id"]) for r in scans]
-    assert per_scan[0] and per_scan[0] == per_scan[1] == per_scan[2]  # one copy each, the same for the same image
+    assert {r["scan_id"] for r in findings} == {r["id"] for r in scans}
+    per_scan = {r["id"]: sorted((f["rule"], f["path"]) for f in findings if f["scan_id"] == r["id"]) for r in scans}
+    for first in (r for r in scans if r["run_id"] == 1):
+        (second,) = [r for r in scans if r["run_id"] == 2 and r["path"] == first["path"]]
+        assert per_scan[first["id"]] and per_scan[first["id"]] == per_scan[second["id"]]  # one copy each, the same

@@ -191,8 +191,8 @@ def test_an_interrupted_fleet_stops_its_workers_and_resumes(seed001, tmp_path, s
     run.when(run.wim_directory, "a worker extracting a WIM")
     code, stderr = run.stop(0.05, number)
     match = _assert_interrupted(code, stderr, number)
-    assert match.group(2) == " while scanning 4 image(s)"
-    assert match.group(3) == f"the images that finished are saved in {db}: run the command again with --resume to scan the rest"
+    assert match.group(2) == " while judging 4 host(s) on 4 image(s)"
+    assert match.group(3) == f"the hosts that finished are saved in {db}: run the command again with --resume to judge the rest"
     resumed = subprocess.run(
         [sys.executable, "-m", "imgscan", *map(str, command), "--resume"], capture_output=True, text=True, timeout=600
     )

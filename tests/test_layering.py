@@ -20,13 +20,13 @@ LAYERS: dict[int, tuple[str, ...]] = {
     2: ("imgscan.image",),
     3: ("imgscan.hives", "imgscan.accounts", "imgscan.wintrust", "imgscan.servicing", "imgscan.servicing_levels",
         "imgscan.os_version", "imgscan.logs", "imgscan.signing"),
-    4: ("imgscan.context", "imgscan.timing"),
+    4: ("imgscan.context", "imgscan.timing", "imgscan.hosts"),
     5: ("imgscan.kinds", "imgscan.artefacts"),
     6: ("imgscan.check", "imgscan.logcheck"),
     7: ("imgscan.plugins", "imgscan.loader"),
     8: ("imgscan.scan", "imgscan.correlate", "imgscan.gate", "imgscan.ignore", "imgscan.preflight"),
     9: ("imgscan.views", "imgscan.timeline", "imgscan.diff", "imgscan.fixes", "imgscan.explain", "imgscan.fleet.summary"),
-    10: ("imgscan.fleet", "imgscan.cli", "imgscan.__main__"),
+    10: ("imgscan.fleet", "imgscan.cli", "imgscan.__main__", "imgscan.dissect_plugin"),
 }  # fmt: skip
 
 RENDERERS = (

@@ -8,11 +8,11 @@ import pickle
 import shutil
 import sqlite3
 
-from imgscan.fleet.store import Store
+from imgscan.fleet.database import open_database
 from imgscan.signing.certs import CertCache
 from imgscan.signing.trust_store import build_store
 from imgscan.signing.validity import Judge
-from imgscan.signing.verdict_cache import VerdictCache
+from imgscan.signing.verdict_cache import SCHEMA, VerdictCache
 from tests.conftest import REPO, run_imgscan
 
 SEED001 = REPO / "sample_images" / "built" / "seed001.vhdx"
@@ -35,11 +35,17 @@ def test_captures_of_one_image_judge_each_catalog_once(tmp_path):
     reused = sorted(r["verdicts_reused"] for r in rows)
     assert judged[0] == judged[1] == 0 and judged[2] > 0  # the first host judged them all...
     assert reused == [0, judged[2], judged[2]]  # ...and the other two reused every one
-    table = run_imgscan("fleet", "--report", "--db", db).stdout
+    assert "verdict cache" not in run_imgscan("fleet", "--report", "--db", db).stdout  # statistics only with -v
+    table = run_imgscan("fleet", "--report", "--db", db, "-v").stdout
     assert f"verdict cache: {2 * judged[2]} catalog verdict(s) reused, {judged[2]} judged (67% hits)" in table
     alone = run_imgscan("scan", images / "WS-0002.vhdx", "--as-of", "2013-07-01", "-f", "json").report
     with sqlite3.connect(db) as connection:
-        stored = {path: json.loads(text) for path, text in connection.execute("SELECT path, report FROM scans")}
+        stored = {
+            path: json.loads(text)
+            for path, text in connection.execute(
+                "SELECT s.path, r.report FROM scans s JOIN reports r ON r.digest = s.report_digest"
+            )
+        }
     for report in stored.values():
         assert _without_path(report) == _without_path(alone)
 
@@ -61,12 +67,15 @@ class _Payload:
         return (print, ("code ran from the cache",))
 
 
-def test_a_tampered_entry_runs_no_code_and_is_judged_again(tmp_path, capsys):
-    store = Store(tmp_path / "fleet.sqlite")  # the fleet store, which holds the verdict cache's table
-    cache = VerdictCache(store.db)
-    with sqlite3.connect(tmp_path / "fleet.sqlite") as connection:
-        connection.execute("INSERT INTO verdicts VALUES (?, ?)", ("k", pickle.dumps(_Payload())))
-    assert cache.get("k", r"Windows\servicing\Packages\x.cat") is None
-    assert (cache.hits, cache.misses) == (0, 1)
-    assert "code ran" not in capsys.readouterr().out
-    store.close()
+def test_a_tampered_entry_runs_no_code_and_is_judged_again(fleet_db, capsys):
+    db = open_database(fleet_db.arg)
+    try:
+        db.create(SCHEMA)
+        with db.transaction():
+            db.execute("INSERT INTO verdicts (key, result) VALUES (?, ?)", ("k", pickle.dumps(_Payload())))
+        cache = VerdictCache(db)
+        assert cache.get("k", r"Windows\servicing\Packages\x.cat") is None
+        assert (cache.hits, cache.misses) == (0, 1)
+        assert "code ran" not in capsys.readouterr().out
+    finally:
+        db.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from imgscan.artefacts.lacking import EVERY_WINDOWS_HAS, lacking, lacking_note
 from imgscan.interrupt import doing
 from imgscan.kinds import ErrorList, InventoryContext, Kind, KindRegistry, LoadSettings, Section
 
@@ -73,11 +74,22 @@ class Artefacts:
         return [kind for kind in self.registry.kinds if kind in self._values]
 
     def absent(self, kind: Kind[Any]) -> str | None:
-        """Why a check that needs this kind has nothing to judge (None: the kind is present)."""
+        """Why a check that needs this kind has nothing to judge (None: the kind is present). On a triage
+        collection, a kind none of whose declared paths was collected is absent even when another kind names
+        what they would hold (installed packages): their absence is the collector's, not the host's."""
+        missing = lacking(self.container, self.volume, kind.paths)
+        uncollected = bool(kind.paths) and len(missing) == len(kind.paths)
         if kind.present(self.get(kind)):
-            return None
+            return f"the collection holds none of {', '.join(missing)}" if uncollected else None
         reason = kind.absent
-        return reason(KindLoader(self, kind)) if callable(reason) else reason
+        return (reason(KindLoader(self, kind)) if callable(reason) else reason) + lacking_note(missing)
+
+    def collection_lacks(self) -> list[str]:
+        """On a triage collection, the declared paths of the kinds every Windows has that it holds nothing
+        of: the collection is partial (empty for a disk image, a WIM or a directory)."""
+        return [
+            path for kind in EVERY_WINDOWS_HAS if self.absent(kind) for path in lacking(self.container, self.volume, kind.paths)
+        ]
 
     def errors(self) -> ErrorList:
         """Files the loaded kinds could not use, kind by kind, then directories the volume could not list."""

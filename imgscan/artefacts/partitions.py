@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from imgscan.artefacts.lacking import COLLECTIONS
 from imgscan.kinds import Kind
 
 if TYPE_CHECKING:
@@ -24,9 +25,7 @@ def absent(art: Loader) -> str:
         "wim": "a WIM has no partitions: the EFI system and recovery partitions are made when the image is deployed",
         "directory": "an extracted directory has no partitions: scan the disk image it came from",
         "raw-volume": "a volume image has no partition table: scan the whole disk",
-        **dict.fromkeys(
-            ("tar", "zip", "kape-vhdx"), "a triage collection holds files, not the disk's partitions: scan the disk image"
-        ),
+        **dict.fromkeys(COLLECTIONS, "a triage collection holds files, not the disk's partitions: scan the disk image"),
     }.get(art.container, "the disk's partition table lists no partition")
 
 

@@ -1,4 +1,4 @@
-"""`imgscan fleet INPUT...`: many images scanned into a resumable database, and the per-host summary."""
+"""`imgscan fleet INPUT...`: hosts judged into a resumable database, run by run, and the per-host summary."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import argparse
 import os
 import sys
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from imgscan import interrupt
+from imgscan import __version__, interrupt
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from imgscan.cli.options import Groups, add_command, add_output, database_location, job_count
 from imgscan.cli.outputs import write
+from imgscan.errors import ImgscanError
 
 if TYPE_CHECKING:
     from imgscan.cli.options import Subcommands
+    from imgscan.fleet.store import Store
 
 
 def add_parsers(sub: Subcommands, groups: Groups) -> None:
@@ -22,9 +24,9 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         sub,
         "fleet",
         [groups.common, groups.dates, groups.threshold],
-        "scan many images (files, directories, globs, manifest CSV) into a resumable database",
+        "judge many hosts (images, directories, globs, host lists in CSV or YAML) into a resumable database",
     )
-    made.add_argument("inputs", nargs="*", metavar="INPUT", help="image, directory of images, glob, or manifest.csv")
+    made.add_argument("inputs", nargs="*", metavar="INPUT", help="image, directory of images, glob, or hosts.csv/.yaml")
     made.add_argument("--jobs", type=job_count, default=os.cpu_count() or 1, metavar="N", help="local worker processes")
     made.add_argument(
         "--db",
@@ -34,41 +36,45 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         help="results database: a SQLite file (default: imgscan-fleet.sqlite in the current directory) "
         "or a shared PostgreSQL server, postgresql://user:password@host/db",
     )
-    made.add_argument("--resume", action="store_true", help="skip images already in the database (same hash, options)")
+    made.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the latest run (or --run ID): keep hosts whose image and facts are unchanged",
+    )
+    made.add_argument("--run", type=int, metavar="ID", help="the run to show or resume (default: the latest)")
     made.add_argument("--report", action="store_true", help="only render the summary from --db, scan nothing")
     made.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster instead of locally")
+    which = made.add_mutually_exclusive_group()
+    which.add_argument("--index", type=int, metavar="N", help="the image of each multi-image WIM (a host list has its own)")
+    which.add_argument("--image-name", metavar="NAME", help="the image of each multi-image WIM, by name")
+    which.add_argument("--all-images", action="store_true", help="every image of a WIM is a golden image of its own")
     add_output(made, ("table", "json", "csv", "html"), "the summary ")
 
 
 def run(args: argparse.Namespace) -> int:
     from imgscan.fleet import summary as fleet_summary
-    from imgscan.fleet.inputs import collect
-    from imgscan.fleet.run import FleetOptions, pending, run_dask, run_local
     from imgscan.fleet.store import Store
 
     store = Store(args.db)
     try:
-        if not args.report:
-            if not args.inputs:
-                print("imgscan: error: give images, directories, globs or a manifest (or --report)", file=sys.stderr)
-                return EXIT_ERROR
-            targets = collect(args.inputs)
-            as_of = (args.as_of or datetime.now(timezone.utc).date()).isoformat()
-            options = FleetOptions(as_of, args.horizon, tuple(str(p) for p in args.plugins))
-            todo = pending(targets, store, options, args.resume)
-            with interrupt.doing(f"scanning {len(todo)} image(s)"):
-                if args.scheduler:
-                    run_dask(todo, options, args.scheduler, store)
-                else:
-                    run_local(todo, options, args.jobs, store)
-        summary = fleet_summary.summarize(store.rows(), args.fail_on)
+        if args.report:
+            run_id = args.run
+        elif not args.inputs:
+            print("imgscan: error: give images, directories, globs or a host list (or --report)", file=sys.stderr)
+            return EXIT_ERROR
+        else:
+            run_id = _scan(args, store)
+        shown = store.run(run_id)
+        if shown is None:
+            raise ImgscanError(store.name, f"no run {run_id}" if run_id else "no run yet", "scan images into it first")
+        summary = fleet_summary.summarize(store.rows(shown["id"]), args.fail_on)
     except interrupt.Interrupted as exc:
-        exc.kept = f"the images that finished are saved in {store.name}: run the command again with --resume to scan the rest"
+        exc.kept = f"the hosts that finished are saved in {store.name}: run the command again with --resume to judge the rest"
         raise
     finally:
         store.close()
     views = {
-        "table": fleet_summary.to_table,
+        "table": lambda s: fleet_summary.to_table(s, shown, args.verbose),
         "json": fleet_summary.to_json,
         "csv": fleet_summary.to_csv,
         "html": lambda s: fleet_summary.to_html(s, args.fail_on),
@@ -77,3 +83,70 @@ def run(args: argparse.Namespace) -> int:
     if fleet_summary.gating(summary):
         return EXIT_FINDINGS
     return EXIT_ERROR if any(r["scan"] == "unreadable" for r in summary) else EXIT_CLEAN
+
+
+def _scan(args: argparse.Namespace, store: Store) -> int:
+    """Judge the hosts the inputs name into a new run, or into the run --resume continues; its id."""
+    from imgscan.fleet.feedback import Feedback
+    from imgscan.fleet.inputs import collect, every_image
+    from imgscan.fleet.run import by_image, plan, run_dask, run_local
+    from imgscan.fleet.work import FleetOptions
+
+    hosts = collect(args.inputs, args.index, args.image_name)
+    if args.all_images:
+        hosts = every_image(hosts)
+    plugins = tuple(str(p) for p in args.plugins)
+    resumed = store.run(args.run) if args.resume else None
+    if args.resume and args.run and resumed is None:
+        raise ImgscanError(store.name, f"no run {args.run} to resume")
+    if resumed is not None:
+        options = _resumable(resumed, args, plugins)
+        run_id = resumed["id"]
+    else:
+        as_of = (args.as_of or datetime.now(timezone.utc).date()).isoformat()
+        options = FleetOptions(as_of, args.horizon, plugins)
+        recorded: dict[str, Any] = {"plugins": list(plugins), "index": args.index, "image_name": args.image_name}
+        recorded |= {"all_images": args.all_images, "fail_on": str(args.fail_on), "inputs": list(args.inputs)}
+        run_id = store.start_run(as_of, args.horizon, recorded, options.fingerprint(), __version__)
+    todo = plan(hosts, store, run_id, resumed is not None)
+    store.mark(run_id, todo.reused, "reused")
+    if resumed is not None and not args.quiet:
+        counts = todo.counts()
+        print(
+            f"imgscan: run {run_id} resumed: {counts['reused']} host(s) reused, {counts['rescanned']} rescanned "
+            f"(image or settings changed), {counts['new']} new",
+            file=sys.stderr,
+        )
+    groups = by_image(todo.todo)
+    with (
+        interrupt.doing(f"judging {len(todo.todo)} host(s) on {len(groups)} image(s)"),
+        Feedback(len(todo.todo), args.fail_on, args.verbose) as feedback,
+    ):
+
+        def commit(results: list[dict[str, Any]]) -> None:
+            for result in results:
+                feedback.done(store.record(run_id, result, __version__, options.fingerprint(), todo.origin[result["key"]]))
+
+        if args.scheduler:
+            run_dask(groups, options, args.scheduler, store, commit)
+        else:
+            run_local(groups, options, args.jobs, store.location, commit)
+    store.finish_run(run_id)
+    return run_id
+
+
+def _resumable(run: dict[str, Any], args: argparse.Namespace, plugins: tuple[str, ...]) -> Any:
+    """The options of the run --resume continues; a command that asks for other ones is refused, so one
+    run never mixes as-of dates or settings."""
+    from imgscan.fleet.work import FleetOptions
+
+    where = f"run {run['id']}"
+    if run["version"] != __version__:
+        raise ImgscanError(where, f"was made by imgscan {run['version']}", "start a new run (without --resume)")
+    if args.as_of and args.as_of.isoformat() != run["as_of"]:
+        raise ImgscanError(where, f"judges hosts as of {run['as_of']}", "resume it without --as-of, or start a new run")
+    if args.horizon != run["horizon_days"]:
+        raise ImgscanError(where, f"looks {run['horizon_days']} days ahead", f"resume it with --horizon {run['horizon_days']}")
+    if list(plugins) != run["options"].get("plugins", []):
+        raise ImgscanError(where, "was made with other --plugins", "resume it with the same --plugins, or start a new run")
+    return FleetOptions(run["as_of"], run["horizon_days"], plugins)

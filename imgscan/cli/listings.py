@@ -14,6 +14,8 @@ from imgscan.cli.outputs import warn, write
 from imgscan.cli.scan import run_scan
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from imgscan.cli.options import Subcommands
 
 
@@ -30,7 +32,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
     image_command(
         "timeline",
         "one ordered list of dated events: installs, catalog dates, log failures, predictions",
-        ("table", "json", "csv"),
+        ("table", "json", "csv", "jsonl", "records"),
     )
 
 
@@ -68,11 +70,17 @@ def run_listing(args: argparse.Namespace) -> int:
 def run_timeline(args: argparse.Namespace) -> int:
     from imgscan.timeline import timeline, to_csv
     from imgscan.views.json_view import to_json
-    from imgscan.views.timeline import timeline_table
+    from imgscan.views.timeline import timeline_records, timeline_table, timesketch_jsonl
 
     report = run_scan(args).report
     events = timeline(report)
-    views = {"json": lambda: to_json(events), "csv": lambda: to_csv(events), "table": lambda: timeline_table(events)}
+    views: dict[str, Callable[[], str | bytes]] = {
+        "json": lambda: to_json(events),
+        "csv": lambda: to_csv(events),
+        "table": lambda: timeline_table(events),
+        "jsonl": lambda: timesketch_jsonl(events),  # Timesketch's import format
+        "records": lambda: timeline_records(events),  # flow.record, for rdump
+    }
     write(args.output, views[args.format]())
     warn(report, args.quiet)
     return EXIT_CLEAN

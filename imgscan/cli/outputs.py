@@ -29,6 +29,8 @@ EXTENSIONS = {
     ".csv": "csv",
     ".xml": "junit",
     ".txt": "table",
+    ".jsonl": "jsonl",
+    ".rec": "records",
 }
 
 # the reports written so far in this run (for the message of an interrupted run)
@@ -73,12 +75,18 @@ def unwritable(path: Path) -> str | None:
     return None
 
 
-def write(target: Path | None, text: str) -> None:
-    """`text` to `target` (stdout when None), whole or not at all; a failure is a one-line ImgscanError."""
+def write(target: Path | None, text: str | bytes) -> None:
+    """`text` to `target` (stdout when None), whole or not at all; a failure is a one-line ImgscanError.
+    Bytes (a flow.record stream) are written as they are."""
     if target is None:
         try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            if isinstance(text, bytes):
+                sys.stdout.flush()
+                sys.stdout.buffer.write(text)
+                sys.stdout.buffer.flush()
+            else:
+                sys.stdout.write(text)
+                sys.stdout.flush()
         except BrokenPipeError:  # `imgscan scan ... | head`: not a bug in imgscan
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # and no second error at exit
             raise ImgscanError("stdout", "the program reading the report closed it before the end") from None
@@ -86,11 +94,12 @@ def write(target: Path | None, text: str) -> None:
     target = Path(os.path.realpath(target))  # through a symbolic link, to the file it names
     with doing(f"writing {target}"):
         try:
+            data = text if isinstance(text, bytes) else text.encode("utf-8")
             if is_stream(target):
-                with target.open("w", encoding="utf-8") as fh:
-                    fh.write(text)
+                with target.open("wb") as fh:
+                    fh.write(data)
             else:
-                _replace(target, text.encode("utf-8"))
+                _replace(target, data)
         except OSError as exc:
             raise ImgscanError(str(target), f"cannot write the report: {exc.strerror or exc}") from None
     written.append(str(target))

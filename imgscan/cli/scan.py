@@ -60,6 +60,14 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         metavar="FILE",
         help="write the registry fixes of the findings to FILE (.reg or .ps1); imgscan never applies them",
     )
+    made.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep catalog verdicts here, so that a rescan judges only new catalogs "
+        "(default: $XDG_CACHE_HOME/imgscan, else ~/.cache/imgscan; never next to the image)",
+    )
+    made.add_argument("--no-cache", action="store_true", help="judge every catalog, and keep no verdicts")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,14 +93,21 @@ def run_scan(
     args: argparse.Namespace, image: Path | None = None, checks: LoadedChecks | None = None, kinds: tuple[Kind[Any], ...] = ()
 ) -> ScanResult:
     """Scan with the command's options (and `kinds` read beyond the checks'); a bad ignore file stops here,
-    before the (long) scan."""
+    before the (long) scan. `scan` keeps its catalogs' verdicts in a cache (a load setting: it changes how
+    long a read takes, never what it finds); the listings and diff judge every catalog as before."""
     from dataclasses import replace
 
+    from imgscan.cli.cache import default_dir, scan_cache
     from imgscan.loader import load_checks
     from imgscan.scan import scan
 
-    options = replace(_options(args), kinds=kinds)
-    return scan(image or args.image, scan_context(args), checks or load_checks(args.plugins), options)
+    options = _options(args)
+    image = image or args.image
+    cached = hasattr(args, "no_cache") and not args.no_cache
+    with scan_cache((args.cache_dir or default_dir()) if cached else None, image, args.quiet) as cache:
+        settings = replace(options.load, verdict_cache=cache)
+        options = replace(options, kinds=kinds, load=settings)
+        return scan(image, scan_context(args), checks or load_checks(args.plugins), options)
 
 
 def scan_context(args: argparse.Namespace) -> ScanContext:

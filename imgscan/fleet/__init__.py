@@ -1,7 +1,8 @@
-"""Fleets: many captures (or golden images) scanned into one resumable database (SQLite, or PostgreSQL).
+"""Fleets: many hosts, built from captures or golden images, judged into one resumable database (SQLite,
+or PostgreSQL).
 
-inputs.py finds the images and their host names; store.py is the database (database.py its connection);
-run.py scans them on a local process pool or a Dask cluster (where cluster.py judges each distinct catalog
-once) and commits each
-result as it arrives; summary.py turns the database into the per-host table.
+inputs.py and manifest.py find the images and the hosts built from them (host.py); work.py reads each
+image once and judges each of its hosts; store.py is the database (database.py its connection); run.py
+runs the images on a local process pool or a Dask cluster (where cluster.py judges each distinct catalog
+once) and commits each host as it arrives; summary.py turns a run into the per-host table.
 """

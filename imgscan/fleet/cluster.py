@@ -3,11 +3,13 @@
 Hosts built from one golden image hold the same catalogs. Scanned side by side on a cluster, every worker
 would judge them all again; instead the run goes in three steps:
 
-1. survey: each image is opened and its catalogs read and hashed, not judged; it reports the verdict
-   cache keys of its catalogs (content, trust stores and mitigation: `VerdictCache.key`);
+1. survey: each image (once for all the hosts built from it) is opened and its catalogs read and hashed,
+   not judged; it reports the verdict cache keys of its catalogs (content, trust stores and mitigation:
+   `VerdictCache.key`, which no host fact changes);
 2. judge: the keys the store's verdict cache lacks are judged once each, spread over the images that hold
    them and in chunks over the workers; the verdicts go into the store;
-3. the hosts are scanned as usual, taking every catalog's verdict from the store (see run.run_dask).
+3. the images are scanned as usual, each read once and judged for each of its hosts, taking every
+   catalog's verdict from the store (see run.run_dask).
 
 A later run on the same images finds every verdict in the store and judges nothing. An image that cannot
 be surveyed or judged is left to its scan, which judges what it needs or reports why it cannot be read.
@@ -26,13 +28,14 @@ from typing import TYPE_CHECKING, Any
 from imgscan.signing.verdict_cache import VerdictCache
 
 if TYPE_CHECKING:
-    from imgscan.fleet.inputs import Target
+    from imgscan.fleet.host import FleetHost
     from imgscan.fleet.store import Store
     from imgscan.image.volume import WindowsVolume
     from imgscan.signing.catalog_workers import Known
     from imgscan.signing.validity import Judge
 
 
+Image = tuple[str, int | None, str | None]  # FleetHost.image: a file, and which image of a WIM
 MIN_CHUNK = 32  # catalogs per judging task at least: each task opens its image once
 UNJUDGED: Known = (None, None, "not judged in the survey", None)
 
@@ -54,24 +57,25 @@ class _Survey(VerdictCache):
 
 
 @contextmanager
-def _image(target: Target) -> Iterator[tuple[WindowsVolume, Judge]]:
-    """The image opened as its scan opens it, with its signature judge (its trust stores and mitigation,
-    what a verdict cache key depends on). Reading an image needs no as-of day or host setting."""
+def _image(host: FleetHost) -> Iterator[tuple[WindowsVolume, Judge]]:
+    """The image `host` was built from (which image of a WIM too) opened as its scan opens it, with its
+    signature judge (its trust stores and mitigation, what a verdict cache key depends on). Reading an
+    image needs no as-of day and no host fact."""
     from imgscan.artefacts import SIGNATURE_JUDGE, Artefacts, builtin_registry
     from imgscan.image import Selection, open_image
 
     registry = builtin_registry()
-    with open_image(Path(target.path), Selection(), registry.paths()) as opened:
+    with open_image(Path(host.path), Selection(host.index, host.image_name), registry.paths()) as opened:
         yield opened.volume, Artefacts(opened, registry).get(SIGNATURE_JUDGE)
 
 
-def survey(target: Target) -> dict[str, str]:
+def survey(host: FleetHost) -> dict[str, str]:
     """{verdict cache key: catalog path} of one image; empty when it cannot be read (its scan says why)."""
     from imgscan.artefacts.catalog_set import catalog_paths, read_catalogs
 
     recorder = _Survey()
     try:
-        with _image(target) as (volume, judge):
+        with _image(host) as (volume, judge):
             if catalog_paths(volume):
                 read_catalogs(volume, judge, 1, recorder)
     except Exception:  # noqa: BLE001 - the scan of this image reports what is wrong with it
@@ -79,7 +83,7 @@ def survey(target: Target) -> dict[str, str]:
     return recorder.seen
 
 
-def judge_catalogs(target: Target, wanted: dict[str, str]) -> dict[str, Known]:
+def judge_catalogs(host: FleetHost, wanted: dict[str, str]) -> dict[str, Known]:
     """Judge the catalogs `wanted` ({key: path}) of one image; a catalog whose key no longer matches (the
     image changed since the survey) is left out, and what is left when the image fails to read is left to
     the scans, which judge what they need."""
@@ -87,7 +91,7 @@ def judge_catalogs(target: Target, wanted: dict[str, str]) -> dict[str, Known]:
 
     results: dict[str, Known] = {}
     try:
-        with _image(target) as (volume, judge):
+        with _image(host) as (volume, judge):
             for key, path in wanted.items():
                 with volume.open(path) as fh:
                     data = fh.read()
@@ -99,15 +103,15 @@ def judge_catalogs(target: Target, wanted: dict[str, str]) -> dict[str, Known]:
     return results
 
 
-def plan(surveys: dict[str, dict[str, str]], known: set[str], slots: int) -> list[tuple[str, dict[str, str]]]:
-    """The judging tasks, (image path, {key: catalog path}): each key the store lacks once, taken in turn
-    from the images that hold it, in chunks small enough to keep every worker slot busy."""
-    holders: dict[str, list[str]] = defaultdict(list)
+def plan(surveys: dict[Image, dict[str, str]], known: set[str], slots: int) -> list[tuple[Image, dict[str, str]]]:
+    """The judging tasks, (image, {key: catalog path}): each key the store lacks once, taken in turn from
+    the images that hold it, in chunks small enough to keep every worker slot busy."""
+    holders: dict[str, list[Image]] = defaultdict(list)
     for image, keys in surveys.items():
         for key in keys:
             holders[key].append(image)
     missing = [key for key in holders if key not in known]
-    by_image: dict[str, dict[str, str]] = defaultdict(dict)
+    by_image: dict[Image, dict[str, str]] = defaultdict(dict)
     for turn, key in enumerate(missing):
         image = holders[key][turn % len(holders[key])]
         by_image[image][key] = surveys[image][key]
@@ -119,19 +123,20 @@ def plan(surveys: dict[str, dict[str, str]], known: set[str], slots: int) -> lis
     return tasks
 
 
-def judge_once(client: Any, targets: list[Target], store: Store) -> dict[str, int]:
-    """Survey every image, judge on the cluster the catalogs the store lacks, store their verdicts; returns
-    how many catalogs were judged for each image (what its summary row counts as judged)."""
+def judge_once(client: Any, groups: list[list[FleetHost]], store: Store) -> dict[Image, int]:
+    """Survey every image (`groups`: the hosts of each, run.by_image), judge on the cluster the catalogs the
+    store lacks, store their verdicts; returns how many catalogs were judged for each image (what the row
+    of its first judged host counts as judged)."""
     from dask.distributed import as_completed
 
-    by_path = {target.path: target for target in targets}
-    futures = client.map(survey, targets, pure=False)
-    surveys = {target.path: future.result() for target, future in zip(targets, futures, strict=True)}
+    firsts = {group[0].image: group[0] for group in groups}  # an image is opened as its first host's scan opens it
+    futures = client.map(survey, list(firsts.values()), pure=False)
+    surveys = {image: future.result() for image, future in zip(firsts, futures, strict=True)}
     cache = VerdictCache(store.db)
     known = cache.known({key for keys in surveys.values() for key in keys})
     tasks = plan(surveys, known, sum(client.nthreads().values()))
-    judged: dict[str, int] = defaultdict(int)
-    work = {client.submit(judge_catalogs, by_path[image], wanted, pure=False): image for image, wanted in tasks}
+    judged: dict[Image, int] = defaultdict(int)
+    work = {client.submit(judge_catalogs, firsts[image], wanted, pure=False): image for image, wanted in tasks}
     for future in as_completed(work):
         results = future.result()
         if results:

@@ -1,52 +1,39 @@
-"""What a fleet scan reads: image files, directories of them, globs, or a manifest CSV (`path,host,...`).
+"""What a fleet judges: hosts, each built from one image, found in image files, directories, globs and host lists.
 
-A directory that is itself an extracted Windows volume is one image; any other
-directory is searched (recursively) for image files, recognised by their magic
-bytes; a file there whose name says it is an image but whose header is not one
-is kept too, so that it becomes an error row instead of vanishing. Extra
-manifest columns are kept as labels, except `target_firmware` (2011-only, 2023, unknown, or a db
-export file relative to the manifest: what that host's Secure Boot db holds, entries included, as
-`--target-firmware` says for one scan) and `target_dbx` (that host's exported dbx, as `--target-dbx`).
+A host is a name, the image it was built from (a path, and for a multi-image WIM its index or name) and
+its own facts (imgscan.hosts, Secure Boot db and dbx, labels). A host list (manifest.py) names hosts; an
+image given without one is one host, as the image's ComputerName (else its file name) says.
 
-An image is identified by its resolved path (symbolic links followed, made
-absolute), so `a.vhdx`, `./a.vhdx`, `/abs/a.vhdx` and a link to it are one
-image: one database row, one summary line, never rescanned by `--resume`.
+A directory that is itself an extracted Windows volume is one image; any other directory is searched
+(recursively) for image files, recognised by their magic bytes, and for extracted Windows volumes among
+its folders; a file there whose name says it is an image but whose header is not one is kept too, so that
+it becomes an error row instead of vanishing.
+
+An image is identified by its resolved path (symbolic links followed, made absolute), so `a.vhdx`,
+`./a.vhdx`, `/abs/a.vhdx` and a link to it are one image: one host, one row, never rescanned by `--resume`.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 import glob
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
 
 from imgscan.errors import ImgscanError
+from imgscan.fleet import manifest
+from imgscan.fleet.host import FleetHost
 from imgscan.image.sniff import read_header
-from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase, firmware_target, read_dbx
 
-T = TypeVar("T")
 SKIPPED = {"unknown"}
 IMAGE_EXTENSIONS = {".vhd", ".vhdx", ".vmdk", ".e01", ".wim", ".esd", ".swm", ".img", ".raw"}
 
 
-@dataclass(frozen=True)
-class Target:
-    path: str
-    host: str | None = None  # from the manifest; else the scan's ComputerName, else the file name
-    labels: dict[str, str] = field(default_factory=dict)
-    target_firmware: FirmwareTarget = UNKNOWN  # the manifest's optional target_firmware column (see --target-firmware)
-    target_dbx: SignatureDatabase | None = None  # the manifest's optional target_dbx column (see --target-dbx)
-
-    def settings(self) -> str:
-        """What this host's scan depends on beyond the fleet's options: --resume scans a host again when it changes."""
-        return f"{self.target_firmware.setting()}:{self.target_dbx.sha256 if self.target_dbx else ''}"
-
-
 def _is_windows_tree(path: Path) -> bool:
-    return any(p.name.lower() == "windows" and (p / "System32" / "config").is_dir() for p in path.iterdir() if p.is_dir())
+    try:
+        return any(p.name.lower() == "windows" and (p / "System32" / "config").is_dir() for p in path.iterdir() if p.is_dir())
+    except OSError:
+        return False
 
 
 def _is_image(path: Path) -> bool:
@@ -61,52 +48,58 @@ def _is_image(path: Path) -> bool:
     return header.format not in SKIPPED or path.suffix.lower() in IMAGE_EXTENSIONS
 
 
-def _manifest(path: Path) -> list[Target]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or "path" not in rows[0]:
-        raise ImgscanError(str(path), "a manifest needs a header row with a 'path' column (and optionally 'host')")
-    targets = []
-    for row in rows:
-        image = Path(row["path"])
-        if not image.is_absolute():
-            image = path.parent / image
-        labels = {k: v for k, v in row.items() if k not in ("path", "host", "target_firmware", "target_dbx") and v}
-        firmware = _column(row, "target_firmware", path, image, lambda text: firmware_target(text or "unknown", path.parent))
-        dbx = _column(row, "target_dbx", path, image, lambda text: read_dbx(text, path.parent) if text else None)
-        targets.append(Target(str(image), row.get("host") or None, labels, firmware, dbx))
-    return targets
+def _search(directory: Path) -> Iterator[Path]:
+    """The images below a directory, in name order: image files, and extracted Windows volumes (whose own
+    files are not searched further)."""
+    for path in sorted(directory.iterdir()):
+        if path.is_dir() and not path.is_symlink():
+            yield from ([path] if _is_windows_tree(path) else _search(path))
+        elif path.is_file() and _is_image(path):
+            yield path
 
 
-def _column(row: dict[str, str], name: str, manifest: Path, image: Path, read: Callable[[str], T]) -> T:
-    """One optional column of a manifest row, read; a bad value is an error naming the row and column."""
-    try:
-        return read((row.get(name) or "").strip())
-    except ImgscanError as exc:
-        raise ImgscanError(str(manifest), f"row for {image}: {name} {exc}", exc.advice) from None
-
-
-def collect(inputs: list[str]) -> list[Target]:
-    """Every image named by `inputs`, in a stable order, each once."""
-    found: dict[str, Target] = {}
+def collect(inputs: list[str], index: int | None = None, image_name: str | None = None) -> list[FleetHost]:
+    """Every host named by `inputs`, in a stable order, each once. `index`/`image_name` choose the image
+    of each WIM given without a host list (a host list names its own)."""
+    found: dict[str, FleetHost] = {}
     for text in inputs:
         paths = [Path(p) for p in sorted(glob.glob(text))] if any(c in text for c in "*?[") else [Path(text)]
         if not paths:
             raise ImgscanError(text, "the pattern matches no file")
         for path in paths:
-            if path.is_file() and path.suffix.lower() == ".csv":
-                targets = _manifest(path)
+            if manifest.is_manifest(path):
+                hosts = manifest.read(path)
             elif path.is_dir() and not _is_windows_tree(path):
-                targets = [Target(str(p)) for p in sorted(path.rglob("*")) if p.is_file() and _is_image(p)]
+                hosts = [FleetHost(str(p.resolve()), index=index, image_name=image_name) for p in _search(path)]
             elif path.exists():
-                targets = [Target(str(path))]
+                hosts = [FleetHost(str(path.resolve()), index=index, image_name=image_name)]
             else:
                 raise ImgscanError(str(path), "no such file or directory")
-            for target in targets:
-                resolved = dataclasses.replace(target, path=_resolved(target.path))
-                found.setdefault(resolved.path, resolved)
+            for host in hosts:
+                found.setdefault(host.key, host)
     return list(found.values())
 
 
-def _resolved(path: str) -> str:
-    return str(Path(path).resolve())
+def every_image(hosts: list[FleetHost]) -> list[FleetHost]:
+    """--all-images: each image of a WIM given without a host list is a golden image (a host) of its own."""
+    from imgscan.image.wim import read_info
+
+    out: list[FleetHost] = []
+    for host in hosts:
+        path = Path(host.path)
+        if host.name or path.is_dir() or not _is_wim(path):
+            out.append(host)
+            continue
+        try:
+            images = read_info(path).images
+        except ImgscanError:  # a damaged WIM: its scan says why, as an error row
+            images = ()
+        out += [replace(host, index=image.index, image_name=None) for image in images] or [host]
+    return out
+
+
+def _is_wim(path: Path) -> bool:
+    try:
+        return read_header(path).format == "wim"
+    except OSError:
+        return False

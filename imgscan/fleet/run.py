@@ -1,108 +1,77 @@
-"""Scan a fleet on a local process pool or an existing Dask cluster, committing each image as it finishes.
+"""Scan a fleet on a local process pool or an existing Dask cluster, committing each host as it finishes.
 
-`scan_one` is the unit of work on both engines: it never raises, so one bad
-image is an error row and never the end of the fleet. A local worker that dies
-(killed, out of memory) breaks the pool: the images that were in flight are
-rerun one at a time, each in a pool of its own, so only the image that kills
-its worker becomes an error row.
+The unit of work is an image with the hosts built from it (work.scan_image: read once, each host judged);
+it never raises, so one bad image is an error row per host and never the end of the fleet. A local worker
+that dies (killed, out of memory) breaks the pool: the images that were in flight are rerun one at a time,
+each in a pool of its own, so only the image that kills its worker becomes error rows.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import signal
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import date
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from tqdm import tqdm
-
-from imgscan import __version__, interrupt
-from imgscan.errors import ImgscanError
-from imgscan.fleet.inputs import Target
+from imgscan import interrupt
+from imgscan.fleet.host import FleetHost
 from imgscan.fleet.store import Store
+from imgscan.fleet.work import FleetOptions, error_results, scan_image
 from imgscan.hashing import file_sha256, tree_sha256
 
-
-@dataclass(frozen=True)
-class FleetOptions:
-    """The scan options every image of the fleet shares; their fingerprint is part of the resume key."""
-
-    as_of: str
-    horizon_days: int
-    plugins: tuple[str, ...] = ()
-
-    def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+Commit = Callable[[list[dict[str, Any]]], None]
 
 
-def scan_one(target: Target, options: FleetOptions, cache_db: str | None = None) -> dict:
-    """Scan one image; returns {"path", "host", "labels", "report" | "error", "verdict_cache"} and never
-    raises. `cache_db`: the fleet database whose verdict cache this scan shares with the others."""
-    from imgscan.artefacts import LoadSettings
-    from imgscan.context import ScanContext
-    from imgscan.fleet.database import open_database
-    from imgscan.loader import load_checks
-    from imgscan.scan import Options, scan
-    from imgscan.signing.verdict_cache import VerdictCache
+def by_image(hosts: list[FleetHost]) -> list[list[FleetHost]]:
+    """The hosts grouped by the image they share, in the order their images first appear."""
+    groups: dict[tuple[str, int | None, str | None], list[FleetHost]] = {}
+    for host in hosts:
+        groups.setdefault(host.image, []).append(host)
+    return list(groups.values())
 
-    result: dict = {"path": target.path, "host": target.host, "labels": target.labels, "settings": target.settings()}
-    db = cache = None
-    try:
-        if cache_db:
-            db = open_database(cache_db)
-            cache = VerdictCache(db)
-        checks = load_checks([Path(p) for p in options.plugins])
-        # the host's scan context, from the fleet run's settings (a fleet applies no ignore file: no day of the run)
-        context = ScanContext(
-            as_of=date.fromisoformat(options.as_of),
-            horizon_days=options.horizon_days,
-            firmware=target.target_firmware,
-            dbx=target.target_dbx,
-        )
-        report = scan(Path(target.path), context, checks, Options(load=LoadSettings(verdict_cache=cache))).report
-        result["report"] = report
-    except ImgscanError as exc:
-        result["error"] = str(exc)
-    except Exception as exc:  # noqa: BLE001 - one bad image must not end the fleet
-        result["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    if cache and db:
-        result["verdict_cache"] = {"reused": cache.hits, "judged": cache.misses}
-        db.close()
-    return result
+
+@dataclass
+class ResumePlan:
+    """What a run still has to do: the hosts to judge, how each got there, and the hosts it keeps."""
+
+    todo: list[FleetHost] = field(default_factory=list)
+    origin: dict[str, str] = field(default_factory=dict)  # host key: new | rescanned
+    reused: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        values = list(self.origin.values())
+        return {"reused": len(self.reused), "rescanned": values.count("rescanned"), "new": values.count("new")}
+
+
+def plan(hosts: list[FleetHost], store: Store, run_id: int, resume: bool) -> ResumePlan:
+    """Every host is new in a new run; a resumed run keeps the hosts it holds with the same image (SHA-256,
+    computed once per image) and settings, and judges again those whose image or settings changed."""
+    done = store.done(run_id) if resume else {}
+    out = ResumePlan()
+    for group in by_image(hosts):
+        digest: str | None = None
+        for host in group:
+            if host.key not in done:
+                out.origin[host.key] = "new"
+                out.todo.append(host)
+                continue
+            stored_sha, stored_settings = done[host.key]
+            if digest is None and stored_settings == host.settings():
+                digest = _sha256(Path(host.path)) if Path(host.path).exists() else ""
+            if stored_sha and stored_settings == host.settings() and stored_sha == digest:
+                out.reused.append(host.key)
+            else:
+                out.origin[host.key] = "rescanned"
+                out.todo.append(host)
+    return out
 
 
 def _sha256(path: Path) -> str:
     return tree_sha256(path) if path.is_dir() else file_sha256(path)
-
-
-def pending(targets: list[Target], store: Store, options: FleetOptions, resume: bool) -> list[Target]:
-    """The targets still to scan: with --resume, skip those whose row has the same image hash and the
-    same host settings (target firmware, dbx)."""
-    if not resume:
-        return targets
-    done = store.done(__version__, options.fingerprint())
-    todo = []
-    for target in targets:
-        stored_sha, stored_settings = done.get(target.path, (None, None))
-        if (
-            stored_sha is None
-            or stored_settings != target.settings()
-            or not Path(target.path).exists()
-            or _sha256(Path(target.path)) != stored_sha
-        ):
-            todo.append(target)
-    return todo
-
-
-def _bar(total: int) -> tqdm:
-    return tqdm(total=total, desc="images", unit="img", file=sys.stderr, disable=not sys.stderr.isatty())
 
 
 def _worker_init() -> None:
@@ -129,54 +98,38 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _isolated(target: Target, options: FleetOptions, cache_db: str) -> dict:
-    """Scan one suspect in a pool of its own, so a crash is attributed to the image that causes it."""
+def _isolated(hosts: list[FleetHost], options: FleetOptions, cache_db: str) -> list[dict[str, Any]]:
+    """Scan one suspect image in a pool of its own, so a crash is attributed to the image that causes it."""
     try:
         with _pool(1) as pool:
-            return pool.submit(scan_one, target, options, cache_db).result()
+            return pool.submit(scan_image, hosts, options, cache_db).result()
     except BrokenProcessPool:
-        return {
-            "path": target.path,
-            "host": target.host,
-            "labels": target.labels,
-            "error": "the worker process died while scanning this image",
-        }
+        return error_results(hosts, "the worker process died while scanning this image")
 
 
-def run_local(targets: list[Target], options: FleetOptions, jobs: int, store: Store) -> None:
+def run_local(groups: list[list[FleetHost]], options: FleetOptions, jobs: int, cache_db: str, commit: Commit) -> None:
     """At most `jobs` images in flight, sharing the store's verdict cache; after a worker dies, those in
     flight are rerun one by one."""
-    cache_db = store.location
-    queue = list(reversed(targets))
-    failed = 0
-    with _bar(len(targets)) as bar:
-
-        def commit(result: dict) -> None:
-            nonlocal failed
-            store.record(result, __version__, options.fingerprint())
-            failed += "error" in result
-            bar.update(1)
-            bar.set_postfix(failed=failed, refresh=False)
-
-        while queue:
-            in_flight: dict[Future, Target] = {}
-            try:
-                with _pool(jobs) as pool:
-                    while queue or in_flight:
-                        while queue and len(in_flight) < jobs:
-                            target = queue.pop()
-                            in_flight[pool.submit(scan_one, target, options, cache_db)] = target
-                        finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                        for future in finished:
-                            result = future.result()  # raises BrokenProcessPool when a worker died
-                            del in_flight[future]
-                            commit(result)
-            except BrokenProcessPool:
-                for target in in_flight.values():
-                    commit(_isolated(target, options, cache_db))
+    queue = list(reversed(groups))
+    while queue:
+        in_flight: dict[Future[list[dict[str, Any]]], list[FleetHost]] = {}
+        try:
+            with _pool(jobs) as pool:
+                while queue or in_flight:
+                    while queue and len(in_flight) < jobs:
+                        group = queue.pop()
+                        in_flight[pool.submit(scan_image, group, options, cache_db)] = group
+                    finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        results = future.result()  # raises BrokenProcessPool when a worker died
+                        del in_flight[future]
+                        commit(results)
+        except BrokenProcessPool:
+            for group in in_flight.values():
+                commit(_isolated(group, options, cache_db))
 
 
-def run_dask(targets: list[Target], options: FleetOptions, scheduler: str, store: Store) -> None:
+def run_dask(groups: list[list[FleetHost]], options: FleetOptions, scheduler: str, store: Store, commit: Commit) -> None:
     """The same scans on an existing Dask cluster, whose workers must see the image paths and the store (a
     PostgreSQL URL, or a SQLite file on a shared path). The catalogs are judged first, each distinct one
     once across the cluster (cluster.judge_once); the scans then take every verdict from the store."""
@@ -184,17 +137,16 @@ def run_dask(targets: list[Target], options: FleetOptions, scheduler: str, store
 
     from imgscan.fleet.cluster import judge_once
 
-    with Client(scheduler, timeout="30s") as client, _bar(len(targets)) as bar:
-        judged = judge_once(client, targets, store)
-        futures = client.map(scan_one, targets, options=options, cache_db=store.location, pure=False)
-        failed = 0
+    with Client(scheduler, timeout="30s") as client:
+        judged = judge_once(client, groups, store)
+        futures = client.map(scan_image, groups, options=options, cache_db=store.location, pure=False)
         for future in as_completed(futures):
-            result = future.result()
-            if (counts := result.get("verdict_cache")) and (here := judged.get(result["path"], 0)):
-                # what the cluster judged for this image before its scan counts as judged, not reused
-                result["verdict_cache"] = {"reused": counts["reused"] - here, "judged": counts["judged"] + here}
-            store.record(result, __version__, options.fingerprint())
-            failed += "error" in result
-            bar.update(1)
-            bar.set_postfix(failed=failed, refresh=False)
+            results = future.result()
+            first = next((r for r in results if r.get("verdict_cache")), None)
+            if first and (here := judged.get((first["path"], first["index"], first["image_name"]), 0)):
+                # what the cluster judged for this image before its scan counts as judged by the host whose
+                # judgement read the catalogs first, not as reused
+                counts = first["verdict_cache"]
+                first["verdict_cache"] = {"reused": counts["reused"] - here, "judged": counts["judged"] + here}
+            commit(results)
             future.release()

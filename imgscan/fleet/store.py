@@ -1,43 +1,74 @@
-"""The fleet database: one row per scanned image with its full JSON report, its findings, and the fleet's
+"""The fleet database: runs, one row per host of each run with its findings, the reports, and the fleet's
 catalog verdict cache; an embedded SQLite file, or a shared PostgreSQL server (see database.py).
 
-Each result is committed on its own as it arrives, so a run that
-is interrupted, killed or whose worker crashed loses no finished image; a row
-is keyed by image path, image SHA-256, imgscan version and scan options, which
-is what `--resume` skips. Several runs may write one database at once: a row is replaced under a lock on
-its key, so the last run to finish an image keeps it and none fails on the unique key.
+A run is one `imgscan fleet` invocation (or its continuations with `--resume`): its as-of, horizon, options,
+imgscan version, start and end. Each host's result is committed on its own as it arrives, so a run that
+is interrupted, killed or whose worker crashed loses no finished host. A host row is keyed
+by run and host; it keeps the image's SHA-256 and the host's settings, which is what `--resume` compares,
+and how it got into the run (`origin`: new, rescanned, or reused by a resumed run). Hosts that share a
+judgement share one stored report (`reports`, by the SHA-256 of its JSON), so ten thousand hosts of one
+image store its report once. Several processes may write one database at once (a resumed run and another
+run, or the workers of a cluster): a host's row is replaced under a lock on its key, so the last to
+finish it keeps it and none fails on the unique key.
+
+The schema is plain SQL (SCHEMA, the one place it is written); a database written before runs existed is
+refused with a one-line message rather than mixed with rows of unknown date.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
+from imgscan.errors import ImgscanError
 from imgscan.fleet.database import open_database
 from imgscan.gate import gating_severity
 from imgscan.signing import verdict_cache
 
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    as_of TEXT NOT NULL,
+    horizon_days INTEGER NOT NULL,
+    options TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    version TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS reports (
+    digest TEXT PRIMARY KEY,
+    report TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS scans (
     id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    host_key TEXT NOT NULL,
     path TEXT NOT NULL,
+    image_index INTEGER,
+    image_name TEXT,
     host TEXT NOT NULL,
     labels TEXT NOT NULL,
+    facts TEXT NOT NULL,
     sha256 TEXT,
     version TEXT NOT NULL,
     options TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('ok', 'error')),
     worst TEXT,
     first_failure TEXT,
+    judged_on TEXT,
     rules TEXT NOT NULL,
     error TEXT,
-    report TEXT,
+    report_digest TEXT REFERENCES reports(digest),
     scanned_at TEXT NOT NULL,
     verdicts_reused INTEGER,
     verdicts_judged INTEGER,
     settings TEXT,
-    UNIQUE (path, version, options)
+    origin TEXT NOT NULL,
+    UNIQUE (run_id, host_key)
 );
 CREATE TABLE IF NOT EXISTS findings (
     scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
@@ -51,14 +82,13 @@ CREATE TABLE IF NOT EXISTS findings (
     caused_by TEXT
 );
 CREATE INDEX IF NOT EXISTS findings_rule ON findings (rule);
+CREATE INDEX IF NOT EXISTS findings_scan ON findings (scan_id);
 """
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
-# columns added after the first release: a database written before them gains them on open
-ADDED_COLUMNS = {
-    "scans": {"verdicts_reused": "INTEGER", "verdicts_judged": "INTEGER", "settings": "TEXT"},
-    # a finding's identity (check.identity) and its root cause's: the same across images, runs and formats
-    "findings": {"id": "TEXT", "caused_by": "TEXT"},
-}
+ROW_COLUMNS = (
+    "host_key, path, image_index, image_name, host, labels, facts, sha256, status, worst, first_failure, judged_on,"
+    " rules, error, verdicts_reused, verdicts_judged, origin"
+)
 
 
 class Store:
@@ -66,57 +96,101 @@ class Store:
         self.db = open_database(location)
         self.location = self.db.location  # what a worker process opens to share the verdict cache
         self.name = self.db.name  # what messages show (a URL's password masked)
+        scans = self.db.columns("scans")
+        if scans and "run_id" not in scans:
+            self.db.close()
+            raise ImgscanError(
+                self.name, "written by an older imgscan, before fleet runs were recorded", "give a new database with --db"
+            )
         self.db.create(SCHEMA + ";" + verdict_cache.SCHEMA)
-        for table, added in ADDED_COLUMNS.items():
-            present = self.db.columns(table)
-            for name, kind in added.items():
-                if name not in present:
-                    self.db.add_column(table, name, kind)
 
     def close(self) -> None:
         self.db.close()
 
-    def done(self, version: str, options: str) -> dict[str, tuple[str | None, str | None]]:
-        """{path: (sha256, host settings)} of the images already scanned with this version and these options."""
-        rows = self.db.execute("SELECT path, sha256, settings FROM scans WHERE version = ? AND options = ?", (version, options))
-        return {path: (sha256, settings) for path, sha256, settings in rows.fetchall()}
+    def start_run(self, as_of: str, horizon_days: int, options: dict[str, Any], fingerprint: str, version: str) -> int:
+        with self.db.transaction():
+            return self.db.insert(
+                "INSERT INTO runs (as_of, horizon_days, options, fingerprint, version, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (as_of, horizon_days, json.dumps(options, sort_keys=True), fingerprint, version, _now()),
+            )
 
-    def record(self, result: dict, version: str, options: str) -> None:
-        """Commit one image's result (replacing an older row for the same path, version and options)."""
+    def finish_run(self, run_id: int) -> None:
+        with self.db.transaction():
+            self.db.execute("UPDATE runs SET finished_at = ? WHERE id = ?", (_now(), run_id))
+
+    def run(self, run_id: int | None = None) -> dict[str, Any] | None:
+        """A run by its id, or the latest; None when there is none."""
+        query = "SELECT id, as_of, horizon_days, options, fingerprint, version, started_at, finished_at FROM runs"
+        cursor = self.db.execute(
+            query + (" WHERE id = ?" if run_id is not None else " ORDER BY id DESC LIMIT 1"),
+            (run_id,) if run_id is not None else (),
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        found = dict(zip([d[0] for d in cursor.description], row, strict=True))
+        return found | {"options": json.loads(found["options"])}
+
+    def done(self, run_id: int) -> dict[str, tuple[str | None, str | None]]:
+        """{host key: (image sha256, host settings)} of the hosts a run already holds."""
+        rows = self.db.execute("SELECT host_key, sha256, settings FROM scans WHERE run_id = ?", (run_id,))
+        return {key: (sha256, settings) for key, sha256, settings in rows.fetchall()}
+
+    def record(self, run_id: int, result: dict[str, Any], version: str, options: str, origin: str) -> dict[str, Any]:
+        """Commit one host's result to a run (replacing the host's older row of that run); returns the row's
+        summary fields (host, status, worst, first_failure, error) for progress lines."""
         report = result.get("report")
         findings = [f for f in (report or {}).get("findings", []) if not f.get("suppressed")]
         levels = {str(level) for f in (report or {}).get("findings", []) if (level := gating_severity(f)) is not None}
         worst = next((s for s in SEVERITY_ORDER if s in levels), None)
-        # a prediction's first day, or the day a log first shows an observed failure
+        # a prediction's first day, or the day a log first shows an observed failure; never before the host
+        # was deployed (what the reference machine's logs show happened before it)
         starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
+        deployed = (result.get("facts") or {}).get("deployed")
+        first = starts[0] if starts else None
+        if deployed and findings:  # an undated failure hits it from the day it comes up
+            first = max(first or deployed, deployed)
         cache = result.get("verdict_cache") or {}
-        host = result.get("host") or ((report or {}).get("host") or {}).get("name") or Path(result["path"]).name
+        host = result.get("host") or ((report or {}).get("host") or {}).get("name") or _image_label(result)
+        digest = None
         with self.db.transaction():
-            self.db.lock(f"{result['path']}|{version}|{options}")
-            self.db.execute(
-                "DELETE FROM scans WHERE path = ? AND version = ? AND options = ?", (result["path"], version, options)
-            )
+            self.db.lock(f"{run_id}|{result['key']}")
+            if report:
+                text = json.dumps(report, ensure_ascii=False, sort_keys=True)
+                digest = hashlib.sha256(text.encode()).hexdigest()
+                self.db.execute(
+                    "INSERT INTO reports (digest, report) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING", (digest, text)
+                )
+            self.db.execute("DELETE FROM scans WHERE run_id = ? AND host_key = ?", (run_id, result["key"]))
             scan_id = self.db.insert(
-                "INSERT INTO scans (path, host, labels, sha256, version, options, status, worst, first_failure, rules,"
-                " error, report, scanned_at, verdicts_reused, verdicts_judged, settings)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO scans (run_id, host_key, path, image_index, image_name, host, labels, facts, sha256, version,"
+                " options, status, worst, first_failure, judged_on, rules, error, report_digest, scanned_at,"
+                " verdicts_reused, verdicts_judged, settings, origin)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
+                    run_id,
+                    result["key"],
                     result["path"],
+                    result.get("index"),
+                    result.get("image_name"),
                     host,
                     json.dumps(result.get("labels") or {}, sort_keys=True),
+                    json.dumps(result.get("facts") or {}, sort_keys=True),
                     (report or {}).get("image", {}).get("sha256") or result.get("sha256"),
                     version,
                     options,
                     "ok" if report else "error",
                     worst,
-                    starts[0] if starts else None,
+                    first,
+                    (report or {}).get("as_of"),
                     ",".join(sorted({f["rule"] for f in findings})),
                     result.get("error"),
-                    json.dumps(report, ensure_ascii=False) if report else None,
-                    datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    digest,
+                    _now(),
                     cache.get("reused"),
                     cache.get("judged"),
                     result.get("settings"),
+                    origin,
                 ),
             )
             self.db.executemany(
@@ -137,11 +211,37 @@ class Store:
                     for f in (report or {}).get("findings", [])
                 ],
             )
+        status = "ok" if report else "error"
+        return {"host": host, "status": status, "worst": worst, "first_failure": first, "error": result.get("error")}
 
-    def rows(self) -> list[dict[str, object]]:
-        cursor = self.db.execute(
-            "SELECT path, host, labels, sha256, status, worst, first_failure, rules, error,"
-            " json_extract(report, '$.as_of') AS as_of, verdicts_reused, verdicts_judged FROM scans ORDER BY path"
-        )
+    def mark(self, run_id: int, keys: list[str], origin: str) -> None:
+        """Say how hosts a resumed run kept got into it (reused: judged before, nothing changed)."""
+        with self.db.transaction():
+            self.db.executemany(
+                "UPDATE scans SET origin = ? WHERE run_id = ? AND host_key = ?", [(origin, run_id, k) for k in keys]
+            )
+
+    def rows(self, run_id: int) -> list[dict[str, Any]]:
+        cursor = self.db.execute(f"SELECT {ROW_COLUMNS} FROM scans WHERE run_id = ? ORDER BY host_key", (run_id,))
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) | {"labels": json.loads(row[2])} for row in cursor.fetchall()]
+        found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return [r | {"labels": json.loads(r["labels"]), "facts": json.loads(r["facts"])} for r in found]
+
+    def report(self, run_id: int, host_key: str) -> dict[str, Any] | None:
+        """One host's full report in a run."""
+        row = self.db.execute(
+            "SELECT r.report FROM scans s JOIN reports r ON r.digest = s.report_digest WHERE s.run_id = ? AND s.host_key = ?",
+            (run_id, host_key),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+
+def _image_label(result: dict[str, Any]) -> str:
+    """A host named by nothing but its image: the file name, and which image of a WIM."""
+    name = Path(result["path"]).name
+    which = result.get("index") or result.get("image_name")
+    return f"{name} image {which}" if which else name
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -14,63 +14,113 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import cast
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 from imgscan.check import Severity
 from imgscan.views.columns import columns
 from imgscan.views.html import render
 
 COLUMNS = ("host", "image", "scan", "verdict", "worst", "rules", "first_failure", "error")
+NAMES_PER_LINE = 6  # a date's hosts listed by name; the rest counted
 
 
-def summarize(rows: list[dict[str, object]], fail_on: Severity) -> list[dict[str, object]]:
+def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, Any]]:
     table = []
     for r in rows:
         scanned = r["status"] != "error"
         fails = scanned and bool(r["worst"]) and Severity.parse(str(r["worst"])) >= fail_on
+        which = r.get("image_index") or r.get("image_name")
         table.append(
             {
                 "host": r["host"],
                 "image": r["path"],
+                "image_index": r.get("image_index"),
+                "image_name": r.get("image_name"),
                 "scan": "scanned" if scanned else "unreadable",
                 "verdict": ("fail" if fails else "pass") if scanned else "",
                 "worst": r["worst"] or "",
                 "rules": r["rules"] or "",
                 "first_failure": r["first_failure"] or "",
                 "error": "" if scanned else str(r["error"]),
-                "as_of": r.get("as_of") or "",
+                "as_of": r.get("judged_on") or "",  # the day the host was judged on (its deployment day when later)
                 "labels": r["labels"],
-                # catalogs this scan took from the fleet's verdict cache, and those it judged itself
+                "facts": r.get("facts") or {},
+                "origin": r.get("origin") or "",  # new, rescanned or reused (a resumed run)
+                # catalogs this host's judgement took from the fleet's verdict cache, and those it judged itself
                 "verdicts_reused": r.get("verdicts_reused"),
                 "verdicts_judged": r.get("verdicts_judged"),
+                "_image_label": Path(str(r["path"])).name + (f" #{which}" if which else ""),
             }
         )
     return sorted(table, key=lambda r: (r["first_failure"] or "9999", str(r["host"]).lower()))
 
 
-def gating(summary: list[dict[str, object]]) -> int:
+def gating(summary: list[dict[str, Any]]) -> int:
     return sum(1 for r in summary if r["verdict"] == "fail")
 
 
-def to_table(summary: list[dict[str, object]]) -> str:
-    rows = [["HOST", "IMAGE", "SCAN", "VERDICT", "WORST", "RULES", "FIRST FAILURE", "ERROR"]]
-    rows += [[str(r[c]) for c in COLUMNS] for r in summary]
+def to_table(summary: list[dict[str, Any]], run: dict[str, Any], verbose: bool = False) -> str:
+    """The hosts, then which of them fail when, in the words of the run's dates; -v adds the verdict cache."""
+    rows = [["HOST", "IMAGE", "SCAN", "VERDICT", "WORST", "FIRST FAILURE", "RULES", "ERROR"]]
+    order = ("host", "_image_label", "scan", "verdict", "worst", "first_failure", "rules", "error")
+    rows += [[str(r[c]) for c in order] for r in summary]
+    images = len({(r["image"], r["image_index"], r["image_name"]) for r in summary})
+    end = date.fromisoformat(run["as_of"]) + timedelta(days=run["horizon_days"])
+    head = f"run {run['id']}: {len(summary)} host(s) on {images} image(s), judged as of {run['as_of']}, looking ahead to {end}"
+    foot = ["", head, *_when(summary, run["as_of"], end.isoformat())]
     unreadable = sum(1 for r in summary if r["scan"] == "unreadable")
-    foot = [f"{len(summary)} host(s): {gating(summary)} fail, {unreadable} unreadable"]
-    reused = sum(cast(int, r["verdicts_reused"] or 0) for r in summary)
-    judged = sum(cast(int, r["verdicts_judged"] or 0) for r in summary)
-    if reused or judged:
+    passing = sum(1 for r in summary if r["verdict"] == "pass")
+    foot.append(f"{len(summary)} host(s): {gating(summary)} fail, {passing} pass, {unreadable} unreadable")
+    reused = sum(int(r["verdicts_reused"] or 0) for r in summary)
+    judged = sum(int(r["verdicts_judged"] or 0) for r in summary)
+    if verbose and (reused or judged):
         foot.append(
             f"verdict cache: {reused} catalog verdict(s) reused, {judged} judged ({100 * reused / (reused + judged):.0f}% hits)"
         )
-    return "\n".join(columns(rows) + ["", *foot]) + "\n"
+    return "\n".join(columns(rows) + foot) + "\n"
 
 
-def to_json(summary: list[dict[str, object]]) -> str:
-    return json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+def _group(row: dict[str, Any], as_of: str, end: str) -> tuple[int, str]:
+    """(rank, label) of a host's line in "which hosts fail when"."""
+    day = row["first_failure"]
+    if row["verdict"] == "pass":
+        return (3, f"passing through {end}")
+    if row["verdict"] != "fail":
+        return (4, "unreadable")
+    if not day:
+        return (1, "failing now, undated")
+    return (0, f"failing since {day}") if day <= as_of else (2, f"failing from {day}")
 
 
-def to_csv(summary: list[dict[str, object]]) -> str:
+def _when(summary: list[dict[str, Any]], as_of: str, end: str) -> list[str]:
+    """Which hosts fail when, in the run's dates: failing hosts by the day they start (since a day up to the
+    run's as-of, now without a start day, or from a later day), then those that pass through the horizon
+    and those unreadable."""
+    groups: dict[tuple[int, str], list[str]] = {}
+    for r in summary:
+        groups.setdefault(_group(r, as_of, end), []).append(str(r["host"]))
+    order = sorted(groups)  # by rank, then day
+    width = max((len(label) for _, label in groups), default=0)
+    lines = ["which hosts fail when:"]
+    for key in order:
+        names = groups[key]
+        more = len(names) - NAMES_PER_LINE
+        listed = ", ".join(names[:NAMES_PER_LINE]) + (f" and {more} more" if more > 0 else "")
+        lines.append(f"  {key[1]:<{width}}  {len(names)} host(s): {listed}")
+    return lines
+
+
+def to_json(summary: list[dict[str, Any]]) -> str:
+    return json.dumps([_public(r) for r in summary], indent=2, ensure_ascii=False) + "\n"
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if not k.startswith("_")}
+
+
+def to_csv(summary: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -78,7 +128,7 @@ def to_csv(summary: list[dict[str, object]]) -> str:
     return out.getvalue()
 
 
-def failures_by_date(summary: list[dict[str, object]]) -> list[tuple[str, int]]:
+def failures_by_date(summary: list[dict[str, Any]]) -> list[tuple[str, int]]:
     """(date, hosts failing on or before it) at every date on which the count grows: every host that
     fails counts, one without a dated finding from its scan's as-of day."""
     days = sorted(
@@ -93,7 +143,7 @@ def failures_by_date(summary: list[dict[str, object]]) -> list[tuple[str, int]]:
     return steps
 
 
-def to_html(summary: list[dict[str, object]], fail_on: Severity) -> str:
+def to_html(summary: list[dict[str, Any]], fail_on: Severity) -> str:
     steps = failures_by_date(summary)
     width, height, left, bottom = 900, 260, 60, 40
     total = max(len(summary), 1)

@@ -136,6 +136,33 @@ def _open_loaded(path: Path, fmt: str) -> OpenedImage:
         )
 
 
+def open_target(target: Any) -> OpenedImage:
+    """A dissect `Target` someone else opened (`target-query`'s, for imgscan's dissect.target plugins): its
+    Windows volume and partitions, identified by the path it was opened from (a file's SHA-256, a
+    folder's tree digest) and the loader dissect chose. UnreadableImage when no filesystem holds Windows."""
+    from imgscan.image.partitions import disk_partitions
+    from imgscan.image.volume import windows_filesystem
+
+    path = Path(str(target.path))
+    windows, candidates = windows_filesystem(target)
+    if windows is None:
+        raise UnreadableImage(
+            str(path), f"no Windows volume: none of the target's {candidates} filesystem(s) holds Windows\\System32\\config"
+        )
+    loader = type(getattr(target, "_loader", None)).__name__.removesuffix("Loader").lower()
+    if path.is_file():
+        header = read_header(path).format
+        fmt, sha256 = (header if header != "unknown" else loader), file_sha256(path)
+    else:
+        fmt, sha256 = "directory", tree_sha256(path) if path.is_dir() else ""
+    return OpenedImage(
+        volume=windows,
+        info=ImageIdentity(str(path), sha256, fmt),
+        partitions=disk_partitions(target, windows._fs),
+        details={"loader": loader},
+    )
+
+
 def _open_directory(path: Path) -> OpenedImage:
     volume = directory_volume(path)
     if not holds_windows(volume):

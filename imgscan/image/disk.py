@@ -28,7 +28,7 @@ from dissect.target.target import Target
 
 from imgscan.errors import UnreadableImage
 from imgscan.image.partitions import Partition, disk_partitions
-from imgscan.image.volume import FilesystemVolume, WindowsVolume, holds_windows
+from imgscan.image.volume import WindowsVolume, windows_filesystem
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +117,9 @@ class NoWindowsVolume(UnreadableImage):
 
 
 def _windows_filesystem(target: Target, path: Path) -> WindowsVolume:
-    candidates = [FilesystemVolume(fs) for fs in target.filesystems]
-    for volume in candidates:
-        if holds_windows(volume):
-            return volume
+    windows, candidates = windows_filesystem(target)
+    if windows is not None:
+        return windows
     for disk in target.disks:
         for part in getattr(getattr(disk, "vs", None), "volumes", None) or []:
             if part.offset + part.size > disk.size:
@@ -133,7 +132,7 @@ def _windows_filesystem(target: Target, path: Path) -> WindowsVolume:
         raise UnreadableImage(str(path), "no filesystem found (not a disk image, or an encrypted/unsupported volume)")
     raise NoWindowsVolume(
         str(path),
-        f"no Windows volume: none of its {len(candidates)} filesystem(s) holds Windows\\System32\\config",
+        f"no Windows volume: none of its {candidates} filesystem(s) holds Windows\\System32\\config",
         "give the disk or volume that holds the Windows installation",
     )
 

@@ -25,7 +25,7 @@ from imgscan.errors import UnreadableImage
 from imgscan.image.archives import check_archive
 from imgscan.image.disk import describe_failure
 from imgscan.image.partitions import Partition, disk_partitions
-from imgscan.image.volume import FilesystemVolume, WindowsVolume, holds_windows
+from imgscan.image.volume import WindowsVolume, windows_filesystem
 
 if TYPE_CHECKING:
     from dissect.target.loader import Loader
@@ -154,14 +154,13 @@ def _windows_volume(path: Path, fmt: str, target: Target) -> WindowsVolume:
         target.filesystems.apply()
     except Exception:  # a collection's virtual filesystems need no probing; a VM disk's were probed above
         log.debug("dissect could not probe all filesystems of %s", path, exc_info=True)
-    candidates = [FilesystemVolume(fs) for fs in target.filesystems]
-    for volume in candidates:
-        if holds_windows(volume):
-            return volume
+    windows, candidates = windows_filesystem(target)
+    if windows is not None:
+        return windows
     if fmt in VM_EXPORTS:
         raise UnreadableImage(
             str(path),
-            f"no Windows volume on the VM's disk(s): none of its {len(candidates)} filesystem(s) holds Windows\\System32\\config",
+            f"no Windows volume on the VM's disk(s): none of its {candidates} filesystem(s) holds Windows\\System32\\config",
             "is this the VM that runs Windows?",
         )
     raise UnreadableImage(

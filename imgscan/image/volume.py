@@ -9,6 +9,7 @@ the files a WIM's extraction leaves in a private directory) hands the scan one
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import struct
 from pathlib import Path
@@ -204,6 +205,35 @@ def directory_volume(root: Path) -> FilesystemVolume:
 def holds_windows(volume: WindowsVolume) -> bool:
     """True when `volume` is a Windows system volume (it has the registry's config directory)."""
     return volume.is_dir(CONFIG_DIR)
+
+
+def windows_filesystem(target: Any) -> tuple[FilesystemVolume | None, int]:
+    """The filesystem of a dissect `Target` that holds Windows, as a `WindowsVolume` (None when none
+    does), and how many filesystems the target has: the one seam from any dissect target (a disk image,
+    a VM export, a collection, or the target `target-query` opened) to the artefact kinds."""
+    candidates = [FilesystemVolume(fs) for fs in target.filesystems]
+    return next((volume for volume in candidates if holds_windows(volume)), None), len(candidates)
+
+
+def has_match(volume: WindowsVolume, pattern: str) -> bool:
+    """Whether any entry matches a kind's declared path (`/Users/*/NTUSER.DAT`: `*` and `?` within one
+    name, case-insensitive), so a collection can say which of the files a check needs it lacks."""
+    parents = [""]
+    parts = [p for p in pattern.replace("\\", "/").split("/") if p]
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        found = []
+        for parent in parents:
+            if not any(c in part for c in "*?["):
+                path = child_path(parent, part)
+                found += [path] if (volume.exists(path) if last else volume.is_dir(path)) else []
+                continue
+            names = [n for n in volume.listdir(parent) if fnmatch.fnmatchcase(n.lower(), part.lower())]
+            found += [child_path(parent, n) for n in names if last or volume.is_dir(child_path(parent, n))]
+        if not found:
+            return False
+        parents = found
+    return True
 
 
 def child_path(parent: str, name: str) -> str:

@@ -1,49 +1,39 @@
-"""The fleet's verdict cache: each distinct catalog parsed and judged once for a whole fleet.
+"""The verdict cache: each distinct catalog parsed and judged once, for a fleet or for every scan on a machine.
 
 Captures of hosts built from one golden image hold the same catalogs, judged against the same trust
-stores: their verdicts are the same. The cache keys a catalog's parse and verdicts by what decides
-them: the catalog's SHA-256, whether its member hashes are kept, the trust stores and installed
-mitigations of the image (`Judge.fingerprint`) and the imgscan version. A host's scan still reads
-every catalog (its SHA-256 is the key) but judges only catalogs no host has shown before.
+stores: their verdicts are the same; so are those of tonight's rebuild of a golden image and last night's,
+but for the few catalogs that changed. The cache keys a catalog's parse and verdicts by what decides them:
+the catalog's SHA-256, whether its member hashes are kept, the trust stores and installed mitigations of
+the image (`Judge.fingerprint`), the imgscan version and the entry format. A scan still reads every
+catalog (its SHA-256 is the key) but judges only catalogs the cache has not seen.
 
-It is a table in the fleet database (its `SCHEMA` is created by the fleet's store), shared by the fleet's
-worker processes, local or on a cluster, through whatever connection the fleet hands in: SQLite or
-PostgreSQL, both of which understand the statements below once placeholders are translated.
-Entries are pickles of imgscan's own records, read back with an unpickler that builds nothing else,
-so a tampered database cannot run code.
+Two tables, in the fleet database (its `SCHEMA` is created by the fleet's store) or in a single scan's
+cache file (`scan_cache`): entries as checksummed JSON (`verdict_codec`; no pickle, so a tampered row
+cannot run code, and a damaged one is judged again), and the certificates they name, once each. Both
+understand the statements below, SQLite and PostgreSQL alike, once placeholders are translated.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import io
-import pickle
+import hashlib
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgscan import __version__
+from imgscan.signing.certs import Cert, shared_cert
+from imgscan.signing.verdict_codec import Undecodable, decode, encode
 
 if TYPE_CHECKING:
     from imgscan.signing.catalog_workers import Known
     from imgscan.signing.validity import Judge
 
-SCHEMA = "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, result BLOB NOT NULL)"
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, result BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS certificates (id TEXT PRIMARY KEY, der BLOB NOT NULL)"
+)
+FORMAT = "json1"  # the entry format (verdict_codec), part of the key: entries of another format are not looked at
 LOOKUP_BATCH = 500  # keys per look-up: below SQLite's limit of bound parameters on any version
-# what a cached result may be made of: imgscan's records, and the types inside them
-ALLOWED = {
-    ("imgscan.signing.catalog", "Catalog"),
-    ("imgscan.signing.catalog", "Timestamp"),
-    ("imgscan.signing.validity", "Verdict"),
-    ("imgscan.signing.certs", "shared_cert"),
-    ("datetime", "datetime"),
-    ("datetime", "timezone"),
-    ("datetime", "timedelta"),
-    ("builtins", "frozenset"),
-    ("builtins", "set"),
-    ("builtins", "object"),
-    ("copyreg", "_reconstructor"),
-}
 
 
 class Connection(Protocol):
@@ -56,40 +46,46 @@ class Connection(Protocol):
     def transaction(self) -> AbstractContextManager[Any]: ...
 
 
-class _RecordsOnly(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in ALLOWED:
-            raise pickle.UnpicklingError(f"verdict cache entry names {module}.{name}, which is not an imgscan record")
-        return super().find_class(module, name)
-
-
 class VerdictCache:
-    """Results by key in one table of the fleet database; counts its hits and misses for the fleet summary."""
+    """Results by key in the cache's tables; counts its hits and misses (the fleet summary shows them).
+    A certificate is read from its table and parsed once per cache (and shared with every other parse of
+    it in this process, `shared_cert`), however many entries name it."""
 
     def __init__(self, db: Connection) -> None:
         self._db = db
+        self._certs: dict[str, Cert] = {}
         self.hits = 0
         self.misses = 0
 
     @staticmethod
     def key(judge: Judge, sha256: str, members: bool) -> str:
-        return f"{__version__}:{judge.fingerprint()}:{sha256}:{int(members)}"
+        return f"{__version__}:{FORMAT}:{judge.fingerprint()}:{sha256}:{int(members)}"
 
     def get(self, key: str, path: str) -> Known | None:
-        """The cached result, with the catalog's own path (the one record that names a file)."""
+        """The cached result, with the catalog's own path (the one record that names a file); None when the
+        cache lacks it or its entry cannot be read back (it is then judged again and replaced)."""
         row = self._db.execute("SELECT result FROM verdicts WHERE key = ?", (key,)).fetchone()
         known: Known | None = None
         if row is not None:
             try:
-                known = _RecordsOnly(io.BytesIO(row[0])).load()
-            except (pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
-                known = None  # an unreadable entry is judged again and replaced
+                known = decode(bytes(row[0]), path, self._certificate)
+            except (Undecodable, KeyError):
+                known = None
         if known is None:
             self.misses += 1
             return None
         self.hits += 1
-        catalog, verdict, problem, verdicts = known
-        return (dataclasses.replace(catalog, path=path) if catalog else None, verdict, problem, verdicts)
+        return known
+
+    def _certificate(self, name: str) -> Cert:
+        cert = self._certs.get(name)
+        if cert is None:
+            row = self._db.execute("SELECT der FROM certificates WHERE id = ?", (name,)).fetchone()
+            der = bytes(row[0]) if row is not None else b""
+            if hashlib.sha256(der).hexdigest() != name:  # missing, or not the certificate the entry names
+                raise KeyError(name)
+            cert = self._certs[name] = shared_cert(der)
+        return cert
 
     def known(self, keys: set[str]) -> set[str]:
         """Which of `keys` the cache holds (not counted as hits: nothing is read back)."""
@@ -101,9 +97,25 @@ class VerdictCache:
         return found
 
     def put(self, results: dict[str, Known]) -> None:
+        """Store `results`; one JSON cannot carry exactly (see `verdict_codec.encode`) is left out."""
+        entries: dict[str, bytes] = {}
+        certs: dict[str, bytes] = {}
+        for key, known in results.items():
+            try:
+                entries[key], named = encode(known)
+            except Undecodable:
+                continue
+            certs.update(named)
         with self._db.transaction():
-            self._db.executemany(
-                # an entry replaced: one that could not be read back is judged again and written anew
-                "INSERT INTO verdicts (key, result) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET result = excluded.result",
-                [(key, pickle.dumps(known, protocol=pickle.HIGHEST_PROTOCOL)) for key, known in results.items()],
-            )
+            self._write(entries, certs)
+
+    def _write(self, entries: dict[str, bytes], certs: dict[str, bytes]) -> None:
+        """Inside the put's transaction: certificates first, so that no entry names one that is missing."""
+        self._db.executemany(
+            "INSERT INTO certificates (id, der) VALUES (?, ?) ON CONFLICT (id) DO NOTHING", sorted(certs.items())
+        )
+        self._db.executemany(
+            # an entry replaced: one that could not be read back is judged again and written anew
+            "INSERT INTO verdicts (key, result) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET result = excluded.result",
+            sorted(entries.items()),
+        )

@@ -18,11 +18,17 @@ from imgscan.views.columns import WIDTH
 TABLE_HIDDEN = {"path", "options", "account", "predicted_errors", "reason", "sha256", "key", "undefined_bits"}
 
 
+def _collection(image: Json) -> str:
+    """`, collection (partial)` for a triage collection that lacks files every Windows has."""
+    collection = image.get("collection")
+    return "" if collection is None else f", collection{' (partial)' if collection['partial'] else ''}"
+
+
 def to_table(report: Json) -> str:
     image = report["image"]
     host = report.get("host") or {}
     loader = image.get("loader")  # the dissect loader of a VM export or collection, when the format does not say it
-    via = f" via {loader}" if loader and loader != image["format"] else ""
+    via = (f" via {loader}" if loader and loader != image["format"] else "") + _collection(image)
     lines = [
         f"imgscan {report['imgscan']}  {image['path']}  ({image['format']}{via}, sha256 {image['sha256'][:16]}…)",
         f"host {host.get('name') or '?'}  ·  {host.get('os') or 'unknown Windows'}  ·  as of {report['as_of']}",

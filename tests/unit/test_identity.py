@@ -159,7 +159,8 @@ def test_the_fleet_findings_table_keeps_identities(tmp_path):
     report = memory_scan(load("seed001"), date(2013, 7, 1)).report
     store = Store(tmp_path / "fleet.sqlite")
     try:
-        store.record({"path": "/images/a.vhdx", "report": report}, "test", "options")
+        run = store.start_run("2013-07-01", 365, {}, "options", "test")
+        store.record(run, {"key": "a", "path": "/images/a.vhdx", "report": report}, "test", "options", "new")
         rows = store.db.execute("SELECT id, caused_by, severity FROM findings ORDER BY id").fetchall()
         (worst,) = store.db.execute("SELECT worst FROM scans").fetchone()
     finally:

@@ -21,6 +21,8 @@ CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"
 # the modules besides imgscan/cli that may read the clock, and why: none judges anything by it
 CLOCK_ALLOWED = {
     "imgscan/fleet/store.py": "stamps when a fleet row was written (a record of the run, not a judged day)",
+    # target-query's command line: like imgscan's own, it makes the scan context, --as-of defaulting to today
+    "imgscan/dissect_plugin/imgscan_plugin.py": "the dissect front door's --as-of default",
 }
 
 

@@ -1,0 +1,149 @@
+"""Issue 24 parts 1 and 2: hosts with their own facts, each image read once and each host judged on it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import imgscan.fleet.work as work
+import imgscan.image as image_module
+from imgscan.fleet.manifest import read
+from imgscan.fleet.work import FleetOptions, scan_image
+from sample_images.build import build
+from sample_images.scenario import Profile, load
+from tests.conftest import run_imgscan
+
+AS_OF = "2025-06-01"  # the WinRE update (2024-01-09) has come, the 2011 CA (2026-10-19) expires within the horizon
+OFFLINE_REVOCATION = "wintrust-offline-revocation"
+CA_2023 = "secureboot-ca-2023-required"
+WINRE = "winre-partition-too-small"
+
+
+@pytest.fixture(scope="module")
+def golden(tmp_path_factory):
+    """A Windows 11 golden image as a WIM (no partitions: the deployment makes them) with a 2023-signed boot
+    manager and a profile whose WinTrust State rejects offline revocation servers; no logs."""
+    scenario = load("secureboot-2023")
+    scenario.name = "golden-w11"
+    scenario.profiles.append(Profile(name="nfury", sid="S-1-5-21-3623811015-3361044348-30300820-1001", wintrust_state=0xC9))
+    return build(scenario, tmp_path_factory.mktemp("golden"), ("wim-lzx",))["wim-lzx"]
+
+
+def manifest(tmp_path, golden, rows: str, name: str = "hosts.csv"):
+    path = tmp_path / name
+    path.write_text(rows.format(image=golden), encoding="utf-8")
+    return path
+
+
+HOSTS = (
+    "path,host,target_firmware,network,recovery_free_mb,site\n"
+    "{image},PC-A,2011-only,offline,100,BER\n"
+    "{image},PC-B,2023,online,500,BER\n"
+    "{image},PC-C,,proxy,,HAM\n"
+    "{image},PC-D,2011-only,offline,100,HAM\n"
+)
+
+
+def by_rule(report: dict) -> dict[str, str]:
+    return {f["rule"]: f["severity"] for f in report["findings"]}
+
+
+def test_hosts_on_one_image_are_read_once_and_judged_each(golden, tmp_path, monkeypatch):
+    opened, hashed, judged = [], [], []
+    real_open, real_hash, real_judge = image_module.open_image, image_module.file_sha256, work.judge_host
+    monkeypatch.setattr(image_module, "open_image", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    monkeypatch.setattr(image_module, "file_sha256", lambda p: hashed.append(p) or real_hash(p))
+    monkeypatch.setattr(work, "judge_host", lambda o, h, *a: judged.append(h.name) or real_judge(o, h, *a))
+    hosts = read(manifest(tmp_path, golden, HOSTS))
+    results = {r["host"]: r for r in scan_image(hosts, FleetOptions(AS_OF, 365))}
+    assert (len(opened), len(hashed)) == (1, 1)  # one image: opened and hashed once for four hosts
+    assert judged == ["PC-A", "PC-B", "PC-C"]  # PC-D has PC-A's facts: it shares PC-A's judgement
+    a, b, c, d = (by_rule(results[h]["report"]) for h in ("PC-A", "PC-B", "PC-C", "PC-D"))
+    assert a == d
+    # firmware: a 2011-only db refuses the 2023-signed boot manager; an updated one does not
+    assert a[CA_2023] == "high" and CA_2023 not in b and c[CA_2023] == "medium"
+    # network: offline and behind a proxy a CRL cannot be fetched; online the setting does not bite
+    assert a[OFFLINE_REVOCATION] == "high" and c[OFFLINE_REVOCATION] == "high" and b[OFFLINE_REVOCATION] == "info"
+    # recovery partition: 100 MB free is too little for the WinRE update, 500 MB is enough, unknown is skipped
+    assert a[WINRE] == "high" and WINRE not in b and WINRE not in c
+    skipped = {x["check"]: x.get("skipped") for x in results["PC-C"]["report"]["inventory"]["checks"]}
+    assert skipped["winre_partition"] and "WIM has no partitions" in skipped["winre_partition"]
+
+
+def test_manifest_hosts_get_rows_verdicts_and_first_days(golden, tmp_path, fleet_db):
+    rows = (
+        "path,host,target_firmware,network,recovery_free_mb,site,deployed\n"
+        "{image},PC-A,2011-only,offline,100,BER,\n"
+        "{image},PC-B,2023,online,500,BER,\n"
+        "{image},PC-C,,proxy,,HAM,\n"
+        "{image},PC-D,2011-only,offline,100,HAM,\n"
+        "{image},PC-LATE,2011-only,offline,100,HAM,2026-03-01\n"  # deployed next spring
+    )
+    path = manifest(tmp_path, golden, rows)
+    db = fleet_db.arg
+    run = run_imgscan("fleet", path, "--as-of", AS_OF, "--db", db, "-f", "json")
+    assert run.code == 1, run.stderr
+    hosts = {r["host"]: r for r in json.loads(run.stdout)}
+    assert set(hosts) == {"PC-A", "PC-B", "PC-C", "PC-D", "PC-LATE"}
+    assert {h: r["verdict"] for h, r in hosts.items()} == {
+        "PC-A": "fail", "PC-B": "pass", "PC-C": "fail", "PC-D": "fail", "PC-LATE": "fail"
+    }  # fmt: skip
+    assert hosts["PC-A"]["first_failure"] == "2024-01-09"  # the WinRE update, already failing on the as-of day
+    assert hosts["PC-A"]["as_of"] == AS_OF and hosts["PC-A"]["labels"] == {"site": "BER"}
+    # judged on the day it comes up, and failing from then, not from before it existed
+    assert hosts["PC-LATE"]["as_of"] == "2026-03-01" and hosts["PC-LATE"]["first_failure"] == "2026-03-01"
+    (stored,) = fleet_db.query("SELECT COUNT(*) AS hosts, COUNT(DISTINCT report_digest) AS reports FROM scans")
+    facts = json.loads(fleet_db.query("SELECT facts FROM scans WHERE host = 'PC-B'")[0]["facts"])
+    assert (stored["hosts"], stored["reports"]) == (5, 4)  # five host rows; PC-D shares PC-A's stored report
+    assert facts["network"] == "online" and facts["recovery_free_bytes"] == 500 * 1024 * 1024
+    table = run_imgscan("fleet", "--db", db, "--report").stdout
+    assert "run 1: 5 host(s) on 1 image(s), judged as of 2025-06-01, looking ahead to 2026-06-01" in table
+    when = table[table.index("which hosts fail when:") :].splitlines()[1:5]
+    assert [line.split() for line in when] == [
+        ["failing", "since", "2024-01-09", "2", "host(s):", "PC-A,", "PC-D"],
+        ["failing", "now,", "undated", "1", "host(s):", "PC-C"],  # the proxy: at every update, no first day
+        ["failing", "from", "2026-03-01", "1", "host(s):", "PC-LATE"],
+        ["passing", "through", "2026-06-01", "1", "host(s):", "PC-B"],
+    ]
+
+
+def test_yaml_host_list_with_many_facts(golden, tmp_path):
+    path = tmp_path / "hosts.yaml"
+    path.write_text(
+        f"hosts:\n"
+        f"  - {{path: {golden}, host: LAB-1, network: online, target_firmware: '2023', model: Latitude 7440, ring: pilot}}\n"
+        f"  - path: {golden}\n    host: LAB-2\n    network: offline\n    owner: ops\n",
+        encoding="utf-8",
+    )
+    run = run_imgscan("fleet", path, "--as-of", AS_OF, "--db", tmp_path / "y.sqlite", "-f", "json")
+    hosts = {r["host"]: r for r in json.loads(run.stdout)}
+    assert hosts["LAB-1"]["facts"]["model"] == "Latitude 7440" and hosts["LAB-1"]["labels"] == {"ring": "pilot"}
+    assert hosts["LAB-1"]["verdict"] == "pass" and hosts["LAB-2"]["verdict"] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("path,host,sitee\n{image},PC-A,BER\n", "hosts.csv line 2: unknown column 'sitee'"),
+        (
+            "path,host\n{image},PC-A\n{image},PC-B\n{image},PC-A\n",
+            "hosts.csv line 4: host PC-A is listed twice (first on line 2)",
+        ),
+        ("path,host\n{image},PC-A\nmissing.wim,PC-B\n", "hosts.csv line 3: image missing.wim: no such file or directory"),
+        ("path,host,index\n{image},PC-A,3\n", "hosts.csv line 2: golden-w11.lzx.wim has no image with index 3 (it has 1)"),
+        ("path,host,network\n{image},PC-A,intranet\n", "hosts.csv line 2: network 'intranet': use one of online, offline, proxy"),
+        ("path,host,deployed\n{image},PC-A,next week\n", "hosts.csv line 2: deployed 'next week'"),
+    ],
+)
+def test_manifest_mistakes_are_one_line_errors_naming_the_line(golden, tmp_path, rows, message):
+    run = run_imgscan("fleet", manifest(tmp_path, golden, rows), "--db", tmp_path / "bad.sqlite")
+    assert run.code == 2 and "Traceback" not in run.stderr
+    assert run.stderr.count("\n") == 1 and message in run.stderr, run.stderr
+
+
+def test_yaml_mistake_names_its_line(golden, tmp_path):
+    path = tmp_path / "hosts.yaml"
+    path.write_text(f"- path: {golden}\n  host: A\n- path: {golden}\n  host: A\n", encoding="utf-8")
+    run = run_imgscan("fleet", path, "--db", tmp_path / "bad.sqlite")
+    assert run.code == 2 and "hosts.yaml line 3: host A is listed twice (first on line 1)" in run.stderr
