@@ -8,6 +8,7 @@ import pytest
 
 import imgscan.fleet.work as work
 import imgscan.image as image_module
+from imgscan.artefacts import Artefacts
 from imgscan.fleet.manifest import read
 from imgscan.fleet.work import FleetOptions, scan_image
 from sample_images.build import build
@@ -50,14 +51,25 @@ def by_rule(report: dict) -> dict[str, str]:
 
 
 def test_hosts_on_one_image_are_read_once_and_judged_each(golden, tmp_path, monkeypatch):
-    opened, hashed, judged = [], [], []
+    opened, hashed, judged, loads = [], [], [], []
     real_open, real_hash, real_judge = image_module.open_image, image_module.file_sha256, work.judge_host
+    real_get = Artefacts.get
+
+    def counting_get(art, kind):  # a kind is loaded when it is asked for and not yet held
+        if kind not in art._values:
+            loads.append(kind.name)
+        return real_get(art, kind)
+
     monkeypatch.setattr(image_module, "open_image", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
     monkeypatch.setattr(image_module, "file_sha256", lambda p: hashed.append(p) or real_hash(p))
     monkeypatch.setattr(work, "judge_host", lambda o, h, *a: judged.append(h.name) or real_judge(o, h, *a))
+    monkeypatch.setattr(Artefacts, "get", counting_get)
     hosts = read(manifest(tmp_path, golden, HOSTS))
     results = {r["host"]: r for r in scan_image(hosts, FleetOptions(AS_OF, 365))}
     assert (len(opened), len(hashed)) == (1, 1)  # one image: opened and hashed once for four hosts
+    # and read once: three judgements (below) load no kind again, the catalogs and user hives included
+    assert {"catalogs", "user_hives", "machine_hives", "boot"} <= set(loads)
+    assert sorted(loads) == sorted(set(loads))
     assert judged == ["PC-A", "PC-B", "PC-C"]  # PC-D has PC-A's facts: it shares PC-A's judgement
     a, b, c, d = (by_rule(results[h]["report"]) for h in ("PC-A", "PC-B", "PC-C", "PC-D"))
     assert a == d
