@@ -1,0 +1,70 @@
+"""What every harness shares: coverage instrumentation of the readers it imports, and the libFuzzer
+run through atheris.
+
+A harness is a module `fuzz/fuzz_<reader>.py` with
+- `check(data: bytes) -> None`: feeds one input to the reader and asserts the reader's contract
+  (the documented result type or the documented error; a differential harness also compares with the
+  reference reader). Any other exception, or a failed assertion, is a crash;
+- `seeds() -> Iterator[bytes]`: the seed inputs, built from the sample image builders and the real
+  files in ../shared/realdata (nothing fetched is committed);
+- `LIMITS`: the per-input memory (RSS, MB) and time (seconds) the reader must stay within.
+
+Run directly (`python -m fuzz.fuzz_der -runs=1000 CORPUS`), a harness imports its reader under
+atheris' instrumentation and hands `check` to libFuzzer; imported by the regression test, it is a
+plain module whose `check` is called on each regression file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one input may cost: libFuzzer's -rss_limit_mb (whole process, interpreter included) and
+    -timeout (seconds for one input)."""
+
+    rss_mb: int = 1024
+    seconds: int = 10
+    max_len: int = 4096  # longest input libFuzzer makes (seeds may be longer)
+
+
+def instrumented(module_name: str, *also: str) -> contextlib.AbstractContextManager[object]:
+    """Import imgscan's modules (and the packages in `also`: a differential harness' reference reader)
+    under atheris' coverage instrumentation when the harness runs as the fuzzer (`module_name` is the
+    harness' `__name__`); a plain import otherwise."""
+    if module_name != "__main__":
+        return contextlib.nullcontext()
+    import atheris
+
+    return atheris.instrument_imports(include=["imgscan", *also])
+
+
+def fuzz(check: Callable[[bytes], None], limits: Limits, argv: list[str] | None = None) -> None:
+    """Hand `check` to libFuzzer with the harness' limits; libFuzzer's own flags in `argv` win."""
+    import atheris
+
+    args = list(sys.argv if argv is None else argv)
+    given = {a.split("=", 1)[0] for a in args[1:] if a.startswith("-")}
+    defaults = {
+        "-rss_limit_mb": str(limits.rss_mb),
+        "-timeout": str(limits.seconds),
+        "-max_len": str(limits.max_len),
+        "-print_final_stats": "1",
+    }
+    args[1:1] = [f"{flag}={value}" for flag, value in defaults.items() if flag not in given]
+    atheris.Setup(args, check)
+    atheris.Fuzz()
+
+
+def first(items: Iterator[bytes], count: int) -> list[bytes]:
+    """At most `count` distinct items, in order (seed lists stay small, so short runs reach them all)."""
+    found: dict[bytes, None] = {}
+    for item in items:
+        found.setdefault(item, None)
+        if len(found) >= count:
+            break
+    return list(found)
