@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import BinaryIO
 
-from imgscan.logs import LogEntry, canonical, subjects_of
+from imgscan.logs import LogEntry, canonical, moment, subjects_of
 from imgscan.logs.text import lines
 
 ENTRY = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}),\s+(\w+)\s+(\S+)\s+(.*)$")
@@ -35,7 +35,7 @@ def _entry(path: str, number: int, stamp: str, level: str, component: str, text:
     return LogEntry(
         path=path,
         line=number,
-        time=datetime.fromisoformat(stamp),
+        time=moment(stamp),
         level=level,
         source=component,
         text=text,
@@ -82,7 +82,7 @@ def read_checksur(fh: BinaryIO, path: str) -> Iterator[LogEntry]:
     for number, line, _cut in lines(fh):
         text = line.strip()
         if match := CHECKSUR_RUN.match(text):
-            run = datetime.fromisoformat(match.group(1))
+            run = moment(match.group(1))
         elif match := CHECKSUR_FINDING.match(text):
             kind, problem, code, subject, rest = match.groups()
             yield LogEntry(

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
 from typing import BinaryIO
 
-from imgscan.logs import LogEntry, canonical, subjects_of
+from imgscan.logs import LogEntry, canonical, moment, subjects_of
 from imgscan.logs.text import lines
 
 DOTNET_LINE = re.compile(r"^\[(\d{1,2}/\d{1,2}/\d{4}), (\d{1,2}:\d{2}:\d{2})\]\s*(.*)$")
@@ -33,7 +32,7 @@ def read_dotnet(fh: BinaryIO, path: str, kb: str | None) -> Iterator[LogEntry]:
         match = DOTNET_LINE.match(text)
         if match is None:
             continue
-        stamp = datetime.strptime(f"{match.group(1)} {match.group(2)}", "%m/%d/%Y %H:%M:%S")
+        stamp = moment(f"{match.group(1)} {match.group(2)}", "%m/%d/%Y %H:%M:%S")
         message = match.group(3)
         if found := SIGNATURE.search(message):
             yield LogEntry(
@@ -53,7 +52,7 @@ def read_windowsupdate(fh: BinaryIO, path: str) -> Iterator[LogEntry]:
             yield LogEntry(
                 path,
                 number,
-                datetime.fromisoformat(f"{date} {time}"),
+                moment(f"{date} {time}"),
                 "Error",
                 f"WindowsUpdate {component.strip()}",
                 text.strip(),
