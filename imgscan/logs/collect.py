@@ -36,6 +36,8 @@ SAMPLES = 3
 MAX_GROUPS = 500  # distinct subjects listed one by one per log family
 MAX_NAMES = 100  # names kept beside one group's subject (for correlation)
 OTHER_SUBJECTS = f"further subjects (more than {MAX_GROUPS} distinct ones; counted together)"
+# what a log reader may raise on a log it cannot read: an `errors` entry, after what was read before
+LOG_ERRORS = (OSError, EOFError, ValueError)
 
 
 @dataclass
@@ -131,7 +133,7 @@ def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
             with volume.open(path) as fh:
                 folder.fold(family, _naive_utc(reader(fh, path)))
             logs.read.append(path)
-        except (OSError, EOFError, ValueError) as exc:
+        except LOG_ERRORS as exc:
             logs.errors.append({"path": path, "message": f"log unreadable: {getattr(exc, 'problem', exc)}".splitlines()[0]})
 
     for path in _files(volume, CBS_DIR, re.compile(r"(?i)^(cbs|cbspersist_\d+)\.log$")):
