@@ -30,6 +30,7 @@ class Limits:
     rss_mb: int = 1024
     seconds: int = 10
     max_len: int = 4096  # longest input libFuzzer makes (seeds may be longer)
+    ci_runs: int = 1000  # executions (seeds included) of the short run tests/test_fuzz.py makes: a few seconds
 
 
 def instrumented(module_name: str, *also: str) -> contextlib.AbstractContextManager[object]:

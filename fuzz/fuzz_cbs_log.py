@@ -22,7 +22,7 @@ from fuzz.logs import checked, shorten
 with instrumented(__name__):
     from imgscan.logs.cbs import read_cbs, read_checksur
 
-LIMITS = Limits(rss_mb=1024, seconds=10, max_len=8192)
+LIMITS = Limits(rss_mb=1024, seconds=10, max_len=8192, ci_runs=3000)
 
 
 def check(data: bytes) -> None:

@@ -23,7 +23,7 @@ with instrumented(__name__, "dissect.eventlog"):
     from imgscan.logs import events
     from imgscan.logs.collect import LOG_ERRORS
 
-LIMITS = Limits(rss_mb=1024, seconds=10, max_len=events.FILE_HEADER + events.CHUNK)
+LIMITS = Limits(rss_mb=1024, seconds=10, max_len=events.FILE_HEADER + events.CHUNK, ci_runs=25)
 
 
 def _read(data: bytes, skip: bool) -> tuple[list[Any], list[str]]:

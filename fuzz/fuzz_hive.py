@@ -22,7 +22,7 @@ with instrumented(__name__, "Registry"):
     from imgscan.hives import Hive, HiveError, key_last_written, parse_hive
     from imgscan.wintrust import KEY_PATH, VALUE_NAME, TrustState, as_dword
 
-LIMITS = Limits(rss_mb=1024, seconds=10, max_len=16384)
+LIMITS = Limits(rss_mb=1024, seconds=10, max_len=16384, ci_runs=800)
 MAX_KEYS = 300
 # key paths the checks read (SOFTWARE, SYSTEM, COMPONENTS, user hives)
 PATHS = (

@@ -25,7 +25,7 @@ from fuzz.ntfs import Volume, ntfs, samples
 with instrumented(__name__):
     from imgscan.image.ntfs_files import LISTING_ERRORS, list_directory
 
-LIMITS = Limits(rss_mb=1024, seconds=10, max_len=16384)
+LIMITS = Limits(rss_mb=1024, seconds=10, max_len=16384, ci_runs=1500)
 
 
 class _Directory:

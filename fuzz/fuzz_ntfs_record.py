@@ -25,7 +25,7 @@ with instrumented(__name__):
     from imgscan.image.ntfs_files import RECORD_ERRORS, plain_data
     from imgscan.image.volume import ArtefactUnreadable, open_entry
 
-LIMITS = Limits(rss_mb=1024, seconds=10, max_len=4096)
+LIMITS = Limits(rss_mb=1024, seconds=10, max_len=4096, ci_runs=800)
 
 
 class _NoOtherFiles:

@@ -20,7 +20,7 @@ from fuzz.ntfs import samples
 with instrumented(__name__):
     from imgscan.image.ntfs_files import _runs
 
-LIMITS = Limits(rss_mb=1024, seconds=10, max_len=1024)
+LIMITS = Limits(rss_mb=1024, seconds=10, max_len=1024, ci_runs=3000)
 PAIRS = 64  # where the mapping pairs start in the attribute
 
 
