@@ -3,10 +3,13 @@
 Entries are folded as they stream by into one `LogGroup` per (family, subject,
 HRESULT), holding counts, first/last times and a few sample lines, so memory
 grows with the number of distinct failures, not with the size of the logs.
-Both are bounded too: past MAX_GROUPS subjects in one family, further subjects
-fold into one group per HRESULT (subject OTHER_SUBJECTS), and a group keeps at
-most MAX_NAMES of the names seen beside its subject. A log with 200,000
-distinct failing packages thus yields a report of bounded size.
+Both are bounded too: past MAX_GROUPS groups in one family, every further
+failure folds into ONE group of that family (subject OTHER_SUBJECTS) that counts
+its entries per code (the first MAX_CODES codes; entries under later codes are
+counted together), and a group keeps at most MAX_NAMES of the names seen beside
+its subject and SAMPLES sample lines. A family thus never has more than
+MAX_GROUPS + 1 groups, whatever its logs hold: 200,000 distinct failing packages,
+or 65,536 distinct codes, give a report of bounded size.
 A log that cannot be read (a truncated CAB, a damaged event log) is an
 `errors` entry; everything read before the damage is kept.
 """
@@ -33,9 +36,10 @@ TEMP_DIRS = (r"Windows\Temp",)
 PROFILE_TEMPS = (("Users", r"AppData\Local\Temp"), ("Documents and Settings", r"Local Settings\Temp"))
 SETUP_LOG = re.compile(r"(?i)^(KB\d{6,8}).*\.html?$|^dd_.*\.txt$")
 SAMPLES = 3
-MAX_GROUPS = 500  # distinct subjects listed one by one per log family
+MAX_GROUPS = 500  # distinct (subject, code) failures listed one by one per log family
 MAX_NAMES = 100  # names kept beside one group's subject (for correlation)
-OTHER_SUBJECTS = f"further subjects (more than {MAX_GROUPS} distinct ones; counted together)"
+MAX_CODES = 100  # codes counted one by one in a family's overflow group
+OTHER_SUBJECTS = f"further subjects (past the first {MAX_GROUPS} distinct failures; counted together)"
 # what a log reader may raise on a log it cannot read: an `errors` entry, after what was read before
 LOG_ERRORS = (OSError, EOFError, ValueError)
 
@@ -52,9 +56,21 @@ class LogGroup:
     samples: list[dict[str, object]] = field(default_factory=list)
     sources: set[str] = field(default_factory=set)  # the components/kinds of line that reported it
     names: set[str] = field(default_factory=set)  # every subject named alongside (files, packages, KBs)
+    # the overflow group only (subject OTHER_SUBJECTS): entries per code, for the first MAX_CODES codes,
+    # and how many entries came under later codes
+    codes: dict[str, int] | None = None
+    further: int = 0
+    log: str | None = None  # the log of its first entry
 
     def add(self, entry: LogEntry) -> None:
         self.count += 1
+        if self.log is None:
+            self.log = entry.path
+        if self.codes is not None:
+            if entry.hresult in self.codes or len(self.codes) < MAX_CODES:
+                self.codes[entry.hresult or ""] = self.codes.get(entry.hresult or "", 0) + 1
+            else:
+                self.further += 1
         self.sources.add(entry.source)
         for name in entry.subjects:
             if len(self.names) >= MAX_NAMES:
@@ -85,7 +101,8 @@ class _Folder:
     def __init__(self, as_of: date) -> None:
         self.groups: dict[tuple[str, str | None, str], LogGroup] = {}
         self.as_of = as_of
-        self.subjects: dict[str, int] = {}  # distinct subjects per family, against MAX_GROUPS
+        self.counted: dict[str, int] = {}  # groups per family, against MAX_GROUPS
+        self.overflow: dict[str, LogGroup] = {}  # per family: everything past MAX_GROUPS
 
     def fold(self, family: str, entries: Iterable[LogEntry]) -> None:
         for entry in entries:
@@ -94,13 +111,22 @@ class _Folder:
             subjects = entry.subjects or (None,)
             key = (family, subjects[0], entry.hresult)
             group = self.groups.get(key)
-            if group is None and self.subjects.get(family, 0) >= MAX_GROUPS:
-                key = (family, OTHER_SUBJECTS, entry.hresult)
-                group = self.groups.get(key)
-            if group is None:
-                self.subjects[family] = self.subjects.get(family, 0) + 1
+            if group is None and self.counted.get(family, 0) >= MAX_GROUPS:
+                group = self.overflow.get(family)
+                if group is None:
+                    group = self.overflow[family] = LogGroup(family, OTHER_SUBJECTS, entry.hresult, codes={})
+            elif group is None:
+                self.counted[family] = self.counted.get(family, 0) + 1
                 group = self.groups[key] = LogGroup(family, key[1], entry.hresult)
             group.add(entry)
+
+    def all_groups(self) -> list[LogGroup]:
+        """Every group, an overflow group named by its most frequent code (the lowest of equals)."""
+        for group in self.overflow.values():
+            counts = group.codes or {}
+            if counts:
+                group.hresult = min(counts, key=lambda code: (-counts[code], code))
+        return sorted([*self.groups.values(), *self.overflow.values()], key=lambda g: (g.family, g.subject or "", g.hresult))
 
 
 def _files(volume: WindowsVolume, directory: str, pattern: re.Pattern[str]) -> list[str]:
@@ -157,7 +183,7 @@ def read_logs(volume: WindowsVolume, as_of: date) -> LogSet:
             problems: list[str] = []
             stream(path, "events", functools.partial(read_events, problems=problems))
             logs.errors.extend({"path": path, "message": problem} for problem in problems)
-    logs.groups = sorted(folder.groups.values(), key=lambda g: (g.family, g.subject or "", g.hresult))
+    logs.groups = folder.all_groups()
     return logs
 
 
