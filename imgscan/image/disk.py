@@ -27,6 +27,7 @@ from dissect.target.containers.raw import RawContainer
 from dissect.target.target import Target
 
 from imgscan.errors import UnreadableImage
+from imgscan.image.headers import implausible
 from imgscan.image.partitions import Partition, disk_partitions
 from imgscan.image.volume import FilesystemVolume, WindowsVolume, holds_windows
 
@@ -139,6 +140,8 @@ def open_disk(path: Path, fmt: str) -> tuple[WindowsVolume, list[Path], list[Par
     parents: list[Path] = []
     if fmt in ("vhd-dynamic", "vhd-differencing") and not _has_vhd_footer(path):
         raise UnreadableImage(str(path), "truncated: the VHD footer at the end of the file is missing", "re-copy the image")
+    if why := implausible(path, fmt):  # before dissect sizes its tables from the header
+        raise UnreadableImage(str(path), f"truncated or forged: {why}", "re-copy the image")
     try:
         if fmt in ("vhd-differencing",) or (fmt == "vhdx" and _is_differencing_vhdx(path)):
             stream, parents = _open_vhdi_chain(path)
