@@ -24,10 +24,7 @@ from typing import Any
 from fuzz.engine import Limits, fuzz, instrumented
 
 with instrumented(__name__, "pefile"):
-    from imgscan.authenticode import NotAPe, PeFile, _image_hash, _layout, read_pe  # moves to imgscan.signing (DESIGN-23)
-    from imgscan.certs import CertCache
-    from imgscan.trust_store import build_store
-    from imgscan.validity import Judge
+    from imgscan import authenticode, certs, trust_store, validity  # the signing code (moves to imgscan.signing)
 
 LIMITS = Limits(rss_mb=1024, seconds=10, max_len=16384, ci_runs=100)
 
@@ -77,18 +74,18 @@ def reference_hash(data: bytes, algorithm: str) -> bytes | None:
 
 @functools.cache
 def _store() -> Any:
-    return build_store(CertCache(), None)
+    return trust_store.build_store(certs.CertCache(), None)
 
 
 def check(data: bytes) -> None:
-    pe = read_pe("bootmgfw.efi", data, Judge(_store(), CertCache(), None))
-    assert isinstance(pe, PeFile) and (pe.problem is None) == bool(pe.signatures)
+    pe = authenticode.read_pe("bootmgfw.efi", data, validity.Judge(_store(), certs.CertCache(), None))
+    assert isinstance(pe, authenticode.PeFile) and (pe.problem is None) == bool(pe.signatures)
     assert all(s.problem is None or "\n" not in s.problem for s in pe.signatures)
     try:
-        layout = _layout(data)
-    except NotAPe:
+        layout = authenticode._layout(data)
+    except authenticode.NotAPe:
         return
-    mine = _image_hash(data, layout, "sha256")
+    mine = authenticode._image_hash(data, layout, "sha256")
     reference = reference_hash(data, "sha256")
     assert reference is None or mine == reference, "image hash differs from the specification's"
 

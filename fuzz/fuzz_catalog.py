@@ -20,47 +20,45 @@ from typing import Any
 from fuzz.engine import Limits, fuzz, instrumented
 
 with instrumented(__name__, "asn1crypto"):
-    from imgscan.catalog import Catalog, CatalogError, parse_catalog  # moves to imgscan.signing (DESIGN-23)
-    from imgscan.certs import CertCache
-    from imgscan.trust_store import build_store
-    from imgscan.validity import Judge
+    from imgscan import catalog, certs, trust_store, validity  # the signing code (moves to imgscan.signing)
 
 LIMITS = Limits(rss_mb=1024, seconds=10, max_len=16384, ci_runs=200)
 
 
 @functools.cache
 def _store() -> Any:
-    return build_store(CertCache(), None)
+    return trust_store.build_store(certs.CertCache(), None)
 
 
-def _facts(catalog: Catalog) -> tuple[object, ...]:
+def _facts(read: catalog.Catalog) -> tuple[object, ...]:
     """What a catalog was read as, certificates by thumbprint."""
-    stamp = catalog.timestamp
+    stamp = read.timestamp
     return (
-        catalog.signed,
-        catalog.digest_algorithm,
-        catalog.signer.thumbprint if catalog.signer else None,
-        tuple(c.thumbprint for c in catalog.certificates),
-        catalog.signing_time,
+        read.signed,
+        read.digest_algorithm,
+        read.signer.thumbprint if read.signer else None,
+        tuple(c.thumbprint for c in read.certificates),
+        read.signing_time,
         (stamp.kind, stamp.time, stamp.problem) if stamp else None,
-        catalog.this_update,
-        catalog.member_count,
-        catalog.problem,
-        tuple(_facts(n) for n in catalog.nested),
-        catalog.notes,
+        read.this_update,
+        read.member_count,
+        read.problem,
+        tuple(_facts(n) for n in read.nested),
+        read.notes,
     )
 
 
 def check(data: bytes) -> None:
-    cache = CertCache()
+    cache = certs.CertCache()
     try:
-        catalog = parse_catalog("fuzzed.cat", data, cache, members=True)
-    except CatalogError as exc:
+        read = catalog.parse_catalog("fuzzed.cat", data, cache, members=True)
+    except catalog.CatalogError as exc:
         assert str(exc) and "\n" not in str(exc)
         return
-    assert isinstance(catalog, Catalog) and isinstance(catalog.members, frozenset)
-    assert _facts(parse_catalog("fuzzed.cat", data, CertCache())) == _facts(catalog), "members=True read another catalog"
-    Judge(_store(), cache, None).judge(catalog)
+    assert isinstance(read, catalog.Catalog) and isinstance(read.members, frozenset)
+    again = catalog.parse_catalog("fuzzed.cat", data, certs.CertCache())
+    assert _facts(again) == _facts(read), "members=True read another catalog"
+    validity.Judge(_store(), cache, None).judge(read)
 
 
 def seeds() -> Iterator[bytes]:

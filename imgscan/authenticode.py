@@ -99,7 +99,9 @@ class NotAPe(ValueError):
 
 
 def read_pe(path: str, data: bytes, judge: Judge) -> PeFile:
-    """Every embedded signature of a PE file, judged, with the image hash under each digest algorithm used."""
+    """Every embedded signature of a PE file, judged, with the image hash under each digest algorithm used.
+    Never raises: a file it cannot read, or that carries no signature, has a `problem`; a signature that
+    cannot be read has one of its own (fuzz/fuzz_authenticode.py)."""
     sha256 = hashlib.sha256(data).hexdigest()
     try:
         layout = _layout(data)

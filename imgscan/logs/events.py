@@ -139,7 +139,9 @@ def _records(
 
 
 def read_events(fh: BinaryIO, path: str, problems: list[str]) -> Iterator[LogEntry]:
-    """Update failures of one event log; damaged parts are appended to `problems`."""
+    """Update failures of one event log; damaged parts are appended to `problems` (one line each). Raises
+    nothing but collect.LOG_ERRORS; the chunk skipper never changes which failures are read
+    (fuzz/fuzz_evtx.py)."""
     for number, fields in enumerate(_records(fh, problems, _worth_parsing), 1):
         provider = str(fields.get("Provider_Name", "")).lower()
         event_id = _number(fields.get("EventID"))

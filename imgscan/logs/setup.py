@@ -25,7 +25,8 @@ WU_FAILURE = re.compile(r"(?i)(?:fail|fatal|error)[^\n]*?(0x8[0-9a-f]{7})")
 
 
 def read_dotnet(fh: BinaryIO, path: str, kb: str | None) -> Iterator[LogEntry]:
-    """Signature verification failures and the final result of a .NET/VS setup log."""
+    """Signature verification failures and the final result of a .NET/VS setup log; never raises on any
+    bytes (a line with an impossible date keeps its entry without a time; fuzz/fuzz_setup_log.py)."""
     subjects = (kb,) if kb else ()
     for number, line, _cut in lines(fh):
         text = TAG.sub("", line).strip()
@@ -43,6 +44,7 @@ def read_dotnet(fh: BinaryIO, path: str, kb: str | None) -> Iterator[LogEntry]:
 
 
 def read_windowsupdate(fh: BinaryIO, path: str) -> Iterator[LogEntry]:
+    """The failures WindowsUpdate.log records (a failure word and a 0x8... code); never raises on any bytes."""
     for number, line, _cut in lines(fh):
         match = WU_LINE.match(line)
         if match is None:
