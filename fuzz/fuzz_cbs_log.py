@@ -17,7 +17,7 @@ import io
 from collections.abc import Iterator
 
 from fuzz.engine import Limits, fuzz, instrumented
-from fuzz.logs import checked, shorten
+from fuzz.logs import checked, shortened
 
 with instrumented(__name__):
     from imgscan.logs.cbs import read_cbs, read_checksur
@@ -26,11 +26,11 @@ LIMITS = Limits(rss_mb=1024, seconds=10, max_len=8192, ci_runs=3000)
 
 
 def check(data: bytes) -> None:
-    shorten()
-    every = checked(read_cbs(io.BytesIO(data), "CBS.log"), data)
-    failures = checked(read_cbs(io.BytesIO(data), "CBS.log", failures_only=True), data)
-    assert [e for e in failures if e.hresult] == [e for e in every if e.hresult]
-    checked(read_checksur(io.BytesIO(data), "CheckSUR.log"), data)
+    with shortened():
+        every = checked(read_cbs(io.BytesIO(data), "CBS.log"), data)
+        failures = checked(read_cbs(io.BytesIO(data), "CBS.log", failures_only=True), data)
+        assert [e for e in failures if e.hresult] == [e for e in every if e.hresult]
+        checked(read_checksur(io.BytesIO(data), "CheckSUR.log"), data)
 
 
 def seeds() -> Iterator[bytes]:

@@ -17,7 +17,7 @@ import io
 from collections.abc import Iterator
 
 from fuzz.engine import Limits, fuzz, instrumented
-from fuzz.logs import checked, shorten
+from fuzz.logs import checked, shortened
 
 with instrumented(__name__):
     from imgscan.logs.setup import read_dotnet, read_windowsupdate
@@ -26,10 +26,10 @@ LIMITS = Limits(rss_mb=1024, seconds=10, max_len=8192, ci_runs=3000)
 
 
 def check(data: bytes) -> None:
-    shorten()
-    for entry in checked(read_dotnet(io.BytesIO(data), "KB2656368.html", kb="KB2656368"), data):
-        assert entry.subjects[0] == "KB2656368"
-    checked(read_windowsupdate(io.BytesIO(data), "WindowsUpdate.log"), data)
+    with shortened():
+        for entry in checked(read_dotnet(io.BytesIO(data), "KB2656368.html", kb="KB2656368"), data):
+            assert entry.subjects[0] == "KB2656368"
+        checked(read_windowsupdate(io.BytesIO(data), "WindowsUpdate.log"), data)
 
 
 def seeds() -> Iterator[bytes]:

@@ -4,8 +4,9 @@ real logs reach at 64 KB)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from imgscan.logs import LogEntry
@@ -15,13 +16,19 @@ SHORT_LINE = 256  # text.MAX_LINE while fuzzing
 SHORT_ENTRY = 512  # cbs.MAX_ENTRY while fuzzing
 
 
-def shorten() -> None:
-    """Read with the short bounds above (the readers look them up on every call)."""
+@contextlib.contextmanager
+def shortened() -> Iterator[None]:
+    """Read with the short bounds above while inside (the readers look them up on every call); the
+    modules' own bounds come back after, also in a test process replaying regressions."""
     import imgscan.logs.cbs
     import imgscan.logs.text
 
-    imgscan.logs.text.MAX_LINE = SHORT_LINE
-    imgscan.logs.cbs.MAX_ENTRY = SHORT_ENTRY
+    line, entry = imgscan.logs.text.MAX_LINE, imgscan.logs.cbs.MAX_ENTRY
+    imgscan.logs.text.MAX_LINE, imgscan.logs.cbs.MAX_ENTRY = SHORT_LINE, SHORT_ENTRY
+    try:
+        yield
+    finally:
+        imgscan.logs.text.MAX_LINE, imgscan.logs.cbs.MAX_ENTRY = line, entry
 
 
 def checked(entries: Iterable[LogEntry], data: bytes) -> list[LogEntry]:
