@@ -46,13 +46,13 @@ from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
 from dissect.target.filesystems.dir import DirectoryFilesystem  # noqa: E402
 
-from imgscan.catalog_inventory import catalog_paths, read_catalogs  # noqa: E402
-from imgscan.catalog_workers import workers_for  # noqa: E402
-from imgscan.certs import CertCache  # noqa: E402
+from imgscan.artefacts.catalog_set import catalog_paths, read_catalogs  # noqa: E402
 from imgscan.image.disk import open_disk  # noqa: E402
 from imgscan.image.volume import FilesystemVolume, WindowsVolume  # noqa: E402
-from imgscan.trust_store import build_store  # noqa: E402
-from imgscan.validity import Judge  # noqa: E402
+from imgscan.signing.catalog_workers import workers_for  # noqa: E402
+from imgscan.signing.certs import CertCache  # noqa: E402
+from imgscan.signing.trust_store import build_store  # noqa: E402
+from imgscan.signing.validity import Judge  # noqa: E402
 from sample_images.build import convert, ntfs_volume  # noqa: E402
 from sample_images.catalog_writer import write_catalog  # noqa: E402
 from sample_images.pki import make_pki, utc  # noqa: E402

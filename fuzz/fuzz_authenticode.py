@@ -1,4 +1,4 @@
-"""The PE reader of Authenticode signatures (`imgscan.authenticode.read_pe`: the layout pefile finds,
+"""The PE reader of Authenticode signatures (`imgscan.signing.authenticode.read_pe`: the layout pefile finds,
 the WIN_CERTIFICATE walk and the image hash) against a plain reading of the Authenticode PE
 specification written here.
 
@@ -24,7 +24,7 @@ from typing import Any
 from fuzz.engine import Limits, fuzz, instrumented
 
 with instrumented(__name__, "pefile"):
-    from imgscan import authenticode, certs, trust_store, validity  # the signing code (moves to imgscan.signing)
+    from imgscan.signing import authenticode, certs, trust_store, validity
 
 LIMITS = Limits(rss_mb=1024, seconds=10, max_len=16384, ci_runs=100)
 

@@ -1,6 +1,6 @@
-"""The catalog reader (`imgscan.catalog.parse_catalog`: the PKCS#7 envelope and CTL declared for
+"""The catalog reader (`imgscan.signing.catalog.parse_catalog`: the PKCS#7 envelope and CTL declared for
 asn1crypto, signer and timestamp verification, nested signatures, member hashes) and the verdict on
-what it read (`imgscan.validity.Judge.judge`).
+what it read (`imgscan.signing.validity.Judge.judge`).
 
 Input: a .cat file's bytes.
 
@@ -20,7 +20,7 @@ from typing import Any
 from fuzz.engine import Limits, fuzz, instrumented
 
 with instrumented(__name__, "asn1crypto"):
-    from imgscan import catalog, certs, trust_store, validity  # the signing code (moves to imgscan.signing)
+    from imgscan.signing import catalog, certs, trust_store, validity
 
 LIMITS = Limits(rss_mb=1024, seconds=10, max_len=16384, ci_runs=200)
 

@@ -1,14 +1,14 @@
-"""The catalog member-list DER walker (`imgscan.catalog._indirect_digests`) against asn1crypto.
+"""The catalog member-list DER walker (`imgscan.signing.members.indirect_digests`) against asn1crypto.
 
 Input: the contents octets of a catalog's TrustedSubjects (SEQUENCE OF TrustedSubject), the bytes
-`_member_digests` hands to the walker.
+`member_digests` hands to the walker.
 
 Contract:
-- the walker yields bytes, or raises `_NotPlainDer` (then `_member_digests` reads the list with
+- the walker yields bytes, or raises `NotPlainDer` (then `member_digests` reads the list with
   asn1crypto instead); nothing else;
 - differential: whenever the walker reads a member list, asn1crypto reads the same bytes as the same
   set of digests (so a catalog vouches for the same files whichever reader is used);
-- `_member_digests` returns a frozenset of bytes or raises one of `MALFORMED`, which
+- `member_digests` returns a frozenset of bytes or raises one of `pkcs7.MALFORMED`, which
   `parse_catalog` turns into `CatalogError`;
 - 1 GB and 10 s per input at most (the walker holds nothing but the digests).
 """
@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from fuzz.engine import Limits, fuzz, instrumented
 
 with instrumented(__name__, "asn1crypto"):
-    from imgscan import catalog  # the signing code (moves to imgscan.signing)
+    from imgscan.signing import members, pkcs7
 
 LIMITS = Limits(rss_mb=1024, seconds=10, max_len=4096, ci_runs=1500)
 
@@ -33,20 +33,20 @@ def _sequence(contents: bytes) -> bytes:
 
 
 def check(data: bytes) -> None:
-    subjects = catalog._TrustedSubjects.load(_sequence(data), strict=False)
+    subjects = pkcs7.TrustedSubjects.load(_sequence(data), strict=False)
     try:
-        fast: frozenset[bytes] | None = frozenset(catalog._indirect_digests(data))
-    except catalog._NotPlainDer:
+        fast: frozenset[bytes] | None = frozenset(members.indirect_digests(data))
+    except members.NotPlainDer:
         fast = None
     try:
-        reference: frozenset[bytes] | str = catalog._member_digests_asn1(subjects)
-    except catalog.MALFORMED as exc:
+        reference: frozenset[bytes] | str = members.member_digests_asn1(subjects)
+    except pkcs7.MALFORMED as exc:
         reference = f"asn1crypto cannot read it: {exc!r}"
     if fast is not None:
         assert fast == reference, f"walker read {sorted(fast)!r}, asn1crypto {reference!r}"
     try:
-        found = catalog._member_digests(catalog._TrustedSubjects.load(_sequence(data), strict=False))
-    except catalog.MALFORMED:
+        found = members.member_digests(pkcs7.TrustedSubjects.load(_sequence(data), strict=False))
+    except pkcs7.MALFORMED:
         return
     assert isinstance(found, frozenset) and all(isinstance(d, bytes) for d in found)
 
@@ -61,7 +61,7 @@ def seeds() -> Iterator[bytes]:
     for file in catalogs:
         try:
             content = cms.ContentInfo.load(file)["content"]["encap_content_info"]["content"]
-            subjects = content.parse(spec=catalog.CertificateTrustList)["trusted_subjects"]
+            subjects = content.parse(spec=pkcs7.CertificateTrustList)["trusted_subjects"]
             members = [subject.dump() for subject in subjects]
         except (ValueError, TypeError, KeyError, AttributeError):
             continue

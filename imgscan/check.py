@@ -3,7 +3,7 @@
 A check file starts with its metadata (`Rule` objects: stable id, severity,
 title, references) so a non-programmer can read what it reports, then one
 `Check` subclass whose `run` receives the image's artefacts and yields
-`Finding`s and `Inventory` records. Records are declared once here; the report
+`Finding`s and `InventoryItem` records. Records are declared once here; the report
 only serialises them.
 """
 
@@ -18,11 +18,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
     from imgscan.report import FindingJson, SeverityName
-
-
-# What the hosts' Secure Boot db holds, as --target-firmware and the fleet manifest say: not yet updated
-# (only the 2011 certificates), updated (Windows UEFI CA 2023 added), or not known
-TARGET_FIRMWARE = ("2011-only", "2023", "unknown")
 
 # One JSON object of the report contract (imgscan/report.py), as the views read it.
 Json = Mapping[str, Any]
@@ -63,6 +58,17 @@ class Timing:
         return f"{self.now} when it already holds at --as-of, {self.soon} when it starts within --horizon"
 
 
+# Where a finding's subject is read from, per Rule.subject. Every kind reads fields the JSON report has
+# always carried, so a report saved before findings had an `id` gets the same identities.
+SUBJECTS = {
+    "path": "the first evidence path (a hive, profile, catalog, registry key, partition)",
+    "file": "the file name of the first evidence path (a boot file: the EFI system partition of a disk and a WIM's "
+    "Windows\\Boot\\EFI hold it in different folders)",
+    "packages": "the KBs (else packages) its evidence names",
+    "message": "the message's first part, before ': ' (a log finding's package, KB or update)",
+}
+
+
 @dataclass(frozen=True)
 class Rule:
     """A stable rule id users can gate on and ignore; never renamed once released."""
@@ -77,6 +83,15 @@ class Rule:
     policy: str = ""  # how the severity varies, in words, when it is not always `severity`
     timing: Timing | None = None  # for predictions: severity by when the failure starts
     hits: str | None = None  # when an undated finding hits, in words ("at every boot with Secure Boot on")
+    # what a finding of this rule is about, for its identity (see `identity`): one of SUBJECTS
+    subject: str = "path"
+    subject_code: bool = False  # True: one subject can fail with several codes, each its own finding
+    # rules whose findings cause this rule's findings (matched on subjects): this one is then their consequence
+    consequence_of: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.subject not in SUBJECTS:  # a plugin's typo would give every finding the wrong identity
+            raise ValueError(f"rule {self.id}: subject must be one of {', '.join(SUBJECTS)}, not {self.subject!r}")
 
     def as_dict(self) -> dict[str, object]:
         """What `imgscan rules` publishes about the rule (and the README's rules table shows)."""
@@ -90,6 +105,46 @@ class Rule:
             "references": list(self.references),
             "hits": self.hits,
         }
+
+
+def identity(finding: Json, rule: Rule | None = None) -> str:
+    """A finding's identity: its rule plus its subject (and HRESULT where the rule says so), never where
+    its first evidence happens to be. `diff`, SARIF fingerprints, the fleet's findings table and the ignore
+    file's `id:` all use it. Case and path separators do not count: the same image as a VHDX, a WIM or a
+    directory gives the same identities. `rule` says how to read the subject (a rule of an unloaded plugin:
+    the first evidence path)."""
+    kind = rule.subject if rule else "path"
+    evidence = finding.get("evidence") or [{}]
+    path = str(evidence[0].get("path", "")).replace("/", "\\")
+    if kind == "file":
+        subject = path.rsplit("\\", 1)[-1]
+    elif kind == "packages":
+        subject = ",".join(sorted({str(e.get("kb") or e.get("package") or e.get("path", "")) for e in evidence}))
+    elif kind == "message":
+        subject = str(finding.get("message", "")).split(": ", 1)[0]
+    else:
+        subject = path
+    parts = [str(finding["rule"]), subject]
+    if rule and rule.subject_code:
+        parts.append(str(finding.get("hresult") or ""))
+    return ":".join(parts).lower()
+
+
+def distinct(identities: Iterable[str]) -> list[str]:
+    """The identities in order, made distinct: should two findings share one (a rule whose subject is not
+    distinctive enough), the later ones get `#2`, `#3`, so each SARIF result keeps its own fingerprint."""
+    seen: dict[str, int] = {}
+    out = []
+    for base in identities:
+        seen[base] = seen.get(base, 0) + 1
+        out.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
+    return out
+
+
+def assign_identities(findings: list[Finding]) -> None:
+    """Give every finding of a scan its identity."""
+    for finding, key in zip(findings, distinct(identity(f.to_dict(), f.rule) for f in findings), strict=True):
+        finding.identity = key
 
 
 @dataclass(frozen=True)
@@ -120,6 +175,10 @@ class Finding:
     suppressed: dict[str, object] | None = None  # the ignore-file entry that accepted it, if any
     fix: RegistryFix | None = None  # a registry change that fixes it, for --fix-script
     observed: str | None = None  # log findings: when a log first shows the failure (ISO 8601)
+    identity: str = ""  # set by the scan (assign_identities); see `identity`
+    caused_by: str | None = None  # the identity of the finding whose cause this is a consequence of
+    explains: list[str] = field(default_factory=list)  # the identities of this root cause's consequences
+    gating_severity: Severity | None = None  # a root: the worst severity of its group not accepted (None: all are)
 
     @property
     def effective_severity(self) -> Severity:
@@ -147,6 +206,14 @@ class Finding:
             finding["observed"] = self.observed
         if self.rule.hits and not self.starts and not self.observed:  # no date to say when it hits
             finding["hits"] = self.rule.hits
+        if self.identity:
+            finding["id"] = self.identity
+        if self.caused_by:
+            finding["caused_by"] = self.caused_by
+        elif self.identity:  # linked by the scan: a root cause or a finding on its own
+            finding["gating_severity"] = self.gating_severity.json_name if self.gating_severity is not None else None
+        if self.explains:
+            finding["explains"] = self.explains
         return finding
 
     def sort_key(self) -> tuple[int, bool, str, str]:
@@ -156,7 +223,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Inventory:
+class InventoryItem:
     """A fact about what the image holds, for the report's `inventory` (not a problem)."""
 
     section: str
@@ -181,5 +248,5 @@ class Check:
         """A finer condition than `needs` (e.g. a log family present); a check that does not apply is skipped."""
         return True
 
-    def run(self, artefacts: Artefacts) -> Iterable[Finding | Inventory]:
+    def run(self, artefacts: Artefacts) -> Iterable[Finding | InventoryItem]:
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""Tie what the image predicts to what its logs show happened.
+"""Tie what the image predicts to what its logs show happened, and each consequence to its root cause.
 
 An observed failure (a finding of a rule with `observes_logs`) confirms a
 prediction (a rule with `predicts`) when the observed HRESULT is one the
@@ -6,33 +6,135 @@ prediction names, and, when the prediction is about particular packages,
 KBs or catalogs, the log names one of them. The prediction then lists the log
 lines as confirming evidence and the observation names the rule that explains
 it: "predicted by catalog-expiry, confirmed by CBS.log line 5231".
+
+One cause often shows as several findings: an expired catalog (catalog-expiry)
+empties `wmic qfe` (qfe-empty, whose rule names catalog-expiry in
+`consequence_of`) and fills CBS.log with failures (cbs-log-error, explained by
+the prediction). Such a group has one root, the cause: the root lists its
+consequences in `explains`, each consequence names its root in `caused_by`,
+and the group counts once for the summary and --fail-on, at the worst
+severity of its members that no ignore entry accepts (`gating_severity`).
 """
 
 from __future__ import annotations
 
-from imgscan.check import Finding
+from collections.abc import Iterable
+from datetime import date
+
+from imgscan.check import Finding, Severity
+
+
+def _names_match(cause: Finding, other: Finding) -> bool:
+    """`other` is about one of the packages, KBs or catalogs `cause` is about (a finding about no
+    particular subject matches every other); a log may name the package ("Package_2_for_KB2705219~...")
+    or only its KB ("KB2705219")."""
+    if not cause.subjects:
+        return True
+    names = [s.lower() for s in other.subjects]
+    wanted = [s.lower() for s in cause.subjects]
+    return any(a in b or b in a for a in wanted for b in names)
 
 
 def _matches(prediction: Finding, observation: Finding) -> bool:
     codes = {c.upper() for c in prediction.rule.predicts} | ({prediction.hresult.upper()} if prediction.hresult else set())
-    if (observation.hresult or "").upper() not in codes:
-        return False
-    if not prediction.subjects:
-        return True
-    names = [s.lower() for s in observation.subjects]
-    wanted = [s.lower() for s in prediction.subjects]
-    # a log may name the package ("Package_2_for_KB2705219~...") or only its KB ("KB2705219")
-    return any(a in b or b in a for a in wanted for b in names)
+    return (observation.hresult or "").upper() in codes and _names_match(prediction, observation)
 
 
 def correlate(findings: list[Finding]) -> None:
+    """Link log observations with the predictions that explain them, then every consequence with its
+    root cause. Identities must be assigned first (check.assign_identities)."""
     predictions = [f for f in findings if f.rule.predicts]
+    explaining: dict[int, list[Finding]] = {}
     for observation in (f for f in findings if f.rule.observes_logs):
         for prediction in predictions:
             if not _matches(prediction, observation):
                 continue
+            explaining.setdefault(id(observation), []).append(prediction)
             for sample in observation.evidence[:1]:
                 where = {k: sample[k] for k in ("path", "line", "record") if k in sample}
                 prediction.confirmed_by.append({"rule": observation.rule.id} | where)
             if prediction.rule.id not in observation.explained_by:
                 observation.explained_by.append(prediction.rule.id)
+    _link_causes(findings, explaining)
+
+
+def _first_to_fail(candidates: Iterable[Finding]) -> Finding | None:
+    """The cause that decides: the one failing first (one that never held fails already), then the report's order."""
+    return min(candidates, key=lambda f: (f.starts is not None, f.starts or date.min, f.sort_key()), default=None)
+
+
+def _link_causes(findings: list[Finding], explaining: dict[int, list[Finding]]) -> None:
+    for finding in findings:
+        if finding.rule.consequence_of:
+            causes = (f for f in findings if f.rule.id in finding.rule.consequence_of and _names_match(finding, f))
+            cause = _first_to_fail(c for c in causes if not c.rule.consequence_of)
+            if cause is not None:
+                finding.caused_by = cause.identity
+    by_identity = {f.identity: f for f in findings}
+    for finding in findings:
+        predictions = explaining.get(id(finding), [])
+        if not predictions:
+            continue
+        # a prediction that is itself a root explains best; a consequence (qfe-empty) leads to its root
+        prediction = min(predictions, key=lambda p: (p.caused_by is not None, p.sort_key()))
+        root = by_identity[prediction.caused_by] if prediction.caused_by else prediction
+        finding.caused_by = root.identity
+        where = str(root.evidence[0].get("path", "")) if root.evidence else ""
+        others = [rule for rule in finding.explained_by if rule != root.rule.id]
+        predicted = f", which {', '.join(others)} also predicted" if others else ""
+        finding.remediation = (
+            f"Apply the fix of {root.rule.id} ({where}): it is the cause of this failure{predicted}; the failure "
+            "stops once that is fixed."
+        )
+    explains: dict[str, list[str]] = {}
+    for finding in sorted(findings, key=Finding.sort_key):
+        if finding.caused_by:
+            explains.setdefault(finding.caused_by, []).append(finding.identity)
+    for finding in findings:
+        finding.explains = explains.get(finding.identity, [])
+
+
+def settle_gates(findings: list[Finding]) -> None:
+    """Each root's gating severity: the worst of its group that no ignore entry accepts (run after the
+    ignore file is applied). A consequence does not gate on its own; it gates through its root."""
+    members: dict[str, list[Finding]] = {}
+    for finding in findings:
+        members.setdefault(finding.caused_by or finding.identity, []).append(finding)
+    for finding in findings:
+        if finding.caused_by:
+            continue
+        live = [m.effective_severity for m in members[finding.identity] if not m.suppressed]
+        finding.gating_severity = max(live) if live else None
+
+
+def ordered(findings: list[Finding]) -> list[Finding]:
+    """Worst cause first, each root followed by its consequences (as the table prints them)."""
+    consequences: dict[str, list[Finding]] = {}
+    for finding in sorted(findings, key=Finding.sort_key):
+        if finding.caused_by:
+            consequences.setdefault(finding.caused_by, []).append(finding)
+
+    def rank(root: Finding) -> tuple[int, tuple[int, bool, str, str]]:
+        worst = max([root.effective_severity, *(c.effective_severity for c in consequences.get(root.identity, []))])
+        return -int(root.gating_severity if root.gating_severity is not None else worst), root.sort_key()
+
+    out: list[Finding] = []
+    for root in sorted((f for f in findings if not f.caused_by), key=rank):
+        out += [root, *consequences.get(root.identity, [])]
+    return out
+
+
+def shown(findings: list[Finding], severities: frozenset[Severity]) -> list[Finding]:
+    """The findings --severity shows: whole groups, chosen by the severity they gate at (or, all
+    accepted, the worst of them), so a consequence is never shown without its cause."""
+    groups = {f.identity: [f] for f in findings if not f.caused_by}
+    for finding in findings:
+        if finding.caused_by:
+            groups[finding.caused_by].append(finding)
+    keep = set()
+    for root_id, group in groups.items():
+        root = group[0]
+        level = root.gating_severity if root.gating_severity is not None else max(m.effective_severity for m in group)
+        if level in severities:
+            keep.add(root_id)
+    return [f for f in findings if (f.caused_by or f.identity) in keep]

@@ -1,17 +1,19 @@
 """`imgscan diff OLD NEW`: what image n+1 changes compared with image n.
 
 Either side is an image (scanned with the same options) or a report saved with
-`--format json`. Findings are matched by rule, first evidence path and HRESULT,
-so a rebuilt image with the same problem shows it as unchanged, not as new.
+`--format json`. Findings are matched by identity (rule and subject, the JSON
+`id`; computed the same way for a report saved before it had one), so a
+rebuilt image with the same problem shows it as unchanged, not as new, and two
+findings that differ only by subject stay two. New findings gate once per cause.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from imgscan.check import Json, Severity
+from imgscan.check import Json, Rule, Severity, distinct, identity
 from imgscan.errors import ImgscanError
 
 
@@ -27,18 +29,22 @@ def load_side(path: Path, scan: Callable[[Path], Json]) -> Json:
     return scan(path)
 
 
-def _key(finding: dict) -> tuple[str, str, str]:
-    path = str(finding["evidence"][0].get("path", "")).lower() if finding["evidence"] else ""
-    return finding["rule"], path, finding["hresult"] or ""
+def _identities(findings: Sequence[Json], rules: dict[str, Rule]) -> dict[str, Json]:
+    """{identity: finding}; a saved report without `id` gets the identities its scan would have given."""
+    if all("id" in f for f in findings):
+        return {f["id"]: f for f in findings}
+    keys = distinct(identity(f, rules.get(f["rule"])) for f in findings)
+    return dict(zip(keys, findings, strict=True))
 
 
 def _side(report: Json) -> dict[str, object]:
     return {"path": report["image"]["path"], "sha256": report["image"]["sha256"], "as_of": report["as_of"]}
 
 
-def diff_reports(old: Json, new: Json, fail_on: Severity) -> dict[str, object]:
-    before = {_key(f): f for f in old["findings"]}
-    after = {_key(f): f for f in new["findings"]}
+def diff_reports(old: Json, new: Json, fail_on: Severity, rules: Sequence[Rule] = ()) -> dict[str, object]:
+    known = {rule.id: rule for rule in rules}
+    before = _identities(old["findings"], known)
+    after = _identities(new["findings"], known)
     added = [after[k] for k in after if k not in before]
     old_packages = {p["identity"] for p in old["inventory"].get("packages", [])}
     new_packages = {p["identity"] for p in new["inventory"].get("packages", [])}
@@ -50,7 +56,12 @@ def diff_reports(old: Json, new: Json, fail_on: Severity) -> dict[str, object]:
         and "valid_until" in c
         and old_until[c["path"].lower()]["valid_until"] != c["valid_until"]
     ]
-    gating = [f for f in added if Severity.parse(f["severity"]) >= fail_on and not f.get("suppressed")]
+    # a new finding that reaches --fail-on (and no ignore entry accepts) gates once for its cause
+    gating = {
+        f.get("caused_by") or key
+        for key, f in after.items()
+        if key not in before and Severity.parse(f["severity"]) >= fail_on and not f.get("suppressed")
+    }
     return {
         "old": _side(old),
         "new": _side(new),

@@ -2,17 +2,22 @@
 
     - rule: catalog-expiry              # required: the rule id
       package: KB2731847                # optional: a package identity or KB the finding names
-      path: "Windows\\servicing\\*"      # optional: a glob on an evidence path (case-insensitive)
+      kb: KB2731847                     # optional: a KB (2731847 alone means the same)
+      path: "Windows\\servicing\\*"      # optional: a glob on an evidence path (case-insensitive, \\ or /)
+      id: "catalog-expiry:windows\\..."  # optional: exactly one finding, by its identity (the JSON `id`)
       reason: replaced in the next image build (CHG-1234)   # required
       expires: 2027-01-31               # optional: after this day the entry no longer applies
 
-An ignored finding is not dropped: it stays in JSON/SARIF marked `suppressed`
-and stops counting for `--fail-on`. An expired entry applies no more, and a
-warning says so, so an acceptance cannot silently outlive its reason.
+An ignored finding is not dropped: it stays in every format marked `suppressed`
+(with the file and entry number) and stops counting for `--fail-on`. Nothing is
+accepted silently: a field of the wrong type is a one-line error; an unknown
+rule id, an entry that matches no finding and an expired entry (judged against
+the day of the run, not --as-of) are warnings in the report and on stderr.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from dataclasses import dataclass
 from datetime import date
@@ -24,7 +29,8 @@ from imgscan.check import Finding
 from imgscan.errors import ImgscanError
 
 DEFAULT = Path(".imgscanignore.yaml")
-FIELDS = {"rule", "path", "package", "kb", "reason", "expires"}
+FIELDS = {"rule", "path", "package", "kb", "id", "reason", "expires"}
+TEXT_FIELDS = ("rule", "reason", "path", "package", "id")
 
 
 @dataclass(frozen=True)
@@ -35,18 +41,42 @@ class IgnoreEntry:
     package: str | None = None
     kb: str | None = None
     expires: date | None = None
+    number: int = 0  # its place in the file, from 1, so warnings and the report can point at it
+    id: str | None = None
 
     def matches(self, finding: Finding) -> bool:
         if finding.rule.id != self.rule:
             return False
-        paths = [str(e.get("path", "")) for e in finding.evidence]
-        if self.path and not any(fnmatch.fnmatch(p.lower(), self.path.lower()) for p in paths):
+        if self.id and finding.identity != self.id.lower():
             return False
+        if self.path:
+            pattern = _windows(self.path).lower()
+            if not any(fnmatch.fnmatch(_windows(str(e.get("path", ""))).lower(), pattern) for e in finding.evidence):
+                return False
         names = " ".join([*finding.subjects, finding.message]).lower()
         return all(want.lower() in names for want in (self.package, self.kb) if want)
 
     def as_dict(self, source: str) -> dict[str, object]:
-        return {"reason": self.reason, "expires": self.expires.isoformat() if self.expires else None, "source": source}
+        return {
+            "reason": self.reason,
+            "expires": self.expires.isoformat() if self.expires else None,
+            "source": source,
+            "entry": self.number,
+        }
+
+
+def _windows(path: str) -> str:
+    """A path as the report writes it: SARIF and habit write `/`, the report `\\`."""
+    return path.replace("/", "\\")
+
+
+def _kb(value: object) -> object:
+    """`kb: 2705219` (YAML reads a number) and `kb: "2705219"` both mean KB2705219."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"KB{value}"
+    if isinstance(value, str) and value.strip().isdigit():
+        return f"KB{value.strip()}"
+    return value
 
 
 def load(path: Path) -> list[IgnoreEntry]:
@@ -55,6 +85,8 @@ def load(path: Path) -> list[IgnoreEntry]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ImgscanError(str(path), f"cannot read the ignore file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ImgscanError(str(path), f"the ignore file is not UTF-8 text ({exc.reason})") from exc
     except yaml.YAMLError as exc:
         raise ImgscanError(str(path), f"not valid YAML ({str(exc).splitlines()[0]})") from exc
     if data is None:
@@ -67,29 +99,49 @@ def load(path: Path) -> list[IgnoreEntry]:
             raise ImgscanError(str(path), f"entry {number} needs a rule and a reason")
         unknown = set(item) - FIELDS
         if unknown:
-            raise ImgscanError(str(path), f"entry {number} has unknown field(s) {', '.join(sorted(unknown))}")
+            raise ImgscanError(str(path), f"entry {number} has unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+        item = dict(item, kb=_kb(item.get("kb")))
+        for name in (*TEXT_FIELDS, "kb"):
+            value = item.get(name)
+            if value is not None and not isinstance(value, str):
+                raise ImgscanError(str(path), f"entry {number} ({item['rule']}): {name} must be text, not {value!r} (quote it)")
         expires = item.get("expires")
         if expires is not None and not isinstance(expires, date):
             raise ImgscanError(str(path), f"entry {number}: expires must be a date (YYYY-MM-DD)")
         entries.append(
-            IgnoreEntry(str(item["rule"]), str(item["reason"]), item.get("path"), item.get("package"), item.get("kb"), expires)
+            IgnoreEntry(
+                item["rule"], item["reason"], item.get("path"), item.get("package"), item["kb"], expires, number, item.get("id")
+            )
         )
     return entries
 
 
-def apply(findings: list[Finding], entries: list[IgnoreEntry], source: str, today: date) -> list[str]:
-    """Mark findings the live entries cover as suppressed; returns warnings about expired entries."""
+def apply(findings: list[Finding], entries: list[IgnoreEntry], source: str, today: date, rule_ids: set[str]) -> list[str]:
+    """Mark findings the live entries cover as suppressed; returns warnings: entries naming no known rule,
+    entries past `expires` (against `today`, the day of the run) and entries that matched no finding."""
     warnings = []
     live = []
     for entry in entries:
-        if entry.expires is not None and entry.expires < today:
+        where = f"{source} entry {entry.number}"
+        if entry.rule not in rule_ids:
+            near = difflib.get_close_matches(entry.rule, sorted(rule_ids), n=1)
+            hint = f" (did you mean {near[0]}?)" if near else " (imgscan rules lists them)"
+            warnings.append(f"{where}: no rule is called {entry.rule!r}{hint}; the entry accepts nothing")
+        elif entry.expires is not None and entry.expires < today:
             warnings.append(
-                f"{source}: ignore entry for {entry.rule} expired on {entry.expires} and no longer applies ({entry.reason})"
+                f"{where}: ignore entry for {entry.rule} expired on {entry.expires} and no longer applies ({entry.reason})"
             )
         else:
             live.append(entry)
+    used: set[int] = set()
     for finding in findings:
-        accepted = next((e for e in live if e.matches(finding)), None)
-        if accepted is not None:
-            finding.suppressed = accepted.as_dict(source)
+        matching = [e for e in live if e.matches(finding)]
+        if matching:
+            finding.suppressed = matching[0].as_dict(source)
+            used.update(e.number for e in matching)
+    warnings += [
+        f"{source} entry {e.number}: the entry for {e.rule} matched no finding (check its package, kb, path or id)"
+        for e in live
+        if e.number not in used
+    ]
     return warnings

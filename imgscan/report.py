@@ -65,9 +65,17 @@ class FindingJson(TypedDict):
     references: list[str]
     confirmed_by: NotRequired[list[LogLink]]  # log lines that show a prediction happened
     explained_by: NotRequired[list[str]]  # predictions that explain an observed failure
-    suppressed: NotRequired[dict[str, Any]]  # the ignore-file entry that accepted it
+    suppressed: NotRequired[dict[str, Any]]  # the ignore-file entry that accepted it: reason, expires, source, entry
     observed: NotRequired[str]  # when a log first shows the failure (ISO 8601)
     hits: NotRequired[str]  # when the failure happens, in words, for a finding that is not dated
+    # identity: rule, subject and, for some rules, the HRESULT, lower-case with `\` paths (check.identity);
+    # the same in every run and container format; diff, SARIF fingerprints, the fleet and the ignore file use it
+    id: NotRequired[str]
+    caused_by: NotRequired[str]  # a consequence: the `id` of its root cause, through which it gates
+    explains: NotRequired[list[str]]  # a root cause: the `id`s of its consequences
+    # a root cause or a finding on its own: the severity it counts at for the summary and --fail-on (the worst
+    # of its group that no ignore entry accepts; null when the ignore file accepts them all)
+    gating_severity: NotRequired[SeverityName | None]
 
 
 class ErrorEntry(TypedDict):
@@ -106,6 +114,13 @@ class TargetFirmware(TypedDict):
     dbx: DbxExport | None  # --target-dbx
 
 
+class Filtered(TypedDict):
+    """What --severity left out of `findings` (whole causes); `summary` and the exit code still count them."""
+
+    severities: list[SeverityName]  # the severities shown
+    hidden: dict[str, int]  # findings left out, per own severity (not suppressed), and `suppressed`
+
+
 class Report(TypedDict):
     imgscan: str  # version
     image: ImageInfo
@@ -113,11 +128,12 @@ class Report(TypedDict):
     horizon_days: int
     target_firmware: TargetFirmware
     host: Host
-    summary: dict[str, int]  # findings per severity (not suppressed), and `suppressed`
+    summary: dict[str, int]  # causes per gating severity (a consequence is not counted again), and `suppressed` findings
     findings: list[FindingJson]
     inventory: Inventory
     errors: list[ErrorEntry]
     warnings: list[str]
+    filtered: NotRequired[Filtered]  # only with --severity
 
 
 def schema() -> dict[str, Any]:

@@ -8,30 +8,30 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from imgscan import __version__
 from imgscan.artefacts import Artefacts, gather, wanted_paths
-from imgscan.catalog_inventory import package_validity
-from imgscan.check import Finding, Inventory, Severity
-from imgscan.correlate import correlate
-from imgscan.firmware_db import UNKNOWN, FirmwareTarget
+from imgscan.artefacts.catalog_set import package_validity
+from imgscan.check import Finding, InventoryItem, Severity, assign_identities
+from imgscan.correlate import correlate, ordered, settle_gates, shown
+from imgscan.gate import hidden_note, summary
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.interrupt import doing
 from imgscan.loader import LoadedChecks
 from imgscan.logs.collect import LogGroup
-from imgscan.report import ErrorEntry, ImageInfo, Report, TargetFirmware
-from imgscan.report import Inventory as InventoryJson
+from imgscan.report import ErrorEntry, Filtered, ImageInfo, Inventory, Report, TargetFirmware
 from imgscan.servicing import qfe_rows
 from imgscan.servicing_levels import is_ssu
-from imgscan.verdict_cache import VerdictCache
+from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget
+from imgscan.signing.verdict_cache import VerdictCache
 
 if TYPE_CHECKING:
-    from imgscan.firmware_db import SignatureDatabase
+    from imgscan.signing.firmware_db import SignatureDatabase
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,13 @@ log = logging.getLogger(__name__)
 @dataclass
 class ScanResult:
     report: Report
-    findings: list[Finding]
+    findings: list[Finding]  # every finding, also those --severity leaves out of the report
     checks_completed: int
 
     def gate(self, fail_on: Severity) -> bool:
-        """True when a finding that is not suppressed reaches the `--fail-on` threshold."""
-        return any(f.effective_severity >= fail_on and not f.suppressed for f in self.findings)
+        """True when a cause reaches the `--fail-on` threshold with a finding no ignore entry accepts,
+        whatever --severity shows."""
+        return any(f.gating_severity is not None and f.gating_severity >= fail_on for f in self.findings)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class Options:
     selection: Selection = field(default_factory=Selection)
     ignore: list[IgnoreEntry] = field(default_factory=list)
     ignore_source: str = ""
-    severities: frozenset[Severity] | None = None  # None: show every severity
+    severities: frozenset[Severity] | None = None  # None: show every severity (what is shown never changes the gate)
+    today: date | None = None  # the day of the run (the CLI's one clock): when ignore entries expire
     jobs: int | None = 1  # processes that judge catalogs; None: every core when the image has many
     verdict_cache: VerdictCache | None = None  # a fleet's shared catalog verdicts
     target_firmware: FirmwareTarget = UNKNOWN  # the Secure Boot db of the hosts
@@ -70,29 +72,40 @@ def scan(path: Path, as_of: date, checks: LoadedChecks, options: Options | None 
 
 
 def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options: Options) -> ScanResult:
-    """Gather the artefacts of an opened volume, run every check and assemble the report (the unit
+    """Gather the artefacts of an opened image, run every check and assemble the report (the unit
     tests call this with an in-memory volume)."""
     horizon_days = options.horizon_days
     art = gather(
-        opened.volume,
+        opened,
         as_of,
         horizon_days,
         jobs=options.jobs,
         verdict_cache=options.verdict_cache,
-        partitions=opened.partitions,
-        container=opened.info.format,
         target_firmware=options.target_firmware,
         target_dbx=options.target_dbx,
     )
     with doing("running the checks"):
         findings, inventory, errors, outcome = _run_checks(art, checks)
     findings = [timed for f in findings if (timed := _apply_timing(f, art)) is not None]
+    assign_identities(findings)
     correlate(findings)
     report_inventory = _inventory(art, inventory, checks, outcome)
-    warnings = apply_ignore(findings, options.ignore, options.ignore_source, datetime.now(timezone.utc).date())
-    if options.severities is not None:
-        findings = [f for f in findings if f.effective_severity in options.severities]
-    findings.sort(key=Finding.sort_key)
+    warnings: list[str] = []
+    if options.ignore:
+        assert options.today is not None, "ignore entries expire against the day of the run"
+        rule_ids = {rule.id for rule in checks.rules}
+        warnings = apply_ignore(findings, options.ignore, options.ignore_source, options.today, rule_ids)
+    settle_gates(findings)
+    findings = ordered(findings)
+    every = [f.to_dict() for f in findings]
+    listed, filtered = every, None
+    if options.severities is not None:  # what is shown; the summary and the gate count every finding
+        visible = {id(f) for f in shown(findings, options.severities)}
+        listed = [d for f, d in zip(findings, every, strict=True) if id(f) in visible]
+        hidden = _hidden([f for f in findings if id(f) not in visible])
+        filtered = Filtered(severities=[s.json_name for s in sorted(options.severities, reverse=True)], hidden=hidden)
+        if any(hidden.values()):
+            warnings.append(f"--severity hid {hidden_note(hidden)}")
     report: Report = {
         "imgscan": __version__,
         "image": _image(opened),
@@ -100,9 +113,8 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         "horizon_days": horizon_days,
         "target_firmware": _target_firmware(options),
         "host": art.host(),
-        "summary": {str(s): sum(f.effective_severity == s and not f.suppressed for f in findings) for s in reversed(Severity)}
-        | {"suppressed": sum(bool(f.suppressed) for f in findings)},
-        "findings": [f.to_dict() for f in findings],
+        "summary": summary(every),
+        "findings": listed,
         "inventory": report_inventory,
         "errors": cast(
             list[ErrorEntry],
@@ -115,7 +127,15 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
         ),
         "warnings": warnings,
     }
+    if filtered is not None:
+        report["filtered"] = filtered
     return ScanResult(report=report, findings=findings, checks_completed=sum(why is None for why in outcome.values()))
+
+
+def _hidden(findings: list[Finding]) -> dict[str, int]:
+    """The findings --severity left out, by their own severity, and those the ignore file accepted."""
+    counts = {str(s): sum(f.effective_severity == s and not f.suppressed for f in findings) for s in reversed(Severity)}
+    return counts | {"suppressed": sum(bool(f.suppressed) for f in findings)}
 
 
 def _target_firmware(options: Options) -> TargetFirmware:
@@ -156,7 +176,7 @@ def _run_checks(
             continue
         try:
             for record in check.run(art):
-                if isinstance(record, Inventory):
+                if isinstance(record, InventoryItem):
                     inventory.setdefault(record.section, []).append(record.item)
                 else:
                     findings.append(record)
@@ -195,21 +215,25 @@ def _image(opened: OpenedImage) -> ImageInfo:
 
 def _inventory(
     art: Artefacts, sections: dict[str, list[dict[str, object]]], loaded: LoadedChecks, outcome: dict[str, str | None]
-) -> InventoryJson:
+) -> Inventory:
     hives: list[dict[str, object]] = []
     for role, hive in (("SOFTWARE", art.software), ("SYSTEM", art.system), ("COMPONENTS", art.components)):
         if hive:
             hives.append({"path": hive.path, "role": role, "dirty": hive.dirty})
     for user in art.user_hives:
         hives.append({"path": user.path, "role": "user", "dirty": user.dirty} | user.account.as_dict())
-    inventory: InventoryJson = {
+    inventory: Inventory = {
         "hives": hives,
         "profiles_not_scanned": art.profile_notes,
         "qfe": qfe_rows(art.packages),
         "packages": [
-            p.as_dict() | {"servicing_stack_update": is_ssu(p)} | package_validity(p, art.catalogs) for p in art.packages
+            p.as_dict() | {"servicing_stack_update": is_ssu(p)} | package_validity(p, art.catalogs, art.as_of)
+            for p in art.packages
         ],
-        "catalogs": [r.as_dict() for r in art.catalogs.records],
+        "catalogs": [
+            r.as_dict() | {"status_as_of": r.verdict.status_on(art.as_of) if r.verdict else "unreadable"}
+            for r in art.catalogs.records
+        ],
         "trust": art.trust,
         "partitions": [p.as_dict() for p in art.boot.partitions],
         "boot_files": [f.as_dict() for f in art.boot.files],
@@ -222,4 +246,4 @@ def _inventory(
         ],
     }
     # the sections checks add (e.g. wintrust), after the fixed ones and in name order
-    return cast(InventoryJson, {**inventory, **dict(sorted(sections.items()))})
+    return cast(Inventory, {**inventory, **dict(sorted(sections.items()))})

@@ -2,9 +2,36 @@
 
 The package key name, the `.mum`/`.cat` base name in `Windows\\servicing\\Packages`
 and the `InstallName` value are the same identity
-(`name~publicKeyToken~arch~language~version`). `wmic qfe` / `Get-HotFix`
-(Win32_QuickFixEngineering) list CBS update packages; `qfe_rows` approximates
-that list from the offline data: one row per KB among installed packages.
+(`name~publicKeyToken~arch~language~version`).
+
+What `wmic qfe` / `Get-HotFix` (Win32_QuickFixEngineering) list, and what imgscan assumes where the
+sources are silent:
+- Since Windows Vista the class returns only updates supplied by CBS, and `HotFixID` is a key
+  property of the class: one instance per KB, however many packages the update has
+  (https://learn.microsoft.com/en-us/windows/win32/cimwin32prov/win32-quickfixengineering).
+  Description is the release type ("Update", "Security Update"), InstalledBy an account name
+  ("NT AUTHORITY\\SYSTEM"), InstalledOn a date
+  (https://learn.microsoft.com/en-us/powershell/module/microsoft.powershell.management/get-hotfix);
+  a registry-based rebuild of that list reads the same values from the registration and the `.mum`
+  (Get-HotFixList in https://github.com/itm4n/PrivescCheck).
+- The `.mum` says what a package is: `<package identifier= releaseType=>`. Every package of an
+  update names the KB (`update.mum` and each `Package_N_for_KB...` of the real update packages in
+  ../shared/realdata/updates). Windows' own packages name themselves, with release types from
+  https://learn.microsoft.com/en-us/windows-hardware/manufacture/desktop/dism/dismreleasetype-enumeration:
+  Foundation, Product (the edition), Language Pack, Feature Pack, OnDemand Pack; so do the language
+  packages an update brings (KB2891638's children: identifier = their own name, "Language Pack").
+  Real listings hold KB numbers only, never those packages (a Windows 7 host's HotFixIDs:
+  https://github.com/pwnwiki/pwnwiki.github.io/pull/111).
+- So a row is an installed package whose identifier (or, without a readable manifest, whose name)
+  names a KB and whose release type is not a kind that only Windows' own packages have
+  (`BASE_RELEASE_TYPES`). Assumed where the sources are silent: a Feature Pack that names a KB is
+  listed (the real KB943790 manifest is one); Staged, Superseded and Absent packages are not; a KB's
+  row takes the earliest install among its packages.
+- To answer the query CBS opens every installed package, listed or not, since only the opened
+  manifest says whether a package is an update; one it cannot open (its catalog no longer
+  validates) fails the whole enumeration: "No instances available" on ~10,000 hosts in the
+  KB2705219 incident. `qfe_opened` is that set: imgscan assumes a foundation, edition or language
+  package with an invalid catalog empties the list just as an update does.
 """
 
 from __future__ import annotations
@@ -19,6 +46,7 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
+from imgscan.accounts import SYSTEM_SID
 from imgscan.hives import Hive
 from imgscan.image.volume import WindowsVolume, child_path
 
@@ -46,6 +74,15 @@ STATES = {
 }
 INSTALLED_STATES = {0x65, 0x70, 0x80, 0xFFFFFF90, 0xFFFFFF80}
 KB_PATTERN = re.compile(r"KB\d{6,8}", re.IGNORECASE)
+# release types (lower case) only Windows' own packages have: never a wmic qfe row, whatever their identifier
+BASE_RELEASE_TYPES = frozenset({"foundation", "product", "language pack", "ondemand pack", "local pack"})
+# the accounts Windows names in InstalledBy for the well-known SIDs an offline image cannot resolve
+# otherwise (https://learn.microsoft.com/en-us/windows/win32/secauthz/well-known-sids)
+WELL_KNOWN_ACCOUNTS = {
+    SYSTEM_SID: r"NT AUTHORITY\SYSTEM",
+    "S-1-5-19": r"NT AUTHORITY\LOCAL SERVICE",
+    "S-1-5-20": r"NT AUTHORITY\NETWORK SERVICE",
+}
 
 
 @dataclass(frozen=True)
@@ -54,13 +91,19 @@ class Package:
     state: int | None  # None: a .mum on disk with no registration
     install_time: datetime | None
     install_user: str | None
-    kb: str | None
+    kb: str | None  # the KB number the manifest's identifier (else the package name) names, if any
     release_type: str | None
     mum_path: str | None
     cat_path: str | None
     problem: str | None  # what is wrong with its files, if anything
     mum_digests: frozenset[bytes] = frozenset()  # SHA-1 and SHA-256 of the .mum, to find it in the catalog
     updates_servicing_stack: bool = False  # its .mum updates the servicing stack component (an SSU)
+    identifier: str | None = None  # the manifest's <package identifier>: a KB, or the name of Windows' own package
+
+    @property
+    def is_update(self) -> bool:
+        """Whether Win32_QuickFixEngineering counts it as an update (a hotfix) when it is installed."""
+        return self.kb is not None and (self.release_type or "").lower() not in BASE_RELEASE_TYPES
 
     @property
     def state_name(self) -> str:
@@ -75,6 +118,7 @@ class Package:
     def as_dict(self) -> dict[str, object]:
         return {
             "identity": self.identity,
+            "identifier": self.identifier,
             "kb": self.kb,
             "release_type": self.release_type,
             "state": None if self.state is None else f"0x{self.state:x}",
@@ -96,8 +140,8 @@ def filetime(high: int, low: int) -> datetime | None:
 
 
 def _manifest_facts(data: bytes) -> tuple[str | None, str | None, bool]:
-    """(KB, releaseType, whether it updates the servicing stack) from a package manifest; raises
-    ValueError when it is not a manifest.
+    """(identifier, releaseType, whether it updates the servicing stack) from a package manifest;
+    raises ValueError when it is not a manifest.
 
     A servicing stack update names the servicing stack component among the assemblies its `update`
     elements install. Every package also names that component in `installerAssembly` (the servicing
@@ -154,7 +198,7 @@ def _package(volume: WindowsVolume, identity: str, registration: tuple | None, f
     mum_name, cat_name = files.get(f"{identity.lower()}.mum"), files.get(f"{identity.lower()}.cat")
     mum_path = child_path(PACKAGES_DIR, mum_name) if mum_name else None
     cat_path = child_path(PACKAGES_DIR, cat_name) if cat_name else None
-    kb = release_type = problem = None
+    identifier = release_type = problem = None
     stack = False
     digests: frozenset[bytes] = frozenset()
     if mum_path:
@@ -162,7 +206,7 @@ def _package(volume: WindowsVolume, identity: str, registration: tuple | None, f
             with volume.open(mum_path) as fh:
                 data = fh.read()
             digests = frozenset({hashlib.sha1(data).digest(), hashlib.sha256(data).digest()})
-            kb, release_type, stack = _manifest_facts(data)
+            identifier, release_type, stack = _manifest_facts(data)
         except OSError as exc:  # ArtefactUnreadable: not a readable file
             problem = f".mum cannot be read: {getattr(exc, 'problem', exc)}"
         except ValueError as exc:
@@ -170,21 +214,46 @@ def _package(volume: WindowsVolume, identity: str, registration: tuple | None, f
     missing = [kind for kind, path in ((".mum", mum_path), (".cat", cat_path)) if path is None]
     if missing and registration:
         problem = f"registered but {' and '.join(missing)} missing in {PACKAGES_DIR}"
-    if not (kb and KB_PATTERN.fullmatch(kb)):
-        match = KB_PATTERN.search(identity)
-        kb = match.group(0).upper() if match else kb
-    return Package(identity, state, install_time, install_user, kb, release_type, mum_path, cat_path, problem, digests, stack)
+    return Package(
+        identity,
+        state,
+        install_time,
+        install_user,
+        _kb(identifier, identity),
+        release_type,
+        mum_path,
+        cat_path,
+        problem,
+        digests,
+        stack,
+        identifier,
+    )
+
+
+def _kb(identifier: str | None, identity: str) -> str | None:
+    """The KB an update's identifier names ("KB2999226", also "KB2999226_BF"), else the one its package
+    name names ("Package_2_for_KB2705219"); None for Windows' own packages, whose identifier and name
+    are names ("Microsoft-Windows-Foundation-Package")."""
+    match = KB_PATTERN.search(identifier or "") or KB_PATTERN.search(identity.split("~")[0])
+    return match.group(0).upper() if match else None
+
+
+def qfe_opened(packages: list[Package]) -> list[Package]:
+    """The packages CBS opens to answer a Win32_QuickFixEngineering query: every installed one, also
+    those it does not list (see the module docstring). One that cannot be opened empties the list."""
+    return [p for p in packages if p.installed]
 
 
 def qfe_rows(packages: list[Package]) -> list[dict[str, str | None]]:
-    """What `wmic qfe` would list: one row per KB among installed packages, earliest install first."""
+    """What `wmic qfe` would list when CBS can open every package: one row per KB among installed
+    updates, with the release type, day and account of its earliest installed package."""
     rows: dict[str, dict[str, str | None]] = {}
-    for package in sorted(packages, key=lambda p: p.install_time or datetime.max.replace(tzinfo=timezone.utc)):
-        if package.installed and package.kb and package.kb not in rows:
-            rows[package.kb] = {
+    for package in sorted(qfe_opened(packages), key=lambda p: p.install_time or datetime.max.replace(tzinfo=timezone.utc)):
+        if package.is_update and package.kb not in rows:
+            rows[str(package.kb)] = {
                 "HotFixID": package.kb,
-                "Description": package.release_type or "Update",
+                "Description": package.release_type,
                 "InstalledOn": f"{package.install_time:%-m/%-d/%Y}" if package.install_time else None,
-                "InstalledBy": package.install_user,
+                "InstalledBy": WELL_KNOWN_ACCOUNTS.get(package.install_user or "", package.install_user),
             }
     return sorted(rows.values(), key=lambda r: r["HotFixID"] or "")

@@ -45,6 +45,7 @@ class Windows7Servicing:
     end_of_support: date
     esu_sources: tuple[str, ...]
     esu_licensing: tuple[Update, ...]
+    esu_updates: tuple[Update, ...] = ()  # updates that install only on ESU-eligible devices
 
     @cached_property
     def first_sha2_ssu(self) -> Update:
@@ -70,6 +71,7 @@ def windows7_servicing() -> Windows7Servicing:
         end_of_support=data["esu"]["end_of_support"],
         esu_sources=tuple(data["esu"]["sources"]),
         esu_licensing=updates(data["esu"]["licensing"]),
+        esu_updates=updates(data["esu"].get("updates", [])),
     )
 
 
@@ -84,7 +86,14 @@ def is_ssu(package: Package) -> bool:
 
 def is_sha2_era_ssu(package: Package) -> bool:
     """A Windows 7 SP1 servicing stack update of March 2019 or later (the level SHA-2 signed updates need)."""
-    return is_ssu(package) and _kb_number(package.kb) >= _kb_number(windows7_servicing().first_sha2_ssu.kb)
+    return sha2_era_ssu(package.kb, package.updates_servicing_stack)
+
+
+def sha2_era_ssu(kb: str | None, updates_servicing_stack: bool) -> bool:
+    """The same question for an update that is not installed yet (preflight): its KB and whether its
+    manifest updates the servicing stack component."""
+    data = windows7_servicing()
+    return (updates_servicing_stack or kb in data.ssu_kbs) and _kb_number(kb) >= _kb_number(data.first_sha2_ssu.kb)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,15 @@
 
 A pure view of the report (the JSON contract): package installs, catalog signing,
 timestamps and signer expiry, WinTrust value writes, first and last logged
-failures, and the days predicted failures start. Every time is ISO 8601 in UTC
+failures, and the days findings start (`predicted:` after the --as-of day,
+`failing since:` on or before it). Times are ISO 8601 in UTC
 (`2013-06-30T10:00:00Z`); a day without a time (a prediction's first day) is
 its midnight. Text logs are written in the host's local time: they are
 converted with the image's own UTC offset (`host.utc_offset_minutes`, from
-SYSTEM's TimeZoneInformation), or, when the image does not say, taken as UTC
-and marked "(host local time, zone unknown)".
+SYSTEM's TimeZoneInformation); when the image does not say, the time is shown
+as the log wrote it, without the `Z` (`2012-04-24T08:54:49`), and marked
+"(host local time; the image does not record its time zone)". Such events are
+placed as if that time were UTC.
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ def _event(time: str | None, kind: str, subject: str, detail: str, source: str) 
     return {"time": time, "kind": kind, "subject": subject, "detail": detail, "source": source} if time else None
 
 
+FAMILY = {"cbs": "the CBS logs", "setup": "a setup log", "events": "the event logs"}
+LOCAL_NOTE = " (host local time; the image does not record its time zone)"
+
+
+def _local(text: str | None) -> str | None:
+    """A text log's local time, when the zone is unknown: as written, to the second, without `Z`."""
+    return datetime.fromisoformat(text).strftime("%Y-%m-%dT%H:%M:%S") if text else None
+
+
 def _utc(text: str | None, offset_minutes: int | None = 0) -> str | None:
     """A report time (a date, an aware ISO time, or a naive local one) as `YYYY-MM-DDTHH:MM:SSZ`."""
     if not text:
@@ -39,7 +51,7 @@ def _utc(text: str | None, offset_minutes: int | None = 0) -> str | None:
 def timeline(report: Json) -> list[Event]:
     inventory = report["inventory"]
     offset = (report.get("host") or {}).get("utc_offset_minutes")
-    local_note = "" if offset is not None else " (host local time, zone unknown)"
+    as_of = report["as_of"]
     events: list[Event | None] = []
     for package in inventory.get("packages", []):
         events.append(
@@ -68,9 +80,9 @@ def timeline(report: Json) -> list[Event]:
         events.append(
             _event(
                 _utc(signer.get("not_after")),
-                "catalog signer expires",
+                "catalog signer certificate ends",
                 name,
-                f"{signer.get('common_name')}; signature {cat.get('status')}"
+                f"{signer.get('common_name')}; signature {cat.get('status_as_of') or cat.get('status')} as of {as_of}"
                 + (f", valid until {until}" if until else ", with no end date"),
                 cat["path"],
             )
@@ -86,34 +98,38 @@ def timeline(report: Json) -> list[Event]:
             continue
         subject = group["subject"] or "(no subject)"
         source = ", ".join(group["sources"])
-        note = local_note if group["family"] != "events" else ""  # event logs record UTC
+        # event logs record UTC; text logs the host's local time, converted when the image gives its zone
+        unknown_zone = group["family"] != "events" and offset is None
+        note = LOCAL_NOTE if unknown_zone else ""
+
+        def when(text: str | None, unknown_zone: bool = unknown_zone) -> str | None:
+            return _local(text) if unknown_zone else _utc(text, offset)
+
+        family = FAMILY.get(group["family"], f"the {group['family']} logs")
         events.append(
             _event(
-                _utc(group["first"], offset),
-                f"first {group['family']} failure",
+                when(group["first"]),
+                f"first failure in {family}",
                 subject,
                 f"{group['hresult']} ({group['count']} time(s)){note}",
                 source,
             )
         )
         if group["last"] != group["first"]:
-            events.append(
-                _event(
-                    _utc(group["last"], offset), f"last {group['family']} failure", subject, f"{group['hresult']}{note}", source
-                )
-            )
+            events.append(_event(when(group["last"]), f"last failure in {family}", subject, f"{group['hresult']}{note}", source))
     for finding in report["findings"]:
         subject = finding["evidence"][0].get("path", "") if finding["evidence"] else ""
+        starts = finding["starts"]
         events.append(
             _event(
-                _utc(finding["starts"]),
-                f"predicted: {finding['rule']}",
+                _utc(starts),
+                f"{'predicted' if starts and starts > as_of else 'failing since'}: {finding['rule']}",
                 subject,
                 f"{finding['severity']} {finding['hresult'] or ''}".strip(),
                 "imgscan",
             )
         )
-    return sorted((e for e in events if e), key=lambda e: (e["time"], e["kind"], e["subject"]))
+    return sorted((e for e in events if e), key=lambda e: (e["time"].removesuffix("Z"), e["kind"], e["subject"]))
 
 
 def to_csv(events: list[Event]) -> str:

@@ -32,6 +32,7 @@ BOOT_FILE_SIGNATURE_INVALID = Rule(
     ),
     predicts=("0x80096010",),
     hits="at every boot with Secure Boot on",
+    subject="file",  # the boot file by name: an ESP and a WIM keep it in different folders
 )
 
 

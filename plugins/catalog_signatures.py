@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from imgscan.catalog_inventory import CatalogRecord, catalog_evidence, first_failure
+from imgscan.artefacts.catalog_set import CatalogRecord, catalog_evidence, first_failure
 from imgscan.check import Check, Finding, Rule, Severity, Timing
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
@@ -52,6 +52,7 @@ UNTRUSTED = Rule(
     references=(*REFERENCES, "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2718704"),
     predicts=("0x800B0109", "0x80096010", "0x800B0100", "0x800B010C"),
     hits="whenever servicing opens the package (update installs and removals)",
+    subject_code=True,  # one package can be distrusted (0x800B010C) and fail to verify, as two findings
 )
 
 UNREADABLE = Rule(
@@ -97,7 +98,7 @@ class CatalogSignatures(Check):
         if not records:
             return
         name = f"{package.identity} ({package.kb or 'no KB'}, {package.state_name})" if package else records[0].path
-        yield from self._revoked(records, name, package)
+        yield from self._revoked(art, records, name, package)
         bad = [r for r in records if r.verdict and r.verdict.never_valid and r.verdict.status != "revoked"]
         if bad:
             verdict = bad[0].verdict
@@ -105,7 +106,7 @@ class CatalogSignatures(Check):
             yield Finding(
                 rule=UNTRUSTED,
                 message=f"{name}: {verdict.reason}; CBS cannot verify the package ({verdict.hresult}).",
-                evidence=[catalog_evidence(r) for r in bad],
+                evidence=[catalog_evidence(r, art.as_of) for r in bad],
                 remediation="Reinstall the package from Microsoft's original media, or rebuild the image.",
                 hresult=verdict.hresult,
                 subjects=_subjects(package, bad),
@@ -125,14 +126,14 @@ class CatalogSignatures(Check):
                 f'\\\\?\\C:\\{cat_name} is valid. [HRESULT = 0x800b0101 - CERT_E_EXPIRED]", the package can no '
                 f'longer be uninstalled, and CheckSUR reports "CBS Catalog Expired 0x800B0101".'
             ),
-            evidence=[catalog_evidence(r) for r in records],
+            evidence=[catalog_evidence(r, art.as_of) for r in records],
             remediation=_remediation(art, failing, package, starts),
             starts=starts,
             hresult="0x800B0101",
             subjects=_subjects(package, records),
         )
 
-    def _revoked(self, records: list[CatalogRecord], name: str, package: Package | None) -> Iterator[Finding]:
+    def _revoked(self, art: Artefacts, records: list[CatalogRecord], name: str, package: Package | None) -> Iterator[Finding]:
         """Validity rule 7: a chain certificate in the Disallowed store, from the day it was put there."""
         revoked = [r for r in records if r.verdict and r.verdict.status == "revoked"]
         if not revoked:
@@ -147,7 +148,7 @@ class CatalogSignatures(Check):
                 f"{name}: {verdict.reason}; {when} CBS cannot verify the package ({verdict.hresult} CERT_E_REVOKED; "
                 f"Windows 8 and later may report 0x800B0111 TRUST_E_EXPLICIT_DISTRUST)."
             ),
-            evidence=[catalog_evidence(r) for r in revoked],
+            evidence=[catalog_evidence(r, art.as_of) for r in revoked],
             remediation=(
                 "Replace the package with a release signed by a certificate that is not distrusted, or (only if the "
                 "entry is a mistake) remove it from SOFTWARE\\Microsoft\\SystemCertificates\\Disallowed in the "

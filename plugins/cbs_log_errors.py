@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from imgscan.check import Finding, Rule, Severity
-from imgscan.logs.report import SEVERITY_POLICY, LogCheck, code_text, evidence, observed_at, severity_of, span
+from imgscan.logcheck import SEVERITY_POLICY, LogCheck, code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.logs.collect import LogGroup
@@ -31,6 +31,8 @@ CBS_LOG_ERROR = Rule(
     ),
     observes_logs=True,
     hits="already happened (the log line has no time)",
+    subject="message",  # the group's package or catalog, then its HRESULT
+    subject_code=True,
 )
 
 
@@ -45,10 +47,11 @@ class CbsLogErrors(LogCheck):
             severity=severity_of(group.hresult),
             message=f"{subject}: {code_text(group.hresult)} logged {span(group)} ({', '.join(sorted(group.sources))}).",
             evidence=evidence(group),
+            # the fix when no prediction explains it; one that does gives its own (imgscan.correlate)
             remediation=(
-                "Run `imgscan explain` on the code; for a catalog or package failure see the catalog-expiry / "
-                "catalog-untrusted findings; otherwise repair the component store (DISM /RestoreHealth on "
-                "Windows 8+, CheckSUR / System Update Readiness on Windows 7)."
+                f"No check of this image predicts this failure: `imgscan explain {group.hresult}` says what the code "
+                "means; repair the component store (DISM /RestoreHealth on Windows 8+, CheckSUR / System Update "
+                "Readiness on Windows 7)."
             ),
             hresult=group.hresult,
             observed=observed_at(group),

@@ -41,18 +41,12 @@ class ComponentStore(Check):
     needs = ("packages",)
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        members_of = {r.path.lower(): r.members for r in artefacts.catalogs.records if r.members is not None}
+        from imgscan.artefacts.catalog_set import store_problems
+
         for package in artefacts.packages:
             if not package.installed:
                 continue
-            problems = []
-            if package.mum_path is None:
-                problems.append(("CBS MUM Missing", f"{package.identity}.mum"))
-            if package.cat_path is None:
-                problems.append(("CBS Catalog Missing", f"{package.identity}.cat"))
-            members = members_of.get(package.cat_path.lower()) if package.cat_path else None
-            if members is not None and package.mum_digests and not members & package.mum_digests:
-                problems.append(("CBS MUM Corrupt", f"{package.identity}.mum not listed in its .cat"))
+            problems = store_problems(package, artefacts.catalogs)
             if not problems:
                 continue
             yield Finding(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from imgscan.check import Check, Finding, Inventory, Rule, Severity
+from imgscan.check import Check, Finding, InventoryItem, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -65,9 +65,9 @@ class ImageState(Check):
     rules = (IMAGE_NOT_GENERALIZED,)
     needs = ("setup_state",)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding | Inventory]:
+    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
         state = artefacts.kind("setup_state")
-        yield Inventory("setup_state", {"path": state.source, "image_state": state.image_state})
+        yield InventoryItem("setup_state", {"path": state.source, "image_state": state.image_state})
         known = STATES.get(state.image_state.upper())
         if known is None:
             return

@@ -5,7 +5,13 @@ What it finds: an installed package whose catalog signature is, or within
 `Get-HotFix`) enumerates CBS packages; in seed 001 one package that CBS could
 no longer open (KB2705219, CERT_E_EXPIRED) emptied the whole list on ~10,000
 hosts. The exact per-package mechanism is not documented: this is a prediction
-resting on that incident, and the message says so.
+resting on that incident (cited in the rule's references; the message describes
+this image: which packages and KBs, from when). Which packages count is
+`qfe_opened` in imgscan/servicing.py: every installed one, also Windows' own
+foundation, edition and language packages that the list never shows, because
+CBS has to open a package to learn whether it is an update. It also states what
+`wmic qfe` lists on the --as-of day (inventory `wmic_qfe`), which
+`imgscan packages` shows.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 
-from imgscan.catalog_inventory import first_failure
-from imgscan.check import Check, Finding, Rule, Severity, Timing
+from imgscan.artefacts.catalog_set import first_failure
+from imgscan.check import Check, Finding, InventoryItem, Rule, Severity, Timing
+from imgscan.servicing import qfe_opened
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -36,6 +43,8 @@ QFE_EMPTY = Rule(
         "on ~10,000 Windows 7 SP1 hosts deployed from one sysprepped image",
     ),
     predicts=("0x800B0101",),
+    subject="packages",  # the KBs whose catalogs empty the list
+    consequence_of=("catalog-expiry", "catalog-untrusted"),
 )
 
 
@@ -44,15 +53,17 @@ class QfeEmpty(Check):
     needs = ("packages", "catalogs")
 
     def applies(self, artefacts: Artefacts) -> bool:
-        return any(p.installed for p in artefacts.packages)
+        return bool(qfe_opened(artefacts.packages))
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding]:
+    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
+        from imgscan.servicing import qfe_rows
+
         culprits: list[tuple[date | None, dict[str, object]]] = []
-        for package in artefacts.packages:
-            if not package.installed:
-                continue
+        own = 0  # culprits that are Windows' own packages: never a wmic qfe row, yet opened to answer it
+        for package in qfe_opened(artefacts.packages):
             starts, never_valid = first_failure([r for r in artefacts.catalogs.of_package(package) if r.verdict])
             if never_valid or (starts is not None and starts <= artefacts.horizon_end):
+                own += not package.is_update
                 culprits.append(
                     (
                         None if never_valid else starts,
@@ -65,29 +76,53 @@ class QfeEmpty(Check):
                         },
                     )
                 )
-        if not culprits:
-            return
         dated = [s for s, _ in culprits if s is not None]
         # a package that never validates empties the list already; else the first package to fail decides
-        starts = None if len(dated) < len(culprits) else min(dated)
-        kbs = sorted({str(e["kb"]) for _, e in culprits if e["kb"]})
-        when = f"from {starts}" if starts else "already"
+        starts = None if len(dated) < len(culprits) else min(dated, default=None)
+        empty = bool(culprits) and (starts is None or starts <= artefacts.as_of)
+        # what wmic qfe lists on the --as-of day, the one answer `imgscan packages` shows in every format
+        yield InventoryItem(
+            "wmic_qfe",
+            {
+                "as_of": artefacts.as_of.isoformat(),
+                "empty": empty,
+                "from": starts.isoformat() if culprits and starts else None,
+                "rows": [] if empty else qfe_rows(artefacts.packages),
+            },
+        )
+        if not culprits:
+            return
+        unlisted = f" ({own} of them Windows' own packages, which wmic qfe never lists but opens to answer)" if own else ""
+        when = "already (a catalog never validates)" if starts is None else f"{'since' if empty else 'from'} {starts}"
         yield Finding(
             rule=QFE_EMPTY,
             message=(
-                f'Prediction: {when}, Win32_QuickFixEngineering (wmic qfe, Get-HotFix) returns "No instances '
-                f'available" on every host built from this image, because CBS cannot open {len(culprits)} installed '
-                f"package(s) whose catalog signature is invalid ({', '.join(kbs) or 'no KB'}). One such package "
-                f"(KB2705219, whose catalog expired in 2013) emptied the list on ~10,000 Windows 7 hosts deployed from "
-                f"one image; Microsoft does not document the per-package mechanism, so this is a prediction."
+                f'Predicted: {when}, Win32_QuickFixEngineering (wmic qfe, Get-HotFix) returns "No instances available" '
+                f"on every host built from this image, because CBS cannot open these installed packages, whose catalog "
+                f"signature is or becomes invalid: {_by_update(culprits)}{unlisted}. Microsoft does not document why one such "
+                "package empties the whole list; the references hold an observed case."
             ),
             evidence=[e for _, e in sorted(culprits, key=lambda c: (str(c[0]), str(c[1]["package"])))],
             remediation=(
                 "Fix the catalog-expiry / catalog-untrusted findings of these packages (install KB2749655 where it "
                 "applies, or replace the packages with their re-released versions) and recapture the image; on "
                 "deployed hosts, uninstalling the package (clock set back) restores wmic qfe at once."
+                + (" Windows' own packages cannot be uninstalled: rebuild the image from valid media." if own else "")
             ),
             starts=starts,
             hresult="0x800B0101",
             subjects=tuple(str(e["package"]) for _, e in culprits),
         )
+
+
+def _by_update(culprits: list[tuple[date | None, dict[str, object]]]) -> str:
+    """'KB2705219 (3 packages, from 2013-06-30), KB2731847 (1 package, from 2013-10-15)'."""
+    days: dict[str, list[date | None]] = {}
+    for day, evidence in culprits:
+        # an update by its KB, one of Windows' own packages (no KB: never a wmic qfe row itself) by name
+        days.setdefault(str(evidence["kb"] or str(evidence["package"]).split("~")[0]), []).append(day)
+    parts = []
+    for update, starts in sorted(days.items()):
+        first = "never valid" if None in starts else f"from {min(d for d in starts if d is not None)}"
+        parts.append(f"{update} ({len(starts)} package{'s' if len(starts) > 1 else ''}, {first})")
+    return ", ".join(parts)

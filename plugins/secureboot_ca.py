@@ -40,6 +40,7 @@ CA_2023_REQUIRED = Rule(
     ),
     references=(KB5068202, KB5025885),
     hits="at every boot with Secure Boot on",
+    subject="file",  # the boot file by name: an ESP and a WIM keep it in different folders
 )
 CA_2011_ONLY = Rule(
     id="secureboot-ca-2011-only",
@@ -53,6 +54,7 @@ CA_2011_ONLY = Rule(
     ),
     references=(KB5062713, KB5068202),
     hits="when a boot-manager update signed under Windows UEFI CA 2023 installs",
+    subject="file",  # the boot file by name: an ESP and a WIM keep it in different folders
 )
 
 
@@ -61,8 +63,8 @@ class SecureBootCa(Check):
     needs = ("boot",)
 
     def run(self, artefacts: Artefacts) -> Iterator[Finding]:
-        from imgscan.firmware_db import NO_WINDOWS_CA
-        from imgscan.secureboot import authorities, generations
+        from imgscan.signing.firmware_db import NO_WINDOWS_CA
+        from imgscan.signing.secureboot import authorities, generations
 
         firmware = artefacts.target_firmware.generation
         if firmware == NO_WINDOWS_CA:  # the hosts trust neither generation: the untrusted-signer rule speaks
@@ -117,7 +119,7 @@ class SecureBootCa(Check):
 
 
 def _evidence(boot_file: BootFile) -> dict[str, object]:
-    from imgscan.secureboot import signing_authorities
+    from imgscan.signing.secureboot import signing_authorities
 
     return {
         "path": boot_file.pe.path,

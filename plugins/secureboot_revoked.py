@@ -20,8 +20,8 @@ from imgscan.check import Check, Finding, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
-    from imgscan.authenticode import PeFile
-    from imgscan.firmware_db import SignatureDatabase
+    from imgscan.signing.authenticode import PeFile
+    from imgscan.signing.firmware_db import SignatureDatabase
 
 KB5025885 = "https://support.microsoft.com/help/5025885"
 
@@ -36,6 +36,7 @@ BOOT_MANAGER_REVOKED = Rule(
     ),
     references=(KB5025885, "https://uefi.org/specs/UEFI/2.10/32_Secure_Boot_and_Driver_Signing.html"),
     hits="at every boot with Secure Boot on",
+    subject="file",  # the boot file by name: an ESP and a WIM keep it in different folders
 )
 
 

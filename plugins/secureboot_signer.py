@@ -23,13 +23,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from imgscan.check import Check, Finding, Inventory, Rule, Severity
+from imgscan.check import Check, Finding, InventoryItem, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
     from imgscan.artefacts.boot import BootFile
-    from imgscan.authenticode import EmbeddedSignature, PeFile
-    from imgscan.firmware_db import FirmwareTarget, SignatureDatabase
+    from imgscan.signing.authenticode import EmbeddedSignature, PeFile
+    from imgscan.signing.firmware_db import FirmwareTarget, SignatureDatabase
 
 UEFI_IMAGE_VERIFICATION = "https://uefi.org/specs/UEFI/2.10/32_Secure_Boot_and_Driver_Signing.html"
 SECURE_BOOT_KEYS = "https://support.microsoft.com/help/5066426"  # Windows Secure Boot key creation and management guidance
@@ -54,8 +54,8 @@ UNTRUSTED_SIGNER = Rule(
 def db_allows(pe: PeFile, db: SignatureDatabase) -> str | None:
     """Why firmware with `db` starts the file (its image hash, or the db certificate a signature that
     holds chains to), or None when it does not."""
-    from imgscan.certs import CertCache, shared_cert
-    from imgscan.secureboot import holding
+    from imgscan.signing.certs import CertCache, shared_cert
+    from imgscan.signing.secureboot import holding
 
     if pe.image_hashes.get("sha256") in db.hashes:
         return "its SHA-256 image hash"
@@ -76,9 +76,9 @@ class SecureBootSigner(Check):
     rules = (UNTRUSTED_SIGNER,)
     needs = ("boot",)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding | Inventory]:
-        from imgscan.firmware_db import NO_WINDOWS_CA
-        from imgscan.secureboot import holding, signing_authorities
+    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
+        from imgscan.signing.firmware_db import NO_WINDOWS_CA
+        from imgscan.signing.secureboot import holding, signing_authorities
 
         target = artefacts.target_firmware
         for boot_file in artefacts.boot.files:
@@ -88,7 +88,7 @@ class SecureBootSigner(Check):
                 continue
             allowed = db_allows(pe, target.db) if target.db else None
             if target.db:
-                yield Inventory(
+                yield InventoryItem(
                     "target_db", {"path": pe.path, "where": boot_file.where, "db": target.db.path, "allowed_by": allowed}
                 )
             microsoft = [a.name for a in signing_authorities(pe)]

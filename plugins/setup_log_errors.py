@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.check import Finding, Rule, Severity
-from imgscan.logs.report import SEVERITY_POLICY, LogCheck, code_text, evidence, observed_at, severity_of, span
+from imgscan.logcheck import SEVERITY_POLICY, LogCheck, code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -30,6 +30,7 @@ SETUP_LOG_ERROR = Rule(
     ),
     observes_logs=True,
     hits="already happened (the log line has no time)",
+    subject="message",  # the update: one finding per update, whatever codes it logged
 )
 
 

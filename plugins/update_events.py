@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from imgscan.check import Finding, Rule, Severity
-from imgscan.logs.report import SEVERITY_POLICY, LogCheck, code_text, evidence, observed_at, severity_of, span
+from imgscan.logcheck import SEVERITY_POLICY, LogCheck, code_text, evidence, observed_at, severity_of, span
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.logs.collect import LogGroup
@@ -30,6 +30,8 @@ UPDATE_EVENT_ERROR = Rule(
     ),
     observes_logs=True,
     hits="already happened (the event has no time)",
+    subject="message",  # the update, then the HRESULT
+    subject_code=True,
 )
 
 
@@ -47,7 +49,11 @@ class UpdateEvents(LogCheck):
             message=f"{update}: {code_text(group.hresult)} (decimal {value}) — {', '.join(sorted(group.sources))}, "
             f"{span(group)}.",
             evidence=evidence(group),
-            remediation="Run `imgscan explain` on the code, and look for the prediction that explains it.",
+            # the fix when no prediction explains it; one that does gives its own (imgscan.correlate)
+            remediation=(
+                f"No check of this image predicts this failure: `imgscan explain {group.hresult}` says what the code "
+                "means and which rules would predict it."
+            ),
             hresult=group.hresult,
             observed=observed_at(group),
             subjects=tuple(sorted(group.names)),

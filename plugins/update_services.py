@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from imgscan.check import Check, Finding, Inventory, Rule, Severity
+from imgscan.check import Check, Finding, InventoryItem, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts import Artefacts
@@ -47,7 +47,7 @@ class UpdateServices(Check):
     rules = (UPDATE_SERVICE_DISABLED,)
     needs = ("machine_hives",)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding | Inventory]:
+    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
         system, software = artefacts.system, artefacts.software
         control_set = system.control_set() if system else None
         evidence: list[dict[str, object]] = []
@@ -56,7 +56,7 @@ class UpdateServices(Check):
             for name, label in SERVICES.items():
                 key = rf"{control_set}\Services\{name}"
                 start = system.value(key, "Start")
-                yield Inventory("update_services", {"path": rf"SYSTEM\{key}", "service": name, "start": start})
+                yield InventoryItem("update_services", {"path": rf"SYSTEM\{key}", "service": name, "start": start})
                 if start == DISABLED:
                     evidence.append({"path": rf"SYSTEM\{key}", "value": "Start", "data": DISABLED, "service": label})
                     codes.append("0x80070422")

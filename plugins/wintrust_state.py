@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from imgscan.check import Check, Finding, Inventory, RegistryFix, Rule, Severity
+from imgscan.check import Check, Finding, InventoryItem, RegistryFix, Rule, Severity
 from imgscan.hives import key_last_written
 from imgscan.wintrust import KEY_PATH, SETREG_DEFAULT, VALUE_NAME, WINDOWS_DEFAULT, TrustState, as_dword
 
@@ -62,25 +62,25 @@ class WinTrustState(Check):
     rules = (OFFLINE_REVOCATION, WEAKENED)
     needs = ("user_hives",)
 
-    def run(self, artefacts: Artefacts) -> Iterator[Finding | Inventory]:
+    def run(self, artefacts: Artefacts) -> Iterator[Finding | InventoryItem]:
         for user in artefacts.user_hives:
             yield from self._check(user)
 
-    def _check(self, user: UserHive) -> Iterator[Finding | Inventory]:
+    def _check(self, user: UserHive) -> Iterator[Finding | InventoryItem]:
         hive = user.open()  # released when this profile is done
         key = hive.key(KEY_PATH)
         data = hive.value(KEY_PATH, VALUE_NAME)
         del hive
         record: dict[str, object] = {"path": user.path, "account": user.account.as_dict()}
         if data is None:
-            yield Inventory(
+            yield InventoryItem(
                 "wintrust",
                 record | {"state": None, "effective": f"0x{WINDOWS_DEFAULT:08x}", "note": "value absent: Windows uses 0x23c00"},
             )
             return
         raw = as_dword(data)
         if raw is None:
-            yield Inventory("wintrust", record | {"state": repr(data), "note": "not a DWORD: left to Windows"})
+            yield InventoryItem("wintrust", record | {"state": repr(data), "note": "not a DWORD: left to Windows"})
             return
         state = TrustState(raw)
         evidence = record | {
@@ -92,7 +92,7 @@ class WinTrustState(Check):
             "last_written": key_last_written(key) if key else None,
         }
         written = key_last_written(key) if key else None
-        yield Inventory("wintrust", record | {"state": state.hex, "effective": state.hex, "last_written": written})
+        yield InventoryItem("wintrust", record | {"state": state.hex, "effective": state.hex, "last_written": written})
         who = user.account
         if state.rejects_offline_revocation:
             yield Finding(

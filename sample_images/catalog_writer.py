@@ -68,8 +68,8 @@ def _ctl(members: list[bytes], this_update: datetime) -> bytes:
     )
 
 
-def _sign(identity: Identity, data: bytes) -> bytes:
-    return identity.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+def _sign(identity: Identity, data: bytes, digest: str = "sha256") -> bytes:
+    return identity.key.sign(data, padding.PKCS1v15(), hashes.SHA1() if digest == "sha1" else hashes.SHA256())
 
 
 def _sign_bare_sha1(identity: Identity, data: bytes) -> bytes:
@@ -87,17 +87,19 @@ def _signed_attrs(pairs: list[tuple[str, object]]) -> cms.CMSAttributes:
     return cms.CMSAttributes([{"type": oid, "values": [value]} for oid, value in pairs])
 
 
-def _signer_info(identity: Identity, attrs: cms.CMSAttributes, *, bare_sha1: bool = False) -> cms.SignerInfo:
+def _signer_info(
+    identity: Identity, attrs: cms.CMSAttributes, *, bare_sha1: bool = False, digest: str = "sha256"
+) -> cms.SignerInfo:
     cert = x509.Certificate.load(identity.der)
     signed = b"\x31" + attrs.dump()[1:]
-    signature = _sign_bare_sha1(identity, signed) if bare_sha1 else _sign(identity, signed)
+    signature = _sign_bare_sha1(identity, signed) if bare_sha1 else _sign(identity, signed, digest)
     return cms.SignerInfo(
         {
             "version": "v1",
             "sid": cms.SignerIdentifier(
                 {"issuer_and_serial_number": {"issuer": cert.issuer, "serial_number": cert.serial_number}}
             ),
-            "digest_algorithm": {"algorithm": "sha1" if bare_sha1 else "sha256"},
+            "digest_algorithm": {"algorithm": "sha1" if bare_sha1 else digest},
             "signed_attrs": attrs,
             "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
             "signature": signature,
@@ -115,6 +117,7 @@ class Signature:
     chain: list[Identity]
     timestamp: tuple[Identity, datetime] | None = None
     legacy_timestamp: bool = False
+    digest: str = "sha256"  # "sha1": what Windows 7 can verify without SHA-2 support (KB4474419)
 
 
 def write_catalog(
@@ -126,12 +129,14 @@ def write_catalog(
     *,
     legacy_timestamp: bool = False,
     nested: list[Signature] | None = None,
+    digest: str = "sha256",
 ) -> bytes:
     """A catalog vouching for `members` (file contents), signed by `signer` and carrying `chain`
     (intermediates, not the root); `timestamp` = (TSA, time) adds an Authenticode countersignature;
-    `nested` adds dual signatures (unsigned attribute 1.3.6.1.4.1.311.2.4.1 of the primary)."""
+    `nested` adds dual signatures (unsigned attribute 1.3.6.1.4.1.311.2.4.1 of the primary); `digest` is the
+    primary signature's digest algorithm ("sha1" or "sha256")."""
     ctl = _ctl(members, this_update)
-    primary = Signature(signer, chain, timestamp, legacy_timestamp)
+    primary = Signature(signer, chain, timestamp, legacy_timestamp, digest)
     nested_data = [_signed_data(OID_CTL, ctl, extra, []) for extra in nested or []]
     return _signed_data(OID_CTL, ctl, primary, nested_data)
 
@@ -149,7 +154,7 @@ def write_pe_signature(image_hash: bytes, signer: Identity, chain: list[Identity
 
 def _signed_data(content_type: str, content: bytes, sig: Signature, nested: list[bytes]) -> bytes:
     """A ContentInfo holding the SignedData of one signature over `content` (with `nested` ones inside it)."""
-    content_digest = hashlib.sha256(_contents(content)).digest()  # contents octets, as Authenticode does
+    content_digest = hashlib.new(sig.digest, _contents(content)).digest()  # contents octets, as Authenticode does
     attrs = _signed_attrs(
         [
             ("1.2.840.113549.1.9.3", content_type),
@@ -157,7 +162,7 @@ def _signed_data(content_type: str, content: bytes, sig: Signature, nested: list
             ("1.2.840.113549.1.9.4", content_digest),
         ]
     )
-    signer_info = _signer_info(sig.signer, attrs)
+    signer_info = _signer_info(sig.signer, attrs, digest=sig.digest)
     certificates = [sig.signer, *sig.chain]
     unsigned = []
     if sig.timestamp:
@@ -185,7 +190,7 @@ def _signed_data(content_type: str, content: bytes, sig: Signature, nested: list
         b"".join(
             [
                 core.Integer(1).dump(),
-                _tlv(0x31, SHA256_ALGORITHM),
+                _tlv(0x31, algos.DigestAlgorithm({"algorithm": sig.digest}).dump()),
                 encap,
                 _tlv(0xA0, b"".join(i.der for i in certificates)),
                 _tlv(0x31, signer_info.dump()),

@@ -2,6 +2,8 @@
 
 A scenario names the host, its profiles and the WinTrust State of each user
 hive, and its CBS packages with the certificate and timestamp of each catalog;
+a Windows 7 SP1 scenario (build 7601) also gets the packages every such image
+registers (`bases/windows7-sp1.toml`: foundation, features, edition, language);
 `volume_files` returns {volume path: bytes}: hives written by `regf`,
 manifests, and catalogs written by `catalog_writer` with a fresh test PKI whose
 root goes into SOFTWARE's ROOT store. Tests derive bad-input variants by
@@ -26,6 +28,8 @@ from sample_images.pki import Identity, TestPki, make_pki
 from sample_images.regf import REG_MULTI_SZ, Key, Value, build_hive, filetime
 
 SCENARIOS = Path(__file__).parent / "scenarios"
+BASES = Path(__file__).parent / "bases"
+BASE_OF_BUILD = {"7601": "windows7-sp1"}  # the packages Windows' own image brings, by build
 WINTRUST_KEY = r"Software\Microsoft\Windows\CurrentVersion\WinTrust\Trust Providers\Software Publishing"
 CONFIG = "Windows/System32/config"
 
@@ -61,14 +65,15 @@ class PackageSpec:
     """A CBS package: registry key, .mum and a catalog signed by `signer`.
 
     `timestamp` is "good" (TSA with the timestamping EKU), "no-eku" (TSA without it,
-    Advisory 2749655) or "none". Damage fields make the bad-input variants.
+    Advisory 2749655) or "none". An update has a `kb`, its manifest's identifier; one of
+    Windows' own packages has none and names itself. Damage fields make the bad-input variants.
     """
 
     identity: str
-    kb: str
     signer: str
     signed: datetime
     installed: datetime
+    kb: str | None = None
     release_type: str = "Security Update"
     state: int = 0x70
     timestamp: str = "good"
@@ -78,8 +83,15 @@ class PackageSpec:
     files: bool = True
     missing: str | None = None  # ".mum" or ".cat": that file alone is left out of servicing\Packages
     servicing_stack: bool = False  # a servicing stack update: its .mum updates Microsoft-Windows-ServicingStack
+    parent: str = "Microsoft-Windows-Client-Features-Package"  # the package it attaches to ("": none)
+    install_location: str | None = None  # InstallLocation; None: the Windows Update download folder of `kb`
     catalog_damage: str | None = None  # "truncate", "text", "garbage-date", "no-members"
     mum_damage: str | None = None  # "not-xml"
+
+    @property
+    def identifier(self) -> str:
+        """The manifest's `<package identifier>`: the KB of an update, the name of Windows' own package."""
+        return self.kb or self.identity.split("~")[0]
 
 
 @dataclass
@@ -115,6 +127,7 @@ class Scenario:
     software_damage: str | None = None
     signers: dict[str, SignerSpec] = field(default_factory=dict)
     packages: list[PackageSpec] = field(default_factory=list)
+    base_packages: list[PackageSpec] = field(default_factory=list)  # Windows' own, from bases/ (by build)
     root_in_image: bool = True  # the test root in SOFTWARE's ROOT store
     disallowed: list[str] = field(default_factory=list)  # signer keys whose certificate is in the Disallowed store
     image_state: str | None = None  # Windows Setup ImageState, in SOFTWARE and Windows\Setup\State\State.ini
@@ -124,6 +137,7 @@ class Scenario:
     logs: list[str] = field(default_factory=list)  # log stories from sample_images/logs.py
     current_version: str = "6.1"  # SOFTWARE CurrentVersion: 6.1 for Windows 7, 6.3 for Windows 10 and 11
     boot: BootSpec | None = None  # a UEFI/GPT disk with ESP and recovery partition
+    pki: TestPki | None = None  # the test PKI to sign with (None: a fresh one), shared with sample updates
 
 
 def _utc(value: datetime) -> datetime:
@@ -148,8 +162,30 @@ def _merged(name: str) -> dict:
     return merged
 
 
+def _packages(entries: list[dict]) -> list[PackageSpec]:
+    return [PackageSpec(**(p | {"signed": _utc(p["signed"]), "installed": _utc(p["installed"])})) for p in entries]
+
+
+def _signers(entries: dict[str, dict]) -> dict[str, SignerSpec]:
+    return {
+        key: SignerSpec(v["name"], _utc(v["not_before"]), _utc(v["not_after"]), v.get("lifetime", False))
+        for key, v in entries.items()
+    }
+
+
+def _base(build: str, product_name: str) -> tuple[list[PackageSpec], dict[str, SignerSpec]]:
+    """The packages and signers Windows' own image of `build` registers (none for a build without a base file)."""
+    if build not in BASE_OF_BUILD:
+        return [], {}
+    data = tomllib.loads((BASES / f"{BASE_OF_BUILD[build]}.toml").read_text(encoding="utf-8"))
+    edition = product_name.rsplit(" ", 1)[-1]  # the EditionID, as _software writes it
+    entries = [p | {"identity": p["identity"].replace("{edition}", edition)} for p in data["package"]]
+    return _packages(entries), _signers(data["signers"])
+
+
 def load(name: str) -> Scenario:
     data = _merged(name)
+    base_packages, base_signers = _base(data["build"], data["product_name"])
     return Scenario(
         name=name,
         description=data["description"],
@@ -161,13 +197,9 @@ def load(name: str) -> Scenario:
         system_default=UserHiveSpec(**data.get("system_default", {})),
         default_template=UserHiveSpec(**data.get("default_template", {})),
         profiles=[Profile(**p) for p in data.get("profile", [])],
-        signers={
-            key: SignerSpec(v["name"], _utc(v["not_before"]), _utc(v["not_after"]), v.get("lifetime", False))
-            for key, v in data.get("signers", {}).items()
-        },
-        packages=[
-            PackageSpec(**(p | {"signed": _utc(p["signed"]), "installed": _utc(p["installed"])})) for p in data.get("package", [])
-        ],
+        signers=base_signers | _signers(data.get("signers", {})),
+        packages=_packages(data.get("package", [])),
+        base_packages=base_packages,
         root_in_image=data.get("root_in_image", True),
         disallowed=list(data.get("disallowed", [])),
         image_state=data.get("image_state"),
@@ -218,17 +250,18 @@ def _software(s: Scenario, pki: TestPki | None, signers: dict[str, Identity]) ->
         if profile.listed:
             root.set(f"{profiles}\\{profile.sid}", Value.string("ProfileImagePath", f"C:\\Users\\{profile.name}", expand=True))
     cbs = r"Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages"
-    for package in s.packages:
+    for package in [*s.base_packages, *s.packages]:
         if not package.registered:
             continue
         key = root.path(f"{cbs}\\{package.identity}")
         ticks = filetime(package.installed)
+        location = package.install_location or f"\\\\?\\C:\\Windows\\SoftwareDistribution\\Download\\{package.kb}"
         key.values += [
             Value.dword("CurrentState", package.state),
             Value.dword("InstallTimeHigh", ticks >> 32),
             Value.dword("InstallTimeLow", ticks & 0xFFFFFFFF),
             Value.string("InstallName", f"{package.identity}.mum"),
-            Value.string("InstallLocation", f"\\\\?\\C:\\Windows\\SoftwareDistribution\\Download\\{package.kb}"),
+            Value.string("InstallLocation", location),
             Value.string("InstallUser", "S-1-5-18"),
         ]
     if pki and s.root_in_image:
@@ -292,7 +325,8 @@ def _components(s: Scenario) -> bytes:
 
 def volume_files(s: Scenario) -> dict[str, bytes]:
     """Every file of the scenario's Windows volume, keyed by its path with forward slashes."""
-    pki = make_pki() if s.packages else None
+    packages = [*s.base_packages, *s.packages]
+    pki = s.pki or (make_pki() if packages else None)
     # one certificate per signer, shared by its packages as on a real image
     signers = (
         {
@@ -312,7 +346,7 @@ def volume_files(s: Scenario) -> dict[str, bytes]:
     }
     for profile in s.profiles:
         files[f"Users/{profile.name}/NTUSER.DAT"] = _user_hive(profile, f"\\??\\C:\\Users\\{profile.name}\\ntuser.dat", s.written)
-    for package in s.packages:
+    for package in packages:
         assert pki is not None
         files |= _package_files(s, package, pki, signers[package.signer])
     for story in s.logs:
@@ -330,18 +364,19 @@ def volume_files(s: Scenario) -> dict[str, bytes]:
 
 MUM_TEMPLATE = """<?xml version="1.0" encoding="utf-8" standalone="yes"?>
 <assembly xmlns="urn:schemas-microsoft-com:asm.v3" manifestVersion="1.0">
-  <assemblyIdentity name="{name}" version="{version}" language="neutral"
+  <assemblyIdentity name="{name}" version="{version}" language="{language}"
       processorArchitecture="{arch}" publicKeyToken="{token}"/>
-  <package identifier="{kb}" releaseType="{release_type}" restart="possible">
-    <parent buildCompare="EQ" integrate="separate" disposition="detect">
-      <assemblyIdentity name="Microsoft-Windows-Client-Features-Package" version="6.1.7601.17514"
-          language="neutral" processorArchitecture="{arch}" publicKeyToken="{token}"/>
-    </parent>
+  <package identifier="{identifier}" releaseType="{release_type}" restart="possible">{parent}
     <installerAssembly name="Microsoft-Windows-ServicingStack" version="6.0.0.0" language="neutral"
         processorArchitecture="{arch}" versionScope="nonSxS" publicKeyToken="{token}"/>{updates}
   </package>
 </assembly>
 """
+PARENT = """
+    <parent buildCompare="EQ" integrate="separate" disposition="detect">
+      <assemblyIdentity name="{name}" version="6.1.7601.17514"
+          language="neutral" processorArchitecture="{arch}" publicKeyToken="{token}"/>
+    </parent>"""
 # what a servicing stack update's manifest installs (every package names the component in
 # installerAssembly above, the version it needs; only an SSU updates it)
 SSU_UPDATE = """
@@ -357,11 +392,20 @@ SSU_UPDATE = """
 def _package_files(s: Scenario, package: PackageSpec, pki: TestPki, signer: Identity) -> dict[str, bytes]:
     if not package.files:
         return {}
-    name, token, arch, _language, version = package.identity.split("~")
-    number = package.kb.removeprefix("KB")
+    name, token, arch, language, version = package.identity.split("~")
+    number = package.identifier.removeprefix("KB")
     updates = SSU_UPDATE.format(number=number, arch=arch, token=token) if package.servicing_stack else ""
+    parent = PARENT.format(name=package.parent, arch=arch, token=token) if package.parent else ""
     mum = MUM_TEMPLATE.format(
-        name=name, version=version, arch=arch, token=token, kb=package.kb, release_type=package.release_type, updates=updates
+        name=name,
+        version=version,
+        language=language or "neutral",
+        arch=arch,
+        token=token,
+        identifier=package.identifier,
+        release_type=package.release_type,
+        parent=parent,
+        updates=updates,
     ).encode()
     if package.mum_damage == "not-xml":
         mum = b"\x00\x01 this manifest was overwritten \xff\xfe"

@@ -13,8 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# WIM files are read with wimlib's wimlib-imagex.
-runtime_apt=(wimtools)
+# WIM files are read with wimlib's wimlib-imagex; update packages (.msu, .cab: MSZIP, LZX, Quantum) with
+# cabextract (libmspack).
+runtime_apt=(wimtools cabextract)
 # Sample images: mkntfs (ntfs-3g), wimlib's NTFS apply (wimtools), sfdisk (fdisk),
 # qemu-img (qemu-utils), ewfacquire (ewf-tools), gcab (CAB writer). Independent readers that check
 # what the builders write: reglookup, hivexsh/hivexget (libhivex-bin), osslsigncode, openssl;

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from imgscan.catalog import Catalog
-from imgscan.certs import EKU_TIMESTAMPING
-from imgscan.validity import Judge
+from imgscan.signing.catalog import Catalog
+from imgscan.signing.certs import EKU_TIMESTAMPING
+from imgscan.signing.validity import Judge
 
 
 @dataclass(frozen=True)

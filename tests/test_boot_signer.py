@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from imgscan.authenticode import read_pe
-from imgscan.certs import CertCache
-from imgscan.trust_store import build_store
-from imgscan.validity import Judge
+from imgscan.signing.authenticode import read_pe
+from imgscan.signing.certs import CertCache
+from imgscan.signing.trust_store import build_store
+from imgscan.signing.validity import Judge
 from sample_images.build import build
 from sample_images.scenario import load
 from sample_images.uefi import ESP_SIZE, ESP_START, boot_manager, owner_key, signing_cas

@@ -1,6 +1,6 @@
 """Catalog verdicts on the signature forms real images carry: legacy bare-digest countersignatures,
 the RSA encodings Windows accepts, dual signatures, the Disallowed store, and the chain time rules
-of imgscan.validity (one test per numbered rule). In-process; openssl and osslsigncode are the
+of imgscan.signing.validity (one test per numbered rule). In-process; openssl and osslsigncode are the
 independent readers where a test says so."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from asn1crypto import cms, core
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, utils
 
-from imgscan.catalog import parse_catalog
-from imgscan.certs import CertCache, verify_signature
 from imgscan.hives import parse_hive
-from imgscan.trust_store import build_store
-from imgscan.validity import Judge
+from imgscan.signing.catalog import parse_catalog
+from imgscan.signing.certs import CertCache, verify_signature
+from imgscan.signing.trust_store import build_store
+from imgscan.signing.validity import Judge
 from sample_images.catalog_writer import Signature, write_catalog
 from sample_images.pki import CODE_SIGNING, TIME_STAMPING, TestPki, issue, make_pki, utc
 from sample_images.regf import Key, Value, build_hive
@@ -290,7 +290,7 @@ def test_scan_reports_disallowed_catalog_as_untrusted_with_cert_e_revoked(varian
     assert revoked[0]["starts"] == "2012-09-14"
 
 
-# --- part 5: chain time rules (imgscan.validity docstring), one test each -----------------------------
+# --- part 5: chain time rules (imgscan.signing.validity docstring), one test each -----------------------------
 
 
 def _timestamped(pki, signer, when, tsa=None):

@@ -34,10 +34,10 @@ from asn1crypto import cms
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from imgscan.catalog import parse_catalog
-from imgscan.certs import CertCache
-from imgscan.trust_store import build_store
-from imgscan.validity import Judge
+from imgscan.signing.catalog import parse_catalog
+from imgscan.signing.certs import CertCache
+from imgscan.signing.trust_store import build_store
+from imgscan.signing.validity import Judge
 from sample_images.catalog_writer import Signature, write_catalog
 from sample_images.pki import make_pki, utc
 from tests.conftest import REALDATA, REGISTRY_CATALOGS, REPO
@@ -188,7 +188,7 @@ def test_every_exception_is_still_a_real_difference(corpus):
 
 
 def test_pe_signatures_agree_with_osslsigncode(tmp_path):
-    from imgscan.authenticode import read_pe
+    from imgscan.signing.authenticode import read_pe
     from sample_images.uefi import boot_manager, signing_cas
 
     root, _ = signing_cas()

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from imgscan.catalog import parse_catalog
-from imgscan.certs import CertCache
-from imgscan.trust_store import build_store
-from imgscan.validity import Judge, Verdict
+from imgscan.signing.catalog import parse_catalog
+from imgscan.signing.certs import CertCache
+from imgscan.signing.trust_store import build_store
+from imgscan.signing.validity import Judge, Verdict
 from sample_images.build import build
 from sample_images.scenario import load
 from tests.conftest import REALDATA, run_imgscan
@@ -163,7 +163,9 @@ def test_unsigned_ctl(judged):
 @needs_realdata
 def test_image_with_real_catalogs_is_not_flagged(tmp_path):
     """The real KB4538483 pairs placed in servicing\\Packages of a sample volume: no catalog finding today."""
-    tree = build(load("seed000"), tmp_path, ("dir",))["dir"]
+    scenario = load("seed000")
+    scenario.base_packages = []  # only real catalogs here: the sample's own Windows 7 packages are test-signed
+    tree = build(scenario, tmp_path, ("dir",))["dir"]
     packages = tree / "Windows" / "servicing" / "Packages"
     packages.mkdir(parents=True)
     for cat in sorted(CATALOGS.glob("kb4538483_x64_*.cat")):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from imgscan.errors import ImgscanError
-from imgscan.firmware_db import firmware_target, read_dbx, read_signature_database
+from imgscan.signing.firmware_db import firmware_target, read_dbx, read_signature_database
 from tests.conftest import run_imgscan
 
 OWNER = "77fa9abd-0359-4d32-bd60-28f4e78f784b"  # Microsoft's owner GUID for its db entries
@@ -160,10 +160,10 @@ def test_cli_rejects_a_bad_export_in_one_line(tmp_path):
 def test_real_shim_image_hash_in_a_dbx_written_by_pesign(tmp_path):
     """pesign computes the Authenticode SHA-256 of Microsoft-signed shim on its own and efisiglist writes
     it into a dbx list: read back, it is the hash imgscan computes and matches against dbx."""
-    from imgscan.authenticode import read_pe
-    from imgscan.certs import CertCache
-    from imgscan.trust_store import build_store
-    from imgscan.validity import Judge
+    from imgscan.signing.authenticode import read_pe
+    from imgscan.signing.certs import CertCache
+    from imgscan.signing.trust_store import build_store
+    from imgscan.signing.validity import Judge
 
     printed = subprocess.run(
         ["pesign", "--hash", "--in", SHIM, "--digest_type", "sha256"], check=True, capture_output=True, text=True

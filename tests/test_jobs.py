@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imgscan.catalog_workers import AUTO_MINIMUM, workers_for
+from imgscan.signing.catalog_workers import AUTO_MINIMUM, workers_for
 from tests.conftest import REPO, run_imgscan
 
 SAMPLES = sorted((REPO / "sample_images" / "built").glob("*.vhdx"))
@@ -45,11 +45,11 @@ def test_real_and_damaged_catalogs_judged_alike_in_workers(tmp_path):
     byte copy under winsxs: every record the same from a worker process as from this one."""
     from dissect.target.filesystems.dir import DirectoryFilesystem
 
-    from imgscan.catalog_inventory import read_catalogs
-    from imgscan.certs import CertCache
+    from imgscan.artefacts.catalog_set import read_catalogs
     from imgscan.image.volume import FilesystemVolume
-    from imgscan.trust_store import build_store
-    from imgscan.validity import Judge
+    from imgscan.signing.certs import CertCache
+    from imgscan.signing.trust_store import build_store
+    from imgscan.signing.validity import Judge
 
     real = sorted((REPO.parent / "shared" / "realdata" / "catalogs").glob("*.cat"))
     assert len(real) >= 10

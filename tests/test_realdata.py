@@ -10,7 +10,7 @@ from imgscan.plugins.wintrust_state import WinTrustState
 from imgscan.accounts import Account
 from imgscan.artefacts import Artefacts, UserHive
 from imgscan.artefacts.user_hives import UserHives
-from imgscan.check import Finding, Inventory
+from imgscan.check import Finding, InventoryItem
 from imgscan.hives import parse_hive
 from tests.conftest import REALDATA
 
@@ -30,11 +30,11 @@ def win7_ntuser():
 def test_real_win7_ntuser_decodes_to_default_without_finding(win7_ntuser):
     account = Account("profile", "plaso", None, win7_ntuser.path)
     user = UserHive(account, win7_ntuser.path, win7_ntuser.dirty, lambda: win7_ntuser)
-    art = Artefacts(volume=None, as_of=None)  # type: ignore[arg-type]
+    art = Artefacts(image=None, as_of=None)  # type: ignore[arg-type]
     art.preload("user_hives", UserHives(hives=[user]))
     records = list(WinTrustState().run(art))
     assert [r for r in records if isinstance(r, Finding)] == []
-    (inventory,) = [r for r in records if isinstance(r, Inventory)]
+    (inventory,) = [r for r in records if isinstance(r, InventoryItem)]
     assert inventory.item["state"] == "0x00023c00"
 
 

@@ -68,12 +68,18 @@ def test_junit_read_by_junitparser(samples, tmp_path):
     cases = {case.name: case for case in suite}
     assert "wintrust-offline-revocation" in cases and len(cases) == suite.tests
     failed = {name for name, case in cases.items() if any(isinstance(r, Failure) for r in case.result)}
-    assert failed == {"qfe-empty", "catalog-expiry", "cbs-log-error"}  # CBS.log has the failures of 2013-07-01
+    # qfe-empty and the CBS.log failures of 2013-07-01 are consequences of the expired catalogs: they fail
+    # through the catalog-expiry case, whose output names them
+    assert failed == {"catalog-expiry"}
+    assert "caused by catalog-expiry:" in cases["qfe-empty"].system_out
+    assert "caused by catalog-expiry:" in cases["cbs-log-error"].system_out
     assert all(case.classname == "imgscan.REF-W7-2012Q3" for case in cases.values())
     critical = tmp_path / "critical.xml"
     run_imgscan("scan", samples["seed001"], "--as-of", "2013-07-01", "--format", "junit", "-o", critical, "--fail-on", "critical")
     (suite,) = list(JUnitXml.fromfile(str(critical)))
-    assert {c.name for c in suite if any(isinstance(r, Failure) for r in c.result)} == {"qfe-empty"}
+    # the expired catalog whose failure empties wmic qfe gates at critical through it
+    (case,) = [c for c in suite if any(isinstance(r, Failure) for r in c.result)]
+    assert case.name == "catalog-expiry" and case.result[0].type == "critical"
 
 
 def test_csv_round_trips(samples, tmp_path):
@@ -191,7 +197,9 @@ def test_default_ignore_file_and_bad_ignore_files(samples, tmp_path):
 
 def test_severity_filter_and_multiple_outputs(samples, tmp_path):
     report = report_of(samples["seed001"], "--as-of", "2013-07-01", "--severity", "critical")
-    assert [f["rule"] for f in report["findings"]] == ["qfe-empty"]
+    # the one cause that gates at critical, shown whole: the expired catalog with what it causes
+    assert [f["rule"] for f in report["findings"]] == ["catalog-expiry", "qfe-empty", "cbs-log-error"]
+    assert report["findings"][0]["gating_severity"] == "critical"
     sarif, html = tmp_path / "a.sarif", tmp_path / "b.html"
     run = run_imgscan("scan", samples["seed000"], "--format", "sarif", "-o", sarif, "--format", "html", "-o", html)
     assert run.code == 1 and run.stdout == ""

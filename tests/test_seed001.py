@@ -56,8 +56,10 @@ def test_as_of_after_expiry(seed001):
     assert "KB2749655" not in expiry[KB2731847]["remediation"]
     (qfe,) = by_rule(report, "qfe-empty")
     assert qfe["severity"] == "critical" and qfe["starts"] == "2013-06-30"
-    assert qfe["message"].startswith("Prediction:") and qfe["message"].endswith("so this is a prediction.")
-    assert "~10,000 Windows 7 hosts" in qfe["message"]
+    # the message tells this image's story (which KBs, from when); the past incident is a reference only
+    assert qfe["message"].startswith('Predicted: since 2013-06-30, Win32_QuickFixEngineering (wmic qfe, Get-HotFix) returns "No')
+    assert "KB2705219 (3 packages, from 2013-06-30), KB2731847 (1 package, from 2013-10-15)" in qfe["message"]
+    assert "10,000" not in qfe["message"] and any("10,000" in r for r in qfe["references"])
     assert {e["package"] for e in qfe["evidence"]} == KB2705219 | {KB2731847}
 
 
@@ -105,12 +107,14 @@ def test_packages_lists_kbs_like_wmic_qfe(seed001):
     assert run.code == 0
     lines = run.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("HotFixID"))
-    rows = [line.split() for line in lines[header + 1 : header + 4]]
-    assert rows == [
-        ["KB2506212", "Security", "Update", "9/10/2012", "S-1-5-18"],
-        ["KB2705219", "Security", "Update", "9/12/2012", "S-1-5-18"],
-        ["KB2731847", "Update", "9/12/2012", "S-1-5-18"],
+    rows = [line.split() for line in lines[header + 1 : header + 5]]
+    assert rows == [  # KB976902 came with the Windows 7 SP1 media; InstalledBy names the account as Windows does
+        ["KB2506212", "Security", "Update", "9/10/2012", "NT", "AUTHORITY\\SYSTEM"],
+        ["KB2705219", "Security", "Update", "9/12/2012", "NT", "AUTHORITY\\SYSTEM"],
+        ["KB2731847", "Update", "9/12/2012", "NT", "AUTHORITY\\SYSTEM"],
+        ["KB976902", "Update", "11/21/2010", "NT", "AUTHORITY\\SYSTEM"],
     ]
+    assert lines[header + 5] == ""  # and nothing else: no foundation, edition or language package
     assert "No instances available" not in run.stdout
     later = run_imgscan("packages", seed001["seed001"]["vhdx"], "--as-of", "2013-07-01")
     assert "wmic qfe as of 2013-07-01: No instances available." in later.stdout
@@ -124,7 +128,9 @@ def test_catalogs_listing(seed001):
     run = run_imgscan("catalogs", seed001["seed001"]["vhdx"], "--format", "json")
     assert run.code == 0
     catalogs = run.report["catalogs"]
-    assert len(catalogs) == 10  # 5 in servicing\Packages, 3 winsxs copies, 2 CatRoot copies
+    # the updates: 5 in servicing\Packages, 3 winsxs copies, 2 CatRoot copies; and Windows 7 SP1's own
+    # 6 packages (foundation, features, edition, language, Tablet PC, KB976902), each also in CatRoot
+    assert len(catalogs) == 10 + 2 * 6
     kinds = {c["timestamp"]["kind"] for c in catalogs}
     assert kinds == {"authenticode", "none"}
     table = run_imgscan("catalogs", seed001["seed001"]["vhdx"]).stdout

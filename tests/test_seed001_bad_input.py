@@ -54,8 +54,10 @@ def test_catalog_with_no_members_does_not_cover_its_manifest(variant):
     report = scan(variant, damage("catalog_damage", "no-members"))
     catalogs = {c["path"].rsplit("\\", 1)[-1]: c for c in report["inventory"]["catalogs"]}
     assert catalogs[f"{KB2506212}.cat"]["members"] == 0
-    (error,) = [e for e in report["errors"] if e["path"].endswith(f"{KB2506212}.cat")]
-    assert "among its 0 member hash(es)" in error["message"]
+    # said once, as the finding of the installed package (not also as an `errors` entry and a warning)
+    (finding,) = [f for f in report["findings"] if f["rule"] == "component-store-inconsistent"]
+    assert [e["checksur"] for e in finding["evidence"]] == ["CBS MUM Corrupt"] and KB2506212 in finding["message"]
+    assert not [e for e in report["errors"] if KB2506212 in e["path"]]
 
 
 def test_manifest_that_is_not_xml(variant):
@@ -66,8 +68,9 @@ def test_manifest_that_is_not_xml(variant):
 
 def test_registered_package_without_files(variant):
     report = scan(variant, damage("files", False))
-    (error,) = [e for e in report["errors"] if KB2506212 in e["path"]]
-    assert "registered but .mum and .cat missing" in error["message"]
+    (finding,) = [f for f in report["findings"] if f["rule"] == "component-store-inconsistent"]
+    assert [e["checksur"] for e in finding["evidence"]] == ["CBS MUM Missing", "CBS Catalog Missing"]
+    assert not [e for e in report["errors"] if KB2506212 in e["path"]]  # the finding says it, once
     packages = {p["identity"]: p for p in report["inventory"]["packages"]}
     assert packages[KB2506212]["catalog_status"] == "no catalog"
 

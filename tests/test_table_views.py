@@ -4,6 +4,8 @@ and one ISO 8601 UTC time format in the timeline."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import date
 
@@ -11,17 +13,20 @@ import pytest
 
 from imgscan.loader import load_checks
 from imgscan.timeline import _utc
-from imgscan.views.text import WIDTH, to_table
+from imgscan.views.columns import WIDTH
+from imgscan.views.table import to_table
 from sample_images.scenario import SCENARIOS, load
 from tests.conftest import REPO, run_imgscan
 from tests.unit.memory import memory_scan
 
 BUILT = REPO / "sample_images" / "built"
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-HEAD = re.compile(r"^(CRITICAL|HIGH|MEDIUM|LOW|INFO) +(\S+)  .*  \((.+?)\)(  0x[0-9A-F]{8})?$")
+# a finding's head line; a consequence's is indented under its cause
+HEAD = re.compile(r"^ *(CRITICAL|HIGH|MEDIUM|LOW|INFO) +(\S+)  .*  \((.+?)\)(  0x[0-9A-F]{8})?$")
 # the rules whose failure really comes at every update install or scan, whatever else happens
 EVERY_UPDATE = {"update-service-disabled", "update-source-policy", "wintrust-offline-revocation"}
 RULES = load_checks().rules
+ISO_LOCAL = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
 
 
 def test_scan_table_prints_each_fix_once_wraps_evidence_and_says_since():
@@ -29,7 +34,13 @@ def test_scan_table_prints_each_fix_once_wraps_evidence_and_says_since():
     assert table.count('"State"=dword:00023c00') == 1
     assert "fix: the same as for wintrust-offline-revocation above" in table
     assert "wintrust-offline-revocation  Users\\nfury\\NTUSER.DAT  (since 2012-04-24T08:54:49Z)" in table
-    evidence = [line for line in table.splitlines() if line.startswith(("  evidence:", "      "))]
+    evidence, continuation = [], None
+    for line in table.splitlines():  # evidence lines and their continuations, also of a consequence (indented)
+        if line.lstrip().startswith("evidence:"):
+            continuation = " " * (len(line) - len(line.lstrip()) + 4)
+        elif not (continuation and line.startswith(continuation)):
+            continuation = None
+        evidence += [line] if continuation else []
     assert evidence and max(len(line) for line in evidence) <= WIDTH
     heads = [line for line in table.splitlines() if re.match(r"^(CRITICAL|HIGH|MEDIUM|LOW|INFO) ", line)]
     assert heads and all(re.search(r"\((from|seen|since) ", h) for h in heads)
@@ -49,14 +60,15 @@ def test_no_sample_finding_is_undated_or_says_every_update_install_wrongly(name)
     hits = {rule.id: rule.hits for rule in RULES}
     for finding, line in zip(report["findings"], _heads(to_table(report)), strict=True):
         severity, rule, when, _ = HEAD.match(line).groups()
-        assert (severity.lower(), rule) == (finding["severity"], finding["rule"])
+        # a cause is shown at the severity it gates at (the worst of its group)
+        assert (severity.lower(), rule) == (finding.get("gating_severity") or finding["severity"], finding["rule"])
         if not re.match(r"(from|seen|since) \d{4}-\d\d-\d\d", when):
             assert when == hits[rule] == finding["hits"], line
         assert "every update install" not in when or rule in EVERY_UPDATE, line
 
 
 def _heads(table: str) -> list[str]:
-    return [line for line in table.splitlines() if re.match(r"^(CRITICAL|HIGH|MEDIUM|LOW|INFO) ", line)]
+    return [line for line in table.splitlines() if re.match(r"^ *(CRITICAL|HIGH|MEDIUM|LOW|INFO) ", line)]
 
 
 def test_catalogs_say_expired_once_the_day_has_passed():
@@ -76,12 +88,21 @@ def test_packages_catalog_column_holds_statuses_and_fails_from_holds_days():
     assert "expired" in statuses
 
 
-def test_timeline_uses_one_utc_format():
+def test_timeline_shows_utc_as_utc_and_local_times_as_local():
+    """ISO 8601 throughout; `Z` only on times that are UTC: a text log's time in an image that does not record
+    its time zone is shown as written, and says so (issue 22: `…Z … (host local time, zone unknown)`)."""
     for fmt_image in ("seed000.vhdx", "seed001.vhdx"):
-        table = run_imgscan("timeline", BUILT / fmt_image, "--as-of", "2013-07-05", "-f", "csv").stdout
-        times = [line.split(",", 1)[0] for line in table.splitlines()[1:]]
-        assert times and all(ISO_UTC.match(t) for t in times), times
-        assert "valid until no end" not in table
+        csv_text = run_imgscan("timeline", BUILT / fmt_image, "--as-of", "2013-07-05", "-f", "csv").stdout
+        rows = list(csv.DictReader(io.StringIO(csv_text)))
+        assert rows
+        for row in rows:
+            local = "the image does not record its time zone" in row["detail"]
+            assert (ISO_LOCAL if local else ISO_UTC).match(row["time"]), row
+        assert any("time zone" in row["detail"] for row in rows)
+        assert "valid until no end" not in str(rows)
+    table = run_imgscan("timeline", BUILT / "seed000.vhdx", "--as-of", "2013-07-05").stdout
+    assert "2012-04-24T08:54:49   first failure in a setup log" in table
+    assert not re.search(r"Z .*host local time", table)
 
 
 def test_local_log_times_are_converted_with_the_image_offset():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import struct
 from datetime import datetime, timezone
 
-from imgscan.certs import CertCache
 from imgscan.hives import parse_hive
-from imgscan.trust_store import build_store, certificate_from_blob
+from imgscan.signing.certs import CertCache
+from imgscan.signing.trust_store import build_store, certificate_from_blob
 from sample_images.pki import make_pki
 from sample_images.regf import Key, Value, build_hive
 

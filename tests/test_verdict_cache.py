@@ -8,10 +8,10 @@ import pickle
 import shutil
 import sqlite3
 
-from imgscan.certs import CertCache
-from imgscan.trust_store import build_store
-from imgscan.validity import Judge
-from imgscan.verdict_cache import VerdictCache
+from imgscan.signing.certs import CertCache
+from imgscan.signing.trust_store import build_store
+from imgscan.signing.validity import Judge
+from imgscan.signing.verdict_cache import VerdictCache
 from tests.conftest import REPO, run_imgscan
 
 SEED001 = REPO / "sample_images" / "built" / "seed001.vhdx"

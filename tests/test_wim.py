@@ -174,7 +174,7 @@ def test_temp_directory_removed_on_interrupt(wims, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
     seen = []
 
-    def interrupted(volume, as_of, horizon, **options):
+    def interrupted(image, as_of, horizon, **options):
         seen.extend(p for p in tmp_path.iterdir() if p.name.startswith("imgscan-wim-"))
         assert seen and oct(seen[0].stat().st_mode & 0o777) == "0o700"
         raise KeyboardInterrupt

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from imgscan.artefacts import KINDS, Artefacts, kind_module, wanted_paths
+from imgscan.image import ImageIdentity, OpenedImage
 from imgscan.image.volume import directory_volume
 from sample_images.scenario import load, write_tree
 
@@ -49,7 +50,7 @@ def test_each_kind_opens_only_the_paths_it_declares(tmp_path: Path, scenario: st
     temp.mkdir(parents=True)
     (temp / "KB2656368.html").write_text("<html></html>")
     volume = RecordingVolume(directory_volume(tree))
-    art = Artefacts(volume, date(2013, 7, 1))
+    art = Artefacts(OpenedImage(volume, ImageIdentity(str(tree), "0" * 64, "directory")), date(2013, 7, 1))
     read = []
     for name in KINDS:  # in load order, so a kind's own reads are told apart from its inputs'
         volume.opened = []

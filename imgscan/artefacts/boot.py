@@ -16,12 +16,12 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from imgscan.authenticode import PeFile, read_pe
 from imgscan.image.partitions import Partition
-from imgscan.secureboot import SecureBootState, secure_boot_state
+from imgscan.signing.authenticode import PeFile, read_pe
+from imgscan.signing.secureboot import SecureBootState, secure_boot_state
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts.loading import ArtefactLoader
 
 BCDBOOT_SOURCE = r"Windows\Boot\EFI\bootmgfw.efi"
 REAGENT = r"Windows\System32\Recovery\ReAgent.xml"
@@ -36,7 +36,7 @@ class BootFile:
     pe: PeFile
 
     def as_dict(self) -> dict[str, object]:
-        from imgscan.secureboot import signing_authorities
+        from imgscan.signing.secureboot import signing_authorities
 
         authorities = signing_authorities(self.pe)
         return {"where": self.where} | self.pe.as_dict() | {"signed_under": [a.name for a in authorities]}
@@ -57,7 +57,7 @@ class Boot:
         return bool(self.files)
 
 
-def load(art: Artefacts) -> Boot:
+def load(art: ArtefactLoader) -> Boot:
     boot = Boot(partitions=list(art.partitions), secure_boot=secure_boot_state(art.system))
     boot.errors += [{"path": f"partition {p.number} ({p.role})", "message": p.problem} for p in boot.partitions if p.problem]
     esp = next((p for p in boot.partitions if p.role == "efi-system" and p.volume is not None), None)
@@ -87,7 +87,7 @@ def load(art: Artefacts) -> Boot:
     return boot
 
 
-def _winre_offset(art: Artefacts, errors: list[dict[str, str]]) -> int | None:
+def _winre_offset(art: ArtefactLoader, errors: list[dict[str, str]]) -> int | None:
     if not art.volume.exists(REAGENT):
         return None
     try:

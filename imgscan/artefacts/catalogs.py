@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from imgscan.catalog_inventory import CatalogSet, catalog_paths, read_catalogs, uncovered_manifests
+from imgscan.artefacts.catalog_set import CatalogSet, catalog_paths, read_catalogs, uncovered_manifests
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts.loading import ArtefactLoader
 
 PATHS = (
     "/Windows/servicing/Packages/*.cat",
@@ -28,7 +28,7 @@ class Catalogs:
         return bool(self.catalogs.records)
 
 
-def load(art: Artefacts) -> Catalogs:
+def load(art: ArtefactLoader) -> Catalogs:
     if not catalog_paths(art.volume):
         return Catalogs()
     judge = art.judge()

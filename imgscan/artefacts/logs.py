@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from imgscan.logs.collect import LogSet, read_logs
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts.loading import ArtefactLoader
 
 PATHS = (
     "/Windows/Logs/CBS/*",
@@ -24,5 +24,5 @@ PATHS = (
 ABSENT = "the image has no update logs"
 
 
-def load(art: Artefacts) -> LogSet:
+def load(art: ArtefactLoader) -> LogSet:
     return read_logs(art.volume, art.as_of)

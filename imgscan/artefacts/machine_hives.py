@@ -10,7 +10,7 @@ from imgscan.hives import Hive
 from imgscan.image.volume import CONFIG_DIR, child_path
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts.loading import ArtefactLoader
 
 PATHS = (
     "/Windows/System32/config/SOFTWARE",
@@ -31,7 +31,7 @@ class MachineHives:
         return bool(self.software or self.system)
 
 
-def load(art: Artefacts) -> MachineHives:
+def load(art: ArtefactLoader) -> MachineHives:
     unreadable: list[Unreadable] = []
 
     def read(name: str, required: bool) -> Hive | None:

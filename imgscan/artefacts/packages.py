@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from imgscan.servicing import Package, read_packages
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts.loading import ArtefactLoader
 
 PATHS = ("/Windows/servicing/Packages/*.mum",)
 ABSENT = "the image has no servicing packages"
@@ -27,11 +27,16 @@ class Packages:
         return bool(self.packages)
 
 
-def load(art: Artefacts) -> Packages:
+def load(art: ArtefactLoader) -> Packages:
     packages = read_packages(art.volume, art.software)
     installed = {p.kb for p in packages if p.installed}
     return Packages(
         packages=packages,
         mitigation=next((kb for kb in EKU_MITIGATIONS if kb in installed), None),
-        errors=[{"path": p.mum_path or p.identity, "message": p.problem} for p in packages if p.problem],
+        # an installed package's missing .mum or .cat is the component-store-inconsistent finding, said once there
+        errors=[
+            {"path": p.mum_path or p.identity, "message": p.problem}
+            for p in packages
+            if p.problem and not (p.installed and None in (p.mum_path, p.cat_path))
+        ],
     )

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts.loading import ArtefactLoader
     from imgscan.image.partitions import Partition
 
 PATHS: tuple[str, ...] = ()  # read from the disk's partition table, not from files
 
 
-def ABSENT(art: Artefacts) -> str:  # noqa: N802 - the name every kind module uses for its absence reason
+def ABSENT(art: ArtefactLoader) -> str:  # noqa: N802 - the name every kind module uses for its absence reason
     """Why there are no partitions, in the words of the container the image came in."""
     return {
         "wim": "a WIM has no partitions: the EFI system and recovery partitions are made when the image is deployed",
@@ -26,5 +26,5 @@ def ABSENT(art: Artefacts) -> str:  # noqa: N802 - the name every kind module us
     }.get(art.container, "the disk's partition table lists no partition")
 
 
-def load(art: Artefacts) -> list[Partition]:
+def load(art: ArtefactLoader) -> list[Partition]:
     return list(art.partitions)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts.loading import ArtefactLoader
 
 PATHS = ("/Windows/WinSxS/pending.xml",)
 ABSENT = "no servicing operation is pending in the image"
@@ -29,7 +29,7 @@ class Pending:
         return bool(self.evidence)
 
 
-def load(art: Artefacts) -> Pending:
+def load(art: ArtefactLoader) -> Pending:
     found = Pending()
     if art.volume.exists(PENDING_XML):
         found.evidence.append({"path": PENDING_XML, "marker": "pending.xml (CBS transactions not yet committed)"})

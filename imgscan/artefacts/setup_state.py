@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from imgscan.logs.text import sniff_encoding
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts.loading import ArtefactLoader
 
 PATHS = ("/Windows/Setup/State/State.ini",)
 ABSENT = "the image records no Windows Setup image state"
@@ -33,7 +33,7 @@ class SetupState:
         return self.image_state is not None
 
 
-def load(art: Artefacts) -> SetupState:
+def load(art: ArtefactLoader) -> SetupState:
     errors: list[dict[str, str]] = []
     from_ini = _from_ini(art, errors)
     value = art.software.value(STATE_KEY, "ImageState") if art.software else None
@@ -44,7 +44,7 @@ def load(art: Artefacts) -> SetupState:
     return SetupState(errors=errors)
 
 
-def _from_ini(art: Artefacts, errors: list[dict[str, str]]) -> str | None:
+def _from_ini(art: ArtefactLoader, errors: list[dict[str, str]]) -> str | None:
     if not art.volume.exists(STATE_INI):
         return None
     try:

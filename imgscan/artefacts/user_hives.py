@@ -7,16 +7,15 @@ open it again one profile at a time, so memory stays flat however many profiles 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from imgscan.accounts import Account, discover
-from imgscan.artefacts.hive_loading import Unreadable, read_hive
-from imgscan.hives import Hive, load_hive
+from imgscan.accounts import discover
+from imgscan.artefacts.hive_loading import Unreadable, UserHive, read_hive
+from imgscan.hives import load_hive
 
 if TYPE_CHECKING:
-    from imgscan.artefacts import Artefacts
+    from imgscan.artefacts.loading import ArtefactLoader
 
 PATHS = (
     "/Windows/System32/config/DEFAULT",
@@ -24,22 +23,6 @@ PATHS = (
     "/Documents and Settings/*/NTUSER.DAT",
 )
 ABSENT = "the image has no user hive"
-
-
-@dataclass
-class UserHive:
-    """A user hive, read again each time a check opens it and released afterwards."""
-
-    account: Account
-    path: str
-    dirty: bool
-    load: Callable[[], Hive] = field(repr=False)
-    problems: list[dict[str, str]] = field(default_factory=list)  # damaged cells met while reading it
-
-    def open(self) -> Hive:
-        hive = self.load()
-        hive.problems = self.problems  # what the reader finds now is reported with this hive
-        return hive
 
 
 @dataclass
@@ -52,7 +35,7 @@ class UserHives:
         return bool(self.hives)
 
 
-def load(art: Artefacts) -> UserHives:
+def load(art: ArtefactLoader) -> UserHives:
     accounts, notes = discover(art.volume, art.software)
     found = UserHives(notes=notes)
     for account in accounts:

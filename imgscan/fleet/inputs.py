@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from imgscan.errors import ImgscanError
-from imgscan.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase, firmware_target, read_dbx
-from imgscan.image.sniff import sniff_format
+from imgscan.image.sniff import read_header
+from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase, firmware_target, read_dbx
 
 T = TypeVar("T")
 SKIPPED = {"unknown"}
@@ -53,14 +53,12 @@ def _is_image(path: Path) -> bool:
     """A file to scan: one imgscan can open (of a split WIM set only part 1, by the header's part number
     at offset 40), or one named like an image whose header is not one, so that it becomes an error row."""
     try:
-        fmt = sniff_format(path)
-        if fmt == "wim":
-            with path.open("rb") as fh:
-                fh.seek(40)
-                return int.from_bytes(fh.read(2), "little") <= 1
+        header = read_header(path)
     except OSError:
         return path.suffix.lower() in IMAGE_EXTENSIONS
-    return fmt not in SKIPPED or path.suffix.lower() in IMAGE_EXTENSIONS
+    if header.wim_part is not None:
+        return header.wim_part <= 1
+    return header.format not in SKIPPED or path.suffix.lower() in IMAGE_EXTENSIONS
 
 
 def _manifest(path: Path) -> list[Target]:

@@ -47,7 +47,7 @@ def scan_one(target: Target, options: FleetOptions, cache_db: str | None = None)
     raises. `cache_db`: the fleet database whose verdict cache this scan shares with the others."""
     from imgscan.loader import load_checks
     from imgscan.scan import Options, scan
-    from imgscan.verdict_cache import VerdictCache
+    from imgscan.signing.verdict_cache import VerdictCache
 
     result: dict = {"path": target.path, "host": target.host, "labels": target.labels, "settings": target.settings()}
     cache = VerdictCache(Path(cache_db)) if cache_db else None

@@ -13,6 +13,8 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
+from imgscan.gate import gating_severity
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scans (
     id INTEGER PRIMARY KEY,
@@ -41,13 +43,19 @@ CREATE TABLE IF NOT EXISTS findings (
     starts TEXT,
     hresult TEXT,
     path TEXT,
-    suppressed INTEGER NOT NULL
+    suppressed INTEGER NOT NULL,
+    id TEXT,
+    caused_by TEXT
 );
 CREATE INDEX IF NOT EXISTS findings_rule ON findings (rule);
 """
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 # columns added after the first release: a database written before them gains them on open
-ADDED_COLUMNS = {"verdicts_reused": "INTEGER", "verdicts_judged": "INTEGER", "settings": "TEXT"}
+ADDED_COLUMNS = {
+    "scans": {"verdicts_reused": "INTEGER", "verdicts_judged": "INTEGER", "settings": "TEXT"},
+    # a finding's identity (check.identity) and its root cause's: the same across images, runs and formats
+    "findings": {"id": "TEXT", "caused_by": "TEXT"},
+}
 
 
 class Store:
@@ -57,10 +65,11 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
-        present = {row[1] for row in self.db.execute("PRAGMA table_info(scans)")}
-        for name, kind in ADDED_COLUMNS.items():
-            if name not in present:
-                self.db.execute(f"ALTER TABLE scans ADD COLUMN {name} {kind}")
+        for table, added in ADDED_COLUMNS.items():
+            present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in added.items():
+                if name not in present:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self.db.close()
@@ -74,7 +83,8 @@ class Store:
         """Commit one image's result (replacing an older row for the same path, version and options)."""
         report = result.get("report")
         findings = [f for f in (report or {}).get("findings", []) if not f.get("suppressed")]
-        worst = next((s for s in SEVERITY_ORDER if any(f["severity"] == s for f in findings)), None)
+        levels = {str(level) for f in (report or {}).get("findings", []) if (level := gating_severity(f)) is not None}
+        worst = next((s for s in SEVERITY_ORDER if s in levels), None)
         # a prediction's first day, or the day a log first shows an observed failure
         starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
         cache = result.get("verdict_cache") or {}
@@ -107,7 +117,8 @@ class Store:
                 ),
             )
             self.db.executemany(
-                "INSERT INTO findings (scan_id, rule, severity, starts, hresult, path, suppressed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO findings (scan_id, rule, severity, starts, hresult, path, suppressed, id, caused_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         cursor.lastrowid,
@@ -117,6 +128,8 @@ class Store:
                         f["hresult"],
                         str(f["evidence"][0].get("path", "")) if f["evidence"] else None,
                         int(bool(f.get("suppressed"))),
+                        f.get("id"),
+                        f.get("caused_by"),
                     )
                     for f in (report or {}).get("findings", [])
                 ],

@@ -17,8 +17,8 @@ import json
 from typing import cast
 
 from imgscan.check import Severity
+from imgscan.views.columns import columns
 from imgscan.views.html import render
-from imgscan.views.text import columns
 
 COLUMNS = ("host", "image", "scan", "verdict", "worst", "rules", "first_failure", "error")
 

@@ -22,22 +22,33 @@ from typing import Any
 from imgscan.errors import UnreadableImage
 from imgscan.hashing import file_sha256, tree_sha256
 from imgscan.image.partitions import Partition
-from imgscan.image.sniff import READABLE, sniff_format, too_short
-from imgscan.image.volume import ImageInfo, WindowsVolume, directory_volume, holds_windows
+from imgscan.image.sniff import READABLE, read_header, too_short
+from imgscan.image.volume import WindowsVolume, directory_volume, holds_windows
 from imgscan.image.wim import choose, extract_wanted, read_info
 from imgscan.interrupt import deferred, doing
 
 
+@dataclass(frozen=True)
+class ImageIdentity:
+    """What the report says about an input: its path as given, its content hash (a tree digest for a
+    directory) and its container format."""
+
+    path: str
+    sha256: str
+    format: str
+
+
 @dataclass
 class OpenedImage:
-    """An input opened for reading: its Windows volume, identity and the parent files it pulled in."""
+    """An input opened for reading: its Windows volume with the disk's partitions, its identity, and the
+    parent files it pulled in (a differencing disk's)."""
 
     volume: WindowsVolume
-    info: ImageInfo
-    parents: list[ImageInfo]
+    info: ImageIdentity
+    parents: list[ImageIdentity] = field(default_factory=list)
+    partitions: list[Partition] = field(default_factory=list)  # a disk image's partitions (none for a WIM or tree)
     details: dict[str, Any] = field(default_factory=dict)  # backend facts for the report (WIM image, ...)
     warnings: list[str] = field(default_factory=list)  # things the backend skipped, for `errors`
-    partitions: list[Partition] = field(default_factory=list)  # a disk image's partitions (none for a WIM or tree)
 
 
 @dataclass(frozen=True)
@@ -51,35 +62,41 @@ class Selection:
 @contextmanager
 def open_image(path: Path, selection: Selection | None = None, wanted: tuple[str, ...] = ()) -> Iterator[OpenedImage]:
     """Open `path` read-only; raise UnreadableImage with a one-line reason when that is impossible.
-    `wanted`: the volume paths (globs) the caller will read, which a WIM extracts (nothing else)."""
-    if is_wim(path):
+    `wanted`: the volume paths (globs) the caller will read, which a WIM extracts (nothing else).
+
+    The one way in: the input is sniffed once (one read of its header) and hashed once, and everything the
+    scan reads of it (volume, partitions, identity, parents) comes out on the one OpenedImage."""
+    container = _identify(path)
+    if container == "directory":
+        yield _open_directory(path)
+    elif container == "wim":
         with _open_wim(path, selection or Selection(), wanted) as opened:
             yield opened
     else:
-        yield _open(path)
+        yield _open_disk(path, container)
 
 
-def is_wim(path: Path) -> bool:
-    try:
-        return path.is_file() and sniff_format(path) == "wim"
-    except OSError:
-        return False
-
-
-def _open(path: Path) -> OpenedImage:
+def _identify(path: Path) -> str:
+    """The container `path` is ("directory", or a disk or WIM format from its header), or UnreadableImage."""
     if not path.exists():
         raise UnreadableImage(str(path), "no such file or directory")
     if path.is_dir():
-        return _open_directory(path)
+        return "directory"
     if not path.is_file():
         raise UnreadableImage(str(path), "not a regular file or directory")
     try:
-        fmt = sniff_format(path)
+        header = read_header(path)
     except OSError as exc:
         raise UnreadableImage(str(path), f"cannot read ({exc.strerror or exc})") from exc
-    if fmt == "unknown":
+    if header.format == "unknown":
         problem = too_short(path) or "not a disk image: no VHD/VHDX/VMDK/E01/WIM header, partition table or NTFS boot sector"
         raise UnreadableImage(str(path), problem, f"imgscan reads {READABLE}")
+    if header.format in ("vhd-dynamic", "vhd-differencing") and not header.vhd_footer_at_end:
+        raise UnreadableImage(str(path), "truncated: the VHD footer at the end of the file is missing", "re-copy the image")
+    return header.format
+
+
+def _open_disk(path: Path, fmt: str) -> OpenedImage:
     from imgscan.image.disk import open_disk  # dissect.target: loaded only for disk images
 
     with doing("reading the partitions"):
@@ -87,8 +104,8 @@ def _open(path: Path) -> OpenedImage:
     with doing("computing the SHA-256"):
         return OpenedImage(
             volume=volume,
-            info=ImageInfo(str(path), file_sha256(path), fmt),
-            parents=[ImageInfo(str(p), file_sha256(p), sniff_format(p)) for p in parents],
+            info=ImageIdentity(str(path), file_sha256(path), fmt),
+            parents=[ImageIdentity(str(p), file_sha256(p), read_header(p).format) for p in parents],
             partitions=partitions,
         )
 
@@ -102,7 +119,7 @@ def _open_directory(path: Path) -> OpenedImage:
             "point at the root of the extracted volume, the folder that contains Windows",
         )
     with doing("computing the SHA-256"):
-        return OpenedImage(volume=volume, info=ImageInfo(str(path), tree_sha256(path), "directory"), parents=[])
+        return OpenedImage(volume=volume, info=ImageIdentity(str(path), tree_sha256(path), "directory"))
 
 
 @contextmanager
@@ -129,8 +146,7 @@ def _open_wim(path: Path, selection: Selection, wanted: tuple[str, ...]) -> Iter
             sha256 = file_sha256(path)
         yield OpenedImage(
             volume=volume,
-            info=ImageInfo(str(path), sha256, "wim"),
-            parents=[],
+            info=ImageIdentity(str(path), sha256, "wim"),
             details={"wim": image.as_dict() | {"compression": info.compression, "parts": info.parts}},
             warnings=warnings,
         )

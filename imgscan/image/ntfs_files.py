@@ -43,7 +43,7 @@ def open_plain(dir_entry: object) -> BinaryIO | None:
     """The data of the file a dissect NTFS directory entry names, when it is a plain file (see module
     docstring); None for anything else, or for a directory entry of another file system."""
     if isinstance(dir_entry, IndexedFile):
-        data = plain_data(dir_entry.ntfs.mft.get(dir_entry.segment)) if dir_entry.plain() else None
+        data = plain_data(dir_entry.record()) if dir_entry.plain() else None
         return io.BytesIO(data) if data is not None else None
     index_entry = getattr(dir_entry, "entry", None)
     if index_entry is None or not hasattr(index_entry, "dereference"):
@@ -216,7 +216,18 @@ class IndexedFile:
         from dissect.target.helpers import fsutil
 
         path = fsutil.join(self.parent.path, self.name, alt_separator=self.parent.fs.alt_separator)
-        return NtfsFilesystemEntry(self.parent.fs, path, self.ntfs.mft.get(self.segment))
+        return NtfsFilesystemEntry(self.parent.fs, path, self.record())
+
+    def record(self) -> Any:
+        """Its file record. A damaged one (bad signature or fixups) is dissect's FilesystemError: the file
+        is listed, but cannot be read."""
+        from dissect.ntfs.exceptions import Error as NtfsError
+        from dissect.target.exceptions import FilesystemError
+
+        try:
+            return self.ntfs.mft.get(self.segment)
+        except NtfsError as exc:
+            raise FilesystemError(f"damaged file record: {exc}") from exc
 
     def plain(self) -> bool:
         return not self.flags & (FILE_NAME_INDEX_PRESENT | FILE_ATTRIBUTE_REPARSE_POINT)

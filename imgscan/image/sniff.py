@@ -1,9 +1,10 @@
-"""Which container a file is, from its magic bytes: kept apart from the readers so that listing
+"""Which container a file is, from one read of its magic bytes: kept apart from the readers so that listing
 inputs (fleet) and choosing a backend cost no import of dissect."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 # what imgscan reads, for messages about a file that is none of them
@@ -11,34 +12,51 @@ READABLE = "VHD, VHDX, VMDK, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, 
 SMALLEST = 512  # bytes: no image is shorter (a VHD footer, an MBR and an NTFS boot sector are 512 bytes each)
 
 
-def sniff_format(path: Path) -> str:
-    """Name the container format from the file's magic bytes (not its extension)."""
+@dataclass(frozen=True)
+class Header:
+    """What a file's first 4 KiB and last 512 bytes say, read once."""
+
+    format: str  # vhdx, vhd-fixed, vhd-dynamic, vhd-differencing, vmdk, e01, wim, raw-gpt, raw-volume, raw-mbr, unknown
+    # a VHD's footer is its last 512 bytes (a dynamic or differencing VHD also copies it to the start, which
+    # names the format even when the end is cut off)
+    vhd_footer_at_end: bool = False
+    wim_part: int | None = None  # a WIM's part number (1 for an unsplit WIM and the first .swm of a set)
+
+
+def read_header(path: Path) -> Header:
+    """What the header says of `path`: its container format from the magic bytes (never the extension)."""
     with path.open("rb") as fh:
         head = fh.read(4096)
         size = fh.seek(0, io.SEEK_END)
-        tail = b""
-        if size >= 512:
-            fh.seek(size - 512)
-            tail = fh.read(512)
+        fh.seek(max(size - 512, 0))
+        tail = fh.read(512)
+    at_end = tail.startswith(b"conectix")
     if head.startswith(b"vhdxfile"):
-        return "vhdx"
-    if tail.startswith(b"conectix") or head.startswith(b"conectix"):
-        footer = tail if tail.startswith(b"conectix") else head
+        return Header("vhdx")
+    if at_end or head.startswith(b"conectix"):
+        footer = tail if at_end else head
         kind = {2: "fixed", 3: "dynamic", 4: "differencing"}.get(int.from_bytes(footer[60:64], "big"), "unknown")
-        return f"vhd-{kind}"
+        return Header(f"vhd-{kind}", vhd_footer_at_end=at_end)
     if head.startswith(b"KDMV") or head.startswith(b"# Disk DescriptorFile"):
-        return "vmdk"
+        return Header("vmdk")
     if head.startswith(b"EVF\x09\x0d\x0a\xff\x00"):
-        return "e01"
+        return Header("e01")
     if head.startswith(b"MSWIM\0\0\0"):
-        return "wim"
+        return Header("wim", wim_part=int.from_bytes(head[40:42], "little"))
     if len(head) >= 1024 and head[512:520] == b"EFI PART":
-        return "raw-gpt"
+        return Header("raw-gpt")
     if head[3:11] == b"NTFS    ":
-        return "raw-volume"
+        return Header("raw-volume")
     if len(head) >= 512 and head[510:512] == b"\x55\xaa":
-        return "raw-mbr"
-    return "unknown"
+        return Header("raw-mbr")
+    return Header("unknown")
+
+
+def is_wim(path: Path) -> bool:
+    try:
+        return path.is_file() and read_header(path).format == "wim"
+    except OSError:
+        return False
 
 
 def too_short(path: Path) -> str | None:

@@ -3,8 +3,8 @@
 Paths are relative to the volume root, written with backslashes as Windows
 does (`Windows\\System32\\config\\SOFTWARE`), and matched case-insensitively.
 Every backend (disk images through dissect.target, extracted directories, and
-later WIM files) hands the scan one `WindowsVolume`, so no check knows or cares
-which container it reads from.
+the files a WIM's extraction leaves in a private directory) hands the scan one
+`WindowsVolume`, so no check knows or cares which container it reads from.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import io
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
@@ -21,15 +20,6 @@ if TYPE_CHECKING:
     from dissect.target.filesystem import DirEntry, Filesystem, FilesystemEntry
 
 CONFIG_DIR = r"Windows\System32\config"
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """What the report says about the input: its path, content hash and container format."""
-
-    path: str
-    sha256: str
-    format: str
 
 
 class ArtefactUnreadable(OSError):
@@ -123,13 +113,20 @@ class FilesystemVolume:
             plain = None  # a damaged record: dissect's general path below says what is wrong
         if plain is not None:
             return plain
-        return open_entry(self._fs.get("/") if listed is None else listed.get(), path)
+        damaged: tuple[type[Exception], ...] = (_filesystem_error(), OSError, *_damaged())
+        try:
+            entry = self._fs.get("/") if listed is None else listed.get()
+        except damaged as exc:  # listed, but its file record is damaged
+            raise ArtefactUnreadable(path, _reason(exc)) from exc
+        return open_entry(entry, path)
 
     def exists(self, path: str) -> bool:
         try:
             self._entry(path)
         except (FileNotFoundError, NotADirectoryError):
             return False
+        except _filesystem_error():  # listed, but its file record is damaged: open() says what is wrong
+            return True
         return True
 
     def is_dir(self, path: str) -> bool:

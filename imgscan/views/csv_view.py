@@ -7,7 +7,23 @@ import io
 
 from imgscan.check import Json
 
-COLUMNS = ("image", "host", "as_of", "rule", "severity", "title", "starts", "hresult", "path", "suppressed", "message")
+# columns are only added, at the end: `id` is the finding's identity, `caused_by` its root cause's
+COLUMNS = (
+    "image",
+    "host",
+    "as_of",
+    "rule",
+    "severity",
+    "title",
+    "starts",
+    "hresult",
+    "path",
+    "suppressed",
+    "message",
+    "id",
+    "caused_by",
+    "gating_severity",
+)
 
 
 def rows(report: Json) -> list[dict[str, str]]:
@@ -25,6 +41,9 @@ def rows(report: Json) -> list[dict[str, str]]:
             "path": str(f["evidence"][0].get("path", "")) if f["evidence"] else "",
             "suppressed": f["suppressed"]["reason"] if f.get("suppressed") else "",
             "message": f["message"],
+            "id": f["id"],
+            "caused_by": f.get("caused_by") or "",
+            "gating_severity": f.get("gating_severity") or "",
         }
         for f in report["findings"]
     ]

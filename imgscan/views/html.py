@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from imgscan.check import Json, Severity
+from imgscan.gate import gating_severity, summary_gates
 
 WIDTH, LEFT, ROW, TOP = 1100, 430, 22, 40
 CHAR = 7.0  # a generous width of one 11 px character, to keep labels inside the chart and apart
@@ -85,16 +86,29 @@ def render(template: str, **context: object) -> str:
 
 
 def to_html(report: Json, fail_on: Severity) -> str:
-    shown = [f for f in report["findings"] if not f.get("suppressed")]
-    gating = [f for f in shown if Severity.parse(f["severity"]) >= fail_on]
-    groups = [(str(s), [f for f in shown if f["severity"] == str(s)]) for s in reversed(Severity)]
+    """The verdict counts causes from the summary, so it agrees with the exit code whatever --severity
+    showed; each cause is listed under the severity it gates at, its consequences nested in it."""
+    findings = report["findings"]
+    listed = {f["id"]: f for f in findings if "id" in f}
+    # a cause the ignore file accepts is listed under Suppressed, unless a consequence it has still gates
+    causes = [f for f in findings if f.get("caused_by") not in listed and (gating_severity(f) or not f.get("suppressed"))]
+    groups = [
+        (str(s), [(f, [listed[i] for i in f.get("explains", []) if i in listed]) for f in causes if _level(f) == s])
+        for s in reversed(Severity)
+    ]
+    gating = summary_gates(report["summary"], fail_on)
     return render(
         "report.html.j2",
         report=report,
         groups=[g for g in groups if g[1]],
         verdict="FAIL" if gating else "PASS",
-        gating=len(gating),
+        gating=gating,
         fail_on=str(fail_on),
         chart=chart(report),
-        suppressed=[f for f in report["findings"] if f.get("suppressed")],
+        suppressed=[f for f in findings if f.get("suppressed")],
+        hidden=sum((report.get("filtered") or {}).get("hidden", {}).values()),
     )
+
+
+def _level(finding: Json) -> Severity:
+    return gating_severity(finding) or Severity.parse(finding["severity"])

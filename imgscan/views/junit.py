@@ -3,6 +3,9 @@
 CI systems (GitLab, Azure Pipelines, Jenkins) show these natively: a failed case
 names the rule and carries each finding's message; findings below the threshold
 or accepted in the ignore file leave the case passing, with them in its output.
+A consequence fails no case of its own: its root cause's case fails for it (at
+the group's severity), as the exit code counts it; causes hidden by --severity
+fail one extra case, so the JUnit view and the exit code agree.
 """
 
 from __future__ import annotations
@@ -10,29 +13,38 @@ from __future__ import annotations
 from xml.etree import ElementTree
 
 from imgscan.check import Json, Rule, Severity
+from imgscan.gate import gating, summary_gates
 
 
 def to_junit(report: Json, rules: list[Rule], fail_on: Severity) -> str:
     host = (report.get("host") or {}).get("name") or report["image"]["path"]
     suite = ElementTree.Element("testsuite", name=f"imgscan {report['image']['path']}", timestamp=report["as_of"])
     failures = 0
+    gates = gating(report["findings"], fail_on)
     for rule in rules:
         findings = [f for f in report["findings"] if f["rule"] == rule.id]
-        gating = [f for f in findings if Severity.parse(f["severity"]) >= fail_on and not f.get("suppressed")]
+        gating_here = [f for f in gates if f["rule"] == rule.id]
         case = ElementTree.SubElement(suite, "testcase", classname=f"imgscan.{host}", name=rule.id)
-        if gating:
+        if gating_here:
             failures += 1
             failure = ElementTree.SubElement(
                 case,
                 "failure",
-                message=f"{len(gating)} finding(s): {gating[0]['message'][:300]}",
-                type=gating[0]["severity"],
+                message=f"{len(gating_here)} finding(s): {gating_here[0]['message'][:300]}",
+                type=str(gating_here[0]["gating_severity"] or gating_here[0]["severity"]),
             )
-            failure.text = "\n\n".join(_details(f) for f in gating)
-        other = [f for f in findings if f not in gating]
+            failure.text = "\n\n".join(_details(f) for f in gating_here)
+        other = [f for f in findings if f not in gating_here]
         if other:
             ElementTree.SubElement(case, "system-out").text = "\n\n".join(_details(f) for f in other)
-    suite.set("tests", str(len(rules)))
+    hidden = summary_gates(report["summary"], fail_on) - len(gates)
+    if hidden > 0:  # causes --severity left out still fail the run: say so where CI looks
+        failures += 1
+        case = ElementTree.SubElement(suite, "testcase", classname=f"imgscan.{host}", name="hidden by --severity")
+        ElementTree.SubElement(
+            case, "failure", message=f"{hidden} finding(s) at or above {fail_on} not shown by --severity", type=str(fail_on)
+        )
+    suite.set("tests", str(len(rules) + (hidden > 0)))
     suite.set("failures", str(failures))
     suite.set("errors", str(len(report["errors"])))
     root = ElementTree.Element("testsuites")
@@ -41,9 +53,13 @@ def to_junit(report: Json, rules: list[Rule], fail_on: Severity) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
 
 
-def _details(finding: dict) -> str:
+def _details(finding: Json) -> str:
     paths = ", ".join(str(e.get("path")) for e in finding["evidence"][:5])
     state = f" (suppressed: {finding['suppressed']['reason']})" if finding.get("suppressed") else ""
+    if finding.get("caused_by"):
+        state += f" (caused by {finding['caused_by']}, which gates for it)"
+    elif finding.get("gating_severity") and finding["gating_severity"] != finding["severity"]:
+        state += f" (gates as {finding['gating_severity']} through the findings it causes)"
     return (
         f"[{finding['severity']}] {finding['message']}{state}\nevidence: {paths}\n"
         f"starts: {finding['starts'] or '-'}  hresult: {finding['hresult'] or '-'}\nfix: {finding['remediation']}"

@@ -4,6 +4,8 @@ Locations are relative to the Windows volume of the scanned image, named by the
 `IMAGEROOT` base id, so code-scanning dashboards show `Users/nfury/NTUSER.DAT`;
 log evidence adds its line. Findings accepted in the ignore file carry a SARIF
 suppression with the reason, as SARIF consumers expect, instead of vanishing.
+Each result's partial fingerprint is the finding's identity, distinct within a
+run and the same across runs, so code scanning neither merges nor renews alerts.
 """
 
 from __future__ import annotations
@@ -46,6 +48,17 @@ def _location(evidence: dict[str, object]) -> dict[str, object]:
     return {"physicalLocation": physical}
 
 
+def _cause(finding: Json) -> dict[str, object]:
+    """One result per finding; a consequence names its root cause (through which it gates), a root the
+    severity it gates at and what it explains, so a dashboard can count causes as --fail-on does."""
+    if finding.get("caused_by"):
+        return {"causedBy": finding["caused_by"]}
+    linked: dict[str, object] = {"gatingSeverity": finding.get("gating_severity")}
+    if finding.get("explains"):
+        linked["explains"] = finding["explains"]
+    return linked
+
+
 def to_sarif(report: Json, rules: list[Rule]) -> str:
     used = sorted({f["rule"] for f in report["findings"]})
     known = {r.id: r for r in rules}
@@ -58,15 +71,16 @@ def to_sarif(report: Json, rules: list[Rule]) -> str:
             "level": LEVEL[finding["severity"]],
             "message": {"text": finding["message"]},
             "locations": [_location(e) for e in finding["evidence"] if e.get("path")][:10],
-            "partialFingerprints": {
-                "imgscan/v1": "|".join([finding["rule"], *(str(e.get("path", "")) for e in finding["evidence"][:1])]),
-            },
+            # the finding's identity (rule and subject), the same in every run and container format; v1 was the
+            # rule and first evidence path, which merged findings that differ only by subject
+            "partialFingerprints": {"imgscan/v2": finding["id"]},
             "properties": {
                 "severity": finding["severity"],
                 "starts": finding["starts"],
                 "hresult": finding["hresult"],
                 "remediation": finding["remediation"],
-            },
+            }
+            | _cause(finding),
         }
         if finding["rule"] in index:
             result["ruleIndex"] = index[finding["rule"]]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 from datetime import date
 
-from imgscan.image import OpenedImage
-from imgscan.image.volume import ArtefactUnreadable, ImageInfo
+from imgscan.image import ImageIdentity, OpenedImage
+from imgscan.image.volume import ArtefactUnreadable
 from imgscan.loader import load_checks
 from imgscan.scan import Options, ScanResult, scan_volume
 from sample_images.scenario import Scenario, volume_files
@@ -53,9 +53,16 @@ class MemoryVolume:
 
 
 def memory_scan(
-    scenario: Scenario, as_of: date, files: dict[str, bytes | None] | None = None, horizon_days: int = 365
+    scenario: Scenario,
+    as_of: date,
+    files: dict[str, bytes | None] | None = None,
+    horizon_days: int = 365,
+    options: Options | None = None,
 ) -> ScanResult:
-    """Scan a scenario's files in-process, without building any image."""
+    """Scan a scenario's files in-process, without building any image (`options`: instead of the defaults)."""
     volume = MemoryVolume(files if files is not None else dict(volume_files(scenario)))
-    opened = OpenedImage(volume=volume, info=ImageInfo(f"memory:{scenario.name}", "0" * 64, "memory"), parents=[])
-    return scan_volume(opened, as_of, load_checks(), Options(horizon_days=horizon_days))
+    opened = OpenedImage(
+        volume=volume,
+        info=ImageIdentity(f"memory:{scenario.name}", "0" * 64, "memory"),
+    )
+    return scan_volume(opened, as_of, load_checks(), options or Options(horizon_days=horizon_days))

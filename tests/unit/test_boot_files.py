@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
-from imgscan.authenticode import read_pe
-from imgscan.certs import CertCache
-from imgscan.trust_store import build_store
-from imgscan.validity import Judge
+from imgscan.signing.authenticode import read_pe
+from imgscan.signing.certs import CertCache
+from imgscan.signing.trust_store import build_store
+from imgscan.signing.validity import Judge
 from sample_images.pe_writer import unsigned_efi
 from sample_images.scenario import load, volume_files
 from sample_images.uefi import boot_manager
@@ -81,7 +81,7 @@ def test_dbx_revocations_by_certificate_and_by_image_hash():
     """In-process: what secureboot-boot-manager-revoked matches, on the sample boot managers."""
     from imgscan.plugins.secureboot_revoked import revocations
 
-    from imgscan.firmware_db import SignatureDatabase
+    from imgscan.signing.firmware_db import SignatureDatabase
     from sample_images.uefi import signing_cas
 
     _, cas = signing_cas()

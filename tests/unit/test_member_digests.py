@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from asn1crypto import core
 
-from imgscan.catalog import CertificateTrustList, _ContentInfo, _indirect_digests, _member_digests, _member_digests_asn1
+from imgscan.signing.members import indirect_digests, member_digests, member_digests_asn1
+from imgscan.signing.pkcs7 import CertificateTrustList, ContentInfo
 from tests.conftest import REALDATA, REGISTRY_CATALOGS
 from tests.realdata import REGISTRY, files, needs_realdata
 
@@ -17,7 +18,7 @@ REAL = [*files("catalogs", ".cat"), *(pytest.param(REGISTRY_CATALOGS / e["name"]
 
 
 def _subjects(path: Path):
-    info = _ContentInfo.load(path.read_bytes(), strict=False)
+    info = ContentInfo.load(path.read_bytes(), strict=False)
     return info["content"]["encap"]["content"].parse(spec=CertificateTrustList)["trusted_subjects"]
 
 
@@ -25,8 +26,8 @@ def _subjects(path: Path):
 def test_fast_reader_agrees_with_asn1crypto(path):
     assert path.is_file(), f"{path} is missing: run scripts/setup.sh --test, which puts the PyPI packages' catalogs there"
     subjects = _subjects(path)
-    fast = frozenset(_indirect_digests(subjects.contents or b""))
-    assert fast == (frozenset() if isinstance(subjects, core.Void) else _member_digests_asn1(subjects))
+    fast = frozenset(indirect_digests(subjects.contents or b""))
+    assert fast == (frozenset() if isinstance(subjects, core.Void) else member_digests_asn1(subjects))
     assert all(len(d) in (20, 32) for d in fast)
 
 
@@ -39,8 +40,8 @@ def test_real_catalogs_with_members_are_covered():
 @needs_realdata
 def test_a_member_list_in_ber_falls_back(monkeypatch):
     subjects = _subjects(next((REALDATA / "catalogs").glob("kb4538483_x64_package_2_*.cat")))
-    expected = _member_digests_asn1(subjects)
+    expected = member_digests_asn1(subjects)
     # the same list with the first element's length in BER's indefinite form (0x80)
     ber = subjects.contents[:1] + b"\x80" + subjects.contents[2:]
     monkeypatch.setattr(type(subjects), "contents", property(lambda self: ber), raising=False)
-    assert _member_digests(subjects) == expected
+    assert member_digests(subjects) == expected

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from imgscan import outputs
+from imgscan.cli import outputs
 from imgscan.errors import ImgscanError
 
 

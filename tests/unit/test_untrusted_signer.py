@@ -9,15 +9,14 @@ import pytest
 from cryptography.x509.oid import NameOID
 from imgscan.plugins.secureboot_signer import db_allows
 
-from imgscan.authenticode import read_pe
-from imgscan.certs import CertCache
-from imgscan.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase
-from imgscan.image import OpenedImage
-from imgscan.image.volume import ImageInfo
+from imgscan.image import ImageIdentity, OpenedImage
 from imgscan.loader import load_checks
 from imgscan.scan import Options, scan_volume
-from imgscan.trust_store import build_store
-from imgscan.validity import Judge
+from imgscan.signing.authenticode import read_pe
+from imgscan.signing.certs import CertCache
+from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase
+from imgscan.signing.trust_store import build_store
+from imgscan.signing.validity import Judge
 from sample_images.pe_writer import signed_efi
 from sample_images.pki import CODE_SIGNING, Identity, issue
 from sample_images.scenario import load, volume_files
@@ -38,7 +37,10 @@ def _db(*certs: Identity, hashes: frozenset[bytes] = frozenset()) -> SignatureDa
 def _scan(boot: bytes, target: FirmwareTarget = UNKNOWN) -> dict:
     scenario = load("uefi-healthy")
     volume = MemoryVolume(dict(volume_files(scenario)) | {BCDBOOT: boot})
-    opened = OpenedImage(volume=volume, info=ImageInfo("memory:boot", "0" * 64, "memory"), parents=[])
+    opened = OpenedImage(
+        volume=volume,
+        info=ImageIdentity("memory:boot", "0" * 64, "memory"),
+    )
     return scan_volume(opened, date(2026, 12, 1), load_checks(), Options(target_firmware=target)).report
 
 

@@ -23,16 +23,16 @@ from typing import TYPE_CHECKING, Any
 from imgscan import __version__
 
 if TYPE_CHECKING:
-    from imgscan.catalog_workers import Known
-    from imgscan.validity import Judge
+    from imgscan.signing.catalog_workers import Known
+    from imgscan.signing.validity import Judge
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, result BLOB NOT NULL)"
 # what a cached result may be made of: imgscan's records, and the types inside them
 ALLOWED = {
-    ("imgscan.catalog", "Catalog"),
-    ("imgscan.catalog", "Timestamp"),
-    ("imgscan.validity", "Verdict"),
-    ("imgscan.certs", "shared_cert"),
+    ("imgscan.signing.catalog", "Catalog"),
+    ("imgscan.signing.catalog", "Timestamp"),
+    ("imgscan.signing.validity", "Verdict"),
+    ("imgscan.signing.certs", "shared_cert"),
     ("datetime", "datetime"),
     ("datetime", "timezone"),
     ("datetime", "timedelta"),

@@ -1,4 +1,8 @@
-"""Shared by the log rules: their base check, a log group as finding evidence, and severity by HRESULT class."""
+"""Shared by the log rules: their base check, a log group as finding evidence, and severity by HRESULT class.
+
+It sits beside check.py, in the checks' layer: imgscan.logs only parses logs and knows nothing of checks.
+The loader takes checks from imgscan.plugins and --plugins files only, so `LogCheck` is never run itself.
+"""
 
 from __future__ import annotations
 

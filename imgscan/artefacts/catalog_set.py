@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from imgscan.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, iso
 from imgscan.image.volume import WindowsVolume, child_path
 from imgscan.progress import item_bar
 from imgscan.servicing import PACKAGES_DIR, Package
+from imgscan.signing.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, iso
 
 if TYPE_CHECKING:  # the parsing and judging stack is loaded by a scan, not by listing the rules
-    from imgscan.catalog import Catalog
-    from imgscan.validity import Judge, Verdict
-    from imgscan.verdict_cache import VerdictCache
+    from imgscan.signing.catalog import Catalog
+    from imgscan.signing.validity import Judge, Verdict
+    from imgscan.signing.verdict_cache import VerdictCache
 
 CATALOG_DIRS = (
     PACKAGES_DIR,
@@ -140,7 +140,7 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1, cac
     """Read every catalog once: parse and judge each distinct content (on `jobs` processes, see
     catalog_workers) unless the fleet's verdict `cache` already holds it, and keep the member hashes
     of package catalogs (for `uncovered_manifests`) from that same parse."""
-    from imgscan.catalog_workers import judging, workers_for
+    from imgscan.signing.catalog_workers import judging, workers_for
 
     paths = catalog_paths(volume)
     package_dir = PACKAGES_DIR.lower() + "\\"
@@ -190,8 +190,9 @@ def first_failure(records: list[CatalogRecord]) -> tuple[date | None, bool]:
     return (min(starts) if starts else None), any(v.never_valid for v in verdicts)
 
 
-def catalog_evidence(record: CatalogRecord) -> dict[str, object]:
-    """The facts of one catalog that explain a finding, compact enough for a table row."""
+def catalog_evidence(record: CatalogRecord, as_of: date) -> dict[str, object]:
+    """The facts of one catalog that explain a finding, compact enough for a table row; `status_as_of`
+    is its state on the --as-of day (`status` says only whether the signature has an end)."""
     cat, verdict = record.catalog, record.verdict
     assert cat is not None and verdict is not None
     stamp = cat.timestamp
@@ -204,22 +205,30 @@ def catalog_evidence(record: CatalogRecord) -> dict[str, object]:
         "timestamp_time": iso(stamp.time) if stamp else None,
         "tsa_has_timestamping_eku": bool(stamp and stamp.signer and EKU_TIMESTAMPING in stamp.signer.ekus),
         "status": verdict.status,
+        "status_as_of": verdict.status_on(as_of),
         "cause": verdict.cause,
         "valid_until": iso(verdict.valid_until),
         "reason": verdict.reason,
     } | _signatures(record)
 
 
-def package_validity(package: Package, catalogs: CatalogSet) -> dict[str, object]:
-    """A package's catalog verdict in three fields for the package inventory."""
+def package_validity(package: Package, catalogs: CatalogSet, as_of: date) -> dict[str, object]:
+    """A package's catalog verdict for the package inventory; `catalog_status_as_of` is its state on the
+    --as-of day, the word every view shows."""
     records = catalogs.of_package(package)
     own = next((r for r in records if r.verdict and package.cat_path and r.path.lower() == package.cat_path.lower()), None)
     own = own or next((r for r in records if r.verdict), None)
     if own is None:
         status = "unreadable" if records else "no catalog"
-        return {"catalog_status": status, "catalog_valid_until": None, "catalog_fails_from": None}
+        return {
+            "catalog_status": status,
+            "catalog_valid_until": None,
+            "catalog_fails_from": None,
+            "catalog_status_as_of": status,
+        }
     starts, never_valid = first_failure(records)
     return {
+        "catalog_status_as_of": own.verdict.status_on(as_of) if own.verdict else None,
         "catalog_status": own.verdict.status if own.verdict else None,
         "catalog_valid_until": iso(own.verdict.valid_until) if own.verdict else None,
         "catalog_fails_from": "never valid" if never_valid else (starts.isoformat() if starts else None),
@@ -227,11 +236,12 @@ def package_validity(package: Package, catalogs: CatalogSet) -> dict[str, object
 
 
 def uncovered_manifests(packages: list[Package], catalogs: CatalogSet) -> list[dict[str, str]]:
-    """Packages whose .mum is not a member of their own readable .cat: CBS cannot verify that manifest."""
+    """Packages that are not installed whose .mum is not a member of their own readable .cat: CBS cannot
+    verify that manifest (for an installed one, the component-store-inconsistent finding says it)."""
     problems = []
     members_of = {r.path.lower(): r.members for r in catalogs.records if r.members is not None}
     for package in packages:
-        if not package.cat_path or not package.mum_digests:
+        if package.installed or not package.cat_path or not package.mum_digests:
             continue
         members = members_of.get(package.cat_path.lower())
         if members is not None and not members & package.mum_digests:
@@ -242,4 +252,19 @@ def uncovered_manifests(packages: list[Package], catalogs: CatalogSet) -> list[d
                     "CBS cannot verify this package's manifest",
                 }
             )
+    return problems
+
+
+def store_problems(package: Package, catalogs: CatalogSet) -> list[tuple[str, str]]:
+    """What CheckSUR would report for an installed package, as (kind, what): "CBS MUM Missing", "CBS Catalog
+    Missing" or "CBS MUM Corrupt" (its catalog does not list its manifest). Empty for a sound package."""
+    problems = []
+    if package.mum_path is None:
+        problems.append(("CBS MUM Missing", f"{package.identity}.mum"))
+    if package.cat_path is None:
+        problems.append(("CBS Catalog Missing", f"{package.identity}.cat"))
+    own = next((r for r in catalogs.of_package(package) if package.cat_path and r.path.lower() == package.cat_path.lower()), None)
+    members = own.members if own else None
+    if members is not None and package.mum_digests and not members & package.mum_digests:
+        problems.append(("CBS MUM Corrupt", f"{package.identity}.mum not listed in its .cat"))
     return problems

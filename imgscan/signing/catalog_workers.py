@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 from imgscan.interrupt import deferred
 
 if TYPE_CHECKING:
-    from imgscan.catalog import Catalog
-    from imgscan.validity import Judge, Verdict
+    from imgscan.signing.catalog import Catalog
+    from imgscan.signing.validity import Judge, Verdict
 
 # one parsed catalog: (catalog, primary verdict, why it is unreadable, every verdict when dual-signed)
 Known = tuple["Catalog | None", "Verdict | None", "str | None", "tuple[Verdict, ...] | None"]
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 
 def judge_one(judge: Judge, path: str, data: bytes, members: bool) -> Known:
-    from imgscan.catalog import CatalogError, parse_catalog
+    from imgscan.signing.catalog import CatalogError, parse_catalog
 
     try:
         parsed = parse_catalog(path, data, judge.cache, members=members)
@@ -151,7 +151,7 @@ def judging(judge: Judge, workers: int) -> Iterator[Judging]:
         yield Judging(judge, None, 1)
         return
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["imgscan.catalog_workers", "imgscan.catalog", "imgscan.validity"])
+    context.set_forkserver_preload(["imgscan.signing.catalog_workers", "imgscan.signing.catalog", "imgscan.signing.validity"])
     try:
         _start_server()
     except OSError as exc:  # e.g. a TMPDIR too long for the server's socket (an AF_UNIX path holds 107 bytes)

@@ -21,17 +21,22 @@ subject names, as Microsoft's own check for the update does (KB5068202 looks for
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from uuid import UUID
 
-from imgscan.check import TARGET_FIRMWARE
 from imgscan.errors import ImgscanError
 
-EFI_CERT_X509 = UUID("a5c059a1-94e4-4aa7-87b5-ab155c2bf072").bytes_le
-EFI_CERT_SHA256 = UUID("c1c41626-504c-4092-aca9-41f936934328").bytes_le
+# What the hosts' Secure Boot db holds, as --target-firmware and the fleet manifest say: not yet updated
+# (only the 2011 certificates), updated (Windows UEFI CA 2023 added), or not known. The CLI reads it to build
+# its --help, so this module imports little at load time: hashlib and asn1crypto where a file is read, and
+# the GUIDs below written as bytes rather than built with uuid.
+TARGET_FIRMWARE = ("2011-only", "2023", "unknown")
+
+# the signature type GUIDs as EFI stores them (little-endian fields): a5c059a1-94e4-4aa7-87b5-ab155c2bf072
+# (EFI_CERT_X509_GUID) and c1c41626-504c-4092-aca9-41f936934328 (EFI_CERT_SHA256_GUID)
+EFI_CERT_X509 = bytes.fromhex("a159c0a5e494a74a87b5ab155c2bf072")
+EFI_CERT_SHA256 = bytes.fromhex("2616c4c14c509240aca941f936934328")
 PCA_2011 = "Microsoft Windows Production PCA 2011"
 CA_2023 = "Windows UEFI CA 2023"
 NO_WINDOWS_CA = "no-windows-ca"  # an exported db that holds neither Windows CA
@@ -68,6 +73,8 @@ def signature_lists(data: bytes) -> list[tuple[bytes, list[bytes]]]:
 
 def read_signature_database(path: Path) -> SignatureDatabase:
     """An exported db or dbx (with or without efivarfs' attributes); a damaged one is an ImgscanError."""
+    import hashlib
+
     from asn1crypto import x509  # only when a db file is given: keeps the CLI's start-up light
 
     try:

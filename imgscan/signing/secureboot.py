@@ -16,8 +16,8 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
-from imgscan.authenticode import EmbeddedSignature, PeFile
 from imgscan.hives import Hive
+from imgscan.signing.authenticode import EmbeddedSignature, PeFile
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,7 +58,12 @@ def generations(pe: PeFile) -> set[int]:
     return {authority.generation for authority in signing_authorities(pe)}
 
 
-SERVICING_STATUS = {"NotStarted": "not started", "InProgress": "in progress", "Updated": "updated"}
+# what each UEFICA2023Status value means, in words that add to the value itself (KB5068202)
+SERVICING_STATUS = {
+    "NotStarted": "the 2023 certificate update has not begun",
+    "InProgress": "the 2023 certificate update is under way",
+    "Updated": "the 2023 certificate update has completed",
+}
 CAPABLE = {
     0: "the 2023 CA is not in the db",
     1: "the 2023 CA is in the db",

@@ -3,7 +3,7 @@ rests on, and whether the file still has the image hash the signature vouches fo
 
 pefile finds the headers, sections and the security directory; the signatures themselves are
 PKCS#7 SignedData over an SpcIndirectDataContent, parsed and verified by the same code as catalogs
-(`imgscan.catalog.parse_indirect_data`). The image hash follows the Authenticode specification
+(`imgscan.signing.catalog.parse_indirect_data`). The image hash follows the Authenticode specification
 ("Windows Authenticode Portable Executable Signature Format"): the headers without the checksum and
 the security directory entry, each section's raw data in file order, then what follows the last
 section up to the certificate table. A file may carry several WIN_CERTIFICATE entries (a shim signed
@@ -18,11 +18,11 @@ import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from imgscan.certs import HASHES, iso
+from imgscan.signing.certs import HASHES, iso
 
 if TYPE_CHECKING:
-    from imgscan.catalog import Catalog
-    from imgscan.validity import Judge, Verdict
+    from imgscan.signing.catalog import Catalog
+    from imgscan.signing.validity import Judge, Verdict
 
 WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002
 SECURITY_DIRECTORY = 4  # IMAGE_DIRECTORY_ENTRY_SECURITY
@@ -185,7 +185,7 @@ def _certificates(data: bytes, table: tuple[int, int]) -> list[bytes]:
 
 
 def _signature(path: str, blob: bytes, judge: Judge) -> EmbeddedSignature:
-    from imgscan.catalog import CatalogError, parse_indirect_data
+    from imgscan.signing.catalog import CatalogError, parse_indirect_data
 
     if not blob:
         return EmbeddedSignature(None, None, (), None, None, "certificate table entry is damaged (length beyond the table)")

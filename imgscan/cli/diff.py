@@ -1,0 +1,40 @@
+"""`imgscan diff OLD NEW`: two images or saved JSON reports compared, finding by finding."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imgscan.cli.exits import EXIT_CLEAN, EXIT_FINDINGS
+from imgscan.cli.options import Groups, add_command, add_output
+from imgscan.cli.outputs import write
+from imgscan.cli.scan import run_scan
+
+if TYPE_CHECKING:
+    from imgscan.cli.options import Subcommands
+
+
+def add_parsers(sub: Subcommands, groups: Groups) -> None:
+    made = add_command(
+        sub,
+        "diff",
+        [groups.common, groups.when, groups.gate],
+        "compare two images or saved JSON reports: new, resolved and unchanged findings",
+    )
+    made.add_argument("old", type=Path, help="the previous image, or its saved `--format json` report")
+    made.add_argument("new", type=Path, help="the new image, or its saved report")
+    add_output(made, ("table", "json"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from imgscan.diff import diff_reports, load_side
+    from imgscan.loader import load_checks
+    from imgscan.views.diff import diff_table
+    from imgscan.views.json_view import to_json
+
+    checks = load_checks(args.plugins)
+    old, new = (load_side(path, lambda p: run_scan(args, p, checks).report) for path in (args.old, args.new))
+    result = diff_reports(old, new, args.fail_on, checks.rules)
+    write(args.output, to_json(result) if args.format == "json" else diff_table(result))
+    return EXIT_FINDINGS if result["gating"] else EXIT_CLEAN

@@ -1,0 +1,136 @@
+"""`imgscan scan IMAGE`: the report in one or more formats, the fix script, and the exit code of the gate.
+`run_scan` is also how the listings and `diff` scan an image: one set of options, one clock."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imgscan.check import Json, Severity
+from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+from imgscan.cli.options import IMAGE_HELP, Groups, add_command, output_file, severities
+from imgscan.cli.outputs import warn, write
+from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
+
+if TYPE_CHECKING:
+    from imgscan.cli.options import Subcommands
+    from imgscan.loader import LoadedChecks
+    from imgscan.scan import Options, ScanResult
+
+SCAN_FORMATS = ("csv", "html", "json", "junit", "sarif", "table")
+
+
+def add_parsers(sub: Subcommands, groups: Groups) -> None:
+    made = add_command(sub, "scan", [groups.common, groups.when, groups.gate], "scan an image and report findings")
+    made.add_argument("image", type=Path, help=IMAGE_HELP)
+    made.add_argument(
+        "-f",
+        "--format",
+        action="append",
+        choices=SCAN_FORMATS,
+        metavar="FORMAT",
+        help=f"{'|'.join(SCAN_FORMATS)} (repeatable; default: the ones -o's names say, else table)",
+    )
+    made.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        type=output_file,
+        default=[],
+        metavar="FILE",
+        help="where the matching --format goes (repeatable; a format without one goes to stdout; without -f, "
+        "the name says the format: .json, .sarif, .html, .csv, .xml (junit), .txt (table))",
+    )
+    made.add_argument(
+        "--severity",
+        type=severities,
+        metavar="SEVERITY|LIST",
+        help="show only findings of this severity or worse (medium: medium, high, critical), or of exactly the "
+        "listed ones (high,critical); a finding not shown still counts for --fail-on, and the report says how many "
+        "were hidden",
+    )
+    made.add_argument(
+        "--fix-script",
+        type=output_file,
+        metavar="FILE",
+        help="write the registry fixes of the findings to FILE (.reg or .ps1); imgscan never applies them",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    formats = args.format  # one per -o, and at most one more for stdout (main checked them against -o's names)
+    from imgscan.fixes import fix_script
+    from imgscan.loader import load_checks
+
+    checks = load_checks(args.plugins)
+    result = run_scan(args, checks=checks)
+    for index, fmt in enumerate(formats):
+        target = args.output[index] if index < len(args.output) else None
+        write(target, _view(fmt, result.report, checks, args.fail_on))
+    if args.fix_script:
+        write(args.fix_script, fix_script(result.findings, args.fix_script.suffix.lower()))
+    warn(result.report, args.quiet)
+    if result.checks_completed == 0:
+        print(f"imgscan: error: {args.image}: no check could run", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_FINDINGS if result.gate(args.fail_on) else EXIT_CLEAN
+
+
+def run_scan(args: argparse.Namespace, image: Path | None = None, checks: LoadedChecks | None = None) -> ScanResult:
+    """Scan with the command's options; a bad ignore file stops here, before the (long) scan."""
+    from imgscan.loader import load_checks
+    from imgscan.scan import scan
+
+    today = datetime.now(timezone.utc).date()  # the one clock: --as-of's default and the ignore entries' expiry
+    options = _options(args, today)
+    as_of = args.as_of or today
+    return scan(image or args.image, as_of, checks or load_checks(args.plugins), options)
+
+
+def _options(args: argparse.Namespace, today: date) -> Options:
+    from imgscan.ignore import load as load_ignore
+    from imgscan.image import Selection
+    from imgscan.scan import Options
+
+    ignore_path = getattr(args, "ignore", None) or (DEFAULT_IGNORE if DEFAULT_IGNORE.is_file() else None)
+    return Options(
+        today=today,
+        horizon_days=args.horizon,
+        selection=Selection(args.index, args.image_name),
+        ignore=load_ignore(ignore_path) if ignore_path else [],
+        ignore_source=str(ignore_path or ""),
+        severities=getattr(args, "severity", None),
+        jobs=args.jobs,
+        target_firmware=args.target_firmware,
+        target_dbx=args.target_dbx,
+    )
+
+
+def _view(fmt: str, report: Json, checks: LoadedChecks, fail_on: Severity) -> str:
+    """One scan report view; each gets the report, the loaded rules and the --fail-on threshold."""
+    if fmt == "table":
+        from imgscan.views.table import to_table
+
+        return to_table(report)
+    if fmt == "json":
+        from imgscan.views.json_view import to_json
+
+        return to_json(report)
+    if fmt == "sarif":
+        from imgscan.views.sarif import to_sarif
+
+        return to_sarif(report, checks.rules)
+    if fmt == "junit":
+        from imgscan.views.junit import to_junit
+
+        return to_junit(report, checks.rules, fail_on)
+    if fmt == "csv":
+        from imgscan.views.csv_view import to_csv
+
+        return to_csv(report)
+    from imgscan.views.html import to_html
+
+    return to_html(report, fail_on)

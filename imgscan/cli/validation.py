@@ -1,0 +1,81 @@
+"""Usage errors found before anything is scanned, beyond what one option's type can see: --plugins files
+that do not load, and reports that would land on an input, on one another, or in the wrong format."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from imgscan.cli.outputs import EXTENSIONS, format_of, is_stream
+
+
+def check_plugins(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
+    """A --plugins file that does not load (it raises on import, or reuses a rule id) is a usage error before any
+    scanning: a gate must not pass because a check it was given never ran."""
+    if not args.plugins:
+        return
+    from imgscan.loader import load_checks
+
+    errors = load_checks(args.plugins).errors
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        command.error(f"--plugins: {errors[0]['path']}: {errors[0]['message']}{more}")
+
+
+def check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
+    """Usage errors about where reports go, before any scanning: the format each -o gets (from -f, else from its
+    name), reports that would land on one another or on an input, and a fleet --report without its database."""
+    if not hasattr(args, "output"):
+        return
+    targets: list[Path] = args.output if isinstance(args.output, list) else [args.output] if args.output else []
+    given: list[str] = args.format if isinstance(args.format, list) else [args.format] if args.format else []
+    choices = tuple(next(a for a in command._actions if "--format" in a.option_strings).choices or ())
+    try:
+        written = [*targets, *(p for p in (getattr(args, "fix_script", None), getattr(args, "db", None)) if p)]
+        read = [p for p in (getattr(args, "image", None), getattr(args, "old", None), getattr(args, "new", None)) if p]
+        read += [Path(p) for p in getattr(args, "inputs", []) if Path(p).is_file()]
+        read += list(getattr(args, "updates", []))
+        for index, target in enumerate(written):
+            if any(_same(target, other) for other in read):
+                raise ValueError(f"{target} is an input of this command: imgscan never writes over its input")
+            if not is_stream(target) and any(_same(target, other) for other in written[:index]):
+                raise ValueError(f"{target} is given twice: each report needs a file of its own")
+        if args.command == "fleet" and args.report and not args.db.is_file():
+            raise ValueError(f"--db {args.db}: no such fleet database (scan images into it first)")
+        formats = _formats(given, targets, choices, args.command)
+    except ValueError as exc:
+        command.error(str(exc))
+    args.format = formats if args.command == "scan" else formats[0]
+
+
+def _formats(given: list[str], targets: list[Path], choices: tuple[str, ...], name: str) -> list[str]:
+    """The format of each report: -f, paired with -o in order (a -f without -o goes to stdout), else what each
+    -o's name announces (report.json: json), else table. A name that contradicts its -f is a usage error."""
+    if not given:
+        return [_named_format(target, choices, name) for target in targets] or ["table"]
+    if len(targets) > len(given) or len(given) - len(targets) > 1:
+        raise ValueError("give one -o FILE per --format (at most one format may go to stdout)")
+    for fmt, target in zip(given, targets, strict=False):  # the last -f may have no -o: stdout
+        named = format_of(target)
+        if named and named != fmt:
+            raise ValueError(f"-o {target}: the name says {named}, its --format says {fmt} (each -o takes the -f at its place)")
+    return given
+
+
+def _named_format(target: Path, choices: tuple[str, ...], name: str) -> str:
+    named = format_of(target)
+    if named is None:
+        if is_stream(target):  # /dev/null, a pipe: no name to go by
+            return "table"
+        known = ", ".join(sorted(EXTENSIONS))
+        raise ValueError(f"-o {target}: its name does not say the format ({known}); add -f FORMAT")
+    if named not in choices:
+        raise ValueError(f"-o {target}: imgscan {name} does not write {named} (it writes {', '.join(choices)})")
+    return named
+
+
+def _same(one: Path, other: Path) -> bool:
+    try:
+        return one.resolve() == other.resolve() or (one.exists() and other.exists() and one.samefile(other))
+    except OSError:
+        return False

@@ -1,0 +1,204 @@
+"""The adapter between an image and the preflight engine: `ImageFacts`, and the one function that builds it.
+
+The engine (`imgscan.preflight.verdict`, `order`) never reads an image: it sees exactly the facts below. Only
+`from_artefacts` knows where each fact lives in today's `imgscan.artefacts.Artefacts`; when the artefact API
+changes (typed kinds, `context.get(KIND)`), this function is what moves. A host's own facts (its free
+space, firmware, network) replace the image's with `dataclasses.replace` on the same `ImageFacts`.
+
+Where each fact comes from, and what "unknown" means:
+- Windows version and build: SOFTWARE `Microsoft\\Windows NT\\CurrentVersion` (imgscan.os_version).
+- Architecture: the current control set's `Session Manager\\Environment` PROCESSOR_ARCHITECTURE, else the
+  architecture of the image's installed packages; None when neither says.
+- Installed packages: SOFTWARE's CBS `Packages` joined with servicing\\Packages (imgscan.servicing), with
+  the problems CheckSUR would report (missing or unlisted .mum/.cat) and broken states.
+- SHA-2 support, servicing stack updates, ESU licensing: imgscan.servicing_levels over those packages
+  (the KBs and their Microsoft sources are in imgscan/data/windows7_servicing.toml).
+- Pending operations: the `pending` artefact kind (pending.xml, PendingFileRenameOperations, CBS markers).
+- Free space on the Windows volume: the NTFS $Bitmap of the partition that holds Windows; None for a
+  WIM or a directory, which have no volume of their own (never a guess).
+- Service start types: the current control set's `Services\\<name>\\Start`.
+- Catalog judge: imgscan.signing.validity.Judge built from the image's own ROOT/AuthRoot/Disallowed stores and
+  its Advisory 2749655 mitigation, the same judge a scan uses.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from imgscan.preflight.manifest import Identity
+from imgscan.servicing import STATES
+
+if TYPE_CHECKING:
+    from imgscan.artefacts import Artefacts
+    from imgscan.servicing import Package
+    from imgscan.signing.catalog import Catalog
+    from imgscan.signing.validity import Verdict
+
+SERVICES = ("wuauserv", "TrustedInstaller")  # what WUSA needs: the Windows Update service and the Windows Modules Installer
+START_TYPES = {0: "boot", 1: "system", 2: "automatic", 3: "manual", 4: "disabled"}
+BROKEN_STATES = {s for s in STATES if s >= 0xFFFFFF00}
+ARCHITECTURES = {"amd64": "amd64", "x86": "x86", "ia64": "ia64", "arm64": "arm64"}
+
+
+class CatalogJudge(Protocol):
+    """Judges a catalog's signature as WinVerifyTrust would on the image (imgscan.signing.validity.Judge)."""
+
+    def judge(self, catalog: Catalog) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class InstalledPackage:
+    identity: Identity
+    cbs_identity: str  # as registered, for evidence
+    state: str  # "Installed", "Superseded", "Staged", "Installed (broken)", ...
+    installed: bool
+    kb: str | None
+    store_problems: tuple[str, ...] = ()  # "CBS MUM Missing: ...", "Installed (broken)", ...
+    path: str = ""  # where the evidence is: its .mum, or its registration
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    start: int | None  # the Start value; None when the service key or value is missing
+    path: str
+
+    @property
+    def disabled(self) -> bool:
+        return self.start == 4
+
+    @property
+    def start_type(self) -> str:
+        return "not configured" if self.start is None else START_TYPES.get(self.start, f"unknown ({self.start})")
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """Everything the preflight verdicts depend on, and nothing else."""
+
+    windows_version: str | None  # "6.1"
+    build: int | None  # 7601
+    product: str | None  # "Windows 7 Enterprise Service Pack 1 (build 7601)", for messages
+    architecture: str | None  # "amd64", "x86"; None: unknown
+    architecture_source: str
+    packages: tuple[InstalledPackage, ...]
+    sha2_support: str | None  # the installed SHA-2 code signing support update (KB4474419), None: missing
+    ssus: tuple[str, ...]  # installed servicing stack updates of March 2019 or later, oldest first
+    esu_licensing: str | None  # the installed ESU Licensing Preparation Package, None: missing
+    pending: tuple[str, ...]  # pending servicing operations, one line of evidence each
+    free_bytes: int | None  # free on the Windows volume; None: the image cannot say
+    free_bytes_source: str  # where it was read, or why it is unknown
+    services: tuple[Service, ...]
+    judge: CatalogJudge = field(compare=False, repr=False)
+    eku_mitigation: str | None = None  # KB2749655/KB2756872 when installed: it changes catalog verdicts
+
+    @property
+    def is_windows7_sp1(self) -> bool:
+        return self.windows_version == "6.1" and self.build == 7601
+
+    @property
+    def has_sha2_support(self) -> bool:
+        return self.sha2_support is not None and bool(self.ssus)
+
+    def installed(self) -> tuple[InstalledPackage, ...]:
+        return tuple(p for p in self.packages if p.installed)
+
+
+def from_artefacts(art: Artefacts) -> ImageFacts:
+    """The facts of an image as today's artefact kinds hold them (the one place that knows where they live)."""
+    from imgscan.artefacts.catalog_set import store_problems
+    from imgscan.servicing_levels import servicing_level
+
+    packages = art.packages
+    catalogs = art.catalogs
+    installed = tuple(_installed_package(p, store_problems(p, catalogs) if p.installed else []) for p in packages)
+    level = servicing_level(packages)
+    os = art.os_version
+    architecture, source = _architecture(art, installed)
+    free, free_source = _free_space(art)
+    return ImageFacts(
+        windows_version=os.version if os else None,
+        build=os.build if os else None,
+        product=os.name if os else None,
+        architecture=architecture,
+        architecture_source=source,
+        packages=tuple(p for p in installed if p is not None),
+        sha2_support=level.sha2_support,
+        ssus=level.ssus,
+        esu_licensing=level.esu_licensing,
+        pending=tuple(_pending_line(e) for e in art.kind("pending").evidence),
+        free_bytes=free,
+        free_bytes_source=free_source,
+        services=_services(art),
+        judge=art.judge(),
+        eku_mitigation=art.mitigation,
+    )
+
+
+def _installed_package(package: Package, problems: list[tuple[str, str]]) -> InstalledPackage | None:
+    """The package as the engine sees it (None: an identity that is not name~token~arch~language~version)."""
+    parts = package.identity.split("~")
+    if len(parts) != 5:
+        return None
+    name, token, arch, language, version = parts
+    numbers = version.split(".")
+    identity = Identity(
+        name, tuple(int(n) for n in numbers) if all(n.isdigit() for n in numbers) else (), arch, language or "neutral", token
+    )
+    lines = [f"{kind}: {what}" for kind, what in problems]
+    if package.state in BROKEN_STATES:
+        lines.append(f"state {package.state_name}")
+    return InstalledPackage(
+        identity=identity,
+        cbs_identity=package.identity,
+        state=package.state_name,
+        installed=package.installed,
+        kb=package.kb,
+        store_problems=tuple(lines),
+        path=package.mum_path
+        or rf"SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages\{package.identity}",
+    )
+
+
+def _architecture(art: Artefacts, packages: tuple[InstalledPackage | None, ...]) -> tuple[str | None, str]:
+    system = art.system
+    control_set = system.control_set() if system else None
+    if system is not None and control_set is not None:
+        key = rf"{control_set}\Control\Session Manager\Environment"
+        value = system.value(key, "PROCESSOR_ARCHITECTURE")
+        if isinstance(value, str) and value.lower() in ARCHITECTURES:
+            return ARCHITECTURES[value.lower()], rf"SYSTEM\{key} PROCESSOR_ARCHITECTURE = {value}"
+    arches = Counter(p.identity.arch.lower() for p in packages if p and p.installed and p.identity.arch.lower() in ARCHITECTURES)
+    if arches:
+        arch, count = arches.most_common(1)[0]
+        return arch, f"{count} of the image's installed packages are {arch} (PROCESSOR_ARCHITECTURE not set)"
+    return None, "neither PROCESSOR_ARCHITECTURE nor an installed package says"
+
+
+def _free_space(art: Artefacts) -> tuple[int | None, str]:
+    windows = next((p for p in art.partitions if p.role == "windows"), None)
+    if windows is None:
+        return None, f"unknown: a {art.container or 'container'} has no Windows partition of its own to measure"
+    if windows.free_bytes is None:
+        return None, f"unknown: {windows.problem or 'the Windows partition file system does not say'}"
+    return windows.free_bytes, f"partition {windows.number} ({windows.filesystem}) allocation map"
+
+
+def _services(art: Artefacts) -> tuple[Service, ...]:
+    system = art.system
+    control_set = system.control_set() if system else None
+    if system is None or control_set is None:
+        return ()
+    found = []
+    for name in SERVICES:
+        key = rf"{control_set}\Services\{name}"
+        start = system.value(key, "Start")
+        found.append(Service(name, start if isinstance(start, int) else None, rf"SYSTEM\{key}"))
+    return tuple(found)
+
+
+def _pending_line(evidence: dict[str, object]) -> str:
+    detail = evidence.get("marker") or evidence.get("value")
+    return f"{evidence.get('path')}: {detail}" if detail else str(evidence.get("path"))

@@ -1,0 +1,151 @@
+"""A preflight run: open the image once, read every update, judge each one, find an install order, and
+assemble the report (plain JSON types, for the views).
+
+Updates are files (.msu, .cab) or folders of them (a month's updates, searched one level deep in name
+order); one that cannot be read is an `errors` entry naming it, and the others are still judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from imgscan import __version__
+from imgscan.interrupt import doing
+from imgscan.preflight.cabinet import UpdateUnreadable
+from imgscan.preflight.facts import ImageFacts
+from imgscan.preflight.order import Plan, plan
+from imgscan.preflight.package import UpdatePackage, read_update
+from imgscan.preflight.reasons import Reason
+from imgscan.preflight.verdict import STATUSES, UpdateVerdict, judge
+
+SUFFIXES = (".msu", ".cab")
+KINDS_READ = ("machine_hives", "packages", "catalogs", "pending")  # what ImageFacts is built from
+
+
+@dataclass(frozen=True)
+class Result:
+    report: dict[str, Any]
+
+    @property
+    def will_not_install(self) -> bool:
+        return any(u["status"] == "will-not-install" for u in self.report["updates"])
+
+
+def update_files(inputs: list[Path]) -> tuple[list[Path], list[dict[str, str]]]:
+    """The update files named or found in the named folders, and an error for each input that is neither."""
+    files: list[Path] = []
+    errors = []
+    for given in inputs:
+        if given.is_dir():
+            found = sorted(p for p in given.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+            if not found:
+                errors.append({"path": str(given), "message": "folder holds no .msu or .cab file"})
+            files += found
+        elif given.exists():
+            files.append(given)
+        else:
+            errors.append({"path": str(given), "message": "no such file or folder"})
+    return list(dict.fromkeys(files)), errors
+
+
+def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -> Result:
+    """Judge the updates against the image (opened read-only) as of `as_of`."""
+    from imgscan.artefacts import Artefacts, kind_module
+    from imgscan.image import open_image
+    from imgscan.preflight.facts import from_artefacts
+
+    files, errors = update_files(inputs)
+    updates: list[UpdatePackage] = []
+    for path in files:
+        try:
+            updates.append(read_update(path))
+        except UpdateUnreadable as exc:
+            errors.append({"path": str(path), "message": str(exc).removeprefix(f"{path}: ")})
+    wanted = tuple(dict.fromkeys(p for name in KINDS_READ for p in kind_module(name).PATHS))
+    with doing("judging the updates", subject=str(image)), open_image(image, None, wanted) as opened:
+        art = Artefacts(opened, as_of, horizon_days)
+        facts = from_artefacts(art)
+        host = art.host()
+        errors += art.errors
+        image_info = {"path": opened.info.path, "sha256": opened.info.sha256, "format": opened.info.format}
+    horizon_end = as_of + timedelta(days=horizon_days)
+    verdicts = [judge(u, facts, as_of, horizon_end) for u in updates]
+    steps = plan(updates, facts, as_of, horizon_end)
+    report = {
+        "imgscan": __version__,
+        "image": image_info,
+        "as_of": as_of.isoformat(),
+        "horizon_days": horizon_days,
+        "host": host,
+        "facts": facts_dict(facts),
+        "summary": {status: sum(v.status == status for v in verdicts) for status in STATUSES},
+        "updates": [verdict_dict(v, u) for v, u in zip(verdicts, updates, strict=True)],
+        "order": order_dict(steps),
+        "errors": errors,
+    }
+    return Result(report)
+
+
+def facts_dict(facts: ImageFacts) -> dict[str, Any]:
+    return {
+        "windows_version": facts.windows_version,
+        "build": facts.build,
+        "architecture": facts.architecture,
+        "architecture_source": facts.architecture_source,
+        "installed_packages": len(facts.installed()),
+        "sha2_support": facts.sha2_support,
+        "servicing_stack_updates": list(facts.ssus),
+        "esu_licensing": facts.esu_licensing,
+        "pending": list(facts.pending),
+        "free_bytes": facts.free_bytes,
+        "free_bytes_source": facts.free_bytes_source,
+        "services": [{"name": s.name, "start_type": s.start_type, "path": s.path} for s in facts.services],
+        "eku_mitigation": facts.eku_mitigation,
+    }
+
+
+def reason_dict(reason: Reason) -> dict[str, Any]:
+    return {
+        "code": reason.code,
+        "message": reason.message,
+        "hresult": reason.hresult,
+        "starts": reason.starts.isoformat() if reason.starts else None,
+        "fix": reason.fix,
+        "evidence": [dict(e) for e in reason.evidence],
+        "references": list(reason.references),
+    }
+
+
+def verdict_dict(verdict: UpdateVerdict, update: UpdatePackage) -> dict[str, Any]:
+    fails_from = verdict.fails_from
+    return {
+        "file": verdict.update,
+        "sha256": update.sha256,
+        "kb": verdict.kb,
+        "identity": verdict.identity,
+        "status": verdict.status,
+        "summary": verdict.summary,
+        "hresult": verdict.hresult,
+        "fails_from": fails_from.isoformat() if fails_from else None,
+        "release_type": verdict.release_type,
+        "restart": verdict.restart,
+        "servicing_stack_update": verdict.servicing_stack_update,
+        "payload_bytes": verdict.payload_bytes,
+        "registers": list(verdict.registers),
+        "reasons": [reason_dict(r) for r in verdict.reasons],
+        "later": [reason_dict(r) for r in verdict.later],
+        "notes": list(verdict.notes),
+    }
+
+
+def order_dict(steps: Plan) -> dict[str, Any]:
+    return {
+        "install": [{"file": s.update.path, "kb": s.update.kb, "after": list(s.after)} for s in steps.steps],
+        "cannot_install": [
+            {"file": v.update, "kb": v.kb, "status": v.status, "hresult": v.hresult, "reasons": [r.code for r in v.reasons]}
+            for v in steps.blocked
+        ],
+    }

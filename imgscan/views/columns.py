@@ -1,0 +1,18 @@
+"""What the text views share: the width they wrap to, aligned columns, and a listing's header line."""
+
+from __future__ import annotations
+
+from imgscan.check import Json
+
+WIDTH = 100
+
+
+def columns(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def header(view: Json) -> list[str]:
+    """A listing's first lines: the image, its host and the day it is judged on."""
+    image, host = view["image"], view.get("host") or {}
+    return [f"{image['path']}  ·  host {host.get('name') or '?'}  ·  as of {view['as_of']}", ""]

@@ -1,0 +1,36 @@
+"""The `diff` table: new, resolved and unchanged findings, packages added and removed, catalogs whose end moved."""
+
+from __future__ import annotations
+
+from imgscan.views.table import severity_label
+
+
+def diff_table(result: dict) -> str:
+    def finding_line(mark: str, f: dict) -> str:
+        where = f["evidence"][0].get("path", "") if f["evidence"] else ""
+        line = f"  {mark} {severity_label(f):<8} {f['rule']}  {where}" + (f"  (from {f['starts']})" if f["starts"] else "")
+        return line + (f"  [caused by {f['caused_by']}]" if f.get("caused_by") else "")
+
+    lines = [
+        f"old: {result['old']['path']}  ({result['old']['sha256'][:16]}…, as of {result['old']['as_of']})",
+        f"new: {result['new']['path']}  ({result['new']['sha256'][:16]}…, as of {result['new']['as_of']})",
+        "",
+    ]
+    for title, key, mark in (
+        ("new findings", "new_findings", "+"),
+        ("resolved", "resolved", "-"),
+        ("unchanged", "unchanged", "="),
+    ):
+        lines.append(f"{title}: {len(result[key])}")
+        lines += [finding_line(mark, f) for f in result[key]]
+    lines.append(f"packages added: {len(result['packages_added'])}")
+    lines += [f"  + {p}" for p in result["packages_added"]]
+    lines.append(f"packages removed: {len(result['packages_removed'])}")
+    lines += [f"  - {p}" for p in result["packages_removed"]]
+    lines.append(f"catalogs whose valid_until moved: {len(result['catalogs_moved'])}")
+    lines += [
+        f"  {c['path']}: {c['old_valid_until'] or 'no end'} -> {c['new_valid_until'] or 'no end'}"
+        for c in result["catalogs_moved"]
+    ]
+    lines.append(f"new findings at or above {result['fail_on']}: {result['gating']} (counted once per cause)")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,29 @@
+"""The `explain` table: an error code's name, message and facility, and the rules that predict or observe it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from imgscan.check import Json
+
+
+def explain_table(explained: Sequence[Json]) -> str:
+    lines = []
+    for item in explained:
+        if not item["known"]:
+            lines.append(f"{item['code']}  unknown: not in imgscan's error-code knowledge base")
+            lines.append("")
+            continue
+        lines.append(f"{item['code']}  {item['name'] or '(name not in the knowledge base)'}")
+        lines.append(
+            f"  decimal {item['decimal']} / {item['signed']}  ·  {item['kind']}"
+            + (f"  ·  facility {item['facility']}" if item["facility"] else "")
+            + ("  ·  failure" if item["failure"] else "  ·  success")
+        )
+        lines.append(f"  {item['message'] or '(no message text known)'}")
+        if item["predicted_by"]:
+            lines.append(f"  predicted by: {', '.join(item['predicted_by'])}")
+        if item["observed_by"]:
+            lines.append(f"  observed in logs by: {', '.join(item['observed_by'])}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,118 @@
+"""The `table` view of a scan report, for a person at a terminal: each cause with its evidence and fix, the
+findings it causes under it, then the summary and the errors.
+
+Like every view it is a pure function of the report dict, so every format shows the same facts.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+from imgscan.check import Json
+from imgscan.gate import hidden_note
+from imgscan.views.columns import WIDTH
+
+# evidence fields left to the JSON report: long, or already said in the message
+# (undefined_bits: State bits no Windows header documents, listed in the JSON for the curious)
+TABLE_HIDDEN = {"path", "options", "account", "predicted_errors", "reason", "sha256", "key", "undefined_bits"}
+
+
+def to_table(report: Json) -> str:
+    image = report["image"]
+    host = report.get("host") or {}
+    lines = [
+        f"imgscan {report['imgscan']}  {image['path']}  ({image['format']}, sha256 {image['sha256'][:16]}…)",
+        f"host {host.get('name') or '?'}  ·  {host.get('os') or 'unknown Windows'}  ·  as of {report['as_of']}",
+        "",
+    ]
+    findings = report["findings"]
+    if not findings:
+        lines.append("No findings.")
+    fixes_shown: dict[str, str] = {}  # remediation text -> the rule that printed it first
+    listed = {f["id"]: f for f in findings if "id" in f}
+    for finding in findings:
+        if finding.get("caused_by") in listed:
+            continue  # printed under its cause
+        lines += _finding_lines(finding, fixes_shown) + [""]
+        consequences = [listed[i] for i in finding.get("explains", []) if i in listed]
+        if consequences:
+            lines.append(f"  causes {len(consequences)} more finding(s), counted with it:")
+            for consequence in consequences:
+                lines += ["    " + line for line in _finding_lines(consequence, fixes_shown, WIDTH - 4)] + [""]
+    hives = report["inventory"].get("hives", [])
+    lines.append(f"Read {len(hives)} hive(s); summary: " + _summary(report["summary"]) + _counted_with_cause(findings))
+    filtered = report.get("filtered")
+    if filtered and any(filtered["hidden"].values()):
+        lines.append(f"--severity {','.join(filtered['severities'])} hid {hidden_note(filtered['hidden'])}")
+    for error in report["errors"]:
+        lines.append(f"error: {error['path']}: {error['message']}")
+    return "\n".join(lines) + "\n"
+
+
+def severity_label(finding: Json) -> str:
+    """The severity column: what the finding gates at; an accepted one says so, with its own severity."""
+    if finding.get("suppressed"):
+        return f"SUPPRESSED ({finding['severity']})"
+    return str(finding.get("gating_severity") or finding["severity"]).upper()
+
+
+def _finding_lines(finding: Json, fixes_shown: dict[str, str], width: int = WIDTH) -> list[str]:
+    evidence = finding["evidence"][0] if finding["evidence"] else {}
+    where = evidence.get("path", "")
+    head = f"{severity_label(finding):<8} {finding['rule']}  {where}"
+    head += f"  ({_when(finding, evidence)})"
+    if finding.get("hresult"):
+        head += f"  {finding['hresult']}"
+    out = [head]
+    gating, own = finding.get("gating_severity"), finding["severity"]
+    if finding.get("suppressed"):
+        accepted = finding["suppressed"]
+        until = f" (until {accepted['expires']})" if accepted.get("expires") else ""
+        entry = f" entry {accepted['entry']}" if accepted.get("entry") else ""
+        out.append(f"  accepted by {accepted.get('source') or 'the ignore file'}{entry}: {accepted['reason']}{until}")
+        if gating:
+            out.append(f"  still gates as {gating}: a finding it causes is not accepted")
+    elif gating and gating != own:
+        out.append(f"  gates as {gating} through a finding it causes (its own severity: {own})")
+    out += textwrap.wrap(finding["message"], width, initial_indent="  ", subsequent_indent="  ")
+    for item in finding["evidence"]:
+        hidden = TABLE_HIDDEN | ({"status"} if "status_as_of" in item else set())  # the as-of word says it
+        details = {k: v for k, v in item.items() if k not in hidden}
+        line = "evidence: " + item.get("path", "") + "  " + ", ".join(f"{k}={v}" for k, v in details.items())
+        out += textwrap.wrap(line, width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
+    for link in finding.get("confirmed_by", []):
+        where = f"line {link['line']}" if "line" in link else f"record {link.get('record')}"
+        out.append(f"  confirmed by {link['rule']}: {link['path']} {where}")
+    if finding.get("explained_by"):
+        out.append(f"  predicted by: {', '.join(finding['explained_by'])}")
+    remediation = str(finding["remediation"])
+    if remediation in fixes_shown:  # one account's .reg fix, printed once
+        out.append(f"  fix: the same as for {fixes_shown[remediation]} above")
+    else:
+        fixes_shown[remediation] = str(finding["rule"])
+        out.append("  fix:")
+        out += ["    " + line for line in remediation.splitlines()]
+    return out
+
+
+def _counted_with_cause(findings: Sequence[Json]) -> str:
+    linked = sum(bool(f.get("caused_by")) for f in findings)
+    return f" ({linked} more finding(s) counted with their cause)" if linked else ""
+
+
+def _when(finding: Json, evidence: Json) -> str:
+    """From when the finding holds: the day a prediction starts, the day a log first shows it, the
+    day a setting was written, or, undated, when its rule says it hits ("at every boot with Secure Boot on")."""
+    if finding.get("starts"):
+        return f"from {finding['starts']}"
+    if finding.get("observed"):
+        return f"seen {finding['observed']}"
+    if evidence.get("last_written"):
+        return f"since {evidence['last_written']}"
+    return str(finding.get("hits") or "undated")
+
+
+def _summary(summary: dict[str, int]) -> str:
+    counted = [f"{n} {severity}" for severity, n in summary.items() if n]
+    return ", ".join(counted) if counted else "clean"

@@ -1,0 +1,130 @@
+"""Every real Microsoft update package of ../shared/realdata/updates: read without error (or with its one-line
+reason), its facts equal to the README's table and to the update.mum cabextract expands, and its verdict on
+each bundled sample image and on the `preflight` scenario (Windows 7 SP1 with its base packages)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from imgscan.preflight.package import read_update
+from imgscan.preflight.run import preflight
+from sample_images.build import build
+from sample_images.scenario import load
+from tests.conftest import REALDATA, REPO
+
+UPDATES = REALDATA / "updates"
+FILES = sorted(UPDATES.glob("*.*")) if UPDATES.is_dir() else []
+ROW = re.compile(r"^\| updates/(?P<file>\S+) \|.*\| (?P<facts>[^|]*releaseType=[^|]*) \|$")
+NA, FAILS = "not-applicable", "will-not-install"
+# file -> (status, reason codes) on the bundled images healthy (Windows 7 SP1 x64 with SHA-2 support, a March
+# 2019 servicing stack and the ESU licensing package), seed001 and seed000 (Windows 7 SP1 x64 before SHA-2
+# support), all three with Windows 7 SP1's own packages (Foundation, Client-Features, edition, en-US language
+# pack, Tablet PC), as the `preflight` scenario (before SHA-2 support, on a volume with 8.8 MB free)
+NO_PARENT = (NA, "no-parent-installed")
+INSTALLS = ("installs", "")
+NO_SPACE = (FAILS, "not-enough-space")  # 16 MB of payload; the sample volumes have less free
+SHA2 = (FAILS, "sha2-support-missing,servicing-stack-too-old")
+ESU = (FAILS, "sha2-support-missing,servicing-stack-too-old,esu-prerequisites-missing")
+EXPECTED = {
+    # (healthy, seed001, seed000, preflight)
+    "HackAndPwn_Windows6.1-KB2462137-v2-x64.msu": (NO_PARENT,) * 4,  # AD LDS
+    "HackAndPwn_Windows6.1-KB2891638-x64.msu": (NO_PARENT,) * 4,  # a WindowsFoundation language pack
+    "HackAndPwn_Windows6.1-KB2990999-x64.msu": (NO_PARENT,) * 4,  # needs IE11's optional package
+    "HackAndPwn_Windows6.1-KB3046480-x86.msu": ((NA, "wrong-architecture"),) * 4,
+    "HackAndPwn_Windows6.1-KB3064209-x64.msu": (INSTALLS,) * 4,
+    "HackAndPwn_Windows6.1-KB3161102-v2-x64.msu": (INSTALLS,) * 4,  # Tablet PC components
+    "HackAndPwn_Windows6.1-KB4016754-x64.msu": (INSTALLS,) * 4,
+    "HackAndPwn_Windows6.1-KB4072650-x64.cab": (NO_PARENT,) * 4,  # Hyper-V integration services
+    "HackAndPwn_Windows6.1-KB4524752-x64.msu": (INSTALLS, SHA2, SHA2, SHA2),
+    "HackAndPwn_Windows6.1-KB4528069-x64.msu": (INSTALLS, ESU, ESU, ESU),
+    "HackAndPwn_Windows6.1-KB4528069-x86.msu": ((NA, "wrong-architecture"),) * 4,
+    "HackAndPwn_Windows6.1-KB943790-x64.msu": ((NA, "wrong-windows-build"),) * 4,  # for 6.1.7600 (Windows 7 RTM)
+    "PocketAppZ_Windows6.1-KB2687862-x64.msu": (NO_SPACE,) * 4,
+    "ohsevin_Windows6.0-KB2999226-x64.cab": ((NA, "wrong-windows-version"),) * 4,
+    "ohsevin_Windows6.1-KB2999226-x64.cab": (INSTALLS,) * 4,
+    "ohsevin_Windows8.1-KB2999226-x64.cab": ((NA, "wrong-windows-version"),) * 4,
+}
+
+pytestmark = pytest.mark.skipif(not FILES, reason=f"{UPDATES} is absent (the real update packages live beside the checkout)")
+
+
+def readme_facts() -> dict[str, dict[str, str]]:
+    """The README's 'what is known' column of each update, parsed."""
+    found = {}
+    for line in (REALDATA / "README.md").read_text(encoding="utf-8").splitlines():
+        row = ROW.match(line)
+        if row:
+            facts = row.group("facts")
+            counts = re.search(r"(\d+)mum/(\d+)cat", facts)
+            assert counts, line
+            found[row.group("file")] = {
+                "release_type": re.search(r"releaseType=([^;]*)", facts).group(1),  # type: ignore[union-attr]
+                "restart": re.search(r"restart=([^;]*)", facts).group(1),  # type: ignore[union-attr]
+                "mums": counts.group(1),
+                "cats": counts.group(2),
+                "digest": re.search(r"cat digest ([^,]*)", facts).group(1),  # type: ignore[union-attr]
+                "parents": re.search(r"parents: ([^;]*(?:;[^;]*)*); sha256", facts).group(1),  # type: ignore[union-attr]
+            }
+    return found
+
+
+def test_the_expected_table_names_every_real_update():
+    assert sorted(EXPECTED) == sorted(p.name for p in FILES) == sorted(readme_facts())
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_each_real_update_is_read_as_the_readme_and_cabextract_say(path, tmp_path):
+    update = read_update(path)
+    readme = readme_facts()[path.name]
+    top = update.top[0]
+    assert (top.release_type or "", top.restart or "") == (readme["release_type"], readme["restart"])
+    readable = [c for c in update.catalogs if c.catalog is not None]
+    assert (str(len(update.manifests)), str(len(readable))) == (readme["mums"], readme["cats"])
+    digests = {c.catalog.digest_algorithm for c in readable if c.catalog}
+    assert digests == ({readme["digest"].lower()} if readable else set())
+    parents = {f"{a.name}/{a.version_text}" for m in update.manifests for p in m.parents for a in p.alternatives}
+    listed = [p for p in readme["parents"].split(";") if re.fullmatch(r"\S+/\d+\.\d+\.\d+\.\d+", p)]
+    assert listed and set(listed) <= parents
+    # the identity, against update.mum as cabextract expands it (a regex, not imgscan's parser)
+    subprocess.run(["cabextract", "-q", "-d", str(tmp_path), str(path)], check=True, capture_output=True)
+    for inner in tmp_path.glob("*.cab"):
+        if inner.name.lower() != "wsusscan.cab":
+            subprocess.run(["cabextract", "-q", "-d", str(tmp_path / "inner"), str(inner)], check=True, capture_output=True)
+    mum = next(tmp_path.rglob("update.mum")).read_text(encoding="utf-8-sig")
+    identity = re.search(r"<assemblyIdentity\s([^>]*)/>", mum).group(1)  # type: ignore[union-attr]
+    attrs = dict(re.findall(r'(\w+)="([^"]*)"', identity))
+    assert (top.identity.name, top.identity.version_text, top.identity.arch) == (
+        attrs["name"],
+        attrs["version"],
+        attrs["processorArchitecture"],
+    )
+    if path.name == "HackAndPwn_Windows6.1-KB943790-x64.msu":  # the old delta layout: its catalog cannot be read
+        assert update.problems == (
+            "update.cat: stored as a PA30 delta in _manifest_.cix.xml, "
+            "which cannot be expanded without the file it was made against",
+        )
+    else:
+        assert update.problems == ()
+
+
+@pytest.fixture(scope="module")
+def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tuple[str, str]]]:
+    images = {name: REPO / "sample_images" / "built" / f"{name}.vhdx" for name in ("healthy", "seed001", "seed000")}
+    images["preflight"] = build(load("preflight"), tmp_path_factory.mktemp("preflight"), ("vhdx",))["vhdx"]
+    found = {}
+    for name, image in images.items():
+        report = preflight(image, [UPDATES], date(2020, 3, 1), 365).report
+        assert report["errors"] == []
+        found[name] = {Path(u["file"]).name: (u["status"], ",".join(r["code"] for r in u["reasons"])) for u in report["updates"]}
+    return found
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_each_real_update_on_each_sample_image(path, verdicts):
+    names = ("healthy", "seed001", "seed000", "preflight")
+    assert tuple(verdicts[name][path.name] for name in names) == EXPECTED[path.name]

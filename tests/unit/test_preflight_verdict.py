@@ -1,0 +1,212 @@
+"""The preflight engine on in-memory facts: each verdict and each blocking reason, the day an update stops
+installing, and the install order. No image, no cabinet, no Debian tool: the update is its parsed manifests
+and catalogs, the image is an `ImageFacts`, and the catalog judge is a stand-in that returns a given verdict."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timezone
+
+import pytest
+
+from imgscan.preflight.facts import ImageFacts, InstalledPackage, Service
+from imgscan.preflight.manifest import Identity, parse_manifest
+from imgscan.preflight.order import plan
+from imgscan.preflight.package import CatalogFile, UpdatePackage
+from imgscan.preflight.verdict import judge
+from imgscan.signing.catalog import Catalog
+from imgscan.signing.validity import Verdict as SignatureVerdict
+from sample_images.updates import UpdateSpec, _mum
+
+AS_OF = date(2020, 3, 1)
+HORIZON = date(2021, 3, 1)
+TOKEN = "31bf3856ad364e35"
+VALID = SignatureVerdict("valid", "timestamped", None, None, "timestamped", None)
+
+
+class StandIn:
+    """Judges every catalog the same way (or by file name)."""
+
+    def __init__(self, verdict: SignatureVerdict = VALID, by_path: dict[str, SignatureVerdict] | None = None) -> None:
+        self.verdict, self.by_path = verdict, by_path or {}
+
+    def judge(self, catalog: Catalog) -> SignatureVerdict:
+        return self.by_path.get(catalog.path, self.verdict)
+
+
+def package(name: str, version: tuple[int, ...] = (6, 1, 7601, 17514), problems: tuple[str, ...] = ()) -> InstalledPackage:
+    identity = Identity(name, version, "amd64", "neutral", TOKEN)
+    return InstalledPackage(identity, identity.cbs_identity, "Installed", True, None, problems, f"{name}.mum")
+
+
+BASE = (package("Microsoft-Windows-Foundation-Package"), package("Microsoft-Windows-Client-Features-Package"))
+
+
+def facts(**changes: object) -> ImageFacts:
+    made = ImageFacts(
+        windows_version="6.1",
+        build=7601,
+        product="Windows 7 Enterprise Service Pack 1 (build 7601)",
+        architecture="amd64",
+        architecture_source="test",
+        packages=BASE,
+        sha2_support="KB4474419",
+        ssus=("KB4490628",),
+        esu_licensing="KB4538483",
+        pending=(),
+        free_bytes=10 << 30,
+        free_bytes_source="test volume",
+        services=(Service("wuauserv", 3, r"SYSTEM\ControlSet001\Services\wuauserv"),),
+        judge=StandIn(),
+    )
+    return replace(made, **changes)  # type: ignore[arg-type]
+
+
+def catalog(path: str, digest: str, members: frozenset[bytes]) -> Catalog:
+    return Catalog(path, "", True, digest, None, (), None, None, None, len(members), None, members=members)
+
+
+def update(spec: UpdateSpec, payload: int = 4096, cover: bool = True) -> UpdatePackage:
+    top = parse_manifest("update.mum", _mum(spec, f"Package_for_{spec.kb}", f"Package_1_for_{spec.kb}"))
+    child_file = f"package_1_for_{spec.kb.lower()}~{TOKEN}~{spec.arch}~~{spec.version}.mum"
+    child = parse_manifest(child_file, _mum(spec, f"Package_1_for_{spec.kb}", None))
+    catalogs = tuple(
+        CatalogFile(m.file[:-4] + ".cat", catalog(m.file[:-4] + ".cat", spec.digest, m.digests if cover else frozenset()))
+        for m in (top, child)
+    )
+    return UpdatePackage(f"{spec.file_name}", "0" * 64, spec.container, {}, (top, child), catalogs, payload)
+
+
+def test_an_update_whose_parent_is_installed_installs_and_says_what_it_registers():
+    verdict = judge(update(UpdateSpec("KB9900010", restart="required")), facts(), AS_OF, HORIZON)
+    assert verdict.status == "installs" and verdict.reasons == () and verdict.hresult is None
+    assert verdict.registers == (
+        f"Package_1_for_KB9900010~{TOKEN}~amd64~~6.1.1.0",
+        f"Package_for_KB9900010~{TOKEN}~amd64~~6.1.1.0",
+    )
+    assert verdict.restart == "required" and verdict.release_type == "Update"
+
+
+def test_wrong_architecture_is_not_applicable():
+    verdict = judge(update(UpdateSpec("KB9900011", arch="x86")), facts(), AS_OF, HORIZON)
+    assert (verdict.status, verdict.hresult, [r.code for r in verdict.reasons]) == (
+        "not-applicable",
+        "0x80240017",
+        ["wrong-architecture"],
+    )
+
+
+def test_a_missing_parent_is_named():
+    spec = UpdateSpec("KB9900012", parent=("Microsoft-Windows-TabletPC-OC-Package", "6.1.7601.17514"))
+    verdict = judge(update(spec), facts(), AS_OF, HORIZON)
+    assert verdict.status == "not-applicable" and verdict.hresult == "0x80240017"
+    assert "Microsoft-Windows-TabletPC-OC-Package 6.1.7601.17514" in verdict.reasons[0].message
+
+
+def test_a_parent_of_another_build_is_the_wrong_build():
+    spec = UpdateSpec("KB9900013", parent=("Microsoft-Windows-Client-Features-Package", "6.1.7600.16385"))
+    verdict = judge(update(spec), facts(), AS_OF, HORIZON)
+    assert [r.code for r in verdict.reasons] == ["wrong-windows-build"]
+
+
+def test_service_compare_ge_accepts_a_later_revision_of_the_parent():
+    later = facts(packages=(package("Microsoft-Windows-Client-Features-Package", (6, 1, 7601, 24000)),))
+    assert judge(update(UpdateSpec("KB9900014")), later, AS_OF, HORIZON).status == "installs"
+
+
+def test_already_installed_and_superseded():
+    spec = UpdateSpec("KB9900015")
+    same = package("Package_for_KB9900015", (6, 1, 1, 0))
+    higher = package("Package_for_KB9900015", (6, 1, 2, 0))
+    installed = judge(update(spec), facts(packages=(*BASE, same)), AS_OF, HORIZON)
+    superseded = judge(update(spec), facts(packages=(*BASE, higher)), AS_OF, HORIZON)
+    assert (installed.status, installed.hresult) == ("installed", "0x00240006")
+    assert (superseded.status, superseded.hresult) == ("superseded", "0x80240017")
+
+
+def test_every_blocking_reason_is_listed_not_only_the_first():
+    broken_parent = package("Microsoft-Windows-Client-Features-Package", problems=("CBS Catalog Missing: x.cat",))
+    image = facts(
+        packages=(BASE[0], broken_parent),
+        sha2_support=None,
+        ssus=(),
+        esu_licensing=None,
+        pending=(r"Windows\WinSxS\pending.xml: pending.xml",),
+        free_bytes=1000,
+        services=(Service("wuauserv", 4, r"SYSTEM\ControlSet001\Services\wuauserv"),),
+    )
+    verdict = judge(update(UpdateSpec("KB4528069", digest="sha256"), payload=5000), image, AS_OF, HORIZON)
+    assert verdict.status == "will-not-install"
+    assert [(r.code, r.hresult) for r in verdict.reasons] == [
+        ("sha2-support-missing", "0x80092004"),
+        ("servicing-stack-too-old", "0x80092004"),
+        ("servicing-pending", "0x800F0806"),
+        ("component-store-corrupt", "0x800F081F"),
+        ("esu-prerequisites-missing", "0xC004F050"),
+        ("not-enough-space", "0x80070070"),
+        ("update-service-disabled", "0x80070422"),
+    ]
+    assert all(r.fix and r.evidence and all("path" in e for e in r.evidence) for r in verdict.reasons)
+
+
+def test_sha2_only_installs_once_sha2_support_and_an_ssu_are_there():
+    sha2 = update(UpdateSpec("KB9900016", digest="sha256"))
+    assert judge(sha2, facts(), AS_OF, HORIZON).status == "installs"
+    assert [r.code for r in judge(sha2, facts(ssus=()), AS_OF, HORIZON).reasons] == ["servicing-stack-too-old"]
+
+
+def test_a_catalog_that_expires_within_the_horizon_installs_now_and_fails_from_that_day():
+    ends = datetime(2020, 6, 30, 10, tzinfo=timezone.utc)
+    expires = SignatureVerdict("expires", "no-timestamp", None, ends, "no timestamp", "0x800B0101")
+    image = facts(judge=StandIn(expires))
+    today = judge(update(UpdateSpec("KB9900017")), image, AS_OF, HORIZON)
+    assert today.status == "installs" and today.fails_from == date(2020, 6, 30)
+    assert [(r.code, r.hresult, r.starts) for r in today.later] == [("catalog-expired", "0x800B0101", date(2020, 6, 30))]
+    in_july = judge(update(UpdateSpec("KB9900017")), image, date(2020, 7, 1), date(2021, 7, 1))
+    assert in_july.status == "will-not-install" and in_july.hresult == "0x800B0101"
+    beyond = judge(update(UpdateSpec("KB9900017")), image, AS_OF, date(2020, 4, 1))
+    assert beyond.status == "installs" and beyond.fails_from is None
+
+
+def test_an_untrusted_catalog_fails_with_its_code():
+    untrusted = SignatureVerdict("untrusted", "untrusted-root", None, None, "no trusted root", "0x800B0109")
+    verdict = judge(update(UpdateSpec("KB9900018")), facts(judge=StandIn(untrusted)), AS_OF, HORIZON)
+    assert [(r.code, r.hresult) for r in verdict.reasons] == [("catalog-untrusted", "0x800B0109")]
+
+
+def test_a_manifest_no_catalog_lists_fails():
+    verdict = judge(update(UpdateSpec("KB9900019"), cover=False), facts(), AS_OF, HORIZON)
+    assert [(r.code, r.hresult) for r in verdict.reasons] == [("manifest-not-in-catalog", "0x800B0100")]
+
+
+def test_unknown_free_space_is_a_note_never_a_guess():
+    verdict = judge(
+        update(UpdateSpec("KB9900020"), payload=1 << 40), facts(free_bytes=None, free_bytes_source="a WIM"), AS_OF, HORIZON
+    )
+    assert verdict.status == "installs"
+    assert any("free space not checked" in n for n in verdict.notes)
+
+
+@pytest.mark.parametrize("missing", ["sha2", "ssu"])
+def test_the_order_puts_what_the_others_need_first(missing):
+    ssu = update(UpdateSpec("KB4490628", servicing_stack=True))
+    support = update(UpdateSpec("KB4474419", version="6.1.2.2"))
+    sha2_only = update(UpdateSpec("KB9900021", digest="sha256"))
+    x86 = update(UpdateSpec("KB9900022", arch="x86"))
+    image = facts(sha2_support=None, ssus=())
+    result = plan([sha2_only, x86, support, ssu], image, AS_OF, HORIZON)
+    assert [s.update.kb for s in result.steps] == ["KB4490628", "KB4474419", "KB9900021"]
+    assert result.steps[2].after == (ssu.path, support.path)
+    assert [(v.kb, v.status) for v in result.blocked] == [("KB9900022", "not-applicable")]
+    without = [u for u in (sha2_only, support, ssu) if u.kb != {"sha2": "KB4474419", "ssu": "KB4490628"}[missing]]
+    partial = plan(without, image, AS_OF, HORIZON)
+    assert [(v.kb, v.status) for v in partial.blocked] == [("KB9900021", "will-not-install")]
+
+
+def test_an_update_whose_parent_another_update_brings_comes_after_it():
+    feature = update(UpdateSpec("KB9900023"))
+    dependant = update(UpdateSpec("KB9900024", parent=("Package_1_for_KB9900023", "6.1.1.0")))
+    assert judge(dependant, facts(), AS_OF, HORIZON).status == "not-applicable"
+    result = plan([dependant, feature], facts(), AS_OF, HORIZON)
+    assert [s.update.kb for s in result.steps] == ["KB9900023", "KB9900024"]
+    assert result.steps[1].after == (feature.path,)
