@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -25,7 +26,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Limits:
     """What one input may cost: libFuzzer's -rss_limit_mb (whole process, interpreter included) and
-    -timeout (seconds for one input)."""
+    `seconds` of CPU for one input. The time is CPU time, asserted by `fuzz` around each input, so a
+    run on a busy shared machine (nice 19: a few per cent of a core) does not report slow scheduling
+    as a hang; libFuzzer's wall-clock -timeout is only the net for an input that never returns."""
 
     rss_mb: int = 1024
     seconds: int = 10
@@ -44,6 +47,21 @@ def instrumented(module_name: str, *also: str) -> contextlib.AbstractContextMana
     return atheris.instrument_imports(include=["imgscan", *also])
 
 
+WALL_CLOCK_NET = 30  # libFuzzer's -timeout, as a multiple of the CPU seconds an input may take
+
+
+def timed(check: Callable[[bytes], None], seconds: float) -> Callable[[bytes], None]:
+    """`check`, failing when one input takes more than `seconds` of the process' CPU time."""
+
+    def within(data: bytes) -> None:
+        start = time.process_time()
+        check(data)
+        spent = time.process_time() - start
+        assert spent <= seconds, f"one input took {spent:.1f} s of CPU, more than the {seconds} s allowed"
+
+    return within
+
+
 def fuzz(check: Callable[[bytes], None], limits: Limits, argv: list[str] | None = None) -> None:
     """Hand `check` to libFuzzer with the harness' limits; libFuzzer's own flags in `argv` win."""
     import atheris
@@ -52,12 +70,12 @@ def fuzz(check: Callable[[bytes], None], limits: Limits, argv: list[str] | None 
     given = {a.split("=", 1)[0] for a in args[1:] if a.startswith("-")}
     defaults = {
         "-rss_limit_mb": str(limits.rss_mb),
-        "-timeout": str(limits.seconds),
+        "-timeout": str(limits.seconds * WALL_CLOCK_NET),
         "-max_len": str(limits.max_len),
         "-print_final_stats": "1",
     }
     args[1:1] = [f"{flag}={value}" for flag, value in defaults.items() if flag not in given]
-    atheris.Setup(args, check)
+    atheris.Setup(args, timed(check, limits.seconds))
     atheris.Fuzz()
 
 

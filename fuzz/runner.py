@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import re
+import resource
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -61,12 +62,14 @@ class Outcome:
     corpus: int | None
     crashes: list[Path]
     log: str
+    cpu_seconds: float = 0.0  # what the run cost in CPU: on a shared machine far less than its wall time
 
     def line(self) -> str:
         status = "ok" if self.returncode == 0 else f"exit {self.returncode}"
         return (
             f"{self.name:16} {status:8} executions {self.executions or 0:>10,}  cov {self.coverage or 0:>6}  "
-            f"ft {self.features or 0:>7}  corpus {self.corpus or 0:>6}  crashes {len(self.crashes)}"
+            f"ft {self.features or 0:>7}  corpus {self.corpus or 0:>6}  crashes {len(self.crashes)}  "
+            f"cpu {self.cpu_seconds:>6.0f} s"
         )
 
 
@@ -81,6 +84,7 @@ def run(name: str, work: Path, *, seed: int, runs: int = 0, seconds: int = 0, ti
     if not seeds.is_dir():
         write_seeds(name, seeds)
     before = set(crashes.glob("*")) if crashes.is_dir() else set()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         command(name, corpus, seeds, crashes, seed=seed, runs=runs, seconds=seconds),
         cwd=REPO,
@@ -90,6 +94,7 @@ def run(name: str, work: Path, *, seed: int, runs: int = 0, seconds: int = 0, ti
         timeout=timeout,
     )
     log = proc.stderr + proc.stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     (work / "logs").mkdir(parents=True, exist_ok=True)
     (work / "logs" / f"{name}.log").write_text(log)
     return Outcome(
@@ -101,4 +106,5 @@ def run(name: str, work: Path, *, seed: int, runs: int = 0, seconds: int = 0, ti
         corpus=_last(r"corp: (\d+)", log),
         crashes=sorted(set(crashes.glob("*")) - before),
         log=log,
+        cpu_seconds=after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime,
     )
