@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from xml.etree.ElementTree import ParseError
 
 from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
 
+from imgscan.errors import XML_ERRORS
 from imgscan.image.partitions import Partition
 from imgscan.signing.authenticode import PeFile, read_pe
 from imgscan.signing.secureboot import SecureBootState, secure_boot_state
@@ -93,9 +92,9 @@ def _winre_offset(art: ArtefactLoader, errors: list[dict[str, str]]) -> int | No
     try:
         with art.volume.open(REAGENT) as fh:
             root = ElementTree.fromstring(fh.read())
-    except (OSError, ParseError, DefusedXmlException) as exc:
+    except (OSError, *XML_ERRORS) as exc:
         errors.append({"path": REAGENT, "message": f"not readable XML: {exc}"})
         return None
     location = root.find("WinreLocation")
     offset = location.get("offset") if location is not None else None
-    return int(offset) if offset and offset.isdigit() else None
+    return int(offset) if offset and offset.isdecimal() else None
