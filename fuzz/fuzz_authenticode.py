@@ -9,6 +9,7 @@ Contract (read_pe's docstring):
 - differential: the image hash imgscan computes is the one the specification ("Windows Authenticode
   Portable Executable Signature Format", the algorithm UEFI firmware such as EDK2 follows) gives
   for the same headers, read here with struct and not with pefile;
+- differential: where pesign (`pesign --hash`) reads the same bytes, it gives the same image hash;
 - memory bounded by a few copies of the file (1 GB, 10 s per input at most).
 `reference_hash` itself is checked against `pesign --hash` on the seeds by tests/test_fuzz.py.
 """
@@ -18,7 +19,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import struct
+import subprocess
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from fuzz.engine import Limits, fuzz, instrumented
@@ -88,6 +92,25 @@ def check(data: bytes) -> None:
     mine = authenticode._image_hash(data, layout, "sha256")
     reference = reference_hash(data, "sha256")
     assert reference is None or mine == reference, "image hash differs from the specification's"
+    theirs = pesign_hash(data)
+    assert theirs is None or mine == theirs, f"image hash {mine.hex()} differs from pesign's {theirs.hex()}"
+
+
+@functools.cache
+def _scratch() -> Path:
+    return Path(tempfile.mkdtemp(prefix="imgscan-fuzz-pe-"))
+
+
+def pesign_hash(data: bytes) -> bytes | None:
+    """pesign's SHA-256 image hash of the file (`pesign --hash`), None when pesign refuses the file."""
+    path = _scratch() / "fuzzed.efi"
+    path.write_bytes(data)
+    try:
+        done = subprocess.run(["pesign", "--hash", "--in", str(path)], capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        return None
+    words = done.stdout.split()
+    return bytes.fromhex(words[-1]) if done.returncode == 0 and words and len(words[-1]) == 64 else None
 
 
 def seeds() -> Iterator[bytes]:
