@@ -16,6 +16,9 @@ FUZZ = Path(__file__).resolve().parent
 REPO = FUZZ.parent
 REGRESSIONS = FUZZ / "regressions"
 HARNESSES = tuple(sorted(p.stem.removeprefix("fuzz_") for p in FUZZ.glob("fuzz_*.py")))
+# what libFuzzer writes for a failed input; its "slow-unit-" files are inputs that took long in wall time,
+# which on a shared machine says more about the scheduler than the reader (the CPU limit is in engine.py)
+FAILURES = ("crash-", "timeout-", "oom-", "leak-")
 MAX_SEEDS = 40  # per harness: enough shapes to start from, few enough for a short run to get past them
 
 
@@ -104,7 +107,7 @@ def run(name: str, work: Path, *, seed: int, runs: int = 0, seconds: int = 0, ti
         coverage=_last(r"cov: (\d+)", log),
         features=_last(r"ft: (\d+)", log),
         corpus=_last(r"corp: (\d+)", log),
-        crashes=sorted(set(crashes.glob("*")) - before),
+        crashes=sorted(p for p in set(crashes.glob("*")) - before if p.name.startswith(FAILURES)),
         log=log,
         cpu_seconds=after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime,
     )
