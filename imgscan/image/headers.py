@@ -38,7 +38,11 @@ def implausible(path: Path, fmt: str) -> str | None:
         if head.startswith(b"# Disk DescriptorFile"):
             for name in EXTENT.findall(head):
                 extent = path.parent / name.decode("utf-8", "replace")
-                if extent.is_file() and (why := _sparse_extent(extent)):
+                try:
+                    why = _sparse_extent(extent) if extent.is_file() else None
+                except (OSError, ValueError):  # a name no file system holds (too long, NUL): dissect says so
+                    why = None
+                if why:
                     return f"extent {extent.name}: {why}"
             return None
         return _sparse_extent(path)
@@ -85,7 +89,7 @@ def _vhdx(path: Path) -> str | None:
         for offset in VHDX_REGION_TABLES:
             fh.seek(offset)
             header = fh.read(16)
-            entries = struct.unpack_from("<I", header, 8)[0] if header[:4] == b"regi" else 0
+            entries = struct.unpack_from("<I", header, 8)[0] if header[:4] == b"regi" and len(header) >= 12 else 0
             if entries > VHDX_MAX_REGIONS:
                 return f"region table at {offset} claims {entries} entries (at most {VHDX_MAX_REGIONS})"
     return None
