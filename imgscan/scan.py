@@ -29,7 +29,7 @@ from imgscan.servicing import qfe_rows
 from imgscan.servicing_levels import is_ssu
 from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget
 from imgscan.signing.verdict_cache import VerdictCache
-from imgscan.undecodable import printable
+from imgscan.undecodable import printable_report
 
 if TYPE_CHECKING:
     from imgscan.signing.firmware_db import SignatureDatabase
@@ -130,10 +130,7 @@ def scan_volume(opened: OpenedImage, as_of: date, checks: LoadedChecks, options:
     }
     if filtered is not None:
         report["filtered"] = filtered
-    found: dict[str, str] = {}
-    report = cast(Report, printable(report, found))  # names that are not valid Unicode (imgscan/undecodable.py)
-    if found:
-        report["undecodable"] = dict(sorted(found.items()))
+    report = cast(Report, printable_report(report))  # names that are not valid Unicode (imgscan/undecodable.py)
     return ScanResult(report=report, findings=findings, checks_completed=sum(why is None for why in outcome.values()))
 
 

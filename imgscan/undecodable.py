@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Mapping
+from typing import Any, cast
 
 SURROGATE = re.compile("[\ud800-\udfff]")
 FIELD = "undecodable"  # the JSON report's field: {escaped text: base64 of its bytes}
@@ -53,3 +55,12 @@ def printable(value: object, found: dict[str, str]) -> object:
     if isinstance(value, list | tuple):
         return [printable(item, found) for item in value]
     return value
+
+
+def printable_report(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The report with every text escaped, and `undecodable` added when any text needed it."""
+    found: dict[str, str] = {}
+    clean = cast(dict[str, Any], printable(report, found))
+    if found:
+        clean[FIELD] = dict(sorted(found.items()))
+    return clean

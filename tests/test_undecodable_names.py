@@ -93,3 +93,18 @@ def test_the_ignore_file_matches_the_escaped_name(tree: Path, tmp_path: Path) ->
 def test_escaping_and_raw_bytes(text: str, shown: str, kept: bytes) -> None:
     assert escaped(text) == shown and escaped(text).encode("utf-8")
     assert raw(text) == kept
+
+
+def test_preflight_names_an_update_file_whose_name_is_not_utf8(tree: Path, tmp_path: Path) -> None:
+    from sample_images.pki import make_pki
+    from sample_images.updates import SAMPLES, build_samples
+
+    name = next(iter(SAMPLES))
+    built = build_samples(make_pki(), tmp_path / "updates", (name,))[name]
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/KB\xff" + os.fsencode(built.name)))
+    built.rename(odd)
+    for fmt in ("json", "table"):
+        run = run_imgscan("preflight", tree, odd, "--as-of", "2013-07-01", "-f", fmt, "-o", tmp_path / f"preflight.{fmt}")
+        assert "internal error" not in run.stderr, run.stderr
+        text = (tmp_path / f"preflight.{fmt}").read_bytes().decode("utf-8")
+        assert "KB\\xFF" + built.name in (json.loads(text)["updates"][0]["file"] if fmt == "json" else text)

@@ -20,6 +20,7 @@ from imgscan.preflight.order import Plan, plan
 from imgscan.preflight.package import UpdatePackage, read_update
 from imgscan.preflight.reasons import Reason
 from imgscan.preflight.verdict import STATUSES, UpdateVerdict, judge
+from imgscan.undecodable import printable_report
 
 SUFFIXES = (".msu", ".cab")
 KINDS_READ = ("machine_hives", "packages", "catalogs", "pending")  # what ImageFacts is built from
@@ -86,7 +87,7 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
         "order": order_dict(steps),
         "errors": errors,
     }
-    return Result(report)
+    return Result(printable_report(report))  # update file names that are not valid Unicode, escaped
 
 
 def facts_dict(facts: ImageFacts) -> dict[str, Any]:
