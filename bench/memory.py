@@ -1,7 +1,8 @@
 """Peak memory of whole scans against the stated bounds: many large profile hives, and a CBS.log
 with a very large number of distinct failures.
 
-    python3 bench/memory.py [--profiles 2000] [--profile-mb 1.3] [--lines 200000] [--work DIR]
+    python3 bench/memory.py [--profiles 2000] [--profile-mb 1.3] [--lines 200000] [--codes 65536] [--work DIR]
+                            [--cases profiles,log,codes]
 
 Each case is a directory tree built from the healthy sample scenario, scanned by a real
 `imgscan scan` process whose peak resident memory (ru_maxrss, from wait4) is read for that
@@ -14,6 +15,8 @@ the figures are printed both in MB and as a ratio to that floor.
 - log: Windows\\Logs\\CBS\\CBS.log with --lines Error lines, each for a different package.
   Bound: the report stays bounded (one finding per log group, MAX_GROUPS groups) and memory
   stays near the floor.
+- codes: the same log whose HRESULTs also run through --codes distinct values. Bound: at most a
+  few hundred findings (MAX_GROUPS + 1), under 150 MB peak and a report under 2 MB.
 """
 
 from __future__ import annotations
@@ -67,14 +70,25 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=2000)
     parser.add_argument("--profile-mb", type=float, default=1.3)
     parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--codes", type=int, default=65_536)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--cases", default="profiles,log,codes", help="which cases to run (the floor always runs)")
     args = parser.parse_args()
+    cases = set(args.cases.split(","))
     work = args.work or Path(tempfile.mkdtemp(prefix="imgscan-bench-memory-"))
 
     floor_tree = write_tree(load("healthy"), work / "floor")
     floor_mb, floor_s, _ = scan(floor_tree)
     print(f"floor (healthy tree): {floor_mb:.0f} MB peak, {floor_s:.1f} s")
 
+    if "profiles" in cases:
+        profiles_case(args, work, floor_mb)
+    for case, codes in (("log", 1), ("codes", args.codes)):
+        if case in cases:
+            log_case(args, work, floor_mb, case, codes)
+
+
+def profiles_case(args: argparse.Namespace, work: Path, floor_mb: float) -> None:
     profiles = write_tree(load("healthy"), work / "profiles")
     hive = profiles / "padded-ntuser.dat"
     hive.write_bytes(padded_hive(args.profile_mb))
@@ -90,15 +104,19 @@ def main() -> None:
         f"{'met' if peak <= 300 else 'MISSED'}"
     )
 
-    logs = write_tree(load("healthy"), work / "log")
+
+def log_case(args: argparse.Namespace, work: Path, floor_mb: float, case: str, codes: int) -> None:
+    logs = write_tree(load("healthy"), work / case)
     log = logs / "Windows" / "Logs" / "CBS" / "CBS.log"
-    write_distinct_failures(log, args.lines)
+    write_distinct_failures(log, args.lines, codes)
     peak, seconds, report = scan(logs)
     findings = sum(1 for f in report["findings"] if f["rule"] == "cbs-log-error")
     size = len(json.dumps(report)) / 1e6
+    met = findings <= 501 and peak < 150 and size < 2
     print(
-        f"log: {args.lines} distinct failing packages ({log.stat().st_size / 1e6:.0f} MB): {findings} findings, "
-        f"{size:.1f} MB report, {peak:.0f} MB peak ({peak / floor_mb:.2f}x the floor), {seconds:.1f} s"
+        f"{case}: {args.lines} distinct failing packages under {codes} code(s) ({log.stat().st_size / 1e6:.0f} MB): "
+        f"{findings} findings, {size:.2f} MB report, {peak:.0f} MB peak ({peak / floor_mb:.2f}x the floor), "
+        f"{seconds:.1f} s; bound 501 findings, 150 MB, 2 MB report: {'met' if met else 'MISSED'}"
     )
 
 

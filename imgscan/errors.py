@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from xml.etree.ElementTree import ParseError
+
+from defusedxml.common import DefusedXmlException
+
+# What defusedxml's fromstring raises on hostile bytes: malformed XML (ParseError), entity or DTD
+# declarations (DefusedXmlException), a declared encoding Python does not know (LookupError) or expat
+# cannot read (ValueError, "multi-byte encodings are not supported"); fuzz/fuzz_update_manifest.py.
+XML_ERRORS = (ParseError, DefusedXmlException, LookupError, ValueError)
+
 
 class ImgscanError(Exception):
     """An input imgscan cannot use; `str()` is the one-line message shown to the user."""

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from Registry import Registry
-from Registry.RegistryParse import RegistryException, RegistryStructureDoesNotExist
+from Registry.RegistryParse import RegistryException
 
 from imgscan.image.volume import WindowsVolume
 
@@ -69,14 +69,25 @@ class Hive:
         return f"ControlSet{current:03d}" if isinstance(current, int) else None
 
     def subkeys(self, key: Registry.RegistryKey | None) -> list[Registry.RegistryKey]:
-        """A key's subkeys, or none when its subkey list is damaged."""
+        """A key's subkeys, or none when its subkey list is damaged. A subkey whose name or last-write
+        time cannot be read is left out (and is a problem): callers sort and match subkeys by name."""
         if key is None:
             return []
         try:
-            return list(key.subkeys())
+            found = list(key.subkeys())
         except CELL_ERRORS as exc:
             self._damaged(_key_path(key), exc)
             return []
+        readable = []
+        for sub in found:
+            try:
+                sub.name()
+                sub.timestamp()
+            except CELL_ERRORS as exc:
+                self._damaged(f"{_key_path(key)}\\(a subkey whose name or time is damaged)", exc)
+                continue
+            readable.append(sub)
+        return readable
 
     def values(self, key: Registry.RegistryKey) -> dict[str, Any] | None:
         """A key's values by lower-case name; None when a value cell of the key is damaged (the key is lost)."""
@@ -108,6 +119,8 @@ def load_hive(volume: WindowsVolume, path: str) -> Hive:
 
 
 def parse_hive(path: str, data: bytes) -> Hive:
+    """The hive in `data`; raises HiveError (one line) for one that cannot be read at all. Damage found
+    later, while keys are read, goes to the Hive's `problems` instead (fuzz/fuzz_hive.py checks both)."""
     if data[:4] != b"regf":
         raise HiveError("not a registry hive (no 'regf' signature)")
     if len(data) < 48:
@@ -121,12 +134,15 @@ def parse_hive(path: str, data: bytes) -> Hive:
     try:
         registry = Registry.Registry(io.BytesIO(data))
         registry.root().subkeys()  # python-registry parses lazily; touch the root so damage shows now
-    except (RegistryStructureDoesNotExist, struct.error, UnicodeDecodeError, IndexError, ValueError) as exc:
+    except CELL_ERRORS as exc:
         raise HiveError(f"damaged: {exc or type(exc).__name__}") from exc
     return Hive(path=path, registry=registry, dirty=primary != secondary)
 
 
-def key_last_written(key: Registry.RegistryKey) -> str:
-    """A key's last-write time in ISO 8601 UTC."""
-    stamp: datetime = key.timestamp()
+def key_last_written(key: Registry.RegistryKey) -> str | None:
+    """A key's last-write time in ISO 8601 UTC; None when the time in the key cell is damaged."""
+    try:
+        stamp: datetime = key.timestamp()
+    except CELL_ERRORS:
+        return None
     return stamp.replace(tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")

@@ -27,6 +27,7 @@ import yaml
 
 from imgscan.check import Finding
 from imgscan.errors import ImgscanError
+from imgscan.undecodable import escaped
 
 DEFAULT = Path(".imgscanignore.yaml")
 FIELDS = {"rule", "path", "package", "kb", "id", "reason", "expires"}
@@ -51,9 +52,9 @@ class IgnoreEntry:
             return False
         if self.path:
             pattern = _windows(self.path).lower()
-            if not any(fnmatch.fnmatch(_windows(str(e.get("path", ""))).lower(), pattern) for e in finding.evidence):
+            if not any(fnmatch.fnmatch(_windows(escaped(str(e.get("path", "")))).lower(), pattern) for e in finding.evidence):
                 return False
-        names = " ".join([*finding.subjects, finding.message]).lower()
+        names = escaped(" ".join([*finding.subjects, finding.message])).lower()  # as the report shows them
         return all(want.lower() in names for want in (self.package, self.kb) if want)
 
     def as_dict(self, source: str) -> dict[str, object]:

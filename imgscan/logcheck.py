@@ -47,10 +47,16 @@ def code_text(hresult: str) -> str:
 
 def span(group: LogGroup) -> str:
     if group.first is None:
-        return f"{group.count} time(s)"
-    if group.first == group.last:
-        return f"{group.count} time(s) at {group.first:%Y-%m-%d %H:%M:%S}"
-    return f"{group.count} time(s) from {group.first:%Y-%m-%d %H:%M:%S} to {group.last:%Y-%m-%d %H:%M:%S}"
+        when = f"{group.count} time(s)"
+    elif group.first == group.last:
+        when = f"{group.count} time(s) at {group.first:%Y-%m-%d %H:%M:%S}"
+    else:
+        when = f"{group.count} time(s) from {group.first:%Y-%m-%d %H:%M:%S} to {group.last:%Y-%m-%d %H:%M:%S}"
+    if group.codes is None:
+        return when
+    # the overflow group of a family: its code is the most frequent of several
+    several = f"{len(group.codes)}{' or more' if group.further else ''} different codes"
+    return f"{when} under {several}, this one most often ({group.codes.get(group.hresult, 0)} time(s))"
 
 
 def observed_at(group: LogGroup) -> str | None:
@@ -60,7 +66,13 @@ def observed_at(group: LogGroup) -> str | None:
 
 
 def evidence(group: LogGroup) -> list[dict[str, object]]:
-    return [dict(sample) for sample in group.samples]
+    """The group's sample lines; for a family's overflow group also its entries per code (most frequent
+    first), and how many came under codes past the ones counted one by one."""
+    items = [dict(sample) for sample in group.samples]
+    if group.codes is not None:
+        counts = dict(sorted(group.codes.items(), key=lambda item: (-item[1], item[0])))
+        items.append({"path": group.log or "", "entries_per_code": counts, "entries_under_further_codes": group.further})
+    return items
 
 
 class LogCheck(Check):

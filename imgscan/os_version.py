@@ -48,7 +48,7 @@ def read_os_version(software: Hive | None) -> OsVersion | None:
     build = text("CurrentBuildNumber") or text("CurrentBuild")
     return OsVersion(
         version=text("CurrentVersion"),
-        build=int(build) if build and build.isdigit() else None,
+        build=int(build) if build and build.isdecimal() else None,
         product=text("ProductName"),
         service_pack=text("CSDVersion"),
         winre=text("WinREVersion"),

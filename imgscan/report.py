@@ -147,6 +147,7 @@ class Report(TypedDict):
     errors: list[ErrorEntry]
     warnings: list[str]
     filtered: NotRequired[Filtered]  # only with --severity
+    undecodable: NotRequired[dict[str, str]]  # escaped text -> base64 of its bytes, for names not valid Unicode
 
 
 def schema() -> dict[str, Any]:

@@ -30,6 +30,7 @@ from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.interrupt import doing
 from imgscan.loader import LoadedChecks
 from imgscan.report import ErrorEntry, Filtered, ImageInfo, Inventory, Report, TargetFirmware
+from imgscan.undecodable import printable_report
 
 if TYPE_CHECKING:
     from typing import Any
@@ -144,6 +145,7 @@ def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: O
     }
     if filtered is not None:
         report["filtered"] = filtered
+    report = cast(Report, printable_report(report))  # names that are not valid Unicode (imgscan/undecodable.py)
     return ScanResult(report=report, findings=findings, checks_completed=sum(why is None for why in outcome.values()))
 
 

@@ -41,12 +41,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from xml.etree.ElementTree import ParseError
 
 from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
 
 from imgscan.accounts import SYSTEM_SID
+from imgscan.errors import XML_ERRORS
 from imgscan.hives import Hive
 from imgscan.image.volume import WindowsVolume, child_path
 
@@ -149,7 +148,7 @@ def _manifest_facts(data: bytes) -> tuple[str | None, str | None, bool]:
     """
     try:
         root = ElementTree.fromstring(data)
-    except (ParseError, DefusedXmlException) as exc:
+    except XML_ERRORS as exc:
         raise ValueError(f".mum is not XML ({exc})") from exc
     package = root.find(f"{ASM_V3}package")
     if root.tag != f"{ASM_V3}assembly" or package is None:

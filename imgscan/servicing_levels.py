@@ -76,7 +76,7 @@ def windows7_servicing() -> Windows7Servicing:
 
 
 def _kb_number(kb: str | None) -> int:
-    return int(kb[2:]) if kb and kb[2:].isdigit() else 0
+    return int(kb[2:]) if kb and kb[2:].isdecimal() else 0
 
 
 def is_ssu(package: Package) -> bool:

@@ -210,11 +210,13 @@ def _cab(name: str, data: bytes) -> bytes:
         return cab.read_bytes()
 
 
-def write_distinct_failures(path: Path, count: int) -> None:
-    """A CBS.log of `count` Error lines, each for a different package: the worst case for log grouping."""
+def write_distinct_failures(path: Path, count: int, codes: int = 1) -> None:
+    """A CBS.log of `count` Error lines, each for a different package: the worst case for log grouping.
+    With `codes` > 1 the HRESULTs run through that many distinct values (0x800F0000 and up) too."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as fh:
         for n in range(count):
             identity = f"Package_for_KB{3000000 + n}~31bf3856ad364e35~amd64~~6.1.1.0"
-            text = f"Failed to resolve package: {identity} [HRESULT = 0x800f081f - CBS_E_SOURCE_MISSING]"
+            code = "0x800f081f - CBS_E_SOURCE_MISSING" if codes == 1 else f"0x{0x800F0000 + n % codes:08x}"
+            text = f"Failed to resolve package: {identity} [HRESULT = {code}]"
             fh.write(cbs_line(datetime(2013, 7, 1), "Error", "CBS", text) + "\n")

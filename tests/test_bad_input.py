@@ -136,3 +136,42 @@ def test_image_is_never_written(images, fmt, tmp_path):
     run_imgscan("scan", image, "--format", "json", "-o", tmp_path / "out.json")
     after = (sha256(image), image.stat().st_mtime_ns, sorted(p.name for p in image.parent.iterdir()))
     assert before == after
+
+
+def _patched(source: Path, out: Path, offset: int, fmt: str, value: int) -> Path:
+    import struct
+
+    data = bytearray(source.read_bytes())
+    struct.pack_into(fmt, data, offset, value)
+    out.write_bytes(data)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("container", "offset", "fmt", "value", "needle"),
+    [
+        ("vmdk", 12, "<Q", 1 << 52, "grain directory of 274877906944 bytes"),  # capacity: 2 EiB of sectors
+        ("vmdk", 44, "<I", 0xFFFFFFFF, "grain table of 17179869180 bytes"),  # entries per grain table
+        ("vhdx", 192 * 1024 + 8, "<I", 0x7FFFFFFF, "region table at 196608 claims 2147483647 entries"),
+    ],
+)
+def test_a_header_claiming_more_than_the_file_holds_is_refused_before_anything_is_reserved(
+    images, tmp_path, container, offset, fmt, value, needle
+):
+    """Under a 4 GB address-space limit (a container, a CI runner) the scan used to end in MemoryError:
+    dissect sized its grain directory from the header. Now one line says the header is truncated or forged."""
+    import resource
+    import subprocess
+    import sys
+
+    forged = _patched(images["seed000"][container], tmp_path / f"forged.{container}", offset, fmt, value)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "imgscan", "scan", str(forged)], preexec_fn=limit, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "MemoryError" not in proc.stderr, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"imgscan: error: {forged}: truncated or forged: ") and needle in line

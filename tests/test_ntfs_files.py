@@ -177,3 +177,18 @@ def test_a_directory_spread_over_index_buffers_lists_as_dissect_lists_it(tmp_pat
         assert {(f.name, f.segment) for f in mine} == _dissect_listing(directory)
         for indexed in mine[:50]:
             assert open_plain(indexed).read() == indexed.get().open().read()
+
+
+def test_index_buffers_of_zero_bytes_make_the_directory_unreadable_not_endless():
+    """dissect's Index would read 0-byte buffers forever (each is 'not INDX', the next one too): the
+    fast reader reports the directory unreadable instead of handing it over."""
+    from imgscan.image.ntfs_files import UnreadableIndex, list_directory
+
+    end = struct.pack("<QHHHH", 0, 16, 0, 2, 0)
+    root = struct.pack("<IIIB3x", 0x30, 1, 0, 1) + struct.pack("<IIIB3x", 16, 32, 32, 1) + end
+    streams = {0x90: root, 0xA0: b"INDX" + b"\0" * 4092}
+    record = SimpleNamespace(ntfs=SimpleNamespace(cluster_size=4096), open=lambda name, kind: io.BytesIO(streams[kind]))
+    with pytest.raises(UnreadableIndex):
+        list_directory(SimpleNamespace(entry=record))
+    streams[0x90], streams[0xA0] = root[:8] + struct.pack("<I", 4096) + root[12:], b"\0" * 4096
+    assert list_directory(SimpleNamespace(entry=record)) == []  # with 4 KiB buffers (none in use) it lists

@@ -198,3 +198,33 @@ def test_two_hundred_thousand_distinct_failures_give_a_bounded_report(tmp_path):
     other = [f for f in findings if f["message"].startswith("further subjects")]
     assert len(other) == 1
     assert len(json.dumps(report)) < 5_000_000  # bench/memory.py measures time and memory of this case
+
+
+def test_sixty_five_thousand_distinct_codes_give_one_overflow_finding_and_a_small_report(tmp_path):
+    """The failures past the first 500 fold into ONE finding per log family, counted per code, whatever
+    codes they carry (before: one finding per code, 66,036 findings, 170 MB of JSON and 1.07 GB of
+    memory for this log). Peak memory is the scan process's own (wait4), as bench/memory.py reads it."""
+    tree = write_tree(load("healthy"), tmp_path / "healthy")
+    write_distinct_failures(tree / "Windows" / "Logs" / "CBS" / "CBS.log", 200_000, codes=65_536)
+    out = tmp_path / "report.json"
+    # the scan is started by a small driver process: a child's peak RSS counts the memory of the process
+    # it was forked from, and this test process is large; the driver reads the scan's own (wait4)
+    driver = (
+        "import os, subprocess, sys\n"
+        "with open(sys.argv[1], 'wb') as out:\n"
+        "    proc = subprocess.Popen([sys.executable, '-m', 'imgscan', 'scan', sys.argv[2], '--as-of', '2013-07-01',"
+        " '--format', 'json'], stdout=out, stderr=subprocess.DEVNULL)\n"
+        "    print(os.wait4(proc.pid, 0)[2].ru_maxrss)\n"
+    )
+    measured = subprocess.run([sys.executable, "-c", driver, str(out), str(tree)], capture_output=True, text=True, check=True)
+    peak = int(measured.stdout)
+    text = out.read_bytes()
+    report = json.loads(text)
+    findings = [f for f in report["findings"] if f["rule"] == "cbs-log-error"]
+    assert len(findings) == 501 and len(text) < 2_000_000
+    (other,) = [f for f in findings if f["message"].startswith("further subjects")]
+    (counts,) = [e for e in other["evidence"] if "entries_per_code" in e]
+    assert len(counts["entries_per_code"]) == 100  # the first 100 codes one by one, the rest together
+    assert sum(counts["entries_per_code"].values()) + counts["entries_under_further_codes"] == 200_000 - 500
+    assert "different codes" in other["message"] and other["hresult"] in counts["entries_per_code"]
+    assert peak < 150 * 1024, f"peak {peak // 1024} MB"

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from xml.etree.ElementTree import ParseError
 
 from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
 
 from imgscan.artefacts.judge import SIGNATURE_JUDGE
 from imgscan.artefacts.machine_hives import MACHINE_HIVES
+from imgscan.errors import XML_ERRORS
 from imgscan.image.partitions import Partition
 from imgscan.kinds import ErrorList, Kind, Section
 from imgscan.signing.authenticode import PeFile, read_pe
@@ -95,12 +94,12 @@ def _winre_offset(art: Loader, errors: list[dict[str, str]]) -> int | None:
     try:
         with art.volume.open(REAGENT) as fh:
             root = ElementTree.fromstring(fh.read())
-    except (OSError, ParseError, DefusedXmlException) as exc:
+    except (OSError, *XML_ERRORS) as exc:
         errors.append({"path": REAGENT, "message": f"not readable XML: {exc}"})
         return None
     location = root.find("WinreLocation")
     offset = location.get("offset") if location is not None else None
-    return int(offset) if offset and offset.isdigit() else None
+    return int(offset) if offset and offset.isdecimal() else None
 
 
 def inventory(boot: Boot, _: InventoryContext) -> Section:

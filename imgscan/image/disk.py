@@ -27,6 +27,7 @@ from dissect.target.containers.raw import RawContainer
 from dissect.target.target import Target
 
 from imgscan.errors import UnreadableImage
+from imgscan.image.headers import implausible
 from imgscan.image.partitions import Partition, disk_partitions
 from imgscan.image.volume import WindowsVolume, windows_filesystem
 
@@ -141,6 +142,8 @@ def open_disk(path: Path, fmt: str) -> tuple[WindowsVolume, list[Path], list[Par
     """Open a disk image read-only: its Windows volume, any parent images it needed, and its partitions.
     `fmt` is what the header says (imgscan.image.sniff), which open_image has checked."""
     parents: list[Path] = []
+    if why := implausible(path, fmt):  # before dissect sizes its tables from the header
+        raise UnreadableImage(str(path), f"truncated or forged: {why}", "re-copy the image")
     try:
         if fmt in ("vhd-differencing",) or (fmt == "vhdx" and _is_differencing_vhdx(path)):
             stream, parents = _open_vhdi_chain(path)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dissect.ntfs.util import varint
@@ -32,7 +31,12 @@ ATTRIBUTE_LIST = 0x20
 DATA = 0x80
 REPARSE_POINT = 0xC0
 NOT_PLAIN = 0x0001 | 0x4000 | 0x8000  # compressed, encrypted, sparse
+RESIDENT_HEADER, NONRESIDENT_HEADER = 24, 64  # an attribute's header up to its value / its data runs
 RECORD_IN_USE, RECORD_IS_DIRECTORY = 0x0001, 0x0002
+# what the readers below may raise on a damaged record or index (besides dissect's own errors): the
+# volume then reads the file, or lists the directory, through dissect, which says what is wrong
+RECORD_ERRORS = (OSError, ValueError, EOFError)
+LISTING_ERRORS = (OSError, ValueError, EOFError, struct.error, KeyError)
 
 
 def open_plain(dir_entry: object) -> BinaryIO | None:
@@ -52,6 +56,11 @@ def open_plain(dir_entry: object) -> BinaryIO | None:
 
 
 def plain_data(record: MftRecord) -> bytes | None:
+    """The unnamed data stream of a plain file's record (see module docstring), or None for any other
+    record: the caller then reads it through dissect. May raise one of RECORD_ERRORS on a damaged
+    record. When dissect's general path can read the record, this reads the same bytes or returns
+    None (fuzz/fuzz_ntfs_record.py checks it), and it never asks the volume for more than the file's
+    size, whatever the run list claims."""
     raw = record.data
     if raw is None or record.header is None:
         return None
@@ -74,6 +83,8 @@ def plain_data(record: MftRecord) -> bytes | None:
     if found is None:
         return None
     start, length = found
+    if length < (RESIDENT_HEADER if raw[start + 8] == 0 else NONRESIDENT_HEADER):
+        return None
     if raw[start + 8] == 0:  # resident: the value is in the record
         size, value_offset = struct.unpack_from("<IH", raw, start + 16)
         if value_offset + size > length:
@@ -91,22 +102,76 @@ def _nonresident(record: MftRecord, attribute: bytes) -> bytes | None:
     if lowest != 0 or runs is None or ntfs is None or sum(count for _, count in runs) != highest + 1:
         return None  # an extent in another record, or a broken run list: dissect's general path
     cluster = ntfs.cluster_size
+    if not 0 <= size <= (highest + 1) * cluster:
+        return None  # more data than the runs allocate
     chunks = []
+    remaining = size
     for lcn, count in runs:
+        if remaining <= 0:
+            break
+        wanted = min(count * cluster, remaining)  # the clusters past the file's end are not read
         ntfs.fh.seek(lcn * cluster)
-        chunks.append(ntfs.fh.read(count * cluster))
-    data = b"".join(chunks)
-    return data[:size] if len(data) >= size else None
+        chunk = ntfs.fh.read(wanted)
+        if len(chunk) < wanted:
+            return None  # a run beyond the volume's end
+        chunks.append(chunk)
+        remaining -= wanted
+    return b"".join(chunks)
+
+
+def implausible(record: Any) -> str | None:
+    """Why a dissect.ntfs record's attributes cannot be what they claim, in words, or None. dissect
+    sizes its buffers and run tables from those claims as soon as it parses a record's attributes
+    (`MftRecord.attributes`, which dissect.target asks for to rule out a link): a hostile record made
+    it allocate gigabytes. So the attribute headers are read here first, with struct: a non-resident
+    attribute may not claim more bytes or clusters than the whole volume holds, and a compressed one
+    must use NTFS' compression unit (16 clusters)."""
+    raw, ntfs, header = getattr(record, "data", None), getattr(record, "ntfs", None), getattr(record, "header", None)
+    if raw is None or ntfs is None or header is None:
+        return None
+    volume = ntfs.fh.seek(0, io.SEEK_END)
+    offset = header.FirstAttributeOffset
+    while offset + 16 <= len(raw):
+        type_code, length = struct.unpack_from("<II", raw, offset)
+        if type_code == END or length < 16 or offset + length > len(raw):
+            return None  # the end, or damage dissect reports itself
+        if raw[offset + 8] and length >= NONRESIDENT_HEADER:
+            (pairs,) = struct.unpack_from("<H", raw, offset + 32)
+            claims = [
+                *struct.unpack_from("<qqq", raw, offset + 40),
+                _clusters(raw[offset : offset + length], pairs) * ntfs.cluster_size,
+            ]
+            if max(claims) > volume or min(claims) < 0:
+                return f"attribute 0x{type_code:x} claims {max(claims, key=abs)} bytes, the volume holds {volume}"
+            compression = raw[offset + 34]
+            if struct.unpack_from("<H", raw, offset + 12)[0] & 0x00FF and compression != 4:
+                return f"attribute 0x{type_code:x} has a compression unit of {compression} (NTFS uses 4)"
+        offset += length
+    return None
+
+
+def _clusters(attribute: bytes, offset: int) -> int:
+    """How many clusters a mapping-pairs array claims, sparse runs included (as far as it can be read)."""
+    total = 0
+    while 0 <= offset < len(attribute) and attribute[offset]:
+        size_length, offset_length = attribute[offset] & 0xF, attribute[offset] >> 4
+        total += max(varint(attribute[offset + 1 : offset + 1 + size_length]), 0) if 1 <= size_length <= 8 else 0
+        offset += 1 + size_length + offset_length
+    return total
 
 
 def _runs(attribute: bytes, offset: int) -> list[tuple[int, int]] | None:
-    """(first cluster, cluster count) of each run of a mapping-pairs array; None for a sparse run."""
+    """(first cluster, cluster count) of each run of a mapping-pairs array. None (dissect then reads
+    the file) for a sparse run, a count or cluster that is not positive, or an array whose closing 0
+    byte is not inside the attribute; otherwise dissect reads the same runs (fuzz/fuzz_ntfs_runs.py)."""
     runs: list[tuple[int, int]] = []
     lcn = 0
-    while offset < len(attribute) and attribute[offset]:
+    while offset < len(attribute):
         header = attribute[offset]
+        if not header:
+            return runs
         size_length, offset_length = header & 0xF, header >> 4
-        if offset_length == 0 or offset + 1 + size_length + offset_length > len(attribute):
+        if not (1 <= size_length <= 8 and 1 <= offset_length <= 8) or offset + 1 + size_length + offset_length > len(attribute):
             return None
         count = varint(attribute[offset + 1 : offset + 1 + size_length])
         lcn += varint(attribute[offset + 1 + size_length : offset + 1 + size_length + offset_length])
@@ -114,7 +179,7 @@ def _runs(attribute: bytes, offset: int) -> list[tuple[int, int]] | None:
             return None
         runs.append((lcn, count))
         offset += 1 + size_length + offset_length
-    return runs
+    return None
 
 
 # --- directory listings -------------------------------------------------------------------------
@@ -125,6 +190,8 @@ def _runs(attribute: bytes, offset: int) -> list[tuple[int, int]] | None:
 # and leaving DOS-only names out as dissect.target's scandir does. Tests compare both listings.
 
 INDEX_ROOT, INDEX_ALLOCATION = 0x90, 0xA0
+FILE_NAME = 0x30  # the attribute a directory index is keyed on
+SECTOR = 512
 ENTRY_NODE, ENTRY_END = 0x01, 0x02
 NAMESPACE_DOS = 2
 FILE_NAME_INDEX_PRESENT = 0x10000000  # the $FILE_NAME flag of a directory
@@ -166,46 +233,74 @@ class IndexedFile:
         return not self.flags & (FILE_NAME_INDEX_PRESENT | FILE_ATTRIBUTE_REPARSE_POINT)
 
 
+class UnreadableIndex(OSError):
+    """An index no reader can list: dissect's would not end (an allocation of 0-byte index buffers)."""
+
+
 def list_directory(directory: Any) -> list[IndexedFile] | None:
     """The entries of a dissect.target NTFS directory entry, or None for anything else (a directory
-    of another file system, or an index this reader does not follow: dissect lists those)."""
+    of another file system, or an index this reader does not follow: dissect lists those). May raise
+    one of LISTING_ERRORS on a damaged index, or UnreadableIndex. When dissect can list the index,
+    this lists the same entries in the same order or returns None (fuzz/fuzz_ntfs_index.py checks it):
+    every shape where dissect reads otherwise (entries before the root's header end, an entry without
+    a whole file name key, no end entry inside the declared size) is left to dissect."""
     record = getattr(directory, "entry", None)
     if record is None or getattr(record, "ntfs", None) is None or not hasattr(record, "open"):
         return None
     root = record.open("$I30", INDEX_ROOT).read()
     if len(root) < 32:
         return None
-    block_size = struct.unpack_from("<I", root, 8)[0]
+    indexed, _, block_size = struct.unpack_from("<III", root, 0)
     entries_offset, entries_size = struct.unpack_from("<II", root, 16)
-    found = list(_entries(directory, root, 16 + entries_offset, 16 + entries_size))
+    if indexed != FILE_NAME or entries_offset != 16:
+        return None  # dissect reads the root's entries from byte 32, whatever the header says
+    found = _entries(directory, root, 32, 16 + entries_size)
+    if found is None:
+        return None
     try:
         allocation = record.open("$I30", INDEX_ALLOCATION).read()
     except (FileNotFoundError, KeyError):
         return found
+    if not allocation:
+        return found
+    if block_size == 0:
+        raise UnreadableIndex("$I30 index buffers are 0 bytes long")
     from dissect.ntfs.util import apply_fixup
 
-    for start in range(0, len(allocation) - block_size + 1, block_size):
+    # dissect reads a buffer at every cluster (or sector, for buffers smaller than a cluster)
+    step = record.ntfs.cluster_size if record.ntfs.cluster_size <= block_size else SECTOR
+    for start in range(0, len(allocation) - block_size + 1, step):
         block = allocation[start : start + block_size]
         if block[:4] != b"INDX":
             continue
         block = apply_fixup(block)
         entries_offset, entries_size = struct.unpack_from("<II", block, 24)
-        found += _entries(directory, block, 24 + entries_offset, 24 + entries_size)
+        more = _entries(directory, block, 24 + entries_offset, 24 + entries_size)
+        if more is None:
+            return None
+        found += more
     return found
 
 
-def _entries(directory: Any, data: bytes, offset: int, end: int) -> Iterator[IndexedFile]:
+def _entries(directory: Any, data: bytes, offset: int, end: int) -> list[IndexedFile] | None:
+    """The entries from `offset` up to the end entry, which must come before `end`; None for an entry
+    dissect reads another way."""
+    found: list[IndexedFile] = []
     end = min(end, len(data))
     while offset + 16 <= end:
         reference, length, key_length, flags = struct.unpack_from("<QHHH", data, offset)
-        if flags & ENTRY_END or length < 16:
-            return
+        if flags & ENTRY_END or length == 0:
+            return found
         key = offset + 16
-        if key_length >= 0x42 and key + key_length <= end:
-            file_flags = struct.unpack_from("<I", data, key + 0x38)[0]
-            name_length, namespace = data[key + 0x40], data[key + 0x41]
-            if namespace != NAMESPACE_DOS:
-                name = data[key + 0x42 : key + 0x42 + 2 * name_length].decode("utf-16-le", "surrogatepass")
-                if name != ".":
-                    yield IndexedFile(directory, name, reference & 0xFFFFFFFFFFFF, file_flags)
+        if length < 16 + 0x42 or offset + length > end or not 0x42 <= key_length <= length - 16:
+            return None
+        name_length, namespace = data[key + 0x40], data[key + 0x41]
+        if 0x42 + 2 * name_length > key_length:
+            return None
+        if namespace != NAMESPACE_DOS:
+            name = data[key + 0x42 : key + 0x42 + 2 * name_length].decode("utf-16-le", "surrogatepass")
+            if name != ".":
+                file_flags = struct.unpack_from("<I", data, key + 0x38)[0]
+                found.append(IndexedFile(directory, name, reference & 0xFFFFFFFFFFFF, file_flags))
         offset += length
+    return None

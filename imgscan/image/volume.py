@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import io
 import struct
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
 if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
     from dissect.target.filesystem import DirEntry, Filesystem, FilesystemEntry
 
 CONFIG_DIR = r"Windows\System32\config"
@@ -103,27 +105,21 @@ class FilesystemVolume:
         return self._fs.get("/") if found is None else found.get()
 
     def open(self, path: str) -> BinaryIO:
-        from imgscan.image.ntfs_files import open_plain
+        from imgscan.image.ntfs_files import RECORD_ERRORS, open_plain
 
         listed = self._dir_entry(path)
         try:
             plain = open_plain(listed) if listed is not None else None
-        except (_filesystem_error(), OSError, ValueError, EOFError):
+        except (_filesystem_error(), *RECORD_ERRORS):
             plain = None  # a damaged record: dissect's general path below says what is wrong
         if plain is not None:
             return plain
+        damaged: tuple[type[Exception], ...] = (_filesystem_error(), OSError, *_damaged())
         try:
             entry = self._fs.get("/") if listed is None else listed.get()
-        except (_filesystem_error(), OSError) as exc:  # listed, but its file record is damaged
+        except damaged as exc:  # listed, but its file record is damaged
             raise ArtefactUnreadable(path, _reason(exc)) from exc
-        try:
-            if not entry.is_file():
-                raise ArtefactUnreadable(path, _not_a_file(entry))
-            return entry.open()
-        except ArtefactUnreadable:
-            raise
-        except (_filesystem_error(), OSError) as exc:
-            raise ArtefactUnreadable(path, _not_a_file(entry) if entry.is_symlink() else _reason(exc)) from exc
+        return open_entry(entry, path)
 
     def exists(self, path: str) -> bool:
         try:
@@ -150,16 +146,100 @@ class FilesystemVolume:
 def _scandir(entry: FilesystemEntry) -> list[Any]:
     """A directory's entries: NTFS indexes read by imgscan.image.ntfs_files (the same entries, several
     times faster), anything else, or an index that reader cannot follow, by dissect."""
-    from imgscan.image.ntfs_files import list_directory
+    from imgscan.image.ntfs_files import LISTING_ERRORS, UnreadableIndex, implausible, list_directory
 
+    if why := implausible(getattr(entry, "entry", None)):
+        raise UnreadableIndex(f"damaged directory record ({why})")
     if entry.is_dir() and not entry.is_symlink():  # links and junctions: dissect resolves them
         try:
             fast = list_directory(entry)
-        except (_filesystem_error(), OSError, ValueError, EOFError, struct.error, KeyError):
+        except UnreadableIndex:
+            raise  # dissect's listing would not end either: the volume reports the directory unreadable
+        except (_filesystem_error(), *LISTING_ERRORS):
             fast = None  # dissect's own listing says what is wrong, if anything
         if fast is not None:
             return fast
     return list(entry.scandir())
+
+
+def open_entry(entry: FilesystemEntry, path: str) -> BinaryIO:
+    """dissect's own read of the file at `path`; raises ArtefactUnreadable for an entry that is no
+    readable file, also when its record is damaged (dissect.ntfs then raises its own errors or plain
+    ValueError, IndexError, struct.error... while opening or reading; fuzz/fuzz_ntfs_record.py checks
+    that nothing else escapes)."""
+    from imgscan.image.ntfs_files import implausible
+
+    try:
+        if why := implausible(getattr(entry, "entry", None)):
+            raise ArtefactUnreadable(path, f"damaged file record ({why})")
+        if not entry.is_file():
+            raise ArtefactUnreadable(path, _not_a_file(entry))
+        return cast(BinaryIO, _Checked(entry.open(), path))
+    except ArtefactUnreadable:
+        raise
+    except (_filesystem_error(), OSError) as exc:
+        raise ArtefactUnreadable(path, _not_a_file(entry) if _is_symlink(entry) else _reason(exc)) from exc
+    except _damaged() as exc:
+        raise ArtefactUnreadable(path, f"damaged file record ({_reason(exc)})") from exc
+
+
+def _is_symlink(entry: FilesystemEntry) -> bool:
+    errors: tuple[type[Exception], ...] = (_filesystem_error(), OSError, *_damaged())
+    try:
+        return bool(entry.is_symlink())
+    except errors:
+        return False
+
+
+@functools.cache
+def _damaged() -> tuple[type[Exception], ...]:
+    """What dissect raises on a damaged NTFS record besides FilesystemError/OSError: dissect.ntfs' own
+    errors and plain ValueError, EOFError, IndexError, struct.error."""
+    from dissect.ntfs.exceptions import Error
+
+    return (Error, ValueError, EOFError, IndexError, struct.error)
+
+
+class _Checked(io.RawIOBase):
+    """A stream of dissect's that raises ArtefactUnreadable, not one of `_damaged()`, when a damaged
+    record fails it mid-read."""
+
+    def __init__(self, stream: BinaryIO, path: str) -> None:
+        self._stream = stream
+        self._path = path
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._stream.read(-1 if size is None else size)
+        except _damaged() as exc:
+            raise ArtefactUnreadable(self._path, f"damaged file record ({_reason(exc)})") from exc
+
+    def readall(self) -> bytes:
+        return self.read()
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            super().close()
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
 
 
 def _not_a_file(entry: FilesystemEntry) -> str:

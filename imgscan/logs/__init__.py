@@ -46,6 +46,15 @@ def subjects_of(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(identities + others))
 
 
+def moment(text: str, pattern: str | None = None) -> datetime | None:
+    """A log line's time (ISO 8601, or strptime's `pattern`); None for a date that does not exist, so
+    a damaged or forged line keeps its entry (without a time) and the rest of the log is still read."""
+    try:
+        return datetime.strptime(text, pattern) if pattern else datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def canonical(code: str | int) -> str:
     value = int(code, 16) if isinstance(code, str) else code
     return f"0x{value & 0xFFFFFFFF:08X}"

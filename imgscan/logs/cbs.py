@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import BinaryIO
 
-from imgscan.logs import LogEntry, canonical, subjects_of
+from imgscan.logs import LogEntry, canonical, moment, subjects_of
 from imgscan.logs.text import lines
 
 ENTRY = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}),\s+(\w+)\s+(\S+)\s+(.*)$")
@@ -35,7 +35,7 @@ def _entry(path: str, number: int, stamp: str, level: str, component: str, text:
     return LogEntry(
         path=path,
         line=number,
-        time=datetime.fromisoformat(stamp),
+        time=moment(stamp),
         level=level,
         source=component,
         text=text,
@@ -46,7 +46,9 @@ def _entry(path: str, number: int, stamp: str, level: str, component: str, text:
 
 def read_cbs(fh: BinaryIO, path: str, failures_only: bool = False) -> Iterator[LogEntry]:
     """Every entry of a CBS log; with `failures_only`, only entries that carry an HRESULT (a scan's
-    case: most lines have none, and building their records is most of the cost)."""
+    case: most lines have none, and building their records is most of the cost). Never raises on any
+    bytes: undecodable bytes become U+FFFD, an impossible date leaves its entry without a time, and
+    an entry keeps at most MAX_ENTRY characters of continuation (fuzz/fuzz_cbs_log.py)."""
     pending: list | None = None  # [number, stamp, level, component, text]
     context: dict[str, tuple[str, ...]] = {}  # HRESULT -> subjects of its last entry that named any
 
@@ -78,11 +80,12 @@ def _with_context(entry: LogEntry, context: dict[str, tuple[str, ...]]) -> LogEn
 
 
 def read_checksur(fh: BinaryIO, path: str) -> Iterator[LogEntry]:
+    """Every problem line of a CheckSUR log, dated by the run line above it; never raises on any bytes."""
     run: datetime | None = None
     for number, line, _cut in lines(fh):
         text = line.strip()
         if match := CHECKSUR_RUN.match(text):
-            run = datetime.fromisoformat(match.group(1))
+            run = moment(match.group(1))
         elif match := CHECKSUR_FINDING.match(text):
             kind, problem, code, subject, rest = match.groups()
             yield LogEntry(

@@ -5,10 +5,14 @@ and day, holding counts, first/last times and a few sample lines, so memory
 grows with the number of distinct failures and the days they span, not with the
 size of the logs. Every entry is read whatever the as-of day: `LogRead.until`
 gives the groups (`LogGroup`) of the entries that had happened by one.
-Both are bounded too: past MAX_GROUPS subjects in one family, further subjects
-fold into one group per HRESULT (subject OTHER_SUBJECTS), and a group keeps at
-most MAX_NAMES of the names seen beside its subject. A log with 200,000
-distinct failing packages thus yields a report of bounded size.
+Both are bounded too: past MAX_GROUPS distinct (subject, code) failures in one
+family (counted over the whole logs), every further failure folds into ONE group
+of that family (subject OTHER_SUBJECTS) that counts its entries per code (the
+first MAX_CODES codes; entries under later codes are counted together), and a
+group keeps at most MAX_NAMES of the names seen beside its subject and SAMPLES
+sample lines. A family thus never has more than MAX_GROUPS + 1 groups, whatever
+its logs hold: 200,000 distinct failing packages, or 65,536 distinct codes, give
+a report of bounded size.
 A log that cannot be read (a truncated CAB, a damaged event log) is an
 `errors` entry; everything read before the damage is kept.
 """
@@ -35,9 +39,12 @@ TEMP_DIRS = (r"Windows\Temp",)
 PROFILE_TEMPS = (("Users", r"AppData\Local\Temp"), ("Documents and Settings", r"Local Settings\Temp"))
 SETUP_LOG = re.compile(r"(?i)^(KB\d{6,8}).*\.html?$|^dd_.*\.txt$")
 SAMPLES = 3
-MAX_GROUPS = 500  # distinct subjects listed one by one per log family
+MAX_GROUPS = 500  # distinct (subject, code) failures listed one by one per log family
 MAX_NAMES = 100  # names kept beside one group's subject (for correlation)
-OTHER_SUBJECTS = f"further subjects (more than {MAX_GROUPS} distinct ones; counted together)"
+MAX_CODES = 100  # codes counted one by one in a family's overflow group
+OTHER_SUBJECTS = f"further subjects (past the first {MAX_GROUPS} distinct failures; counted together)"
+# what a log reader may raise on a log it cannot read: an `errors` entry, after what was read before
+LOG_ERRORS = (OSError, EOFError, ValueError)
 
 
 @dataclass
@@ -52,6 +59,11 @@ class LogGroup:
     samples: list[dict[str, object]] = field(default_factory=list)
     sources: set[str] = field(default_factory=set)  # the components/kinds of line that reported it
     names: set[str] = field(default_factory=set)  # every subject named alongside (files, packages, KBs)
+    # the overflow group only (subject OTHER_SUBJECTS): entries per code, for the first MAX_CODES codes,
+    # and how many entries came under later codes
+    codes: dict[str, int] | None = None
+    further: int = 0
+    log: str | None = None  # the log of its first entry
 
 
 @dataclass
@@ -78,9 +90,16 @@ class _Part:
     samples: list[tuple[int, dict[str, object]]] = field(default_factory=list)
     sources: set[str] = field(default_factory=set)
     names: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (entry, position) first named
+    log: tuple[int, str] | None = None  # the place and log of its first entry
+    codes: dict[str, tuple[int, int]] | None = None  # the overflow group's only: code -> (entries, first place)
 
     def add(self, order: int, entry: LogEntry) -> None:
         self.count += 1
+        if self.log is None:
+            self.log = (order, entry.path)
+        if self.codes is not None:
+            entries, first = self.codes.get(entry.hresult or "", (0, order))
+            self.codes[entry.hresult or ""] = (entries + 1, first)
         self.sources.add(entry.source)
         for position, name in enumerate(entry.subjects):
             if len(self.names) >= MAX_NAMES:
@@ -132,12 +151,31 @@ def _merge(group: LogGroup, parts: list[_Part]) -> LogGroup:
         for name, where in part.names.items():
             named[name] = min(where, named.get(name, where))
     group.names = set(sorted(named, key=lambda n: named[n])[:MAX_NAMES])
+    group.log = min(p.log for p in parts if p.log)[1] if any(p.log for p in parts) else None
+    if group.subject == OTHER_SUBJECTS:
+        _count_codes(group, parts)
     return group
 
 
+def _count_codes(group: LogGroup, parts: list[_Part]) -> None:
+    """The overflow group's entries per code: the first MAX_CODES codes seen one by one, the entries under
+    later ones counted together; the group is named by its most frequent code (the lowest of equals)."""
+    seen: dict[str, tuple[int, int]] = {}
+    for part in parts:
+        for code, (entries, first) in (part.codes or {}).items():
+            total, earliest = seen.get(code, (0, first))
+            seen[code] = (total + entries, min(earliest, first))
+    ordered = sorted(seen, key=lambda code: seen[code][1])
+    group.codes = {code: seen[code][0] for code in ordered[:MAX_CODES]}
+    group.further = sum(seen[code][0] for code in ordered[MAX_CODES:])
+    if group.codes:
+        group.hresult = min(group.codes, key=lambda code: (-group.codes[code], code))  # type: ignore[index]
+
+
 class _Folder:
-    """Folds failure entries into parts by group and day. Past MAX_GROUPS subjects in a family (counted
-    over the whole logs, whatever the as-of day), further subjects fold into one group per HRESULT."""
+    """Folds failure entries into parts by group and day. Past MAX_GROUPS distinct failures in a family
+    (counted over the whole logs, whatever the as-of day), every further one folds into the family's one
+    overflow group, which counts entries per code."""
 
     def __init__(self, into: LogRead) -> None:
         self.parts = into.parts
@@ -150,14 +188,18 @@ class _Folder:
                 continue
             self.order += 1
             subject = (entry.subjects or (None,))[0]
+            hresult = entry.hresult
             seen = self.groups.setdefault(family, set())
-            if (subject, entry.hresult) not in seen and len(seen) >= MAX_GROUPS:
-                subject = OTHER_SUBJECTS
+            if (subject, hresult) not in seen and len(seen) >= MAX_GROUPS:
+                subject, hresult = OTHER_SUBJECTS, ""  # one overflow group per family, named at the merge
             else:
-                seen.add((subject, entry.hresult))
+                seen.add((subject, hresult))
             day = entry.time.date() if entry.time is not None else None
-            days = self.parts.setdefault((family, subject, entry.hresult), {})
-            days.setdefault(day, _Part()).add(self.order, entry)
+            days = self.parts.setdefault((family, subject, hresult), {})
+            part = days.get(day)
+            if part is None:
+                part = days[day] = _Part(codes={} if subject == OTHER_SUBJECTS else None)
+            part.add(self.order, entry)
 
 
 def _files(volume: WindowsVolume, directory: str, pattern: re.Pattern[str]) -> list[str]:
@@ -192,7 +234,7 @@ def _streamer(volume: WindowsVolume, folder: _Folder, logs: LogRead) -> Callable
             with volume.open(path) as fh:
                 folder.fold(family, _naive_utc(reader(fh, path)))
             logs.read.append(path)
-        except (OSError, EOFError, ValueError) as exc:
+        except LOG_ERRORS as exc:
             logs.errors.append({"path": path, "message": f"log unreadable: {getattr(exc, 'problem', exc)}".splitlines()[0]})
 
     return stream

@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import BinaryIO
 
+from dissect.eventlog import bxml
 from dissect.eventlog.evtx import ElfChnk
-from dissect.eventlog.exceptions import MalformedElfChnkException
+from dissect.eventlog.exceptions import BxmlException, MalformedElfChnkException
 
 from imgscan.logs import LogEntry, canonical, subjects_of
 
@@ -46,6 +47,21 @@ NEEDLES = tuple(
 CODE_FIELDS = ("errorCode", "ErrorCode", "HResult", "hr", "Error")
 DECIMAL = re.compile(r"^-?\d+$")
 FILE_HEADER, CHUNK = 4096, 0x10000
+
+
+def _read_descriptor_array(stream: BinaryIO, descriptor: bxml.BxmlTemplateDescriptor) -> Iterator[object]:
+    """dissect.eventlog's reader of an array substitution, ended where the array's bytes end. dissect's
+    own (3.11) reads items until the position *equals* the array's size, so an array of items that
+    take no bytes (type NULL) never ends: a forged record hung the scan (fuzz/fuzz_evtx.py). Replaced
+    in dissect for this process; the chunk is then reported damaged like any other bad record."""
+    while stream.tell() < descriptor.size:
+        before = stream.tell()
+        yield descriptor.value_type(stream)
+        if stream.tell() == before:
+            raise BxmlException("array item of no size")
+
+
+bxml.read_descriptor_array = _read_descriptor_array
 
 
 def _code(value: object) -> str | None:
@@ -123,7 +139,9 @@ def _records(
 
 
 def read_events(fh: BinaryIO, path: str, problems: list[str]) -> Iterator[LogEntry]:
-    """Update failures of one event log; damaged parts are appended to `problems`."""
+    """Update failures of one event log; damaged parts are appended to `problems` (one line each). Raises
+    nothing but collect.LOG_ERRORS; the chunk skipper never changes which failures are read
+    (fuzz/fuzz_evtx.py)."""
     for number, fields in enumerate(_records(fh, problems, _worth_parsing), 1):
         provider = str(fields.get("Provider_Name", "")).lower()
         event_id = _number(fields.get("EventID"))

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
 from typing import BinaryIO
 
-from imgscan.logs import LogEntry, canonical, subjects_of
+from imgscan.logs import LogEntry, canonical, moment, subjects_of
 from imgscan.logs.text import lines
 
 DOTNET_LINE = re.compile(r"^\[(\d{1,2}/\d{1,2}/\d{4}), (\d{1,2}:\d{2}:\d{2})\]\s*(.*)$")
@@ -26,14 +25,15 @@ WU_FAILURE = re.compile(r"(?i)(?:fail|fatal|error)[^\n]*?(0x8[0-9a-f]{7})")
 
 
 def read_dotnet(fh: BinaryIO, path: str, kb: str | None) -> Iterator[LogEntry]:
-    """Signature verification failures and the final result of a .NET/VS setup log."""
+    """Signature verification failures and the final result of a .NET/VS setup log; never raises on any
+    bytes (a line with an impossible date keeps its entry without a time; fuzz/fuzz_setup_log.py)."""
     subjects = (kb,) if kb else ()
     for number, line, _cut in lines(fh):
         text = TAG.sub("", line).strip()
         match = DOTNET_LINE.match(text)
         if match is None:
             continue
-        stamp = datetime.strptime(f"{match.group(1)} {match.group(2)}", "%m/%d/%Y %H:%M:%S")
+        stamp = moment(f"{match.group(1)} {match.group(2)}", "%m/%d/%Y %H:%M:%S")
         message = match.group(3)
         if found := SIGNATURE.search(message):
             yield LogEntry(
@@ -44,6 +44,7 @@ def read_dotnet(fh: BinaryIO, path: str, kb: str | None) -> Iterator[LogEntry]:
 
 
 def read_windowsupdate(fh: BinaryIO, path: str) -> Iterator[LogEntry]:
+    """The failures WindowsUpdate.log records (a failure word and a 0x8... code); never raises on any bytes."""
     for number, line, _cut in lines(fh):
         match = WU_LINE.match(line)
         if match is None:
@@ -53,7 +54,7 @@ def read_windowsupdate(fh: BinaryIO, path: str) -> Iterator[LogEntry]:
             yield LogEntry(
                 path,
                 number,
-                datetime.fromisoformat(f"{date} {time}"),
+                moment(f"{date} {time}"),
                 "Error",
                 f"WindowsUpdate {component.strip()}",
                 text.strip(),

@@ -65,7 +65,7 @@ def list_members(path: Path) -> list[Member]:
     for line in text.splitlines():
         row = ROW.match(line)
         if row:
-            members.append(Member(row.group(2).strip().replace("\\", "/"), int(row.group(1))))
+            members.append(Member(row.group(2).replace("\\", "/"), int(row.group(1))))  # as stored: " " is a name
     if not members:
         raise UpdateUnreadable(str(path), "the cabinet holds no files")
     return members

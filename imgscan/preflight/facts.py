@@ -147,7 +147,7 @@ def _installed_package(package: Package, problems: list[tuple[str, str]]) -> Ins
     name, token, arch, language, version = parts
     numbers = version.split(".")
     identity = Identity(
-        name, tuple(int(n) for n in numbers) if all(n.isdigit() for n in numbers) else (), arch, language or "neutral", token
+        name, tuple(int(n) for n in numbers) if all(n.isdecimal() for n in numbers) else (), arch, language or "neutral", token
     )
     lines = [f"{kind}: {what}" for kind, what in problems]
     if package.state in BROKEN_STATES:

@@ -15,16 +15,21 @@ external entity is refused, not expanded.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
+from imgscan.errors import XML_ERRORS
 from imgscan.servicing import ASM_V3, KB_PATTERN, SERVICING_STACK
 
 COMPARISONS = ("EQ", "GE", "GT", "LE", "LT", "NE")
+# a decimal number as CBS writes one: ASCII digits only (str.isdigit() also passes "²", which int() refuses)
+# and no longer than an int64 (int() refuses a numeral of over 4,300 digits)
+NUMBER = re.compile(r"[0-9]{1,18}")
 
 
 class ManifestError(ValueError):
@@ -117,7 +122,7 @@ class Manifest:
 def parse_identity(element: Element) -> Identity:
     version = element.get("version") or ""
     parts = version.split(".")
-    if version and not all(p.isdigit() for p in parts):
+    if version and not all(NUMBER.fullmatch(p) for p in parts):
         raise ManifestError(f"assemblyIdentity {element.get('name')!r} has version {version!r}, not four numbers")
     return Identity(
         name=element.get("name") or "",
@@ -134,8 +139,8 @@ def parse_manifest(file: str, data: bytes) -> Manifest:
         root = ElementTree.fromstring(data)
     except DefusedXmlException as exc:
         raise ManifestError(f"{file} is refused: {exc.__class__.__name__} (entity or DTD declarations)") from exc
-    except ParseError as exc:
-        raise ManifestError(f"{file} is not XML ({exc})") from exc
+    except XML_ERRORS as exc:
+        raise ManifestError(f"{file} is not XML ({exc})".splitlines()[0]) from exc
     package = root.find(f"{ASM_V3}package")
     identity = root.find(f"{ASM_V3}assemblyIdentity")
     if root.tag != f"{ASM_V3}assembly" or package is None or identity is None:

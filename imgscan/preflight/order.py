@@ -56,7 +56,7 @@ def _priority(update: UpdatePackage) -> tuple[int, int, str]:
     stack = any(m.updates_servicing_stack for m in update.manifests) or update.kb in data.ssu_kbs
     enabler = update.kb in {u.kb for u in (*data.sha2_support, *data.esu_licensing)}
     rank = 0 if stack else 1 if enabler else 2
-    number = int(update.kb[2:]) if update.kb and update.kb[2:].isdigit() else 0
+    number = int(update.kb[2:]) if update.kb and update.kb[2:].isdecimal() else 0
     return rank, number, update.path
 
 

@@ -17,15 +17,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from xml.etree.ElementTree import ParseError
 
 from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
 
+from imgscan.errors import XML_ERRORS
 from imgscan.hashing import file_sha256
 from imgscan.interrupt import deferred, doing
 from imgscan.preflight.cabinet import Member, UpdateUnreadable, expand, list_members
-from imgscan.preflight.manifest import Manifest, ManifestError, parse_manifest
+from imgscan.preflight.manifest import NUMBER, Manifest, ManifestError, parse_manifest
 from imgscan.signing.catalog import Catalog, CatalogError, parse_catalog
 from imgscan.signing.certs import CertCache
 
@@ -134,7 +133,7 @@ def _properties(folder: Path) -> dict[str, str]:
     found: dict[str, str] = {}
     for text_file in sorted(folder.glob("*pkgProperties.txt")):
         data = text_file.read_bytes()
-        text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig", "replace")
+        text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig", "replace")
         for line in text.splitlines():
             name, sep, value = line.partition("=")
             if sep:
@@ -150,12 +149,12 @@ def _container_index(folder: Path) -> dict[str, int]:
         return {}
     try:
         root = ElementTree.fromstring(path.read_bytes())
-    except (ParseError, DefusedXmlException):
+    except XML_ERRORS:
         return {}
     found = {}
     for entry in root.iter(f"{CIX_NS}File"):
         name, length = entry.get("name") or "", entry.get("length") or ""
-        if name and length.isdigit():
+        if name and NUMBER.fullmatch(length):
             found[name.replace("\\", "/").lower()] = int(length)
     return found
 

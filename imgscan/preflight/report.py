@@ -15,7 +15,7 @@ import sys
 from typing import Any, Literal
 
 from pydantic import ConfigDict, with_config
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from imgscan.report import ErrorEntry, Host
 
@@ -122,6 +122,7 @@ class PreflightReport(TypedDict):
     updates: list[UpdateJson]
     order: PreflightOrder
     errors: list[ErrorEntry]  # inputs that could not be read, one line each
+    undecodable: NotRequired[dict[str, str]]  # escaped text -> base64 of its bytes, for names not valid Unicode
 
 
 def schema() -> dict[str, Any]:

@@ -31,6 +31,7 @@ from imgscan.preflight.report import (
 from imgscan.preflight.rules import title
 from imgscan.preflight.verdict import STATUSES, UpdateVerdict, judge
 from imgscan.report import ErrorEntry
+from imgscan.undecodable import printable_report
 
 SUFFIXES = (".msu", ".cab")
 
@@ -98,7 +99,7 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
         "order": order_dict(steps),
         "errors": errors,
     }
-    return Result(report)
+    return Result(cast(PreflightReport, printable_report(report)))  # update file names that are not valid Unicode, escaped
 
 
 def facts_dict(facts: ImageFacts) -> PreflightFacts:

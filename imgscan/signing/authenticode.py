@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import struct
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from imgscan.signing.certs import iso
+from imgscan.signing.certs import HASHES, iso
 
 if TYPE_CHECKING:
     from imgscan.signing.catalog import Catalog
@@ -99,7 +99,9 @@ class NotAPe(ValueError):
 
 
 def read_pe(path: str, data: bytes, judge: Judge) -> PeFile:
-    """Every embedded signature of a PE file, judged, with the image hash under each digest algorithm used."""
+    """Every embedded signature of a PE file, judged, with the image hash under each digest algorithm used.
+    Never raises: a file it cannot read, or that carries no signature, has a `problem`; a signature that
+    cannot be read has one of its own (fuzz/fuzz_authenticode.py)."""
     sha256 = hashlib.sha256(data).hexdigest()
     try:
         layout = _layout(data)
@@ -137,7 +139,9 @@ def _layout(data: bytes) -> _Layout:
     offset, size = entry.VirtualAddress, entry.Size  # a file offset, not an RVA, for this directory
     if size and (offset < pe.OPTIONAL_HEADER.SizeOfHeaders or offset + size > len(data)):
         raise NotAPe(f"security directory points outside the file (offset {offset}, size {size}, file {len(data)})")
-    sections = sorted((s.PointerToRawData, s.SizeOfRawData) for s in pe.sections if s.SizeOfRawData)
+    sections = sorted(_sections(data, pe.OPTIONAL_HEADER.get_file_offset() + pe.FILE_HEADER.SizeOfOptionalHeader, pe))
+    if pe.OPTIONAL_HEADER.SizeOfHeaders > len(data):
+        raise NotAPe(f"headers end at byte {pe.OPTIONAL_HEADER.SizeOfHeaders}, beyond the file ({len(data)} bytes)")
     return _Layout(
         checksum=pe.OPTIONAL_HEADER.get_field_absolute_offset("CheckSum"),
         security_entry=entry.get_file_offset(),
@@ -145,6 +149,23 @@ def _layout(data: bytes) -> _Layout:
         sections=tuple(sections),
         table=(offset, size),
     )
+
+
+def _sections(data: bytes, table: int, pe: Any) -> list[tuple[int, int]]:
+    """(PointerToRawData, SizeOfRawData) of every section the header counts, read from the section table
+    itself: pefile leaves out the sections it finds malformed, but the image hash covers them all, so a
+    section whose raw data lies outside the file makes the file one no firmware can hash."""
+    found = []
+    for number in range(pe.FILE_HEADER.NumberOfSections):
+        entry = table + 40 * number
+        if entry + 40 > len(data):
+            raise NotAPe(f"the section table ends beyond the file (section {number + 1})")
+        size, start = struct.unpack_from("<II", data, entry + 16)
+        if size and start + size > len(data):
+            raise NotAPe(f"section {number + 1}'s raw data (bytes {start} to {start + size}) lies outside the file")
+        if size:
+            found.append((start, size))
+    return found
 
 
 def _certificates(data: bytes, table: tuple[int, int]) -> list[bytes]:
@@ -172,6 +193,8 @@ def _signature(path: str, blob: bytes, judge: Judge) -> EmbeddedSignature:
         signature, algorithm, digest = parse_indirect_data(path, blob, judge.cache)
     except CatalogError as exc:
         return EmbeddedSignature(None, None, (), None, None, f"signature cannot be read: {exc}")
+    if algorithm not in HASHES:
+        return EmbeddedSignature(None, None, (), None, None, f"signature names an unknown digest algorithm {algorithm}")
     chain: tuple[str, ...] = ()
     chain_der: tuple[bytes, ...] = ()
     if signature.signer is not None:
@@ -186,6 +209,11 @@ def _signature(path: str, blob: bytes, judge: Judge) -> EmbeddedSignature:
 
 
 def _image_hash(data: bytes, layout: _Layout, algorithm: str) -> bytes:
+    """The image hash by the specification's steps, as UEFI firmware (EDK2) and pesign compute it: the
+    headers without the checksum and the security entry, each section's raw data by file offset, then
+    the bytes after SUM_OF_BYTES_HASHED (the headers' and sections' sizes added up) up to the file's
+    end less the certificate table's size. (Not "up to the table": bytes appended after the table
+    count, as firmware counts them; fuzz/fuzz_authenticode.py compares with a reading of the spec.)"""
     digest = hashlib.new(algorithm)
     digest.update(data[: layout.checksum])
     digest.update(data[layout.checksum + 4 : layout.security_entry])
@@ -193,9 +221,8 @@ def _image_hash(data: bytes, layout: _Layout, algorithm: str) -> bytes:
     hashed = layout.headers_end
     for start, size in layout.sections:
         digest.update(data[start : start + size])
-        hashed = max(hashed, start + size)
-    table_start, table_size = layout.table
-    end = table_start if table_size else len(data)
-    if end > hashed:
-        digest.update(data[hashed:end])
+        hashed += size
+    extra = len(data) - layout.table[1] - hashed
+    if extra > 0:
+        digest.update(data[hashed : hashed + extra])
     return digest.digest()

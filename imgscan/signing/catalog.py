@@ -27,6 +27,7 @@ from asn1crypto import core, tsp
 from imgscan.signing.certs import Cert, CertCache, verify_signature
 from imgscan.signing.members import member_digests
 from imgscan.signing.pkcs7 import (
+    MALFORMED,
     OID_COUNTERSIGNATURE,
     OID_CTL,
     OID_MESSAGE_DIGEST,
@@ -85,7 +86,7 @@ def parse_catalog(path: str, data: bytes, cache: CertCache, *, members: bool = F
         return _parse(path, data, cache, members)
     except CatalogError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+    except MALFORMED as exc:
         raise CatalogError(f"malformed ASN.1: {exc}".splitlines()[0]) from exc
 
 
@@ -129,7 +130,7 @@ def parse_indirect_data(path: str, data: bytes, cache: CertCache) -> tuple[Catal
         return signature, digest["algorithm"]["algorithm"].native, digest["digest"].native
     except CatalogError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+    except MALFORMED as exc:
         raise CatalogError(f"malformed ASN.1: {exc}".splitlines()[0]) from exc
 
 
@@ -182,7 +183,7 @@ def _nested(signer_info: SignerInfo, content: bytes, cache: CertCache, base: dic
                 if info["content_type"].dotted != OID_SIGNED_DATA:
                     raise CatalogError(f"content type {info['content_type'].dotted}, not SignedData")
                 found.append(_signature(info["content"], content, cache, base, nested=False))
-            except (CatalogError, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            except (CatalogError, *MALFORMED) as exc:
                 why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 notes.append(f"nested signature {number} cannot be read, nor any after it: {why}")
                 break  # garbage can decode as thousands of bogus values: one note, not one per value

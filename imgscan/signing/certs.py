@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from asn1crypto import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
@@ -118,8 +118,8 @@ def verify_signature(public_key_info: bytes, signature: bytes, data: bytes, dige
             key.verify(signature, data, ec.ECDSA(hash_cls()))
         else:
             return False
-    except (InvalidSignature, ValueError, KeyError, TypeError):
-        return False
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, KeyError, TypeError):
+        return False  # also a key of an algorithm cryptography does not know (a forged certificate)
     return True
 
 
@@ -151,18 +151,18 @@ class CertCache:
         return cert
 
     def signed_by(self, child: Cert, issuer: Cert) -> bool:
-        """Whether `issuer`'s key made `child`'s signature (memoised)."""
+        """Whether `issuer`'s key made `child`'s signature (memoised). asn1crypto reads the signature
+        and its algorithm only now: one that cannot be read (a forged certificate) made nothing."""
         pair = (child.thumbprint, issuer.thumbprint)
         result = self._signed_by.get(pair)
         if result is None:
-            tbs = child.parsed["tbs_certificate"].dump()
-            algo = child.parsed["signature_algorithm"]
-            result = verify_signature(
-                issuer.parsed["tbs_certificate"]["subject_public_key_info"].dump(),
-                child.parsed["signature_value"].native,
-                tbs,
-                algo.hash_algo,
-            )
+            try:
+                signature = child.parsed["signature_value"].native
+                digest = child.parsed["signature_algorithm"].hash_algo
+                key = issuer.parsed["tbs_certificate"]["subject_public_key_info"].dump()
+            except (ValueError, TypeError, KeyError):
+                signature = digest = key = None
+            result = key is not None and verify_signature(key, signature, child.parsed["tbs_certificate"].dump(), digest)
             self._signed_by[pair] = result
         return result
 

@@ -20,6 +20,9 @@ OID_SPC_INDIRECT_DATA = "1.3.6.1.4.1.311.2.1.4"
 SPC_INDIRECT_DATA_OID = core.ObjectIdentifier(OID_SPC_INDIRECT_DATA).contents  # its encoded form
 OID_NESTED_SIGNATURE = "1.3.6.1.4.1.311.2.4.1"
 
+# what asn1crypto raises on malformed DER while it decodes lazily; the parsers turn these into CatalogError
+MALFORMED = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
+
 
 class _AnySet(core.SetOf):
     _child_spec = core.Any

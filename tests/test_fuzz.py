@@ -1,0 +1,65 @@
+"""The fuzz harnesses (fuzz/): each runs a short, seeded, fixed number of executions without a crash,
+every crash the fuzzers found stays fixed (fuzz/regressions/<harness>/ replayed), and the independent
+reference the PE harness compares with agrees with pesign.
+
+The long runs are one command: `python -m fuzz run --minutes 10` (see fuzz/__main__.py)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fuzz.runner import HARNESSES, REGRESSIONS, harness, regression_files, run, write_seeds
+from tests.conftest import REALDATA
+
+REGRESSION_CASES = [pytest.param(name, path, id=f"{name}/{path.name}") for name in HARNESSES for path in regression_files(name)]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seed corpora for every harness, built once from the sample images and the real files."""
+    work = tmp_path_factory.mktemp("fuzz")
+    for name in HARNESSES:
+        assert write_seeds(name, work / "seeds" / name) > 0, f"{name} has no seeds"
+    return work
+
+
+@pytest.mark.parametrize("name", HARNESSES)
+def test_a_short_seeded_run_finds_nothing(name: str, work: Path) -> None:
+    runs = harness(name).LIMITS.ci_runs
+    outcome = run(name, work, seed=1, runs=runs, timeout=120)
+    assert outcome.returncode == 0 and not outcome.crashes, outcome.log[-4000:]
+    assert outcome.executions == runs and outcome.coverage, outcome.log[-2000:]
+
+
+@pytest.mark.parametrize(("name", "path"), REGRESSION_CASES)
+def test_every_crash_found_stays_fixed(name: str, path: Path) -> None:
+    harness(name).check(path.read_bytes())
+
+
+def test_regression_folders_belong_to_harnesses() -> None:
+    assert {p.name for p in REGRESSIONS.iterdir() if p.is_dir()} <= set(HARNESSES)
+    assert len(REGRESSION_CASES) >= 20
+
+
+def _pe_files() -> list[bytes]:
+    from fuzz.sources import sample_files
+
+    real = sorted((REALDATA / "boot").glob("*.efi")) if (REALDATA / "boot").is_dir() else []
+    return [*sample_files(".efi"), *(p.read_bytes() for p in real)]
+
+
+def test_the_specification_reference_agrees_with_pesign(tmp_path: Path) -> None:
+    """The PE harness judges imgscan's image hash by `reference_hash`: that reading of the specification
+    must give what pesign gives, on the sample boot managers and the real ones."""
+    from fuzz.fuzz_authenticode import reference_hash
+
+    files = _pe_files()
+    assert len(files) >= 3
+    for number, data in enumerate(files):
+        path = tmp_path / f"{number}.efi"
+        path.write_bytes(data)
+        out = subprocess.run(["pesign", "--hash", "--in", str(path)], capture_output=True, text=True, check=True).stdout
+        assert out.split()[-1] == reference_hash(data, "sha256").hex()  # type: ignore[union-attr]
