@@ -150,12 +150,17 @@ class Report(TypedDict):
     undecodable: NotRequired[dict[str, str]]  # escaped text -> base64 of its bytes, for names not valid Unicode
 
 
-def schema() -> dict[str, Any]:
-    """The JSON Schema of `Report` (pydantic generates it; needed only to regenerate the file)."""
+def json_schema(contract: Any, title: str) -> dict[str, Any]:
+    """The JSON Schema of a report contract (pydantic generates it; needed only to regenerate a file)."""
     from pydantic import TypeAdapter
 
-    generated: dict[str, Any] = TypeAdapter(Report).json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "imgscan report"} | generated
+    generated: dict[str, Any] = TypeAdapter(contract).json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title} | generated
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of `Report`."""
+    return json_schema(Report, "imgscan report")
 
 
 if __name__ == "__main__":

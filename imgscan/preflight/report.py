@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, with_config
 from typing_extensions import NotRequired, TypedDict
 
-from imgscan.report import ErrorEntry, Host
+from imgscan.report import ErrorEntry, Host, json_schema
 
 Status = Literal["installs", "will-not-install", "not-applicable", "installed", "superseded", "unknown"]
 CLOSED = ConfigDict(extra="forbid")
@@ -126,11 +126,8 @@ class PreflightReport(TypedDict):
 
 
 def schema() -> dict[str, Any]:
-    """The JSON Schema of `PreflightReport` (pydantic generates it; needed only to regenerate the file)."""
-    from pydantic import TypeAdapter
-
-    generated: dict[str, Any] = TypeAdapter(PreflightReport).json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "imgscan preflight report"} | generated
+    """The JSON Schema of `PreflightReport`."""
+    return json_schema(PreflightReport, "imgscan preflight report")
 
 
 if __name__ == "__main__":
