@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from imgscan.check import Severity
+from imgscan.hosts import LABELS
 from imgscan.views.columns import columns
 from imgscan.views.html import render
 
 FILTERS = ("site", "ring", "model")  # what the HTML view filters hosts by: labels, and the hardware model fact
 # the per-host row of every view; the label columns come last so older readers of the CSV keep their columns
-COLUMNS = ("host", "image", "scan", "verdict", "worst", "rules", "first_failure", "error", "as_of", "site", "ring", "owner", "model")
+COLUMNS = ("host", "image", "scan", "verdict", "worst", "rules", "first_failure", "error", "as_of", *LABELS, "model")
 NAMES_PER_LINE = 6  # a date's hosts listed by name; the rest counted
 CHAR = 7.0  # a generous width of one 11 px character: date labels are kept inside the chart and apart
 
@@ -55,7 +56,7 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
                 "verdicts_reused": r.get("verdicts_reused"),
                 "verdicts_judged": r.get("verdicts_judged"),
                 "_image_label": Path(str(r["path"])).name + (f" #{which}" if which else ""),
-                **{k: r["labels"].get(k, "") for k in ("site", "ring", "owner")},
+                **{k: r["labels"].get(k, "") for k in LABELS},
                 "model": (r.get("facts") or {}).get("model") or "",
             }
         )
