@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 
 NETWORKS = ("unknown", "online", "offline", "proxy")
+LABELS = ("site", "ring", "owner")  # a host's free labels: no check reads them; the fleet's views show and filter them
 # networks where a revocation server may be unreachable: where an offline-revocation setting bites
 CRL_UNREACHABLE = frozenset({"unknown", "offline", "proxy"})
 

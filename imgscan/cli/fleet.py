@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         "table": lambda s: fleet_summary.to_table(s, shown, args.verbose),
         "json": fleet_summary.to_json,
         "csv": fleet_summary.to_csv,
-        "html": lambda s: fleet_summary.to_html(s, args.fail_on),
+        "html": lambda s: fleet_summary.to_html(s, shown, args.fail_on),
     }
     write(args.output, views[args.format](summary))
     if fleet_summary.gating(summary):

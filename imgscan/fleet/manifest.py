@@ -25,12 +25,11 @@ from typing import Any, TypeVar
 
 from imgscan.errors import ImgscanError
 from imgscan.fleet.host import FleetHost
-from imgscan.hosts import NETWORKS, HostFacts
+from imgscan.hosts import LABELS, NETWORKS, HostFacts
 from imgscan.image.sniff import read_header
 from imgscan.signing.firmware_db import UNKNOWN, firmware_target, read_dbx
 
 T = TypeVar("T")
-LABELS = ("site", "ring", "owner")
 COLUMNS = (
     "path",
     "host",

@@ -19,11 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from imgscan.check import Severity
+from imgscan.hosts import LABELS
 from imgscan.views.columns import columns
 from imgscan.views.html import render
 
-COLUMNS = ("host", "image", "scan", "verdict", "worst", "rules", "first_failure", "error")
+FILTERS = ("site", "ring", "model")  # what the HTML view filters hosts by: labels, and the hardware model fact
+# the per-host row of every view; the label columns come last so older readers of the CSV keep their columns
+COLUMNS = ("host", "image", "scan", "verdict", "worst", "rules", "first_failure", "error", "as_of", *LABELS, "model")
 NAMES_PER_LINE = 6  # a date's hosts listed by name; the rest counted
+CHAR = 7.0  # a generous width of one 11 px character: date labels are kept inside the chart and apart
 
 
 def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, Any]]:
@@ -52,6 +56,8 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
                 "verdicts_reused": r.get("verdicts_reused"),
                 "verdicts_judged": r.get("verdicts_judged"),
                 "_image_label": Path(str(r["path"])).name + (f" #{which}" if which else ""),
+                **{k: r["labels"].get(k, "") for k in LABELS},
+                "model": (r.get("facts") or {}).get("model") or "",
             }
         )
     return sorted(table, key=lambda r: (r["first_failure"] or "9999", str(r["host"]).lower()))
@@ -94,21 +100,34 @@ def _group(row: dict[str, Any], as_of: str, end: str) -> tuple[int, str]:
     return (0, f"failing since {day}") if day <= as_of else (2, f"failing from {day}")
 
 
-def _when(summary: list[dict[str, Any]], as_of: str, end: str) -> list[str]:
+def when(summary: list[dict[str, Any]], as_of: str, end: str) -> list[tuple[str, list[dict[str, Any]]]]:
     """Which hosts fail when, in the run's dates: failing hosts by the day they start (since a day up to the
     run's as-of, now without a start day, or from a later day), then those that pass through the horizon
-    and those unreadable."""
-    groups: dict[tuple[int, str], list[str]] = {}
+    and those unreadable; (label, rows) in that order."""
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for r in summary:
-        groups.setdefault(_group(r, as_of, end), []).append(str(r["host"]))
-    order = sorted(groups)  # by rank, then day
-    width = max((len(label) for _, label in groups), default=0)
+        groups.setdefault(_group(r, as_of, end), []).append(r)
+    return [(key[1], groups[key]) for key in sorted(groups)]  # by rank, then day
+
+
+def rule_counts(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """(rule, hosts it names) over some hosts, most hosts first."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        for rule in filter(None, str(r["rules"]).split(",")):
+            counts[rule] = counts.get(rule, 0) + 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _when(summary: list[dict[str, Any]], as_of: str, end: str) -> list[str]:
+    groups = when(summary, as_of, end)
+    width = max((len(label) for label, _ in groups), default=0)
     lines = ["which hosts fail when:"]
-    for key in order:
-        names = groups[key]
+    for label, rows in groups:
+        names = [str(r["host"]) for r in rows]
         more = len(names) - NAMES_PER_LINE
         listed = ", ".join(names[:NAMES_PER_LINE]) + (f" and {more} more" if more > 0 else "")
-        lines.append(f"  {key[1]:<{width}}  {len(names)} host(s): {listed}")
+        lines.append(f"  {label:<{width}}  {len(names)} host(s): {listed}")
     return lines
 
 
@@ -143,31 +162,53 @@ def failures_by_date(summary: list[dict[str, Any]]) -> list[tuple[str, int]]:
     return steps
 
 
-def to_html(summary: list[dict[str, Any]], fail_on: Severity) -> str:
+def _date_labels(points: list[dict[str, Any]], low: float, high: float) -> list[dict[str, Any]]:
+    """The x of each step's date label, centred under its step but kept between low and high (the right-hand
+    label used to be cut off); a label that would touch the next one to its right is left out, so the last
+    day always shows."""
+    half = 10 * CHAR / 2  # YYYY-MM-DD
+    shown: list[dict[str, Any]] = []
+    for p in reversed(points):
+        x = min(max(p["x"], low + half), high - half)
+        if shown and x + half + CHAR > shown[-1]["x"] - half:
+            continue
+        shown.append({"x": round(x, 1), "day": p["day"]})
+    return shown[::-1]
+
+
+def to_html(summary: list[dict[str, Any]], run: dict[str, Any], fail_on: Severity) -> str:
+    """The chart of hosts failing by date with its legend, which hosts fail when (counts per rule), the hosts,
+    and a filter by site, ring and model; one file with a small inline script and nothing fetched."""
     steps = failures_by_date(summary)
-    width, height, left, bottom = 900, 260, 60, 40
+    width, height, left, right, bottom = 900, 290, 60, 20, 70
     total = max(len(summary), 1)
     points = []
     if steps:
-        from datetime import date
-
         first, last = date.fromisoformat(steps[0][0]), date.fromisoformat(steps[-1][0])
         span = max((last - first).days, 1)
-        x = lambda d: round(left + (width - left - 20) * (date.fromisoformat(d) - first).days / span, 1)  # noqa: E731
+        x = lambda d: round(left + (width - left - right) * (date.fromisoformat(d) - first).days / span, 1)  # noqa: E731
         y = lambda n: round(height - bottom - (height - bottom - 20) * n / total, 1)  # noqa: E731
         previous = y(0)
         for day, count in steps:
             points.append({"x": x(day), "y_before": previous, "y": y(count), "day": day, "count": count})
             previous = y(count)
+    end = (date.fromisoformat(run["as_of"]) + timedelta(days=run["horizon_days"])).isoformat()
+    groups = [(label, rows, rule_counts(rows)) for label, rows in when(summary, run["as_of"], end)]
+    filters = {k: sorted({str(r[k]) for r in summary if r[k]}) for k in FILTERS}
     return render(
         "fleet.html.j2",
         summary=summary,
         points=points,
+        labels=_date_labels(points, 4, width - 4),
+        groups=groups,
+        filters={k: v for k, v in filters.items() if v},
         width=width,
         height=height,
         left=left,
+        right=right,
         bottom=bottom,
         total=len(summary),
         gating=gating(summary),
         fail_on=str(fail_on),
+        run=run,
     )
