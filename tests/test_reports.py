@@ -147,6 +147,18 @@ def test_html_screenshot_shows_the_chart(html_report, tmp_path):
     assert red > 5000, f"only {red} pixels of the chart's red: the catalog chart is missing"
 
 
+def test_the_catalog_chart_has_a_legend_in_the_bars_own_colours(html_report, tmp_path):
+    dom = chromium("--dump-dom", html_report.as_uri(), tmp_path=tmp_path).stdout
+    legend = re.search(r'<p class="small" id="chart-legend">(.*?)</p>', dom, re.S)
+    assert legend, "the catalog chart has no legend"
+    text = re.sub(r"<[^>]+>", "", legend.group(1))
+    assert "valid past the horizon" in text and "no longer valid by the end of the horizon" in text
+    assert "as-of day" in text and "end of the horizon" in text
+    swatches = re.findall(r'<rect class="(bar [a-z]+)"', legend.group(1))
+    assert swatches == ["bar valid", "bar failing"]
+    assert all(f'class="{swatch}" x=' in dom for swatch in swatches), "a swatch colour no bar of the chart has"
+
+
 def test_ignore_file_suppresses_without_dropping(samples, tmp_path):
     ignore = tmp_path / "accepted.yaml"
     ignore.write_text(f"""
