@@ -44,7 +44,23 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def fleet(lab: dict[str, Any], db: str, fmt: str, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
-    code = cli.main(["fleet", str(lab["hosts"]), "--updates", str(lab["updates"]), "--db", db, "--as-of", AS_OF, "--jobs", "1", "-f", fmt, *extra])
+    code = cli.main(
+        [
+            "fleet",
+            str(lab["hosts"]),
+            "--updates",
+            str(lab["updates"]),
+            "--db",
+            db,
+            "--as-of",
+            AS_OF,
+            "--jobs",
+            "1",
+            "-f",
+            fmt,
+            *extra,
+        ]
+    )
     return code, capsys.readouterr().out
 
 
@@ -77,9 +93,7 @@ def test_fleet_judges_each_update_on_each_host_and_stores_it(lab, fleet_db, caps
     assert (pc_c["status"], pc_c["judged_on"], pc_c["fails_from"]) == ("will-not-install", "2021-02-01", "2021-02-01")
     assert pc_c["hresult"] in ("0x800B0101", "0x800B0109") and rows["PC-C"][SHA2_ONLY]["fails_from"] == "2021-02-01"
 
-    stored = fleet_db.query(
-        "SELECT s.host, u.kb, u.status, u.fails_from FROM update_verdicts u JOIN scans s ON s.id = u.scan_id"
-    )
+    stored = fleet_db.query("SELECT s.host, u.kb, u.status, u.fails_from FROM update_verdicts u JOIN scans s ON s.id = u.scan_id")
     assert len(stored) == 3 * len(SAMPLES)
     assert {(r["host"], r["kb"], r["status"], r["fails_from"]) for r in stored} == {
         (h, kb, u["status"], u["fails_from"]) for h, v in rows.items() for kb, u in v.items()
@@ -115,14 +129,17 @@ def test_each_image_facts_are_built_once_and_shared_by_its_hosts(lab, monkeypatc
     assert a is b and c != a
 
 
-def test_no_update_blocks_exit_0_and_a_resume_with_other_updates_is_refused(lab, tmp_path, capsys):
+def test_exit_1_comes_from_an_update_that_will_not_install_and_a_resume_with_other_updates_is_refused(lab, tmp_path, capsys):
     ssu_only = tmp_path / "ssu"
     ssu_only.mkdir()
     source = next(p for p in lab["updates"].iterdir() if SSU in p.name)
     (ssu_only / source.name).write_bytes(source.read_bytes())
     db = str(tmp_path / "fleet.sqlite")
-    code = cli.main(["fleet", str(lab["hosts"]), "--updates", str(ssu_only), "--db", db, "--as-of", AS_OF, "--jobs", "1", "-f", "json"])
-    out = capsys.readouterr().out
-    assert code == 0 and all(r["updates"][0]["status"] == "installs" for r in json.loads(out))
-    code = cli.main(["fleet", str(lab["hosts"]), "--updates", str(lab["updates"]), "--db", db, "--resume"])
-    assert code == 2 and "was made with other --updates" in capsys.readouterr().err
+    common = [str(lab["hosts"]), "--db", db, "--as-of", AS_OF, "--jobs", "1", "-f", "json", "--fail-on", "critical"]
+    # the hosts' own findings are high at worst: with --fail-on critical only an update can fail the run
+    assert cli.main(["fleet", *common, "--updates", str(ssu_only)]) == 0
+    assert all(r["updates"][0]["status"] == "installs" for r in json.loads(capsys.readouterr().out))
+    assert cli.main(["fleet", *common, "--updates", str(lab["updates"])]) == 1
+    capsys.readouterr()
+    assert cli.main(["fleet", *common, "--updates", str(ssu_only), "--resume"]) == 2
+    assert "was made with other --updates" in capsys.readouterr().err
