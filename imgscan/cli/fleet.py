@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imgscan import __version__, interrupt
@@ -48,6 +49,14 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
     which.add_argument("--index", type=int, metavar="N", help="the image of each multi-image WIM (a host list has its own)")
     which.add_argument("--image-name", metavar="NAME", help="the image of each multi-image WIM, by name")
     which.add_argument("--all-images", action="store_true", help="every image of a WIM is a golden image of its own")
+    made.add_argument(
+        "--updates",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR|FILE",
+        help="also judge these .msu/.cab updates (or folders of them) on every host, as preflight does",
+    )
     add_output(made, ("table", "json", "csv", "html"), "the summary ")
 
 
@@ -80,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         "html": lambda s: fleet_summary.to_html(s, shown, args.fail_on),
     }
     write(args.output, views[args.format](summary))
-    if fleet_summary.gating(summary):
+    if fleet_summary.gating(summary) or fleet_summary.updates_gating(summary):
         return EXIT_FINDINGS
     return EXIT_ERROR if any(r["scan"] == "unreadable" for r in summary) else EXIT_CLEAN
 
@@ -96,17 +105,19 @@ def _scan(args: argparse.Namespace, store: Store) -> int:
     if args.all_images:
         hosts = every_image(hosts)
     plugins = tuple(str(p) for p in args.plugins)
+    updates = _read_updates(args.updates, args.quiet)
     resumed = store.run(args.run) if args.resume else None
     if args.resume and args.run and resumed is None:
         raise ImgscanError(store.name, f"no run {args.run} to resume")
     if resumed is not None:
-        options = _resumable(resumed, args, plugins)
+        options = _resumable(resumed, args, plugins, updates)
         run_id = resumed["id"]
     else:
         as_of = (args.as_of or datetime.now(timezone.utc).date()).isoformat()
-        options = FleetOptions(as_of, args.horizon, plugins)
+        options = FleetOptions(as_of, args.horizon, plugins, updates)
         recorded: dict[str, Any] = {"plugins": list(plugins), "index": args.index, "image_name": args.image_name}
         recorded |= {"all_images": args.all_images, "fail_on": str(args.fail_on), "inputs": list(args.inputs)}
+        recorded["updates"] = _named(updates)
         run_id = store.start_run(as_of, args.horizon, recorded, options.fingerprint(), __version__)
     todo = plan(hosts, store, run_id, resumed is not None)
     store.mark(run_id, todo.reused, "reused")
@@ -135,7 +146,31 @@ def _scan(args: argparse.Namespace, store: Store) -> int:
     return run_id
 
 
-def _resumable(run: dict[str, Any], args: argparse.Namespace, plugins: tuple[str, ...]) -> Any:
+def _read_updates(inputs: list[Path], quiet: bool) -> tuple[Any, ...]:
+    """The packages of --updates, each read once for the whole run (the workers get them read); one that
+    cannot be read is a one-line warning naming it, and the others are still judged."""
+    from imgscan.preflight.cabinet import UpdateUnreadable
+    from imgscan.preflight.package import read_update
+    from imgscan.preflight.run import update_files
+
+    files, errors = update_files(inputs)
+    updates = []
+    for path in files:
+        try:
+            updates.append(read_update(path))
+        except UpdateUnreadable as exc:
+            errors.append({"path": str(path), "message": str(exc).removeprefix(f"{path}: ")})
+    if not quiet:
+        for error in errors:
+            print(f"imgscan: warning: {error['path']}: {error['message']}; the other updates are judged", file=sys.stderr)
+    return tuple(updates)
+
+
+def _named(updates: tuple[Any, ...]) -> list[dict[str, str]]:
+    return [{"file": u.path, "sha256": u.sha256} for u in updates]
+
+
+def _resumable(run: dict[str, Any], args: argparse.Namespace, plugins: tuple[str, ...], updates: tuple[Any, ...]) -> Any:
     """The options of the run --resume continues; a command that asks for other ones is refused, so one
     run never mixes as-of dates or settings."""
     from imgscan.fleet.work import FleetOptions
@@ -149,4 +184,6 @@ def _resumable(run: dict[str, Any], args: argparse.Namespace, plugins: tuple[str
         raise ImgscanError(where, f"looks {run['horizon_days']} days ahead", f"resume it with --horizon {run['horizon_days']}")
     if list(plugins) != run["options"].get("plugins", []):
         raise ImgscanError(where, "was made with other --plugins", "resume it with the same --plugins, or start a new run")
-    return FleetOptions(run["as_of"], run["horizon_days"], plugins)
+    if [u["sha256"] for u in _named(updates)] != [u["sha256"] for u in run["options"].get("updates", [])]:
+        raise ImgscanError(where, "was made with other --updates", "resume it with the same --updates, or start a new run")
+    return FleetOptions(run["as_of"], run["horizon_days"], plugins, updates)

@@ -7,7 +7,8 @@ is interrupted, killed or whose worker crashed loses no finished host. A host ro
 by run and host; it keeps the image's SHA-256 and the host's settings, which is what `--resume` compares,
 and how it got into the run (`origin`: new, rescanned, or reused by a resumed run). Hosts that share a
 judgement share one stored report (`reports`, by the SHA-256 of its JSON), so ten thousand hosts of one
-image store its report once. Several processes may write one database at once (a resumed run and another
+image store its report once. With `--updates`, each host's verdict on each update (`update_verdicts`)
+is written with its row, in the same transaction. Several processes may write one database at once (a resumed run and another
 run, or the workers of a cluster): a host's row is replaced under a lock on its key, so the last to
 finish it keeps it and none fails on the unique key.
 
@@ -83,12 +84,26 @@ CREATE TABLE IF NOT EXISTS findings (
 );
 CREATE INDEX IF NOT EXISTS findings_rule ON findings (rule);
 CREATE INDEX IF NOT EXISTS findings_scan ON findings (scan_id);
+CREATE TABLE IF NOT EXISTS update_verdicts (
+    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    kb TEXT,
+    status TEXT NOT NULL,
+    hresult TEXT,
+    fails_from TEXT,
+    judged_on TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    reasons TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS update_verdicts_scan ON update_verdicts (scan_id);
 """
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 ROW_COLUMNS = (
     "host_key, path, image_index, image_name, host, labels, facts, sha256, status, worst, first_failure, judged_on,"
     " rules, error, verdicts_reused, verdicts_judged, origin"
 )
+UPDATE_COLUMNS = ("file", "sha256", "kb", "status", "hresult", "fails_from", "judged_on", "summary", "reasons")
 
 
 class Store:
@@ -211,6 +226,13 @@ class Store:
                     for f in (report or {}).get("findings", [])
                 ],
             )
+            self.db.executemany(
+                f"INSERT INTO update_verdicts (scan_id, {', '.join(UPDATE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (scan_id, *(",".join(u[c]) if c == "reasons" else u[c] for c in UPDATE_COLUMNS))
+                    for u in result.get("updates") or []
+                ],
+            )
         status = "ok" if report else "error"
         return {"host": host, "status": status, "worst": worst, "first_failure": first, "error": result.get("error")}
 
@@ -225,7 +247,24 @@ class Store:
         cursor = self.db.execute(f"SELECT {ROW_COLUMNS} FROM scans WHERE run_id = ? ORDER BY host_key", (run_id,))
         names = [d[0] for d in cursor.description]
         found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        return [r | {"labels": json.loads(r["labels"]), "facts": json.loads(r["facts"])} for r in found]
+        updates = self.update_verdicts(run_id)
+        return [
+            r | {"labels": json.loads(r["labels"]), "facts": json.loads(r["facts"]), "updates": updates.get(r["host_key"], [])}
+            for r in found
+        ]
+
+    def update_verdicts(self, run_id: int) -> dict[str, list[dict[str, Any]]]:
+        """{host key: its verdict on each update of the run, by file}."""
+        cursor = self.db.execute(
+            f"SELECT s.host_key, {', '.join('u.' + c for c in UPDATE_COLUMNS)} FROM update_verdicts u"
+            " JOIN scans s ON s.id = u.scan_id WHERE s.run_id = ? ORDER BY s.host_key, u.file",
+            (run_id,),
+        )
+        found: dict[str, list[dict[str, Any]]] = {}
+        for key, *values in cursor.fetchall():
+            verdict = dict(zip(UPDATE_COLUMNS, values, strict=True))
+            found.setdefault(key, []).append(verdict | {"reasons": [r for r in verdict["reasons"].split(",") if r]})
+        return found
 
     def report(self, run_id: int, host_key: str) -> dict[str, Any] | None:
         """One host's full report in a run."""

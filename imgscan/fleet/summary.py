@@ -7,6 +7,10 @@ The HTML view adds a chart of how many hosts fail by each date (a step line in
 inline SVG); a failing host without a dated finding counts from the scan's
 as-of day. Built from one golden image, a whole fleet typically fails on the
 same day.
+
+With `--updates`, each row carries the host's verdict on each update (`updates`), and the table ends with
+each update's hosts by verdict: how many it fails on (will not install, or stops installing within the
+horizon) and from which day.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from imgscan.views.columns import columns
 from imgscan.views.html import render
 
 FILTERS = ("site", "ring", "model")  # what the HTML view filters hosts by: labels, and the hardware model fact
-# the per-host row of every view; the label columns come last so older readers of the CSV keep their columns
-COLUMNS = ("host", "image", "scan", "verdict", "worst", "rules", "first_failure", "error", "as_of", *LABELS, "model")
+# the per-host row of every view; columns are only appended, so older readers of the CSV keep theirs
+COLUMNS = ("host", "image", "scan", "verdict", "worst", "rules", "first_failure", "error", "as_of", *LABELS, "model", "updates")
 NAMES_PER_LINE = 6  # a date's hosts listed by name; the rest counted
 CHAR = 7.0  # a generous width of one 11 px character: date labels are kept inside the chart and apart
 
@@ -55,6 +59,7 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
                 # catalogs this host's judgement took from the fleet's verdict cache, and those it judged itself
                 "verdicts_reused": r.get("verdicts_reused"),
                 "verdicts_judged": r.get("verdicts_judged"),
+                "updates": r.get("updates") or [],  # the host's verdict on each update of --updates
                 "_image_label": Path(str(r["path"])).name + (f" #{which}" if which else ""),
                 **{k: r["labels"].get(k, "") for k in LABELS},
                 "model": (r.get("facts") or {}).get("model") or "",
@@ -65,6 +70,42 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
 
 def gating(summary: list[dict[str, Any]]) -> int:
     return sum(1 for r in summary if r["verdict"] == "fail")
+
+
+def updates_gating(summary: list[dict[str, Any]]) -> bool:
+    """Whether an update will not install on a host (as preflight gates on an image)."""
+    return any(u["status"] == "will-not-install" for r in summary for u in r["updates"])
+
+
+def by_update(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each update with the hosts it fails on, by the day it starts failing on them, and the hosts by verdict."""
+    found: dict[str, dict[str, Any]] = {}
+    for r in summary:
+        for u in r["updates"]:
+            entry = found.setdefault(u["file"], {"file": u["file"], "kb": u["kb"], "hosts": 0, "fails_from": {}, "verdicts": {}})
+            entry["hosts"] += 1
+            if u["fails_from"]:
+                entry["fails_from"][u["fails_from"]] = entry["fails_from"].get(u["fails_from"], 0) + 1
+            verdict = " ".join(filter(None, (u["status"], u["hresult"])))
+            entry["verdicts"].setdefault(verdict, []).append(str(r["host"]))
+    return [found[f] for f in sorted(found)]
+
+
+def _update_lines(summary: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for entry in by_update(summary):
+        days = sorted(entry["fails_from"].items())
+        failing = sum(n for _, n in days)
+        when = ": " + ", ".join(f"{n} from {day}" for day, n in days) if days else ""
+        lines.append(f"  {entry['kb'] or '-'} {Path(entry['file']).name}: fails on {failing} of {entry['hosts']} host(s){when}")
+        for verdict, names in sorted(entry["verdicts"].items()):
+            lines.append(f"    {verdict}: {_listed(names)}")
+    return ["", "updates, hosts by verdict:", *lines] if lines else []
+
+
+def _listed(names: list[str]) -> str:
+    more = len(names) - NAMES_PER_LINE
+    return f"{len(names)} host(s): " + ", ".join(names[:NAMES_PER_LINE]) + (f" and {more} more" if more > 0 else "")
 
 
 def to_table(summary: list[dict[str, Any]], run: dict[str, Any], verbose: bool = False) -> str:
@@ -79,6 +120,7 @@ def to_table(summary: list[dict[str, Any]], run: dict[str, Any], verbose: bool =
     unreadable = sum(1 for r in summary if r["scan"] == "unreadable")
     passing = sum(1 for r in summary if r["verdict"] == "pass")
     foot.append(f"{len(summary)} host(s): {gating(summary)} fail, {passing} pass, {unreadable} unreadable")
+    foot += _update_lines(summary)
     reused = sum(int(r["verdicts_reused"] or 0) for r in summary)
     judged = sum(int(r["verdicts_judged"] or 0) for r in summary)
     if verbose and (reused or judged):
@@ -124,10 +166,7 @@ def _when(summary: list[dict[str, Any]], as_of: str, end: str) -> list[str]:
     width = max((len(label) for label, _ in groups), default=0)
     lines = ["which hosts fail when:"]
     for label, rows in groups:
-        names = [str(r["host"]) for r in rows]
-        more = len(names) - NAMES_PER_LINE
-        listed = ", ".join(names[:NAMES_PER_LINE]) + (f" and {more} more" if more > 0 else "")
-        lines.append(f"  {label:<{width}}  {len(names)} host(s): {listed}")
+        lines.append(f"  {label:<{width}}  {_listed([str(r['host']) for r in rows])}")
     return lines
 
 
@@ -143,8 +182,17 @@ def to_csv(summary: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(summary)
+    writer.writerows(r | {"updates": _update_cell(r["updates"])} for r in summary)
     return out.getvalue()
+
+
+def _update_cell(updates: list[dict[str, Any]]) -> str:
+    """A host's update verdicts in one CSV cell: `KB=status code from DAY; ...`."""
+    cells = []
+    for u in updates:
+        text = f"{u['kb'] or Path(u['file']).name}={' '.join(filter(None, (u['status'], u['hresult'])))}"
+        cells.append(text + (f" from {u['fails_from']}" if u["fails_from"] else ""))
+    return "; ".join(cells)
 
 
 def failures_by_date(summary: list[dict[str, Any]]) -> list[tuple[str, int]]:

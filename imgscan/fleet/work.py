@@ -4,7 +4,10 @@
 (`imgscan.scan.read`: hives, packages, catalogs with their verdicts, logs), and judges that read once per
 distinct host context (`imgscan.scan.judge`): hosts whose settings are equal (firmware, dbx, network,
 deployment day, recovery space) share one judgement, so 10,000 hosts on one image with three kinds of
-firmware cost one read and three judgements. It never raises: an image that cannot be opened or read is
+firmware cost one read and three judgements. With `--updates`, the run's update packages (read once by the
+run, `FleetOptions.updates`) are judged on the image's preflight facts, built once from the same read, on
+each host's own day (its deployment day where later than the as-of): hosts judged on one day share them.
+It never raises: an image that cannot be opened or read is
 an error row for each of its hosts. `judge_host` is the one place that turns one host's facts into its
 scan context and its report.
 """
@@ -13,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,20 +27,28 @@ from imgscan.fleet.host import FleetHost
 if TYPE_CHECKING:
     from imgscan.context import ScanContext
     from imgscan.loader import LoadedChecks
+    from imgscan.preflight.facts import ImageFacts
+    from imgscan.preflight.package import UpdatePackage
     from imgscan.report import Report
     from imgscan.scan import Loaded
 
 
 @dataclass(frozen=True)
 class FleetOptions:
-    """The scan options every host of a run shares; their fingerprint is part of the resume key."""
+    """The scan options every host of a run shares; their fingerprint is part of the resume key. `updates`:
+    the packages of `--updates`, read once by the run and handed to every image's work (named in the
+    fingerprint by their SHA-256)."""
 
     as_of: str
     horizon_days: int
     plugins: tuple[str, ...] = ()
+    updates: tuple[UpdatePackage, ...] = field(default=(), compare=False, repr=False)
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        chosen: dict[str, Any] = {"as_of": self.as_of, "horizon_days": self.horizon_days, "plugins": list(self.plugins)}
+        if self.updates:  # a run without updates keeps the fingerprint it had before --updates existed
+            chosen["updates"] = [u.sha256 for u in self.updates]
+        return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def host_context(host: FleetHost, options: FleetOptions) -> ScanContext:
@@ -62,9 +73,41 @@ def judge_host(loaded: Loaded, host: FleetHost, options: FleetOptions, checks: L
     return judge(loaded, checks, host_context(host, options)).report
 
 
+def image_facts(loaded: Loaded) -> ImageFacts:
+    """The preflight facts of one read image (the same read the hosts' scans are judged on)."""
+    from imgscan.preflight.facts import from_artefacts
+
+    return from_artefacts(loaded.artefacts)
+
+
+def judge_updates(updates: tuple[UpdatePackage, ...], facts: ImageFacts, day: date, horizon_days: int) -> list[dict[str, Any]]:
+    """Each update's verdict on a host judged on `day`; `fails_from` is the day it fails on that host: that
+    day when it will not install, the day its catalog stops installing when that comes within the horizon."""
+    from imgscan.preflight.verdict import judge
+
+    verdicts = []
+    for update in updates:
+        verdict = judge(update, facts, day, day + timedelta(days=horizon_days))
+        fails = day if verdict.status == "will-not-install" else verdict.fails_from
+        verdicts.append(
+            {
+                "file": update.path,
+                "sha256": update.sha256,
+                "kb": verdict.kb,
+                "status": verdict.status,
+                "hresult": verdict.hresult,
+                "fails_from": fails.isoformat() if fails else None,
+                "judged_on": day.isoformat(),
+                "summary": verdict.summary,
+                "reasons": [r.code for r in (*verdict.reasons, *verdict.later)],
+            }
+        )
+    return verdicts
+
+
 def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | None = None) -> list[dict[str, Any]]:
     """Read the image the `hosts` share once and judge each; one result per host, in their order:
-    {"key", "path", "host", "labels", "settings", "facts", "report" | "error", "verdict_cache"}.
+    {"key", "path", "host", "labels", "settings", "facts", "report" | "error", "verdict_cache", "updates"}.
     `cache_db`: the fleet database whose verdict cache the read shares with other images; the read's
     catalog verdicts (reused, judged) are counted on the first host's row, the only read of the image."""
     from imgscan.fleet.database import open_database
@@ -88,13 +131,20 @@ def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | No
             loaded = read(opened, checks, LoadSettings(verdict_cache=cache))
             if cache:
                 results[0]["verdict_cache"] = {"reused": cache.hits, "judged": cache.misses}
+            facts = image_facts(loaded) if options.updates else None
             judged: dict[str, Report] = {}
+            updates: dict[date, list[dict[str, Any]]] = {}  # each update's verdicts by the day a host is judged on
             for host, result in zip(hosts, results, strict=True):
                 settings = host.settings()
                 try:
                     if settings not in judged:
                         judged[settings] = judge_host(loaded, host, options, checks)
                     result["report"] = judged[settings]
+                    if facts is not None:
+                        day = host.facts.judged_on(date.fromisoformat(options.as_of))
+                        if day not in updates:
+                            updates[day] = judge_updates(options.updates, facts, day, options.horizon_days)
+                        result["updates"] = updates[day]
                 except ImgscanError as exc:
                     result["error"] = str(exc)
                 except Exception as exc:  # noqa: BLE001 - one host's crash must not end its image's others
