@@ -71,3 +71,54 @@ def test_real_and_damaged_catalogs_judged_alike_in_workers(tmp_path):
     assert len(alone) == len(real) + 2 and any("problem" in r for r in alone)
     assert {r.get("status") for r in alone} >= {"valid", "untrusted"}
     assert pooled == alone
+
+
+def test_a_warm_rescan_with_the_automatic_choice_starts_no_workers(tmp_path, monkeypatch):
+    """Issue 28: many catalogs, a verdict cache that misses only a few (a nightly rebuild): the automatic
+    --jobs judges those few in this process, so no pool is started (counted, not timed), while the cold
+    scan that warmed the cache did start one. Both give the records one process gives without a cache."""
+    from dissect.target.filesystems.dir import DirectoryFilesystem
+
+    from imgscan.artefacts.catalog_set import read_catalogs
+    from imgscan.fleet.database import SQLite
+    from imgscan.image.volume import FilesystemVolume
+    from imgscan.signing import catalog_workers
+    from imgscan.signing.certs import CertCache
+    from imgscan.signing.scan_cache import RECENCY, ScanCache
+    from imgscan.signing.trust_store import build_store
+    from imgscan.signing.validity import Judge
+    from imgscan.signing.verdict_cache import SCHEMA
+
+    real = [p.read_bytes() for p in sorted((REPO.parent / "shared" / "realdata" / "catalogs").glob("*.cat"))]
+    real = [data for data in real if len(data) < 100_000]  # a large one would only slow the test down
+    packages = tmp_path / "image" / "Windows" / "servicing" / "Packages"
+    packages.mkdir(parents=True)
+    count = 0
+    while count < AUTO_MINIMUM + 20:  # distinct contents: bytes after the DER change the SHA-256, not the parse
+        (packages / f"Package_{count:04}.cat").write_bytes(real[count % len(real)] + b"\x00" * 16 + str(count).encode())
+        count += 1
+    started: list[int] = []
+    opened = catalog_workers._open_pool
+    monkeypatch.setattr(catalog_workers, "_open_pool", lambda judge, workers: started.append(workers) or opened(judge, workers))
+    monkeypatch.setattr(catalog_workers.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)  # two cores anywhere
+    db = SQLite(tmp_path / "cache.sqlite")
+    db.create(SCHEMA + ";" + RECENCY)
+    cache = ScanCache(db)
+
+    def records(jobs: int | None, verdicts: ScanCache | None) -> list[dict]:
+        certs = CertCache()
+        judge = Judge(build_store(certs, None), certs, None)
+        found = read_catalogs(FilesystemVolume(DirectoryFilesystem(tmp_path / "image")), judge, jobs, verdicts)
+        return [r.as_dict() | {"member_hashes": sorted(r.members) if r.members else None} for r in found.records]
+
+    cold = records(None, cache)
+    assert started == [2] and cache.misses == count
+    for n in range(0, count, 100):  # the rebuild: a handful of catalogs changed
+        (packages / f"Package_{n:04}.cat").write_bytes(real[n % len(real)] + b"rebuilt")
+    cache.hits = cache.misses = 0
+    warm = records(None, cache)
+    assert started == [2], "the warm rescan started a pool for a handful of catalogs"
+    assert (cache.hits, cache.misses) == (count - 5, 5)
+    assert warm == records(1, None)
+    assert [r["sha256"] for r in warm] != [r["sha256"] for r in cold]
+    assert {r.get("status") for r in warm} >= {"valid", "untrusted"}

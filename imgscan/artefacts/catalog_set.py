@@ -140,16 +140,30 @@ class CatalogSet:
 
 def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1, cache: VerdictCache | None = None) -> CatalogSet:
     """Read every catalog once: parse and judge each distinct content (on `jobs` processes, see
-    catalog_workers) unless the fleet's verdict `cache` already holds it, and keep the member hashes
-    of package catalogs (for `uncovered_manifests`) from that same parse."""
-    from imgscan.signing.catalog_workers import judging, workers_for
+    catalog_workers) unless the verdict `cache` already holds it, and keep the member hashes of package
+    catalogs (for `uncovered_manifests`) from that same parse. The cache is asked about LOOKUP_BATCH
+    catalogs at a time, so only those bytes wait in memory for its answer."""
+    from imgscan.signing.catalog_workers import judging
+    from imgscan.signing.verdict_cache import LOOKUP_BATCH
 
     paths = catalog_paths(volume)
     package_dir = PACKAGES_DIR.lower() + "\\"
     newest: dict[str, tuple[int, bool]] = {}  # content -> (its newest parse, whether it kept members)
+    parses = 0  # parses asked for so far: their results come back in this order
+    asking: list[tuple[str, str, bytes, bool]] = []  # (cache key, path, bytes, members) of the next parses
     fresh: dict[int, str] = {}  # parses the cache did not have: result index -> cache key
     entries: list[tuple[str, str, bool, int] | tuple[str, str]] = []  # read (path, content, ...) or (path, problem)
-    with judging(judge, workers_for(jobs, len(paths))) as work:
+    with judging(judge, jobs) as work:
+
+        def ask() -> None:
+            found = cache.get_many({key: path for key, path, _, _ in asking}) if cache else {}
+            for key, path, data, members in asking:
+                cached = found.get(key)
+                index = work.add_known(cached) if cached else work.add(path, data, members)
+                if cache and not cached:
+                    fresh[index] = key
+            asking.clear()
+
         for path in item_bar(paths, "catalogs", unit="cat"):
             try:
                 with volume.open(path) as fh:
@@ -163,13 +177,13 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1, cac
             # a package catalog's member hashes come from the one parse that also judges it (servicing\Packages
             # is listed first, so a copy elsewhere reuses that parse); a copy seen first elsewhere is parsed again
             if known is None or (in_packages and not known[1]):
-                key = cache.key(judge, digest, in_packages) if cache else ""
-                cached = cache.get(key, path) if cache else None
-                index = work.add_known(cached) if cached else work.add(path, data, in_packages)
-                if cache and not cached:
-                    fresh[index] = key
-                known = newest[digest] = (index, in_packages)
+                asking.append((cache.key(judge, digest, in_packages) if cache else "", path, data, in_packages))
+                known = newest[digest] = (parses, in_packages)
+                parses += 1
+                if len(asking) >= (LOOKUP_BATCH if cache else 1):
+                    ask()
             entries.append((path, digest, in_packages, known[0]))
+        ask()
         results = work.finish()
     if cache and fresh:
         cache.put({key: results[index] for index, key in fresh.items()})

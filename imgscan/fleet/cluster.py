@@ -48,9 +48,10 @@ class _Survey(VerdictCache):
         self.seen: dict[str, str] = {}
         self.hits = self.misses = 0
 
-    def get(self, key: str, path: str) -> Known | None:
-        self.seen.setdefault(key, path)
-        return UNJUDGED
+    def get_many(self, wanted: dict[str, str]) -> dict[str, Known]:
+        for key, path in wanted.items():
+            self.seen.setdefault(key, path)
+        return dict.fromkeys(wanted, UNJUDGED)
 
     def put(self, results: dict[str, Known]) -> None:
         raise AssertionError("a survey judges nothing, so it has nothing to store")

@@ -11,7 +11,8 @@ Workers come from a `forkserver`: a fresh interpreter that has imported the pars
 forks each worker from itself, so it is safe whatever threads the scan runs (dissect, tqdm) and a
 worker starts in milliseconds instead of re-importing everything as `spawn` would (half a second per
 worker, one after the other). The server itself costs about half a second, so the automatic choice
-uses workers only for images with many catalogs; an explicit `--jobs N` always does.
+uses workers only once many catalogs need judging (a verdict cache's hits do not count); an explicit
+`--jobs N` does as soon as one does. Workers start once per scan and get catalogs in batches.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -80,13 +82,20 @@ def _judge_batch(tasks: list[Task]) -> list[Known]:
 
 class Judging:
     """Catalogs in, one result per catalog out, in the order they were added: judged in this process
-    when there is no pool, else in batches on the pool with at most a few batches per worker in flight
-    (bounded memory). A result already known (the fleet's verdict cache) takes its place in the order."""
+    while there is no pool, else in batches on the pool with at most a few batches per worker in flight
+    (bounded memory). A result already known (a verdict cache's) takes its place in the order.
 
-    def __init__(self, judge: Judge, pool: ProcessPoolExecutor | None, workers: int) -> None:
+    The pool starts lazily, once enough catalogs wait to be judged that `workers_for` gives them more
+    than one process: a warm rescan whose cache misses only a handful of catalogs never pays the fork
+    server's start-up. Until then the automatic choice holds the catalogs back (at most AUTO_MINIMUM);
+    if they stay fewer, `finish` judges them here."""
+
+    def __init__(self, judge: Judge, jobs: int | None) -> None:
         self._judge = judge
-        self._pool = pool
-        self._window = 3 * workers
+        self._jobs = jobs
+        self._pool: ProcessPoolExecutor | None = None
+        self._window = 0
+        self._waiting = workers_for(jobs, sys.maxsize) > 1  # whether a pool may still start
         self._batch: list[tuple[int, Task]] = []
         self._flying: deque[tuple[list[int], Future[list[Known]]]] = deque()
         self._results: list[Known | None] = []
@@ -94,12 +103,18 @@ class Judging:
     def add(self, path: str, data: bytes, members: bool) -> int:
         """Queue one catalog; returns the index of its result in `finish()`'s list."""
         index = len(self._results)
-        if self._pool is None:
+        if self._pool is None and not self._waiting:
             self._results.append(judge_one(self._judge, path, data, members))
             return index
         self._results.append(None)
         self._batch.append((index, (path, data, members)))
-        if len(self._batch) >= BATCH:
+        if self._pool is None and (workers := workers_for(self._jobs, len(self._batch))) > 1:
+            self._waiting = False
+            self._pool = _open_pool(self._judge, workers)
+            self._window = 3 * workers
+            if self._pool is None:  # no pool after all: what was held back is judged here
+                self._judge_here()
+        if self._pool is not None and len(self._batch) >= BATCH:
             self._send()
         return index
 
@@ -107,16 +122,20 @@ class Judging:
         self._results.append(known)
         return len(self._results) - 1
 
+    def _judge_here(self) -> None:
+        for index, task in self._batch:
+            self._results[index] = judge_one(self._judge, *task)
+        self._batch = []
+
     def _send(self) -> None:
         assert self._pool is not None
-        if self._batch:
-            indices = [index for index, _ in self._batch]
+        while self._batch:
+            tasks, self._batch = self._batch[:BATCH], self._batch[BATCH:]
             with deferred():  # submit may start a worker: a Ctrl-C halfway would leave it a truncated start-up message
-                future = self._pool.submit(_judge_batch, [task for _, task in self._batch])
-            self._flying.append((indices, future))
-            self._batch = []
-        while len(self._flying) > self._window:
-            self._land()
+                future = self._pool.submit(_judge_batch, [task for _, task in tasks])
+            self._flying.append(([index for index, _ in tasks], future))
+            while len(self._flying) > self._window:
+                self._land()
 
     def _land(self) -> None:
         indices, future = self._flying.popleft()
@@ -124,12 +143,20 @@ class Judging:
             self._results[index] = known
 
     def finish(self) -> list[Known]:
-        if self._pool is not None:
+        if self._pool is None:
+            self._judge_here()
+        else:
             self._send()
             while self._flying:
                 self._land()
         assert all(r is not None for r in self._results)
         return self._results  # type: ignore[return-value]  # every slot is filled above
+
+    def close(self) -> None:
+        """Every result is in by now (or the scan was interrupted): the workers exit on their own while
+        the scan goes on."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _start_server() -> None:
@@ -145,22 +172,24 @@ def _start_server() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-@contextmanager
-def judging(judge: Judge, workers: int) -> Iterator[Judging]:
-    if workers <= 1:
-        yield Judging(judge, None, 1)
-        return
+def _open_pool(judge: Judge, workers: int) -> ProcessPoolExecutor | None:
+    """A pool of `workers` processes forked from the fork server, each holding `judge`; None when the
+    server cannot start (the same report then comes from this process, on one core)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["imgscan.signing.catalog_workers", "imgscan.signing.catalog", "imgscan.signing.validity"])
     try:
         _start_server()
     except OSError as exc:  # e.g. a TMPDIR too long for the server's socket (an AF_UNIX path holds 107 bytes)
         log.info("catalog workers cannot start (%s): judging the catalogs in this process", exc)
-        yield Judging(judge, None, 1)  # the same report, on one core
-        return
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(judge,))
+        return None
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(judge,))
+
+
+@contextmanager
+def judging(judge: Judge, jobs: int | None) -> Iterator[Judging]:
+    """Judging for one scan, on `jobs` processes (None: the automatic choice), its pool shut down after."""
+    work = Judging(judge, jobs)
     try:
-        yield Judging(judge, pool, workers)
+        yield work
     finally:
-        # every result is in by now: the workers exit on their own while the scan goes on
-        pool.shutdown(wait=False, cancel_futures=True)
+        work.close()

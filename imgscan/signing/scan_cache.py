@@ -39,18 +39,17 @@ class ScanCache(VerdictCache):
         self.failure: sqlite3.DatabaseError | None = None  # why SQLite failed; the cache is then not used
         self._used: set[str] = set()
 
-    def get(self, key: str, path: str) -> Known | None:
+    def get_many(self, wanted: dict[str, str]) -> dict[str, Known]:
         if self.failure:
-            self.misses += 1
-            return None
+            self.misses += len(wanted)
+            return {}
         try:
-            known = super().get(key, path)
+            found = super().get_many(wanted)
         except sqlite3.DatabaseError as exc:
-            self._damage(exc)
-            return None
-        if known is not None:
-            self._used.add(key)
-        return known
+            self._damage(exc, len(wanted))
+            return {}
+        self._used.update(found)
+        return found
 
     def put(self, results: dict[str, Known]) -> None:
         if self.failure:
@@ -73,9 +72,9 @@ class ScanCache(VerdictCache):
             self._damage(exc)
         self._used.clear()
 
-    def _damage(self, exc: sqlite3.DatabaseError) -> None:
+    def _damage(self, exc: sqlite3.DatabaseError, misses: int = 1) -> None:
         self.failure = exc
-        self.misses += 1
+        self.misses += misses
 
     def _write(self, entries: dict[str, bytes], certs: dict[str, bytes]) -> None:
         super()._write(entries, certs)

@@ -62,20 +62,34 @@ class VerdictCache:
         return f"{__version__}:{FORMAT}:{judge.fingerprint()}:{sha256}:{int(members)}"
 
     def get(self, key: str, path: str) -> Known | None:
-        """The cached result, with the catalog's own path (the one record that names a file); None when the
-        cache lacks it or its entry cannot be read back (it is then judged again and replaced)."""
-        row = self._db.execute("SELECT result FROM verdicts WHERE key = ?", (key,)).fetchone()
-        known: Known | None = None
-        if row is not None:
+        """The cached result of one catalog (see `get_many`)."""
+        return self.get_many({key: path}).get(key)
+
+    def get_many(self, wanted: dict[str, str]) -> dict[str, Known]:
+        """The cached results of `wanted` (key -> the catalog's own path, the one record that names a file),
+        read LOOKUP_BATCH keys per query; a key the cache lacks, or whose entry cannot be read back (it is
+        then judged again and replaced), is left out."""
+        rows = dict(self._rows("key, result", list(wanted)))
+        found: dict[str, Known] = {}
+        for key, path in wanted.items():
+            row = rows.get(key)
             try:
-                known = decode(bytes(row[0]), path, self._certificate)
+                if row is not None:
+                    found[key] = decode(bytes(row), path, self._certificate)
             except (Undecodable, KeyError):
-                known = None
-        if known is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        return known
+                pass
+        self.hits += len(found)
+        self.misses += len(wanted) - len(found)
+        return found
+
+    def _rows(self, columns: str, keys: list[str]) -> list[Any]:
+        """`columns` of the entries of `keys`, LOOKUP_BATCH keys per query (one round trip each, not one per key)."""
+        rows: list[Any] = []
+        for start in range(0, len(keys), LOOKUP_BATCH):
+            batch = keys[start : start + LOOKUP_BATCH]
+            query = f"SELECT {columns} FROM verdicts WHERE key IN ({', '.join('?' * len(batch))})"
+            rows += self._db.execute(query, batch).fetchall()
+        return rows
 
     def _certificate(self, name: str) -> Cert:
         cert = self._certs.get(name)
@@ -89,12 +103,7 @@ class VerdictCache:
 
     def known(self, keys: set[str]) -> set[str]:
         """Which of `keys` the cache holds (not counted as hits: nothing is read back)."""
-        ordered, found = sorted(keys), set()
-        for start in range(0, len(ordered), LOOKUP_BATCH):
-            batch = ordered[start : start + LOOKUP_BATCH]
-            query = f"SELECT key FROM verdicts WHERE key IN ({', '.join('?' * len(batch))})"
-            found |= {row[0] for row in self._db.execute(query, batch).fetchall()}
-        return found
+        return {row[0] for row in self._rows("key", sorted(keys))}
 
     def put(self, results: dict[str, Known]) -> None:
         """Store `results`; one JSON cannot carry exactly (see `verdict_codec.encode`) is left out."""
