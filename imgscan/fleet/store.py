@@ -118,6 +118,20 @@ class Store:
                 self.name, "written by an older imgscan, before fleet runs were recorded", "give a new database with --db"
             )
         self.db.create(SCHEMA + ";" + verdict_cache.SCHEMA)
+        self._texts: dict[int, tuple[dict[str, Any], str, str]] = {}  # id(report): (report, JSON, digest)
+
+    def _report_text(self, report: dict[str, Any]) -> tuple[str, str]:
+        """A report's JSON and its SHA-256, encoded once per report object: hosts of an image judged alike
+        share one report (work.scan_image), and encoding it again for each host was most of the time a
+        10,000-host run spent committing once the commits stopped syncing (bench/fleet.py). The report is
+        held with its text, so its id names it while cached."""
+        held = self._texts.get(id(report))
+        if held is None or held[0] is not report:
+            if len(self._texts) >= 1024:
+                self._texts.clear()
+            text = json.dumps(report, ensure_ascii=False, sort_keys=True)
+            held = self._texts[id(report)] = (report, text, hashlib.sha256(text.encode()).hexdigest())
+        return held[1], held[2]
 
     def close(self) -> None:
         self.db.close()
@@ -171,8 +185,7 @@ class Store:
         with self.db.transaction():
             self.db.lock(f"{run_id}|{result['key']}")
             if report:
-                text = json.dumps(report, ensure_ascii=False, sort_keys=True)
-                digest = hashlib.sha256(text.encode()).hexdigest()
+                text, digest = self._report_text(report)
                 self.db.execute(
                     "INSERT INTO reports (digest, report) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING", (digest, text)
                 )
