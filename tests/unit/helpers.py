@@ -3,13 +3,15 @@
 No image, no other check: the kinds a check declares (`needs` and `uses`) are handed in by name, and it
 is an error to leave one out (the check would read it). What comes back is what the scan would take from
 this check before stamping: its findings and inventory items, or why it was skipped (a needed kind
-absent, or `applies` false). The scan context it is judged under (as-of day, horizon, target firmware)
-and the image's container come in `context` (`at(day, ...)`).
+absent, or `applies` false); `stamped` holds those findings after the scan's time policy (their phase,
+the severity a dated rule's timing gives; one starting after the horizon dropped). The scan context it
+is judged under (as-of day, horizon, target firmware) and the image's container come in `context`
+(`at(day, ...)`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -17,6 +19,7 @@ from imgscan.artefacts import Artefacts, builtin_registry
 from imgscan.check import Check, CheckContext, Finding, InventoryItem
 from imgscan.context import ScanContext
 from imgscan.image import ImageIdentity, OpenedImage
+from imgscan.scan import _stamp
 from tests.unit.memory import MemoryVolume
 
 
@@ -38,6 +41,7 @@ class Ran:
     findings: list[Finding] = field(default_factory=list)
     inventory: list[InventoryItem] = field(default_factory=list)
     skipped: str | None = None
+    stamped: list[Finding] = field(default_factory=list)
 
     @property
     def rules(self) -> list[str]:
@@ -61,4 +65,5 @@ def run_check(check: type[Check], context: At, **kinds: object) -> Ran:
     ran = Ran()
     for record in instance.run(context_):
         (ran.inventory if isinstance(record, InventoryItem) else ran.findings).append(record)  # type: ignore[arg-type]
+    ran.stamped = [s for f in ran.findings if (s := _stamp(replace(f), context.scan)) is not None]
     return ran
