@@ -48,10 +48,21 @@ class Ran:
         return [f.rule.id for f in self.findings]
 
 
+def _opened(files: dict[str, bytes | None], container: str) -> OpenedImage:
+    return OpenedImage(volume=MemoryVolume(files), info=ImageIdentity("memory:unit", "0" * 64, container))
+
+
+def kinds_of(check: type[Check], files: dict[str, bytes | None], container: str = "vhdx") -> dict[str, object]:
+    """The kinds `check` reads, each loaded by its own loader from a scenario's in-memory `files`: what a
+    scan would hand it, without loading the kinds or running the checks it does not need."""
+    art = Artefacts(_opened(files, container), builtin_registry())
+    return {kind.name: art.get(kind) for kind in check.reads()}
+
+
 def run_check(check: type[Check], context: At, **kinds: object) -> Ran:
     registry = builtin_registry()
     named = {kind.name: kind for kind in registry.kinds}
-    opened = OpenedImage(volume=MemoryVolume({}), info=ImageIdentity("memory:unit", "0" * 64, context.container))
+    opened = _opened({}, context.container)
     art = Artefacts(opened, registry)
     for name, value in kinds.items():
         art.preload(named[name], value)
