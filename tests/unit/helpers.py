@@ -78,3 +78,11 @@ def run_check(check: type[Check], context: At, **kinds: object) -> Ran:
         (ran.inventory if isinstance(record, InventoryItem) else ran.findings).append(record)  # type: ignore[arg-type]
     ran.stamped = [s for f in ran.findings if (s := _stamp(replace(f), context.scan)) is not None]
     return ran
+
+
+def findings_of(checks: tuple[type[Check], ...], files: dict[str, bytes | None], context: At) -> list[dict[str, Any]]:
+    """The findings of `checks` alone, each run on its kinds loaded from `files`, as a report gives them
+    (stamped by the time policy, then `Finding.to_dict`)."""
+    return [
+        f.to_dict() for check in checks for f in run_check(check, context, **kinds_of(check, files, context.container)).stamped
+    ]
