@@ -8,11 +8,12 @@ from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import pytest
+from imgscan.plugins.qfe_empty import QfeEmpty
 
 from imgscan.servicing import Package, _kb, _manifest_facts, qfe_opened, qfe_rows
-from sample_images.scenario import load
+from sample_images.scenario import load, volume_files
 from tests.conftest import REALDATA
-from tests.unit.memory import memory_scan
+from tests.unit.helpers import at, kinds_of, run_check
 
 REAL_CATALOGS = REALDATA / "catalogs"
 FOUNDATION = "Microsoft-Windows-Foundation-Package~31bf3856ad364e35~amd64~~6.1.7601.17514"
@@ -73,8 +74,10 @@ def test_real_update_manifests_name_their_kb():
 
 
 def _qfe_empty(scenario, as_of: date):
-    report = memory_scan(scenario, as_of).report
-    return [f for f in report["findings"] if f["rule"] == "qfe-empty"], report
+    """qfe-empty alone on the scenario's kinds: its findings as the report gives them, and the packages read."""
+    kinds = kinds_of(QfeEmpty, dict(volume_files(scenario)))
+    found = run_check(QfeEmpty, at(as_of.isoformat()), **kinds).stamped
+    return [f.to_dict() for f in found], kinds["packages"].packages
 
 
 def test_windows_own_packages_do_not_change_the_verdict():
@@ -82,12 +85,12 @@ def test_windows_own_packages_do_not_change_the_verdict():
         scenario = load(name)
         assert {p.identity for p in scenario.base_packages} >= {FOUNDATION}
         bare = replace(scenario, base_packages=[])
-        with_base, report = _qfe_empty(scenario, as_of)
+        with_base, packages = _qfe_empty(scenario, as_of)
         without_base, _ = _qfe_empty(bare, as_of)
         assert [(f["severity"], f["starts"], f["message"]) for f in with_base] == [
             (f["severity"], f["starts"], f["message"]) for f in without_base
         ]
-        assert FOUNDATION in {p["identity"] for p in report["inventory"]["packages"]}
+        assert FOUNDATION in {p.identity for p in packages}
     (seed001,) = with_base  # seed001 still fires as before: KB2705219's and KB2731847's catalogs
     assert (seed001["severity"], seed001["starts"]) == ("critical", "2013-06-30")
     assert {e["kb"] for e in seed001["evidence"]} == {"KB2705219", "KB2731847"}
@@ -98,10 +101,10 @@ def test_a_foundation_package_whose_catalog_fails_empties_the_list_though_never_
     scenario = load("healthy")
     foundation = next(p for p in scenario.base_packages if p.identity == FOUNDATION)
     foundation.timestamp = "none"  # its signer expired on 2011-03-07: no timestamp, no valid signature
-    (found,), report = _qfe_empty(scenario, date(2013, 7, 1))
+    (found,), packages = _qfe_empty(scenario, date(2013, 7, 1))
     assert (found["severity"], found["starts"]) == ("critical", "2011-03-07")  # the day its signer expired
     assert [e["package"] for e in found["evidence"]] == [FOUNDATION] and found["evidence"][0]["kb"] is None
     assert "Microsoft-Windows-Foundation-Package (1 package, " in found["message"]
     assert "(1 of them Windows' own packages, which wmic qfe never lists but opens to answer)" in found["message"]
     assert "cannot be uninstalled" in found["remediation"]
-    assert FOUNDATION.split("~")[0] not in {row["HotFixID"] for row in report["inventory"]["qfe"]}
+    assert FOUNDATION.split("~")[0] not in {row["HotFixID"] for row in qfe_rows(packages)}

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
+from imgscan.plugins.servicing_pending import ServicingPending
+from imgscan.plugins.update_services import UpdateServices
+from imgscan.plugins.update_source import UpdateSource
 
-from sample_images.scenario import load
-from tests.unit.memory import memory_scan
+from sample_images.scenario import load, volume_files
+from tests.unit.helpers import at, findings_of
 
 
 def _findings(scenario) -> dict[str, dict]:
-    return {f["rule"]: f for f in memory_scan(scenario, date(2013, 7, 1)).report["findings"]}
+    """The three checks alone on the scenario's kinds, their findings by rule as a report gives them."""
+    found = findings_of((ServicingPending, UpdateServices, UpdateSource), dict(volume_files(scenario)), at("2013-07-01"))
+    return {f["rule"]: f for f in found}
 
 
 def test_servicing_pending_names_every_marker():

@@ -1,7 +1,6 @@
 """Each rule on its own: one check run on in-memory kind values (run_check), a case where the rule fires and
-one where it does not. Rules whose kind values are signed files (catalogs, boot managers) are tested one
-check at a time from in-memory volumes in test_boot_files, test_untrusted_signer, test_component_store and
-test_qfe_rows."""
+one where it does not. Rules whose kind values are signed files (catalogs, boot managers) are in
+test_signed_rules."""
 
 from __future__ import annotations
 

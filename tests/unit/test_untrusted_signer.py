@@ -3,16 +3,14 @@ the sample PE writer, no Debian tool), judged against what --target-firmware say
 
 from __future__ import annotations
 
-from datetime import date
+from functools import cache
 
 import pytest
 from cryptography.x509.oid import NameOID
-from imgscan.plugins.secureboot_signer import db_allows
+from imgscan.plugins.boot_signature import BootSignature
+from imgscan.plugins.secureboot_ca import SecureBootCa
+from imgscan.plugins.secureboot_signer import SecureBootSigner, db_allows
 
-from imgscan.context import ScanContext
-from imgscan.image import ImageIdentity, OpenedImage
-from imgscan.loader import load_checks
-from imgscan.scan import Options, scan_volume
 from imgscan.signing.authenticode import read_pe
 from imgscan.signing.certs import CertCache
 from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase
@@ -22,7 +20,7 @@ from sample_images.pe_writer import signed_efi
 from sample_images.pki import CODE_SIGNING, Identity, issue
 from sample_images.scenario import load, volume_files
 from sample_images.uefi import boot_manager, owner_key, signing_cas
-from tests.unit.memory import MemoryVolume
+from tests.unit.helpers import at, kinds_of, run_check
 
 BCDBOOT = "Windows/Boot/EFI/bootmgfw.efi"
 RULE = "secureboot-boot-manager-untrusted-signer"
@@ -35,14 +33,27 @@ def _db(*certs: Identity, hashes: frozenset[bytes] = frozenset()) -> SignatureDa
     return SignatureDatabase("host-db.bin", "0" * 64, tuple(c.der for c in certs), names, hashes)
 
 
+@cache
+def _image() -> tuple[tuple[str, bytes], ...]:
+    return tuple(dict(volume_files(load("uefi-healthy"))).items())
+
+
+def _healthy() -> dict[str, bytes | None]:
+    """A healthy UEFI image's files, built once for the module (its boot manager is replaced per test)."""
+    return dict(_image())
+
+
 def _scan(boot: bytes, target: FirmwareTarget = UNKNOWN) -> dict:
-    scenario = load("uefi-healthy")
-    volume = MemoryVolume(dict(volume_files(scenario)) | {BCDBOOT: boot})
-    opened = OpenedImage(
-        volume=volume,
-        info=ImageIdentity("memory:boot", "0" * 64, "memory"),
-    )
-    return scan_volume(opened, ScanContext(date(2026, 12, 1), firmware=target), load_checks(), Options()).report
+    """The boot-file checks alone (this rule's, and the two whose rules it must not overlap) on the image's
+    `boot` kind, as a report gives their findings and the rule's `target_db` inventory."""
+    kinds = kinds_of(SecureBootSigner, _healthy() | {BCDBOOT: boot}, "memory")
+    report: dict = {"findings": [], "inventory": {}}
+    for check in (SecureBootSigner, SecureBootCa, BootSignature):
+        ran = run_check(check, at("2026-12-01", "memory", firmware=target), **kinds)
+        report["findings"] += [f.to_dict() for f in ran.stamped]
+        for item in ran.inventory:
+            report["inventory"].setdefault(item.section, []).append(item.item)
+    return report
 
 
 def _found(report: dict, rule: str = RULE) -> list[dict]:

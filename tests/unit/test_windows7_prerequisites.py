@@ -7,19 +7,21 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from imgscan.plugins.esu_prerequisites import EsuPrerequisites
+from imgscan.plugins.sha2_support import Sha2Support
 
 from imgscan.servicing import _manifest_facts
-from sample_images.scenario import PackageSpec, load
+from sample_images.scenario import PackageSpec, load, volume_files
 from tests.conftest import REALDATA
-from tests.unit.memory import memory_scan
+from tests.unit.helpers import at, findings_of
 
 REAL_CATALOGS = REALDATA / "catalogs"
-RULES = ("sha2-support-missing", "esu-prerequisites-missing")
 
 
 def _found(scenario, as_of: date, horizon_days: int = 365) -> dict[str, dict]:
-    report = memory_scan(scenario, as_of, horizon_days=horizon_days).report
-    return {f["rule"]: f for f in report["findings"] if f["rule"] in RULES}
+    """The two checks alone on the scenario's kinds, their findings by rule as a report gives them."""
+    context = at(as_of.isoformat(), horizon_days=horizon_days)
+    return {f["rule"]: f for f in findings_of((Sha2Support, EsuPrerequisites), dict(volume_files(scenario)), context)}
 
 
 def test_sha2_support_missing_follows_the_day_sha2_only_updates_start():

@@ -1,5 +1,6 @@
 """Issue 22, in-process: finding identities, one cause per group, the ignore file's clock and checks,
-the as-of status words, and the fleet's findings table, on every sample scenario."""
+the as-of status words, and the fleet's findings table, on every sample scenario. Whole scans, so beside
+the unit layer rather than in it."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from imgscan.views.sarif import to_sarif
 from sample_images.scenario import load, volume_files
 from tests.unit.memory import memory_scan
 
-SCENARIOS = sorted(p.stem for p in (Path(__file__).parents[2] / "sample_images" / "scenarios").glob("*.toml"))
+SCENARIOS = sorted(p.stem for p in (Path(__file__).parents[1] / "sample_images" / "scenarios").glob("*.toml"))
 ADDED = ("id", "caused_by", "explains", "gating_severity")  # the fields a report saved before issue 22 lacks
 KB2731847 = "Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0"
 
