@@ -117,6 +117,7 @@ def test_a_report_from_ntfs_holds_only_plain_values(tmp_path):
     shows a folder name as it is (a profile that ProfileList does not list is named by its folder)."""
     from datetime import date
 
+    from imgscan.context import ScanContext
     from imgscan.loader import load_checks
     from imgscan.scan import scan
     from sample_images.build import build
@@ -125,7 +126,7 @@ def test_a_report_from_ntfs_holds_only_plain_values(tmp_path):
     scenario = load("healthy")
     scenario.profiles[0].listed = False
     image = build(scenario, tmp_path, ("vhdx",))["vhdx"]
-    report = scan(image, date(2013, 7, 1), load_checks(None)).report
+    report = scan(image, ScanContext(date(2013, 7, 1)), load_checks(None)).report
     names = [h.get("name") for h in report["inventory"]["hives"]]
     assert scenario.profiles[0].name in names and _plain(report)
 
