@@ -24,6 +24,7 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
 from imgscan.errors import UnreadableImage
+from imgscan.external import ToolMissing, ToolTimedOut, run_tool
 
 TOOL = "wimlib-imagex"
 TIMEOUT = 1800  # seconds; wimlib detects cycles itself, this only bounds a stuck process
@@ -59,23 +60,14 @@ class WimInfo:
 
 def _run(args: list[str], path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
-        process = subprocess.Popen(
-            [TOOL, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-        )
-    except FileNotFoundError as exc:
+        process = run_tool([TOOL, *args], TIMEOUT, env)
+    except ToolMissing as exc:
         raise UnreadableImage(str(path), f"{TOOL} is not installed", "install Debian's wimtools (scripts/setup.sh)") from exc
-    with process:
-        try:
-            stdout, stderr = process.communicate(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired as exc:
-            raise UnreadableImage(str(path), f"wimlib did not finish within {TIMEOUT} s", "is the WIM damaged?") from exc
-        finally:  # also on Ctrl-C: wimlib must be gone before the directory it writes to is removed
-            if process.returncode is None:
-                process.kill()
-                process.wait()
+    except ToolTimedOut as exc:
+        raise UnreadableImage(str(path), f"wimlib did not finish within {TIMEOUT} s", "is the WIM damaged?") from exc
     if process.returncode != 0:
-        raise UnreadableImage(str(path), f"wimlib: {_first_error(stderr)}", "is the WIM complete and undamaged?")
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+        raise UnreadableImage(str(path), f"wimlib: {_first_error(process.stderr)}", "is the WIM complete and undamaged?")
+    return process
 
 
 def _first_error(stderr: bytes) -> str:

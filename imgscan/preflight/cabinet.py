@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imgscan.errors import ImgscanError
+from imgscan.external import ToolMissing, ToolTimedOut, run_tool
 
 TOOL = "cabextract"
 TIMEOUT = 600  # seconds; libmspack stops on damaged data itself, this only bounds a stuck process
@@ -33,21 +34,16 @@ class Member:
 
 def _run(args: list[str], path: Path) -> subprocess.CompletedProcess[bytes]:
     try:
-        process = subprocess.Popen([TOOL, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except FileNotFoundError as exc:
+        process = run_tool([TOOL, *args], TIMEOUT)
+    except ToolMissing as exc:
         raise UpdateUnreadable(str(path), f"{TOOL} is not installed", "install Debian's cabextract (scripts/setup.sh)") from exc
-    with process:
-        try:
-            stdout, stderr = process.communicate(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired as exc:
-            raise UpdateUnreadable(str(path), f"cabextract did not finish within {TIMEOUT} s", "is the cabinet damaged?") from exc
-        finally:  # also on Ctrl-C: cabextract must be gone before the folder it writes to is removed
-            if process.returncode is None:
-                process.kill()
-                process.wait()
+    except ToolTimedOut as exc:
+        raise UpdateUnreadable(str(path), f"cabextract did not finish within {TIMEOUT} s", "is the cabinet damaged?") from exc
     if process.returncode != 0:
-        raise UpdateUnreadable(str(path), f"not a readable cabinet: {_first_error(stderr, path)}", "is the file complete?")
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+        raise UpdateUnreadable(
+            str(path), f"not a readable cabinet: {_first_error(process.stderr, path)}", "is the file complete?"
+        )
+    return process
 
 
 def _first_error(stderr: bytes, path: Path) -> str:
