@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imgscan.hives import Hive
+from imgscan.numerals import ascii_int
 
 CURRENT_VERSION = r"Microsoft\Windows NT\CurrentVersion"
 
@@ -48,7 +49,7 @@ def read_os_version(software: Hive | None) -> OsVersion | None:
     build = text("CurrentBuildNumber") or text("CurrentBuild")
     return OsVersion(
         version=text("CurrentVersion"),
-        build=int(build) if build and build.isdecimal() else None,
+        build=ascii_int(build),
         product=text("ProductName"),
         service_pack=text("CSDVersion"),
         winre=text("WinREVersion"),

@@ -19,6 +19,7 @@ from imgscan.artefacts.machine_hives import MACHINE_HIVES
 from imgscan.errors import XML_ERRORS
 from imgscan.image.partitions import Partition
 from imgscan.kinds import ErrorList, Kind, Section
+from imgscan.numerals import ascii_int
 from imgscan.signing.authenticode import PeFile, read_pe
 from imgscan.signing.secureboot import SecureBootState, secure_boot_state
 
@@ -99,7 +100,7 @@ def _winre_offset(art: Loader, errors: list[dict[str, str]]) -> int | None:
         return None
     location = root.find("WinreLocation")
     offset = location.get("offset") if location is not None else None
-    return int(offset) if offset and offset.isdecimal() else None
+    return ascii_int(offset)
 
 
 def inventory(boot: Boot, _: InventoryContext) -> Section:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from imgscan.numerals import ascii_int
+from imgscan.os_version import read_os_version
 from imgscan.servicing import _manifest_facts
 from imgscan.servicing_levels import _kb_number as kb_number
 
@@ -24,3 +26,19 @@ def test_the_same_manifest_in_utf8_is_read() -> None:
 
 def test_a_kb_with_a_superscript_digit_is_no_number() -> None:
     assert kb_number("KB2²") == 0 and kb_number("KB2705219") == 2705219
+
+
+@pytest.mark.parametrize("text", ["9" * 5000, "٣", "²", "-1", " 7", "", None])
+def test_a_numeral_windows_would_not_write_is_no_number(text: str | None) -> None:
+    # int() raises on 5,000 digits and accepts Arabic-Indic digits; neither is a build number or offset
+    assert ascii_int(text) is None
+
+
+def test_a_build_number_of_5000_digits_is_no_build() -> None:
+    class Software:
+        def value(self, key: str, name: str) -> str | None:
+            return {"CurrentBuildNumber": "7" * 5000, "ProductName": "Windows 7 Professional"}.get(name)
+
+    version = read_os_version(Software())  # type: ignore[arg-type]
+    assert version is not None and version.build is None and version.product == "Windows 7 Professional"
+    assert ascii_int("7601") == 7601
