@@ -100,17 +100,16 @@ class NotAPe(ValueError):
 
 def read_pe(path: str, data: bytes, judge: Judge) -> PeFile:
     """Every embedded signature of a PE file, judged, with the image hash under each digest algorithm used.
-    Never raises: a file it cannot read, or that carries no signature, has a `problem`; a signature that
-    cannot be read has one of its own (fuzz/fuzz_authenticode.py)."""
+    Never raises: a file it cannot read has a `problem`; a signature that cannot be read has one of its own
+    (fuzz/fuzz_authenticode.py). An unsigned file is readable: no signatures, and its image hash, which is
+    all firmware can start it by."""
     sha256 = hashlib.sha256(data).hexdigest()
     try:
         layout = _layout(data)
     except NotAPe as exc:
         return PeFile(path, sha256, problem=str(exc))
     signatures = tuple(_signature(path, blob, judge) for blob in _certificates(data, layout.table))
-    if not signatures:
-        return PeFile(path, sha256, problem="not signed: the PE has no Authenticode signature")
-    # SHA-256 always: firmware dbx lists revoked boot files by their SHA-256 image hash
+    # SHA-256 always, signed or not: a db or dbx lists a boot file by its SHA-256 image hash
     algorithms = {s.digest_algorithm for s in signatures if s.digest_algorithm} | {"sha256"}
     hashes = {algorithm: _image_hash(data, layout, algorithm) for algorithm in sorted(algorithms)}
     return PeFile(path, sha256, signatures, hashes)
