@@ -38,6 +38,8 @@ def implausible(path: Path, fmt: str) -> str | None:
         if head.startswith(b"# Disk DescriptorFile"):
             for name in EXTENT.findall(head):
                 extent = path.parent / name.decode("utf-8", "replace")
+                if _outside(extent, path.parent):
+                    return f"extent {name.decode('utf-8', 'replace')!r} lies outside the descriptor's folder"
                 try:
                     why = _sparse_extent(extent) if extent.is_file() else None
                 except (OSError, ValueError):  # a name no file system holds (too long, NUL): dissect says so
@@ -49,6 +51,16 @@ def implausible(path: Path, fmt: str) -> str | None:
     if fmt == "vhdx":
         return _vhdx(path)
     return None
+
+
+def _outside(extent: Path, folder: Path) -> bool:
+    """An extent named by an absolute path, `..` or a link leading out of the descriptor's folder: a forged
+    descriptor must not make imgscan read files of the analyst's machine (VMware keeps a VM's extents
+    beside its descriptor; a copied VM keeps them there too)."""
+    try:
+        return not extent.resolve().is_relative_to(folder.resolve())
+    except (OSError, ValueError, RuntimeError):  # a name no file system holds (NUL, a link loop): dissect says so
+        return False
 
 
 def _sparse_extent(path: Path) -> str | None:
