@@ -18,7 +18,7 @@ FORGED = b"KDMV" + struct.pack("<II", 1, 3) + struct.pack("<QQQQ", 1 << 40, 128,
 def _descriptor(folder: Path, extent: str) -> Path:
     path = folder / "disk.vmdk"
     path.write_bytes(
-        b"# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"monolithicSparse\"\n\n"
+        b'# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicSparse"\n\n'
         + f'RW 2097152 SPARSE "{extent}"\n'.encode()
     )
     return path
