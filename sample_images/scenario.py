@@ -19,6 +19,7 @@ import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import tomllib
 
@@ -147,7 +148,7 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _merged(name: str) -> dict:
+def _merged(name: str) -> dict[str, Any]:
     """A scenario file, with `extends = "other"` merging the other file underneath
     (lists of tables such as [[package]] appended, tables merged, other values replaced)."""
     data = tomllib.loads((SCENARIOS / f"{name}.toml").read_text(encoding="utf-8"))
@@ -165,11 +166,11 @@ def _merged(name: str) -> dict:
     return merged
 
 
-def _packages(entries: list[dict]) -> list[PackageSpec]:
+def _packages(entries: list[dict[str, Any]]) -> list[PackageSpec]:
     return [PackageSpec(**(p | {"signed": _utc(p["signed"]), "installed": _utc(p["installed"])})) for p in entries]
 
 
-def _signers(entries: dict[str, dict]) -> dict[str, SignerSpec]:
+def _signers(entries: dict[str, dict[str, Any]]) -> dict[str, SignerSpec]:
     return {
         key: SignerSpec(v["name"], _utc(v["not_before"]), _utc(v["not_after"]), v.get("lifetime", False))
         for key, v in entries.items()

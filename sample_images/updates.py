@@ -66,6 +66,8 @@ SAMPLES = {
     ),
     "expires": UpdateSpec("KB9900004", timestamp=False, container="cab"),
     "untrusted": UpdateSpec("KB9900005", trusted=False),
+    # built for a newer servicing stack than the image runs and than the sample SSU installs (6.1.7601.24384)
+    "newer-stack": UpdateSpec("KB9900006", needs_stack="6.1.7601.24516"),
 }
 
 

@@ -109,7 +109,8 @@ def test_without_a_servicing_stack_update_every_fact_is_named_in_one_reason(verd
     assert [r["code"] for r in update["reasons"]] == ["servicing-stack-too-old"]
     message = str(reason["message"])
     assert f"needs Microsoft-Windows-ServicingStack {_built_for(tmp_path)} or later and has 6.1.7601.17514" in message
-    assert "Microsoft-Windows-Foundation-Package~31bf3856ad364e35~amd64~~6.1.7601.17514.mum: no servicing stack update" in message
+    assert "(no servicing stack update is installed: the stack of the build Windows was installed with: " in message
+    assert "Microsoft-Windows-Foundation-Package~31bf3856ad364e35~amd64~~6.1.7601.17514.mum)" in message
     assert "signed with SHA-2 only" in message
     assert "servicing stack update KB4537829 of February 11, 2020 or a later one and has none" in message
 

@@ -101,7 +101,8 @@ class ImageFacts:
     judge: CatalogJudge = field(compare=False, repr=False)
     eku_mitigation: str | None = None  # KB2749655/KB2756872 when installed: it changes catalog verdicts
     servicing_stack: tuple[int, ...] = ()  # the servicing stack version the image runs; (): unknown
-    servicing_stack_source: str = "not read"  # where it was read, or why it is unknown
+    servicing_stack_source: str = ""  # where it was read (a registry value or a .mum): the evidence
+    servicing_stack_basis: str = "not read"  # how that says it, or why it is unknown
 
     @property
     def is_windows7_sp1(self) -> bool:
@@ -128,7 +129,7 @@ def from_artefacts(art: Artefacts) -> ImageFacts:
     os = art.get(MACHINE_HIVES).os_version
     architecture, source = _architecture(art, installed)
     free, free_source = _free_space(art)
-    stack, stack_source = _servicing_stack(art.get(MACHINE_HIVES).software, packages)
+    stack, stack_source, stack_basis = _servicing_stack(art.get(MACHINE_HIVES).software, packages)
     return ImageFacts(
         windows_version=os.version if os else None,
         build=os.build if os else None,
@@ -147,6 +148,7 @@ def from_artefacts(art: Artefacts) -> ImageFacts:
         eku_mitigation=art.get(PACKAGES).mitigation,
         servicing_stack=stack,
         servicing_stack_source=stack_source,
+        servicing_stack_basis=stack_basis,
     )
 
 
@@ -175,25 +177,27 @@ def _installed_package(package: Package, problems: list[tuple[str, str]]) -> Ins
     )
 
 
-def _servicing_stack(software: Hive | None, packages: list[Package]) -> tuple[tuple[int, ...], str]:
-    """The servicing stack version the image runs, as Windows knows it, and where it was read."""
+def _servicing_stack(software: Hive | None, packages: list[Package]) -> tuple[tuple[int, ...], str, str]:
+    """The servicing stack version the image runs as Windows knows it, where that was read, and how it says so."""
     key = stack_data().image_key
     names = software.values(found) if software is not None and (found := software.key(key)) is not None else None
     versions = [(parse_version(name), name) for name in names or {}]
     if any(v for v, _ in versions):
         version, name = max(versions)
-        return version, rf"SOFTWARE\{key} {name}"
+        return version, rf"SOFTWARE\{key}\{name}", "the highest stack the registry names, the one CBS runs"
     ssus = [(parse_version(p.servicing_stack_version), p) for p in packages if p.installed and p.servicing_stack_version]
     if any(v for v, _ in ssus):
         version, ssu = max(((v, p) for v, p in ssus if v), key=lambda found: found[0])
-        return version, f"{ssu.mum_path or ssu.identity}: the newest installed servicing stack update"
+        return version, ssu.mum_path or ssu.identity, f"what the newest installed servicing stack update, {ssu.kb}, installs"
     foundation = [p for p in packages if p.installed and p.identity.lower().startswith(FOUNDATION)]
     if foundation:
         base = max(foundation, key=lambda p: parse_version(p.identity.split("~")[-1]))
-        return parse_version(base.identity.split("~")[-1]), (
-            f"{base.mum_path or base.identity}: no servicing stack update installed, the stack Windows was installed with"
+        return (
+            parse_version(base.identity.split("~")[-1]),
+            base.mum_path or base.identity,
+            "no servicing stack update is installed: the stack of the build Windows was installed with",
         )
-    return (), rf"neither SOFTWARE\{key}, an installed servicing stack update nor the foundation package says"
+    return (), rf"SOFTWARE\{key}", "neither the registry, an installed servicing stack update nor the Foundation package says"
 
 
 def _architecture(art: Artefacts, packages: tuple[InstalledPackage | None, ...]) -> tuple[str | None, str]:

@@ -29,8 +29,6 @@ from imgscan.preflight.reasons import EVIDENCE_LIMIT, Reason
 from imgscan.preflight.stackdata import parse_version, stack_data, version_text
 from imgscan.servicing_levels import Update, windows7_servicing
 
-CODE = "servicing-stack-too-old"
-
 
 @dataclass(frozen=True)
 class Need:
@@ -54,7 +52,7 @@ def servicing_stack_reason(update: UpdatePackage, facts: ImageFacts, sha2_only: 
         f"it needs {n.needs} and has {n.has} ({n.why})" for n in needs
     )
     return Reason(
-        CODE,
+        "servicing-stack-too-old",
         message,
         needs[0].hresult,
         " ".join(dict.fromkeys(n.fix for n in needs)),
@@ -74,7 +72,7 @@ def stack_notes(update: UpdatePackage, facts: ImageFacts) -> tuple[str, ...]:
     required, manifest = required_stack(update)
     if any(required[2:]) and not facts.servicing_stack:  # a bare floor ("6.0.0.0") every stack of its Windows meets
         wanted = version_text(required)
-        return (f"servicing stack version not checked ({manifest} needs {wanted}): {facts.servicing_stack_source}",)
+        return (f"servicing stack version not checked ({manifest} needs {wanted}): {facts.servicing_stack_basis}",)
     return ()
 
 
@@ -106,7 +104,7 @@ def _manifest_need(update: UpdatePackage, facts: ImageFacts) -> Need | None:
         also = f" (for Windows {facts.windows_version}: {newest.kb} of {newest.released:%B %Y}, the newest imgscan lists)"
     return Need(
         f"Microsoft-Windows-ServicingStack {wanted} or later",
-        f"{have} ({facts.servicing_stack_source})",
+        f"{have} ({facts.servicing_stack_basis}: {facts.servicing_stack_source})",
         f"{manifest} names {wanted} as the servicing stack it was built for; CBS refuses the package and WUSA says "
         f'"{data.wusa_message}"',
         data.hresult,
@@ -114,7 +112,7 @@ def _manifest_need(update: UpdatePackage, facts: ImageFacts) -> Need | None:
         "in the image first.",
         (
             {"path": f"{update.path}!{manifest}", "installerAssembly": f"Microsoft-Windows-ServicingStack {wanted}"},
-            {"path": facts.servicing_stack_source, "servicing_stack": have},
+            {"path": facts.servicing_stack_source, "servicing_stack": have, "read_as": facts.servicing_stack_basis},
         ),
         (*data.manifest_sources, *data.image_sources, *((newest.source,) if newest else ())),
     )

@@ -214,20 +214,24 @@ def test_an_update_whose_parent_another_update_brings_comes_after_it():
 
 def test_a_manifest_built_for_a_newer_servicing_stack_fails_with_the_code_cbs_gives():
     needs = update(UpdateSpec("KB9900025", needs_stack="6.1.7601.24516"))
-    older = judge(needs, facts(servicing_stack=(6, 1, 7601, 24000), servicing_stack_source="the SSU's .mum"), AS_OF, HORIZON)
+    image = facts(servicing_stack=(6, 1, 7601, 24000), servicing_stack_source="KB4490628.mum", servicing_stack_basis="its SSU")
+    older = judge(needs, image, AS_OF, HORIZON)
     assert (older.status, older.hresult, [r.code for r in older.reasons]) == (
         "will-not-install",
         "0x800F0823",
         ["servicing-stack-too-old"],
     )
     reason = older.reasons[0]
-    assert "needs Microsoft-Windows-ServicingStack 6.1.7601.24516 or later and has 6.1.7601.24000 (the SSU's .mum)" in reason.message
+    assert (
+        "needs Microsoft-Windows-ServicingStack 6.1.7601.24516 or later and has 6.1.7601.24000 (its SSU: KB4490628.mum)"
+        in reason.message
+    )
     assert "Windows Modules Installer must be updated" in reason.message and "update.mum" in reason.message
     assert "6.1.7601.24516" in reason.fix and "KB4592510" in reason.fix  # the newest SSU windows7_servicing.toml lists
     assert any(s.endswith("troubleshoot-windows-update-error-0x800f0823") for s in reason.references)
-    assert {e["path"] for e in reason.evidence} == {f"{needs.path}!update.mum", "the SSU's .mum"}
+    assert {e["path"] for e in reason.evidence} == {f"{needs.path}!update.mum", "KB4490628.mum"}
     assert judge(needs, facts(servicing_stack=(6, 1, 7601, 24516)), AS_OF, HORIZON).status == "installs"
-    unknown = judge(needs, facts(servicing_stack_source="nothing says"), AS_OF, HORIZON)
+    unknown = judge(needs, facts(servicing_stack_basis="nothing says"), AS_OF, HORIZON)
     assert unknown.status == "installs"
     assert "servicing stack version not checked (update.mum needs 6.1.7601.24516): nothing says" in unknown.notes
 
@@ -261,4 +265,4 @@ def test_a_servicing_stack_update_of_the_folder_comes_before_the_update_built_fo
     stuck = plan([needs, older], image, AS_OF, HORIZON)
     assert [s.update.kb for s in stuck.steps] == ["KB4523206"]
     assert [(v.kb, v.hresult) for v in stuck.blocked] == [("KB9900026", "0x800F0823")]
-    assert "has 6.1.7601.24500 (Windows6.1-KB4523206-x64.msu, installed before)" in stuck.blocked[0].reasons[0].message
+    assert "has 6.1.7601.24500 (installed before: Windows6.1-KB4523206-x64.msu)" in stuck.blocked[0].reasons[0].message
