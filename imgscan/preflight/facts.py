@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from imgscan.preflight.manifest import Identity
-from imgscan.preflight.stackdata import parse_version, stack_data
+from imgscan.preflight.stackdata import kb_number, parse_version, stack_data
 from imgscan.servicing import STATES
 
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ class ImageFacts:
     servicing_stack: tuple[int, ...] = ()  # the servicing stack version the image runs; (): unknown
     servicing_stack_source: str = ""  # where it was read (a registry value or a .mum): the evidence
     servicing_stack_basis: str = "not read"  # how that says it, or why it is unknown
+    all_ssus: tuple[str, ...] = ()  # installed servicing stack updates of any release, oldest KB first
 
     @property
     def is_windows7_sp1(self) -> bool:
@@ -120,7 +121,7 @@ def from_artefacts(art: Artefacts) -> ImageFacts:
     """The facts of an image as today's artefact kinds hold them (the one place that knows where they live)."""
     from imgscan.artefacts import CATALOGS, MACHINE_HIVES, PACKAGES, PENDING, SIGNATURE_JUDGE
     from imgscan.artefacts.catalog_set import store_problems
-    from imgscan.servicing_levels import servicing_level
+    from imgscan.servicing_levels import is_ssu, servicing_level
 
     packages = art.get(PACKAGES).packages
     catalogs = art.get(CATALOGS).catalogs
@@ -149,6 +150,7 @@ def from_artefacts(art: Artefacts) -> ImageFacts:
         servicing_stack=stack,
         servicing_stack_source=stack_source,
         servicing_stack_basis=stack_basis,
+        all_ssus=tuple(sorted({p.kb for p in packages if p.installed and p.kb and is_ssu(p)}, key=kb_number)),
     )
 
 

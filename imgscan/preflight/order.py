@@ -81,6 +81,7 @@ def installed(facts: ImageFacts, update: UpdatePackage, verdict: UpdateVerdict) 
         servicing_stack_basis="installed before" if raised else facts.servicing_stack_basis,
         sha2_support=facts.sha2_support or (update.kb if update.kb in {u.kb for u in data.sha2_support} else None),
         ssus=facts.ssus + ((update.kb,) if update.kb and sha2_era_ssu(update.kb, stack) else ()),
+        all_ssus=facts.all_ssus + ((update.kb,) if update.kb and (stack or update.kb in data.ssu_kbs) else ()),
         esu_licensing=facts.esu_licensing or (update.kb if update.kb in {u.kb for u in data.esu_licensing} else None),
     )
 

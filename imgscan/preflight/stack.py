@@ -26,7 +26,7 @@ from datetime import date
 from imgscan.preflight.facts import ImageFacts
 from imgscan.preflight.package import UpdatePackage
 from imgscan.preflight.reasons import EVIDENCE_LIMIT, Reason
-from imgscan.preflight.stackdata import parse_version, stack_data, version_text
+from imgscan.preflight.stackdata import kb_number, parse_version, stack_data, version_text
 from imgscan.servicing_levels import Update, windows7_servicing
 
 
@@ -41,6 +41,7 @@ class Need:
     fix: str
     evidence: tuple[dict[str, object], ...]
     sources: tuple[str, ...]
+    ssu: str | None = None  # the servicing stack update the fix names (a later one fulfils it too)
 
 
 def servicing_stack_reason(update: UpdatePackage, facts: ImageFacts, sha2_only: list[str]) -> Reason | None:
@@ -55,10 +56,15 @@ def servicing_stack_reason(update: UpdatePackage, facts: ImageFacts, sha2_only: 
         "servicing-stack-too-old",
         message,
         needs[0].hresult,
-        " ".join(dict.fromkeys(n.fix for n in needs)),
+        " ".join(dict.fromkeys(n.fix for n in needs if not _fulfilled_by_another(n, needs))),
         tuple(e for n in needs for e in n.evidence),
         tuple(dict.fromkeys(s for n in needs for s in n.sources)),
     )
+
+
+def _fulfilled_by_another(need: Need, needs: list[Need]) -> bool:
+    """Whether the fix of another need installs a later servicing stack update than this one names."""
+    return need.ssu is not None and any(kb_number(n.ssu) > kb_number(need.ssu) for n in needs if n.ssu)
 
 
 def required_stack(update: UpdatePackage) -> tuple[tuple[int, ...], str]:
@@ -89,6 +95,7 @@ def _sha2_need(update: UpdatePackage, facts: ImageFacts, sha2_only: list[str]) -
         f"Install {ssu.kb} or a later servicing stack update in the image first.",
         tuple({"path": f"{update.path}!{name}", "digest": "SHA-2 only"} for name in sha2_only[:EVIDENCE_LIMIT]),
         (*data.sha2_sources, ssu.source),
+        ssu.kb,
     )
 
 
@@ -119,20 +126,21 @@ def _manifest_need(update: UpdatePackage, facts: ImageFacts) -> Need | None:
 
 
 def _page_need(update: UpdatePackage, facts: ImageFacts) -> Need | None:
-    need = next((n for n in stack_data().updates if n.kb == update.kb and n.windows == facts.windows_version), None)
-    if need is None or (facts.ssus and _kb_number(facts.ssus[-1]) >= _kb_number(need.ssu)):
+    need = next((n for n in stack_data().updates if update.kb in n.kbs and n.windows == facts.windows_version), None)
+    installed = facts.all_ssus or facts.ssus
+    if need is None or (installed and kb_number(installed[-1]) >= kb_number(need.ssu)):
         return None
-    ssu = next((u for u in windows7_servicing().ssus if u.kb == need.ssu), None)
-    day = f" of {ssu.released:%B} {ssu.released.day}, {ssu.released.year}" if ssu and ssu.released else ""
-    has = f"{facts.ssus[-1]}{_released(facts.ssus[-1])}" if facts.ssus else "none of March 2019 or later"
+    day = need.ssu_released
+    listed = next((u.source for u in windows7_servicing().ssus if u.kb == need.ssu), None)
     return Need(
-        f"servicing stack update {need.ssu}{day} or a later one",
-        has,
+        f"servicing stack update {need.ssu} of {day:%B} {day.day}, {day.year} or a later one",
+        f"{installed[-1]}{_released(installed[-1])}" if installed else "none",
         f"Microsoft: {need.why}",
         need.hresult,
         f"Install {need.ssu} or a later servicing stack update in the image first.",
-        ({"path": update.path, "kb": update.kb, "needs": need.ssu, "installed_ssus": list(facts.ssus)},),
-        (need.source, *((ssu.source,) if ssu else ())),
+        ({"path": update.path, "kb": update.kb, "needs": need.ssu, "installed_ssus": list(installed)},),
+        (need.source, *((listed,) if listed else ())),
+        need.ssu,
     )
 
 
@@ -145,7 +153,3 @@ def _newest_ssu(facts: ImageFacts) -> Update | None:
 def _released(kb: str) -> str:
     day = next((u.released for u in windows7_servicing().ssus if u.kb == kb), None)
     return f" of {day:%B %Y}" if day else ""
-
-
-def _kb_number(kb: str) -> int:
-    return int(kb[2:]) if kb[2:].isdecimal() else 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 
@@ -21,9 +22,10 @@ else:  # the same parser, from PyPI
 class UpdateNeed:
     """A servicing stack update that an update's Microsoft page says must be installed before it."""
 
-    kb: str  # the update
+    kbs: tuple[str, ...]  # the updates the fact is about
     windows: str  # "6.1": the Windows version the fact is about
     ssu: str  # the first servicing stack update that fulfils it; a later one does too
+    ssu_released: date
     hresult: str  # the code the page gives when it is missing
     why: str
     source: str
@@ -50,7 +52,8 @@ def stack_data() -> StackData:
         wusa_message=data["manifest"]["wusa_message"],
         manifest_sources=tuple(data["manifest"]["sources"]),
         updates=tuple(
-            UpdateNeed(e["kb"], e["windows"], e["ssu"], e["hresult"], e["why"], e["source"]) for e in data.get("updates", [])
+            UpdateNeed(tuple(e["kbs"]), e["windows"], e["ssu"], e["ssu_released"], e["hresult"], e["why"], e["source"])
+            for e in data.get("updates", [])
         ),
     )
 
@@ -63,3 +66,8 @@ def parse_version(text: str | None) -> tuple[int, ...]:
 
 def version_text(version: tuple[int, ...]) -> str:
     return ".".join(str(n) for n in version)
+
+
+def kb_number(kb: str | None) -> int:
+    """A KB's number, to order updates by age: KB articles are numbered in the order they are created (0: not a KB)."""
+    return int(kb[2:]) if kb and kb[2:].isascii() and kb[2:].isdigit() else 0

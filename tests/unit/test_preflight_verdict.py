@@ -243,7 +243,8 @@ def test_one_reason_names_every_fact_by_which_the_stack_is_too_old_with_the_firs
     bare = judge(update(spec), facts(ssus=(), servicing_stack=(6, 1, 7601, 17514)), AS_OF, HORIZON)
     stack = [r for r in bare.reasons if r.code == "servicing-stack-too-old"]
     assert len(stack) == 1 and stack[0].hresult == "0x80092004" and stack[0].message.count("; it needs ") == 2
-    assert "KB4490628" in stack[0].fix and "KB4537829" in stack[0].fix and "6.1.7601.24516" in stack[0].fix
+    assert "KB4537829" in stack[0].fix and "6.1.7601.24516" in stack[0].fix
+    assert "KB4490628" not in stack[0].fix  # the February 2020 SSU fulfils SHA-2's need for one of March 2019 too
     march = judge(update(spec), facts(ssus=("KB4490628",), servicing_stack=(6, 1, 7601, 24516)), AS_OF, HORIZON)
     assert [(r.code, r.hresult) for r in march.reasons] == [("servicing-stack-too-old", "0x80070643")]
     assert "it needs servicing stack update KB4537829 of February 11, 2020 or a later one and has KB4490628 of March 2019" in (
@@ -266,3 +267,17 @@ def test_a_servicing_stack_update_of_the_folder_comes_before_the_update_built_fo
     assert [s.update.kb for s in stuck.steps] == ["KB4523206"]
     assert [(v.kb, v.hresult) for v in stuck.blocked] == [("KB9900026", "0x800F0823")]
     assert "has 6.1.7601.24500 (installed before: Windows6.1-KB4523206-x64.msu)" in stuck.blocked[0].reasons[0].message
+
+
+@pytest.mark.parametrize(
+    ("installed", "status"), [((), "will-not-install"), (("KB3177467",), "installs"), (("KB3177467", "KB4490628"), "installs")]
+)
+def test_the_september_2018_rollup_needs_kb3177467_or_a_later_servicing_stack_update(installed, status):
+    verdict = judge(
+        update(UpdateSpec("KB4457144", release_type="Security Update")), facts(ssus=(), all_ssus=installed), AS_OF, HORIZON
+    )
+    assert verdict.status == status
+    if status == "will-not-install":
+        assert [(r.code, r.hresult) for r in verdict.reasons] == [("servicing-stack-too-old", "0x8000FFFF")]
+        assert "servicing stack update KB3177467 of September 20, 2016 or a later one and has none" in verdict.reasons[0].message
+        assert any("techcommunity.microsoft.com" in s for s in verdict.reasons[0].references)
