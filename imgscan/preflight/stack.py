@@ -89,7 +89,7 @@ def _sha2_need(update: UpdatePackage, facts: ImageFacts, sha2_only: list[str]) -
     ssu = data.first_sha2_ssu
     return Need(
         f"a servicing stack update of {ssu.released:%B %Y} or later ({ssu.kb}, or one that replaces it)",
-        "none",
+        f"none of {ssu.released:%B %Y} or later",
         f"its catalogs are signed with SHA-2 only ({len(sha2_only)} of {len(update.catalogs)}): Windows cannot verify them",
         "0x80092004",
         f"Install {ssu.kb} or a later servicing stack update in the image first.",
