@@ -98,6 +98,7 @@ class Package:
     mum_digests: frozenset[bytes] = frozenset()  # SHA-1 and SHA-256 of the .mum, to find it in the catalog
     updates_servicing_stack: bool = False  # its .mum updates the servicing stack component (an SSU)
     identifier: str | None = None  # the manifest's <package identifier>: a KB, or the name of Windows' own package
+    servicing_stack_version: str | None = None  # the Microsoft-Windows-ServicingStack version an SSU installs
 
     @property
     def is_update(self) -> bool:
@@ -138,13 +139,14 @@ def filetime(high: int, low: int) -> datetime | None:
     return datetime(1601, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=ticks // 10)
 
 
-def _manifest_facts(data: bytes) -> tuple[str | None, str | None, bool]:
-    """(identifier, releaseType, whether it updates the servicing stack) from a package manifest;
+def _manifest_facts(data: bytes) -> tuple[str | None, str | None, str | None]:
+    """(identifier, releaseType, the servicing stack version it installs) from a package manifest;
     raises ValueError when it is not a manifest.
 
-    A servicing stack update names the servicing stack component among the assemblies its `update`
-    elements install. Every package also names that component in `installerAssembly` (the servicing
-    stack version it needs), which says nothing about what the package updates, so only `update` counts.
+    A servicing stack update names the servicing stack component, with the version it installs, among
+    the assemblies its `update` elements install ("" when it names no version). Every package also names
+    that component in `installerAssembly` (the servicing stack version it needs), which says nothing about
+    what the package updates, so only `update` counts.
     """
     try:
         root = ElementTree.fromstring(data)
@@ -153,12 +155,20 @@ def _manifest_facts(data: bytes) -> tuple[str | None, str | None, bool]:
     package = root.find(f"{ASM_V3}package")
     if root.tag != f"{ASM_V3}assembly" or package is None:
         raise ValueError(".mum is not a package manifest (no asm.v3 assembly/package element)")
-    stack = any(
-        (identity.get("name") or "").lower() == SERVICING_STACK
+    versions = [
+        identity.get("version") or ""
         for update in package.iter(f"{ASM_V3}update")
         for identity in update.iter(f"{ASM_V3}assemblyIdentity")
-    )
+        if (identity.get("name") or "").lower() == SERVICING_STACK
+    ]
+    stack = max(versions, key=_version_key) if versions else None
     return package.get("identifier"), package.get("releaseType"), stack
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """A dotted version as numbers, to compare ("6.1.7601.24545" > "6.1.7601.9999"); () when it is not one."""
+    parts = version.split(".")
+    return tuple(int(p) for p in parts) if all(p.isdecimal() for p in parts) else ()
 
 
 def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]:
@@ -192,13 +202,15 @@ def _package_keys(software: Hive | None) -> list[tuple[Any, dict[str, Any]]]:
     return found
 
 
-def _package(volume: WindowsVolume, identity: str, registration: tuple | None, files: dict[str, str]) -> Package:
+Registration = tuple[int | None, datetime | None, str | None]  # CurrentState, install time, InstallUser
+
+
+def _package(volume: WindowsVolume, identity: str, registration: Registration | None, files: dict[str, str]) -> Package:
     state, install_time, install_user = registration or (None, None, None)
     mum_name, cat_name = files.get(f"{identity.lower()}.mum"), files.get(f"{identity.lower()}.cat")
     mum_path = child_path(PACKAGES_DIR, mum_name) if mum_name else None
     cat_path = child_path(PACKAGES_DIR, cat_name) if cat_name else None
-    identifier = release_type = problem = None
-    stack = False
+    identifier = release_type = problem = stack = None
     digests: frozenset[bytes] = frozenset()
     if mum_path:
         try:
@@ -224,8 +236,9 @@ def _package(volume: WindowsVolume, identity: str, registration: tuple | None, f
         cat_path,
         problem,
         digests,
-        stack,
+        stack is not None,
         identifier,
+        stack or None,
     )
 
 

@@ -19,6 +19,7 @@ import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import tomllib
 
@@ -83,6 +84,7 @@ class PackageSpec:
     files: bool = True
     missing: str | None = None  # ".mum" or ".cat": that file alone is left out of servicing\Packages
     servicing_stack: bool = False  # a servicing stack update: its .mum updates Microsoft-Windows-ServicingStack
+    stack_version: str = "6.1.7601.24000"  # the Microsoft-Windows-ServicingStack version such an update installs
     parent: str = "Microsoft-Windows-Client-Features-Package"  # the package it attaches to ("": none)
     install_location: str | None = None  # InstallLocation; None: the Windows Update download folder of `kb`
     catalog_damage: str | None = None  # "truncate", "text", "garbage-date", "no-members"
@@ -138,13 +140,15 @@ class Scenario:
     current_version: str = "6.1"  # SOFTWARE CurrentVersion: 6.1 for Windows 7, 6.3 for Windows 10 and 11
     boot: BootSpec | None = None  # a UEFI/GPT disk with ESP and recovery partition
     pki: TestPki | None = None  # the test PKI to sign with (None: a fresh one), shared with sample updates
+    # SOFTWARE Component Based Servicing\Version: the servicing stack versions CBS can run (none: no key)
+    servicing_stack_versions: list[str] = field(default_factory=list)
 
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _merged(name: str) -> dict:
+def _merged(name: str) -> dict[str, Any]:
     """A scenario file, with `extends = "other"` merging the other file underneath
     (lists of tables such as [[package]] appended, tables merged, other values replaced)."""
     data = tomllib.loads((SCENARIOS / f"{name}.toml").read_text(encoding="utf-8"))
@@ -162,11 +166,11 @@ def _merged(name: str) -> dict:
     return merged
 
 
-def _packages(entries: list[dict]) -> list[PackageSpec]:
+def _packages(entries: list[dict[str, Any]]) -> list[PackageSpec]:
     return [PackageSpec(**(p | {"signed": _utc(p["signed"]), "installed": _utc(p["installed"])})) for p in entries]
 
 
-def _signers(entries: dict[str, dict]) -> dict[str, SignerSpec]:
+def _signers(entries: dict[str, dict[str, Any]]) -> dict[str, SignerSpec]:
     return {
         key: SignerSpec(v["name"], _utc(v["not_before"]), _utc(v["not_after"]), v.get("lifetime", False))
         for key, v in entries.items()
@@ -208,6 +212,7 @@ def load(name: str) -> Scenario:
         wu_policy=dict(data.get("wu_policy", {})),
         logs=list(data.get("logs", [])),
         current_version=data.get("current_version", "6.1"),
+        servicing_stack_versions=list(data.get("servicing_stack_versions", [])),
         boot=BootSpec(**data["boot"]) if "boot" in data else None,
     )
 
@@ -249,7 +254,7 @@ def _software(s: Scenario, pki: TestPki | None, signers: dict[str, Identity]) ->
     for profile in s.profiles:
         if profile.listed:
             root.set(f"{profiles}\\{profile.sid}", Value.string("ProfileImagePath", f"C:\\Users\\{profile.name}", expand=True))
-    cbs = r"Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages"
+    cbs = rf"{CBS}\Packages"
     for package in [*s.base_packages, *s.packages]:
         if not package.registered:
             continue
@@ -264,6 +269,9 @@ def _software(s: Scenario, pki: TestPki | None, signers: dict[str, Identity]) ->
             Value.string("InstallLocation", location),
             Value.string("InstallUser", "S-1-5-18"),
         ]
+    for version in s.servicing_stack_versions:  # as Windows writes it: the value names the stack's WinSxS folder
+        folder = rf"%SystemRoot%\WinSxS\amd64_microsoft-windows-servicingstack_31bf3856ad364e35_{version}_none_0000000000000000"
+        root.set(rf"{CBS}\Version", Value.string(version, folder, expand=True))
     if pki and s.root_in_image:
         thumbprint = hashlib.sha1(pki.root.der).hexdigest().upper()
         blob = _blob_property(0x03, bytes.fromhex(thumbprint)) + _blob_property(0x20, pki.root.der)
@@ -362,6 +370,7 @@ def volume_files(s: Scenario) -> dict[str, bytes]:
     return files
 
 
+CBS = r"Microsoft\Windows\CurrentVersion\Component Based Servicing"
 MUM_TEMPLATE = """<?xml version="1.0" encoding="utf-8" standalone="yes"?>
 <assembly xmlns="urn:schemas-microsoft-com:asm.v3" manifestVersion="1.0">
   <assemblyIdentity name="{name}" version="{version}" language="{language}"
@@ -382,7 +391,7 @@ PARENT = """
 SSU_UPDATE = """
     <update name="{number}-1_neutral_GDR">
       <component>
-        <assemblyIdentity name="Microsoft-Windows-ServicingStack" version="6.1.7601.24000"
+        <assemblyIdentity name="Microsoft-Windows-ServicingStack" version="{stack_version}"
             processorArchitecture="{arch}" language="neutral" buildType="release" publicKeyToken="{token}"
             versionScope="nonSxS"/>
       </component>
@@ -394,7 +403,11 @@ def _package_files(s: Scenario, package: PackageSpec, pki: TestPki, signer: Iden
         return {}
     name, token, arch, language, version = package.identity.split("~")
     number = package.identifier.removeprefix("KB")
-    updates = SSU_UPDATE.format(number=number, arch=arch, token=token) if package.servicing_stack else ""
+    updates = (
+        SSU_UPDATE.format(number=number, arch=arch, token=token, stack_version=package.stack_version)
+        if package.servicing_stack
+        else ""
+    )
     parent = PARENT.format(name=package.parent, arch=arch, token=token) if package.parent else ""
     mum = MUM_TEMPLATE.format(
         name=name,

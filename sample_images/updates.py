@@ -39,6 +39,8 @@ class UpdateSpec:
     release_type: str = "Update"
     restart: str = "possible"
     servicing_stack: bool = False
+    stack_version: str = "6.1.7601.24384"  # the Microsoft-Windows-ServicingStack version it installs, if servicing_stack
+    needs_stack: str = "6.0.0.0"  # its installerAssembly: the servicing stack version it was built for
     digest: str = "sha1"  # "sha256": signed with SHA-2 only
     signed: datetime = datetime(2019, 3, 1, 12, tzinfo=timezone.utc)
     signer: tuple[str, str] = ("2019-01-10T00:00:00", "2020-12-31T00:00:00")
@@ -64,6 +66,8 @@ SAMPLES = {
     ),
     "expires": UpdateSpec("KB9900004", timestamp=False, container="cab"),
     "untrusted": UpdateSpec("KB9900005", trusted=False),
+    # built for a newer servicing stack than the image runs and than the sample SSU installs (6.1.7601.24384)
+    "newer-stack": UpdateSpec("KB9900006", needs_stack="6.1.7601.24516"),
 }
 
 
@@ -83,7 +87,7 @@ def _mum(spec: UpdateSpec, name: str, child: str | None) -> bytes:
       <package integrate="hidden">{_identity(child, spec.version, spec.arch)}</package>
     </update>"""
     elif spec.servicing_stack:
-        stack = _identity("Microsoft-Windows-ServicingStack", "6.1.7601.24384", spec.arch, ' versionScope="nonSxS"')
+        stack = _identity("Microsoft-Windows-ServicingStack", spec.stack_version, spec.arch, ' versionScope="nonSxS"')
         body = f"""
     <update name="{number}-2_neutral_GDR">
       <component>{stack}</component>
@@ -91,7 +95,7 @@ def _mum(spec: UpdateSpec, name: str, child: str | None) -> bytes:
     else:
         body = ""
     parent = _identity(parent_name, parent_version, spec.arch, ' buildType="release"')
-    installer = _identity("Microsoft-Windows-ServicingStack", "6.0.0.0", spec.arch, ' versionScope="nonSxS"').replace(
+    installer = _identity("Microsoft-Windows-ServicingStack", spec.needs_stack, spec.arch, ' versionScope="nonSxS"').replace(
         "assemblyIdentity", "installerAssembly"
     )
     return f"""<?xml version="1.0" encoding="utf-8"?>

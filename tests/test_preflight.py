@@ -29,6 +29,7 @@ EXPECTED = {  # sample -> (status, code) on the preflight image as of AS_OF
     "parent-missing": ("not-applicable", "0x80240017"),
     "expires": ("installs", None),
     "untrusted": ("will-not-install", "0x800B0109"),
+    "newer-stack": ("will-not-install", "0x800F0823"),  # CBS_E_NEW_SERVICING_STACK_REQUIRED
 }
 
 
@@ -106,6 +107,7 @@ def test_the_order_installs_the_ssu_and_sha2_support_first(preflight_lab):
         SAMPLES["x86"].kb: ["wrong-architecture"],
         SAMPLES["parent-missing"].kb: ["no-parent-installed"],
         SAMPLES["untrusted"].kb: ["catalog-untrusted"],
+        SAMPLES["newer-stack"].kb: ["servicing-stack-too-old"],  # the sample SSU's stack is older still
     }
 
 
@@ -304,7 +306,7 @@ def test_junit_has_one_case_per_update_failing_exactly_those_that_will_not_insta
     skipped = cases[f"{SAMPLES['x86'].kb} {preflight_name('x86')}"].result[0]
     assert isinstance(skipped, Skipped) and skipped.message.startswith("not-applicable: ")
     assert "fails from 2020-12-31:" in cases[f"{SAMPLES['expires'].kb} {preflight_name('expires')}"].system_out
-    assert (suite.tests, suite.failures, suite.skipped, suite.errors) == (7, 2, 2, 0)
+    assert (suite.tests, suite.failures, suite.skipped, suite.errors) == (8, 3, 2, 0)
     assert not any(isinstance(r, Error) for case in cases.values() for r in case.result)
 
 

@@ -41,7 +41,9 @@ EXPECTED = {
     "HackAndPwn_Windows6.1-KB4016754-x64.msu": (INSTALLS,) * 4,
     "HackAndPwn_Windows6.1-KB4072650-x64.cab": (NO_PARENT,) * 4,  # Hyper-V integration services
     "HackAndPwn_Windows6.1-KB4524752-x64.msu": (INSTALLS, SHA2, SHA2, SHA2),
-    "HackAndPwn_Windows6.1-KB4528069-x64.msu": (INSTALLS, ESU, ESU, ESU),
+    # its manifests are built for servicing stack 6.1.7601.24516 and its page wants the SSU of February 2020
+    # (KB4537829); healthy has KB4490628 (March 2019), whose sample .mum installs stack 6.1.7601.24000
+    "HackAndPwn_Windows6.1-KB4528069-x64.msu": ((FAILS, "servicing-stack-too-old"), ESU, ESU, ESU),
     "HackAndPwn_Windows6.1-KB4528069-x86.msu": ((NA, "wrong-architecture"),) * 4,
     "HackAndPwn_Windows6.1-KB943790-x64.msu": ((NA, "wrong-windows-build"),) * 4,  # for 6.1.7600 (Windows 7 RTM)
     "PocketAppZ_Windows6.1-KB2687862-x64.msu": (NO_SPACE,) * 4,

@@ -13,6 +13,10 @@ Where each fact comes from, and what "unknown" means:
   the problems CheckSUR would report (missing or unlisted .mum/.cat) and broken states.
 - SHA-2 support, servicing stack updates, ESU licensing: imgscan.servicing_levels over those packages
   (the KBs and their Microsoft sources are in imgscan/data/windows7_servicing.toml).
+- Servicing stack version: SOFTWARE `Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Version` (its
+  highest value name: the stack CBS runs), else the Microsoft-Windows-ServicingStack version the newest installed
+  servicing stack update's .mum installs, else, with no servicing stack update installed, the version of the
+  Foundation package (the build Windows was installed with); () when none says (imgscan/data/servicing_stacks.toml).
 - Pending operations: the `pending` artefact kind (pending.xml, PendingFileRenameOperations, CBS markers).
 - Free space on the Windows volume: the NTFS $Bitmap of the partition that holds Windows; None for a
   WIM or a directory, which have no volume of their own (never a guess).
@@ -28,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from imgscan.preflight.manifest import Identity
+from imgscan.preflight.stackdata import kb_number, parse_version, stack_data
 from imgscan.servicing import STATES
 
 if TYPE_CHECKING:
@@ -40,6 +45,7 @@ if TYPE_CHECKING:
 SERVICES = ("wuauserv", "TrustedInstaller")  # what WUSA needs: the Windows Update service and the Windows Modules Installer
 START_TYPES = {0: "boot", 1: "system", 2: "automatic", 3: "manual", 4: "disabled"}
 BROKEN_STATES = {s for s in STATES if s >= 0xFFFFFF00}
+FOUNDATION = "microsoft-windows-foundation-package~"  # Windows' own base package: its version is the installed build
 ARCHITECTURES = {"amd64": "amd64", "x86": "x86", "ia64": "ia64", "arm64": "arm64"}
 
 
@@ -94,6 +100,10 @@ class ImageFacts:
     services: tuple[Service, ...]
     judge: CatalogJudge = field(compare=False, repr=False)
     eku_mitigation: str | None = None  # KB2749655/KB2756872 when installed: it changes catalog verdicts
+    servicing_stack: tuple[int, ...] = ()  # the servicing stack version the image runs; (): unknown
+    servicing_stack_source: str = ""  # where it was read (a registry value or a .mum): the evidence
+    servicing_stack_basis: str = "not read"  # how that says it, or why it is unknown
+    all_ssus: tuple[str, ...] = ()  # installed servicing stack updates of any release, oldest KB first
 
     @property
     def is_windows7_sp1(self) -> bool:
@@ -111,7 +121,7 @@ def from_artefacts(art: Artefacts) -> ImageFacts:
     """The facts of an image as today's artefact kinds hold them (the one place that knows where they live)."""
     from imgscan.artefacts import CATALOGS, MACHINE_HIVES, PACKAGES, PENDING, SIGNATURE_JUDGE
     from imgscan.artefacts.catalog_set import store_problems
-    from imgscan.servicing_levels import servicing_level
+    from imgscan.servicing_levels import is_ssu, servicing_level
 
     packages = art.get(PACKAGES).packages
     catalogs = art.get(CATALOGS).catalogs
@@ -120,6 +130,7 @@ def from_artefacts(art: Artefacts) -> ImageFacts:
     os = art.get(MACHINE_HIVES).os_version
     architecture, source = _architecture(art, installed)
     free, free_source = _free_space(art)
+    stack, stack_source, stack_basis = _servicing_stack(art.get(MACHINE_HIVES).software, packages)
     return ImageFacts(
         windows_version=os.version if os else None,
         build=os.build if os else None,
@@ -136,6 +147,10 @@ def from_artefacts(art: Artefacts) -> ImageFacts:
         services=_services(art),
         judge=art.get(SIGNATURE_JUDGE),
         eku_mitigation=art.get(PACKAGES).mitigation,
+        servicing_stack=stack,
+        servicing_stack_source=stack_source,
+        servicing_stack_basis=stack_basis,
+        all_ssus=tuple(sorted({p.kb for p in packages if p.installed and p.kb and is_ssu(p)}, key=kb_number)),
     )
 
 
@@ -162,6 +177,29 @@ def _installed_package(package: Package, problems: list[tuple[str, str]]) -> Ins
         path=package.mum_path
         or rf"SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages\{package.identity}",
     )
+
+
+def _servicing_stack(software: Hive | None, packages: list[Package]) -> tuple[tuple[int, ...], str, str]:
+    """The servicing stack version the image runs as Windows knows it, where that was read, and how it says so."""
+    key = stack_data().image_key
+    names = software.values(found) if software is not None and (found := software.key(key)) is not None else None
+    versions = [(parse_version(name), name) for name in names or {}]
+    if any(v for v, _ in versions):
+        version, name = max(versions)
+        return version, rf"SOFTWARE\{key}\{name}", "the highest stack the registry names, the one CBS runs"
+    ssus = [(parse_version(p.servicing_stack_version), p) for p in packages if p.installed and p.servicing_stack_version]
+    if any(v for v, _ in ssus):
+        version, ssu = max(((v, p) for v, p in ssus if v), key=lambda found: found[0])
+        return version, ssu.mum_path or ssu.identity, f"what the newest installed servicing stack update, {ssu.kb}, installs"
+    foundation = [p for p in packages if p.installed and p.identity.lower().startswith(FOUNDATION)]
+    if foundation:
+        base = max(foundation, key=lambda p: parse_version(p.identity.split("~")[-1]))
+        return (
+            parse_version(base.identity.split("~")[-1]),
+            base.mum_path or base.identity,
+            "no servicing stack update is installed: the stack of the build Windows was installed with",
+        )
+    return (), rf"SOFTWARE\{key}", "neither the registry, an installed servicing stack update nor the Foundation package says"
 
 
 def _architecture(art: Artefacts, packages: tuple[InstalledPackage | None, ...]) -> tuple[str | None, str]:

@@ -117,6 +117,7 @@ class Manifest:
     updates_servicing_stack: bool  # it installs the servicing stack component: a servicing stack update
     created: datetime | None  # creationTimeStamp, when written
     digests: frozenset[bytes]  # SHA-1 and SHA-256 of the file, to find it among a catalog's members
+    installs_servicing_stack: tuple[int, ...] = ()  # the servicing stack version an SSU installs (): none
 
 
 def parse_identity(element: Element) -> Identity:
@@ -159,11 +160,12 @@ def parse_manifest(file: str, data: bytes) -> Manifest:
         for child in update.findall(f"{ASM_V3}package")
         if (found := child.find(f"{ASM_V3}assemblyIdentity")) is not None
     )
-    stack = any(
-        (i.get("name") or "").lower() == SERVICING_STACK
+    stack = [
+        parse_identity(i)
         for update in package.findall(f"{ASM_V3}update")
         for i in update.iter(f"{ASM_V3}assemblyIdentity")
-    )
+        if (i.get("name") or "").lower() == SERVICING_STACK
+    ]
     installer = package.find(f"{ASM_V3}installerAssembly")
     kb = package.get("identifier")
     return Manifest(
@@ -175,9 +177,10 @@ def parse_manifest(file: str, data: bytes) -> Manifest:
         parents=parents,
         children=children,
         servicing_stack=installer.get("version") if installer is not None else None,
-        updates_servicing_stack=stack,
+        updates_servicing_stack=bool(stack),
         created=_timestamp(root.get("creationTimeStamp")),
         digests=frozenset({hashlib.sha1(data).digest(), hashlib.sha256(data).digest()}),
+        installs_servicing_stack=max((i.version for i in stack), default=()),
     )
 
 

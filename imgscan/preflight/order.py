@@ -61,7 +61,8 @@ def _priority(update: UpdatePackage) -> tuple[int, int, str]:
 
 
 def installed(facts: ImageFacts, update: UpdatePackage, verdict: UpdateVerdict) -> ImageFacts:
-    """The facts once `update` has installed: its packages registered, the servicing levels it raises."""
+    """The facts once `update` has installed: its packages registered, the servicing levels (and the servicing
+    stack version) it raises."""
     data = windows7_servicing()
     by_identity = {m.identity.cbs_identity: m for m in update.manifests}
     added = tuple(
@@ -70,11 +71,17 @@ def installed(facts: ImageFacts, update: UpdatePackage, verdict: UpdateVerdict) 
         if i in by_identity
     )
     stack = any(m.updates_servicing_stack for m in update.manifests)
+    version = max((m.installs_servicing_stack for m in update.manifests), default=())
+    raised = version > facts.servicing_stack and verdict.status == "installs"
     return replace(
         facts,
         packages=facts.packages + added,
+        servicing_stack=version if raised else facts.servicing_stack,
+        servicing_stack_source=update.path if raised else facts.servicing_stack_source,
+        servicing_stack_basis="installed before" if raised else facts.servicing_stack_basis,
         sha2_support=facts.sha2_support or (update.kb if update.kb in {u.kb for u in data.sha2_support} else None),
         ssus=facts.ssus + ((update.kb,) if update.kb and sha2_era_ssu(update.kb, stack) else ()),
+        all_ssus=facts.all_ssus + ((update.kb,) if update.kb and (stack or update.kb in data.ssu_kbs) else ()),
         esu_licensing=facts.esu_licensing or (update.kb if update.kb in {u.kb for u in data.esu_licensing} else None),
     )
 

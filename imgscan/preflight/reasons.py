@@ -101,7 +101,7 @@ def superseded(package: InstalledPackage) -> Reason:
     )
 
 
-def _sha2_only(update: UpdatePackage) -> list[str]:
+def sha2_only(update: UpdatePackage) -> list[str]:
     """The catalogs signed only with SHA-2 (no SHA-1 signature, primary or nested)."""
     found = []
     for entry in update.catalogs:
@@ -116,14 +116,14 @@ def _sha2_only(update: UpdatePackage) -> list[str]:
 
 def catalog_reasons(update: UpdatePackage, facts: ImageFacts, as_of: date, horizon_end: date) -> Iterator[Reason]:
     """The update's own signatures as the image would judge them: SHA-2 support, trust, expiry, coverage."""
-    sha2_only = _sha2_only(update)
-    if sha2_only and facts.windows_version in ("6.0", "6.1"):
-        yield from _sha2_reasons(update, sha2_only, facts)
+    signed_sha2_only = sha2_only(update)
+    if signed_sha2_only and facts.windows_version in ("6.0", "6.1") and facts.sha2_support is None:
+        yield _sha2_support_missing(update, signed_sha2_only)
     groups: dict[tuple[str, str | None, date | None], list[str]] = {}
     texts: dict[tuple[str, str | None, date | None], str] = {}
     for entry in update.catalogs:
         if entry.catalog is None or (
-            entry.file in sha2_only and not facts.has_sha2_support and facts.windows_version in ("6.0", "6.1")
+            entry.file in signed_sha2_only and not facts.has_sha2_support and facts.windows_version in ("6.0", "6.1")
         ):
             continue  # unreadable (a note), or already failing for want of SHA-2 support
         verdict = facts.judge.judge(entry.catalog)
@@ -151,33 +151,20 @@ def catalog_reasons(update: UpdatePackage, facts: ImageFacts, as_of: date, horiz
         )
 
 
-def _sha2_reasons(update: UpdatePackage, files: list[str], facts: ImageFacts) -> Iterator[Reason]:
+def _sha2_support_missing(update: UpdatePackage, files: list[str]) -> Reason:
+    """The image lacks SHA-2 code signing support (KB4474419); the servicing stack update SHA-2 also needs is
+    the reason servicing-stack-too-old (imgscan.preflight.stack)."""
     data = windows7_servicing()
-    evidence: tuple[dict[str, object], ...] = tuple(
-        {"path": f"{update.path}!{name}", "digest": "SHA-2 only"} for name in files[:EVIDENCE_LIMIT]
+    kb = data.sha2_support[0]
+    return Reason(
+        "sha2-support-missing",
+        f"its catalogs are signed with SHA-2 only ({len(files)} of {len(update.catalogs)}) and the image lacks "
+        f"{kb.kb} ({kb.title}): Windows cannot verify them",
+        "0x80092004",
+        f"Install {kb.kb} (and a servicing stack update of March 2019 or later) in the image first.",
+        tuple({"path": f"{update.path}!{name}", "digest": "SHA-2 only"} for name in files[:EVIDENCE_LIMIT]),
+        (*data.sha2_sources, kb.source),
     )
-    if facts.sha2_support is None:
-        kb = data.sha2_support[0]
-        yield Reason(
-            "sha2-support-missing",
-            f"its catalogs are signed with SHA-2 only ({len(files)} of {len(update.catalogs)}) and the image lacks "
-            f"{kb.kb} ({kb.title}): Windows cannot verify them",
-            "0x80092004",
-            f"Install {kb.kb} (and a servicing stack update of March 2019 or later) in the image first.",
-            evidence,
-            (*data.sha2_sources, kb.source),
-        )
-    if not facts.ssus:
-        ssu = data.first_sha2_ssu
-        yield Reason(
-            "servicing-stack-too-old",
-            f"its catalogs are signed with SHA-2 only and the image has no servicing stack update of "
-            f"{ssu.released:%B %Y} or later ({ssu.kb}, or one that replaces it)",
-            "0x80092004",
-            f"Install {ssu.kb} or a later servicing stack update in the image first.",
-            evidence,
-            (*data.sha2_sources, ssu.source),
-        )
 
 
 def _catalog_reason(

@@ -48,6 +48,8 @@ class PreflightFacts(TypedDict):
     installed_packages: int
     sha2_support: str | None  # the installed KB4474419, or null
     servicing_stack_updates: list[str]  # installed servicing stack updates of March 2019 or later
+    servicing_stack: str | None  # the servicing stack version the image runs, or null when nothing says
+    servicing_stack_source: str  # where it was read (registry value, .mum) and how
     esu_licensing: str | None
     pending: list[str]
     free_bytes: int | None

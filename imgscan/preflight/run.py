@@ -29,6 +29,7 @@ from imgscan.preflight.report import (
     UpdateJson,
 )
 from imgscan.preflight.rules import title
+from imgscan.preflight.stackdata import version_text
 from imgscan.preflight.verdict import STATUSES, UpdateVerdict, judge
 from imgscan.report import ErrorEntry
 from imgscan.undecodable import printable_report
@@ -111,6 +112,8 @@ def facts_dict(facts: ImageFacts) -> PreflightFacts:
         "installed_packages": len(facts.installed()),
         "sha2_support": facts.sha2_support,
         "servicing_stack_updates": list(facts.ssus),
+        "servicing_stack": version_text(facts.servicing_stack) or None,
+        "servicing_stack_source": f"{facts.servicing_stack_basis}: {facts.servicing_stack_source}",
         "esu_licensing": facts.esu_licensing,
         "pending": list(facts.pending),
         "free_bytes": facts.free_bytes,

@@ -6,7 +6,7 @@ Windows Update Standalone Installer", KB934307): is it for this Windows and arch
 packages installed (else 0x80240017 WU_E_NOT_APPLICABLE), is it already installed or superseded
 (0x00240006 WU_S_ALREADY_INSTALLED), then every reason it would fail, all of them, not only the first.
 The codes are Microsoft's: WUA result codes (learn.microsoft.com, "WUA Success and Error Codes"), winerror.h
-via `imgscan explain`, and the KB pages named in imgscan/data/windows7_servicing.toml.
+via `imgscan explain`, and the KB pages named in imgscan/data/windows7_servicing.toml and servicing_stacks.toml.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from imgscan.preflight.facts import ImageFacts, InstalledPackage
 from imgscan.preflight.manifest import Manifest
 from imgscan.preflight.package import UpdatePackage
 from imgscan.preflight.reasons import Reason
+from imgscan.preflight.stack import servicing_stack_reason, stack_notes
 
 STATUSES = ("installs", "will-not-install", "not-applicable", "installed", "superseded", "unknown")
 NEUTRAL_ARCHES = {"neutral", "msil", "wow64"}  # run on the image whatever its own architecture (wow64 on amd64)
@@ -83,10 +84,12 @@ def judge(update: UpdatePackage, facts: ImageFacts, as_of: date, horizon_end: da
         reasons = () if status == "installed" else (why.superseded(package),)
         return UpdateVerdict(status=status, summary=summary, reasons=reasons, **base)  # type: ignore[arg-type]
     found = list(why.catalog_reasons(update, facts, as_of, horizon_end))
+    stack = servicing_stack_reason(update, facts, why.sha2_only(update))
+    found += [stack] if stack else []
     found += why.image_reasons(update, facts, _touched(update, facts))
     now = tuple(r for r in found if r.starts is None or r.starts <= as_of)
     later = tuple(r for r in found if r.starts is not None and as_of < r.starts <= horizon_end)
-    notes = why.notes(update, facts)
+    notes = why.notes(update, facts) + stack_notes(update, facts)
     registers = _registers(update, facts)
     if now:
         status, summary = "will-not-install", f"will not install: {len(now)} reason(s), first {now[0].hresult or ''}".strip()

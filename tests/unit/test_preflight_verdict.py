@@ -210,3 +210,74 @@ def test_an_update_whose_parent_another_update_brings_comes_after_it():
     result = plan([dependant, feature], facts(), AS_OF, HORIZON)
     assert [s.update.kb for s in result.steps] == ["KB9900023", "KB9900024"]
     assert result.steps[1].after == (feature.path,)
+
+
+def test_a_manifest_built_for_a_newer_servicing_stack_fails_with_the_code_cbs_gives():
+    needs = update(UpdateSpec("KB9900025", needs_stack="6.1.7601.24516"))
+    image = facts(servicing_stack=(6, 1, 7601, 24000), servicing_stack_source="KB4490628.mum", servicing_stack_basis="its SSU")
+    older = judge(needs, image, AS_OF, HORIZON)
+    assert (older.status, older.hresult, [r.code for r in older.reasons]) == (
+        "will-not-install",
+        "0x800F0823",
+        ["servicing-stack-too-old"],
+    )
+    reason = older.reasons[0]
+    assert (
+        "needs Microsoft-Windows-ServicingStack 6.1.7601.24516 or later and has 6.1.7601.24000 (its SSU: KB4490628.mum)"
+        in reason.message
+    )
+    assert "Windows Modules Installer must be updated" in reason.message and "update.mum" in reason.message
+    assert "6.1.7601.24516" in reason.fix and "KB4592510" in reason.fix  # the newest SSU windows7_servicing.toml lists
+    assert any(s.endswith("troubleshoot-windows-update-error-0x800f0823") for s in reason.references)
+    assert {e["path"] for e in reason.evidence} == {f"{needs.path}!update.mum", "KB4490628.mum"}
+    assert judge(needs, facts(servicing_stack=(6, 1, 7601, 24516)), AS_OF, HORIZON).status == "installs"
+    unknown = judge(needs, facts(servicing_stack_basis="nothing says"), AS_OF, HORIZON)
+    assert unknown.status == "installs"
+    assert "servicing stack version not checked (update.mum needs 6.1.7601.24516): nothing says" in unknown.notes
+
+
+def test_one_reason_names_every_fact_by_which_the_stack_is_too_old_with_the_first_code_windows_meets():
+    # KB4528069: its page wants the SSU of February 2020 (KB4537829, servicing_stacks.toml); here also signed with
+    # SHA-2 only, and built for a newer stack than the image runs
+    spec = UpdateSpec("KB4528069", digest="sha256", needs_stack="6.1.7601.24516")
+    bare = judge(update(spec), facts(ssus=(), servicing_stack=(6, 1, 7601, 17514)), AS_OF, HORIZON)
+    stack = [r for r in bare.reasons if r.code == "servicing-stack-too-old"]
+    assert len(stack) == 1 and stack[0].hresult == "0x80092004" and stack[0].message.count("; it needs ") == 2
+    assert "KB4537829" in stack[0].fix and "6.1.7601.24516" in stack[0].fix
+    assert "KB4490628" not in stack[0].fix  # the February 2020 SSU fulfils SHA-2's need for one of March 2019 too
+    march = judge(update(spec), facts(ssus=("KB4490628",), servicing_stack=(6, 1, 7601, 24516)), AS_OF, HORIZON)
+    assert [(r.code, r.hresult) for r in march.reasons] == [("servicing-stack-too-old", "0x80070643")]
+    assert "it needs servicing stack update KB4537829 of February 11, 2020 or a later one and has KB4490628 of March 2019" in (
+        march.reasons[0].message
+    )
+    later = facts(ssus=("KB4490628", "KB4592510"), servicing_stack=(6, 1, 7601, 24516))
+    assert judge(update(spec), later, AS_OF, HORIZON).status == "installs"
+    other_kb = replace(spec, kb="KB9900027")
+    assert judge(update(other_kb), facts(servicing_stack=(6, 1, 7601, 24516)), AS_OF, HORIZON).status == "installs"
+
+
+def test_a_servicing_stack_update_of_the_folder_comes_before_the_update_built_for_its_stack():
+    newer = update(UpdateSpec("KB4537829", servicing_stack=True, stack_version="6.1.7601.24548"))
+    older = update(UpdateSpec("KB4523206", servicing_stack=True, stack_version="6.1.7601.24500"))
+    needs = update(UpdateSpec("KB9900026", needs_stack="6.1.7601.24516"))
+    image = facts(servicing_stack=(6, 1, 7601, 24000))
+    result = plan([needs, newer], image, AS_OF, HORIZON)
+    assert [s.update.kb for s in result.steps] == ["KB4537829", "KB9900026"] and result.steps[1].after == (newer.path,)
+    stuck = plan([needs, older], image, AS_OF, HORIZON)
+    assert [s.update.kb for s in stuck.steps] == ["KB4523206"]
+    assert [(v.kb, v.hresult) for v in stuck.blocked] == [("KB9900026", "0x800F0823")]
+    assert "has 6.1.7601.24500 (installed before: Windows6.1-KB4523206-x64.msu)" in stuck.blocked[0].reasons[0].message
+
+
+@pytest.mark.parametrize(
+    ("installed", "status"), [((), "will-not-install"), (("KB3177467",), "installs"), (("KB3177467", "KB4490628"), "installs")]
+)
+def test_the_september_2018_rollup_needs_kb3177467_or_a_later_servicing_stack_update(installed, status):
+    verdict = judge(
+        update(UpdateSpec("KB4457144", release_type="Security Update")), facts(ssus=(), all_ssus=installed), AS_OF, HORIZON
+    )
+    assert verdict.status == status
+    if status == "will-not-install":
+        assert [(r.code, r.hresult) for r in verdict.reasons] == [("servicing-stack-too-old", "0x8000FFFF")]
+        assert "servicing stack update KB3177467 of September 20, 2016 or a later one and has none" in verdict.reasons[0].message
+        assert any("techcommunity.microsoft.com" in s for s in verdict.reasons[0].references)

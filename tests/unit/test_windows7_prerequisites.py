@@ -101,4 +101,4 @@ def test_real_manifests_need_but_do_not_update_the_servicing_stack():
     for path in manifests:
         data = path.read_bytes()
         assert b'installerAssembly name="Microsoft-Windows-ServicingStack"' in data
-        assert _manifest_facts(data) == ("KB4538483", "Security Update", False)
+        assert _manifest_facts(data) == ("KB4538483", "Security Update", None)  # installs no servicing stack version
