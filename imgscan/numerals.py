@@ -15,3 +15,10 @@ _NUMERAL = re.compile(r"[0-9]{1,18}")
 def ascii_int(text: str | None) -> int | None:
     """The value of a decimal numeral of ASCII digits, or None for anything else (empty, signs, spaces, too long)."""
     return int(text) if text and _NUMERAL.fullmatch(text) else None
+
+
+def dotted_version(text: str) -> tuple[int, ...]:
+    """A dotted version as numbers, to compare ("6.1.7601.24545" > "6.1.7601.9999"); () when any part is not
+    an ASCII numeral `ascii_int` reads."""
+    numbers = [ascii_int(part) for part in text.split(".")]
+    return tuple(n for n in numbers if n is not None) if None not in numbers else ()

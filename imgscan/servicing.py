@@ -48,6 +48,7 @@ from imgscan.accounts import SYSTEM_SID
 from imgscan.errors import XML_ERRORS
 from imgscan.hives import Hive
 from imgscan.image.volume import WindowsVolume, child_path
+from imgscan.numerals import dotted_version
 
 CBS_PACKAGES = r"Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages"
 PACKAGES_DIR = r"Windows\servicing\Packages"
@@ -161,14 +162,8 @@ def _manifest_facts(data: bytes) -> tuple[str | None, str | None, str | None]:
         for identity in update.iter(f"{ASM_V3}assemblyIdentity")
         if (identity.get("name") or "").lower() == SERVICING_STACK
     ]
-    stack = max(versions, key=_version_key) if versions else None
+    stack = max(versions, key=dotted_version) if versions else None
     return package.get("identifier"), package.get("releaseType"), stack
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    """A dotted version as numbers, to compare ("6.1.7601.24545" > "6.1.7601.9999"); () when it is not one."""
-    parts = version.split(".")
-    return tuple(int(p) for p in parts) if all(p.isdecimal() for p in parts) else ()
 
 
 def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]:

@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from imgscan.numerals import dotted_version
 from imgscan.preflight.manifest import Identity
 from imgscan.preflight.stackdata import kb_number, parse_version, stack_data
 from imgscan.servicing import STATES
@@ -160,10 +161,7 @@ def _installed_package(package: Package, problems: list[tuple[str, str]]) -> Ins
     if len(parts) != 5:
         return None
     name, token, arch, language, version = parts
-    numbers = version.split(".")
-    identity = Identity(
-        name, tuple(int(n) for n in numbers) if all(n.isdecimal() for n in numbers) else (), arch, language or "neutral", token
-    )
+    identity = Identity(name, dotted_version(version), arch, language or "neutral", token)
     lines = [f"{kind}: {what}" for kind, what in problems]
     if package.state in BROKEN_STATES:
         lines.append(f"state {package.state_name}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from imgscan.numerals import dotted_version
 from imgscan.preflight import reasons as why
 from imgscan.preflight.facts import ImageFacts, InstalledPackage
 from imgscan.preflight.manifest import Manifest
@@ -123,7 +124,7 @@ def _applicability(update: UpdatePackage, facts: ImageFacts) -> tuple[Reason, ..
     windows = [a for a in wanted if a.version[:2] in WINDOWS_VERSIONS]  # not IE's 11.x or a feature's own
     versions = {a.version[:2] for a in windows}
     builds = {a.version[:3] for a in windows}
-    own = tuple(int(p) for p in (facts.windows_version or "").split(".") if p.isdecimal())
+    own = dotted_version(facts.windows_version or "")
     if own and versions and own not in versions and not applies_to:
         return (why.wrong_windows(update, "Windows " + " or ".join(sorted(".".join(map(str, v)) for v in versions)), facts),)
     if own and facts.build and (*own, facts.build) not in builds and {b[:2] for b in builds} == {own}:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from imgscan.numerals import ascii_int
+from imgscan.numerals import ascii_int, dotted_version
 from imgscan.os_version import read_os_version
 from imgscan.servicing import _manifest_facts
 from imgscan.servicing_levels import _kb_number as kb_number
@@ -42,3 +42,8 @@ def test_a_build_number_of_5000_digits_is_no_build() -> None:
     version = read_os_version(Software())  # type: ignore[arg-type]
     assert version is not None and version.build is None and version.product == "Windows 7 Professional"
     assert ascii_int("7601") == 7601
+
+
+def test_a_version_of_a_5000_digit_part_is_no_version() -> None:
+    assert dotted_version("6.1.7601.24545") == (6, 1, 7601, 24545)
+    assert dotted_version("6.1." + "9" * 5000) == () and dotted_version("6.²") == () and dotted_version("") == ()
