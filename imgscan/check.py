@@ -15,8 +15,11 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from imgscan.kinds import Kind
-from imgscan.severity import Severity
-from imgscan.timing import Phase, Timing
+
+# re-exported: a check file imports its whole vocabulary (Rule, Severity, Timing, Finding) from here
+from imgscan.severity import Severity as Severity
+from imgscan.timing import Phase
+from imgscan.timing import Timing as Timing
 
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts

@@ -161,11 +161,15 @@ def _manifest_facts(data: bytes) -> tuple[str | None, str | None, bool]:
     return package.get("identifier"), package.get("releaseType"), stack
 
 
+# a package's registration: CurrentState, install time and InstallUser, each None when absent or damaged
+Registration = tuple[int | None, datetime | None, str | None]
+
+
 def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]:
     """All packages: registered ones (with their files, or a problem saying which are missing)
     and .mum files without a registration."""
     files = {name.lower(): name for name in volume.listdir(PACKAGES_DIR)}
-    registered: dict[str, tuple[int | None, datetime | None, str | None]] = {}
+    registered: dict[str, Registration] = {}
     for sub, values in _package_keys(software):
         state = values.get("currentstate")
         registered[sub.name()] = (
@@ -192,7 +196,7 @@ def _package_keys(software: Hive | None) -> list[tuple[Any, dict[str, Any]]]:
     return found
 
 
-def _package(volume: WindowsVolume, identity: str, registration: tuple | None, files: dict[str, str]) -> Package:
+def _package(volume: WindowsVolume, identity: str, registration: Registration | None, files: dict[str, str]) -> Package:
     state, install_time, install_user = registration or (None, None, None)
     mum_name, cat_name = files.get(f"{identity.lower()}.mum"), files.get(f"{identity.lower()}.cat")
     mum_path = child_path(PACKAGES_DIR, mum_name) if mum_name else None
