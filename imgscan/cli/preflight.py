@@ -13,8 +13,8 @@ from imgscan.cli.options import IMAGE_HELP, Groups, add_command, add_output
 from imgscan.cli.outputs import warn, write
 
 if TYPE_CHECKING:
-    from imgscan.check import Json
     from imgscan.cli.options import Subcommands
+    from imgscan.preflight.report import PreflightReport
 
 PREFLIGHT_FORMATS = ("html", "json", "junit", "sarif", "table")
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if result.will_not_install else EXIT_CLEAN
 
 
-def _view(fmt: str, report: Json) -> str:
+def _view(fmt: str, report: PreflightReport) -> str:
     """The preflight report in one format; every one works on the report alone."""
     if fmt == "json":
         from imgscan.views.json_view import to_json
