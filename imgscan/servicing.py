@@ -48,6 +48,7 @@ from imgscan.accounts import SYSTEM_SID
 from imgscan.errors import XML_ERRORS
 from imgscan.hives import Hive
 from imgscan.image.volume import WindowsVolume, child_path
+from imgscan.report import QfeRow
 
 CBS_PACKAGES = r"Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages"
 PACKAGES_DIR = r"Windows\servicing\Packages"
@@ -247,10 +248,10 @@ def qfe_opened(packages: list[Package]) -> list[Package]:
     return [p for p in packages if p.installed]
 
 
-def qfe_rows(packages: list[Package]) -> list[dict[str, str | None]]:
+def qfe_rows(packages: list[Package]) -> list[QfeRow]:
     """What `wmic qfe` would list when CBS can open every package: one row per KB among installed
     updates, with the release type, day and account of its earliest installed package."""
-    rows: dict[str, dict[str, str | None]] = {}
+    rows: dict[str, QfeRow] = {}
     for package in sorted(qfe_opened(packages), key=lambda p: p.install_time or datetime.max.replace(tzinfo=timezone.utc)):
         if package.is_update and package.kb not in rows:
             rows[str(package.kb)] = {

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.image.volume import WindowsVolume, child_path
 from imgscan.progress import item_bar
-from imgscan.report import CatalogEvidence, SignatureSummary
+from imgscan.report import CatalogEvidence, CatalogValidity, SignatureSummary
 from imgscan.servicing import PACKAGES_DIR, Package
 from imgscan.signing.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, iso
 from imgscan.timing import Phase, validity_word
@@ -237,7 +237,7 @@ def catalog_evidence(record: CatalogRecord, as_of: date) -> CatalogEvidence:
     return evidence
 
 
-def package_validity(package: Package, catalogs: CatalogSet, context: ScanContext) -> dict[str, object]:
+def package_validity(package: Package, catalogs: CatalogSet, context: ScanContext) -> CatalogValidity:
     """A package's catalog verdict for the package inventory, stamped for the scan context:
     `catalog_status_as_of` is its state on the --as-of day, the word every view shows, and `catalog_phase`
     where its first failure falls (failing, soon: within the horizon, later, never)."""
