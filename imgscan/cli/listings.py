@@ -68,7 +68,7 @@ def run_listing(args: argparse.Namespace) -> int:
     else:
         catalogs: CatalogsListing = {**head, "catalogs": inventory["catalogs"]}
         write(args.output, to_json(catalogs) if args.format == "json" else catalogs_table(catalogs))
-    warn(report, args.quiet)
+    warn(report["errors"], report["warnings"], args.quiet)
     return EXIT_CLEAN
 
 
@@ -87,5 +87,5 @@ def run_timeline(args: argparse.Namespace) -> int:
         "records": lambda: timeline_records(events),  # flow.record, for rdump
     }
     write(args.output, views[args.format]())
-    warn(report, args.quiet)
+    warn(report["errors"], report["warnings"], args.quiet)
     return EXIT_CLEAN

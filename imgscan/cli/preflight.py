@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     as_of = args.as_of or datetime.now(timezone.utc).date()
     result = preflight(args.image, args.updates, as_of, args.horizon)
     write(args.output, _view(args.format, result.report))
-    warn(result.report, args.quiet)
+    warn(result.report["errors"], quiet=args.quiet)
     if not result.report["updates"]:
         print("imgscan: error: no update could be read (see the errors above)", file=sys.stderr)
         return EXIT_ERROR

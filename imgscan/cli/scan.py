@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         write(target, _view(fmt, result.report, checks, args.fail_on))
     if args.fix_script:
         write(args.fix_script, fix_script(result.findings, args.fix_script.suffix.lower()))
-    warn(result.report, args.quiet)
+    warn(result.report["errors"], result.report["warnings"], args.quiet)
     if result.checks_completed == 0:
         print(f"imgscan: error: {args.image}: no check could run", file=sys.stderr)
         return EXIT_ERROR

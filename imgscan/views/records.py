@@ -9,9 +9,9 @@ and `imgscan timeline -f json` give. Every time is a UTC datetime; a day without
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TypedDict
 
 from imgscan.report import LogLink, Report
 
@@ -72,7 +72,7 @@ def _line(link: LogLink) -> str:
     return f"{link.get('path', '')} {where}".strip()
 
 
-def finding_values(report: Report) -> Iterator[dict[str, Any]]:
+def finding_values(report: Report) -> Iterator[dict[str, object]]:
     """The fields of each finding of the report, in its order."""
     as_of = moment(report["as_of"])
     for finding in report["findings"]:
@@ -95,7 +95,7 @@ def finding_values(report: Report) -> Iterator[dict[str, Any]]:
         }
 
 
-def catalog_values(report: Report) -> Iterator[dict[str, Any]]:
+def catalog_values(report: Report) -> Iterator[dict[str, object]]:
     """The fields of each catalog of the report's inventory."""
     as_of = moment(report["as_of"])
     for catalog in report["inventory"]["catalogs"]:
@@ -116,12 +116,25 @@ def catalog_values(report: Report) -> Iterator[dict[str, Any]]:
         }
 
 
-def event_values(events: list[dict[str, str]]) -> Iterator[dict[str, Any]]:
+class EventFields(TypedDict):
+    """EVENT_FIELDS' values for one timeline event."""
+
+    ts: datetime
+    ts_description: str
+    subject: str
+    message: str
+    source: str
+    time_zone: str
+
+
+def event_values(events: list[dict[str, str]]) -> Iterator[EventFields]:
     """The fields of each timeline event (imgscan.timeline): a time without `Z` is a text log's local time."""
     for event in events:
         utc = event["time"].endswith("Z")
+        ts = moment(event["time"])
+        assert ts is not None, "every timeline event has its time"
         yield {
-            "ts": moment(event["time"]),
+            "ts": ts,
             "ts_description": event["kind"],
             "subject": event["subject"],
             "message": event["detail"],
@@ -130,7 +143,7 @@ def event_values(events: list[dict[str, str]]) -> Iterator[dict[str, Any]]:
         }
 
 
-def record_stream(name: str, fields: list[tuple[str, str]], values: Iterator[dict[str, Any]]) -> bytes:
+def record_stream(name: str, fields: list[tuple[str, str]], values: Iterable[Mapping[str, object]]) -> bytes:
     """A flow.record stream of `values`, the bytes `rdump` reads from a file or a pipe."""
     from flow.record import RecordDescriptor
     from flow.record.stream import RecordStreamWriter
