@@ -116,8 +116,8 @@ class CatalogJson(TypedDict):
     status_as_of: str
 
 
-class TrustJson(TypedDict):
-    """The trust store catalogs are judged against."""
+class TrustJson(TypedDict, total=False):
+    """The trust store catalogs are judged against (empty when the image has no catalog to judge)."""
 
     image_roots: int
     bundled_roots: int
