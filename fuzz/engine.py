@@ -44,7 +44,10 @@ def instrumented(module_name: str, *also: str) -> contextlib.AbstractContextMana
         return contextlib.nullcontext()
     import atheris
 
-    return atheris.instrument_imports(include=["imgscan", *also])
+    instrumenting: contextlib.AbstractContextManager[object, bool | None] = atheris.instrument_imports(
+        include=["imgscan", *also]
+    )  # atheris ships no type information
+    return instrumenting
 
 
 WALL_CLOCK_NET = 30  # libFuzzer's -timeout, as a multiple of the CPU seconds an input may take

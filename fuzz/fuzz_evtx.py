@@ -20,7 +20,7 @@ from fuzz.engine import Limits, fuzz, instrumented
 from fuzz.logs import CODE
 
 with instrumented(__name__, "dissect.eventlog"):
-    from imgscan.logs import events
+    from imgscan.logs import LogEntry, events
     from imgscan.logs.collect import LOG_ERRORS
 
 LIMITS = Limits(rss_mb=1024, seconds=10, max_len=events.FILE_HEADER + events.CHUNK, ci_runs=25)
@@ -45,7 +45,7 @@ def check(data: bytes) -> None:
     for entry in entries:
         if entry == "unreadable":
             continue
-        assert isinstance(entry, events.LogEntry) and entry.hresult and CODE.fullmatch(entry.hresult)
+        assert isinstance(entry, LogEntry) and entry.hresult and CODE.fullmatch(entry.hresult)
     assert all(isinstance(p, str) and "\n" not in p for p in problems)
     everything, _ = _read(data, skip=False)
     assert entries == everything, f"with the skipper {len(entries)} entries, without it {len(everything)}"

@@ -20,7 +20,8 @@ def scenario_files(name: str) -> dict[str, bytes]:
     """Every file of a sample scenario's Windows volume, by path (forward slashes)."""
     from sample_images.scenario import load, volume_files
 
-    return volume_files(load(name))
+    files: dict[str, bytes] = volume_files(load(name))  # sample_images is not type-checked from here (pyproject)
+    return files
 
 
 def sample_files(suffix: str) -> Iterator[bytes]:

@@ -9,24 +9,24 @@ gets a `CheckContext`, reads each kind typed (`context.get(PACKAGES)`) and yield
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
 
 from imgscan.kinds import Kind
-from imgscan.severity import Severity
-from imgscan.timing import Phase, Timing
+
+# re-exported: a check file imports its whole vocabulary (Rule, Severity, Timing, Finding) from here
+from imgscan.severity import Severity as Severity
+from imgscan.timing import Phase
+from imgscan.timing import Timing as Timing
 
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
     from imgscan.context import ScanContext
-    from imgscan.report import FindingJson
+    from imgscan.report import Evidence, FindingJson, LogLink, Suppressed
 
 T = TypeVar("T")
-
-# One JSON object of the report contract (imgscan/report.py), as the views read it.
-Json = Mapping[str, Any]
 
 
 # Where a finding's subject is read from, per Rule.subject. Every kind reads fields the JSON report has
@@ -38,6 +38,18 @@ SUBJECTS = {
     "packages": "the KBs (else packages) its evidence names",
     "message": "the message's first part, before ': ' (a log finding's package, KB or update)",
 }
+
+
+class RuleJson(TypedDict):
+    """One rule as `imgscan rules -f json` lists it."""
+
+    id: str
+    severity: str  # its severity, or in words how it varies
+    title: str
+    summary: str
+    codes: list[str]  # the error codes it predicts
+    references: list[str]
+    hits: str | None
 
 
 @dataclass(frozen=True)
@@ -64,7 +76,7 @@ class Rule:
         if self.subject not in SUBJECTS:  # a plugin's typo would give every finding the wrong identity
             raise ValueError(f"rule {self.id}: subject must be one of {', '.join(SUBJECTS)}, not {self.subject!r}")
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> RuleJson:
         """What `imgscan rules` publishes about the rule (and the README's rules table shows)."""
         severity = self.policy or (str(self.timing) if self.timing else str(self.severity))
         return {
@@ -78,14 +90,14 @@ class Rule:
         }
 
 
-def identity(finding: Json, rule: Rule | None = None) -> str:
+def identity(finding: FindingJson, rule: Rule | None = None) -> str:
     """A finding's identity: its rule plus its subject (and HRESULT where the rule says so), never where
     its first evidence happens to be. `diff`, SARIF fingerprints, the fleet's findings table and the ignore
     file's `id:` all use it. Case and path separators do not count: the same image as a VHDX, a WIM or a
     directory gives the same identities. `rule` says how to read the subject (a rule of an unloaded plugin:
     the first evidence path)."""
     kind = rule.subject if rule else "path"
-    evidence = finding.get("evidence") or [{}]
+    evidence: Sequence[Mapping[str, object]] = finding.get("evidence") or [{}]
     path = str(evidence[0].get("path", "")).replace("/", "\\")
     if kind == "file":
         subject = path.rsplit("\\", 1)[-1]
@@ -135,15 +147,15 @@ class Finding:
 
     rule: Rule
     message: str
-    evidence: list[dict[str, object]]
+    evidence: Sequence[Evidence]  # each of the variants imgscan.report declares
     remediation: str
     severity: Severity | None = None  # None: the rule's default severity
     starts: date | None = None
     hresult: str | None = None
     subjects: tuple[str, ...] = ()  # packages, KBs, catalogs it is about: what log evidence is matched on
-    confirmed_by: list[dict[str, object]] = field(default_factory=list)  # log lines that show it happened
+    confirmed_by: list[LogLink] = field(default_factory=list)  # log lines that show it happened
     explained_by: list[str] = field(default_factory=list)  # rules that predicted this observed failure
-    suppressed: dict[str, object] | None = None  # the ignore-file entry that accepted it, if any
+    suppressed: Suppressed | None = None  # the ignore-file entry that accepted it, if any
     fix: RegistryFix | None = None  # a registry change that fixes it, for --fix-script
     observed: str | None = None  # log findings: when a log first shows the failure (ISO 8601)
     identity: str = ""  # set by the scan (assign_identities); see `identity`
@@ -164,12 +176,12 @@ class Finding:
             "message": self.message,
             "starts": self.starts.isoformat() if self.starts else None,
             "hresult": self.hresult,
-            "evidence": self.evidence,  # type: ignore[typeddict-item]  # checks build them as plain dicts
+            "evidence": list(self.evidence),
             "remediation": self.remediation,
             "references": list(self.rule.references),
         }
         if self.confirmed_by:
-            finding["confirmed_by"] = self.confirmed_by  # type: ignore[typeddict-item]
+            finding["confirmed_by"] = self.confirmed_by
         if self.explained_by:
             finding["explained_by"] = self.explained_by
         if self.suppressed:

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from imgscan.check import Finding, Severity
+from imgscan.report import Evidence, LogLink
 
 
 def _names_match(cause: Finding, other: Finding) -> bool:
@@ -40,6 +41,17 @@ def _matches(prediction: Finding, observation: Finding) -> bool:
     return (observation.hresult or "").upper() in codes and _names_match(prediction, observation)
 
 
+def _link(rule: str, sample: Evidence) -> LogLink:
+    """Where an observation shows a prediction happened: its first log line or event record."""
+    link: LogLink = {"rule": rule, "path": sample["path"]}
+    line, record = sample.get("line"), sample.get("record")  # a log line's evidence has one of them
+    if isinstance(line, int):
+        link["line"] = line
+    if isinstance(record, int):
+        link["record"] = record
+    return link
+
+
 def correlate(findings: list[Finding]) -> None:
     """Link log observations with the predictions that explain them, then every consequence with its
     root cause. Identities must be assigned first (check.assign_identities)."""
@@ -51,8 +63,7 @@ def correlate(findings: list[Finding]) -> None:
                 continue
             explaining.setdefault(id(observation), []).append(prediction)
             for sample in observation.evidence[:1]:
-                where = {k: sample[k] for k in ("path", "line", "record") if k in sample}
-                prediction.confirmed_by.append({"rule": observation.rule.id} | where)
+                prediction.confirmed_by.append(_link(observation.rule.id, sample))
             if prediction.rule.id not in observation.explained_by:
                 observation.explained_by.append(prediction.rule.id)
     _link_causes(findings, explaining)

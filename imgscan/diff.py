@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypedDict, cast
 
-from imgscan.check import Json, Rule, Severity, distinct, identity
+from imgscan.check import Rule, Severity, distinct, identity
 from imgscan.errors import ImgscanError
+from imgscan.report import FindingJson, Report
 
 
-def load_side(path: Path, scan: Callable[[Path], Json]) -> Json:
+def load_side(path: Path, scan: Callable[[Path], Report]) -> Report:
     if path.is_file() and path.suffix.lower() == ".json":
         try:
             report = json.loads(path.read_text(encoding="utf-8"))
@@ -25,11 +27,39 @@ def load_side(path: Path, scan: Callable[[Path], Json]) -> Json:
             raise ImgscanError(str(path), f"not a readable imgscan JSON report ({exc})") from exc
         if not isinstance(report, dict) or "findings" not in report or "inventory" not in report:
             raise ImgscanError(str(path), "not an imgscan report (no findings/inventory)", "save one with --format json")
-        return report
+        # a report saved by this or an older version (fields are only ever added): `Report` less what it added
+        return cast(Report, report)
     return scan(path)
 
 
-def _identities(findings: Sequence[Json], rules: dict[str, Rule]) -> dict[str, Json]:
+class DiffSide(TypedDict):
+    path: str
+    sha256: str
+    as_of: str
+
+
+class MovedCatalog(TypedDict):
+    path: str
+    old_valid_until: str | None
+    new_valid_until: str | None
+
+
+class DiffResult(TypedDict):
+    """What `imgscan diff` reports (its JSON output, and what the table view shows)."""
+
+    old: DiffSide
+    new: DiffSide
+    new_findings: list[FindingJson]
+    resolved: list[FindingJson]
+    unchanged: list[FindingJson]
+    packages_added: list[str]
+    packages_removed: list[str]
+    catalogs_moved: list[MovedCatalog]
+    gating: int
+    fail_on: str
+
+
+def _identities(findings: Sequence[FindingJson], rules: dict[str, Rule]) -> dict[str, FindingJson]:
     """{identity: finding}; a saved report without `id` gets the identities its scan would have given."""
     if all("id" in f for f in findings):
         return {f["id"]: f for f in findings}
@@ -37,11 +67,11 @@ def _identities(findings: Sequence[Json], rules: dict[str, Rule]) -> dict[str, J
     return dict(zip(keys, findings, strict=True))
 
 
-def _side(report: Json) -> dict[str, object]:
+def _side(report: Report) -> DiffSide:
     return {"path": report["image"]["path"], "sha256": report["image"]["sha256"], "as_of": report["as_of"]}
 
 
-def diff_reports(old: Json, new: Json, fail_on: Severity, rules: Sequence[Rule] = ()) -> dict[str, object]:
+def diff_reports(old: Report, new: Report, fail_on: Severity, rules: Sequence[Rule] = ()) -> DiffResult:
     known = {rule.id: rule for rule in rules}
     before = _identities(old["findings"], known)
     after = _identities(new["findings"], known)
@@ -49,7 +79,7 @@ def diff_reports(old: Json, new: Json, fail_on: Severity, rules: Sequence[Rule] 
     old_packages = {p["identity"] for p in old["inventory"].get("packages", [])}
     new_packages = {p["identity"] for p in new["inventory"].get("packages", [])}
     old_until = {c["path"].lower(): c for c in old["inventory"].get("catalogs", []) if "valid_until" in c}
-    moved = [
+    moved: list[MovedCatalog] = [
         {"path": c["path"], "old_valid_until": old_until[c["path"].lower()]["valid_until"], "new_valid_until": c["valid_until"]}
         for c in new["inventory"].get("catalogs", [])
         if c["path"].lower() in old_until

@@ -15,6 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import TypedDict
 
 HEX = re.compile(r"^(?:0x)?([0-9a-fA-F]{1,8})$")
 
@@ -40,10 +41,25 @@ class ErrorCode:
         return self.value - (1 << 32) if self.value & 0x80000000 else self.value
 
 
+class CodeEntry(TypedDict):
+    name: str
+    kind: str
+    message: str | None
+
+
+class ErrorData(TypedDict):
+    """imgscan/data/errorcodes.json: where the codes come from, facility names by number, codes by hex."""
+
+    sources: list[str]
+    facilities: dict[str, str]
+    codes: dict[str, CodeEntry]
+
+
 @functools.cache
-def _data() -> dict[str, dict]:
+def _data() -> ErrorData:
     text = resources.files("imgscan").joinpath("data/errorcodes.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    data: ErrorData = json.loads(text)  # written in this shape by the script that builds the file
+    return data
 
 
 @functools.cache
@@ -54,13 +70,13 @@ def _by_name() -> dict[str, str]:
 def describe(value: int) -> ErrorCode:
     """Everything known about a 32-bit code (a code the data does not hold still gets its facility)."""
     value &= 0xFFFFFFFF
-    entry = _data()["codes"].get(f"0x{value:08X}", {})
-    kind = entry.get("kind") or ("ntstatus" if value >> 30 == 3 else "hresult" if value >> 31 else "win32")
+    entry = _data()["codes"].get(f"0x{value:08X}")
+    kind = entry["kind"] if entry else ("ntstatus" if value >> 30 == 3 else "hresult" if value >> 31 else "win32")
     facility = None
     if kind == "hresult":
         number = (value >> 16) & 0x1FFF
         facility = _data()["facilities"].get(str(number), f"facility {number}")
-    return ErrorCode(value, entry.get("name"), kind, entry.get("message"), facility)
+    return ErrorCode(value, entry["name"] if entry else None, kind, entry["message"] if entry else None, facility)
 
 
 def parse(text: str) -> int:

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from imgscan.check import Rule
 from imgscan.errorcodes import ErrorCode
 
 
-def explanation(code: ErrorCode, rules: list[Rule]) -> dict[str, object]:
+class Explanation(TypedDict):
+    """One code as `imgscan explain -f json` gives it."""
+
+    code: str  # 0xXXXXXXXX
+    decimal: int
+    signed: int
+    name: str | None
+    known: bool
+    kind: str | None
+    facility: str | None
+    failure: bool
+    message: str | None
+    predicted_by: list[str]  # rule ids
+    observed_by: list[str]
+
+
+def explanation(code: ErrorCode, rules: list[Rule]) -> Explanation:
     """A known code: its facts and the rules that predict or observe it. An unknown code: only that it
     is unknown (its kind and facility would be guesses from the bit pattern, and no rule names it)."""
     known = code.name is not None or code.message is not None

@@ -10,12 +10,13 @@ finding counts on its own, unless the ignore file accepted it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from imgscan.check import Json, Severity
+from imgscan.report import FindingJson
+from imgscan.severity import Severity
 
 
-def gating_severity(finding: Json) -> Severity | None:
+def gating_severity(finding: FindingJson) -> Severity | None:
     """The severity this finding counts at for the gate; None when it does not count (a consequence,
     or a cause whose whole group the ignore file accepted)."""
     if finding.get("caused_by"):
@@ -25,7 +26,7 @@ def gating_severity(finding: Json) -> Severity | None:
     return None if finding.get("suppressed") else Severity.parse(finding["severity"])
 
 
-def summary(findings: Iterable[Json]) -> dict[str, int]:
+def summary(findings: Iterable[FindingJson]) -> dict[str, int]:
     """Causes per gating severity, and how many findings the ignore file accepted."""
     listed = list(findings)
     counted = [gating_severity(f) for f in listed]
@@ -34,17 +35,17 @@ def summary(findings: Iterable[Json]) -> dict[str, int]:
     }
 
 
-def gating(findings: Iterable[Json], fail_on: Severity) -> list[Json]:
+def gating(findings: Iterable[FindingJson], fail_on: Severity) -> list[FindingJson]:
     """The causes at or above --fail-on."""
     return [f for f in findings if (level := gating_severity(f)) is not None and level >= fail_on]
 
 
-def summary_gates(summary_counts: Json, fail_on: Severity) -> int:
+def summary_gates(summary_counts: Mapping[str, int], fail_on: Severity) -> int:
     """How many causes reach --fail-on, from a report's summary (which counts hidden findings too)."""
     return sum(int(summary_counts.get(str(s), 0)) for s in Severity if s >= fail_on)
 
 
-def hidden_note(hidden: Json) -> str:
+def hidden_note(hidden: Mapping[str, int]) -> str:
     """What --severity left out, in words: '4 finding(s) (2 high, 2 medium); they still count for --fail-on'."""
     parts = [f"{n} {name}" for name, n in hidden.items() if n]
     live = sum(n for name, n in hidden.items() if name != "suppressed")

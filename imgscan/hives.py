@@ -106,7 +106,8 @@ class Hive:
 
 def _key_path(key: Registry.RegistryKey) -> str:
     try:
-        return key.path().split("\\", 1)[-1]  # without the hive's root key name
+        path: str = key.path()  # python-registry ships no types
+        return path.split("\\", 1)[-1]  # without the hive's root key name
     except CELL_ERRORS:
         return "(a key whose name is damaged)"
 

@@ -27,6 +27,7 @@ import yaml
 
 from imgscan.check import Finding
 from imgscan.errors import ImgscanError
+from imgscan.report import Suppressed
 from imgscan.undecodable import escaped
 
 DEFAULT = Path(".imgscanignore.yaml")
@@ -57,7 +58,7 @@ class IgnoreEntry:
         names = escaped(" ".join([*finding.subjects, finding.message])).lower()  # as the report shows them
         return all(want.lower() in names for want in (self.package, self.kb) if want)
 
-    def as_dict(self, source: str) -> dict[str, object]:
+    def as_dict(self, source: str) -> Suppressed:
         return {
             "reason": self.reason,
             "expires": self.expires.isoformat() if self.expires else None,

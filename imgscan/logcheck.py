@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from imgscan.artefacts import LOGS
 from imgscan.check import Check, Finding, Severity
 from imgscan.errorcodes import describe
+from imgscan.report import LogLineEvidence
 
 if TYPE_CHECKING:
     from imgscan.check import CheckContext
@@ -65,10 +66,10 @@ def observed_at(group: LogGroup) -> str | None:
     return group.first.isoformat() if group.first else None
 
 
-def evidence(group: LogGroup) -> list[dict[str, object]]:
+def evidence(group: LogGroup) -> list[LogLineEvidence]:
     """The group's sample lines; for a family's overflow group also its entries per code (most frequent
     first), and how many came under codes past the ones counted one by one."""
-    items = [dict(sample) for sample in group.samples]
+    items = [sample.copy() for sample in group.samples]
     if group.codes is not None:
         counts = dict(sorted(group.codes.items(), key=lambda item: (-item[1], item[0])))
         items.append({"path": group.log or "", "entries_per_code": counts, "entries_under_further_codes": group.further})

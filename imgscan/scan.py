@@ -29,7 +29,7 @@ from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.interrupt import doing
 from imgscan.loader import LoadedChecks
-from imgscan.report import ErrorEntry, Filtered, ImageInfo, Inventory, Report, TargetFirmware
+from imgscan.report import CheckRun, ErrorEntry, Filtered, ImageInfo, Inventory, Report, TargetFirmware
 from imgscan.undecodable import printable_report
 
 if TYPE_CHECKING:
@@ -235,10 +235,16 @@ def _inventory(
 ) -> Inventory:
     """The loaded kinds' sections, then what each check did, then the sections checks add (e.g. wintrust),
     in name order."""
-    checks = [
-        {"check": c.name, "completed": outcome.get(c.name, "") is None}
-        | ({"skipped": why} if (why := outcome.get(c.name)) and not why.startswith("crashed") else {})
-        for c in loaded.checks
-    ]
+    checks = [_check_run(c.name, outcome) for c in loaded.checks]
     kinds = art.inventory(CheckContext(art, scan, art.loaded))  # stamped under the scan context
+    # each kind and check serialises its own sections (typed in imgscan.report; tests/unit validates them)
     return cast(Inventory, {**kinds, "checks": checks, **dict(sorted(sections.items()))})
+
+
+def _check_run(name: str, outcome: dict[str, str | None]) -> CheckRun:
+    """What one check did: completed, or why it was skipped (a crash is an `errors` entry instead)."""
+    run: CheckRun = {"check": name, "completed": outcome.get(name, "") is None}
+    why = outcome.get(name)
+    if why and not why.startswith("crashed"):
+        run["skipped"] = why
+    return run

@@ -49,6 +49,7 @@ from imgscan.errors import XML_ERRORS
 from imgscan.hives import Hive
 from imgscan.image.volume import WindowsVolume, child_path
 from imgscan.numerals import dotted_version
+from imgscan.report import QfeRow
 
 CBS_PACKAGES = r"Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages"
 PACKAGES_DIR = r"Windows\servicing\Packages"
@@ -166,11 +167,15 @@ def _manifest_facts(data: bytes) -> tuple[str | None, str | None, str | None]:
     return package.get("identifier"), package.get("releaseType"), stack
 
 
+# a package's registration: CurrentState, install time and InstallUser, each None when absent or damaged
+Registration = tuple[int | None, datetime | None, str | None]
+
+
 def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]:
     """All packages: registered ones (with their files, or a problem saying which are missing)
     and .mum files without a registration."""
     files = {name.lower(): name for name in volume.listdir(PACKAGES_DIR)}
-    registered: dict[str, tuple[int | None, datetime | None, str | None]] = {}
+    registered: dict[str, Registration] = {}
     for sub, values in _package_keys(software):
         state = values.get("currentstate")
         registered[sub.name()] = (
@@ -195,9 +200,6 @@ def _package_keys(software: Hive | None) -> list[tuple[Any, dict[str, Any]]]:
         if values is not None:
             found.append((sub, values))
     return found
-
-
-Registration = tuple[int | None, datetime | None, str | None]  # CurrentState, install time, InstallUser
 
 
 def _package(volume: WindowsVolume, identity: str, registration: Registration | None, files: dict[str, str]) -> Package:
@@ -251,10 +253,10 @@ def qfe_opened(packages: list[Package]) -> list[Package]:
     return [p for p in packages if p.installed]
 
 
-def qfe_rows(packages: list[Package]) -> list[dict[str, str | None]]:
+def qfe_rows(packages: list[Package]) -> list[QfeRow]:
     """What `wmic qfe` would list when CBS can open every package: one row per KB among installed
     updates, with the release type, day and account of its earliest installed package."""
-    rows: dict[str, dict[str, str | None]] = {}
+    rows: dict[str, QfeRow] = {}
     for package in sorted(qfe_opened(packages), key=lambda p: p.install_time or datetime.max.replace(tzinfo=timezone.utc)):
         if package.is_update and package.kb not in rows:
             rows[str(package.kb)] = {

@@ -21,6 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # the same parser, from PyPI
     import tomli as tomllib
 
+from imgscan.report import PackageJson, SsuLevel
 from imgscan.servicing import INSTALLED_STATES, STATES, Package
 
 INSTALLED_NAMES = {STATES[state] for state in INSTALLED_STATES}
@@ -128,10 +129,10 @@ def servicing_level(packages: list[Package]) -> ServicingLevel:
     )
 
 
-def ssu_level(packages: list[dict[str, Any]]) -> dict[str, object] | None:
+def ssu_level(packages: list[PackageJson]) -> SsuLevel | None:
     """The newest installed servicing stack update of a report's package inventory, with its release day
     when the data file knows it (None: no SSU installed)."""
-    kbs = {p["kb"] for p in packages if p.get("servicing_stack_update") and p.get("kb") and p["state_name"] in INSTALLED_NAMES}
+    kbs = {kb for p in packages if p["servicing_stack_update"] and (kb := p["kb"]) and p["state_name"] in INSTALLED_NAMES}
     if not kbs:
         return None
     newest = max(kbs, key=_kb_number)

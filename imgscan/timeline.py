@@ -19,7 +19,7 @@ import csv
 import io
 from datetime import datetime, timedelta, timezone
 
-from imgscan.check import Json
+from imgscan.report import Report
 
 Event = dict[str, str]
 COLUMNS = ("time", "kind", "subject", "detail", "source")
@@ -48,7 +48,7 @@ def _utc(text: str | None, offset_minutes: int | None = 0) -> str | None:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def timeline(report: Json) -> list[Event]:
+def timeline(report: Report) -> list[Event]:
     inventory = report["inventory"]
     offset = (report.get("host") or {}).get("utc_offset_minutes")
     as_of = report["as_of"]
@@ -69,20 +69,18 @@ def timeline(report: Json) -> list[Event]:
             continue
         seen.add(cat["sha256"])
         name = cat["path"].rsplit("\\", 1)[-1]
-        stamp = cat.get("timestamp") or {}
-        events.append(
-            _event(
-                _utc(stamp.get("time")), "catalog timestamped", name, f"{stamp.get('kind')} by {stamp.get('tsa')}", cat["path"]
-            )
-        )
-        signer = cat.get("signer") or {}
+        stamp = cat.get("timestamp")
+        kind, time, tsa = (stamp["kind"], stamp.get("time"), stamp.get("tsa")) if stamp else (None, None, None)
+        events.append(_event(_utc(time), "catalog timestamped", name, f"{kind} by {tsa}", cat["path"]))
+        signer = cat.get("signer")
+        not_after, common_name = (signer.get("not_after"), signer["common_name"]) if signer else (None, None)
         until = _utc(cat.get("valid_until"))
         events.append(
             _event(
-                _utc(signer.get("not_after")),
+                _utc(not_after),
                 "catalog signer certificate ends",
                 name,
-                f"{signer.get('common_name')}; signature {cat.get('status_as_of') or cat.get('status')} as of {as_of}"
+                f"{common_name}; signature {cat.get('status_as_of') or cat.get('status')} as of {as_of}"
                 + (f", valid until {until}" if until else ", with no end date"),
                 cat["path"],
             )

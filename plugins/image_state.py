@@ -70,7 +70,7 @@ class ImageState(Check):
         state = artefacts.get(SETUP_STATE)
         yield InventoryItem("setup_state", {"path": state.source, "image_state": state.image_state})
         known = STATES.get((state.image_state or "").upper())  # present: it has one
-        if known is None:
+        if known is None or state.source is None:  # a state read has its source
             return
         severity, effect = known
         yield Finding(

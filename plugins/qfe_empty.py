@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from imgscan.artefacts import CATALOGS, PACKAGES
 from imgscan.artefacts.catalog_set import first_failure
 from imgscan.check import Check, Finding, InventoryItem, Rule, Severity, Timing
+from imgscan.report import FileEvidence
 from imgscan.servicing import qfe_opened
 from imgscan.timing import Phase
 
@@ -60,7 +61,7 @@ class QfeEmpty(Check):
     def run(self, artefacts: CheckContext) -> Iterator[Finding | InventoryItem]:
         from imgscan.servicing import qfe_rows
 
-        culprits: list[tuple[date | None, dict[str, object]]] = []
+        culprits: list[tuple[date | None, FileEvidence]] = []
         own = 0  # culprits that are Windows' own packages: never a wmic qfe row, yet opened to answer it
         for package in qfe_opened(artefacts.get(PACKAGES).packages):
             starts, never_valid = first_failure([r for r in artefacts.get(CATALOGS).catalogs.of_package(package) if r.verdict])
@@ -121,7 +122,7 @@ class QfeEmpty(Check):
         )
 
 
-def _by_update(culprits: list[tuple[date | None, dict[str, object]]]) -> str:
+def _by_update(culprits: list[tuple[date | None, FileEvidence]]) -> str:
     """'KB2705219 (3 packages, from 2013-06-30), KB2731847 (1 package, from 2013-10-15)'."""
     days: dict[str, list[date | None]] = {}
     for day, evidence in culprits:

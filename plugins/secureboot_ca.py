@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING
 
 from imgscan.artefacts import BOOT
 from imgscan.check import Check, Finding, Rule, Severity, Timing
+from imgscan.report import BootFileEvidence, RegistryValueEvidence
 from imgscan.signing.authorities import authorities
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts.boot import BootFile
     from imgscan.check import CheckContext
+    from imgscan.signing.secureboot import SecureBootState
 
 KB5068202 = "https://support.microsoft.com/help/5068202"
 KB5062713 = "https://support.microsoft.com/help/5062713"
@@ -95,7 +97,7 @@ class SecureBootCa(Check):
                 f"in place ({state.describe()}): hosts built from it cannot take boot-manager security updates signed "
                 "under Windows UEFI CA 2023 until their firmware db holds that CA."
             ),
-            evidence=[_evidence(f) for f, _ in judged] + [{"path": state.key or "SYSTEM", **state.as_dict()}],
+            evidence=[*(_evidence(f) for f, _ in judged), _state_evidence(state)],
             remediation=(
                 "Apply the 2023 Secure Boot certificates to the fleet's firmware as KB5068202 describes (set "
                 "AvailableUpdates to 0x5944 and restart twice, or use the vendor's firmware update), then let Windows "
@@ -124,7 +126,18 @@ class SecureBootCa(Check):
         )
 
 
-def _evidence(boot_file: BootFile) -> dict[str, object]:
+def _state_evidence(state: SecureBootState) -> RegistryValueEvidence:
+    """The Secure Boot servicing values that say the 2023 certificates are not in place."""
+    return {
+        "path": state.key or "SYSTEM",
+        "key": state.key,
+        "available_updates": state.available_updates,
+        "uefica2023_status": state.ca2023_status,
+        "windows_uefica2023_capable": state.ca2023_capable,
+    }
+
+
+def _evidence(boot_file: BootFile) -> BootFileEvidence:
     from imgscan.signing.secureboot import signing_authorities
 
     return {

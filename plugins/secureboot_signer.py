@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.artefacts import BOOT
 from imgscan.check import Check, Finding, InventoryItem, Rule, Severity
+from imgscan.report import BootFileEvidence
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts.boot import BootFile
@@ -139,10 +140,10 @@ def _finding(boot_file: BootFile, signatures: list[EmbeddedSignature], microsoft
     )
 
 
-def _evidence(boot_file: BootFile, signature: EmbeddedSignature, db: SignatureDatabase | None) -> dict[str, object]:
+def _evidence(boot_file: BootFile, signature: EmbeddedSignature, db: SignatureDatabase | None) -> BootFileEvidence:
     pe = boot_file.pe
     signer = signature.signature.signer if signature.signature else None
-    evidence: dict[str, object] = {
+    evidence: BootFileEvidence = {
         "path": pe.path,
         "where": boot_file.where,
         "sha256": pe.sha256,
@@ -152,7 +153,9 @@ def _evidence(boot_file: BootFile, signature: EmbeddedSignature, db: SignatureDa
         "signer_thumbprint": signer.thumbprint if signer else None,
         "chain": list(signature.chain),
     }
-    return evidence | ({"db": db.path, "db_sha256": db.sha256} if db else {})
+    if db:
+        evidence["db"], evidence["db_sha256"] = db.path, db.sha256
+    return evidence
 
 
 def _signer(signature: EmbeddedSignature) -> str | None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.check import Finding, Rule, Severity
 from imgscan.logcheck import SEVERITY_POLICY, LogCheck, code_text, evidence, observed_at, severity_of, span
+from imgscan.report import Evidence
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.check import CheckContext
@@ -59,11 +60,11 @@ class SetupLogErrors(LogCheck):
             if final:
                 parts.append(f"final result {', '.join(code_text(g.hresult) for g in final)}")
             parts += [f"{code_text(g.hresult)} ({', '.join(sorted(g.sources))})" for g in other]
-            items: list[dict[str, object]] = []
+            items: list[Evidence] = []
             for group in verification:
-                items += [e | {"failing_file": ", ".join(files), "verification_error": group.hresult} for e in evidence(group)]
+                items += [{**e, "failing_file": ", ".join(files), "verification_error": group.hresult} for e in evidence(group)]
             for group in final:
-                items += [e | {"final_result": group.hresult} for e in evidence(group)]
+                items += [{**e, "final_result": group.hresult} for e in evidence(group)]
             for group in other:
                 items += evidence(group)
             yield Finding(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.artefacts import MACHINE_HIVES
 from imgscan.check import Check, Finding, InventoryItem, Rule, Severity
+from imgscan.report import Evidence
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.check import CheckContext
@@ -52,7 +53,7 @@ class UpdateServices(Check):
         hives = artefacts.get(MACHINE_HIVES)
         system, software = hives.system, hives.software
         control_set = system.control_set() if system else None
-        evidence: list[dict[str, object]] = []
+        evidence: list[Evidence] = []
         codes = []
         if system is not None and control_set is not None:
             for name, label in SERVICES.items():
@@ -69,7 +70,7 @@ class UpdateServices(Check):
         if not evidence:
             return
         what = "; ".join(
-            f"{e['service']} disabled" if "service" in e else "policy DisableWindowsUpdateAccess = 1" for e in evidence
+            f"{service} disabled" if (service := e.get("service")) else "policy DisableWindowsUpdateAccess = 1" for e in evidence
         )
         yield Finding(
             rule=UPDATE_SERVICE_DISABLED,

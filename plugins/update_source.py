@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.artefacts import MACHINE_HIVES
 from imgscan.check import Check, Finding, Rule, Severity
+from imgscan.report import Evidence
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.check import CheckContext
@@ -46,7 +47,7 @@ class UpdateSource(Check):
         if software is None or software.value(rf"{POLICY_KEY}\AU", "UseWUServer") != 1:
             return
         servers = {name: software.value(POLICY_KEY, name) for name in ("WUServer", "WUStatusServer")}
-        evidence: list[dict[str, object]] = [{"path": rf"SOFTWARE\{POLICY_KEY}\AU", "value": "UseWUServer", "data": 1}]
+        evidence: list[Evidence] = [{"path": rf"SOFTWARE\{POLICY_KEY}\AU", "value": "UseWUServer", "data": 1}]
         evidence += [{"path": rf"SOFTWARE\{POLICY_KEY}", "value": k, "data": v} for k, v in servers.items() if v]
         server = servers["WUServer"]
         if not isinstance(server, str) or not URL.match(server.strip()):

@@ -6,6 +6,7 @@ and the absence of tracebacks are tested exactly as a user sees them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from sample_images.build import FORMATS, build, missing_tools
@@ -42,7 +44,17 @@ class Run:
 
     @property
     def report(self) -> dict:
-        return json.loads(self.stdout)
+        parsed = json.loads(self.stdout)
+        if isinstance(parsed, dict) and {"findings", "inventory", "target_firmware"} <= parsed.keys():
+            _report_contract().validate(parsed)  # every scan report a test reads holds to the closed schema
+        return parsed
+
+
+@functools.cache
+def _report_contract() -> jsonschema.Draft202012Validator:
+    from imgscan.report import schema
+
+    return jsonschema.Draft202012Validator(schema())
 
 
 def run_imgscan(*args: object, cwd: Path | None = None) -> Run:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.image.volume import WindowsVolume, child_path
 from imgscan.progress import item_bar
+from imgscan.report import CatalogEvidence, CatalogValidity, SignatureSummary
 from imgscan.servicing import PACKAGES_DIR, Package
 from imgscan.signing.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, iso
 from imgscan.timing import Phase, validity_word
@@ -84,15 +85,18 @@ def _signatures(record: CatalogRecord) -> dict[str, object]:
         return {}
     extra: dict[str, object] = {}
     if cat.nested:
-        verdicts = record.all_verdicts or ()
-        pairs = zip((cat, *cat.nested), verdicts, strict=True)
-        extra["signatures"] = [_signature_summary(n, c, v) for n, (c, v) in enumerate(pairs, 1)]
+        extra["signatures"] = _summaries(record, cat)
     if cat.notes:
         extra["notes"] = list(cat.notes)
     return extra
 
 
-def _signature_summary(number: int, cat: Catalog, verdict: Verdict) -> dict[str, object]:
+def _summaries(record: CatalogRecord, cat: Catalog) -> list[SignatureSummary]:
+    pairs = zip((cat, *cat.nested), record.all_verdicts or (), strict=True)
+    return [_signature_summary(n, c, v) for n, (c, v) in enumerate(pairs, 1)]
+
+
+def _signature_summary(number: int, cat: Catalog, verdict: Verdict) -> SignatureSummary:
     stamp = cat.timestamp
     return {
         "signature": "primary" if number == 1 else f"nested {number - 1}",
@@ -206,13 +210,13 @@ def first_failure(records: list[CatalogRecord]) -> tuple[date | None, bool]:
     return (min(starts) if starts else None), any(v.never_valid for v in verdicts)
 
 
-def catalog_evidence(record: CatalogRecord, as_of: date) -> dict[str, object]:
+def catalog_evidence(record: CatalogRecord, as_of: date) -> CatalogEvidence:
     """The facts of one catalog that explain a finding, compact enough for a table row; `status_as_of`
     is its state on the --as-of day (`status` says only whether the signature has an end)."""
     cat, verdict = record.catalog, record.verdict
     assert cat is not None and verdict is not None
     stamp = cat.timestamp
-    return {
+    evidence: CatalogEvidence = {
         "path": record.path,
         "sha256": record.sha256,
         "signer": cat.signer.common_name if cat.signer else None,
@@ -225,10 +229,15 @@ def catalog_evidence(record: CatalogRecord, as_of: date) -> dict[str, object]:
         "cause": verdict.cause,
         "valid_until": iso(verdict.valid_until),
         "reason": verdict.reason,
-    } | _signatures(record)
+    }
+    if cat.nested:  # dual-signed: as in the inventory (_signatures)
+        evidence["signatures"] = _summaries(record, cat)
+    if cat.notes:
+        evidence["notes"] = list(cat.notes)
+    return evidence
 
 
-def package_validity(package: Package, catalogs: CatalogSet, context: ScanContext) -> dict[str, object]:
+def package_validity(package: Package, catalogs: CatalogSet, context: ScanContext) -> CatalogValidity:
     """A package's catalog verdict for the package inventory, stamped for the scan context:
     `catalog_status_as_of` is its state on the --as-of day, the word every view shows, and `catalog_phase`
     where its first failure falls (failing, soon: within the horizon, later, never)."""

@@ -12,6 +12,7 @@ from imgscan.artefacts.catalog_set import CatalogSet, catalog_paths, package_val
 from imgscan.artefacts.judge import SIGNATURE_JUDGE
 from imgscan.artefacts.packages import PACKAGES
 from imgscan.kinds import ErrorList, Kind, Section
+from imgscan.report import TrustJson
 from imgscan.servicing_levels import is_ssu
 from imgscan.timing import validity_word
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 @dataclass
 class Catalogs:
     catalogs: CatalogSet = field(default_factory=lambda: CatalogSet([]))
-    trust: dict[str, object] = field(default_factory=dict)
+    trust: TrustJson = field(default_factory=lambda: TrustJson())
     errors: list[dict[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -36,7 +37,7 @@ def load(art: Loader) -> Catalogs:
     store = judge.store
     errors = [{"path": r"SOFTWARE\Microsoft\SystemCertificates", "message": p} for p in store.problems]
     packages = art.get(PACKAGES)
-    trust: dict[str, object] = {
+    trust: TrustJson = {
         "image_roots": store.count("image"),
         "bundled_roots": store.count("bundled"),
         "eku_mitigation": packages.mitigation,

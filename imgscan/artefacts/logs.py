@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.kinds import ErrorList, Kind, Section
 from imgscan.logs.collect import LogGroup, LogRead, read_logs
+from imgscan.report import LogFailure, LogsJson
 
 if TYPE_CHECKING:
     from imgscan.kinds import InventoryContext, Loader
@@ -21,7 +22,7 @@ def load(art: Loader) -> LogRead:
     return read_logs(art.volume)
 
 
-def group_entry(group: LogGroup) -> dict[str, object]:
+def group_entry(group: LogGroup) -> LogFailure:
     """One failure group as the report's inventory lists it."""
     return {
         "family": group.family,
@@ -39,7 +40,8 @@ def group_entry(group: LogGroup) -> dict[str, object]:
 def inventory(logs: LogRead, context: InventoryContext) -> Section:
     """The failures the logs show by the as-of day of the scan context."""
     failures = logs.until(context.scan.happened).groups
-    return {"logs": {"read": logs.read, "failures": [group_entry(g) for g in failures]}}
+    section: LogsJson = {"read": logs.read, "failures": [group_entry(g) for g in failures]}
+    return {"logs": section}
 
 
 def errors(logs: LogRead) -> ErrorList:

@@ -11,6 +11,7 @@ from imgscan.hives import Hive
 from imgscan.image.volume import CONFIG_DIR, child_path
 from imgscan.kinds import ErrorList, Kind, Section
 from imgscan.os_version import OsVersion, read_os_version
+from imgscan.report import HiveJson
 
 if TYPE_CHECKING:
     from imgscan.kinds import InventoryContext, Loader
@@ -47,7 +48,8 @@ def load(art: Loader) -> MachineHives:
 
 
 def inventory(found: MachineHives, _: InventoryContext) -> Section:
-    return {"hives": [{"path": hive.path, "role": role, "dirty": hive.dirty} for role, hive in found.hives]}
+    hives: list[HiveJson] = [{"path": hive.path, "role": role, "dirty": hive.dirty} for role, hive in found.hives]
+    return {"hives": hives}
 
 
 def errors(found: MachineHives) -> ErrorList:

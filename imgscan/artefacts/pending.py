@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.artefacts.machine_hives import MACHINE_HIVES
 from imgscan.kinds import Kind
+from imgscan.report import Evidence
 
 if TYPE_CHECKING:
     from imgscan.kinds import Loader
@@ -24,7 +25,7 @@ CBS_MARKERS = ("RebootPending", "PackagesPending", "SessionsPending")
 
 @dataclass
 class Pending:
-    evidence: list[dict[str, object]] = field(default_factory=list)  # one entry per marker found
+    evidence: list[Evidence] = field(default_factory=list)  # one entry per marker found
 
     def __bool__(self) -> bool:
         return bool(self.evidence)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR
 from imgscan.cli.options import Groups, add_command
@@ -14,6 +14,7 @@ from imgscan.errors import UnreadableImage
 
 if TYPE_CHECKING:
     from imgscan.cli.options import Subcommands
+    from imgscan.report import WimImageJson, WimListing
 
 
 def add_parsers(sub: Subcommands, groups: Groups) -> None:
@@ -54,11 +55,12 @@ def run_images(args: argparse.Namespace) -> int:
             raise UnreadableImage(str(args.image), "no such file" if not args.image.exists() else "not a file")
         raise UnreadableImage(str(args.image), too_short(args.image) or "not a WIM file (no MSWIM header)")
     info = read_info(args.image)
-    listing = {
+    listing: WimListing = {
         "path": str(args.image),
         "compression": info.compression,
         "parts": info.parts,
-        "images": [i.as_dict() for i in info.images],
+        # WimImage.as_dict gives WimImageJson's fields (imgscan.image is typed as such in a later change)
+        "images": [cast("WimImageJson", i.as_dict()) for i in info.images],
     }
     write(None, to_json(listing) if args.format == "json" else images_table(listing))
     return EXIT_CLEAN

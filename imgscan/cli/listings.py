@@ -7,7 +7,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgscan.check import Json
 from imgscan.cli.exits import EXIT_CLEAN
 from imgscan.cli.options import IMAGE_HELP, Groups, add_command, add_output
 from imgscan.cli.outputs import warn, write
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from imgscan.cli.options import Subcommands
+    from imgscan.report import CatalogsListing, Listing, PackagesListing, WmicQfe
 
 
 def add_parsers(sub: Subcommands, groups: Groups) -> None:
@@ -47,23 +47,28 @@ def run_listing(args: argparse.Namespace) -> int:
     from imgscan.views.json_view import to_json
     from imgscan.views.packages import packages_table
 
-    # the report sections each listing shows, and its table view
-    listings = {"packages": (("qfe", "packages"), packages_table), "catalogs": (("catalogs",), catalogs_table)}
     kinds = (PACKAGES, CATALOGS)  # the packages with their catalogs' validity; the catalogs
-    report: Json = run_scan(args, checks=load_checks(args.plugins).within(kinds), kinds=kinds).report
-    sections, table = listings[args.command]
-    view = {key: report[key] for key in ("imgscan", "image", "as_of", "host")}
-    view |= {section: report["inventory"][section] for section in sections}
+    report = run_scan(args, checks=load_checks(args.plugins).within(kinds), kinds=kinds).report
+    inventory = report["inventory"]
+    head: Listing = {"imgscan": report["imgscan"], "image": report["image"], "as_of": report["as_of"], "host": report["host"]}
     if args.command == "packages":
         # what wmic qfe shows that day, as the check that predicts it stated it (the table and JSON both read it);
         # no such check ran: the list as the packages give it
-        no_prediction = {"empty": False, "from": None, "rows": report["inventory"]["qfe"], "empty_from": None}
-        wmic = (report["inventory"].get("wmic_qfe") or [no_prediction])[0]
-        view["wmic_qfe"] = wmic
-        view["qfe_empty_from"] = wmic["empty_from"]
-        view["ssu_level"] = ssu_level(report["inventory"]["packages"])
-    write(args.output, to_json(view) if args.format == "json" else table(view))
-    warn(report, args.quiet)
+        no_prediction: WmicQfe = {"empty": False, "from": None, "rows": inventory["qfe"], "empty_from": None}
+        wmic = (inventory.get("wmic_qfe") or [no_prediction])[0]
+        packages: PackagesListing = {
+            **head,
+            "qfe": inventory["qfe"],
+            "packages": inventory["packages"],
+            "wmic_qfe": wmic,
+            "qfe_empty_from": wmic["empty_from"],
+            "ssu_level": ssu_level(inventory["packages"]),
+        }
+        write(args.output, to_json(packages) if args.format == "json" else packages_table(packages))
+    else:
+        catalogs: CatalogsListing = {**head, "catalogs": inventory["catalogs"]}
+        write(args.output, to_json(catalogs) if args.format == "json" else catalogs_table(catalogs))
+    warn(report["errors"], report["warnings"], args.quiet)
     return EXIT_CLEAN
 
 
@@ -82,5 +87,5 @@ def run_timeline(args: argparse.Namespace) -> int:
         "records": lambda: timeline_records(events),  # flow.record, for rdump
     }
     write(args.output, views[args.format]())
-    warn(report, args.quiet)
+    warn(report["errors"], report["warnings"], args.quiet)
     return EXIT_CLEAN

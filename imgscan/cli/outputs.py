@@ -13,12 +13,12 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from imgscan.errors import ImgscanError
 from imgscan.interrupt import deferred, doing
+from imgscan.report import ErrorEntry
 
 # the format a report name announces; `.xml` is JUnit, the XML report CI systems read
 EXTENSIONS = {
@@ -105,13 +105,14 @@ def write(target: Path | None, text: str | bytes) -> None:
     written.append(str(target))
 
 
-def warn(report: Mapping[str, Any], quiet: bool = False) -> None:
-    """What a report could not read or was told to note, one stderr line each (none with -q)."""
+def warn(errors: Sequence[ErrorEntry], warnings: Sequence[str] = (), quiet: bool = False) -> None:
+    """What a report could not read (its `errors`) or was told to note (`warnings`), one stderr line each
+    (none with -q)."""
     if quiet:
         return
-    for error in report["errors"]:
+    for error in errors:
         print(f"imgscan: warning: {error['path']}: {error['message']}", file=sys.stderr)
-    for warning in report.get("warnings", []):
+    for warning in warnings:
         print(f"imgscan: warning: {warning}", file=sys.stderr)
 
 

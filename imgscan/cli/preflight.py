@@ -13,8 +13,8 @@ from imgscan.cli.options import IMAGE_HELP, Groups, add_command, add_output
 from imgscan.cli.outputs import warn, write
 
 if TYPE_CHECKING:
-    from imgscan.check import Json
     from imgscan.cli.options import Subcommands
+    from imgscan.preflight.report import PreflightReport
 
 PREFLIGHT_FORMATS = ("html", "json", "junit", "sarif", "table")
 
@@ -37,14 +37,14 @@ def run(args: argparse.Namespace) -> int:
     as_of = args.as_of or datetime.now(timezone.utc).date()
     result = preflight(args.image, args.updates, as_of, args.horizon)
     write(args.output, _view(args.format, result.report))
-    warn(result.report, args.quiet)
+    warn(result.report["errors"], quiet=args.quiet)
     if not result.report["updates"]:
         print("imgscan: error: no update could be read (see the errors above)", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_FINDINGS if result.will_not_install else EXIT_CLEAN
 
 
-def _view(fmt: str, report: Json) -> str:
+def _view(fmt: str, report: PreflightReport) -> str:
     """The preflight report in one format; every one works on the report alone."""
     if fmt == "json":
         from imgscan.views.json_view import to_json

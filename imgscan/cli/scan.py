@@ -9,11 +9,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imgscan.check import Json, Severity
+from imgscan.check import Severity
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from imgscan.cli.options import IMAGE_HELP, Groups, add_command, output_file, severities
 from imgscan.cli.outputs import warn, write
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
+from imgscan.report import Report
 
 if TYPE_CHECKING:
     from imgscan.cli.options import Subcommands
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         write(target, _view(fmt, result.report, checks, args.fail_on))
     if args.fix_script:
         write(args.fix_script, fix_script(result.findings, args.fix_script.suffix.lower()))
-    warn(result.report, args.quiet)
+    warn(result.report["errors"], result.report["warnings"], args.quiet)
     if result.checks_completed == 0:
         print(f"imgscan: error: {args.image}: no check could run", file=sys.stderr)
         return EXIT_ERROR
@@ -141,7 +142,7 @@ def _options(args: argparse.Namespace) -> Options:
     )
 
 
-def _view(fmt: str, report: Json, checks: LoadedChecks, fail_on: Severity) -> str:
+def _view(fmt: str, report: Report, checks: LoadedChecks, fail_on: Severity) -> str:
     """One scan report view; each gets the report, the loaded rules and the --fail-on threshold."""
     if fmt == "table":
         from imgscan.views.table import to_table

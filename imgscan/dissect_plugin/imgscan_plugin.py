@@ -17,8 +17,8 @@ from dissect.target.exceptions import UnsupportedPluginError
 from dissect.target.helpers.record import TargetRecordDescriptor
 from dissect.target.plugin import Plugin, arg, export
 
-from imgscan.check import Json
 from imgscan.errors import ImgscanError
+from imgscan.report import Report
 from imgscan.views.records import CATALOG_FIELDS, CATALOG_NAME, FINDING_FIELDS, FINDING_NAME, catalog_values, finding_values
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class ImgscanPlugin(Plugin):
 
     def __init__(self, target: Any) -> None:
         super().__init__(target)
-        self._reports: dict[tuple[date, int], Json] = {}
+        self._reports: dict[tuple[date, int], Report] = {}
         self._loaded: tuple[Loaded, LoadedChecks] | None = None
 
     def check_compatible(self) -> None:
@@ -50,7 +50,7 @@ class ImgscanPlugin(Plugin):
         if windows_filesystem(self.target)[0] is None:
             raise UnsupportedPluginError("no filesystem of the target holds Windows\\System32\\config")
 
-    def _report(self, as_of: str | None, horizon: int) -> Json:
+    def _report(self, as_of: str | None, horizon: int) -> Report:
         from imgscan.context import ScanContext
         from imgscan.image import open_target
         from imgscan.loader import load_checks

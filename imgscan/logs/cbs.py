@@ -49,24 +49,26 @@ def read_cbs(fh: BinaryIO, path: str, failures_only: bool = False) -> Iterator[L
     case: most lines have none, and building their records is most of the cost). Never raises on any
     bytes: undecodable bytes become U+FFFD, an impossible date leaves its entry without a time, and
     an entry keeps at most MAX_ENTRY characters of continuation (fuzz/fuzz_cbs_log.py)."""
-    pending: list | None = None  # [number, stamp, level, component, text]
+    pending: tuple[int, str, str, str] | None = None  # number, stamp, level, component of the entry being read
+    text = ""  # its text, continuation lines included
     context: dict[str, tuple[str, ...]] = {}  # HRESULT -> subjects of its last entry that named any
 
-    def flush(item: list) -> Iterator[LogEntry]:
-        if not failures_only or "HRESULT" in item[4]:
-            yield _with_context(_entry(path, *item), context)
+    def flush(head: tuple[int, str, str, str], text: str) -> Iterator[LogEntry]:
+        if not failures_only or "HRESULT" in text:
+            yield _with_context(_entry(path, *head, text), context)
 
     for number, line, _cut in lines(fh):
         match = ENTRY.match(line) if line[:1].isdigit() else None
         if match is None:
-            if pending is not None and len(pending[4]) < MAX_ENTRY:
-                pending[4] += "\n" + line.strip()
+            if pending is not None and len(text) < MAX_ENTRY:
+                text += "\n" + line.strip()
             continue
         if pending is not None:
-            yield from flush(pending)
-        pending = [number, *match.groups()]
+            yield from flush(pending, text)
+        stamp, level, component, text = match.groups()
+        pending = (number, stamp, level, component)
     if pending is not None:
-        yield from flush(pending)
+        yield from flush(pending, text)
 
 
 def _with_context(entry: LogEntry, context: dict[str, tuple[str, ...]]) -> LogEntry:

@@ -32,6 +32,7 @@ from imgscan.image.volume import WindowsVolume, child_path
 from imgscan.logs import LogEntry
 from imgscan.logs.cbs import read_cbs, read_checksur
 from imgscan.logs.setup import read_dotnet, read_windowsupdate
+from imgscan.report import LogLineEvidence
 
 CBS_DIR = r"Windows\Logs\CBS"
 EVENT_DIR = r"Windows\System32\winevt\Logs"
@@ -56,7 +57,7 @@ class LogGroup:
     first: datetime | None = None
     last: datetime | None = None
     failed: bool = False
-    samples: list[dict[str, object]] = field(default_factory=list)
+    samples: list[LogLineEvidence] = field(default_factory=list)
     sources: set[str] = field(default_factory=set)  # the components/kinds of line that reported it
     names: set[str] = field(default_factory=set)  # every subject named alongside (files, packages, KBs)
     # the overflow group only (subject OTHER_SUBJECTS): entries per code, for the first MAX_CODES codes,
@@ -87,7 +88,7 @@ class _Part:
     first: datetime | None = None
     last: datetime | None = None
     failed: bool = False
-    samples: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    samples: list[tuple[int, LogLineEvidence]] = field(default_factory=list)
     sources: set[str] = field(default_factory=set)
     names: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (entry, position) first named
     log: tuple[int, str] | None = None  # the place and log of its first entry
@@ -110,8 +111,12 @@ class _Part:
             self.first = min(self.first, entry.time) if self.first else entry.time
             self.last = max(self.last, entry.time) if self.last else entry.time
         if len(self.samples) < SAMPLES and entry.failed:
-            where = "record" if entry.path.lower().endswith(".evtx") else "line"
-            self.samples.append((order, {"path": entry.path, where: entry.line, "text": entry.text[:400]}))
+            sample: LogLineEvidence = (
+                {"path": entry.path, "record": entry.line, "text": entry.text[:400]}
+                if entry.path.lower().endswith(".evtx")  # an event log's entries are records
+                else {"path": entry.path, "line": entry.line, "text": entry.text[:400]}
+            )
+            self.samples.append((order, sample))
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imgscan.check import Json
+from imgscan.report import Listing
 
 WIDTH = 100
 
@@ -12,7 +12,6 @@ def columns(rows: list[list[str]]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
-def header(view: Json) -> list[str]:
+def header(view: Listing) -> list[str]:
     """A listing's first lines: the image, its host and the day it is judged on."""
-    image, host = view["image"], view.get("host") or {}
-    return [f"{image['path']}  ·  host {host.get('name') or '?'}  ·  as of {view['as_of']}", ""]
+    return [f"{view['image']['path']}  ·  host {view['host']['name'] or '?'}  ·  as of {view['as_of']}", ""]

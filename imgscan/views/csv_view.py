@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from imgscan.check import Json
+from imgscan.report import Report
 
 # columns are only added, at the end: `id` is the finding's identity, `caused_by` its root cause's
 COLUMNS = (
@@ -26,7 +26,7 @@ COLUMNS = (
 )
 
 
-def rows(report: Json) -> list[dict[str, str]]:
+def rows(report: Report) -> list[dict[str, str]]:
     host = (report.get("host") or {}).get("name") or ""
     return [
         {
@@ -49,7 +49,7 @@ def rows(report: Json) -> list[dict[str, str]]:
     ]
 
 
-def to_csv(report: Json) -> str:
+def to_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()

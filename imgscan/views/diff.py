@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from imgscan.views.table import severity_label
 
+if TYPE_CHECKING:
+    from imgscan.diff import DiffResult
+    from imgscan.report import FindingJson
 
-def diff_table(result: dict) -> str:
-    def finding_line(mark: str, f: dict) -> str:
+
+def diff_table(result: DiffResult) -> str:
+    def finding_line(mark: str, f: FindingJson) -> str:
         where = f["evidence"][0].get("path", "") if f["evidence"] else ""
         line = f"  {mark} {severity_label(f):<8} {f['rule']}  {where}" + (f"  (from {f['starts']})" if f["starts"] else "")
         return line + (f"  [caused by {f['caused_by']}]" if f.get("caused_by") else "")
@@ -16,13 +22,13 @@ def diff_table(result: dict) -> str:
         f"new: {result['new']['path']}  ({result['new']['sha256'][:16]}…, as of {result['new']['as_of']})",
         "",
     ]
-    for title, key, mark in (
-        ("new findings", "new_findings", "+"),
-        ("resolved", "resolved", "-"),
-        ("unchanged", "unchanged", "="),
+    for title, findings, mark in (
+        ("new findings", result["new_findings"], "+"),
+        ("resolved", result["resolved"], "-"),
+        ("unchanged", result["unchanged"], "="),
     ):
-        lines.append(f"{title}: {len(result[key])}")
-        lines += [finding_line(mark, f) for f in result[key]]
+        lines.append(f"{title}: {len(findings)}")
+        lines += [finding_line(mark, f) for f in findings]
     lines.append(f"packages added: {len(result['packages_added'])}")
     lines += [f"  + {p}" for p in result["packages_added"]]
     lines.append(f"packages removed: {len(result['packages_removed'])}")

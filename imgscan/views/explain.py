@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from imgscan.check import Json
+from imgscan.explain import Explanation
 
 
-def explain_table(explained: Sequence[Json]) -> str:
+def explain_table(explained: Sequence[Explanation]) -> str:
     lines = []
     for item in explained:
         if not item["known"]:

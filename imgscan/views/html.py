@@ -9,11 +9,13 @@ says which; the days only place the bars).
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TypedDict
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from imgscan.check import Json, Severity
+from imgscan.check import Severity
 from imgscan.gate import gating_severity, summary_gates
+from imgscan.report import FindingJson, Report
 
 WIDTH, LEFT, ROW, TOP = 1100, 430, 22, 40
 CHAR = 7.0  # a generous width of one 11 px character, to keep labels inside the chart and apart
@@ -24,12 +26,23 @@ def _day(text: str | None) -> date | None:
     return date.fromisoformat(text[:10]) if text else None
 
 
-def chart(report: Json) -> dict[str, object]:
+class _Row(TypedDict):
+    """A package's bar, in days."""
+
+    label: str
+    kb: str
+    start: date
+    end: date | None
+    fails: date | None
+    failing: bool
+
+
+def chart(report: Report) -> dict[str, object]:
     """Bars (package, start, end, failing) laid out in pixels for the template."""
     as_of = date.fromisoformat(report["as_of"])
     horizon_end = as_of + timedelta(days=int(report.get("horizon_days", 365)))
     packages = [p for p in report["inventory"].get("packages", []) if p.get("catalog_status") not in (None, "no catalog")]
-    rows = []
+    rows: list[_Row] = []
     for package in packages:
         start = _day(package.get("installed_on")) or as_of
         end = _day(package.get("catalog_valid_until"))
@@ -51,12 +64,12 @@ def chart(report: Json) -> dict[str, object]:
     def x(day: date) -> float:
         return round(LEFT + (WIDTH - LEFT - 20) * (day - first).days / span, 1)
 
-    bars = []
+    bars: list[dict[str, object]] = []
     fit = int((LEFT - 12) / CHAR)  # characters of a package name that fit left of the bars
     for n, row in enumerate(rows):
         right = x(row["end"]) if row["end"] else WIDTH - 20
         shown = row["label"] if len(row["label"]) <= fit else row["label"][: fit - 1] + "…"
-        bars.append(row | {"x": x(row["start"]), "width": max(right - x(row["start"]), 2), "y": TOP + n * ROW, "shown": shown})
+        bars.append({**row, "x": x(row["start"]), "width": max(right - x(row["start"]), 2), "y": TOP + n * ROW, "shown": shown})
     years = range(first.year + 1, last.year + 1)
     step = max(1, -(-TICK_GAP * len(years) // int(WIDTH - LEFT - 20)) if years else 1)
     ticks = [date(year, 1, 1) for year in years if (year - first.year - 1) % step == 0]
@@ -86,7 +99,7 @@ def render(template: str, **context: object) -> str:
     return environment.get_template(template).render(**context)
 
 
-def to_html(report: Json, fail_on: Severity) -> str:
+def to_html(report: Report, fail_on: Severity) -> str:
     """The verdict counts causes from the summary, so it agrees with the exit code whatever --severity
     showed; each cause is listed under the severity it gates at, its consequences nested in it."""
     findings = report["findings"]
@@ -107,9 +120,9 @@ def to_html(report: Json, fail_on: Severity) -> str:
         fail_on=str(fail_on),
         chart=chart(report),
         suppressed=[f for f in findings if f.get("suppressed")],
-        hidden=sum((report.get("filtered") or {}).get("hidden", {}).values()),
+        hidden=sum(filtered["hidden"].values()) if (filtered := report.get("filtered")) else 0,
     )
 
 
-def _level(finding: Json) -> Severity:
+def _level(finding: FindingJson) -> Severity:
     return gating_severity(finding) or Severity.parse(finding["severity"])

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from imgscan.check import Json
+from imgscan.report import WimListing
 from imgscan.views.columns import columns
 
 
-def images_table(listing: Json) -> str:
+def images_table(listing: WimListing) -> str:
     """The images of a WIM (`imgscan images`' JSON): what --index / --image-name choose from."""
     rows = [["INDEX", "NAME", "EDITION", "VERSION", "DESCRIPTION"]]
     for image in listing["images"]:

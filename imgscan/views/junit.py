@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
-from imgscan.check import Json, Rule, Severity
+from imgscan.check import Rule, Severity
 from imgscan.gate import gating, summary_gates
+from imgscan.report import FindingJson, Report
 
 
-def to_junit(report: Json, rules: list[Rule], fail_on: Severity) -> str:
+def to_junit(report: Report, rules: list[Rule], fail_on: Severity) -> str:
     host = (report.get("host") or {}).get("name") or report["image"]["path"]
     suite = ElementTree.Element("testsuite", name=f"imgscan {report['image']['path']}", timestamp=report["as_of"])
     failures = 0
@@ -58,7 +59,7 @@ def document(suite: ElementTree.Element) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
 
 
-def _details(finding: Json) -> str:
+def _details(finding: FindingJson) -> str:
     paths = ", ".join(str(e.get("path")) for e in finding["evidence"][:5])
     state = f" (suppressed: {finding['suppressed']['reason']})" if finding.get("suppressed") else ""
     if finding.get("caused_by"):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from imgscan.check import Json
+from imgscan.report import PackagesListing
 from imgscan.views.columns import columns, header
 
 
-def packages_table(view: Json) -> str:
+def packages_table(view: PackagesListing) -> str:
     """`wmic qfe`'s columns first, then every package with its state and catalog verdict."""
     lines = header(view)
     wmic = view["wmic_qfe"]
@@ -23,7 +23,7 @@ def packages_table(view: Json) -> str:
         if wmic["from"]:
             lines.append(f"  ({wmic['predicted_by']} predicts an empty list from {wmic['from']})")
     rows = [["HotFixID", "Description", "InstalledOn", "InstalledBy"]]
-    rows += [[r["HotFixID"], r["Description"] or "", r["InstalledOn"] or "", r["InstalledBy"] or ""] for r in qfe]
+    rows += [[r["HotFixID"] or "", r["Description"] or "", r["InstalledOn"] or "", r["InstalledBy"] or ""] for r in qfe]
     lines += columns(rows) if qfe else ["No instances available."]
     ssu = view.get("ssu_level")
     released = f" (released {ssu['released']})" if ssu and ssu["released"] else ""
@@ -35,7 +35,7 @@ def packages_table(view: Json) -> str:
             [
                 package["identity"],
                 (package["kb"] or "") + (" (SSU)" if package.get("servicing_stack_update") else ""),
-                package["state_name"],
+                package["state_name"] or "",
                 package["installed_on"] or "",
                 str(package.get("catalog_status_as_of") or ""),
                 package.get("catalog_fails_from") or "",

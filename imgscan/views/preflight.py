@@ -3,9 +3,9 @@ and fix), then the install order and what cannot install in any order. Works on 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+
+from imgscan.preflight.report import PreflightReport, ReasonJson, UpdateJson
 
 LABELS = {
     "installs": "INSTALLS",
@@ -17,7 +17,7 @@ LABELS = {
 }
 
 
-def preflight_table(report: Mapping[str, Any]) -> str:
+def preflight_table(report: PreflightReport) -> str:
     facts = report["facts"]
     host = report.get("host") or {}
     free = facts["free_bytes"]
@@ -53,7 +53,7 @@ def preflight_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def reason_lines(reason: Mapping[str, Any], indent: str) -> list[str]:
+def reason_lines(reason: ReasonJson, indent: str) -> list[str]:
     """One reason in words: code, Windows' code, from when, what; its first evidence; the fix (table and JUnit)."""
     since = f" from {reason['starts']}" if reason["starts"] else ""
     lines = [f"{indent}- {reason['code']} {reason['hresult'] or ''}{since}: {reason['message']}"]
@@ -61,7 +61,7 @@ def reason_lines(reason: Mapping[str, Any], indent: str) -> list[str]:
     return [*lines, f"{indent}    fix: {reason['fix']}"]
 
 
-def _update(update: Mapping[str, Any]) -> list[str]:
+def _update(update: UpdateJson) -> list[str]:
     code = f"  {update['hresult']}" if update["hresult"] else ""
     when = f"  (fails from {update['fails_from']})" if update["fails_from"] else ""
     lines = [f"{LABELS[update['status']]:<10} {Path(update['file']).name}  {update['kb'] or ''}{code}{when}"]

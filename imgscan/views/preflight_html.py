@@ -4,10 +4,10 @@ its reasons, evidence and fix, the install order and what cannot install in any 
 
 from __future__ import annotations
 
-from imgscan.check import Json
+from imgscan.preflight.report import PreflightReport
 from imgscan.views.html import render
 
 
-def to_preflight_html(report: Json) -> str:
+def to_preflight_html(report: PreflightReport) -> str:
     failing = sum(u["status"] == "will-not-install" for u in report["updates"])
     return render("preflight.html.j2", report=report, failing=failing, verdict="FAIL" if failing else "PASS")

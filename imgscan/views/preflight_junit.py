@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import PurePath
 from xml.etree import ElementTree
 
-from imgscan.check import Json
+from imgscan.preflight.report import PreflightReport, UpdateJson
 from imgscan.views.junit import document
 from imgscan.views.preflight import reason_lines
 
 
-def to_preflight_junit(report: Json) -> str:
+def to_preflight_junit(report: PreflightReport) -> str:
     host = (report.get("host") or {}).get("name") or report["image"]["path"]
     suite = ElementTree.Element("testsuite", name=f"imgscan preflight {report['image']['path']}", timestamp=report["as_of"])
     classname = f"imgscan.preflight.{host}"
@@ -46,7 +46,7 @@ def to_preflight_junit(report: Json) -> str:
     return document(suite)
 
 
-def _output(update: Json) -> str:
+def _output(update: UpdateJson) -> str:
     lines = [f"file: {update['file']}", f"identity: {update['identity'] or '-'}"]
     if update["status"] == "installs":
         restart = f", restart {update['restart']}" if update["restart"] else ""

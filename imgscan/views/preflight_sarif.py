@@ -14,13 +14,14 @@ from collections import Counter
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from imgscan.check import Json, Rule, Severity
+from imgscan.check import Rule, Severity
+from imgscan.preflight.report import PreflightReport, ReasonJson, UpdateJson
 from imgscan.views.sarif import rule_entry, sarif_log
 
 RULE_PREFIX = "preflight/"  # SARIF's hierarchical ids: apart from the scan's rules, grouped together
 
 
-def _level(update: Json, later: bool) -> str:
+def _level(update: UpdateJson, later: bool) -> str:
     if later:
         return "warning"
     return "error" if update["status"] == "will-not-install" else "note"
@@ -32,7 +33,7 @@ def _uri(path: str) -> str:
     return given.as_uri() if given.is_absolute() else given.as_posix()
 
 
-def _rule(code: str, reasons: list[Json], blocks: bool) -> Rule:
+def _rule(code: str, reasons: list[ReasonJson], blocks: bool) -> Rule:
     first = reasons[0]
     references = tuple(dict.fromkeys(ref for r in reasons for ref in r["references"]))
     hresults = tuple(sorted({r["hresult"] for r in reasons if r["hresult"]}))
@@ -40,9 +41,9 @@ def _rule(code: str, reasons: list[Json], blocks: bool) -> Rule:
     return Rule(RULE_PREFIX + code, severity, first["title"], first["title"] + ".", references, hresults)
 
 
-def to_preflight_sarif(report: Json) -> str:
+def to_preflight_sarif(report: PreflightReport) -> str:
     results: list[dict[str, object]] = []
-    by_code: dict[str, list[Json]] = {}
+    by_code: dict[str, list[ReasonJson]] = {}
     blocking: set[str] = set()
     for update in report["updates"]:
         subject = (update["identity"] or PurePath(update["file"]).name).lower()
@@ -62,7 +63,7 @@ def to_preflight_sarif(report: Json) -> str:
     return sarif_log(report, rules, results, None)
 
 
-def _result(update: Json, reason: Json, later: bool, fingerprint: str) -> dict[str, object]:
+def _result(update: UpdateJson, reason: ReasonJson, later: bool, fingerprint: str) -> dict[str, object]:
     name = PurePath(update["file"]).name
     properties: dict[str, Any] = {
         "status": update["status"],

@@ -9,11 +9,11 @@ and `imgscan timeline -f json` give. Every time is a UTC datetime; a day without
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TypedDict
 
-from imgscan.check import Json
+from imgscan.report import LogLink, Report
 
 FINDING_NAME = "imgscan/finding"
 FINDING_FIELDS = [
@@ -67,17 +67,16 @@ def moment(text: str | None) -> datetime | None:
     return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
-def _line(link: dict[str, Any]) -> str:
+def _line(link: LogLink) -> str:
     where = next((f"{key} {link[key]}" for key in ("line", "record") if link.get(key) is not None), "")
     return f"{link.get('path', '')} {where}".strip()
 
 
-def finding_values(report: Json) -> Iterator[dict[str, Any]]:
+def finding_values(report: Report) -> Iterator[dict[str, object]]:
     """The fields of each finding of the report, in its order."""
     as_of = moment(report["as_of"])
     for finding in report["findings"]:
         identity = str(finding.get("id", ""))
-        evidence = finding.get("evidence") or [{}]
         yield {
             "id": identity,
             "rule": finding["rule"],
@@ -87,7 +86,7 @@ def finding_values(report: Json) -> Iterator[dict[str, Any]]:
             "caused_by": finding.get("caused_by"),
             "starts": moment(finding.get("starts")),
             "hresult": finding.get("hresult"),
-            "evidence_path": evidence[0].get("path"),
+            "evidence_path": finding["evidence"][0]["path"] if finding["evidence"] else None,
             "title": finding["title"],
             "message": finding["message"],
             "confirmed_by": [_line(link) for link in finding.get("confirmed_by", [])],
@@ -96,17 +95,17 @@ def finding_values(report: Json) -> Iterator[dict[str, Any]]:
         }
 
 
-def catalog_values(report: Json) -> Iterator[dict[str, Any]]:
+def catalog_values(report: Report) -> Iterator[dict[str, object]]:
     """The fields of each catalog of the report's inventory."""
     as_of = moment(report["as_of"])
     for catalog in report["inventory"]["catalogs"]:
-        signer = catalog.get("signer") or {}
+        signer, stamp = catalog.get("signer"), catalog.get("timestamp")
         yield {
             "path": catalog["path"],
             "sha256": catalog.get("sha256"),
             "signed": catalog.get("signed"),
-            "signer": signer.get("common_name"),
-            "timestamp_kind": (catalog.get("timestamp") or {}).get("kind"),
+            "signer": signer["common_name"] if signer else None,
+            "timestamp_kind": stamp["kind"] if stamp else None,
             "status": catalog.get("status"),
             "status_as_of": catalog.get("status_as_of"),
             "valid_from": moment(catalog.get("valid_from")),
@@ -117,12 +116,25 @@ def catalog_values(report: Json) -> Iterator[dict[str, Any]]:
         }
 
 
-def event_values(events: list[dict[str, str]]) -> Iterator[dict[str, Any]]:
+class EventFields(TypedDict):
+    """EVENT_FIELDS' values for one timeline event."""
+
+    ts: datetime
+    ts_description: str
+    subject: str
+    message: str
+    source: str
+    time_zone: str
+
+
+def event_values(events: list[dict[str, str]]) -> Iterator[EventFields]:
     """The fields of each timeline event (imgscan.timeline): a time without `Z` is a text log's local time."""
     for event in events:
         utc = event["time"].endswith("Z")
+        ts = moment(event["time"])
+        assert ts is not None, "every timeline event has its time"
         yield {
-            "ts": moment(event["time"]),
+            "ts": ts,
             "ts_description": event["kind"],
             "subject": event["subject"],
             "message": event["detail"],
@@ -131,7 +143,7 @@ def event_values(events: list[dict[str, str]]) -> Iterator[dict[str, Any]]:
         }
 
 
-def record_stream(name: str, fields: list[tuple[str, str]], values: Iterator[dict[str, Any]]) -> bytes:
+def record_stream(name: str, fields: list[tuple[str, str]], values: Iterable[Mapping[str, object]]) -> bytes:
     """A flow.record stream of `values`, the bytes `rdump` reads from a file or a pipe."""
     from flow.record import RecordDescriptor
     from flow.record.stream import RecordStreamWriter

@@ -5,11 +5,11 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from imgscan.check import Json
+from imgscan.check import RuleJson
 from imgscan.views.columns import WIDTH
 
 
-def rules_markdown(rules: Sequence[Json]) -> str:
+def rules_markdown(rules: Sequence[RuleJson]) -> str:
     """The README's rules table, generated from the rules themselves."""
     lines = ["| id | severity | what | codes |", "|---|---|---|---|"]
     for rule in rules:
@@ -18,7 +18,7 @@ def rules_markdown(rules: Sequence[Json]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rules_table(rules: Sequence[Json]) -> str:
+def rules_table(rules: Sequence[RuleJson]) -> str:
     out = []
     for rule in rules:
         out.append(f"{rule['id']}  ({rule['severity']})")

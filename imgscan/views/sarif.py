@@ -11,8 +11,13 @@ run and the same across runs, so code scanning neither merges nor renews alerts.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from imgscan.check import Json, Rule
+from imgscan.check import Rule
+from imgscan.report import Evidence, FindingJson, Report
+
+if TYPE_CHECKING:
+    from imgscan.preflight.report import PreflightReport
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
@@ -41,15 +46,16 @@ def rule_entry(rule: Rule) -> dict[str, object]:
     return entry
 
 
-def _location(evidence: dict[str, object]) -> dict[str, object]:
+def _location(evidence: Evidence) -> dict[str, object]:
     path = str(evidence.get("path", "")).split("|")[0].replace("\\", "/")
     physical: dict[str, object] = {"artifactLocation": {"uri": path, "uriBaseId": "IMAGEROOT"}}
-    if isinstance(evidence.get("line"), int):
-        physical["region"] = {"startLine": evidence["line"]}
+    line = evidence.get("line")
+    if isinstance(line, int):
+        physical["region"] = {"startLine": line}
     return {"physicalLocation": physical}
 
 
-def _cause(finding: Json) -> dict[str, object]:
+def _cause(finding: FindingJson) -> dict[str, object]:
     """One result per finding; a consequence names its root cause (through which it gates), a root the
     severity it gates at and what it explains, so a dashboard can count causes as --fail-on does."""
     if finding.get("caused_by"):
@@ -60,7 +66,7 @@ def _cause(finding: Json) -> dict[str, object]:
     return linked
 
 
-def to_sarif(report: Json, rules: list[Rule]) -> str:
+def to_sarif(report: Report, rules: list[Rule]) -> str:
     used = sorted({f["rule"] for f in report["findings"]})
     known = {r.id: r for r in rules}
     listed = [known[r] for r in used if r in known] + [r for r in rules if r.id not in used]
@@ -89,11 +95,16 @@ def to_sarif(report: Json, rules: list[Rule]) -> str:
             result["suppressions"] = [{"kind": "external", "justification": finding["suppressed"]["reason"]}]
         results.append(result)
     image = report["image"]
-    base = {"IMAGEROOT": {"description": {"text": f"the Windows volume of {image['path']}"}}}
+    base: dict[str, object] = {"IMAGEROOT": {"description": {"text": f"the Windows volume of {image['path']}"}}}
     return sarif_log(report, [rule_entry(r) for r in listed], results, base)
 
 
-def sarif_log(report: Json, rules: list[dict[str, object]], results: list[dict[str, object]], base: Json | None) -> str:
+def sarif_log(
+    report: Report | PreflightReport,
+    rules: list[dict[str, object]],
+    results: list[dict[str, object]],
+    base: dict[str, object] | None,
+) -> str:
     """The SARIF log of one imgscan run (scan or preflight): the tool and its rules, the report's errors as
     notifications, the results, and the image, day and host they are about."""
     run: dict[str, object] = {"tool": {"driver": {"name": "imgscan", "version": report["imgscan"], "rules": rules}}}

@@ -7,10 +7,10 @@ Like every view it is a pure function of the report dict, so every format shows 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from imgscan.check import Json
 from imgscan.gate import hidden_note
+from imgscan.report import FindingJson, ImageInfo, Report
 from imgscan.views.columns import WIDTH
 
 # evidence fields left to the JSON report: long, or already said in the message
@@ -18,13 +18,13 @@ from imgscan.views.columns import WIDTH
 TABLE_HIDDEN = {"path", "options", "account", "predicted_errors", "reason", "sha256", "key", "undefined_bits"}
 
 
-def _collection(image: Json) -> str:
+def _collection(image: ImageInfo) -> str:
     """`, collection (partial)` for a triage collection that lacks files every Windows has."""
     collection = image.get("collection")
     return "" if collection is None else f", collection{' (partial)' if collection['partial'] else ''}"
 
 
-def to_table(report: Json) -> str:
+def to_table(report: Report) -> str:
     image = report["image"]
     host = report.get("host") or {}
     loader = image.get("loader")  # the dissect loader of a VM export or collection, when the format does not say it
@@ -58,15 +58,15 @@ def to_table(report: Json) -> str:
     return "\n".join(lines) + "\n"
 
 
-def severity_label(finding: Json) -> str:
+def severity_label(finding: FindingJson) -> str:
     """The severity column: what the finding gates at; an accepted one says so, with its own severity."""
     if finding.get("suppressed"):
         return f"SUPPRESSED ({finding['severity']})"
     return str(finding.get("gating_severity") or finding["severity"]).upper()
 
 
-def _finding_lines(finding: Json, fixes_shown: dict[str, str], width: int = WIDTH) -> list[str]:
-    evidence = finding["evidence"][0] if finding["evidence"] else {}
+def _finding_lines(finding: FindingJson, fixes_shown: dict[str, str], width: int = WIDTH) -> list[str]:
+    evidence: Mapping[str, object] = finding["evidence"][0] if finding["evidence"] else {}
     where = evidence.get("path", "")
     head = f"{severity_label(finding):<8} {finding['rule']}  {where}"
     head += f"  ({_when(finding, evidence)})"
@@ -104,12 +104,12 @@ def _finding_lines(finding: Json, fixes_shown: dict[str, str], width: int = WIDT
     return out
 
 
-def _counted_with_cause(findings: Sequence[Json]) -> str:
+def _counted_with_cause(findings: Sequence[FindingJson]) -> str:
     linked = sum(bool(f.get("caused_by")) for f in findings)
     return f" ({linked} more finding(s) counted with their cause)" if linked else ""
 
 
-def _when(finding: Json, evidence: Json) -> str:
+def _when(finding: FindingJson, evidence: Mapping[str, object]) -> str:
     """From when the finding holds: the day a prediction starts, the day a log first shows it, the
     day a setting was written, or, undated, when its rule says it hits ("at every boot with Secure Boot on")."""
     if finding.get("starts"):

@@ -7,18 +7,25 @@ absent, or `applies` false); `stamped` holds those findings after the scan's tim
 the severity a dated rule's timing gives; one starting after the horizon dropped). The scan context it
 is judged under (as-of day, horizon, target firmware) and the image's container come in `context`
 (`at(day, ...)`).
+
+Every finding and inventory item a check gives here is checked against the report's closed JSON schema
+(imgscan/report.py): each rule's unit test also proves its evidence is one of the declared variants.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
+
+import jsonschema
 
 from imgscan.artefacts import Artefacts, builtin_registry
 from imgscan.check import Check, CheckContext, Finding, InventoryItem
 from imgscan.context import ScanContext
 from imgscan.image import ImageIdentity, OpenedImage
+from imgscan.report import schema
 from imgscan.scan import _stamp
 from tests.unit.memory import MemoryVolume
 
@@ -77,7 +84,20 @@ def run_check(check: type[Check], context: At, **kinds: object) -> Ran:
     for record in instance.run(context_):
         (ran.inventory if isinstance(record, InventoryItem) else ran.findings).append(record)  # type: ignore[arg-type]
     ran.stamped = [s for f in ran.findings if (s := _stamp(replace(f), context.scan)) is not None]
+    for finding in ran.stamped:
+        _contract("FindingJson").validate(finding.to_dict())
+    for item in ran.inventory:
+        _contract("Inventory", item.section).validate([item.item])
     return ran
+
+
+@functools.cache
+def _contract(definition: str, section: str | None = None) -> jsonschema.Draft202012Validator:
+    """A validator of one part of the report schema: a finding, or one built-in inventory section (a section
+    the schema does not declare fails: only plugins outside imgscan may add their own)."""
+    defs = schema()["$defs"]
+    part = defs[definition] if section is None else defs[definition]["properties"][section]
+    return jsonschema.Draft202012Validator(part | {"$defs": defs})
 
 
 def findings_of(checks: tuple[type[Check], ...], files: dict[str, bytes | None], context: At) -> list[dict[str, Any]]:

@@ -1,0 +1,50 @@
+"""What the listings write with `-f json` (`imgscan packages`, `catalogs`, `images`): report sections with the
+report's own header."""
+
+from __future__ import annotations
+
+from typing_extensions import TypedDict
+
+from imgscan.report.image import Host, ImageInfo, WimImageJson
+from imgscan.report.inventory import CatalogJson, PackageJson, QfeRow, WmicQfe
+
+
+class SsuLevel(TypedDict):
+    """The newest servicing stack update installed, with its release day when imgscan's data knows it."""
+
+    kb: str
+    released: str | None
+
+
+class Listing(TypedDict):
+    """What every listing (`imgscan packages`, `imgscan catalogs`) starts with: the report's own header."""
+
+    imgscan: str
+    image: ImageInfo
+    as_of: str
+    host: Host
+
+
+class PackagesListing(Listing):
+    """`imgscan packages -f json`: what wmic qfe lists on the as-of day, then every package."""
+
+    qfe: list[QfeRow]
+    packages: list[PackageJson]
+    wmic_qfe: WmicQfe
+    qfe_empty_from: str | None
+    ssu_level: SsuLevel | None
+
+
+class CatalogsListing(Listing):
+    """`imgscan catalogs -f json`: every catalog."""
+
+    catalogs: list[CatalogJson]
+
+
+class WimListing(TypedDict):
+    """`imgscan images -f json`: the images of a WIM file."""
+
+    path: str
+    compression: str
+    parts: int
+    images: list[WimImageJson]
