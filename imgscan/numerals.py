@@ -17,8 +17,8 @@ def ascii_int(text: str | None) -> int | None:
     return int(text) if text and _NUMERAL.fullmatch(text) else None
 
 
-def dotted_version(text: str) -> tuple[int, ...]:
+def dotted_version(text: str | None) -> tuple[int, ...]:
     """A dotted version as numbers, to compare ("6.1.7601.24545" > "6.1.7601.9999"); () when any part is not
     an ASCII numeral `ascii_int` reads."""
-    numbers = [ascii_int(part) for part in text.split(".")]
+    numbers = [ascii_int(part) for part in (text or "").split(".")]
     return tuple(n for n in numbers if n is not None) if None not in numbers else ()

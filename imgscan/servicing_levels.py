@@ -21,6 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # the same parser, from PyPI
     import tomli as tomllib
 
+from imgscan.numerals import ascii_int
 from imgscan.report import PackageJson, SsuLevel
 from imgscan.servicing import INSTALLED_STATES, STATES, Package
 
@@ -76,8 +77,9 @@ def windows7_servicing() -> Windows7Servicing:
     )
 
 
-def _kb_number(kb: str | None) -> int:
-    return int(kb[2:]) if kb and kb[2:].isdecimal() else 0
+def kb_number(kb: str | None) -> int:
+    """A KB's number, to order updates by age: KB articles are numbered in the order they are created (0: not a KB)."""
+    return (ascii_int(kb[2:]) if kb else None) or 0
 
 
 def is_ssu(package: Package) -> bool:
@@ -94,7 +96,7 @@ def sha2_era_ssu(kb: str | None, updates_servicing_stack: bool) -> bool:
     """The same question for an update that is not installed yet (preflight): its KB and whether its
     manifest updates the servicing stack component."""
     data = windows7_servicing()
-    return (updates_servicing_stack or kb in data.ssu_kbs) and _kb_number(kb) >= _kb_number(data.first_sha2_ssu.kb)
+    return (updates_servicing_stack or kb in data.ssu_kbs) and kb_number(kb) >= kb_number(data.first_sha2_ssu.kb)
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def servicing_level(packages: list[Package]) -> ServicingLevel:
     def newest_installed(updates: tuple[Update, ...]) -> str | None:
         return next((u.kb for u in reversed(updates) if u.kb in kbs), None)
 
-    ssus = sorted({p.kb for p in installed if p.kb and is_sha2_era_ssu(p)}, key=_kb_number)
+    ssus = sorted({p.kb for p in installed if p.kb and is_sha2_era_ssu(p)}, key=kb_number)
     return ServicingLevel(
         sha2_support=newest_installed(data.sha2_support), ssus=tuple(ssus), esu_licensing=newest_installed(data.esu_licensing)
     )
@@ -135,6 +137,6 @@ def ssu_level(packages: list[PackageJson]) -> SsuLevel | None:
     kbs = {kb for p in packages if p["servicing_stack_update"] and (kb := p["kb"]) and p["state_name"] in INSTALLED_NAMES}
     if not kbs:
         return None
-    newest = max(kbs, key=_kb_number)
+    newest = max(kbs, key=kb_number)
     released = next((u.released for u in windows7_servicing().ssus if u.kb == newest), None)
     return {"kb": newest, "released": released.isoformat() if released else None}

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.artefacts import BOOT
 from imgscan.check import Check, Finding, InventoryItem, Rule
+from imgscan.report import BootFileEvidence
 from imgscan.severity import Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
@@ -86,11 +87,13 @@ def _finding(boot_file: BootFile, target: FirmwareTarget) -> Finding:
             f"--target-firmware {target.generation} says the hosts carry Microsoft's db, which lists no such hash: they "
             "refuse to start it with a Secure Boot violation and do not boot."
         )
-    evidence: dict[str, object] = {"path": pe.path, "where": boot_file.where, "sha256": pe.sha256, "image_hash": image_hash}
+    evidence: BootFileEvidence = {"path": pe.path, "where": boot_file.where, "sha256": pe.sha256, "image_hash": image_hash}
+    if db:
+        evidence["db"], evidence["db_sha256"] = db.path, db.sha256
     return Finding(
         rule=UNSIGNED,
         message=f"{pe.path} on the {boot_file.where} carries no Authenticode signature (image hash {image_hash}). {effect}",
-        evidence=[evidence | ({"db": db.path, "db_sha256": db.sha256} if db else {})],
+        evidence=[evidence],
         remediation=(
             "Put back the Microsoft-signed boot manager (bcdboot C:\\Windows /s S: /f UEFI on the reference machine, S: "
             "being the EFI system partition; check it with signtool verify /pa) and capture the image again; or sign the "

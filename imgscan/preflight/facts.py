@@ -28,13 +28,15 @@ Where each fact comes from, and what "unknown" means:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from imgscan.numerals import dotted_version
 from imgscan.preflight.manifest import Identity
-from imgscan.preflight.stackdata import kb_number, parse_version, stack_data
+from imgscan.preflight.stackdata import stack_data
 from imgscan.servicing import STATES
+from imgscan.servicing_levels import kb_number
 
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
@@ -181,19 +183,19 @@ def _servicing_stack(software: Hive | None, packages: list[Package]) -> tuple[tu
     """The servicing stack version the image runs as Windows knows it, where that was read, and how it says so."""
     key = stack_data().image_key
     names = software.values(found) if software is not None and (found := software.key(key)) is not None else None
-    versions = [(parse_version(name), name) for name in names or {}]
+    versions = [(dotted_version(name), name) for name in names or {}]
     if any(v for v, _ in versions):
         version, name = max(versions)
         return version, rf"SOFTWARE\{key}\{name}", "the highest stack the registry names, the one CBS runs"
-    ssus = [(parse_version(p.servicing_stack_version), p) for p in packages if p.installed and p.servicing_stack_version]
+    ssus = [(dotted_version(p.servicing_stack_version), p) for p in packages if p.installed and p.servicing_stack_version]
     if any(v for v, _ in ssus):
         version, ssu = max(((v, p) for v, p in ssus if v), key=lambda found: found[0])
         return version, ssu.mum_path or ssu.identity, f"what the newest installed servicing stack update, {ssu.kb}, installs"
     foundation = [p for p in packages if p.installed and p.identity.lower().startswith(FOUNDATION)]
     if foundation:
-        base = max(foundation, key=lambda p: parse_version(p.identity.split("~")[-1]))
+        base = max(foundation, key=lambda p: dotted_version(p.identity.split("~")[-1]))
         return (
-            parse_version(base.identity.split("~")[-1]),
+            dotted_version(base.identity.split("~")[-1]),
             base.mum_path or base.identity,
             "no servicing stack update is installed: the stack of the build Windows was installed with",
         )
@@ -243,6 +245,6 @@ def _system(art: Artefacts) -> Hive | None:
     return art.get(MACHINE_HIVES).system
 
 
-def _pending_line(evidence: dict[str, object]) -> str:
+def _pending_line(evidence: Mapping[str, object]) -> str:
     detail = evidence.get("marker") or evidence.get("value")
     return f"{evidence.get('path')}: {detail}" if detail else str(evidence.get("path"))

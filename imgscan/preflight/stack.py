@@ -23,11 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from imgscan.numerals import dotted_version
 from imgscan.preflight.facts import ImageFacts
 from imgscan.preflight.package import UpdatePackage
 from imgscan.preflight.reasons import EVIDENCE_LIMIT, Reason
-from imgscan.preflight.stackdata import kb_number, parse_version, stack_data, version_text
-from imgscan.servicing_levels import Update, windows7_servicing
+from imgscan.preflight.stackdata import stack_data, version_text
+from imgscan.servicing_levels import Update, kb_number, windows7_servicing
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def _fulfilled_by_another(need: Need, needs: list[Need]) -> bool:
 
 def required_stack(update: UpdatePackage) -> tuple[tuple[int, ...], str]:
     """The highest servicing stack version the update's manifests were built for, and the manifest naming it."""
-    named = [(parse_version(m.servicing_stack), m.file) for m in update.manifests if parse_version(m.servicing_stack)]
+    named = [(dotted_version(m.servicing_stack), m.file) for m in update.manifests if dotted_version(m.servicing_stack)]
     return max(named, default=((), ""))
 
 

@@ -58,16 +58,5 @@ def stack_data() -> StackData:
     )
 
 
-def parse_version(text: str | None) -> tuple[int, ...]:
-    """A dotted version as numbers ("6.1.7601.24516" -> (6, 1, 7601, 24516)); () when it is not one."""
-    parts = (text or "").split(".")
-    return tuple(int(p) for p in parts) if text and all(p.isascii() and p.isdigit() for p in parts) else ()
-
-
 def version_text(version: tuple[int, ...]) -> str:
     return ".".join(str(n) for n in version)
-
-
-def kb_number(kb: str | None) -> int:
-    """A KB's number, to order updates by age: KB articles are numbered in the order they are created (0: not a KB)."""
-    return int(kb[2:]) if kb and kb[2:].isascii() and kb[2:].isdigit() else 0

@@ -124,7 +124,7 @@ def _applicability(update: UpdatePackage, facts: ImageFacts) -> tuple[Reason, ..
     windows = [a for a in wanted if a.version[:2] in WINDOWS_VERSIONS]  # not IE's 11.x or a feature's own
     versions = {a.version[:2] for a in windows}
     builds = {a.version[:3] for a in windows}
-    own = dotted_version(facts.windows_version or "")
+    own = dotted_version(facts.windows_version)
     if own and versions and own not in versions and not applies_to:
         return (why.wrong_windows(update, "Windows " + " or ".join(sorted(".".join(map(str, v)) for v in versions)), facts),)
     if own and facts.build and (*own, facts.build) not in builds and {b[:2] for b in builds} == {own}:

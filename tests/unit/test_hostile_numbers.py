@@ -9,7 +9,7 @@ import pytest
 from imgscan.numerals import ascii_int, dotted_version
 from imgscan.os_version import read_os_version
 from imgscan.servicing import _manifest_facts
-from imgscan.servicing_levels import _kb_number as kb_number
+from imgscan.servicing_levels import kb_number
 
 ASM = b'<assembly xmlns="urn:schemas-microsoft-com:asm.v3"><package identifier="KB1"/></assembly>'
 

@@ -15,7 +15,8 @@ from urllib.parse import urlparse
 import pytest
 
 from imgscan.errorcodes import describe, parse
-from imgscan.preflight.stackdata import parse_version, stack_data
+from imgscan.numerals import dotted_version
+from imgscan.preflight.stackdata import stack_data
 from imgscan.servicing_levels import windows7_servicing
 
 if sys.version_info >= (3, 11):
@@ -85,5 +86,5 @@ def test_the_ssu_list_is_in_release_order_and_kb_order():
     [("6.1.7601.24516", (6, 1, 7601, 24516)), ("6.0.0.0", (6, 0, 0, 0)), ("6.1.x", ()), ("", ()), ("6.1.²", ())],
 )
 def test_versions_are_compared_as_numbers(text, version):
-    assert parse_version(text) == version
-    assert parse_version("6.1.7601.24516") > parse_version("6.1.7601.9999")
+    assert dotted_version(text) == version
+    assert dotted_version("6.1.7601.24516") > dotted_version("6.1.7601.9999")
