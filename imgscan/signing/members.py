@@ -35,7 +35,7 @@ SEQUENCE, SET, OCTET_STRING, OID = 0x30, 0x31, 0x04, 0x06
 _NOT_MINIMAL_ARC = re.compile(rb"(?:^|[\x00-\x7f])\x80")  # an OID arc padded with a leading 0x80 byte
 
 
-def _tlvs(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+def tlvs(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
     """(tag byte, first content byte, end of content) of each element between start and end."""
     pointer = start
     while pointer < end:
@@ -58,7 +58,7 @@ def _tlvs(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
 def _parts(data: bytes, start: int, end: int, tags: tuple[int | None, ...]) -> list[tuple[int, int]]:
     """(first content byte, end of content) of the elements between start and end, which must be
     exactly one of each tag in `tags` (None: any), in that order."""
-    parts = list(_tlvs(data, start, end))
+    parts = list(tlvs(data, start, end))
     if len(parts) != len(tags):
         raise NotPlainDer
     if any(expected is not None and tag != expected for (tag, _, _), expected in zip(parts, tags, strict=True)):
@@ -68,7 +68,7 @@ def _parts(data: bytes, start: int, end: int, tags: tuple[int | None, ...]) -> l
 
 def _each(data: bytes, start: int, end: int, tag: int) -> Iterator[tuple[int, int]]:
     """(first content byte, end of content) of each element between start and end, all of type `tag`."""
-    for found, first, last in _tlvs(data, start, end):
+    for found, first, last in tlvs(data, start, end):
         if found != tag:
             raise NotPlainDer
         yield first, last
@@ -79,7 +79,7 @@ def indirect_digests(data: bytes) -> Iterator[bytes]:
     DigestInfo { algorithm, digest } } } }: every digest. Raises NotPlainDer at the first element
     that is not in exactly that shape (asn1crypto then reads the list, or says it is malformed)."""
     for subject, subject_end in _each(data, 0, len(data), SEQUENCE):
-        parts = list(_tlvs(data, subject, subject_end))
+        parts = list(tlvs(data, subject, subject_end))
         if not parts or parts[0][0] != OCTET_STRING or len(parts) > 2 or (len(parts) == 2 and parts[1][0] != SET):
             raise NotPlainDer
         if len(parts) == 1:
