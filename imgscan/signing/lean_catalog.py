@@ -22,7 +22,7 @@ import weakref
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from asn1crypto import algos, core, tsp
+from asn1crypto import algos, core
 
 from imgscan.signing.certs import HASHES, Cert, CertCache, verify_signature
 from imgscan.signing.members import NotPlainDer, indirect_digests, tlvs
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 Element = tuple[int, int, int, int]  # (tag byte, first header byte, first content byte, end of content)
 Fields = list["Element | None"]
 
-INTEGER, OCTET_STRING, OID, SEQUENCE, SET = 0x02, 0x04, 0x06, 0x30, 0x31
+BOOLEAN, INTEGER, OCTET_STRING, OID, SEQUENCE, SET = 0x01, 0x02, 0x04, 0x06, 0x30, 0x31
 UTC_TIME, GENERALIZED_TIME = 0x17, 0x18
 CONTEXT_0, CONTEXT_1, KEY_ID = 0xA0, 0xA1, 0x80
 ANY = -1  # a field of any tag
@@ -224,7 +224,7 @@ def _timestamp(data: bytes, signer: _Signer, certificates: tuple[Cert, ...], cac
 
 
 def _rfc3161(data: bytes, token: Element, signature: bytes, outer: tuple[Cert, ...], cache: CertCache) -> Timestamp:
-    """`catalog._rfc3161`; the TSTInfo, a few dozen bytes, is still read by asn1crypto."""
+    """`catalog._rfc3161` over these ranges."""
     from imgscan.signing.catalog import Timestamp
 
     signed = _content_info(data, token, any_type=True)
@@ -232,17 +232,48 @@ def _rfc3161(data: bytes, token: Element, signature: bytes, outer: tuple[Cert, .
         raise NotPlainDer
     certificates = _certificates(data, signed.certificates, cache) + outer
     tst_bytes = data[signed.content[2] : signed.content[3]]
-    tst = tsp.TSTInfo.load(tst_bytes)
-    imprint = tst["message_imprint"]
+    digest, imprint, gen_time = _tst_info(tst_bytes)
     signer = _Signer(data, signed.signers[0])
     tsa = signer.find(certificates)
-    if imprint["hashed_message"].native != hashlib.new(imprint["hash_algorithm"]["algorithm"].native, signature).digest():
+    if imprint != hashlib.new(digest, signature).digest():
         problem: str | None = "timestamp does not cover this signature (message imprint differs)"
     elif tsa is None:
         problem = "timestamp signer certificate is not in the token"
     else:
         problem = signer.verify(tsa, tst_bytes)
-    return Timestamp("rfc3161", tst["gen_time"].native, tsa, certificates, problem)
+    return Timestamp("rfc3161", gen_time, tsa, certificates, problem)
+
+
+def _tst_info(tst: bytes) -> tuple[str, bytes, datetime | None]:
+    """(imprint digest algorithm, imprint, genTime) of an RFC 3161 TSTInfo (RFC 3161 2.4.2), the first
+    element of `tst` as asn1crypto's lenient load reads it."""
+    element = _first(tst)
+    if element[0] != SEQUENCE:
+        raise NotPlainDer
+    _, _, imprint, _, gen_time, *_ = _fields(
+        tst,
+        element,
+        (
+            (INTEGER, False),
+            (OID, False),
+            (SEQUENCE, False),
+            (INTEGER, False),
+            (GENERALIZED_TIME, False),
+            (SEQUENCE, True),  # accuracy
+            (BOOLEAN, True),  # ordering
+            (INTEGER, True),  # nonce
+            (CONTEXT_0, True),  # tsa
+            (CONTEXT_1, True),  # extensions
+        ),
+    )
+    assert imprint is not None
+    algorithm, hashed = _fields(tst, imprint, ((SEQUENCE, False), (OCTET_STRING, False)))
+    assert algorithm and hashed
+    oid, *parameters = _elements(tst, algorithm)
+    digest = _DIGESTS.get(tst[oid[2] : oid[3]]) if oid[0] == OID and len(parameters) <= 1 else None
+    if digest is None:
+        raise NotPlainDer
+    return digest, tst[hashed[2] : hashed[3]], _time(tst, gen_time)
 
 
 def _nested(data: bytes, signer: _Signer, content: memoryview, cache: CertCache, base: dict[str, Any]) -> tuple[Catalog, ...]:
