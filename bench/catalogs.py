@@ -30,6 +30,7 @@ Nothing here is a pass/fail threshold: the figures go into the issue note with t
 from __future__ import annotations
 
 import argparse
+import functools
 import lzma
 import os
 import random
@@ -39,8 +40,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -157,13 +160,13 @@ def judge_for(root: Path) -> Judge:
     return Judge(store, cache, None)
 
 
-def timed(work) -> float:  # noqa: ANN001 - any callable
+def timed(work: Callable[[], object]) -> float:
     start = time.perf_counter()
     work()
     return time.perf_counter() - start
 
 
-def cpu_timed(work) -> tuple[float, float]:  # noqa: ANN001 - any callable
+def cpu_timed(work: Callable[[], object]) -> tuple[float, float]:
     """(wall, CPU) seconds of `work` in this process: on a machine shared with other work the CPU time
     is the figure that does not depend on how much of a core this process got."""
     start, cpu = time.perf_counter(), time.process_time()
@@ -205,7 +208,7 @@ def anchor(root: Path, names: list[str]) -> tuple[float, float]:
     return cpu_timed(lambda: _anchor(datas, verify))
 
 
-def _anchor(datas: list[bytes], verify) -> None:  # noqa: ANN001 - the function above
+def _anchor(datas: list[bytes], verify: Callable[[bytes, bytes, bytes, str], None]) -> None:
     for data in datas:
         signed = cms.ContentInfo.load(data)["content"]
         certs = {c.chosen["tbs_certificate"]["serial_number"].native: c.chosen.dump() for c in signed["certificates"]}
@@ -281,7 +284,7 @@ def fleet_cache(root: Path, captures: int, work: Path) -> tuple[float, float]:
     targets = [FleetHost(str(p)) for p in sorted(hosts.iterdir())]
     run_id = store.start_run(options.as_of, options.horizon_days, {}, options.fingerprint(), __version__)
 
-    def commit(results: list[dict]) -> None:
+    def commit(results: list[dict[str, Any]]) -> None:
         for result in results:
             store.record(run_id, result, __version__, options.fingerprint(), "new")
 
@@ -316,7 +319,7 @@ def main() -> None:
     size = sum((root / PACKAGES / n).stat().st_size for n in names)
     print(f"machine: {CORES} core(s), load average {os.getloadavg()[0]:.2f}; catalogs: {len(names)}, {size / 1e6:.1f} MB")
     vhdx = build_vhdx(root)
-    stacks = {
+    stacks: dict[str, Callable[[], WindowsVolume]] = {
         "directory": lambda: FilesystemVolume(DirectoryFilesystem(root)),
         "VHDX": lambda: open_disk(vhdx, "vhdx")[0],
     }
@@ -324,7 +327,7 @@ def main() -> None:
     for name, make in stacks.items():
         read_all(make())  # warm the page cache: every timing then reads from memory
         volumes = [make() for _ in range(3)]  # opened outside the timing, as for the phase
-        floors[name] = min(timed(lambda v=v: read_all(v)) for v in volumes)
+        floors[name] = min(timed(functools.partial(read_all, v)) for v in volumes)
         print(f"[{name}] read floor {floors[name]:.2f} s = {len(paths) / floors[name]:,.0f} catalogs/s")
     print(f"read floor VHDX / directory: {floors['VHDX'] / floors['directory']:.2f}x")
     base, base_cpu = anchor(root, names)
