@@ -21,9 +21,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from asn1crypto import core, tsp
 
+from imgscan.signing import lean_catalog
 from imgscan.signing.certs import Cert, CertCache, verify_signature
 from imgscan.signing.members import member_digests
 from imgscan.signing.pkcs7 import (
@@ -81,7 +83,14 @@ class Catalog:
 
 def parse_catalog(path: str, data: bytes, cache: CertCache, *, members: bool = False) -> Catalog:
     """Parse and verify one catalog; raises CatalogError for a file that is not a readable catalog.
-    `members`: also collect the file hashes it vouches for (from the same parse; CBS package catalogs)."""
+    `members`: also collect the file hashes it vouches for (from the same parse; CBS package catalogs).
+    A catalog in the plain shape signers write is read by `lean_catalog` (no asn1crypto objects), any
+    other by asn1crypto (`parse_catalog_asn1`), which gives the same result on what both read."""
+    return lean_catalog.read(path, data, cache, members) or parse_catalog_asn1(path, data, cache, members=members)
+
+
+def parse_catalog_asn1(path: str, data: bytes, cache: CertCache, *, members: bool = False) -> Catalog:
+    """`parse_catalog` through asn1crypto objects: the reader of every shape, and the reference."""
     try:
         return _parse(path, data, cache, members)
     except CatalogError:
@@ -97,7 +106,7 @@ def _signed_data(data: bytes, content_type: str, what: str) -> SignedData:
     info = ContentInfo.load(data, strict=False)
     if info["content_type"].dotted != OID_SIGNED_DATA:
         raise CatalogError(f"not PKCS#7 SignedData (content type {info['content_type'].dotted})")
-    signed = info["content"]
+    signed: SignedData = info["content"]
     if signed["encap"]["content_type"].dotted != content_type:
         raise CatalogError(f"not {what}: signed content is {signed['encap']['content_type'].dotted}")
     return signed
@@ -134,7 +143,7 @@ def parse_indirect_data(path: str, data: bytes, cache: CertCache) -> tuple[Catal
         raise CatalogError(f"malformed ASN.1: {exc}".splitlines()[0]) from exc
 
 
-def _signature(signed: SignedData, content: bytes, cache: CertCache, base: dict, *, nested: bool) -> Catalog:
+def _signature(signed: SignedData, content: bytes, cache: CertCache, base: dict[str, Any], *, nested: bool) -> Catalog:
     """The first SignerInfo of `signed` over the CTL `content` (its contents octets, which the
     messageDigest covers), and with `nested` the signatures nested in it (dual signing)."""
     certificates = _certificates(signed, cache)
@@ -168,7 +177,9 @@ def _signature(signed: SignedData, content: bytes, cache: CertCache, base: dict,
     )
 
 
-def _nested(signer_info: SignerInfo, content: bytes, cache: CertCache, base: dict) -> tuple[tuple[Catalog, ...], tuple[str, ...]]:
+def _nested(
+    signer_info: SignerInfo, content: bytes, cache: CertCache, base: dict[str, Any]
+) -> tuple[tuple[Catalog, ...], tuple[str, ...]]:
     """Nested signatures (szOID_NESTED_SIGNATURE): each value is a whole PKCS#7 SignedData over the
     same CTL. One that cannot be read becomes a note; the others and the primary still count."""
     unsigned = signer_info["unsigned_attrs"]
@@ -199,7 +210,8 @@ def _time(value: core.Any | None) -> datetime | None:
     if value is None:
         return None
     encoded = value.dump()
-    return (core.UTCTime if encoded[:1] == b"\x17" else core.GeneralizedTime).load(encoded).native
+    moment: datetime = (core.UTCTime if encoded[:1] == b"\x17" else core.GeneralizedTime).load(encoded).native
+    return moment
 
 
 def _find_cert(sid: core.Any, certificates: tuple[Cert, ...]) -> Cert | None:

