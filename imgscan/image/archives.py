@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from imgscan.errors import UnreadableImage
@@ -22,7 +23,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 def check_archive(path: Path, fmt: str) -> None:
     """Raise UnreadableImage when the tar (or OVA) or zip at `path` is damaged, encrypted or names a
     member outside itself; other formats pass."""
-    if fmt in ("tar", "ova"):
+    if fmt in ("tar", "ova", "xva"):
         _check_names(path, _tar_names(path))
     elif fmt == "zip":
         _check_names(path, _zip_names(path))
@@ -30,9 +31,9 @@ def check_archive(path: Path, fmt: str) -> None:
 
 def _tar_names(path: Path) -> list[str]:
     try:
-        with tarfile.open(path, "r:") as tar:
+        with tarfile.open(path, "r:*") as tar:  # a collection may be gzip-compressed (.tar.gz, .tgz)
             return tar.getnames()
-    except (tarfile.ReadError, EOFError, OSError) as exc:
+    except (tarfile.ReadError, EOFError, OSError, zlib.error) as exc:
         raise UnreadableImage(str(path), f"truncated or damaged tar archive ({exc})", "re-copy the archive") from exc
 
 

@@ -5,19 +5,31 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 # what imgscan reads, for messages about a file that is none of them
 READABLE = (
     "VHD, VHDX, VMDK, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, an extracted Windows directory, "
-    "a VM export (OVA, OVF, VMX) or a triage collection (tar, zip, KAPE VHDX)"
+    "a VM (OVA, OVF, VMX, VBOX, VMCX, libvirt XML, Proxmox .conf, XVA, Veeam VBK, Proxmox VMA) "
+    "or a triage collection (tar, tar.gz, zip, KAPE VHDX)"
 )
 # the containers dissect.target's loaders open (imgscan.image.loaded): VM descriptors that name disks,
 # and archives of a volume's files
-LOADED = ("ova", "ovf", "vmx", "tar", "zip")
+LOADED = ("ova", "ovf", "vmx", "vbox", "vmcx", "libvirt", "proxmox", "xva", "vbk", "vma", "tar", "zip")
 # a key every VMware .vmx has, at the start of a line (the file is plain text, `key = "value"`)
 _VMX_KEY = re.compile(rb'(?m)^\s*(config\.version|virtualHW\.version)\s*=\s*"')
+# a Proxmox VM configuration (/etc/pve/qemu-server/<id>.conf) is `key: value` lines; qm writes a drive
+# (`scsi0: local-lvm:vm-100-disk-0,size=32G`) and the VM's memory or cores
+_PROXMOX_DRIVE = re.compile(rb"(?m)^(?:scsi|sata|ide|virtio)\d+: *[^:\s,]+:")
+_PROXMOX_KEY = re.compile(rb"(?m)^(?:memory|cores|sockets|ostype|smbios1|vmgenid|boot|bootdisk): ")
+# libvirt's domain XML (virsh dumpxml): the root element is <domain type='kvm'> (https://libvirt.org/formatdomain.html)
+_LIBVIRT_ROOT = re.compile(rb"^(?:<\?xml[^>]*>|<!--.*?-->|\s)*<domain\s[^>]*type=", re.DOTALL)
+# the storage header of Hyper-V's .vmcx (and .vmrs) files, "signature" 0x01282014 little-endian
+_HYPERV_SIGNATURE = (0x01282014).to_bytes(4, "little")
+# a Veeam backup's storage header: format version, initialised flag, then the digest type, "md5"
+_VBK_DIGEST = b"\x03\x00\x00\x00md5\x00"
 SMALLEST = 512  # bytes: no image is shorter (a VHD footer, an MBR and an NTFS boot sector are 512 bytes each)
 
 
@@ -25,8 +37,8 @@ SMALLEST = 512  # bytes: no image is shorter (a VHD footer, an MBR and an NTFS b
 class Header:
     """What a file's first 4 KiB and last 512 bytes say, read once."""
 
-    # vhdx, vhd-fixed, vhd-dynamic, vhd-differencing, vmdk, e01, wim, raw-gpt, raw-volume, raw-mbr, ova, ovf,
-    # vmx, tar, zip, unknown
+    # vhdx, vhd-fixed, vhd-dynamic, vhd-differencing, vmdk, e01, wim, raw-gpt, raw-volume, raw-mbr, and the
+    # LOADED formats, or unknown
     format: str
     # a VHD's footer is its last 512 bytes (a dynamic or differencing VHD also copies it to the start, which
     # names the format even when the end is cut off)
@@ -55,15 +67,30 @@ def read_header(path: Path) -> Header:
     if head.startswith(b"MSWIM\0\0\0"):
         return Header("wim", wim_part=int.from_bytes(head[40:42], "little"))
     if head[257:262] == b"ustar":
-        # an OVA is a tar whose first member is the OVF descriptor (DSP0243 section 5.3)
+        # an OVA is a tar whose first member is the OVF descriptor (DSP0243 section 5.3); XenServer writes
+        # an XVA's ova.xml first, then its disks' blocks
         first = head[:100].split(b"\0", 1)[0].lower()
-        return Header("ova" if first.endswith(b".ovf") else "tar")
+        return Header("ova" if first.endswith(b".ovf") else "xva" if first == b"ova.xml" else "tar")
+    if head.startswith(b"\x1f\x8b") and _gunzipped(head)[257:262] == b"ustar":
+        return Header("tar")  # a .tar.gz / .tgz collection
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return Header("zip")
+    if head.startswith(_HYPERV_SIGNATURE):
+        return Header("vmcx")
+    if head[8:16] == _VBK_DIGEST:
+        return Header("vbk")
+    if head.startswith(b"VMA\0"):
+        return Header("vma")
     if head.lstrip().startswith(b"<") and b"dmtf.org/ovf/envelope" in head:
         return Header("ovf")
+    if head.lstrip().startswith(b"<") and b'xmlns="http://www.virtualbox.org/"' in head:
+        return Header("vbox")
+    if _LIBVIRT_ROOT.match(head):
+        return Header("libvirt")
     if _VMX_KEY.search(head):
         return Header("vmx")
+    if _PROXMOX_DRIVE.search(head) and _PROXMOX_KEY.search(head):
+        return Header("proxmox")
     if len(head) >= 1024 and head[512:520] == b"EFI PART":
         return Header("raw-gpt")
     if head[3:11] == b"NTFS    ":
@@ -71,6 +98,14 @@ def read_header(path: Path) -> Header:
     if len(head) >= 512 and head[510:512] == b"\x55\xaa":
         return Header("raw-mbr")
     return Header("unknown")
+
+
+def _gunzipped(head: bytes) -> bytes:
+    """What the first bytes of a gzip stream hold (as much as `head` gives), or nothing if it is not one."""
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 1024)
+    except zlib.error:
+        return b""
 
 
 def is_wim(path: Path) -> bool:
