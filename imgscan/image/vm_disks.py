@@ -53,11 +53,11 @@ def named_disks(path: Path, fmt: str, loader: Any, name: str) -> list[tuple[str,
     for disk in disks:
         where = disk.found()
         if where is None:
-            base = PureWindowsPath(disk.name).name
+            first = disk.candidates[0]  # where its loader looks first
             raise UnreadableImage(
                 str(path),
                 f"the {name} names the disk {disk.name!r}, which is not next to it in {path.parent}",
-                f"copy {base} into {path.parent}",
+                f"copy {first.name} into {first.parent}",
             )
         found.append((disk.name, where))
     return found

@@ -1,0 +1,241 @@
+"""Issue 26: the VMs of VirtualBox, libvirt, Proxmox and XenServer, and .tar.gz collections.
+
+The samples (sample_images.vm_configs, around the seed-000 VMDK) are checked here by readers that are not
+imgscan: xmllint, libvirt's own schema (virt-xml-validate), tar, sha1sum and qemu-img, which compares each
+VM's disk with the VMDK it came from sector by sector. tests/test_containers.py checks that each gives the
+VMDK's findings. Veeam .vbk and Proxmox .vma files are the real ones of dissect.archive's sdist
+(tests/registry_vm_files.toml): no Windows VM among them, so imgscan must open their disk and say so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from sample_images.build import build
+from sample_images.containers import build_containers
+from sample_images.scenario import load
+from sample_images.vm_configs import XVA_BLOCK, libvirt_domain, proxmox_conf, vbox_settings
+from tests.conftest import run_imgscan, sha256
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+REPO = Path(__file__).resolve().parent.parent
+REAL = tomllib.loads((REPO / "tests" / "registry_vm_files.toml").read_text(encoding="utf-8"))["file"]
+REAL_DIR = Path(sys.prefix) / "share" / "imgscan-tests" / "vm"
+AS_OF = ("--as-of", "2013-07-01")
+FORMATS = ("vbox", "libvirt", "proxmox", "xva", "tar-gz")
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    out = tmp_path_factory.mktemp("vms")
+    return build(load("seed000"), out / "plain", ("vmdk", "dir")) | build_containers(load("seed000"), out, FORMATS)
+
+
+@pytest.fixture(scope="module")
+def reference(samples):
+    """The Proxmox VM's raw disk, qemu-img's plain copy of the VMDK all the VMs' disks were made from (in
+    their own build: a sample's GUIDs differ from build to build, so the plain VMDK is no reference).
+    Each other VM's disk must hold its sectors; tests/test_containers.py checks that it holds Windows."""
+    conf = samples["proxmox"]
+    drive = next(line for line in conf.read_text().splitlines() if line.startswith("scsi0: "))
+    raw = conf.parent / drive.split(":", 2)[2].split(",")[0]  # scsi0: local-lvm:<volume>,size=...
+    assert "file format: raw" in _run("qemu-img", "info", str(raw)).stdout
+    return raw
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, check=True)
+
+
+def _xpath(expr: str, xml: Path) -> str:
+    return _run("xmllint", "--xpath", expr, str(xml)).stdout.strip()
+
+
+def _same_disk(a: Path, b: Path) -> None:
+    same = subprocess.run(["qemu-img", "compare", str(a), str(b)], capture_output=True, text=True)
+    assert same.returncode == 0, same.stdout + same.stderr
+
+
+def test_the_vbox_names_its_vdi_by_the_uuid_in_the_vdi(samples, reference):
+    vbox = samples["vbox"]
+    _run("xmllint", "--noout", str(vbox))
+    xpath = "string(//*[local-name()='HardDisk']/@{})"
+    location, uuid = _xpath(xpath.format("location"), vbox), _xpath(xpath.format("uuid"), vbox)
+    assert _xpath("string(//*[local-name()='AttachedDevice']/*[local-name()='Image']/@uuid)", vbox) == uuid
+    vdi = vbox.parent / location
+    assert "file format: vdi" in _run("qemu-img", "info", str(vdi)).stdout
+    # VirtualBox finds a disk by the UUID its header holds (VDIHEADER1PLUS.uuidCreate, at byte 0x188)
+    assert uuid.strip("{}") == str(UUID(bytes_le=vdi.read_bytes()[0x188:0x198]))
+    _same_disk(vdi, reference)
+
+
+def test_the_libvirt_domain_is_valid_for_libvirt(samples, reference):
+    domain = samples["libvirt"]
+    valid = subprocess.run(["virt-xml-validate", str(domain), "domain"], capture_output=True, text=True)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    source = _xpath("string(//disk[@device='disk']/source/@file)", domain)
+    assert source.startswith("/var/lib/libvirt/images/")  # the path on the host, not beside the XML
+    disk = domain.parent / Path(source).name
+    assert "file format: qcow2" in _run("qemu-img", "info", str(disk)).stdout
+    _same_disk(disk, reference)
+
+
+def test_the_xva_is_blocks_with_their_sha1_as_xenserver_writes_them(samples, reference, tmp_path):
+    xva = samples["xva"]
+    names = _run("tar", "-tf", str(xva)).stdout.split()
+    assert names[0] == "ova.xml"
+    subprocess.run(["tar", "-xf", str(xva), "-C", str(tmp_path)], check=True)
+    _run("xmllint", "--noout", str(tmp_path / "ova.xml"))
+    ref = _xpath("string(//member[name='VDI']/value)", tmp_path / "ova.xml")
+    size = int(_xpath("string(//member[name='virtual_size']/value)", tmp_path / "ova.xml"))
+    blocks = sorted(p for p in (tmp_path / ref).iterdir() if p.suffix != ".checksum")
+    assert len(blocks) < size // XVA_BLOCK  # all-zero blocks are left out
+    raw = tmp_path / "disk.raw"
+    with raw.open("wb") as disk:
+        disk.truncate(size)
+        for block in blocks:
+            digest = _run("sha1sum", str(block)).stdout.split()[0]
+            assert (block.parent / f"{block.name}.checksum").read_text() == digest
+            disk.seek(int(block.name) * XVA_BLOCK)
+            disk.write(block.read_bytes())
+    _same_disk(raw, reference)
+
+
+def test_the_tar_gz_is_a_gzip_of_the_trees_files(samples):
+    subprocess.run(["gzip", "-t", str(samples["tar-gz"])], check=True)
+    names = _run("tar", "-tzf", str(samples["tar-gz"])).stdout.split()
+    assert "Windows/System32/config/SOFTWARE" in names
+
+
+@pytest.mark.parametrize("fmt", ["vbox", "libvirt", "proxmox"])
+def test_a_configuration_lists_the_disk_it_named_with_its_hash(samples, fmt):
+    run = run_imgscan("scan", samples[fmt], "-f", "json", *AS_OF)
+    (parent,) = run.report["image"]["parents"]
+    disk = Path(parent["path"])
+    assert disk.parent == samples[fmt].parent and parent["sha256"] == sha256(disk)
+
+
+def test_the_table_header_names_the_loader_of_a_tar_gz(samples):
+    header = run_imgscan("scan", samples["tar-gz"], *AS_OF).stdout.splitlines()[0]
+    assert "(tar via generic, collection, sha256 " in header, header
+
+
+def test_the_same_xva_gives_byte_identical_reports(samples):
+    first = run_imgscan("scan", samples["xva"], "-f", "json", *AS_OF)
+    assert first.stdout == run_imgscan("scan", samples["xva"], "-f", "json", *AS_OF).stdout
+
+
+# --- real backups written by Veeam and Proxmox (none holds Windows) ------------------------------------
+
+
+@pytest.mark.parametrize("entry", REAL, ids=[e["name"] for e in REAL])
+def test_a_real_backup_opens_and_its_disk_is_read(entry, tmp_path):
+    path = REAL_DIR / entry["name"]
+    assert sha256(path) == entry["sha256"], "run scripts/setup.sh --test to fetch it"
+    line = _refused(path, tmp_path)
+    # the disk inside was mapped and its filesystems probed: the count is what dissect.archive's tests say
+    assert f"none of its {entry['filesystems']} filesystem(s) holds Windows" in line, line
+
+
+# --- bad input: one line, exit 2, nothing written next to the input or in the temporary folder ----------
+
+
+def _refused(path: Path, tmp_path: Path, *needles: str) -> str:
+    before = sorted(p.name for p in path.parent.iterdir())
+    temp = tmp_path / "imgscan-temp"
+    temp.mkdir()
+    run = subprocess.run(
+        [sys.executable, "-m", "imgscan", "scan", str(path)],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"TMPDIR": str(temp)},
+        timeout=300,
+    )
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"imgscan: error: {path}: "), run.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    assert sorted(p.name for p in path.parent.iterdir()) == before
+    assert not any(temp.iterdir())
+    return lines[0]
+
+
+def test_a_vbox_whose_vdi_is_absent(tmp_path):
+    vbox = tmp_path / "vm" / "golden.vbox"
+    vbox.parent.mkdir()
+    vbox.write_bytes(vbox_settings("golden.vdi", "6a1d4f3e-0000-4000-8000-000000000001", "golden"))
+    _refused(vbox, tmp_path, "VirtualBox VM file names the disk 'golden.vdi', which is not next to it", "copy golden.vdi into")
+
+
+def test_a_libvirt_domain_whose_qcow2_is_absent(tmp_path):
+    domain = tmp_path / "vm" / "golden.xml"
+    domain.parent.mkdir()
+    domain.write_bytes(libvirt_domain("/var/lib/libvirt/images/golden.qcow2", "golden"))
+    _refused(domain, tmp_path, "names the disk '/var/lib/libvirt/images/golden.qcow2', which is not next to it", "copy golden.qcow2 into")
+
+
+def test_a_proxmox_configuration_whose_volume_is_absent(tmp_path):
+    conf = tmp_path / "vm" / "100.conf"
+    conf.parent.mkdir()
+    conf.write_text(proxmox_conf("vm-100-disk-0", 64 << 20, "golden"))
+    _refused(conf, tmp_path, "Proxmox VM configuration names the disk 'local-lvm:vm-100-disk-0'", "copy vm-100-disk-0 into")
+
+
+def test_a_vbox_whose_vdi_is_not_a_disk(tmp_path):
+    vbox = tmp_path / "vm" / "golden.vbox"
+    vbox.parent.mkdir()
+    vbox.write_bytes(vbox_settings("golden.vdi", "6a1d4f3e-0000-4000-8000-000000000001", "golden"))
+    (vbox.parent / "golden.vdi").write_bytes(b"not a disk" * 100)
+    _refused(vbox, tmp_path, "cannot read the disk 'golden.vdi' the VirtualBox VM file names")
+
+
+def test_a_virtualbox_file_that_is_no_vm(tmp_path):
+    """VirtualBox's global settings (VirtualBox.xml) have the same root element but no Machine."""
+    settings = tmp_path / "vm" / "VirtualBox.xml"
+    settings.parent.mkdir()
+    settings.write_text('<?xml version="1.0"?>\n<VirtualBox xmlns="http://www.virtualbox.org/" version="1.19-linux">\n<Global/>\n</VirtualBox>\n')
+    _refused(settings, tmp_path, "not a readable VirtualBox VM file", "no Machine element")
+
+
+def test_a_truncated_xva(samples, tmp_path):
+    cut = tmp_path / "evidence" / "golden.xva"
+    cut.parent.mkdir()
+    cut.write_bytes(samples["xva"].read_bytes()[: 3 * XVA_BLOCK // 2])
+    _refused(cut, tmp_path, "truncated or damaged tar archive", "re-copy the archive")
+
+
+def test_a_truncated_tar_gz(samples, tmp_path):
+    cut = tmp_path / "evidence" / "collection.tar.gz"
+    cut.parent.mkdir()
+    data = samples["tar-gz"].read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    _refused(cut, tmp_path, "truncated or damaged tar archive")
+
+
+def test_a_truncated_vbk(tmp_path):
+    whole = REAL_DIR / "test13.vbk"
+    cut = tmp_path / "evidence" / "backup.vbk"
+    cut.parent.mkdir()
+    cut.write_bytes(whole.read_bytes()[: 64 * 1024])
+    _refused(cut, tmp_path, "Veeam backup")
+
+
+def test_a_damaged_vmcx(tmp_path):
+    """A file with the Hyper-V storage header's signature and nothing valid after it."""
+    vmcx = tmp_path / "vm" / "6F1E3C2A-0000-4000-8000-000000000001.vmcx"
+    vmcx.parent.mkdir()
+    vmcx.write_bytes((0x01282014).to_bytes(4, "little") + hashlib.sha256(b"x").digest() * 256)
+    _refused(vmcx, tmp_path, "not a readable Hyper-V VM configuration")
