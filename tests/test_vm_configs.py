@@ -13,7 +13,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 from uuid import UUID
 
@@ -184,7 +183,8 @@ def test_a_libvirt_domain_whose_qcow2_is_absent(tmp_path):
     domain = tmp_path / "vm" / "golden.xml"
     domain.parent.mkdir()
     domain.write_bytes(libvirt_domain("/var/lib/libvirt/images/golden.qcow2", "golden"))
-    _refused(domain, tmp_path, "names the disk '/var/lib/libvirt/images/golden.qcow2', which is not next to it", "copy golden.qcow2 into")
+    missing = "names the disk '/var/lib/libvirt/images/golden.qcow2', which is not next to it"
+    _refused(domain, tmp_path, missing, "copy golden.qcow2 into")
 
 
 def test_a_proxmox_configuration_whose_volume_is_absent(tmp_path):
@@ -206,7 +206,9 @@ def test_a_virtualbox_file_that_is_no_vm(tmp_path):
     """VirtualBox's global settings (VirtualBox.xml) have the same root element but no Machine."""
     settings = tmp_path / "vm" / "VirtualBox.xml"
     settings.parent.mkdir()
-    settings.write_text('<?xml version="1.0"?>\n<VirtualBox xmlns="http://www.virtualbox.org/" version="1.19-linux">\n<Global/>\n</VirtualBox>\n')
+    settings.write_text(
+        '<?xml version="1.0"?>\n<VirtualBox xmlns="http://www.virtualbox.org/" version="1.19-linux">\n<Global/>\n</VirtualBox>\n'
+    )
     _refused(settings, tmp_path, "not a readable VirtualBox VM file", "no Machine element")
 
 
