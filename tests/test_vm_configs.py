@@ -9,15 +9,22 @@ VMDK's findings. Veeam .vbk and Proxmox .vma files are the real ones of dissect.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
+from types import SimpleNamespace
 from uuid import UUID
 
 import pytest
 
+from imgscan.errors import UnreadableImage
+from imgscan.image.sniff import read_header
+from imgscan.image.vm_disks import named_disks
 from sample_images.build import build
 from sample_images.containers import build_containers
 from sample_images.scenario import load
@@ -241,3 +248,78 @@ def test_a_damaged_vmcx(tmp_path):
     vmcx.parent.mkdir()
     vmcx.write_bytes((0x01282014).to_bytes(4, "little") + hashlib.sha256(b"x").digest() * 256)
     _refused(vmcx, tmp_path, "not a readable Hyper-V VM configuration")
+
+
+# --- sniffing: each kind from its content, whatever its name -------------------------------------------
+
+
+def _tar_head(first: str) -> bytes:
+    with tarfile.open(fileobj=(buffer := io.BytesIO()), mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo(first)
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"<x/>"))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt"),
+    [
+        (lambda: vbox_settings("a.vdi", "6a1d4f3e-0000-4000-8000-000000000001", "vm"), "vbox"),
+        (lambda: libvirt_domain("/var/lib/libvirt/images/a.qcow2", "vm"), "libvirt"),
+        (lambda: b"<?xml version='1.0'?>\n<!-- virsh edit -->\n<domain type='kvm' id='3'><name>a</name></domain>", "libvirt"),
+        (lambda: proxmox_conf("vm-100-disk-0", 1 << 30, "vm").encode(), "proxmox"),
+        (lambda: _tar_head("ova.xml"), "xva"),
+        (lambda: gzip.compress(_tar_head("Windows/System32/config/SOFTWARE"), mtime=0), "tar"),
+        (lambda: (0x01282014).to_bytes(4, "little") + bytes(8188), "vmcx"),
+        (lambda: (REAL_DIR / "test9.vbk").read_bytes()[:8192], "vbk"),
+        (lambda: (REAL_DIR / "test.vma").read_bytes()[:8192], "vma"),
+        # look-alikes that are none of them
+        (lambda: b"<?xml version='1.0'?>\n<domains><domain type='x'/></domains>\n" + bytes(512), "unknown"),
+        (lambda: b"memory: 4096\ncores: 2\nname: notes\n" + b" " * 512, "unknown"),
+        (lambda: gzip.compress(b"\x00" * 4096, mtime=0) + bytes(512), "unknown"),
+    ],
+    ids=["vbox", "libvirt", "libvirt-comment", "proxmox", "xva", "tar-gz", "vmcx", "vbk", "vma", "xml", "yaml", "gzip"],
+)
+def test_sniffing_names_each_kind_from_its_content(tmp_path, content, fmt):
+    path = tmp_path / "input.bin"  # no telling extension
+    path.write_bytes(content())
+    assert read_header(path).format == fmt
+
+
+# --- Hyper-V: no real .vmcx is available (see tests/registry_vm_files.toml); the disk lookup on the
+# dictionary dissect's HyperVFile.as_dict() gives, shaped as dissect's HyperVLoader.map reads it ----------
+
+
+def _hyperv_loader(config: Path, pathname: str) -> SimpleNamespace:
+    ide = "_83f8638b-8dca-4152-9eda-2ca8b33039b4_"  # Microsoft Emulated IDE Controller
+    drive = {"pathname": pathname, "type": "VHD"}
+    empty = {"pathname": "", "type": "VHD"}  # a drive slot without a disk
+    dvd = {"pathname": "C:\\iso\\setup.iso", "type": "ISO"}
+    configuration = {
+        ide: {"controller0": {"drive0": drive, "drive1": empty}, "controller1": {"drive0": dvd}},
+        "manifest": {"vdev001": {"device": ide.strip("_"), "instance": ide.strip("_")}},
+    }
+    vmcx = SimpleNamespace(as_dict=lambda: {"configuration": configuration})
+    return SimpleNamespace(vmcx=vmcx, base_path=config.parent, path=config)
+
+
+def test_a_hyperv_vm_finds_its_vhdx_in_virtual_hard_disks(tmp_path):
+    """Hyper-V's layout: <VM>/Virtual Machines/<id>.vmcx, <VM>/Virtual Hard Disks/<disk>.vhdx; the
+    configuration names the disk by its path on the Hyper-V host."""
+    config = tmp_path / "golden" / "Virtual Machines" / "6F1E3C2A.vmcx"
+    config.parent.mkdir(parents=True)
+    vhdx = tmp_path / "golden" / "Virtual Hard Disks" / "golden.vhdx"
+    vhdx.parent.mkdir()
+    vhdx.write_bytes(b"vhdxfile")
+    pathname = "D:\\Hyper-V\\golden\\Virtual Hard Disks\\golden.vhdx"
+    assert named_disks(config, "vmcx", _hyperv_loader(config, pathname), "Hyper-V VM configuration") == [(pathname, vhdx)]
+
+
+def test_a_hyperv_vm_whose_vhdx_is_absent(tmp_path):
+    config = tmp_path / "golden" / "Virtual Machines" / "6F1E3C2A.vmcx"
+    config.parent.mkdir(parents=True)
+    pathname = "D:\\Hyper-V\\golden\\Virtual Hard Disks\\golden.vhdx"
+    with pytest.raises(UnreadableImage) as refused:
+        named_disks(config, "vmcx", _hyperv_loader(config, pathname), "Hyper-V VM configuration")
+    assert f"names the disk {pathname!r}, which is not next to it" in refused.value.problem
+    assert refused.value.advice == f"copy golden.vhdx into {config.parent}"
