@@ -12,7 +12,12 @@ import gzip
 import sys
 from pathlib import Path
 
-from fetch_registry_catalogs import _distribution, _member, _sha256, tomllib
+from fetch_registry_catalogs import _distribution, _member, _sha256
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, from PyPI (an imgscan dependency on Python 3.10)
+    import tomli as tomllib
 
 TABLE = Path(__file__).resolve().parent.parent / "tests" / "registry_vm_files.toml"
 TARGET = Path(sys.prefix) / "share" / "imgscan-tests" / "vm"
