@@ -25,6 +25,7 @@ import pytest
 from imgscan.errors import UnreadableImage
 from imgscan.image.sniff import read_header
 from imgscan.image.vm_disks import named_disks
+from imgscan.image.xva import XvaDisk
 from sample_images.build import build
 from sample_images.containers import build_containers
 from sample_images.scenario import load
@@ -323,3 +324,21 @@ def test_a_hyperv_vm_whose_vhdx_is_absent(tmp_path):
         named_disks(config, "vmcx", _hyperv_loader(config, pathname), "Hyper-V VM configuration")
     assert f"names the disk {pathname!r}, which is not next to it" in refused.value.problem
     assert refused.value.advice == f"copy golden.vhdx into {config.parent}"
+
+
+def test_an_xva_disk_keeps_its_last_block_and_only_its_own_blocks(tmp_path):
+    """The blocks of Ref:2 are Ref:2/<n>, not Ref:20/<n>; the last one (the end of the disk, where a recovery
+    partition or the NTFS backup boot sector lives) is read like the others; a block left out is zeros.
+    dissect.archive 1.8's XVAStream reads this disk as blocks 7, 1, 0."""
+    first, last, other = (bytes([n]) * XVA_BLOCK for n in (1, 3, 7))
+    path = tmp_path / "vm.xva"
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in (("Ref:20/00000001", other), ("Ref:2/00000000", first), ("Ref:2/00000002", last)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with tarfile.open(path) as tar:
+        disk = XvaDisk(tar, "Ref:2", 3 * XVA_BLOCK)
+        assert disk.read() == first + bytes(XVA_BLOCK) + last
+        disk.seek(XVA_BLOCK * 5 // 2)
+        assert disk.read(16) == last[:16]

@@ -30,6 +30,7 @@ from imgscan.image.disk import describe_failure
 from imgscan.image.partitions import Partition, disk_partitions
 from imgscan.image.vm_disks import DESCRIPTORS, named_disks
 from imgscan.image.volume import WindowsVolume, windows_filesystem
+from imgscan.image.xva import map_xva
 
 if TYPE_CHECKING:
     from dissect.target.loader import Loader
@@ -65,6 +66,8 @@ def open_loaded(path: Path, fmt: str) -> LoaderOpened:
         if fmt == "proxmox":  # the disks found above, which dissect's Proxmox loader cannot always list
             for disk in disks:
                 target.disks.add(container.open(disk))
+        elif fmt == "xva":  # dissect's block reader loses each disk's last block (imgscan.image.xva)
+            map_xva(loader, target)
         else:
             loader.map(target)
         # dissect's loaders log a disk they cannot open and go on; a VM export or backup must hold one
