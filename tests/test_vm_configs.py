@@ -342,3 +342,10 @@ def test_an_xva_disk_keeps_its_last_block_and_only_its_own_blocks(tmp_path):
         assert disk.read() == first + bytes(XVA_BLOCK) + last
         disk.seek(XVA_BLOCK * 5 // 2)
         assert disk.read(16) == last[:16]
+
+
+def test_a_hyperv_runtime_state_file_is_no_vm_configuration(tmp_path):
+    vmrs = tmp_path / "vm" / "6F1E3C2A-0000-4000-8000-000000000001.vmrs"
+    vmrs.parent.mkdir()
+    vmrs.write_bytes((0x01282014).to_bytes(4, "little") + bytes(8188))
+    _refused(vmrs, tmp_path, "not a VM configuration named *.vmcx", "give the VM's <GUID>.vmcx")
