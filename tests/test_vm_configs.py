@@ -282,7 +282,7 @@ def _tar_head(first: str) -> bytes:
     ids=["vbox", "libvirt", "libvirt-comment", "proxmox", "xva", "tar-gz", "vmcx", "vbk", "vma", "xml", "yaml", "gzip"],
 )
 def test_sniffing_names_each_kind_from_its_content(tmp_path, content, fmt):
-    path = tmp_path / "input.bin"  # no telling extension
+    path = tmp_path / ("6F1E3C2A.vmcx" if fmt == "vmcx" else "input.bin")  # no telling extension but a .vmcx's
     path.write_bytes(content())
     assert read_header(path).format == fmt
 
@@ -344,8 +344,10 @@ def test_an_xva_disk_keeps_its_last_block_and_only_its_own_blocks(tmp_path):
         assert disk.read(16) == last[:16]
 
 
-def test_a_hyperv_runtime_state_file_is_no_vm_configuration(tmp_path):
+def test_a_hyperv_runtime_state_file_is_no_input(tmp_path):
+    """A .vmrs has the .vmcx's storage format but names no disk: not taken for a VM (nor listed by fleet)."""
     vmrs = tmp_path / "vm" / "6F1E3C2A-0000-4000-8000-000000000001.vmrs"
     vmrs.parent.mkdir()
     vmrs.write_bytes((0x01282014).to_bytes(4, "little") + bytes(8188))
-    _refused(vmrs, tmp_path, "not a VM configuration named *.vmcx", "give the VM's <GUID>.vmcx")
+    assert read_header(vmrs).format == "unknown"
+    _refused(vmrs, tmp_path, "not a disk image")

@@ -120,13 +120,6 @@ _LOADERS = {
 
 def _loader(path: Path, fmt: str) -> Loader:
     """dissect's loader for the format, constructed (which reads the descriptor or the archive index)."""
-    if fmt == "vmcx" and path.suffix != ".vmcx":  # dissect's HyperVLoader takes only a file named so
-        raise UnreadableImage(
-            str(path),
-            "a Hyper-V file, but not a VM configuration named *.vmcx (a .vmrs holds a VM's runtime state, "
-            "a .vmgs its guest state: no disks)",
-            "give the VM's <GUID>.vmcx from its 'Virtual Machines' folder",
-        )
     try:
         if fmt == "zip":
             from dissect.target.loaders.velociraptor import VelociraptorLoader

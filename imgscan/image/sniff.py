@@ -75,7 +75,9 @@ def read_header(path: Path) -> Header:
         return Header("tar")  # a .tar.gz / .tgz collection
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return Header("zip")
-    if head.startswith(_HYPERV_SIGNATURE):
+    if head.startswith(_HYPERV_SIGNATURE) and path.suffix.lower() == ".vmcx":
+        # the same storage format holds a VM's runtime state (.vmrs) and guest state (.vmgs), which name
+        # no disks: beside a .vmcx in every Hyper-V VM folder, they are no input of their own
         return Header("vmcx")
     if head[8:16] == _VBK_DIGEST:
         return Header("vbk")
