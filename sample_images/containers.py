@@ -29,7 +29,8 @@ from xml.etree import ElementTree as ET
 if TYPE_CHECKING:
     from sample_images.scenario import Scenario
 
-VM_FORMATS = ("ova", "ovf", "vmx", "vbox", "libvirt", "proxmox", "xva")  # the last four: sample_images.vm_configs
+# the last five: sample_images.vm_configs
+VM_FORMATS = ("ova", "ovf", "vmx", "vbox", "libvirt", "proxmox", "xva", "hyperv-xml")
 COLLECTION_FORMATS = ("tar", "tar-gz", "tar-acquire", "zip", "zip-velociraptor", "kape-vhdx")
 CONTAINER_FORMATS = (*VM_FORMATS, *COLLECTION_FORMATS)
 # a partial collection: the hives and the update logs only, in acquire's layout (no servicing packages,
@@ -51,6 +52,7 @@ SUFFIX = {
     "libvirt": ".xml",
     "proxmox": ".conf",
     "xva": ".xva",
+    "hyperv-xml": ".xml",
     "tar": ".tar",
     "tar-gz": ".tar.gz",
     "tar-acquire": ".acquire.tar",
@@ -246,6 +248,8 @@ def build_containers(s: Scenario, out_dir: Path, formats: tuple[str, ...] = CONT
             elif fmt == "proxmox":
                 out = out_dir / f"{s.name}-proxmox" / f"{vm_configs.PROXMOX_VMID}.conf"
                 vm_configs.proxmox_folder(vmdk, out, s.name)
+            elif fmt == "hyperv-xml":
+                out = vm_configs.hyperv_folder(vmdk, out_dir / f"{s.name}-hyperv", s.name)
             elif fmt == "xva":
                 raw = work / f"{s.name}-xva.raw"
                 subprocess.run(["qemu-img", "convert", "-O", "raw", vmdk, raw], check=True)

@@ -1,4 +1,4 @@
-"""VM configurations and exports of the hypervisors other than VMware, written around a sample's disk as
+r"""VM configurations and exports of the hypervisors other than VMware, written around a sample's disk as
 each hypervisor writes them, so a scan of the VM can be compared with a scan of the disk:
 
 - VirtualBox: a .vbox (settings XML, https://www.virtualbox.org/sdkref/) naming a VDI beside it;
@@ -7,6 +7,9 @@ each hypervisor writes them, so a scan of the VM can be compared with a scan of 
   (a VM's installation medium is rarely copied with it);
 - Proxmox VE: a /etc/pve/qemu-server/<id>.conf (https://pve.proxmox.com/wiki/Manual:_qm.conf) with a
   comment line and a snapshot section, as real configurations hold, its disk an LVM volume dumped raw;
+- Hyper-V 2008 R2 to 2012 R2: a `Virtual Machines\<GUID>.xml` configuration (Windows Server 2016 and
+  later write the binary .vmcx, which no Debian tool writes), its drive named by its path on the Hyper-V
+  host, the VHDX in the VM's `Virtual Hard Disks` folder;
 - XenServer/XCP-ng: an .xva (a tar: ova.xml first, then each disk as `Ref:N/<8-digit block>` files of 1 MiB
   with a `.checksum` (SHA-1, hex) each, all-zero blocks left out except the first and the last, as xapi's
   export writes them).
@@ -122,6 +125,51 @@ def proxmox_conf(volume: str, size_bytes: int, vm_name: str) -> str:
         f"scsi0: {drive}\n"
         f"snaptime: {FIXED_TIME}\n"
     )
+
+
+# Hyper-V's emulated IDE controller, the device GUID its configurations key the controller's settings by
+HYPERV_IDE = "83f8638b-8dca-4152-9eda-2ca8b33039b4"
+
+
+def hyperv_xml(pathname: str, vm_name: str) -> bytes:
+    """A Hyper-V configuration XML: every setting an element whose `type` says how to read its text; the
+    IDE controller's drive 0 the VHDX at `pathname`, its drive 1 a DVD drive without a medium."""
+    root = ET.Element("configuration")
+
+    def typed(parent: ET.Element, tag: str, kind: str, text: str) -> None:
+        ET.SubElement(parent, tag, {"type": kind}).text = text
+
+    ide = ET.SubElement(root, f"_{HYPERV_IDE}_")
+    controller = ET.SubElement(ide, "controller0")
+    drive = ET.SubElement(controller, "drive0")
+    typed(drive, "pathname", "string", pathname)
+    typed(drive, "type", "string", "VHD")
+    dvd = ET.SubElement(controller, "drive1")
+    typed(dvd, "pathname", "string", "")
+    typed(dvd, "type", "string", "ISO")
+    manifest = ET.SubElement(root, "manifest")
+    vdev = ET.SubElement(manifest, "vdev001")
+    typed(vdev, "device", "string", HYPERV_IDE.upper())
+    typed(vdev, "instance", "string", HYPERV_IDE.upper())
+    typed(vdev, "name", "string", "Microsoft Emulated IDE Controller")
+    properties = ET.SubElement(root, "properties")
+    typed(properties, "name", "string", vm_name)
+    typed(properties, "global_id", "string", _uuid(vm_name, "hyperv").upper())
+    ET.indent(root)
+    xml: bytes = ET.tostring(root, xml_declaration=True, encoding="utf-8")
+    return xml + b"\n"
+
+
+def hyperv_folder(vmdk: Path, out_dir: Path, vm_name: str) -> Path:
+    r"""A Hyper-V VM folder as Export-VM writes it: `Virtual Machines\<GUID>.xml` and `Virtual Hard
+    Disks\<name>.vhdx`; returns the configuration."""
+    config = out_dir / "Virtual Machines" / f"{_uuid(vm_name, 'hyperv').upper()}.xml"
+    vhdx = out_dir / "Virtual Hard Disks" / f"{vm_name}.vhdx"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    vhdx.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["qemu-img", "convert", "-O", "vhdx", "-o", "subformat=dynamic", str(vmdk), str(vhdx)], check=True)
+    config.write_bytes(hyperv_xml(f"D:\\Hyper-V\\{vm_name}\\Virtual Hard Disks\\{vhdx.name}", vm_name))
+    return config
 
 
 def _member(tar: tarfile.TarFile, name: str, data: bytes) -> None:

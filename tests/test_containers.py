@@ -31,6 +31,7 @@ EXPECTED = {
     "libvirt": ("libvirt", "libvirt", "vmdk"),
     "proxmox": ("proxmox", "proxmox", "vmdk"),
     "xva": ("xva", "xva", "vmdk"),
+    "hyperv-xml": ("hyperv-xml", "hyperv", "vmdk"),
     "tar": ("tar", "generic", "dir"),
     "tar-gz": ("tar", "generic", "dir"),
     "tar-acquire": ("tar", "acquire", "dir"),

@@ -1,4 +1,4 @@
-"""Issue 26: the VMs of VirtualBox, libvirt, Proxmox and XenServer, and .tar.gz collections.
+"""Issue 26: the VMs of VirtualBox, libvirt, Proxmox, XenServer and Hyper-V, and .tar.gz collections.
 
 The samples (sample_images.vm_configs, around the seed-000 VMDK) are checked here by readers that are not
 imgscan: xmllint, libvirt's own schema (virt-xml-validate), tar, sha1sum and qemu-img, which compares each
@@ -29,7 +29,7 @@ from imgscan.image.xva import XvaDisk
 from sample_images.build import build
 from sample_images.containers import build_containers
 from sample_images.scenario import load
-from sample_images.vm_configs import XVA_BLOCK, libvirt_domain, proxmox_conf, vbox_settings
+from sample_images.vm_configs import XVA_BLOCK, hyperv_xml, libvirt_domain, proxmox_conf, vbox_settings
 from tests.conftest import run_imgscan, sha256
 
 if sys.version_info >= (3, 11):
@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 REAL = tomllib.loads((REPO / "tests" / "registry_vm_files.toml").read_text(encoding="utf-8"))["file"]
 REAL_DIR = Path(sys.prefix) / "share" / "imgscan-tests" / "vm"
 AS_OF = ("--as-of", "2013-07-01")
-FORMATS = ("vbox", "libvirt", "proxmox", "xva", "tar-gz")
+FORMATS = ("vbox", "libvirt", "proxmox", "xva", "hyperv-xml", "tar-gz")
 
 
 @pytest.fixture(scope="module")
@@ -120,18 +120,45 @@ def test_the_xva_is_blocks_with_their_sha1_as_xenserver_writes_them(samples, ref
     _same_disk(raw, reference)
 
 
+def test_the_hyperv_vm_folder_is_as_hyperv_exports_it(samples, reference):
+    config = samples["hyperv-xml"]
+    _run("xmllint", "--noout", str(config))
+    assert _xpath("string(/configuration/manifest/*[1]/name)", config) == "Microsoft Emulated IDE Controller"
+    pathname = _xpath("string(//drive0/pathname)", config)
+    assert pathname.startswith("D:\\Hyper-V\\")  # the path on the Hyper-V host
+    assert config.parent.name == "Virtual Machines"
+    vhdx = config.parent.parent / "Virtual Hard Disks" / pathname.rpartition("\\")[2]
+    assert "file format: vhdx" in _run("qemu-img", "info", str(vhdx)).stdout
+    _same_disk(vhdx, reference)
+
+
+def test_a_utf16_hyperv_configuration_reads_as_the_utf8_one(samples, tmp_path):
+    """Windows writes XML in UTF-16 too; the same configuration must give the same findings."""
+    config = samples["hyperv-xml"]
+    text = config.read_text(encoding="utf-8").replace("encoding='utf-8'", 'encoding="UTF-16"')
+    utf16 = config.parent / "UTF16.xml"
+    utf16.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    try:
+        assert _run("file", "-b", str(utf16)).stdout.startswith("XML 1.0 document, Unicode text, UTF-16, little-endian")
+        wide = run_imgscan("scan", utf16, "-f", "json", *AS_OF).report
+        assert wide["findings"] and wide["findings"] == run_imgscan("scan", config, "-f", "json", *AS_OF).report["findings"]
+    finally:
+        utf16.unlink()
+
+
 def test_the_tar_gz_is_a_gzip_of_the_trees_files(samples):
     subprocess.run(["gzip", "-t", str(samples["tar-gz"])], check=True)
     names = _run("tar", "-tzf", str(samples["tar-gz"])).stdout.split()
     assert "Windows/System32/config/SOFTWARE" in names
 
 
-@pytest.mark.parametrize("fmt", ["vbox", "libvirt", "proxmox"])
+@pytest.mark.parametrize("fmt", ["vbox", "libvirt", "proxmox", "hyperv-xml"])
 def test_a_configuration_lists_the_disk_it_named_with_its_hash(samples, fmt):
     run = run_imgscan("scan", samples[fmt], "-f", "json", *AS_OF)
     (parent,) = run.report["image"]["parents"]
     disk = Path(parent["path"])
-    assert disk.parent == samples[fmt].parent and parent["sha256"] == sha256(disk)
+    folder = samples[fmt].parent.parent / "Virtual Hard Disks" if fmt == "hyperv-xml" else samples[fmt].parent
+    assert disk.parent == folder and parent["sha256"] == sha256(disk)
 
 
 def test_the_table_header_names_the_loader_of_a_tar_gz(samples):
@@ -243,6 +270,14 @@ def test_a_truncated_vbk(tmp_path):
     _refused(cut, tmp_path, "Veeam backup")
 
 
+def test_a_hyperv_configuration_whose_vhdx_is_absent(tmp_path):
+    config = tmp_path / "golden" / "Virtual Machines" / "2F8171EF.xml"
+    config.parent.mkdir(parents=True)
+    pathname = "D:\\Hyper-V\\golden\\Virtual Hard Disks\\golden.vhdx"
+    config.write_bytes(hyperv_xml(pathname, "golden"))
+    _refused(config, tmp_path, f"Hyper-V VM configuration names the disk {pathname!r}", "copy golden.vhdx into")
+
+
 def test_a_damaged_vmcx(tmp_path):
     """A file with the Hyper-V storage header's signature and nothing valid after it."""
     vmcx = tmp_path / "vm" / "6F1E3C2A-0000-4000-8000-000000000001.vmcx"
@@ -269,6 +304,8 @@ def _tar_head(first: str) -> bytes:
         (lambda: libvirt_domain("/var/lib/libvirt/images/a.qcow2", "vm"), "libvirt"),
         (lambda: b"<?xml version='1.0'?>\n<!-- virsh edit -->\n<domain type='kvm' id='3'><name>a</name></domain>", "libvirt"),
         (lambda: proxmox_conf("vm-100-disk-0", 1 << 30, "vm").encode(), "proxmox"),
+        (lambda: hyperv_xml("C:\\vm.vhdx", "vm"), "hyperv-xml"),
+        (lambda: b"\xff\xfe" + hyperv_xml("C:\\vm.vhdx", "vm").decode().encode("utf-16-le"), "hyperv-xml"),
         (lambda: _tar_head("ova.xml"), "xva"),
         (lambda: gzip.compress(_tar_head("Windows/System32/config/SOFTWARE"), mtime=0), "tar"),
         (lambda: (0x01282014).to_bytes(4, "little") + bytes(8188), "vmcx"),
@@ -277,9 +314,19 @@ def _tar_head(first: str) -> bytes:
         # look-alikes that are none of them
         (lambda: b"<?xml version='1.0'?>\n<domains><domain type='x'/></domains>\n" + bytes(512), "unknown"),
         (lambda: b"memory: 4096\ncores: 2\nname: notes\n" + b" " * 512, "unknown"),
+        (
+            lambda: (
+                b'<?xml version="1.0"?>\n<configuration>\n<appSettings><add key="a"/></appSettings>\n</configuration>\n'
+                + bytes(512)
+            ),
+            "unknown",
+        ),
         (lambda: gzip.compress(b"\x00" * 4096, mtime=0) + bytes(512), "unknown"),
     ],
-    ids=["vbox", "libvirt", "libvirt-comment", "proxmox", "xva", "tar-gz", "vmcx", "vbk", "vma", "xml", "yaml", "gzip"],
+    ids=[
+        *("vbox", "libvirt", "libvirt-comment", "proxmox", "hyperv-xml", "hyperv-xml-utf16", "xva", "tar-gz", "vmcx"),
+        *("vbk", "vma", "xml", "yaml", "app.config", "gzip"),
+    ],
 )
 def test_sniffing_names_each_kind_from_its_content(tmp_path, content, fmt):
     path = tmp_path / ("6F1E3C2A.vmcx" if fmt == "vmcx" else "input.bin")  # no telling extension but a .vmcx's

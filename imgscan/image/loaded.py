@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # the VMs: a configuration or export that names (or holds) the VM's disks, whose partitions are read
-VM_EXPORTS = ("ova", "ovf", "vmx", "vbox", "vmcx", "libvirt", "proxmox", "xva", "vbk", "vma")
+VM_EXPORTS = ("ova", "ovf", "vmx", "vbox", "vmcx", "hyperv-xml", "libvirt", "proxmox", "xva", "vbk", "vma")
 
 
 @dataclass
@@ -92,6 +92,7 @@ _NAME = {
     "vmx": "VMX file",
     "vbox": "VirtualBox VM file",
     "vmcx": "Hyper-V VM configuration",
+    "hyperv-xml": "Hyper-V VM configuration",
     "libvirt": "libvirt domain XML",
     "proxmox": "Proxmox VM configuration",
     "xva": "XVA export",
@@ -108,6 +109,7 @@ _LOADERS = {
     "vmx": ("vmx", "VmxLoader"),
     "vbox": ("vbox", "VBoxLoader"),
     "vmcx": ("hyperv", "HyperVLoader"),
+    "hyperv-xml": ("hyperv", "HyperVLoader"),
     "libvirt": ("libvirt", "LibvirtLoader"),
     "proxmox": ("proxmox", "ProxmoxLoader"),
     "xva": ("xva", "XvaLoader"),

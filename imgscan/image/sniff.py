@@ -17,7 +17,7 @@ READABLE = (
 )
 # the containers dissect.target's loaders open (imgscan.image.loaded): VM descriptors that name disks,
 # and archives of a volume's files
-LOADED = ("ova", "ovf", "vmx", "vbox", "vmcx", "libvirt", "proxmox", "xva", "vbk", "vma", "tar", "zip")
+LOADED = ("ova", "ovf", "vmx", "vbox", "vmcx", "hyperv-xml", "libvirt", "proxmox", "xva", "vbk", "vma", "tar", "zip")
 # a key every VMware .vmx has, at the start of a line (the file is plain text, `key = "value"`)
 _VMX_KEY = re.compile(rb'(?m)^\s*(config\.version|virtualHW\.version)\s*=\s*"')
 # a Proxmox VM configuration (/etc/pve/qemu-server/<id>.conf) is `key: value` lines; qm writes a drive
@@ -28,6 +28,10 @@ _PROXMOX_KEY = re.compile(rb"(?m)^(?:memory|cores|sockets|ostype|smbios1|vmgenid
 _LIBVIRT_ROOT = re.compile(rb"^(?:<\?xml[^>]*>|<!--.*?-->|\s)*<domain\s[^>]*type=", re.DOTALL)
 # the storage header of Hyper-V's .vmcx (and .vmrs) files, "signature" 0x01282014 little-endian
 _HYPERV_SIGNATURE = (0x01282014).to_bytes(4, "little")
+# Hyper-V's XML configuration (2008 R2 to 2012 R2): a <configuration> whose settings carry their type
+_HYPERV_XML = re.compile(
+    rb'^(?:<\?xml[^>]*>|\s)*<configuration>\s*<[\w-]+>(?:\s*<[\w-]+>)*\s*<[\w-]+ type="(?:string|integer|bool|bytes)"'
+)
 # a Veeam backup's storage header: format version, initialised flag, then the digest type, "md5"
 _VBK_DIGEST = b"\x03\x00\x00\x00md5\x00"
 SMALLEST = 512  # bytes: no image is shorter (a VHD footer, an MBR and an NTFS boot sector are 512 bytes each)
@@ -87,6 +91,8 @@ def read_header(path: Path) -> Header:
         return Header("ovf")
     if head.lstrip().startswith(b"<") and b'xmlns="http://www.virtualbox.org/"' in head:
         return Header("vbox")
+    if _HYPERV_XML.match(_text(head)):
+        return Header("hyperv-xml")
     if _LIBVIRT_ROOT.match(head):
         return Header("libvirt")
     if _VMX_KEY.search(head):
@@ -100,6 +106,13 @@ def read_header(path: Path) -> Header:
     if len(head) >= 512 and head[510:512] == b"\x55\xaa":
         return Header("raw-mbr")
     return Header("unknown")
+
+
+def _text(head: bytes) -> bytes:
+    """An XML head as UTF-8-like bytes: Windows writes its XML in UTF-16 (little endian, with a BOM) too."""
+    if head.startswith(b"\xff\xfe"):
+        return head[2:].decode("utf-16-le", errors="replace").encode("utf-8", errors="replace")
+    return head.removeprefix(b"\xef\xbb\xbf")
 
 
 def _gunzipped(head: bytes) -> bytes:

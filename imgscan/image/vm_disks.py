@@ -17,7 +17,7 @@ from typing import Any
 from imgscan.errors import UnreadableImage
 
 # the configurations whose disks are files beside them (an OVA, an XVA, a VBK and a VMA hold their disks)
-DESCRIPTORS = ("ovf", "vmx", "vbox", "vmcx", "libvirt", "proxmox")
+DESCRIPTORS = ("ovf", "vmx", "vbox", "vmcx", "hyperv-xml", "libvirt", "proxmox")
 # Hyper-V's emulated IDE and synthetic SCSI controllers name their drives with `type` "VHD" and `pathname`
 _HYPERV_DRIVE = "VHD"
 # a Proxmox drive line, `scsi0: local-lvm:vm-100-disk-0,size=32G` (https://pve.proxmox.com/wiki/Storage)
@@ -91,8 +91,11 @@ def _vbox(loader: Any, base: Path) -> list[NamedDisk]:
     return disks
 
 
-def _vmcx(loader: Any, base: Path) -> list[NamedDisk]:
-    configuration = loader.vmcx.as_dict()["configuration"]
+def _hyperv(loader: Any, base: Path) -> list[NamedDisk]:
+    """A .vmcx's or a Hyper-V XML's drives, from the dictionary dissect's HyperVLoader reads either into."""
+    from dissect.target.loaders.hyperv import xml_as_dict
+
+    configuration = (loader.vmcx.as_dict() if loader.vmcx else xml_as_dict(loader.xml))["configuration"]
     disks = []
     for drive in _dicts(configuration):
         if drive.get("type") != _HYPERV_DRIVE or not drive.get("pathname"):
@@ -143,4 +146,12 @@ def proxmox_disks(loader: Any, base: Path) -> list[NamedDisk]:
     return disks
 
 
-_READERS = {"ovf": _ovf, "vmx": _vmx, "vbox": _vbox, "vmcx": _vmcx, "libvirt": _libvirt, "proxmox": proxmox_disks}
+_READERS = {
+    "ovf": _ovf,
+    "vmx": _vmx,
+    "vbox": _vbox,
+    "vmcx": _hyperv,
+    "hyperv-xml": _hyperv,
+    "libvirt": _libvirt,
+    "proxmox": proxmox_disks,
+}
