@@ -1,10 +1,10 @@
 """VMs and triage collections, opened by dissect.target's own loaders.
 
 A VM is a configuration that names its disks (an OVF, a VMware .vmx, a VirtualBox .vbox, a Hyper-V
-.vmcx, a libvirt domain XML, a Proxmox .conf: imgscan.image.vm_disks) or an export or backup that holds
-them (an OVA, a XenServer .xva, a Veeam .vbk, a Proxmox .vma). A triage collection holds a volume's files, not
-the volume: a tar or zip of them (plain, in acquire's layout, or a Velociraptor offline collection) or a
-KAPE VHDX. dissect maps each into a `Target`; imgscan takes the filesystem that holds Windows from it,
+.vmcx or .xml, a libvirt domain XML, a Proxmox .conf: imgscan.image.vm_disks) or an export or backup that
+holds them (an OVA, a XenServer .xva, a Veeam .vbk, a Proxmox .vma). A triage collection holds a volume's
+files, not the volume: a tar (or .tar.gz) or zip of them (plain, in acquire's layout, or a Velociraptor
+offline collection) or a KAPE VHDX. dissect maps each into a `Target`; imgscan takes the filesystem that holds Windows from it,
 as for a disk image. Nothing is extracted: tar and zip members are read in place, so no file is written
 anywhere, next to the evidence or elsewhere.
 
