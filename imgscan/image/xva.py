@@ -21,7 +21,7 @@ from dissect.util.stream import AlignedStream
 BLOCK = 1024 * 1024
 
 
-class XvaDisk(AlignedStream):  # type: ignore[misc]  # dissect.util ships no type information
+class XvaDisk(AlignedStream):  # type: ignore[misc,unused-ignore]  # dissect.util ships no type information
     """One VDI of the XVA as a stream of `size` bytes; what no block covers reads as zeros."""
 
     def __init__(self, tar: tarfile.TarFile, ref: str, size: int) -> None:
