@@ -24,7 +24,7 @@ import pytest
 
 from imgscan.errors import UnreadableImage
 from imgscan.image.sniff import read_header
-from imgscan.image.vm_disks import named_disks
+from imgscan.image.vm_disks import named_disks, proxmox_disks
 from imgscan.image.xva import XvaDisk
 from sample_images.build import build
 from sample_images.containers import build_containers
@@ -398,3 +398,36 @@ def test_a_hyperv_runtime_state_file_is_no_input(tmp_path):
     vmrs.write_bytes((0x01282014).to_bytes(4, "little") + bytes(8188))
     assert read_header(vmrs).format == "unknown"
     _refused(vmrs, tmp_path, "not a disk image")
+
+
+def test_a_vbox_running_on_a_snapshot_is_refused(tmp_path):
+    """VirtualBox nests a snapshot's differencing VDI under its base in the media registry and attaches the
+    child; dissect would read the child alone (its unwritten blocks as zeros), so imgscan refuses."""
+    vbox = tmp_path / "vm" / "golden.vbox"
+    vbox.parent.mkdir()
+    base, child = "6a1d4f3e-0000-4000-8000-000000000001", "6a1d4f3e-0000-4000-8000-000000000002"
+    settings = vbox_settings("golden.vdi", base, "golden").decode()
+    nested = f'<HardDisk uuid="{{{child}}}" location="Snapshots/{{{child}}}.vdi" format="VDI" />'
+    settings = settings.replace('type="Normal" />', f'type="Normal">{nested}</HardDisk>')
+    settings = settings.replace(f'<Image uuid="{{{base}}}" />', f'<Image uuid="{{{child}}}" />')
+    assert nested in settings and f'<Image uuid="{{{child}}}" />' in settings
+    vbox.write_text(settings)
+    _refused(vbox, tmp_path, "the VM runs on a snapshot", "VBoxManage clonemedium")
+
+
+def test_a_proxmox_directory_storage_disk_is_found_in_its_vmid_folder_or_beside(tmp_path):
+    """`local:100/vm-100-disk-0.qcow2` lives in images/100/ on the host; copied off it, it is found in a
+    `100` folder beside the configuration or beside it; the [snapshot] section's drives are not the VM's."""
+    conf = tmp_path / "100.conf"
+    conf.write_text(
+        "#comment without a colon\nmemory: 4096\nscsi0: local:100/vm-100-disk-0.qcow2,size=32G\n"
+        "ide2: local:iso/setup.iso,media=cdrom\n\n[old]\nscsi1: local:100/vm-100-disk-1.qcow2\n"
+    )
+    loader = SimpleNamespace(path=conf, base_path=tmp_path)
+    (disk,) = proxmox_disks(loader, tmp_path)
+    assert disk.name == "local:100/vm-100-disk-0.qcow2" and disk.found() is None
+    (tmp_path / "vm-100-disk-0.qcow2").write_bytes(b"QFI\xfb")
+    assert disk.found() == tmp_path / "vm-100-disk-0.qcow2"
+    (tmp_path / "100").mkdir()
+    (tmp_path / "100" / "vm-100-disk-0.qcow2").write_bytes(b"QFI\xfb")
+    assert disk.found() == tmp_path / "100" / "vm-100-disk-0.qcow2"  # dissect's own place comes first
