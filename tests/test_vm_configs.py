@@ -431,3 +431,27 @@ def test_a_proxmox_directory_storage_disk_is_found_in_its_vmid_folder_or_beside(
     (tmp_path / "100").mkdir()
     (tmp_path / "100" / "vm-100-disk-0.qcow2").write_bytes(b"QFI\xfb")
     assert disk.found() == tmp_path / "100" / "vm-100-disk-0.qcow2"  # dissect's own place comes first
+
+
+def test_a_libvirt_disk_on_a_qcow2_backing_file(samples, tmp_path):
+    """An external snapshot: the domain's qcow2 is an overlay of a base image. Read through the base, it
+    gives the base's findings; without the base it is one line naming the missing file."""
+    folder = tmp_path / "vm"
+    folder.mkdir()
+    base = folder / "base.qcow2"
+    base.write_bytes(samples["libvirt"].with_suffix(".qcow2").read_bytes())
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "golden.qcow2"], cwd=folder, check=True
+    )
+    assert "backing file: base.qcow2" in _run("qemu-img", "info", str(folder / "golden.qcow2")).stdout
+    domain = folder / "golden.xml"
+    domain.write_bytes(libvirt_domain("/var/lib/libvirt/images/golden.qcow2", "golden"))
+    overlay = run_imgscan("scan", domain, "-f", "json", *AS_OF).report
+    assert (
+        overlay["findings"]
+        and overlay["findings"] == run_imgscan("scan", samples["libvirt"], "-f", "json", *AS_OF).report["findings"]
+    )
+    base.unlink()
+    _refused(
+        domain, tmp_path, "cannot read the disk '/var/lib/libvirt/images/golden.qcow2'", "backing-file", "base.qcow2' not found"
+    )
