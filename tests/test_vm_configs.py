@@ -278,6 +278,14 @@ def test_a_hyperv_configuration_whose_vhdx_is_absent(tmp_path):
     _refused(config, tmp_path, f"Hyper-V VM configuration names the disk {pathname!r}", "copy golden.vhdx into")
 
 
+def test_a_truncated_vma(tmp_path):
+    """dissect's VMA reader stops at the last whole extent header: a backup cut short would lose blocks."""
+    cut = tmp_path / "evidence" / "vzdump-qemu-100.vma"
+    cut.parent.mkdir()
+    cut.write_bytes((REAL_DIR / "test.vma").read_bytes()[:100_000])
+    _refused(cut, tmp_path, "truncated Proxmox backup (VMA): its extents end at byte 538112, the file at 100000")
+
+
 def test_a_damaged_vmcx(tmp_path):
     """A file with the Hyper-V storage header's signature and nothing valid after it."""
     vmcx = tmp_path / "vm" / "6F1E3C2A-0000-4000-8000-000000000001.vmcx"
