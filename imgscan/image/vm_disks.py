@@ -33,7 +33,8 @@ class NamedDisk:
     candidates: tuple[Path, ...]
 
     def found(self) -> Path | None:
-        return next((p for p in self.candidates if p.is_file()), None)
+        """The first candidate that is there: a file, or a block device (a Proxmox host's /dev/pve/<volume>)."""
+        return next((p for p in self.candidates if p.is_file() or p.is_block_device()), None)
 
 
 def named_disks(path: Path, fmt: str, loader: Any, name: str) -> list[tuple[str, Path]]:
