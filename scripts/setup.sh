@@ -30,10 +30,10 @@ runtime_apt=(wimtools cabextract)
 # and read signature lists; ovmf holds a real Microsoft-enrolled db and dbx. postgresql: the fleet tests start
 # a real server (initdb and pg_ctl from /usr/lib/postgresql/*/bin) on a temporary directory. VM configurations:
 # xmllint (libxml2-utils) reads the VirtualBox and XenServer XML, virt-xml-validate (libvirt-clients)
-# checks the libvirt domain XML against libvirt's own schema.
+# checks the libvirt domain XML against libvirt's own schema; zstd compresses a backup as vzdump does.
 test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode openssl mingw-w64-common
           chromium util-linux dosfstools mtools sbsigntool shim-signed msitools efitools pesign ovmf postgresql
-          libxml2-utils libvirt-clients)
+          libxml2-utils libvirt-clients zstd)
 
 mode=${1:-}
 packages=("${runtime_apt[@]}")

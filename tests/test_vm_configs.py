@@ -286,6 +286,18 @@ def test_a_truncated_vma(tmp_path):
     _refused(cut, tmp_path, "truncated Proxmox backup (VMA): its extents end at byte 538112, the file at 100000")
 
 
+@pytest.mark.parametrize(("compressor", "suffix", "command"), [("zstd", ".zst", "zstd -d"), ("gzip", ".gz", "gunzip")])
+def test_a_compressed_vma_says_to_decompress_it(tmp_path, compressor, suffix, command):
+    """vzdump compresses its backups by default (.vma.zst); the configuration inside shows through zstd's
+    literals, which must not make the backup pass for a Proxmox configuration."""
+    packed = tmp_path / "evidence" / f"vzdump-qemu-100.vma{suffix}"
+    packed.parent.mkdir()
+    with packed.open("wb") as out:
+        subprocess.run([compressor, "-c", str(REAL_DIR / "test.vma")], stdout=out, check=True)
+    assert b"memory: " in packed.read_bytes()[:4096] or compressor == "gzip"
+    _refused(packed, tmp_path, f"compressed file: decompress it first ({command} {packed.name})")
+
+
 def test_a_damaged_vmcx(tmp_path):
     """A file with the Hyper-V storage header's signature and nothing valid after it."""
     vmcx = tmp_path / "vm" / "6F1E3C2A-0000-4000-8000-000000000001.vmcx"

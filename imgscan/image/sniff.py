@@ -97,7 +97,7 @@ def read_header(path: Path) -> Header:
         return Header("libvirt")
     if _VMX_KEY.search(head):
         return Header("vmx")
-    if _PROXMOX_DRIVE.search(head) and _PROXMOX_KEY.search(head):
+    if b"\0" not in head and _PROXMOX_DRIVE.search(head) and _PROXMOX_KEY.search(head):  # a text file
         return Header("proxmox")
     if len(head) >= 1024 and head[512:520] == b"EFI PART":
         return Header("raw-gpt")
@@ -106,6 +106,28 @@ def read_header(path: Path) -> Header:
     if len(head) >= 512 and head[510:512] == b"\x55\xaa":
         return Header("raw-mbr")
     return Header("unknown")
+
+
+# compressors whose output imgscan does not read in place: vzdump writes .vma.zst (its default), .vma.lzo and
+# .vma.gz; collections come as .tar.zst and .tar.xz too. magic bytes -> the command that decompresses it
+_COMPRESSED = {
+    b"\x28\xb5\x2f\xfd": "zstd -d",
+    b"\x89LZO\x00\r\n\x1a\n": "lzop -d",
+    b"\xfd7zXZ\x00": "xz -d",
+    b"BZh": "bzip2 -d",
+    b"\x1f\x8b": "gunzip",
+}
+
+
+def compressed(path: Path) -> str | None:
+    """Why a file imgscan cannot read is still worth a word: it is compressed (a .vma.zst backup, a
+    .tar.zst collection, a gzip'ed disk), with the command that decompresses it; None otherwise."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    for magic, command in _COMPRESSED.items():
+        if head.startswith(magic):
+            return f"compressed file: decompress it first ({command} {path.name}) and scan what comes out"
+    return None
 
 
 def _text(head: bytes) -> bytes:
