@@ -23,11 +23,11 @@ from fuzz.engine import Limits, fuzz, instrumented
 
 with instrumented(__name__):
     from imgscan.image.headers import VHDX_REGION_TABLES, implausible
-    from imgscan.image.sniff import read_header
+    from imgscan.image.sniff import LOADED, read_header
 
 LIMITS = Limits(rss_mb=1024, seconds=10, max_len=4096, ci_runs=1500)
 FORMATS = {"vhdx", "vhd-fixed", "vhd-dynamic", "vhd-differencing", "vhd-unknown", "vmdk", "e01", "wim"}
-FORMATS |= {"raw-gpt", "raw-volume", "raw-mbr", "unknown"}
+FORMATS |= {"raw-gpt", "raw-volume", "raw-mbr", "unknown", *LOADED}  # LOADED: VMs and collections
 
 
 @functools.cache

@@ -4,8 +4,9 @@ Each wraps what `sample_images.build` already made, so a scan of the container c
 scan of the disk it came from:
 
 - a VM export: an OVA (tar, the OVF descriptor first, as the OVF standard DSP0243 requires) and an OVF
-  folder (descriptor next to its VMDK), and a VMware VM folder (a .vmx naming its VMDK);
-- a triage collection of the volume's files: a plain tar and zip of the tree, a tar in acquire's layout
+  folder (descriptor next to its VMDK), and a VMware VM folder (a .vmx naming its VMDK); the VirtualBox,
+  libvirt, Proxmox and XenServer ones come from sample_images.vm_configs;
+- a triage collection of the volume's files: a plain tar (also gzip-compressed) and zip of the tree, a tar in acquire's layout
   (`fs/C:/...`), a zip in a Velociraptor offline collector's layout (`uploads/auto/C%3A/...` with
   `uploads.json`), and a KAPE VHDX (one NTFS volume holding `C\\...` and the USN journal KAPE copies).
 
@@ -20,6 +21,7 @@ import subprocess
 import tarfile
 import tempfile
 import zipfile
+from gzip import GzipFile
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
@@ -27,8 +29,9 @@ from xml.etree import ElementTree as ET
 if TYPE_CHECKING:
     from sample_images.scenario import Scenario
 
-VM_FORMATS = ("ova", "ovf", "vmx")
-COLLECTION_FORMATS = ("tar", "tar-acquire", "zip", "zip-velociraptor", "kape-vhdx")
+# the last five: sample_images.vm_configs
+VM_FORMATS = ("ova", "ovf", "vmx", "vbox", "libvirt", "proxmox", "xva", "hyperv-xml")
+COLLECTION_FORMATS = ("tar", "tar-gz", "tar-acquire", "zip", "zip-velociraptor", "kape-vhdx")
 CONTAINER_FORMATS = (*VM_FORMATS, *COLLECTION_FORMATS)
 # a partial collection: the hives and the update logs only, in acquire's layout (no servicing packages,
 # no catalogs, no boot files), which gives fewer findings than the disk, so it is not among the above
@@ -45,7 +48,13 @@ SUFFIX = {
     "ova": ".ova",
     "ovf": ".ovf",
     "vmx": ".vmx",
+    "vbox": ".vbox",
+    "libvirt": ".xml",
+    "proxmox": ".conf",
+    "xva": ".xva",
+    "hyperv-xml": ".xml",
     "tar": ".tar",
+    "tar-gz": ".tar.gz",
     "tar-acquire": ".acquire.tar",
     "zip": ".zip",
     "zip-velociraptor": ".velociraptor.zip",
@@ -87,7 +96,8 @@ def ovf_descriptor(disk_name: str, vm_name: str) -> bytes:
     ET.SubElement(item, f"{rasd}HostResource").text = "ovf:/disk/vmdisk1"
     ET.SubElement(item, f"{rasd}InstanceID").text = "1"
     ET.SubElement(item, f"{rasd}ResourceType").text = DISK_RESOURCE_TYPE
-    return ET.tostring(envelope, xml_declaration=True, encoding="utf-8") + b"\n"
+    xml: bytes = ET.tostring(envelope, xml_declaration=True, encoding="utf-8")
+    return xml + b"\n"
 
 
 def vmx_descriptor(disk_name: str, vm_name: str) -> str:
@@ -122,11 +132,13 @@ def _members(tree: Path) -> list[tuple[str, Path]]:
     return [(p.relative_to(tree).as_posix(), p) for p in sorted(tree.rglob("*"))]
 
 
-def tar_of_tree(tree: Path, out: Path, prefix: str = "") -> None:
-    """A POSIX tar of the files of `tree`, each name under `prefix`."""
-    with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
-        for name, path in _members(tree):
-            _tar_add(tar, prefix + name, path)
+def tar_of_tree(tree: Path, out: Path, prefix: str = "", gzip: bool = False) -> None:
+    """A POSIX tar of the files of `tree`, each name under `prefix`; gzip-compressed (a .tar.gz) if asked,
+    with no time or name in the gzip header so the same tree gives the same bytes."""
+    with open(out, "wb") as raw, GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") if gzip else raw as fh:
+        with tarfile.open(fileobj=fh, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, path in _members(tree):
+                _tar_add(tar, prefix + name, path)
 
 
 def zip_of_tree(
@@ -214,6 +226,7 @@ def kape_vhdx(tree: Path, out: Path, work: Path) -> None:
 def build_containers(s: Scenario, out_dir: Path, formats: tuple[str, ...] = CONTAINER_FORMATS) -> dict[str, Path]:
     """Build `s` as a VMDK and a file tree, and wrap them in each of `formats`; returns {format: path}.
     The VM folders (ovf, vmx) get a folder of their own, named after the scenario."""
+    from sample_images import vm_configs
     from sample_images.build import build
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -228,11 +241,21 @@ def build_containers(s: Scenario, out_dir: Path, formats: tuple[str, ...] = CONT
                 stream = work / f"{s.name}-disk1.vmdk"  # what VMware and VirtualBox export: streamOptimized
                 subprocess.run(["qemu-img", "convert", "-O", "vmdk", "-o", "subformat=streamOptimized", vmdk, stream], check=True)
                 ova(stream, out)
-            elif fmt in ("ovf", "vmx"):
+            elif fmt in ("ovf", "vmx", "vbox", "libvirt"):
                 out = out_dir / f"{s.name}-{fmt}" / f"{s.name}{SUFFIX[fmt]}"
-                (ovf_folder if fmt == "ovf" else vmx_folder)(vmdk, out)
-            elif fmt == "tar":
-                tar_of_tree(tree, out)
+                folder = {"ovf": ovf_folder, "vmx": vmx_folder, "vbox": vm_configs.vbox_folder}
+                folder.get(fmt, vm_configs.libvirt_folder)(vmdk, out)
+            elif fmt == "proxmox":
+                out = out_dir / f"{s.name}-proxmox" / f"{vm_configs.PROXMOX_VMID}.conf"
+                vm_configs.proxmox_folder(vmdk, out, s.name)
+            elif fmt == "hyperv-xml":
+                out = vm_configs.hyperv_folder(vmdk, out_dir / f"{s.name}-hyperv", s.name)
+            elif fmt == "xva":
+                raw = work / f"{s.name}-xva.raw"
+                subprocess.run(["qemu-img", "convert", "-O", "raw", vmdk, raw], check=True)
+                vm_configs.xva(raw, out, s.name)
+            elif fmt in ("tar", "tar-gz"):
+                tar_of_tree(tree, out, gzip=fmt == "tar-gz")
             elif fmt == "tar-acquire":
                 tar_of_tree(tree, out, prefix="fs/C:/")
             elif fmt == "zip":

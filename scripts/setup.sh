@@ -28,9 +28,12 @@ runtime_apt=(wimtools cabextract)
 # takes real driver catalogs out of the MSI packages some PyPI packages ship (tests/registry_catalogs.toml).
 # Secure Boot db/dbx exports: efitools and pesign (efisiglist; pesign --hash computes image hashes) write
 # and read signature lists; ovmf holds a real Microsoft-enrolled db and dbx. postgresql: the fleet tests start
-# a real server (initdb and pg_ctl from /usr/lib/postgresql/*/bin) on a temporary directory.
+# a real server (initdb and pg_ctl from /usr/lib/postgresql/*/bin) on a temporary directory. VM configurations:
+# xmllint (libxml2-utils) reads the VirtualBox and XenServer XML, virt-xml-validate (libvirt-clients)
+# checks the libvirt domain XML against libvirt's own schema; zstd compresses a backup as vzdump does.
 test_apt=(ntfs-3g fdisk qemu-utils ewf-tools gcab reglookup libhivex-bin osslsigncode openssl mingw-w64-common
-          chromium util-linux dosfstools mtools sbsigntool shim-signed msitools efitools pesign ovmf postgresql)
+          chromium util-linux dosfstools mtools sbsigntool shim-signed msitools efitools pesign ovmf postgresql
+          libxml2-utils libvirt-clients zstd)
 
 mode=${1:-}
 packages=("${runtime_apt[@]}")
@@ -54,6 +57,7 @@ pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 if [ "$mode" = "--test" ]; then
     "${pip[@]}" -e ".[test]"
     .venv/bin/python scripts/fetch_registry_catalogs.py
+    .venv/bin/python scripts/fetch_registry_vm_files.py
 else
     "${pip[@]}" -e .
 fi

@@ -1,7 +1,8 @@
 """Issue 26: VM exports and triage collections give the findings of the disk or files they came from.
 
 Each container is built by sample_images.containers around the seed-000 sample's VMDK or file tree,
-checked by an independent reader (tar, unzip, qemu-img), and scanned; its findings must equal those of
+checked by an independent reader (tar, unzip, qemu-img; the other hypervisors' in tests/test_vm_configs.py),
+and scanned; its findings must equal those of
 the plain disk (VM exports) or of the plain directory of the same files (collections), with the input's
 own SHA-256 in the report and the dissect.target loader that read it named.
 """
@@ -26,7 +27,13 @@ EXPECTED = {
     "ova": ("ova", "ova", "vmdk"),
     "ovf": ("ovf", "ovf", "vmdk"),
     "vmx": ("vmx", "vmx", "vmdk"),
+    "vbox": ("vbox", "vbox", "vmdk"),
+    "libvirt": ("libvirt", "libvirt", "vmdk"),
+    "proxmox": ("proxmox", "proxmox", "vmdk"),
+    "xva": ("xva", "xva", "vmdk"),
+    "hyperv-xml": ("hyperv-xml", "hyperv", "vmdk"),
     "tar": ("tar", "generic", "dir"),
+    "tar-gz": ("tar", "generic", "dir"),
     "tar-acquire": ("tar", "acquire", "dir"),
     "zip": ("zip", "generic", "dir"),
     "zip-velociraptor": ("zip", "velociraptor", "dir"),

@@ -24,7 +24,7 @@ from typing import Any
 from imgscan.errors import UnreadableImage
 from imgscan.hashing import file_sha256, tree_sha256
 from imgscan.image.partitions import Partition
-from imgscan.image.sniff import LOADED, READABLE, read_header, too_short
+from imgscan.image.sniff import LOADED, READABLE, compressed, read_header, too_short
 from imgscan.image.volume import WindowsVolume, directory_volume, holds_windows
 from imgscan.image.wim import choose, extract_wanted, read_info
 from imgscan.interrupt import deferred, doing
@@ -93,7 +93,11 @@ def _identify(path: Path) -> str:
     except OSError as exc:
         raise UnreadableImage(str(path), f"cannot read ({exc.strerror or exc})") from exc
     if header.format == "unknown":
-        problem = too_short(path) or "not a disk image: no VHD/VHDX/VMDK/E01/WIM header, partition table or NTFS boot sector"
+        problem = (
+            too_short(path)
+            or compressed(path)
+            or "not a disk image: no VHD/VHDX/VMDK/E01/WIM header, partition table or NTFS boot sector"
+        )
         raise UnreadableImage(str(path), problem, f"imgscan reads {READABLE}")
     if header.format in ("vhd-dynamic", "vhd-differencing") and not header.vhd_footer_at_end:
         raise UnreadableImage(str(path), "truncated: the VHD footer at the end of the file is missing", "re-copy the image")

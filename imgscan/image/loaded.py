@@ -1,9 +1,10 @@
-"""VM exports and triage collections, opened by dissect.target's own loaders.
+"""VMs and triage collections, opened by dissect.target's own loaders.
 
-A VM export is a descriptor that names disks: an OVA (a tar with the OVF descriptor and its disks), an
-OVF next to its disks, a VMware .vmx next to its VMDKs. A triage collection holds a volume's files, not
-the volume: a tar or zip of them (plain, in acquire's layout, or a Velociraptor offline collection) or a
-KAPE VHDX. dissect maps each into a `Target`; imgscan takes the filesystem that holds Windows from it,
+A VM is a configuration that names its disks (an OVF, a VMware .vmx, a VirtualBox .vbox, a Hyper-V
+.vmcx or .xml, a libvirt domain XML, a Proxmox .conf: imgscan.image.vm_disks) or an export or backup that
+holds them (an OVA, a XenServer .xva, a Veeam .vbk, a Proxmox .vma). A triage collection holds a volume's
+files, not the volume: a tar (or .tar.gz) or zip of them (plain, in acquire's layout, or a Velociraptor
+offline collection) or a KAPE VHDX. dissect maps each into a `Target`; imgscan takes the filesystem that holds Windows from it,
 as for a disk image. Nothing is extracted: tar and zip members are read in place, so no file is written
 anywhere, next to the evidence or elsewhere.
 
@@ -14,25 +15,30 @@ named outside the archive, an encrypted zip, a truncated tar).
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dissect.target import container
 from dissect.target.target import Target
 
 from imgscan.errors import UnreadableImage
 from imgscan.image.archives import check_archive
 from imgscan.image.disk import describe_failure
 from imgscan.image.partitions import Partition, disk_partitions
+from imgscan.image.vm_disks import DESCRIPTORS, named_disks
 from imgscan.image.volume import WindowsVolume, windows_filesystem
+from imgscan.image.xva import map_xva
 
 if TYPE_CHECKING:
     from dissect.target.loader import Loader
 
 log = logging.getLogger(__name__)
 
-VM_EXPORTS = ("ova", "ovf", "vmx")
+# the VMs: a configuration or export that names (or holds) the VM's disks, whose partitions are read
+VM_EXPORTS = ("ova", "ovf", "vmx", "vbox", "vmcx", "hyperv-xml", "libvirt", "proxmox", "xva", "vbk", "vma")
 
 
 @dataclass
@@ -51,12 +57,22 @@ def open_loaded(path: Path, fmt: str) -> LoaderOpened:
     through dissect's loader for it; UnreadableImage with a one-line reason when that is impossible."""
     check_archive(path, fmt)
     loader = _loader(path, fmt)
-    named, disks = _named_disks(path, fmt, loader)
+    pairs = named_disks(path, fmt, loader, _NAME[fmt]) if fmt in DESCRIPTORS else []
+    named, disks = [n for n, _ in pairs], [d for _, d in pairs]
+    if fmt == "ova":
+        named = _ova_disks(path, loader)
     target = Target(path)
     try:
-        loader.map(target)
-        if len(target.disks) < len(named):  # dissect's loaders log a disk they cannot open and go on
-            raise ValueError("not a disk image dissect can open")
+        if fmt == "proxmox":  # the disks found above, which dissect's Proxmox loader cannot always list
+            for disk in disks:
+                target.disks.add(container.open(disk))
+        elif fmt == "xva":  # dissect's block reader loses each disk's last block (imgscan.image.xva)
+            map_xva(loader, target)
+        else:
+            loader.map(target)
+        # dissect's loaders log a disk they cannot open and go on; a VM export or backup must hold one
+        if len(target.disks) < (max(len(named), 1) if fmt in VM_EXPORTS else 0):
+            raise ValueError("not a disk image dissect can open" if named else "it holds no disk dissect can open")
         target.disks.apply()
         target.volumes.apply()
     except UnreadableImage:
@@ -74,39 +90,47 @@ _NAME = {
     "ova": "OVA",
     "ovf": "OVF descriptor",
     "vmx": "VMX file",
+    "vbox": "VirtualBox VM file",
+    "vmcx": "Hyper-V VM configuration",
+    "hyperv-xml": "Hyper-V VM configuration",
+    "libvirt": "libvirt domain XML",
+    "proxmox": "Proxmox VM configuration",
+    "xva": "XVA export",
+    "vbk": "Veeam backup",
+    "vma": "Proxmox backup (VMA)",
     "tar": "tar archive",
     "zip": "zip archive",
     "kape": "KAPE collection",
+}
+# dissect.target's loader for each format: module in dissect.target.loaders, class
+_LOADERS = {
+    "ova": ("ova", "OvaLoader"),
+    "ovf": ("ovf", "OvfLoader"),
+    "vmx": ("vmx", "VmxLoader"),
+    "vbox": ("vbox", "VBoxLoader"),
+    "vmcx": ("hyperv", "HyperVLoader"),
+    "hyperv-xml": ("hyperv", "HyperVLoader"),
+    "libvirt": ("libvirt", "LibvirtLoader"),
+    "proxmox": ("proxmox", "ProxmoxLoader"),
+    "xva": ("xva", "XvaLoader"),
+    "vbk": ("vbk", "VbkLoader"),
+    "vma": ("vma", "VmaLoader"),
+    "tar": ("tar", "TarLoader"),
+    "kape": ("kape", "KapeLoader"),
 }
 
 
 def _loader(path: Path, fmt: str) -> Loader:
     """dissect's loader for the format, constructed (which reads the descriptor or the archive index)."""
     try:
-        if fmt == "ova":
-            from dissect.target.loaders.ova import OvaLoader
-
-            return OvaLoader(path)
-        if fmt == "ovf":
-            from dissect.target.loaders.ovf import OvfLoader
-
-            return OvfLoader(path)
-        if fmt == "vmx":
-            from dissect.target.loaders.vmx import VmxLoader
-
-            return VmxLoader(path)
-        if fmt == "tar":
-            from dissect.target.loaders.tar import TarLoader
-
-            return TarLoader(path)
         if fmt == "zip":
             from dissect.target.loaders.velociraptor import VelociraptorLoader
             from dissect.target.loaders.zip import ZipLoader
 
             return VelociraptorLoader(path) if VelociraptorLoader.detect(path) else ZipLoader(path)
-        from dissect.target.loaders.kape import KapeLoader
-
-        return KapeLoader(path)
+        module, name = _LOADERS[fmt]
+        loader: Loader = getattr(importlib.import_module(f"dissect.target.loaders.{module}"), name)(path)
+        return loader
     except Exception as exc:
         log.debug("dissect cannot load %s as %s", path, fmt, exc_info=True)
         raise UnreadableImage(
@@ -123,29 +147,21 @@ def _loader_name(loader: Loader) -> str:
     return name.lower() or "generic"
 
 
-def _named_disks(path: Path, fmt: str, loader: Any) -> tuple[list[str], list[Path]]:
-    """The disks a VM descriptor names, and those of them that are files outside the input (its parents),
-    each checked to be there: dissect's loaders log a missing disk and go on, which would leave imgscan
-    saying "no Windows volume" about a VM whose disk is absent."""
-    if fmt not in VM_EXPORTS:
-        return [], []
+def _ova_disks(path: Path, loader: Any) -> list[str]:
+    """The disks an OVA's descriptor names, each checked to be inside the OVA (dissect's loader logs a
+    missing disk and goes on)."""
     try:
-        named = list(loader.vmx.disks() if fmt == "vmx" else loader.ovf.disks())
+        named = list(loader.ovf.disks())
     except Exception as exc:
-        raise UnreadableImage(str(path), f"cannot read the disks the {_NAME[fmt]} names: {describe_failure(exc)}") from exc
+        raise UnreadableImage(str(path), f"cannot read the disks the OVA names: {describe_failure(exc)}") from exc
     if not named:
-        raise UnreadableImage(str(path), f"the {_NAME[fmt]} names no disk", "give the VM's disk image instead")
-    found: list[Path] = []
+        raise UnreadableImage(str(path), "the OVA names no disk", "give the VM's disk image instead")
     for name in named:
-        # dissect's loaders look for a disk by its file name next to the descriptor (inside the OVA)
-        disk = loader.base_path.joinpath(name.replace("\\", "/") if fmt == "vmx" else name.replace("\\", "/").rpartition("/")[2])
-        if not disk.is_file():
-            where = "inside the OVA" if fmt == "ova" else f"next to it in {path.parent}"
-            advice = "re-export the appliance" if fmt == "ova" else f"copy {name} into {path.parent}"
-            raise UnreadableImage(str(path), f"the {_NAME[fmt]} names the disk {name!r}, which is not {where}", advice)
-        if fmt != "ova":
-            found.append(Path(disk))
-    return named, found
+        if not loader.base_path.joinpath(name.replace("\\", "/").rpartition("/")[2]).is_file():
+            raise UnreadableImage(
+                str(path), f"the OVA names the disk {name!r}, which is not inside the OVA", "re-export the appliance"
+            )
+    return named
 
 
 def _windows_volume(path: Path, fmt: str, target: Target) -> WindowsVolume:

@@ -5,19 +5,35 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 # what imgscan reads, for messages about a file that is none of them
 READABLE = (
     "VHD, VHDX, VMDK, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, an extracted Windows directory, "
-    "a VM export (OVA, OVF, VMX) or a triage collection (tar, zip, KAPE VHDX)"
+    "a VM (OVA, OVF, VMX, VBOX, VMCX, libvirt XML, Proxmox .conf, XVA, Veeam VBK, Proxmox VMA) "
+    "or a triage collection (tar, tar.gz, zip, KAPE VHDX)"
 )
 # the containers dissect.target's loaders open (imgscan.image.loaded): VM descriptors that name disks,
 # and archives of a volume's files
-LOADED = ("ova", "ovf", "vmx", "tar", "zip")
+LOADED = ("ova", "ovf", "vmx", "vbox", "vmcx", "hyperv-xml", "libvirt", "proxmox", "xva", "vbk", "vma", "tar", "zip")
 # a key every VMware .vmx has, at the start of a line (the file is plain text, `key = "value"`)
 _VMX_KEY = re.compile(rb'(?m)^\s*(config\.version|virtualHW\.version)\s*=\s*"')
+# a Proxmox VM configuration (/etc/pve/qemu-server/<id>.conf) is `key: value` lines; qm writes a drive
+# (`scsi0: local-lvm:vm-100-disk-0,size=32G`) and the VM's memory or cores
+_PROXMOX_DRIVE = re.compile(rb"(?m)^(?:scsi|sata|ide|virtio)\d+: *[^:\s,]+:")
+_PROXMOX_KEY = re.compile(rb"(?m)^(?:memory|cores|sockets|ostype|smbios1|vmgenid|boot|bootdisk): ")
+# libvirt's domain XML (virsh dumpxml): the root element is <domain type='kvm'> (https://libvirt.org/formatdomain.html)
+_LIBVIRT_ROOT = re.compile(rb"^(?:<\?xml[^>]*>|<!--.*?-->|\s)*<domain\s[^>]*type=", re.DOTALL)
+# the storage header of Hyper-V's .vmcx (and .vmrs) files, "signature" 0x01282014 little-endian
+_HYPERV_SIGNATURE = (0x01282014).to_bytes(4, "little")
+# Hyper-V's XML configuration (2008 R2 to 2012 R2): a <configuration> whose settings carry their type
+_HYPERV_XML = re.compile(
+    rb'^(?:<\?xml[^>]*>|\s)*<configuration>\s*<[\w-]+>(?:\s*<[\w-]+>)*\s*<[\w-]+ type="(?:string|integer|bool|bytes)"'
+)
+# a Veeam backup's storage header: format version, initialised flag, then the digest type, "md5"
+_VBK_DIGEST = b"\x03\x00\x00\x00md5\x00"
 SMALLEST = 512  # bytes: no image is shorter (a VHD footer, an MBR and an NTFS boot sector are 512 bytes each)
 
 
@@ -25,8 +41,8 @@ SMALLEST = 512  # bytes: no image is shorter (a VHD footer, an MBR and an NTFS b
 class Header:
     """What a file's first 4 KiB and last 512 bytes say, read once."""
 
-    # vhdx, vhd-fixed, vhd-dynamic, vhd-differencing, vmdk, e01, wim, raw-gpt, raw-volume, raw-mbr, ova, ovf,
-    # vmx, tar, zip, unknown
+    # vhdx, vhd-fixed, vhd-dynamic, vhd-differencing, vmdk, e01, wim, raw-gpt, raw-volume, raw-mbr, and the
+    # LOADED formats, or unknown
     format: str
     # a VHD's footer is its last 512 bytes (a dynamic or differencing VHD also copies it to the start, which
     # names the format even when the end is cut off)
@@ -55,15 +71,34 @@ def read_header(path: Path) -> Header:
     if head.startswith(b"MSWIM\0\0\0"):
         return Header("wim", wim_part=int.from_bytes(head[40:42], "little"))
     if head[257:262] == b"ustar":
-        # an OVA is a tar whose first member is the OVF descriptor (DSP0243 section 5.3)
+        # an OVA is a tar whose first member is the OVF descriptor (DSP0243 section 5.3); XenServer writes
+        # an XVA's ova.xml first, then its disks' blocks
         first = head[:100].split(b"\0", 1)[0].lower()
-        return Header("ova" if first.endswith(b".ovf") else "tar")
+        return Header("ova" if first.endswith(b".ovf") else "xva" if first == b"ova.xml" else "tar")
+    if head.startswith(b"\x1f\x8b") and _gunzipped(head)[257:262] == b"ustar":
+        return Header("tar")  # a .tar.gz / .tgz collection
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return Header("zip")
+    if head.startswith(_HYPERV_SIGNATURE) and path.suffix.lower() == ".vmcx":
+        # the same storage format holds a VM's runtime state (.vmrs) and guest state (.vmgs), which name
+        # no disks: beside a .vmcx in every Hyper-V VM folder, they are no input of their own
+        return Header("vmcx")
+    if head[8:16] == _VBK_DIGEST:
+        return Header("vbk")
+    if head.startswith(b"VMA\0"):
+        return Header("vma")
     if head.lstrip().startswith(b"<") and b"dmtf.org/ovf/envelope" in head:
         return Header("ovf")
+    if head.lstrip().startswith(b"<") and b'xmlns="http://www.virtualbox.org/"' in head:
+        return Header("vbox")
+    if _HYPERV_XML.match(_text(head)):
+        return Header("hyperv-xml")
+    if _LIBVIRT_ROOT.match(head):
+        return Header("libvirt")
     if _VMX_KEY.search(head):
         return Header("vmx")
+    if b"\0" not in head and _PROXMOX_DRIVE.search(head) and _PROXMOX_KEY.search(head):  # a text file
+        return Header("proxmox")
     if len(head) >= 1024 and head[512:520] == b"EFI PART":
         return Header("raw-gpt")
     if head[3:11] == b"NTFS    ":
@@ -71,6 +106,43 @@ def read_header(path: Path) -> Header:
     if len(head) >= 512 and head[510:512] == b"\x55\xaa":
         return Header("raw-mbr")
     return Header("unknown")
+
+
+# compressors whose output imgscan does not read in place: vzdump writes .vma.zst (its default), .vma.lzo and
+# .vma.gz; collections come as .tar.zst and .tar.xz too. magic bytes -> the command that decompresses it
+_COMPRESSED = {
+    b"\x28\xb5\x2f\xfd": "zstd -d",
+    b"\x89LZO\x00\r\n\x1a\n": "lzop -d",
+    b"\xfd7zXZ\x00": "xz -d",
+    b"BZh": "bzip2 -d",
+    b"\x1f\x8b": "gunzip",
+}
+
+
+def compressed(path: Path) -> str | None:
+    """Why a file imgscan cannot read is still worth a word: it is compressed (a .vma.zst backup, a
+    .tar.zst collection, a gzip'ed disk), with the command that decompresses it; None otherwise."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    for magic, command in _COMPRESSED.items():
+        if head.startswith(magic):
+            return f"compressed file: decompress it first ({command} {path.name}) and scan what comes out"
+    return None
+
+
+def _text(head: bytes) -> bytes:
+    """An XML head as UTF-8-like bytes: Windows writes its XML in UTF-16 (little endian, with a BOM) too."""
+    if head.startswith(b"\xff\xfe"):
+        return head[2:].decode("utf-16-le", errors="replace").encode("utf-8", errors="replace")
+    return head.removeprefix(b"\xef\xbb\xbf")
+
+
+def _gunzipped(head: bytes) -> bytes:
+    """What the first bytes of a gzip stream hold (as much as `head` gives), or nothing if it is not one."""
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 1024)
+    except zlib.error:
+        return b""
 
 
 def is_wim(path: Path) -> bool:
