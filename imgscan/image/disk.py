@@ -52,12 +52,12 @@ class _VhdiStream(io.RawIOBase):
         return True
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._handle.get_offset(), io.SEEK_END: self.size}[whence]
+        base: int = {io.SEEK_SET: 0, io.SEEK_CUR: self._handle.get_offset(), io.SEEK_END: self.size}[whence]
         self._handle.seek_offset(base + offset, io.SEEK_SET)
         return base + offset
 
     def tell(self) -> int:
-        return self._handle.get_offset()
+        return int(self._handle.get_offset())
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
@@ -170,7 +170,7 @@ def _is_differencing_vhdx(path: Path) -> bool:
         with path.open("rb") as fh:
             handle.open_file_object(fh, "r")
             try:
-                return handle.get_disk_type() == VHD_DIFFERENCING
+                return bool(handle.get_disk_type() == VHD_DIFFERENCING)
             finally:
                 handle.close()
     except OSError:

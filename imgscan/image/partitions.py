@@ -119,7 +119,7 @@ def _ntfs_free(ntfs: Any) -> int:
     used = int.from_bytes(bitmap[: clusters // 8], "little").bit_count()
     if clusters % 8:
         used += (bitmap[clusters // 8] & ((1 << (clusters % 8)) - 1)).bit_count()
-    return (clusters - used) * ntfs.cluster_size
+    return int((clusters - used) * ntfs.cluster_size)
 
 
 def _fat_free(fatfs: Any) -> int:
@@ -140,4 +140,4 @@ def _fat_free(fatfs: Any) -> int:
             pair = struct.unpack_from("<H", table, cluster * 3 // 2)[0]
             value = pair >> 4 if cluster & 1 else pair & 0xFFF
         free += value == 0
-    return free * fatfs.cluster_size
+    return int(free * fatfs.cluster_size)

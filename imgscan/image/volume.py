@@ -56,7 +56,8 @@ def _filesystem_error() -> type[Exception]:
     """dissect's base error, imported when a dissect volume is in use (not when rules are listed)."""
     from dissect.target.exceptions import FilesystemError
 
-    return FilesystemError
+    error: type[Exception] = FilesystemError
+    return error
 
 
 class FilesystemVolume:
@@ -132,7 +133,7 @@ class FilesystemVolume:
 
     def is_dir(self, path: str) -> bool:
         try:
-            return self._entry(path).is_dir()
+            return bool(self._entry(path).is_dir())
         except (_filesystem_error(), OSError):
             return False
 
