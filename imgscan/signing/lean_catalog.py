@@ -20,10 +20,11 @@ from __future__ import annotations
 import hashlib
 import weakref
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asn1crypto import algos, core
 
+from imgscan.signing.catalog_record import Catalog, Timestamp
 from imgscan.signing.certs import HASHES, Cert, CertCache, verify_signature
 from imgscan.signing.members import NotPlainDer, indirect_digests, tlvs
 from imgscan.signing.pkcs7 import (
@@ -37,9 +38,6 @@ from imgscan.signing.pkcs7 import (
     OID_SIGNING_TIME,
     encoded_oid,
 )
-
-if TYPE_CHECKING:
-    from imgscan.signing.catalog import Catalog, Timestamp
 
 Element = tuple[int, int, int, int]  # (tag byte, first header byte, first content byte, end of content)
 Fields = list["Element | None"]
@@ -110,7 +108,6 @@ def _signature(
 ) -> Catalog:
     """`catalog._signature` over these ranges: the first signer of `signed` over `content`, with `nested`
     the signatures nested in it."""
-    from imgscan.signing.catalog import Catalog
 
     certificates = _certificates(data, signed.certificates, cache)
     if not signed.signers:
@@ -205,7 +202,6 @@ class _Signer:
 
 
 def _timestamp(data: bytes, signer: _Signer, certificates: tuple[Cert, ...], cache: CertCache) -> Timestamp | None:
-    from imgscan.signing.catalog import Timestamp
 
     if (countersignature := signer.unsigned.get(encoded_oid(OID_COUNTERSIGNATURE))) is not None:
         counter = _Signer(data, countersignature)
@@ -225,7 +221,6 @@ def _timestamp(data: bytes, signer: _Signer, certificates: tuple[Cert, ...], cac
 
 def _rfc3161(data: bytes, token: Element, signature: bytes, outer: tuple[Cert, ...], cache: CertCache) -> Timestamp:
     """`catalog._rfc3161` over these ranges."""
-    from imgscan.signing.catalog import Timestamp
 
     signed = _content_info(data, token, any_type=True)
     if signed.content is None or signed.content[0] != OCTET_STRING or not signed.signers:
