@@ -135,13 +135,13 @@ def run_dask(groups: list[list[FleetHost]], options: FleetOptions, scheduler: st
     once across the cluster (cluster.judge_once); the scans then take every verdict from the store."""
     from dask.distributed import Client, as_completed
 
-    from imgscan.fleet.cluster import judge_once
+    from imgscan.fleet.cluster import judge_once, scan
 
     with Client(scheduler, timeout="30s") as client:
         judged = judge_once(client, groups, store)
-        futures = client.map(scan_image, groups, options=options, cache_db=store.location, pure=False)
+        futures = client.map(scan, groups, options=options, cache_db=store.location, pure=False)
         for future in as_completed(futures):
-            results = future.result()
+            results = future.result().rows
             first = next((r for r in results if r.get("verdict_cache")), None)
             if first and (here := judged.get((first["path"], first["index"], first["image_name"]), 0)):
                 # what the cluster judged for this image before its scan counts as judged by the host whose
