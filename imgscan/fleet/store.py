@@ -119,6 +119,7 @@ class Store:
             )
         self.db.create(SCHEMA + ";" + verdict_cache.SCHEMA)
         self._texts: dict[int, tuple[dict[str, Any], str, str]] = {}  # id(report): (report, JSON, digest)
+        self._stored: set[str] = set()  # digests of the reports this store committed (rows are never deleted)
 
     def _report_text(self, report: dict[str, Any]) -> tuple[str, str]:
         """A report's JSON and its SHA-256, encoded once per report object: hosts of an image judged alike
@@ -186,9 +187,10 @@ class Store:
             self.db.lock(f"{run_id}|{result['key']}")
             if report:
                 text, digest = self._report_text(report)
-                self.db.execute(
-                    "INSERT INTO reports (digest, report) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING", (digest, text)
-                )
+                if digest not in self._stored:  # hosts judged alike: the report is sent to the database once
+                    self.db.execute(
+                        "INSERT INTO reports (digest, report) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING", (digest, text)
+                    )
             self.db.execute("DELETE FROM scans WHERE run_id = ? AND host_key = ?", (run_id, result["key"]))
             scan_id = self.db.insert(
                 "INSERT INTO scans (run_id, host_key, path, image_index, image_name, host, labels, facts, sha256, version,"
@@ -246,6 +248,8 @@ class Store:
                     for u in result.get("updates") or []
                 ],
             )
+        if digest:
+            self._stored.add(digest)  # committed
         status = "ok" if report else "error"
         return {"host": host, "status": status, "worst": worst, "first_failure": first, "error": result.get("error")}
 
