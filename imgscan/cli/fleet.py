@@ -137,8 +137,8 @@ def _scan(args: argparse.Namespace, store: Store) -> int:
     ):
 
         def commit(results: list[dict[str, Any]]) -> None:
-            for result in results:
-                feedback.done(store.record(run_id, result, __version__, options.fingerprint(), todo.origin[result["key"]]))
+            for row in store.record_all(run_id, results, __version__, options.fingerprint(), todo.origin):
+                feedback.done(row)
 
         if args.scheduler:
             run_dask(groups, options, args.scheduler, store, commit)

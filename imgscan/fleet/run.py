@@ -1,4 +1,4 @@
-"""Scan a fleet on a local process pool or an existing Dask cluster, committing each host as it finishes.
+"""Scan a fleet on a local process pool or an existing Dask cluster, committing the hosts of each image as they finish.
 
 The unit of work is an image with the hosts built from it (work.scan_image: read once, each host judged);
 it never raises, so one bad image is an error row per host and never the end of the fleet. A local worker
