@@ -159,7 +159,7 @@ def dask_cluster(workers: int, base: Path) -> Iterator[tuple[str, list[psutil.Pr
             processes.append(subprocess.Popen([*worker, "--no-dashboard"], stderr=log))
         from dask.distributed import Client
 
-        with Client(scheduler_file=str(scheduler_file), timeout="60s") as client:  # type: ignore[no-untyped-call]
+        with Client(scheduler_file=str(scheduler_file), timeout="60s") as client:  # type: ignore[no-untyped-call, unused-ignore]
             client.wait_for_workers(workers, timeout=60)
             address = client.scheduler.address
         yield address, [psutil.Process(p.pid) for p in processes]

@@ -157,7 +157,7 @@ def judge_once(client: Any, groups: list[list[FleetHost]], store: Store) -> dict
     tasks = plan(surveys, known, sum(client.nthreads().values()))
     judged: dict[Image, int] = defaultdict(int)
     work = {client.submit(judge_catalogs, firsts[image], wanted, pure=False): image for image, wanted in tasks}
-    for future in as_completed(work):  # type: ignore[no-untyped-call]  # distributed is untyped
+    for future in as_completed(work):  # type: ignore[no-untyped-call, unused-ignore]  # distributed is untyped
         results = future.result()
         if results:
             cache.put(results)

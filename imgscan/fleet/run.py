@@ -137,10 +137,10 @@ def run_dask(groups: list[list[FleetHost]], options: FleetOptions, scheduler: st
 
     from imgscan.fleet.cluster import judge_once, scan
 
-    with Client(scheduler, timeout="30s") as client:  # type: ignore[no-untyped-call]  # distributed is untyped
+    with Client(scheduler, timeout="30s") as client:  # type: ignore[no-untyped-call, unused-ignore]  # distributed is untyped
         judged = judge_once(client, groups, store)
         futures = client.map(scan, groups, options=options, cache_db=store.location, pure=False)
-        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+        for future in as_completed(futures):  # type: ignore[no-untyped-call, unused-ignore]
             results = future.result().rows
             first = next((r for r in results if r.get("verdict_cache")), None)
             if first and (here := judged.get((first["path"], first["index"], first["image_name"]), 0)):
