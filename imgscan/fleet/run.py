@@ -108,15 +108,16 @@ def _isolated(hosts: list[FleetHost], options: FleetOptions, cache_db: str) -> l
 
 
 def run_local(groups: list[list[FleetHost]], options: FleetOptions, jobs: int, cache_db: str, commit: Commit) -> None:
-    """At most `jobs` images in flight, sharing the store's verdict cache; after a worker dies, those in
-    flight are rerun one by one."""
+    """`jobs` images in flight and one more waiting for the first worker that is free, so that no worker
+    idles while the parent commits the image it finished (an image's hosts are committed together); they
+    share the store's verdict cache. After a worker dies, those in flight are rerun one by one."""
     queue = list(reversed(groups))
     while queue:
         in_flight: dict[Future[list[dict[str, Any]]], list[FleetHost]] = {}
         try:
             with _pool(jobs) as pool:
                 while queue or in_flight:
-                    while queue and len(in_flight) < jobs:
+                    while queue and len(in_flight) < jobs + 1:
                         group = queue.pop()
                         in_flight[pool.submit(scan_image, group, options, cache_db)] = group
                     finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
