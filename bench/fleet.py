@@ -159,7 +159,7 @@ def dask_cluster(workers: int, base: Path) -> Iterator[tuple[str, list[psutil.Pr
             processes.append(subprocess.Popen([*worker, "--no-dashboard"], stderr=log))
         from dask.distributed import Client
 
-        with Client(scheduler_file=str(scheduler_file), timeout="60s") as client:
+        with Client(scheduler_file=str(scheduler_file), timeout="60s") as client:  # type: ignore[no-untyped-call, unused-ignore]
             client.wait_for_workers(workers, timeout=60)
             address = client.scheduler.address
         yield address, [psutil.Process(p.pid) for p in processes]
@@ -248,23 +248,25 @@ def main() -> None:
     n = args.hosts
     print(f"{n} hosts over {len(images)} captures (byte copies of 5 golden images), {os.cpu_count()} CPUs")
     print(f"load average (1 min) during the run: {loads}\n")
-    print("| what | wall s | CPU s | wall ms/host | CPU ms/host | wall / read floor | wall / scan once |")
-    print("|---|---|---|---|---|---|---|")
-    print(f"| read floor ({len(images)} captures) | {floor.wall:.2f} | {floor.cpu:.2f} | | | 1.0 | |")
+    print("| what | wall s | CPU s | wall ms/host | CPU ms/host | wall / read floor | wall / scan once | CPU / scan once |")
+    print("|---|---|---|---|---|---|---|---|")
+    print(f"| read floor ({len(images)} captures) | {floor.wall:.2f} | {floor.cpu:.2f} | | | 1.0 | | |")
     print(
         f"| scan once ({len(images)} hosts, {args.jobs} workers) | {scanned.wall:.1f} | {scanned.cpu:.1f} | | "
-        f"| {scanned.wall / floor.wall:.0f} | 1.0 |"
+        f"| {scanned.wall / floor.wall:.0f} | 1.0 | 1.0 |"
     )
     for name, cost in engines.items():
         print(
             f"| {name} | {cost.wall:.1f} | {cost.cpu:.1f} | {1000 * cost.wall / n:.2f} | {1000 * cost.cpu / n:.2f} "
-            f"| {cost.wall / floor.wall:.0f} | {cost.wall / scanned.wall:.2f} |"
+            f"| {cost.wall / floor.wall:.0f} | {cost.wall / scanned.wall:.2f} | {cost.cpu / scanned.cpu:.2f} |"
         )
     local = next(iter(engines.values()))
-    ratio = local.wall / scanned.wall
+    ratio, cpu_ratio = local.wall / scanned.wall, local.cpu / scanned.cpu
     print(f"\nstore (SQLite, {n} hosts): {size / 2**20:.1f} MiB ({size / n / 1024:.1f} KiB/host)")
     print(f"summary of {n} hosts: `fleet --report` {cli:.2f} s, render alone {summary:.2f} s (target < 2 s)")
-    print(f"target {n} hosts within 1.5x the scan once: local pool {ratio:.2f}x, {'met' if ratio <= 1.5 else 'MISSED'}")
+    verdict = "met" if ratio <= 1.5 else "MISSED"
+    # on a shared machine the wall ratio moves with the load; the CPU ratio is the fairer comparison
+    print(f"target {n} hosts within 1.5x the scan once: local pool {ratio:.2f}x wall ({cpu_ratio:.2f}x CPU), {verdict}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ What it finds: a `State` value under
 HKU\\<account>\\Software\\Microsoft\\Windows\\CurrentVersion\\WinTrust\\Trust Providers\\Software Publishing
 that makes Authenticode checks stricter or weaker than Windows' default 0x23c00.
 A missing value is normal (Windows then uses 0x23c00) and only shows in the inventory.
+The value is read with the image (imgscan.artefacts' user hives); a host's judgement adds its network.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.artefacts import USER_HIVES
-from imgscan.check import Check, Finding, InventoryItem, RegistryFix, Rule, Severity
-from imgscan.hives import key_last_written
+from imgscan.check import Check, Finding, InventoryItem, RegistryFix, Rule
 from imgscan.hosts import CRL_UNREACHABLE
+from imgscan.severity import Severity
 from imgscan.wintrust import KEY_PATH, SETREG_DEFAULT, VALUE_NAME, WINDOWS_DEFAULT, TrustState, as_dword
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
@@ -80,10 +81,7 @@ class WinTrustState(Check):
             yield from self._check(user, artefacts.scan.host.network)
 
     def _check(self, user: UserHive, network: str) -> Iterator[Finding | InventoryItem]:
-        hive = user.open()  # released when this profile is done
-        key = hive.key(KEY_PATH)
-        data = hive.value(KEY_PATH, VALUE_NAME)
-        del hive
+        data = user.wintrust.data  # read with the image (imgscan.artefacts): the host adds only its network
         record: dict[str, object] = {"path": user.path, "account": user.account.as_dict()}
         if data is None:
             yield InventoryItem(
@@ -102,9 +100,9 @@ class WinTrustState(Check):
             "state": state.hex,
             "options": state.options,
             "undefined_bits": f"0x{state.undefined_bits:08x}",
-            "last_written": key_last_written(key) if key else None,
+            "last_written": user.wintrust.last_written,
         }
-        written = key_last_written(key) if key else None
+        written = user.wintrust.last_written
         yield InventoryItem("wintrust", record | {"state": state.hex, "effective": state.hex, "last_written": written})
         who = user.account
         if state.rejects_offline_revocation:

@@ -97,3 +97,21 @@ def test_cluster_judges_the_hosts_of_one_image_each_from_one_survey(images, tmp_
     stored = {r["host"]: (r["verdicts_reused"], r["verdicts_judged"]) for r in fleet_db.query("SELECT * FROM scans")}
     assert verdicts and stored["PC-ONLINE"] == (0, len(verdicts))  # the first host's judgement read them all
     assert stored["PC-OFFLINE"] == (None, None)  # its judgement read no catalog: the image was read once
+
+
+def test_the_hosts_of_one_image_come_back_from_a_worker_sharing_one_report(images, dask_cluster):
+    """Hosts judged alike share one report object (work.scan_image); it must come back from the worker still
+    shared, so it crosses the network once and the store encodes it once (Dask sends a bare list element by
+    element: every host brought its own copy, most of a 10,000-host Dask run's extra CPU)."""
+    from dask.distributed import Client
+
+    from imgscan.fleet.cluster import scan
+    from imgscan.fleet.host import FleetHost
+    from imgscan.fleet.work import FleetOptions
+
+    image = str(images / "WS-0001-a.vhdx")
+    hosts = [FleetHost(image, name=f"PC-{n}") for n in range(3)]
+    with Client(dask_cluster, timeout="30s") as client:
+        rows = client.submit(scan, hosts, FleetOptions("2013-07-05", 30), None, pure=False).result().rows
+    assert [r["host"] for r in rows] == ["PC-0", "PC-1", "PC-2"] and "error" not in rows[0], rows[0].get("error")
+    assert rows[0]["report"] is rows[1]["report"] is rows[2]["report"]

@@ -8,6 +8,7 @@ from datetime import date
 from io import BytesIO
 
 from imgscan.context import ScanContext
+from imgscan.hosts import HostFacts
 from imgscan.image import ImageIdentity, OpenedImage
 from imgscan.loader import load_checks
 from imgscan.scan import Options, judge, read, scan_volume
@@ -15,7 +16,7 @@ from imgscan.signing.firmware_db import FirmwareTarget
 from sample_images.scenario import load, volume_files
 from tests.unit.memory import MemoryVolume
 
-USER_HIVES = ("ntuser.dat", r"config\default")  # re-read each time a check opens one, to bound memory
+HIVES = ("ntuser.dat", r"config\default", r"config\software", r"config\system", r"config\components")
 
 
 class CountingVolume(MemoryVolume):
@@ -48,8 +49,7 @@ def test_one_read_judged_on_two_days_gives_each_day_its_findings_without_reading
     assert after_read and max(after_read.values()) == 1  # the read opens each file once
     before = judge(loaded, checks, ScanContext(date(2012, 12, 1), horizon_days=30))
     after = judge(loaded, checks, ScanContext(date(2013, 7, 1)))
-    again = (volume.opened - after_read).keys()
-    assert all(path.endswith(USER_HIVES) for path in again), again  # no catalog, log or machine hive again
+    assert not volume.opened - after_read  # no hive, catalog or log again
     assert _found(before) == []  # the catalogs fail after a 30-day horizon; the logs are all later
     assert ("catalog-expiry", "high") in _found(after) and ("qfe-empty", "critical") in _found(after)
     assert any(f["rule"] == "cbs-log-error" for f in after.report["findings"])  # the log entries up to 2013-07-01
@@ -67,11 +67,35 @@ def test_one_read_judged_for_two_firmware_targets_gives_each_host_its_findings()
     old = judge(loaded, checks, ScanContext(date(2026, 12, 1), firmware=FirmwareTarget("2011-only")))
     new = judge(loaded, checks, ScanContext(date(2026, 12, 1), firmware=FirmwareTarget("2023")))
     before_expiry = judge(loaded, checks, ScanContext(date(2026, 1, 1), firmware=FirmwareTarget("2011-only")))
-    assert all(path.endswith(USER_HIVES) for path in (volume.opened - after_read)), volume.opened - after_read
+    assert not volume.opened - after_read
     assert ("secureboot-ca-2011-only", "medium") in _found(old)  # the PCA expired on 2026-10-19
     assert ("secureboot-ca-2011-only", "info") in _found(before_expiry)  # its Timing: info before, whatever the horizon
     assert not any(rule == "secureboot-ca-2011-only" for rule, _ in _found(new))  # hosts with the 2023 CA
     assert old.report["target_firmware"]["db"] == "2011-only" and new.report["target_firmware"]["db"] == "2023"
+
+
+def test_many_hosts_judged_on_one_read_open_each_hive_once_in_all():
+    """A fleet judges one read for every distinct host setting (network, firmware, day): the hives (the
+    profiles' too, whose WinTrust State each host's network is applied to) are opened by the read, once each,
+    and never by a judgement, however many there are."""
+    volume, opened = _opened(dict(volume_files(load("seed000"))))  # WinTrust State 0xc9 in its profiles
+    checks = load_checks()
+    loaded = read(opened, checks)
+    after_read = Counter(volume.opened)
+    hives = {path: n for path, n in after_read.items() if path.endswith(HIVES)}
+    assert len(hives) >= 5 and set(hives.values()) == {1}, hives  # machine and user hives, each once
+    severity: dict[str, set[str]] = {}
+    for network in ("online", "offline", "proxy"):
+        for firmware in ("2011-only", "2023", "unknown"):
+            for day in (date(2013, 7, 1), date(2013, 8, 1), date(2013, 9, 1)):
+                context = ScanContext(day, firmware=FirmwareTarget(firmware), host=HostFacts(network=network))
+                report = judge(loaded, checks, context).report
+                found = {f["severity"] for f in report["findings"] if f["rule"] == "wintrust-offline-revocation"}
+                severity.setdefault(network, set()).update(found)
+    assert {path: volume.opened[path] for path in hives} == hives  # 27 judgements opened no hive again
+    assert volume.opened == after_read  # nor any other file
+    # each host's network still judges the profiles' State read once: informational only where it fetches CRLs
+    assert severity["online"] == {"info"} and severity["offline"] == severity["proxy"] == {"high"}, severity
 
 
 def test_a_damaged_hive_read_once_is_reported_once_by_every_judgement():

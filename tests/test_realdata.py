@@ -27,7 +27,7 @@ def win7_ntuser():
 
 def test_real_win7_ntuser_decodes_to_default_without_finding(win7_ntuser):
     account = Account("profile", "plaso", None, win7_ntuser.path)
-    user = UserHive(account, win7_ntuser.path, win7_ntuser.dirty, lambda: win7_ntuser)
+    user = UserHive.of(account, win7_ntuser, lambda: win7_ntuser)
     ran = run_check(WinTrustState, at("2013-07-01"), user_hives=UserHives(hives=[user]))
     assert ran.findings == []
     (inventory,) = ran.inventory
@@ -51,7 +51,7 @@ def test_real_system_hive_utc_offset_matches_reglookup(tmp_path):
     against reglookup's reading of ActiveTimeBias."""
     import subprocess
 
-    from imgscan.artefacts import _utc_offset
+    from imgscan.artefacts.machine_hives import MachineHives
 
     data = lzma.decompress((HIVES / "regipy_SYSTEM.xz").read_bytes())
     (tmp_path / "SYSTEM").write_bytes(data)
@@ -64,4 +64,4 @@ def test_real_system_hive_utc_offset_matches_reglookup(tmp_path):
     line = next(x for x in listing.splitlines() if x.split(",")[0].endswith("/ActiveTimeBias"))
     bias = int(line.split(",")[2], 16)
     bias = bias - (1 << 32) if bias >= 1 << 31 else bias
-    assert _utc_offset(parse_hive("SYSTEM", data)) == -bias == -240  # US Eastern, daylight saving time
+    assert MachineHives(None, parse_hive("SYSTEM", data), None).utc_offset == -bias == -240  # US Eastern, daylight saving time

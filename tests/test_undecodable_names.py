@@ -11,11 +11,12 @@ import io
 import json
 import os
 import xml.etree.ElementTree as ET
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from imgscan.undecodable import escaped, raw
+from imgscan.undecodable import FIELD, escaped, printable_report, raw
 from sample_images.build import build
 from sample_images.scenario import load
 from tests.conftest import run_imgscan
@@ -93,6 +94,35 @@ def test_the_ignore_file_matches_the_escaped_name(tree: Path, tmp_path: Path) ->
 def test_escaping_and_raw_bytes(text: str, shown: str, kept: bytes) -> None:
     assert escaped(text) == shown and escaped(text).encode("utf-8")
     assert raw(text) == kept
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        {"findings": [{"evidence": [{"path": os.fsdecode(b"Users/bad\xffname")}]}]},  # deep in a list
+        {"inventory": {os.fsdecode(b"key\xff"): 1}},  # a key
+        {"inventory": {date(2013, 7, 1): ["\ud800"]}},  # under a key JSON cannot encode: walked all the same
+    ],
+)
+def test_a_report_with_a_name_that_is_not_unicode_is_escaped_wherever_it_is(report: dict[str, object]) -> None:
+    clean = printable_report(report)
+    assert FIELD in clean and clean != report
+    assert all(text.encode("utf-8") for text in _texts(clean))  # no text left that UTF-8 refuses
+
+
+def _texts(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in _texts(key) + _texts(item)]
+    return [text for item in value for text in _texts(item)] if isinstance(value, list) else []
+
+
+def test_a_report_with_only_valid_unicode_is_kept_as_it_is() -> None:
+    """Not walked and copied part by part (a fleet makes one report per distinct host of an image)."""
+    report = {"host": {"name": "pc-é-\U0001f600"}, "findings": [{"message": "ok", "evidence": [{"n": 1}]}]}
+    clean = printable_report(report)
+    assert clean == report and FIELD not in clean and clean["findings"] is report["findings"]
 
 
 def test_preflight_names_an_update_file_whose_name_is_not_utf8(tree: Path, tmp_path: Path) -> None:

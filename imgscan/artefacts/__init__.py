@@ -30,7 +30,6 @@ from imgscan.artefacts.partitions import PARTITIONS
 from imgscan.artefacts.pending import PENDING
 from imgscan.artefacts.setup_state import SETUP_STATE
 from imgscan.artefacts.user_hives import USER_HIVES
-from imgscan.hives import Hive
 from imgscan.kinds import Kind, KindRegistry, LoadSettings
 
 if TYPE_CHECKING:
@@ -78,33 +77,11 @@ def builtin_registry() -> KindRegistry:
 
 
 def host(art: Artefacts) -> Host:
-    """The report's host: computer name, Windows version and UTC offset, from the machine hives."""
+    """The report's host: computer name, Windows version and UTC offset, from the machine hives (read once
+    per image, however many hosts its read is judged for)."""
     hives = art.get(MACHINE_HIVES)
     return {
-        "name": _computer_name(hives.system),
+        "name": hives.computer_name,
         "os": hives.os_version.name if hives.os_version else None,
-        "utc_offset_minutes": _utc_offset(hives.system),
+        "utc_offset_minutes": hives.utc_offset,
     }
-
-
-def _computer_name(system: Hive | None) -> str | None:
-    control_set = system.control_set() if system else None
-    if system is None or control_set is None:
-        return None
-    name = system.value(rf"{control_set}\Control\ComputerName\ComputerName", "ComputerName")
-    return name if isinstance(name, str) else None
-
-
-def _utc_offset(system: Hive | None) -> int | None:
-    """The host's offset from UTC in minutes (local = UTC + offset), from the current control set's
-    TimeZoneInformation: ActiveTimeBias (the bias in force when Windows last ran, daylight saving
-    included), else Bias. Text logs (CBS.log, setup logs) are written in that local time."""
-    control_set = system.control_set() if system else None
-    if system is None or control_set is None:
-        return None
-    key = rf"{control_set}\Control\TimeZoneInformation"
-    for name in ("ActiveTimeBias", "Bias"):
-        bias = system.value(key, name)
-        if isinstance(bias, int):
-            return -(bias - (1 << 32) if bias >= 1 << 31 else bias)  # a DWORD holding a signed value
-    return None

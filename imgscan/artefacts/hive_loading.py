@@ -1,5 +1,5 @@
 """Reading one hive of the image, with the outcomes the checks need to know about, and the handle of a user
-hive that is read again each time a check opens it."""
+hive: what the checks read of it, read once with the image, and a way to open it again."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from imgscan.accounts import Account
-from imgscan.hives import Hive, HiveError, load_hive
+from imgscan.hives import Hive, HiveError, key_last_written, load_hive
 from imgscan.image.volume import ArtefactUnreadable, WindowsVolume
+from imgscan.wintrust import KEY_PATH, VALUE_NAME
 
 
 @dataclass(frozen=True)
@@ -39,15 +40,38 @@ def read_hive(volume: WindowsVolume, path: str, role: str, required: bool, unrea
     return None
 
 
+@dataclass(frozen=True)
+class WinTrustValue:
+    """The account's WinTrust Software Publishing `State` as the image holds it: the value's data (None when
+    absent) and its key's last-write time (None without the key). A property of the image, not of a host, so
+    it is read with the image, once, and every host's judgement reuses it."""
+
+    data: object
+    last_written: str | None
+
+    @classmethod
+    def read(cls, hive: Hive) -> WinTrustValue:
+        key = hive.key(KEY_PATH)
+        return cls(hive.value(KEY_PATH, VALUE_NAME), key_last_written(key) if key else None)
+
+
 @dataclass
 class UserHive:
-    """A user hive, read again each time a check opens it and released afterwards."""
+    """A user hive: what the checks read of it, read once while the image is read (`of`), and its handle
+    to open it again (released afterwards), so memory stays flat however many profiles an image carries."""
 
     account: Account
     path: str
     dirty: bool
     load: Callable[[], Hive] = field(repr=False)
+    wintrust: WinTrustValue
     problems: list[dict[str, str]] = field(default_factory=list)  # damaged cells met while reading it
+
+    @classmethod
+    def of(cls, account: Account, hive: Hive, load: Callable[[], Hive]) -> UserHive:
+        """The user hive `hive`, just read, with what the checks need of it read now (damaged cells met
+        doing so are its problems)."""
+        return cls(account, hive.path, hive.dirty, load, WinTrustValue.read(hive), hive.problems)
 
     def open(self) -> Hive:
         hive = self.load()

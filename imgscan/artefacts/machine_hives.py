@@ -37,6 +37,35 @@ class MachineHives:
     def os_version(self) -> OsVersion | None:
         return read_os_version(self.software)
 
+    @cached_property
+    def control_set(self) -> str | None:
+        """SYSTEM's current control set ("ControlSet001"), None without SYSTEM or its Select key."""
+        return self.system.control_set() if self.system else None
+
+    @cached_property
+    def computer_name(self) -> str | None:
+        """The ComputerName of the current control set."""
+        system, control_set = self.system, self.control_set
+        if system is None or control_set is None:
+            return None
+        name = system.value(rf"{control_set}\Control\ComputerName\ComputerName", "ComputerName")
+        return name if isinstance(name, str) else None
+
+    @cached_property
+    def utc_offset(self) -> int | None:
+        """The host's offset from UTC in minutes (local = UTC + offset), from the current control set's
+        TimeZoneInformation: ActiveTimeBias (the bias in force when Windows last ran, daylight saving
+        included), else Bias. Text logs (CBS.log, setup logs) are written in that local time."""
+        system, control_set = self.system, self.control_set
+        if system is None or control_set is None:
+            return None
+        key = rf"{control_set}\Control\TimeZoneInformation"
+        for name in ("ActiveTimeBias", "Bias"):
+            bias = system.value(key, name)
+            if isinstance(bias, int):
+                return -(bias - (1 << 32) if bias >= 1 << 31 else bias)  # a DWORD holding a signed value
+        return None
+
 
 def load(art: Loader) -> MachineHives:
     unreadable: list[Unreadable] = []

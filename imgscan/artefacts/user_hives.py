@@ -1,7 +1,8 @@
 """Kind `user_hives`: `.DEFAULT`, the Default profile template and every profile's NTUSER.DAT.
 
-Each hive is read once here (to know it is readable, and whether it is dirty) and released: checks
-open it again one profile at a time, so memory stays flat however many profiles an image carries.
+Each hive is read once here (to know it is readable, whether it is dirty, and what the checks need of it:
+its WinTrust State) and released, so memory stays flat however many profiles an image carries; judging
+the read for many hosts opens none again.
 """
 
 from __future__ import annotations
@@ -36,9 +37,7 @@ def load(art: Loader) -> UserHives:
     for account in accounts:
         hive = read_hive(art.volume, account.hive_path, account.label, True, found.unreadable)
         if hive:
-            found.hives.append(
-                UserHive(account, hive.path, hive.dirty, functools.partial(load_hive, art.volume, account.hive_path))
-            )
+            found.hives.append(UserHive.of(account, hive, functools.partial(load_hive, art.volume, account.hive_path)))
         del hive
     return found
 

@@ -16,6 +16,8 @@ from imgscan.cli.outputs import write
 from imgscan.errors import ImgscanError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from imgscan.cli.options import Subcommands
     from imgscan.fleet.store import Store
 
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise
     finally:
         store.close()
-    views = {
+    views: dict[str, Callable[[list[dict[str, Any]]], str]] = {
         "table": lambda s: fleet_summary.to_table(s, shown, args.verbose),
         "json": fleet_summary.to_json,
         "csv": fleet_summary.to_csv,
@@ -111,7 +113,7 @@ def _scan(args: argparse.Namespace, store: Store) -> int:
         raise ImgscanError(store.name, f"no run {args.run} to resume")
     if resumed is not None:
         options = _resumable(resumed, args, plugins, updates)
-        run_id = resumed["id"]
+        run_id = int(resumed["id"])
     else:
         as_of = (args.as_of or datetime.now(timezone.utc).date()).isoformat()
         options = FleetOptions(as_of, args.horizon, plugins, updates)
@@ -135,8 +137,8 @@ def _scan(args: argparse.Namespace, store: Store) -> int:
     ):
 
         def commit(results: list[dict[str, Any]]) -> None:
-            for result in results:
-                feedback.done(store.record(run_id, result, __version__, options.fingerprint(), todo.origin[result["key"]]))
+            for row in store.record_all(run_id, results, __version__, options.fingerprint(), todo.origin):
+                feedback.done(row)
 
         if args.scheduler:
             run_dask(groups, options, args.scheduler, store, commit)

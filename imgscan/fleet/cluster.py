@@ -22,6 +22,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from imgscan.signing.verdict_cache import VerdictCache
 if TYPE_CHECKING:
     from imgscan.fleet.host import FleetHost
     from imgscan.fleet.store import Store
+    from imgscan.fleet.work import FleetOptions
     from imgscan.image.volume import WindowsVolume
     from imgscan.signing.catalog_workers import Known
     from imgscan.signing.validity import Judge
@@ -104,6 +106,23 @@ def judge_catalogs(host: FleetHost, wanted: dict[str, str]) -> dict[str, Known]:
     return results
 
 
+@dataclass(frozen=True)
+class ImageResults:
+    """One image's results (work.scan_image) as they travel back from a Dask worker: one object, pickled
+    whole, so the reports its hosts share stay shared. Dask sends a bare list element by element, which sent
+    each host its own copy of its report and had the store encode every copy again (bench/fleet.py: most
+    of the Dask run's extra CPU)."""
+
+    rows: list[dict[str, Any]]
+
+
+def scan(hosts: list[FleetHost], options: FleetOptions, cache_db: str | None) -> ImageResults:
+    """`work.scan_image` on a worker, its results as one object."""
+    from imgscan.fleet.work import scan_image
+
+    return ImageResults(scan_image(hosts, options, cache_db))
+
+
 def plan(surveys: dict[Image, dict[str, str]], known: set[str], slots: int) -> list[tuple[Image, dict[str, str]]]:
     """The judging tasks, (image, {key: catalog path}): each key the store lacks once, taken in turn from
     the images that hold it, in chunks small enough to keep every worker slot busy."""
@@ -138,7 +157,7 @@ def judge_once(client: Any, groups: list[list[FleetHost]], store: Store) -> dict
     tasks = plan(surveys, known, sum(client.nthreads().values()))
     judged: dict[Image, int] = defaultdict(int)
     work = {client.submit(judge_catalogs, firsts[image], wanted, pure=False): image for image, wanted in tasks}
-    for future in as_completed(work):
+    for future in as_completed(work):  # type: ignore[no-untyped-call, unused-ignore]  # distributed is untyped
         results = future.result()
         if results:
             cache.put(results)

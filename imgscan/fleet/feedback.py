@@ -12,7 +12,7 @@ from typing import Any
 from tqdm import tqdm
 
 from imgscan import progress
-from imgscan.check import Severity
+from imgscan.severity import Severity
 
 
 class Feedback:

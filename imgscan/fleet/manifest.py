@@ -56,12 +56,13 @@ def read(path: Path) -> list[FleetHost]:
     hosts: list[FleetHost] = []
     first_line: dict[str, int] = {}
     wims: dict[str, tuple[int, ...] | tuple[str, ...]] = {}
+    images: dict[str, str] = {}  # each image path as written, resolved: thousands of hosts name a few images
     for line, row in rows:
         where = f"{path} line {line}"
         unknown = sorted(k for k in row if k not in COLUMNS)
         if unknown:
             raise ImgscanError(where, f"unknown column {unknown[0]!r}", f"known: {', '.join(COLUMNS)}")
-        host = _host(path, where, row)
+        host = _host(path, where, row, images)
         _check_wim(host, where, wims)
         key = host.key
         if key in first_line:
@@ -107,14 +108,16 @@ def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         yield line, {str(k): str(v).strip() for k, v in value.items() if v is not None and str(v).strip()}
 
 
-def _host(manifest: Path, where: str, row: dict[str, str]) -> FleetHost:
+def _host(manifest: Path, where: str, row: dict[str, str], images: dict[str, str]) -> FleetHost:
     if "path" not in row:
         raise ImgscanError(where, "no path: every host names the image it was built from")
-    image = Path(row["path"])
-    if not image.is_absolute():
-        image = manifest.parent / image
-    if not image.exists():
-        raise ImgscanError(where, f"image {row['path']}: no such file or directory")
+    if row["path"] not in images:
+        image = Path(row["path"])
+        if not image.is_absolute():
+            image = manifest.parent / image
+        if not image.exists():
+            raise ImgscanError(where, f"image {row['path']}: no such file or directory")
+        images[row["path"]] = str(image.resolve())
     facts = HostFacts(
         network=_column(row, "network", where, _network, "unknown"),
         deployed=_column(row, "deployed", where, date.fromisoformat, None),
@@ -122,7 +125,7 @@ def _host(manifest: Path, where: str, row: dict[str, str]) -> FleetHost:
         recovery_free_bytes=_column(row, "recovery_free_mb", where, _megabytes, None),
     )
     return FleetHost(
-        path=str(image.resolve()),
+        path=images[row["path"]],
         name=row.get("host"),
         index=_column(row, "index", where, _index, None),
         image_name=row.get("image_name"),

@@ -1,4 +1,4 @@
-"""Scan a fleet on a local process pool or an existing Dask cluster, committing each host as it finishes.
+"""Scan a fleet on a local process pool or an existing Dask cluster, committing the hosts of each image as they finish.
 
 The unit of work is an image with the hosts built from it (work.scan_image: read once, each host judged);
 it never raises, so one bad image is an error row per host and never the end of the fleet. A local worker
@@ -108,15 +108,16 @@ def _isolated(hosts: list[FleetHost], options: FleetOptions, cache_db: str) -> l
 
 
 def run_local(groups: list[list[FleetHost]], options: FleetOptions, jobs: int, cache_db: str, commit: Commit) -> None:
-    """At most `jobs` images in flight, sharing the store's verdict cache; after a worker dies, those in
-    flight are rerun one by one."""
+    """`jobs` images in flight and one more waiting for the first worker that is free, so that no worker
+    idles while the parent commits the image it finished (an image's hosts are committed together); they
+    share the store's verdict cache. After a worker dies, those in flight are rerun one by one."""
     queue = list(reversed(groups))
     while queue:
         in_flight: dict[Future[list[dict[str, Any]]], list[FleetHost]] = {}
         try:
             with _pool(jobs) as pool:
                 while queue or in_flight:
-                    while queue and len(in_flight) < jobs:
+                    while queue and len(in_flight) < jobs + 1:
                         group = queue.pop()
                         in_flight[pool.submit(scan_image, group, options, cache_db)] = group
                     finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -135,13 +136,13 @@ def run_dask(groups: list[list[FleetHost]], options: FleetOptions, scheduler: st
     once across the cluster (cluster.judge_once); the scans then take every verdict from the store."""
     from dask.distributed import Client, as_completed
 
-    from imgscan.fleet.cluster import judge_once
+    from imgscan.fleet.cluster import judge_once, scan
 
-    with Client(scheduler, timeout="30s") as client:
+    with Client(scheduler, timeout="30s") as client:  # type: ignore[no-untyped-call, unused-ignore]  # distributed is untyped
         judged = judge_once(client, groups, store)
-        futures = client.map(scan_image, groups, options=options, cache_db=store.location, pure=False)
-        for future in as_completed(futures):
-            results = future.result()
+        futures = client.map(scan, groups, options=options, cache_db=store.location, pure=False)
+        for future in as_completed(futures):  # type: ignore[no-untyped-call, unused-ignore]
+            results = future.result().rows
             first = next((r for r in results if r.get("verdict_cache")), None)
             if first and (here := judged.get((first["path"], first["index"], first["image_name"]), 0)):
                 # what the cluster judged for this image before its scan counts as judged by the host whose

@@ -22,8 +22,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from imgscan.check import Severity
 from imgscan.hosts import LABELS
+from imgscan.severity import Severity
 from imgscan.views.columns import columns
 from imgscan.views.html import render
 
@@ -234,8 +234,13 @@ def to_html(summary: list[dict[str, Any]], run: dict[str, Any], fail_on: Severit
     if steps:
         first, last = date.fromisoformat(steps[0][0]), date.fromisoformat(steps[-1][0])
         span = max((last - first).days, 1)
-        x = lambda d: round(left + (width - left - right) * (date.fromisoformat(d) - first).days / span, 1)  # noqa: E731
-        y = lambda n: round(height - bottom - (height - bottom - 20) * n / total, 1)  # noqa: E731
+
+        def x(day: str) -> float:
+            return round(left + (width - left - right) * (date.fromisoformat(day) - first).days / span, 1)
+
+        def y(count: int) -> float:
+            return round(height - bottom - (height - bottom - 20) * count / total, 1)
+
         previous = y(0)
         for day, count in steps:
             points.append({"x": x(day), "y_before": previous, "y": y(count), "day": day, "count": count})
