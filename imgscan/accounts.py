@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from imgscan.hives import Hive
 from imgscan.image.volume import CONFIG_DIR, WindowsVolume, child_path
+from imgscan.report import AccountJson
 
 SYSTEM_SID = "S-1-5-18"
 PROFILE_LIST = r"Microsoft\Windows NT\CurrentVersion\ProfileList"
@@ -61,7 +62,7 @@ class Account:
             return r"HKEY_USERS\imgscan-offline"
         return f"HKEY_USERS\\{self.sid}"
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> AccountJson:
         return {"kind": self.kind, "name": self.name, "sid": self.sid, "listed_in_profile_list": self.listed}
 
 

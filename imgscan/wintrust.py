@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from imgscan.report import TrustOption
+
 KEY_PATH = r"Software\Microsoft\Windows\CurrentVersion\WinTrust\Trust Providers\Software Publishing"
 VALUE_NAME = "State"
 WINDOWS_DEFAULT = 0x23C00  # what Windows (and Wine) use when the value is absent
@@ -73,7 +75,7 @@ class TrustState:
         return not is_set if inverted else is_set
 
     @property
-    def options(self) -> list[dict[str, object]]:
+    def options(self) -> list[TrustOption]:
         return [{"option": n, "name": name, "value": self.option(n)} for n, name, _, _ in OPTIONS]
 
     @property

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from imgscan.artefacts import USER_HIVES
 from imgscan.check import Check, Finding, InventoryItem, RegistryFix, Rule
 from imgscan.hosts import CRL_UNREACHABLE
+from imgscan.report import RegistryValueEvidence
 from imgscan.severity import Severity
 from imgscan.wintrust import KEY_PATH, SETREG_DEFAULT, VALUE_NAME, WINDOWS_DEFAULT, TrustState, as_dword
 
@@ -94,7 +95,9 @@ class WinTrustState(Check):
             yield InventoryItem("wintrust", record | {"state": repr(data), "note": "not a DWORD: left to Windows"})
             return
         state = TrustState(raw)
-        evidence = record | {
+        evidence: RegistryValueEvidence = {
+            "path": user.path,
+            "account": user.account.as_dict(),
             "key": KEY_PATH,
             "value": VALUE_NAME,
             "state": state.hex,
@@ -116,7 +119,7 @@ class WinTrustState(Check):
                 ),
                 # a host that fetches CRLs directly meets it only while a revocation server is down
                 severity=None if network in CRL_UNREACHABLE else Severity.INFO,
-                evidence=[evidence | {"predicted_errors": list(PREDICTED_ERRORS)}],
+                evidence=[{**evidence, "predicted_errors": list(PREDICTED_ERRORS)}],
                 remediation=_remediation(user),
                 hresult="0x800B010E",
                 fix=_fix(user),
