@@ -163,3 +163,27 @@ def test_a_torn_record_is_left_to_dissect_which_refuses_it() -> None:
         assert read_plain(fake, segment) == expected
     with pytest.raises(ValueError, match="Fixup mismatch"):
         Mft(io.BytesIO(b"\0" * (segment * 1024) + _torn(raw)), ntfs).get(segment)
+
+
+@pytest.mark.parametrize("image", SAMPLES, ids=lambda p: p.stem)
+def test_reading_the_catalogs_builds_no_dissect_record(image: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The speed the struct read is for: once their folder is listed, the catalogs are read without one
+    dissect MftRecord (a fast path silently falling back would read the same bytes, only slower)."""
+    from dissect.ntfs.mft import MftRecord
+
+    from imgscan.artefacts.catalog_set import catalog_paths
+
+    volume = open_disk(image, "vhdx")[0]
+    paths = catalog_paths(volume)  # lists the folders (their directory records are dissect's)
+    built: list[int] = []
+    original = MftRecord.from_bytes.__func__
+
+    def counting(cls: type[MftRecord], data: bytes, ntfs: Any = None) -> MftRecord:
+        built.append(len(data))
+        return original(cls, data, ntfs)
+
+    monkeypatch.setattr(MftRecord, "from_bytes", classmethod(counting))
+    read = {path: volume.open(path).read() for path in paths}
+    assert len(paths) >= 3 and built == []
+    fs = volume._fs  # type: ignore[attr-defined]
+    assert all(data == fs.get(path.replace("\\", "/")).open().read() for path, data in read.items()) and built
