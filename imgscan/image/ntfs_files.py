@@ -11,8 +11,15 @@ by dissect) and the clusters from dissect's volume stream. Anything else returns
 takes dissect's general path, so what is read never differs; tests compare both on every file of the
 sample images.
 
+A file listed by the fast directory reader below is read without a dissect record at all: its
+1 KiB FILE record comes from dissect's $MFT stream, the update sequence (fixups) is applied and the
+record header read here with `struct` (dissect's `MftRecord.from_bytes` parses that header with
+cstruct: half of what reading a catalog cost). A record dissect would refuse (no FILE signature,
+fixups out of range or not matching), an extension record, or one whose update sequence array
+reaches a sector's last bytes is left to dissect's `Mft.get`, which reads or refuses it as before.
+
 This is the part of `MftRecord.open` that a faster upstream `AttributeHeader` would make unnecessary;
-it uses only dissect.ntfs's public record, index and volume objects.
+it uses dissect.ntfs's public record, index and volume objects, and the NTFS object's record size.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ REPARSE_POINT = 0xC0
 NOT_PLAIN = 0x0001 | 0x4000 | 0x8000  # compressed, encrypted, sparse
 RESIDENT_HEADER, NONRESIDENT_HEADER = 24, 64  # an attribute's header up to its value / its data runs
 RECORD_IN_USE, RECORD_IS_DIRECTORY = 0x0001, 0x0002
+SECTOR = 512  # the unit of the update sequence (and of index buffers smaller than a cluster)
+RECORD_HEADER = 42  # FILE_RECORD_SEGMENT_HEADER, up to NextAttributeInstance
 # what the readers below may raise on a damaged record or index (besides dissect's own errors): the
 # volume then reads the file, or lists the directory, through dissect, which says what is wrong
 RECORD_ERRORS = (OSError, ValueError, EOFError)
@@ -43,7 +52,7 @@ def open_plain(dir_entry: object) -> BinaryIO | None:
     """The data of the file a dissect NTFS directory entry names, when it is a plain file (see module
     docstring); None for anything else, or for a directory entry of another file system."""
     if isinstance(dir_entry, IndexedFile):
-        data = plain_data(dir_entry.record()) if dir_entry.plain() else None
+        data = read_plain(dir_entry.ntfs, dir_entry.segment) if dir_entry.plain() else None
         return io.BytesIO(data) if data is not None else None
     index_entry = getattr(dir_entry, "entry", None)
     if index_entry is None or not hasattr(index_entry, "dereference"):
@@ -64,10 +73,63 @@ def plain_data(record: MftRecord) -> bytes | None:
     raw = record.data
     if raw is None or record.header is None:
         return None
-    flags = record.header.Flags
+    return _plain(raw, record.header.FirstAttributeOffset, record.header.Flags, record.ntfs)
+
+
+def read_plain(ntfs: Any, segment: int) -> bytes | None:
+    """The unnamed data stream of file record `segment` of a dissect NTFS volume when it is a plain
+    file, read without a dissect record (see module docstring); None when it is not plain, or when its
+    record is one dissect reads or refuses itself (the caller then asks dissect's `Mft.get`). May raise
+    one of RECORD_ERRORS. Reads the same bytes as dissect (tests/test_ntfs_records.py compares every
+    record of the sample images; fuzz/fuzz_ntfs_record.py damaged ones)."""
+    mft, size = getattr(ntfs, "mft", None), getattr(ntfs, "_record_size", None)
+    if mft is None or not isinstance(size, int):
+        return None
+    mft.fh.seek(segment * size)
+    raw = mft.fh.read(size)
+    return record_data(raw, ntfs) if len(raw) == size else None
+
+
+def record_data(raw: bytes, ntfs: Any) -> bytes | None:
+    """`read_plain` of a FILE record's bytes as they lie in the $MFT (update sequence not applied)."""
+    fixed = fixed_up(raw)
+    if fixed is None:
+        return None
+    first, flags = struct.unpack_from("<HH", fixed, 20)
+    if struct.unpack_from("<Q", fixed, 32)[0]:
+        return None  # an extension record: part of another file's attributes
+    return _plain(fixed, first, flags, ntfs)
+
+
+def fixed_up(raw: bytes) -> bytes | None:
+    """A FILE record with its update sequence applied, the same bytes as dissect's `apply_fixup`
+    gives, or None where dissect refuses the record (no FILE signature, an array out of range, a
+    sector whose last two bytes do not match the sequence number: a torn write) or reads the array
+    in a way not copied here (an array reaching the first sector's last two bytes, which dissect
+    overwrites while reading it)."""
+    sectors = len(raw) >> 9
+    if raw[:4] != b"FILE" or len(raw) < RECORD_HEADER or not sectors:
+        return None
+    (array,) = struct.unpack_from("<H", raw, 4)
+    if array & 1 or array + 2 * (sectors + 1) > SECTOR - 2:
+        return None
+    number = raw[array : array + 2]
+    parts: list[bytes] = []
+    start = 0
+    for n in range(sectors):
+        end = n * SECTOR + SECTOR - 2
+        if raw[end : end + 2] != number:
+            return None
+        parts += (raw[start:end], raw[array + 2 + 2 * n : array + 4 + 2 * n])
+        start = end + 2
+    parts.append(raw[start:])
+    return b"".join(parts)
+
+
+def _plain(raw: bytes, offset: int, flags: int, ntfs: Any) -> bytes | None:
+    """plain_data of a fixed-up record's bytes, its first attribute's offset and its flags."""
     if not flags & RECORD_IN_USE or flags & RECORD_IS_DIRECTORY:
         return None
-    offset = record.header.FirstAttributeOffset
     found = None
     while offset + 16 <= len(raw):
         type_code, length = struct.unpack_from("<II", raw, offset)
@@ -90,15 +152,14 @@ def plain_data(record: MftRecord) -> bytes | None:
         if value_offset + size > length:
             return None
         return raw[start + value_offset : start + value_offset + size]
-    return _nonresident(record, raw[start : start + length])
+    return _nonresident(ntfs, raw[start : start + length])
 
 
-def _nonresident(record: MftRecord, attribute: bytes) -> bytes | None:
+def _nonresident(ntfs: Any, attribute: bytes) -> bytes | None:
     lowest, highest = struct.unpack_from("<qq", attribute, 16)
     (pairs,) = struct.unpack_from("<H", attribute, 32)
     size = struct.unpack_from("<q", attribute, 48)[0]
     runs = _runs(attribute, pairs)
-    ntfs = record.ntfs
     if lowest != 0 or runs is None or ntfs is None or sum(count for _, count in runs) != highest + 1:
         return None  # an extent in another record, or a broken run list: dissect's general path
     cluster = ntfs.cluster_size
@@ -191,7 +252,6 @@ def _runs(attribute: bytes, offset: int) -> list[tuple[int, int]] | None:
 
 INDEX_ROOT, INDEX_ALLOCATION = 0x90, 0xA0
 FILE_NAME = 0x30  # the attribute a directory index is keyed on
-SECTOR = 512
 ENTRY_NODE, ENTRY_END = 0x01, 0x02
 NAMESPACE_DOS = 2
 FILE_NAME_INDEX_PRESENT = 0x10000000  # the $FILE_NAME flag of a directory
