@@ -33,11 +33,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from fuzz.der_tree import Node, encode, parse
 from fuzz.engine import Limits, fuzz, instrumented
-from fuzz.tree_mutations import Program, apply
 
-with instrumented(__name__, "asn1crypto"):
+with instrumented(__name__, "asn1crypto"):  # first: the tree imports the DER walker and asn1crypto
+    from fuzz.der_tree import Node, encode, parse
+    from fuzz.tree_mutations import Program, apply
     from imgscan.signing import catalog, certs, lean_catalog, pkcs7, trust_store, validity, verdict_codec
 
 LIMITS = Limits(rss_mb=1024, seconds=10, max_len=512, ci_runs=300)
