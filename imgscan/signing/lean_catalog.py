@@ -166,7 +166,8 @@ class _Signer:
                 (CONTEXT_1, True),
             ),
         )
-        assert version and algorithm and signature
+        assert version and self.sid and algorithm and signature
+        _dumped(data, self.sid)  # the asn1crypto path finds the signer's certificate by the sid's dump
         self.data = data
         oid, *parameters = _elements(data, algorithm)
         if oid[0] != OID or len(parameters) > 1:
