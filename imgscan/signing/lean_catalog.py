@@ -189,8 +189,9 @@ class _Signer:
             return next((c for c in certificates if c.key_id == key_id), None)
         issuer, serial = _fields(data, sid, ((ANY, False), (INTEGER, False)))
         assert issuer and serial
-        if serial[2] == serial[3]:
-            raise NotPlainDer
+        if issuer[0] != SEQUENCE or serial[2] == serial[3]:
+            raise NotPlainDer  # asn1crypto's dump of an issuer outside the universal class fails
+        _dumped(data, issuer)
         issuer_der = data[issuer[1] : issuer[3]]
         number = int.from_bytes(data[serial[2] : serial[3]], "big", signed=True)
         return next((c for c in certificates if c.serial == number and c.issuer_der == issuer_der), None)
