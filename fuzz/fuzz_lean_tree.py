@@ -19,7 +19,7 @@ Contract (lean_catalog's and parse_catalog's docstrings):
 - judging what either read never raises; 1 GB and 10 s per input at most.
 
 How many inputs reach the lean reader (and with which timestamp) is printed to stderr as the run goes
-("lean path:" lines, in the run's log).
+(`engine.STAT` lines: `python -m fuzz run` shows the last one).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from fuzz.engine import Limits, fuzz, instrumented
+from fuzz.engine import STAT, Limits, fuzz, instrumented
 
 with instrumented(__name__, "asn1crypto"):  # first: the tree imports the DER walker and asn1crypto
     from fuzz.der_tree import Node, encode, parse
@@ -86,7 +86,7 @@ def _report() -> None:
     """One "lean path:" line: executions, how many the lean reader read, and their timestamps."""
     runs, lean = STATS["executions"], STATS["lean"]
     print(
-        f"lean path: {runs} executions, {lean} read by the lean reader ({100 * lean / max(runs, 1):.1f}%): "
+        f"{STAT}lean path: {runs} executions, {lean} read by the lean reader ({100 * lean / max(runs, 1):.1f}%): "
         f"{STATS['rfc3161']} RFC 3161, {STATS['authenticode']} Authenticode, {STATS['nested']} dual-signed, "
         f"{STATS['unsigned']} unsigned; {STATS['asn1crypto']} left to asn1crypto, {STATS['refused']} refused by both",
         file=sys.stderr,
@@ -140,7 +140,7 @@ def _count(lean: catalog.Catalog | None, read: bool) -> None:
         STATS[lean.timestamp.kind if lean.timestamp else "unsigned" if not lean.signed else "untimestamped"] += 1
         STATS["nested"] += bool(lean.nested)
     runs = STATS["executions"]
-    if runs & (runs - 1) == 0 or runs % 500 == 0:
+    if runs & (runs - 1) == 0 or runs % (100 if runs < 10_000 else 1000) == 0:
         _report()
 
 
