@@ -47,6 +47,8 @@ def main() -> int:
     for name in names:
         outcome = run(name, args.work, seed=args.seed, runs=args.runs or 0, seconds=0 if args.runs else round(args.minutes * 60))
         print(outcome.line(), flush=True)
+        if stat := outcome.stat():
+            print(f"    {stat}")
         for crash in outcome.crashes:
             print(f"    crash: {crash}")
         failed += outcome.returncode != 0

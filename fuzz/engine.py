@@ -50,6 +50,8 @@ def instrumented(module_name: str, *also: str) -> contextlib.AbstractContextMana
     return instrumenting
 
 
+STAT = "harness stat: "  # a line of the harness' own figures on stderr; `python -m fuzz run` prints the last one
+
 WALL_CLOCK_NET = 30  # libFuzzer's -timeout, as a multiple of the CPU seconds an input may take
 
 

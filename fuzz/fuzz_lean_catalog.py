@@ -9,6 +9,9 @@ Contract (lean_catalog's docstring):
   as an equal Catalog (same facts, the same certificate objects from the shared cache, the same member
   hashes), so a catalog gets the same verdict whichever reader judged it;
 - memory and time bounded by the catalog's size (1 GB, 10 s per input at most).
+
+Byte mutations mostly break the outer DER lengths, so few inputs reach the lean reader's later steps;
+fuzz_lean_tree.py mutates the catalog's TLV tree instead.
 """
 
 from __future__ import annotations

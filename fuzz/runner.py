@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from fuzz.engine import STAT
+
 FUZZ = Path(__file__).resolve().parent
 REPO = FUZZ.parent
 REGRESSIONS = FUZZ / "regressions"
@@ -66,6 +68,11 @@ class Outcome:
     crashes: list[Path]
     log: str
     cpu_seconds: float = 0.0  # what the run cost in CPU: on a shared machine far less than its wall time
+
+    def stat(self) -> str | None:
+        """The last of the harness' own figures (engine.STAT lines) in the run's log."""
+        found = [line.removeprefix(STAT) for line in self.log.splitlines() if line.startswith(STAT)]
+        return found[-1] if found else None
 
     def line(self) -> str:
         status = "ok" if self.returncode == 0 else f"exit {self.returncode}"

@@ -157,12 +157,13 @@ class CertCache:
         result = self._signed_by.get(pair)
         if result is None:
             try:
-                signature = child.parsed["signature_value"].native
+                signature = child.parsed["signature_value"].native  # IndexError: an empty BIT STRING
                 digest = child.parsed["signature_algorithm"].hash_algo
                 key = issuer.parsed["tbs_certificate"]["subject_public_key_info"].dump()
-            except (ValueError, TypeError, KeyError):
-                signature = digest = key = None
-            result = key is not None and verify_signature(key, signature, child.parsed["tbs_certificate"].dump(), digest)
+                signed = child.parsed["tbs_certificate"].dump()
+            except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+                signature = digest = key = signed = None
+            result = key is not None and verify_signature(key, signature, signed, digest)
             self._signed_by[pair] = result
         return result
 

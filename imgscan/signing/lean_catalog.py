@@ -36,6 +36,7 @@ from imgscan.signing.pkcs7 import (
     OID_RFC3161,
     OID_SIGNED_DATA,
     OID_SIGNING_TIME,
+    Attributes,
     encoded_oid,
 )
 
@@ -58,7 +59,12 @@ class _Read:
         assert version and encap and signers
         self.encap_type, content = _fields(data, encap, ((OID, False), (CONTEXT_0, True)))
         self.content = _only(data, content) if content else None  # the encapsulated content itself
-        self.certificates = [e for e in _elements(data, certificates) if e[0] == SEQUENCE] if certificates else []
+        # the Certificate choices; another (an attribute certificate, ...) is skipped, as the asn1crypto path
+        # skips it once its `.dump()` has parsed it (which fails on some: then this reader declines)
+        every = [_dumped(data, e) for e in _elements(data, certificates)] if certificates else []
+        self.certificates = [e for e in every if e[0] == SEQUENCE]
+        for other in (e for e in every if e[0] != SEQUENCE):
+            _dumped(data, other, always=True)
         self.signers = _elements(data, signers)
 
 
@@ -157,7 +163,8 @@ class _Signer:
                 (CONTEXT_1, True),
             ),
         )
-        assert version and algorithm and signature
+        assert version and self.sid and algorithm and signature
+        _dumped(data, self.sid)  # the asn1crypto path finds the signer's certificate by the sid's dump
         self.data = data
         oid, *parameters = _elements(data, algorithm)
         if oid[0] != OID or len(parameters) > 1:
@@ -165,7 +172,7 @@ class _Signer:
         self.digest = _DIGESTS.get(data[oid[2] : oid[3]])
         if self.digest is None:
             raise NotPlainDer  # asn1crypto names it, or fails on it: its path says which
-        self.signed_range = signed
+        self.signed_range = _dumped(data, signed, Attributes) if signed else None
         self.signed, _ = _attributes(data, signed)
         self.unsigned, self.unsigned_all = _attributes(data, unsigned)
         self.signature = data[signature[2] : signature[3]]
@@ -179,16 +186,17 @@ class _Signer:
             return next((c for c in certificates if c.key_id == key_id), None)
         issuer, serial = _fields(data, sid, ((ANY, False), (INTEGER, False)))
         assert issuer and serial
-        if serial[2] == serial[3]:
-            raise NotPlainDer
+        if issuer[0] != SEQUENCE or serial[2] == serial[3]:
+            raise NotPlainDer  # asn1crypto's dump of an issuer outside the universal class fails
+        _dumped(data, issuer)
         issuer_der = data[issuer[1] : issuer[3]]
         number = int.from_bytes(data[serial[2] : serial[3]], "big", signed=True)
         return next((c for c in certificates if c.serial == number and c.issuer_der == issuer_der), None)
 
     def verify(self, cert: Cert, content: bytes | memoryview, *, countersignature: bool = False) -> str | None:
         """`catalog._verify`: None when this is a valid signature by `cert` over `content`, else why."""
-        assert self.digest is not None and self.signed_range is not None
-        if not self.signed:
+        assert self.digest is not None
+        if not self.signed or self.signed_range is None:
             return "signature has no signed attributes"
         expected = self.signed.get(encoded_oid(OID_MESSAGE_DIGEST))
         if expected is None or self.data[expected[2] : expected[3]] != hashlib.new(self.digest, content).digest():
@@ -204,7 +212,7 @@ class _Signer:
 def _timestamp(data: bytes, signer: _Signer, certificates: tuple[Cert, ...], cache: CertCache) -> Timestamp | None:
 
     if (countersignature := signer.unsigned.get(encoded_oid(OID_COUNTERSIGNATURE))) is not None:
-        counter = _Signer(data, countersignature)
+        counter = _Signer(data, _dumped(data, countersignature))
         tsa = counter.find(certificates)
         problem = (
             counter.verify(tsa, signer.signature, countersignature=True)
@@ -222,7 +230,7 @@ def _timestamp(data: bytes, signer: _Signer, certificates: tuple[Cert, ...], cac
 def _rfc3161(data: bytes, token: Element, signature: bytes, outer: tuple[Cert, ...], cache: CertCache) -> Timestamp:
     """`catalog._rfc3161` over these ranges."""
 
-    signed = _content_info(data, token, any_type=True)
+    signed = _content_info(data, _dumped(data, token), any_type=True)
     if signed.content is None or signed.content[0] != OCTET_STRING or not signed.signers:
         raise NotPlainDer
     certificates = _certificates(data, signed.certificates, cache) + outer
@@ -278,7 +286,7 @@ def _nested(data: bytes, signer: _Signer, content: memoryview, cache: CertCache,
     for oid, values in signer.unsigned_all:
         if oid == encoded_oid(OID_NESTED_SIGNATURE):
             for value in values:
-                found.append(_signature(data, _content_info(data, value), content, cache, base, nested=False))
+                found.append(_signature(data, _content_info(data, _dumped(data, value)), content, cache, base, nested=False))
     return tuple(found)
 
 
@@ -322,9 +330,25 @@ def _time(data: bytes, element: Element | None) -> datetime | None:
     """`catalog._time` of the element's bytes."""
     if element is None:
         return None
-    encoded = data[element[1] : element[3]]
+    encoded = data[_dumped(data, element)[1] : element[3]]
     moment: datetime = (core.UTCTime if encoded[:1] == b"\x17" else core.GeneralizedTime).load(encoded).native
     return moment
+
+
+def _dumped(data: bytes, element: Element, spec: type[core.Asn1Value] = core.Any, *, always: bool = False) -> Element:
+    """`element`, which the asn1crypto path reads through `.dump()` as a `spec`. That parses it, which fails
+    on some elements, and takes a length whose last byte is 0x80 for BER's indefinite length
+    (`header[-1:] == b"\\x80"`), re-encoding the value in DER then (re-sorting a SET OF). NotPlainDer when
+    the dump (made when `always`, or when the length ends in 0x80) fails or gives other bytes."""
+    if always or (element[2] - element[1] > 2 and data[element[2] - 1] == 0x80):
+        original = bytes([SET if spec is Attributes else data[element[1]]]) + data[element[1] + 1 : element[3]]
+        try:
+            same = spec.load(original).dump() == original
+        except MALFORMED:
+            same = False
+        if not same:
+            raise NotPlainDer
+    return element
 
 
 def _first(data: bytes) -> Element:
