@@ -177,19 +177,69 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Commit the results of hosts that arrive together (one image's) in one transaction: a commit per host
         was most of the parent's CPU in a 10,000-host run (bench/fleet.py). `origins`: {host key: origin}.
-        The hosts' locks are taken in key order, so two writers of the same hosts take turns, never deadlock."""
-        written: set[str] = set()  # the reports this transaction inserts
+        The hosts' locks are taken in key order, so two writers of the same hosts take turns, never deadlock.
+        Each table gets one batched statement per image, not one per host, and a host's labels and facts are
+        encoded once per distinct value: hosts of an image mostly share them (bench/fleet.py, issue 24)."""
+        now = _now()
+        texts: dict[object, str] = {}  # labels or facts content: its JSON, for this batch
+        reports: dict[str, str] = {}  # digest: JSON of the reports this transaction inserts
+        rows = [self._row(run_id, result, version, options, origins[result["key"]], now, texts, reports) for result in results]
+        keys = sorted({result["key"] for result in results})
         with self.db.transaction():
-            for key in sorted({result["key"] for result in results}):
+            for key in keys:
                 self.db.lock(f"{run_id}|{key}")
-            rows = [self._insert(run_id, result, version, options, origins[result["key"]], written) for result in results]
-        self._stored |= written  # committed
-        return rows
+            self.db.executemany(
+                "INSERT INTO reports (digest, report) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING", list(reports.items())
+            )
+            self.db.executemany("DELETE FROM scans WHERE run_id = ? AND host_key = ?", [(run_id, key) for key in keys])
+            self.db.executemany(
+                "INSERT INTO scans (run_id, host_key, path, image_index, image_name, host, labels, facts, sha256, version,"
+                " options, status, worst, first_failure, judged_on, rules, error, report_digest, scanned_at,"
+                " verdicts_reused, verdicts_judged, settings, origin)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [row for row, _ in rows],
+            )
+            ids = self._scan_ids(run_id, keys)
+            self.db.executemany(
+                "INSERT INTO findings (scan_id, rule, severity, starts, hresult, path, suppressed, id, caused_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(ids[result["key"]], *f) for result in results for f in _finding_rows(result.get("report"))],
+            )
+            self.db.executemany(
+                f"INSERT INTO update_verdicts (scan_id, {', '.join(UPDATE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (ids[result["key"]], *(",".join(u[c]) if c == "reasons" else u[c] for c in UPDATE_COLUMNS))
+                    for result in results
+                    for u in result.get("updates") or []
+                ],
+            )
+        self._stored |= reports.keys()  # committed
+        return [summary for _, summary in rows]
 
-    def _insert(
-        self, run_id: int, result: dict[str, Any], version: str, options: str, origin: str, written: set[str]
-    ) -> dict[str, Any]:
-        """One host's rows, inside the caller's transaction; returns its summary fields."""
+    def _scan_ids(self, run_id: int, keys: list[str]) -> dict[str, int]:
+        """{host key: its new row's id}, asked in chunks that stay under SQLite's oldest limit of 999 parameters."""
+        ids: dict[str, int] = {}
+        for at in range(0, len(keys), 900):
+            chunk = keys[at : at + 900]
+            cursor = self.db.execute(
+                f"SELECT host_key, id FROM scans WHERE run_id = ? AND host_key IN ({', '.join('?' * len(chunk))})",
+                (run_id, *chunk),
+            )
+            ids.update({key: int(scan_id) for key, scan_id in cursor.fetchall()})
+        return ids
+
+    def _row(
+        self,
+        run_id: int,
+        result: dict[str, Any],
+        version: str,
+        options: str,
+        origin: str,
+        now: str,
+        texts: dict[object, str],
+        reports: dict[str, str],
+    ) -> tuple[tuple[object, ...], dict[str, Any]]:
+        """One host's `scans` row and its summary fields; a report this store has not stored yet goes to `reports`."""
         report = result.get("report")
         findings = [f for f in (report or {}).get("findings", []) if not f.get("suppressed")]
         levels = {str(level) for f in (report or {}).get("findings", []) if (level := gating_severity(f)) is not None}
@@ -206,70 +256,35 @@ class Store:
         digest = None
         if report:
             text, digest = self._report_text(report)
-            if digest not in self._stored and digest not in written:  # hosts judged alike: sent once
-                self.db.execute(
-                    "INSERT INTO reports (digest, report) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING", (digest, text)
-                )
-                written.add(digest)
-        self.db.execute("DELETE FROM scans WHERE run_id = ? AND host_key = ?", (run_id, result["key"]))
-        scan_id = self.db.insert(
-            "INSERT INTO scans (run_id, host_key, path, image_index, image_name, host, labels, facts, sha256, version,"
-            " options, status, worst, first_failure, judged_on, rules, error, report_digest, scanned_at,"
-            " verdicts_reused, verdicts_judged, settings, origin)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                result["key"],
-                result["path"],
-                result.get("index"),
-                result.get("image_name"),
-                host,
-                json.dumps(result.get("labels") or {}, sort_keys=True),
-                json.dumps(result.get("facts") or {}, sort_keys=True),
-                (report or {}).get("image", {}).get("sha256") or result.get("sha256"),
-                version,
-                options,
-                "ok" if report else "error",
-                worst,
-                first,
-                (report or {}).get("as_of"),
-                ",".join(sorted({f["rule"] for f in findings})),
-                result.get("error"),
-                digest,
-                _now(),
-                cache.get("reused"),
-                cache.get("judged"),
-                result.get("settings"),
-                origin,
-            ),
-        )
-        self.db.executemany(
-            "INSERT INTO findings (scan_id, rule, severity, starts, hresult, path, suppressed, id, caused_by)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    scan_id,
-                    f["rule"],
-                    f["severity"],
-                    f["starts"],
-                    f["hresult"],
-                    str(f["evidence"][0].get("path", "")) if f["evidence"] else None,
-                    int(bool(f.get("suppressed"))),
-                    f.get("id"),
-                    f.get("caused_by"),
-                )
-                for f in (report or {}).get("findings", [])
-            ],
-        )
-        self.db.executemany(
-            f"INSERT INTO update_verdicts (scan_id, {', '.join(UPDATE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (scan_id, *(",".join(u[c]) if c == "reasons" else u[c] for c in UPDATE_COLUMNS))
-                for u in result.get("updates") or []
-            ],
-        )
+            if digest not in self._stored:  # hosts judged alike: sent once
+                reports[digest] = text
         status = "ok" if report else "error"
-        return {"host": host, "status": status, "worst": worst, "first_failure": first, "error": result.get("error")}
+        row = (
+            run_id,
+            result["key"],
+            result["path"],
+            result.get("index"),
+            result.get("image_name"),
+            host,
+            _json_once(result.get("labels") or {}, texts),
+            _json_once(result.get("facts") or {}, texts),
+            (report or {}).get("image", {}).get("sha256") or result.get("sha256"),
+            version,
+            options,
+            status,
+            worst,
+            first,
+            (report or {}).get("as_of"),
+            ",".join(sorted({f["rule"] for f in findings})),
+            result.get("error"),
+            digest,
+            now,
+            cache.get("reused"),
+            cache.get("judged"),
+            result.get("settings"),
+            origin,
+        )
+        return row, {"host": host, "status": status, "worst": worst, "first_failure": first, "error": result.get("error")}
 
     def mark(self, run_id: int, keys: list[str], origin: str) -> None:
         """Say how hosts a resumed run kept got into it (reused: judged before, nothing changed)."""
@@ -308,6 +323,37 @@ class Store:
             (run_id, host_key),
         ).fetchone()
         return json.loads(row[0]) if row else None
+
+
+def _json_once(value: dict[str, Any], texts: dict[object, str]) -> str:
+    """`value`'s JSON, encoded once per distinct content in a batch: hosts share few distinct labels and facts
+    (a site, a ring, a deployment day), and encoding them per host was a good part of a 10,000-host commit
+    (bench/fleet.py). A value with an unhashable part (a list) is encoded each time."""
+    try:
+        content: object = tuple(sorted((key, type(item), item) for key, item in value.items()))  # True is not 1
+        text = texts.get(content)
+    except TypeError:
+        return json.dumps(value, sort_keys=True)
+    if text is None:
+        text = texts[content] = json.dumps(value, sort_keys=True)
+    return text
+
+
+def _finding_rows(report: dict[str, Any] | None) -> list[tuple[object, ...]]:
+    """A report's `findings` rows, without their scan id."""
+    return [
+        (
+            f["rule"],
+            f["severity"],
+            f["starts"],
+            f["hresult"],
+            str(f["evidence"][0].get("path", "")) if f["evidence"] else None,
+            int(bool(f.get("suppressed"))),
+            f.get("id"),
+            f.get("caused_by"),
+        )
+        for f in (report or {}).get("findings", [])
+    ]
 
 
 def _image_label(result: dict[str, Any]) -> str:
