@@ -144,3 +144,44 @@ def test_judging_again_walks_no_machine_hive_key_path_again():
     assert walks == after_first  # the second judgement found every key it needed already found
     assert max(after_first.values()) == 1
     assert first.report["inventory"]["update_services"] == second.report["inventory"]["update_services"]
+
+
+def test_judging_again_builds_no_catalog_or_package_inventory_entry_again(monkeypatch):
+    """What the inventory says of each catalog and package whatever the day, and each package's catalogs,
+    are built once per read: a fleet judges one read for every host setting, and rebuilding them in each
+    judgement was a sixth of a worker's judging CPU (issue 24). The day's words still change with the day."""
+    from imgscan.artefacts import CATALOGS
+    from imgscan.artefacts.catalog_set import CatalogRecord
+    from imgscan.servicing import Package
+
+    built: Counter[str] = Counter()
+    for cls in (CatalogRecord, Package):
+        as_dict = cls.as_dict
+
+        def counted(self: object, as_dict=as_dict, name=cls.__name__) -> object:
+            built[name] += 1
+            return as_dict(self)
+
+        monkeypatch.setattr(cls, "as_dict", counted)
+
+    class CountingIndex(dict):
+        def get(self, key, default=None):
+            built["package look-up"] += 1
+            return super().get(key, default)
+
+    files = dict(volume_files(load("seed001")))
+    _, opened = _opened(files)
+    checks = load_checks()
+    loaded = read(opened, checks)
+    catalogs = loaded.artefacts.get(CATALOGS).catalogs
+    catalogs._by_name = CountingIndex(catalogs._by_name)
+    before = judge(loaded, checks, ScanContext(date(2012, 12, 1), horizon_days=30))
+    after_first = Counter(built)
+    after = judge(loaded, checks, ScanContext(date(2013, 7, 1)))
+    assert after_first["CatalogRecord"] and after_first["Package"] and after_first["package look-up"]
+    assert built == after_first  # the second judgement built none of them again
+    words = [{c["path"]: c["status_as_of"] for c in r.report["inventory"]["catalogs"]} for r in (before, after)]
+    assert words[0] != words[1]  # each day still gets its own words
+    for result, day in ((before, date(2012, 12, 1)), (after, date(2013, 7, 1))):
+        context = ScanContext(day, horizon_days=30) if day.year == 2012 else ScanContext(day)
+        assert scan_volume(_opened(files)[1], context, checks, Options()).report == result.report
