@@ -116,18 +116,29 @@ def test_a_damaged_hive_read_once_is_reported_once_by_every_judgement():
     assert second.report["errors"] == first.report["errors"]
 
 
-def test_judging_again_walks_no_machine_hive_key_path_again():
-    """A machine hive's keys are found once by path and kept: every check that reads SYSTEM or SOFTWARE
-    (update services, the control set, servicing) walked each path from the root again in each judgement,
-    a fifth of a fleet worker's judging CPU at 10,000 hosts (issue 24)."""
+def test_judging_again_walks_no_machine_hive_key_path_again(monkeypatch):
+    """A machine hive's keys (and values of plain data) are found once by path and kept: every check that
+    reads SYSTEM or SOFTWARE (update services, the control set, servicing) walked each path from the root
+    again in each judgement, a fifth of a fleet worker's judging CPU at 10,000 hosts (issue 24)."""
+    from Registry import Registry
+
     from imgscan.artefacts import MACHINE_HIVES
+
+    value = Registry.RegistryKey.value
+
+    def counted_value(self, name):
+        walks[f"value {self.path()}|{name}"] += 1
+        return value(self, name)
+
+    walks: Counter[str] = Counter()
+    monkeypatch.setattr(Registry.RegistryKey, "value", counted_value)
 
     files = dict(volume_files(load("seed001")))
     _, opened = _opened(files)
     checks = load_checks()
     loaded = read(opened, checks)
     hives = loaded.artefacts.get(MACHINE_HIVES)
-    walks: Counter[str] = Counter()
+    walks.clear()
     for hive in (hives.system, hives.software):
         assert hive is not None
         walk = hive.registry.open
@@ -141,6 +152,7 @@ def test_judging_again_walks_no_machine_hive_key_path_again():
     after_first = Counter(walks)
     second = judge(loaded, checks, ScanContext(date(2013, 7, 1), host=HostFacts(network="offline")))
     assert any("Services" in path for path in after_first)  # the update services check read SYSTEM's keys
+    assert any(path.startswith("value ") and path.endswith("|Start") for path in after_first)  # ... and values
     assert walks == after_first  # the second judgement found every key it needed already found
     assert max(after_first.values()) == 1
     assert first.report["inventory"]["update_services"] == second.report["inventory"]["update_services"]
