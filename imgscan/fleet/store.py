@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -183,7 +184,11 @@ class Store:
         now = _now()
         texts: dict[object, str] = {}  # labels or facts content: its JSON, for this batch
         reports: dict[str, str] = {}  # digest: JSON of the reports this transaction inserts
-        rows = [self._row(run_id, result, version, options, origins[result["key"]], now, texts, reports) for result in results]
+        verdicts: dict[int, Verdict] = {}  # id(report): what its rows say of it, for this batch (the results hold them)
+        rows = [
+            self._row(run_id, result, version, options, origins[result["key"]], now, texts, reports, verdicts)
+            for result in results
+        ]
         keys = sorted({result["key"] for result in results})
         with self.db.transaction():
             for key in keys:
@@ -203,7 +208,7 @@ class Store:
             self.db.executemany(
                 "INSERT INTO findings (scan_id, rule, severity, starts, hresult, path, suppressed, id, caused_by)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(ids[result["key"]], *f) for result in results for f in _finding_rows(result.get("report"))],
+                [(ids[result["key"]], *f) for result in results for f in _verdict(result.get("report"), verdicts).findings],
             )
             self.db.executemany(
                 f"INSERT INTO update_verdicts (scan_id, {', '.join(UPDATE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -238,18 +243,16 @@ class Store:
         now: str,
         texts: dict[object, str],
         reports: dict[str, str],
+        verdicts: dict[int, Verdict],
     ) -> tuple[tuple[object, ...], dict[str, Any]]:
         """One host's `scans` row and its summary fields; a report this store has not stored yet goes to `reports`."""
         report = result.get("report")
-        findings = [f for f in (report or {}).get("findings", []) if not f.get("suppressed")]
-        levels = {str(level) for f in (report or {}).get("findings", []) if (level := gating_severity(f)) is not None}
-        worst = next((s for s in SEVERITY_ORDER if s in levels), None)
-        # a prediction's first day, or the day a log first shows an observed failure; never before the host
-        # was deployed (what the reference machine's logs show happened before it)
-        starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
+        verdict = _verdict(report, verdicts)
+        worst = verdict.worst
+        # never before the host was deployed (what the reference machine's logs show happened before it)
         deployed = (result.get("facts") or {}).get("deployed")
-        first = starts[0] if starts else None
-        if deployed and findings:  # an undated failure hits it from the day it comes up
+        first = verdict.earliest
+        if deployed and verdict.fails:  # an undated failure hits it from the day it comes up
             first = max(first or deployed, deployed)
         cache = result.get("verdict_cache") or {}
         host = result.get("host") or ((report or {}).get("host") or {}).get("name") or _image_label(result)
@@ -275,7 +278,7 @@ class Store:
             worst,
             first,
             (report or {}).get("as_of"),
-            ",".join(sorted({f["rule"] for f in findings})),
+            verdict.rules,
             result.get("error"),
             digest,
             now,
@@ -339,9 +342,29 @@ def _json_once(value: dict[str, Any], texts: dict[object, str]) -> str:
     return text
 
 
-def _finding_rows(report: dict[str, Any] | None) -> list[tuple[object, ...]]:
-    """A report's `findings` rows, without their scan id."""
-    return [
+@dataclass(frozen=True)
+class Verdict:
+    """What a host's row says of its report, the same for every host that shares it (and its deployment day)."""
+
+    report: dict[str, Any] | None  # held, so that its id names it while cached
+    worst: str | None  # the worst gating severity
+    earliest: str | None  # a prediction's first day, or the day a log first shows an observed failure
+    fails: bool  # any finding not suppressed
+    rules: str  # the rules of those findings
+    findings: list[tuple[object, ...]]  # its `findings` rows, without their scan id
+
+
+def _verdict(report: dict[str, Any] | None, verdicts: dict[int, Verdict]) -> Verdict:
+    """A report's Verdict, worked out once per report object of a batch: hosts judged alike share one
+    report, and working it out per host was a good part of a 10,000-host commit (bench/fleet.py, issue 24)."""
+    held = verdicts.get(id(report))
+    if held is not None and held.report is report:
+        return held
+    every = (report or {}).get("findings", [])
+    findings = [f for f in every if not f.get("suppressed")]
+    levels = {str(level) for f in every if (level := gating_severity(f)) is not None}
+    starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
+    rows: list[tuple[object, ...]] = [
         (
             f["rule"],
             f["severity"],
@@ -352,8 +375,17 @@ def _finding_rows(report: dict[str, Any] | None) -> list[tuple[object, ...]]:
             f.get("id"),
             f.get("caused_by"),
         )
-        for f in (report or {}).get("findings", [])
+        for f in every
     ]
+    verdict = verdicts[id(report)] = Verdict(
+        report,
+        next((s for s in SEVERITY_ORDER if s in levels), None),
+        starts[0] if starts else None,
+        bool(findings),
+        ",".join(sorted({f["rule"] for f in findings})),
+        rows,
+    )
+    return verdict
 
 
 def _image_label(result: dict[str, Any]) -> str:
