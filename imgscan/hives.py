@@ -39,8 +39,21 @@ class Hive:
     dirty: bool
     # damaged cells met while reading: each loses only its key, and becomes an `errors` entry
     problems: list[dict[str, str]] = field(default_factory=list)
+    # keys found by path (None: absent or damaged). A machine hive is read once and judged for every host
+    # setting of a fleet; walking the path from the root again in each judgement (SYSTEM's Services key has
+    # hundreds of subkeys) was a fifth of a worker's judging CPU (bench/fleet.py, issue 24)
+    _keys: dict[str, Registry.RegistryKey | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # values found likewise, those whose data cannot be changed by a caller (numbers, text, bytes, absent)
+    _values: dict[tuple[str, str], object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def key(self, key_path: str) -> Registry.RegistryKey | None:
+        """The key at `key_path`, or None when it is absent or damaged (a damaged one is a problem, kept)."""
+        if key_path in self._keys:
+            return self._keys[key_path]
+        found = self._keys[key_path] = self._open(key_path)
+        return found
+
+    def _open(self, key_path: str) -> Registry.RegistryKey | None:
         try:
             return self.registry.open(key_path)
         except Registry.RegistryKeyNotFoundException:
@@ -51,6 +64,14 @@ class Hive:
 
     def value(self, key_path: str, name: str) -> Any:
         """The data of a value, or None when the key or value is absent or damaged."""
+        if (key_path, name) in self._values:
+            return self._values[key_path, name]
+        data = self._value(key_path, name)
+        if data is None or isinstance(data, int | str | bytes):
+            self._values[key_path, name] = data
+        return data
+
+    def _value(self, key_path: str, name: str) -> Any:
         key = self.key(key_path)
         if key is None:
             return None

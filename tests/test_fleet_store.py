@@ -94,3 +94,89 @@ def test_the_hosts_of_one_image_are_committed_together_or_not_at_all(fleet_db):
     assert len(fleet_db.query("SELECT digest FROM reports")) == 1
     findings = fleet_db.query("SELECT scan_id, rule FROM findings")
     assert sorted(f["scan_id"] for f in findings) == sorted(s["id"] for s in scans)
+
+
+def test_hosts_labels_and_facts_are_encoded_once_per_distinct_value(fleet_db, monkeypatch):
+    """Ten thousand hosts share a few sites, rings and deployment days: their labels and facts are encoded once
+    per distinct value of an image's batch (per host it was a good part of the parent's commit CPU, issue 24),
+    and values that compare equal but encode differently (True and 1) each keep their own JSON."""
+    import imgscan.fleet.store as store_module
+    from imgscan.fleet.store import Store
+
+    report = {"image": {"sha256": "ab" * 32}, "as_of": "2013-07-01", "host": {"name": None}, "findings": []}
+    labels = [{"site": "north"}, {"site": "north"}, {"site": "north"}, {"site": "south"}]  # separate objects
+    facts = [{"recovery_free": True}, {"recovery_free": 1}, {"recovery_free": True}, {"recovery_free": 1}]
+    hosts = [
+        {"key": f"PC-{n}", "host": f"PC-{n}", "path": "/images/a.vhdx", "report": report, "labels": labels[n], "facts": facts[n]}
+        for n in range(4)
+    ]
+    encoded: list[object] = []
+    original = json.dumps
+
+    def dumps(value: object, **kwargs: object) -> str:
+        encoded.append(value)
+        return original(value, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store_module.json, "dumps", dumps)
+    store = Store(fleet_db.arg)
+    try:
+        run = store.start_run("2013-07-01", 365, {}, "options", "test")
+        encoded.clear()
+        store.record_all(run, hosts, "test", "options", {h["key"]: "new" for h in hosts})
+    finally:
+        store.close()
+    assert sorted(map(str, encoded)) == sorted(
+        map(str, [report, {"site": "north"}, {"site": "south"}, {"recovery_free": True}, {"recovery_free": 1}])
+    )
+    rows = fleet_db.query("SELECT host_key, labels, facts FROM scans ORDER BY host_key")
+    assert [(r["labels"], r["facts"]) for r in rows] == [
+        ('{"site": "north"}', '{"recovery_free": true}'),
+        ('{"site": "north"}', '{"recovery_free": 1}'),
+        ('{"site": "north"}', '{"recovery_free": true}'),
+        ('{"site": "south"}', '{"recovery_free": 1}'),
+    ]
+
+
+def test_hosts_sharing_a_report_have_it_summed_up_once(fleet_db, monkeypatch):
+    """Hosts judged alike share one report object: its worst severity, rules and findings rows are worked out
+    once per batch (per host it was a good part of a 10,000-host commit, issue 24), while each host's first
+    failing day still starts no earlier than its own deployment."""
+    import imgscan.fleet.store as store_module
+    from imgscan.fleet.store import Store
+
+    finding = {"rule": "qfe-empty", "severity": "critical", "starts": "2013-03-01", "hresult": None, "evidence": []}
+    report = {"image": {"sha256": "ab" * 32}, "as_of": "2013-07-01", "host": {"name": None}, "findings": [finding]}
+    days = ["2013-01-01", "2013-05-01", None]
+    hosts = [
+        {
+            "key": f"PC-{n}",
+            "host": f"PC-{n}",
+            "path": "/images/a.vhdx",
+            "report": report,
+            "facts": {"deployed": day} if day else {},
+        }
+        for n, day in enumerate(days)
+    ]
+    graded = []
+    gating = store_module.gating_severity
+
+    def counted(found: dict) -> object:
+        graded.append(found["rule"])
+        return gating(found)
+
+    monkeypatch.setattr(store_module, "gating_severity", counted)
+    store = Store(fleet_db.arg)
+    try:
+        run = store.start_run("2013-07-01", 365, {}, "options", "test")
+        rows = store.record_all(run, hosts, "test", "options", {h["key"]: "new" for h in hosts})
+    finally:
+        store.close()
+    assert graded == ["qfe-empty"]  # once for the three hosts
+    assert [(r["worst"], r["first_failure"]) for r in rows] == [
+        ("critical", "2013-03-01"),
+        ("critical", "2013-05-01"),
+        ("critical", "2013-03-01"),
+    ]
+    scans = fleet_db.query("SELECT id, rules FROM scans ORDER BY host_key")
+    assert [s["rules"] for s in scans] == ["qfe-empty"] * 3
+    assert sorted(f["scan_id"] for f in fleet_db.query("SELECT scan_id FROM findings")) == sorted(s["id"] for s in scans)

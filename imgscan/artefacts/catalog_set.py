@@ -129,17 +129,26 @@ class CatalogSet:
     def __post_init__(self) -> None:
         self._by_sha: dict[str, list[CatalogRecord]] = {}
         self._by_name: dict[str, list[CatalogRecord]] = {}
+        # a package's records by its .cat name, found once per read: the checks and the inventory of every
+        # judgement of a fleet ask again for each package (bench/fleet.py, issue 24)
+        self._of_package: dict[str, tuple[CatalogRecord, ...]] = {}
         for record in self.records:
             self._by_sha.setdefault(record.sha256, []).append(record)
             self._by_name.setdefault(record.path.rsplit("\\", 1)[-1].lower(), []).append(record)
 
     def of_package(self, package: Package) -> list[CatalogRecord]:
         """A package's own .cat, its CatRoot namesake and every byte-identical copy; servicing\\Packages first."""
-        found = {r.path: r for r in self._by_name.get(f"{package.identity}.cat".lower(), [])}
-        for record in list(found.values()):
-            found.update((r.path, r) for r in self._by_sha[record.sha256])
-        own = PACKAGES_DIR.lower() + "\\"
-        return [found[p] for p in sorted(found, key=lambda p: (not p.lower().startswith(own), p.lower()))]
+        name = f"{package.identity}.cat".lower()
+        held = self._of_package.get(name)
+        if held is None:
+            found = {r.path: r for r in self._by_name.get(name, [])}
+            for record in list(found.values()):
+                found.update((r.path, r) for r in self._by_sha[record.sha256])
+            own = PACKAGES_DIR.lower() + "\\"
+            held = self._of_package[name] = tuple(
+                found[p] for p in sorted(found, key=lambda p: (not p.lower().startswith(own), p.lower()))
+            )
+        return list(held)
 
 
 def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1, cache: VerdictCache | None = None) -> CatalogSet:

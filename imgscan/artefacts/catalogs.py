@@ -6,13 +6,15 @@ catalogs'), the catalogs, and the trust stores."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from imgscan.artefacts.catalog_set import CatalogSet, catalog_paths, package_validity, read_catalogs, uncovered_manifests
 from imgscan.artefacts.judge import SIGNATURE_JUDGE
 from imgscan.artefacts.packages import PACKAGES
 from imgscan.kinds import ErrorList, Kind, Section
 from imgscan.report import TrustJson
+from imgscan.servicing import Package
 from imgscan.servicing_levels import is_ssu
 from imgscan.timing import validity_word
 
@@ -26,8 +28,25 @@ class Catalogs:
     trust: TrustJson = field(default_factory=lambda: TrustJson())
     errors: list[dict[str, str]] = field(default_factory=list)
 
+    # what the inventory says of each package and catalog whatever the day: built once per read, since a
+    # fleet judges one read for every distinct host setting (its day, network...) and rebuilding them in each
+    # judgement was a sixth of a worker's judging CPU (bench/fleet.py, issue 24); each judgement adds its day's words
+    _packages: tuple[list[Package], list[dict[str, Any]]] | None = field(default=None, init=False, repr=False, compare=False)
+
     def __bool__(self) -> bool:
         return bool(self.catalogs.records)
+
+    @cached_property
+    def record_dicts(self) -> list[dict[str, object]]:
+        """Each catalog as the inventory shows it, without its state on the as-of day."""
+        return [r.as_dict() for r in self.catalogs.records]
+
+    def package_dicts(self, packages: list[Package]) -> list[dict[str, Any]]:
+        """Each package as the inventory shows it, without its catalog's state on the as-of day (`packages` is
+        the read's list, the same object in every judgement)."""
+        if self._packages is None or self._packages[0] is not packages:
+            self._packages = (packages, [p.as_dict() | {"servicing_stack_update": is_ssu(p)} for p in packages])
+        return self._packages[1]
 
 
 def load(art: Loader) -> Catalogs:
@@ -49,15 +68,16 @@ def load(art: Loader) -> Catalogs:
 def inventory(found: Catalogs, context: InventoryContext) -> Section:
     """Stamped once under the scan context: each package's and catalog's state on the as-of day."""
     scan = context.scan
+    packages = context.get(PACKAGES).packages
     return {
         "packages": [
-            p.as_dict() | {"servicing_stack_update": is_ssu(p)} | package_validity(p, found.catalogs, scan)
-            for p in context.get(PACKAGES).packages
+            fixed | package_validity(p, found.catalogs, scan)
+            for p, fixed in zip(packages, found.package_dicts(packages), strict=True)
         ],
         "catalogs": [
-            r.as_dict()
+            fixed
             | {"status_as_of": validity_word(r.verdict.status, r.verdict.starts(), scan.as_of) if r.verdict else "unreadable"}
-            for r in found.catalogs.records
+            for r, fixed in zip(found.catalogs.records, found.record_dicts, strict=True)
         ],
         "trust": found.trust,
     }

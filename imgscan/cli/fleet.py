@@ -137,8 +137,7 @@ def _scan(args: argparse.Namespace, store: Store) -> int:
     ):
 
         def commit(results: list[dict[str, Any]]) -> None:
-            for row in store.record_all(run_id, results, __version__, options.fingerprint(), todo.origin):
-                feedback.done(row)
+            feedback.done(store.record_all(run_id, results, __version__, options.fingerprint(), todo.origin))
 
         if args.scheduler:
             run_dask(groups, options, args.scheduler, store, commit)

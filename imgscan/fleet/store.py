@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -177,99 +178,116 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Commit the results of hosts that arrive together (one image's) in one transaction: a commit per host
         was most of the parent's CPU in a 10,000-host run (bench/fleet.py). `origins`: {host key: origin}.
-        The hosts' locks are taken in key order, so two writers of the same hosts take turns, never deadlock."""
-        written: set[str] = set()  # the reports this transaction inserts
+        The hosts' locks are taken in key order, so two writers of the same hosts take turns, never deadlock.
+        Each table gets one batched statement per image, not one per host, and a host's labels and facts are
+        encoded once per distinct value: hosts of an image mostly share them (bench/fleet.py, issue 24)."""
+        now = _now()
+        texts: dict[object, str] = {}  # labels or facts content: its JSON, for this batch
+        reports: dict[str, str] = {}  # digest: JSON of the reports this transaction inserts
+        verdicts: dict[int, Verdict] = {}  # id(report): what its rows say of it, for this batch (the results hold them)
+        rows = [
+            self._row(run_id, result, version, options, origins[result["key"]], now, texts, reports, verdicts)
+            for result in results
+        ]
+        keys = sorted({result["key"] for result in results})
         with self.db.transaction():
-            for key in sorted({result["key"] for result in results}):
+            for key in keys:
                 self.db.lock(f"{run_id}|{key}")
-            rows = [self._insert(run_id, result, version, options, origins[result["key"]], written) for result in results]
-        self._stored |= written  # committed
-        return rows
+            self.db.executemany(
+                "INSERT INTO reports (digest, report) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING", list(reports.items())
+            )
+            self.db.executemany("DELETE FROM scans WHERE run_id = ? AND host_key = ?", [(run_id, key) for key in keys])
+            self.db.executemany(
+                "INSERT INTO scans (run_id, host_key, path, image_index, image_name, host, labels, facts, sha256, version,"
+                " options, status, worst, first_failure, judged_on, rules, error, report_digest, scanned_at,"
+                " verdicts_reused, verdicts_judged, settings, origin)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [row for row, _ in rows],
+            )
+            ids = self._scan_ids(run_id, keys)
+            self.db.executemany(
+                "INSERT INTO findings (scan_id, rule, severity, starts, hresult, path, suppressed, id, caused_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(ids[result["key"]], *f) for result in results for f in _verdict(result.get("report"), verdicts).findings],
+            )
+            self.db.executemany(
+                f"INSERT INTO update_verdicts (scan_id, {', '.join(UPDATE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (ids[result["key"]], *(",".join(u[c]) if c == "reasons" else u[c] for c in UPDATE_COLUMNS))
+                    for result in results
+                    for u in result.get("updates") or []
+                ],
+            )
+        self._stored |= reports.keys()  # committed
+        return [summary for _, summary in rows]
 
-    def _insert(
-        self, run_id: int, result: dict[str, Any], version: str, options: str, origin: str, written: set[str]
-    ) -> dict[str, Any]:
-        """One host's rows, inside the caller's transaction; returns its summary fields."""
+    def _scan_ids(self, run_id: int, keys: list[str]) -> dict[str, int]:
+        """{host key: its new row's id}, asked in chunks that stay under SQLite's oldest limit of 999 parameters."""
+        ids: dict[str, int] = {}
+        for at in range(0, len(keys), 900):
+            chunk = keys[at : at + 900]
+            cursor = self.db.execute(
+                f"SELECT host_key, id FROM scans WHERE run_id = ? AND host_key IN ({', '.join('?' * len(chunk))})",
+                (run_id, *chunk),
+            )
+            ids.update({key: int(scan_id) for key, scan_id in cursor.fetchall()})
+        return ids
+
+    def _row(
+        self,
+        run_id: int,
+        result: dict[str, Any],
+        version: str,
+        options: str,
+        origin: str,
+        now: str,
+        texts: dict[object, str],
+        reports: dict[str, str],
+        verdicts: dict[int, Verdict],
+    ) -> tuple[tuple[object, ...], dict[str, Any]]:
+        """One host's `scans` row and its summary fields; a report this store has not stored yet goes to `reports`."""
         report = result.get("report")
-        findings = [f for f in (report or {}).get("findings", []) if not f.get("suppressed")]
-        levels = {str(level) for f in (report or {}).get("findings", []) if (level := gating_severity(f)) is not None}
-        worst = next((s for s in SEVERITY_ORDER if s in levels), None)
-        # a prediction's first day, or the day a log first shows an observed failure; never before the host
-        # was deployed (what the reference machine's logs show happened before it)
-        starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
+        verdict = _verdict(report, verdicts)
+        worst = verdict.worst
+        # never before the host was deployed (what the reference machine's logs show happened before it)
         deployed = (result.get("facts") or {}).get("deployed")
-        first = starts[0] if starts else None
-        if deployed and findings:  # an undated failure hits it from the day it comes up
+        first = verdict.earliest
+        if deployed and verdict.fails:  # an undated failure hits it from the day it comes up
             first = max(first or deployed, deployed)
         cache = result.get("verdict_cache") or {}
         host = result.get("host") or ((report or {}).get("host") or {}).get("name") or _image_label(result)
         digest = None
         if report:
             text, digest = self._report_text(report)
-            if digest not in self._stored and digest not in written:  # hosts judged alike: sent once
-                self.db.execute(
-                    "INSERT INTO reports (digest, report) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING", (digest, text)
-                )
-                written.add(digest)
-        self.db.execute("DELETE FROM scans WHERE run_id = ? AND host_key = ?", (run_id, result["key"]))
-        scan_id = self.db.insert(
-            "INSERT INTO scans (run_id, host_key, path, image_index, image_name, host, labels, facts, sha256, version,"
-            " options, status, worst, first_failure, judged_on, rules, error, report_digest, scanned_at,"
-            " verdicts_reused, verdicts_judged, settings, origin)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                result["key"],
-                result["path"],
-                result.get("index"),
-                result.get("image_name"),
-                host,
-                json.dumps(result.get("labels") or {}, sort_keys=True),
-                json.dumps(result.get("facts") or {}, sort_keys=True),
-                (report or {}).get("image", {}).get("sha256") or result.get("sha256"),
-                version,
-                options,
-                "ok" if report else "error",
-                worst,
-                first,
-                (report or {}).get("as_of"),
-                ",".join(sorted({f["rule"] for f in findings})),
-                result.get("error"),
-                digest,
-                _now(),
-                cache.get("reused"),
-                cache.get("judged"),
-                result.get("settings"),
-                origin,
-            ),
-        )
-        self.db.executemany(
-            "INSERT INTO findings (scan_id, rule, severity, starts, hresult, path, suppressed, id, caused_by)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    scan_id,
-                    f["rule"],
-                    f["severity"],
-                    f["starts"],
-                    f["hresult"],
-                    str(f["evidence"][0].get("path", "")) if f["evidence"] else None,
-                    int(bool(f.get("suppressed"))),
-                    f.get("id"),
-                    f.get("caused_by"),
-                )
-                for f in (report or {}).get("findings", [])
-            ],
-        )
-        self.db.executemany(
-            f"INSERT INTO update_verdicts (scan_id, {', '.join(UPDATE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (scan_id, *(",".join(u[c]) if c == "reasons" else u[c] for c in UPDATE_COLUMNS))
-                for u in result.get("updates") or []
-            ],
-        )
+            if digest not in self._stored:  # hosts judged alike: sent once
+                reports[digest] = text
         status = "ok" if report else "error"
-        return {"host": host, "status": status, "worst": worst, "first_failure": first, "error": result.get("error")}
+        row = (
+            run_id,
+            result["key"],
+            result["path"],
+            result.get("index"),
+            result.get("image_name"),
+            host,
+            _json_once(result.get("labels") or {}, texts),
+            _json_once(result.get("facts") or {}, texts),
+            (report or {}).get("image", {}).get("sha256") or result.get("sha256"),
+            version,
+            options,
+            status,
+            worst,
+            first,
+            (report or {}).get("as_of"),
+            verdict.rules,
+            result.get("error"),
+            digest,
+            now,
+            cache.get("reused"),
+            cache.get("judged"),
+            result.get("settings"),
+            origin,
+        )
+        return row, {"host": host, "status": status, "worst": worst, "first_failure": first, "error": result.get("error")}
 
     def mark(self, run_id: int, keys: list[str], origin: str) -> None:
         """Say how hosts a resumed run kept got into it (reused: judged before, nothing changed)."""
@@ -308,6 +326,66 @@ class Store:
             (run_id, host_key),
         ).fetchone()
         return json.loads(row[0]) if row else None
+
+
+def _json_once(value: dict[str, Any], texts: dict[object, str]) -> str:
+    """`value`'s JSON, encoded once per distinct content in a batch: hosts share few distinct labels and facts
+    (a site, a ring, a deployment day), and encoding them per host was a good part of a 10,000-host commit
+    (bench/fleet.py). A value with an unhashable part (a list) is encoded each time."""
+    try:
+        content: object = tuple(sorted((key, type(item), item) for key, item in value.items()))  # True is not 1
+        text = texts.get(content)
+    except TypeError:
+        return json.dumps(value, sort_keys=True)
+    if text is None:
+        text = texts[content] = json.dumps(value, sort_keys=True)
+    return text
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a host's row says of its report, the same for every host that shares it (and its deployment day)."""
+
+    report: dict[str, Any] | None  # held, so that its id names it while cached
+    worst: str | None  # the worst gating severity
+    earliest: str | None  # a prediction's first day, or the day a log first shows an observed failure
+    fails: bool  # any finding not suppressed
+    rules: str  # the rules of those findings
+    findings: list[tuple[object, ...]]  # its `findings` rows, without their scan id
+
+
+def _verdict(report: dict[str, Any] | None, verdicts: dict[int, Verdict]) -> Verdict:
+    """A report's Verdict, worked out once per report object of a batch: hosts judged alike share one
+    report, and working it out per host was a good part of a 10,000-host commit (bench/fleet.py, issue 24)."""
+    held = verdicts.get(id(report))
+    if held is not None and held.report is report:
+        return held
+    every = (report or {}).get("findings", [])
+    findings = [f for f in every if not f.get("suppressed")]
+    levels = {str(level) for f in every if (level := gating_severity(f)) is not None}
+    starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
+    rows: list[tuple[object, ...]] = [
+        (
+            f["rule"],
+            f["severity"],
+            f["starts"],
+            f["hresult"],
+            str(f["evidence"][0].get("path", "")) if f["evidence"] else None,
+            int(bool(f.get("suppressed"))),
+            f.get("id"),
+            f.get("caused_by"),
+        )
+        for f in every
+    ]
+    verdict = verdicts[id(report)] = Verdict(
+        report,
+        next((s for s in SEVERITY_ORDER if s in levels), None),
+        starts[0] if starts else None,
+        bool(findings),
+        ",".join(sorted({f["rule"] for f in findings})),
+        rows,
+    )
+    return verdict
 
 
 def _image_label(result: dict[str, Any]) -> str:
