@@ -84,16 +84,6 @@ def test_a_mutated_tree_is_written_back_as_well_formed_der() -> None:
     assert changed > 100
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="open: asn1crypto's reference cannot read a key-id signer")
-def test_a_signer_identified_by_its_key_id_reads_the_same_through_both_readers() -> None:
-    """Open difference found by fuzz_lean_tree: a SignerIdentifier [0] subjectKeyIdentifier (RFC 5652 5.3) is
-    read by the lean reader, while the asn1crypto reference fails on it (`catalog._find_cert` dumps the
-    untyped `sid`, which asn1crypto cannot parse outside the universal class) and calls the catalog
-    malformed. The program retags the plain sample catalog's sid as [0]. When the reference learns the
-    choice, this passes (strict xfail fails): move the program to fuzz/regressions/lean_tree/."""
-    harness("lean_tree").check(bytes([3, 7, 0x00, 0xDB, 0x0C]))
-
-
 def _pe_files() -> list[bytes]:
     from fuzz.sources import sample_files
 

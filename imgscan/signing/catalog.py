@@ -43,8 +43,8 @@ from imgscan.signing.pkcs7 import (
     AttributeMap,
     CertificateTrustList,
     ContentInfo,
-    IssuerSerial,
     SignedData,
+    SignerIdentifier,
     SignerInfo,
     SpcIndirectData,
 )
@@ -183,14 +183,13 @@ def _time(value: core.Any | None) -> datetime | None:
     return moment
 
 
-def _find_cert(sid: core.Any, certificates: tuple[Cert, ...]) -> Cert | None:
-    encoded = sid.dump()
-    if encoded[:1] == b"\x30":  # issuerAndSerialNumber
-        issuer_serial = IssuerSerial.load(encoded)
-        issuer, serial = issuer_serial["issuer"].dump(), issuer_serial["serial"].native
-        return next((c for c in certificates if c.serial == serial and c.issuer_der == issuer), None)
-    key_id = core.OctetString.load(b"\x04" + encoded[1:]).native  # [0] IMPLICIT subjectKeyIdentifier
-    return next((c for c in certificates if c.key_id == key_id), None)
+def _find_cert(sid: SignerIdentifier, certificates: tuple[Cert, ...]) -> Cert | None:
+    """The certificate a SignerIdentifier names: by issuer and serial number, or by subject key id."""
+    if sid.name == "subject_key_identifier":
+        key_id = sid.chosen.native
+        return next((c for c in certificates if c.key_id == key_id), None)
+    issuer, serial = sid.chosen["issuer"].dump(), sid.chosen["serial"].native
+    return next((c for c in certificates if c.serial == serial and c.issuer_der == issuer), None)
 
 
 def _verify(

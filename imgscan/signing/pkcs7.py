@@ -63,10 +63,19 @@ class IssuerSerial(core.Sequence):
     _fields = [("issuer", core.Any), ("serial", core.Integer)]
 
 
+class SignerIdentifier(core.Choice):
+    """RFC 5652 5.3: a typed choice, because asn1crypto cannot re-read an untyped context-class [0]."""
+
+    _alternatives = [
+        ("issuer_and_serial_number", IssuerSerial),
+        ("subject_key_identifier", core.OctetString, {"implicit": 0}),
+    ]
+
+
 class SignerInfo(core.Sequence):
     _fields = [
         ("version", core.Integer),
-        ("sid", core.Any),  # issuerAndSerialNumber, or [0] subjectKeyIdentifier
+        ("sid", SignerIdentifier),
         ("digest_algorithm", _Algorithm),
         ("signed_attrs", Attributes, {"implicit": 0, "optional": True}),
         ("signature_algorithm", core.Any),
