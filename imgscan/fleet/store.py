@@ -184,7 +184,7 @@ class Store:
         now = _now()
         texts: dict[object, str] = {}  # labels or facts content: its JSON, for this batch
         reports: dict[str, str] = {}  # digest: JSON of the reports this transaction inserts
-        verdicts: dict[int, Verdict] = {}  # id(report): what its rows say of it, for this batch (the results hold them)
+        verdicts: dict[int, ReportRows] = {}  # id(report): what its rows say of it, for this batch (the results hold them)
         rows = [
             self._row(run_id, result, version, options, origins[result["key"]], now, texts, reports, verdicts)
             for result in results
@@ -243,7 +243,7 @@ class Store:
         now: str,
         texts: dict[object, str],
         reports: dict[str, str],
-        verdicts: dict[int, Verdict],
+        verdicts: dict[int, ReportRows],
     ) -> tuple[tuple[object, ...], dict[str, Any]]:
         """One host's `scans` row and its summary fields; a report this store has not stored yet goes to `reports`."""
         report = result.get("report")
@@ -343,7 +343,7 @@ def _json_once(value: dict[str, Any], texts: dict[object, str]) -> str:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ReportRows:
     """What a host's row says of its report, the same for every host that shares it (and its deployment day)."""
 
     report: dict[str, Any] | None  # held, so that its id names it while cached
@@ -354,8 +354,8 @@ class Verdict:
     findings: list[tuple[object, ...]]  # its `findings` rows, without their scan id
 
 
-def _verdict(report: dict[str, Any] | None, verdicts: dict[int, Verdict]) -> Verdict:
-    """A report's Verdict, worked out once per report object of a batch: hosts judged alike share one
+def _verdict(report: dict[str, Any] | None, verdicts: dict[int, ReportRows]) -> ReportRows:
+    """A report's ReportRows, worked out once per report object of a batch: hosts judged alike share one
     report, and working it out per host was a good part of a 10,000-host commit (bench/fleet.py, issue 24)."""
     held = verdicts.get(id(report))
     if held is not None and held.report is report:
@@ -377,7 +377,7 @@ def _verdict(report: dict[str, Any] | None, verdicts: dict[int, Verdict]) -> Ver
         )
         for f in every
     ]
-    verdict = verdicts[id(report)] = Verdict(
+    verdict = verdicts[id(report)] = ReportRows(
         report,
         next((s for s in SEVERITY_ORDER if s in levels), None),
         starts[0] if starts else None,

@@ -24,8 +24,24 @@ from typing import Any
 
 from asn1crypto import algos, core
 
+from imgscan.signing import der_elements as der
 from imgscan.signing.catalog_record import Catalog, Timestamp
 from imgscan.signing.certs import HASHES, Cert, CertCache, verify_signature
+from imgscan.signing.der_elements import (
+    ANY,
+    BOOLEAN,
+    CONTEXT_0,
+    CONTEXT_1,
+    GENERALIZED_TIME,
+    INTEGER,
+    KEY_ID,
+    OCTET_STRING,
+    OID,
+    SEQUENCE,
+    SET,
+    UTC_TIME,
+    Element,
+)
 from imgscan.signing.members import NotPlainDer, indirect_digests, tlvs
 from imgscan.signing.pkcs7 import (
     MALFORMED,
@@ -40,32 +56,24 @@ from imgscan.signing.pkcs7 import (
     encoded_oid,
 )
 
-Element = tuple[int, int, int, int]  # (tag byte, first header byte, first content byte, end of content)
-Fields = list["Element | None"]
-
-BOOLEAN, INTEGER, OCTET_STRING, OID, SEQUENCE, SET = 0x01, 0x02, 0x04, 0x06, 0x30, 0x31
-UTC_TIME, GENERALIZED_TIME = 0x17, 0x18
-CONTEXT_0, CONTEXT_1, KEY_ID = 0xA0, 0xA1, 0x80
-ANY = -1  # a field of any tag
-
 
 class _Read:
     """The parts of one SignedData a signature's verdict needs, as ranges of the file's bytes."""
 
     def __init__(self, data: bytes, element: Element) -> None:
-        version, _, encap, certificates, _, signers = _fields(
+        version, _, encap, certificates, _, signers = der.fields(
             data, element, ((INTEGER, False), (SET, False), (SEQUENCE, False), (CONTEXT_0, True), (CONTEXT_1, True), (SET, False))
         )
         assert version and encap and signers
-        self.encap_type, content = _fields(data, encap, ((OID, False), (CONTEXT_0, True)))
-        self.content = _only(data, content) if content else None  # the encapsulated content itself
+        self.encap_type, content = der.fields(data, encap, ((OID, False), (CONTEXT_0, True)))
+        self.content = der.only(data, content) if content else None  # the encapsulated content itself
         # the Certificate choices; another (an attribute certificate, ...) is skipped, as the asn1crypto path
         # skips it once its `.dump()` has parsed it (which fails on some: then this reader declines)
-        every = [_dumped(data, e) for e in _elements(data, certificates)] if certificates else []
+        every = [der.dumped(data, e) for e in der.elements(data, certificates)] if certificates else []
         self.certificates = [e for e in every if e[0] == SEQUENCE]
         for other in (e for e in every if e[0] != SEQUENCE):
-            _dumped(data, other, always=True)
-        self.signers = _elements(data, signers)
+            der.dumped(data, other, always=True)
+        self.signers = der.elements(data, signers)
 
 
 def read(path: str, data: bytes, cache: CertCache, members: bool) -> Catalog | None:
@@ -78,11 +86,11 @@ def read(path: str, data: bytes, cache: CertCache, members: bool) -> Catalog | N
 
 
 def _catalog(path: str, data: bytes, cache: CertCache, members: bool) -> Catalog:
-    signed = _content_info(data, _first(data))
-    if signed.content is None or _oid(data, signed.encap_type) != encoded_oid(OID_CTL) or signed.content[0] != SEQUENCE:
+    signed = _content_info(data, der.first(data))
+    if signed.content is None or der.oid(data, signed.encap_type) != encoded_oid(OID_CTL) or signed.content[0] != SEQUENCE:
         raise NotPlainDer
     ctl = signed.content
-    _, usage, _, _, this_update, _, algorithm, subjects, _ = _fields(
+    _, usage, _, _, this_update, _, algorithm, subjects, _ = der.fields(
         data,
         ctl,
         (
@@ -150,7 +158,7 @@ class _Signer:
     def __init__(self, data: bytes, element: Element) -> None:
         if element[0] != SEQUENCE:
             raise NotPlainDer
-        version, self.sid, algorithm, signed, _, signature, unsigned = _fields(
+        version, self.sid, algorithm, signed, _, signature, unsigned = der.fields(
             data,
             element,
             (
@@ -164,15 +172,15 @@ class _Signer:
             ),
         )
         assert version and self.sid and algorithm and signature
-        _dumped(data, self.sid)  # the asn1crypto path finds the signer's certificate by the sid's dump
+        der.dumped(data, self.sid)  # the asn1crypto path finds the signer's certificate by the sid's dump
         self.data = data
-        oid, *parameters = _elements(data, algorithm)
+        oid, *parameters = der.elements(data, algorithm)
         if oid[0] != OID or len(parameters) > 1:
             raise NotPlainDer
         self.digest = _DIGESTS.get(data[oid[2] : oid[3]])
         if self.digest is None:
             raise NotPlainDer  # asn1crypto names it, or fails on it: its path says which
-        self.signed_range = _dumped(data, signed, Attributes) if signed else None
+        self.signed_range = der.dumped(data, signed, Attributes) if signed else None
         self.signed, _ = _attributes(data, signed)
         self.unsigned, self.unsigned_all = _attributes(data, unsigned)
         self.signature = data[signature[2] : signature[3]]
@@ -184,11 +192,11 @@ class _Signer:
         if sid[0] == KEY_ID:
             key_id = data[sid[2] : sid[3]]
             return next((c for c in certificates if c.key_id == key_id), None)
-        issuer, serial = _fields(data, sid, ((ANY, False), (INTEGER, False)))
+        issuer, serial = der.fields(data, sid, ((ANY, False), (INTEGER, False)))
         assert issuer and serial
         if issuer[0] != SEQUENCE or serial[2] == serial[3]:
             raise NotPlainDer  # asn1crypto's dump of an issuer outside the universal class fails
-        _dumped(data, issuer)
+        der.dumped(data, issuer)
         issuer_der = data[issuer[1] : issuer[3]]
         number = int.from_bytes(data[serial[2] : serial[3]], "big", signed=True)
         return next((c for c in certificates if c.serial == number and c.issuer_der == issuer_der), None)
@@ -212,7 +220,7 @@ class _Signer:
 def _timestamp(data: bytes, signer: _Signer, certificates: tuple[Cert, ...], cache: CertCache) -> Timestamp | None:
 
     if (countersignature := signer.unsigned.get(encoded_oid(OID_COUNTERSIGNATURE))) is not None:
-        counter = _Signer(data, _dumped(data, countersignature))
+        counter = _Signer(data, der.dumped(data, countersignature))
         tsa = counter.find(certificates)
         problem = (
             counter.verify(tsa, signer.signature, countersignature=True)
@@ -230,7 +238,7 @@ def _timestamp(data: bytes, signer: _Signer, certificates: tuple[Cert, ...], cac
 def _rfc3161(data: bytes, token: Element, signature: bytes, outer: tuple[Cert, ...], cache: CertCache) -> Timestamp:
     """`catalog._rfc3161` over these ranges."""
 
-    signed = _content_info(data, _dumped(data, token), any_type=True)
+    signed = _content_info(data, der.dumped(data, token), any_type=True)
     if signed.content is None or signed.content[0] != OCTET_STRING or not signed.signers:
         raise NotPlainDer
     certificates = _certificates(data, signed.certificates, cache) + outer
@@ -250,10 +258,10 @@ def _rfc3161(data: bytes, token: Element, signature: bytes, outer: tuple[Cert, .
 def _tst_info(tst: bytes) -> tuple[str, bytes, datetime | None]:
     """(imprint digest algorithm, imprint, genTime) of an RFC 3161 TSTInfo (RFC 3161 2.4.2), the first
     element of `tst` as asn1crypto's lenient load reads it."""
-    element = _first(tst)
+    element = der.first(tst)
     if element[0] != SEQUENCE:
         raise NotPlainDer
-    _, _, imprint, _, gen_time, *_ = _fields(
+    _, _, imprint, _, gen_time, *_ = der.fields(
         tst,
         element,
         (
@@ -270,9 +278,9 @@ def _tst_info(tst: bytes) -> tuple[str, bytes, datetime | None]:
         ),
     )
     assert imprint is not None
-    algorithm, hashed = _fields(tst, imprint, ((SEQUENCE, False), (OCTET_STRING, False)))
+    algorithm, hashed = der.fields(tst, imprint, ((SEQUENCE, False), (OCTET_STRING, False)))
     assert algorithm and hashed
-    oid, *parameters = _elements(tst, algorithm)
+    oid, *parameters = der.elements(tst, algorithm)
     digest = _DIGESTS.get(tst[oid[2] : oid[3]]) if oid[0] == OID and len(parameters) <= 1 else None
     if digest is None:
         raise NotPlainDer
@@ -286,7 +294,7 @@ def _nested(data: bytes, signer: _Signer, content: memoryview, cache: CertCache,
     for oid, values in signer.unsigned_all:
         if oid == encoded_oid(OID_NESTED_SIGNATURE):
             for value in values:
-                found.append(_signature(data, _content_info(data, _dumped(data, value)), content, cache, base, nested=False))
+                found.append(_signature(data, _content_info(data, der.dumped(data, value)), content, cache, base, nested=False))
     return tuple(found)
 
 
@@ -295,12 +303,12 @@ def _attributes(data: bytes, element: Element | None) -> tuple[dict[bytes, Eleme
     winning as in `pkcs7.AttributeMap`; and all of them in order (nested signatures read every one)."""
     by_oid: dict[bytes, Element | None] = {}
     every: list[tuple[bytes, list[Element]]] = []
-    for attribute in _elements(data, element) if element else []:
+    for attribute in der.elements(data, element) if element else []:
         if attribute[0] != SEQUENCE:
             raise NotPlainDer
-        oid, values = _fields(data, attribute, ((OID, False), (SET, False)))
+        oid, values = der.fields(data, attribute, ((OID, False), (SET, False)))
         assert oid and values
-        each = _elements(data, values)
+        each = der.elements(data, values)
         key = data[oid[2] : oid[3]]
         by_oid[key] = each[0] if each else None
         every.append((key, each))
@@ -312,11 +320,11 @@ def _content_info(data: bytes, element: Element, *, any_type: bool = False) -> _
     path reads an RFC 3161 token)."""
     if element[0] != SEQUENCE:
         raise NotPlainDer
-    kind, content = _fields(data, element, ((OID, False), (CONTEXT_0, False)))
+    kind, content = der.fields(data, element, ((OID, False), (CONTEXT_0, False)))
     assert kind and content
-    if not any_type and _oid(data, kind) != encoded_oid(OID_SIGNED_DATA):
+    if not any_type and der.oid(data, kind) != encoded_oid(OID_SIGNED_DATA):
         raise NotPlainDer
-    signed = _only(data, content)
+    signed = der.only(data, content)
     if signed[0] != SEQUENCE:
         raise NotPlainDer
     return _Read(data, signed)
@@ -330,77 +338,9 @@ def _time(data: bytes, element: Element | None) -> datetime | None:
     """`catalog._time` of the element's bytes."""
     if element is None:
         return None
-    encoded = data[_dumped(data, element)[1] : element[3]]
+    encoded = data[der.dumped(data, element)[1] : element[3]]
     moment: datetime = (core.UTCTime if encoded[:1] == b"\x17" else core.GeneralizedTime).load(encoded).native
     return moment
-
-
-def _dumped(data: bytes, element: Element, spec: type[core.Asn1Value] = core.Any, *, always: bool = False) -> Element:
-    """`element`, which the asn1crypto path reads through `.dump()` as a `spec`. That parses it, which fails
-    on some elements, and takes a length whose last byte is 0x80 for BER's indefinite length
-    (`header[-1:] == b"\\x80"`), re-encoding the value in DER then (re-sorting a SET OF). NotPlainDer when
-    the dump (made when `always`, or when the length ends in 0x80) fails or gives other bytes."""
-    if always or (element[2] - element[1] > 2 and data[element[2] - 1] == 0x80):
-        original = bytes([SET if spec is Attributes else data[element[1]]]) + data[element[1] + 1 : element[3]]
-        try:
-            same = spec.load(original).dump() == original
-        except MALFORMED:
-            same = False
-        if not same:
-            raise NotPlainDer
-    return element
-
-
-def _first(data: bytes) -> Element:
-    """The first element of `data`; what follows it is ignored, as asn1crypto's lenient load does."""
-    tag, first, last = next(tlvs(data, 0, len(data)), (0, 0, 0))
-    if not last:
-        raise NotPlainDer
-    return (tag, 0, first, last)
-
-
-def _elements(data: bytes, element: Element | tuple[int, int, int, int]) -> list[Element]:
-    """The elements inside `element`'s contents: (tag, header, contents, end), the header of each
-    starting where the one before it ends (the walker leaves no gap)."""
-    found: list[Element] = []
-    previous = element[2]
-    for tag, first, last in tlvs(data, element[2], element[3]):
-        found.append((tag, previous, first, last))
-        previous = last
-    return found
-
-
-def _only(data: bytes, element: Element) -> Element:
-    """The one element inside `element` (an EXPLICIT tag's)."""
-    inside = _elements(data, element)
-    if len(inside) != 1:
-        raise NotPlainDer
-    return inside[0]
-
-
-def _fields(data: bytes, element: Element, shape: tuple[tuple[int | tuple[int, ...], bool], ...]) -> Fields:
-    """The elements inside `element` matched in order to `shape`: (tag or tags, optional) per field, an
-    absent optional field None. Raises NotPlainDer when they do not match exactly, none left over."""
-    inside = _elements(data, element)
-    found: Fields = []
-    index = 0
-    for tags, optional in shape:
-        tag = inside[index][0] if index < len(inside) else None
-        if tag is not None and (tags == ANY or tag == tags or (isinstance(tags, tuple) and tag in tags)):
-            found.append(inside[index])
-            index += 1
-        elif optional:
-            found.append(None)
-        else:
-            raise NotPlainDer
-    if index != len(inside):
-        raise NotPlainDer
-    return found
-
-
-def _oid(data: bytes, element: Element | None) -> bytes:
-    assert element is not None
-    return data[element[2] : element[3]]
 
 
 # the digest algorithms this reader takes, by encoded OID, named as asn1crypto names them
