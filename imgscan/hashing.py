@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 import struct
+import threading
 from pathlib import Path
 
 from tqdm import tqdm
@@ -16,12 +17,54 @@ CHUNK = 4 * 1024 * 1024
 
 
 def file_sha256(path: Path) -> str:
+    found = _file_digest(path, None)
+    assert found is not None  # only a stop makes none
+    return found
+
+
+def _file_digest(path: Path, stop: threading.Event | None) -> str | None:
+    """The file's SHA-256, or None when `stop` was set before the last byte."""
     digest = hashlib.sha256()
     with path.open("rb") as fh, byte_bar(f"sha256 {path.name}", path.stat().st_size) as bar:
         while chunk := fh.read(CHUNK):
+            if stop is not None and stop.is_set():
+                return None
             digest.update(chunk)
             bar.update(len(chunk))
     return digest.hexdigest()
+
+
+class PendingDigest:
+    """A file's SHA-256 worked out on a thread while the scan reads the image. Hashing reads every byte,
+    about the whole read floor, while a scan reads a small part of the image: on a second core it costs
+    no wall time (hashlib and file reads release the GIL). `result()` waits for it and raises what the
+    hashing raised; `cancel()` stops it when the scan ends without it (an error, Ctrl-C)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stop = threading.Event()
+        self._value: str | None = None
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name=f"sha256 {path.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = _file_digest(self._path, self._stop)
+        except Exception as exc:  # handed to whoever asks for the result, in its thread
+            self._error = exc
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._value is None:
+            raise RuntimeError(f"the SHA-256 of {self._path} was cancelled")
+        return self._value
+
+    def cancel(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def tree_sha256(root: Path) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from imgscan.errors import UnreadableImage
-from imgscan.hashing import file_sha256, tree_sha256
+from imgscan.hashing import PendingDigest, file_sha256, tree_sha256
 from imgscan.image.partitions import Partition
 from imgscan.image.sniff import LOADED, READABLE, compressed, read_header, too_short
 from imgscan.image.volume import WindowsVolume, directory_volume, holds_windows
@@ -33,11 +33,21 @@ from imgscan.interrupt import deferred, doing
 @dataclass(frozen=True)
 class ImageIdentity:
     """What the report says about an input: its path as given, its content hash (a tree digest for a
-    directory) and its container format."""
+    directory) and its container format. A disk file's hash may still be under way (`PendingDigest`)
+    while the scan reads it; `sha256` waits for it."""
 
     path: str
-    sha256: str
+    digest: str | PendingDigest
     format: str
+
+    @property
+    def sha256(self) -> str:
+        return self.digest if isinstance(self.digest, str) else self.digest.result()
+
+    def cancel(self) -> None:
+        """Stop a hash still under way: the scan ended without needing it."""
+        if isinstance(self.digest, PendingDigest):
+            self.digest.cancel()
 
 
 @dataclass
@@ -74,10 +84,13 @@ def open_image(path: Path, selection: Selection | None = None, wanted: tuple[str
     elif container == "wim":
         with _open_wim(path, selection or Selection(), wanted) as opened:
             yield opened
-    elif container in LOADED:
-        yield _open_loaded(path, container)
     else:
-        yield _open_disk(path, container)
+        opened = _open_loaded(path, container) if container in LOADED else _open_disk(path, container)
+        try:
+            yield opened
+        finally:
+            for identity in (opened.info, *opened.parents):
+                identity.cancel()
 
 
 def _identify(path: Path) -> str:
@@ -107,20 +120,24 @@ def _identify(path: Path) -> str:
 def _open_disk(path: Path, fmt: str) -> OpenedImage:
     from imgscan.image.disk import NoWindowsVolume, open_disk  # dissect.target: loaded only for disk images
 
+    digest = PendingDigest(path)  # hashed while the scan reads (the report waits for it)
     with doing("reading the partitions"):
         try:
             volume, parents, partitions = open_disk(path, fmt)
         except NoWindowsVolume:
+            digest.cancel()
             if fmt not in ("vhdx", "vhd-fixed", "vhd-dynamic"):
                 raise
-            return _open_loaded(path, "kape")  # KAPE's container: a disk of collected files, no Windows volume
-    with doing("computing the SHA-256"):
-        return OpenedImage(
-            volume=volume,
-            info=ImageIdentity(str(path), file_sha256(path), fmt),
-            parents=[ImageIdentity(str(p), file_sha256(p), read_header(p).format) for p in parents],
-            partitions=partitions,
-        )
+            return _open_loaded(path, "kape")
+        except BaseException:
+            digest.cancel()
+            raise  # KAPE's container: a disk of collected files, no Windows volume
+    return OpenedImage(
+        volume=volume,
+        info=ImageIdentity(str(path), digest, fmt),
+        parents=[ImageIdentity(str(p), PendingDigest(p), read_header(p).format) for p in parents],
+        partitions=partitions,
+    )
 
 
 def _open_loaded(path: Path, fmt: str) -> OpenedImage:
@@ -130,14 +147,13 @@ def _open_loaded(path: Path, fmt: str) -> OpenedImage:
 
     with doing(f"reading the {fmt.upper()} through dissect.target's loader"):
         loaded = open_loaded(path, fmt)
-    with doing("computing the SHA-256"):
-        return OpenedImage(
-            volume=loaded.volume,
-            info=ImageIdentity(str(path), file_sha256(path), "kape-vhdx" if fmt == "kape" else fmt),
-            parents=[ImageIdentity(str(p), file_sha256(p), read_header(p).format) for p in loaded.disks],
-            partitions=loaded.partitions,
-            details={"loader": loaded.loader},
-        )
+    return OpenedImage(
+        volume=loaded.volume,
+        info=ImageIdentity(str(path), PendingDigest(path), "kape-vhdx" if fmt == "kape" else fmt),
+        parents=[ImageIdentity(str(p), PendingDigest(p), read_header(p).format) for p in loaded.disks],
+        partitions=loaded.partitions,
+        details={"loader": loaded.loader},
+    )
 
 
 def open_target(target: Any) -> OpenedImage:

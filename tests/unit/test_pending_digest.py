@@ -1,0 +1,48 @@
+"""The image's SHA-256 is worked out beside the scan (imgscan.hashing.PendingDigest): the report must
+still carry exactly the file's hash, a hashing error must reach whoever asks for it, and a scan that ends
+early must not leave a thread reading the evidence."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from imgscan.hashing import CHUNK, PendingDigest
+from imgscan.image import ImageIdentity
+
+
+def test_the_pending_digest_is_the_files_sha256(tmp_path: Path) -> None:
+    data = os.urandom(CHUNK * 2 + 12345)  # more than one chunk, and a partial last one
+    image = tmp_path / "disk.raw"
+    image.write_bytes(data)
+    identity = ImageIdentity(str(image), PendingDigest(image), "raw")
+    assert identity.sha256 == hashlib.sha256(data).hexdigest()
+    assert identity.sha256 == hashlib.sha256(data).hexdigest()  # asked twice, the same answer
+
+
+def test_a_hashing_error_is_raised_to_whoever_asks(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.vhdx"
+    pending = PendingDigest(missing)
+    with pytest.raises(FileNotFoundError):
+        pending.result()
+
+
+def test_cancel_stops_the_thread_before_the_last_byte(tmp_path: Path) -> None:
+    image = tmp_path / "big.raw"
+    with image.open("wb") as fh:
+        fh.truncate(CHUNK * 256)  # 1 GiB sparse: far longer to hash than to cancel
+    pending = PendingDigest(image)
+    pending.cancel()
+    assert not any(t.name == "sha256 big.raw" for t in threading.enumerate())
+    with pytest.raises(RuntimeError, match="cancelled"):
+        pending.result()
+
+
+def test_a_known_digest_is_given_as_is() -> None:
+    identity = ImageIdentity("memory:x", "ab" * 32, "memory")
+    identity.cancel()  # nothing under way: a no-op
+    assert identity.sha256 == "ab" * 32
