@@ -83,6 +83,27 @@ def test_hosts_on_one_image_are_read_once_and_judged_each(golden, tmp_path, monk
     assert skipped["winre_partition"] and "WIM has no partitions" in skipped["winre_partition"]
 
 
+def test_hosts_deployed_by_the_as_of_day_share_one_judgement(golden, tmp_path, monkeypatch):
+    judged = []
+    real_judge = work.judge_host
+    monkeypatch.setattr(work, "judge_host", lambda o, h, *a: judged.append(h.name) or real_judge(o, h, *a))
+    rows = (
+        "path,host,target_firmware,network,recovery_free_mb,deployed\n"
+        "{image},PC-A,2011-only,offline,100,\n"
+        "{image},PC-JAN,2011-only,offline,100,2025-01-01\n"
+        "{image},PC-DAY,2011-only,offline,100,2025-06-01\n"  # deployed on the as-of day itself
+        "{image},PC-LATE,2011-only,offline,100,2026-03-01\n"  # judged on the day it comes up
+        "{image},PC-ONLINE,2011-only,online,100,2025-01-01\n"
+    )
+    results = {r["host"]: r for r in scan_image(read(manifest(tmp_path, golden, rows)), FleetOptions(AS_OF, 365))}
+    assert judged == ["PC-A", "PC-LATE", "PC-ONLINE"]
+    assert results["PC-JAN"]["report"] is results["PC-A"]["report"] is results["PC-DAY"]["report"]
+    assert results["PC-LATE"]["report"]["as_of"] == "2026-03-01" and results["PC-A"]["report"]["as_of"] == AS_OF
+    assert by_rule(results["PC-ONLINE"]["report"])[OFFLINE_REVOCATION] == "info"
+    # each row keeps its own facts: the store takes its first failing day from its deployment
+    assert [results[h]["facts"]["deployed"] for h in ("PC-A", "PC-JAN", "PC-DAY")] == [None, "2025-01-01", "2025-06-01"]
+
+
 def test_manifest_hosts_get_rows_verdicts_and_first_days(golden, tmp_path, fleet_db):
     rows = (
         "path,host,target_firmware,network,recovery_free_mb,site,deployed\n"

@@ -1,12 +1,13 @@
 """A fleet host: a name, the image it was built from, and its own facts (issue 24).
 
-Hosts built from one image share its reading (`image`); hosts whose `settings` are equal on that image
-also share one judgement. `key` names the host in a run: two rows never share it.
+Hosts built from one image share its reading (`image`); hosts whose `judgement` is equal on that image
+also share one report. `key` names the host in a run: two rows never share it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from imgscan.hosts import DEFAULT_FACTS, HostFacts
 from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase
@@ -38,9 +39,17 @@ class FleetHost:
 
     def settings(self) -> str:
         """What this host's verdict depends on beyond the run's options: --resume judges a host again when it
-        changes. Hosts with equal settings on one image share one judgement."""
+        changes."""
         text = f"{self.target_firmware.setting()}:{self.target_dbx.sha256 if self.target_dbx else ''}"
         if self.facts.verdict_key() != DEFAULT_FACTS.verdict_key():
             network, deployed, free = self.facts.verdict_key()
             text += f";network={network};deployed={deployed};recovery_free={'' if free is None else free}"
         return text
+
+    def judgement(self, as_of: date) -> tuple[str, str, str, int | None, date]:
+        """What this host's report depends on in a run judged as of `as_of`: hosts with equal judgements on
+        one image share one report. The deployment day acts only through the day a host is judged on, so
+        every host deployed by the as-of day shares one (its own first failing day is its row's)."""
+        dbx = self.target_dbx.sha256 if self.target_dbx else ""
+        facts = self.facts
+        return (self.target_firmware.setting(), dbx, facts.network, facts.recovery_free_bytes, facts.judged_on(as_of))

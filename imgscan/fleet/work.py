@@ -2,13 +2,13 @@
 
 `scan_image` opens (and hashes) the image once for all its hosts, reads the kinds its checks need once
 (`imgscan.scan.read`: hives, packages, catalogs with their verdicts, logs), and judges that read once per
-distinct host context (`imgscan.scan.judge`): hosts whose settings are equal (firmware, dbx, network,
-deployment day, recovery space) share one judgement, so 10,000 hosts on one image with three kinds of
-firmware cost one read and three judgements. With `--updates`, the run's update packages (read once by the
-run, `FleetOptions.updates`) are judged on the image's preflight facts, built once from the same read, on
-each host's own day (its deployment day where later than the as-of): hosts judged on one day share them.
-It never raises: an image that cannot be opened or read is
-an error row for each of its hosts. `judge_host` is the one place that turns one host's facts into its
+distinct host context (`imgscan.scan.judge`): hosts with equal `FleetHost.judgement` (firmware, dbx,
+network, recovery space, and the day judged on: every host deployed by the as-of day shares it) share
+one, so 10,000 hosts on one image with three kinds of firmware cost one read and three judgements. With
+`--updates`, the run's update packages (read once by the run, `FleetOptions.updates`) are judged on the
+image's preflight facts, built once from the same read, on each host's own day (its deployment day where
+later than the as-of): hosts judged on one day share them. It never raises: an image that cannot be opened
+or read is an error row for each of its hosts. `judge_host` is the one place that turns one host's facts into its
 scan context and its report.
 """
 
@@ -132,16 +132,17 @@ def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | No
             if cache:
                 results[0]["verdict_cache"] = {"reused": cache.hits, "judged": cache.misses}
             facts = image_facts(loaded) if options.updates else None
-            judged: dict[str, Report] = {}
+            judged: dict[tuple[object, ...], Report] = {}  # by FleetHost.judgement: hosts judged alike share one
             updates: dict[date, list[dict[str, Any]]] = {}  # each update's verdicts by the day a host is judged on
+            as_of = date.fromisoformat(options.as_of)
             for host, result in zip(hosts, results, strict=True):
-                settings = host.settings()
+                judgement = host.judgement(as_of)
                 try:
-                    if settings not in judged:
-                        judged[settings] = judge_host(loaded, host, options, checks)
-                    result["report"] = judged[settings]
+                    if judgement not in judged:
+                        judged[judgement] = judge_host(loaded, host, options, checks)
+                    result["report"] = judged[judgement]
                     if facts is not None:
-                        day = host.facts.judged_on(date.fromisoformat(options.as_of))
+                        day = host.facts.judged_on(as_of)
                         if day not in updates:
                             updates[day] = judge_updates(options.updates, facts, day, options.horizon_days)
                         result["updates"] = updates[day]
