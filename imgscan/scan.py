@@ -21,6 +21,7 @@ from imgscan import __version__
 from imgscan.artefacts import Artefacts, LoadSettings, host
 from imgscan.artefacts.lacking import COLLECTIONS, EVERY_WINDOWS_HAS
 from imgscan.check import CheckContext, Finding, InventoryItem, Severity, assign_identities
+from imgscan.collector import young_collections_only
 from imgscan.context import ScanContext
 from imgscan.correlate import correlate, ordered, settle_gates, shown
 from imgscan.gate import hidden_note, summary
@@ -75,7 +76,11 @@ class Loaded:
 def scan(path: Path, context: ScanContext, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
     """Open the image read-only and scan its Windows volume."""
     options = options or Options()
-    with doing("scanning", subject=str(path)), open_image(path, options.selection, checks.kinds.paths()) as opened:
+    with (
+        young_collections_only(),
+        doing("scanning", subject=str(path)),
+        open_image(path, options.selection, checks.kinds.paths()) as opened,
+    ):
         return scan_volume(opened, context, checks, options)
 
 

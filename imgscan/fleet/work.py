@@ -110,6 +110,7 @@ def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | No
     {"key", "path", "host", "labels", "settings", "facts", "report" | "error", "verdict_cache", "updates"}.
     `cache_db`: the fleet database whose verdict cache the read shares with other images; the read's
     catalog verdicts (reused, judged) are counted on the first host's row, the only read of the image."""
+    from imgscan.collector import young_collections_only
     from imgscan.fleet.database import open_database
     from imgscan.image import Selection, open_image
     from imgscan.interrupt import doing
@@ -127,7 +128,11 @@ def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | No
             cache = VerdictCache(db)
         checks = load_checks([Path(p) for p in options.plugins])
         selection = Selection(first.index, first.image_name)
-        with doing("scanning", subject=first.path), open_image(Path(first.path), selection, checks.kinds.paths()) as opened:
+        with (
+            young_collections_only(),
+            doing("scanning", subject=first.path),
+            open_image(Path(first.path), selection, checks.kinds.paths()) as opened,
+        ):
             loaded = read(opened, checks, LoadSettings(verdict_cache=cache))
             if cache:
                 results[0]["verdict_cache"] = {"reused": cache.hits, "judged": cache.misses}

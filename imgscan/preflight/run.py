@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import cast
 
 from imgscan import __version__
+from imgscan.collector import young_collections_only
 from imgscan.interrupt import doing
 from imgscan.preflight.cabinet import UpdateUnreadable
 from imgscan.preflight.facts import ImageFacts
@@ -79,7 +80,11 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
     registry = builtin_registry()
     reads = registry.closure((MACHINE_HIVES, PACKAGES, CATALOGS, PENDING))  # what ImageFacts is built from
     wanted = tuple(dict.fromkeys(p for kind in reads for p in kind.paths))
-    with doing("judging the updates", subject=str(image)), open_image(image, None, wanted) as opened:
+    with (
+        young_collections_only(),
+        doing("judging the updates", subject=str(image)),
+        open_image(image, None, wanted) as opened,
+    ):
         art = Artefacts(opened, registry)
         facts = from_artefacts(art)
         image_host = host(art)
