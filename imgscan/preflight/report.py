@@ -14,30 +14,25 @@ import json
 import sys
 from typing import Any, Literal
 
-from pydantic import ConfigDict, with_config
 from typing_extensions import NotRequired, TypedDict
 
-from imgscan.report import ErrorEntry, Host, json_schema
+from imgscan.report import ErrorEntry, Host, closed, json_schema
 
 Status = Literal["installs", "will-not-install", "not-applicable", "installed", "superseded", "unknown"]
-CLOSED = ConfigDict(extra="forbid")
 
 
-@with_config(CLOSED)
 class PreflightImage(TypedDict):
     path: str
     sha256: str
     format: str
 
 
-@with_config(CLOSED)
 class ServiceJson(TypedDict):
     name: str  # wuauserv, TrustedInstaller
     start_type: str  # boot, system, automatic, manual, disabled, not configured
     path: str  # its SYSTEM key
 
 
-@with_config(CLOSED)
 class PreflightFacts(TypedDict):
     """The image's facts every verdict rests on; null where the image cannot say (never a guess)."""
 
@@ -58,7 +53,6 @@ class PreflightFacts(TypedDict):
     eku_mitigation: str | None
 
 
-@with_config(CLOSED)
 class ReasonJson(TypedDict):
     code: str  # the rule id: imgscan.preflight.rules.TITLES
     title: str
@@ -70,7 +64,6 @@ class ReasonJson(TypedDict):
     references: list[str]
 
 
-@with_config(CLOSED)
 class UpdateJson(TypedDict):
     file: str  # as given
     sha256: str
@@ -90,14 +83,12 @@ class UpdateJson(TypedDict):
     notes: list[str]  # what the verdict could not take into account
 
 
-@with_config(CLOSED)
 class InstallStep(TypedDict):
     file: str
     kb: str | None
     after: list[str]  # the files before it that it needs
 
 
-@with_config(CLOSED)
 class BlockedUpdate(TypedDict):
     file: str
     kb: str | None
@@ -106,13 +97,11 @@ class BlockedUpdate(TypedDict):
     reasons: list[str]  # reason codes
 
 
-@with_config(CLOSED)
 class PreflightOrder(TypedDict):
     install: list[InstallStep]
     cannot_install: list[BlockedUpdate]
 
 
-@with_config(CLOSED)
 class PreflightReport(TypedDict):
     imgscan: str
     image: PreflightImage
@@ -128,8 +117,11 @@ class PreflightReport(TypedDict):
 
 
 def schema() -> dict[str, Any]:
-    """The JSON Schema of `PreflightReport`."""
-    return json_schema(PreflightReport, "imgscan preflight report")
+    """The JSON Schema of `PreflightReport`: every object that declares its fields admits no others (pydantic
+    is needed only here, to regenerate the file: the types themselves import nothing of it)."""
+    generated = json_schema(PreflightReport, "imgscan preflight report")
+    closed(generated)
+    return generated
 
 
 if __name__ == "__main__":
