@@ -129,7 +129,8 @@ def update_files(spec: UpdateSpec, pki: TestPki) -> dict[str, bytes]:
 
 
 def _gcab(cabinet: Path, folder: Path, names: list[str]) -> None:
-    subprocess.run(["gcab", "-c", "-z", "-n", str(cabinet), *names], cwd=folder, check=True, capture_output=True)
+    # gcab runs in `folder`, so the cabinet's path must not be relative to where the builder was started
+    subprocess.run(["gcab", "-c", "-z", "-n", str(cabinet.resolve()), *names], cwd=folder, check=True, capture_output=True)
 
 
 def build_update(spec: UpdateSpec, pki: TestPki, out: Path) -> Path:
@@ -163,12 +164,14 @@ def build_samples(pki: TestPki, out: Path, names: tuple[str, ...] = tuple(SAMPLE
 
 
 def main() -> None:
-    from sample_images.build import build
+    from sample_images.build import build, missing_tools
     from sample_images.scenario import load
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
+    if missing := missing_tools():
+        parser.error(f"missing tools: {', '.join(missing)} (run scripts/setup.sh --test)")
     pki = make_pki()
     scenario = load("preflight")
     scenario.pki = pki  # the image trusts the root the sample updates are signed under

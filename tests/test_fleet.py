@@ -197,3 +197,17 @@ def test_chart_counts_every_failing_host_even_without_a_dated_finding(tmp_path, 
     assert "1 of 2 host(s)" in page
     table = run_imgscan("fleet", "--db", db, "--report")
     assert "VERDICT" in table.stdout and "2 host(s): 1 fail, 1 pass, 0 unreadable" in table.stdout
+
+
+@pytest.mark.parametrize("content", ["empty", "no-windows"])
+def test_a_folder_with_no_image_is_a_one_line_error_and_no_database(tmp_path, content):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    if content == "no-windows":
+        (folder / "docs").mkdir()
+        (folder / "docs" / "readme.txt").write_text("not an image\n")
+    db = tmp_path / "fleet.sqlite"
+    run = run_imgscan("fleet", folder, "--as-of", "2013-07-05", "--db", db)
+    assert run.code == 2, run.stdout  # a gate pointed at the wrong folder must not pass on zero hosts
+    assert run.stderr.strip().count("\n") == 0 and "holds no disk image, WIM or extracted Windows volume" in run.stderr
+    assert "Traceback" not in run.stderr and not db.exists()

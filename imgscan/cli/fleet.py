@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from imgscan.cli.options import Subcommands
+    from imgscan.fleet.host import FleetHost
     from imgscan.fleet.store import Store
 
 
@@ -66,15 +67,17 @@ def run(args: argparse.Namespace) -> int:
     from imgscan.fleet import summary as fleet_summary
     from imgscan.fleet.store import Store
 
+    if not args.report and not args.inputs:
+        print("imgscan: error: give images, directories, globs or a host list (or --report)", file=sys.stderr)
+        return EXIT_ERROR
+    # the inputs are checked before the store is opened: a refused host list leaves no empty database behind
+    inputs = None if args.report else _inputs(args)
     store = Store(args.db)
     try:
-        if args.report:
+        if inputs is None:
             run_id = args.run
-        elif not args.inputs:
-            print("imgscan: error: give images, directories, globs or a host list (or --report)", file=sys.stderr)
-            return EXIT_ERROR
         else:
-            run_id = _scan(args, store)
+            run_id = _scan(args, store, *inputs)
         shown = store.run(run_id)
         if shown is None:
             raise ImgscanError(store.name, f"no run {run_id}" if run_id else "no run yet", "scan images into it first")
@@ -96,18 +99,23 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_ERROR if any(r["scan"] == "unreadable" for r in summary) else EXIT_CLEAN
 
 
-def _scan(args: argparse.Namespace, store: Store) -> int:
-    """Judge the hosts the inputs name into a new run, or into the run --resume continues; its id."""
-    from imgscan.fleet.feedback import Feedback
+def _inputs(args: argparse.Namespace) -> tuple[list[FleetHost], tuple[Any, ...]]:
+    """The hosts the inputs name and the updates given to judge on them (ImgscanError when they cannot be)."""
     from imgscan.fleet.inputs import collect, every_image
-    from imgscan.fleet.run import by_image, plan, run_dask, run_local
-    from imgscan.fleet.work import FleetOptions
 
     hosts = collect(args.inputs, args.index, args.image_name)
     if args.all_images:
         hosts = every_image(hosts)
+    return hosts, _read_updates(args.updates, args.quiet)
+
+
+def _scan(args: argparse.Namespace, store: Store, hosts: list[FleetHost], updates: tuple[Any, ...]) -> int:
+    """Judge `hosts` into a new run, or into the run --resume continues; its id."""
+    from imgscan.fleet.feedback import Feedback
+    from imgscan.fleet.run import by_image, plan, run_dask, run_local
+    from imgscan.fleet.work import FleetOptions
+
     plugins = tuple(str(p) for p in args.plugins)
-    updates = _read_updates(args.updates, args.quiet)
     resumed = store.run(args.run) if args.resume else None
     if args.resume and args.run and resumed is None:
         raise ImgscanError(store.name, f"no run {args.run} to resume")

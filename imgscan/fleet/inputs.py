@@ -71,6 +71,12 @@ def collect(inputs: list[str], index: int | None = None, image_name: str | None 
                 hosts = manifest.read(path)
             elif path.is_dir() and not _is_windows_tree(path):
                 hosts = [FleetHost(str(p.resolve()), index=index, image_name=image_name) for p in _search(path)]
+                if not hosts:  # a gate pointed at the wrong folder must not pass on zero hosts
+                    raise ImgscanError(
+                        str(path),
+                        "holds no disk image, WIM or extracted Windows volume",
+                        "point at the folder of the images, or name the images or a host list",
+                    )
             elif path.exists():
                 hosts = [FleetHost(str(path.resolve()), index=index, image_name=image_name)]
             else:
