@@ -161,7 +161,12 @@ def test_the_report_name_says_the_format(images, tmp_path):
 
 
 def test_a_name_that_says_nothing_or_the_wrong_format_is_refused(tmp_path):
-    usage_error(run_imgscan("scan", MISSING, "-o", tmp_path / "report"), "its name does not say the format", "add -f FORMAT")
+    said = usage_error(
+        run_imgscan("scan", MISSING, "-o", tmp_path / "report"), "its name does not say the format", "add -f FORMAT"
+    )
+    assert ".sarif" in said and ".jsonl" not in said and ".rec" not in said  # only the names scan writes
+    usage_error(run_imgscan("timeline", MISSING, "-o", tmp_path / "t"), ".jsonl", ".rec")
+    usage_error(run_imgscan("scan", MISSING, "--fix-script", tmp_path / "fixes.txt"), "neither .reg", ".ps1")
     wrong = run_imgscan("scan", MISSING, "-f", "sarif", "-o", tmp_path / "r.json")
     usage_error(wrong, "the name says json, its --format says sarif")
     usage_error(run_imgscan("scan", MISSING, "-f", "table", "-o", tmp_path / "r.json"), "the name says json")

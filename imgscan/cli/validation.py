@@ -41,6 +41,9 @@ def check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) ->
                 raise ValueError(f"{target} is an input of this command: imgscan never writes over its input")
             if not is_stream(target) and any(_same(target, other) for other in written[:index]):
                 raise ValueError(f"{target} is given twice: each report needs a file of its own")
+        script = getattr(args, "fix_script", None)
+        if isinstance(script, Path) and not is_stream(script) and script.suffix.lower() not in (".reg", ".ps1"):
+            raise ValueError(f"--fix-script {script}: its name says neither .reg (a registry file) nor .ps1 (PowerShell)")
         if args.command == "fleet" and args.report and isinstance(args.db, Path) and not args.db.is_file():
             raise ValueError(f"--db {args.db}: no such fleet database (scan images into it first)")
         formats = _formats(given, targets, choices, args.command)
@@ -68,7 +71,7 @@ def _named_format(target: Path, choices: tuple[str, ...], name: str) -> str:
     if named is None:
         if is_stream(target):  # /dev/null, a pipe: no name to go by
             return "table"
-        known = ", ".join(sorted(EXTENSIONS))
+        known = ", ".join(sorted(ext for ext, fmt in EXTENSIONS.items() if fmt in choices))  # only what it writes
         raise ValueError(f"-o {target}: its name does not say the format ({known}); add -f FORMAT")
     if named not in choices:
         raise ValueError(f"-o {target}: imgscan {name} does not write {named} (it writes {', '.join(choices)})")
