@@ -158,7 +158,7 @@ def test_yaml_host_list_with_many_facts(golden, tmp_path):
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        ("path,host,sitee\n{image},PC-A,BER\n", "hosts.csv line 2: unknown column 'sitee'"),
+        ("path,host,sitee\n{image},PC-A,BER\n", "hosts.csv line 1: unknown column 'sitee'"),
         (
             "path,host\n{image},PC-A\n{image},PC-B\n{image},PC-A\n",
             "hosts.csv line 4: host PC-A is listed twice (first on line 2)",
@@ -173,6 +173,7 @@ def test_manifest_mistakes_are_one_line_errors_naming_the_line(golden, tmp_path,
     run = run_imgscan("fleet", manifest(tmp_path, golden, rows), "--db", tmp_path / "bad.sqlite")
     assert run.code == 2 and "Traceback" not in run.stderr
     assert run.stderr.count("\n") == 1 and message in run.stderr, run.stderr
+    assert not (tmp_path / "bad.sqlite").exists()  # a refused host list leaves no empty database
 
 
 def test_yaml_mistake_names_its_line(golden, tmp_path):

@@ -78,6 +78,9 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         reader = csv.DictReader(fh)
         if not reader.fieldnames or "path" not in reader.fieldnames:
             raise ImgscanError(str(path), "a host list needs a header row with a 'path' column (and optionally 'host')")
+        unknown = sorted(name for name in reader.fieldnames if name not in COLUMNS)
+        if unknown:  # the header's own line, and also when no row fills the column
+            raise ImgscanError(f"{path} line 1", f"unknown column {unknown[0]!r}", f"known: {', '.join(COLUMNS)}")
         for row in reader:
             extra = row.pop(None, None)  # DictReader files surplus cells under None
             if extra:
