@@ -202,6 +202,17 @@ def test_no_readable_update_is_exit_2(preflight_lab, tmp_path):
     assert run.stderr.splitlines()[-1] == "imgscan: error: no update could be read (see the errors above)"
 
 
+def test_a_missing_update_is_a_usage_error_before_the_image_is_read(preflight_lab, tmp_path):
+    missing = tmp_path / "KB0000000.msu"
+    for command in (
+        ("preflight", preflight_lab["image"], preflight_lab["ssu"], missing),
+        ("fleet", preflight_lab["image"], "--updates", missing, "--db", tmp_path / "f.sqlite"),
+    ):
+        run = run_imgscan(*command)
+        assert run.code == 2 and run.stdout == "" and len(run.stderr.splitlines()) == 1, run
+        assert f"{missing}: no such file or folder" in run.stderr and not (tmp_path / "f.sqlite").exists()
+
+
 def test_reading_updates_leaves_no_temporary_folder(preflight_lab, tmp_path):
     temp = tmp_path / "temp"
     temp.mkdir()

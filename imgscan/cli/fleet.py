@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from imgscan import __version__, interrupt
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
-from imgscan.cli.options import Groups, add_command, add_output, database_location, job_count
+from imgscan.cli.options import Groups, add_command, add_output, database_location, job_count, update_path
 from imgscan.cli.outputs import write
 from imgscan.errors import ImgscanError
 
@@ -54,7 +54,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
     which.add_argument("--all-images", action="store_true", help="every image of a WIM is a golden image of its own")
     made.add_argument(
         "--updates",
-        type=Path,
+        type=update_path,
         action="append",
         default=[],
         metavar="DIR|FILE",

@@ -65,6 +65,14 @@ def plugin_dir(text: str) -> Path:
     return path
 
 
+def update_path(text: str) -> Path:
+    """An update given to judge: a missing one is a usage mistake, found before the image is read."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such file or folder (give .msu or .cab files, or folders of them)")
+    return path
+
+
 def output_file(text: str) -> Path:
     """A report's path, checked before the scan: its folder exists and takes a new file."""
     path = Path(text)

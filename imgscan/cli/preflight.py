@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
-from imgscan.cli.options import IMAGE_HELP, Groups, add_command, add_output
+from imgscan.cli.options import IMAGE_HELP, Groups, add_command, add_output, update_path
 from imgscan.cli.outputs import warn, write
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         "will these updates (.msu, .cab, or folders of them) install on this image, and from when will they not",
     )
     made.add_argument("image", type=Path, help=IMAGE_HELP)
-    made.add_argument("updates", nargs="+", type=Path, metavar="UPDATE", help=".msu or .cab file, or a folder of them")
+    made.add_argument("updates", nargs="+", type=update_path, metavar="UPDATE", help=".msu or .cab file, or a folder of them")
     add_output(made, PREFLIGHT_FORMATS)
 
 
