@@ -62,7 +62,19 @@ def test_diff_reports_a_finding_that_differs_only_by_subject(tmp_path):
     legacy = json.loads(run_imgscan("diff", reduced, full, "-f", "json").stdout)
     assert [f["message"] for f in legacy["new_findings"]] == [dropped["message"]] and legacy["gating"] == 1
     same = run_imgscan("diff", full, full)
-    assert same.code == 0 and "new findings: 0" in same.stdout
+    assert same.code == 0 and "new findings: 0" in same.stdout and same.stderr == ""
+
+
+def test_diff_warns_when_the_two_sides_are_judged_on_different_days(tmp_path):
+    saved = tmp_path / "december.json"
+    assert run_imgscan("scan", SEED001, "--as-of", "2012-12-01", "-f", "json", "-o", saved).code == 1
+    later = run_imgscan("diff", saved, SEED001, "--as-of", "2013-07-01")
+    assert later.stderr.strip() == (
+        f"imgscan: warning: {saved} is judged as of 2012-12-01, {SEED001} as of 2013-07-01: "
+        "give --as-of 2012-12-01 to compare the images on one day"
+    )
+    same_day = run_imgscan("diff", saved, SEED001, "--as-of", "2012-12-01")
+    assert same_day.code == 0 and "new findings: 0" in same_day.stdout and same_day.stderr == ""
 
 
 def test_a_wim_and_a_vhdx_of_one_image_give_the_same_identities(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,12 @@ def run(args: argparse.Namespace) -> int:
 
     checks = load_checks(args.plugins)
     old, new = (load_side(path, lambda p: run_scan(args, p, checks).report) for path in (args.old, args.new))
+    if old.get("as_of") != new.get("as_of") and not args.quiet:  # a finding that merely started in between shows as new
+        print(
+            f"imgscan: warning: {args.old} is judged as of {old.get('as_of')}, {args.new} as of {new.get('as_of')}: "
+            f"give --as-of {old.get('as_of')} to compare the images on one day",
+            file=sys.stderr,
+        )
     result = diff_reports(old, new, args.fail_on, checks.rules)
     write(args.output, to_json(result) if args.format == "json" else diff_table(result))
     return EXIT_FINDINGS if result["gating"] else EXIT_CLEAN
