@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import signal
 import struct
 import threading
 from pathlib import Path
@@ -49,6 +50,10 @@ class PendingDigest:
         self._thread.start()
 
     def _run(self) -> None:
+        # Ctrl-C and SIGTERM are the main thread's: where it blocks them for a moment (starting the catalog
+        # workers' fork server), the kernel must not hand them to this thread instead, or Python raises the
+        # interruption in the main thread inside that moment
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             self._value = _file_digest(self._path, self._stop)
         except Exception as exc:  # handed to whoever asks for the result, in its thread

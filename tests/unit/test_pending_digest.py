@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,24 @@ def test_a_known_digest_is_given_as_is() -> None:
     identity = ImageIdentity("memory:x", "ab" * 32, "memory")
     identity.cancel()  # nothing under way: a no-op
     assert identity.sha256 == "ab" * 32
+
+
+def _blocked(thread: threading.Thread) -> int:
+    status = Path(f"/proc/self/task/{thread.native_id}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16)
+
+
+def test_the_hashing_thread_leaves_ctrl_c_and_sigterm_to_the_main_thread(tmp_path: Path) -> None:
+    image = tmp_path / "long.raw"
+    with image.open("wb") as fh:
+        fh.truncate(CHUNK * 256)
+    pending = PendingDigest(image)
+    try:
+        (thread,) = (t for t in threading.enumerate() if t.name == "sha256 long.raw")
+        both = 1 << (signal.SIGINT - 1) | 1 << (signal.SIGTERM - 1)
+        deadline = time.monotonic() + 5  # the thread blocks them as its first step
+        while _blocked(thread) & both != both and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert _blocked(thread) & both == both
+    finally:
+        pending.cancel()
