@@ -30,7 +30,7 @@ from imgscan.report import BootFileEvidence
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.artefacts.boot import BootFile
     from imgscan.check import CheckContext
-    from imgscan.signing.authenticode import EmbeddedSignature, PeFile
+    from imgscan.signing.authenticode import EmbeddedSignature
     from imgscan.signing.firmware_db import FirmwareTarget, SignatureDatabase
 
 UEFI_IMAGE_VERIFICATION = "https://uefi.org/specs/UEFI/2.10/32_Secure_Boot_and_Driver_Signing.html"
@@ -53,34 +53,13 @@ UNTRUSTED_SIGNER = Rule(
 )
 
 
-def db_allows(pe: PeFile, db: SignatureDatabase) -> str | None:
-    """Why firmware with `db` starts the file (its image hash, or the db certificate a signature that
-    holds chains to), or None when it does not."""
-    from imgscan.signing.certs import CertCache, shared_cert
-    from imgscan.signing.secureboot import holding
-
-    if pe.image_hashes.get("sha256") in db.hashes:
-        return "its SHA-256 image hash"
-    listed = dict(zip(db.certificates, db.names, strict=True))
-    cache = CertCache()
-    for der in (der for signature in holding(pe) for der in signature.chain_der):
-        if der in listed:
-            return f"the certificate {listed[der]!r} of its signature chain"
-        cert = shared_cert(der)
-        for anchor_der, name in listed.items():
-            anchor = shared_cert(anchor_der)
-            if anchor.subject_der == cert.issuer_der and cache.signed_by(cert, anchor):
-                return f"the certificate {name!r}, which issued {cert.common_name!r} of its signature chain"
-    return None
-
-
 class SecureBootSigner(Check):
     rules = (UNTRUSTED_SIGNER,)
     needs = (BOOT,)
 
     def run(self, artefacts: CheckContext) -> Iterator[Finding | InventoryItem]:
         from imgscan.signing.firmware_db import NO_WINDOWS_CA
-        from imgscan.signing.secureboot import holding, signing_authorities
+        from imgscan.signing.secureboot import db_allows, holding, signing_authorities
 
         target = artefacts.scan.firmware
         for boot_file in artefacts.get(BOOT).files:

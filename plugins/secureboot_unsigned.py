@@ -54,18 +54,19 @@ class SecureBootUnsigned(Check):
     needs = (BOOT,)
 
     def run(self, artefacts: CheckContext) -> Iterator[Finding | InventoryItem]:
+        from imgscan.signing.secureboot import db_allows
+
         target = artefacts.scan.firmware
         for boot_file in artefacts.get(BOOT).files:
             pe = boot_file.pe
             if pe.problem or pe.signatures:  # unreadable (an errors entry) or signed (the other boot rules)
                 continue
-            listed = pe.image_hashes.get("sha256") in target.db.hashes if target.db else False
+            allowed = db_allows(pe, target.db) if target.db else None  # unsigned: only its image hash can
             if target.db:
-                allowed_by = "its SHA-256 image hash" if listed else None
                 yield InventoryItem(
-                    "target_db", {"path": pe.path, "where": boot_file.where, "db": target.db.path, "allowed_by": allowed_by}
+                    "target_db", {"path": pe.path, "where": boot_file.where, "db": target.db.path, "allowed_by": allowed}
                 )
-            if not listed:
+            if not allowed:
                 yield _finding(boot_file, target)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR
 from imgscan.cli.options import Groups, add_command
@@ -14,7 +14,7 @@ from imgscan.errors import UnreadableImage
 
 if TYPE_CHECKING:
     from imgscan.cli.options import Subcommands
-    from imgscan.report import WimImageJson, WimListing
+    from imgscan.report import WimListing
 
 
 def add_parsers(sub: Subcommands, groups: Groups) -> None:
@@ -59,8 +59,7 @@ def run_images(args: argparse.Namespace) -> int:
         "path": str(args.image),
         "compression": info.compression,
         "parts": info.parts,
-        # WimImage.as_dict gives WimImageJson's fields (imgscan.image is typed as such in a later change)
-        "images": [cast("WimImageJson", i.as_dict()) for i in info.images],
+        "images": [i.as_dict() for i in info.images],
     }
     write(None, to_json(listing) if args.format == "json" else images_table(listing))
     return EXIT_CLEAN

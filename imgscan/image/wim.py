@@ -25,6 +25,7 @@ from defusedxml.common import DefusedXmlException
 
 from imgscan.errors import UnreadableImage
 from imgscan.external import ToolMissing, ToolTimedOut, run_tool
+from imgscan.report.image import WimImageJson
 
 TOOL = "wimlib-imagex"
 TIMEOUT = 1800  # seconds; wimlib detects cycles itself, this only bounds a stuck process
@@ -40,7 +41,7 @@ class WimImage:
     version: str
     product: str
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> WimImageJson:
         return {
             "index": self.index,
             "name": self.name,

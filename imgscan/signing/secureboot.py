@@ -15,12 +15,33 @@ from dataclasses import dataclass
 from imgscan.hives import Hive
 from imgscan.signing.authenticode import EmbeddedSignature, PeFile
 from imgscan.signing.authorities import Authority, authorities
+from imgscan.signing.firmware_db import SignatureDatabase
 
 
 def holding(pe: PeFile) -> list[EmbeddedSignature]:
     """The file's signatures that hold: readable, verifying, and vouching for the file's image hash."""
     matching = {id(s) for s in pe.hash_mismatch}
     return [s for s in pe.signatures if s.signature is not None and not s.signature.problem and id(s) not in matching]
+
+
+def db_allows(pe: PeFile, db: SignatureDatabase) -> str | None:
+    """Why firmware with `db` starts the file (its image hash, or the db certificate a signature that
+    holds chains to), or None when it does not."""
+    from imgscan.signing.certs import CertCache, shared_cert
+
+    if pe.image_hashes.get("sha256") in db.hashes:
+        return "its SHA-256 image hash"
+    listed = dict(zip(db.certificates, db.names, strict=True))
+    cache = CertCache()
+    for der in (der for signature in holding(pe) for der in signature.chain_der):
+        if der in listed:
+            return f"the certificate {listed[der]!r} of its signature chain"
+        cert = shared_cert(der)
+        for anchor_der, name in listed.items():
+            anchor = shared_cert(anchor_der)
+            if anchor.subject_der == cert.issuer_der and cache.signed_by(cert, anchor):
+                return f"the certificate {name!r}, which issued {cert.common_name!r} of its signature chain"
+    return None
 
 
 def signing_authorities(pe: PeFile) -> list[Authority]:

@@ -9,11 +9,12 @@ import pytest
 from cryptography.x509.oid import NameOID
 from imgscan.plugins.boot_signature import BootSignature
 from imgscan.plugins.secureboot_ca import SecureBootCa
-from imgscan.plugins.secureboot_signer import SecureBootSigner, db_allows
+from imgscan.plugins.secureboot_signer import SecureBootSigner
 
 from imgscan.signing.authenticode import read_pe
 from imgscan.signing.certs import CertCache
 from imgscan.signing.firmware_db import UNKNOWN, FirmwareTarget, SignatureDatabase
+from imgscan.signing.secureboot import db_allows
 from imgscan.signing.trust_store import build_store
 from imgscan.signing.validity import Judge
 from sample_images.pe_writer import signed_efi
