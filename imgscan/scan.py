@@ -104,7 +104,7 @@ def read(
 def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: Options | None = None) -> ScanResult:
     """Run the checks on one read under `context`, stamp the findings with the time policy, link, accept
     (ignore file) and order them, and assemble the report; the read is not changed. Judge while the image
-    is open: the profiles' hives are read again each time a check opens one (to bound memory)."""
+    is open: the read's kinds may still hold handles into it."""
     options = options or Options()
     opened, art = loaded.opened, loaded.artefacts
     with doing("running the checks"):

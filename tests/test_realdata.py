@@ -27,7 +27,7 @@ def win7_ntuser():
 
 def test_real_win7_ntuser_decodes_to_default_without_finding(win7_ntuser):
     account = Account("profile", "plaso", None, win7_ntuser.path)
-    user = UserHive.of(account, win7_ntuser, lambda: win7_ntuser)
+    user = UserHive.of(account, win7_ntuser)
     ran = run_check(WinTrustState, at("2013-07-01"), user_hives=UserHives(hives=[user]))
     assert ran.findings == []
     (inventory,) = ran.inventory

@@ -3,7 +3,6 @@ hive: what the checks read of it, read once with the image, and a way to open it
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from imgscan.accounts import Account
@@ -57,23 +56,17 @@ class WinTrustValue:
 
 @dataclass
 class UserHive:
-    """A user hive: what the checks read of it, read once while the image is read (`of`), and its handle
-    to open it again (released afterwards), so memory stays flat however many profiles an image carries."""
+    """A user hive: what the checks read of it, read once while the image is read (`of`); the hive itself
+    is released afterwards, so memory stays flat however many profiles an image carries."""
 
     account: Account
     path: str
     dirty: bool
-    load: Callable[[], Hive] = field(repr=False)
     wintrust: WinTrustValue
     problems: list[dict[str, str]] = field(default_factory=list)  # damaged cells met while reading it
 
     @classmethod
-    def of(cls, account: Account, hive: Hive, load: Callable[[], Hive]) -> UserHive:
+    def of(cls, account: Account, hive: Hive) -> UserHive:
         """The user hive `hive`, just read, with what the checks need of it read now (damaged cells met
         doing so are its problems)."""
-        return cls(account, hive.path, hive.dirty, load, WinTrustValue.read(hive), hive.problems)
-
-    def open(self) -> Hive:
-        hive = self.load()
-        hive.problems = self.problems  # what the reader finds now is reported with this hive
-        return hive
+        return cls(account, hive.path, hive.dirty, WinTrustValue.read(hive), hive.problems)

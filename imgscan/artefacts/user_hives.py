@@ -7,14 +7,12 @@ the read for many hosts opens none again.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from imgscan.accounts import discover
 from imgscan.artefacts.hive_loading import Unreadable, UserHive, read_hive
 from imgscan.artefacts.machine_hives import MACHINE_HIVES
-from imgscan.hives import load_hive
 from imgscan.kinds import ErrorList, Kind, Section
 
 if TYPE_CHECKING:
@@ -37,7 +35,7 @@ def load(art: Loader) -> UserHives:
     for account in accounts:
         hive = read_hive(art.volume, account.hive_path, account.label, True, found.unreadable)
         if hive:
-            found.hives.append(UserHive.of(account, hive, functools.partial(load_hive, art.volume, account.hive_path)))
+            found.hives.append(UserHive.of(account, hive))
         del hive
     return found
 

@@ -136,7 +136,7 @@ def _user(state: int | None) -> UserHives:
     values = {KEY_PATH: [Value.dword(VALUE_NAME, state)] if state is not None else []}
     parsed = hive(path, values)
     account = Account("profile", "nfury", "S-1-5-21-1-2-3-1001", path)
-    return UserHives(hives=[UserHive.of(account, parsed, lambda: parsed)])
+    return UserHives(hives=[UserHive.of(account, parsed)])
 
 
 def test_wintrust_offline_revocation_and_weakened():
