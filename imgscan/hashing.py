@@ -50,9 +50,8 @@ class PendingDigest:
         self._thread.start()
 
     def _run(self) -> None:
-        # Ctrl-C and SIGTERM are the main thread's: where it blocks them for a moment (starting the catalog
-        # workers' fork server), the kernel must not hand them to this thread instead, or Python raises the
-        # interruption in the main thread inside that moment
+        # Ctrl-C and SIGTERM are the main thread's: the kernel hands them to a thread that does not block
+        # them, and where the main thread blocks them for a moment this one must not take them instead
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             self._value = _file_digest(self._path, self._stop)

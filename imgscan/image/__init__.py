@@ -125,13 +125,14 @@ def _open_disk(path: Path, fmt: str) -> OpenedImage:
         try:
             volume, parents, partitions = open_disk(path, fmt)
         except NoWindowsVolume:
-            digest.cancel()
             if fmt not in ("vhdx", "vhd-fixed", "vhd-dynamic"):
+                digest.cancel()
                 raise
-            return _open_loaded(path, "kape")
+            # KAPE's container: a disk of collected files, no Windows volume; the same file, its hash goes on
+            return _open_loaded(path, "kape", digest)
         except BaseException:
             digest.cancel()
-            raise  # KAPE's container: a disk of collected files, no Windows volume
+            raise
     return OpenedImage(
         volume=volume,
         info=ImageIdentity(str(path), digest, fmt),
@@ -140,16 +141,21 @@ def _open_disk(path: Path, fmt: str) -> OpenedImage:
     )
 
 
-def _open_loaded(path: Path, fmt: str) -> OpenedImage:
+def _open_loaded(path: Path, fmt: str, digest: PendingDigest | None = None) -> OpenedImage:
     """A VM export or a collection: identified by its own SHA-256, with the disks a descriptor names as
     its parents (an OVA holds its disks, so its own hash covers them)."""
     from imgscan.image.loaded import open_loaded  # dissect.target's loaders
 
     with doing(f"reading the {fmt.upper()} through dissect.target's loader"):
-        loaded = open_loaded(path, fmt)
+        try:
+            loaded = open_loaded(path, fmt)
+        except BaseException:
+            if digest:
+                digest.cancel()
+            raise
     return OpenedImage(
         volume=loaded.volume,
-        info=ImageIdentity(str(path), PendingDigest(path), "kape-vhdx" if fmt == "kape" else fmt),
+        info=ImageIdentity(str(path), digest or PendingDigest(path), "kape-vhdx" if fmt == "kape" else fmt),
         parents=[ImageIdentity(str(p), PendingDigest(p), read_header(p).format) for p in loaded.disks],
         partitions=loaded.partitions,
         details={"loader": loaded.loader},

@@ -163,11 +163,14 @@ def _start_server() -> None:
     """Start the fork server with SIGINT blocked, which it inherits: a Ctrl-C while it imports its modules,
     before it ignores SIGINT itself, would print a traceback. Blocked, not ignored, so that this process
     still gets a Ctrl-C that comes meanwhile. multiprocessing's resource tracker starts first: it blocks
-    signals for its own start and then unblocks them, which would undo this block."""
+    signals for its own start and then unblocks them, which would undo this block. The block is this
+    thread's only, and a signal the kernel hands another thread still runs imgscan's handler here: deferred
+    keeps it from raising inside the server's start (tempfile's probe of TMPDIR, the socket's folder)."""
     resource_tracker.ensure_running()
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        forkserver.ensure_running()
+        with deferred():
+            forkserver.ensure_running()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
