@@ -18,6 +18,8 @@ from typing import Any
 from dissect.target.containers.raw import RawContainer
 from dissect.util.stream import AlignedStream
 
+from imgscan.numerals import ascii_int
+
 BLOCK = 1024 * 1024
 
 
@@ -29,10 +31,10 @@ class XvaDisk(AlignedStream):  # type: ignore[misc,unused-ignore]  # dissect.uti
         self.offsets: list[int] = []
         self.members: list[tarfile.TarInfo] = []
         blocks = sorted(
-            (int(name), member)
+            (index, member)
             for member in tar.getmembers()
             for folder, _, name in [member.name.partition("/")]
-            if folder == ref and name.isdigit() and member.isfile()
+            if folder == ref and (index := ascii_int(name)) is not None and member.isfile()
         )
         offset, previous = 0, -1
         for index, member in blocks:

@@ -15,7 +15,6 @@ external entity is refused, not expanded.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from xml.etree.ElementTree import Element
@@ -24,12 +23,10 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
 from imgscan.errors import XML_ERRORS
+from imgscan.numerals import dotted_version
 from imgscan.servicing import ASM_V3, KB_PATTERN, SERVICING_STACK
 
 COMPARISONS = ("EQ", "GE", "GT", "LE", "LT", "NE")
-# a decimal number as CBS writes one: ASCII digits only (str.isdigit() also passes "²", which int() refuses)
-# and no longer than an int64 (int() refuses a numeral of over 4,300 digits)
-NUMBER = re.compile(r"[0-9]{1,18}")
 
 
 class ManifestError(ValueError):
@@ -122,12 +119,12 @@ class Manifest:
 
 def parse_identity(element: Element) -> Identity:
     version = element.get("version") or ""
-    parts = version.split(".")
-    if version and not all(NUMBER.fullmatch(p) for p in parts):
+    numbers = dotted_version(version)  # ASCII numerals only (see imgscan.numerals)
+    if version and not numbers:
         raise ManifestError(f"assemblyIdentity {element.get('name')!r} has version {version!r}, not four numbers")
     return Identity(
         name=element.get("name") or "",
-        version=tuple(int(p) for p in parts) if version else (),
+        version=numbers,
         arch=element.get("processorArchitecture") or "neutral",
         language=element.get("language") or "neutral",
         token=element.get("publicKeyToken") or "",

@@ -23,8 +23,9 @@ from defusedxml import ElementTree
 from imgscan.errors import XML_ERRORS
 from imgscan.hashing import file_sha256
 from imgscan.interrupt import deferred, doing
+from imgscan.numerals import ascii_int
 from imgscan.preflight.cabinet import Member, UpdateUnreadable, expand, list_members
-from imgscan.preflight.manifest import NUMBER, Manifest, ManifestError, parse_manifest
+from imgscan.preflight.manifest import Manifest, ManifestError, parse_manifest
 from imgscan.signing.catalog import Catalog, CatalogError, parse_catalog
 from imgscan.signing.certs import CertCache
 
@@ -153,9 +154,9 @@ def _container_index(folder: Path) -> dict[str, int]:
         return {}
     found = {}
     for entry in root.iter(f"{CIX_NS}File"):
-        name, length = entry.get("name") or "", entry.get("length") or ""
-        if name and NUMBER.fullmatch(length):
-            found[name.replace("\\", "/").lower()] = int(length)
+        name, length = entry.get("name") or "", ascii_int(entry.get("length"))
+        if name and length is not None:
+            found[name.replace("\\", "/").lower()] = length
     return found
 
 
