@@ -22,3 +22,8 @@ def dotted_version(text: str | None) -> tuple[int, ...]:
     an ASCII numeral `ascii_int` reads."""
     numbers = [ascii_int(part) for part in (text or "").split(".")]
     return tuple(n for n in numbers if n is not None) if None not in numbers else ()
+
+
+def version_text(version: tuple[int, ...]) -> str:
+    """A version as Windows writes it ("6.1.7601.24545"); "" for none."""
+    return ".".join(map(str, version))

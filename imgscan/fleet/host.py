@@ -40,7 +40,7 @@ class FleetHost:
     def settings(self) -> str:
         """What this host's verdict depends on beyond the run's options: --resume judges a host again when it
         changes."""
-        text = f"{self.target_firmware.setting()}:{self.target_dbx.sha256 if self.target_dbx else ''}"
+        text = ":".join(self._firmware())
         if self.facts.verdict_key() != DEFAULT_FACTS.verdict_key():
             network, deployed, free = self.facts.verdict_key()
             text += f";network={network};deployed={deployed};recovery_free={'' if free is None else free}"
@@ -50,6 +50,9 @@ class FleetHost:
         """What this host's report depends on in a run judged as of `as_of`: hosts with equal judgements on
         one image share one report. The deployment day acts only through the day a host is judged on, so
         every host deployed by the as-of day shares one (its own first failing day is its row's)."""
-        dbx = self.target_dbx.sha256 if self.target_dbx else ""
         facts = self.facts
-        return (self.target_firmware.setting(), dbx, facts.network, facts.recovery_free_bytes, facts.judged_on(as_of))
+        return (*self._firmware(), facts.network, facts.recovery_free_bytes, facts.judged_on(as_of))
+
+    def _firmware(self) -> tuple[str, str]:
+        """Its Secure Boot db setting and the SHA-256 of its dbx file ("" for none)."""
+        return self.target_firmware.setting(), self.target_dbx.sha256 if self.target_dbx else ""

@@ -147,7 +147,7 @@ def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | No
                         judged[judgement] = judge_host(loaded, host, options, checks)
                     result["report"] = judged[judgement]
                     if facts is not None:
-                        day = host.facts.judged_on(as_of)
+                        day = judgement[-1]  # the day it is judged on
                         if day not in updates:
                             updates[day] = judge_updates(options.updates, facts, day, options.horizon_days)
                         result["updates"] = updates[day]

@@ -23,7 +23,7 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
 from imgscan.errors import XML_ERRORS
-from imgscan.numerals import dotted_version
+from imgscan.numerals import dotted_version, version_text
 from imgscan.servicing import ASM_V3, KB_PATTERN, SERVICING_STACK
 
 COMPARISONS = ("EQ", "GE", "GT", "LE", "LT", "NE")
@@ -43,7 +43,7 @@ class Identity:
 
     @property
     def version_text(self) -> str:
-        return ".".join(map(str, self.version))
+        return version_text(self.version)
 
     @property
     def cbs_identity(self) -> str:

@@ -15,6 +15,7 @@ from typing import cast
 from imgscan import __version__
 from imgscan.collector import young_collections_only
 from imgscan.interrupt import doing
+from imgscan.numerals import version_text
 from imgscan.preflight.cabinet import UpdateUnreadable
 from imgscan.preflight.facts import ImageFacts
 from imgscan.preflight.order import Plan, plan
@@ -30,7 +31,6 @@ from imgscan.preflight.report import (
     UpdateJson,
 )
 from imgscan.preflight.rules import title
-from imgscan.preflight.stackdata import version_text
 from imgscan.preflight.verdict import STATUSES, UpdateVerdict, judge
 from imgscan.report import ErrorEntry
 from imgscan.undecodable import printable_report

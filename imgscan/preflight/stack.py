@@ -23,11 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from imgscan.numerals import dotted_version
+from imgscan.numerals import dotted_version, version_text
 from imgscan.preflight.facts import ImageFacts
 from imgscan.preflight.package import UpdatePackage
 from imgscan.preflight.reasons import EVIDENCE_LIMIT, Reason
-from imgscan.preflight.stackdata import stack_data, version_text
+from imgscan.preflight.stackdata import stack_data
 from imgscan.servicing_levels import Update, kb_number, windows7_servicing
 
 

@@ -56,7 +56,3 @@ def stack_data() -> StackData:
             for e in data.get("updates", [])
         ),
     )
-
-
-def version_text(version: tuple[int, ...]) -> str:
-    return ".".join(str(n) for n in version)

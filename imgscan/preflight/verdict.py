@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from imgscan.numerals import dotted_version
+from imgscan.numerals import dotted_version, version_text
 from imgscan.preflight import reasons as why
 from imgscan.preflight.facts import ImageFacts, InstalledPackage
 from imgscan.preflight.manifest import Manifest
@@ -126,9 +126,9 @@ def _applicability(update: UpdatePackage, facts: ImageFacts) -> tuple[Reason, ..
     builds = {a.version[:3] for a in windows}
     own = dotted_version(facts.windows_version)
     if own and versions and own not in versions and not applies_to:
-        return (why.wrong_windows(update, "Windows " + " or ".join(sorted(".".join(map(str, v)) for v in versions)), facts),)
+        return (why.wrong_windows(update, "Windows " + " or ".join(sorted(version_text(v) for v in versions)), facts),)
     if own and facts.build and (*own, facts.build) not in builds and {b[:2] for b in builds} == {own}:
-        return (why.wrong_build(update, sorted(".".join(map(str, b)) for b in builds), facts),)
+        return (why.wrong_build(update, sorted(version_text(b) for b in builds), facts),)
     return (why.no_parent(update, wanted),)
 
 
