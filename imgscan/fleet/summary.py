@@ -35,20 +35,11 @@ CHAR = 7.0  # a generous width of one 11 px character: date labels are kept insi
 
 
 def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, Any]]:
-    """One row per host for every view. Ten thousand hosts name a few images and severities: each is worked
-    out once (per host it was half the time of the summary, bench/fleet.py)."""
     table = []
-    failing: dict[str, bool] = {}  # worst severity: whether it fails the gate
-    labels: dict[tuple[str, object], str] = {}  # (image path, which image of a WIM): its short label
     for r in rows:
         scanned = r["status"] != "error"
-        worst = str(r["worst"] or "")
-        if worst not in failing:
-            failing[worst] = bool(worst) and Severity.parse(worst) >= fail_on
-        fails = scanned and failing[worst]
+        fails = scanned and bool(r["worst"]) and Severity.parse(str(r["worst"])) >= fail_on
         which = r.get("image_index") or r.get("image_name")
-        if (r["path"], which) not in labels:
-            labels[r["path"], which] = Path(str(r["path"])).name + (f" #{which}" if which else "")
         table.append(
             {
                 "host": r["host"],
@@ -69,7 +60,7 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
                 "verdicts_reused": r.get("verdicts_reused"),
                 "verdicts_judged": r.get("verdicts_judged"),
                 "updates": r.get("updates") or [],  # the host's verdict on each update of --updates
-                "_image_label": labels[r["path"], which],
+                "_image_label": Path(str(r["path"])).name + (f" #{which}" if which else ""),
                 **{k: r["labels"].get(k, "") for k in LABELS},
                 "model": (r.get("facts") or {}).get("model") or "",
             }
