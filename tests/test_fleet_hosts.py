@@ -46,8 +46,13 @@ HOSTS = (
 )
 
 
-def by_rule(report: dict) -> dict[str, str]:
-    return {f["rule"]: f["severity"] for f in report["findings"]}
+def report_of(result: dict) -> dict:
+    """A host's report as the worker encoded it for the store."""
+    return json.loads(result["report"].text)
+
+
+def by_rule(result: dict) -> dict[str, str]:
+    return {f["rule"]: f["severity"] for f in report_of(result)["findings"]}
 
 
 def test_hosts_on_one_image_are_read_once_and_judged_each(golden, tmp_path, monkeypatch):
@@ -71,7 +76,7 @@ def test_hosts_on_one_image_are_read_once_and_judged_each(golden, tmp_path, monk
     assert {"catalogs", "user_hives", "machine_hives", "boot"} <= set(loads)
     assert sorted(loads) == sorted(set(loads))
     assert judged == ["PC-A", "PC-B", "PC-C"]  # PC-D has PC-A's facts: it shares PC-A's judgement
-    a, b, c, d = (by_rule(results[h]["report"]) for h in ("PC-A", "PC-B", "PC-C", "PC-D"))
+    a, b, c, d = (by_rule(results[h]) for h in ("PC-A", "PC-B", "PC-C", "PC-D"))
     assert a == d
     # firmware: a 2011-only db refuses the 2023-signed boot manager; an updated one does not
     assert a[CA_2023] == "high" and CA_2023 not in b and c[CA_2023] == "medium"
@@ -79,7 +84,7 @@ def test_hosts_on_one_image_are_read_once_and_judged_each(golden, tmp_path, monk
     assert a[OFFLINE_REVOCATION] == "high" and c[OFFLINE_REVOCATION] == "high" and b[OFFLINE_REVOCATION] == "info"
     # recovery partition: 100 MB free is too little for the WinRE update, 500 MB is enough, unknown is skipped
     assert a[WINRE] == "high" and WINRE not in b and WINRE not in c
-    skipped = {x["check"]: x.get("skipped") for x in results["PC-C"]["report"]["inventory"]["checks"]}
+    skipped = {x["check"]: x.get("skipped") for x in report_of(results["PC-C"])["inventory"]["checks"]}
     assert skipped["winre_partition"] and "WIM has no partitions" in skipped["winre_partition"]
 
 
@@ -98,8 +103,8 @@ def test_hosts_deployed_by_the_as_of_day_share_one_judgement(golden, tmp_path, m
     results = {r["host"]: r for r in scan_image(read(manifest(tmp_path, golden, rows)), FleetOptions(AS_OF, 365))}
     assert judged == ["PC-A", "PC-LATE", "PC-ONLINE"]
     assert results["PC-JAN"]["report"] is results["PC-A"]["report"] is results["PC-DAY"]["report"]
-    assert results["PC-LATE"]["report"]["as_of"] == "2026-03-01" and results["PC-A"]["report"]["as_of"] == AS_OF
-    assert by_rule(results["PC-ONLINE"]["report"])[OFFLINE_REVOCATION] == "info"
+    assert report_of(results["PC-LATE"])["as_of"] == "2026-03-01" and report_of(results["PC-A"])["as_of"] == AS_OF
+    assert by_rule(results["PC-ONLINE"])[OFFLINE_REVOCATION] == "info"
     # each row keeps its own facts: the store takes its first failing day from its deployment
     assert [results[h]["facts"]["deployed"] for h in ("PC-A", "PC-JAN", "PC-DAY")] == [None, "2025-01-01", "2025-06-01"]
 

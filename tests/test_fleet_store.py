@@ -68,21 +68,25 @@ def test_two_fleet_runs_at_once_share_one_store(tmp_path, fleet_db):
 
 def test_the_hosts_of_one_image_are_committed_together_or_not_at_all(fleet_db):
     """An image's hosts arrive together and are committed in one transaction (a commit per host was most of
-    the parent's CPU at 10,000 hosts): a host that cannot be recorded leaves none of them; hosts judged alike
-    store their shared report once; each host keeps its own row and findings."""
+    the parent's CPU at 10,000 hosts): a host whose rows the database refuses, after its image's other rows
+    went in, leaves none of them; hosts judged alike store their shared report once; each host keeps its own
+    row and findings."""
+    from dataclasses import replace
+
     import pytest
 
-    from imgscan.fleet.store import Store
+    from imgscan.fleet.store import Store, stored_report
 
     finding = {"rule": "qfe-empty", "severity": "critical", "starts": None, "hresult": None, "evidence": []}
-    report = {"image": {"sha256": "ab" * 32}, "as_of": "2013-07-01", "host": {"name": None}, "findings": [finding]}
+    report = stored_report({"image": {"sha256": "ab" * 32}, "as_of": "2013-07-01", "host": {"name": None}, "findings": [finding]})
     hosts = [{"key": f"PC-{n}", "host": f"PC-{n}", "path": "/images/a.vhdx", "report": report} for n in range(3)]
-    broken = {"key": "PC-9", "path": "/images/a.vhdx", "report": report | {"findings": [{"severity": "high"}]}}
+    refused = replace(report, digest="cd" * 32, findings=[("qfe-empty",)])  # a findings row with too few values
+    broken = {"key": "PC-9", "path": "/images/a.vhdx", "report": refused}
     store = Store(fleet_db.arg)
     try:
         run = store.start_run("2013-07-01", 365, {}, "options", "test")
         origins = {h["key"]: "new" for h in [*hosts, broken]}
-        with pytest.raises(KeyError):
+        with pytest.raises(Exception, match="bindings|placeholders"):  # sqlite3's and psycopg's words for it
             store.record_all(run, [*hosts, broken], "test", "options", origins)
         assert fleet_db.query("SELECT id FROM scans") == [] and fleet_db.query("SELECT digest FROM reports") == []
         rows = store.record_all(run, hosts, "test", "options", origins)
@@ -101,9 +105,9 @@ def test_hosts_labels_and_facts_are_encoded_once_per_distinct_value(fleet_db, mo
     per distinct value of an image's batch (per host it was a good part of the parent's commit CPU, issue 24),
     and values that compare equal but encode differently (True and 1) each keep their own JSON."""
     import imgscan.fleet.store as store_module
-    from imgscan.fleet.store import Store
+    from imgscan.fleet.store import Store, stored_report
 
-    report = {"image": {"sha256": "ab" * 32}, "as_of": "2013-07-01", "host": {"name": None}, "findings": []}
+    report = stored_report({"image": {"sha256": "ab" * 32}, "as_of": "2013-07-01", "host": {"name": None}, "findings": []})
     labels = [{"site": "north"}, {"site": "north"}, {"site": "north"}, {"site": "south"}]  # separate objects
     facts = [{"recovery_free": True}, {"recovery_free": 1}, {"recovery_free": True}, {"recovery_free": 1}]
     hosts = [
@@ -126,7 +130,7 @@ def test_hosts_labels_and_facts_are_encoded_once_per_distinct_value(fleet_db, mo
     finally:
         store.close()
     assert sorted(map(str, encoded)) == sorted(
-        map(str, [report, {"site": "north"}, {"site": "south"}, {"recovery_free": True}, {"recovery_free": 1}])
+        map(str, [{"site": "north"}, {"site": "south"}, {"recovery_free": True}, {"recovery_free": 1}])
     )
     rows = fleet_db.query("SELECT host_key, labels, facts FROM scans ORDER BY host_key")
     assert [(r["labels"], r["facts"]) for r in rows] == [
@@ -137,15 +141,13 @@ def test_hosts_labels_and_facts_are_encoded_once_per_distinct_value(fleet_db, mo
     ]
 
 
-def test_hosts_sharing_a_report_have_it_summed_up_once(fleet_db, monkeypatch):
-    """Hosts judged alike share one report object: its worst severity, rules and findings rows are worked out
-    once per batch (per host it was a good part of a 10,000-host commit, issue 24), while each host's first
-    failing day still starts no earlier than its own deployment."""
-    import imgscan.fleet.store as store_module
-    from imgscan.fleet.store import Store
+def test_hosts_sharing_a_report_keep_their_own_first_failing_day(fleet_db):
+    """Hosts judged alike share one stored report, summed up once by the worker that judged them (work.scan_image),
+    while each host's first failing day still starts no earlier than its own deployment."""
+    from imgscan.fleet.store import Store, stored_report
 
     finding = {"rule": "qfe-empty", "severity": "critical", "starts": "2013-03-01", "hresult": None, "evidence": []}
-    report = {"image": {"sha256": "ab" * 32}, "as_of": "2013-07-01", "host": {"name": None}, "findings": [finding]}
+    report = stored_report({"image": {"sha256": "ab" * 32}, "as_of": "2013-07-01", "host": {"name": None}, "findings": [finding]})
     days = ["2013-01-01", "2013-05-01", None]
     hosts = [
         {
@@ -157,21 +159,12 @@ def test_hosts_sharing_a_report_have_it_summed_up_once(fleet_db, monkeypatch):
         }
         for n, day in enumerate(days)
     ]
-    graded = []
-    gating = store_module.gating_severity
-
-    def counted(found: dict) -> object:
-        graded.append(found["rule"])
-        return gating(found)
-
-    monkeypatch.setattr(store_module, "gating_severity", counted)
     store = Store(fleet_db.arg)
     try:
         run = store.start_run("2013-07-01", 365, {}, "options", "test")
         rows = store.record_all(run, hosts, "test", "options", {h["key"]: "new" for h in hosts})
     finally:
         store.close()
-    assert graded == ["qfe-empty"]  # once for the three hosts
     assert [(r["worst"], r["first_failure"]) for r in rows] == [
         ("critical", "2013-03-01"),
         ("critical", "2013-05-01"),
@@ -180,3 +173,50 @@ def test_hosts_sharing_a_report_have_it_summed_up_once(fleet_db, monkeypatch):
     scans = fleet_db.query("SELECT id, rules FROM scans ORDER BY host_key")
     assert [s["rules"] for s in scans] == ["qfe-empty"] * 3
     assert sorted(f["scan_id"] for f in fleet_db.query("SELECT scan_id FROM findings")) == sorted(s["id"] for s in scans)
+
+
+OLD_FINDINGS = """CREATE TABLE findings (
+    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+    rule TEXT NOT NULL, severity TEXT NOT NULL, starts TEXT, hresult TEXT, path TEXT,
+    suppressed INTEGER NOT NULL, id TEXT, caused_by TEXT
+)"""
+
+
+def test_a_store_with_findings_per_host_gets_them_per_report(fleet_db):
+    """A store written when each host kept its own copy of its report's findings: opened now, each report keeps
+    one copy, and the `findings` view still lists every host's findings, as the table did."""
+    from imgscan.fleet.database import open_database
+    from imgscan.fleet.store import SCHEMA, Store
+
+    before = SCHEMA[: SCHEMA.index("CREATE TABLE IF NOT EXISTS report_findings")]
+    db = open_database(fleet_db.arg)
+    try:
+        db.create(before + ";" + OLD_FINDINGS)
+        with db.transaction():
+            run = db.insert(
+                "INSERT INTO runs (as_of, horizon_days, options, fingerprint, version, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                ("2013-07-01", 365, "{}", "f", "old", "2013-07-01T00:00:00"),
+            )
+            db.execute("INSERT INTO reports (digest, report) VALUES (?, ?)", ("ab" * 32, "{}"))
+            for host in ("PC-1", "PC-2"):
+                scan = db.insert(
+                    "INSERT INTO scans (run_id, host_key, path, host, labels, facts, version, options, status, rules,"
+                    " report_digest, scanned_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run, host, "/images/a.vhdx", host, "{}", "{}", "old", "f", "ok", "qfe-empty", "ab" * 32, "now", "new"),
+                )
+                for rule in ("qfe-empty", "catalog-expired"):
+                    db.execute(
+                        "INSERT INTO findings (scan_id, rule, severity, suppressed) VALUES (?, ?, ?, ?)", (scan, rule, "high", 0)
+                    )
+    finally:
+        db.close()
+    Store(fleet_db.arg).close()
+    stored = fleet_db.query("SELECT report_digest, rule FROM report_findings ORDER BY rule")
+    assert [(r["report_digest"], r["rule"]) for r in stored] == [("ab" * 32, "catalog-expired"), ("ab" * 32, "qfe-empty")]
+    listed = fleet_db.query("SELECT s.host, f.rule FROM findings f JOIN scans s ON s.id = f.scan_id ORDER BY s.host, f.rule")
+    assert [(r["host"], r["rule"]) for r in listed] == [
+        ("PC-1", "catalog-expired"),
+        ("PC-1", "qfe-empty"),
+        ("PC-2", "catalog-expired"),
+        ("PC-2", "qfe-empty"),
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from imgscan.check import Rule, Severity, distinct, identity
-from imgscan.fleet.store import Store
+from imgscan.fleet.store import Store, stored_report
 from imgscan.gate import gating_severity, hidden_note, summary
 from imgscan.ignore import IgnoreEntry
 from imgscan.loader import load_checks
@@ -161,7 +161,7 @@ def test_the_fleet_findings_table_keeps_identities(tmp_path):
     store = Store(tmp_path / "fleet.sqlite")
     try:
         run = store.start_run("2013-07-01", 365, {}, "options", "test")
-        store.record(run, {"key": "a", "path": "/images/a.vhdx", "report": report}, "test", "options", "new")
+        store.record(run, {"key": "a", "path": "/images/a.vhdx", "report": stored_report(report)}, "test", "options", "new")
         rows = store.db.execute("SELECT id, caused_by, severity FROM findings ORDER BY id").fetchall()
         (worst,) = store.db.execute("SELECT worst FROM scans").fetchone()
     finally:

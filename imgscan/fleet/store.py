@@ -1,33 +1,36 @@
-"""The fleet database: runs, one row per host of each run with its findings, the reports, and the fleet's
+"""The fleet database: runs, one row per host of each run, the reports with their findings, and the fleet's
 catalog verdict cache; an embedded SQLite file, or a shared PostgreSQL server (see database.py).
 
 A run is one `imgscan fleet` invocation (or its continuations with `--resume`): its as-of, horizon, options,
 imgscan version, start and end. The results of an image's hosts, which arrive together, are committed
 together as they arrive, so a run that is interrupted, killed or whose worker crashed loses no finished
-image. A host row is keyed
-by run and host; it keeps the image's SHA-256 and the host's settings, which is what `--resume` compares,
+image. A host row is keyed by run and host; it keeps the image's SHA-256 and the host's settings, which is what
+`--resume` compares,
 and how it got into the run (`origin`: new, rescanned, or reused by a resumed run). Hosts that share a
 judgement share one stored report (`reports`, by the SHA-256 of its JSON), so ten thousand hosts of one
-image store its report once. With `--updates`, each host's verdict on each update (`update_verdicts`)
-is written with its row, in the same transaction. Several processes may write one database at once (a resumed run and another
-run, or the workers of a cluster): a host's row is replaced under a lock on its key, so the last to
-finish it keeps it and none fails on the unique key.
+image store its report once, and its findings once (`report_findings`; the `findings` view lists them per
+host). With `--updates`, each host's verdict on each update (`update_verdicts`) is written with its row, in
+the same transaction. Several processes may write one database at once (a resumed run and another run, or
+the workers of a cluster): a host's row is replaced under a lock on its key, so the last to finish it keeps
+it and none fails on the unique key; a report is stored under a lock on its digest, so it is stored once.
 
 The schema is plain SQL (SCHEMA, the one place it is written); a database written before runs existed is
-refused with a one-line message rather than mixed with rows of unknown date.
+refused with a one-line message rather than mixed with rows of unknown date, and one written when findings
+were stored per host is moved to findings per report when it is opened.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from imgscan.errors import ImgscanError
-from imgscan.fleet.database import open_database
+from imgscan.fleet.database import SCHEMA_LOCK, open_database
 from imgscan.gate import gating_severity
 from imgscan.signing import verdict_cache
 
@@ -73,8 +76,8 @@ CREATE TABLE IF NOT EXISTS scans (
     origin TEXT NOT NULL,
     UNIQUE (run_id, host_key)
 );
-CREATE TABLE IF NOT EXISTS findings (
-    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+CREATE TABLE IF NOT EXISTS report_findings (
+    report_digest TEXT NOT NULL REFERENCES reports(digest),
     rule TEXT NOT NULL,
     severity TEXT NOT NULL,
     starts TEXT,
@@ -84,8 +87,11 @@ CREATE TABLE IF NOT EXISTS findings (
     id TEXT,
     caused_by TEXT
 );
-CREATE INDEX IF NOT EXISTS findings_rule ON findings (rule);
-CREATE INDEX IF NOT EXISTS findings_scan ON findings (scan_id);
+CREATE INDEX IF NOT EXISTS report_findings_digest ON report_findings (report_digest);
+CREATE INDEX IF NOT EXISTS report_findings_rule ON report_findings (rule);
+CREATE VIEW IF NOT EXISTS findings AS
+    SELECT s.id AS scan_id, f.rule, f.severity, f.starts, f.hresult, f.path, f.suppressed, f.id, f.caused_by
+    FROM scans s JOIN report_findings f ON f.report_digest = s.report_digest;
 CREATE TABLE IF NOT EXISTS update_verdicts (
     scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
     file TEXT NOT NULL,
@@ -105,6 +111,15 @@ ROW_COLUMNS = (
     "host_key, path, image_index, image_name, host, labels, facts, sha256, status, worst, first_failure, judged_on,"
     " rules, error, verdicts_reused, verdicts_judged, origin"
 )
+SCAN_COLUMNS = (  # a `scans` row after its run_id, in the order Store._row gives them
+    "host_key, path, image_index, image_name, host, labels, facts, sha256, version, options, status, worst, first_failure,"
+    " judged_on, rules, error, report_digest, scanned_at, verdicts_reused, verdicts_judged, settings, origin"
+)
+UPSERT_SCAN = (  # a host's row of a run, replacing the row it had (its id kept)
+    f"INSERT INTO scans (run_id, {SCAN_COLUMNS}) VALUES (?{', ?' * len(SCAN_COLUMNS.split(', '))})"
+    f" ON CONFLICT (run_id, host_key) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in SCAN_COLUMNS.split(', '))}"
+)
+FINDING_COLUMNS = "rule, severity, starts, hresult, path, suppressed, id, caused_by"
 UPDATE_COLUMNS = ("file", "sha256", "kb", "status", "hresult", "fails_from", "judged_on", "summary", "reasons")
 
 
@@ -119,22 +134,25 @@ class Store:
             raise ImgscanError(
                 self.name, "written by an older imgscan, before fleet runs were recorded", "give a new database with --db"
             )
+        if self.db.columns("findings") and not self.db.columns("report_findings"):
+            self._findings_by_report()
         self.db.create(SCHEMA + ";" + verdict_cache.SCHEMA)
-        self._texts: dict[int, tuple[dict[str, Any], str, str]] = {}  # id(report): (report, JSON, digest)
         self._stored: set[str] = set()  # digests of the reports this store committed (rows are never deleted)
 
-    def _report_text(self, report: dict[str, Any]) -> tuple[str, str]:
-        """A report's JSON and its SHA-256, encoded once per report object: hosts of an image judged alike
-        share one report (work.scan_image), and encoding it again for each host was most of the time a
-        10,000-host run spent committing once the commits stopped syncing (bench/fleet.py). The report is
-        held with its text, so its id names it while cached."""
-        held = self._texts.get(id(report))
-        if held is None or held[0] is not report:
-            if len(self._texts) >= 1024:
-                self._texts.clear()
-            text = json.dumps(report, ensure_ascii=False, sort_keys=True)
-            held = self._texts[id(report)] = (report, text, hashlib.sha256(text.encode()).hexdigest())
-        return held[1], held[2]
+    def _findings_by_report(self) -> None:
+        """A store written before findings were kept per report (one copy per host): each report keeps the
+        findings of one of its hosts, and `findings` becomes the view that lists them per host again."""
+        with self.db.transaction():
+            self.db.lock(SCHEMA_LOCK)
+            if self.db.columns("report_findings"):  # another run moved them meanwhile
+                return
+            self.db.execute(self.db.ddl(SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS report_findings") :].split(";")[0]))
+            self.db.execute(
+                f"INSERT INTO report_findings (report_digest, {FINDING_COLUMNS}) SELECT s.report_digest,"
+                f" {', '.join('f.' + c for c in FINDING_COLUMNS.split(', '))} FROM findings f JOIN scans s ON s.id = f.scan_id"
+                " WHERE s.id = (SELECT MIN(o.id) FROM scans o WHERE o.report_digest = s.report_digest)"
+            )
+            self.db.execute("DROP TABLE findings")
 
     def close(self) -> None:
         self.db.close()
@@ -183,43 +201,42 @@ class Store:
         encoded once per distinct value: hosts of an image mostly share them (bench/fleet.py, issue 24)."""
         now = _now()
         texts: dict[object, str] = {}  # labels or facts content: its JSON, for this batch
-        reports: dict[str, str] = {}  # digest: JSON of the reports this transaction inserts
-        verdicts: dict[int, ReportRows] = {}  # id(report): what its rows say of it, for this batch (the results hold them)
-        rows = [
-            self._row(run_id, result, version, options, origins[result["key"]], now, texts, reports, verdicts)
-            for result in results
-        ]
+        reports: dict[str, StoredReport] = {}  # by digest: the reports this transaction may be the first to store
+        rows = [self._row(run_id, result, version, options, origins[result["key"]], now, texts, reports) for result in results]
         keys = sorted({result["key"] for result in results})
         with self.db.transaction():
             for key in keys:
                 self.db.lock(f"{run_id}|{key}")
-            self.db.executemany(
-                "INSERT INTO reports (digest, report) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING", list(reports.items())
-            )
-            self.db.executemany("DELETE FROM scans WHERE run_id = ? AND host_key = ?", [(run_id, key) for key in keys])
-            self.db.executemany(
-                "INSERT INTO scans (run_id, host_key, path, image_index, image_name, host, labels, facts, sha256, version,"
-                " options, status, worst, first_failure, judged_on, rules, error, report_digest, scanned_at,"
-                " verdicts_reused, verdicts_judged, settings, origin)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [row for row, _ in rows],
-            )
-            ids = self._scan_ids(run_id, keys)
-            self.db.executemany(
-                "INSERT INTO findings (scan_id, rule, severity, starts, hresult, path, suppressed, id, caused_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(ids[result["key"]], *f) for result in results for f in _verdict(result.get("report"), verdicts).findings],
-            )
-            self.db.executemany(
-                f"INSERT INTO update_verdicts (scan_id, {', '.join(UPDATE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (ids[result["key"]], *(",".join(u[c]) if c == "reasons" else u[c] for c in UPDATE_COLUMNS))
-                    for result in results
-                    for u in result.get("updates") or []
-                ],
-            )
+            self._add_reports(reports)
+            self.db.executemany(UPSERT_SCAN, [row for row, _ in rows])
+            updates = [(result["key"], u) for result in results for u in result.get("updates") or []]
+            if updates:  # a run judges updates on all its hosts or on none: only then has a host older ones to replace
+                ids = self._scan_ids(run_id, keys)
+                self.db.executemany("DELETE FROM update_verdicts WHERE scan_id = ?", [(ids[key],) for key in keys])
+                self.db.executemany(
+                    f"INSERT INTO update_verdicts (scan_id, {', '.join(UPDATE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(ids[key], *(",".join(u[c]) if c == "reasons" else u[c] for c in UPDATE_COLUMNS)) for key, u in updates],
+                )
         self._stored |= reports.keys()  # committed
         return [summary for _, summary in rows]
+
+    def _add_reports(self, reports: dict[str, StoredReport]) -> None:
+        """Store the reports the database does not hold yet, each with its findings, once: several runs (or a
+        cluster's workers) may commit hosts judged alike at once, so each report is locked, then looked for."""
+        digests = sorted(reports)
+        for digest in digests:
+            self.db.lock(f"report|{digest}")  # after every host key, in order: no writer waits on another in a cycle
+        held = set()
+        for at in range(0, len(digests), 900):  # under SQLite's oldest limit of 999 parameters
+            chunk = digests[at : at + 900]
+            cursor = self.db.execute(f"SELECT digest FROM reports WHERE digest IN ({', '.join('?' * len(chunk))})", chunk)
+            held |= {digest for (digest,) in cursor.fetchall()}
+        new = [reports[digest] for digest in digests if digest not in held]
+        self.db.executemany("INSERT INTO reports (digest, report) VALUES (?, ?)", [(r.digest, r.text) for r in new])
+        self.db.executemany(
+            f"INSERT INTO report_findings (report_digest, {FINDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r.digest, *finding) for r in new for finding in r.findings],
+        )
 
     def _scan_ids(self, run_id: int, keys: list[str]) -> dict[str, int]:
         """{host key: its new row's id}, asked in chunks that stay under SQLite's oldest limit of 999 parameters."""
@@ -242,25 +259,20 @@ class Store:
         origin: str,
         now: str,
         texts: dict[object, str],
-        reports: dict[str, str],
-        verdicts: dict[int, ReportRows],
+        reports: dict[str, StoredReport],
     ) -> tuple[tuple[object, ...], dict[str, Any]]:
         """One host's `scans` row and its summary fields; a report this store has not stored yet goes to `reports`."""
-        report = result.get("report")
-        verdict = _verdict(report, verdicts)
-        worst = verdict.worst
+        report: StoredReport | None = result.get("report")
+        worst = report.worst if report else None
         # never before the host was deployed (what the reference machine's logs show happened before it)
         deployed = (result.get("facts") or {}).get("deployed")
-        first = verdict.earliest
-        if deployed and verdict.fails:  # an undated failure hits it from the day it comes up
+        first = report.earliest if report else None
+        if deployed and report and report.fails:  # an undated failure hits it from the day it comes up
             first = max(first or deployed, deployed)
         cache = result.get("verdict_cache") or {}
-        host = result.get("host") or ((report or {}).get("host") or {}).get("name") or _image_label(result)
-        digest = None
-        if report:
-            text, digest = self._report_text(report)
-            if digest not in self._stored:  # hosts judged alike: sent once
-                reports[digest] = text
+        host = result.get("host") or (report.host if report else None) or _image_label(result)
+        if report and report.digest not in self._stored:  # hosts judged alike: sent once
+            reports[report.digest] = report
         status = "ok" if report else "error"
         row = (
             run_id,
@@ -271,16 +283,16 @@ class Store:
             host,
             _json_once(result.get("labels") or {}, texts),
             _json_once(result.get("facts") or {}, texts),
-            (report or {}).get("image", {}).get("sha256") or result.get("sha256"),
+            (report.sha256 if report else None) or result.get("sha256"),
             version,
             options,
             status,
             worst,
             first,
-            (report or {}).get("as_of"),
-            verdict.rules,
+            report.as_of if report else None,
+            report.rules if report else "",
             result.get("error"),
-            digest,
+            report.digest if report else None,
             now,
             cache.get("reused"),
             cache.get("judged"),
@@ -301,8 +313,11 @@ class Store:
         names = [d[0] for d in cursor.description]
         found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         updates = self.update_verdicts(run_id)
+        decoded: dict[str, Any] = {}  # labels or facts JSON: its value; hosts share a few (decoding each was a third of this)
+        for text in {r[column] for r in found for column in ("labels", "facts")}:
+            decoded[text] = json.loads(text)
         return [
-            r | {"labels": json.loads(r["labels"]), "facts": json.loads(r["facts"]), "updates": updates.get(r["host_key"], [])}
+            r | {"labels": decoded[r["labels"]], "facts": decoded[r["facts"]], "updates": updates.get(r["host_key"], [])}
             for r in found
         ]
 
@@ -343,10 +358,17 @@ def _json_once(value: dict[str, Any], texts: dict[object, str]) -> str:
 
 
 @dataclass(frozen=True)
-class ReportRows:
-    """What a host's row says of its report, the same for every host that shares it (and its deployment day)."""
+class StoredReport:
+    """A host's report as the store keeps it: its JSON, and what the host's row and `findings` rows say of it.
+    Built once per judgement by the worker that judged it (work.scan_image), so hosts judged alike share it
+    and the parent, which commits every host alone, neither encodes nor unpickles a report: those were most
+    of its CPU in a 10,000-host run (bench/fleet.py, issue 24)."""
 
-    report: dict[str, Any] | None  # held, so that its id names it while cached
+    text: str  # the report's JSON
+    digest: str  # its SHA-256: the key hosts that share it are stored under
+    host: str | None  # the host name the report gives
+    sha256: str | None  # the image's
+    as_of: str | None  # the day it was judged on
     worst: str | None  # the worst gating severity
     earliest: str | None  # a prediction's first day, or the day a log first shows an observed failure
     fails: bool  # any finding not suppressed
@@ -354,13 +376,10 @@ class ReportRows:
     findings: list[tuple[object, ...]]  # its `findings` rows, without their scan id
 
 
-def _verdict(report: dict[str, Any] | None, verdicts: dict[int, ReportRows]) -> ReportRows:
-    """A report's ReportRows, worked out once per report object of a batch: hosts judged alike share one
-    report, and working it out per host was a good part of a 10,000-host commit (bench/fleet.py, issue 24)."""
-    held = verdicts.get(id(report))
-    if held is not None and held.report is report:
-        return held
-    every = (report or {}).get("findings", [])
+def stored_report(report: Mapping[str, Any]) -> StoredReport:
+    """`report` (a Report's JSON form) encoded and summarized for the store."""
+    text = json.dumps(report, ensure_ascii=False, sort_keys=True)
+    every = report.get("findings", [])
     findings = [f for f in every if not f.get("suppressed")]
     levels = {str(level) for f in every if (level := gating_severity(f)) is not None}
     starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
@@ -377,15 +396,18 @@ def _verdict(report: dict[str, Any] | None, verdicts: dict[int, ReportRows]) -> 
         )
         for f in every
     ]
-    verdict = verdicts[id(report)] = ReportRows(
-        report,
+    return StoredReport(
+        text,
+        hashlib.sha256(text.encode()).hexdigest(),
+        (report.get("host") or {}).get("name"),
+        report.get("image", {}).get("sha256"),
+        report.get("as_of"),
         next((s for s in SEVERITY_ORDER if s in levels), None),
         starts[0] if starts else None,
         bool(findings),
         ",".join(sorted({f["rule"] for f in findings})),
         rows,
     )
-    return verdict
 
 
 def _image_label(result: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ from imgscan.fleet.host import FleetHost
 
 if TYPE_CHECKING:
     from imgscan.context import ScanContext
+    from imgscan.fleet.store import StoredReport
     from imgscan.loader import LoadedChecks
     from imgscan.preflight.facts import ImageFacts
     from imgscan.preflight.package import UpdatePackage
@@ -107,11 +108,13 @@ def judge_updates(updates: tuple[UpdatePackage, ...], facts: ImageFacts, day: da
 
 def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | None = None) -> list[dict[str, Any]]:
     """Read the image the `hosts` share once and judge each; one result per host, in their order:
-    {"key", "path", "host", "labels", "settings", "facts", "report" | "error", "verdict_cache", "updates"}.
+    {"key", "path", "host", "labels", "settings", "facts", "report" | "error", "verdict_cache", "updates"}, the
+    report as the store keeps it (store.StoredReport), encoded here once per judgement.
     `cache_db`: the fleet database whose verdict cache the read shares with other images; the read's
     catalog verdicts (reused, judged) are counted on the first host's row, the only read of the image."""
     from imgscan.collector import young_collections_only
     from imgscan.fleet.database import open_database
+    from imgscan.fleet.store import stored_report
     from imgscan.image import Selection, open_image
     from imgscan.interrupt import doing
     from imgscan.kinds import LoadSettings
@@ -120,51 +123,51 @@ def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | No
     from imgscan.signing.verdict_cache import VerdictCache
 
     first = hosts[0]
-    results = [_result(host) for host in hosts]
-    db = cache = None
-    try:
-        if cache_db:
-            db = open_database(cache_db)
-            cache = VerdictCache(db)
-        checks = load_checks([Path(p) for p in options.plugins])
-        selection = Selection(first.index, first.image_name)
-        with (
-            young_collections_only(),
-            doing("scanning", subject=first.path),
-            open_image(Path(first.path), selection, checks.kinds.paths()) as opened,
-        ):
-            loaded = read(opened, checks, LoadSettings(verdict_cache=cache))
-            if cache:
-                results[0]["verdict_cache"] = {"reused": cache.hits, "judged": cache.misses}
-            facts = image_facts(loaded) if options.updates else None
-            judged: dict[tuple[object, ...], Report] = {}  # by FleetHost.judgement: hosts judged alike share one
-            updates: dict[date, list[dict[str, Any]]] = {}  # each update's verdicts by the day a host is judged on
-            as_of = date.fromisoformat(options.as_of)
-            for host, result in zip(hosts, results, strict=True):
-                judgement = host.judgement(as_of)
-                try:
-                    if judgement not in judged:
-                        judged[judgement] = judge_host(loaded, host, options, checks)
-                    result["report"] = judged[judgement]
-                    if facts is not None:
-                        day = judgement[-1]  # the day it is judged on
-                        if day not in updates:
-                            updates[day] = judge_updates(options.updates, facts, day, options.horizon_days)
-                        result["updates"] = updates[day]
-                except ImgscanError as exc:
-                    result["error"] = str(exc)
-                except Exception as exc:  # noqa: BLE001 - one host's crash must not end its image's others
-                    result["error"] = _one_line(exc)
-    except ImgscanError as exc:
-        for result in results:
-            result.setdefault("error", str(exc))
-    except Exception as exc:  # noqa: BLE001 - one bad image must not end the fleet
-        for result in results:
-            result.setdefault("error", _one_line(exc))
-    finally:
-        if db:
-            db.close()
-    return results
+    with young_collections_only():  # the hosts' results too: they are as many as the hosts
+        results = [_result(host) for host in hosts]
+        db = cache = None
+        try:
+            if cache_db:
+                db = open_database(cache_db)
+                cache = VerdictCache(db)
+            checks = load_checks([Path(p) for p in options.plugins])
+            selection = Selection(first.index, first.image_name)
+            with (
+                doing("scanning", subject=first.path),
+                open_image(Path(first.path), selection, checks.kinds.paths()) as opened,
+            ):
+                loaded = read(opened, checks, LoadSettings(verdict_cache=cache))
+                if cache:
+                    results[0]["verdict_cache"] = {"reused": cache.hits, "judged": cache.misses}
+                facts = image_facts(loaded) if options.updates else None
+                judged: dict[tuple[object, ...], StoredReport] = {}  # by FleetHost.judgement: hosts judged alike share one
+                updates: dict[date, list[dict[str, Any]]] = {}  # each update's verdicts by the day a host is judged on
+                as_of = date.fromisoformat(options.as_of)
+                for host, result in zip(hosts, results, strict=True):
+                    judgement = host.judgement(as_of)
+                    try:
+                        if judgement not in judged:
+                            judged[judgement] = stored_report(judge_host(loaded, host, options, checks))
+                        result["report"] = judged[judgement]
+                        if facts is not None:
+                            day = judgement[-1]  # the day it is judged on
+                            if day not in updates:
+                                updates[day] = judge_updates(options.updates, facts, day, options.horizon_days)
+                            result["updates"] = updates[day]
+                    except ImgscanError as exc:
+                        result["error"] = str(exc)
+                    except Exception as exc:  # noqa: BLE001 - one host's crash must not end its image's others
+                        result["error"] = _one_line(exc)
+        except ImgscanError as exc:
+            for result in results:
+                result.setdefault("error", str(exc))
+        except Exception as exc:  # noqa: BLE001 - one bad image must not end the fleet
+            for result in results:
+                result.setdefault("error", _one_line(exc))
+        finally:
+            if db:
+                db.close()
+        return results
 
 
 def _result(host: FleetHost) -> dict[str, Any]:
