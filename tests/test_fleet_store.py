@@ -75,7 +75,8 @@ def test_the_hosts_of_one_image_are_committed_together_or_not_at_all(fleet_db):
 
     import pytest
 
-    from imgscan.fleet.store import Store, stored_report
+    from imgscan.fleet.store import Store
+    from imgscan.fleet.stored_report import stored_report
 
     finding = {"rule": "qfe-empty", "severity": "critical", "starts": None, "hresult": None, "evidence": []}
     report = stored_report({"image": {"sha256": "ab" * 32}, "as_of": "2013-07-01", "host": {"name": None}, "findings": [finding]})
@@ -105,7 +106,8 @@ def test_hosts_labels_and_facts_are_encoded_once_per_distinct_value(fleet_db, mo
     per distinct value of an image's batch (per host it was a good part of the parent's commit CPU, issue 24),
     and values that compare equal but encode differently (True and 1) each keep their own JSON."""
     import imgscan.fleet.store as store_module
-    from imgscan.fleet.store import Store, stored_report
+    from imgscan.fleet.store import Store
+    from imgscan.fleet.stored_report import stored_report
 
     report = stored_report({"image": {"sha256": "ab" * 32}, "as_of": "2013-07-01", "host": {"name": None}, "findings": []})
     labels = [{"site": "north"}, {"site": "north"}, {"site": "north"}, {"site": "south"}]  # separate objects
@@ -144,7 +146,8 @@ def test_hosts_labels_and_facts_are_encoded_once_per_distinct_value(fleet_db, mo
 def test_hosts_sharing_a_report_keep_their_own_first_failing_day(fleet_db):
     """Hosts judged alike share one stored report, summed up once by the worker that judged them (work.scan_image),
     while each host's first failing day still starts no earlier than its own deployment."""
-    from imgscan.fleet.store import Store, stored_report
+    from imgscan.fleet.store import Store
+    from imgscan.fleet.stored_report import stored_report
 
     finding = {"rule": "qfe-empty", "severity": "critical", "starts": "2013-03-01", "hresult": None, "evidence": []}
     report = stored_report({"image": {"sha256": "ab" * 32}, "as_of": "2013-07-01", "host": {"name": None}, "findings": [finding]})

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from imgscan.check import Rule, Severity, distinct, identity
-from imgscan.fleet.store import Store, stored_report
+from imgscan.fleet.store import Store
+from imgscan.fleet.stored_report import stored_report
 from imgscan.gate import gating_severity, hidden_note, summary
 from imgscan.ignore import IgnoreEntry
 from imgscan.loader import load_checks

@@ -12,6 +12,7 @@ cancelling a job does.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -198,3 +199,30 @@ def test_an_interrupted_fleet_stops_its_workers_and_resumes(seed001, tmp_path, s
     )
     assert resumed.returncode == 1, resumed.stderr
     assert len(json.loads(resumed.stdout)) == 4
+
+
+def test_a_fleet_worker_a_signal_reached_takes_no_further_image(tmp_path):
+    """A pool worker keeps taking queued images after the signal that stopped its scan; with the parent no
+    longer reading results, one bigger than a pipe's buffer blocked that worker, and the parent joining
+    it, for ever. Once a signal has reached a worker, it ends before its next image."""
+    from imgscan import interrupt
+    from imgscan.fleet import run as fleet_run
+    from imgscan.fleet.host import FleetHost
+    from imgscan.fleet.work import FleetOptions
+
+    def worker() -> None:
+        fleet_run._worker_init()
+        try:
+            with interrupt.doing("scanning"):
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(30)
+        except interrupt.Interrupted:
+            pass  # as the pool does: the stopped scan's error goes back to the parent
+        host = FleetHost(path=str(tmp_path / "queued.vhdx"))
+        fleet_run._scan_in_worker([host], FleetOptions(as_of="2013-07-01", horizon_days=365), "")
+        os._exit(0)  # took the image (a missing file is an error row, never an exception)
+
+    process = multiprocessing.get_context("fork").Process(target=worker)
+    process.start()
+    process.join(60)
+    assert process.exitcode == 128 + signal.SIGTERM

@@ -8,6 +8,7 @@ each in a pool of its own, so only the image that kills its worker becomes error
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -81,6 +82,16 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _scan_in_worker(hosts: list[FleetHost], options: FleetOptions, cache_db: str) -> list[dict[str, Any]]:
+    """`scan_image` in a pool worker. A worker that a signal has reached takes no further image: the parent
+    is unwinding and reads no more results, and a finished image's results (bigger than a pipe's buffer)
+    would block the worker for ever, with the parent joining it. The scan the signal stopped has unwound
+    (its temporary files are gone) before the worker comes back here for the next image."""
+    if (stopped := interrupt.received()) is not None:
+        os._exit(stopped.exit_code)
+    return scan_image(hosts, options, cache_db)
+
+
 @contextmanager
 def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of scanning workers; when the fleet is interrupted, its workers stop their scans and are
@@ -102,7 +113,7 @@ def _isolated(hosts: list[FleetHost], options: FleetOptions, cache_db: str) -> l
     """Scan one suspect image in a pool of its own, so a crash is attributed to the image that causes it."""
     try:
         with _pool(1) as pool:
-            return pool.submit(scan_image, hosts, options, cache_db).result()
+            return pool.submit(_scan_in_worker, hosts, options, cache_db).result()
     except BrokenProcessPool:
         return error_results(hosts, "the worker process died while scanning this image")
 
@@ -119,7 +130,7 @@ def run_local(groups: list[list[FleetHost]], options: FleetOptions, jobs: int, c
                 while queue or in_flight:
                     while queue and len(in_flight) < jobs + 1:
                         group = queue.pop()
-                        in_flight[pool.submit(scan_image, group, options, cache_db)] = group
+                        in_flight[pool.submit(_scan_in_worker, group, options, cache_db)] = group
                     finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                     for future in finished:
                         results = future.result()  # raises BrokenProcessPool when a worker died

@@ -21,17 +21,14 @@ were stored per host is moved to findings per report when it is opened.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from imgscan.errors import ImgscanError
 from imgscan.fleet.database import SCHEMA_LOCK, open_database
-from imgscan.gate import gating_severity
+from imgscan.fleet.stored_report import StoredReport
 from imgscan.signing import verdict_cache
 
 SCHEMA = """
@@ -106,7 +103,6 @@ CREATE TABLE IF NOT EXISTS update_verdicts (
 );
 CREATE INDEX IF NOT EXISTS update_verdicts_scan ON update_verdicts (scan_id);
 """
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 ROW_COLUMNS = (
     "host_key, path, image_index, image_name, host, labels, facts, sha256, status, worst, first_failure, judged_on,"
     " rules, error, verdicts_reused, verdicts_judged, origin"
@@ -355,59 +351,6 @@ def _json_once(value: dict[str, Any], texts: dict[object, str]) -> str:
     if text is None:
         text = texts[content] = json.dumps(value, sort_keys=True)
     return text
-
-
-@dataclass(frozen=True)
-class StoredReport:
-    """A host's report as the store keeps it: its JSON, and what the host's row and `findings` rows say of it.
-    Built once per judgement by the worker that judged it (work.scan_image), so hosts judged alike share it
-    and the parent, which commits every host alone, neither encodes nor unpickles a report: those were most
-    of its CPU in a 10,000-host run (bench/fleet.py, issue 24)."""
-
-    text: str  # the report's JSON
-    digest: str  # its SHA-256: the key hosts that share it are stored under
-    host: str | None  # the host name the report gives
-    sha256: str | None  # the image's
-    as_of: str | None  # the day it was judged on
-    worst: str | None  # the worst gating severity
-    earliest: str | None  # a prediction's first day, or the day a log first shows an observed failure
-    fails: bool  # any finding not suppressed
-    rules: str  # the rules of those findings
-    findings: list[tuple[object, ...]]  # its `findings` rows, without their scan id
-
-
-def stored_report(report: Mapping[str, Any]) -> StoredReport:
-    """`report` (a Report's JSON form) encoded and summarized for the store."""
-    text = json.dumps(report, ensure_ascii=False, sort_keys=True)
-    every = report.get("findings", [])
-    findings = [f for f in every if not f.get("suppressed")]
-    levels = {str(level) for f in every if (level := gating_severity(f)) is not None}
-    starts = sorted(day for f in findings if (day := f["starts"] or (f.get("observed") or "")[:10]))
-    rows: list[tuple[object, ...]] = [
-        (
-            f["rule"],
-            f["severity"],
-            f["starts"],
-            f["hresult"],
-            str(f["evidence"][0].get("path", "")) if f["evidence"] else None,
-            int(bool(f.get("suppressed"))),
-            f.get("id"),
-            f.get("caused_by"),
-        )
-        for f in every
-    ]
-    return StoredReport(
-        text,
-        hashlib.sha256(text.encode()).hexdigest(),
-        (report.get("host") or {}).get("name"),
-        report.get("image", {}).get("sha256"),
-        report.get("as_of"),
-        next((s for s in SEVERITY_ORDER if s in levels), None),
-        starts[0] if starts else None,
-        bool(findings),
-        ",".join(sorted({f["rule"] for f in findings})),
-        rows,
-    )
 
 
 def _image_label(result: dict[str, Any]) -> str:

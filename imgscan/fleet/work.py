@@ -26,7 +26,7 @@ from imgscan.fleet.host import FleetHost
 
 if TYPE_CHECKING:
     from imgscan.context import ScanContext
-    from imgscan.fleet.store import StoredReport
+    from imgscan.fleet.stored_report import StoredReport
     from imgscan.loader import LoadedChecks
     from imgscan.preflight.facts import ImageFacts
     from imgscan.preflight.package import UpdatePackage
@@ -109,12 +109,12 @@ def judge_updates(updates: tuple[UpdatePackage, ...], facts: ImageFacts, day: da
 def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | None = None) -> list[dict[str, Any]]:
     """Read the image the `hosts` share once and judge each; one result per host, in their order:
     {"key", "path", "host", "labels", "settings", "facts", "report" | "error", "verdict_cache", "updates"}, the
-    report as the store keeps it (store.StoredReport), encoded here once per judgement.
+    report as the store keeps it (stored_report.StoredReport), encoded here once per judgement.
     `cache_db`: the fleet database whose verdict cache the read shares with other images; the read's
     catalog verdicts (reused, judged) are counted on the first host's row, the only read of the image."""
     from imgscan.collector import young_collections_only
     from imgscan.fleet.database import open_database
-    from imgscan.fleet.store import stored_report
+    from imgscan.fleet.stored_report import stored_report
     from imgscan.image import Selection, open_image
     from imgscan.interrupt import doing
     from imgscan.kinds import LoadSettings
