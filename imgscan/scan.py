@@ -31,7 +31,7 @@ from imgscan.image import OpenedImage, Selection, open_image
 from imgscan.interrupt import doing
 from imgscan.loader import LoadedChecks
 from imgscan.report import CheckRun, ErrorEntry, Filtered, ImageInfo, Inventory, Report, TargetFirmware
-from imgscan.undecodable import printable_report
+from imgscan.undecodable import printable_encoded
 
 if TYPE_CHECKING:
     from typing import Any
@@ -46,6 +46,7 @@ class ScanResult:
     report: Report
     findings: list[Finding]  # every finding, also those --severity leaves out of the report
     checks_completed: int
+    report_json: str | None = None  # the report's compact JSON, keys sorted, when judging encoded it anyway
 
     def gate(self, fail_on: Severity) -> bool:
         """True when a cause reaches the `--fail-on` threshold with a finding no ignore entry accepts,
@@ -150,8 +151,9 @@ def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: O
     }
     if filtered is not None:
         report["filtered"] = filtered
-    report = cast(Report, printable_report(report))  # names that are not valid Unicode (imgscan/undecodable.py)
-    return ScanResult(report=report, findings=findings, checks_completed=sum(why is None for why in outcome.values()))
+    printable, text = printable_encoded(report)  # names that are not valid Unicode (imgscan/undecodable.py)
+    completed = sum(why is None for why in outcome.values())
+    return ScanResult(report=cast(Report, printable), findings=findings, checks_completed=completed, report_json=text)
 
 
 def _hidden(findings: list[Finding]) -> dict[str, int]:

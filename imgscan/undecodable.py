@@ -59,23 +59,23 @@ def printable(value: object, found: dict[str, str]) -> object:
 
 
 def printable_report(report: Mapping[str, Any]) -> dict[str, Any]:
-    """The report with every text escaped, and `undecodable` added when any text needed it. Nearly every
-    report has no such text, and a fleet makes one per distinct host of an image: one encoding at C speed
-    tells, and the report is then kept as it is instead of walked and copied part by part."""
-    if not _needs_escaping(report):
-        return dict(report)
+    """The report with every text escaped, and `undecodable` added when any text needed it."""
+    return printable_encoded(report)[0]
+
+
+def printable_encoded(report: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """`printable_report`, with the report's JSON (compact, keys sorted: the form the fleet store keeps)
+    when that encoding is what showed nothing needed escaping, else None. Nearly every report has no such
+    text, and a fleet makes one per distinct host of an image: one encoding at C speed tells, the report is
+    kept as it is instead of walked and copied part by part, and the store takes the same encoding."""
+    try:
+        text = json.dumps(report, ensure_ascii=False, sort_keys=True, check_circular=False)
+    except (TypeError, ValueError):  # e.g. a key JSON cannot hold: the walk looks at it
+        text = None
+    if text is not None and SURROGATE.search(text) is None:  # a lone surrogate stays as it is in the text
+        return dict(report), text
     found: dict[str, str] = {}
     clean = cast(dict[str, Any], printable(report, found))
     if found:
         clean[FIELD] = dict(sorted(found.items()))
-    return clean
-
-
-def _needs_escaping(report: Mapping[str, Any]) -> bool:
-    """Whether any text of the report is not valid Unicode (a lone surrogate), read from its JSON encoding,
-    which keeps each such character as it is. Something JSON cannot encode is looked at by the walk."""
-    try:
-        text = json.dumps(report, ensure_ascii=False, default=str, check_circular=False)
-    except (TypeError, ValueError):  # e.g. a key JSON cannot hold
-        return True
-    return SURROGATE.search(text) is not None
+    return clean, None

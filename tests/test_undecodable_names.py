@@ -138,3 +138,15 @@ def test_preflight_names_an_update_file_whose_name_is_not_utf8(tree: Path, tmp_p
         assert "internal error" not in run.stderr, run.stderr
         text = (tmp_path / f"preflight.{fmt}").read_bytes().decode("utf-8")
         assert "KB\\xFF" + built.name in (json.loads(text)["updates"][0]["file"] if fmt == "json" else text)
+
+
+def test_the_encoding_that_found_nothing_to_escape_is_the_one_the_fleet_stores() -> None:
+    """One JSON encoding per fleet judgement: the one that told no text needed escaping is handed on, and it
+    is exactly the store's (compact, keys sorted); a report that was walked hands on none."""
+    from imgscan.undecodable import printable_encoded
+
+    report = {"z": 1, "host": {"name": "pc-é"}, "findings": [{"b": 2, "a": [None, True]}]}
+    clean, text = printable_encoded(report)
+    assert clean == report and text == json.dumps(report, ensure_ascii=False, sort_keys=True)
+    assert printable_encoded({"host": {"name": os.fsdecode(b"bad\xff")}})[1] is None
+    assert printable_encoded({"inventory": {date(2013, 7, 1): "x"}})[1] is None  # walked: a key JSON cannot hold

@@ -35,9 +35,11 @@ class StoredReport:
     findings: list[tuple[object, ...]]  # its `findings` rows, without their scan id
 
 
-def stored_report(report: Mapping[str, Any]) -> StoredReport:
-    """`report` (a Report's JSON form) encoded and summarized for the store."""
-    text = json.dumps(report, ensure_ascii=False, sort_keys=True)
+def stored_report(report: Mapping[str, Any], text: str | None = None) -> StoredReport:
+    """`report` (a Report's JSON form) encoded and summarized for the store; `text`: its encoding when judging
+    already made it (scan.ScanResult.report_json)."""
+    if text is None:
+        text = json.dumps(report, ensure_ascii=False, sort_keys=True)
     every = report.get("findings", [])
     findings = [f for f in every if not f.get("suppressed")]
     levels = {str(level) for f in every if (level := gating_severity(f)) is not None}

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from imgscan.loader import LoadedChecks
     from imgscan.preflight.facts import ImageFacts
     from imgscan.preflight.package import UpdatePackage
-    from imgscan.report import Report
     from imgscan.scan import Loaded
 
 
@@ -67,11 +66,13 @@ def host_context(host: FleetHost, options: FleetOptions) -> ScanContext:
     )
 
 
-def judge_host(loaded: Loaded, host: FleetHost, options: FleetOptions, checks: LoadedChecks) -> Report:
-    """One host's report: the image's one read judged under this host's scan context."""
+def judge_host(loaded: Loaded, host: FleetHost, options: FleetOptions, checks: LoadedChecks) -> StoredReport:
+    """One host's report, as the store keeps it: the image's one read judged under this host's scan context."""
+    from imgscan.fleet.stored_report import stored_report
     from imgscan.scan import judge
 
-    return judge(loaded, checks, host_context(host, options)).report
+    judged = judge(loaded, checks, host_context(host, options))
+    return stored_report(judged.report, judged.report_json)
 
 
 def image_facts(loaded: Loaded) -> ImageFacts:
@@ -114,7 +115,6 @@ def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | No
     catalog verdicts (reused, judged) are counted on the first host's row, the only read of the image."""
     from imgscan.collector import young_collections_only
     from imgscan.fleet.database import open_database
-    from imgscan.fleet.stored_report import stored_report
     from imgscan.image import Selection, open_image
     from imgscan.interrupt import doing
     from imgscan.kinds import LoadSettings
@@ -147,7 +147,7 @@ def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | No
                     judgement = host.judgement(as_of)
                     try:
                         if judgement not in judged:
-                            judged[judgement] = stored_report(judge_host(loaded, host, options, checks))
+                            judged[judgement] = judge_host(loaded, host, options, checks)
                         result["report"] = judged[judgement]
                         if facts is not None:
                             day = judgement[-1]  # the day it is judged on
