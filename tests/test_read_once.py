@@ -57,6 +57,11 @@ def test_one_read_judged_on_two_days_gives_each_day_its_findings_without_reading
     # the same as reading the image again for each day
     for context, judged in ((ScanContext(date(2012, 12, 1), horizon_days=30), before), (ScanContext(date(2013, 7, 1)), after)):
         assert scan_volume(_opened(files)[1], context, checks, Options()).report == judged.report
+    # what judging keeps of a read for the next judgement (the merged logs, the stamped inventory) is kept by
+    # day and horizon: judged again on the first day, or on it with a longer horizon, as a fresh read gives
+    assert judge(loaded, checks, ScanContext(date(2012, 12, 1), horizon_days=30)).report == before.report
+    longer = ScanContext(date(2012, 12, 1), horizon_days=365)
+    assert judge(loaded, checks, longer).report == scan_volume(_opened(files)[1], longer, checks, Options()).report
 
 
 def test_one_read_judged_for_two_firmware_targets_gives_each_host_its_findings():

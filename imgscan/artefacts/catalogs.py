@@ -6,6 +6,7 @@ catalogs'), the catalogs, and the trust stores."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from imgscan.servicing_levels import is_ssu
 from imgscan.timing import validity_word
 
 if TYPE_CHECKING:
+    from imgscan.context import ScanContext
     from imgscan.kinds import InventoryContext, Loader
 
 
@@ -32,6 +34,10 @@ class Catalogs:
     # fleet judges one read for every distinct host setting (its day, network...) and rebuilding them in each
     # judgement was a sixth of a worker's judging CPU (bench/fleet.py, issue 24); each judgement adds its day's words
     _packages: tuple[list[Package], list[dict[str, Any]]] | None = field(default=None, init=False, repr=False, compare=False)
+    # the inventory section by (as-of day, horizon), with the package list it was stamped for
+    _sections: dict[tuple[date, int], tuple[list[Package], Section]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __bool__(self) -> bool:
         return bool(self.catalogs.records)
@@ -66,9 +72,19 @@ def load(art: Loader) -> Catalogs:
 
 
 def inventory(found: Catalogs, context: InventoryContext) -> Section:
-    """Stamped once under the scan context: each package's and catalog's state on the as-of day."""
+    """Stamped under the scan context: each package's and catalog's state on the as-of day. The words depend
+    on nothing else of the context than the as-of day and the horizon, so the judgements of one read on one
+    day share the section (a fleet judges a read for every distinct host: treat it as read-only)."""
     scan = context.scan
     packages = context.get(PACKAGES).packages
+    key = (scan.as_of, scan.horizon_days)
+    kept = found._sections.get(key)
+    if kept is None or kept[0] is not packages:
+        kept = found._sections[key] = (packages, _stamped(found, packages, scan))
+    return kept[1]
+
+
+def _stamped(found: Catalogs, packages: list[Package], scan: ScanContext) -> Section:
     return {
         "packages": [
             fixed | package_validity(p, found.catalogs, scan)

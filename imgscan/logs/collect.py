@@ -127,16 +127,27 @@ class LogRead:
     parts: dict[tuple[str, str | None, str], dict[date | None, _Part]] = field(default_factory=dict)
     read: list[str] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
+    _until: dict[frozenset[date], LogSet] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.read)
 
     def until(self, happened: Callable[[date], bool]) -> LogSet:
         """The groups of the entries that are undated or dated on a day `happened` accepts (the time policy
-        decides which days have happened by --as-of; entries after it have not happened yet)."""
+        decides which days have happened by --as-of; entries after it have not happened yet). Asked once the
+        read is complete, by every check and judgement of it: the groups are merged once per set of days
+        that have happened (a fleet judges one read for many hosts and days; treat them as read-only)."""
+        dated = {day for days in self.parts.values() for day in days if day is not None}
+        accepted = frozenset(day for day in dated if happened(day))
+        found = self._until.get(accepted)
+        if found is None:
+            found = self._until[accepted] = self._merged(accepted)
+        return found
+
+    def _merged(self, accepted: frozenset[date]) -> LogSet:
         groups = []
         for (family, subject, hresult), days in self.parts.items():
-            parts = [part for day, part in days.items() if day is None or happened(day)]
+            parts = [part for day, part in days.items() if day is None or day in accepted]
             if parts:
                 groups.append(_merge(LogGroup(family, subject, hresult), parts))
         groups.sort(key=lambda g: (g.family, g.subject or "", g.hresult))

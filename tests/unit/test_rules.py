@@ -181,6 +181,21 @@ def test_a_log_entry_after_the_as_of_day_has_not_happened_yet():
     assert run_check(CbsLogErrors, at("2013-06-29"), logs=logs).skipped == "nothing for it in the image"
 
 
+def test_one_read_judged_on_several_days_gives_each_day_its_own_failures():
+    """A fleet judges one read on many days: the groups merged for one set of past days are reused only for
+    a day on which exactly those days have happened."""
+    logs = _logs("cbs", day=30)
+    days = ("2013-06-29", "2013-06-30", "2013-06-29", "2013-07-15", "2013-06-30")
+    assert [run_check(CbsLogErrors, at(day), logs=logs).rules for day in days] == [
+        [],
+        ["cbs-log-error"],
+        [],
+        ["cbs-log-error"],
+        ["cbs-log-error"],
+    ]
+    assert logs.until(lambda day: True) is logs.until(lambda day: day.day == 30)  # the same days: merged once
+
+
 # sha2-support-missing, esu-prerequisites-missing
 
 
