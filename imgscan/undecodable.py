@@ -72,7 +72,7 @@ def printable_encoded(report: Mapping[str, Any]) -> tuple[dict[str, Any], str | 
         text = json.dumps(report, ensure_ascii=False, sort_keys=True, check_circular=False)
     except (TypeError, ValueError):  # e.g. a key JSON cannot hold: the walk looks at it
         text = None
-    if text is not None and SURROGATE.search(text) is None:  # a lone surrogate stays as it is in the text
+    if text is not None and (text.isascii() or SURROGATE.search(text) is None):  # a lone surrogate stays as it is
         return dict(report), text
     found: dict[str, str] = {}
     clean = cast(dict[str, Any], printable(report, found))

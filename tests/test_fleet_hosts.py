@@ -186,3 +186,16 @@ def test_yaml_mistake_names_its_line(golden, tmp_path):
     path.write_text(f"- path: {golden}\n  host: A\n- path: {golden}\n  host: A\n", encoding="utf-8")
     run = run_imgscan("fleet", path, "--db", tmp_path / "bad.sqlite")
     assert run.code == 2 and "hosts.yaml line 3: host A is listed twice (first on line 1)" in run.stderr
+
+
+def test_a_host_list_reads_each_firmware_file_once(golden, tmp_path, monkeypatch):
+    """Ten thousand hosts name a few firmware db exports: each is read once per host list, not per host."""
+    import imgscan.fleet.manifest as manifest_module
+    from imgscan.signing.firmware_db import FirmwareTarget
+
+    asked: list[str] = []
+    monkeypatch.setattr(manifest_module, "firmware_target", lambda text, base: asked.append(text) or FirmwareTarget("2023"))
+    rows = "path,host,target_firmware\n" + "".join(f"{{image}},PC-{n},{'db-a.bin' if n % 3 else 'db-b.bin'}\n" for n in range(9))
+    hosts = read(manifest(tmp_path, golden, rows))
+    assert len(hosts) == 9 and sorted(asked) == ["db-a.bin", "db-b.bin"]
+    assert hosts[1].target_firmware is hosts[2].target_firmware

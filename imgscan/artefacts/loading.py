@@ -35,6 +35,7 @@ class Artefacts:
         self.registry = registry  # the kinds it may load, in the order it loads them
         self.settings = settings or LoadSettings()  # how to read (worker processes, a fleet's verdict cache)
         self._values: dict[Kind[Any], Any] = {}
+        self._absent: dict[Kind[Any], str | None] = {}  # by kind: a read judged many times answers once
 
     @property
     def volume(self) -> WindowsVolume:
@@ -62,6 +63,7 @@ class Artefacts:
     def preload(self, kind: Kind[T], value: T) -> None:
         """Hand in a kind already at hand (tests and tools that hold a hive or a log set)."""
         self._values[kind] = value
+        self._absent.pop(kind, None)
 
     def load(self, kinds: Iterable[Kind[Any]]) -> None:
         """Load these kinds and those they require, in registry order (a scan's reads, up front)."""
@@ -76,7 +78,13 @@ class Artefacts:
     def absent(self, kind: Kind[Any]) -> str | None:
         """Why a check that needs this kind has nothing to judge (None: the kind is present). On a triage
         collection, a kind none of whose declared paths was collected is absent even when another kind names
-        what they would hold (installed packages): their absence is the collector's, not the host's."""
+        what they would hold (installed packages): their absence is the collector's, not the host's. It
+        depends on the read alone, so it is worked out once per kind (a fleet judges a read per host setting)."""
+        if kind not in self._absent:
+            self._absent[kind] = self._why_absent(kind)
+        return self._absent[kind]
+
+    def _why_absent(self, kind: Kind[Any]) -> str | None:
         missing = lacking(self.container, self.volume, kind.paths)
         uncollected = bool(kind.paths) and len(missing) == len(kind.paths)
         if kind.present(self.get(kind)):

@@ -50,6 +50,9 @@ def is_manifest(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in SUFFIXES
 
 
+Values = dict[tuple[str, str], Any]  # (column, text as written): its value, read once per host list
+
+
 def read(path: Path) -> list[FleetHost]:
     """The hosts `path` lists, each checked; raises ImgscanError naming the line of the first mistake."""
     rows = _yaml_rows(path) if path.suffix.lower() in (".yaml", ".yml") else _csv_rows(path)
@@ -57,12 +60,13 @@ def read(path: Path) -> list[FleetHost]:
     first_line: dict[str, int] = {}
     wims: dict[str, tuple[int, ...] | tuple[str, ...]] = {}
     images: dict[str, str] = {}  # each image path as written, resolved: thousands of hosts name a few images
+    values: Values = {}  # each (column, text) read: hosts share a few firmware files, days...
     for line, row in rows:
         where = f"{path} line {line}"
         unknown = sorted(k for k in row if k not in COLUMNS)
         if unknown:
             raise ImgscanError(where, f"unknown column {unknown[0]!r}", f"known: {', '.join(COLUMNS)}")
-        host = _host(path, where, row, images)
+        host = _host(path, where, row, images, values)
         _check_wim(host, where, wims)
         key = host.key
         if key in first_line:
@@ -111,7 +115,9 @@ def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         yield line, {str(k): str(v).strip() for k, v in value.items() if v is not None and str(v).strip()}
 
 
-def _host(manifest: Path, where: str, row: dict[str, str], images: dict[str, str]) -> FleetHost:
+def _host(
+    manifest: Path, where: str, row: dict[str, str], images: dict[str, str], values: dict[tuple[str, str], Any]
+) -> FleetHost:
     if "path" not in row:
         raise ImgscanError(where, "no path: every host names the image it was built from")
     if row["path"] not in images:
@@ -121,30 +127,39 @@ def _host(manifest: Path, where: str, row: dict[str, str], images: dict[str, str
         if not image.exists():
             raise ImgscanError(where, f"image {row['path']}: no such file or directory")
         images[row["path"]] = str(image.resolve())
+
+    def column(name: str, read: Callable[[str], T], default: Any) -> Any:
+        return _column(row, name, where, read, default, values)
+
     facts = HostFacts(
-        network=_column(row, "network", where, _network, "unknown"),
-        deployed=_column(row, "deployed", where, date.fromisoformat, None),
+        network=column("network", _network, "unknown"),
+        deployed=column("deployed", date.fromisoformat, None),
         model=row.get("model"),
-        recovery_free_bytes=_column(row, "recovery_free_mb", where, _megabytes, None),
+        recovery_free_bytes=column("recovery_free_mb", _megabytes, None),
     )
     return FleetHost(
         path=images[row["path"]],
         name=row.get("host"),
-        index=_column(row, "index", where, _index, None),
+        index=column("index", _index, None),
         image_name=row.get("image_name"),
         labels={k: row[k] for k in LABELS if k in row},
-        target_firmware=_column(row, "target_firmware", where, lambda t: firmware_target(t, manifest.parent), UNKNOWN),
-        target_dbx=_column(row, "target_dbx", where, lambda t: read_dbx(t, manifest.parent), None),
+        target_firmware=column("target_firmware", lambda t: firmware_target(t, manifest.parent), UNKNOWN),
+        target_dbx=column("target_dbx", lambda t: read_dbx(t, manifest.parent), None),
         facts=facts,
     )
 
 
-def _column(row: dict[str, str], name: str, where: str, read: Callable[[str], T], default: Any) -> Any:
-    """One optional column, read; a bad value is an error naming the line and the column."""
+def _column(row: dict[str, str], name: str, where: str, read: Callable[[str], T], default: Any, values: Values) -> Any:
+    """One optional column, read once per distinct text of the list (a firmware db file is read once, not
+    once per host); a bad value is an error naming the (first) line and the column."""
     if name not in row:
         return default
+    key = (name, row[name])
+    if key in values:
+        return values[key]
     try:
-        return read(row[name])
+        value = values[key] = read(row[name])
+        return value
     except ImgscanError as exc:
         raise ImgscanError(where, f"{name} {exc}", exc.advice) from None
     except ValueError as exc:
