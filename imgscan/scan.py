@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, cast
 from imgscan import __version__
 from imgscan.artefacts import Artefacts, LoadSettings, host
 from imgscan.artefacts.lacking import COLLECTIONS, EVERY_WINDOWS_HAS
-from imgscan.check import CheckContext, Finding, InventoryItem, Severity, assign_identities
+from imgscan.check import Check, CheckContext, Finding, InventoryItem, Severity, assign_identities
+from imgscan.check_reuse import CheckReuse, Outcome, Recorder
 from imgscan.collector import young_collections_only
 from imgscan.context import ScanContext
 from imgscan.correlate import correlate, ordered, settle_gates, shown
@@ -72,6 +73,7 @@ class Loaded:
 
     opened: OpenedImage
     artefacts: Artefacts
+    reuse: CheckReuse = field(default_factory=CheckReuse, repr=False)  # the checks' outcomes, for the next judgement
 
 
 def scan(path: Path, context: ScanContext, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
@@ -109,7 +111,7 @@ def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: O
     options = options or Options()
     opened, art = loaded.opened, loaded.artefacts
     with doing("running the checks"):
-        findings, inventory, errors, outcome = _run_checks(art, context, checks)
+        findings, inventory, errors, outcome = _run_checks(art, context, checks, loaded.reuse)
     findings = [stamped for f in findings if (stamped := _stamp(f, context)) is not None]
     assign_identities(findings)
     correlate(findings)
@@ -189,33 +191,49 @@ def _stamp(finding: Finding, context: ScanContext) -> Finding | None:
 
 
 def _run_checks(
-    art: Artefacts, scan: ScanContext, loaded: LoadedChecks
+    art: Artefacts, scan: ScanContext, loaded: LoadedChecks, reuse: CheckReuse
 ) -> tuple[list[Finding], dict[str, list[dict[str, object]]], list[dict[str, str]], dict[str, str | None]]:
     """Every check that has something to judge; returns findings, inventory sections, errors, and per
-    check None when it completed or why it did not."""
+    check None when it completed or why it did not. A check whose facts of the context agree with an
+    earlier judgement of the read is not run again (imgscan.check_reuse)."""
     findings: list[Finding] = []
     inventory: dict[str, list[dict[str, object]]] = {}
     errors: list[dict[str, str]] = []
     outcome: dict[str, str | None] = {}
     for check in loaded.checks:
-        context = CheckContext(art, scan, check.reads())
-        absent = check.absent(context)
-        if absent or not check.applies(context):
-            outcome[check.name] = absent or check.not_applicable
-            continue
-        try:
-            for record in check.run(context):
-                if isinstance(record, InventoryItem):
-                    inventory.setdefault(record.section, []).append(record.item)
-                else:
-                    findings.append(record)
-        except Exception as exc:  # a crashing check must not lose the other findings
-            log.debug("check %s crashed", check.name, exc_info=True)
-            errors.append({"path": f"check:{check.name}", "message": f"check crashed: {type(exc).__name__}: {exc}"})
-            outcome[check.name] = f"crashed: {type(exc).__name__}"
-            continue
-        outcome[check.name] = None
+        done = reuse.find(check, scan)
+        if done is None:
+            done, records = _run_check(check, art, scan)
+            reuse.keep(check, done)
+        else:
+            records = done.handed_out()
+        for record in records:
+            if isinstance(record, InventoryItem):
+                inventory.setdefault(record.section, []).append(record.item)
+            else:
+                findings.append(record)
+        if done.error:
+            errors.append(done.error)
+        outcome[check.name] = done.why
     return findings, inventory, errors, outcome
+
+
+def _run_check(check: Check, art: Artefacts, scan: ScanContext) -> tuple[Outcome, list[Finding | InventoryItem]]:
+    """Run one check under a recorder of what it reads of the scan context."""
+    recorder = Recorder(scan)
+    context = CheckContext(art, cast(ScanContext, recorder), check.reads())
+    absent = check.absent(context)
+    if absent or not check.applies(context):
+        return Outcome(recorder.facts, why=absent or check.not_applicable), []
+    records: list[Finding | InventoryItem] = []
+    try:
+        for record in check.run(context):
+            records.append(record)
+    except Exception as exc:  # a crashing check must not lose the other findings
+        log.debug("check %s crashed", check.name, exc_info=True)
+        error = {"path": f"check:{check.name}", "message": f"check crashed: {type(exc).__name__}: {exc}"}
+        return Outcome(recorder.facts, f"crashed: {type(exc).__name__}", records, error), records
+    return Outcome(recorder.facts, records=records), records
 
 
 def _image(opened: OpenedImage, art: Artefacts) -> ImageInfo:

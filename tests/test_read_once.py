@@ -202,3 +202,28 @@ def test_judging_again_builds_no_catalog_or_package_inventory_entry_again(monkey
     for result, day in ((before, date(2012, 12, 1)), (after, date(2013, 7, 1))):
         context = ScanContext(day, horizon_days=30) if day.year == 2012 else ScanContext(day)
         assert scan_volume(_opened(files)[1], context, checks, Options()).report == result.report
+
+
+def test_a_check_runs_again_only_for_a_context_that_differs_in_what_it_read(monkeypatch):
+    """Judgements of one read reuse each check's outcome while every fact of the scan context the check read
+    (here: the host's network, the phase of a day) answers the same; the reports are those of fresh reads."""
+    files = dict(volume_files(load("seed000")))  # WinTrust State 0xc9 in its profiles
+    checks = load_checks()
+    runs: Counter[str] = Counter()
+    for check in checks.checks:
+        monkeypatch.setattr(check, "run", lambda context, _run=check.run, _name=check.name: runs.update([_name]) or _run(context))
+    loaded = read(_opened(files)[1], checks)
+    contexts = [
+        ScanContext(day, firmware=FirmwareTarget(firmware), host=HostFacts(network=network, recovery_free_bytes=free))
+        for network in ("online", "offline")
+        for firmware in ("2011-only", "2023")
+        for free in (None, 100 << 20)
+        for day in (date(2013, 7, 1), date(2013, 7, 1), date(2014, 7, 1))
+    ]
+    reports = [judge(loaded, checks, context).report for context in contexts]
+    assert runs["wintrust_state"] == 2  # once per network: neither firmware, recovery space nor day changes it
+    assert runs["qfe_empty"] == 2  # once per day: it reads the phase of its catalogs' first failure
+    assert runs["hive_health"] == 1  # it reads nothing of the context
+    for context, report in zip(contexts, reports, strict=True):  # stamped, linked, ordered: each its own copy
+        fresh = scan_volume(_opened(files)[1], context, checks, Options()).report
+        assert report == fresh, context
