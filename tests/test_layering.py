@@ -23,7 +23,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "imgscan.os_version", "imgscan.logs", "imgscan.signing"),
     4: ("imgscan.context", "imgscan.timing", "imgscan.hosts"),
     5: ("imgscan.kinds", "imgscan.artefacts"),
-    6: ("imgscan.check", "imgscan.logcheck"),
+    6: ("imgscan.check", "imgscan.check_reuse", "imgscan.logcheck"),
     7: ("imgscan.plugins", "imgscan.loader"),
     8: ("imgscan.scan", "imgscan.correlate", "imgscan.gate", "imgscan.ignore", "imgscan.preflight"),
     9: ("imgscan.views", "imgscan.timeline", "imgscan.diff", "imgscan.fixes", "imgscan.explain", "imgscan.fleet.summary"),
