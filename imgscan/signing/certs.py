@@ -140,14 +140,12 @@ class CertCache:
         self._certs: dict[bytes, Cert] = {}
         self._signed_by: dict[tuple[str, str], bool] = {}
 
-    def seed(self, cert: Cert) -> None:
-        """Add an already parsed certificate (shared, immutable)."""
-        self._certs.setdefault(cert.der, cert)
-
     def get(self, der: bytes) -> Cert:
+        """The parsed certificate of `der`: one this process has parsed already (a bundled root a chain reached,
+        one unpickled) is not parsed again."""
         cert = self._certs.get(der)
         if cert is None:
-            cert = self._certs[der] = _parse(der)
+            cert = self._certs[der] = _SHARED.get(der) or _parse(der)
         return cert
 
     def signed_by(self, child: Cert, issuer: Cert) -> bool:
