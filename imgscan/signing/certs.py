@@ -16,6 +16,8 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+from typing import Any
 
 from asn1crypto import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -58,8 +60,9 @@ class Cert:
         each distinct certificate once (`shared_cert`), however many catalogs carry it."""
         return (shared_cert, (self.der,))
 
-    @property
+    @cached_property
     def common_name(self) -> str:
+        """Asked for every catalog a certificate signs (tens of thousands): asn1crypto builds the name once."""
         names = self.parsed.subject.native
         return str(names.get("common_name") or self.subject)
 
@@ -68,6 +71,12 @@ class Cert:
         return self.subject_der == self.issuer_der
 
     def describe(self) -> dict[str, object]:
+        """The certificate as reports show it: a fresh dict each time (worked out once per certificate)."""
+        described = self._described
+        return described | {"ekus": list(described["ekus"])}
+
+    @cached_property
+    def _described(self) -> dict[str, Any]:
         return {
             "common_name": self.common_name,
             "subject": self.subject,
