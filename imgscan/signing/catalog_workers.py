@@ -180,8 +180,8 @@ def _open_pool(judge: Judge, workers: int) -> ProcessPoolExecutor | None:
     server cannot start (the same report then comes from this process, on one core)."""
     context = multiprocessing.get_context("forkserver")
     # the server imports these once and every worker inherits them: the scan's main module (else each
-    # worker imports it again, the whole CLI), the parsing stack, and the bundled roots parsed (else each
-    # worker parses them again to unpickle its Judge); together 0.4 s of CPU per worker before
+    # worker imports it again, the whole CLI), the parsing stack, and the bundled roots read (else each
+    # worker reads the bundle again to unpickle its Judge); together 0.4 s of CPU per worker before
     context.set_forkserver_preload(
         [
             "__main__",

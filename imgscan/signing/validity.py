@@ -137,9 +137,9 @@ class Judge:
         Disallowed entries with their dates, and the installed mitigation (the fleet's verdict cache key)."""
         if self._fingerprint is None:
             digest = hashlib.sha256(repr((self.mitigation, self.store.image_stores_read)).encode())
-            for entries in sorted(self.store.anchors.values(), key=lambda e: e[0][0].thumbprint):
-                for cert, source in entries:
-                    digest.update(f"{cert.thumbprint}|{source}\n".encode())
+            for entries in self.store.trusted():
+                for thumbprint, source in entries:
+                    digest.update(f"{thumbprint}|{source}\n".encode())
             for thumbprint, entry in sorted(self.store.disallowed.items()):
                 digest.update(f"disallowed {thumbprint}|{entry.source}|{entry.since}\n".encode())
             self._fingerprint = digest.hexdigest()[:32]
