@@ -199,3 +199,19 @@ def test_a_host_list_reads_each_firmware_file_once(golden, tmp_path, monkeypatch
     hosts = read(manifest(tmp_path, golden, rows))
     assert len(hosts) == 9 and sorted(asked) == ["db-a.bin", "db-b.bin"]
     assert hosts[1].target_firmware is hosts[2].target_firmware
+
+
+def test_the_readme_fleet_example_is_what_imgscan_prints(tmp_path):
+    """The README's host list and "which hosts fail when" output, run as a new user would (the list's paths are
+    relative to it, beside a checkout's sample_images)."""
+    from tests.conftest import REPO
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text[text.index("$ cat hosts.csv\n") :]
+    block = block[: block.index("```")]
+    listed, printed = block.removeprefix("$ cat hosts.csv\n").split("$ imgscan fleet hosts.csv --as-of 2013-07-05\n")
+    (tmp_path / "sample_images").symlink_to(REPO / "sample_images")
+    (tmp_path / "hosts.csv").write_text(listed, encoding="utf-8")
+    ran = run_imgscan("fleet", "hosts.csv", "--as-of", "2013-07-05", cwd=tmp_path)
+    assert ran.code == 1, ran.stderr
+    assert ran.stdout == printed
