@@ -15,6 +15,7 @@ from tqdm import tqdm
 from imgscan.progress import byte_bar
 
 CHUNK = 4 * 1024 * 1024
+CANCEL_WAIT = 5.0  # seconds a cancelled hash may take to notice (it looks between chunks of CHUNK bytes)
 
 
 def file_sha256(path: Path) -> str:
@@ -46,6 +47,10 @@ class PendingDigest:
         self._stop = threading.Event()
         self._value: str | None = None
         self._error: Exception | None = None
+        # the bar's lock imports multiprocessing the first time: made here, in the scan's thread, since an
+        # import in the hashing thread waits for ever when Ctrl-C interrupted the main thread's own import
+        # at the moment it held the interpreter's import lock
+        tqdm.get_lock()
         self._thread = threading.Thread(target=self._run, name=f"sha256 {path.name}", daemon=True)
         self._thread.start()
 
@@ -67,8 +72,10 @@ class PendingDigest:
         return self._value
 
     def cancel(self) -> None:
+        """Stop the hashing, waiting a bounded time: a scan unwinding after Ctrl-C must end even if the thread
+        is stuck (it only reads the input, so a daemon thread left behind writes nothing and ends with us)."""
         self._stop.set()
-        self._thread.join()
+        self._thread.join(CANCEL_WAIT)
 
 
 def tree_sha256(root: Path) -> str:

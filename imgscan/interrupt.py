@@ -15,6 +15,7 @@ message says what was interrupted ("interrupted while reading the catalogs of go
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -95,12 +96,23 @@ def deferred() -> Iterator[None]:
 @contextmanager
 def doing(activity: str, subject: str | None = None) -> Iterator[None]:
     """Name the work under way: `doing("scanning", subject=path)` around a scan, `doing("reading the
-    catalogs")` inside it."""
+    catalogs")` inside it. Work neither starts nor goes on after a signal whose exception was lost (`check`)."""
+    check()
     _activities.append((activity, subject))
     try:
         yield
     finally:
         _activities.pop()
+    check()
+
+
+def check() -> None:
+    """Raise the interruption when a signal arrived and its exception was lost: Python prints and drops an
+    exception raised in a weakref callback, a `__del__` or the garbage collector, so a handler that ran there
+    (the handler also ignores every later signal) left the run going on as if nothing had happened. Nothing
+    is raised while an exception is being handled (the interruption itself, unwinding) or inside `deferred`."""
+    if _received and not _state["deferring"] and sys.exc_info()[1] is None:
+        raise _received[0]
 
 
 def describe() -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from imgscan import interrupt
 from sample_images.build import FORMATS, build, missing_tools
 from sample_images.scenario import Scenario, load
 
@@ -97,6 +98,7 @@ def _signal_handlers():
     pytest's handlers back afterwards."""
     saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     yield
+    interrupt.install()  # a signal a test received is forgotten: it belongs to that test's run
     for number, handler in saved.items():
         signal.signal(number, handler)
 

@@ -69,3 +69,19 @@ def test_the_hashing_thread_leaves_ctrl_c_and_sigterm_to_the_main_thread(tmp_pat
         assert _blocked(thread) & both == both
     finally:
         pending.cancel()
+
+
+def test_cancel_returns_even_when_the_hashing_thread_is_stuck(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C can interrupt the main thread's import at the moment it holds the interpreter's import lock;
+    a hashing thread then importing anything waits for ever, and a scan unwinding through cancel() hung
+    with it (seen in tests/test_interrupt.py). cancel() waits a bounded time for a thread that only reads."""
+    import imgscan.hashing as hashing
+
+    stuck = threading.Event()
+    monkeypatch.setattr(hashing, "_file_digest", lambda path, stop: stuck.wait(30) and None)
+    monkeypatch.setattr(hashing, "CANCEL_WAIT", 0.2)
+    pending = PendingDigest(tmp_path / "any.raw")
+    started = time.monotonic()
+    pending.cancel()
+    assert time.monotonic() - started < 5
+    stuck.set()
