@@ -30,6 +30,9 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         "fleet",
         [groups.common, groups.dates, groups.threshold],
         "judge many hosts (images, directories, globs, host lists in CSV or YAML) into a resumable database",
+        "Judge hosts: each image given is one host; a host list (CSV or YAML) names each host's image and its own "
+        "facts (network, deployment day, firmware, recovery partition, labels), its columns as docs/fleet.md lists "
+        "them. An image that cannot be read is an error row; the run then exits 2 when no host reaches --fail-on.",
     )
     made.add_argument("inputs", nargs="*", metavar="INPUT", help="image, directory of images, glob, or hosts.csv/.yaml")
     made.add_argument("--jobs", type=job_count, default=os.cpu_count() or 1, metavar="N", help="local worker processes")

@@ -32,7 +32,7 @@ FIRST_DAY = date(1990, 1, 1)
 LAST_DAY = date(2199, 12, 31)
 MAX_HORIZON = 36500  # days: a hundred years
 
-IMAGE_HELP = "VHD, VHDX, VMDK, E01, raw disk/volume image, WIM, or directory"
+IMAGE_HELP = "VHD, VHDX, VMDK, E01, raw disk/volume image, WIM, VM export, triage collection, or directory (docs/inputs.md)"
 
 
 def day(text: str) -> date:
@@ -259,7 +259,5 @@ def add_command(
 
 def add_output(made: argparse.ArgumentParser, formats: tuple[str, ...], what: str = "") -> None:
     """-f and -o of a command with one report; the format defaults to the one -o's name announces, else table."""
-    made.add_argument(
-        "-f", "--format", choices=formats, help=f"{'|'.join(formats)} (default: the one -o's name says, else table)"
-    )
+    made.add_argument("-f", "--format", choices=formats, help="the report's format (default: the one -o's name says, else table)")
     made.add_argument("-o", "--output", type=output_file, metavar="FILE", help=f"write {what}to this file instead of stdout")
