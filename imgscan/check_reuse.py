@@ -9,8 +9,8 @@ fact gets the same answer under its own context; otherwise the check runs again 
 
 Nothing is declared by hand: a check (or a plugin) that reads a new fact of the context is recorded like the
 others, so reuse can never hide a difference. Findings are handed out as fresh copies, since the scan stamps,
-links and orders them in place; outcomes are kept from a check's second run on a read, so a single scan, which
-judges its read once, copies nothing.
+links and orders them in place. Only a read that will be judged often keeps outcomes (`scan.read(...,
+judged_often=True)`, a fleet's): a single scan, which judges its read once, copies nothing.
 """
 
 from __future__ import annotations
@@ -101,7 +101,6 @@ class CheckReuse:
     """The outcomes of the checks run on one read, by check."""
 
     _kept: dict[int, tuple[Check, list[Outcome]]] = field(default_factory=dict)
-    _ran: dict[int, Check] = field(default_factory=dict)  # the checks run once on the read so far
 
     def find(self, check: Check, scan: ScanContext) -> Outcome | None:
         kept = self._kept.get(id(check))
@@ -110,11 +109,7 @@ class CheckReuse:
         return next((outcome for outcome in kept[1] if outcome.agrees(scan)), None)
 
     def keep(self, check: Check, outcome: Outcome) -> None:
-        """Keep a copy of `outcome` (its findings as the check made them, before the scan stamps those), from the
-        check's second run on the read on: a read judged once (a single scan) copies none of its findings."""
-        if self._ran.get(id(check)) is not check:
-            self._ran[id(check)] = check
-            return
+        """Keep a copy of `outcome` (its findings as the check made them, before the scan stamps those)."""
         outcome = replace(outcome, records=outcome.handed_out())
         kept = self._kept.get(id(check))
         if kept is None or kept[0] is not check:

@@ -73,7 +73,7 @@ class Loaded:
 
     opened: OpenedImage
     artefacts: Artefacts
-    reuse: CheckReuse = field(default_factory=CheckReuse, repr=False)  # the checks' outcomes, for the next judgement
+    reuse: CheckReuse | None = field(default=None, repr=False)  # the checks' outcomes, for the next judgement
 
 
 def scan(path: Path, context: ScanContext, checks: LoadedChecks, options: Options | None = None) -> ScanResult:
@@ -93,15 +93,22 @@ def scan_volume(opened: OpenedImage, context: ScanContext, checks: LoadedChecks,
 
 
 def read(
-    opened: OpenedImage, checks: LoadedChecks, settings: LoadSettings | None = None, kinds: Iterable[Kind[Any]] = ()
+    opened: OpenedImage,
+    checks: LoadedChecks,
+    settings: LoadSettings | None = None,
+    kinds: Iterable[Kind[Any]] = (),
+    *,
+    judged_often: bool = False,
 ) -> Loaded:
     """The kinds the checks need (with those they require, and `kinds` beyond them: a listing's sections),
     read from the image now and once; a kind no selected check needs is not read. A triage collection's
-    report says whether it is partial, which the kinds every Windows has tell (`_image`): they are read too."""
+    report says whether it is partial, which the kinds every Windows has tell (`_image`): they are read too.
+    `judged_often`: the read will be judged under many contexts (a fleet's hosts), so each check's outcome is
+    kept for the judgements whose context agrees (imgscan.check_reuse); a single scan keeps none."""
     art = Artefacts(opened, checks.kinds, settings)
     partial = EVERY_WINDOWS_HAS if art.container in COLLECTIONS else ()
     art.load([*checks.reads(), *kinds, *partial])
-    return Loaded(opened, art)
+    return Loaded(opened, art, CheckReuse() if judged_often else None)
 
 
 def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: Options | None = None) -> ScanResult:
@@ -191,20 +198,21 @@ def _stamp(finding: Finding, context: ScanContext) -> Finding | None:
 
 
 def _run_checks(
-    art: Artefacts, scan: ScanContext, loaded: LoadedChecks, reuse: CheckReuse
+    art: Artefacts, scan: ScanContext, loaded: LoadedChecks, reuse: CheckReuse | None
 ) -> tuple[list[Finding], dict[str, list[dict[str, object]]], list[dict[str, str]], dict[str, str | None]]:
     """Every check that has something to judge; returns findings, inventory sections, errors, and per
-    check None when it completed or why it did not. A check whose facts of the context agree with an
-    earlier judgement of the read is not run again (imgscan.check_reuse)."""
+    check None when it completed or why it did not. With `reuse`, a check whose facts of the context agree
+    with an earlier judgement of the read is not run again (imgscan.check_reuse)."""
     findings: list[Finding] = []
     inventory: dict[str, list[dict[str, object]]] = {}
     errors: list[dict[str, str]] = []
     outcome: dict[str, str | None] = {}
     for check in loaded.checks:
-        done = reuse.find(check, scan)
+        done = reuse.find(check, scan) if reuse else None
         if done is None:
             done, records = _run_check(check, art, scan)
-            reuse.keep(check, done)
+            if reuse:
+                reuse.keep(check, done)
         else:
             records = done.handed_out()
         for record in records:

@@ -212,7 +212,7 @@ def test_a_check_runs_again_only_for_a_context_that_differs_in_what_it_read(monk
     runs: Counter[str] = Counter()
     for check in checks.checks:
         monkeypatch.setattr(check, "run", lambda context, _run=check.run, _name=check.name: runs.update([_name]) or _run(context))
-    loaded = read(_opened(files)[1], checks)
+    loaded = read(_opened(files)[1], checks, judged_often=True)
     contexts = [
         ScanContext(day, firmware=FirmwareTarget(firmware), host=HostFacts(network=network, recovery_free_bytes=free))
         for network in ("online", "offline")
@@ -221,11 +221,13 @@ def test_a_check_runs_again_only_for_a_context_that_differs_in_what_it_read(monk
         for day in (date(2013, 7, 1), date(2013, 7, 1), date(2014, 7, 1))
     ]
     reports = [judge(loaded, checks, context).report for context in contexts]
-    # the first run of each check is not kept (a read judged once copies nothing); from the second on, a check
-    # runs once per distinct answer to what it read
-    assert runs["wintrust_state"] == 1 + 2  # per network: neither firmware, recovery space nor day changes it
-    assert runs["qfe_empty"] == 1 + 2  # per day: it reads the phase of its catalogs' first failure
-    assert runs["hive_health"] == 1 + 1  # it reads nothing of the context
+    assert runs["wintrust_state"] == 2  # once per network: neither firmware, recovery space nor day changes it
+    assert runs["qfe_empty"] == 2  # once per day: it reads the phase of its catalogs' first failure
+    assert runs["hive_health"] == 1  # it reads nothing of the context
+    once = read(_opened(files)[1], checks)  # a single scan's read: judged once, it keeps (copies) nothing
+    runs.clear()
+    assert judge(once, checks, contexts[0]).report == judge(once, checks, contexts[0]).report == reports[0]
+    assert runs["hive_health"] == 2 and once.reuse is None
     for context, report in zip(contexts, reports, strict=True):  # stamped, linked, ordered: each its own copy
         fresh = scan_volume(_opened(files)[1], context, checks, Options()).report
         assert report == fresh, context

@@ -136,7 +136,7 @@ def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | No
                 doing("scanning", subject=first.path),
                 open_image(Path(first.path), selection, checks.kinds.paths()) as opened,
             ):
-                loaded = read(opened, checks, LoadSettings(verdict_cache=cache))
+                loaded = read(opened, checks, LoadSettings(verdict_cache=cache), judged_often=True)
                 if cache:
                     results[0]["verdict_cache"] = {"reused": cache.hits, "judged": cache.misses}
                 facts = image_facts(loaded) if options.updates else None
