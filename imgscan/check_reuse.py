@@ -100,18 +100,11 @@ def _copy(finding: Finding) -> Finding:
 class CheckReuse:
     """The outcomes of the checks run on one read, by check."""
 
-    _kept: dict[int, tuple[Check, list[Outcome]]] = field(default_factory=dict)
+    _kept: dict[Check, list[Outcome]] = field(default_factory=dict)
 
     def find(self, check: Check, scan: ScanContext) -> Outcome | None:
-        kept = self._kept.get(id(check))
-        if kept is None or kept[0] is not check:
-            return None
-        return next((outcome for outcome in kept[1] if outcome.agrees(scan)), None)
+        return next((outcome for outcome in self._kept.get(check, ()) if outcome.agrees(scan)), None)
 
     def keep(self, check: Check, outcome: Outcome) -> None:
         """Keep a copy of `outcome` (its findings as the check made them, before the scan stamps those)."""
-        outcome = replace(outcome, records=outcome.handed_out())
-        kept = self._kept.get(id(check))
-        if kept is None or kept[0] is not check:
-            kept = self._kept[id(check)] = (check, [])
-        kept[1].append(outcome)
+        self._kept.setdefault(check, []).append(replace(outcome, records=outcome.handed_out()))

@@ -210,9 +210,10 @@ def _run_checks(
     for check in loaded.checks:
         done = reuse.find(check, scan) if reuse else None
         if done is None:
-            done, records = _run_check(check, art, scan)
+            done = _run_check(check, art, scan)
             if reuse:
                 reuse.keep(check, done)
+            records = done.records
         else:
             records = done.handed_out()
         for record in records:
@@ -226,22 +227,22 @@ def _run_checks(
     return findings, inventory, errors, outcome
 
 
-def _run_check(check: Check, art: Artefacts, scan: ScanContext) -> tuple[Outcome, list[Finding | InventoryItem]]:
+def _run_check(check: Check, art: Artefacts, scan: ScanContext) -> Outcome:
     """Run one check under a recorder of what it reads of the scan context."""
     recorder = Recorder(scan)
     context = CheckContext(art, cast(ScanContext, recorder), check.reads())
     absent = check.absent(context)
     if absent or not check.applies(context):
-        return Outcome(recorder.facts, why=absent or check.not_applicable), []
-    records: list[Finding | InventoryItem] = []
+        return Outcome(recorder.facts, why=absent or check.not_applicable)
+    done = Outcome(recorder.facts)
     try:
         for record in check.run(context):
-            records.append(record)
+            done.records.append(record)
     except Exception as exc:  # a crashing check must not lose the other findings
         log.debug("check %s crashed", check.name, exc_info=True)
-        error = {"path": f"check:{check.name}", "message": f"check crashed: {type(exc).__name__}: {exc}"}
-        return Outcome(recorder.facts, f"crashed: {type(exc).__name__}", records, error), records
-    return Outcome(recorder.facts, records=records), records
+        done.why = f"crashed: {type(exc).__name__}"
+        done.error = {"path": f"check:{check.name}", "message": f"check crashed: {type(exc).__name__}: {exc}"}
+    return done
 
 
 def _image(opened: OpenedImage, art: Artefacts) -> ImageInfo:

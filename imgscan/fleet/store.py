@@ -4,9 +4,8 @@ catalog verdict cache; an embedded SQLite file, or a shared PostgreSQL server (s
 A run is one `imgscan fleet` invocation (or its continuations with `--resume`): its as-of, horizon, options,
 imgscan version, start and end. The results of an image's hosts, which arrive together, are committed
 together as they arrive, so a run that is interrupted, killed or whose worker crashed loses no finished
-image. A host row is keyed by run and host; it keeps the image's SHA-256 and the host's settings, which is what
-`--resume` compares,
-and how it got into the run (`origin`: new, rescanned, or reused by a resumed run). Hosts that share a
+image. A host row is keyed by run and host; it keeps the image's SHA-256 and the host's settings, which is
+what `--resume` compares, and how it got into the run (`origin`: new, rescanned, or reused by a resumed run). Hosts that share a
 judgement share one stored report (`reports`, by the SHA-256 of its JSON), so ten thousand hosts of one
 image store its report once, and its findings once (`report_findings`; the `findings` view lists them per
 host). With `--updates`, each host's verdict on each update (`update_verdicts`) is written with its row, in
