@@ -5,6 +5,8 @@ once, never written next to the image, and a damaged file is discarded with one 
 from __future__ import annotations
 
 import functools
+import multiprocessing
+import multiprocessing.synchronize
 import sqlite3
 import subprocess
 import sys
@@ -150,6 +152,27 @@ def test_report_is_the_same_with_and_without_the_cache_and_any_jobs(image, tmp_p
     reference = (tmp_path / "none.json").read_bytes()
     for name in ("cold", "warm1", "warm2"):
         assert (tmp_path / f"{name}.json").read_bytes() == reference, name
+
+
+def _open_when_told(path: Path, start: multiprocessing.synchronize.Barrier) -> None:
+    start.wait()
+    SQLite(path).close()  # raises, and the process exits non-zero, when SQLite answers "database is locked"
+
+
+def test_processes_opening_a_new_cache_together_all_get_it(tmp_path):
+    """Turning a new file to SQLite's WAL journal needs it alone and is answered "locked" at once, without
+    SQLite's busy wait: one of two scans started together on a new cache went without it, now and then."""
+    forked = multiprocessing.get_context("fork")
+    for attempt in range(12):
+        path = tmp_path / f"{attempt}.sqlite"
+        start = forked.Barrier(4)
+        opening = [forked.Process(target=_open_when_told, args=(path, start)) for _ in range(4)]
+        for process in opening:
+            process.start()
+        for process in opening:
+            process.join(60)
+        assert [p.exitcode for p in opening] == [0] * 4, attempt
+        assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_two_scans_at_once_share_the_cache(tmp_path):
