@@ -12,10 +12,11 @@ the surrogate) for `\\uNNNN`. The ignore file matches a finding's escaped text, 
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, cast
+
+import orjson
 
 SURROGATE = re.compile("[\ud800-\udfff]")
 FIELD = "undecodable"  # the JSON report's field: {escaped text: base64 of its bytes}
@@ -58,21 +59,30 @@ def printable(value: object, found: dict[str, str]) -> object:
     return value
 
 
+def compact_json(value: object) -> str | None:
+    """`value` (a report's JSON types) as compact JSON with keys sorted, the text `json.dumps(value,
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"))` gives, or None when it holds what orjson
+    refuses: a lone surrogate, a key that is not text, an integer beyond 64 bits. orjson encodes a
+    20,000-catalog report several times faster than the standard library, and every scan encodes one."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return None
+
+
 def printable_report(report: Mapping[str, Any]) -> dict[str, Any]:
     """The report with every text escaped, and `undecodable` added when any text needed it."""
     return printable_encoded(report)[0]
 
 
 def printable_encoded(report: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """`printable_report`, with the report's JSON (compact, keys sorted: the form the fleet store keeps)
-    when that encoding is what showed nothing needed escaping, else None. Nearly every report has no such
-    text, and a fleet makes one per distinct host of an image: one encoding at C speed tells, the report is
-    kept as it is instead of walked and copied part by part, and the store takes the same encoding."""
-    try:
-        text = json.dumps(report, ensure_ascii=False, sort_keys=True, check_circular=False)
-    except (TypeError, ValueError):  # e.g. a key JSON cannot hold: the walk looks at it
-        text = None
-    if text is not None and (text.isascii() or SURROGATE.search(text) is None):  # a lone surrogate stays as it is
+    """`printable_report`, with the report's JSON (`compact_json`: the form the fleet store keeps) when that
+    encoding is what showed nothing needed escaping, else None. Nearly every report has no such text, and a
+    fleet makes one per distinct host of an image: one encoding at C speed tells (orjson refuses a lone
+    surrogate), the report is kept as it is instead of walked and copied part by part, and the store takes
+    the same encoding."""
+    text = compact_json(report)
+    if text is not None:
         return dict(report), text
     found: dict[str, str] = {}
     clean = cast(dict[str, Any], printable(report, found))

@@ -140,13 +140,24 @@ def test_preflight_names_an_update_file_whose_name_is_not_utf8(tree: Path, tmp_p
         assert "KB\\xFF" + built.name in (json.loads(text)["updates"][0]["file"] if fmt == "json" else text)
 
 
+def test_orjson_encodes_a_whole_report_as_the_standard_library_does(tmp_path: Path) -> None:
+    """The report's one encoding is orjson's (compact_json); a whole report of a sample image, every kind of
+    finding and inventory in it, comes out byte for byte as `json.dumps` writes it."""
+    from imgscan.undecodable import compact_json
+
+    run = run_imgscan("scan", Path(__file__).parents[1] / "sample_images" / "built" / "seed001.vhdx", "-f", "json", "--no-cache")
+    report = json.loads(run.stdout)
+    assert len(report["findings"]) > 3 and report["inventory"], run.stderr
+    assert compact_json(report) == json.dumps(report, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def test_the_encoding_that_found_nothing_to_escape_is_the_one_the_fleet_stores() -> None:
     """One JSON encoding per fleet judgement: the one that told no text needed escaping is handed on, and it
     is exactly the store's (compact, keys sorted); a report that was walked hands on none."""
     from imgscan.undecodable import printable_encoded
 
-    report = {"z": 1, "host": {"name": "pc-é"}, "findings": [{"b": 2, "a": [None, True]}]}
+    report = {"z": 1, "host": {"name": "pc-é\x1f"}, "findings": [{"b": 2.5, "a": [None, True, 1e16]}]}
     clean, text = printable_encoded(report)
-    assert clean == report and text == json.dumps(report, ensure_ascii=False, sort_keys=True)
+    assert clean == report and text == json.dumps(report, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     assert printable_encoded({"host": {"name": os.fsdecode(b"bad\xff")}})[1] is None
     assert printable_encoded({"inventory": {date(2013, 7, 1): "x"}})[1] is None  # walked: a key JSON cannot hold

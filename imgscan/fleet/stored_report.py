@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imgscan.gate import gating_severity
+from imgscan.undecodable import compact_json
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
@@ -39,7 +40,7 @@ def stored_report(report: Mapping[str, Any], text: str | None = None) -> StoredR
     """`report` (a Report's JSON form) encoded and summarized for the store; `text`: its encoding when judging
     already made it (scan.ScanResult.report_json)."""
     if text is None:
-        text = json.dumps(report, ensure_ascii=False, sort_keys=True)
+        text = compact_json(report) or json.dumps(report, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     every = report.get("findings", [])
     findings = [f for f in every if not f.get("suppressed")]
     levels = {str(level) for f in every if (level := gating_severity(f)) is not None}

@@ -12,10 +12,11 @@ Certificates come back through the scan's `CertCache`, so each is parsed once pe
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from imgscan.signing.catalog import Catalog, Timestamp
 from imgscan.signing.certs import Cert
@@ -46,13 +47,20 @@ def encode(known: Known) -> tuple[bytes, dict[str, bytes]]:
         "problem": problem,
         "verdicts": [_verdict(v) for v in verdicts] if verdicts is not None else None,
     }
-    text = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+    try:
+        text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:  # orjson.JSONEncodeError: e.g. a lone surrogate in a note
+        raise Undecodable(f"judged catalog has no exact JSON form: {exc}") from None
     return hashlib.sha256(text).hexdigest().encode() + text, certs
 
 
 def cert_ids(entry: bytes) -> set[str]:
     """The certificates an entry names (for the cache's clean-up)."""
-    return set(_document(entry)["certs"])
+    document = _document(entry)
+    try:
+        return set(_names(document))
+    except (KeyError, TypeError) as exc:
+        raise Undecodable(f"cached entry is not JSON of a judged catalog: {exc!r}") from None
 
 
 def decode(entry: bytes, path: str, certificate: Callable[[str], Cert]) -> Known:
@@ -77,9 +85,10 @@ def _document(entry: bytes) -> dict[str, Any]:
     if hashlib.sha256(text).hexdigest().encode() != digest:
         raise Undecodable("cached entry does not match its checksum")
     try:
-        document: dict[str, Any] = json.loads(text)
-        document["certs"] = _names(document)
-    except (ValueError, TypeError, KeyError) as exc:
+        document = orjson.loads(text)
+        if not isinstance(document, dict):
+            raise TypeError("not an object")
+    except (ValueError, TypeError) as exc:  # orjson.JSONDecodeError is a ValueError
         raise Undecodable(f"cached entry is not JSON of a judged catalog: {exc!r}") from None
     return document
 
@@ -174,7 +183,7 @@ def _load_catalog(doc: dict[str, Any], path: str, certificate: Callable[[str], C
         problem=doc["problem"],
         nested=tuple(_load_catalog(n, path, certificate) for n in doc["nested"]),
         notes=tuple(str(n) for n in doc["notes"]),
-        members=frozenset(bytes.fromhex(m) for m in members) if members is not None else None,
+        members=frozenset(map(bytes.fromhex, members)) if members is not None else None,
     )
 
 
