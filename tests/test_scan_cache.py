@@ -245,3 +245,31 @@ def test_the_fleet_cache_reads_what_it_wrote(tmp_path):
         assert back is not None and encode(back)[0] == encode(known)[0]
     assert (fresh.hits, fresh.misses) == (len(judged), 0)
     db.close()
+
+
+def test_the_next_cache_of_a_process_takes_decoded_entries_only_when_their_rows_are_unchanged(tmp_path):
+    """A fleet worker's next image reuses what the previous one decoded, at the path it gives (nested
+    signatures too), but a row that changed since (rewritten, damaged) is decoded again, never taken."""
+    db = SQLite(tmp_path / "fleet.sqlite")
+    db.create(SCHEMA)
+    judged = _judged()
+    VerdictCache(db).put(judged)
+    first = VerdictCache(db).get_many({name: f"C:/a/{name}" for name in judged})
+    assert first.keys() == judged.keys()
+    [forged] = [name for name, known in judged.items() if known[1] is not None and known[1].status != "valid"][:1]
+    (row,) = db.execute("SELECT result FROM verdicts WHERE key = ?", (forged,)).fetchone()
+    db.execute("UPDATE verdicts SET result = ? WHERE key = ?", (bytes(row).replace(b'"status":"', b'"status":"x'), forged))
+    nxt = VerdictCache(db)
+    again = nxt.get_many({name: f"D:/b/{name}" for name in judged})
+    assert forged not in again and nxt.misses == 1
+    dual = again["dual.cat"][0]
+    assert dual is not None and dual.path == "D:/b/dual.cat" and [n.path for n in dual.nested] == ["D:/b/dual.cat"]
+    for name, known in again.items():
+        assert known[1] is first[name][1]  # taken as decoded, not decoded again
+        assert encode(known)[0] == encode(_decoded_anew(db, name, f"D:/b/{name}"))[0]
+    db.close()
+
+
+def _decoded_anew(db: SQLite, key: str, path: str) -> tuple:
+    (row,) = db.execute("SELECT result FROM verdicts WHERE key = ?", (key,)).fetchone()
+    return decode(bytes(row), path, VerdictCache(db)._certificate)
