@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imgscan.signing.catalog_workers import AUTO_MINIMUM, workers_for
+from imgscan.signing.catalog_workers import AUTO_MINIMUM, BATCH_BYTES, BATCH_MAX, BATCH_MIN, batch_size, judging, workers_for
 from tests.conftest import REPO, run_imgscan
 
 SAMPLES = sorted((REPO / "sample_images" / "built").glob("*.vhdx"))
@@ -32,6 +32,31 @@ def test_automatic_choice_uses_processes_only_for_many_catalogs():
     assert workers_for(None, AUTO_MINIMUM - 1) == 1
     assert workers_for(None, AUTO_MINIMUM) >= 1
     assert workers_for(3, 1) == 3  # an explicit number is obeyed, even for one catalog
+
+
+def test_batches_grow_with_the_image_but_leave_every_worker_several():
+    """Each message costs the reading process about a millisecond: a 20,000-catalog image goes in batches of
+    BATCH_MAX, a small one in batches that still leave each of two workers eight, never below BATCH_MIN."""
+    assert batch_size(20_000, 2) == BATCH_MAX
+    assert batch_size(1_000, 2) == 62
+    assert batch_size(AUTO_MINIMUM, 2) == BATCH_MIN
+
+
+def test_a_batch_is_sent_once_its_catalogs_hold_enough_bytes():
+    """However many catalogs a batch may hold, large ones go to a worker as soon as they add up to
+    BATCH_BYTES: the bytes waiting in the scan's process stay bounded."""
+    from imgscan.signing.certs import CertCache
+    from imgscan.signing.trust_store import build_store
+    from imgscan.signing.validity import Judge
+
+    certs = CertCache()
+    large = b"\x30\x84" + b"\x00" * (BATCH_BYTES // 4)  # not a catalog: each is judged unreadable
+    with judging(Judge(build_store(certs, None), certs, None), 2, expected=100_000) as work:
+        for n in range(6):
+            work.add(f"Windows\\servicing\\Packages\\big{n}.cat", large, True)
+        assert len(work._flying) >= 1 and work._bytes < BATCH_BYTES  # sent before the batch's 256 catalogs
+        results = work.finish()
+    assert len(results) == 6 and all(r[0] is None and r[2] for r in results)
 
 
 @pytest.mark.parametrize("bad", ["0", "-2", "many"])

@@ -166,7 +166,7 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1, cac
     asking: list[tuple[str, str, bytes, bool]] = []  # (cache key, path, bytes, members) of the next parses
     fresh: dict[int, str] = {}  # parses the cache did not have: result index -> cache key
     entries: list[tuple[str, str, bool, int] | tuple[str, str]] = []  # read (path, content, ...) or (path, problem)
-    with judging(judge, jobs) as work:
+    with judging(judge, jobs, len(paths)) as work:
 
         def ask() -> None:
             found = cache.get_many({key: path for key, path, _, _ in asking}) if cache else {}

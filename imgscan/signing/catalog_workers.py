@@ -39,7 +39,14 @@ if TYPE_CHECKING:
 Known = tuple["Catalog | None", "Verdict | None", "str | None", "tuple[Verdict, ...] | None"]
 Task = tuple[str, bytes, bool]  # (path, bytes, whether to keep the member hashes)
 
-BATCH = 32  # catalogs per message to a worker: large enough to amortise pickling, small enough to balance
+# Catalogs per message to a worker. Each message costs the scan's process about a millisecond (the pool's
+# threads wake, pickle and send; the result comes back the same way), taken from the core that reads the
+# image: 32 per message left --jobs 2 at 1.5x --jobs 1 on a 20,000-catalog image, 256 give 1.7x
+# (bench/catalogs.py). A scan's batches are as large as leaves each worker SHARES of them, so that the
+# last ones even out, within these bounds, and a batch is sent early once its catalogs hold BATCH_BYTES.
+BATCH_MIN, BATCH_MAX = 32, 256
+SHARES = 8
+BATCH_BYTES = 8 << 20
 AUTO_MINIMUM = 400  # with fewer catalogs the automatic choice stays in this process
 
 log = logging.getLogger(__name__)
@@ -54,6 +61,11 @@ def judge_one(judge: Judge, path: str, data: bytes, members: bool) -> Known:
         return (None, None, str(exc), None)
     verdicts = judge.judge_all(parsed)
     return (parsed, verdicts[0], None, tuple(verdicts) if parsed.nested else None)
+
+
+def batch_size(catalogs: int, workers: int) -> int:
+    """Catalogs per message when `catalogs` in all are judged on `workers` processes."""
+    return max(BATCH_MIN, min(BATCH_MAX, catalogs // max(1, workers * SHARES)))
 
 
 def workers_for(jobs: int | None, catalogs: int) -> int:
@@ -90,11 +102,14 @@ class Judging:
     server's start-up. Until then the automatic choice holds the catalogs back (at most AUTO_MINIMUM);
     if they stay fewer, `finish` judges them here."""
 
-    def __init__(self, judge: Judge, jobs: int | None) -> None:
+    def __init__(self, judge: Judge, jobs: int | None, expected: int = 0) -> None:
         self._judge = judge
         self._jobs = jobs
+        self._expected = expected  # how many catalogs the scan has in all, at most
         self._pool: ProcessPoolExecutor | None = None
         self._window = 0
+        self._size = BATCH_MIN
+        self._bytes = 0  # of the catalogs in the batch not yet sent
         self._waiting = workers_for(jobs, sys.maxsize) > 1  # whether a pool may still start
         self._batch: list[tuple[int, Task]] = []
         self._flying: deque[tuple[list[int], Future[list[Known]]]] = deque()
@@ -108,13 +123,15 @@ class Judging:
             return index
         self._results.append(None)
         self._batch.append((index, (path, data, members)))
+        self._bytes += len(data)
         if self._pool is None and (workers := workers_for(self._jobs, len(self._batch))) > 1:
             self._waiting = False
             self._pool = _open_pool(self._judge, workers)
             self._window = 3 * workers
+            self._size = batch_size(self._expected, workers)
             if self._pool is None:  # no pool after all: what was held back is judged here
                 self._judge_here()
-        if self._pool is not None and len(self._batch) >= BATCH:
+        if self._pool is not None and (len(self._batch) >= self._size or self._bytes >= BATCH_BYTES):
             self._send()
         return index
 
@@ -125,12 +142,13 @@ class Judging:
     def _judge_here(self) -> None:
         for index, task in self._batch:
             self._results[index] = judge_one(self._judge, *task)
-        self._batch = []
+        self._batch, self._bytes = [], 0
 
     def _send(self) -> None:
         assert self._pool is not None
+        self._bytes = 0
         while self._batch:
-            tasks, self._batch = self._batch[:BATCH], self._batch[BATCH:]
+            tasks, self._batch = self._batch[: self._size], self._batch[self._size :]
             with deferred():  # submit may start a worker: a Ctrl-C halfway would leave it a truncated start-up message
                 future = self._pool.submit(_judge_batch, [task for _, task in tasks])
             self._flying.append(([index for index, _ in tasks], future))
@@ -200,9 +218,10 @@ def _open_pool(judge: Judge, workers: int) -> ProcessPoolExecutor | None:
 
 
 @contextmanager
-def judging(judge: Judge, jobs: int | None) -> Iterator[Judging]:
-    """Judging for one scan, on `jobs` processes (None: the automatic choice), its pool shut down after."""
-    work = Judging(judge, jobs)
+def judging(judge: Judge, jobs: int | None, expected: int = 0) -> Iterator[Judging]:
+    """Judging for one scan of at most `expected` catalogs, on `jobs` processes (None: the automatic choice),
+    its pool shut down after."""
+    work = Judging(judge, jobs, expected)
     try:
         yield work
     finally:
