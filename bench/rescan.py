@@ -43,6 +43,7 @@ def rescan(original: Path, changed: Path, timed: Callable[[Callable[[], object]]
     """(seconds of the scan of `changed` with a cache warmed by a scan of `original`, seconds of the cold
     scan of `original` that warmed it, entries in the cache)."""
     from imgscan.cli.cache import scan_cache
+    from imgscan.collector import young_collections_only
     from imgscan.context import ScanContext
     from imgscan.kinds import LoadSettings
     from imgscan.loader import load_checks
@@ -51,8 +52,8 @@ def rescan(original: Path, changed: Path, timed: Callable[[Callable[[], object]]
     directory = Path(tempfile.mkdtemp(prefix="imgscan-bench-cache-"))
     try:
 
-        def one(image: Path) -> None:
-            with scan_cache(directory, image, quiet=True) as cache:
+        def one(image: Path) -> None:  # as `imgscan scan` runs it (imgscan/cli/scan.py)
+            with young_collections_only(), scan_cache(directory, image, quiet=True) as cache:
                 settings = LoadSettings(jobs=None, verdict_cache=cache)
                 scan(image, ScanContext(date(2013, 7, 1)), load_checks(None), Options(load=settings))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 
 from imgscan import cli, loader
@@ -44,3 +45,44 @@ def test_exit_2_when_no_check_could_run(images, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "no check could run" in err
     assert "check crashed: OSError: disk fell off" in err
+
+
+def test_no_full_collection_while_a_scan_is_cached_and_its_views_written(images, tmp_path, monkeypatch):
+    """A scan's heap lives until its report is written: a full collection of it while the cache notes its
+    reuse or a view is rendered walked all of it (8% of a cached rescan of a large image). Full collections
+    are made as frequent as can be here; none may start while the CLI scans, renders or writes."""
+    from imgscan.cli import scan as command
+
+    inside: list[str] = []
+    full: list[str] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2 and inside:
+            full.append(inside[-1])
+
+    def watched(name: str, function):
+        def run(*args, **kwargs):
+            inside.append(name)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                inside.pop()
+
+        monkeypatch.setattr(command, name, run)
+
+    for name in ("run_scan", "_view", "write"):
+        watched(name, getattr(command, name))
+    arguments = ["scan", str(images["healthy"]["vhdx"]), "--cache-dir", str(tmp_path / "c"), "-f", "json", "-f", "html"]
+    arguments += ["-o", str(tmp_path / "out.json"), "-o", str(tmp_path / "out.html")]
+    saved = gc.get_threshold()
+    gc.set_threshold(1, 1, 1)
+    gc.callbacks.append(note)
+    try:
+        code = cli.main(arguments)
+        after = gc.get_threshold()
+    finally:
+        gc.callbacks.remove(note)
+        gc.set_threshold(*saved)
+    assert full == [], f"full collections started in {full}"
+    assert after == (1, 1, 1)  # and the process's own setting is back once the CLI returned
+    assert code == 0 and (tmp_path / "out.html").stat().st_size > 1000

@@ -73,14 +73,18 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
 
 def run(args: argparse.Namespace) -> int:
     formats = args.format  # one per -o, and at most one more for stdout (main checked them against -o's names)
+    from imgscan.collector import young_collections_only
     from imgscan.fixes import fix_script
     from imgscan.loader import load_checks
 
     checks = load_checks(args.plugins)
-    result = run_scan(args, checks=checks)
-    for index, fmt in enumerate(formats):
-        target = args.output[index] if index < len(args.output) else None
-        write(target, _view(fmt, result.report, checks, args.fail_on))
+    # the scan's heap lives on while its cache notes what it reused and its views are rendered: a full
+    # collection there walked all of it (8% of a cached rescan of a 20,000-catalog image)
+    with young_collections_only():
+        result = run_scan(args, checks=checks)
+        for index, fmt in enumerate(formats):
+            target = args.output[index] if index < len(args.output) else None
+            write(target, _view(fmt, result.report, checks, args.fail_on))
     if args.fix_script:
         write(args.fix_script, fix_script(result.findings, args.fix_script.suffix.lower()))
     warn(result.report["errors"], result.report["warnings"], args.quiet)
