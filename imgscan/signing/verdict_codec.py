@@ -71,7 +71,7 @@ def decode(entry: bytes, path: str, certificate: Callable[[str], Cert]) -> Known
         catalog = _load_catalog(document["catalog"], path, certificate) if document["catalog"] else None
         verdict = _load_verdict(document["verdict"]) if document["verdict"] else None
         verdicts = document["verdicts"]
-        every = tuple(_load_verdict(v) for v in verdicts) if verdicts is not None else None
+        every = tuple(map(_load_verdict, verdicts)) if verdicts is not None else None
         problem = document["problem"]
         if problem is not None and not isinstance(problem, str):
             raise TypeError("problem is not a string")
@@ -167,13 +167,13 @@ def _load_catalog(doc: dict[str, Any], path: str, certificate: Callable[[str], C
         signed=bool(doc["signed"]),
         digest_algorithm=doc["digest_algorithm"],
         signer=certificate(doc["signer"]) if doc["signer"] else None,
-        certificates=tuple(certificate(c) for c in doc["certificates"]),
+        certificates=tuple(map(certificate, doc["certificates"])),
         signing_time=_load_time(doc["signing_time"]),
         timestamp=Timestamp(
             kind=str(stamp["kind"]),
             time=_load_time(stamp["time"]),
             signer=certificate(stamp["signer"]) if stamp["signer"] else None,
-            certificates=tuple(certificate(c) for c in stamp["certificates"]),
+            certificates=tuple(map(certificate, stamp["certificates"])),
             problem=stamp["problem"],
         )
         if stamp
@@ -182,7 +182,7 @@ def _load_catalog(doc: dict[str, Any], path: str, certificate: Callable[[str], C
         member_count=int(doc["member_count"]),
         problem=doc["problem"],
         nested=tuple(_load_catalog(n, path, certificate) for n in doc["nested"]),
-        notes=tuple(str(n) for n in doc["notes"]),
+        notes=tuple(map(str, doc["notes"])),
         members=frozenset(map(bytes.fromhex, members)) if members is not None else None,
     )
 
