@@ -56,6 +56,7 @@ from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
 from dissect.target.filesystems.dir import DirectoryFilesystem  # noqa: E402
 
 from imgscan.artefacts.catalog_set import catalog_paths, read_catalogs  # noqa: E402
+from imgscan.collector import young_collections_only  # noqa: E402
 from imgscan.image.disk import open_disk  # noqa: E402
 from imgscan.image.volume import FilesystemVolume, WindowsVolume  # noqa: E402
 from imgscan.signing.catalog_workers import workers_for  # noqa: E402
@@ -230,9 +231,11 @@ def phase(volume: WindowsVolume, root: Path, jobs: int) -> float:
 
 
 def phase_cpu(volume: WindowsVolume, root: Path, jobs: int) -> tuple[float, float]:
-    """(wall, CPU of this process) of the catalog phase; with workers the CPU is the scan's share only."""
+    """(wall, CPU of this process) of the catalog phase, under the garbage collector's setting a scan has
+    (imgscan.collector); with workers the CPU is the scan's share only."""
     judge = judge_for(root)
-    return cpu_timed(lambda: read_catalogs(volume, judge, jobs))
+    with young_collections_only():
+        return cpu_timed(lambda: read_catalogs(volume, judge, jobs))
 
 
 def rss_of_phase(tree: Path) -> tuple[float, int]:
