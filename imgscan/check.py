@@ -90,7 +90,7 @@ class Rule:
         }
 
 
-def identity(finding: FindingJson, rule: Rule | None = None) -> str:
+def identity(finding: Mapping[str, Any], rule: Rule | None = None) -> str:
     """A finding's identity: its rule plus its subject (and HRESULT where the rule says so), never where
     its first evidence happens to be. `diff`, SARIF fingerprints, the fleet's findings table and the ignore
     file's `id:` all use it. Case and path separators do not count: the same image as a VHDX, a WIM or a
@@ -125,9 +125,16 @@ def distinct(identities: Iterable[str]) -> list[str]:
 
 
 def assign_identities(findings: list[Finding]) -> None:
-    """Give every finding of a scan its identity."""
-    for finding, key in zip(findings, distinct(identity(f.to_dict(), f.rule) for f in findings), strict=True):
+    """Give every finding of a scan its identity (from the fields `identity` reads: a whole `to_dict` per
+    finding was a twentieth of a cached rescan of an image with 20,000 dated catalog findings)."""
+    keys = (identity(_identifying(f), f.rule) for f in findings)
+    for finding, key in zip(findings, distinct(keys), strict=True):
         finding.identity = key
+
+
+def _identifying(finding: Finding) -> dict[str, Any]:
+    """What `identity` reads of a finding's JSON form."""
+    return {"rule": finding.rule.id, "message": finding.message, "hresult": finding.hresult, "evidence": finding.evidence}
 
 
 @dataclass(frozen=True)
