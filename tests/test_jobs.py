@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from imgscan.signing.catalog_workers import AUTO_MINIMUM, BATCH_BYTES, BATCH_MAX, BATCH_MIN, batch_size, judging, workers_for
@@ -51,9 +53,10 @@ def test_a_batch_is_sent_once_its_catalogs_hold_enough_bytes():
 
     certs = CertCache()
     large = b"\x30\x84" + b"\x00" * (BATCH_BYTES // 4)  # not a catalog: each is judged unreadable
+    digest = hashlib.sha256(large).hexdigest()
     with judging(Judge(build_store(certs, None), certs, None), 2, expected=100_000) as work:
         for n in range(6):
-            work.add(f"Windows\\servicing\\Packages\\big{n}.cat", large, True)
+            work.add(f"Windows\\servicing\\Packages\\big{n}.cat", large, True, digest)
         assert len(work._flying) >= 1 and work._bytes < BATCH_BYTES  # sent before the batch's 256 catalogs
         results = work.finish()
     assert len(results) == 6 and all(r[0] is None and r[2] for r in results)

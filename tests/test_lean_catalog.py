@@ -102,3 +102,15 @@ def test_a_truncated_catalog_gets_the_asn1crypto_error() -> None:
     with pytest.raises(CatalogError) as read:
         parse_catalog("x.cat", truncated, CertCache())
     assert str(read.value) == str(reference.value)
+
+
+def test_a_digest_the_scan_already_made_is_taken_not_made_again() -> None:
+    """The scan hashes every catalog it reads (its cache key, its copies): both readers take that SHA-256
+    instead of hashing the bytes a second time, and make it themselves when none is given."""
+    import hashlib
+
+    lean_read, ber = SAMPLES[0], _indefinite(SAMPLES[0])
+    given = "ab" * 32
+    for data in (lean_read, ber):  # the second is read by asn1crypto
+        assert parse_catalog("x.cat", data, CertCache(), sha256=given).sha256 == given
+        assert parse_catalog("x.cat", data, CertCache()).sha256 == hashlib.sha256(data).hexdigest()

@@ -163,16 +163,16 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1, cac
     package_dir = PACKAGES_DIR.lower() + "\\"
     newest: dict[str, tuple[int, bool]] = {}  # content -> (its newest parse, whether it kept members)
     parses = 0  # parses asked for so far: their results come back in this order
-    asking: list[tuple[str, str, bytes, bool]] = []  # (cache key, path, bytes, members) of the next parses
+    asking: list[tuple[str, str, bytes, bool, str]] = []  # (cache key, path, bytes, members, SHA-256) of the next parses
     fresh: dict[int, str] = {}  # parses the cache did not have: result index -> cache key
     entries: list[tuple[str, str, bool, int] | tuple[str, str]] = []  # read (path, content, ...) or (path, problem)
     with judging(judge, jobs, len(paths)) as work:
 
         def ask() -> None:
-            found = cache.get_many({key: path for key, path, _, _ in asking}) if cache else {}
-            for key, path, data, members in asking:
+            found = cache.get_many({key: path for key, path, _, _, _ in asking}) if cache else {}
+            for key, path, data, members, digest in asking:
                 cached = found.get(key)
-                index = work.add_known(cached) if cached else work.add(path, data, members)
+                index = work.add_known(cached) if cached else work.add(path, data, members, digest)
                 if cache and not cached:
                     fresh[index] = key
             asking.clear()
@@ -190,7 +190,7 @@ def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1, cac
             # a package catalog's member hashes come from the one parse that also judges it (servicing\Packages
             # is listed first, so a copy elsewhere reuses that parse); a copy seen first elsewhere is parsed again
             if known is None or (in_packages and not known[1]):
-                asking.append((cache.key(judge, digest, in_packages) if cache else "", path, data, in_packages))
+                asking.append((cache.key(judge, digest, in_packages) if cache else "", path, data, in_packages, digest))
                 known = newest[digest] = (parses, in_packages)
                 parses += 1
                 if len(asking) >= (LOOKUP_BATCH if cache else 1):

@@ -99,8 +99,9 @@ def judge_catalogs(host: FleetHost, wanted: dict[str, str]) -> dict[str, Known]:
                 with volume.open(path) as fh:
                     data = fh.read()
                 members = key.endswith(":1")
-                if VerdictCache.key(judge, hashlib.sha256(data).hexdigest(), members) == key:
-                    results[key] = judge_one(judge, path, data, members)
+                digest = hashlib.sha256(data).hexdigest()
+                if VerdictCache.key(judge, digest, members) == key:
+                    results[key] = judge_one(judge, path, data, members, digest)
     except Exception:  # noqa: BLE001 - the verdicts judged so far still count
         pass
     return results

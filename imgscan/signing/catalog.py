@@ -50,18 +50,22 @@ from imgscan.signing.pkcs7 import (
 )
 
 
-def parse_catalog(path: str, data: bytes, cache: CertCache, *, members: bool = False) -> Catalog:
+def parse_catalog(path: str, data: bytes, cache: CertCache, *, members: bool = False, sha256: str | None = None) -> Catalog:
     """Parse and verify one catalog; raises CatalogError for a file that is not a readable catalog.
     `members`: also collect the file hashes it vouches for (from the same parse; CBS package catalogs).
+    `sha256`: the SHA-256 of `data` when the caller has it already (a scan hashes every catalog it reads).
     A catalog in the plain shape signers write is read by `lean_catalog` (no asn1crypto objects), any
     other by asn1crypto (`parse_catalog_asn1`), which gives the same result on what both read."""
-    return lean_catalog.read(path, data, cache, members) or parse_catalog_asn1(path, data, cache, members=members)
+    digest = sha256 or hashlib.sha256(data).hexdigest()
+    return lean_catalog.read(path, data, cache, members, digest) or parse_catalog_asn1(
+        path, data, cache, members=members, sha256=digest
+    )
 
 
-def parse_catalog_asn1(path: str, data: bytes, cache: CertCache, *, members: bool = False) -> Catalog:
+def parse_catalog_asn1(path: str, data: bytes, cache: CertCache, *, members: bool = False, sha256: str | None = None) -> Catalog:
     """`parse_catalog` through asn1crypto objects: the reader of every shape, and the reference."""
     try:
-        return _parse(path, data, cache, members)
+        return _parse(path, data, cache, members, sha256 or hashlib.sha256(data).hexdigest())
     except CatalogError:
         raise
     except MALFORMED as exc:
@@ -81,13 +85,13 @@ def _signed_data(data: bytes, content_type: str, what: str) -> SignedData:
     return signed
 
 
-def _parse(path: str, data: bytes, cache: CertCache, members: bool) -> Catalog:
+def _parse(path: str, data: bytes, cache: CertCache, members: bool, sha256: str) -> Catalog:
     signed = _signed_data(data, OID_CTL, "a catalog (a CTL)")
     ctl = signed["encap"]["content"].parse(spec=CertificateTrustList)
     subjects = ctl["trusted_subjects"]
     base = dict(
         path=path,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         this_update=ctl["this_update"].native,
         member_count=0 if isinstance(subjects, core.Void) else len(subjects),
         members=member_digests(subjects) if members else None,

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 # one parsed catalog: (catalog, primary verdict, why it is unreadable, every verdict when dual-signed)
 Known = tuple["Catalog | None", "Verdict | None", "str | None", "tuple[Verdict, ...] | None"]
-Task = tuple[str, bytes, bool]  # (path, bytes, whether to keep the member hashes)
+Task = tuple[str, bytes, bool, str]  # (path, bytes, whether to keep the member hashes, their SHA-256)
 
 # Catalogs per message to a worker. Each message costs the scan's process about a millisecond (the pool's
 # threads wake, pickle and send; the result comes back the same way), taken from the core that reads the
@@ -52,11 +52,11 @@ AUTO_MINIMUM = 400  # with fewer catalogs the automatic choice stays in this pro
 log = logging.getLogger(__name__)
 
 
-def judge_one(judge: Judge, path: str, data: bytes, members: bool) -> Known:
+def judge_one(judge: Judge, path: str, data: bytes, members: bool, sha256: str | None = None) -> Known:
     from imgscan.signing.catalog import CatalogError, parse_catalog
 
     try:
-        parsed = parse_catalog(path, data, judge.cache, members=members)
+        parsed = parse_catalog(path, data, judge.cache, members=members, sha256=sha256)
     except CatalogError as exc:
         return (None, None, str(exc), None)
     verdicts = judge.judge_all(parsed)
@@ -115,14 +115,14 @@ class Judging:
         self._flying: deque[tuple[list[int], Future[list[Known]]]] = deque()
         self._results: list[Known | None] = []
 
-    def add(self, path: str, data: bytes, members: bool) -> int:
-        """Queue one catalog; returns the index of its result in `finish()`'s list."""
+    def add(self, path: str, data: bytes, members: bool, sha256: str) -> int:
+        """Queue one catalog (`sha256`: of `data`); returns the index of its result in `finish()`'s list."""
         index = len(self._results)
         if self._pool is None and not self._waiting:
-            self._results.append(judge_one(self._judge, path, data, members))
+            self._results.append(judge_one(self._judge, path, data, members, sha256))
             return index
         self._results.append(None)
-        self._batch.append((index, (path, data, members)))
+        self._batch.append((index, (path, data, members, sha256)))
         self._bytes += len(data)
         if self._pool is None and (workers := workers_for(self._jobs, len(self._batch))) > 1:
             self._waiting = False

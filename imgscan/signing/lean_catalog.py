@@ -76,16 +76,17 @@ class _Read:
         self.signers = der.elements(data, signers)
 
 
-def read(path: str, data: bytes, cache: CertCache, members: bool) -> Catalog | None:
+def read(path: str, data: bytes, cache: CertCache, members: bool, sha256: str | None = None) -> Catalog | None:
     """The catalog `data` holds, exactly as `catalog.parse_catalog`'s asn1crypto path reads it; None when
-    it is not in the shape this reader handles, or is malformed (the asn1crypto path then says how)."""
+    it is not in the shape this reader handles, or is malformed (the asn1crypto path then says how).
+    `sha256`: of `data`, when the caller hashed it already (the scan hashes every catalog it reads)."""
     try:
-        return _catalog(path, data, cache, members)
+        return _catalog(path, data, cache, members, sha256 or hashlib.sha256(data).hexdigest())
     except (NotPlainDer, *MALFORMED):
         return None
 
 
-def _catalog(path: str, data: bytes, cache: CertCache, members: bool) -> Catalog:
+def _catalog(path: str, data: bytes, cache: CertCache, members: bool, sha256: str) -> Catalog:
     signed = _content_info(data, der.first(data))
     if signed.content is None or der.oid(data, signed.encap_type) != encoded_oid(OID_CTL) or signed.content[0] != SEQUENCE:
         raise NotPlainDer
@@ -108,7 +109,7 @@ def _catalog(path: str, data: bytes, cache: CertCache, members: bool) -> Catalog
     assert usage and this_update and algorithm
     base: dict[str, Any] = dict(
         path=path,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         this_update=_time(data, this_update),
         member_count=sum(1 for _ in tlvs(data, subjects[2], subjects[3])) if subjects else 0,
         members=(frozenset(indirect_digests(data[subjects[2] : subjects[3]])) if subjects else frozenset()) if members else None,
