@@ -210,7 +210,7 @@ def _run_checks(
     for check in loaded.checks:
         done = reuse.find(check, scan) if reuse else None
         if done is None:
-            done = _run_check(check, art, scan)
+            done = _run_check(check, art, scan, recorded=reuse is not None)
             if reuse:
                 reuse.keep(check, done)
             records = done.records
@@ -227,14 +227,16 @@ def _run_checks(
     return findings, inventory, errors, outcome
 
 
-def _run_check(check: Check, art: Artefacts, scan: ScanContext) -> Outcome:
-    """Run one check under a recorder of what it reads of the scan context."""
-    recorder = Recorder(scan)
-    context = CheckContext(art, cast(ScanContext, recorder), check.reads())
+def _run_check(check: Check, art: Artefacts, scan: ScanContext, *, recorded: bool) -> Outcome:
+    """Run one check; `recorded`: under a recorder of what it reads of the scan context, for reuse (a single
+    scan's checks read the context directly: nothing will compare their facts)."""
+    recorder = Recorder(scan) if recorded else None
+    context = CheckContext(art, cast(ScanContext, recorder) if recorder else scan, check.reads())
+    facts = recorder.facts if recorder else {}
     absent = check.absent(context)
     if absent or not check.applies(context):
-        return Outcome(recorder.facts, why=absent or check.not_applicable)
-    done = Outcome(recorder.facts)
+        return Outcome(facts, why=absent or check.not_applicable)
+    done = Outcome(facts)
     try:
         for record in check.run(context):
             done.records.append(record)

@@ -115,9 +115,7 @@ def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         yield line, {str(k): str(v).strip() for k, v in value.items() if v is not None and str(v).strip()}
 
 
-def _host(
-    manifest: Path, where: str, row: dict[str, str], images: dict[str, str], values: dict[tuple[str, str], Any]
-) -> FleetHost:
+def _host(manifest: Path, where: str, row: dict[str, str], images: dict[str, str], values: Values) -> FleetHost:
     if "path" not in row:
         raise ImgscanError(where, "no path: every host names the image it was built from")
     if row["path"] not in images:

@@ -221,11 +221,7 @@ class Store:
         digests = sorted(reports)
         for digest in digests:
             self.db.lock(f"report|{digest}")  # after every host key, in order: no writer waits on another in a cycle
-        held = set()
-        for at in range(0, len(digests), 900):  # under SQLite's oldest limit of 999 parameters
-            chunk = digests[at : at + 900]
-            cursor = self.db.execute(f"SELECT digest FROM reports WHERE digest IN ({', '.join('?' * len(chunk))})", chunk)
-            held |= {digest for (digest,) in cursor.fetchall()}
+        held = {digest for (digest,) in self._rows_in("SELECT digest FROM reports WHERE digest IN ({})", digests)}
         new = [reports[digest] for digest in digests if digest not in held]
         self.db.executemany("INSERT INTO reports (digest, report) VALUES (?, ?)", [(r.digest, r.text) for r in new])
         self.db.executemany(
@@ -234,16 +230,18 @@ class Store:
         )
 
     def _scan_ids(self, run_id: int, keys: list[str]) -> dict[str, int]:
-        """{host key: its new row's id}, asked in chunks that stay under SQLite's oldest limit of 999 parameters."""
-        ids: dict[str, int] = {}
-        for at in range(0, len(keys), 900):
-            chunk = keys[at : at + 900]
-            cursor = self.db.execute(
-                f"SELECT host_key, id FROM scans WHERE run_id = ? AND host_key IN ({', '.join('?' * len(chunk))})",
-                (run_id, *chunk),
-            )
-            ids.update({key: int(scan_id) for key, scan_id in cursor.fetchall()})
-        return ids
+        """{host key: its new row's id}."""
+        rows = self._rows_in("SELECT host_key, id FROM scans WHERE run_id = ? AND host_key IN ({})", keys, (run_id,))
+        return {key: int(scan_id) for key, scan_id in rows}
+
+    def _rows_in(self, query: str, values: list[str], params: tuple[object, ...] = ()) -> list[Any]:
+        """The rows of `query` (after `params`, its `IN ({})` takes values) for every one of `values`, asked in
+        chunks that stay under SQLite's oldest limit of 999 bound parameters."""
+        rows: list[Any] = []
+        for at in range(0, len(values), 900):
+            chunk = values[at : at + 900]
+            rows += self.db.execute(query.format(", ".join("?" * len(chunk))), (*params, *chunk)).fetchall()
+        return rows
 
     def _row(
         self,

@@ -114,6 +114,13 @@ def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | No
     `cache_db`: the fleet database whose verdict cache the read shares with other images; the read's
     catalog verdicts (reused, judged) are counted on the first host's row, the only read of the image."""
     from imgscan.collector import young_collections_only
+
+    with young_collections_only():  # the hosts' results too: they are as many as the hosts
+        return _scan_image(hosts, options, cache_db)
+
+
+def _scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | None) -> list[dict[str, Any]]:
+    """`scan_image`: an image that cannot be read, or a host whose judgement fails, is an error result."""
     from imgscan.fleet.database import open_database
     from imgscan.image import Selection, open_image
     from imgscan.interrupt import doing
@@ -123,51 +130,50 @@ def scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | No
     from imgscan.signing.verdict_cache import VerdictCache
 
     first = hosts[0]
-    with young_collections_only():  # the hosts' results too: they are as many as the hosts
-        results = [_result(host) for host in hosts]
-        db = cache = None
-        try:
-            if cache_db:
-                db = open_database(cache_db)
-                cache = VerdictCache(db)
-            checks = load_checks([Path(p) for p in options.plugins])
-            selection = Selection(first.index, first.image_name)
-            with (
-                doing("scanning", subject=first.path),
-                open_image(Path(first.path), selection, checks.kinds.paths()) as opened,
-            ):
-                loaded = read(opened, checks, LoadSettings(verdict_cache=cache), judged_often=True)
-                if cache:
-                    results[0]["verdict_cache"] = {"reused": cache.hits, "judged": cache.misses}
-                facts = image_facts(loaded) if options.updates else None
-                judged: dict[tuple[object, ...], StoredReport] = {}  # by FleetHost.judgement: hosts judged alike share one
-                updates: dict[date, list[dict[str, Any]]] = {}  # each update's verdicts by the day a host is judged on
-                as_of = date.fromisoformat(options.as_of)
-                for host, result in zip(hosts, results, strict=True):
-                    judgement = host.judgement(as_of)
-                    try:
-                        if judgement not in judged:
-                            judged[judgement] = judge_host(loaded, host, options, checks)
-                        result["report"] = judged[judgement]
-                        if facts is not None:
-                            day = judgement[-1]  # the day it is judged on
-                            if day not in updates:
-                                updates[day] = judge_updates(options.updates, facts, day, options.horizon_days)
-                            result["updates"] = updates[day]
-                    except ImgscanError as exc:
-                        result["error"] = str(exc)
-                    except Exception as exc:  # noqa: BLE001 - one host's crash must not end its image's others
-                        result["error"] = _one_line(exc)
-        except ImgscanError as exc:
-            for result in results:
-                result.setdefault("error", str(exc))
-        except Exception as exc:  # noqa: BLE001 - one bad image must not end the fleet
-            for result in results:
-                result.setdefault("error", _one_line(exc))
-        finally:
-            if db:
-                db.close()
-        return results
+    results = [_result(host) for host in hosts]
+    db = cache = None
+    try:
+        if cache_db:
+            db = open_database(cache_db)
+            cache = VerdictCache(db)
+        checks = load_checks([Path(p) for p in options.plugins])
+        selection = Selection(first.index, first.image_name)
+        with (
+            doing("scanning", subject=first.path),
+            open_image(Path(first.path), selection, checks.kinds.paths()) as opened,
+        ):
+            loaded = read(opened, checks, LoadSettings(verdict_cache=cache), judged_often=True)
+            if cache:
+                results[0]["verdict_cache"] = {"reused": cache.hits, "judged": cache.misses}
+            facts = image_facts(loaded) if options.updates else None
+            judged: dict[tuple[object, ...], StoredReport] = {}  # by FleetHost.judgement: hosts judged alike share one
+            updates: dict[date, list[dict[str, Any]]] = {}  # each update's verdicts by the day a host is judged on
+            as_of = date.fromisoformat(options.as_of)
+            for host, result in zip(hosts, results, strict=True):
+                judgement = host.judgement(as_of)
+                try:
+                    if judgement not in judged:
+                        judged[judgement] = judge_host(loaded, host, options, checks)
+                    result["report"] = judged[judgement]
+                    if facts is not None:
+                        day = judgement[-1]  # the day it is judged on
+                        if day not in updates:
+                            updates[day] = judge_updates(options.updates, facts, day, options.horizon_days)
+                        result["updates"] = updates[day]
+                except ImgscanError as exc:
+                    result["error"] = str(exc)
+                except Exception as exc:  # noqa: BLE001 - one host's crash must not end its image's others
+                    result["error"] = _one_line(exc)
+    except ImgscanError as exc:
+        for result in results:
+            result.setdefault("error", str(exc))
+    except Exception as exc:  # noqa: BLE001 - one bad image must not end the fleet
+        for result in results:
+            result.setdefault("error", _one_line(exc))
+    finally:
+        if db:
+            db.close()
+    return results
 
 
 def _result(host: FleetHost) -> dict[str, Any]:
