@@ -14,6 +14,7 @@ message says what was interrupted ("interrupted while reading the catalogs of go
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -50,6 +51,7 @@ def install(idle_exit: bool = False) -> None:
     _activities.clear()  # a forked worker inherits its parent's activities, which are not its own
     _received.clear()
     _state.update(deferring=0, pending=False, idle_exit=idle_exit)
+    sys.unraisablehook = _unraisable
     for number in SIGNALS:
         signal.signal(number, _handler)
 
@@ -76,6 +78,20 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
     if _state["idle_exit"] and not _activities:
         raise SystemExit(128 + signum)
     raise _received[0]
+
+
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """Python prints an exception raised where it cannot propagate (a weakref callback, a `__del__`, the
+    garbage collector) with its traceback, and drops it. When it is the interruption's own, nothing is
+    printed: `check` raises the interruption as the next work starts, and an idle worker, whose quiet end
+    Python just dropped, ends now (a pool terminating its workers after one died printed a traceback into
+    the fleet's output one run in ten). Any other exception is printed as Python does."""
+    exc = unraisable.exc_value
+    ours = _received[0] if _received else None
+    if ours is not None and isinstance(exc, SystemExit) and exc.code == ours.exit_code and _state["idle_exit"]:
+        os._exit(ours.exit_code)
+    if ours is None or exc is not ours:
+        sys.__unraisablehook__(unraisable)
 
 
 @contextmanager

@@ -74,3 +74,46 @@ def test_a_signal_whose_exception_python_dropped_still_stops_the_next_work():
     with pytest.raises(interrupt.Interrupted) as raised, interrupt.doing("writing report.json"):
         pass
     assert raised.value.exit_code == 143
+
+
+class _Broken:
+    """An object whose finalizer fails on its own, with no signal."""
+
+    def __del__(self) -> None:
+        raise ValueError("a finalizer's own error")
+
+
+def test_the_dropped_interruption_prints_no_traceback_but_other_dropped_errors_still_do(capsys):
+    """Python prints an exception a finalizer raises, traceback and all: for the interruption's own, whose
+    `check` raises it again, that was a traceback in the output of a clean stop; any other stays shown."""
+    interrupt.install()
+    _Collected()
+    assert interrupt.received() is not None
+    assert capsys.readouterr().err == ""
+    _Broken()
+    assert "ValueError: a finalizer's own error" in capsys.readouterr().err
+
+
+IDLE_WORKER = """
+import os, signal, time
+from imgscan import interrupt
+
+class Collected:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+
+interrupt.install(idle_exit=True)
+Collected()
+print("went on")
+"""
+
+
+def test_an_idle_worker_whose_quiet_end_python_dropped_ends_quietly():
+    """A pool terminates its idle workers with SIGTERM: one whose signal landed in a finalizer exits with
+    143, printing nothing, instead of a traceback in the fleet's output and going on."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", IDLE_WORKER], capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout, run.stderr) == (143, "", "")
