@@ -6,7 +6,8 @@ Builds (once, cached in DIR) a tree of max(growth) distinct signed catalogs with
 mix (most with a handful of members, a long tail up to a few hundred), signed by three shared
 signer certificates, most timestamped the Windows 7 way, some not at all, beside real Windows
 hives and logs from ../shared/realdata (a SYSTEM hive, a Windows 7 NTUSER.DAT, a CBS.log and a
-System event log). Smaller trees are hard-linked subsets. Then it prints, for --count catalogs:
+System event log) and a SOFTWARE hive whose ROOT store holds the signers' root, as a real image's
+does. Smaller trees are hard-linked subsets. Then it prints, for --count catalogs:
 
 - read floors: reading every catalog's bytes through imgscan's own volume object, from the
   extracted directory and from the same tree in an NTFS volume inside a VHDX (dissect.target);
@@ -66,11 +67,14 @@ from imgscan.signing.validity import Judge  # noqa: E402
 from sample_images.build import convert, ntfs_volume  # noqa: E402
 from sample_images.catalog_writer import write_catalog  # noqa: E402
 from sample_images.pki import make_pki, utc  # noqa: E402
+from sample_images.regf import Key, Value, build_hive  # noqa: E402
+from sample_images.scenario import certificate_blob  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rescan import changed_tree, rescan, startup_ratio  # noqa: E402
 
 PACKAGES = "Windows/servicing/Packages"
+TREE = "tree2"  # the trees' layout, in their folder's name: a change rebuilds the trees cached in --work
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 CORES = len(os.sched_getaffinity(0))
 
@@ -93,6 +97,7 @@ def build_tree(root: Path, count: int) -> None:
     ]
     (root / PACKAGES).mkdir(parents=True, exist_ok=True)
     (root / "root.der").write_bytes(pki.root.der)
+    add_root_store(root, pki.root.der)
     for n in range(count):
         signer = signers[n % 3]
         signed = utc(f"2010-{1 + n % 12:02d}-15T08:00:00") if n % 3 == 0 else utc(f"2012-{1 + n % 12:02d}-15T08:00:00")
@@ -106,6 +111,18 @@ def build_tree(root: Path, count: int) -> None:
             print(f"  built {n + 1}/{count}", file=sys.stderr)
     add_real_artefacts(root)
     marker.touch()
+
+
+def add_root_store(root: Path, der: bytes) -> None:
+    """A SOFTWARE hive whose ROOT store holds the bench root, as a real image's holds Microsoft's: a whole scan
+    then trusts the catalogs, judges their chains and reports what a rebuilt golden image has (the catalogs
+    signed without a timestamp), not one "no trusted root" finding per catalog."""
+    thumbprint, blob = certificate_blob(der)
+    software = Key("ROOT")
+    software.set(rf"Microsoft\SystemCertificates\ROOT\Certificates\{thumbprint}", Value.binary("Blob", blob))
+    config = root / "Windows/System32/config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "SOFTWARE").write_bytes(build_hive(software, r"\SystemRoot\System32\Config\SOFTWARE", utc("2012-06-01T00:00:00")))
 
 
 def add_real_artefacts(root: Path) -> None:
@@ -326,7 +343,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     growth = [int(n) for n in args.growth.split(",")]
-    full = args.work / f"tree-{max([*growth, args.count])}"
+    full = args.work / f"{TREE}-{max([*growth, args.count])}"
     build_tree(full, max([*growth, args.count]))
     root = subset(full, args.count)
     names = sorted(os.listdir(root / PACKAGES))

@@ -273,13 +273,10 @@ def _software(s: Scenario, pki: TestPki | None, signers: dict[str, Identity]) ->
         folder = rf"%SystemRoot%\WinSxS\amd64_microsoft-windows-servicingstack_31bf3856ad364e35_{version}_none_0000000000000000"
         root.set(rf"{CBS}\Version", Value.string(version, folder, expand=True))
     if pki and s.root_in_image:
-        thumbprint = hashlib.sha1(pki.root.der).hexdigest().upper()
-        blob = _blob_property(0x03, bytes.fromhex(thumbprint)) + _blob_property(0x20, pki.root.der)
+        thumbprint, blob = certificate_blob(pki.root.der)
         root.set(rf"Microsoft\SystemCertificates\ROOT\Certificates\{thumbprint}", Value.binary("Blob", blob))
     for key in s.disallowed:
-        der = signers[key].der
-        thumbprint = hashlib.sha1(der).hexdigest().upper()
-        blob = _blob_property(0x03, bytes.fromhex(thumbprint)) + _blob_property(0x20, der)
+        thumbprint, blob = certificate_blob(signers[key].der)
         root.set(rf"Microsoft\SystemCertificates\Disallowed\Certificates\{thumbprint}", Value.binary("Blob", blob))
     if s.boot and s.boot.winre_version:
         root.set(current, Value.string("WinREVersion", s.boot.winre_version))
@@ -294,6 +291,12 @@ def _software(s: Scenario, pki: TestPki | None, signers: dict[str, Identity]) ->
         root.set(key, Value.dword(name, data) if isinstance(data, int) else Value.string(name, str(data)))
     hive = build_hive(root, r"\SystemRoot\System32\Config\SOFTWARE", s.written)
     return _damaged(hive, s.software_damage)
+
+
+def certificate_blob(der: bytes) -> tuple[str, bytes]:
+    """(thumbprint, Blob value) of a certificate in a SystemCertificates store: its SHA-1 hash property and its DER."""
+    thumbprint = hashlib.sha1(der).hexdigest().upper()
+    return thumbprint, _blob_property(0x03, bytes.fromhex(thumbprint)) + _blob_property(0x20, der)
 
 
 def _blob_property(prop_id: int, data: bytes) -> bytes:
