@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from asn1crypto import core
 
-from imgscan.signing.members import NotPlainDer, tlvs
+from imgscan.signing.members import NotPlainDer, children, tlv
 from imgscan.signing.pkcs7 import MALFORMED, Attributes
 
 Element = tuple[int, int, int, int]  # (tag byte, first header byte, first content byte, end of content)
@@ -36,9 +36,7 @@ def dumped(data: bytes, element: Element, spec: type[core.Asn1Value] = core.Any,
 
 def first(data: bytes) -> Element:
     """The first element of `data`; what follows it is ignored, as asn1crypto's lenient load does."""
-    tag, first, last = next(tlvs(data, 0, len(data)), (0, 0, 0))
-    if not last:
-        raise NotPlainDer
+    tag, first, last = tlv(data, 0, len(data))
     return (tag, 0, first, last)
 
 
@@ -47,7 +45,7 @@ def elements(data: bytes, element: Element | tuple[int, int, int, int]) -> list[
     starting where the one before it ends (the walker leaves no gap)."""
     found: list[Element] = []
     previous = element[2]
-    for tag, first, last in tlvs(data, element[2], element[3]):
+    for tag, first, last in children(data, element[2], element[3]):
         found.append((tag, previous, first, last))
         previous = last
     return found
