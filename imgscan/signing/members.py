@@ -53,8 +53,8 @@ def tlv(data: bytes, pointer: int, end: int) -> tuple[int, int, int]:
 
 def children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
     """`tlv` of each element between start and end, which they must fill exactly; a list, not a generator:
-    a package catalog's member list holds hundreds of thousands of elements, and resuming a generator for
-    each was a fifth of the walk's time."""
+    the member lists of an image's catalogs hold hundreds of thousands of elements, and resuming a
+    generator for each was a fifth of the walk's time."""
     found = []
     while start < end:
         element = tlv(data, start, end)
