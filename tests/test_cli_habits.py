@@ -36,6 +36,17 @@ def test_unknown_option_is_one_line_naming_the_subcommands_help():
     assert run.stderr == "imgscan: error: unrecognized arguments: --no-such-option; see imgscan scan --help\n"
 
 
+def test_explain_of_a_rule_id_says_it_is_a_rule_and_what_it_predicts():
+    """A newcomer copies a rule id from a report into `explain`, which takes error codes."""
+    run = run_imgscan("explain", "catalog-expiry")
+    assert run.code == 2
+    assert run.stderr == (
+        "imgscan: error: 'catalog-expiry' is a rule, not an error code (it predicts 0x800B0101): "
+        "'imgscan rules' describes every rule\n"
+    )
+    assert run_imgscan("explain", "no-such-rule").stderr.startswith("imgscan: error: 'no-such-rule' is neither a code")
+
+
 def test_explain_of_an_unknown_code_says_only_that():
     table = run_imgscan("explain", "0xdeadbeef")
     assert table.code == 0

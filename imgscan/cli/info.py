@@ -13,6 +13,9 @@ from imgscan.cli.outputs import write
 from imgscan.errors import UnreadableImage
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from imgscan.check import Rule
     from imgscan.cli.options import Subcommands
     from imgscan.report import WimListing
 
@@ -72,15 +75,26 @@ def run_explain(args: argparse.Namespace) -> int:
     from imgscan.views.explain import explain_table
     from imgscan.views.json_view import to_json
 
-    try:
-        values = [errorcodes.parse(text) for text in args.codes]
-    except ValueError as exc:
-        print(f"imgscan: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
     rules = load_checks(args.plugins).rules
+    values = []
+    for text in args.codes:
+        try:
+            values.append(errorcodes.parse(text))
+        except ValueError as exc:
+            print(f"imgscan: error: {_rule_named(text, rules) or exc}", file=sys.stderr)
+            return EXIT_ERROR
     explained = [explanation(errorcodes.describe(v), rules) for v in values]
     write(None, to_json(explained) if args.format == "json" else explain_table(explained))
     return EXIT_CLEAN
+
+
+def _rule_named(text: str, rules: Sequence[Rule]) -> str | None:
+    """What to say when `explain` gets a rule id copied from a report instead of an error code."""
+    rule = next((r for r in rules if r.id == text), None)
+    if rule is None:
+        return None
+    codes = f" (it predicts {', '.join(rule.predicts)})" if rule.predicts else ""
+    return f"{rule.id!r} is a rule, not an error code{codes}: 'imgscan rules' describes every rule"
 
 
 def run_rules(args: argparse.Namespace) -> int:
