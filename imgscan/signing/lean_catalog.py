@@ -42,7 +42,7 @@ from imgscan.signing.der_elements import (
     UTC_TIME,
     Element,
 )
-from imgscan.signing.members import NotPlainDer, children, indirect_digests
+from imgscan.signing.members import NotPlainDer, children, subject_digests
 from imgscan.signing.pkcs7 import (
     MALFORMED,
     OID_COUNTERSIGNATURE,
@@ -107,12 +107,13 @@ def _catalog(path: str, data: bytes, cache: CertCache, members: bool, sha256: st
         ),
     )
     assert usage and this_update and algorithm
+    listed = children(data, subjects[2], subjects[3]) if subjects else []
     base: dict[str, Any] = dict(
         path=path,
         sha256=sha256,
         this_update=_time(data, this_update),
-        member_count=len(children(data, subjects[2], subjects[3])) if subjects else 0,
-        members=(frozenset(indirect_digests(data[subjects[2] : subjects[3]])) if subjects else frozenset()) if members else None,
+        member_count=len(listed),
+        members=frozenset(subject_digests(data, listed)) if members else None,
     )
     content = memoryview(data)[ctl[2] : ctl[3]]
     return _signature(data, signed, content, cache, base, nested=True)

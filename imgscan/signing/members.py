@@ -64,11 +64,17 @@ def children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
 
 
 def indirect_digests(data: bytes) -> list[bytes]:
+    """`subject_digests` of a member list's contents octets."""
+    return subject_digests(data, children(data, 0, len(data)))
+
+
+def subject_digests(data: bytes, subjects: list[tuple[int, int, int]]) -> list[bytes]:
     """TrustedSubject { identifier, SET OF Attribute { type, SET OF SpcIndirectDataContent { data,
-    DigestInfo { algorithm, digest } } } }: every digest. Raises NotPlainDer at the first element
-    that is not in exactly that shape (asn1crypto then reads the list, or says it is malformed)."""
+    DigestInfo { algorithm, digest } } } }: every digest of these elements of `data` (`children` of the
+    member list, which the lean reader also counts). Raises NotPlainDer at the first element that is not
+    in exactly that shape (asn1crypto then reads the list, or says it is malformed)."""
     digests = []
-    for tag, subject, subject_end in children(data, 0, len(data)):
+    for tag, subject, subject_end in subjects:
         parts = children(data, subject, subject_end)
         if (
             tag != SEQUENCE
