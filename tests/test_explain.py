@@ -6,24 +6,30 @@ import json
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from imgscan.errorcodes import describe, parse
 from tests.conftest import REPO, run_imgscan
+from tests.realdata import absent, needs_realdata
 
 DOMAIN = REPO.parent / "shared" / "domain.md"
 WINERROR = Path("/usr/share/mingw-w64/include/winerror.h")
 
 
-def domain_codes() -> list[tuple[str, str]]:
-    """(code, name) rows of domain.md's HRESULT table; HRESULT_FROM_WIN32(X 1603) rows give X."""
+def domain_codes() -> list[Any]:
+    """(code, name) rows of domain.md's HRESULT table; HRESULT_FROM_WIN32(X 1603) rows give X. A bare clone
+    has no ../shared: one skipped row that says so, as for every other file read from there."""
+    if not DOMAIN.is_file():
+        return [pytest.param(None, None, id="domain.md-absent", marks=pytest.mark.skip(reason=absent(DOMAIN)))]
     text = DOMAIN.read_text(encoding="utf-8")
     table = text[text.index("## HRESULTs of this domain") :]
     rows = re.findall(r"^\| (0x[0-9A-F]{8}) \| ([^|]+?) \|", table, re.M)
     return [(code, re.sub(r"^HRESULT_FROM_WIN32\((\w+) \d+\)$", r"\1", name)) for code, name in rows]
 
 
+@needs_realdata
 def test_domain_table_is_complete():
     assert len(domain_codes()) == 21
 
