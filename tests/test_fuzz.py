@@ -13,6 +13,7 @@ import pytest
 
 from fuzz.runner import HARNESSES, REGRESSIONS, harness, regression_files, run, write_seeds
 from tests.conftest import REALDATA
+from tests.realdata import needs_realdata
 
 REGRESSION_CASES = [pytest.param(name, path, id=f"{name}/{path.name}") for name in HARNESSES for path in regression_files(name)]
 
@@ -52,9 +53,11 @@ def _programs(count: int) -> list[bytes]:
     return [*harness("lean_tree").seeds(), *(draw.randbytes(draw.randrange(1, 40)) for _ in range(count))]
 
 
+@needs_realdata
 def test_the_structure_aware_harness_reaches_the_lean_reader_with_every_timestamp() -> None:
     """fuzz_lean_tree exists because byte mutations rarely reached the lean catalog reader: most of its
-    inputs must reach it, RFC 3161, Authenticode, dual-signed and unsigned catalogs among them."""
+    inputs must reach it, RFC 3161, Authenticode, dual-signed and unsigned catalogs among them (the
+    unsigned ones are real catalogs of ../shared/realdata)."""
     lean_tree = harness("lean_tree")
     lean_tree.STATS.clear()
     for program in _programs(300):
