@@ -94,6 +94,7 @@ def _pe_files() -> list[bytes]:
     return [*sample_files(".efi"), *(p.read_bytes() for p in real)]
 
 
+@needs_realdata
 def test_the_specification_reference_agrees_with_pesign(tmp_path: Path) -> None:
     """The PE harness judges imgscan's image hash by `reference_hash`: that reading of the specification
     must give what pesign gives, on the sample boot managers and the real ones."""

@@ -8,6 +8,7 @@ import pytest
 
 from imgscan.signing.catalog_workers import AUTO_MINIMUM, BATCH_BYTES, BATCH_MAX, BATCH_MIN, batch_size, judging, workers_for
 from tests.conftest import REPO, run_imgscan
+from tests.realdata import needs_realdata
 
 SAMPLES = sorted((REPO / "sample_images" / "built").glob("*.vhdx"))
 
@@ -68,6 +69,7 @@ def test_a_bad_number_of_jobs_is_a_usage_error(bad):
     assert run.code == 2 and "--jobs" in run.stderr and "Traceback" not in run.stderr
 
 
+@needs_realdata
 def test_real_and_damaged_catalogs_judged_alike_in_workers(tmp_path):
     """Real catalogs (legacy and RFC 3161 timestamps, dual-signed, unsigned), a truncated one and a
     byte copy under winsxs: every record the same from a worker process as from this one."""
@@ -101,6 +103,7 @@ def test_real_and_damaged_catalogs_judged_alike_in_workers(tmp_path):
     assert pooled == alone
 
 
+@needs_realdata
 def test_a_warm_rescan_with_the_automatic_choice_starts_no_workers(tmp_path, monkeypatch):
     """Issue 28: many catalogs, a verdict cache that misses only a few (a nightly rebuild): the automatic
     --jobs judges those few in this process, so no pool is started (counted, not timed), while the cold

@@ -17,6 +17,7 @@ from sample_images.build import build
 from sample_images.evtx_writer import Event, write_evtx
 from sample_images.scenario import load
 from tests.conftest import REALDATA, run_imgscan
+from tests.realdata import needs_realdata
 
 REAL_CBS = REALDATA / "cbslogs" / "ones24074586_offline_19041_cbs.log"
 VSS_SYSTEM = REALDATA / "evtx" / "omerbenamram_2-vss_7-System.evtx"
@@ -37,6 +38,7 @@ def by_rule(report, rule):
     return [f for f in report["findings"] if f["rule"] == rule]
 
 
+@needs_realdata
 def test_real_cbs_log_parses_every_line_without_failures():
     raw_lines = REAL_CBS.read_text(encoding="utf-8-sig").splitlines()
     entries = list(read_cbs(REAL_CBS.open("rb"), "CBS.log"))
@@ -49,6 +51,7 @@ def test_real_cbs_log_parses_every_line_without_failures():
     assert not [e for e in entries if e.failed]
 
 
+@needs_realdata
 def test_real_cbs_log_in_an_image_gives_no_finding(seeds, tmp_path):
     tree = tmp_path / "host"
     shutil.copytree(seeds["healthy"], tree)
@@ -59,6 +62,7 @@ def test_real_cbs_log_in_an_image_gives_no_finding(seeds, tmp_path):
     assert run.report["inventory"]["logs"]["read"] == [r"Windows\Logs\CBS\CBS.log"]
 
 
+@needs_realdata
 def test_real_event_logs_parse_fully():
     with python_evtx.Evtx(str(PLASO_SYSTEM)) as log:
         independent = sum(1 for _ in log.records())
@@ -70,6 +74,7 @@ def test_real_event_logs_parse_fully():
     assert problems == []
 
 
+@needs_realdata
 def test_vss_event_log_recovered_chunks_hold_update_failures():
     """python-evtx stops at the header's chunk count (records 1-457); the chunks after it hold older
     records a responder wants, among them two Windows Update Agent event-20 failures."""
@@ -155,6 +160,7 @@ def test_sample_evtx_read_by_both_parsers(tmp_path):
     assert entry.hresult == "0x800B0101" and entry.subjects == ("KB2705219",) and entry.line == 7
 
 
+@needs_realdata
 def test_damaged_event_chunk_is_reported_and_other_records_kept(tmp_path):
     data = bytearray(VSS_SYSTEM.read_bytes())
     _damage_records(data, 1)
@@ -191,6 +197,7 @@ def test_skipping_chunks_changes_no_failure_and_no_damage_note(log, damaged):
     assert bool(everything) is (damaged is not None)
 
 
+@needs_realdata
 def test_only_chunks_naming_a_wanted_provider_are_parsed():
     """The plaso System log (5,009 records) names no update provider: none of its chunks is parsed.
     Of the VSS log, exactly the chunks holding WindowsUpdateClient records are, as python-evtx sees them."""

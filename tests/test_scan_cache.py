@@ -25,6 +25,7 @@ from imgscan.signing.verdict_codec import Undecodable, cert_id, decode, encode
 from sample_images.catalog_writer import Signature, write_catalog
 from sample_images.pki import make_pki, utc
 from tests.conftest import REALDATA, REPO, run_imgscan
+from tests.realdata import needs_realdata
 
 SAMPLES = [REPO / "sample_images" / "built" / f"{name}.vhdx" for name in ("seed001", "healthy")]
 REAL = sorted((REALDATA / "catalogs").glob("*.cat"))
@@ -59,6 +60,7 @@ def _certs(catalog) -> list:
     return [c for c in found if c] + [c for nested in catalog.nested for c in _certs(nested)]
 
 
+@needs_realdata
 def test_every_real_catalog_comes_back_from_json_exactly():
     assert len(REAL) >= 20
     judged = _judged()
@@ -70,6 +72,7 @@ def test_every_real_catalog_comes_back_from_json_exactly():
         assert decode(entry, name, by_id.__getitem__) == known, name
 
 
+@needs_realdata
 def test_a_flipped_bit_or_a_pickle_is_refused():
     known = next(iter(_judged().values()))
     entry, _ = encode(known)
@@ -85,6 +88,7 @@ def _cache(path: Path, limit: int) -> tuple[SQLite, ScanCache]:
     return db, ScanCache(db, limit)
 
 
+@needs_realdata
 def test_least_recently_used_entries_go_first_and_the_bound_holds(tmp_path):
     judged = list(_judged().values())
     sizes = [len(encode(k)[0]) for k in judged]
@@ -117,6 +121,7 @@ def _put_many(path: str, offset: int) -> None:
     db.close()
 
 
+@needs_realdata
 def test_two_processes_write_one_cache_at_once(tmp_path):
     path = tmp_path / "c.sqlite"
     code = "import sys; from tests.test_scan_cache import _put_many; _put_many(sys.argv[1], int(sys.argv[2]))"
@@ -234,6 +239,7 @@ def test_the_cache_is_never_written_next_to_the_image(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seed001.vhdx"]
 
 
+@needs_realdata
 def test_the_fleet_cache_reads_what_it_wrote(tmp_path):
     db = SQLite(tmp_path / "fleet.sqlite")
     db.create(SCHEMA)
