@@ -179,6 +179,7 @@ def _damage_records(data: bytearray, chunk: int) -> None:
 
 @pytest.mark.parametrize("log", [VSS_SYSTEM, PLASO_SYSTEM], ids=["vss", "plaso"])
 @pytest.mark.parametrize("damaged", [None, 1, 3], ids=["intact", "chunk1", "chunk3"])
+@needs_realdata
 def test_skipping_chunks_changes_no_failure_and_no_damage_note(log, damaged):
     """Update failures and damage notes are the same whether every chunk is parsed or only those that
     can hold a wanted record; damage in a chunk without one is still found (its checksums fail)."""

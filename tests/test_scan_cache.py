@@ -253,6 +253,7 @@ def test_the_fleet_cache_reads_what_it_wrote(tmp_path):
     db.close()
 
 
+@needs_realdata
 def test_the_next_cache_of_a_process_takes_decoded_entries_only_when_their_rows_are_unchanged(tmp_path):
     """A fleet worker's next image reuses what the previous one decoded, at the path it gives (nested
     signatures too), but a row that changed since (rewritten, damaged) is decoded again, never taken."""
