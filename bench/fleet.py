@@ -2,7 +2,7 @@
 
     python3 bench/fleet.py [--hosts 10000] [--captures 20] [--jobs 2] [--work DIR] [--no-dask]
 
-The 5 golden images are the sample scenarios seed000, seed001, healthy (the committed VHDX files) and
+The 5 golden images are the sample scenarios ws-acc-0417, ref-w7-2012q3, healthy (the committed VHDX files) and
 secureboot-2023, component-store (built once into DIR by sample_images). The captures are byte copies of
 them, capture n of golden image n % 5, each its own file (so each is opened, hashed and read on its
 own). The hosts are a CSV host list: host n on capture n % captures, with its own facts cycling over
@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO))
 from sample_images.build import build  # noqa: E402
 from sample_images.scenario import load  # noqa: E402
 
-COMMITTED = ("seed000", "seed001", "healthy")
+COMMITTED = ("ws-acc-0417", "ref-w7-2012q3", "healthy")
 BUILT = ("secureboot-2023", "component-store")
 FIRMWARE = ("2011-only", "2023", "unknown")
 NETWORK = ("online", "offline", "proxy")

@@ -2,7 +2,7 @@
 
     python3 bench/wim_vs_vhdx.py [--catalogs 3000] [--filler-mb 200] [--work DIR]
 
-The tree is the seed-001 scenario plus CATALOGS extra signed catalogs in
+The tree is the ref-w7-2012q3 scenario plus CATALOGS extra signed catalogs in
 winsxs\\Catalogs and FILLER-MB of incompressible files the checks never read
 (a real install.wim is mostly such files). Both images are built once (cached
 in DIR); each is then scanned end to end with `imgscan.scan.scan` three times
@@ -37,7 +37,7 @@ def build(work: Path, catalogs: int, filler_mb: int) -> tuple[Path, Path]:
     wim, vhdx = work / "tree.wim", work / "tree.vhdx"
     if wim.exists() and vhdx.exists():
         return wim, vhdx
-    tree = write_tree(load("seed001"), work / "tree")
+    tree = write_tree(load("ref-w7-2012q3"), work / "tree")
     pki = make_pki()
     signer = pki.signer("Microsoft Windows", "2011-06-30T10:00:00", "2013-06-30T10:00:00")
     sxs = tree / "Windows" / "winsxs" / "Catalogs"
@@ -87,7 +87,7 @@ def main() -> None:
     wim, vhdx = build(work, args.catalogs, args.filler_mb)
     wim_time, vhdx_time = timed(wim), timed(vhdx)
     print(
-        f"tree: seed001 + {args.catalogs} catalogs + {args.filler_mb} MB never read; "
+        f"tree: ref-w7-2012q3 + {args.catalogs} catalogs + {args.filler_mb} MB never read; "
         f"WIM {wim.stat().st_size / 1e6:.0f} MB (LZX), VHDX {vhdx.stat().st_size / 1e6:.0f} MB"
     )
     print(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 REALDATA = REPO.parent / "shared" / "realdata"
-SCENARIOS = ("seed000", "seed001", "uefi-healthy", "bootmgr-tampered", "component-store")
+SCENARIOS = ("ws-acc-0417", "ref-w7-2012q3", "uefi-healthy", "bootmgr-tampered", "component-store")
 
 
 @functools.cache

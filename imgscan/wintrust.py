@@ -1,7 +1,7 @@
 """Decode WinTrust's "Software Publishing" `State` DWORD the way SetReg.exe prints it.
 
 Bit names come from Wine's and mingw-w64's wintrust.h; SetReg's ten options and
-the test vectors (0xc9, 0x22849, 0x23c00) from the printouts in seed 000.
+the test vectors (0xc9, 0x22849, 0x23c00) from SetReg's printouts on a host whose State was 0xc9.
 Bits 0x1, 0x8 and 0x40 appear in real values but are defined in no header:
 they are reported raw as undefined. 0x4000/0x8000 are named only in an old
 header and are not relied on.

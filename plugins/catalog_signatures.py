@@ -1,4 +1,4 @@
-"""Catalog signatures that expire, are not trusted, or cannot be read (seed 001).
+"""Catalog signatures that expire, are not trusted, or cannot be read (KB2705219: catalogs signed without a proper timestamp).
 
 What it finds: servicing catalogs (servicing\\Packages, winsxs\\Catalogs, CatRoot)
 whose signature is, or within --horizon days becomes, invalid as WinVerifyTrust

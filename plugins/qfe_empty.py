@@ -1,8 +1,8 @@
-"""`wmic qfe` returns "No instances available" (seed 001).
+"""`wmic qfe` returns "No instances available" (KB2705219's expired catalog).
 
 What it finds: an installed package whose catalog signature is, or within
 --horizon days becomes, invalid. Win32_QuickFixEngineering (`wmic qfe`,
-`Get-HotFix`) enumerates CBS packages; in seed 001 one package that CBS could
+`Get-HotFix`) enumerates CBS packages; after KB2705219's catalog expired, one package that CBS could
 no longer open (KB2705219, CERT_E_EXPIRED) emptied the whole list on ~10,000
 hosts. The exact per-package mechanism is not documented: this is a prediction
 resting on that incident (cited in the rule's references; the message describes

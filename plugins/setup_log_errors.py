@@ -1,7 +1,7 @@
 r"""Update installers that failed, from their own logs: .NET `%TEMP%\KB<nnn>.html`, `dd_*.txt`, WindowsUpdate.log.
 
 What it finds: per update (KB) and setup log, the file whose signature failed to verify
-and with which error, and the installation's final result (seed 000: NDP40-KB2656368.msp,
+and with which error, and the installation's final result (WinTrust State 0xc9: NDP40-KB2656368.msp,
 0x800b010e, final result 0x800B010B). wintrust-offline-revocation explains exactly that pair.
 """
 

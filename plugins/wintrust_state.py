@@ -1,4 +1,4 @@
-"""WinTrust "Software Publishing" State in every user hive (seed 000).
+"""WinTrust "Software Publishing" State in every user hive (a changed State, e.g. 0xc9, fails .NET updates offline).
 
 What it finds: a `State` value under
 HKU\\<account>\\Software\\Microsoft\\Windows\\CurrentVersion\\WinTrust\\Trust Providers\\Software Publishing

@@ -254,7 +254,7 @@ def build_differencing(parent: Scenario, child: Scenario, out_dir: Path) -> tupl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("scenarios", nargs="*", default=["seed000", "healthy"])
+    parser.add_argument("scenarios", nargs="*", default=["ws-acc-0417", "healthy"])
     parser.add_argument("--formats", default="vhdx", help=f"comma-separated, from {','.join(FORMATS + WIM_FORMATS)}")
     args = parser.parse_args()
     if missing := missing_tools():

@@ -1,10 +1,10 @@
-"""The log files the seeds show, written in their real formats for the sample images.
+"""The log files of the two incidents, written in their real formats for the sample images.
 
-- seed 001: CBS.log with the catalog failure cascade of the write-up, a CbsPersist
+- ref-w7-2012q3: CBS.log with the catalog failure cascade of the write-up, a CbsPersist
   rotation compressed as an MSZIP cabinet (by gcab, an independent CAB writer),
   CheckSUR.log with its "CBS Catalog Expired" lines, and Setup.evtx with the
   WUSA event 3 (error 2148204801).
-- seed 000: the .NET setup log %TEMP%\\KB2656368.html (here Windows\\Temp, as Windows
+- ws-acc-0417: the .NET setup log %TEMP%\\KB2656368.html (here Windows\\Temp, as Windows
   Update runs as SYSTEM) and System.evtx with the Windows Update Agent event 20.
 
 Which stories a scenario carries is listed in its `logs` key.
@@ -29,7 +29,7 @@ def cbs_line(moment: datetime, level: str, component: str, text: str) -> str:
 
 
 def _expired_catalog_cascade(moment: datetime, identity: str) -> list[str]:
-    """The lines of seed 001's CBS.log for one package whose catalog has expired."""
+    """The lines of ref-w7-2012q3's CBS.log for one package whose catalog has expired."""
     error = "[HRESULT = 0x800b0101 - CERT_E_EXPIRED]"
     return [
         cbs_line(
@@ -85,7 +85,7 @@ def _routine(moment: datetime, count: int) -> list[str]:
     return lines
 
 
-def seed001_cbs(s: object) -> dict[str, bytes]:
+def kb2705219_cbs(s: object) -> dict[str, bytes]:
     failing = datetime(2013, 7, 1, 9, 4, 27)
     lines = _routine(datetime(2013, 7, 1, 7, 4, 0), 40)
     for n in ("2_", "3_"):
@@ -106,7 +106,7 @@ def seed001_cbs(s: object) -> dict[str, bytes]:
     }
 
 
-def seed001_checksur(s: object) -> dict[str, bytes]:
+def kb2705219_checksur(s: object) -> dict[str, bytes]:
     text = (
         "\r\n".join(
             [
@@ -135,7 +135,7 @@ def seed001_checksur(s: object) -> dict[str, bytes]:
     return {"Windows/Logs/CBS/CheckSUR.log": text.encode("utf-16")}
 
 
-def seed001_wusa(s: object) -> dict[str, bytes]:
+def kb2705219_wusa(s: object) -> dict[str, bytes]:
     event = Event(
         provider="Microsoft-Windows-WUSA",
         event_id=3,
@@ -154,7 +154,7 @@ def seed001_wusa(s: object) -> dict[str, bytes]:
     return {"Windows/System32/winevt/Logs/Setup.evtx": write_evtx([event])}
 
 
-def seed000_dotnet(s: object) -> dict[str, bytes]:
+def kb2656368_dotnet(s: object) -> dict[str, bytes]:
     msp, temp = "NDP40-KB2656368.msp", "d:\\f4fc31bd6ed42ecc7c4387d680"
     lines = [
         "<html><head><title>KB2656368</title></head><body><pre>",
@@ -178,7 +178,7 @@ def seed000_dotnet(s: object) -> dict[str, bytes]:
         time=datetime(2012, 4, 24, 8, 55, 2),
         record_id=1,
         channel="System",
-        computer="WS-SEED000",
+        computer="WS-ACC-0417",
         data={
             "errorCode": "0x80070643",
             "updateTitle": "Security Update for Microsoft .NET Framework 4 on Windows 7 x86 (KB2656368)",
@@ -193,10 +193,10 @@ def seed000_dotnet(s: object) -> dict[str, bytes]:
 
 
 STORIES: dict[str, Callable[[object], dict[str, bytes]]] = {
-    "seed001-cbs": seed001_cbs,
-    "seed001-checksur": seed001_checksur,
-    "seed001-wusa": seed001_wusa,
-    "seed000-dotnet": seed000_dotnet,
+    "kb2705219-cbs": kb2705219_cbs,
+    "kb2705219-checksur": kb2705219_checksur,
+    "kb2705219-wusa": kb2705219_wusa,
+    "kb2656368-dotnet": kb2656368_dotnet,
 }
 
 

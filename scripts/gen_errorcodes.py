@@ -10,7 +10,7 @@ Sources (all machine-readable, all Debian packages):
 - CBS_E_* and SL_E_* codes of this domain, which no public header carries: the small table
   DOMAIN_CODES below, each with the page it comes from; and DOMAIN_MESSAGES, the
   Windows SDK MessageText of this domain's trust codes (../shared/domain.md's
-  table), for which Wine has no text (seed 001 quotes CERT_E_EXPIRED's verbatim).
+  table), for which Wine has no text (the KB2705219 write-up quotes CERT_E_EXPIRED's verbatim).
 
     apt-get install mingw-w64-common libwine
     .venv/bin/python scripts/gen_errorcodes.py    # pefile comes with imgscan

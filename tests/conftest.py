@@ -105,14 +105,14 @@ def _signal_handlers():
 
 @pytest.fixture(scope="session")
 def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
-    """{scenario: {format: path}} for the seed-000 and healthy scenarios in every format."""
+    """{scenario: {format: path}} for the ws-acc-0417 and healthy scenarios in every format."""
     out = tmp_path_factory.mktemp("images")
-    return {name: build(load(name), out / name, FORMATS) for name in ("seed000", "healthy")}
+    return {name: build(load(name), out / name, FORMATS) for name in ("ws-acc-0417", "healthy")}
 
 
 @pytest.fixture
 def variant(tmp_path: Path) -> Callable[..., Path]:
-    """Build a changed copy of a scenario: variant("seed000", change, fmt) -> image path."""
+    """Build a changed copy of a scenario: variant("ws-acc-0417", change, fmt) -> image path."""
 
     def make(name: str, change: Callable[[Scenario], None], fmt: str = "vhdx") -> Path:
         scenario = load(name)

@@ -13,9 +13,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SAVED = REPO / "tests" / "data" / "golden"
 CASES = {  # saved report -> (image, as-of day)
-    "seed000-2013-07-01.json": ("sample_images/built/seed000.vhdx", "2013-07-01"),
-    "seed001-2012-12-01.json": ("sample_images/built/seed001.vhdx", "2012-12-01"),
-    "seed001-2013-07-01.json": ("sample_images/built/seed001.vhdx", "2013-07-01"),
+    "ws-acc-0417-2013-07-01.json": ("sample_images/built/ws-acc-0417.vhdx", "2013-07-01"),
+    "ref-w7-2012q3-2012-12-01.json": ("sample_images/built/ref-w7-2012q3.vhdx", "2012-12-01"),
+    "ref-w7-2012q3-2013-07-01.json": ("sample_images/built/ref-w7-2012q3.vhdx", "2013-07-01"),
     "healthy-2013-07-01.json": ("sample_images/built/healthy.vhdx", "2013-07-01"),
 }
 

@@ -27,7 +27,7 @@ def test_unlisted_profile_is_still_checked(variant):
     def unlist(s):
         s.profiles[0].listed = False
 
-    report = run_imgscan("scan", variant("seed000", unlist), "--format", "json").report
+    report = run_imgscan("scan", variant("ws-acc-0417", unlist), "--format", "json").report
     hives = {h["path"]: h for h in report["inventory"]["hives"]}
     nfury = hives[r"Users\nfury\NTUSER.DAT"]
     assert nfury["listed_in_profile_list"] is False and nfury["sid"] is None

@@ -48,12 +48,12 @@ def test_empty_file_says_so_and_lists_what_imgscan_reads(tmp_path, name):
 
 def test_a_file_shorter_than_any_header_is_truncated(images, tmp_path):
     cut = tmp_path / "golden.vmdk"
-    cut.write_bytes(images["seed000"]["vmdk"].read_bytes()[:100][::-1])  # 100 bytes, no header left
+    cut.write_bytes(images["ws-acc-0417"]["vmdk"].read_bytes()[:100][::-1])  # 100 bytes, no header left
     assert_one_line_error(run_imgscan("scan", cut), f"{cut}: truncated: 100 bytes, shorter than any image header", READABLE)
 
 
 def test_truncated_vhdx(images, tmp_path):
-    data = images["seed000"]["vhdx"].read_bytes()
+    data = images["ws-acc-0417"]["vhdx"].read_bytes()
     cut = tmp_path / "cut.vhdx"
     cut.write_bytes(data[: len(data) // 5])
     assert_one_line_error(run_imgscan("scan", cut), str(cut), "truncated")
@@ -61,7 +61,7 @@ def test_truncated_vhdx(images, tmp_path):
 
 def test_truncated_raw_disk(images, tmp_path):
     cut = tmp_path / "cut.raw"
-    cut.write_bytes(images["seed000"]["raw"].read_bytes()[:600_000])
+    cut.write_bytes(images["ws-acc-0417"]["raw"].read_bytes()[:600_000])
     assert_one_line_error(run_imgscan("scan", cut), "truncated", "partition")
 
 
@@ -80,7 +80,7 @@ def test_usage_errors_exit_2(images):
 
 
 def test_garbage_software_hive_is_a_finding_and_profiles_still_checked(variant):
-    image = variant("seed000", lambda s: setattr(s, "software_damage", "garbage"))
+    image = variant("ws-acc-0417", lambda s: setattr(s, "software_damage", "garbage"))
     before = sha256(image)
     run = run_imgscan("scan", image, "--format", "json")
     assert "Traceback" not in run.stderr
@@ -103,7 +103,7 @@ def test_profile_hive_cut_in_half(variant):
     def cut(s):
         s.profiles[1].damage = "truncate"  # pcoulson
 
-    run = run_imgscan("scan", variant("seed000", cut), "--format", "json")
+    run = run_imgscan("scan", variant("ws-acc-0417", cut), "--format", "json")
     assert run.code == 1
     assert "Traceback" not in run.stderr
     report = run.report
@@ -120,7 +120,7 @@ def test_dirty_hive_read_as_is_and_reported(variant):
     def dirty(s):
         s.profiles[0].dirty = True
 
-    report = run_imgscan("scan", variant("seed000", dirty), "--format", "json").report
+    report = run_imgscan("scan", variant("ws-acc-0417", dirty), "--format", "json").report
     hives = {h["path"]: h for h in report["inventory"]["hives"]}
     assert hives[r"Users\nfury\NTUSER.DAT"]["dirty"] is True
     assert hives[r"Users\pcoulson\NTUSER.DAT"]["dirty"] is False
@@ -131,7 +131,7 @@ def test_dirty_hive_read_as_is_and_reported(variant):
 
 @pytest.mark.parametrize("fmt", ["vhdx", "raw"])
 def test_image_is_never_written(images, fmt, tmp_path):
-    image: Path = images["seed000"][fmt]
+    image: Path = images["ws-acc-0417"][fmt]
     before = (sha256(image), image.stat().st_mtime_ns, sorted(p.name for p in image.parent.iterdir()))
     run_imgscan("scan", image, "--format", "json", "-o", tmp_path / "out.json")
     after = (sha256(image), image.stat().st_mtime_ns, sorted(p.name for p in image.parent.iterdir()))
@@ -164,7 +164,7 @@ def test_a_header_claiming_more_than_the_file_holds_is_refused_before_anything_i
     import subprocess
     import sys
 
-    forged = _patched(images["seed000"][container], tmp_path / f"forged.{container}", offset, fmt, value)
+    forged = _patched(images["ws-acc-0417"][container], tmp_path / f"forged.{container}", offset, fmt, value)
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))

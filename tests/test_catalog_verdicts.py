@@ -283,7 +283,7 @@ def test_scan_reports_disallowed_catalog_as_untrusted_with_cert_e_revoked(varian
     def distrust(scenario):
         scenario.disallowed = ["windows-2011"]
 
-    tree = variant("seed001", distrust, "dir")
+    tree = variant("ref-w7-2012q3", distrust, "dir")
     report = run_imgscan("scan", tree, "--as-of", "2012-12-01", "--format", "json").report
     revoked = [f for f in report["findings"] if f["rule"] == "catalog-untrusted" and f["hresult"] == "0x800B010C"]
     assert revoked and "KB2506212" in revoked[0]["message"]

@@ -163,7 +163,7 @@ def test_unsigned_ctl(judged):
 @needs_realdata
 def test_image_with_real_catalogs_is_not_flagged(tmp_path):
     """The real KB4538483 pairs placed in servicing\\Packages of a sample volume: no catalog finding today."""
-    scenario = load("seed000")
+    scenario = load("ws-acc-0417")
     scenario.base_packages = []  # only real catalogs here: the sample's own Windows 7 packages are test-signed
     tree = build(scenario, tmp_path, ("dir",))["dir"]
     packages = tree / "Windows" / "servicing" / "Packages"

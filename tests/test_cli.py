@@ -21,14 +21,14 @@ def test_dissect_log_hidden_by_default_shown_with_v(images):
 
 def test_paths_match_case_insensitively(images, tmp_path):
     tree = tmp_path / "vol"
-    shutil.copytree(images["seed000"]["dir"], tree)
+    shutil.copytree(images["ws-acc-0417"]["dir"], tree)
     (tree / "Windows").rename(tree / "WINDOWS")
     (tree / "WINDOWS" / "System32" / "config").rename(tree / "WINDOWS" / "System32" / "Config")
     (tree / "Users" / "nfury" / "NTUSER.DAT").rename(tree / "Users" / "nfury" / "ntuser.dat")
     run = run_imgscan("scan", tree, "--format", "json")
     assert run.code == 1, run.stderr
     assert ("wintrust-offline-revocation", r"Users\nfury\NTUSER.DAT") in rules_by_path(run.report)
-    assert run.report["host"]["name"] == "WS-SEED000"
+    assert run.report["host"]["name"] == "WS-ACC-0417"
 
 
 class _Crash(Check):

@@ -88,7 +88,7 @@ def test_dates_and_horizons_are_checked_up_front(command, option, value, needle)
 def test_the_last_day_and_the_longest_horizon_scan(images):
     """2199-12-31 + 36,500 days stays inside every calendar imgscan compares days in (9999-12-31 overflowed)."""
     for as_of, horizon in (("2199-12-31", "36500"), ("1990-01-01", "0")):
-        run = run_imgscan("scan", images["seed000"]["vhdx"], "--as-of", as_of, "--horizon", horizon, "-f", "json")
+        run = run_imgscan("scan", images["ws-acc-0417"]["vhdx"], "--as-of", as_of, "--horizon", horizon, "-f", "json")
         assert run.code in (0, 1), run.stderr
         assert (run.report["as_of"], run.report["horizon_days"]) == (as_of, int(horizon))
 
@@ -144,7 +144,7 @@ def test_every_option_error_is_one_line_in_every_subcommand():
 
 
 def test_the_report_name_says_the_format(images, tmp_path):
-    image = images["seed000"]["vhdx"]
+    image = images["ws-acc-0417"]["vhdx"]
     names = ("only.json", "r.sarif", "r.html", "r.csv", "r.xml", "r.txt")
     run = run_imgscan("scan", image, "--as-of", "2013-07-01", *(arg for n in names for arg in ("-o", tmp_path / n)))
     assert (run.code, run.stdout) == (1, ""), run.stderr
@@ -194,7 +194,7 @@ def test_the_readme_table_lists_the_exit_codes_imgscan_gives():
 
 def test_exit_0_pass_1_findings_2_unreadable(images, tmp_path):
     assert run_imgscan("scan", images["healthy"]["vhdx"], "-o", "/dev/null").code == 0
-    assert run_imgscan("scan", images["seed000"]["vhdx"], "--as-of", "2013-07-01", "-o", "/dev/null").code == 1
+    assert run_imgscan("scan", images["ws-acc-0417"]["vhdx"], "--as-of", "2013-07-01", "-o", "/dev/null").code == 1
     empty = tmp_path / "install.wim"
     empty.write_bytes(b"")
     run = run_imgscan("scan", empty)
@@ -230,7 +230,7 @@ def test_jobs_with_a_temporary_folder_too_deep_for_a_socket_gives_the_same_repor
     in the scan's own process (this was an internal error)."""
     deep = tmp_path / ("d" * 100)
     deep.mkdir()
-    image = REPO / "sample_images" / "built" / "seed001.vhdx"
+    image = REPO / "sample_images" / "built" / "ref-w7-2012q3.vhdx"
     command = [sys.executable, "-m", "imgscan", "scan", str(image), "-f", "json", "--as-of", "2013-07-01"]
     env = dict(os.environ, TMPDIR=str(deep))
     parallel = subprocess.run([*command, "--jobs", "2"], capture_output=True, text=True, env=env, timeout=300)
@@ -242,7 +242,7 @@ def test_jobs_with_a_temporary_folder_too_deep_for_a_socket_gives_the_same_repor
 @pytest.mark.parametrize("command", ["scan", "explain", "rules", "plugins"])
 def test_a_reader_that_goes_away_is_not_a_bug(images, command):
     """`imgscan scan IMAGE | head`: the pipe closes before the report is out; one line, exit 2, not exit 3."""
-    args = {"scan": ("scan", images["seed000"]["vhdx"], "--as-of", "2013-07-01"), "explain": ("explain", "0x800b0101")}
+    args = {"scan": ("scan", images["ws-acc-0417"]["vhdx"], "--as-of", "2013-07-01"), "explain": ("explain", "0x800b0101")}
     read, write = os.pipe()
     os.close(read)
     with os.fdopen(write, "w") as closed:

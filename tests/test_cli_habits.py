@@ -9,7 +9,7 @@ import json
 from imgscan.cli import build_parser
 from tests.conftest import REPO, run_imgscan
 
-SEED000 = REPO / "sample_images" / "built" / "seed000.vhdx"
+WS_ACC_0417 = REPO / "sample_images" / "built" / "ws-acc-0417.vhdx"
 
 
 def test_every_option_of_every_subcommand_has_help():
@@ -25,13 +25,13 @@ def test_every_option_of_every_subcommand_has_help():
 
 
 def test_short_format_and_quiet(tmp_path):
-    run = run_imgscan("scan", SEED000, "--as-of", "2013-07-01", "-f", "json", "-q")
+    run = run_imgscan("scan", WS_ACC_0417, "--as-of", "2013-07-01", "-f", "json", "-q")
     assert run.code == 1 and json.loads(run.stdout)["findings"]
     assert run.stderr == ""
 
 
 def test_unknown_option_is_one_line_naming_the_subcommands_help():
-    run = run_imgscan("scan", SEED000, "--no-such-option")
+    run = run_imgscan("scan", WS_ACC_0417, "--no-such-option")
     assert run.code == 2
     assert run.stderr == "imgscan: error: unrecognized arguments: --no-such-option; see imgscan scan --help\n"
 

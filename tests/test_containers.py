@@ -1,6 +1,6 @@
 """Issue 26: VM exports and triage collections give the findings of the disk or files they came from.
 
-Each container is built by sample_images.containers around the seed-000 sample's VMDK or file tree,
+Each container is built by sample_images.containers around the ws-acc-0417 sample's VMDK or file tree,
 checked by an independent reader (tar, unzip, qemu-img; the other hypervisors' in tests/test_vm_configs.py),
 and scanned; its findings must equal those of
 the plain disk (VM exports) or of the plain directory of the same files (collections), with the input's
@@ -45,7 +45,7 @@ COLLECTION_HAS_NO_PARTITIONS = "a triage collection holds files, not the disk's 
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
     out = tmp_path_factory.mktemp("containers")
-    return build(load("seed000"), out / "plain", ("vmdk", "dir")) | build_containers(load("seed000"), out)
+    return build(load("ws-acc-0417"), out / "plain", ("vmdk", "dir")) | build_containers(load("ws-acc-0417"), out)
 
 
 def _scan(path) -> dict:

@@ -14,7 +14,7 @@ RECORD = 1024
 
 
 def test_damaged_file_record_is_a_finding_not_a_crash(tmp_path):
-    raw = build(load("seed000"), tmp_path, ("raw",))["raw"]
+    raw = build(load("ws-acc-0417"), tmp_path, ("raw",))["raw"]
     disk = bytearray(raw.read_bytes())
     records = [
         at

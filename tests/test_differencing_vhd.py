@@ -14,7 +14,7 @@ from tests.conftest import rules_by_path, run_imgscan, sha256
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory):
-    return build_differencing(load("healthy"), load("seed000"), tmp_path_factory.mktemp("diff"))
+    return build_differencing(load("healthy"), load("ws-acc-0417"), tmp_path_factory.mktemp("diff"))
 
 
 def test_child_reads_as_the_target_disk_through_libvhdi(chain):

@@ -46,7 +46,7 @@ def _scan(image: Path, as_of: str) -> dict:
 
 @pytest.mark.parametrize(
     ("sample", "as_of", "env_var"),
-    [("seed000", "2013-07-01", False), ("seed001", "2012-12-01", True)],
+    [("ws-acc-0417", "2013-07-01", False), ("ref-w7-2012q3", "2012-12-01", True)],
 )
 def test_target_query_prints_the_findings_of_imgscan_scan(sample, as_of, env_var):
     image = BUILT / f"{sample}.vhdx"
@@ -72,15 +72,15 @@ def test_target_query_prints_the_findings_of_imgscan_scan(sample, as_of, env_var
 def test_a_prediction_keeps_its_start_day_and_a_confirmed_cause_its_log_lines():
     """The sample images' distinct stories survive the record form: a start day ahead of --as-of, and the
     log lines that confirm a prediction."""
-    future = target_query("imgscan.findings", BUILT / "seed001.vhdx", "--as-of", "2012-12-01")
+    future = target_query("imgscan.findings", BUILT / "ref-w7-2012q3.vhdx", "--as-of", "2012-12-01")
     assert {r["starts"] for r in future if r["rule"] == "catalog-expiry"} >= {"2013-06-30T00:00:00+00:00"}
-    past = target_query("imgscan.findings", BUILT / "seed000.vhdx", "--as-of", "2013-07-01")
+    past = target_query("imgscan.findings", BUILT / "ws-acc-0417.vhdx", "--as-of", "2013-07-01")
     cause = next(r for r in past if r["rule"] == "wintrust-offline-revocation")
     assert "Windows\\Temp\\KB2656368.html line 5" in cause["confirmed_by"]
 
 
 def test_target_query_lists_the_catalogs_of_imgscan_catalogs():
-    image = BUILT / "seed001.vhdx"
+    image = BUILT / "ref-w7-2012q3.vhdx"
     records = target_query("imgscan.catalogs", image, "--as-of", "2013-07-01")
     catalogs = _scan(image, "2013-07-01")["inventory"]["catalogs"]
     assert [(r["path"], r["sha256"], r["status_as_of"]) for r in records] == [

@@ -32,9 +32,9 @@ def fleet(tmp_path_factory):
     out = tmp_path_factory.mktemp("fleet")
     images = out / "images"
     paths = {
-        "WS-0001": host("seed000", "WS-0001", images),
-        "WS-0002": host("seed000", "WS-0002", images),
-        "WS-0003": host("seed001", "WS-0003", images),
+        "WS-0001": host("ws-acc-0417", "WS-0001", images),
+        "WS-0002": host("ws-acc-0417", "WS-0002", images),
+        "WS-0003": host("ref-w7-2012q3", "WS-0003", images),
         "WS-0004": host("healthy", "WS-0004", images),
         "WS-0005": host("healthy", "WS-0005", images),
     }
@@ -187,7 +187,7 @@ def test_file_named_like_an_image_without_its_header_is_an_error_row(tmp_path, f
 
 def test_chart_counts_every_failing_host_even_without_a_dated_finding(tmp_path, fleet_db):
     images = tmp_path / "images"
-    host("seed000", "WS-NOLOG", images, change=lambda s: setattr(s, "logs", []))  # fails, but nothing dated
+    host("ws-acc-0417", "WS-NOLOG", images, change=lambda s: setattr(s, "logs", []))  # fails, but nothing dated
     host("healthy", "WS-FINE", images)
     db, html = fleet_db.arg, tmp_path / "chart.html"
     run = run_imgscan("fleet", images, "--as-of", "2013-07-05", "--db", db, "--jobs", "1", "--format", "html", "-o", html)

@@ -37,7 +37,7 @@ def images(tmp_path_factory):
     """Captures of two golden images, two hosts each (byte copies: the same catalogs and trust stores, as
     hosts deployed from one image), and one unreadable file."""
     images = tmp_path_factory.mktemp("cluster")
-    for name, computer in (("seed000", "WS-0001"), ("healthy", "WS-0004")):
+    for name, computer in (("ws-acc-0417", "WS-0001"), ("healthy", "WS-0004")):
         golden = host(name, computer, tmp_path_factory.mktemp("golden"))
         for copy in ("a", "b"):
             shutil.copyfile(golden, images / f"{computer}-{copy}.vhdx")

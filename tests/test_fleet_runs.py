@@ -19,7 +19,7 @@ BUILT = REPO / "sample_images" / "built"
 def images(tmp_path):
     folder = tmp_path / "images"
     folder.mkdir()
-    for name in ("healthy", "seed001"):
+    for name in ("healthy", "ref-w7-2012q3"):
         shutil.copyfile(BUILT / f"{name}.vhdx", folder / f"{name}.vhdx")
     return folder
 
@@ -57,13 +57,13 @@ def test_resume_reports_reused_rescanned_and_new(images, fleet_db):
     db = fleet_db.arg
     args = ("--as-of", "2013-07-05", "--db", db, "-f", "json", "--jobs", "1")
     summary(run_imgscan("fleet", images, *args))
-    shutil.copyfile(BUILT / "seed000.vhdx", images / "healthy.vhdx")  # one image changed
-    shutil.copyfile(BUILT / "seed000.vhdx", images / "added.vhdx")  # and one added
+    shutil.copyfile(BUILT / "ws-acc-0417.vhdx", images / "healthy.vhdx")  # one image changed
+    shutil.copyfile(BUILT / "ws-acc-0417.vhdx", images / "added.vhdx")  # and one added
     resumed = run_imgscan("fleet", images, *args, "--resume")
     assert "run 1 resumed: 1 host(s) reused, 1 rescanned (image or settings changed), 1 new" in resumed.stderr
     assert resumed.code == 1, resumed.stderr
     origins = {r["image"].rsplit("/", 1)[-1]: r["origin"] for r in json.loads(resumed.stdout)}
-    assert origins == {"seed001.vhdx": "reused", "healthy.vhdx": "rescanned", "added.vhdx": "new"}
+    assert origins == {"ref-w7-2012q3.vhdx": "reused", "healthy.vhdx": "rescanned", "added.vhdx": "new"}
     assert len(fleet_db.query("SELECT id FROM runs")) == 1  # continued, not a new run
     other = run_imgscan("fleet", images, "--as-of", "2014-01-01", "--db", db, "--resume")
     assert other.code == 2 and "run 1: judges hosts as of 2013-07-05" in other.stderr
@@ -72,7 +72,7 @@ def test_resume_reports_reused_rescanned_and_new(images, fleet_db):
 @pytest.fixture(scope="module")
 def wims(tmp_path_factory):
     out = tmp_path_factory.mktemp("wims")
-    return build(load("seed000"), out, ("wim-multi",))["wim-multi"]
+    return build(load("ws-acc-0417"), out, ("wim-multi",))["wim-multi"]
 
 
 def test_multi_image_wim_by_index_name_column_and_all_images(wims, tmp_path):
@@ -82,9 +82,9 @@ def test_multi_image_wim_by_index_name_column_and_all_images(wims, tmp_path):
     (row,) = json.loads(unchosen.stdout)
     assert row["scan"] == "unreadable" and "--index" in row["error"]
     chosen = summary(run_imgscan("fleet", wims, "--index", "1", "--as-of", "2013-07-05", "--db", db, "-f", "json"))
-    assert list(chosen) == ["WS-SEED000"] and chosen["WS-SEED000"]["image_index"] == 1
-    by_name = run_imgscan("fleet", wims, "--image-name", "Windows 7 Professional (seed000)", "--db", db, "-f", "json")
-    assert list(summary(by_name)) == ["WS-SEED000"]
+    assert list(chosen) == ["WS-ACC-0417"] and chosen["WS-ACC-0417"]["image_index"] == 1
+    by_name = run_imgscan("fleet", wims, "--image-name", "Windows 7 Professional (ws-acc-0417)", "--db", db, "-f", "json")
+    assert list(summary(by_name)) == ["WS-ACC-0417"]
     every = json.loads(run_imgscan("fleet", wims, "--all-images", "--as-of", "2013-07-05", "--db", db, "-f", "json").stdout)
     assert {(r["image_index"], r["scan"]) for r in every} == {(1, "scanned"), (2, "unreadable")}
     assert "holds no Windows" in next(r["error"] for r in every if r["image_index"] == 2)
@@ -99,7 +99,7 @@ def test_multi_image_wim_by_index_name_column_and_all_images(wims, tmp_path):
 def test_extracted_windows_folders_in_a_searched_directory(tmp_path):
     root = tmp_path / "captures"
     build(load("healthy"), root / "site-a", ("dir",))
-    shutil.copyfile(BUILT / "seed001.vhdx", root / "site-b.vhdx")
+    shutil.copyfile(BUILT / "ref-w7-2012q3.vhdx", root / "site-b.vhdx")
     rows = summary(run_imgscan("fleet", root, "--as-of", "2013-07-05", "--db", tmp_path / "d.sqlite", "-f", "json"))
     assert set(rows) == {"WS-HEALTHY", "REF-W7-2012Q3"}
     assert rows["WS-HEALTHY"]["image"] == str((root / "site-a" / "healthy.dir").resolve())

@@ -45,13 +45,13 @@ def test_two_fleet_runs_at_once_share_one_store(tmp_path, fleet_db):
     judgement, written by both at once) are stored once."""
     images = tmp_path / "images"
     for n in range(3):
-        host("seed000", f"WS-{n:04d}", images)
+        host("ws-acc-0417", f"WS-{n:04d}", images)
     command = [sys.executable, "-m", "imgscan", "fleet", str(images), "--db", fleet_db.arg, "--jobs", "1"]
     command += ["--as-of", "2013-07-05", "--format", "json"]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [run.communicate(timeout=600) for run in runs]
     for run, (stdout, stderr) in zip(runs, outputs, strict=True):
-        assert run.returncode == 1, stderr  # every host fails (seed000): a finished run, not a crash
+        assert run.returncode == 1, stderr  # every host fails (ws-acc-0417): a finished run, not a crash
         assert len(json.loads(stdout)) == 3
     assert len(fleet_db.query("SELECT id FROM runs WHERE finished_at IS NOT NULL")) == 2
     scans = fleet_db.query("SELECT id, run_id, path, report_digest FROM scans")

@@ -18,7 +18,7 @@ from tests.conftest import REPO, run_imgscan
 from tests.golden import CASES
 
 BUILT = REPO / "sample_images" / "built"
-SEED001 = BUILT / "seed001.vhdx"
+REF_W7_2012Q3 = BUILT / "ref-w7-2012q3.vhdx"
 KB2731847 = "Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0"
 PACKAGE_2 = "Package_2_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1"
 ADDED = ("id", "caused_by", "explains", "gating_severity")
@@ -30,21 +30,24 @@ def scan_json(image, *args) -> dict:
     return run.report
 
 
-@pytest.mark.parametrize(("image", "as_of"), sorted(set(CASES.values())) + [("sample_images/built/seed001.vhdx", "2014-01-01")])
+EXPIRED = ("sample_images/built/ref-w7-2012q3.vhdx", "2014-01-01")  # both of its catalogs' expiries passed
+
+
+@pytest.mark.parametrize(("image", "as_of"), [*sorted(set(CASES.values())), EXPIRED])
 def test_sarif_gives_every_result_its_own_fingerprint(image, as_of, tmp_path):
     out = tmp_path / "r.sarif"
     assert run_imgscan("scan", REPO / image, "--as-of", as_of, "-f", "sarif", "-o", out).code in (0, 1)
     results = json.loads(out.read_text())["runs"][0]["results"]
     fingerprints = [r["partialFingerprints"]["imgscan/v2"] for r in results]
     assert len(set(fingerprints)) == len(fingerprints)
-    if "seed001" in image and as_of >= "2013-07-01":  # two CBS.log findings about two packages share a path
+    if "ref-w7-2012q3" in image and as_of >= "2013-07-01":  # two CBS.log findings about two packages share a path
         cbs = [r for r in results if r["ruleId"] == "cbs-log-error"]
         assert len(cbs) >= 2 and len({r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in cbs}) < len(cbs)
 
 
 def test_diff_reports_a_finding_that_differs_only_by_subject(tmp_path):
     full = tmp_path / "full.json"
-    assert run_imgscan("scan", SEED001, "--as-of", "2013-07-01", "-f", "json", "-o", full).code == 1
+    assert run_imgscan("scan", REF_W7_2012Q3, "--as-of", "2013-07-01", "-f", "json", "-o", full).code == 1
     report = json.loads(full.read_text())
     dropped = next(f for f in report["findings"] if f["rule"] == "cbs-log-error" and f["message"].startswith("Package_3"))
     reduced = tmp_path / "reduced.json"
@@ -67,18 +70,18 @@ def test_diff_reports_a_finding_that_differs_only_by_subject(tmp_path):
 
 def test_diff_warns_when_the_two_sides_are_judged_on_different_days(tmp_path):
     saved = tmp_path / "december.json"
-    assert run_imgscan("scan", SEED001, "--as-of", "2012-12-01", "-f", "json", "-o", saved).code == 1
-    later = run_imgscan("diff", saved, SEED001, "--as-of", "2013-07-01")
+    assert run_imgscan("scan", REF_W7_2012Q3, "--as-of", "2012-12-01", "-f", "json", "-o", saved).code == 1
+    later = run_imgscan("diff", saved, REF_W7_2012Q3, "--as-of", "2013-07-01")
     assert later.stderr.strip() == (
-        f"imgscan: warning: {saved} is judged as of 2012-12-01, {SEED001} as of 2013-07-01: "
+        f"imgscan: warning: {saved} is judged as of 2012-12-01, {REF_W7_2012Q3} as of 2013-07-01: "
         "give --as-of 2012-12-01 to compare the images on one day"
     )
-    same_day = run_imgscan("diff", saved, SEED001, "--as-of", "2012-12-01")
+    same_day = run_imgscan("diff", saved, REF_W7_2012Q3, "--as-of", "2012-12-01")
     assert same_day.code == 0 and "new findings: 0" in same_day.stdout and same_day.stderr == ""
 
 
 def test_a_wim_and_a_vhdx_of_one_image_give_the_same_identities(tmp_path):
-    for name, as_of in (("seed001", "2013-07-01"), ("secureboot-2023", "2025-01-01")):
+    for name, as_of in (("ref-w7-2012q3", "2013-07-01"), ("secureboot-2023", "2025-01-01")):
         images = build(load(name), tmp_path / name, ("vhdx", "wim-lzx"))
         disk, wim = ({f["id"] for f in scan_json(images[fmt], "--as-of", as_of)["findings"]} for fmt in ("vhdx", "wim-lzx"))
         assert wim and wim <= disk, (wim, disk)  # an ESP may hold the fallback bootx64.efi as well
@@ -87,30 +90,30 @@ def test_a_wim_and_a_vhdx_of_one_image_give_the_same_identities(tmp_path):
 
 @pytest.mark.parametrize("severity", ["medium", "critical", "high, critical", "info", "low,medium"])
 def test_severity_never_changes_the_exit_code(severity):
-    base = run_imgscan("scan", BUILT / "seed000.vhdx", "--as-of", "2013-07-01")
-    filtered = run_imgscan("scan", BUILT / "seed000.vhdx", "--as-of", "2013-07-01", "--severity", severity)
+    base = run_imgscan("scan", BUILT / "ws-acc-0417.vhdx", "--as-of", "2013-07-01")
+    filtered = run_imgscan("scan", BUILT / "ws-acc-0417.vhdx", "--as-of", "2013-07-01", "--severity", severity)
     assert base.code == filtered.code == 1, filtered.stderr
 
 
 def test_severity_medium_shows_medium_and_worse_and_says_what_it_hid(tmp_path):
-    every = scan_json(SEED001, "--as-of", "2013-07-01")
-    medium = scan_json(SEED001, "--as-of", "2013-07-01", "--severity", "medium")
+    every = scan_json(REF_W7_2012Q3, "--as-of", "2013-07-01")
+    medium = scan_json(REF_W7_2012Q3, "--as-of", "2013-07-01", "--severity", "medium")
     assert medium["findings"] == every["findings"] and medium["filtered"]["severities"] == ["critical", "high", "medium"]
-    run = run_imgscan("scan", BUILT / "seed000.vhdx", "--as-of", "2013-07-01", "--severity", "critical", "-f", "json")
+    run = run_imgscan("scan", BUILT / "ws-acc-0417.vhdx", "--as-of", "2013-07-01", "--severity", "critical", "-f", "json")
     report = run.report
     assert run.code == 1 and report["findings"] == []
     assert report["filtered"]["hidden"] == {"critical": 0, "high": 2, "medium": 2, "low": 0, "info": 0, "suppressed": 0}
     assert report["summary"]["high"] == 1  # the summary still counts every cause
     assert "imgscan: warning: --severity hid 4 finding(s) (2 high, 2 medium); they still count for --fail-on" in run.stderr
-    quiet = run_imgscan("scan", BUILT / "seed000.vhdx", "--as-of", "2013-07-01", "--severity", "critical", "-q")
+    quiet = run_imgscan("scan", BUILT / "ws-acc-0417.vhdx", "--as-of", "2013-07-01", "--severity", "critical", "-q")
     assert quiet.code == 1 and quiet.stderr == ""
     assert "--severity critical hid 4 finding(s) (2 high, 2 medium); they still count for --fail-on" in quiet.stdout
     page, junit = tmp_path / "r.html", tmp_path / "r.xml"
     args = ("--as-of", "2013-07-01", "--severity", "critical", "-f", "html", "-o", page, "-f", "junit", "-o", junit)
-    assert run_imgscan("scan", BUILT / "seed000.vhdx", *args).code == 1
+    assert run_imgscan("scan", BUILT / "ws-acc-0417.vhdx", *args).code == 1
     assert 'id="verdict">FAIL<' in page.read_text() and "hid 4 finding(s)" in page.read_text()
     assert re.search(r'<testcase [^>]*name="hidden by --severity"[^>]*>\s*<failure', junit.read_text())
-    bad = run_imgscan("scan", SEED001, "--severity", "severe")
+    bad = run_imgscan("scan", REF_W7_2012Q3, "--severity", "severe")
     assert bad.code == 2 and "unknown severity 'severe'" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -120,7 +123,7 @@ def test_suppressed_findings_are_marked_in_every_format(tmp_path):
     ignore.write_text(f'- rule: catalog-expiry\n  path: "Windows/servicing/Packages/{KB2731847}.cat"\n  reason: CHG-1234\n')
     outs = {fmt: tmp_path / f"r.{fmt}" for fmt in ("json", "sarif", "csv", "html", "table")}
     args = [a for fmt, out in outs.items() for a in ("-f", fmt, "-o", out)]
-    run = run_imgscan("scan", SEED001, "--as-of", "2013-07-01", "--ignore", ignore, *args)
+    run = run_imgscan("scan", REF_W7_2012Q3, "--as-of", "2013-07-01", "--ignore", ignore, *args)
     assert run.code == 1 and "warning" not in run.stderr, run.stderr
     table = outs["table"].read_text()
     head = next(line for line in table.splitlines() if KB2731847 in line and "catalog-expiry" in line)
@@ -144,7 +147,7 @@ def test_nothing_in_the_ignore_file_is_accepted_silently(tmp_path):
         "- rule: qfe-empty\n  package: KB9999999\n  reason: matches nothing\n"
         "- rule: catalog-expiry\n  kb: 2705219\n  reason: a number, as YAML reads it\n"
     )
-    run = run_imgscan("scan", SEED001, "--as-of", "2013-07-01", "--ignore", ignore, "-f", "json")
+    run = run_imgscan("scan", REF_W7_2012Q3, "--as-of", "2013-07-01", "--ignore", ignore, "-f", "json")
     assert run.code == 1
     warnings = run.report["warnings"]
     typo = "no rule is called 'catalog-expiri' (did you mean catalog-expiry?); the entry accepts nothing"
@@ -158,41 +161,41 @@ def test_nothing_in_the_ignore_file_is_accepted_silently(tmp_path):
         ("- rule: catalog-expiry\n  reason: [a, b]\n", "entry 1 (catalog-expiry): reason must be text"),
     ):
         ignore.write_text(text)
-        bad = run_imgscan("scan", SEED001, "--ignore", ignore)
+        bad = run_imgscan("scan", REF_W7_2012Q3, "--ignore", ignore)
         assert bad.code == 2 and problem in bad.stderr and "internal error" not in bad.stderr, bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_an_ignore_entry_by_id_accepts_exactly_that_finding(tmp_path):
-    full = scan_json(SEED001, "--as-of", "2013-07-01")
+    full = scan_json(REF_W7_2012Q3, "--as-of", "2013-07-01")
     target = next(f for f in full["findings"] if f["rule"] == "cbs-log-error")
     ignore = tmp_path / "accepted.yaml"
     ignore.write_text(f"- rule: cbs-log-error\n  id: '{target['id']}'\n  reason: seen\n")
-    report = scan_json(SEED001, "--as-of", "2013-07-01", "--ignore", ignore)
+    report = scan_json(REF_W7_2012Q3, "--as-of", "2013-07-01", "--ignore", ignore)
     assert [f["id"] for f in report["findings"] if f.get("suppressed")] == [target["id"]]
 
 
 def test_every_view_says_expired_from_the_day_the_scan_does():
     day = "2013-06-30"  # the first day the catalog fails: the views used to say `expires` on it
-    report = scan_json(SEED001, "--as-of", day)
+    report = scan_json(REF_W7_2012Q3, "--as-of", day)
     (finding,) = [f for f in report["findings"] if f["rule"] == "catalog-expiry" and PACKAGE_2 in f["message"]]
     assert f"expired on {day}" in finding["message"] and finding["evidence"][0]["status_as_of"] == "expired"
-    catalogs = run_imgscan("catalogs", SEED001, "--as-of", day).stdout
+    catalogs = run_imgscan("catalogs", REF_W7_2012Q3, "--as-of", day).stdout
     line = next(x for x in catalogs.splitlines() if x.startswith(f"Windows\\servicing\\Packages\\{PACKAGE_2}"))
     assert line.split()[-1] == "expired"
-    packages = run_imgscan("packages", SEED001, "--as-of", day).stdout
+    packages = run_imgscan("packages", REF_W7_2012Q3, "--as-of", day).stdout
     assert re.search(rf"^{re.escape(PACKAGE_2)} .* expired +{day}$", packages, re.M)
-    table = run_imgscan("scan", SEED001, "--as-of", day).stdout
+    table = run_imgscan("scan", REF_W7_2012Q3, "--as-of", day).stdout
     assert "status_as_of=expired" in table and "status=expires" not in table
-    page = run_imgscan("scan", SEED001, "--as-of", day, "-f", "html").stdout
+    page = run_imgscan("scan", REF_W7_2012Q3, "--as-of", day, "-f", "html").stdout
     row = f"<tr><td>{PACKAGE_2}</td><td>KB2705219</td><td>Installed</td><td>2012-09-12</td>\n      <td>expired</td>"
     assert row in html.unescape(page)
 
 
 def test_packages_json_and_table_agree_on_what_wmic_qfe_shows():
     for day, empty in (("2012-12-01", False), ("2013-07-01", True)):
-        view = run_imgscan("packages", SEED001, "--as-of", day, "-f", "json").report
-        table = run_imgscan("packages", SEED001, "--as-of", day).stdout
+        view = run_imgscan("packages", REF_W7_2012Q3, "--as-of", day, "-f", "json").report
+        table = run_imgscan("packages", REF_W7_2012Q3, "--as-of", day).stdout
         wmic = view["wmic_qfe"]
         assert (wmic["empty"], wmic["from"]) == (empty, "2013-06-30")
         assert wmic["rows"] == ([] if empty else view["qfe"]) and len(view["qfe"]) == 4  # three KBs and SP1's KB976902
@@ -201,7 +204,7 @@ def test_packages_json_and_table_agree_on_what_wmic_qfe_shows():
 
 
 def test_one_cause_is_one_gating_finding_with_its_consequences_under_it():
-    run = run_imgscan("scan", SEED001, "--as-of", "2013-07-01")
+    run = run_imgscan("scan", REF_W7_2012Q3, "--as-of", "2013-07-01")
     assert run.code == 1
     lines = run.stdout.splitlines()
     root = lines.index(next(x for x in lines if x.startswith("CRITICAL catalog-expiry") and PACKAGE_2 in x))
@@ -213,8 +216,8 @@ def test_one_cause_is_one_gating_finding_with_its_consequences_under_it():
     assert "imgscan explain" not in run.stdout  # each log failure's fix names its cause
     heads = [x for x in lines if re.match(r"^(CRITICAL|HIGH|MEDIUM|LOW|INFO|SUPPRESSED) ", x)]
     assert [h.split()[1] for h in heads] == ["catalog-expiry"] * 4
-    seed000 = scan_json(BUILT / "seed000.vhdx", "--as-of", "2013-07-01")
-    causes_of = {f["rule"]: f.get("caused_by", "") for f in seed000["findings"]}
+    ws_acc_0417 = scan_json(BUILT / "ws-acc-0417.vhdx", "--as-of", "2013-07-01")
+    causes_of = {f["rule"]: f.get("caused_by", "") for f in ws_acc_0417["findings"]}
     cause = "wintrust-offline-revocation:users\\nfury\\ntuser.dat"
     assert causes_of["setup-log-error"] == causes_of["update-event-error"] == cause
-    assert seed000["summary"]["high"] == 1 and seed000["summary"]["medium"] == 1
+    assert ws_acc_0417["summary"]["high"] == 1 and ws_acc_0417["summary"]["medium"] == 1

@@ -70,7 +70,7 @@ def test_identity_is_rule_and_subject_whatever_the_case_and_separator(rules):
 
 
 def test_expired_catalog_is_the_one_cause_of_qfe_empty_and_the_cbs_failures():
-    report = memory_scan(load("seed001"), date(2013, 7, 1)).report
+    report = memory_scan(load("ref-w7-2012q3"), date(2013, 7, 1)).report
     by_id = {f["id"]: f for f in report["findings"]}
     roots = [f for f in report["findings"] if not f.get("caused_by")]
     assert {f["rule"] for f in roots} == {"catalog-expiry"}
@@ -91,7 +91,7 @@ def test_expired_catalog_is_the_one_cause_of_qfe_empty_and_the_cbs_failures():
 
 
 def test_an_accepted_cause_still_gates_through_a_consequence_nobody_accepted():
-    scenario = load("seed001")
+    scenario = load("ref-w7-2012q3")
     first = memory_scan(scenario, date(2013, 7, 1)).report
     (qfe,) = [f for f in first["findings"] if f["rule"] == "qfe-empty"]
     accept = IgnoreEntry("catalog-expiry", "replaced in the next build", id=qfe["caused_by"], number=1)
@@ -108,7 +108,7 @@ def test_ignore_entries_expire_on_the_day_of_the_run_not_the_as_of_day():
 
     def accepted(today: date) -> tuple[bool, list[str]]:
         options = Options(ignore=[entry], ignore_source="x.yaml")
-        result = memory_scan(load("seed001"), date(2013, 7, 1), options=options, today=today)
+        result = memory_scan(load("ref-w7-2012q3"), date(2013, 7, 1), options=options, today=today)
         (finding,) = [f for f in result.report["findings"] if KB2731847 in f["message"] and f["rule"] == "catalog-expiry"]
         return bool(finding.get("suppressed")), result.report["warnings"]
 
@@ -132,7 +132,7 @@ def test_status_words_come_from_one_place():
     assert word(Verdict("valid", "timestamped", None, None, "", None), date(2099, 1, 1)) == "valid"
     revoked = Verdict("revoked", "disallowed", None, until, "", "0x800B010C")
     assert [word(revoked, date(2013, 6, d)) for d in (29, 30)] == ["revoked later", "revoked"]
-    report = memory_scan(load("seed001"), date(2013, 6, 30)).report
+    report = memory_scan(load("ref-w7-2012q3"), date(2013, 6, 30)).report
     catalogs = {c["path"].rsplit("\\", 1)[-1]: c for c in report["inventory"]["catalogs"]}
     assert catalogs["Package_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1.cat"]["status_as_of"] == "expired"
     assert catalogs[f"{KB2731847}.cat"]["status_as_of"] == "expires"
@@ -148,7 +148,7 @@ def test_secure_boot_state_words_add_to_the_value():
 
 
 def test_a_missing_catalog_is_reported_once_as_the_finding():
-    scenario = load("seed001")
+    scenario = load("ref-w7-2012q3")
     files = dict(volume_files(scenario))
     package = "Package_for_KB2506212~31bf3856ad364e35~amd64~~6.1.1.0"
     del files[f"Windows/servicing/Packages/{package}.cat"]
@@ -158,7 +158,7 @@ def test_a_missing_catalog_is_reported_once_as_the_finding():
 
 
 def test_the_fleet_findings_table_keeps_identities(tmp_path):
-    report = memory_scan(load("seed001"), date(2013, 7, 1)).report
+    report = memory_scan(load("ref-w7-2012q3"), date(2013, 7, 1)).report
     store = Store(tmp_path / "fleet.sqlite")
     try:
         run = store.start_run("2013-07-01", 365, {}, "options", "test")

@@ -34,9 +34,9 @@ LINE = re.compile(r"imgscan: (interrupted|terminated \(SIGTERM\))( while [^;\n]+
 
 
 @pytest.fixture(scope="module")
-def seed001(tmp_path_factory) -> dict[str, Path]:
-    """seed001 (with catalogs, so --jobs 2 starts catalog workers) as VHDX and WIM."""
-    return build(load("seed001"), tmp_path_factory.mktemp("interrupt"), ("vhdx", "wim-lzx"))
+def ref_w7_2012q3(tmp_path_factory) -> dict[str, Path]:
+    """ref-w7-2012q3 (with catalogs, so --jobs 2 starts catalog workers) as VHDX and WIM."""
+    return build(load("ref-w7-2012q3"), tmp_path_factory.mktemp("interrupt"), ("vhdx", "wim-lzx"))
 
 
 def _session(sid: int) -> list[int]:
@@ -147,11 +147,11 @@ MOMENTS = [  # (what to wait for, then how long, in seconds)
 
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
 @pytest.mark.parametrize(("moment", "delay"), MOMENTS, ids=[f"{m}+{int(d * 1000)}ms" for m, d in MOMENTS])
-def test_a_scan_interrupted_at_any_moment_leaves_nothing(seed001, tmp_path, systemp, moment, delay, number):
+def test_a_scan_interrupted_at_any_moment_leaves_nothing(ref_w7_2012q3, tmp_path, systemp, moment, delay, number):
     fmt = "wim-lzx" if moment == "wim directory" else "vhdx"
     report = tmp_path / "out" / "report.json"
     report.parent.mkdir()
-    run = Run(systemp, "scan", seed001[fmt], "-o", report, "--jobs", "2", "--as-of", "2013-07-01", "--no-cache")
+    run = Run(systemp, "scan", ref_w7_2012q3[fmt], "-o", report, "--jobs", "2", "--as-of", "2013-07-01", "--no-cache")
     if moment == "wim directory":
         run.when(run.wim_directory, "the WIM's temporary directory")
     elif moment == "workers":
@@ -161,32 +161,33 @@ def test_a_scan_interrupted_at_any_moment_leaves_nothing(seed001, tmp_path, syst
     assert match.group(3) == "nothing was written"
     assert list(report.parent.iterdir()) == [], "a report, or a part of one, was written"
     if moment != "handlers":  # the scan was under way: the line names the image
-        assert str(seed001[fmt]) in match.group(2)
+        assert str(ref_w7_2012q3[fmt]) in match.group(2)
 
 
 @pytest.mark.parametrize("gap", [0.002, 0.005, 0.01, 0.02, 0.05])
-def test_ctrl_c_twice_does_not_cut_the_clean_up_short(seed001, systemp, gap):
+def test_ctrl_c_twice_does_not_cut_the_clean_up_short(ref_w7_2012q3, systemp, gap):
     """An impatient second Ctrl-C used to land in the removal of the WIM's extracted files and stop it."""
-    run = Run(systemp, "scan", seed001["wim-lzx"], "-o", "/dev/null")
+    run = Run(systemp, "scan", ref_w7_2012q3["wim-lzx"], "-o", "/dev/null")
     run.when(run.wim_directory, "the WIM's temporary directory")
     code, stderr = run.stop(0.05, signal.SIGINT, again=gap)
     _assert_interrupted(code, stderr, signal.SIGINT)
 
 
-def test_the_line_says_what_was_interrupted(seed001, systemp):
-    run = Run(systemp, "scan", seed001["vhdx"], "-o", "/dev/null", "--jobs", "2", "--no-cache")
+def test_the_line_says_what_was_interrupted(ref_w7_2012q3, systemp):
+    run = Run(systemp, "scan", ref_w7_2012q3["vhdx"], "-o", "/dev/null", "--jobs", "2", "--no-cache")
     run.when(run.workers, "the catalog workers")
     code, stderr = run.stop(0.0, signal.SIGINT)
-    assert (code, stderr) == (130, f"imgscan: interrupted while reading the catalogs of {seed001['vhdx']}; nothing was written\n")
+    image = ref_w7_2012q3["vhdx"]
+    assert (code, stderr) == (130, f"imgscan: interrupted while reading the catalogs of {image}; nothing was written\n")
 
 
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
-def test_an_interrupted_fleet_stops_its_workers_and_resumes(seed001, tmp_path, systemp, number):
+def test_an_interrupted_fleet_stops_its_workers_and_resumes(ref_w7_2012q3, tmp_path, systemp, number):
     images = tmp_path / "images"
     images.mkdir()
     for name in ("a", "b", "c"):  # copies: a fleet counts links to one file as one image
-        shutil.copyfile(seed001["wim-lzx"], images / f"{name}.wim")
-    shutil.copyfile(seed001["vhdx"], images / "d.vhdx")
+        shutil.copyfile(ref_w7_2012q3["wim-lzx"], images / f"{name}.wim")
+    shutil.copyfile(ref_w7_2012q3["vhdx"], images / "d.vhdx")
     db = tmp_path / "fleet.sqlite"
     command = ("fleet", images, "--db", db, "--jobs", "2", "--as-of", "2013-07-01", "-f", "json")
     run = Run(systemp, *command)

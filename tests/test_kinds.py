@@ -121,7 +121,7 @@ def _kinds_read(monkeypatch, argv: list[str], capsys) -> set[str]:
 
 
 def test_a_packages_listing_reads_no_user_hive_log_or_boot_file(monkeypatch, capsys):
-    image = str(REPO / "sample_images" / "built" / "seed000.vhdx")
+    image = str(REPO / "sample_images" / "built" / "ws-acc-0417.vhdx")
     listing = _kinds_read(monkeypatch, ["packages", image, "--as-of", "2013-07-01", "-f", "json"], capsys)
     assert listing == {"machine_hives", "packages", "signature_judge", "catalogs"}
     scan = _kinds_read(monkeypatch, ["scan", image, "--as-of", "2013-07-01", "-f", "json"], capsys)

@@ -25,9 +25,9 @@ PLASO_SYSTEM = REALDATA / "evtx" / "plaso_System.evtx"
 
 
 @pytest.fixture(scope="module")
-def seeds(tmp_path_factory):
+def trees(tmp_path_factory):
     out = tmp_path_factory.mktemp("logs")
-    return {name: build(load(name), out, ("dir",))["dir"] for name in ("seed000", "seed001", "healthy")}
+    return {name: build(load(name), out, ("dir",))["dir"] for name in ("ws-acc-0417", "ref-w7-2012q3", "healthy")}
 
 
 def scan(image, *args):
@@ -52,9 +52,9 @@ def test_real_cbs_log_parses_every_line_without_failures():
 
 
 @needs_realdata
-def test_real_cbs_log_in_an_image_gives_no_finding(seeds, tmp_path):
+def test_real_cbs_log_in_an_image_gives_no_finding(trees, tmp_path):
     tree = tmp_path / "host"
-    shutil.copytree(seeds["healthy"], tree)
+    shutil.copytree(trees["healthy"], tree)
     (tree / "Windows" / "Logs" / "CBS").mkdir(parents=True)
     shutil.copyfile(REAL_CBS, tree / "Windows" / "Logs" / "CBS" / "CBS.log")
     run = scan(tree)
@@ -90,8 +90,8 @@ def test_vss_event_log_recovered_chunks_hold_update_failures():
     assert failures[0].subjects == ("9NBLGGH3FL3T-Microsoft.VCLibs.120.00.Universal",)
 
 
-def test_seed001_cbs_log_error_correlated_with_catalog_expiry(seeds):
-    report = scan(seeds["seed001"], "--as-of", "2013-07-05").report
+def test_kb2705219_cbs_log_error_correlated_with_catalog_expiry(trees):
+    report = scan(trees["ref-w7-2012q3"], "--as-of", "2013-07-05").report
     package = "Package_2_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1"
     (logged,) = [f for f in by_rule(report, "cbs-log-error") if package in f["message"]]
     assert logged["hresult"] == "0x800B0101" and logged["severity"] == "high"
@@ -113,13 +113,13 @@ def test_seed001_cbs_log_error_correlated_with_catalog_expiry(seeds):
     assert "catalog-expiry" in event["explained_by"]
 
 
-def test_seed001_logs_after_as_of_have_not_happened(seeds):
-    report = scan(seeds["seed001"], "--as-of", "2013-06-01").report
+def test_ref_w7_2012q3_logs_after_as_of_have_not_happened(trees):
+    report = scan(trees["ref-w7-2012q3"], "--as-of", "2013-06-01").report
     assert not [f for f in report["findings"] if f["rule"] in ("cbs-log-error", "update-event-error")]
 
 
-def test_seed000_setup_log_error_correlated_with_wintrust(seeds):
-    run = scan(seeds["seed000"])
+def test_ws_acc_0417_setup_log_error_correlated_with_wintrust(trees):
+    run = scan(trees["ws-acc-0417"])
     report = run.report
     (setup,) = by_rule(report, "setup-log-error")
     assert setup["hresult"] == "0x800B010B"
@@ -132,7 +132,7 @@ def test_seed000_setup_log_error_correlated_with_wintrust(seeds):
     assert {"rule": "setup-log-error", "path": r"Windows\Temp\KB2656368.html", "line": 5} in wintrust["confirmed_by"]
     (event,) = by_rule(report, "update-event-error")
     assert event["hresult"] == "0x80070643" and event["explained_by"] == ["wintrust-offline-revocation"]
-    table = run_imgscan("scan", seeds["seed000"]).stdout
+    table = run_imgscan("scan", trees["ws-acc-0417"]).stdout
     assert r"confirmed by setup-log-error: Windows\Temp\KB2656368.html line 5" in table
     assert "predicted by: wintrust-offline-revocation" in table
 
@@ -220,8 +220,8 @@ def test_only_chunks_naming_a_wanted_provider_are_parsed():
     assert all(events._intact(plaso[4096 + i * 0x10000 : 4096 + (i + 1) * 0x10000]) for i in range(27))
 
 
-def test_checksur_utf16(seeds):
-    path = seeds["seed001"] / "Windows" / "Logs" / "CBS" / "CheckSUR.log"
+def test_checksur_utf16(trees):
+    path = trees["ref-w7-2012q3"] / "Windows" / "Logs" / "CBS" / "CheckSUR.log"
     entries = list(read_checksur(path.open("rb"), "CheckSUR.log"))
     assert [(e.hresult, e.time.isoformat(), e.failed) for e in entries] == [("0x800B0101", "2013-07-01T10:10:00", True)] * 2
 
@@ -259,9 +259,9 @@ def test_garbage_and_invalid_encodings_do_not_crash():
     assert [e.hresult for e in read_cbs(io.BytesIO(odd_utf16 + b"\x00"), "CBS.log")] == ["0x800F081F"]
 
 
-def test_truncated_cab_is_an_error_entry(seeds, tmp_path):
+def test_truncated_cab_is_an_error_entry(trees, tmp_path):
     tree = tmp_path / "host"
-    shutil.copytree(seeds["seed001"], tree)
+    shutil.copytree(trees["ref-w7-2012q3"], tree)
     cab = tree / "Windows" / "Logs" / "CBS" / "CbsPersist_20130630120031.cab"
     cab.write_bytes(cab.read_bytes()[: cab.stat().st_size // 2])
     run = scan(tree, "--as-of", "2013-07-05")
@@ -271,5 +271,5 @@ def test_truncated_cab_is_an_error_entry(seeds, tmp_path):
     assert by_rule(run.report, "cbs-log-error")  # CBS.log itself still read
 
 
-def test_as_of_today_default_date_is_used(seeds):
-    assert scan(seeds["seed001"]).report["as_of"] == date.today().isoformat()
+def test_as_of_today_default_date_is_used(trees):
+    assert scan(trees["ref-w7-2012q3"]).report["as_of"] == date.today().isoformat()

@@ -1,4 +1,4 @@
-"""Issue 26 part 2: partial evidence says what it lacks. A triage collection of the seed-000 sample's hives and
+"""Issue 26 part 2: partial evidence says what it lacks. A triage collection of the ws-acc-0417 sample's hives and
 update logs only (acquire's layout, built by sample_images.containers) has no servicing packages, no
 catalogs and no disk: each check that cannot run names the files the collection lacked, the report says
 "collection (partial)", and the post-mortem still links the logged failures to the predictions they confirm."""
@@ -28,7 +28,7 @@ LACKS_CATALOGS = [
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
     out = tmp_path_factory.mktemp("partial")
-    return build(load("seed000"), out / "plain", ("dir",)) | build_containers(load("seed000"), out, ("tar-triage", "tar"))
+    return build(load("ws-acc-0417"), out / "plain", ("dir",)) | build_containers(load("ws-acc-0417"), out, ("tar-triage", "tar"))
 
 
 def _scan(path) -> dict:
@@ -76,7 +76,7 @@ def test_the_report_says_collection_partial(samples):
 
 
 def test_a_post_mortem_on_the_collection_still_links_logs_to_predictions(samples):
-    """seed 000's failure story rests on a user hive and the logs, both collected: the same findings, each
+    """ws-acc-0417's failure story rests on a user hive and the logs, both collected: the same findings, each
     prediction confirmed by the same log lines, each logged failure counted with its cause."""
     full, partial = _scan(samples["dir"]), _scan(samples["tar-triage"])
     assert partial["findings"] == full["findings"]

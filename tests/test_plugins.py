@@ -69,7 +69,7 @@ def test_third_party_check_runs(images, tmp_path):
 
 def test_crashing_check_is_an_error_entry_not_a_traceback(images, tmp_path):
     (tmp_path / "boom.py").write_text(CRASHING)
-    run = run_imgscan("scan", images["seed000"]["vhdx"], "--plugins", tmp_path, "--format", "json")
+    run = run_imgscan("scan", images["ws-acc-0417"]["vhdx"], "--plugins", tmp_path, "--format", "json")
     assert "Traceback" not in run.stderr
     assert run.code == 1  # the other findings still gate
     report = run.report

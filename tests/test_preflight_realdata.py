@@ -22,7 +22,7 @@ FILES = sorted(UPDATES.glob("*.*")) if UPDATES.is_dir() else []
 ROW = re.compile(r"^\| updates/(?P<file>\S+) \|.*\| (?P<facts>[^|]*releaseType=[^|]*) \|$")
 NA, FAILS = "not-applicable", "will-not-install"
 # file -> (status, reason codes) on the bundled images healthy (Windows 7 SP1 x64 with SHA-2 support, a March
-# 2019 servicing stack and the ESU licensing package), seed001 and seed000 (Windows 7 SP1 x64 before SHA-2
+# 2019 servicing stack and the ESU licensing package), ref-w7-2012q3 and ws-acc-0417 (Windows 7 SP1 x64 before SHA-2
 # support), all three with Windows 7 SP1's own packages (Foundation, Client-Features, edition, en-US language
 # pack, Tablet PC), as the `preflight` scenario (before SHA-2 support, on a volume with 8.8 MB free)
 NO_PARENT = (NA, "no-parent-installed")
@@ -31,7 +31,7 @@ NO_SPACE = (FAILS, "not-enough-space")  # 16 MB of payload; the sample volumes h
 SHA2 = (FAILS, "sha2-support-missing,servicing-stack-too-old")
 ESU = (FAILS, "sha2-support-missing,servicing-stack-too-old,esu-prerequisites-missing")
 EXPECTED = {
-    # (healthy, seed001, seed000, preflight)
+    # (healthy, ref-w7-2012q3, ws-acc-0417, preflight)
     "HackAndPwn_Windows6.1-KB2462137-v2-x64.msu": (NO_PARENT,) * 4,  # AD LDS
     "HackAndPwn_Windows6.1-KB2891638-x64.msu": (NO_PARENT,) * 4,  # a WindowsFoundation language pack
     "HackAndPwn_Windows6.1-KB2990999-x64.msu": (NO_PARENT,) * 4,  # needs IE11's optional package
@@ -116,7 +116,7 @@ def test_each_real_update_is_read_as_the_readme_and_cabextract_say(path, tmp_pat
 
 @pytest.fixture(scope="module")
 def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tuple[str, str]]]:
-    images = {name: REPO / "sample_images" / "built" / f"{name}.vhdx" for name in ("healthy", "seed001", "seed000")}
+    images = {name: REPO / "sample_images" / "built" / f"{name}.vhdx" for name in ("healthy", "ref-w7-2012q3", "ws-acc-0417")}
     images["preflight"] = build(load("preflight"), tmp_path_factory.mktemp("preflight"), ("vhdx",))["vhdx"]
     found = {}
     for name, image in images.items():
@@ -128,5 +128,5 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tu
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_each_real_update_on_each_sample_image(path, verdicts):
-    names = ("healthy", "seed001", "seed000", "preflight")
+    names = ("healthy", "ref-w7-2012q3", "ws-acc-0417", "preflight")
     assert tuple(verdicts[name][path.name] for name in names) == EXPECTED[path.name]

@@ -41,7 +41,7 @@ def _found(result) -> list[tuple[str, str]]:
 
 
 def test_one_read_judged_on_two_days_gives_each_day_its_findings_without_reading_again():
-    files = dict(volume_files(load("seed001")))  # built once: the sample PKI's keys differ on every build
+    files = dict(volume_files(load("ref-w7-2012q3")))  # built once: the sample PKI's keys differ on every build
     volume, opened = _opened(files)
     checks = load_checks()
     loaded = read(opened, checks)
@@ -83,7 +83,7 @@ def test_many_hosts_judged_on_one_read_open_each_hive_once_in_all():
     """A fleet judges one read for every distinct host setting (network, firmware, day): the hives (the
     profiles' too, whose WinTrust State each host's network is applied to) are opened by the read, once each,
     and never by a judgement, however many there are."""
-    volume, opened = _opened(dict(volume_files(load("seed000"))))  # WinTrust State 0xc9 in its profiles
+    volume, opened = _opened(dict(volume_files(load("ws-acc-0417"))))  # WinTrust State 0xc9 in its profiles
     checks = load_checks()
     loaded = read(opened, checks)
     after_read = Counter(volume.opened)
@@ -104,7 +104,7 @@ def test_many_hosts_judged_on_one_read_open_each_hive_once_in_all():
 
 
 def test_a_damaged_hive_read_once_is_reported_once_by_every_judgement():
-    files = dict(volume_files(load("seed001")))
+    files = dict(volume_files(load("ref-w7-2012q3")))
     software = "Windows/System32/config/SOFTWARE"
     key = next(k for k in files if k.replace("\\", "/").lower() == software.lower())
     data = bytearray(files[key] or b"")
@@ -138,7 +138,7 @@ def test_judging_again_walks_no_machine_hive_key_path_again(monkeypatch):
     walks: Counter[str] = Counter()
     monkeypatch.setattr(Registry.RegistryKey, "value", counted_value)
 
-    files = dict(volume_files(load("seed001")))
+    files = dict(volume_files(load("ref-w7-2012q3")))
     _, opened = _opened(files)
     checks = load_checks()
     loaded = read(opened, checks)
@@ -186,7 +186,7 @@ def test_judging_again_builds_no_catalog_or_package_inventory_entry_again(monkey
             built["package look-up"] += 1
             return super().get(key, default)
 
-    files = dict(volume_files(load("seed001")))
+    files = dict(volume_files(load("ref-w7-2012q3")))
     _, opened = _opened(files)
     checks = load_checks()
     loaded = read(opened, checks)
@@ -207,7 +207,7 @@ def test_judging_again_builds_no_catalog_or_package_inventory_entry_again(monkey
 def test_a_check_runs_again_only_for_a_context_that_differs_in_what_it_read(monkeypatch):
     """Judgements of one read reuse each check's outcome while every fact of the scan context the check read
     (here: the host's network, the phase of a day) answers the same; the reports are those of fresh reads."""
-    files = dict(volume_files(load("seed000")))  # WinTrust State 0xc9 in its profiles
+    files = dict(volume_files(load("ws-acc-0417")))  # WinTrust State 0xc9 in its profiles
     checks = load_checks()
     runs: Counter[str] = Counter()
     for check in checks.checks:

@@ -29,7 +29,7 @@ def test_saved_reports_validate(name):
 
 
 def test_schema_rejects_a_report_missing_a_field_or_with_a_wrong_severity():
-    report = json.loads((SAVED / "seed001-2013-07-01.json").read_text(encoding="utf-8"))
+    report = json.loads((SAVED / "ref-w7-2012q3-2013-07-01.json").read_text(encoding="utf-8"))
     report["inventory"]["checks"] = []
     validator = jsonschema.Draft202012Validator(schema())
     assert validator.is_valid(report)
@@ -70,7 +70,7 @@ def test_schema_has_no_open_object():
 
 
 def test_schema_rejects_an_undeclared_evidence_or_inventory_field():
-    report = json.loads((SAVED / "seed001-2013-07-01.json").read_text(encoding="utf-8"))
+    report = json.loads((SAVED / "ref-w7-2012q3-2013-07-01.json").read_text(encoding="utf-8"))
     report["inventory"]["checks"] = []
     validator = jsonschema.Draft202012Validator(schema())
     assert validator.is_valid(report)

@@ -27,14 +27,15 @@ KB2731847 = "Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0"
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    return {name: build(load(name), out, ("vhdx",))["vhdx"] for name in ("seed000", "seed001", "seed001-mitigated", "healthy")}
+    names = ("ws-acc-0417", "ref-w7-2012q3", "ref-w7-2012q4", "healthy")
+    return {name: build(load(name), out, ("vhdx",))["vhdx"] for name in names}
 
 
 def report_of(image, *args):
     return run_imgscan("scan", image, "--format", "json", *args).report
 
 
-@pytest.mark.parametrize("name", ["seed000", "seed001", "healthy"])
+@pytest.mark.parametrize("name", ["ws-acc-0417", "ref-w7-2012q3", "healthy"])
 def test_sarif_validates_against_the_2_1_0_schema(samples, name, tmp_path):
     out = tmp_path / "out.sarif"
     run_imgscan("scan", samples[name], "--as-of", "2013-07-05", "--format", "sarif", "-o", out)
@@ -54,7 +55,7 @@ def test_sarif_validates_against_the_2_1_0_schema(samples, name, tmp_path):
 
 def test_sarif_log_locations_carry_lines(samples, tmp_path):
     out = tmp_path / "out.sarif"
-    run_imgscan("scan", samples["seed000"], "--format", "sarif", "-o", out)
+    run_imgscan("scan", samples["ws-acc-0417"], "--format", "sarif", "-o", out)
     results = json.loads(out.read_text())["runs"][0]["results"]
     (setup,) = [r for r in results if r["ruleId"] == "setup-log-error"]
     location = setup["locations"][0]["physicalLocation"]
@@ -63,7 +64,7 @@ def test_sarif_log_locations_carry_lines(samples, tmp_path):
 
 def test_junit_read_by_junitparser(samples, tmp_path):
     out = tmp_path / "junit.xml"
-    assert run_imgscan("scan", samples["seed001"], "--as-of", "2013-07-01", "--format", "junit", "-o", out).code == 1
+    assert run_imgscan("scan", samples["ref-w7-2012q3"], "--as-of", "2013-07-01", "--format", "junit", "-o", out).code == 1
     (suite,) = list(JUnitXml.fromfile(str(out)))
     cases = {case.name: case for case in suite}
     assert "wintrust-offline-revocation" in cases and len(cases) == suite.tests
@@ -75,7 +76,8 @@ def test_junit_read_by_junitparser(samples, tmp_path):
     assert "caused by catalog-expiry:" in cases["cbs-log-error"].system_out
     assert all(case.classname == "imgscan.REF-W7-2012Q3" for case in cases.values())
     critical = tmp_path / "critical.xml"
-    run_imgscan("scan", samples["seed001"], "--as-of", "2013-07-01", "--format", "junit", "-o", critical, "--fail-on", "critical")
+    image = samples["ref-w7-2012q3"]
+    run_imgscan("scan", image, "--as-of", "2013-07-01", "--format", "junit", "-o", critical, "--fail-on", "critical")
     (suite,) = list(JUnitXml.fromfile(str(critical)))
     # the expired catalog whose failure empties wmic qfe gates at critical through it
     (case,) = [c for c in suite if any(isinstance(r, Failure) for r in c.result)]
@@ -84,9 +86,9 @@ def test_junit_read_by_junitparser(samples, tmp_path):
 
 def test_csv_round_trips(samples, tmp_path):
     out = tmp_path / "out.csv"
-    run_imgscan("scan", samples["seed001"], "--as-of", "2013-07-01", "--format", "csv", "-o", out)
+    run_imgscan("scan", samples["ref-w7-2012q3"], "--as-of", "2013-07-01", "--format", "csv", "-o", out)
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    report = report_of(samples["seed001"], "--as-of", "2013-07-01")
+    report = report_of(samples["ref-w7-2012q3"], "--as-of", "2013-07-01")
     assert [(r["rule"], r["severity"], r["starts"], r["message"]) for r in rows] == [
         (f["rule"], f["severity"], f["starts"] or "", f["message"]) for f in report["findings"]
     ]
@@ -120,7 +122,7 @@ def chromium(*args: str, tmp_path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def html_report(samples, tmp_path_factory):
     out = tmp_path_factory.mktemp("html") / "report.html"
-    assert run_imgscan("scan", samples["seed001"], "--as-of", "2013-07-01", "--format", "html", "-o", out).code == 1
+    assert run_imgscan("scan", samples["ref-w7-2012q3"], "--as-of", "2013-07-01", "--format", "html", "-o", out).code == 1
     return out
 
 
@@ -170,7 +172,7 @@ def test_ignore_file_suppresses_without_dropping(samples, tmp_path):
   path: "*{KB2731847}.cat"
   reason: same change
 """)
-    image = samples["seed001-mitigated"]
+    image = samples["ref-w7-2012q4"]
     assert run_imgscan("scan", image, "--as-of", "2013-07-01").code == 1
     run = run_imgscan("scan", image, "--as-of", "2013-07-01", "--ignore", ignore, "--format", "json")
     assert run.code == 0, run.stderr
@@ -187,7 +189,7 @@ def test_ignore_file_suppresses_without_dropping(samples, tmp_path):
 def test_expired_ignore_entry_warns_and_no_longer_applies(samples, tmp_path):
     ignore = tmp_path / "old.yaml"
     ignore.write_text("- rule: qfe-empty\n  reason: accepted for the 2013 rollout\n  expires: 2014-01-31\n")
-    run = run_imgscan("scan", samples["seed001-mitigated"], "--as-of", "2013-07-01", "--ignore", ignore)
+    run = run_imgscan("scan", samples["ref-w7-2012q4"], "--as-of", "2013-07-01", "--ignore", ignore)
     assert run.code == 1
     assert "ignore entry for qfe-empty expired on 2014-01-31 and no longer applies" in run.stderr
 
@@ -195,7 +197,7 @@ def test_expired_ignore_entry_warns_and_no_longer_applies(samples, tmp_path):
 def test_default_ignore_file_and_bad_ignore_files(samples, tmp_path):
     accepted = "- rule: qfe-empty\n  reason: tracked elsewhere\n- rule: catalog-expiry\n  reason: x\n"
     (tmp_path / ".imgscanignore.yaml").write_text(accepted)
-    assert run_imgscan("scan", samples["seed001-mitigated"], "--as-of", "2013-07-01", cwd=tmp_path).code == 0
+    assert run_imgscan("scan", samples["ref-w7-2012q4"], "--as-of", "2013-07-01", cwd=tmp_path).code == 0
     for text, problem in (
         ("- rule: qfe-empty\n", "needs a rule and a reason"),
         ("rule: [", "not valid YAML"),
@@ -208,22 +210,22 @@ def test_default_ignore_file_and_bad_ignore_files(samples, tmp_path):
 
 
 def test_severity_filter_and_multiple_outputs(samples, tmp_path):
-    report = report_of(samples["seed001"], "--as-of", "2013-07-01", "--severity", "critical")
+    report = report_of(samples["ref-w7-2012q3"], "--as-of", "2013-07-01", "--severity", "critical")
     # the one cause that gates at critical, shown whole: the expired catalog with what it causes
     assert [f["rule"] for f in report["findings"]] == ["catalog-expiry", "qfe-empty", "cbs-log-error"]
     assert report["findings"][0]["gating_severity"] == "critical"
     sarif, html = tmp_path / "a.sarif", tmp_path / "b.html"
-    run = run_imgscan("scan", samples["seed000"], "--format", "sarif", "-o", sarif, "--format", "html", "-o", html)
+    run = run_imgscan("scan", samples["ws-acc-0417"], "--format", "sarif", "-o", sarif, "--format", "html", "-o", html)
     assert run.code == 1 and run.stdout == ""
     assert json.loads(sarif.read_text())["version"] == "2.1.0" and "<svg" in html.read_text()
-    assert run_imgscan("scan", samples["seed000"], "--format", "json", "-o", sarif, "-o", html).code == 2
+    assert run_imgscan("scan", samples["ws-acc-0417"], "--format", "json", "-o", sarif, "-o", html).code == 2
 
 
 def test_diff_of_images_and_of_saved_reports(samples, tmp_path):
     old_json, new_json = tmp_path / "old.json", tmp_path / "new.json"
-    for image, out in ((samples["seed001"], old_json), (samples["seed001-mitigated"], new_json)):
+    for image, out in ((samples["ref-w7-2012q3"], old_json), (samples["ref-w7-2012q4"], new_json)):
         run_imgscan("scan", image, "--as-of", "2013-07-01", "--format", "json", "-o", out)
-    for old, new in ((old_json, new_json), (samples["seed001"], samples["seed001-mitigated"])):
+    for old, new in ((old_json, new_json), (samples["ref-w7-2012q3"], samples["ref-w7-2012q4"])):
         run = run_imgscan("diff", old, new, "--as-of", "2013-07-01", "--format", "json")
         result = json.loads(run.stdout)
         assert run.code == 1  # qfe-empty now rests on KB2731847: a new high finding
@@ -242,12 +244,12 @@ def test_diff_of_images_and_of_saved_reports(samples, tmp_path):
 
 def test_fix_script_reg_and_ps1(samples, tmp_path):
     reg, ps1 = tmp_path / "fix.reg", tmp_path / "fix.ps1"
-    run_imgscan("scan", samples["seed000"], "--fix-script", reg)
+    run_imgscan("scan", samples["ws-acc-0417"], "--fix-script", reg)
     text = reg.read_bytes().decode("utf-8")
     assert text.startswith("Windows Registry Editor Version 5.00\r\n")  # regedit expects CRLF
     assert r"; wintrust-offline-revocation (high) Users\nfury\NTUSER.DAT" in text
     assert text.count('"State"=dword:00023c00') == 1  # the weakened finding shares the same fix
-    run_imgscan("scan", samples["seed000"], "--fix-script", ps1)
+    run_imgscan("scan", samples["ws-acc-0417"], "--fix-script", ps1)
     assert "Set-ItemProperty -Path 'Registry::HKEY_USERS\\S-1-5-21-3623811015-3361044348-30300820-1001" in ps1.read_text()
 
 
@@ -298,9 +300,9 @@ document.body.insertAdjacentHTML('beforeend', '<pre id="label-check">' + JSON.st
 @pytest.mark.parametrize(
     ("name", "as_of", "horizon"),
     [
-        ("seed001", "2013-07-01", "365"),
-        ("seed001", "2012-09-20", "30"),
-        ("seed000", "2013-07-01", "365"),
+        ("ref-w7-2012q3", "2013-07-01", "365"),
+        ("ref-w7-2012q3", "2012-09-20", "30"),
+        ("ws-acc-0417", "2013-07-01", "365"),
         ("healthy", "2026-12-01", "365"),
         ("healthy", "2012-06-01", "10"),
     ],

@@ -11,8 +11,8 @@ import pytest
 from imgscan.hives import parse_hive
 from sample_images.scenario import WINTRUST_KEY, load, volume_files
 
-SEED000 = volume_files(load("seed000"))
-HIVE_FILES = {path: data for path, data in SEED000.items() if data[:4] == b"regf"}
+WS_ACC_0417 = volume_files(load("ws-acc-0417"))
+HIVE_FILES = {path: data for path, data in WS_ACC_0417.items() if data[:4] == b"regf"}
 
 
 def hivexget(path, key, value):
@@ -29,7 +29,7 @@ def reglookup(path):
 def written(tmp_path):
     def write(rel):
         path = tmp_path / rel.replace("/", "_")
-        path.write_bytes(SEED000[rel])
+        path.write_bytes(WS_ACC_0417[rel])
         return path
 
     return write
@@ -52,7 +52,7 @@ def test_hivex_reads_software_and_system(written):
     software, system = written("Windows/System32/config/SOFTWARE"), written("Windows/System32/config/SYSTEM")
     profile = r"\Microsoft\Windows NT\CurrentVersion\ProfileList\S-1-5-21-3623811015-3361044348-30300820-1001"
     assert hivexget(software, profile, "ProfileImagePath") == r"C:\Users\nfury"
-    assert hivexget(system, r"\ControlSet001\Control\ComputerName\ComputerName", "ComputerName") == "WS-SEED000"
+    assert hivexget(system, r"\ControlSet001\Control\ComputerName\ComputerName", "ComputerName") == "WS-ACC-0417"
 
 
 @pytest.mark.parametrize("rel", sorted(HIVE_FILES))
@@ -60,7 +60,7 @@ def test_reglookup_and_imgscan_agree_on_every_key(written, rel):
     rows = reglookup(written(rel))
     assert rows, "reglookup read nothing"
     keys_reglookup = sorted(r[0].lstrip("/").replace("/", "\\") for r in rows if r[1] == "KEY" and r[0] != "/")
-    hive = parse_hive(rel, SEED000[rel])
+    hive = parse_hive(rel, WS_ACC_0417[rel])
 
     def walk(key, prefix=""):
         for sub in key.subkeys():

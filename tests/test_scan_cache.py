@@ -27,7 +27,7 @@ from sample_images.pki import make_pki, utc
 from tests.conftest import REALDATA, REPO, run_imgscan
 from tests.realdata import needs_realdata
 
-SAMPLES = [REPO / "sample_images" / "built" / f"{name}.vhdx" for name in ("seed001", "healthy")]
+SAMPLES = [REPO / "sample_images" / "built" / f"{name}.vhdx" for name in ("ref-w7-2012q3", "healthy")]
 REAL = sorted((REALDATA / "catalogs").glob("*.cat"))
 AS_OF = "2013-07-01"
 
@@ -232,11 +232,11 @@ def test_a_tampered_entry_is_judged_again_not_trusted(tmp_path):
 
 
 def test_the_cache_is_never_written_next_to_the_image(tmp_path):
-    image = tmp_path / "seed001.vhdx"
+    image = tmp_path / "ref-w7-2012q3.vhdx"
     image.symlink_to(SAMPLES[0])
     run = run_imgscan("scan", image, "--as-of", AS_OF, "--cache-dir", tmp_path)
     assert run.code == 2 and "next to the evidence" in run.stderr and len(run.stderr.splitlines()) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed001.vhdx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref-w7-2012q3.vhdx"]
 
 
 @needs_realdata

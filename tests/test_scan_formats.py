@@ -1,4 +1,4 @@
-"""Issue 2, "done when": the seed-000 sample in every container format, and the healthy control."""
+"""Issue 2, "done when": the ws-acc-0417 sample in every container format, and the healthy control."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import rules_by_path, run_imgscan, sha256
 
-SEED000_EXPECTED = {
+WS_ACC_0417_EXPECTED = {
     ("wintrust-offline-revocation", r"Users\nfury\NTUSER.DAT"),
     # 0xc9 also trusts test roots (SetReg option 1 TRUE in the seed's printout)
     ("wintrust-weakened", r"Users\nfury\NTUSER.DAT"),
@@ -28,13 +28,13 @@ EXPECTED_FORMAT_NAME = {
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_seed000_flags_only_the_changed_profile(images, fmt):
-    image = images["seed000"][fmt]
+def test_ws_acc_0417_flags_only_the_changed_profile(images, fmt):
+    image = images["ws-acc-0417"][fmt]
     before = sha256(image) if image.is_file() else None
     run = run_imgscan("scan", image, "--format", "json", "--as-of", "2013-07-01")
     assert run.code == 1, run.stderr
     report = run.report
-    assert rules_by_path(report) == SEED000_EXPECTED
+    assert rules_by_path(report) == WS_ACC_0417_EXPECTED
     offline = next(f for f in report["findings"] if f["rule"] == "wintrust-offline-revocation")
     assert offline["severity"] == "high"
     assert offline["hresult"] == "0x800B010E"
@@ -46,7 +46,7 @@ def test_seed000_flags_only_the_changed_profile(images, fmt):
     assert r"[HKEY_USERS\S-1-5-21-3623811015-3361044348-30300820-1001\Software" in offline["remediation"]
     assert report["image"]["format"] == EXPECTED_FORMAT_NAME[fmt]
     assert report["host"] == {
-        "name": "WS-SEED000",
+        "name": "WS-ACC-0417",
         "os": "Windows 7 Professional Service Pack 1 (build 7601)",
         "utc_offset_minutes": None,
     }  # the sample SYSTEM hive has no TimeZoneInformation
@@ -65,7 +65,7 @@ def test_healthy_control_exits_clean(images, fmt):
 
 
 def test_default_and_template_read_but_not_flagged(images):
-    report = run_imgscan("scan", images["seed000"]["vhdx"], "--format", "json").report
+    report = run_imgscan("scan", images["ws-acc-0417"]["vhdx"], "--format", "json").report
     hives = {h["path"]: h for h in report["inventory"]["hives"]}
     assert hives[r"Windows\System32\config\DEFAULT"]["kind"] == "system-default"
     assert hives[r"Users\Default\NTUSER.DAT"]["kind"] == "default-template"
@@ -84,13 +84,13 @@ def test_same_input_gives_byte_identical_json(images, tmp_path):
     outputs = []
     for n in range(2):
         out = tmp_path / f"r{n}.json"
-        assert run_imgscan("scan", images["seed000"]["vhd"], "--format", "json", "-o", out, "--as-of", "2013-07-01").code == 1
+        assert run_imgscan("scan", images["ws-acc-0417"]["vhd"], "--format", "json", "-o", out, "--as-of", "2013-07-01").code == 1
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
 
 
 def test_table_shows_evidence_and_fix(images):
-    run = run_imgscan("scan", images["seed000"]["vmdk"])
+    run = run_imgscan("scan", images["ws-acc-0417"]["vmdk"])
     assert run.code == 1
     assert "wintrust-offline-revocation" in run.stdout
     assert r"Users\nfury\NTUSER.DAT" in run.stdout
@@ -100,7 +100,7 @@ def test_table_shows_evidence_and_fix(images):
 
 @pytest.mark.parametrize(("fail_on", "code"), [("critical", 0), ("high", 1), ("medium", 1)])
 def test_fail_on_threshold(images, fail_on, code):
-    assert run_imgscan("scan", images["seed000"]["vhdx"], "--fail-on", fail_on, "--format", "json").code == code
+    assert run_imgscan("scan", images["ws-acc-0417"]["vhdx"], "--fail-on", fail_on, "--format", "json").code == code
 
 
 def test_medium_only_finding_gates_at_medium_not_high(variant):
@@ -118,11 +118,11 @@ def test_committed_samples_match_their_scenarios():
     from tests.conftest import REPO
 
     built = REPO / "sample_images" / "built"
-    seed = run_imgscan("scan", built / "seed000.vhdx", "--format", "json", "--as-of", "2013-07-01")
+    seed = run_imgscan("scan", built / "ws-acc-0417.vhdx", "--format", "json", "--as-of", "2013-07-01")
     assert seed.code == 1
-    assert rules_by_path(seed.report) == SEED000_EXPECTED
+    assert rules_by_path(seed.report) == WS_ACC_0417_EXPECTED
     assert run_imgscan("scan", built / "healthy.vhdx", "--format", "json").code == 0
-    seed001 = run_imgscan("scan", built / "seed001.vhdx", "--format", "json", "--as-of", "2013-07-01")
-    assert seed001.code == 1
-    qfe = [f for f in seed001.report["findings"] if f["rule"] == "qfe-empty"]
+    ref_w7_2012q3 = run_imgscan("scan", built / "ref-w7-2012q3.vhdx", "--format", "json", "--as-of", "2013-07-01")
+    assert ref_w7_2012q3.code == 1
+    qfe = [f for f in ref_w7_2012q3.report["findings"] if f["rule"] == "qfe-empty"]
     assert [(f["severity"], f["starts"]) for f in qfe] == [("critical", "2013-06-30")]

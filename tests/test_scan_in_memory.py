@@ -35,7 +35,7 @@ def test_in_memory_scan_finds_what_the_disk_image_scan_found(name):
 
 
 def test_odd_entries_are_findings_not_crashes():
-    scenario = load("seed001")
+    scenario = load("ref-w7-2012q3")
     files: dict[str, bytes | None] = dict(volume_files(scenario))
     files["Users/imageadmin/NTUSER.DAT"] = None  # a FIFO or device where the profile hive should be
     files["Windows/Logs/CBS/CheckSUR.log"] = None
@@ -47,7 +47,7 @@ def test_odd_entries_are_findings_not_crashes():
 
 
 def test_horizon_decides_between_medium_and_nothing():
-    scenario = load("seed001")
+    scenario = load("ref-w7-2012q3")
     soon = memory_scan(scenario, date(2012, 12, 1), horizon_days=365).report
     later = memory_scan(scenario, date(2012, 12, 1), horizon_days=30).report
     assert {f["severity"] for f in soon["findings"] if f["rule"] == "catalog-expiry"} == {"medium"}
@@ -65,7 +65,7 @@ def test_horizon_decides_between_medium_and_nothing():
     ],
 )
 def test_each_rule_fires_on_its_variant(change, rule, severity):
-    scenario = load("seed001")
+    scenario = load("ref-w7-2012q3")
     change(scenario)
     report = memory_scan(scenario, date(2012, 12, 1)).report
     assert (rule, severity) in {(f["rule"], f["severity"]) for f in report["findings"]}

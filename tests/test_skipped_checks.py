@@ -40,7 +40,7 @@ def test_winre_check_is_skipped_on_a_wim_not_completed(winre_small):
 
 
 def test_a_directory_has_no_partitions_either(images):
-    report = _scan(images["seed000"]["dir"])
+    report = _scan(images["ws-acc-0417"]["dir"])
     skipped = _checks(report)["winre_partition"]
     assert skipped["completed"] is False
     assert skipped["skipped"] == "an extracted directory has no partitions: scan the disk image it came from"

@@ -30,7 +30,7 @@ ISO_LOCAL = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
 
 
 def test_scan_table_prints_each_fix_once_wraps_evidence_and_says_since():
-    table = run_imgscan("scan", BUILT / "seed000.vhdx", "--as-of", "2013-07-01").stdout
+    table = run_imgscan("scan", BUILT / "ws-acc-0417.vhdx", "--as-of", "2013-07-01").stdout
     assert table.count('"State"=dword:00023c00') == 1
     assert "fix: the same as for wintrust-offline-revocation above" in table
     assert "wintrust-offline-revocation  Users\\nfury\\NTUSER.DAT  (since 2012-04-24T08:54:49Z)" in table
@@ -72,8 +72,8 @@ def _heads(table: str) -> list[str]:
 
 
 def test_catalogs_say_expired_once_the_day_has_passed():
-    before = run_imgscan("catalogs", BUILT / "seed001.vhdx", "--as-of", "2013-01-01").stdout
-    after = run_imgscan("catalogs", BUILT / "seed001.vhdx", "--as-of", "2015-01-01").stdout
+    before = run_imgscan("catalogs", BUILT / "ref-w7-2012q3.vhdx", "--as-of", "2013-01-01").stdout
+    after = run_imgscan("catalogs", BUILT / "ref-w7-2012q3.vhdx", "--as-of", "2015-01-01").stdout
     line = next(x for x in before.splitlines() if "Package_for_KB2705219" in x and "servicing" in x)
     assert line.rstrip().endswith("expires")
     line = next(x for x in after.splitlines() if "Package_for_KB2705219" in x and "servicing" in x)
@@ -81,7 +81,7 @@ def test_catalogs_say_expired_once_the_day_has_passed():
 
 
 def test_packages_catalog_column_holds_statuses_and_fails_from_holds_days():
-    table = run_imgscan("packages", BUILT / "seed001.vhdx", "--as-of", "2015-01-01").stdout
+    table = run_imgscan("packages", BUILT / "ref-w7-2012q3.vhdx", "--as-of", "2015-01-01").stdout
     rows = table.split("PACKAGE", 1)[1].splitlines()[1:]
     statuses = {row.split()[-2] if re.search(r"\d{4}-\d\d-\d\d$", row) else row.split()[-1] for row in rows if row}
     assert statuses <= {"valid", "expires", "expired", "untrusted", "unsigned", "unreadable", "no", "catalog"}
@@ -91,7 +91,7 @@ def test_packages_catalog_column_holds_statuses_and_fails_from_holds_days():
 def test_timeline_shows_utc_as_utc_and_local_times_as_local():
     """ISO 8601 throughout; `Z` only on times that are UTC: a text log's time in an image that does not record
     its time zone is shown as written, and says so (issue 22: `…Z … (host local time, zone unknown)`)."""
-    for fmt_image in ("seed000.vhdx", "seed001.vhdx"):
+    for fmt_image in ("ws-acc-0417.vhdx", "ref-w7-2012q3.vhdx"):
         csv_text = run_imgscan("timeline", BUILT / fmt_image, "--as-of", "2013-07-05", "-f", "csv").stdout
         rows = list(csv.DictReader(io.StringIO(csv_text)))
         assert rows
@@ -100,7 +100,7 @@ def test_timeline_shows_utc_as_utc_and_local_times_as_local():
             assert (ISO_LOCAL if local else ISO_UTC).match(row["time"]), row
         assert any("time zone" in row["detail"] for row in rows)
         assert "valid until no end" not in str(rows)
-    table = run_imgscan("timeline", BUILT / "seed000.vhdx", "--as-of", "2013-07-05").stdout
+    table = run_imgscan("timeline", BUILT / "ws-acc-0417.vhdx", "--as-of", "2013-07-05").stdout
     assert "2012-04-24T08:54:49   first failure in a setup log" in table
     assert not re.search(r"Z .*host local time", table)
 

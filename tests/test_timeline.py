@@ -1,4 +1,4 @@
-"""Issue 5: the timeline of seed 001 reads in order: install, signer expiry, logged failures."""
+"""Issue 5: the timeline of ref-w7-2012q3 reads in order: install, signer expiry, logged failures."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sample_images.scenario import load
 from tests.conftest import run_imgscan
 
 
-def test_seed001_story_in_order(tmp_path):
-    image = build(load("seed001"), tmp_path, ("vhdx",))["vhdx"]
+def test_ref_w7_2012q3_story_in_order(tmp_path):
+    image = build(load("ref-w7-2012q3"), tmp_path, ("vhdx",))["vhdx"]
     run = run_imgscan("timeline", image, "--as-of", "2013-07-05", "--format", "json")
     assert run.code == 0
     events = json.loads(run.stdout)
@@ -32,7 +32,7 @@ def test_seed001_story_in_order(tmp_path):
     assert "signature expired as of 2013-07-05" in events[expires]["detail"]
     assert events[first("predicted: catalog-expiry", "KB2731847")]["time"] == "2013-10-15T00:00:00Z"
     assert not any(e["kind"].startswith("predicted:") and e["time"] < "2013-07-05" for e in events)
-    # seed 001's image does not record its time zone: CBS.log's local times are shown as written, without Z
+    # ref-w7-2012q3's image does not record its time zone: CBS.log's local times are shown as written, without Z
     assert events[logged]["time"] == "2013-07-01T09:04:27" and "time zone" in events[logged]["detail"]
     assert events[event]["time"].endswith("Z")  # event logs record UTC
     assert any(e["kind"] == "WinTrust key written" for e in events)

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import REPO, run_imgscan
 
-IMAGE = REPO / "sample_images" / "built" / "seed000.vhdx"
+IMAGE = REPO / "sample_images" / "built" / "ws-acc-0417.vhdx"
 AS_OF = ("--as-of", "2013-07-01")
 RDUMP = Path(sys.executable).parent / "rdump"
 

@@ -28,7 +28,7 @@ SHOWN = {r"Users\bad\xFFname\NTUSER.DAT", r"Windows\servicing\Packages\Package_f
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tree = build(load("seed000"), tmp_path_factory.mktemp("names"), ("dir",))["dir"]
+    tree = build(load("ws-acc-0417"), tmp_path_factory.mktemp("names"), ("dir",))["dir"]
     root = os.fsencode(tree)
     os.mkdir(root + b"/" + PROFILE)
     Path(os.fsdecode(root + b"/" + PROFILE + b"/NTUSER.DAT")).write_bytes(b"not a hive" * 100)
@@ -145,7 +145,8 @@ def test_orjson_encodes_a_whole_report_as_the_standard_library_does(tmp_path: Pa
     finding and inventory in it, comes out byte for byte as `json.dumps` writes it."""
     from imgscan.undecodable import compact_json
 
-    run = run_imgscan("scan", Path(__file__).parents[1] / "sample_images" / "built" / "seed001.vhdx", "-f", "json", "--no-cache")
+    image = Path(__file__).parents[1] / "sample_images" / "built" / "ref-w7-2012q3.vhdx"
+    run = run_imgscan("scan", image, "-f", "json", "--no-cache")
     report = json.loads(run.stdout)
     assert len(report["findings"]) > 3 and report["inventory"], run.stderr
     assert compact_json(report) == json.dumps(report, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

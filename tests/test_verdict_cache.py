@@ -15,7 +15,7 @@ from imgscan.signing.validity import Judge
 from imgscan.signing.verdict_cache import SCHEMA, VerdictCache
 from tests.conftest import REPO, run_imgscan
 
-SEED001 = REPO / "sample_images" / "built" / "seed001.vhdx"
+REF_W7_2012Q3 = REPO / "sample_images" / "built" / "ref-w7-2012q3.vhdx"
 
 
 def _without_path(report: dict) -> dict:
@@ -26,7 +26,7 @@ def test_captures_of_one_image_judge_each_catalog_once(tmp_path):
     images = tmp_path / "captures"
     images.mkdir()
     for n in range(3):  # three captures of hosts built from one golden image
-        shutil.copy(SEED001, images / f"WS-{n:04d}.vhdx")
+        shutil.copy(REF_W7_2012Q3, images / f"WS-{n:04d}.vhdx")
     db = tmp_path / "fleet.sqlite"
     run = run_imgscan("fleet", images, "--as-of", "2013-07-01", "--db", db, "--jobs", "1", "-f", "json")
     assert run.code == 1, run.stderr

@@ -1,6 +1,6 @@
 """Issue 26: the VMs of VirtualBox, libvirt, Proxmox, XenServer and Hyper-V, and .tar.gz collections.
 
-The samples (sample_images.vm_configs, around the seed-000 VMDK) are checked here by readers that are not
+The samples (sample_images.vm_configs, around the ws-acc-0417 VMDK) are checked here by readers that are not
 imgscan: xmllint, libvirt's own schema (virt-xml-validate), tar, sha1sum and qemu-img, which compares each
 VM's disk with the VMDK it came from sector by sector. tests/test_containers.py checks that each gives the
 VMDK's findings. Veeam .vbk and Proxmox .vma files are the real ones of dissect.archive's sdist
@@ -47,7 +47,7 @@ FORMATS = ("vbox", "libvirt", "proxmox", "xva", "hyperv-xml", "tar-gz")
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
     out = tmp_path_factory.mktemp("vms")
-    return build(load("seed000"), out / "plain", ("vmdk", "dir")) | build_containers(load("seed000"), out, FORMATS)
+    return build(load("ws-acc-0417"), out / "plain", ("vmdk", "dir")) | build_containers(load("ws-acc-0417"), out, FORMATS)
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ def imgscan(*args, tmpdir: Path):
 @pytest.fixture(scope="module")
 def wims(tmp_path_factory):
     out = tmp_path_factory.mktemp("wims")
-    return {name: build(load(name), out / name, SAME + ("wim-multi",)) for name in ("seed000", "seed001")}
+    return {name: build(load(name), out / name, SAME + ("wim-multi",)) for name in ("ws-acc-0417", "ref-w7-2012q3")}
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def findings(proc):
     return report["findings"]
 
 
-@pytest.mark.parametrize("scenario", ["seed000", "seed001"])
+@pytest.mark.parametrize("scenario", ["ws-acc-0417", "ref-w7-2012q3"])
 def test_same_findings_from_every_wim_compression_and_the_vhdx(wims, scenario, tmpdir_):
     results = {}
     for fmt in SAME:
@@ -71,27 +71,25 @@ def test_same_findings_from_every_wim_compression_and_the_vhdx(wims, scenario, t
 def test_wim_report_names_image_and_compression(wims, tmpdir_):
     import json
 
-    proc = imgscan("scan", wims["seed001"]["swm"], "--format", "json", tmpdir=tmpdir_)
+    proc = imgscan("scan", wims["ref-w7-2012q3"]["swm"], "--format", "json", tmpdir=tmpdir_)
     image = json.loads(proc.stdout)["image"]
     assert image["format"] == "wim"
     assert image["wim"]["compression"] == "lzx" and image["wim"]["parts"] == 3
-    assert image["wim"]["name"] == "Windows 7 Enterprise (seed001)" and image["wim"]["index"] == 1
-    esd = json.loads(imgscan("scan", wims["seed001"]["esd"], "--format", "json", tmpdir=tmpdir_).stdout)
+    assert image["wim"]["name"] == "Windows 7 Enterprise (ref-w7-2012q3)" and image["wim"]["index"] == 1
+    esd = json.loads(imgscan("scan", wims["ref-w7-2012q3"]["esd"], "--format", "json", tmpdir=tmpdir_).stdout)
     assert esd["image"]["wim"]["compression"] == "lzms"
 
 
 def test_multi_image_wim_needs_an_index(wims, tmpdir_):
-    multi = wims["seed000"]["wim-multi"]
+    multi = wims["ws-acc-0417"]["wim-multi"]
     proc = imgscan("scan", multi, tmpdir=tmpdir_)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "WIM holds 2 images" in proc.stderr and "--index" in proc.stderr
-    assert (
-        "1: Windows 7 Professional (seed000) (Professional 6.1) - Seed 000: profile nfury has WinTrust State 0xc9" in proc.stderr
-    )
+    assert "1: Windows 7 Professional (ws-acc-0417) (Professional 6.1) - profile nfury has WinTrust State 0xc9" in proc.stderr
     assert "2: Microsoft Windows PE (x64) - boot image without Windows" in proc.stderr
     assert imgscan("scan", multi, "--index", "1", tmpdir=tmpdir_).returncode == 1
-    assert imgscan("scan", multi, "--image-name", "windows 7 professional (seed000)", tmpdir=tmpdir_).returncode == 1
+    assert imgscan("scan", multi, "--image-name", "windows 7 professional (ws-acc-0417)", tmpdir=tmpdir_).returncode == 1
     pe = imgscan("scan", multi, "--index", "2", tmpdir=tmpdir_)
     assert pe.returncode == 2 and "holds no Windows" in pe.stderr
     assert imgscan("scan", multi, "--index", "7", tmpdir=tmpdir_).returncode == 2
@@ -100,18 +98,18 @@ def test_multi_image_wim_needs_an_index(wims, tmpdir_):
 def test_images_lists_them(wims, tmpdir_):
     import json
 
-    table = imgscan("images", wims["seed000"]["wim-multi"], tmpdir=tmpdir_)
+    table = imgscan("images", wims["ws-acc-0417"]["wim-multi"], tmpdir=tmpdir_)
     assert table.returncode == 0
-    assert "Windows 7 Professional (seed000)" in table.stdout and "Microsoft Windows PE (x64)" in table.stdout
-    data = json.loads(imgscan("images", wims["seed000"]["wim-multi"], "--format", "json", tmpdir=tmpdir_).stdout)
+    assert "Windows 7 Professional (ws-acc-0417)" in table.stdout and "Microsoft Windows PE (x64)" in table.stdout
+    data = json.loads(imgscan("images", wims["ws-acc-0417"]["wim-multi"], "--format", "json", tmpdir=tmpdir_).stdout)
     assert [(i["index"], i["edition"], i["version"]) for i in data["images"]] == [(1, "Professional", "6.1"), (2, "", "")]
-    assert imgscan("images", wims["seed000"]["vhdx"], tmpdir=tmpdir_).returncode == 2
+    assert imgscan("images", wims["ws-acc-0417"]["vhdx"], tmpdir=tmpdir_).returncode == 2
 
 
 @pytest.fixture
 def hostile_tree(tmp_path):
-    """The seed-000 tree plus two extra profiles (zz, yy) to rename, clash and loop."""
-    tree = write_tree(load("seed000"), tmp_path / "tree")
+    """The ws-acc-0417 tree plus two extra profiles (zz, yy) to rename, clash and loop."""
+    tree = write_tree(load("ws-acc-0417"), tmp_path / "tree")
     for extra in ("zz", "yy"):
         (tree / "Users" / extra).mkdir()
         shutil.copyfile(tree / "Users" / "pcoulson" / "NTUSER.DAT", tree / "Users" / extra / "NTUSER.DAT")
@@ -181,7 +179,7 @@ def test_temp_directory_removed_on_interrupt(wims, tmp_path, monkeypatch):
 
     monkeypatch.setattr(scan_module, "Artefacts", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        scan_module.scan(wims["seed000"]["wim-lzx"], None, load_checks(), scan_module.Options(selection=Selection()))
+        scan_module.scan(wims["ws-acc-0417"]["wim-lzx"], None, load_checks(), scan_module.Options(selection=Selection()))
     assert seen and list(tmp_path.iterdir()) == []
 
 
@@ -202,7 +200,7 @@ def test_temp_directory_removed_on_sigterm(wims, tmp_path, tmpdir_):
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "killme.py").write_text(SIGTERM_CHECK)
-    proc = imgscan("scan", wims["seed000"]["wim-lzx"], "--plugins", plugins, tmpdir=tmpdir_)
+    proc = imgscan("scan", wims["ws-acc-0417"]["wim-lzx"], "--plugins", plugins, tmpdir=tmpdir_)
     assert proc.returncode == 143  # 128 + SIGTERM, as a shell reports a job the signal stopped
-    wim = wims["seed000"]["wim-lzx"]
+    wim = wims["ws-acc-0417"]["wim-lzx"]
     assert proc.stderr == f"imgscan: terminated (SIGTERM) while running the checks of {wim}; nothing was written\n"

@@ -38,7 +38,7 @@ def _declared(path: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(posix.lower(), pattern.lower()) for pattern in patterns)
 
 
-@pytest.mark.parametrize("scenario", ["seed000", "seed001", "healthy"])
+@pytest.mark.parametrize("scenario", ["ws-acc-0417", "ref-w7-2012q3", "healthy"])
 def test_each_kind_opens_only_the_paths_it_declares(tmp_path: Path, scenario: str):
     spec = load(scenario)
     spec.image_state = "IMAGE_STATE_COMPLETE"  # and a Windows\Setup\State\State.ini to read

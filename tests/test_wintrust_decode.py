@@ -1,4 +1,4 @@
-"""The State decoder against SetReg's printouts in seed 000 (../shared/domain.md test vectors)."""
+"""The State decoder against SetReg's printouts in ws-acc-0417 (../shared/domain.md test vectors)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Per-update setup logs (.NET `%TEMP%\\KB<nnn>.html`, Visual Studio/.NET `dd_*.txt`) and WindowsUpdate.log.
 
-The .NET setup log lines that matter (seed 000):
+The .NET setup log lines that matter (a .NET 4 update, KB2656368, failing on a host whose WinTrust State was 0xc9):
   [4/24/2012, 8:54:49] ... Signature verification for file NDP40-KB2656368.msp (d:\\...) failed with error 0x800b010e (...)
   [4/24/2012, 8:54:51] Final Result: Installation failed with error code: (0x800B010B), "..." (Elapsed time: ...)
 WindowsUpdate.log lines are tab-separated: date, time, process, thread, component, text; a failure names

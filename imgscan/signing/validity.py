@@ -25,7 +25,7 @@ Chain time rules (each has a test in tests/unit/test_validity_rules.py):
 5. Without a usable timestamp the whole chain must be valid *on the evaluation
    day*: the signature is valid from the latest notBefore to the earliest
    notAfter of the chain and fails with CERT_E_EXPIRED (0x800B0101) after
-   that (../shared/domain.md, "Catalog files"; seed incident KB2705219).
+   that (../shared/domain.md, "Catalog files"; the KB2705219 incident).
 6. A chain that reaches no trusted root, or a signature that does not verify,
    is never valid (CERT_E_UNTRUSTEDROOT / TRUST_E_BAD_DIGEST): reported, not guessed.
 7. A certificate of the image's Disallowed store anywhere in the signer or

@@ -40,24 +40,24 @@ ODDITIES = (
 
 # (scenario, path) of every kind of artefact the scan reads
 TARGETS = (
-    ("seed001", "Windows/System32/config/SOFTWARE"),
-    ("seed001", "Windows/System32/config/SYSTEM"),
-    ("seed001", "Windows/System32/config/COMPONENTS"),
-    ("seed001", "Windows/System32/config/DEFAULT"),
-    ("seed001", "Users/Default/NTUSER.DAT"),
-    ("seed001", "Users/imageadmin/NTUSER.DAT"),
-    ("seed001", "Windows/servicing/Packages/Package_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1.cat"),
-    ("seed001", "Windows/servicing/Packages/Package_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1.mum"),
-    ("seed001", "Windows/winsxs/Catalogs/*.cat"),
-    ("seed001", "Windows/System32/CatRoot/{F750E6C3-38EE-11D1-85E5-00C04FC295EE}/*KB2506212*.cat"),
-    ("seed001", "Windows/Logs/CBS/CBS.log"),
-    ("seed001", "Windows/Logs/CBS/CbsPersist_20130630120031.cab"),
-    ("seed001", "Windows/Logs/CBS/CheckSUR.log"),
-    ("seed001", "Windows/System32/winevt/Logs/Setup.evtx"),
-    ("seed000", "Windows/Temp/KB2656368.html"),
-    ("seed000", "Windows/System32/winevt/Logs/System.evtx"),
-    ("seed000", "Users/nfury/NTUSER.DAT"),
-    ("seed000", "Users/pcoulson/NTUSER.DAT"),
+    ("ref-w7-2012q3", "Windows/System32/config/SOFTWARE"),
+    ("ref-w7-2012q3", "Windows/System32/config/SYSTEM"),
+    ("ref-w7-2012q3", "Windows/System32/config/COMPONENTS"),
+    ("ref-w7-2012q3", "Windows/System32/config/DEFAULT"),
+    ("ref-w7-2012q3", "Users/Default/NTUSER.DAT"),
+    ("ref-w7-2012q3", "Users/imageadmin/NTUSER.DAT"),
+    ("ref-w7-2012q3", "Windows/servicing/Packages/Package_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1.cat"),
+    ("ref-w7-2012q3", "Windows/servicing/Packages/Package_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1.mum"),
+    ("ref-w7-2012q3", "Windows/winsxs/Catalogs/*.cat"),
+    ("ref-w7-2012q3", "Windows/System32/CatRoot/{F750E6C3-38EE-11D1-85E5-00C04FC295EE}/*KB2506212*.cat"),
+    ("ref-w7-2012q3", "Windows/Logs/CBS/CBS.log"),
+    ("ref-w7-2012q3", "Windows/Logs/CBS/CbsPersist_20130630120031.cab"),
+    ("ref-w7-2012q3", "Windows/Logs/CBS/CheckSUR.log"),
+    ("ref-w7-2012q3", "Windows/System32/winevt/Logs/Setup.evtx"),
+    ("ws-acc-0417", "Windows/Temp/KB2656368.html"),
+    ("ws-acc-0417", "Windows/System32/winevt/Logs/System.evtx"),
+    ("ws-acc-0417", "Users/nfury/NTUSER.DAT"),
+    ("ws-acc-0417", "Users/pcoulson/NTUSER.DAT"),
 )
 
 
@@ -132,7 +132,7 @@ def odd_artefacts(out: Path) -> list[Case]:
 def trees(out: Path) -> list[Case]:
     """Directory inputs whose shape is odd: deep nesting, non-UTF-8 names, unreadable entries."""
     cases = []
-    deep = _tree(out, "seed000", "tree-deep")
+    deep = _tree(out, "ws-acc-0417", "tree-deep")
     fd = os.open(deep / "Windows", os.O_RDONLY)
     for _ in range(3000):  # deeper than PATH_MAX allows as one path string
         os.mkdir("d", dir_fd=fd)
@@ -141,15 +141,15 @@ def trees(out: Path) -> list[Case]:
         fd = child
     os.close(fd)
     cases.append(Case("tree-deep", "tree", deep, ["--as-of", "2013-07-01"]))
-    names = _tree(out, "seed000", "tree-non-utf8-names")
+    names = _tree(out, "ws-acc-0417", "tree-non-utf8-names")
     for raw in (b"caf\xe9", b"\xff\xfe", b"line\nbreak", b"tab\tname"):
         (names / "Users" / os.fsdecode(raw)).mkdir()
         (names / "Users" / os.fsdecode(raw) / "NTUSER.DAT").write_bytes(b"regf")
     cases.append(Case("tree-non-utf8-names", "tree", names, ["--as-of", "2013-07-01"]))
-    locked = _tree(out, "seed000", "tree-unreadable-directory")
+    locked = _tree(out, "ws-acc-0417", "tree-unreadable-directory")
     (locked / "Users" / "pcoulson").chmod(0)
     cases.append(Case("tree-unreadable-directory", "tree", locked, ["--as-of", "2013-07-01"]))
-    loop = _tree(out, "seed000", "tree-directory-loop")
+    loop = _tree(out, "ws-acc-0417", "tree-directory-loop")
     os.symlink("..", loop / "Windows" / "System32" / "loop")
     os.symlink("../../Users", loop / "Users" / "nfury" / "up")
     cases.append(Case("tree-directory-loop", "tree", loop, ["--as-of", "2013-07-01"]))
@@ -161,7 +161,7 @@ def hive_cells(out: Path) -> list[Case]:
     cases = []
     victim = b"Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0"
     for name in ("vk", "nk", "subkey-list"):
-        tree = _tree(out, "seed001", f"hive-cell-{name}")
+        tree = _tree(out, "ref-w7-2012q3", f"hive-cell-{name}")
         software = tree / "Windows" / "System32" / "config" / "SOFTWARE"
         data = bytearray(software.read_bytes())
         key_name = data.index(victim)
@@ -184,7 +184,7 @@ def xml_bombs(out: Path) -> list[Case]:
         + b"".join(f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">'.encode() for n in range(1, 10))
         + b']><assembly xmlns="urn:schemas-microsoft-com:asm.v3">&lol9;</assembly>'
     )
-    tree = _tree(out, "seed001", "xml-bomb-mum")
+    tree = _tree(out, "ref-w7-2012q3", "xml-bomb-mum")
     mum = next((tree / "Windows" / "servicing" / "Packages").glob("*KB2731847*.mum"))
     mum.write_bytes(bomb)
     return [Case("xml-bomb-mum", "xml-bomb", tree, ["--as-of", "2013-07-01"])]
@@ -192,7 +192,7 @@ def xml_bombs(out: Path) -> list[Case]:
 
 def long_lines(out: Path) -> list[Case]:
     cases = []
-    tree = _tree(out, "seed001", "long-line-cbs")
+    tree = _tree(out, "ref-w7-2012q3", "long-line-cbs")
     with (tree / "Windows" / "Logs" / "CBS" / "CBS.log").open("ab") as fh:
         fh.write(
             b"2013-07-01 09:04:27, Error                 CBS    "
@@ -200,11 +200,11 @@ def long_lines(out: Path) -> list[Case]:
             + b" [HRESULT = 0x800b0101 - CERT_E_EXPIRED]\r\n"
         )
     cases.append(Case("long-line-cbs", "long-line", tree, ["--as-of", "2013-07-01"], slow=True))
-    tree = _tree(out, "seed000", "long-line-setup")
+    tree = _tree(out, "ws-acc-0417", "long-line-setup")
     with (tree / "Windows" / "Temp" / "KB2656368.html").open("ab") as fh:
         fh.write(b"<p>" + b"B" * (32 * 1024 * 1024) + b" failed with error 0x800b010e</p>\n")
     cases.append(Case("long-line-setup", "long-line", tree, ["--as-of", "2013-07-01"]))
-    tree = _tree(out, "seed001", "no-newline-cbs")
+    tree = _tree(out, "ref-w7-2012q3", "no-newline-cbs")
     (tree / "Windows" / "Logs" / "CBS" / "CBS.log").write_bytes(b"\x00" * (8 * 1024 * 1024))
     cases.append(Case("no-newline-cbs", "long-line", tree, ["--as-of", "2013-07-01"]))
     return cases
@@ -217,7 +217,7 @@ def containers(out: Path) -> list[Case]:
     """Truncations and bit flips of every container format at several offsets."""
     from sample_images.build import build
 
-    built = build(load("seed000"), out / "_containers", CONTAINERS)
+    built = build(load("ws-acc-0417"), out / "_containers", CONTAINERS)
     cases = []
     for fmt, image in built.items():
         data = image.read_bytes()
@@ -240,7 +240,7 @@ def containers(out: Path) -> list[Case]:
 def hostile_wims(out: Path) -> list[Case]:
     from sample_images.hostile_wim import capture_uncompressed, corrupt_content, make_cycle, rename_entry
 
-    base = _tree(out, "seed000", "_hostile-tree")
+    base = _tree(out, "ws-acc-0417", "_hostile-tree")
     for extra in ("zz", "yy"):
         (base / "Users" / extra).mkdir()
         shutil.copyfile(base / "Users" / "pcoulson" / "NTUSER.DAT", base / "Users" / extra / "NTUSER.DAT")

@@ -18,7 +18,7 @@ def _store(scenario, files: dict | None = None) -> list[dict]:
 
 
 def test_missing_catalog_and_manifest():
-    scenario = load("seed001")
+    scenario = load("ref-w7-2012q3")
     files = dict(volume_files(scenario))
     del files[f"Windows/servicing/Packages/{KB2506212}.cat"]
     (found,) = _store(scenario, files)
@@ -30,7 +30,7 @@ def test_missing_catalog_and_manifest():
 
 
 def test_catalog_without_the_manifest_among_its_members():
-    scenario = load("seed001")
+    scenario = load("ref-w7-2012q3")
     next(p for p in scenario.packages if p.identity == KB2506212).catalog_damage = "no-members"
     (found,) = _store(scenario)
     assert [e["checksur"] for e in found["evidence"]] == ["CBS MUM Corrupt"]
@@ -38,5 +38,5 @@ def test_catalog_without_the_manifest_among_its_members():
 
 
 def test_consistent_store_has_no_finding():
-    assert not _store(load("seed001"))
+    assert not _store(load("ref-w7-2012q3"))
     assert not _store(load("healthy"))

@@ -81,7 +81,7 @@ def _qfe_empty(scenario, as_of: date):
 
 
 def test_windows_own_packages_do_not_change_the_verdict():
-    for name, as_of in (("healthy", date(2013, 7, 1)), ("healthy", date(2026, 12, 2)), ("seed001", date(2013, 7, 1))):
+    for name, as_of in (("healthy", date(2013, 7, 1)), ("healthy", date(2026, 12, 2)), ("ref-w7-2012q3", date(2013, 7, 1))):
         scenario = load(name)
         assert {p.identity for p in scenario.base_packages} >= {FOUNDATION}
         bare = replace(scenario, base_packages=[])
@@ -91,10 +91,10 @@ def test_windows_own_packages_do_not_change_the_verdict():
             (f["severity"], f["starts"], f["message"]) for f in without_base
         ]
         assert FOUNDATION in {p.identity for p in packages}
-    (seed001,) = with_base  # seed001 still fires as before: KB2705219's and KB2731847's catalogs
-    assert (seed001["severity"], seed001["starts"]) == ("critical", "2013-06-30")
-    assert {e["kb"] for e in seed001["evidence"]} == {"KB2705219", "KB2731847"}
-    assert "invalid: KB2705219 (3 packages, from 2013-06-30), KB2731847 (1 package, from 2013-10-15)." in seed001["message"]
+    (ref_w7_2012q3,) = with_base  # ref-w7-2012q3 still fires as before: KB2705219's and KB2731847's catalogs
+    assert (ref_w7_2012q3["severity"], ref_w7_2012q3["starts"]) == ("critical", "2013-06-30")
+    assert {e["kb"] for e in ref_w7_2012q3["evidence"]} == {"KB2705219", "KB2731847"}
+    assert "invalid: KB2705219 (3 packages, from 2013-06-30), KB2731847 (1 package, from 2013-10-15)." in ref_w7_2012q3["message"]
 
 
 def test_a_foundation_package_whose_catalog_fails_empties_the_list_though_never_listed():

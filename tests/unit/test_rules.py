@@ -140,7 +140,7 @@ def _user(state: int | None) -> UserHives:
 
 
 def test_wintrust_offline_revocation_and_weakened():
-    ran = run_check(WinTrustState, DAY, user_hives=_user(0xC9))  # seed 000's State: SetReg options 1, 4, 7, 8
+    ran = run_check(WinTrustState, DAY, user_hives=_user(0xC9))  # ws-acc-0417's State: SetReg options 1, 4, 7, 8
     assert set(ran.rules) == {"wintrust-offline-revocation", "wintrust-weakened"}
     assert run_check(WinTrustState, DAY, user_hives=_user(0x23C00)).rules == []
     absent = run_check(WinTrustState, DAY, user_hives=_user(None))

@@ -1,4 +1,4 @@
-"""Issue 3, "done when": seed 001 as of any date, the mitigated variant, the healthy control."""
+"""Issue 3, "done when": ref-w7-2012q3 as of any date, the mitigated variant, the healthy control."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ KB2731847 = "Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0"
 
 
 @pytest.fixture(scope="module")
-def seed001(tmp_path_factory):
-    out = tmp_path_factory.mktemp("seed001")
-    return {name: build(load(name), out, ("vhdx", "dir")) for name in ("seed001", "seed001-mitigated", "healthy")}
+def ref_w7_2012q3(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref-w7-2012q3")
+    return {name: build(load(name), out, ("vhdx", "dir")) for name in ("ref-w7-2012q3", "ref-w7-2012q4", "healthy")}
 
 
 def scan(image, *args):
@@ -33,8 +33,8 @@ def package_of(finding):
     return finding["evidence"][0]["path"].rsplit("\\", 1)[-1].removesuffix(".cat")
 
 
-def test_as_of_after_expiry(seed001):
-    run = scan(seed001["seed001"]["vhdx"], "--as-of", "2013-07-01")
+def test_as_of_after_expiry(ref_w7_2012q3):
+    run = scan(ref_w7_2012q3["ref-w7-2012q3"]["vhdx"], "--as-of", "2013-07-01")
     assert run.code == 1
     report = run.report
     expiry = {package_of(f): f for f in by_rule(report, "catalog-expiry")}
@@ -63,8 +63,8 @@ def test_as_of_after_expiry(seed001):
     assert {e["package"] for e in qfe["evidence"]} == KB2705219 | {KB2731847}
 
 
-def test_as_of_before_expiry_predicts_without_failing(seed001):
-    run = scan(seed001["seed001"]["vhdx"], "--as-of", "2012-12-01", "--horizon", "365")
+def test_as_of_before_expiry_predicts_without_failing(ref_w7_2012q3):
+    run = scan(ref_w7_2012q3["ref-w7-2012q3"]["vhdx"], "--as-of", "2012-12-01", "--horizon", "365")
     assert run.code == 1  # qfe-empty at high gates the default --fail-on
     report = run.report
     assert {f["severity"] for f in report["findings"]} == {"high", "medium"}
@@ -74,16 +74,16 @@ def test_as_of_before_expiry_predicts_without_failing(seed001):
     assert qfe["severity"] == "high" and qfe["starts"] == "2013-06-30"
 
 
-def test_short_horizon_sees_nothing_yet(seed001):
-    run = scan(seed001["seed001"]["vhdx"], "--as-of", "2012-12-01", "--horizon", "30")
+def test_short_horizon_sees_nothing_yet(ref_w7_2012q3):
+    run = scan(ref_w7_2012q3["ref-w7-2012q3"]["vhdx"], "--as-of", "2012-12-01", "--horizon", "30")
     assert run.code == 0
     assert run.report["findings"] == []
     valid_until = {c["path"].rsplit("\\", 1)[-1]: c["valid_until"] for c in run.report["inventory"]["catalogs"]}
     assert valid_until[f"{KB2731847}.cat"] == "2013-10-15T10:00:00Z"
 
 
-def test_mitigated_variant(seed001):
-    report = scan(seed001["seed001-mitigated"]["vhdx"], "--as-of", "2013-07-01").report
+def test_mitigated_variant(ref_w7_2012q3):
+    report = scan(ref_w7_2012q3["ref-w7-2012q4"]["vhdx"], "--as-of", "2013-07-01").report
     assert {package_of(f) for f in by_rule(report, "catalog-expiry")} == {KB2731847}
     (qfe,) = by_rule(report, "qfe-empty")
     assert {e["package"] for e in qfe["evidence"]} == {KB2731847}
@@ -95,15 +95,15 @@ def test_mitigated_variant(seed001):
     assert "accepted because KB2749655 is installed" in kb2705219["reason"]
 
 
-def test_healthy_control_exits_clean(seed001):
-    run = scan(seed001["healthy"]["vhdx"], "--as-of", "2013-07-01")
+def test_healthy_control_exits_clean(ref_w7_2012q3):
+    run = scan(ref_w7_2012q3["healthy"]["vhdx"], "--as-of", "2013-07-01")
     assert run.code == 0 and run.report["findings"] == []
     assert {c["status"] for c in run.report["inventory"]["catalogs"]} == {"valid"}
     assert {c["root"] for c in run.report["inventory"]["catalogs"]} == {"image ROOT"}
 
 
-def test_packages_lists_kbs_like_wmic_qfe(seed001):
-    run = run_imgscan("packages", seed001["seed001"]["vhdx"], "--as-of", "2012-12-01")
+def test_packages_lists_kbs_like_wmic_qfe(ref_w7_2012q3):
+    run = run_imgscan("packages", ref_w7_2012q3["ref-w7-2012q3"]["vhdx"], "--as-of", "2012-12-01")
     assert run.code == 0
     lines = run.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("HotFixID"))
@@ -116,16 +116,16 @@ def test_packages_lists_kbs_like_wmic_qfe(seed001):
     ]
     assert lines[header + 5] == ""  # and nothing else: no foundation, edition or language package
     assert "No instances available" not in run.stdout
-    later = run_imgscan("packages", seed001["seed001"]["vhdx"], "--as-of", "2013-07-01")
+    later = run_imgscan("packages", ref_w7_2012q3["ref-w7-2012q3"]["vhdx"], "--as-of", "2013-07-01")
     assert "wmic qfe as of 2013-07-01: No instances available." in later.stdout
-    data = run_imgscan("packages", seed001["seed001"]["dir"], "--format", "json", "--as-of", "2013-07-01").report
+    data = run_imgscan("packages", ref_w7_2012q3["ref-w7-2012q3"]["dir"], "--format", "json", "--as-of", "2013-07-01").report
     assert data["qfe_empty_from"] == "2013-06-30"
     states = {p["identity"]: p for p in data["packages"]}
     assert states[KB2731847]["state_name"] == "Installed" and states[KB2731847]["catalog_fails_from"] == "2013-10-15"
 
 
-def test_catalogs_listing(seed001):
-    run = run_imgscan("catalogs", seed001["seed001"]["vhdx"], "--format", "json")
+def test_catalogs_listing(ref_w7_2012q3):
+    run = run_imgscan("catalogs", ref_w7_2012q3["ref-w7-2012q3"]["vhdx"], "--format", "json")
     assert run.code == 0
     catalogs = run.report["catalogs"]
     # the updates: 5 in servicing\Packages, 3 winsxs copies, 2 CatRoot copies; and Windows 7 SP1's own
@@ -133,7 +133,7 @@ def test_catalogs_listing(seed001):
     assert len(catalogs) == 10 + 2 * 6
     kinds = {c["timestamp"]["kind"] for c in catalogs}
     assert kinds == {"authenticode", "none"}
-    table = run_imgscan("catalogs", seed001["seed001"]["vhdx"]).stdout
+    table = run_imgscan("catalogs", ref_w7_2012q3["ref-w7-2012q3"]["vhdx"]).stdout
     assert "Microsoft Windows (imgscan test)" in table and "2013-06-30T10:00:00Z" in table
 
 

@@ -19,7 +19,7 @@ def damage(field: str, value: object, identity: str = KB2506212):
 
 
 def scan(variant, change):
-    run = run_imgscan("scan", variant("seed001", change, "dir"), "--format", "json", "--as-of", "2013-07-01")
+    run = run_imgscan("scan", variant("ref-w7-2012q3", change, "dir"), "--format", "json", "--as-of", "2013-07-01")
     assert "Traceback" not in run.stderr
     assert run.code == 1  # the KB2705219 findings are still reported and gate
     report = run.report
