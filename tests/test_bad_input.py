@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,6 +65,42 @@ def test_truncated_raw_disk(images, tmp_path):
     cut = tmp_path / "cut.raw"
     cut.write_bytes(images["ws-acc-0417"]["raw"].read_bytes()[:600_000])
     assert_one_line_error(run_imgscan("scan", cut), "truncated", "partition")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "cut_at", "needle"),
+    [
+        ("vhdx", 0.75, "truncated or forged: its block allocation table places data up to byte "),
+        ("vhdx", -368, "truncated or forged: its block allocation table places data up to byte "),  # the last block's end
+        ("vmdk", 0.9, "truncated or forged: its grain tables place data up to byte "),
+        ("raw", 0.9, "truncated: partition 2 ends at byte "),
+        ("gpt", 0.9, "truncated: partition 2 ends at byte "),
+    ],
+)
+def test_a_copy_cut_short_is_refused_not_scanned(images, tmp_path, fmt, cut_at, needle):
+    """A copy cut short still opens (its first files read): before, some were scanned as if whole, with
+    false findings for what the cut took (a manifest without its catalog) and silence about the rest."""
+    data = images["ws-acc-0417"][fmt].read_bytes()
+    keep = len(data) + cut_at if cut_at < 0 else int(len(data) * cut_at)
+    cut = tmp_path / images["ws-acc-0417"][fmt].name
+    cut.write_bytes(data[:keep])
+    assert_one_line_error(run_imgscan("scan", cut), f"{cut}: {needle}", f"{keep}")
+
+
+def test_a_bare_ntfs_volume_cut_short_is_refused(images, tmp_path):
+    """A volume image (no partition table) cut short: its NTFS boot sector says how long it is. The
+    volume is carved out of the raw disk where sfdisk, not imgscan, says its partition lies."""
+    disk = images["ws-acc-0417"]["raw"]
+    table = json.loads(subprocess.run(["sfdisk", "--json", disk], capture_output=True, check=True, text=True).stdout)
+    start, sectors = max((p["start"], p["size"]) for p in table["partitiontable"]["partitions"])
+    volume = disk.read_bytes()[start * 512 : (start + sectors) * 512]
+    whole, cut = tmp_path / "volume.raw", tmp_path / "cut-volume.raw"
+    whole.write_bytes(volume)
+    cut.write_bytes(volume[: len(volume) * 2 // 3])
+    assert run_imgscan("scan", whole, "--as-of", "2013-07-01").code == 1  # the whole volume scans, with its findings
+    assert_one_line_error(
+        run_imgscan("scan", cut), f"{cut}: truncated: its NTFS volume spans ", f"the image holds {len(volume) * 2 // 3}"
+    )
 
 
 def test_debug_shows_the_traceback(tmp_path):

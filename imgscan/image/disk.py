@@ -118,17 +118,11 @@ class NoWindowsVolume(UnreadableImage):
 
 
 def _windows_filesystem(target: Target, path: Path) -> WindowsVolume:
+    if why := _cut_short(target):
+        raise UnreadableImage(str(path), f"truncated: {why}", "re-copy or re-capture the image")
     windows, candidates = windows_filesystem(target)
     if windows is not None:
         return windows
-    for disk in target.disks:
-        for part in getattr(getattr(disk, "vs", None), "volumes", None) or []:
-            if part.offset + part.size > disk.size:
-                raise UnreadableImage(
-                    str(path),
-                    f"truncated: partition {part.number} ends at byte {part.offset + part.size}, the disk has only {disk.size}",
-                    "re-copy or re-capture the image",
-                )
     if not candidates:
         raise UnreadableImage(str(path), "no filesystem found (not a disk image, or an encrypted/unsupported volume)")
     raise NoWindowsVolume(
@@ -136,6 +130,27 @@ def _windows_filesystem(target: Target, path: Path) -> WindowsVolume:
         f"no Windows volume: none of its {candidates} filesystem(s) holds Windows\\System32\\config",
         "give the disk or volume that holds the Windows installation",
     )
+
+
+def _cut_short(target: Target) -> str | None:
+    """Why the disk holds less than its partitions or its NTFS volumes say they span, in words. A raw copy
+    cut short still opens: its first files read and the rest come back short, so the scan would judge a
+    volume with holes (hives, manifests and catalogs missing as if never there) instead of saying so."""
+    for disk in target.disks:
+        for part in getattr(getattr(disk, "vs", None), "volumes", None) or []:
+            if part.offset + part.size > disk.size:
+                return f"partition {part.number} ends at byte {part.offset + part.size}, the disk has only {disk.size}"
+    for fs in target.filesystems:
+        ntfs, volume = getattr(fs, "ntfs", None), getattr(fs, "volume", None)
+        if ntfs is None or volume is None:
+            continue
+        claimed = ntfs.boot_sector.NumberSectors * ntfs.sector_size  # the backup boot sector follows, in the partition
+        holds = getattr(volume, "size", None)
+        if holds is None and hasattr(volume, "seek"):
+            holds = volume.seek(0, io.SEEK_END)
+        if holds is not None and claimed > holds:
+            return f"its NTFS volume spans {claimed} bytes, the image holds {holds}"
+    return None
 
 
 def open_disk(path: Path, fmt: str) -> tuple[WindowsVolume, list[Path], list[Partition]]:
