@@ -103,12 +103,14 @@ def test_a_bare_ntfs_volume_cut_short_is_refused(images, tmp_path):
     )
 
 
-def test_debug_shows_the_traceback(tmp_path):
+def test_debug_shows_the_traceback_and_keeps_the_line_and_the_exit_code(tmp_path):
+    """--debug adds the traceback; a CI job run with it must still see exit 2 (bad input), not 1 (findings)."""
     text = tmp_path / "notes.txt"
-    text.write_text("plain text\n")
-    run = run_imgscan("scan", text, "--debug")
-    assert run.code != 0
-    assert "Traceback" in run.stderr
+    text.write_text("plain text\n" * 100)
+    plain, debug = run_imgscan("scan", text), run_imgscan("scan", text, "--debug")
+    assert (plain.code, debug.code) == (2, 2)
+    assert "Traceback" in debug.stderr and "Traceback" not in plain.stderr
+    assert debug.stderr.rstrip().splitlines()[-1] == plain.stderr.rstrip()
 
 
 def test_usage_errors_exit_2(images):

@@ -216,8 +216,11 @@ def test_exit_3_is_a_bug_with_where_to_report_it(images, monkeypatch, capsys):
         "imgscan: internal error (a bug in imgscan): KeyError: 'summary'; please report it at "
         f"{ISSUES_URL} with the command and the output of --debug\n"
     )
-    with pytest.raises(KeyError):  # --debug: the traceback, for the report
-        cli.main(["scan", str(images["healthy"]["vhdx"]), "--debug"])
+    # --debug: the traceback for the report, then the same line and exit code
+    assert cli.main(["scan", str(images["healthy"]["vhdx"]), "--debug"]) == 3
+    out, err = capsys.readouterr()
+    assert "Traceback (most recent call last):" in err and "KeyError: 'summary'" in err  # after the debug log
+    assert err.endswith(f"{ISSUES_URL} with the command and the output of --debug\n")
 
 
 def test_the_issue_tracker_is_the_projects():

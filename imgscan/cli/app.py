@@ -8,6 +8,7 @@ import argparse
 import logging
 import signal
 import sys
+import traceback
 from collections.abc import Callable
 
 import imgscan.cli.diff as diff
@@ -101,8 +102,8 @@ def _main(argv: list[str] | None) -> int:
     except Exception as exc:
         if (stopped := interrupt.received()) is not None:
             raise stopped from exc  # a worker or wimlib the same Ctrl-C ended: the interruption is what happened
-        if args.debug:
-            raise
+        if args.debug:  # the traceback first, then the same line and exit code as without --debug
+            traceback.print_exc()
         if isinstance(exc, ImgscanError):
             print(f"imgscan: error: {exc}", file=sys.stderr)
             return EXIT_ERROR
