@@ -108,6 +108,9 @@ def test_severity_medium_shows_medium_and_worse_and_says_what_it_hid(tmp_path):
     quiet = run_imgscan("scan", BUILT / "ws-acc-0417.vhdx", "--as-of", "2013-07-01", "--severity", "critical", "-q")
     assert quiet.code == 1 and quiet.stderr == ""
     assert "--severity critical hid 4 finding(s) (2 high, 2 medium); they still count for --fail-on" in quiet.stdout
+    # no "No findings." above a summary that counts some: the table says what it shows and what it counts
+    assert "No findings at --severity critical." in quiet.stdout and "No findings.\n" not in quiet.stdout
+    assert "summary of every finding, each cause counted once: 1 high, 1 medium\n" in quiet.stdout
     page, junit = tmp_path / "r.html", tmp_path / "r.xml"
     args = ("--as-of", "2013-07-01", "--severity", "critical", "-f", "html", "-o", page, "-f", "junit", "-o", junit)
     assert run_imgscan("scan", BUILT / "ws-acc-0417.vhdx", *args).code == 1
