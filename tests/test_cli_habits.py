@@ -55,3 +55,18 @@ def test_explain_of_an_unknown_code_says_only_that():
     assert data["known"] is False and data["observed_by"] == [] and data["facility"] is None
     known = json.loads(run_imgscan("explain", "0x800b0101", "-f", "json").stdout)[0]
     assert known["known"] is True and "catalog-expiry" in known["predicted_by"]
+
+
+def test_a_wim_image_chosen_for_an_input_that_is_not_a_wim_is_a_usage_error(tmp_path):
+    """--index 2 with a VHDX used to scan the disk's only Windows and say nothing: a user who meant the
+    second image of a capture read the report of another one."""
+    for command, option in (("scan", ("--index", "2")), ("packages", ("--image-name", "Windows 7 Enterprise"))):
+        run = run_imgscan(command, WS_ACC_0417, *option)
+        assert (run.code, run.stdout) == (2, "")
+        assert run.stderr == (
+            f"imgscan: error: {option[0]} chooses an image of a WIM, ESD or SWM file; {WS_ACC_0417} is not one "
+            f"(leave {option[0]} out); see imgscan {command} --help\n"
+        )
+    folder = tmp_path / "extracted"
+    folder.mkdir()
+    assert "is not one" in run_imgscan("scan", folder, "--index", "1").stderr

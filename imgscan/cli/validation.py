@@ -1,5 +1,6 @@
 """Usage errors found before anything is scanned, beyond what one option's type can see: --plugins files
-that do not load, and reports that would land on an input, on one another, or in the wrong format."""
+that do not load, reports that would land on an input, on one another, or in the wrong format, and a WIM's
+image chosen for an input that is not a WIM."""
 
 from __future__ import annotations
 
@@ -20,6 +21,19 @@ def check_plugins(args: argparse.Namespace, command: argparse.ArgumentParser) ->
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         command.error(f"--plugins: {errors[0]['path']}: {errors[0]['message']}{more}")
+
+
+def check_selection(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
+    """--index and --image-name choose one image of a WIM. Given with a disk image they chose nothing, and a
+    user who meant the second image of a capture would read the report of the only one: say so instead."""
+    image, chosen = getattr(args, "image", None), getattr(args, "index", None) is not None or getattr(args, "image_name", None)
+    if not chosen or image is None or not image.exists():
+        return  # a missing input: the scan says so
+    from imgscan.image.sniff import is_wim
+
+    if not is_wim(image):
+        option = "--index" if args.index is not None else "--image-name"
+        command.error(f"{option} chooses an image of a WIM, ESD or SWM file; {image} is not one (leave {option} out)")
 
 
 def check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
