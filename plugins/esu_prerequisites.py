@@ -44,6 +44,7 @@ class EsuPrerequisites(Check):
     rules = (ESU_PREREQUISITES_MISSING,)
     needs = (MACHINE_HIVES,)
     uses = (PACKAGES,)
+    not_applicable = "not a Windows 7 SP1 / Server 2008 R2 SP1 image, or judged before extended support ended (2020-01-14)"
 
     def applies(self, artefacts: CheckContext) -> bool:
         from imgscan.servicing_levels import windows7_servicing

@@ -211,8 +211,8 @@ def test_esu_prerequisites_missing():
     win7 = machine(software=windows("6.1", 7601))
     ran = run_check(EsuPrerequisites, at("2020-06-01"), machine_hives=win7, packages=Packages())
     assert ran.rules == ["esu-prerequisites-missing"]
-    before_end_of_support = run_check(EsuPrerequisites, at("2019-06-01"), machine_hives=win7, packages=Packages())
-    assert before_end_of_support.skipped is not None
+    before = run_check(EsuPrerequisites, at("2019-06-01"), machine_hives=win7, packages=Packages()).skipped
+    assert before is not None and "before extended support ended (2020-01-14)" in before
 
 
 # winre-partition-too-small
