@@ -112,7 +112,9 @@ def _identify(path: Path) -> str:
             or "not a disk image: no VHD/VHDX/VMDK/E01/WIM header, partition table or NTFS boot sector"
         )
         raise UnreadableImage(str(path), problem, f"imgscan reads {READABLE}")
-    if header.format in ("vhd-dynamic", "vhd-differencing") and not header.vhd_footer_at_end:
+    # a fixed VHD is its raw disk plus the footer: without the footer, a copy cut short reads as a raw disk
+    cut_vhd = header.format.startswith("raw-") and path.suffix.lower() == ".vhd"
+    if cut_vhd or (header.format in ("vhd-dynamic", "vhd-differencing") and not header.vhd_footer_at_end):
         raise UnreadableImage(str(path), "truncated: the VHD footer at the end of the file is missing", "re-copy the image")
     return header.format
 

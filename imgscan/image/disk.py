@@ -198,5 +198,7 @@ def describe_failure(exc: BaseException) -> str:
         exc = exc.__cause__
     if isinstance(exc, EOFError):
         return "the file ends early (truncated)"
+    if type(exc).__name__ == "EWFError":  # dissect.evidence names only the files it could not read
+        return "no readable EWF header and volume section (a segment cut short or damaged)"
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]

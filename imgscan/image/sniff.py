@@ -159,5 +159,5 @@ def too_short(path: Path) -> str | None:
     if size == 0:
         return "empty file (0 bytes)"
     if size < SMALLEST:
-        return f"truncated: {size} bytes, shorter than any image header ({SMALLEST} bytes)"
+        return f"truncated or not an image: {size} bytes, shorter than any image header ({SMALLEST} bytes)"
     return None
