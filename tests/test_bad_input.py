@@ -242,3 +242,17 @@ def test_cut_copies_qemu_refuses_are_refused_too(images, tmp_path, fmt, refuses)
             assert_one_line_error(run, str(cut), "truncated")
             judged += 1
     assert judged >= 3  # qemu found enough of the cuts damaged for the comparison to mean something
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("qcow2", "QCOW2"), ("vdi", "VirtualBox VDI"), ("parallels", "Parallels")])
+def test_a_bare_disk_of_another_format_says_what_to_give_instead(images, tmp_path, fmt, name):
+    """A QCOW2, VDI or Parallels disk on its own is named, with the way in: its VM's configuration (the
+    libvirt, Proxmox and VirtualBox loaders read such disks) or qemu-img's conversion, which is then run
+    here as the line says and scanned."""
+    disk = tmp_path / f"golden.{fmt}"
+    subprocess.run(["qemu-img", "convert", "-O", fmt, images["ws-acc-0417"]["raw"], disk], check=True)
+    run = run_imgscan("scan", disk)
+    advice = f"qemu-img convert -O vhdx golden.{fmt} golden.vhdx"
+    assert_one_line_error(run, f"{disk}: a {name} disk, which imgscan does not open on its own: ", f"({advice}) and scan that")
+    subprocess.run(advice.split(), cwd=tmp_path, check=True)
+    assert run_imgscan("scan", tmp_path / "golden.vhdx", "--as-of", "2013-07-01", "-o", "/dev/null").code == 1

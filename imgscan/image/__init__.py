@@ -24,7 +24,7 @@ from typing import Any
 from imgscan.errors import UnreadableImage
 from imgscan.hashing import PendingDigest, file_sha256, tree_sha256
 from imgscan.image.partitions import Partition
-from imgscan.image.sniff import LOADED, READABLE, compressed, read_header, too_short
+from imgscan.image.sniff import LOADED, READABLE, compressed, other_disk, read_header, too_short
 from imgscan.image.volume import WindowsVolume, directory_volume, holds_windows
 from imgscan.image.wim import choose, extract_wanted, read_info
 from imgscan.interrupt import deferred, doing
@@ -109,6 +109,7 @@ def _identify(path: Path) -> str:
         problem = (
             too_short(path)
             or compressed(path)
+            or other_disk(path)
             or "not a disk image: no VHD/VHDX/VMDK/E01/WIM header, partition table or NTFS boot sector"
         )
         raise UnreadableImage(str(path), problem, f"imgscan reads {READABLE}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,6 +129,29 @@ def compressed(path: Path) -> str | None:
         if head.startswith(magic):
             return f"compressed file: decompress it first ({command} {path.name}) and scan what comes out"
     return None
+
+
+def other_disk(path: Path) -> str | None:
+    """Why a file imgscan cannot read is still worth a word: it is a virtual disk of a format imgscan does not
+    open on its own (QCOW2, VirtualBox VDI, Parallels), with what to give instead; None otherwise. The VM's
+    configuration opens it through dissect's loader, and qemu-img converts it to a format imgscan reads."""
+    with path.open("rb") as fh:
+        head = fh.read(72)
+    for name, found, configuration in _OTHER_DISKS:
+        if found(head):
+            convert = f"qemu-img convert -O vhdx {path.name} {path.stem}.vhdx"
+            via = f"give the VM's {configuration} that names it, or convert it" if configuration else "convert it"
+            return f"a {name} disk, which imgscan does not open on its own: {via} ({convert}) and scan that"
+    return None
+
+
+# formats by their magic: QCOW2 ("QFI\xfb", qemu's docs/interop/qcow2.txt), VDI (its signature at 0x40, as
+# VirtualBox and qemu's block/vdi.c write it), Parallels ("WithoutFreeSpace" or "WithouFreSpacExt")
+_OTHER_DISKS: tuple[tuple[str, Callable[[bytes], bool], str], ...] = (
+    ("QCOW2", lambda head: head.startswith(b"QFI\xfb"), "libvirt domain XML or Proxmox .conf"),
+    ("VirtualBox VDI", lambda head: head[64:68] == b"\x7f\x10\xda\xbe", ".vbox"),
+    ("Parallels", lambda head: head.startswith((b"WithoutFreeSpace", b"WithouFreSpacExt")), ""),
+)
 
 
 def _text(head: bytes) -> bytes:
