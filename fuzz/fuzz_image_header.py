@@ -1,5 +1,5 @@
 """The container header readers (`imgscan.image.sniff.read_header`: the format from the magic bytes, and
-`imgscan.image.headers.implausible`: a VMDK's or VHDX's claimed sizes checked against the file before
+`imgscan.image.headers.implausible`: a VMDK's, VHDX's, QCOW2's or VDI's claimed sizes checked against the file before
 dissect reserves anything).
 
 Input: a file's first bytes. They are written as an image file, as the sparse extent a VMDK descriptor
@@ -15,6 +15,7 @@ Contract (their docstrings):
 from __future__ import annotations
 
 import functools
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,7 @@ with instrumented(__name__):
     from imgscan.image.sniff import LOADED, read_header
 
 LIMITS = Limits(rss_mb=1024, seconds=10, max_len=4096, ci_runs=1500)
-FORMATS = {"vhdx", "vhd-fixed", "vhd-dynamic", "vhd-differencing", "vhd-unknown", "vmdk", "e01", "wim"}
+FORMATS = {"vhdx", "vhd-fixed", "vhd-dynamic", "vhd-differencing", "vhd-unknown", "vmdk", "qcow2", "vdi", "e01", "wim"}
 FORMATS |= {"raw-gpt", "raw-volume", "raw-mbr", "unknown", *LOADED}  # LOADED: VMs and collections
 
 
@@ -64,6 +65,11 @@ def seeds() -> Iterator[bytes]:
     yield b'# Disk DescriptorFile\nversion=1\ncreateType="monolithicSparse"\nRW 2048 SPARSE "extent.vmdk"\n'
     yield b"regi" + struct.pack("<III", 0, 2, 0) + bytes(32)
     yield from (p.read_bytes()[:4096] for p in sorted((REPO / "sample_images" / "built").glob("*.vhdx"))[:1])
+    with tempfile.TemporaryDirectory(prefix="imgscan-fuzz-seed-") as tmp:  # headers as qemu-img writes them
+        for fmt in ("qcow2", "vdi"):
+            disk = Path(tmp) / f"seed.{fmt}"
+            subprocess.run(["qemu-img", "create", "-q", "-f", fmt, disk, "4M"], check=True)
+            yield disk.read_bytes()[:4096]
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ DISK_SIZE = 16 * MIB
 RESERVED_START, RESERVED_SIZE = 1 * MIB, 2 * MIB
 WINDOWS_START = 4 * MIB
 WINDOWS_SIZE = DISK_SIZE - WINDOWS_START - MIB  # leave room for the backup GPT
-DISK_FORMATS = ("raw", "gpt", "vhdx", "vhd", "vhd-fixed", "vmdk", "e01")
+DISK_FORMATS = ("raw", "gpt", "vhdx", "vhd", "vhd-fixed", "vmdk", "qcow2", "vdi", "e01")
 WIM_FORMATS = ("wim-lzx", "wim-xpress", "wim-lzms", "esd", "swm", "wim-multi")
 FORMATS = (*DISK_FORMATS, "dir")
 TOOLS = ("mkntfs", "wimlib-imagex", "sfdisk", "qemu-img", "ewfacquire", "gcab", "mkfs.fat", "mcopy", "sbattach", "sbsign")
@@ -120,8 +120,8 @@ def convert(raw: Path, fmt: str, out: Path) -> None:
         _run("qemu-img", "convert", "-O", "vpc", "-o", "subformat=dynamic,force_size=on", raw, out)
     elif fmt == "vhd-fixed":
         _run("qemu-img", "convert", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, out)
-    elif fmt == "vmdk":
-        _run("qemu-img", "convert", "-O", "vmdk", raw, out)
+    elif fmt in ("vmdk", "qcow2", "vdi"):
+        _run("qemu-img", "convert", "-O", fmt, raw, out)
     elif fmt == "e01":
         target = out.with_suffix("")
         _run(
@@ -161,6 +161,8 @@ SUFFIX = {
     "vhd": ".vhd",
     "vhd-fixed": ".fixed.vhd",
     "vmdk": ".vmdk",
+    "qcow2": ".qcow2",
+    "vdi": ".vdi",
     "e01": ".E01",
     "wim-lzx": ".lzx.wim",
     "wim-xpress": ".xpress.wim",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -37,7 +38,9 @@ def test_text_file(tmp_path):
     assert_one_line_error(run_imgscan("scan", text), str(text), "not a disk image")
 
 
-READABLE = "imgscan reads VHD, VHDX, VMDK, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, an extracted Windows directory"
+READABLE = (
+    "imgscan reads VHD, VHDX, VMDK, QCOW2, VDI, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, an extracted Windows directory"
+)
 
 
 @pytest.mark.parametrize("name", ["install.wim", "golden.vhdx", "disk.img"])
@@ -76,6 +79,8 @@ def test_truncated_raw_disk(images, tmp_path):
         ("vmdk", 0.9, "truncated or forged: its grain tables place data up to byte "),
         ("raw", 0.9, "truncated: partition 2 ends at byte "),
         ("gpt", 0.9, "truncated: partition 2 ends at byte "),
+        ("qcow2", 0.6, "truncated or forged: its L2 tables place a cluster at byte "),
+        ("vdi", 0.9, "truncated or forged: its block map places data up to byte "),
         ("vhd-fixed", 0.9, "truncated: the VHD footer at the end of the file is missing"),  # was: no filesystem found
         ("e01", 0.9, "cannot read e01 image: no readable EWF header and volume section (a segment cut short or damaged)"),
     ],
@@ -87,7 +92,7 @@ def test_a_copy_cut_short_is_refused_not_scanned(images, tmp_path, fmt, cut_at, 
     keep = len(data) + cut_at if cut_at < 0 else int(len(data) * cut_at)
     cut = tmp_path / images["ws-acc-0417"][fmt].name
     cut.write_bytes(data[:keep])
-    sized = fmt in ("vhdx", "vmdk", "raw", "gpt")  # these say how far the data goes and where the file ends
+    sized = fmt in ("vhdx", "vmdk", "qcow2", "vdi", "raw", "gpt")  # these say how far the data goes and where the file ends
     assert_one_line_error(run_imgscan("scan", cut), f"{cut}: {needle}", f"{keep}" if sized else "")
 
 
@@ -221,12 +226,16 @@ def test_a_header_claiming_more_than_the_file_holds_is_refused_before_anything_i
     assert line.startswith(f"imgscan: error: {forged}: truncated or forged: ") and needle in line
 
 
-QEMU_JUDGES = {"vhdx": ["qemu-img", "info", "-f", "vhdx"], "vmdk": ["qemu-img", "check", "-f", "vmdk"]}
+QEMU_JUDGES = {
+    "vhdx": ["qemu-img", "info", "-f", "vhdx"],
+    "vmdk": ["qemu-img", "check", "-f", "vmdk"],
+    "qcow2": ["qemu-img", "check", "-f", "qcow2"],
+}
 
 
 @pytest.mark.parametrize(("fmt", "refuses"), QEMU_JUDGES.items())
 def test_cut_copies_qemu_refuses_are_refused_too(images, tmp_path, fmt, refuses):
-    """qemu-img, an independent reader of both formats, as the judge: every cut it calls damaged imgscan
+    """qemu-img, an independent reader of these formats, as the judge: every cut it calls damaged imgscan
     refuses as well, and the whole file both accept. (qemu reads a VHDX block cut near its end as zeros:
     imgscan refuses those cuts too, see above.)"""
     data = images["ws-acc-0417"][fmt].read_bytes()
@@ -244,15 +253,53 @@ def test_cut_copies_qemu_refuses_are_refused_too(images, tmp_path, fmt, refuses)
     assert judged >= 3  # qemu found enough of the cuts damaged for the comparison to mean something
 
 
-@pytest.mark.parametrize(("fmt", "name"), [("qcow2", "QCOW2"), ("vdi", "VirtualBox VDI"), ("parallels", "Parallels")])
-def test_a_bare_disk_of_another_format_says_what_to_give_instead(images, tmp_path, fmt, name):
-    """A QCOW2, VDI or Parallels disk on its own is named, with the way in: its VM's configuration (the
-    libvirt, Proxmox and VirtualBox loaders read such disks) or qemu-img's conversion, which is then run
-    here as the line says and scanned."""
-    disk = tmp_path / f"golden.{fmt}"
-    subprocess.run(["qemu-img", "convert", "-O", fmt, images["ws-acc-0417"]["raw"], disk], check=True)
+def test_a_parallels_disk_says_how_to_convert_it(images, tmp_path):
+    """A Parallels disk is named, with qemu-img's conversion, which is then run here as the line says and
+    scanned."""
+    disk = tmp_path / "golden.parallels"
+    subprocess.run(["qemu-img", "convert", "-O", "parallels", images["ws-acc-0417"]["raw"], disk], check=True)
     run = run_imgscan("scan", disk)
-    advice = f"qemu-img convert -O vhdx golden.{fmt} golden.vhdx"
-    assert_one_line_error(run, f"{disk}: a {name} disk, which imgscan does not open on its own: ", f"({advice}) and scan that")
+    advice = "qemu-img convert -O vhdx golden.parallels golden.vhdx"
+    assert_one_line_error(run, f"{disk}: a Parallels disk, which imgscan does not open on its own: ", f"({advice}) and scan that")
     subprocess.run(advice.split(), cwd=tmp_path, check=True)
     assert run_imgscan("scan", tmp_path / "golden.vhdx", "--as-of", "2013-07-01", "-o", "/dev/null").code == 1
+
+
+def test_a_qcow2_overlay_reads_through_its_backing_file_and_names_it(images, tmp_path):
+    """A QCOW2 overlay (a libvirt snapshot or linked clone) is read through its backing file, looked up next
+    to it whether recorded by name or by the absolute path of the machine that made it; the report names the
+    backing file with its SHA-256, as the evidence it also read. Without it: one line, exit 2."""
+    base = tmp_path / "base.qcow2"
+    shutil.copyfile(images["ws-acc-0417"]["qcow2"], base)
+    info = subprocess.run(["qemu-img", "info", "--output", "json", base], capture_output=True, check=True, text=True)
+    size = str(json.loads(info.stdout)["virtual-size"])
+    for name, recorded in (("child.qcow2", "base.qcow2"), ("absolute.qcow2", "/var/lib/libvirt/images/base.qcow2")):
+        overlay = ["qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", recorded, "-F", "qcow2", tmp_path / name, size]
+        subprocess.run(overlay, check=True)
+        run = run_imgscan("scan", tmp_path / name, "--as-of", "2013-07-01", "-f", "json")
+        assert run.code == 1, run.stderr
+        assert run.report["image"]["parents"] == [{"path": str(base), "sha256": sha256(base), "format": "qcow2"}]
+        assert rules_by_path(run.report) == rules_by_path(run_imgscan("scan", base, "--as-of", "2013-07-01", "-f", "json").report)
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copyfile(tmp_path / "child.qcow2", alone / "child.qcow2")
+    assert_one_line_error(
+        run_imgscan("scan", alone / "child.qcow2"),
+        "needs its parent 'base.qcow2', which is not next to it",
+        f"copy base.qcow2 into {alone}",
+    )
+
+
+def test_a_differencing_vdi_is_refused_with_the_way_to_a_whole_disk(images, tmp_path):
+    """A VirtualBox snapshot (type 4 in the header, VirtualBox's VDICore.h) holds only its changed blocks:
+    read alone, the rest would read as zeros."""
+    data = bytearray(images["ws-acc-0417"]["vdi"].read_bytes())
+    assert data[76:80] == (1).to_bytes(4, "little")  # a normal, dynamically growing base image, as qemu-img wrote it
+    data[76:80] = (4).to_bytes(4, "little")
+    snapshot = tmp_path / "{6a1d4f3e-0000-4000-8000-000000000002}.vdi"
+    snapshot.write_bytes(data)
+    assert_one_line_error(
+        run_imgscan("scan", snapshot),
+        "a differencing VirtualBox disk (a snapshot)",
+        f"VBoxManage clonemedium disk {snapshot.name} whole.vdi",
+    )

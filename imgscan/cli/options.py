@@ -32,7 +32,9 @@ FIRST_DAY = date(1990, 1, 1)
 LAST_DAY = date(2199, 12, 31)
 MAX_HORIZON = 36500  # days: a hundred years
 
-IMAGE_HELP = "VHD, VHDX, VMDK, E01, raw disk/volume image, WIM, VM export, triage collection, or directory (docs/inputs.md)"
+IMAGE_HELP = (
+    "VHD, VHDX, VMDK, QCOW2, VDI, E01, raw disk/volume image, WIM, VM export, triage collection, or directory (docs/inputs.md)"
+)
 
 
 def day(text: str) -> date:

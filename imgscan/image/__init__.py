@@ -2,7 +2,7 @@
 
 Backends, chosen by what the path is (never by its extension alone):
 - a directory holding an extracted Windows volume;
-- a disk image (VHD, VHDX, VMDK, E01, raw disk or bare NTFS volume) via dissect.target;
+- a disk image (VHD, VHDX, VMDK, QCOW2, VDI, E01, raw disk or bare NTFS volume) via dissect.target;
 - a WIM (.wim, .esd, split .swm) via wimlib: its needed files in a private temp directory;
 - a VM export (OVA, OVF, VMX) or a triage collection (tar, zip, KAPE VHDX) via dissect.target's own
   loaders (imgscan.image.loaded), read in place.

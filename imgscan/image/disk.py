@@ -1,4 +1,4 @@
-"""Disk images (VHD, VHDX, VMDK, E01, raw MBR/GPT disks, bare NTFS volumes) through dissect.target.
+"""Disk images (VHD, VHDX, VMDK, QCOW2, VDI, E01, raw MBR/GPT disks, bare NTFS volumes) through dissect.target.
 
 dissect.target maps the container, the partition table and the filesystems;
 imgscan then picks the partition that holds `Windows\\System32\\config`, so a
@@ -12,14 +12,10 @@ disk.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
-
 import io
 import logging
 from pathlib import Path, PureWindowsPath
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 import pyvhdi
 from dissect.target import container as dissect_container
@@ -29,11 +25,16 @@ from dissect.target.target import Target
 from imgscan.errors import UnreadableImage
 from imgscan.image.headers import implausible
 from imgscan.image.partitions import Partition, disk_partitions
+from imgscan.image.sniff import QCOW2_MAGIC
 from imgscan.image.volume import WindowsVolume, windows_filesystem
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 log = logging.getLogger(__name__)
 
 VHD_DIFFERENCING = 4
+VDI_UNDO, VDI_DIFFERENCING = 3, 4  # VDI_IMAGE_TYPE (VirtualBox's VDICore.h)
 MAX_PARENT_DEPTH = 16
 
 
@@ -66,14 +67,14 @@ class _VhdiStream(io.RawIOBase):
         return len(data)
 
 
-def _parent_path(child: Path, handle: pyvhdi.file) -> Path:
-    """The parent of a differencing disk: the file its locator names, looked up next to the child.
+def _parent_path(child: Path, recorded: str) -> Path:
+    """The parent of a differencing disk: the file its locator (or a QCOW2's backing file name) names,
+    looked up next to the child.
 
-    Windows stores absolute and relative locators of the machine that made the
-    disk; on an analyst's machine only "next to the child" is meaningful.
+    Windows and libvirt store absolute paths of the machine that made the disk; on an analyst's machine
+    only "next to the child" is meaningful.
     """
-    recorded = handle.get_parent_filename() or ""
-    name = PureWindowsPath(recorded).name
+    name = PureWindowsPath(recorded).name  # "\\" and "/" both separate
     if not name:
         raise UnreadableImage(str(child), "differencing disk names no parent file", "the disk is damaged")
     candidate = child.parent / name
@@ -105,12 +106,56 @@ def _open_vhdi_chain(path: Path) -> tuple[_VhdiStream, list[Path]]:
             raise UnreadableImage(str(file_path), f"not a readable VHD/VHDX ({exc})") from exc
         keep_alive.extend([fh, handle])
         if handle.get_disk_type() == VHD_DIFFERENCING:
-            parent = _parent_path(file_path, handle)
+            parent = _parent_path(file_path, handle.get_parent_filename() or "")
             parents.append(parent)
             handle.set_parent(open_one(parent, depth + 1))
         return handle
 
     return _VhdiStream(open_one(path, 0), keep_alive), parents
+
+
+def _open_qcow2_chain(path: Path) -> tuple[BinaryIO, list[Path]]:
+    """Open a QCOW2 with its chain of backing files (each looked up next to the disk that names it, as a
+    differencing VHD's parent); returns the stream and the backing files used. A backing file that is not
+    a QCOW2 is the raw disk itself."""
+    from dissect.hypervisor.disk.qcow2 import QCow2
+
+    parents: list[Path] = []
+
+    def open_one(file_path: Path, depth: int) -> BinaryIO:
+        if depth > MAX_PARENT_DEPTH:
+            raise UnreadableImage(str(path), f"backing chain deeper than {MAX_PARENT_DEPTH} (a cycle?)")
+        fh = file_path.open("rb")
+        if fh.read(4) != QCOW2_MAGIC:
+            fh.seek(0)
+            return fh
+        if depth and (why := implausible(file_path, "qcow2")):  # the disk itself was checked by open_disk
+            raise UnreadableImage(str(file_path), f"truncated or forged: {why}", "re-copy the image")
+        recorded = QCow2(fh, allow_no_data_file=True, allow_no_backing_file=True).auto_backing_file
+        backing = None
+        if recorded:
+            parent = _parent_path(file_path, recorded)
+            parents.append(parent)
+            backing = open_one(parent, depth + 1)
+        fh.seek(0)
+        return cast(BinaryIO, QCow2(fh, backing_file=backing).open())
+
+    return open_one(path, 0), parents
+
+
+def _refuse_differencing_vdi(path: Path) -> None:
+    """A differencing VDI (a VirtualBox snapshot) holds only the blocks written since its parent, which it
+    names by UUID, not by file: read alone, every other block would read as zeros."""
+    from dissect.hypervisor.disk.vdi import VDI
+
+    with path.open("rb") as fh:
+        kind = int(VDI(fh).type)
+    if kind in (VDI_UNDO, VDI_DIFFERENCING):
+        raise UnreadableImage(
+            str(path),
+            "a differencing VirtualBox disk (a snapshot): it holds only the blocks written since its parent",
+            f"clone it to a whole disk (VBoxManage clonemedium disk {path.name} whole.vdi) and scan that",
+        )
 
 
 class NoWindowsVolume(UnreadableImage):
@@ -159,10 +204,15 @@ def open_disk(path: Path, fmt: str) -> tuple[WindowsVolume, list[Path], list[Par
     parents: list[Path] = []
     if why := implausible(path, fmt):  # before dissect sizes its tables from the header
         raise UnreadableImage(str(path), f"truncated or forged: {why}", "re-copy the image")
+    if fmt == "vdi":
+        _refuse_differencing_vdi(path)
     try:
         if fmt in ("vhd-differencing",) or (fmt == "vhdx" and _is_differencing_vhdx(path)):
             stream, parents = _open_vhdi_chain(path)
             disk = RawContainer(stream)
+        elif fmt == "qcow2":
+            qcow2, parents = _open_qcow2_chain(path)
+            disk = RawContainer(qcow2)
         else:
             disk = dissect_container.open(path)
         target = Target(path)

@@ -53,6 +53,15 @@ def implausible(path: Path, fmt: str) -> str | None:
         return _sparse_extent(path)
     if fmt == "vhdx":
         return _vhdx(path)
+    if fmt in ("qcow2", "vdi"):
+        from dissect.hypervisor.exceptions import Error
+
+        with path.open("rb") as fh:
+            size = fh.seek(0, io.SEEK_END)
+            try:
+                return _qcow2(fh, size) if fmt == "qcow2" else _vdi(fh, size)
+            except (Error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError, struct.error):
+                return None  # dissect's open says what is wrong
     return None
 
 
@@ -125,6 +134,51 @@ def _grains(fh: BinaryIO, header: bytes, size: int) -> str | None:
         last = max(struct.unpack(f"<{table_entries}I", fh.read(table_entries * 4)))
         end = max(end, last * SECTOR + (1 if compressed else grain * SECTOR) if last > 1 else 0)
     return None if end <= size else f"its grain tables place data up to byte {end} in a file of {size}"
+
+
+def _qcow2(fh: BinaryIO, size: int) -> str | None:
+    """Where the L1 and L2 tables (qemu's docs/interop/qcow2.txt) put the clusters this file holds: every
+    allocated cluster must start inside the file (qemu itself reads the rest of a cluster cut at the end of
+    the file as zeros, so a cut within the last cluster is not told apart). Clusters in an external data
+    file are not checked here."""
+    from dissect.hypervisor.disk.c_qcow2 import c_qcow2
+    from dissect.hypervisor.disk.qcow2 import QCow2
+
+    l1_mask, l2_mask, compressed = c_qcow2.L1E_OFFSET_MASK, c_qcow2.L2E_OFFSET_MASK, c_qcow2.QCOW_OFLAG_COMPRESSED
+
+    disk = QCow2(fh, allow_no_data_file=True, allow_no_backing_file=True)
+    header = disk.header
+    if (end := header.l1_table_offset + header.l1_size * 8) > size:
+        return f"its L1 table ends at byte {end} in a file of {size}"
+    if disk.needs_data_file:
+        return None
+    tables = [entry & l1_mask for entry in disk.l1_table if entry & l1_mask]
+    if len(tables) * disk.cluster_size > size:  # each L2 table is a cluster of its own in a real file
+        return f"its {len(tables)} L2 tables of {disk.cluster_size} bytes do not fit in a file of {size}"
+    step = 2 if disk.has_subclusters else 1  # an extended L2 entry is followed by its subcluster bitmap
+    last = 0
+    for table in tables:
+        if table + disk.cluster_size > size:
+            return f"an L2 table ends at byte {table + disk.cluster_size} in a file of {size}"
+        fh.seek(table)
+        for (entry,) in list(struct.iter_unpack(">Q", fh.read(disk.cluster_size)))[::step]:
+            start = entry & disk.cluster_offset_mask if entry & compressed else entry & l2_mask
+            last = max(last, start)
+    return None if last < size else f"its L2 tables place a cluster at byte {last} in a file of {size}"
+
+
+def _vdi(fh: BinaryIO, size: int) -> str | None:
+    """Where the block map puts the blocks this file holds: every allocated block must lie inside the file
+    (VirtualBox and qemu write a block whole when they allocate it)."""
+    from dissect.hypervisor.disk.vdi import VDI
+
+    disk = VDI(fh)
+    if (end := disk.blocks_offset + disk.number_of_blocks * 4) > size:
+        return f"its block map ends at byte {end} in a file of {size}"
+    fh.seek(disk.blocks_offset)
+    blocks = [block for (block,) in struct.iter_unpack("<i", fh.read(disk.number_of_blocks * 4)) if block >= 0]
+    end = disk.data_offset + (max(blocks) + 1) * disk.block_size if blocks else 0
+    return None if end <= size else f"its block map places data up to byte {end} in a file of {size}"
 
 
 def _vhdx(path: Path) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 # what imgscan reads, for messages about a file that is none of them
 READABLE = (
-    "VHD, VHDX, VMDK, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, an extracted Windows directory, "
+    "VHD, VHDX, VMDK, QCOW2, VDI, E01, raw MBR/GPT disk or NTFS volume, WIM/ESD/SWM, an extracted Windows directory, "
     "a VM (OVA, OVF, VMX, VBOX, VMCX, libvirt XML, Proxmox .conf, XVA, Veeam VBK, Proxmox VMA) "
     "or a triage collection (tar, tar.gz, zip, KAPE VHDX)"
 )
@@ -35,6 +35,8 @@ _HYPERV_XML = re.compile(
 )
 # a Veeam backup's storage header: format version, initialised flag, then the digest type, "md5"
 _VBK_DIGEST = b"\x03\x00\x00\x00md5\x00"
+QCOW2_MAGIC = b"QFI\xfb"  # qemu's docs/interop/qcow2.txt
+VDI_SIGNATURE = b"\x7f\x10\xda\xbe"  # 0xbeda107f at 0x40, as VirtualBox and qemu's block/vdi.c write it
 SMALLEST = 512  # bytes: no image is shorter (a VHD footer, an MBR and an NTFS boot sector are 512 bytes each)
 
 
@@ -42,7 +44,7 @@ SMALLEST = 512  # bytes: no image is shorter (a VHD footer, an MBR and an NTFS b
 class Header:
     """What a file's first 4 KiB and last 512 bytes say, read once."""
 
-    # vhdx, vhd-fixed, vhd-dynamic, vhd-differencing, vmdk, e01, wim, raw-gpt, raw-volume, raw-mbr, and the
+    # vhdx, vhd-fixed, vhd-dynamic, vhd-differencing, vmdk, qcow2, vdi, e01, wim, raw-gpt, raw-volume, raw-mbr, and the
     # LOADED formats, or unknown
     format: str
     # a VHD's footer is its last 512 bytes (a dynamic or differencing VHD also copies it to the start, which
@@ -69,6 +71,10 @@ def read_header(path: Path) -> Header:
         return Header("vmdk")
     if head.startswith(b"EVF\x09\x0d\x0a\xff\x00"):
         return Header("e01")
+    if head.startswith(QCOW2_MAGIC):
+        return Header("qcow2")
+    if head[64:68] == VDI_SIGNATURE:
+        return Header("vdi")
     if head.startswith(b"MSWIM\0\0\0"):
         return Header("wim", wim_part=int.from_bytes(head[40:42], "little"))
     if head[257:262] == b"ustar":
@@ -133,8 +139,7 @@ def compressed(path: Path) -> str | None:
 
 def other_disk(path: Path) -> str | None:
     """Why a file imgscan cannot read is still worth a word: it is a virtual disk of a format imgscan does not
-    open on its own (QCOW2, VirtualBox VDI, Parallels), with what to give instead; None otherwise. The VM's
-    configuration opens it through dissect's loader, and qemu-img converts it to a format imgscan reads."""
+    open (Parallels), with what to do instead; None otherwise: qemu-img converts it to a format imgscan reads."""
     with path.open("rb") as fh:
         head = fh.read(72)
     for name, found, configuration in _OTHER_DISKS:
@@ -145,11 +150,8 @@ def other_disk(path: Path) -> str | None:
     return None
 
 
-# formats by their magic: QCOW2 ("QFI\xfb", qemu's docs/interop/qcow2.txt), VDI (its signature at 0x40, as
-# VirtualBox and qemu's block/vdi.c write it), Parallels ("WithoutFreeSpace" or "WithouFreSpacExt")
+# formats by their magic: Parallels ("WithoutFreeSpace" or "WithouFreSpacExt", qemu's docs/interop/parallels.txt)
 _OTHER_DISKS: tuple[tuple[str, Callable[[bytes], bool], str], ...] = (
-    ("QCOW2", lambda head: head.startswith(b"QFI\xfb"), "libvirt domain XML or Proxmox .conf"),
-    ("VirtualBox VDI", lambda head: head[64:68] == b"\x7f\x10\xda\xbe", ".vbox"),
     ("Parallels", lambda head: head.startswith((b"WithoutFreeSpace", b"WithouFreSpacExt")), ""),
 )
 
