@@ -4,7 +4,9 @@ Either side is an image (scanned with the same options) or a report saved with
 `--format json`. Findings are matched by identity (rule and subject, the JSON
 `id`; computed the same way for a report saved before it had one), so a
 rebuilt image with the same problem shows it as unchanged, not as new, and two
-findings that differ only by subject stay two. New findings gate once per cause.
+findings that differ only by subject stay two. New findings gate once per cause, and so
+does a finding of both whose severity rose to --fail-on (an expiry that was "soon" in
+the old report and is failing in the new one): unchanged means the same severity too.
 """
 
 from __future__ import annotations
@@ -19,8 +21,13 @@ from imgscan.errors import ImgscanError
 from imgscan.report import FindingJson, Report
 
 
+def is_saved_report(path: Path) -> bool:
+    """Whether a side of a diff is a saved report (read as it is) rather than an image (scanned now)."""
+    return path.is_file() and path.suffix.lower() == ".json"
+
+
 def load_side(path: Path, scan: Callable[[Path], Report]) -> Report:
-    if path.is_file() and path.suffix.lower() == ".json":
+    if is_saved_report(path):
         try:
             report = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -44,6 +51,14 @@ class MovedCatalog(TypedDict):
     new_valid_until: str | None
 
 
+class Worsened(TypedDict):
+    """A finding of both sides whose severity (what it gates at) rose: the new finding, and what it was."""
+
+    finding: FindingJson
+    old_severity: str
+    old_phase: str | None
+
+
 class DiffResult(TypedDict):
     """What `imgscan diff` reports (its JSON output, and what the table view shows)."""
 
@@ -52,6 +67,7 @@ class DiffResult(TypedDict):
     new_findings: list[FindingJson]
     resolved: list[FindingJson]
     unchanged: list[FindingJson]
+    worsened: list[Worsened]
     packages_added: list[str]
     packages_removed: list[str]
     catalogs_moved: list[MovedCatalog]
@@ -86,21 +102,31 @@ def diff_reports(old: Report, new: Report, fail_on: Severity, rules: Sequence[Ru
         and "valid_until" in c
         and old_until[c["path"].lower()]["valid_until"] != c["valid_until"]
     ]
-    # a new finding that reaches --fail-on (and no ignore entry accepts) gates once for its cause
+    rose = [k for k in after if k in before and _level(after[k]) > _level(before[k])]
+    # a new finding that reaches --fail-on (and no ignore entry accepts) gates once for its cause, and so does
+    # one that rose to it: the old report did not gate on it
     gating = {
         f.get("caused_by") or key
         for key, f in after.items()
-        if key not in before and Severity.parse(f["severity"]) >= fail_on and not f.get("suppressed")
+        if _level(f) >= fail_on and not f.get("suppressed") and (key not in before or _level(before[key]) < fail_on)
     }
     return {
         "old": _side(old),
         "new": _side(new),
         "new_findings": added,
         "resolved": [before[k] for k in before if k not in after],
-        "unchanged": [after[k] for k in after if k in before],
+        "unchanged": [after[k] for k in after if k in before and k not in rose],
+        "worsened": [
+            {"finding": after[k], "old_severity": str(_level(before[k])), "old_phase": before[k].get("phase")} for k in rose
+        ],
         "packages_added": sorted(new_packages - old_packages),
         "packages_removed": sorted(old_packages - new_packages),
         "catalogs_moved": moved,
         "gating": len(gating),
         "fail_on": str(fail_on),
     }
+
+
+def _level(finding: FindingJson) -> Severity:
+    """What a finding gates at: a cause at the worst of its group (the table's severity column)."""
+    return Severity.parse(finding.get("gating_severity") or finding["severity"])

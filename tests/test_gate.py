@@ -224,3 +224,24 @@ def test_one_cause_is_one_gating_finding_with_its_consequences_under_it():
     cause = "wintrust-offline-revocation:users\\nfury\\ntuser.dat"
     assert causes_of["setup-log-error"] == causes_of["update-event-error"] == cause
     assert ws_acc_0417["summary"]["high"] == 1 and ws_acc_0417["summary"]["medium"] == 1
+
+
+def test_diff_gates_on_a_finding_that_rose_to_fail_on(tmp_path):
+    """A catalog expiry 'soon' in December is failing in July: the same finding (same identity), now at
+    critical. diff called it unchanged and passed --fail-on critical; it is 'worsened' and gates."""
+    december, july = tmp_path / "december.json", tmp_path / "july.json"
+    for saved, day in ((december, "2012-12-01"), (july, "2013-07-05")):
+        assert run_imgscan("scan", REF_W7_2012Q3, "--as-of", day, "-f", "json", "-o", saved).code == 1
+    run = run_imgscan("diff", december, july, "--fail-on", "critical", "-f", "json")
+    assert run.code == 1
+    result = json.loads(run.stdout)
+    worse = {(w["finding"]["rule"], w["old_severity"], w["old_phase"], w["finding"]["phase"]) for w in result["worsened"]}
+    assert ("catalog-expiry", "high", "soon", "failing") in worse and ("qfe-empty", "high", "soon", "failing") in worse
+    assert not {f["id"] for f in result["unchanged"]} & {w["finding"]["id"] for w in result["worsened"]}
+    assert result["gating"] == 1  # the expired KB2705219 catalog and the qfe-empty it causes: one cause
+    table = run_imgscan("diff", december, july, "--fail-on", "critical", "-q")
+    assert table.code == 1 and "worsened: 4\n" in table.stdout and "(was HIGH, soon)" in table.stdout
+    same = run_imgscan("diff", july, july, "--fail-on", "critical", "-f", "json")
+    assert same.code == 0 and json.loads(same.stdout)["worsened"] == []
+    # both sides saved: --as-of reaches neither, so the warning does not suggest it
+    assert "save both reports with one --as-of to compare the images on one day" in run.stderr

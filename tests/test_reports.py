@@ -235,7 +235,15 @@ def test_diff_of_images_and_of_saved_reports(samples, tmp_path):
         moved = {c["path"].rsplit("\\", 1)[-1]: c for c in result["catalogs_moved"]}
         kb2705219 = moved["Package_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1.cat"]
         assert (kb2705219["old_valid_until"], kb2705219["new_valid_until"]) == ("2013-06-30T10:00:00Z", None)
-        assert [f["rule"] for f in result["unchanged"]] == ["catalog-expiry"]
+        # KB2731847's expiry (2013-10-15) now causes qfe-empty: the same finding, gating at high, not medium
+        assert result["unchanged"] == []
+        [worse] = result["worsened"]
+        assert (worse["finding"]["rule"], worse["old_severity"], worse["finding"]["gating_severity"]) == (
+            "catalog-expiry",
+            "medium",
+            "high",
+        )
+        assert "KB2731847" in worse["finding"]["evidence"][0]["path"]
     same = run_imgscan("diff", samples["healthy"], samples["healthy"])
     assert same.code == 0 and "new findings: 0" in same.stdout
     missing = run_imgscan("diff", tmp_path / "nope.json", new_json)

@@ -21,7 +21,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         sub,
         "diff",
         [groups.common, groups.when, groups.gate],
-        "compare two images or saved JSON reports: new, resolved and unchanged findings",
+        "compare two images or saved JSON reports: new, resolved, worsened and unchanged findings",
     )
     made.add_argument("old", type=Path, help="the previous image, or its saved `--format json` report")
     made.add_argument("new", type=Path, help="the new image, or its saved report")
@@ -29,7 +29,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imgscan.diff import diff_reports, load_side
+    from imgscan.diff import diff_reports, is_saved_report, load_side
     from imgscan.loader import load_checks
     from imgscan.views.diff import diff_table
     from imgscan.views.json_view import to_json
@@ -37,9 +37,16 @@ def run(args: argparse.Namespace) -> int:
     checks = load_checks(args.plugins)
     old, new = (load_side(path, lambda p: run_scan(args, p, checks).report) for path in (args.old, args.new))
     if old.get("as_of") != new.get("as_of") and not args.quiet:  # a finding that merely started in between shows as new
+        scanned = [side for side, path in (("new", args.new), ("old", args.old)) if not is_saved_report(path)]
+        # --as-of reaches only a side that is scanned here: a saved report keeps the day it was judged on
+        hint = (
+            f"give --as-of {(old if scanned[0] == 'new' else new).get('as_of')}"
+            if scanned
+            else "save both reports with one --as-of"
+        )
         print(
             f"imgscan: warning: {args.old} is judged as of {old.get('as_of')}, {args.new} as of {new.get('as_of')}: "
-            f"give --as-of {old.get('as_of')} to compare the images on one day",
+            f"{hint} to compare the images on one day",
             file=sys.stderr,
         )
     result = diff_reports(old, new, args.fail_on, checks.rules)

@@ -1,4 +1,5 @@
-"""The `diff` table: new, resolved and unchanged findings, packages added and removed, catalogs whose end moved."""
+"""The `diff` table: new, resolved, worsened and unchanged findings, packages added and removed, catalogs whose
+end moved."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def diff_table(result: DiffResult) -> str:
     ):
         lines.append(f"{title}: {len(findings)}")
         lines += [finding_line(mark, f) for f in findings]
+        if title == "resolved":  # before unchanged: what got worse is what a reviewer must see
+            lines.append(f"worsened: {len(result['worsened'])}")
+            for w in result["worsened"]:
+                was = w["old_severity"].upper() + (f", {w['old_phase']}" if w["old_phase"] else "")
+                lines.append(finding_line("^", w["finding"]) + f"  (was {was})")
     lines.append(f"packages added: {len(result['packages_added'])}")
     lines += [f"  + {p}" for p in result["packages_added"]]
     lines.append(f"packages removed: {len(result['packages_removed'])}")
@@ -38,5 +44,5 @@ def diff_table(result: DiffResult) -> str:
         f"  {c['path']}: {c['old_valid_until'] or 'no end'} -> {c['new_valid_until'] or 'no end'}"
         for c in result["catalogs_moved"]
     ]
-    lines.append(f"new findings at or above {result['fail_on']}: {result['gating']} (counted once per cause)")
+    lines.append(f"new or worsened findings at or above {result['fail_on']}: {result['gating']} (counted once per cause)")
     return "\n".join(lines) + "\n"
