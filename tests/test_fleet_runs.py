@@ -60,10 +60,20 @@ def test_resume_reports_reused_rescanned_and_new(images, fleet_db):
     shutil.copyfile(BUILT / "ws-acc-0417.vhdx", images / "healthy.vhdx")  # one image changed
     shutil.copyfile(BUILT / "ws-acc-0417.vhdx", images / "added.vhdx")  # and one added
     resumed = run_imgscan("fleet", images, *args, "--resume")
-    assert "run 1 resumed: 1 host(s) reused, 1 rescanned (image or settings changed), 1 new" in resumed.stderr
+    counted = "1 host(s) reused, 1 rescanned (image or settings changed), 0 retried (unreadable before), 1 new"
+    assert f"run 1 resumed: {counted}" in resumed.stderr
     assert resumed.code == 1, resumed.stderr
     origins = {r["image"].rsplit("/", 1)[-1]: r["origin"] for r in json.loads(resumed.stdout)}
     assert origins == {"ref-w7-2012q3.vhdx": "reused", "healthy.vhdx": "rescanned", "added.vhdx": "new"}
+    # a capture it could not read is tried again, and said so: nothing about it changed that it knows of
+    (images / "cut.vhdx").write_bytes((BUILT / "healthy.vhdx").read_bytes()[:3_000_000])
+    run_imgscan("fleet", images, *args, "--resume")
+    again = run_imgscan("fleet", images, *args, "--resume")
+    assert (
+        "run 1 resumed: 3 host(s) reused, 0 rescanned (image or settings changed), 1 retried (unreadable before), 0 new"
+        in again.stderr
+    )
+    assert {r["image"].rsplit("/", 1)[-1]: r["origin"] for r in json.loads(again.stdout)}["cut.vhdx"] == "retried"
     assert len(fleet_db.query("SELECT id FROM runs")) == 1  # continued, not a new run
     other = run_imgscan("fleet", images, "--as-of", "2014-01-01", "--db", db, "--resume")
     assert other.code == 2 and "run 1: judges hosts as of 2013-07-05" in other.stderr

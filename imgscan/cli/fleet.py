@@ -147,7 +147,7 @@ def _scan(args: argparse.Namespace, store: Store, hosts: list[FleetHost], update
         counts = todo.counts()
         print(
             f"imgscan: run {run_id} resumed: {counts['reused']} host(s) reused, {counts['rescanned']} rescanned "
-            f"(image or settings changed), {counts['new']} new",
+            f"(image or settings changed), {counts['retried']} retried (unreadable before), {counts['new']} new",
             file=sys.stderr,
         )
     groups = by_image(todo.todo)

@@ -40,17 +40,19 @@ class ResumePlan:
     """What a run still has to do: the hosts to judge, how each got there, and the hosts it keeps."""
 
     todo: list[FleetHost] = field(default_factory=list)
-    origin: dict[str, str] = field(default_factory=dict)  # host key: new | rescanned
+    origin: dict[str, str] = field(default_factory=dict)  # host key: new | rescanned | retried
     reused: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         values = list(self.origin.values())
-        return {"reused": len(self.reused), "rescanned": values.count("rescanned"), "new": values.count("new")}
+        counted = {origin: values.count(origin) for origin in ("rescanned", "retried", "new")}
+        return {"reused": len(self.reused)} | counted
 
 
 def plan(hosts: list[FleetHost], store: Store, run_id: int, resume: bool) -> ResumePlan:
     """Every host is new in a new run; a resumed run keeps the hosts it holds with the same image (SHA-256,
-    computed once per image) and settings, and judges again those whose image or settings changed."""
+    computed once per image) and settings, judges again those whose image or settings changed, and tries
+    again those it could not read (no SHA-256 recorded): a capture copied in full since, or one still bad."""
     done = store.done(run_id) if resume else {}
     out = ResumePlan()
     for group in by_image(hosts):
@@ -66,7 +68,7 @@ def plan(hosts: list[FleetHost], store: Store, run_id: int, resume: bool) -> Res
             if stored_sha and stored_settings == host.settings() and stored_sha == digest:
                 out.reused.append(host.key)
             else:
-                out.origin[host.key] = "rescanned"
+                out.origin[host.key] = "rescanned" if stored_sha else "retried"
                 out.todo.append(host)
     return out
 

@@ -2,16 +2,17 @@
 catalog verdict cache; an embedded SQLite file, or a shared PostgreSQL server (see database.py).
 
 A run is one `imgscan fleet` invocation (or its continuations with `--resume`): its as-of, horizon, options,
-imgscan version, start and end. The results of an image's hosts, which arrive together, are committed
-together as they arrive, so a run that is interrupted, killed or whose worker crashed loses no finished
-image. A host row is keyed by run and host; it keeps the image's SHA-256 and the host's settings, which is
-what `--resume` compares, and how it got into the run (`origin`: new, rescanned, or reused by a resumed run). Hosts that share a
-judgement share one stored report (`reports`, by the SHA-256 of its JSON), so ten thousand hosts of one
-image store its report once, and its findings once (`report_findings`; the `findings` view lists them per
-host). With `--updates`, each host's verdict on each update (`update_verdicts`) is written with its row, in
-the same transaction. Several processes may write one database at once (a resumed run and another run, or
-the workers of a cluster): a host's row is replaced under a lock on its key, so the last to finish it keeps
-it and none fails on the unique key; a report is stored under a lock on its digest, so it is stored once.
+imgscan version, start and end. The results of an image's hosts, which arrive together, are committed together
+as they arrive, so a run that is interrupted, killed or whose worker crashed loses no finished image. A host
+row is keyed by run and host; it keeps the image's SHA-256 and the host's settings, which is what `--resume`
+compares, and how it got into the run (`origin`: new, rescanned, retried (unreadable before) or reused by a
+resumed run). Hosts that share a judgement share one stored report (`reports`, by the SHA-256 of its JSON), so
+ten thousand hosts of one image store its report once, and its findings once (`report_findings`; the
+`findings` view lists them per host). With `--updates`, each host's verdict on each update (`update_verdicts`)
+is written with its row, in the same transaction. Several processes may write one database at once (a resumed
+run and another run, or the workers of a cluster): a host's row is replaced under a lock on its key, so the
+last to finish it keeps it and none fails on the unique key; a report is stored under a lock on its digest, so
+it is stored once.
 
 The schema is plain SQL (SCHEMA, the one place it is written); a database written before runs existed is
 refused with a one-line message rather than mixed with rows of unknown date, and one written when findings

@@ -64,7 +64,7 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
                 "as_of": r.get("judged_on") or "",  # the day the host was judged on (its deployment day when later)
                 "labels": r["labels"],
                 "facts": r.get("facts") or {},
-                "origin": r.get("origin") or "",  # new, rescanned or reused (a resumed run)
+                "origin": r.get("origin") or "",  # new, rescanned, retried or reused (a resumed run)
                 # catalogs this host's judgement took from the fleet's verdict cache, and those it judged itself
                 "verdicts_reused": r.get("verdicts_reused"),
                 "verdicts_judged": r.get("verdicts_judged"),
