@@ -76,6 +76,22 @@ def test_a_truncated_tar(tmp_path):
     _refused(cut, "truncated or damaged tar archive", "re-copy the archive")
 
 
+@pytest.mark.parametrize("cut_bytes", [1, 4, 8, 12])
+def test_a_tar_gz_cut_in_its_trailer(tmp_path, cut_bytes):
+    """Cut by a few bytes, a .tar.gz still lists every member (the gzip trailer holds only the checksum and
+    the size): it was scanned as whole. gzip -t, the independent reader, calls it damaged; so does imgscan."""
+    whole = tmp_path / "whole.tar"
+    tar_of_tree(_windows_tree(tmp_path / "tree"), whole)
+    subprocess.run(["gzip", "-k", "-n", whole], check=True)
+    data = (tmp_path / "whole.tar.gz").read_bytes()
+    cut = tmp_path / "evidence" / "collection.tar.gz"
+    cut.parent.mkdir()
+    cut.write_bytes(data[:-cut_bytes])
+    assert subprocess.run(["gzip", "-t", cut], capture_output=True, check=False).returncode != 0
+    assert subprocess.run(["gzip", "-t", tmp_path / "whole.tar.gz"], check=False).returncode == 0
+    _refused(cut, "truncated or damaged tar archive", "re-copy the archive")
+
+
 def test_a_zip_with_a_path_traversal_name(tmp_path):
     slip = tmp_path / "collection.zip"
     with zipfile.ZipFile(slip, "w") as archive:

@@ -10,6 +10,9 @@ truncated Proxmox backup (.vma) its last blocks: dissect's reader stops at the l
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import re
 import tarfile
 import zipfile
@@ -35,8 +38,14 @@ def check_archive(path: Path, fmt: str) -> None:
 def _tar_names(path: Path) -> list[str]:
     try:
         with tarfile.open(path, "r:*") as tar:  # a collection may be gzip-compressed (.tar.gz, .tgz)
-            return tar.getnames()
-    except (tarfile.ReadError, EOFError, OSError, zlib.error) as exc:
+            names = tar.getnames()
+            if isinstance(tar.fileobj, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)):
+                # to the end of the stream: one cut in its trailer still lists every member, and only the
+                # trailer's checksum says the stream is whole
+                while tar.fileobj.read(1 << 20):
+                    pass
+            return names
+    except (tarfile.ReadError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
         raise UnreadableImage(str(path), f"truncated or damaged tar archive ({exc})", "re-copy the archive") from exc
 
 
