@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypedDict, cast
 
 from imgscan.check import Rule, Severity, distinct, identity
-from imgscan.errors import ImgscanError
+from imgscan.errors import ImgscanError, UnreadableImage
 from imgscan.report import FindingJson, Report
 
 
@@ -36,7 +36,13 @@ def load_side(path: Path, scan: Callable[[Path], Report]) -> Report:
             raise ImgscanError(str(path), "not an imgscan report (no findings/inventory)", "save one with --format json")
         # a report saved by this or an older version (fields are only ever added): `Report` less what it added
         return cast(Report, report)
-    return scan(path)
+    try:
+        return scan(path)
+    except UnreadableImage as exc:  # a report saved under another name, an HTML view...: say what diff takes
+        if exc.path != str(path) or not exc.problem.startswith("not a disk image"):
+            raise
+        advice = "diff compares images, or reports saved with --format json in files named .json"
+        raise UnreadableImage(exc.path, exc.problem, advice) from exc
 
 
 class DiffSide(TypedDict):

@@ -226,6 +226,21 @@ def test_one_cause_is_one_gating_finding_with_its_consequences_under_it():
     assert ws_acc_0417["summary"]["high"] == 1 and ws_acc_0417["summary"]["medium"] == 1
 
 
+def test_diff_of_a_file_that_is_neither_an_image_nor_a_json_report_says_what_diff_takes(tmp_path):
+    page, saved = tmp_path / "report.html", tmp_path / "report.txt"
+    assert run_imgscan("scan", REF_W7_2012Q3, "--as-of", "2013-07-01", "-f", "html", "-o", page).code == 1
+    saved.write_text(run_imgscan("scan", REF_W7_2012Q3, "--as-of", "2013-07-01", "-f", "json").stdout)  # a JSON report
+    for given in (page, saved):
+        run = run_imgscan("diff", given, REF_W7_2012Q3, "--as-of", "2013-07-01")
+        assert run.code == 2 and "Traceback" not in run.stderr
+        assert run.stderr == (
+            f"imgscan: error: {given}: not a disk image: no VHD/VHDX/VMDK/E01/WIM header, partition table or NTFS "
+            "boot sector (diff compares images, or reports saved with --format json in files named .json)\n"
+        )
+    renamed = saved.rename(tmp_path / "report.json")
+    assert run_imgscan("diff", renamed, REF_W7_2012Q3, "--as-of", "2013-07-01").code == 0
+
+
 def test_diff_gates_on_a_finding_that_rose_to_fail_on(tmp_path):
     """A catalog expiry 'soon' in December is failing in July: the same finding (same identity), now at
     critical. diff called it unchanged and passed --fail-on critical; it is 'worsened' and gates."""
