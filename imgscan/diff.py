@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypedDict, cast
 
 from imgscan.check import Rule, Severity, distinct, identity
-from imgscan.errors import ImgscanError, UnreadableImage
+from imgscan.errors import ImgscanError, NotAnImage
 from imgscan.report import FindingJson, Report
 
 
@@ -38,11 +38,9 @@ def load_side(path: Path, scan: Callable[[Path], Report]) -> Report:
         return cast(Report, report)
     try:
         return scan(path)
-    except UnreadableImage as exc:  # a report saved under another name, an HTML view...: say what diff takes
-        if exc.path != str(path) or not exc.problem.startswith("not a disk image"):
-            raise
+    except NotAnImage as exc:  # a report saved under another name, an HTML view...: say what diff takes
         advice = "diff compares images, or reports saved with --format json in files named .json"
-        raise UnreadableImage(exc.path, exc.problem, advice) from exc
+        raise NotAnImage(exc.path, exc.problem, advice) from exc
 
 
 class DiffSide(TypedDict):

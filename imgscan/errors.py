@@ -24,3 +24,8 @@ class ImgscanError(Exception):
 
 class UnreadableImage(ImgscanError):
     """The image (or a file it depends on, like a VHD parent) cannot be opened at all."""
+
+
+class NotAnImage(UnreadableImage):
+    """The file's header names none of the formats imgscan reads: a caller that also takes other files
+    (diff takes saved reports) says so in its advice."""

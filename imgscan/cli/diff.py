@@ -37,13 +37,13 @@ def run(args: argparse.Namespace) -> int:
     checks = load_checks(args.plugins)
     old, new = (load_side(path, lambda p: run_scan(args, p, checks).report) for path in (args.old, args.new))
     if old.get("as_of") != new.get("as_of") and not args.quiet:  # a finding that merely started in between shows as new
-        scanned = [side for side, path in (("new", args.new), ("old", args.old)) if not is_saved_report(path)]
         # --as-of reaches only a side that is scanned here: a saved report keeps the day it was judged on
-        hint = (
-            f"give --as-of {(old if scanned[0] == 'new' else new).get('as_of')}"
-            if scanned
-            else "save both reports with one --as-of"
-        )
+        if not is_saved_report(args.new):
+            hint = f"give --as-of {old.get('as_of')}"
+        elif not is_saved_report(args.old):
+            hint = f"give --as-of {new.get('as_of')}"
+        else:
+            hint = "save both reports with one --as-of"
         print(
             f"imgscan: warning: {args.old} is judged as of {old.get('as_of')}, {args.new} as of {new.get('as_of')}: "
             f"{hint} to compare the images on one day",

@@ -26,7 +26,8 @@ def check_plugins(args: argparse.Namespace, command: argparse.ArgumentParser) ->
 def check_selection(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
     """--index and --image-name choose one image of a WIM. Given with a disk image they chose nothing, and a
     user who meant the second image of a capture would read the report of the only one: say so instead."""
-    image, chosen = getattr(args, "image", None), getattr(args, "index", None) is not None or getattr(args, "image_name", None)
+    image = getattr(args, "image", None)
+    chosen = getattr(args, "index", None) is not None or getattr(args, "image_name", None)
     if not chosen or image is None or not image.exists():
         return  # a missing input: the scan says so
     from imgscan.image.sniff import is_wim

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imgscan.errors import UnreadableImage
+from imgscan.errors import NotAnImage, UnreadableImage
 from imgscan.hashing import PendingDigest, file_sha256, tree_sha256
 from imgscan.image.partitions import Partition
 from imgscan.image.sniff import LOADED, READABLE, compressed, other_disk, read_header, too_short
@@ -112,7 +112,7 @@ def _identify(path: Path) -> str:
             or other_disk(path)
             or "not a disk image: no VHD/VHDX/VMDK/E01/WIM header, partition table or NTFS boot sector"
         )
-        raise UnreadableImage(str(path), problem, f"imgscan reads {READABLE}")
+        raise NotAnImage(str(path), problem, f"imgscan reads {READABLE}")
     # a fixed VHD is its raw disk plus the footer: without the footer, a copy cut short reads as a raw disk
     cut_vhd = header.format.startswith("raw-") and path.suffix.lower() == ".vhd"
     if cut_vhd or (header.format in ("vhd-dynamic", "vhd-differencing") and not header.vhd_footer_at_end):

@@ -18,6 +18,7 @@ from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 import pyvhdi
+from dissect.evidence.exception import EWFError
 from dissect.target import container as dissect_container
 from dissect.target.containers.raw import RawContainer
 from dissect.target.target import Target
@@ -248,7 +249,7 @@ def describe_failure(exc: BaseException) -> str:
         exc = exc.__cause__
     if isinstance(exc, EOFError):
         return "the file ends early (truncated)"
-    if type(exc).__name__ == "EWFError":  # dissect.evidence names only the files it could not read
+    if isinstance(exc, EWFError):  # dissect.evidence names only the files it could not read
         return "no readable EWF header and volume section (a segment cut short or damaged)"
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]

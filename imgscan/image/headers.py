@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -51,18 +52,17 @@ def implausible(path: Path, fmt: str) -> str | None:
                     return f"extent {extent.name}: {why}"
             return None
         return _sparse_extent(path)
-    if fmt == "vhdx":
-        return _vhdx(path)
-    if fmt in ("qcow2", "vdi"):
-        from dissect.hypervisor.exceptions import Error
+    check = _BLOCK_TABLES.get(fmt)
+    if check is None:
+        return None
+    from dissect.hypervisor.exceptions import Error
 
-        with path.open("rb") as fh:
-            size = fh.seek(0, io.SEEK_END)
-            try:
-                return _qcow2(fh, size) if fmt == "qcow2" else _vdi(fh, size)
-            except (Error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError, struct.error):
-                return None  # dissect's open says what is wrong
-    return None
+    with path.open("rb") as fh:
+        size = fh.seek(0, io.SEEK_END)
+        try:
+            return check(fh, size)
+        except (Error, EOFError, OSError, KeyError, ValueError, NotImplementedError, RuntimeError, struct.error):
+            return None  # dissect's open says what is wrong
 
 
 def _outside(extent: Path, folder: Path) -> bool:
@@ -181,25 +181,7 @@ def _vdi(fh: BinaryIO, size: int) -> str | None:
     return None if end <= size else f"its block map places data up to byte {end} in a file of {size}"
 
 
-def _vhdx(path: Path) -> str | None:
-    with path.open("rb") as fh:
-        size = fh.seek(0, io.SEEK_END)
-        for offset in VHDX_REGION_TABLES:
-            fh.seek(offset)
-            header = fh.read(16)
-            entries = struct.unpack_from("<I", header, 8)[0] if header[:4] == b"regi" and len(header) >= 12 else 0
-            if entries > VHDX_MAX_REGIONS:
-                return f"region table at {offset} claims {entries} entries (at most {VHDX_MAX_REGIONS})"
-        from dissect.hypervisor.exceptions import InvalidSignature, InvalidVirtualDisk
-
-        try:
-            return _vhdx_blocks(fh, size)
-        except (InvalidSignature, InvalidVirtualDisk, EOFError, KeyError, ValueError, struct.error):
-            # dissect's open says what is wrong
-            return None
-
-
-def _vhdx_blocks(fh: BinaryIO, size: int) -> str | None:
+def _vhdx(fh: BinaryIO, size: int) -> str | None:
     """Where the block allocation table ([MS-VHDX] 2.5) puts the data this file holds: a payload block it
     marks present (fully or partially) or a present sector bitmap must lie inside the file. A copy cut short
     loses the blocks written last, and dissect reads a lost block as a short read: the scan would go on
@@ -214,6 +196,12 @@ def _vhdx_blocks(fh: BinaryIO, size: int) -> str | None:
     )
     from dissect.hypervisor.disk.vhdx import MetadataTable, RegionTable
 
+    for offset in VHDX_REGION_TABLES:  # before dissect reads that many entries
+        fh.seek(offset)
+        header = fh.read(16)
+        entries = struct.unpack_from("<I", header, 8)[0] if header[:4] == b"regi" and len(header) >= 12 else 0
+        if entries > VHDX_MAX_REGIONS:
+            return f"region table at {offset} claims {entries} entries (at most {VHDX_MAX_REGIONS})"
     regions = RegionTable(fh, VHDX_REGION_TABLES[0])
     metadata_region, bat_region = regions.get(METADATA_REGION_GUID), regions.get(BAT_REGION_GUID)
     for what, region in (("metadata region", metadata_region), ("block allocation table", bat_region)):
@@ -242,3 +230,7 @@ def _fits(what: str, claimed: int, size: int, note: str = "") -> str | None:
     if claimed <= size:
         return None
     return f"its header claims a {what} of {claimed} bytes {note + ' ' if note else ''}in a file of {size}"
+
+
+# the formats whose block tables say where their data lies in the file, each checked against the file's size
+_BLOCK_TABLES: dict[str, Callable[[BinaryIO, int], str | None]] = {"vhdx": _vhdx, "qcow2": _qcow2, "vdi": _vdi}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,22 +137,16 @@ def compressed(path: Path) -> str | None:
 
 
 def other_disk(path: Path) -> str | None:
-    """Why a file imgscan cannot read is still worth a word: it is a virtual disk of a format imgscan does not
-    open (Parallels), with what to do instead; None otherwise: qemu-img converts it to a format imgscan reads."""
+    """Why a file imgscan cannot read is still worth a word: it is a Parallels disk, which imgscan does not
+    open, with the qemu-img command that converts it to one it does; None otherwise."""
     with path.open("rb") as fh:
-        head = fh.read(72)
-    for name, found, configuration in _OTHER_DISKS:
-        if found(head):
-            convert = f"qemu-img convert -O vhdx {path.name} {path.stem}.vhdx"
-            via = f"give the VM's {configuration} that names it, or convert it" if configuration else "convert it"
-            return f"a {name} disk, which imgscan does not open on its own: {via} ({convert}) and scan that"
-    return None
+        if not fh.read(16).startswith(_PARALLELS):
+            return None
+    convert = f"qemu-img convert -O vhdx {path.name} {path.stem}.vhdx"
+    return f"a Parallels disk, which imgscan does not open on its own: convert it ({convert}) and scan that"
 
 
-# formats by their magic: Parallels ("WithoutFreeSpace" or "WithouFreSpacExt", qemu's docs/interop/parallels.txt)
-_OTHER_DISKS: tuple[tuple[str, Callable[[bytes], bool], str], ...] = (
-    ("Parallels", lambda head: head.startswith((b"WithoutFreeSpace", b"WithouFreSpacExt")), ""),
-)
+_PARALLELS = (b"WithoutFreeSpace", b"WithouFreSpacExt")  # its magic (qemu's docs/interop/parallels.txt)
 
 
 def _text(head: bytes) -> bytes:

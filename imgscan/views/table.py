@@ -36,9 +36,10 @@ def to_table(report: Report) -> str:
     ]
     findings = report["findings"]
     filtered = report.get("filtered")
-    hid = filtered is not None and any(filtered["hidden"].values())
-    if not findings:  # with --severity, "no findings" would contradict the summary below
-        lines.append(f"No findings at --severity {','.join(filtered['severities'])}." if filtered and hid else "No findings.")
+    # the --severity that hid findings: "no findings" would contradict the summary below, which counts them
+    hiding = ",".join(filtered["severities"]) if filtered and any(filtered["hidden"].values()) else None
+    if not findings:
+        lines.append(f"No findings at --severity {hiding}." if hiding else "No findings.")
     fixes_shown: dict[str, str] = {}  # remediation text -> the rule that printed it first
     listed = {f["id"]: f for f in findings if "id" in f}
     for finding in findings:
@@ -51,10 +52,10 @@ def to_table(report: Report) -> str:
             for consequence in consequences:
                 lines += ["    " + line for line in _finding_lines(consequence, fixes_shown, WIDTH - 4)] + [""]
     hives = report["inventory"].get("hives", [])
-    if filtered and hid:  # the summary counts what --severity hid too, each cause once: say so
+    if filtered and hiding:  # the summary counts what --severity hid too, each cause once: say so
         every = _summary(report["summary"])
         lines.append(f"Read {len(hives)} hive(s); summary of every finding, each cause counted once: {every}")
-        lines.append(f"--severity {','.join(filtered['severities'])} hid {hidden_note(filtered['hidden'])}")
+        lines.append(f"--severity {hiding} hid {hidden_note(filtered['hidden'])}")
     else:
         lines.append(f"Read {len(hives)} hive(s); summary: " + _summary(report["summary"]) + _counted_with_cause(findings))
     for error in report["errors"]:
