@@ -56,11 +56,55 @@ def test_a_batch_is_sent_once_its_catalogs_hold_enough_bytes():
     large = b"\x30\x84" + b"\x00" * (BATCH_BYTES // 4)  # not a catalog: each is judged unreadable
     digest = hashlib.sha256(large).hexdigest()
     with judging(Judge(build_store(certs, None), certs, None), 2, expected=100_000) as work:
+        work.add("Windows\\servicing\\Packages\\first.cat", large, True, digest)  # opens the pool
+        work.wait_started()
         for n in range(6):
             work.add(f"Windows\\servicing\\Packages\\big{n}.cat", large, True, digest)
         assert len(work._flying) >= 1 and work._bytes < BATCH_BYTES  # sent before the batch's 256 catalogs
         results = work.finish()
-    assert len(results) == 6 and all(r[0] is None and r[2] for r in results)
+    assert len(results) == 7 and all(r[0] is None and r[2] for r in results)
+
+
+def test_catalogs_that_come_while_the_workers_start_are_judged_here_and_in_order(monkeypatch):
+    """Issue 28: the first spawn waits for the fork server to import the parsing stack (a third of a second,
+    a tenth of a 20,000-catalog phase on two cores): the scan judges what comes meanwhile itself instead of
+    waiting. Counted, not timed: with the workers' start held back, catalogs are judged here; once they are
+    up, catalogs go to them; the results keep the order they were added in."""
+    import threading
+
+    from imgscan.signing import catalog_workers
+    from imgscan.signing.certs import CertCache
+    from imgscan.signing.trust_store import build_store
+    from imgscan.signing.validity import Judge
+
+    held = threading.Event()  # the spawns wait for it, as for a fork server still importing
+    real_open = catalog_workers._open_pool
+
+    def slow_to_start(judge, workers):
+        pool = real_open(judge, workers)
+        submit = pool.submit
+        pool.submit = lambda *args, **kwargs: held.wait() and submit(*args, **kwargs)
+        return pool
+
+    monkeypatch.setattr(catalog_workers, "_open_pool", slow_to_start)
+    certs = CertCache()
+    judge = Judge(build_store(certs, None), certs, None)
+    damaged = [b"\x30\x82\x01" + bytes([n]) * 8 for n in range(2 * BATCH_MIN)]  # each unreadable, each its own reason
+    with judging(judge, 2, expected=len(damaged)) as work:
+        for n in range(3):
+            work.add(f"Windows\\servicing\\Packages\\{n}.cat", damaged[n], True, hashlib.sha256(damaged[n]).hexdigest())
+        assert not work.started() and work.judged_here == 3 and not work._flying  # none waited for the workers
+        held.set()
+        work.wait_started()
+        for n, data in enumerate(damaged[3:], 3):
+            work.add(f"Windows\\servicing\\Packages\\{n}.cat", data, True, hashlib.sha256(data).hexdigest())
+        assert work.judged_here == 3 and len(work._flying) >= 1  # the rest went to the workers
+        pooled = work.finish()
+    with judging(judge, 1, expected=len(damaged)) as alone:
+        for n, data in enumerate(damaged):
+            alone.add(f"Windows\\servicing\\Packages\\{n}.cat", data, True, hashlib.sha256(data).hexdigest())
+        assert alone.judged_here == 0
+        assert pooled == alone.finish()
 
 
 @pytest.mark.parametrize("bad", ["0", "-2", "many"])
