@@ -71,9 +71,13 @@ def judge(update: UpdatePackage, facts: ImageFacts, as_of: date, horizon_end: da
         "payload_bytes": update.payload_bytes,
         "servicing_stack_update": any(m.updates_servicing_stack for m in update.manifests),
     }
+    # parts of the update that could not be read (a PA30 delta catalog) are said whatever the verdict: a
+    # not-applicable or installed one rests on the manifests alone, and the reader must know what was not checked
+    unread = update.problems
     not_applicable = _applicability(update, facts)
     if not_applicable:
-        return UpdateVerdict(status="not-applicable", summary=not_applicable[0].message, reasons=not_applicable, **base)  # type: ignore[arg-type]
+        summary = not_applicable[0].message
+        return UpdateVerdict(status="not-applicable", summary=summary, reasons=not_applicable, notes=unread, **base)  # type: ignore[arg-type]
     present = _already(top, facts)
     if present:
         status, package = present
@@ -83,14 +87,14 @@ def judge(update: UpdatePackage, facts: ImageFacts, as_of: date, horizon_end: da
             else f"superseded by the installed {package.cbs_identity} ({package.state})"
         )
         reasons = () if status == "installed" else (why.superseded(package),)
-        return UpdateVerdict(status=status, summary=summary, reasons=reasons, **base)  # type: ignore[arg-type]
+        return UpdateVerdict(status=status, summary=summary, reasons=reasons, notes=unread, **base)  # type: ignore[arg-type]
     found = list(why.catalog_reasons(update, facts, as_of, horizon_end))
     stack = servicing_stack_reason(update, facts, why.sha2_only(update))
     found += [stack] if stack else []
     found += why.image_reasons(update, facts, _touched(update, facts))
     now = tuple(r for r in found if r.starts is None or r.starts <= as_of)
     later = tuple(r for r in found if r.starts is not None and as_of < r.starts <= horizon_end)
-    notes = why.notes(update, facts) + stack_notes(update, facts)
+    notes = why.notes(update, facts) + stack_notes(update, facts)  # `unread` first
     registers = _registers(update, facts)
     if now:
         status, summary = "will-not-install", f"will not install: {len(now)} reason(s), first {now[0].hresult or ''}".strip()
