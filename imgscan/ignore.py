@@ -13,12 +13,18 @@ An ignored finding is not dropped: it stays in every format marked `suppressed`
 accepted silently: a field of the wrong type is a one-line error; an unknown
 rule id, an entry that matches no finding and an expired entry (judged against
 the day of the run, not --as-of) are warnings in the report and on stderr.
+
+A finding about several updates (qfe-empty names every KB whose catalogs fail) is
+accepted by `kb` or `package` entries only when they accept every KB it is about:
+accepting KB2731847 must not accept the part KB2705219 causes. Entries without
+`kb` or `package` (rule, path or id alone) accept the whole finding.
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,6 +38,7 @@ from imgscan.undecodable import escaped
 
 DEFAULT = Path(".imgscanignore.yaml")
 FIELDS = {"rule", "path", "package", "kb", "id", "reason", "expires"}
+KB = re.compile(r"KB\d+", re.IGNORECASE)
 TEXT_FIELDS = ("rule", "reason", "path", "package", "id")
 
 
@@ -65,6 +72,26 @@ class IgnoreEntry:
             "source": source,
             "entry": self.number,
         }
+
+
+def _kbs(texts: list[str] | tuple[str, ...]) -> set[str]:
+    return {kb.upper() for text in texts for kb in KB.findall(text)}
+
+
+def _about(entry: IgnoreEntry, about: set[str]) -> bool:
+    """Whether a `kb`/`package` entry names one of the KBs a finding is about (`about`, from its subjects): a
+    KB its message only mentions (the missing mitigation KB2749655 of every catalog-expiry) is not one."""
+    named = _kbs([text for text in (entry.kb, entry.package) if text])
+    return not about or not named or bool(named & about)
+
+
+def _unaccepted(finding: Finding, matching: list[IgnoreEntry]) -> list[str]:
+    """The KBs the finding is about (those its subjects name) that none of the matching `kb`/`package` entries
+    accepts; empty when an entry accepts the whole finding (no kb or package) or every KB is accepted."""
+    if not matching or any(e.kb is None and e.package is None for e in matching):
+        return []
+    accepted = _kbs([text for e in matching for text in (e.kb, e.package) if text])
+    return sorted(_kbs(finding.subjects) - accepted)
 
 
 def _windows(path: str) -> str:
@@ -137,10 +164,19 @@ def apply(findings: list[Finding], entries: list[IgnoreEntry], source: str, toda
             live.append(entry)
     used: set[int] = set()
     for finding in findings:
-        matching = [e for e in live if e.matches(finding)]
-        if matching:
+        about = _kbs(finding.subjects)
+        matching = [e for e in live if e.matches(finding) and _about(e, about)]
+        used.update(e.number for e in matching)
+        left = _unaccepted(finding, matching)
+        if matching and not left:
             finding.suppressed = matching[0].as_dict(source)
-            used.update(e.number for e in matching)
+        elif matching:
+            numbers = ", ".join(str(e.number) for e in matching)
+            warnings.append(
+                f"{source} entry {numbers}: the {finding.rule.id} finding is also about {', '.join(left)}, which no entry "
+                f"for {finding.rule.id} accepts: the finding is not accepted (add a kb entry for each, or accept it by id)"
+            )
+    warnings = list(dict.fromkeys(warnings))  # one line for the findings one entry leaves alike
     warnings += [
         f"{source} entry {e.number}: the entry for {e.rule} matched no finding (check its package, kb, path or id)"
         for e in live

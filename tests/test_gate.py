@@ -169,6 +169,26 @@ def test_nothing_in_the_ignore_file_is_accepted_silently(tmp_path):
         assert len(bad.stderr.strip().splitlines()) == 1
 
 
+def test_a_kb_entry_accepts_a_finding_only_for_every_kb_it_is_about(tmp_path):
+    """qfe-empty on 2013-07-01 is about KB2705219 (failing now) and KB2731847 (from 2013-10-15): an entry accepting
+    KB2731847 used to accept the critical finding whole, and an entry for KB2749655 (the missing mitigation each
+    catalog-expiry message names) accepted every catalog-expiry finding. Both now accept nothing, and say why."""
+    ignore = tmp_path / "accepted.yaml"
+    ignore.write_text("- rule: qfe-empty\n  kb: 2731847\n  reason: r\n- rule: catalog-expiry\n  kb: KB2749655\n  reason: r\n")
+    run = run_imgscan("scan", REF_W7_2012Q3, "--as-of", "2013-07-01", "--ignore", ignore, "-f", "json")
+    assert run.code == 1 and not [f for f in run.report["findings"] if f.get("suppressed")]
+    assert run.report["summary"]["critical"] == 1
+    assert run.report["warnings"] == [
+        f"{ignore} entry 1: the qfe-empty finding is also about KB2705219, which no entry for qfe-empty accepts: the "
+        "finding is not accepted (add a kb entry for each, or accept it by id)",
+        f"{ignore} entry 2: the entry for catalog-expiry matched no finding (check its package, kb, path or id)",
+    ]
+    ignore.write_text("- rule: qfe-empty\n  kb: 2731847\n  reason: r\n- rule: qfe-empty\n  package: KB2705219\n  reason: r\n")
+    both = run_imgscan("scan", REF_W7_2012Q3, "--as-of", "2013-07-01", "--ignore", ignore, "-f", "json")
+    (accepted,) = [f for f in both.report["findings"] if f.get("suppressed")]
+    assert accepted["rule"] == "qfe-empty" and both.report["warnings"] == [] and both.report["summary"]["critical"] == 0
+
+
 def test_an_ignore_entry_by_id_accepts_exactly_that_finding(tmp_path):
     full = scan_json(REF_W7_2012Q3, "--as-of", "2013-07-01")
     target = next(f for f in full["findings"] if f["rule"] == "cbs-log-error")
