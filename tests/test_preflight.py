@@ -168,7 +168,11 @@ def _bad_inputs(folder: Path, good: Path) -> dict[str, Path]:
 def test_bad_update_files_are_one_line_errors_and_the_others_are_still_judged(preflight_lab, tmp_path):
     bad = _bad_inputs(tmp_path / "bad", preflight_lab["ssu"])
     run = run_imgscan("preflight", preflight_lab["image"], *bad.values(), preflight_lab["ssu"], "--as-of", AS_OF, "-f", "json")
-    assert run.code == 0, run.stderr
+    assert run.code == 2, run.stderr  # the SSU installs, but a gate must not pass updates it could not read
+    assert (
+        run.stderr.splitlines()[-1]
+        == f"imgscan: error: {len(bad)} of {len(bad) + 1} update(s) could not be read (see the errors above)"
+    )
     errors = {Path(e["path"]).name: e["message"] for e in run.report["errors"]}
     assert set(errors) == set(bad)
     assert "no valid cabinets found" in errors["not-a-cab.msu"]
@@ -177,7 +181,9 @@ def test_bad_update_files_are_one_line_errors_and_the_others_are_still_judged(pr
     assert "refused" in errors["laughs.cab"]
     assert all("\n" not in message and "Traceback" not in message for message in errors.values())
     assert [u["kb"] for u in run.report["updates"]] == [SAMPLES["ssu"].kb]
-    assert "Traceback" not in run.stderr and len(run.stderr.splitlines()) == len(bad)
+    assert "Traceback" not in run.stderr and len(run.stderr.splitlines()) == len(bad) + 1
+    blocked = run_imgscan("preflight", preflight_lab["image"], *bad.values(), preflight_lab["untrusted"], "--as-of", AS_OF)
+    assert blocked.code == 1, blocked.stderr  # one that will not install: exit 1, as without the unreadable files
 
 
 def test_a_catalog_that_does_not_parse_leaves_the_verdict_open(preflight_lab, tmp_path):
@@ -192,6 +198,25 @@ def test_a_catalog_that_does_not_parse_leaves_the_verdict_open(preflight_lab, tm
     verdict = run.report["updates"][0]
     assert verdict["status"] == "unknown" and run.code == 0
     assert any(note.startswith("update.cat: not a readable catalog") for note in verdict["notes"])
+
+
+def test_a_multi_image_wim_is_judged_by_the_image_index_or_name_chooses(preflight_lab, tmp_path):
+    """A WIM's error asks for --index or --image-name: preflight takes them, as scan does, and says which image it judged."""
+    multi = build(load("preflight"), tmp_path / "wim", ("wim-multi",))["wim-multi"]
+    unchosen = run_imgscan("preflight", multi, preflight_lab["ssu"], "--as-of", AS_OF)
+    assert unchosen.code == 2 and "--index N or --image-name NAME" in unchosen.stderr, unchosen.stderr
+    for choice in (("--index", "1"), ("--image-name", multi_name(multi, 1))):
+        run = run_imgscan("preflight", multi, preflight_lab["ssu"], *choice, "--as-of", AS_OF, "-f", "json")
+        assert run.code in (0, 1), run.stderr
+        assert run.report["image"]["wim"]["index"] == 1 and run.report["updates"][0]["kb"] == SAMPLES["ssu"].kb
+    other = run_imgscan("preflight", multi, preflight_lab["ssu"], "--index", "2", "--as-of", AS_OF)  # Windows PE: no Windows
+    assert other.code == 2 and "Traceback" not in other.stderr
+
+
+def multi_name(wim: Path, index: int) -> str:
+    """The name of image `index`, as wimlib (an independent reader) lists it."""
+    listing = subprocess.run(["wimlib-imagex", "info", str(wim), str(index)], capture_output=True, text=True, check=True).stdout
+    return next(line.split(":", 1)[1].strip() for line in listing.splitlines() if line.startswith("Name:"))
 
 
 def test_no_readable_update_is_exit_2(preflight_lab, tmp_path):
@@ -332,7 +357,7 @@ def test_junit_names_an_unreadable_update_as_a_case_in_error(preflight_lab, tmp_
     junk.write_bytes(b"junk" * 100)
     out = tmp_path / "out.xml"
     run = run_imgscan("preflight", preflight_lab["image"], junk, preflight_lab["ssu"], "--as-of", AS_OF, "-o", out)
-    assert run.code == 0, run.stderr
+    assert run.code == 2, run.stderr  # the report is written, and the unreadable update fails the run
     (suite,) = list(JUnitXml.fromfile(str(out)))
     (error,) = [case for case in suite if case.result and isinstance(case.result[0], Error)]
     assert error.name == "- junk.msu" and "no valid cabinets found" in error.result[0].message

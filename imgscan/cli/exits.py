@@ -20,9 +20,14 @@ EXIT_FINDINGS = 1
 EXIT_ERROR = 2  # usage error, unreadable input, unwritable output
 EXIT_INTERNAL = 3  # a bug in imgscan
 # interrupted: 128 + the signal's number (interrupt.Interrupted.exit_code), 130 for SIGINT, 143 for SIGTERM
+_OTHER_EXITS = "3 internal error (a bug in imgscan: please report it); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)"
 EXIT_CODES = (
-    "exit codes: 0 pass; 1 a finding at or above --fail-on; 2 usage error, unreadable input or unwritable output; "
-    "3 internal error (a bug in imgscan: please report it); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)"
+    "exit codes: 0 pass; 1 a finding at or above --fail-on; 2 usage error, unreadable input or unwritable output; " + _OTHER_EXITS
+)
+PREFLIGHT_EXIT_CODES = (
+    "exit codes: 0 every update read installs (or is installed, superseded, not applicable, or cannot be told); "
+    "1 an update will not install; 2 usage error, unreadable image, an update that could not be read, or unwritable "
+    "output; " + _OTHER_EXITS
 )
 
 

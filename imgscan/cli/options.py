@@ -168,6 +168,7 @@ class Groups:
 
     common: argparse.ArgumentParser  # every command: -v, -q, --no-progress, --debug, --plugins
     dates: argparse.ArgumentParser  # --as-of, --horizon
+    selection: argparse.ArgumentParser  # --index, --image-name: the image of a WIM
     when: argparse.ArgumentParser  # a scan's: the dates, the WIM image, the hosts' firmware, --jobs
     threshold: argparse.ArgumentParser  # --fail-on
     gate: argparse.ArgumentParser  # --fail-on and --ignore
@@ -207,9 +208,10 @@ def groups() -> Groups:
         metavar="DAYS",
         help=f"also predict failures that start within DAYS after --as-of (0 to {MAX_HORIZON}; default 365)",
     )
-    when = argparse.ArgumentParser(add_help=False, parents=[dates])
-    when.add_argument("--index", type=int, metavar="N", help="the image of a multi-image WIM to scan")
-    when.add_argument("--image-name", metavar="NAME", help="the image of a multi-image WIM to scan, by name")
+    selection = argparse.ArgumentParser(add_help=False)
+    selection.add_argument("--index", type=int, metavar="N", help="the image of a multi-image WIM to scan")
+    selection.add_argument("--image-name", metavar="NAME", help="the image of a multi-image WIM to scan, by name")
+    when = argparse.ArgumentParser(add_help=False, parents=[dates, selection])
     when.add_argument(
         "--target-firmware",
         type=target_firmware,
@@ -250,13 +252,18 @@ def groups() -> Groups:
     gate.add_argument(
         "--ignore", type=Path, metavar="FILE", help=f"ignore file of accepted findings (default: {DEFAULT_IGNORE} when present)"
     )
-    return Groups(common, dates, when, threshold, gate)
+    return Groups(common, dates, selection, when, threshold, gate)
 
 
 def add_command(
-    sub: Subcommands, name: str, parents: list[argparse.ArgumentParser], help_text: str, description: str | None = None
+    sub: Subcommands,
+    name: str,
+    parents: list[argparse.ArgumentParser],
+    help_text: str,
+    description: str | None = None,
+    exit_codes: str = EXIT_CODES,
 ) -> argparse.ArgumentParser:
-    return sub.add_parser(name, parents=parents, help=help_text, description=description, epilog=EXIT_CODES)
+    return sub.add_parser(name, parents=parents, help=help_text, description=description, epilog=exit_codes)
 
 
 def add_output(made: argparse.ArgumentParser, formats: tuple[str, ...], what: str = "") -> None:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PREFLIGHT_EXIT_CODES
 from imgscan.cli.options import IMAGE_HELP, Groups, add_command, add_output, update_path
 from imgscan.cli.outputs import warn, write
 
@@ -23,8 +23,9 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
     made = add_command(
         sub,
         "preflight",
-        [groups.common, groups.dates],
+        [groups.common, groups.dates, groups.selection],
         "will these updates (.msu, .cab, or folders of them) install on this image, and from when will they not",
+        exit_codes=PREFLIGHT_EXIT_CODES,
     )
     made.add_argument("image", type=Path, help=IMAGE_HELP)
     made.add_argument("updates", nargs="+", type=update_path, metavar="UPDATE", help=".msu or .cab file, or a folder of them")
@@ -32,16 +33,25 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from imgscan.image import Selection
     from imgscan.preflight.run import preflight
 
     as_of = args.as_of or datetime.now(timezone.utc).date()
-    result = preflight(args.image, args.updates, as_of, args.horizon)
+    result = preflight(args.image, args.updates, as_of, args.horizon, Selection(args.index, args.image_name))
     write(args.output, _view(args.format, result.report))
     warn(result.report["errors"], quiet=args.quiet)
     if not result.report["updates"]:
         print("imgscan: error: no update could be read (see the errors above)", file=sys.stderr)
         return EXIT_ERROR
-    return EXIT_FINDINGS if result.will_not_install else EXIT_CLEAN
+    if result.will_not_install:
+        return EXIT_FINDINGS
+    if result.unreadable:  # a truncated download must not pass the gate because the others install
+        given = result.unreadable + len(result.report["updates"])
+        print(
+            f"imgscan: error: {result.unreadable} of {given} update(s) could not be read (see the errors above)", file=sys.stderr
+        )
+        return EXIT_ERROR
+    return EXIT_CLEAN
 
 
 def _view(fmt: str, report: PreflightReport) -> str:

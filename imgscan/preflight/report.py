@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from typing_extensions import NotRequired, TypedDict
 
-from imgscan.report import ErrorEntry, Host, closed, json_schema
+from imgscan.report import ErrorEntry, Host, WimJson, closed, json_schema
 
 Status = Literal["installs", "will-not-install", "not-applicable", "installed", "superseded", "unknown"]
 
@@ -25,6 +25,7 @@ class PreflightImage(TypedDict):
     path: str
     sha256: str
     format: str
+    wim: NotRequired[WimJson]  # the image of a WIM judged (--index / --image-name)
 
 
 class ServiceJson(TypedDict):

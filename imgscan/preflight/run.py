@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from imgscan import __version__
 from imgscan.collector import young_collections_only
@@ -35,12 +35,16 @@ from imgscan.preflight.verdict import STATUSES, UpdateVerdict, judge
 from imgscan.report import ErrorEntry
 from imgscan.undecodable import printable_report
 
+if TYPE_CHECKING:
+    from imgscan.image import Selection
+
 SUFFIXES = (".msu", ".cab")
 
 
 @dataclass(frozen=True)
 class Result:
     report: PreflightReport
+    unreadable: int = 0  # update files that could not be read (their lines are in the report's errors)
 
     @property
     def will_not_install(self) -> bool:
@@ -64,8 +68,8 @@ def update_files(inputs: list[Path]) -> tuple[list[Path], list[ErrorEntry]]:
     return list(dict.fromkeys(files)), errors
 
 
-def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -> Result:
-    """Judge the updates against the image (opened read-only) as of `as_of`."""
+def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int, selection: Selection | None = None) -> Result:
+    """Judge the updates against the image (opened read-only; `selection`: which image of a WIM) as of `as_of`."""
     from imgscan.artefacts import CATALOGS, MACHINE_HIVES, PACKAGES, PENDING, Artefacts, builtin_registry, host
     from imgscan.image import open_image
     from imgscan.preflight.facts import from_artefacts
@@ -77,19 +81,22 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
             updates.append(read_update(path))
         except UpdateUnreadable as exc:
             errors.append({"path": str(path), "message": str(exc).removeprefix(f"{path}: ")})
+    unreadable = len(errors)
     registry = builtin_registry()
     reads = registry.closure((MACHINE_HIVES, PACKAGES, CATALOGS, PENDING))  # what ImageFacts is built from
     wanted = tuple(dict.fromkeys(p for kind in reads for p in kind.paths))
     with (
         young_collections_only(),
         doing("judging the updates", subject=str(image)),
-        open_image(image, None, wanted) as opened,
+        open_image(image, selection, wanted) as opened,
     ):
         art = Artefacts(opened, registry)
         facts = from_artefacts(art)
         image_host = host(art)
         errors += [{"path": e["path"], "message": e["message"]} for e in art.errors()]
         image_info: PreflightImage = {"path": opened.info.path, "sha256": opened.info.sha256, "format": opened.info.format}
+        if "wim" in opened.details:
+            image_info["wim"] = opened.details["wim"]
     horizon_end = as_of + timedelta(days=horizon_days)
     verdicts = [judge(u, facts, as_of, horizon_end) for u in updates]
     steps = plan(updates, facts, as_of, horizon_end)
@@ -105,7 +112,9 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int) -
         "order": order_dict(steps),
         "errors": errors,
     }
-    return Result(cast(PreflightReport, printable_report(report)))  # update file names that are not valid Unicode, escaped
+    return Result(
+        cast(PreflightReport, printable_report(report)), unreadable
+    )  # update file names that are not valid Unicode, escaped
 
 
 def facts_dict(facts: ImageFacts) -> PreflightFacts:
