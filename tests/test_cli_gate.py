@@ -175,6 +175,20 @@ def test_a_name_that_says_nothing_or_the_wrong_format_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_command_that_writes_one_report_refuses_a_second_and_a_file_named_dash(tmp_path):
+    """preflight -f json -o a.json -f sarif -o b.sarif wrote b.sarif alone, silently; -o - wrote a file named '-';
+    --index with --image-name scanned the index and ignored the name."""
+    updates = REPO / "sample_images"  # exists: a missing update is refused before the outputs are looked at
+    for command in (("preflight", MISSING, updates), ("catalogs", MISSING), ("fleet", MISSING), ("diff", MISSING, MISSING)):
+        pair = ("-f", "json", "-o", tmp_path / "a.json", "-f", "table", "-o", tmp_path / "b.txt")
+        if command[0] in ("catalogs", "diff"):
+            pair = ("-o", tmp_path / "a.json", "-o", tmp_path / "b.json")
+        usage_error(run_imgscan(*command, *pair), f"imgscan {command[0]} writes one report: give -f and -o once")
+    usage_error(run_imgscan("catalogs", MISSING, "-f", "json", "-o", "-", cwd=tmp_path), "'-' is not a file name")
+    usage_error(run_imgscan("scan", MISSING, "--index", "1", "--image-name", "x"), "give one of them")
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- exit codes ---------------------------------------------------------------------------------------------------
 
 

@@ -77,6 +77,8 @@ def update_path(text: str) -> Path:
 
 def output_file(text: str) -> Path:
     """A report's path, checked before the scan: its folder exists and takes a new file."""
+    if text == "-":  # not a file named "-" in the working folder, which is what it would write
+        raise argparse.ArgumentTypeError("'-' is not a file name: leave -o out and the report goes to stdout")
     path = Path(text)
     if problem := unwritable(path):
         raise argparse.ArgumentTypeError(problem)
@@ -268,5 +270,14 @@ def add_command(
 
 def add_output(made: argparse.ArgumentParser, formats: tuple[str, ...], what: str = "") -> None:
     """-f and -o of a command with one report; the format defaults to the one -o's name announces, else table."""
-    made.add_argument("-f", "--format", choices=formats, help="the report's format (default: the one -o's name says, else table)")
-    made.add_argument("-o", "--output", type=output_file, metavar="FILE", help=f"write {what}to this file instead of stdout")
+    # repeatable as for scan, so that a second -f/-o pair is refused (check_outputs) instead of replacing the first
+    made.add_argument(
+        "-f",
+        "--format",
+        choices=formats,
+        action="append",
+        help="the report's format (default: the one -o's name says, else table)",
+    )
+    made.add_argument(
+        "-o", "--output", type=output_file, action="append", metavar="FILE", help=f"write {what}to this file instead of stdout"
+    )

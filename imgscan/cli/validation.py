@@ -25,7 +25,10 @@ def check_plugins(args: argparse.Namespace, command: argparse.ArgumentParser) ->
 
 def check_selection(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
     """--index and --image-name choose one image of a WIM. Given with a disk image they chose nothing, and a
-    user who meant the second image of a capture would read the report of the only one: say so instead."""
+    user who meant the second image of a capture would read the report of the only one: say so instead. Both
+    at once may name two images: the name was ignored."""
+    if getattr(args, "index", None) is not None and getattr(args, "image_name", None):
+        command.error("--index and --image-name each choose the image of a WIM: give one of them")
     image = getattr(args, "image", None)
     chosen = getattr(args, "index", None) is not None or getattr(args, "image_name", None)
     if not chosen or image is None or not image.exists():
@@ -61,10 +64,14 @@ def check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) ->
             raise ValueError(f"--fix-script {script}: its name says neither .reg (a registry file) nor .ps1 (PowerShell)")
         if args.command == "fleet" and args.report and isinstance(args.db, Path) and not args.db.is_file():
             raise ValueError(f"--db {args.db}: no such fleet database (scan images into it first)")
+        if args.command != "scan" and (len(given) > 1 or len(targets) > 1):
+            raise ValueError(f"imgscan {args.command} writes one report: give -f and -o once (imgscan scan writes several)")
         formats = _formats(given, targets, choices, args.command)
     except ValueError as exc:
         command.error(str(exc))
     args.format = formats if args.command == "scan" else formats[0]
+    if args.command != "scan":
+        args.output = targets[0] if targets else None
 
 
 def _formats(given: list[str], targets: list[Path], choices: tuple[str, ...], name: str) -> list[str]:
@@ -73,7 +80,10 @@ def _formats(given: list[str], targets: list[Path], choices: tuple[str, ...], na
     if not given:
         return [_named_format(target, choices, name) for target in targets] or ["table"]
     if len(targets) > len(given) or len(given) - len(targets) > 1:
-        raise ValueError("give one -o FILE per --format (at most one format may go to stdout)")
+        raise ValueError(
+            "give one -o FILE per --format, or -o alone with names that say the format (report.json, report.sarif); "
+            "at most one format may go to stdout"
+        )
     for fmt, target in zip(given, targets, strict=False):  # the last -f may have no -o: stdout
         named = format_of(target)
         if named and named != fmt:
