@@ -80,6 +80,21 @@ def test_diff_warns_when_the_two_sides_are_judged_on_different_days(tmp_path):
     assert same_day.code == 0 and "new findings: 0" in same_day.stdout and same_day.stderr == ""
 
 
+def test_diff_says_that_ignore_does_not_reach_a_saved_report(tmp_path):
+    """`diff saved.json new.json --ignore FILE` gated as if the file were applied (it was not), silently."""
+    saved = tmp_path / "july.json"
+    assert run_imgscan("scan", REF_W7_2012Q3, "--as-of", "2013-07-01", "-f", "json", "-o", saved).code == 1
+    ignore = tmp_path / "accepted.yaml"
+    ignore.write_text("- rule: qfe-empty\n  reason: known\n")
+    both_saved = run_imgscan("diff", saved, saved, "--ignore", ignore)
+    assert both_saved.stderr.strip() == (
+        f"imgscan: warning: --ignore {ignore} applies to the images judged now, not to {saved} and {saved}: a saved "
+        "report keeps what the ignore file of its own scan accepted (scan it again with --ignore to change that)"
+    )
+    judged_now = run_imgscan("diff", REF_W7_2012Q3, REF_W7_2012Q3, "--as-of", "2013-07-01", "--ignore", ignore)
+    assert judged_now.stderr == "" and judged_now.code == 0
+
+
 def test_a_wim_and_a_vhdx_of_one_image_give_the_same_identities(tmp_path):
     for name, as_of in (("ref-w7-2012q3", "2013-07-01"), ("secureboot-2023", "2025-01-01")):
         images = build(load(name), tmp_path / name, ("vhdx", "wim-lzx"))

@@ -35,6 +35,13 @@ def run(args: argparse.Namespace) -> int:
     from imgscan.views.json_view import to_json
 
     checks = load_checks(args.plugins)
+    saved = [path for path in (args.old, args.new) if is_saved_report(path)]
+    if args.ignore and saved and not args.quiet:  # a saved report's acceptances are those of the scan that wrote it
+        print(
+            f"imgscan: warning: --ignore {args.ignore} applies to the images judged now, not to {' and '.join(map(str, saved))}: "
+            "a saved report keeps what the ignore file of its own scan accepted (scan it again with --ignore to change that)",
+            file=sys.stderr,
+        )
     old, new = (load_side(path, lambda p: run_scan(args, p, checks).report) for path in (args.old, args.new))
     if old.get("as_of") != new.get("as_of") and not args.quiet:  # a finding that merely started in between shows as new
         # --as-of reaches only a side that is scanned here: a saved report keeps the day it was judged on
