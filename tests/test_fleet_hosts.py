@@ -188,6 +188,37 @@ def test_yaml_mistake_names_its_line(golden, tmp_path):
     assert run.code == 2 and "hosts.yaml line 3: host A is listed twice (first on line 1)" in run.stderr
 
 
+def test_one_host_name_in_two_host_lists_is_an_error_not_a_dropped_host(golden, tmp_path):
+    """PC-A in two lists with two images: the second was dropped silently (its failing verdict with it)."""
+    first = manifest(tmp_path, golden, "path,host\n{image},PC-A\n", "pilot.csv")
+    other = tmp_path / "other.wim"
+    other.write_bytes(golden.read_bytes())
+    second = manifest(tmp_path, other, "path,host\n{image},PC-A\n", "broad.csv")
+    run = run_imgscan("fleet", first, second, "--db", tmp_path / "bad.sqlite")
+    assert run.code == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert f"{second}: host PC-A is also in {first}, with another image or other facts" in run.stderr
+    assert not (tmp_path / "bad.sqlite").exists()
+    same = run_imgscan("fleet", first, first, "--as-of", AS_OF, "--db", tmp_path / "same.sqlite", "-f", "json")
+    assert [r["host"] for r in json.loads(same.stdout)] == ["PC-A"]  # the same list twice names one host
+
+
+def test_a_report_is_never_written_over_a_hosts_image(golden, tmp_path):
+    """-o naming an image that only a host list, a folder or a glob gives wrote the report over it."""
+    images = tmp_path / "captures"
+    images.mkdir()
+    capture = images / "pc-a.wim"
+    capture.write_bytes(golden.read_bytes())
+    before = capture.read_bytes()
+    listed = manifest(tmp_path, capture, "path,host\n{image},PC-A\n")
+    for given in (listed, images, images / "*.wim"):
+        run = run_imgscan("fleet", given, "--as-of", AS_OF, "--db", tmp_path / "f.sqlite", "-f", "json", "-o", capture)
+        assert run.code == 2 and f"is the image of a host ({capture}): imgscan never writes over its input" in run.stderr
+    assert run_imgscan("fleet", listed, "--as-of", AS_OF, "--db", tmp_path / "f.sqlite").code in (0, 1)
+    shown = run_imgscan("fleet", "--db", tmp_path / "f.sqlite", "--report", "-f", "json", "-o", capture)
+    assert shown.code == 2 and "is the image of a host" in shown.stderr
+    assert capture.read_bytes() == before
+
+
 def test_a_host_list_reads_each_firmware_file_once(golden, tmp_path, monkeypatch):
     """Ten thousand hosts name a few firmware db exports: each is read once per host list, not per host."""
     import imgscan.fleet.manifest as manifest_module

@@ -17,7 +17,7 @@ from imgscan.collector import young_collections_only
 from imgscan.errors import ImgscanError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from imgscan.cli.options import Subcommands
     from imgscan.fleet.host import FleetHost
@@ -84,6 +84,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     # the inputs are checked before the store is opened: a refused host list leaves no empty database behind
     inputs = None if args.report else _inputs(args)
+    if inputs is not None:
+        _not_over_an_image(args.output, (host.path for host in inputs[0]))
     store = Store(args.db)
     try:
         if inputs is None:
@@ -99,6 +101,7 @@ def _run(args: argparse.Namespace) -> int:
         raise
     finally:
         store.close()
+    _not_over_an_image(args.output, (str(row["image"]) for row in summary))  # --report: the run's hosts' images
     views: dict[str, Callable[[list[dict[str, Any]]], str]] = {
         "table": lambda s: fleet_summary.to_table(s, shown, args.verbose),
         "json": fleet_summary.to_json,
@@ -109,6 +112,21 @@ def _run(args: argparse.Namespace) -> int:
     if fleet_summary.gating(summary) or fleet_summary.updates_gating(summary):
         return EXIT_FINDINGS
     return EXIT_ERROR if any(r["scan"] == "unreadable" for r in summary) else EXIT_CLEAN
+
+
+def _not_over_an_image(output: Path | None, images: Iterable[str]) -> None:
+    """-o must not name a host's image: those a host list, a folder or a glob gives are known only once read
+    (the usage check sees only the images named on the command line), and a report written there destroys
+    the evidence."""
+    from imgscan.cli.validation import same_file
+
+    if output is None:
+        return
+    for image in images:
+        if same_file(output, Path(image)):
+            raise ImgscanError(
+                str(output), f"is the image of a host ({image}): imgscan never writes over its input", "give -o another file"
+            )
 
 
 def _inputs(args: argparse.Namespace) -> tuple[list[FleetHost], tuple[Any, ...]]:

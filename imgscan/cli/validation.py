@@ -55,9 +55,9 @@ def check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) ->
         read += [Path(p) for p in getattr(args, "inputs", []) if Path(p).is_file()]
         read += list(getattr(args, "updates", []))
         for index, target in enumerate(written):
-            if any(_same(target, other) for other in read):
+            if any(same_file(target, other) for other in read):
                 raise ValueError(f"{target} is an input of this command: imgscan never writes over its input")
-            if not is_stream(target) and any(_same(target, other) for other in written[:index]):
+            if not is_stream(target) and any(same_file(target, other) for other in written[:index]):
                 raise ValueError(f"{target} is given twice: each report needs a file of its own")
         script = getattr(args, "fix_script", None)
         if isinstance(script, Path) and not is_stream(script) and script.suffix.lower() not in (".reg", ".ps1"):
@@ -103,7 +103,8 @@ def _named_format(target: Path, choices: tuple[str, ...], name: str) -> str:
     return named
 
 
-def _same(one: Path, other: Path) -> bool:
+def same_file(one: Path, other: Path) -> bool:
+    """Whether two paths name one file (through links, or once both exist, by inode)."""
     try:
         return one.resolve() == other.resolve() or (one.exists() and other.exists() and one.samefile(other))
     except OSError:

@@ -62,6 +62,7 @@ def collect(inputs: list[str], index: int | None = None, image_name: str | None 
     """Every host named by `inputs`, in a stable order, each once. `index`/`image_name` choose the image
     of each WIM given without a host list (a host list names its own)."""
     found: dict[str, FleetHost] = {}
+    given_in: dict[str, str] = {}  # host -> the input that named it first
     for text in inputs:
         paths = [Path(p) for p in sorted(glob.glob(text))] if any(c in text for c in "*?[") else [Path(text)]
         if not paths:
@@ -82,7 +83,14 @@ def collect(inputs: list[str], index: int | None = None, image_name: str | None 
             else:
                 raise ImgscanError(str(path), "no such file or directory")
             for host in hosts:
-                found.setdefault(host.key, host)
+                first = found.setdefault(host.key, host)
+                if first != host:  # one name, two hosts: keeping either would drop the other's verdict silently
+                    raise ImgscanError(
+                        str(path),
+                        f"host {host.key} is also in {given_in[host.key]}, with another image or other facts",
+                        "give each host one name across the host lists",
+                    )
+                given_in.setdefault(host.key, str(path))
     return list(found.values())
 
 
