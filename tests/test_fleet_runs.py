@@ -53,6 +53,20 @@ def test_each_run_is_recorded_and_shown_alone(images, fleet_db):
     assert missing.code == 2 and "no run 7" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_fleet_options_that_would_be_ignored_are_usage_errors(images, tmp_path):
+    """--run 1 without --resume or --report started run 3 as of today, silently; --report with images or a day
+    rendered the stored run and ignored them. Each is now one usage line, before any database is made."""
+    db = tmp_path / "f.sqlite"
+    for extra, said in (
+        ((images, "--run", "1"), "--run 1 chooses the run --resume continues or --report shows"),
+        ((images, "--report"), "--report renders a saved run and scans nothing"),
+        (("--report", "--as-of", "2014-01-01"), "--report shows a run as it was judged: --as-of does not apply"),
+    ):
+        run = run_imgscan("fleet", *extra, "--db", db)
+        assert run.code == 2 and run.stderr.count("\n") == 1 and said in run.stderr, run.stderr
+    assert not db.exists()
+
+
 def test_resume_reports_reused_rescanned_and_new(images, fleet_db):
     db = fleet_db.arg
     args = ("--as-of", "2013-07-05", "--db", db, "-f", "json", "--jobs", "1")

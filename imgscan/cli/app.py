@@ -21,7 +21,7 @@ from imgscan import __version__, interrupt
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_CODES, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERNAL, internal_error, interruption
 from imgscan.cli.options import Parser, groups
 from imgscan.cli.outputs import written
-from imgscan.cli.validation import check_outputs, check_plugins, check_selection
+from imgscan.cli.validation import check_fleet, check_outputs, check_plugins, check_selection
 from imgscan.errors import ImgscanError
 
 __all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERNAL", "build_parser", "main"]
@@ -90,6 +90,7 @@ def _main(argv: list[str] | None) -> int:
     command = subcommands.choices[args.command]
     if unknown:  # say it in the subcommand's words, not the top-level ones
         command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    check_fleet(args, command)  # an option that would be ignored, before what the others check
     check_outputs(args, command)
     check_plugins(args, command)
     check_selection(args, command)

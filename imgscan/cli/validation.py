@@ -109,3 +109,17 @@ def same_file(one: Path, other: Path) -> bool:
         return one.resolve() == other.resolve() or (one.exists() and other.exists() and one.samefile(other))
     except OSError:
         return False
+
+
+def check_fleet(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
+    """fleet options that would be ignored: --run of a new run (it gets the next number: the user would read a
+    run judged today as the one asked for), and inputs or a day given to --report, which scans nothing."""
+    if args.command != "fleet":
+        return
+    if args.run is not None and not (args.resume or args.report):
+        command.error(f"--run {args.run} chooses the run --resume continues or --report shows; a new run gets the next number")
+    if args.report and args.inputs:
+        command.error("--report renders a saved run and scans nothing: leave out the images (or --report)")
+    if args.report and (args.as_of or args.updates or args.resume):
+        given = "--as-of" if args.as_of else "--updates" if args.updates else "--resume"
+        command.error(f"--report shows a run as it was judged: {given} does not apply (start or resume a run instead)")
