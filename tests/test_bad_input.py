@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import rules_by_path, run_imgscan, sha256
+from tests.conftest import REPO, rules_by_path, run_imgscan, sha256
 
 
 def assert_one_line_error(run, *needles: str) -> None:
@@ -56,6 +56,20 @@ def test_a_file_shorter_than_any_header_is_truncated(images, tmp_path):
     cut.write_bytes(images["ws-acc-0417"]["vmdk"].read_bytes()[:100][::-1])  # 100 bytes, no header left
     needle = f"{cut}: truncated or not an image: 100 bytes, shorter than any image header"  # cut short, or never one
     assert_one_line_error(run_imgscan("scan", cut), needle, READABLE)
+
+
+def test_a_windows_disk_with_a_damaged_file_system_is_not_called_a_kape_collection(tmp_path):
+    """Two MB overwritten inside the NTFS volume of a Windows disk: the scan said "no Windows files in this KAPE
+    collection" (a VHDX without a Windows volume was taken for KAPE's container whatever its layout)."""
+    import random
+
+    damaged = tmp_path / "z10.vhdx"
+    data = bytearray((REPO / "sample_images" / "built" / "ref-w7-2012q3.vhdx").read_bytes())
+    data[10 << 20 : 12 << 20] = random.Random(10).randbytes(2 << 20)
+    damaged.write_bytes(bytes(data))
+    run = run_imgscan("scan", damaged)
+    assert_one_line_error(run, f"{damaged}: no Windows volume", "its file system is damaged: re-copy or re-capture it")
+    assert "KAPE" not in run.stderr
 
 
 def test_truncated_vhdx(images, tmp_path):

@@ -128,8 +128,8 @@ def _open_disk(path: Path, fmt: str) -> OpenedImage:
         try:
             volume, parents, partitions = open_disk(path, fmt)
         except NoWindowsVolume:
-            if fmt not in ("vhdx", "vhd-fixed", "vhd-dynamic"):
-                digest.cancel()
+            if fmt not in ("vhdx", "vhd-fixed", "vhd-dynamic") or not _is_kape(path):
+                digest.cancel()  # a damaged Windows disk is not called a KAPE collection lacking its hives
                 raise
             # KAPE's container: a disk of collected files, no Windows volume; the same file, its hash goes on
             return _open_loaded(path, "kape", digest)
@@ -142,6 +142,13 @@ def _open_disk(path: Path, fmt: str) -> OpenedImage:
         parents=[ImageIdentity(str(p), PendingDigest(p), read_header(p).format) for p in parents],
         partitions=partitions,
     )
+
+
+def _is_kape(path: Path) -> bool:
+    """Whether dissect's KAPE loader recognises the disk's layout (a volume of collected drive folders)."""
+    from dissect.target.loaders.kape import KapeLoader
+
+    return bool(KapeLoader.detect(path))
 
 
 def _open_loaded(path: Path, fmt: str, digest: PendingDigest | None = None) -> OpenedImage:

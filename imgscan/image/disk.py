@@ -174,7 +174,8 @@ def _windows_filesystem(target: Target, path: Path) -> WindowsVolume:
     raise NoWindowsVolume(
         str(path),
         f"no Windows volume: none of its {candidates} filesystem(s) holds Windows\\System32\\config",
-        "give the disk or volume that holds the Windows installation",
+        "give the disk or volume that holds the Windows installation; if this is it, its file system is damaged: "
+        "re-copy or re-capture it",
     )
 
 
