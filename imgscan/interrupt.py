@@ -110,6 +110,20 @@ def deferred() -> Iterator[None]:
 
 
 @contextmanager
+def whole_or_exit() -> Iterator[None]:
+    """In a pool worker, around a message to its parent: a signal that arrives inside waits until the message is
+    sent whole, and then ends the process quietly. Raising halfway would leave half a message in the pipe, and
+    the parent's pool, reading the rest, would wait for ever."""
+    _state["deferring"] = int(_state["deferring"]) + 1
+    try:
+        yield
+    finally:
+        _state["deferring"] = int(_state["deferring"]) - 1
+        if not _state["deferring"] and _state["pending"]:
+            os._exit(_received[0].exit_code)
+
+
+@contextmanager
 def doing(activity: str, subject: str | None = None) -> Iterator[None]:
     """Name the work under way: `doing("scanning", subject=path)` around a scan, `doing("reading the
     catalogs")` inside it. Work neither starts nor goes on after a signal whose exception was lost (`check`)."""

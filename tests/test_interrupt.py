@@ -228,3 +228,65 @@ def test_a_fleet_worker_a_signal_reached_takes_no_further_image(tmp_path):
     process.start()
     process.join(60)
     assert process.exitcode == 128 + signal.SIGTERM
+
+
+def test_a_fleet_worker_a_signal_stops_mid_scan_ends_instead_of_waiting_for_work(tmp_path, monkeypatch):
+    """After its stopped scan unwound, a worker went back to the pool's queue with every later signal ignored:
+    when the pool, broken by another worker's end, terminated and joined the rest, that one never ended (the
+    fleet hung on Ctrl-C about once in twenty runs). It now ends once the scan has unwound."""
+    from imgscan import interrupt
+    from imgscan.fleet import run as fleet_run
+    from imgscan.fleet.host import FleetHost
+    from imgscan.fleet.work import FleetOptions
+
+    def stopped_scan(*_args: object) -> list[dict[str, object]]:
+        with interrupt.doing("scanning"):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(30)
+        return []
+
+    monkeypatch.setattr(fleet_run, "scan_image", stopped_scan)  # the forked worker inherits it
+
+    def worker() -> None:
+        fleet_run._worker_init()
+        host = FleetHost(path=str(tmp_path / "image.vhdx"))
+        try:
+            fleet_run._scan_in_worker([host], FleetOptions(as_of="2013-07-01", horizon_days=365), "")
+        except interrupt.Interrupted:
+            os._exit(0)  # came back to the pool's loop, as before
+        os._exit(1)
+
+    process = multiprocessing.get_context("fork").Process(target=worker)
+    process.start()
+    process.join(60)
+    assert process.exitcode == 128 + signal.SIGTERM
+
+
+def test_a_fleet_worker_sends_its_result_whole_before_a_signal_ends_it():
+    """SIGTERM while a worker wrote a large result ended it halfway; the parent's pool, reading the rest of the
+    message, waited for ever. The message is now finished first, read whole by the parent, and the worker ends."""
+    from concurrent.futures import process as pool_process
+
+    from imgscan.fleet import run as fleet_run
+
+    reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
+    big = "x" * (4 << 20)  # many pipe buffers: the write is under way when the signal comes
+
+    class Queue:
+        def put(self, item: object) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
+            writer.send(item)
+
+    def worker() -> None:
+        fleet_run._worker_init()
+        pool_process._sendback_result(Queue(), 7, result=big)
+        os._exit(0)  # the signal was lost
+
+    child = multiprocessing.get_context("fork").Process(target=worker)
+    child.start()
+    writer.close()  # the child's end only: a child that ends before writing gives EOF here, not a wait
+    assert reader.poll(60)
+    item = reader.recv()  # EOFError: the child ended without sending
+    child.join(60)
+    assert (item.work_id, len(item.result)) == (7, len(big))
+    assert child.exitcode == 128 + signal.SIGTERM
