@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from types import FrameType
+from typing import NoReturn
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -94,11 +95,27 @@ def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
         sys.__unraisablehook__(unraisable)
 
 
-@contextmanager
-def deferred() -> Iterator[None]:
+def deferred() -> AbstractContextManager[None]:
     """A signal that arrives inside waits until the block ends (create a temporary file and register
     its removal inside one, so that no interruption falls between the two); it is raised then, also in
     place of an error the block ended with, which the interruption caused."""
+    return _held(_raise)
+
+
+def whole_or_exit() -> AbstractContextManager[None]:
+    """In a pool worker, around a message to its parent: a signal that arrives inside waits until the message is
+    sent whole, and then ends the process quietly. Raising halfway would leave half a message in the pipe, and
+    the parent's pool, reading the rest, would wait for ever."""
+    return _held(lambda stopped: os._exit(stopped.exit_code))
+
+
+def _raise(stopped: Interrupted) -> NoReturn:
+    raise stopped
+
+
+@contextmanager
+def _held(release: Callable[[Interrupted], NoReturn]) -> Iterator[None]:
+    """Signals wait while inside (nested blocks: until the outermost ends); then `release` gets the one that came."""
     _state["deferring"] = int(_state["deferring"]) + 1
     try:
         yield
@@ -106,21 +123,7 @@ def deferred() -> Iterator[None]:
         _state["deferring"] = int(_state["deferring"]) - 1
         if not _state["deferring"] and _state["pending"]:
             _state["pending"] = False
-            raise _received[0]
-
-
-@contextmanager
-def whole_or_exit() -> Iterator[None]:
-    """In a pool worker, around a message to its parent: a signal that arrives inside waits until the message is
-    sent whole, and then ends the process quietly. Raising halfway would leave half a message in the pipe, and
-    the parent's pool, reading the rest, would wait for ever."""
-    _state["deferring"] = int(_state["deferring"]) + 1
-    try:
-        yield
-    finally:
-        _state["deferring"] = int(_state["deferring"]) - 1
-        if not _state["deferring"] and _state["pending"]:
-            os._exit(_received[0].exit_code)
+            release(_received[0])
 
 
 @contextmanager
