@@ -3,8 +3,12 @@ WIMs in a fleet, extracted volumes found in a searched directory, and what a run
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +55,21 @@ def test_each_run_is_recorded_and_shown_alone(images, fleet_db):
     assert all(r["started_at"] <= r["finished_at"] for r in runs) and json.loads(runs[0]["options"])["inputs"] == [str(images)]
     missing = run_imgscan("fleet", "--db", db, "--report", "--run", "7")
     assert missing.code == 2 and "no run 7" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_the_fleet_report_records_each_hosts_image_sha256(images, tmp_path):
+    """The fleet's JSON and CSV named each host's image by path only: its SHA-256 (the evidence judged) was in the
+    database alone. Both now carry it, as sha256sum gives it; an unreadable capture's is empty."""
+    broken = images / "cut.vhdx"
+    broken.write_bytes((images / "healthy.vhdx").read_bytes()[: 1 << 20])
+    db = tmp_path / "f.sqlite"
+    rows = json.loads(run_imgscan("fleet", images, "--as-of", "2013-07-05", "--db", db, "-f", "json").stdout)
+    digests = {Path(r["image"]).name: r["image_sha256"] for r in rows}
+    listed = subprocess.run(["sha256sum", *sorted(str(p) for p in images.glob("*.vhdx"))], capture_output=True, text=True)
+    expected = {Path(line.split(None, 1)[1]).name: line.split()[0] for line in listed.stdout.splitlines()}
+    assert digests == expected | {"cut.vhdx": ""}
+    shown = run_imgscan("fleet", "--db", db, "--report", "-f", "csv").stdout
+    assert {Path(r["image"]).name: r["image_sha256"] for r in csv.DictReader(io.StringIO(shown))} == digests
 
 
 def test_fleet_options_that_would_be_ignored_are_usage_errors(images, tmp_path):

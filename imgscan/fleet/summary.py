@@ -29,7 +29,21 @@ from imgscan.views.html import render
 
 FILTERS = ("site", "ring", "model")  # what the HTML view filters hosts by: labels, and the hardware model fact
 # the per-host row of every view; columns are only appended, so older readers of the CSV keep theirs
-COLUMNS = ("host", "image", "scan", "verdict", "worst", "rules", "first_failure", "error", "as_of", *LABELS, "model", "updates")
+COLUMNS = (
+    "host",
+    "image",
+    "scan",
+    "verdict",
+    "worst",
+    "rules",
+    "first_failure",
+    "error",
+    "as_of",
+    *LABELS,
+    "model",
+    "updates",
+    "image_sha256",
+)
 NAMES_PER_LINE = 6  # a date's hosts listed by name; the rest counted
 CHAR = 7.0  # a generous width of one 11 px character: date labels are kept inside the chart and apart
 
@@ -53,6 +67,7 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
             {
                 "host": r["host"],
                 "image": r["path"],
+                "image_sha256": r.get("sha256") or "",  # the evidence judged (empty when it could not be read)
                 "image_index": r.get("image_index"),
                 "image_name": r.get("image_name"),
                 "scan": "scanned" if scanned else "unreadable",
