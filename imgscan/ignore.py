@@ -27,6 +27,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -52,6 +53,11 @@ class IgnoreEntry:
     expires: date | None = None
     number: int = 0  # its place in the file, from 1, so warnings and the report can point at it
     id: str | None = None
+
+    @cached_property
+    def kbs(self) -> frozenset[str]:
+        """The KBs its `kb` and `package` name (asked for each finding: worked out once)."""
+        return frozenset(_kbs([text for text in (self.kb, self.package) if text]))
 
     def matches(self, finding: Finding) -> bool:
         if finding.rule.id != self.rule:
@@ -81,8 +87,7 @@ def _kbs(texts: list[str] | tuple[str, ...]) -> set[str]:
 def _about(entry: IgnoreEntry, about: set[str]) -> bool:
     """Whether a `kb`/`package` entry names one of the KBs a finding is about (`about`, from its subjects): a
     KB its message only mentions (the missing mitigation KB2749655 of every catalog-expiry) is not one."""
-    named = _kbs([text for text in (entry.kb, entry.package) if text])
-    return not about or not named or bool(named & about)
+    return not about or not entry.kbs or bool(entry.kbs & about)
 
 
 def _unaccepted(finding: Finding, matching: list[IgnoreEntry]) -> list[str]:
@@ -90,8 +95,7 @@ def _unaccepted(finding: Finding, matching: list[IgnoreEntry]) -> list[str]:
     accepts; empty when an entry accepts the whole finding (no kb or package) or every KB is accepted."""
     if not matching or any(e.kb is None and e.package is None for e in matching):
         return []
-    accepted = _kbs([text for e in matching for text in (e.kb, e.package) if text])
-    return sorted(_kbs(finding.subjects) - accepted)
+    return sorted(_kbs(finding.subjects).difference(*(e.kbs for e in matching)))
 
 
 def _windows(path: str) -> str:

@@ -45,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
     old, new = (load_side(path, lambda p: run_scan(args, p, checks).report) for path in (args.old, args.new))
     if old.get("as_of") != new.get("as_of") and not args.quiet:  # a finding that merely started in between shows as new
         # --as-of reaches only a side that is scanned here: a saved report keeps the day it was judged on
-        if not is_saved_report(args.new):
+        if args.new not in saved:
             hint = f"give --as-of {old.get('as_of')}"
-        elif not is_saved_report(args.old):
+        elif args.old not in saved:
             hint = f"give --as-of {new.get('as_of')}"
         else:
             hint = "save both reports with one --as-of"

@@ -112,9 +112,8 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int, s
         "order": order_dict(steps),
         "errors": errors,
     }
-    return Result(
-        cast(PreflightReport, printable_report(report)), unreadable
-    )  # update file names that are not valid Unicode, escaped
+    # update file names that are not valid Unicode, escaped
+    return Result(cast(PreflightReport, printable_report(report)), unreadable)
 
 
 def facts_dict(facts: ImageFacts) -> PreflightFacts:
