@@ -220,15 +220,17 @@ class Judging:
         return self._results  # type: ignore[return-value]  # every slot is filled above
 
     def close(self) -> None:
-        """Every result is in by now (or the scan was interrupted): the workers exit on their own while
-        the scan goes on."""
+        """Every result is in by now (or the scan was interrupted): the pool is shut down and joined. Left to
+        end on its own, its manager thread could close its wake-up pipe while Python's exit wrote to it (an
+        `OSError: Bad file descriptor` traceback after an interrupted scan, once in a CI run); idle workers
+        leave in milliseconds, and an interrupted one after the batch it holds."""
         if self._pool is not None:
             with deferred():  # a signal now is raised once the pool is shut down
                 if self._starter is not None:
                     # workers still starting (few catalogs, or an interrupted scan): one shut down before it has
                     # read its start-up message would find the pool's semaphores gone and print a traceback
                     self.wait_started(STARTED_WAIT)
-                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _start_server() -> None:
