@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -70,6 +71,9 @@ def test_the_fleet_report_records_each_hosts_image_sha256(images, tmp_path):
     assert digests == expected | {"cut.vhdx": ""}
     shown = run_imgscan("fleet", "--db", db, "--report", "-f", "csv").stdout
     assert {Path(r["image"]).name: r["image_sha256"] for r in csv.DictReader(io.StringIO(shown))} == digests
+    page = run_imgscan("fleet", "--db", db, "--report", "-f", "html").stdout
+    cells = re.findall(r"<tr data-host[^>]*><td>[^<]*</td><td>([^<]*)</td><td class=\"hash\">([0-9a-f]*)</td>", page)
+    assert {Path(image).name: digest for image, digest in cells} == digests
 
 
 def test_fleet_options_that_would_be_ignored_are_usage_errors(images, tmp_path):
