@@ -37,6 +37,7 @@ SUBJECTS = {
     "Windows\\Boot\\EFI hold it in different folders)",
     "packages": "the KBs (else packages) its evidence names",
     "message": "the message's first part, before ': ' (a log finding's package, KB or update)",
+    "image": "none: the rule finds one thing of the image as a whole (its identity is the rule id)",
 }
 
 
@@ -107,7 +108,7 @@ def identity(finding: Mapping[str, Any], rule: Rule | None = None) -> str:
         subject = str(finding.get("message", "")).split(": ", 1)[0]
     else:
         subject = path
-    parts = [str(finding["rule"]), subject]
+    parts = [str(finding["rule"])] + ([] if kind == "image" else [subject])
     if rule and rule.subject_code:
         parts.append(str(finding.get("hresult") or ""))
     return ":".join(parts).lower()

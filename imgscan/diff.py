@@ -6,7 +6,8 @@ Either side is an image (scanned with the same options) or a report saved with
 rebuilt image with the same problem shows it as unchanged, not as new, and two
 findings that differ only by subject stay two. New findings gate once per cause, and so
 does a finding of both whose severity rose to --fail-on (an expiry that was "soon" in
-the old report and is failing in the new one): unchanged means the same severity too.
+the old report and is failing in the new one); one whose severity fell is improved, and
+unchanged means the same severity too.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class MovedCatalog(TypedDict):
 
 
 class Worsened(TypedDict):
-    """A finding of both sides whose severity (what it gates at) rose: the new finding, and what it was."""
+    """A finding of both sides whose own severity rose (in `worsened`) or fell (in `improved`): the new
+    finding, and what it was."""
 
     finding: FindingJson
     old_severity: str
@@ -72,6 +74,7 @@ class DiffResult(TypedDict):
     resolved: list[FindingJson]
     unchanged: list[FindingJson]
     worsened: list[Worsened]
+    improved: list[Worsened]
     packages_added: list[str]
     packages_removed: list[str]
     catalogs_moved: list[MovedCatalog]
@@ -80,8 +83,9 @@ class DiffResult(TypedDict):
 
 
 def _identities(findings: Sequence[FindingJson], rules: dict[str, Rule]) -> dict[str, FindingJson]:
-    """{identity: finding}; a saved report without `id` gets the identities its scan would have given."""
-    if all("id" in f for f in findings):
+    """{identity: finding} as this version gives them, also for a report saved by an older one (without `id`,
+    or with an identity since made stabler); the saved `id`s only when a rule is not loaded here."""
+    if all("id" in f for f in findings) and not all(f["rule"] in rules for f in findings):
         return {f["id"]: f for f in findings}
     keys = distinct(identity(f, rules.get(f["rule"])) for f in findings)
     return dict(zip(keys, findings, strict=True))
@@ -107,6 +111,7 @@ def diff_reports(old: Report, new: Report, fail_on: Severity, rules: Sequence[Ru
         and old_until[c["path"].lower()]["valid_until"] != c["valid_until"]
     ]
     rose = [k for k in after if k in before and _level(after[k]) > _level(before[k])]
+    fell = [k for k in after if k in before and _level(after[k]) < _level(before[k])]
     # a new finding that reaches --fail-on (and no ignore entry accepts) gates once for its cause, and so does
     # one that rose to it: the old report did not gate on it
     gating = {
@@ -119,10 +124,9 @@ def diff_reports(old: Report, new: Report, fail_on: Severity, rules: Sequence[Ru
         "new": _side(new),
         "new_findings": added,
         "resolved": [before[k] for k in before if k not in after],
-        "unchanged": [after[k] for k in after if k in before and k not in rose],
-        "worsened": [
-            {"finding": after[k], "old_severity": str(_level(before[k])), "old_phase": before[k].get("phase")} for k in rose
-        ],
+        "unchanged": [after[k] for k in after if k in before and k not in rose and k not in fell],
+        "worsened": [_was(after[k], before[k]) for k in rose],
+        "improved": [_was(after[k], before[k]) for k in fell],
         "packages_added": sorted(new_packages - old_packages),
         "packages_removed": sorted(old_packages - new_packages),
         "catalogs_moved": moved,
@@ -131,6 +135,13 @@ def diff_reports(old: Report, new: Report, fail_on: Severity, rules: Sequence[Ru
     }
 
 
+def _was(new: FindingJson, old: FindingJson) -> Worsened:
+    return {"finding": new, "old_severity": str(_level(old)), "old_phase": old.get("phase")}
+
+
 def _level(finding: FindingJson) -> Severity:
-    """What a finding gates at: a cause at the worst of its group (the table's severity column)."""
-    return Severity.parse(finding.get("gating_severity") or finding["severity"])
+    """A finding's own severity. Not what its group gates at (a cause at the worst of its consequences): a
+    consequence that moves from one cause to another between two builds (the package that empties wmic qfe
+    first, once the earlier one is fixed) would make its new cause look worse while nothing about it changed.
+    The consequence is a finding of both sides itself, compared on its own severity."""
+    return Severity.parse(finding["severity"])

@@ -46,7 +46,8 @@ QFE_EMPTY = Rule(
         "on ~10,000 Windows 7 SP1 hosts deployed from one sysprepped image",
     ),
     predicts=("0x800B0101",),
-    subject="packages",  # the KBs whose catalogs empty the list
+    # one list per image: which packages empty it may change from one build to the next (diff: the same finding)
+    subject="image",
     consequence_of=("catalog-expiry", "catalog-untrusted"),
 )
 

@@ -286,7 +286,7 @@ def test_diff_gates_on_a_finding_that_rose_to_fail_on(tmp_path):
     assert run.code == 1
     result = json.loads(run.stdout)
     worse = {(w["finding"]["rule"], w["old_severity"], w["old_phase"], w["finding"]["phase"]) for w in result["worsened"]}
-    assert ("catalog-expiry", "high", "soon", "failing") in worse and ("qfe-empty", "high", "soon", "failing") in worse
+    assert ("catalog-expiry", "medium", "soon", "failing") in worse and ("qfe-empty", "high", "soon", "failing") in worse
     assert not {f["id"] for f in result["unchanged"]} & {w["finding"]["id"] for w in result["worsened"]}
     assert result["gating"] == 1  # the expired KB2705219 catalog and the qfe-empty it causes: one cause
     table = run_imgscan("diff", december, july, "--fail-on", "critical", "-q")

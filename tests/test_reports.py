@@ -228,22 +228,24 @@ def test_diff_of_images_and_of_saved_reports(samples, tmp_path):
     for old, new in ((old_json, new_json), (samples["ref-w7-2012q3"], samples["ref-w7-2012q4"])):
         run = run_imgscan("diff", old, new, "--as-of", "2013-07-01", "--format", "json")
         result = json.loads(run.stdout)
-        assert run.code == 1  # qfe-empty now rests on KB2731847: a new high finding
+        # nothing got worse: KB2749655 fixes KB2705219's catalogs, and KB2731847's (expiring 2013-10-15 on both
+        # sides) is what now empties wmic qfe, from that day instead of already. qfe-empty is the same finding
+        # (one per image, whichever packages empty the list), improved; KB2731847's expiry is unchanged, though
+        # it now gates at high as qfe-empty's cause (diff once called that worsened and exited 1)
+        assert run.code == 0 and result["gating"] == 0 and result["new_findings"] == [] and result["worsened"] == []
         resolved = {(f["rule"], f["evidence"][0]["path"].rsplit("\\", 1)[-1]) for f in result["resolved"]}
         assert ("catalog-expiry", "Package_2_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1.cat") in resolved
         assert result["packages_added"] == ["Package_for_KB2749655~31bf3856ad364e35~amd64~~6.1.1.0"]
         moved = {c["path"].rsplit("\\", 1)[-1]: c for c in result["catalogs_moved"]}
         kb2705219 = moved["Package_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1.cat"]
         assert (kb2705219["old_valid_until"], kb2705219["new_valid_until"]) == ("2013-06-30T10:00:00Z", None)
-        # KB2731847's expiry (2013-10-15) now causes qfe-empty: the same finding, gating at high, not medium
-        assert result["unchanged"] == []
-        [worse] = result["worsened"]
-        assert (worse["finding"]["rule"], worse["old_severity"], worse["finding"]["gating_severity"]) == (
-            "catalog-expiry",
-            "medium",
-            "high",
-        )
-        assert "KB2731847" in worse["finding"]["evidence"][0]["path"]
+        [better] = result["improved"]
+        assert (better["finding"]["id"], better["old_severity"], better["old_phase"]) == ("qfe-empty", "critical", "failing")
+        now = better["finding"]
+        assert (now["severity"], now["phase"], now["starts"]) == ("high", "soon", "2013-10-15")
+        [same] = result["unchanged"]
+        assert (same["rule"], same["severity"], same["gating_severity"]) == ("catalog-expiry", "medium", "high")
+        assert "KB2731847" in same["evidence"][0]["path"]
     same = run_imgscan("diff", samples["healthy"], samples["healthy"])
     assert same.code == 0 and "new findings: 0" in same.stdout
     missing = run_imgscan("diff", tmp_path / "nope.json", new_json)

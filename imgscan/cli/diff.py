@@ -21,7 +21,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         sub,
         "diff",
         [groups.common, groups.when, groups.gate],
-        "compare two images or saved JSON reports: new, resolved, worsened and unchanged findings",
+        "compare two images or saved JSON reports: new, resolved, worsened, improved and unchanged findings",
     )
     made.add_argument("old", type=Path, help="the previous image, or its saved `--format json` report")
     made.add_argument("new", type=Path, help="the new image, or its saved report")

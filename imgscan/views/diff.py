@@ -1,4 +1,4 @@
-"""The `diff` table: new, resolved, worsened and unchanged findings, packages added and removed, catalogs whose
+"""The `diff` table: new, resolved, worsened, improved and unchanged findings, packages added and removed, catalogs whose
 end moved."""
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ def diff_table(result: DiffResult) -> str:
         lines.append(f"{title}: {len(findings)}")
         lines += [finding_line(mark, f) for f in findings]
         if title == "resolved":  # before unchanged: what got worse is what a reviewer must see
-            lines.append(f"worsened: {len(result['worsened'])}")
-            for w in result["worsened"]:
-                was = w["old_severity"].upper() + (f", {w['old_phase']}" if w["old_phase"] else "")
-                lines.append(finding_line("^", w["finding"]) + f"  (was {was})")
+            for name, changed, changed_mark in (("worsened", result["worsened"], "^"), ("improved", result["improved"], "v")):
+                lines.append(f"{name}: {len(changed)}")
+                for w in changed:
+                    was = w["old_severity"].upper() + (f", {w['old_phase']}" if w["old_phase"] else "")
+                    lines.append(finding_line(changed_mark, w["finding"]) + f"  (was {was})")
     lines.append(f"packages added: {len(result['packages_added'])}")
     lines += [f"  + {p}" for p in result["packages_added"]]
     lines.append(f"packages removed: {len(result['packages_removed'])}")
