@@ -3,6 +3,12 @@
 Each fix is preceded by a comment naming the finding it answers. Hives that are
 not loaded on a running host (the Default profile template, a profile whose SID
 is unknown) are loaded under HKU\\imgscan-offline first and unloaded afterwards.
+
+The PowerShell form creates a key only when it is missing: `New-Item -Force` on a
+registry key that exists deletes it with every other value and subkey and creates
+it empty (PowerShell/PowerShell#5444). A profile's key under HKEY_USERS exists only
+while that user is logged on, so the script stops with a message saying so rather
+than failing on a key it cannot create.
 """
 
 from __future__ import annotations
@@ -57,10 +63,16 @@ def _powershell(fixes: list[tuple[Finding, RegistryFix]]) -> str:
         lines.append(f"# {_comment(finding)}")
         if fix.offline_hive:
             lines.append(f"& reg.exe load {OFFLINE} '{fix.offline_hive}'")
+        elif fix.key.upper().startswith("HKEY_USERS\\"):
+            hive = "\\".join(fix.key.split("\\")[:2])  # HKEY_USERS\<SID>: loaded while the user is logged on
+            lines.append(
+                f"if (-not (Test-Path -LiteralPath 'Registry::{hive}')) {{ throw '{hive} is not loaded: run this while "
+                "that user is logged on, or set the same value under HKCU as that user' }"
+            )
         path = "Registry::" + fix.key
         lines += [
-            f"New-Item -Path '{path}' -Force | Out-Null",
-            f"Set-ItemProperty -Path '{path}' -Name '{fix.name}' -Value 0x{fix.dword:x} -Type DWord",
+            f"if (-not (Test-Path -LiteralPath '{path}')) {{ New-Item -Path '{path}' -Force | Out-Null }}",
+            f"Set-ItemProperty -LiteralPath '{path}' -Name '{fix.name}' -Value 0x{fix.dword:x} -Type DWord",
         ]
         if fix.offline_hive:
             lines += ["[gc]::Collect()", f"& reg.exe unload {OFFLINE}"]

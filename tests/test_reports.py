@@ -260,7 +260,14 @@ def test_fix_script_reg_and_ps1(samples, tmp_path):
     assert r"; wintrust-offline-revocation (high) Users\nfury\NTUSER.DAT" in text
     assert text.count('"State"=dword:00023c00') == 1  # the weakened finding shares the same fix
     run_imgscan("scan", samples["ws-acc-0417"], "--fix-script", ps1)
-    assert "Set-ItemProperty -Path 'Registry::HKEY_USERS\\S-1-5-21-3623811015-3361044348-30300820-1001" in ps1.read_text()
+    script = ps1.read_text()
+    profile = "Registry::HKEY_USERS\\S-1-5-21-3623811015-3361044348-30300820-1001"
+    key = profile + "\\Software\\Microsoft\\Windows\\CurrentVersion\\WinTrust\\Trust Providers\\Software Publishing"
+    assert f"Set-ItemProperty -LiteralPath '{key}' -Name 'State' -Value 0x23c00 -Type DWord" in script
+    # New-Item -Force on a key that exists empties it (PowerShell/PowerShell#5444): only a missing key is created
+    assert f"if (-not (Test-Path -LiteralPath '{key}')) {{ New-Item -Path '{key}' -Force | Out-Null }}" in script
+    assert all(line.startswith("if (-not (Test-Path -LiteralPath ") for line in script.splitlines() if "New-Item" in line)
+    assert f"if (-not (Test-Path -LiteralPath '{profile}')) {{ throw " in script and "logged on" in script
 
 
 def test_fix_script_loads_offline_template(tmp_path):
