@@ -295,3 +295,22 @@ def test_diff_gates_on_a_finding_that_rose_to_fail_on(tmp_path):
     assert same.code == 0 and json.loads(same.stdout)["worsened"] == []
     # both sides saved: --as-of reaches neither, so the warning does not suggest it
     assert "save both reports with one --as-of to compare the images on one day" in run.stderr
+
+
+def test_an_ignore_file_inside_the_scanned_image_is_not_used(tmp_path):
+    """A responder scanning an extracted image from within it got a pass: the image's own .imgscanignore.yaml
+    (the working directory's, read by default) accepted every finding, and nothing said so."""
+    image = build(load("ref-w7-2012q3"), tmp_path / "built", ("dir",))["dir"]
+    accept_all = "".join(f"- rule: {rule}\n  reason: accepted\n" for rule in ("catalog-expiry", "qfe-empty", "cbs-log-error"))
+    (image / ".imgscanignore.yaml").write_text(accept_all)
+    inside = run_imgscan("scan", ".", "--as-of", "2013-07-01", "-f", "json", cwd=image)
+    assert inside.code == 1 and not any(f.get("suppressed") for f in inside.report["findings"])
+    assert "not used, it is inside the image scanned" in inside.stderr and "--ignore" in inside.stderr
+    chosen = run_imgscan("scan", ".", "--as-of", "2013-07-01", "-f", "json", "--ignore", ".imgscanignore.yaml", cwd=image)
+    assert chosen.code == 0 and all(f.get("suppressed") for f in chosen.report["findings"])
+    work = tmp_path / "ci"  # a CI job's own ignore file, beside the image: read by default as before
+    work.mkdir()
+    (work / ".imgscanignore.yaml").write_text(accept_all)
+    beside = run_imgscan("scan", image, "--as-of", "2013-07-01", "-f", "json", cwd=work)
+    assert beside.code == 0 and all(f.get("suppressed") for f in beside.report["findings"])
+    assert "inside the image" not in beside.stderr

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from imgscan.check import Severity
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
@@ -106,8 +107,8 @@ def run_scan(
     from imgscan.loader import load_checks
     from imgscan.scan import scan
 
-    options = _options(args)
     image = image or args.image
+    options = _options(args, image)
     cached = hasattr(args, "no_cache") and not args.no_cache
     with scan_cache((args.cache_dir or default_dir()) if cached else None, image, args.quiet) as cache:
         settings = replace(options.load, verdict_cache=cache)
@@ -130,13 +131,33 @@ def scan_context(args: argparse.Namespace) -> ScanContext:
     )
 
 
-def _options(args: argparse.Namespace) -> Options:
+def _ignore_file(args: argparse.Namespace, image: Path) -> Path | None:
+    """--ignore, else the working directory's .imgscanignore.yaml, unless that file lies inside the image
+    being scanned (an extracted image or collection scanned from within): the evidence does not choose what
+    is accepted. A file given with --ignore is the user's choice, wherever it is."""
+    if getattr(args, "ignore", None):
+        return cast(Path, args.ignore)
+    if not DEFAULT_IGNORE.is_file():
+        return None
+    found, root = Path(os.path.realpath(DEFAULT_IGNORE)), Path(os.path.realpath(image))
+    if root.is_dir() and found.is_relative_to(root):
+        if not args.quiet:
+            print(
+                f"imgscan: warning: {found}: not used, it is inside the image scanned (the evidence does not choose "
+                f"which findings are accepted); pass --ignore {found} to use it",
+                file=sys.stderr,
+            )
+        return None
+    return DEFAULT_IGNORE
+
+
+def _options(args: argparse.Namespace, image: Path) -> Options:
     from imgscan.artefacts import LoadSettings
     from imgscan.ignore import load as load_ignore
     from imgscan.image import Selection
     from imgscan.scan import Options
 
-    ignore_path = getattr(args, "ignore", None) or (DEFAULT_IGNORE if DEFAULT_IGNORE.is_file() else None)
+    ignore_path = _ignore_file(args, image)
     return Options(
         selection=Selection(args.index, args.image_name),
         ignore=load_ignore(ignore_path) if ignore_path else [],
