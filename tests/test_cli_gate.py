@@ -8,6 +8,7 @@ image, so the option was refused before the image was opened.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
@@ -200,10 +201,25 @@ def _readme_exit_codes() -> dict[int, str]:
 
 def test_the_readme_table_lists_the_exit_codes_imgscan_gives():
     assert set(_readme_exit_codes()) == {0, 1, 2, 3, 130, 143}
-    for command in ("--help", "scan --help", "fleet --help", "explain --help"):
+    for command in ("--help", "scan --help", "fleet --help", "diff --help", "explain --help"):
         text = " ".join(run_imgscan(*command.split()).stdout.split())
-        for code in _readme_exit_codes():
+        for code in set(_readme_exit_codes()) - ({1} if command.startswith("explain") else set()):
             assert re.search(rf"\b{code} ", text.split("exit codes:")[1]), (command, code)
+
+
+def test_each_commands_help_gives_its_own_exit_codes():
+    """Every command's help said "1 a finding at or above --fail-on", also where there is no --fail-on (timeline,
+    packages, explain...: `timeline --fail-on high` is a usage error, and they never exit 1)."""
+    from imgscan.cli.app import build_parser
+
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert len(commands.choices) >= 11
+    for name, command in commands.choices.items():
+        gates = any("--fail-on" in action.option_strings for action in command._actions)
+        codes = (command.epilog or "").split("exit codes:", 1)[1]
+        assert ("--fail-on" in codes) == gates, name
+        assert ("; 1 " in codes) == (gates or name == "preflight"), name  # preflight: 1 an update will not install
 
 
 def test_exit_0_pass_1_findings_2_unreadable(images, tmp_path):

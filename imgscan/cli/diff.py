@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgscan.cli.exits import EXIT_CLEAN, EXIT_FINDINGS
+from imgscan.cli.exits import DIFF_EXIT_CODES, EXIT_CLEAN, EXIT_FINDINGS
 from imgscan.cli.options import Groups, add_command, add_output
 from imgscan.cli.outputs import write
 from imgscan.cli.scan import run_scan
@@ -22,6 +22,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         "diff",
         [groups.common, groups.when, groups.gate],
         "compare two images or saved JSON reports: new, resolved, worsened, improved and unchanged findings",
+        exit_codes=DIFF_EXIT_CODES,
     )
     made.add_argument("old", type=Path, help="the previous image, or its saved `--format json` report")
     made.add_argument("new", type=Path, help="the new image, or its saved report")

@@ -24,6 +24,17 @@ _OTHER_EXITS = "3 internal error (a bug in imgscan: please report it); 130 inter
 EXIT_CODES = (
     "exit codes: 0 pass; 1 a finding at or above --fail-on; 2 usage error, unreadable input or unwritable output; " + _OTHER_EXITS
 )
+DIFF_EXIT_CODES = (
+    "exit codes: 0 no new or worsened finding at or above --fail-on; 1 one (counted once per cause); 2 usage error, "
+    "unreadable input or unwritable output; " + _OTHER_EXITS
+)
+FLEET_EXIT_CODES = (
+    "exit codes: 0 no host has a finding at or above --fail-on; 1 a host has one (or an update of --updates will not "
+    "install); 2 usage error, unwritable output, or a host whose image could not be read (when no host has a finding "
+    "at or above --fail-on); " + _OTHER_EXITS
+)
+# the commands that list or explain and judge no gate: they have no --fail-on
+LISTING_EXIT_CODES = "exit codes: 0 done; 2 usage error, unreadable input or unwritable output; " + _OTHER_EXITS
 PREFLIGHT_EXIT_CODES = (
     "exit codes: 0 every update read installs (or is installed, superseded, not applicable, or cannot be told); "
     "1 an update will not install; 2 usage error, unreadable image, an update that could not be read, or unwritable "

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imgscan import __version__, interrupt
-from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, FLEET_EXIT_CODES
 from imgscan.cli.options import Groups, add_command, add_output, database_location, job_count, update_path
 from imgscan.cli.outputs import write
 from imgscan.collector import young_collections_only
@@ -33,6 +33,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         "Judge hosts: each image given is one host; a host list (CSV or YAML) names each host's image and its own "
         "facts (network, deployment day, firmware, recovery partition, labels), its columns as docs/fleet.md lists "
         "them. An image that cannot be read is an error row; the run then exits 2 when no host reaches --fail-on.",
+        exit_codes=FLEET_EXIT_CODES,
     )
     made.add_argument("inputs", nargs="*", metavar="INPUT", help="image, directory of images, glob, or hosts.csv/.yaml")
     made.add_argument("--jobs", type=job_count, default=os.cpu_count() or 1, metavar="N", help="local worker processes")

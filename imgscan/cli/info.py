@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR
+from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, LISTING_EXIT_CODES
 from imgscan.cli.options import Groups, add_command
 from imgscan.cli.outputs import write
 from imgscan.errors import UnreadableImage
@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 
 def add_parsers(sub: Subcommands, groups: Groups) -> None:
     common = groups.common
-    images = add_command(sub, "images", [common], "list the images of a WIM file")
+    images = add_command(sub, "images", [common], "list the images of a WIM file", exit_codes=LISTING_EXIT_CODES)
     images.add_argument("image", type=Path, help="a .wim, .esd or first .swm file")
     images.add_argument("-f", "--format", choices=("table", "json"), default="table", help="table|json (default table)")
-    explain = add_command(sub, "explain", [common], "explain an error code: name, message, facility, rules")
+    explain = add_command(
+        sub, "explain", [common], "explain an error code: name, message, facility, rules", exit_codes=LISTING_EXIT_CODES
+    )
     explain.add_argument("codes", nargs="+", metavar="CODE", help="0x800b0101, 2148204801, -2146762495 or CERT_E_EXPIRED")
     explain.add_argument("-f", "--format", choices=("table", "json"), default="table", help="table|json (default table)")
     rules = add_command(
@@ -34,6 +36,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         [common],
         "every rule with its severity policy, codes and references",
         description="Every rule of the built-in checks and of --plugins DIR; --format markdown prints the README's rules table.",
+        exit_codes=LISTING_EXIT_CODES,
     )
     rules.add_argument(
         "-f", "--format", choices=("table", "markdown", "json"), default="table", help="table|markdown|json (default table)"
@@ -44,6 +47,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         [common],
         "list the rules of every loaded check",
         description="List every rule of the built-in checks and of --plugins DIR: id, severity, title.",
+        exit_codes=LISTING_EXIT_CODES,
     )
 
 

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgscan.cli.exits import EXIT_CLEAN
+from imgscan.cli.exits import EXIT_CLEAN, LISTING_EXIT_CODES
 from imgscan.cli.options import IMAGE_HELP, Groups, add_command, add_output
 from imgscan.cli.outputs import warn, write
 from imgscan.cli.scan import run_scan
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def add_parsers(sub: Subcommands, groups: Groups) -> None:
     def image_command(name: str, help_text: str, formats: tuple[str, ...]) -> None:
-        made = add_command(sub, name, [groups.common, groups.when], help_text)
+        made = add_command(sub, name, [groups.common, groups.when], help_text, exit_codes=LISTING_EXIT_CODES)
         made.add_argument("image", type=Path, help=IMAGE_HELP)
         add_output(made, formats)
 
