@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TypedDict
 
-HEX = re.compile(r"^(?:0x)?([0-9a-fA-F]{1,8})$")
+HEX = re.compile(r"^(?:0[xX])?([0-9a-fA-F]{1,8})$")
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,9 @@ def test_every_domain_code(code, name):
     assert describe(parse(name)).value == int(code, 16) or name.startswith("ERROR_")
 
 
-def test_seed_spellings_of_one_code():
-    values = {parse(text) for text in ("0x800b0101", "800B0101", "2148204801", "-2146762495", "CERT_E_EXPIRED")}
+def test_spellings_of_one_code():
+    spellings = ("0x800b0101", "0X800B0101", " 800B0101 ", "2148204801", "-2146762495", "CERT_E_EXPIRED", "cert_e_expired")
+    values = {parse(text) for text in spellings}
     assert values == {0x800B0101}
     assert parse("1603") == 1603 and parse("80070643") == 0x80070643
     with pytest.raises(ValueError):
