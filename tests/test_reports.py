@@ -333,3 +333,13 @@ def test_chart_labels_are_inside_and_do_not_overlap(samples, tmp_path, name, as_
     found = re.findall(r'<pre id="label-check">(.*?)</pre>', dom, re.S)  # the first is the script's own text
     assert len(found) == 2, "the probe did not run"
     assert json.loads(html.unescape(found[-1])) == []
+
+
+def test_evidence_lists_read_as_text_not_python(samples):
+    """The HTML evidence showed predicted_errors=['0x800B010E CERT_E_REVOCATION_FAILURE (…)', …]: Python's repr."""
+    image = samples["ws-acc-0417"]
+    page = html.unescape(run_imgscan("scan", image, "--as-of", "2013-07-01", "-f", "html").stdout)
+    table = run_imgscan("scan", image, "--as-of", "2013-07-01").stdout
+    for text in (" ".join(page.split()), " ".join(table.split())):  # the table wraps its lines
+        assert "predicted_errors=0x800B010E CERT_E_REVOCATION_FAILURE (signature verification), 0x800B010B" in text
+        assert "['" not in text and "{'" not in text

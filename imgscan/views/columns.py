@@ -1,4 +1,5 @@
-"""What the text views share: the width they wrap to, aligned columns, and a listing's header line."""
+"""What the text views share: the width they wrap to, aligned columns, a listing's header line, and how an
+evidence value reads."""
 
 from __future__ import annotations
 
@@ -15,3 +16,13 @@ def columns(rows: list[list[str]]) -> list[str]:
 def header(view: Listing) -> list[str]:
     """A listing's first lines: the image, its host and the day it is judged on."""
     return [f"{view['image']['path']}  ·  host {view['host']['name'] or '?'}  ·  as of {view['as_of']}", ""]
+
+
+def plain(value: object) -> str:
+    """An evidence value as a person reads it: a list as its items joined by commas, a mapping as key=value
+    pairs (Python's `['a', 'b']` is not what a report shows)."""
+    if isinstance(value, list | tuple):
+        return ", ".join(map(plain, value))
+    if isinstance(value, dict):
+        return " ".join(f"{k}={plain(v)}" for k, v in value.items())
+    return str(value)

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from imgscan.check import Severity
 from imgscan.gate import gating_severity, summary_gates
 from imgscan.report import FindingJson, Report
+from imgscan.views.columns import plain
 
 WIDTH, LEFT, ROW, TOP = 1100, 430, 22, 40
 CHAR = 7.0  # a generous width of one 11 px character, to keep labels inside the chart and apart
@@ -96,6 +97,7 @@ def _marker(at: float, text: str, baseline: float) -> dict[str, object]:
 def render(template: str, **context: object) -> str:
     """Render one of imgscan's HTML templates (autoescaped)."""
     environment = Environment(loader=PackageLoader("imgscan", "templates"), autoescape=select_autoescape(["j2"]))
+    environment.filters["plain"] = plain
     return environment.get_template(template).render(**context)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from imgscan.gate import hidden_note
 from imgscan.report import FindingJson, ImageInfo, Report
-from imgscan.views.columns import WIDTH
+from imgscan.views.columns import WIDTH, plain
 
 # evidence fields left to the JSON report: long, or already said in the message
 # (undefined_bits: State bits no Windows header documents, listed in the JSON for the curious)
@@ -92,7 +92,7 @@ def _finding_lines(finding: FindingJson, fixes_shown: dict[str, str], width: int
     for item in finding["evidence"]:
         hidden = TABLE_HIDDEN | ({"status"} if "status_as_of" in item else set())  # the as-of word says it
         details = {k: v for k, v in item.items() if k not in hidden}
-        line = "evidence: " + item.get("path", "") + "  " + ", ".join(f"{k}={v}" for k, v in details.items())
+        line = "evidence: " + item.get("path", "") + "  " + ", ".join(f"{k}={plain(v)}" for k, v in details.items())
         out += textwrap.wrap(line, width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
     for link in finding.get("confirmed_by", []):
         where = f"line {link['line']}" if "line" in link else f"record {link.get('record')}"
