@@ -61,9 +61,9 @@ def span(group: LogGroup) -> str:
 
 
 def observed_at(group: LogGroup) -> str | None:
-    """When a log first shows the failure, as the log wrote it (ISO 8601; text logs keep the host's
-    local time, event logs UTC)."""
-    return group.first.isoformat() if group.first else None
+    """When a log first shows the failure (ISO 8601; text logs keep the host's local time, without a zone,
+    event logs UTC, with `Z`)."""
+    return group.written(group.first)
 
 
 def evidence(group: LogGroup) -> list[LogLineEvidence]:

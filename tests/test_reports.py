@@ -343,3 +343,26 @@ def test_evidence_lists_read_as_text_not_python(samples):
     assert "predicted_errors=0x800B010E CERT_E_REVOCATION_FAILURE (signature verification), 0x800B010B" in page
     for text in (page, table):
         assert "['" not in text and "{'" not in text
+
+
+def test_every_format_says_when_a_log_showed_the_failure_and_on_which_clock(samples, tmp_path):
+    """The table alone said when a log showed an observed failure, and an event log's UTC time read like a setup
+    log's host local time (2012-04-24T08:55:02 beside 2012-04-24T08:54:49). Event log times now end in Z, and
+    JSON, HTML, SARIF, CSV and JUnit all carry them."""
+    image, day = samples["ws-acc-0417"], ("--as-of", "2013-07-01")
+    report = run_imgscan("scan", image, *day, "-f", "json").report
+    seen = {f["rule"]: f.get("observed") for f in report["findings"]}
+    assert seen["update-event-error"] == "2012-04-24T08:55:02Z"  # System.evtx: UTC
+    assert seen["setup-log-error"] == "2012-04-24T08:54:49"  # the .NET setup log: the host's clock, zone unknown
+    events = next(g for g in report["inventory"]["logs"]["failures"] if g["family"] == "events")
+    assert events["first"].endswith("Z")
+    table = run_imgscan("scan", image, *day).stdout
+    assert "(seen 2012-04-24T08:55:02Z)" in table and "(seen 2012-04-24T08:54:49 host local time)" in table
+    page = html.unescape(run_imgscan("scan", image, *day, "-f", "html").stdout)
+    assert "seen <b>2012-04-24T08:55:02Z</b>" in page and "seen <b>2012-04-24T08:54:49</b> host local time" in page
+    sarif = json.loads(run_imgscan("scan", image, *day, "-f", "sarif").stdout)
+    assert {r["ruleId"]: r["properties"]["observed"] for r in sarif["runs"][0]["results"]} == seen
+    rows = list(csv.DictReader(io.StringIO(run_imgscan("scan", image, *day, "-f", "csv").stdout)))
+    assert {r["rule"]: r["observed"] or None for r in rows} == seen
+    junit = run_imgscan("scan", image, *day, "-f", "junit").stdout
+    assert "observed: 2012-04-24T08:55:02Z" in html.unescape(junit)

@@ -30,8 +30,8 @@ def group_entry(group: LogGroup) -> LogFailure:
         "hresult": group.hresult,
         "count": group.count,
         "failed": group.failed,
-        "first": group.first.isoformat() if group.first else None,
-        "last": group.last.isoformat() if group.last else None,
+        "first": group.written(group.first),
+        "last": group.written(group.last),
         "sources": sorted(group.sources),
         "samples": group.samples,
     }

@@ -66,6 +66,16 @@ class LogGroup:
     further: int = 0
     log: str | None = None  # the log of its first entry
 
+    def written(self, moment: datetime | None) -> str | None:
+        """A time of this group as the reports write it: event logs record UTC, so theirs ends in `Z`; text
+        logs the host's local time, so theirs has no zone (a reader must not take one for the other)."""
+        if moment is None:
+            return None
+        if self.family != "events":
+            return moment.isoformat()
+        utc = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+        return utc.isoformat().replace("+00:00", "Z")
+
 
 @dataclass
 class LogSet:

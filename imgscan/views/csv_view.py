@@ -23,6 +23,7 @@ COLUMNS = (
     "id",
     "caused_by",
     "gating_severity",
+    "observed",  # a log finding: when a log first shows it (Z: UTC; no zone: the host's local time)
 )
 
 
@@ -44,6 +45,7 @@ def rows(report: Report) -> list[dict[str, str]]:
             "id": f["id"],
             "caused_by": f.get("caused_by") or "",
             "gating_severity": f.get("gating_severity") or "",
+            "observed": f.get("observed") or "",
         }
         for f in report["findings"]
     ]

@@ -68,5 +68,6 @@ def _details(finding: FindingJson) -> str:
         state += f" (gates as {finding['gating_severity']} through the findings it causes)"
     return (
         f"[{finding['severity']}] {finding['message']}{state}\nevidence: {paths}\n"
-        f"starts: {finding['starts'] or '-'}  hresult: {finding['hresult'] or '-'}\nfix: {finding['remediation']}"
+        f"starts: {finding['starts'] or '-'}  observed: {finding.get('observed') or '-'}  hresult: {finding['hresult'] or '-'}\n"
+        f"fix: {finding['remediation']}"
     )

@@ -31,6 +31,9 @@ FINDING_FIELDS = [
     ("string[]", "confirmed_by"),  # log lines that show it happened: "path line N" / "path record N"
     ("string", "remediation"),
     ("datetime", "as_of"),  # the day the image was judged on
+    # when a log first shows an observed failure: ISO 8601, ending in Z for an event log's UTC, without a zone
+    # for a text log's host local time (text, not a datetime: a host's local time is no UTC instant)
+    ("string", "observed"),
 ]
 CATALOG_NAME = "imgscan/catalog"
 CATALOG_FIELDS = [
@@ -80,7 +83,7 @@ def finding_values(report: Report) -> Iterator[dict[str, object]]:
         yield {
             "id": identity,
             "rule": finding["rule"],
-            "subject": identity.removeprefix(f"{finding['rule']}:"),
+            "subject": identity.partition(":")[2],  # empty for a rule of one finding per image (qfe-empty)
             "severity": finding["severity"],
             "gating_severity": finding.get("gating_severity"),
             "caused_by": finding.get("caused_by"),
@@ -92,6 +95,7 @@ def finding_values(report: Report) -> Iterator[dict[str, object]]:
             "confirmed_by": [_line(link) for link in finding.get("confirmed_by", [])],
             "remediation": finding["remediation"],
             "as_of": as_of,
+            "observed": finding.get("observed"),
         }
 
 

@@ -84,6 +84,7 @@ def to_sarif(report: Report, rules: list[Rule]) -> str:
             "properties": {
                 "severity": finding["severity"],
                 "starts": finding["starts"],
+                "observed": finding.get("observed"),
                 "hresult": finding["hresult"],
                 "remediation": finding["remediation"],
             }

@@ -119,8 +119,8 @@ def _when(finding: FindingJson, evidence: Mapping[str, object]) -> str:
     day a setting was written, or, undated, when its rule says it hits ("at every boot with Secure Boot on")."""
     if finding.get("starts"):
         return f"from {finding['starts']}"
-    if finding.get("observed"):
-        return f"seen {finding['observed']}"
+    if observed := finding.get("observed"):  # UTC ends in Z; a text log's time is the host's own clock
+        return f"seen {observed}" + ("" if observed.endswith("Z") else " host local time")
     if evidence.get("last_written"):
         return f"since {evidence['last_written']}"
     return str(finding.get("hits") or "undated")
