@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
 
 from imgscan.kinds import Kind
@@ -159,6 +159,7 @@ class Finding:
     remediation: str
     severity: Severity | None = None  # None: the rule's default severity
     starts: date | None = None
+    starts_at: datetime | None = None  # the moment `starts` begins, when known to the second (a signer's expiry)
     hresult: str | None = None
     subjects: tuple[str, ...] = ()  # packages, KBs, catalogs it is about: what log evidence is matched on
     confirmed_by: list[LogLink] = field(default_factory=list)  # log lines that show it happened
@@ -194,6 +195,8 @@ class Finding:
             finding["explained_by"] = self.explained_by
         if self.suppressed:
             finding["suppressed"] = self.suppressed
+        if self.starts_at:
+            finding["starts_at"] = self.starts_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
         if self.observed:
             finding["observed"] = self.observed
         if self.rule.hits and not self.starts and not self.observed:  # no date to say when it hits

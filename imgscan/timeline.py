@@ -4,8 +4,9 @@ A pure view of the report (the JSON contract): package installs, catalog signing
 timestamps and signer expiry, WinTrust value writes, first and last logged
 failures, and the days findings start (`predicted:` after the --as-of day,
 `failing since:` on or before it). Times are ISO 8601 in UTC
-(`2013-06-30T10:00:00Z`); a day without a time (a prediction's first day) is
-its midnight. Text logs are written in the host's local time: they are
+(`2013-06-30T10:00:00Z`); a prediction is placed at the moment it begins when
+the report knows it (`starts_at`: a signer's expiry, to the second), else at the
+midnight of its first day. Text logs are written in the host's local time: they are
 converted with the image's own UTC offset (`host.utc_offset_minutes`, from
 SYSTEM's TimeZoneInformation); when the image does not say, the time is shown
 as the log wrote it, without the `Z` (`2012-04-24T08:54:49`), and marked
@@ -120,7 +121,7 @@ def timeline(report: Report) -> list[Event]:
         predicted = finding.get("phase") in ("soon", "later")  # the scan's stamp: it starts after --as-of
         events.append(
             _event(
-                _utc(finding["starts"]),
+                _utc(finding.get("starts_at") or finding["starts"]),
                 f"{'predicted' if predicted else 'failing since'}: {finding['rule']}",
                 subject,
                 f"{finding['severity']} {finding['hresult'] or ''}".strip(),

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imgscan.artefacts import CATALOGS, PACKAGES
-from imgscan.artefacts.catalog_set import CatalogRecord, catalog_evidence, first_failure
+from imgscan.artefacts.catalog_set import CatalogRecord, catalog_evidence, first_failure, first_failure_at
 from imgscan.check import Check, Finding, Rule, Severity, Timing
 from imgscan.timing import Phase
 
@@ -132,6 +132,7 @@ class CatalogSignatures(Check):
             evidence=[catalog_evidence(r, art.scan.as_of) for r in records],
             remediation=_remediation(art, failing, package, starts),
             starts=starts,
+            starts_at=first_failure_at(failing),
             hresult="0x800B0101",
             subjects=_subjects(package, records),
         )
@@ -158,6 +159,7 @@ class CatalogSignatures(Check):
                 "reference machine, then recapture the image."
             ),
             starts=starts,
+            starts_at=verdict.fails_at(),
             hresult=verdict.hresult,
             subjects=_subjects(package, revoked),
         )

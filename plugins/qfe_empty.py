@@ -17,11 +17,11 @@ CBS has to open a package to learn whether it is an update. It also states what
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from imgscan.artefacts import CATALOGS, PACKAGES
-from imgscan.artefacts.catalog_set import first_failure
+from imgscan.artefacts.catalog_set import first_failure, first_failure_at
 from imgscan.check import Check, Finding, InventoryItem, Rule, Severity, Timing
 from imgscan.report import FileEvidence
 from imgscan.servicing import qfe_opened
@@ -63,11 +63,14 @@ class QfeEmpty(Check):
         from imgscan.servicing import qfe_rows
 
         culprits: list[tuple[date | None, FileEvidence]] = []
+        moments: list[datetime] = []  # when each dated culprit fails, to the second
         own = 0  # culprits that are Windows' own packages: never a wmic qfe row, yet opened to answer it
         for package in qfe_opened(artefacts.get(PACKAGES).packages):
-            starts, never_valid = first_failure([r for r in artefacts.get(CATALOGS).catalogs.of_package(package) if r.verdict])
+            records = [r for r in artefacts.get(CATALOGS).catalogs.of_package(package) if r.verdict]
+            starts, never_valid = first_failure(records)
             if never_valid or artefacts.phase(starts) in (Phase.FAILING, Phase.SOON):
                 own += not package.is_update
+                moments += [moment] if not never_valid and (moment := first_failure_at(records)) else []
                 culprits.append(
                     (
                         None if never_valid else starts,
@@ -118,6 +121,7 @@ class QfeEmpty(Check):
                 + (" Windows' own packages cannot be uninstalled: rebuild the image from valid media." if own else "")
             ),
             starts=starts,
+            starts_at=min(moments) if starts is not None else None,
             hresult="0x800B0101",
             subjects=tuple(str(e["package"]) for _, e in culprits),
         )

@@ -27,10 +27,11 @@ def test_ref_w7_2012q3_story_in_order(tmp_path):
     failing = first("failing since: qfe-empty")  # 2013-06-30 is before --as-of: no "predicted:" on it
     logged = first("first failure in the CBS logs", "Package_2_for_KB2705219")
     event = first("first failure in the event logs", "KB2705219")
-    assert installed < failing < expires < logged < event
-    assert events[expires]["time"] == "2013-06-30T10:00:00Z"
+    # the failure follows its cause: placed at the second after the signer's expiry, not at the day's midnight
+    assert installed < expires < failing < logged < event
+    assert (events[expires]["time"], events[failing]["time"]) == ("2013-06-30T10:00:00Z", "2013-06-30T10:00:01Z")
     assert "signature expired as of 2013-07-05" in events[expires]["detail"]
-    assert events[first("predicted: catalog-expiry", "KB2731847")]["time"] == "2013-10-15T00:00:00Z"
+    assert events[first("predicted: catalog-expiry", "KB2731847")]["time"] == "2013-10-15T10:00:01Z"
     assert not any(e["kind"].startswith("predicted:") and e["time"] < "2013-07-05" for e in events)
     # ref-w7-2012q3's image does not record its time zone: CBS.log's local times are shown as written, without Z
     assert events[logged]["time"] == "2013-07-01T09:04:27" and "time zone" in events[logged]["detail"]

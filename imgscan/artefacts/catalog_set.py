@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from imgscan.image.volume import WindowsVolume, child_path
@@ -217,6 +217,11 @@ def first_failure(records: list[CatalogRecord]) -> tuple[date | None, bool]:
     verdicts = [r.verdict for r in records if r.verdict]
     starts = [day for v in verdicts if (day := v.starts()) is not None]
     return (min(starts) if starts else None), any(v.never_valid for v in verdicts)
+
+
+def first_failure_at(records: list[CatalogRecord]) -> datetime | None:
+    """The first moment any of `records` fails (the day `first_failure` gives, to the second)."""
+    return min((moment for r in records if r.verdict and (moment := r.verdict.fails_at())), default=None)
 
 
 def catalog_evidence(record: CatalogRecord, as_of: date) -> CatalogEvidence:

@@ -155,6 +155,7 @@ class FindingJson(TypedDict):
     title: str
     message: str
     starts: str | None  # first day a predicted failure holds (YYYY-MM-DD, UTC)
+    starts_at: NotRequired[str]  # the moment it begins, when known to the second (ISO 8601, UTC, `Z`)
     hresult: str | None
     evidence: list[Evidence]
     remediation: str

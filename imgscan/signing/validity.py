@@ -103,11 +103,16 @@ class Verdict:
     def never_valid(self) -> bool:
         return self.status in ("untrusted", "bad-signature") or (self.status == "revoked" and self.valid_until is None)
 
-    def starts(self) -> date | None:
-        """The first (UTC) day on which the signature fails; None when it never does or never worked."""
+    def fails_at(self) -> datetime | None:
+        """The first moment (UTC) at which the signature fails; None when it never does or never worked."""
         if self.never_valid or self.valid_until is None:
             return None
-        return (self.valid_until + timedelta(seconds=1)).date()
+        return self.valid_until + timedelta(seconds=1)
+
+    def starts(self) -> date | None:
+        """The first (UTC) day on which the signature fails; None when it never does or never worked."""
+        moment = self.fails_at()
+        return moment.date() if moment else None
 
     def as_dict(self) -> dict[str, object]:
         return {
