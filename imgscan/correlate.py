@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from imgscan.check import Finding, Severity
+from imgscan.check import Finding, Rule, Severity
 from imgscan.report import Evidence, LogLink
 
 
@@ -67,6 +67,28 @@ def correlate(findings: list[Finding]) -> None:
             if prediction.rule.id not in observation.explained_by:
                 observation.explained_by.append(prediction.rule.id)
     _link_causes(findings, explaining)
+
+
+def note_unjudged_causes(findings: list[Finding], unjudged: dict[Rule, str]) -> None:
+    """An observed failure that no prediction explains, while a rule that predicts its code could not judge
+    (`unjudged`: rule -> why its check did not run, e.g. a triage collection without the catalogs): its fix
+    says so, instead of calling the failure unpredicted and sending a responder to repair the component store.
+    Run after `correlate`."""
+    for finding in findings:
+        if not finding.rule.observes_logs or finding.caused_by or not finding.hresult:
+            continue
+        code = finding.hresult.upper()
+        blind: dict[str, list[str]] = {}  # why -> the rules it kept from judging
+        for rule, why in unjudged.items():
+            if code in {c.upper() for c in rule.predicts}:
+                blind.setdefault(why, []).append(rule.id)
+        if blind:
+            reasons = "; ".join(f"{', '.join(sorted(rules))}: {why}" for why, rules in sorted(blind.items()))
+            finding.remediation = (
+                f"The rules that predict {finding.hresult} could not judge this image ({reasons}). Scan the disk image "
+                f"or a collection that holds those files to learn the cause; `imgscan explain {finding.hresult}` says "
+                "what the code means."
+            )
 
 
 def _first_to_fail(candidates: Iterable[Finding]) -> Finding | None:

@@ -24,7 +24,7 @@ from imgscan.check import Check, CheckContext, Finding, InventoryItem, Severity,
 from imgscan.check_reuse import CheckReuse, Outcome, Recorder
 from imgscan.collector import young_collections_only
 from imgscan.context import ScanContext
-from imgscan.correlate import correlate, ordered, settle_gates, shown
+from imgscan.correlate import correlate, note_unjudged_causes, ordered, settle_gates, shown
 from imgscan.gate import hidden_note, summary
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
@@ -122,6 +122,15 @@ def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: O
     findings = [stamped for f in findings if (stamped := _stamp(f, context)) is not None]
     assign_identities(findings)
     correlate(findings)
+    # the rules that predict failures but whose check could not judge this read (not one that found nothing to judge)
+    unjudged = {
+        rule: why
+        for check in checks.checks
+        if (why := outcome.get(check.name)) and why != check.not_applicable
+        for rule in check.rules
+        if rule.predicts
+    }
+    note_unjudged_causes(findings, unjudged)
     report_inventory = _inventory(art, context, inventory, checks, outcome)
     warnings: list[str] = []
     if options.ignore:

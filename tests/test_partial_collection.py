@@ -14,7 +14,7 @@ from imgscan.report import schema
 from sample_images.build import build
 from sample_images.containers import build_containers
 from sample_images.scenario import load
-from tests.conftest import run_imgscan
+from tests.conftest import REPO, run_imgscan
 
 AS_OF = ("--as-of", "2013-07-01")
 LACKS_PACKAGES = r"Windows\servicing\Packages\*.mum"
@@ -56,8 +56,10 @@ def test_each_skipped_check_names_the_files_the_collection_lacked(samples):
     assert partial["catalog_signatures"] == {
         "check": "catalog_signatures",
         "completed": False,
-        "skipped": f"the image has no catalogs; the collection holds none of {', '.join(LACKS_CATALOGS)}",
+        # not "the image has no catalogs": what the image holds there, the collection does not say
+        "skipped": f"the collection holds none of {', '.join(LACKS_CATALOGS)}",
     }
+    assert partial["servicing_pending"]["skipped"] == r"the collection holds none of Windows\WinSxS\pending.xml"
     # the registry lists the installed packages, but their manifests were not collected: not judged as missing
     assert partial["component_store"]["skipped"] == f"the collection holds none of {LACKS_PACKAGES}"
     assert partial["wintrust_state"] == full["wintrust_state"] == {"check": "wintrust_state", "completed": True}
@@ -83,3 +85,21 @@ def test_a_post_mortem_on_the_collection_still_links_logs_to_predictions(samples
     cause = next(f for f in partial["findings"] if f["rule"] == "wintrust-offline-revocation")
     assert {link["rule"] for link in cause["confirmed_by"]} == {"setup-log-error", "update-event-error"}
     assert {f["caused_by"] for f in partial["findings"] if f["rule"].endswith("-error")} == {cause["id"]}
+
+
+def test_a_logged_failure_whose_predicting_check_could_not_run_says_so(tmp_path):
+    """ref-w7-2012q3's CBS.log shows 0x800B0101 (CERT_E_EXPIRED) for KB2705219. Its hives and logs alone, without
+    the catalogs, made each such finding say "No check of this image predicts this failure ... repair the component
+    store": the check that predicts it was never run, and CheckSUR does not renew an expired catalog."""
+    triage = build_containers(load("ref-w7-2012q3"), tmp_path, ("tar-triage",))["tar-triage"]
+    report = run_imgscan("scan", triage, "--as-of", "2013-07-05", "-f", "json").report
+    logged = [f for f in report["findings"] if f["rule"] == "cbs-log-error" and f["hresult"] == "0x800B0101"]
+    assert logged
+    for finding in logged:
+        assert "No check of this image predicts" not in finding["remediation"]
+        assert finding["remediation"].startswith("The rules that predict 0x800B0101 could not judge this image (")
+        assert f"catalog-expiry: the collection holds none of {LACKS_CATALOGS[0]}" in finding["remediation"]
+    whole = run_imgscan(
+        "scan", REPO / "sample_images" / "built" / "ref-w7-2012q3.vhdx", "--as-of", "2013-07-05", "-f", "json"
+    ).report
+    assert all(f.get("caused_by") for f in whole["findings"] if f["rule"] == "cbs-log-error")  # the disk says why

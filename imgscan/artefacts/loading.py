@@ -86,9 +86,10 @@ class Artefacts:
 
     def _why_absent(self, kind: Kind[Any]) -> str | None:
         missing = lacking(self.container, self.volume, kind.paths)
-        uncollected = bool(kind.paths) and len(missing) == len(kind.paths)
+        if kind.paths and len(missing) == len(kind.paths):  # not collected: what the image holds there is unknown
+            return f"the collection holds none of {', '.join(missing)}"
         if kind.present(self.get(kind)):
-            return f"the collection holds none of {', '.join(missing)}" if uncollected else None
+            return None
         reason = kind.absent
         return (reason(KindLoader(self, kind)) if callable(reason) else reason) + lacking_note(missing)
 
