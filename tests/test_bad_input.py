@@ -317,3 +317,24 @@ def test_a_differencing_vdi_is_refused_with_the_way_to_a_whole_disk(images, tmp_
         "a differencing VirtualBox disk (a snapshot)",
         f"VBoxManage clonemedium disk {snapshot.name} whole.vdi",
     )
+
+
+def test_a_symbolic_link_loop_is_a_bad_input_not_a_crash(tmp_path):
+    """`ln -s b a; ln -s a b; imgscan scan a -o r.json` printed a traceback and exited 1 (CI: "findings"); without
+    -o it was an internal error. Python's Path.resolve raises RuntimeError on a loop."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    for extra in ((), ("-o", str(tmp_path / "r.json")), ("--cache-dir", str(tmp_path / "cache"))):
+        assert_one_line_error(run_imgscan("scan", tmp_path / "a", *extra), str(tmp_path / "a"), "symbolic link to nothing")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_symbolic_link_to_an_extracted_volume_scans_as_the_volume(images, tmp_path):
+    """A CI artifact path that is a link to the extracted folder was 'directory holds no Windows volume'."""
+    folder = images["ws-acc-0417"]["dir"]
+    link = tmp_path / "artifact"
+    link.symlink_to(folder)
+    through, direct = (run_imgscan("scan", p, "--as-of", "2013-07-01", "-f", "json") for p in (link, folder))
+    assert through.code == direct.code == 1
+    assert through.report["image"] == direct.report["image"] | {"path": str(link)}
+    assert through.report["findings"] == direct.report["findings"]

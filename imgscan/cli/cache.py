@@ -33,8 +33,9 @@ def default_dir() -> Path:
 
 def _next_to_evidence(directory: Path, image: Path) -> bool:
     """`directory` is the folder of the image (as named, or of the file a link names) or in a directory image."""
-    directory, real = directory.resolve(), image.resolve()
-    folders = (real, real.parent, image.absolute().parent.resolve())
+    # os.path.realpath, not Path.resolve: a symbolic-link loop is a bad input, not a RuntimeError
+    directory, real = Path(os.path.realpath(directory)), Path(os.path.realpath(image))
+    folders = (real, real.parent, Path(os.path.realpath(image.absolute().parent)))
     return directory in folders or (real.is_dir() and real in directory.parents)
 
 

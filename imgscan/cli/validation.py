@@ -5,6 +5,7 @@ image chosen for an input that is not a WIM."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from imgscan.cli.outputs import EXTENSIONS, format_of, is_stream
@@ -106,7 +107,7 @@ def _named_format(target: Path, choices: tuple[str, ...], name: str) -> str:
 def same_file(one: Path, other: Path) -> bool:
     """Whether two paths name one file (through links, or once both exist, by inode)."""
     try:
-        return one.resolve() == other.resolve() or (one.exists() and other.exists() and one.samefile(other))
+        return os.path.realpath(one) == os.path.realpath(other) or (one.exists() and other.exists() and one.samefile(other))
     except OSError:
         return False
 

@@ -16,6 +16,7 @@ An image is identified by its resolved path (symbolic links followed, made absol
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -71,7 +72,7 @@ def collect(inputs: list[str], index: int | None = None, image_name: str | None 
             if manifest.is_manifest(path):
                 hosts = manifest.read(path)
             elif path.is_dir() and not _is_windows_tree(path):
-                hosts = [FleetHost(str(p.resolve()), index=index, image_name=image_name) for p in _search(path)]
+                hosts = [FleetHost(os.path.realpath(p), index=index, image_name=image_name) for p in _search(path)]
                 if not hosts:  # a gate pointed at the wrong folder must not pass on zero hosts
                     raise ImgscanError(
                         str(path),
@@ -79,7 +80,7 @@ def collect(inputs: list[str], index: int | None = None, image_name: str | None 
                         "point at the folder of the images, or name the images or a host list",
                     )
             elif path.exists():
-                hosts = [FleetHost(str(path.resolve()), index=index, image_name=image_name)]
+                hosts = [FleetHost(os.path.realpath(path), index=index, image_name=image_name)]
             else:
                 raise ImgscanError(str(path), "no such file or directory")
             for host in hosts:

@@ -18,6 +18,7 @@ silently drop a fact), a host listed twice, an image that is missing, a WIM inde
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -124,7 +125,7 @@ def _host(manifest: Path, where: str, row: dict[str, str], images: dict[str, str
             image = manifest.parent / image
         if not image.exists():
             raise ImgscanError(where, f"image {row['path']}: no such file or directory")
-        images[row["path"]] = str(image.resolve())
+        images[row["path"]] = os.path.realpath(image)
 
     def column(name: str, read: Callable[[str], T], default: Any) -> Any:
         return _column(row, name, where, read, default, values)

@@ -13,6 +13,7 @@ directory) is removed when the scan ends, also on errors and on Ctrl-C.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -96,7 +97,10 @@ def open_image(path: Path, selection: Selection | None = None, wanted: tuple[str
 def _identify(path: Path) -> str:
     """The container `path` is ("directory", or a disk or WIM format from its header), or UnreadableImage."""
     if not path.exists():
-        raise UnreadableImage(str(path), "no such file or directory")
+        link = path.is_symlink()  # one that leads nowhere: its target is missing, or it links back to itself
+        raise UnreadableImage(
+            str(path), "a symbolic link to nothing (a missing target or a loop)" if link else "no such file or directory"
+        )
     if path.is_dir():
         return "directory"
     if not path.is_file():
@@ -200,7 +204,10 @@ def open_target(target: Any) -> OpenedImage:
 
 
 def _open_directory(path: Path) -> OpenedImage:
-    volume = directory_volume(path)
+    """An extracted volume; a symbolic link given as the image (a CI artifact path) is followed to its folder,
+    while links inside the tree stay what dissect makes of them."""
+    root = Path(os.path.realpath(path))
+    volume = directory_volume(root)
     if not holds_windows(volume):
         raise UnreadableImage(
             str(path),
@@ -208,7 +215,7 @@ def _open_directory(path: Path) -> OpenedImage:
             "point at the root of the extracted volume, the folder that contains Windows",
         )
     with doing("computing the SHA-256"):
-        return OpenedImage(volume=volume, info=ImageIdentity(str(path), tree_sha256(path), "directory"))
+        return OpenedImage(volume=volume, info=ImageIdentity(str(path), tree_sha256(root), "directory"))
 
 
 @contextmanager

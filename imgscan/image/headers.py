@@ -17,6 +17,7 @@ table entries).
 from __future__ import annotations
 
 import io
+import os
 import re
 import struct
 from collections.abc import Callable
@@ -70,7 +71,7 @@ def _outside(extent: Path, folder: Path) -> bool:
     descriptor must not make imgscan read files of the analyst's machine (VMware keeps a VM's extents
     beside its descriptor; a copied VM keeps them there too)."""
     try:
-        return not extent.resolve().is_relative_to(folder.resolve())
+        return not Path(os.path.realpath(extent)).is_relative_to(os.path.realpath(folder))
     except (OSError, ValueError, RuntimeError):  # a name no file system holds (NUL, a link loop): dissect says so
         return False
 
