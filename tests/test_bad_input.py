@@ -304,6 +304,30 @@ def test_a_qcow2_overlay_reads_through_its_backing_file_and_names_it(images, tmp
     )
 
 
+def test_qcow2_options_qemu_img_offers_read_or_refused_in_a_line(images, tmp_path):
+    """`-o extended_l2=on` made the scan spin for ever with its memory growing (dissect.hypervisor loops on
+    subclusters): a CI job hung until its timeout. It is refused in one line with the conversion that reads.
+    `-o data_file=...`: the disk's clusters are in a raw file beside it, which is read (and named as evidence
+    with its SHA-256); missing, one line that says so, not "is the file complete?"."""
+    source = images["ws-acc-0417"]["vhdx"]
+    expected = rules_by_path(run_imgscan("scan", source, "--as-of", "2013-07-01", "-f", "json").report)
+    l2 = tmp_path / "l2.qcow2"
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", "-o", "extended_l2=on", source, l2], check=True)
+    assert_one_line_error(run_imgscan("scan", l2), "extended L2 entries", "qemu-img convert -O qcow2 l2.qcow2 plain.qcow2")
+    plain = tmp_path / "plain.qcow2"  # the advice works
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", l2, plain], check=True)
+    assert rules_by_path(run_imgscan("scan", plain, "--as-of", "2013-07-01", "-f", "json").report) == expected
+    external = tmp_path / "ext.qcow2"
+    options = "data_file=ext.raw,data_file_raw=on"
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", "-o", options, source, external], cwd=tmp_path, check=True)
+    run = run_imgscan("scan", external, "--as-of", "2013-07-01", "-f", "json")
+    assert run.code == 1 and rules_by_path(run.report) == expected
+    data = tmp_path / "ext.raw"
+    assert run.report["image"]["parents"] == [{"path": str(data), "sha256": sha256(data), "format": "raw-mbr"}]
+    data.rename(tmp_path / "elsewhere.raw")
+    assert_one_line_error(run_imgscan("scan", external), "its data lives in the external file 'ext.raw', not found next to it")
+
+
 def test_a_differencing_vdi_is_refused_with_the_way_to_a_whole_disk(images, tmp_path):
     """A VirtualBox snapshot (type 4 in the header, VirtualBox's VDICore.h) holds only its changed blocks:
     read alone, the rest would read as zeros."""

@@ -132,14 +132,31 @@ def _open_qcow2_chain(path: Path) -> tuple[BinaryIO, list[Path]]:
             return fh
         if depth and (why := implausible(file_path, "qcow2")):  # the disk itself was checked by open_disk
             raise UnreadableImage(str(file_path), f"truncated or forged: {why}", "re-copy the image")
-        recorded = QCow2(fh, allow_no_data_file=True, allow_no_backing_file=True).auto_backing_file
+        header = QCow2(fh, allow_no_data_file=True, allow_no_backing_file=True)
+        if header.has_subclusters:  # dissect.hypervisor 3.21 loops forever on extended L2 entries, memory growing
+            raise UnreadableImage(
+                str(file_path),
+                "a QCOW2 with extended L2 entries (subclusters), which imgscan cannot read yet",
+                f"convert it without them: qemu-img convert -O qcow2 {file_path.name} plain.qcow2",
+            )
+        data = None
+        if header.needs_data_file:  # qemu's data_file: the guest's clusters live in a raw file the header names
+            data_path = file_path.parent / PureWindowsPath(header.image_data_file or "").name  # as a backing file
+            if not header.image_data_file or not data_path.is_file():
+                raise UnreadableImage(
+                    str(file_path),
+                    f"its data lives in the external file {header.image_data_file!r}, not found next to it",
+                    "copy that file beside the image, or convert it: qemu-img convert -O qcow2 IMAGE whole.qcow2",
+                )
+            parents.append(data_path)
+            data = data_path.open("rb")
         backing = None
-        if recorded:
+        if recorded := header.auto_backing_file:
             parent = _parent_path(file_path, recorded)
             parents.append(parent)
             backing = open_one(parent, depth + 1)
         fh.seek(0)
-        return cast(BinaryIO, QCow2(fh, backing_file=backing).open())
+        return cast(BinaryIO, QCow2(fh, data_file=data, backing_file=backing).open())
 
     return open_one(path, 0), parents
 
