@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from imgscan.preflight.cabinet import signature_problem
 from imgscan.preflight.package import read_update
 from imgscan.preflight.run import preflight
 from sample_images.build import build
@@ -144,3 +145,26 @@ def test_what_could_not_be_read_is_said_whatever_the_verdict(path, verdicts):
         assert image[path.name][2][: len(problems)] == problems
     if path.name == "HackAndPwn_Windows6.1-KB943790-x64.msu":
         assert problems and all(verdicts[name][path.name][0] == NA for name in verdicts)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_an_update_whose_signature_is_not_all_there_is_refused_as_osslsigncode_finds_it(path, tmp_path):
+    """Microsoft's .msu and .cab files end in their Authenticode signature, which cabextract calls "extra bytes":
+    a download cut 1, 100 or 5000 bytes short, or stripped of its signature, read as a whole update (INSTALLS,
+    exit 0). imgscan's header check and `osslsigncode extract-signature` must agree on every variant."""
+    data = path.read_bytes()
+    cabinet = int.from_bytes(data[8:12], "little")
+    variants = {"whole": data, "cut-1": data[:-1], "cut-100": data[:-100], "cut-5000": data[:-5000], "stripped": data[:cabinet]}
+    variants["not-pkcs7"] = data[:cabinet] + b"\x31" + data[cabinet + 1 :]  # the signature's SEQUENCE tag damaged
+    for name, content in variants.items():
+        copy = tmp_path / f"{name}{path.suffix}"
+        copy.write_bytes(content)
+        extracted = subprocess.run(
+            ["osslsigncode", "extract-signature", "-in", copy, "-out", tmp_path / f"{name}.der"], capture_output=True
+        )
+        problem = signature_problem(copy)
+        assert (problem is None) == (extracted.returncode == 0) == (name == "whole"), (name, problem)
+    report = preflight(
+        REPO / "sample_images" / "built" / "healthy.vhdx", [tmp_path / f"cut-100{path.suffix}"], date(2020, 3, 1), 365
+    )
+    assert report.report["updates"] == [] and "its signature is cut short" in report.report["errors"][0]["message"]

@@ -9,17 +9,22 @@ cabinet whose members expand past `MAX_EXPANDED` bytes (a decompression bomb) is
 from __future__ import annotations
 
 import re
+import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from imgscan.errors import ImgscanError
 from imgscan.external import ToolMissing, ToolTimedOut, run_tool
+from imgscan.signing.members import SEQUENCE, NotPlainDer, tlv
 
 TOOL = "cabextract"
 TIMEOUT = 600  # seconds; libmspack stops on damaged data itself, this only bounds a stuck process
 MAX_EXPANDED = 8 << 30  # bytes: far above any Windows update (the largest rollups expand to ~2 GiB)
 ROW = re.compile(r"^\s*(\d+) \| [\d.]+ [\d:]+ \| (.+)$")
+RESERVE_PRESENT = 0x0004  # CFHEADER flags (MS-CAB): cbCFHeader and its reserved bytes follow
+SIGNED_RESERVE = 0x00100000  # the first word of a signed cabinet's reserved bytes; then the signature's offset and size
+SIGNATURE_ALIGN = 8  # Microsoft pads the signature with zero bytes to a multiple of 8
 
 
 class UpdateUnreadable(ImgscanError):
@@ -52,6 +57,38 @@ def _first_error(stderr: bytes, path: Path) -> str:
     lines = [line.split(": ", 1)[1] if line.startswith(str(path)) and ": " in line else line for line in lines]
     problems = [line for line in lines if not line.startswith("WARNING; possible") and "extra bytes" not in line]
     return "; ".join(dict.fromkeys(problems)) or "cabextract failed without a message"
+
+
+def signature_problem(path: Path) -> str | None:
+    """Why the Authenticode signature a cabinet's header declares is not all there, or None (it is, or the
+    header declares none). Every .msu and update .cab Microsoft publishes is signed so: the PKCS#7 follows
+    the cabinet's own cbCabinet bytes, and the header's reserved area gives its offset and size.
+    cabextract calls the signature "extra bytes" and expands a cabinet cut inside it without a word, so
+    a download cut short (or stripped of its signature) read as a whole update; Windows refuses it. Whether
+    the signature verifies is not judged here."""
+    with path.open("rb") as fh:
+        head = fh.read(52)
+        if len(head) < 52 or head[:4] != b"MSCF":
+            return None  # not a cabinet, or too short to be one: cabextract says which
+        (cabinet,), (flags,), (reserve,) = (struct.unpack_from(f, head, at) for f, at in (("<I", 8), ("<H", 30), ("<H", 36)))
+        if not flags & RESERVE_PRESENT or reserve < 12:
+            return None
+        magic, offset, length = struct.unpack_from("<III", head, 40)
+        if magic != SIGNED_RESERVE:
+            return None
+        if offset != cabinet:
+            return f"its header puts its signature at byte {offset}, not after the cabinet's {cabinet} bytes"
+        fh.seek(offset)
+        signature = fh.read(length)
+    if len(signature) < length:
+        return f"its signature is cut short: the file ends {length - len(signature)} byte(s) before the end of it"
+    try:
+        tag, _, end = tlv(signature, 0, length)
+    except NotPlainDer:
+        tag, end = 0, 0
+    if tag != SEQUENCE or length - end >= SIGNATURE_ALIGN or signature[end:].strip(b"\0"):
+        return f"its {length} signature bytes at byte {offset} are not a PKCS#7 signature"
+    return None
 
 
 def list_members(path: Path) -> list[Member]:

@@ -24,7 +24,7 @@ from imgscan.errors import XML_ERRORS
 from imgscan.hashing import file_sha256
 from imgscan.interrupt import deferred, doing
 from imgscan.numerals import ascii_int
-from imgscan.preflight.cabinet import Member, UpdateUnreadable, expand, list_members
+from imgscan.preflight.cabinet import Member, UpdateUnreadable, expand, list_members, signature_problem
 from imgscan.preflight.manifest import Manifest, ManifestError, parse_manifest
 from imgscan.signing.catalog import Catalog, CatalogError, parse_catalog
 from imgscan.signing.certs import CertCache
@@ -89,6 +89,8 @@ def read_update(path: Path) -> UpdatePackage:
 
 
 def _read(path: Path, workdir: Path) -> UpdatePackage:
+    if problem := signature_problem(path):
+        raise UpdateUnreadable(str(path), problem, "download the update again")
     members = list_members(path)
     names = {m.name.lower() for m in members}
     inner = [m for m in members if m.name.lower().endswith(".cab") and m.name.lower() not in IGNORED_CABINETS]
