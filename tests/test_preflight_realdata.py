@@ -168,3 +168,16 @@ def test_an_update_whose_signature_is_not_all_there_is_refused_as_osslsigncode_f
         REPO / "sample_images" / "built" / "healthy.vhdx", [tmp_path / f"cut-100{path.suffix}"], date(2020, 3, 1), 365
     )
     assert report.report["updates"] == [] and "its signature is cut short" in report.report["errors"][0]["message"]
+
+
+def test_a_damaged_update_is_named_by_its_own_members_not_a_temporary_folder(tmp_path):
+    """A byte flipped in the cabinet data: cabextract's checksum errors named the members by the temporary
+    folder they were being expanded to (/tmp/imgscan-update-…/msu/WSUSSCAN.cab)."""
+    data = bytearray((UPDATES / "HackAndPwn_Windows6.1-KB4016754-x64.msu").read_bytes())
+    data[50_000] ^= 0xFF
+    damaged = tmp_path / "KB4016754.msu"
+    damaged.write_bytes(bytes(data))
+    report = preflight(REPO / "sample_images" / "built" / "healthy.vhdx", [damaged], date(2020, 3, 1), 365).report
+    [error] = report["errors"]
+    assert error["path"] == str(damaged) and "WSUSSCAN.cab: checksum error" in error["message"]
+    assert "imgscan-update-" not in error["message"]

@@ -37,7 +37,7 @@ class Member:
     size: int  # expanded bytes
 
 
-def _run(args: list[str], path: Path) -> subprocess.CompletedProcess[bytes]:
+def _run(args: list[str], path: Path, destination: Path | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
         process = run_tool([TOOL, *args], TIMEOUT)
     except ToolMissing as exc:
@@ -46,14 +46,18 @@ def _run(args: list[str], path: Path) -> subprocess.CompletedProcess[bytes]:
         raise UpdateUnreadable(str(path), f"cabextract did not finish within {TIMEOUT} s", "is the cabinet damaged?") from exc
     if process.returncode != 0:
         raise UpdateUnreadable(
-            str(path), f"not a readable cabinet: {_first_error(process.stderr, path)}", "is the file complete?"
+            str(path), f"not a readable cabinet: {_first_error(process.stderr, path, destination)}", "is the file complete?"
         )
     return process
 
 
-def _first_error(stderr: bytes, path: Path) -> str:
-    """cabextract's own words without the file name it starts each line with ("no valid cabinets found")."""
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+def _first_error(stderr: bytes, path: Path, destination: Path | None = None) -> str:
+    """cabextract's own words without the file name it starts each line with ("no valid cabinets found"), and
+    members named as stored, not by where they were being expanded (a temporary folder)."""
+    text = stderr.decode("utf-8", "replace")
+    if destination is not None:
+        text = text.replace(f"{destination}/", "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     lines = [line.split(": ", 1)[1] if line.startswith(str(path)) and ": " in line else line for line in lines]
     problems = [line for line in lines if not line.startswith("WARNING; possible") and "extra bytes" not in line]
     return "; ".join(dict.fromkeys(problems)) or "cabextract failed without a message"
@@ -110,5 +114,5 @@ def expand(path: Path, destination: Path, pattern: str | None = None) -> list[Me
     total = sum(m.size for m in members)
     if total > MAX_EXPANDED:
         raise UpdateUnreadable(str(path), f"its members would expand to {total} bytes", "is it really an update?")
-    _run(["-q", "-d", str(destination), *(["-F", pattern] if pattern else []), str(path)], path)
+    _run(["-q", "-d", str(destination), *(["-F", pattern] if pattern else []), str(path)], path, destination)
     return members

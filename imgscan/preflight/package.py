@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,17 @@ def read_update(path: Path) -> UpdatePackage:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _inner(path: Path, cabinet: Path, work: Callable[[], list[Member]]) -> list[Member]:
+    """`work` on the update's payload cabinet; a failure names the update and the cabinet inside it, not the
+    temporary folder the cabinet was expanded to."""
+    try:
+        return work()
+    except UpdateUnreadable as exc:
+        if cabinet == path:
+            raise
+        raise UpdateUnreadable(str(path), f"{cabinet.name} inside it: {exc.problem}", exc.advice) from None
+
+
 def _read(path: Path, workdir: Path) -> UpdatePackage:
     if problem := signature_problem(path):
         raise UpdateUnreadable(str(path), problem, "download the update again")
@@ -106,12 +118,12 @@ def _read(path: Path, workdir: Path) -> UpdatePackage:
             found = ", ".join(m.name for m in inner)
             raise UpdateUnreadable(str(path), f"holds more than one update cabinet ({found})", "give each update on its own")
         container, cabinet = "msu", outer / Path(inner[0].name).name
-        payload_members = list_members(cabinet)
+        payload_members = _inner(path, cabinet, lambda: list_members(cabinet))
     else:
         raise UpdateUnreadable(str(path), "holds no update manifest (.mum) and no update cabinet", "is it a Windows update?")
     files = workdir / "update"
     files.mkdir()
-    expand(cabinet, files)
+    _inner(path, cabinet, lambda: expand(cabinet, files))
     index = _container_index(files)
     manifests, problems = _manifests(path, files, index)
     if not manifests:
