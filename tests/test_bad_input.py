@@ -96,7 +96,7 @@ def test_truncated_raw_disk(images, tmp_path):
         ("qcow2", 0.6, "truncated or forged: its L2 tables place a cluster at byte "),
         ("vdi", 0.9, "truncated or forged: its block map places data up to byte "),
         ("vhd-fixed", 0.9, "truncated: the VHD footer at the end of the file is missing"),  # was: no filesystem found
-        ("e01", 0.9, "cannot read e01 image: no readable EWF header and volume section (a segment cut short or damaged)"),
+        ("e01", 0.9, "truncated or incomplete: ws-acc-0417.E01 is cut short: its sectors section ends past its "),
     ],
 )
 def test_a_copy_cut_short_is_refused_not_scanned(images, tmp_path, fmt, cut_at, needle):
@@ -106,7 +106,8 @@ def test_a_copy_cut_short_is_refused_not_scanned(images, tmp_path, fmt, cut_at, 
     keep = len(data) + cut_at if cut_at < 0 else int(len(data) * cut_at)
     cut = tmp_path / images["ws-acc-0417"][fmt].name
     cut.write_bytes(data[:keep])
-    sized = fmt in ("vhdx", "vmdk", "qcow2", "vdi", "raw", "gpt")  # these say how far the data goes and where the file ends
+    # these say how far the data goes and where the file ends
+    sized = fmt in ("vhdx", "vmdk", "qcow2", "vdi", "raw", "gpt", "e01")
     assert_one_line_error(run_imgscan("scan", cut), f"{cut}: {needle}", f"{keep}" if sized else "")
 
 
@@ -362,3 +363,44 @@ def test_a_symbolic_link_to_an_extracted_volume_scans_as_the_volume(images, tmp_
     assert through.code == direct.code == 1
     assert through.report["image"] == direct.report["image"] | {"path": str(link)}
     assert through.report["findings"] == direct.report["findings"]
+
+
+def test_an_image_in_several_files_names_each_and_is_refused_when_one_is_missing_or_cut(images, tmp_path):
+    """A flat VMDK's extent and an E01's later segments were read but not hashed (two different disks gave one
+    SHA-256), and a set copied incompletely was scanned: a flat extent cut short gave false findings, an E01
+    without its last segment passed silently. Each other file is now in `parents` with its SHA-256 (as
+    sha256sum gives it), and an incomplete set is one line, exit 2; ewfverify agrees on the E01 cases."""
+    raw = images["ws-acc-0417"]["raw"]
+    expected = rules_by_path(run_imgscan("scan", raw, "--as-of", "2013-07-01", "-f", "json").report)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    subprocess.run(["qemu-img", "convert", "-O", "vmdk", "-o", "subformat=monolithicFlat", raw, flat / "g.vmdk"], check=True)
+    run = run_imgscan("scan", flat / "g.vmdk", "--as-of", "2013-07-01", "-f", "json")
+    extent = flat / "g-flat.vmdk"
+    assert run.code == 1 and rules_by_path(run.report) == expected
+    assert run.report["image"]["parents"] == [{"path": str(extent), "sha256": sha256(extent), "format": "raw-mbr"}]
+    extent.write_bytes(extent.read_bytes()[: 10 << 20])
+    assert_one_line_error(
+        run_imgscan("scan", flat / "g.vmdk"), "extent g-flat.vmdk holds 10485760 bytes, the descriptor gives it"
+    )
+
+    ewf = tmp_path / "ewf"
+    ewf.mkdir()
+    acquire = ["ewfacquire", "-u", "-q", "-t", ewf / "ref", "-f", "encase6", "-c", "none", "-S", "8M", raw]
+    subprocess.run(acquire, check=True, capture_output=True)
+    segments = sorted(ewf.glob("ref.E0*"))
+    assert [s.name for s in segments] == ["ref.E01", "ref.E02", "ref.E03"]
+    run = run_imgscan("scan", segments[0], "--as-of", "2013-07-01", "-f", "json")
+    assert run.code == 1 and rules_by_path(run.report) == expected
+    assert run.report["image"]["parents"] == [{"path": str(s), "sha256": sha256(s), "format": "e01"} for s in segments[1:]]
+    whole = {s.name: s.read_bytes() for s in segments}
+    for damage, said in (
+        (lambda: segments[2].unlink(), "ref.E02 says another segment follows it, which is missing"),
+        (lambda: segments[1].write_bytes(whole["ref.E02"][:4_000_000]), "ref.E02 is cut short"),
+        (lambda: segments[1].unlink(), "segment 2 is missing (ref.E03 is segment 3)"),
+    ):
+        for segment in segments:
+            segment.write_bytes(whole[segment.name])
+        damage()
+        assert subprocess.run(["ewfverify", "-q", segments[0]], capture_output=True).returncode != 0
+        assert_one_line_error(run_imgscan("scan", segments[0]), "truncated or incomplete: " + said)

@@ -26,6 +26,7 @@ from dissect.target.target import Target
 from imgscan.errors import UnreadableImage
 from imgscan.image.headers import implausible
 from imgscan.image.partitions import Partition, disk_partitions
+from imgscan.image.parts import incomplete, other_files
 from imgscan.image.sniff import QCOW2_MAGIC
 from imgscan.image.volume import WindowsVolume, windows_filesystem
 
@@ -220,9 +221,11 @@ def _cut_short(target: Target) -> str | None:
 def open_disk(path: Path, fmt: str) -> tuple[WindowsVolume, list[Path], list[Partition]]:
     """Open a disk image read-only: its Windows volume, any parent images it needed, and its partitions.
     `fmt` is what the header says (imgscan.image.sniff), which open_image has checked."""
-    parents: list[Path] = []
+    parents: list[Path] = other_files(path, fmt)  # a VMDK's extents, an E01's later segments: evidence too
     if why := implausible(path, fmt):  # before dissect sizes its tables from the header
         raise UnreadableImage(str(path), f"truncated or forged: {why}", "re-copy the image")
+    if why := incomplete(path, fmt):
+        raise UnreadableImage(str(path), f"truncated or incomplete: {why}", "copy every file of the image again")
     if fmt == "vdi":
         _refuse_differencing_vdi(path)
     try:

@@ -42,7 +42,9 @@ class ImageInfo(TypedDict):
     path: str
     sha256: str
     format: str
-    parents: NotRequired[list[ParentImage]]  # the files a differencing VHD/VHDX read
+    # the other files the image is read from: a differencing disk's parents, a VMDK's extents, an E01's later
+    # segments, a QCOW2's data file, a VM export's disks
+    parents: NotRequired[list[ParentImage]]
     wim: NotRequired[WimJson]  # the WIM image scanned
     loader: NotRequired[str]  # the dissect.target loader that read a VM export or collection (ova, acquire, kape, ...)
     collection: NotRequired[Collection]  # a tar, zip or KAPE collection: what it lacks
