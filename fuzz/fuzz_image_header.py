@@ -1,13 +1,15 @@
-"""The container header readers (`imgscan.image.sniff.read_header`: the format from the magic bytes, and
+"""The container header readers (`imgscan.image.sniff.read_header`: the format from the magic bytes,
 `imgscan.image.headers.implausible`: a VMDK's, VHDX's, QCOW2's or VDI's claimed sizes checked against the file before
-dissect reserves anything).
+dissect reserves anything, and `imgscan.image.parts`: the extents a VMDK descriptor names, an E01 set's segments
+and sections).
 
 Input: a file's first bytes. They are written as an image file, as the sparse extent a VMDK descriptor
-names (`extent.vmdk`, beside it) and after 192 KiB of VHDX header as the first region table.
+names (`extent.vmdk`, beside it), as the first segment of an E01 set (`fuzzed.E01`) and after 192 KiB of
+VHDX header as the first region table.
 
 Contract (their docstrings):
-- read_header returns a Header whose format is one of the documented names; implausible returns one
-  line of words or None; neither raises on any bytes;
+- read_header returns a Header whose format is one of the documented names; implausible and incomplete
+  return one line of words or None; other_files a list of paths; none raises on any bytes;
 - 1 GB and 10 s of CPU per input at most: nothing is read but the header and the claimed tables'
   positions (a claim of terabytes costs no memory).
 """
@@ -24,6 +26,7 @@ from fuzz.engine import Limits, fuzz, instrumented
 
 with instrumented(__name__):
     from imgscan.image.headers import VHDX_REGION_TABLES, implausible
+    from imgscan.image.parts import incomplete, other_files
     from imgscan.image.sniff import LOADED, read_header
 
 LIMITS = Limits(rss_mb=1024, seconds=10, max_len=4096, ci_runs=1500)
@@ -48,6 +51,12 @@ def check(data: bytes) -> None:
         for fmt in {header.format, "vmdk", "vhdx"}:
             why = implausible(path, fmt)
             assert why is None or (isinstance(why, str) and why and "\n" not in why), repr(why)
+    segment = folder / "fuzzed.E01"
+    segment.write_bytes(data)
+    for path, fmt in ((image, "vmdk"), (segment, "e01")):
+        why = incomplete(path, fmt)
+        assert why is None or (isinstance(why, str) and why and "\n" not in why), repr(why)
+        assert all(isinstance(p, Path) for p in other_files(path, fmt))
 
 
 def seeds() -> Iterator[bytes]:
@@ -63,6 +72,15 @@ def seeds() -> Iterator[bytes]:
     yield (b"COWD" + struct.pack("<IIIIII", 1, 3, 2048, 128, 4, 16)).ljust(512, b"\0")
     yield (struct.pack("<Q", 0xCAFEBABE) + bytes(128) + struct.pack("<Q", 8)).ljust(512, b"\0")
     yield b'# Disk DescriptorFile\nversion=1\ncreateType="monolithicSparse"\nRW 2048 SPARSE "extent.vmdk"\n'
+    yield b'# Disk DescriptorFile\nversion=1\ncreateType="monolithicFlat"\nRW 2048 FLAT "extent.vmdk" 0\n'
+    section = b"header".ljust(16, b"\0") + struct.pack("<QQ", 89, 76) + bytes(44)  # then the closing `done`
+    yield (
+        b"EVF\x09\x0d\x0a\xff\x00\x01\x01\x00\x00\x00"
+        + section
+        + b"done".ljust(16, b"\0")
+        + struct.pack("<QQ", 89, 0)
+        + bytes(44)
+    )
     yield b"regi" + struct.pack("<III", 0, 2, 0) + bytes(32)
     yield from (p.read_bytes()[:4096] for p in sorted((REPO / "sample_images" / "built").glob("*.vhdx"))[:1])
     with tempfile.TemporaryDirectory(prefix="imgscan-fuzz-seed-") as tmp:  # headers as qemu-img writes them

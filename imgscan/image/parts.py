@@ -41,14 +41,23 @@ def incomplete(path: Path, fmt: str) -> str | None:
     if fmt == "vmdk":
         for sectors, kind, name, offset in _extents(path):
             extent = path.parent / name.decode("utf-8", "replace")
-            if kind in FLAT and extent.is_file() and (need := (offset + sectors) * SECTOR) > extent.stat().st_size:
-                return f"extent {extent.name} holds {extent.stat().st_size} bytes, the descriptor gives it {need}"
+            if kind in FLAT and (size := _size(extent)) is not None and (need := (offset + sectors) * SECTOR) > size:
+                return f"extent {extent.name} holds {size} bytes, the descriptor gives it {need}"
         return None
     if fmt == "e01":
         from dissect.evidence.ewf.ewf import find_files
 
         return _ewf_set(find_files(path))
     return None
+
+
+def _size(extent: Path) -> int | None:
+    """The size of an extent file; None when there is no such file, or no file system could hold its name (too
+    long, a NUL): dissect's open says what is wrong then."""
+    try:
+        return extent.stat().st_size if extent.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def _extents(path: Path) -> list[tuple[int, bytes, bytes, int]]:
@@ -100,7 +109,8 @@ def _segment_end(segment: Path, number: int) -> bytes:
             if kind in (b"next", b"done") or following == offset:
                 return kind
             if offset + length > size or following > size:
-                name = kind.decode("ascii", "replace")
+                text = kind.decode("ascii", "replace")
+                name = text if text.isprintable() else repr(kind)  # a damaged type: its bytes, on one line
                 raise _Incomplete(f"{segment.name} is cut short: its {name} section ends past its {size} bytes")
             if following < offset:
                 raise _Incomplete(f"{segment.name}: its sections loop back (damaged)")
