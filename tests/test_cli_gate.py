@@ -283,3 +283,23 @@ def test_a_reader_that_goes_away_is_not_a_bug(images, command):
         run = subprocess.run(command_line, stdout=closed, stderr=subprocess.PIPE, text=True, timeout=300)
     assert run.returncode == 2
     assert run.stderr == "imgscan: error: stdout: the program reading the report closed it before the end\n"
+
+
+def test_a_refused_command_makes_no_file_beside_its_image(tmp_path):
+    """`scan in/x.vhdx -o in/x.vhdx` is refused (never writes over its input), but first made and removed a probe
+    file in in/, changing the evidence folder's modification time; so did `-o in/report.json --index 1` on a
+    disk. The probe is now the last check of a command, after every other refusal."""
+    evidence = tmp_path / "in"
+    evidence.mkdir()
+    image = evidence / "ws-acc-0417.vhdx"
+    image.symlink_to(REPO / "sample_images" / "built" / "ws-acc-0417.vhdx")
+    before = evidence.stat().st_mtime_ns
+    for extra in (
+        ("-o", image),
+        ("-o", evidence / "report.json", "--index", "1"),
+        ("--as-of", "1900-01-01", "-o", evidence / "r.json"),
+    ):
+        assert run_imgscan("scan", image, *extra).code == 2
+        assert evidence.stat().st_mtime_ns == before and [p.name for p in evidence.iterdir()] == [image.name]
+    # the probe still runs when nothing else refuses: a folder that takes no file, not even root's
+    usage_error(run_imgscan("scan", image, "-o", "/proc/r.json"), "cannot write in /proc")

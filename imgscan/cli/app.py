@@ -21,7 +21,7 @@ from imgscan import __version__, interrupt
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_CODES, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERNAL, internal_error, interruption
 from imgscan.cli.options import Parser, groups
 from imgscan.cli.outputs import written
-from imgscan.cli.validation import check_fleet, check_outputs, check_plugins, check_selection
+from imgscan.cli.validation import check_fleet, check_outputs, check_plugins, check_selection, check_writable
 from imgscan.errors import ImgscanError
 
 __all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERNAL", "build_parser", "main"]
@@ -94,6 +94,7 @@ def _main(argv: list[str] | None) -> int:
     check_outputs(args, command)
     check_plugins(args, command)
     check_selection(args, command)
+    check_writable(args, command)  # last: it makes a file in each report's folder
     configure_logging(args.verbose, args.debug)
     if args.quiet or args.no_progress:
         from imgscan import progress

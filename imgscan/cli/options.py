@@ -76,11 +76,12 @@ def update_path(text: str) -> Path:
 
 
 def output_file(text: str) -> Path:
-    """A report's path, checked before the scan: its folder exists and takes a new file."""
+    """A report's path, checked before the scan: its folder exists (that it takes a new file is checked last,
+    validation.check_writable)."""
     if text == "-":  # not a file named "-" in the working folder, which is what it would write
         raise argparse.ArgumentTypeError("'-' is not a file name: leave -o out and the report goes to stdout")
     path = Path(text)
-    if problem := unwritable(path):
+    if problem := unwritable(path, probe=False):
         raise argparse.ArgumentTypeError(problem)
     return path
 

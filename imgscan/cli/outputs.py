@@ -53,8 +53,11 @@ def is_stream(path: Path) -> bool:
         return False
 
 
-def unwritable(path: Path) -> str | None:
-    """Why a report cannot be written to `path` (one line), or None when it can: checked before the scan."""
+def unwritable(path: Path, probe: bool = True) -> str | None:
+    """Why a report cannot be written to `path` (one line), or None when it can: checked before the scan.
+    `probe`: also make (and remove) a file in its folder, the one test root cannot be lied to by; left to the
+    last check of a command, so that one refused for another reason never touches the folder (the folder of
+    an image may be evidence)."""
     if path.is_dir():
         return f"{path} is a directory (give a file name, e.g. {path / 'report.json'})"
     path = Path(os.path.realpath(path))  # a symbolic link is written through, in its target's folder
@@ -67,6 +70,8 @@ def unwritable(path: Path) -> str | None:
         return f"{folder} is not a directory"
     if path.exists() and not os.access(path, os.W_OK):
         return f"{path}: permission denied"
+    if not probe:
+        return None
     try:  # the real test: can a new file be made there (the write goes through one)? os.access lies to root
         with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".imgscan"):
             pass

@@ -8,7 +8,7 @@ import argparse
 import os
 from pathlib import Path
 
-from imgscan.cli.outputs import EXTENSIONS, format_of, is_stream
+from imgscan.cli.outputs import EXTENSIONS, format_of, is_stream, unwritable
 
 
 def check_plugins(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
@@ -73,6 +73,17 @@ def check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) ->
     args.format = formats if args.command == "scan" else formats[0]
     if args.command != "scan":
         args.output = targets[0] if targets else None
+
+
+def check_writable(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
+    """The last usage check: each report's folder takes a new file (a file made and removed there), once
+    nothing else refuses the command."""
+    targets = args.output if isinstance(getattr(args, "output", None), list) else [getattr(args, "output", None)]
+    named = [("-o/--output", target) for target in targets]
+    named += [("--fix-script", getattr(args, "fix_script", None)), ("--db", getattr(args, "db", None))]
+    for option, target in named:
+        if isinstance(target, Path) and (problem := unwritable(target)):
+            command.error(f"argument {option}: {problem}")
 
 
 def _formats(given: list[str], targets: list[Path], choices: tuple[str, ...], name: str) -> list[str]:
