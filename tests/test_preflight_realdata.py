@@ -4,6 +4,7 @@ each bundled sample image and on the `preflight` scenario (Windows 7 SP1 with it
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from datetime import date
@@ -181,3 +182,20 @@ def test_a_damaged_update_is_named_by_its_own_members_not_a_temporary_folder(tmp
     [error] = report["errors"]
     assert error["path"] == str(damaged) and "WSUSSCAN.cab: checksum error" in error["message"]
     assert "imgscan-update-" not in error["message"]
+
+
+def test_a_bare_volume_image_measures_its_free_space(tmp_path):
+    """A bare NTFS volume (the Windows partition carved out, no partition table) had "no Windows partition of its
+    own to measure", so KB2687862 (16 MB of payload on a volume with 8 MB free) went from will-not-install, as on
+    the disk, to INSTALLS. The volume's own allocation map gives the same free space as the disk's partition."""
+    disk = tmp_path / "disk.raw"
+    subprocess.run(["qemu-img", "convert", "-O", "raw", REPO / "sample_images" / "built" / "ws-acc-0417.vhdx", disk], check=True)
+    table = json.loads(subprocess.run(["sfdisk", "--json", disk], capture_output=True, check=True, text=True).stdout)
+    start, sectors = max((p["start"], p["size"]) for p in table["partitiontable"]["partitions"])
+    volume = tmp_path / "volume.ntfs"
+    volume.write_bytes(disk.read_bytes()[start * 512 : (start + sectors) * 512])
+    update = UPDATES / "PocketAppZ_Windows6.1-KB2687862-x64.msu"
+    on_disk, on_volume = (preflight(image, [update], date(2020, 3, 1), 365).report for image in (disk, volume))
+    assert on_volume["facts"]["free_bytes"] == on_disk["facts"]["free_bytes"] > 0
+    assert [u["status"] for u in on_volume["updates"]] == [u["status"] for u in on_disk["updates"]] == [FAILS]
+    assert "allocation map" in on_volume["facts"]["free_bytes_source"]

@@ -27,6 +27,7 @@ Where each fact comes from, and what "unknown" means:
 
 from __future__ import annotations
 
+import struct
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -219,11 +220,27 @@ def _architecture(art: Artefacts, packages: tuple[InstalledPackage | None, ...])
 
 def _free_space(art: Artefacts) -> tuple[int | None, str]:
     windows = next((p for p in art.partitions if p.role == "windows"), None)
+    if windows is None and art.container == "raw-volume":  # the image is the Windows volume itself
+        return _volume_free(art)
     if windows is None:
         return None, f"unknown: a {art.container or 'container'} has no Windows partition of its own to measure"
     if windows.free_bytes is None:
         return None, f"unknown: {windows.problem or 'the Windows partition file system does not say'}"
     return windows.free_bytes, f"partition {windows.number} ({windows.filesystem}) allocation map"
+
+
+def _volume_free(art: Artefacts) -> tuple[int | None, str]:
+    """A bare volume image's free space, from its own allocation map (no partition table holds it)."""
+    from imgscan.image.partitions import free_bytes
+
+    fs = getattr(art.volume, "_fs", None)
+    try:
+        free = free_bytes(fs) if fs is not None else None
+    except (OSError, ValueError, EOFError, struct.error) as exc:
+        return None, f"unknown: free space cannot be read: {exc}"
+    if free is None:
+        return None, "unknown: the volume's file system does not say"
+    return free, "the volume's own allocation map (the image is the Windows volume)"
 
 
 def _services(art: Artefacts) -> tuple[Service, ...]:
