@@ -119,7 +119,9 @@ def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: O
     opened, art = loaded.opened, loaded.artefacts
     with doing("running the checks"):
         findings, inventory, errors, outcome = _run_checks(art, context, checks, loaded.reuse)
-    findings = [stamped for f in findings if (stamped := _stamp(f, context)) is not None]
+    stamped = [(f, _stamp(f, context)) for f in findings]
+    findings = [f for _, f in stamped if f is not None]
+    warnings = _beyond_horizon([f for f, kept in stamped if kept is None], context)
     assign_identities(findings)
     correlate(findings)
     # the rules that predict failures but whose check could not judge this read (not one that found nothing to judge)
@@ -132,11 +134,10 @@ def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: O
     }
     note_unjudged_causes(findings, unjudged)
     report_inventory = _inventory(art, context, inventory, checks, outcome)
-    warnings: list[str] = []
     if options.ignore:
         assert context.today is not None, "ignore entries expire against the day of the run"
         rule_ids = {rule.id for rule in checks.rules}
-        warnings = apply_ignore(findings, options.ignore, options.ignore_source, context.today, rule_ids)
+        warnings += apply_ignore(findings, options.ignore, options.ignore_source, context.today, rule_ids)
     settle_gates(findings)
     findings = ordered(findings)
     every = [f.to_dict() for f in findings]
@@ -172,6 +173,20 @@ def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: O
     printable, text = printable_encoded(report)  # names that are not valid Unicode (imgscan/undecodable.py)
     completed = sum(why is None for why in outcome.values())
     return ScanResult(report=cast(Report, printable), findings=findings, checks_completed=completed, report_json=text)
+
+
+def _beyond_horizon(dropped: list[Finding], context: ScanContext) -> list[str]:
+    """A warning when failures the image holds start after --horizon: not findings (the policy drops them), but
+    a clean verdict must not hide that the first one is a known day away (a reference image captured months
+    before its catalogs expire)."""
+    days = sorted((f.starts, f.rule.id) for f in dropped if f.starts is not None)
+    if not days:
+        return []
+    first, rules = days[0][0], sorted({rule for _, rule in days})
+    return [
+        f"{len(days)} failure(s) start after the {context.horizon_days}-day horizon, the first on {first} "
+        f"({', '.join(rules)}): --horizon {(first - context.as_of).days} reports it"
+    ]
 
 
 def _hidden(findings: list[Finding]) -> dict[str, int]:
