@@ -72,6 +72,9 @@ class Rule:
     subject_code: bool = False  # True: one subject can fail with several codes, each its own finding
     # rules whose findings cause this rule's findings (matched on subjects): this one is then their consequence
     consequence_of: tuple[str, ...] = ()
+    # its findings say that a file could not be read (their first evidence path names it): a finding judged
+    # without that file (`Finding.rests_on`) is their consequence
+    reports_unreadable: bool = False
 
     def __post_init__(self) -> None:
         if self.subject not in SUBJECTS:  # a plugin's typo would give every finding the wrong identity
@@ -167,6 +170,7 @@ class Finding:
     suppressed: Suppressed | None = None  # the ignore-file entry that accepted it, if any
     fix: RegistryFix | None = None  # a registry change that fixes it, for --fix-script
     observed: str | None = None  # log findings: when a log first shows the failure (ISO 8601)
+    rests_on: tuple[str, ...] = ()  # files its judgement needed but could not read (see Rule.reports_unreadable)
     identity: str = ""  # set by the scan (assign_identities); see `identity`
     caused_by: str | None = None  # the identity of the finding whose cause this is a consequence of
     explains: list[str] = field(default_factory=list)  # the identities of this root cause's consequences

@@ -66,7 +66,35 @@ def correlate(findings: list[Finding]) -> None:
                 prediction.confirmed_by.append(_link(observation.rule.id, sample))
             if prediction.rule.id not in observation.explained_by:
                 observation.explained_by.append(prediction.rule.id)
+    _link_unread(findings)
     _link_causes(findings, explaining)
+    _to_roots(findings)
+    _explains(findings)
+
+
+def _link_unread(findings: list[Finding]) -> None:
+    """A finding judged without a file that could not be read (`rests_on`) is a consequence of the finding
+    that says so: a damaged SOFTWARE hive leaves no image trust store, and every catalog that chains to the
+    image's own root reads as untrusted. They are reported, and gate, with that cause."""
+    unread = {str(f.evidence[0].get("path", "")).lower(): f for f in findings if f.rule.reports_unreadable and f.evidence}
+    for finding in findings:
+        cause = next((unread[p.lower()] for p in finding.rests_on if p.lower() in unread), None)
+        if cause is not None and cause is not finding:
+            finding.caused_by = cause.identity
+
+
+def _to_roots(findings: list[Finding]) -> None:
+    """Each consequence names its root cause, also through a chain (qfe-empty, caused by a catalog finding that
+    is itself the consequence of an unreadable hive), so that every group has one root that gates for it."""
+    by_identity = {f.identity: f for f in findings}
+    for finding in findings:
+        seen = {finding.identity}
+        root = by_identity.get(finding.caused_by or "")
+        while root is not None and root.caused_by and root.caused_by not in seen:
+            seen.add(root.identity)
+            root = by_identity.get(root.caused_by)
+        if root is not None:
+            finding.caused_by = root.identity
 
 
 def note_unjudged_causes(findings: list[Finding], unjudged: dict[Rule, str]) -> None:
@@ -119,6 +147,10 @@ def _link_causes(findings: list[Finding], explaining: dict[int, list[Finding]]) 
             f"Apply the fix of {root.rule.id} ({where}): it is the cause of this failure{predicted}; the failure "
             "stops once that is fixed."
         )
+
+
+def _explains(findings: list[Finding]) -> None:
+    """Each root lists its consequences, in report order."""
     explains: dict[str, list[str]] = {}
     for finding in sorted(findings, key=Finding.sort_key):
         if finding.caused_by:

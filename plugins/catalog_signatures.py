@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from imgscan.artefacts import CATALOGS, PACKAGES
+from imgscan.artefacts import CATALOGS, PACKAGES, SIGNATURE_JUDGE
 from imgscan.artefacts.catalog_set import CatalogRecord, catalog_evidence, first_failure, first_failure_at
 from imgscan.check import Check, Finding, Rule, Severity, Timing
+from imgscan.image.volume import CONFIG_DIR, child_path
 from imgscan.timing import Phase
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.servicing import Package
 
 ADVISORY = "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2749655"
+SOFTWARE = child_path(CONFIG_DIR, "SOFTWARE")  # the hive that holds the image's trust stores
 REFERENCES = (
     ADVISORY,
     "https://learn.microsoft.com/en-us/security-updates/securitybulletins/2012/ms12-054",
@@ -70,7 +72,7 @@ UNREADABLE = Rule(
 class CatalogSignatures(Check):
     rules = (EXPIRY, UNTRUSTED, UNREADABLE)
     needs = (CATALOGS,)
-    uses = (PACKAGES,)
+    uses = (PACKAGES, SIGNATURE_JUDGE)
 
     def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         catalogs = artefacts.get(CATALOGS).catalogs
@@ -113,6 +115,7 @@ class CatalogSignatures(Check):
                 remediation="Reinstall the package from Microsoft's original media, or rebuild the image.",
                 hresult=verdict.hresult,
                 subjects=_subjects(package, bad),
+                rests_on=_unread_roots(art, bad),
             )
         starts, _ = first_failure([r for r in records if r.verdict and r.verdict.status == "expires"])
         if starts is None:
@@ -163,6 +166,13 @@ class CatalogSignatures(Check):
             hresult=verdict.hresult,
             subjects=_subjects(package, revoked),
         )
+
+
+def _unread_roots(art: CheckContext, records: list[CatalogRecord]) -> tuple[str, ...]:
+    """A chain that reaches no root, judged without the image's ROOT/AuthRoot stores (its SOFTWARE hive could
+    not be read): the verdict rests on that hive, whose finding is then this one's cause."""
+    unread = not art.get(SIGNATURE_JUDGE).store.image_stores_read
+    return (SOFTWARE,) if unread and any(r.verdict and r.verdict.cause == "untrusted-root" for r in records) else ()
 
 
 def _subjects(package: Package | None, records: list[CatalogRecord]) -> tuple[str, ...]:

@@ -32,6 +32,7 @@ UNREADABLE = Rule(
         "https://github.com/libyal/libregf/blob/main/documentation/Windows%20NT%20Registry%20File%20(REGF)%20format.asciidoc",
     ),
     hits="when Windows loads the hive (machine hives at boot, a profile at its logon)",
+    reports_unreadable=True,
 )
 
 DIRTY = Rule(

@@ -341,3 +341,22 @@ def test_a_clean_verdict_says_when_the_first_failure_beyond_the_horizon_starts()
         "2 failure(s) start after the 211-day horizon, the first on 2013-10-15 (catalog-expiry, sha2-support-missing): "
         "--horizon 318 reports it"
     ]
+
+
+def test_catalogs_judged_without_the_images_trust_stores_are_counted_with_the_unreadable_hive(tmp_path):
+    """A SOFTWARE hive whose first page is zeroed leaves no image ROOT store: every catalog chained to the image's
+    own root read as eleven confident, separate HIGH catalog-untrusted causes, none linked to the damaged hive.
+    They are now its consequences: reported, and gating once with it."""
+    image = build(load("ref-w7-2012q3"), tmp_path / "built", ("dir",))["dir"]
+    software = image / "Windows" / "System32" / "config" / "SOFTWARE"
+    software.write_bytes(bytes(4096) + software.read_bytes()[4096:])
+    run = run_imgscan("scan", image, "--as-of", "2013-07-01", "-f", "json")
+    assert run.code == 1
+    findings = run.report["findings"]
+    [hive] = [f for f in findings if f["rule"] == "hive-unreadable"]
+    untrusted = [f for f in findings if f["rule"] == "catalog-untrusted"]
+    assert len(untrusted) > 5 and all(f["caused_by"] == hive["id"] for f in untrusted)
+    assert set(hive["explains"]) >= {f["id"] for f in untrusted}
+    assert "the image's own ROOT/AuthRoot stores could not be read" in untrusted[0]["message"]
+    causes = [f for f in findings if not f.get("caused_by")]
+    assert run.report["summary"]["high"] == len(causes) < len(findings)
