@@ -13,6 +13,7 @@ directory) is removed when the scan ends, also on errors and on Ctrl-C.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -218,11 +219,27 @@ def _open_directory(path: Path) -> OpenedImage:
         return OpenedImage(volume=volume, info=ImageIdentity(str(path), tree_sha256(root), "directory"))
 
 
+def _split_parts(path: Path, count: int) -> list[Path]:
+    """The later parts of a split WIM, as wimlib finds them (`<stem>*.swm` beside the first: `--ref`), which the
+    report lists with their SHA-256; a set with fewer files than its header counts is refused by name."""
+    if count <= 1:
+        return []
+    found = sorted(p for p in path.parent.glob(f"{glob.escape(path.stem)}*{path.suffix}") if p != path and p.is_file())
+    if len(found) + 1 < count:
+        raise UnreadableImage(
+            str(path),
+            f"a split WIM of {count} parts, {len(found) + 1} of them beside it",
+            f"copy every part of the set ({path.stem}2{path.suffix} ... {path.stem}{count}{path.suffix}) beside it",
+        )
+    return found
+
+
 @contextmanager
 def _open_wim(path: Path, selection: Selection, wanted: tuple[str, ...]) -> Iterator[OpenedImage]:
     with doing("listing the images"):
         info = read_info(path)
     image = choose(path, info, selection.index, selection.name)
+    parts = _split_parts(path, info.parts)
     workdir: Path | None = None
     try:
         with deferred():  # a Ctrl-C waits until the directory is made and its removal armed
@@ -243,6 +260,7 @@ def _open_wim(path: Path, selection: Selection, wanted: tuple[str, ...]) -> Iter
         yield OpenedImage(
             volume=volume,
             info=ImageIdentity(str(path), sha256, "wim"),
+            parents=[ImageIdentity(str(p), PendingDigest(p), "wim") for p in parts],
             details={"wim": image.as_dict() | {"compression": info.compression, "parts": info.parts}},
             warnings=warnings,
         )
