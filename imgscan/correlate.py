@@ -138,7 +138,10 @@ def _link_causes(findings: list[Finding], explaining: dict[int, list[Finding]]) 
             continue
         # a prediction that is itself a root explains best; a consequence (qfe-empty) leads to its root
         prediction = min(predictions, key=lambda p: (p.caused_by is not None, p.sort_key()))
-        root = by_identity[prediction.caused_by] if prediction.caused_by else prediction
+        root, seen = prediction, {prediction.identity}
+        while root.caused_by in by_identity and root.caused_by not in seen:  # a consequence leads to its root
+            root = by_identity[root.caused_by]
+            seen.add(root.identity)
         finding.caused_by = root.identity
         where = str(root.evidence[0].get("path", "")) if root.evidence else ""
         others = [rule for rule in finding.explained_by if rule != root.rule.id]

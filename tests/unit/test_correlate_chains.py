@@ -10,6 +10,7 @@ from imgscan.correlate import correlate, settle_gates
 HIVE = Rule(id="hive-broken", severity=Severity.HIGH, title="t", summary="s", reports_unreadable=True)
 CATALOG = Rule(id="catalog-bad", severity=Severity.HIGH, title="t", summary="s", predicts=("0x800B0109",))
 QFE = Rule(id="list-empty", severity=Severity.CRITICAL, title="t", summary="s", consequence_of=("catalog-bad",), subject="image")
+LOGGED = Rule(id="log-saw-it", severity=Severity.HIGH, title="t", summary="s", observes_logs=True, subject="message")
 SOFTWARE = r"Windows\System32\config\SOFTWARE"
 
 
@@ -20,23 +21,27 @@ def _findings(*, unread: bool) -> list[Finding]:
         rests_on=(SOFTWARE.lower(),) if unread else (),
     )  # fmt: skip
     qfe = Finding(QFE, "list empty", [{"path": r"Windows\servicing\Packages\P.cat"}], "fix the catalogs", subjects=("P",))
-    return [hive, catalog, qfe]
+    logged = Finding(
+        LOGGED, "P: 0x800B0109", [{"path": "CBS.log", "line": 3}], "unpredicted", hresult="0x800B0109", subjects=("P",)
+    )
+    return [hive, catalog, qfe, logged]
 
 
 def test_a_chain_of_consequences_gates_with_its_root() -> None:
-    hive, catalog, qfe = findings = _findings(unread=True)
+    hive, catalog, qfe, logged = findings = _findings(unread=True)
     assign_identities(findings)
     correlate(findings)
     settle_gates(findings)
-    assert (catalog.caused_by, qfe.caused_by) == (hive.identity, hive.identity)
-    assert hive.explains == [qfe.identity, catalog.identity]  # worst first
+    assert (catalog.caused_by, qfe.caused_by, logged.caused_by) == (hive.identity,) * 3
+    assert logged.explained_by == ["catalog-bad"] and logged.remediation.startswith("Apply the fix of hive-broken")
+    assert hive.explains == [qfe.identity, catalog.identity, logged.identity]  # worst first
     assert hive.gating_severity is Severity.CRITICAL  # the consequence's severity counts, with its root
 
 
 def test_without_an_unread_file_the_catalog_finding_stays_the_root() -> None:
-    hive, catalog, qfe = findings = _findings(unread=False)
+    hive, catalog, qfe, logged = findings = _findings(unread=False)
     assign_identities(findings)
     correlate(findings)
     settle_gates(findings)
-    assert (catalog.caused_by, qfe.caused_by) == (None, catalog.identity)
+    assert (catalog.caused_by, qfe.caused_by, logged.caused_by) == (None, catalog.identity, catalog.identity)
     assert catalog.gating_severity is Severity.CRITICAL and hive.gating_severity is Severity.HIGH
