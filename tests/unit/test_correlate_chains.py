@@ -9,7 +9,10 @@ from imgscan.correlate import correlate, settle_gates
 
 HIVE = Rule(id="hive-broken", severity=Severity.HIGH, title="t", summary="s", reports_unreadable=True)
 CATALOG = Rule(id="catalog-bad", severity=Severity.HIGH, title="t", summary="s", predicts=("0x800B0109",))
-QFE = Rule(id="list-empty", severity=Severity.CRITICAL, title="t", summary="s", consequence_of=("catalog-bad",), subject="image")
+QFE = Rule(
+    id="list-empty", severity=Severity.CRITICAL, title="t", summary="s", consequence_of=("catalog-bad",), subject="image",
+    predicts=("0x800B0101",),
+)  # fmt: skip
 LOGGED = Rule(id="log-saw-it", severity=Severity.HIGH, title="t", summary="s", observes_logs=True, subject="message")
 SOFTWARE = r"Windows\System32\config\SOFTWARE"
 
@@ -22,7 +25,7 @@ def _findings(*, unread: bool) -> list[Finding]:
     )  # fmt: skip
     qfe = Finding(QFE, "list empty", [{"path": r"Windows\servicing\Packages\P.cat"}], "fix the catalogs", subjects=("P",))
     logged = Finding(
-        LOGGED, "P: 0x800B0109", [{"path": "CBS.log", "line": 3}], "unpredicted", hresult="0x800B0109", subjects=("P",)
+        LOGGED, "P: 0x800B0101", [{"path": "CBS.log", "line": 3}], "unpredicted", hresult="0x800B0101", subjects=("P",)
     )
     return [hive, catalog, qfe, logged]
 
@@ -33,7 +36,8 @@ def test_a_chain_of_consequences_gates_with_its_root() -> None:
     correlate(findings)
     settle_gates(findings)
     assert (catalog.caused_by, qfe.caused_by, logged.caused_by) == (hive.identity,) * 3
-    assert logged.explained_by == ["catalog-bad"] and logged.remediation.startswith("Apply the fix of hive-broken")
+    # explained by qfe-empty's stand-in, itself caused by the catalog finding, itself by the hive: two links up
+    assert logged.explained_by == ["list-empty"] and logged.remediation.startswith("Apply the fix of hive-broken")
     assert hive.explains == [qfe.identity, catalog.identity, logged.identity]  # worst first
     assert hive.gating_severity is Severity.CRITICAL  # the consequence's severity counts, with its root
 
