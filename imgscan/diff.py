@@ -6,8 +6,9 @@ Either side is an image (scanned with the same options) or a report saved with
 rebuilt image with the same problem shows it as unchanged, not as new, and two
 findings that differ only by subject stay two. New findings gate once per cause, and so
 does a finding of both whose severity rose to --fail-on (an expiry that was "soon" in
-the old report and is failing in the new one); one whose severity fell is improved, and
-unchanged means the same severity too.
+the old report and is failing in the new one). A finding of both that starts earlier at
+the same severity is worsened too, one with a lower severity or a later day improved, and
+unchanged means the same severity and day.
 """
 
 from __future__ import annotations
@@ -57,12 +58,13 @@ class MovedCatalog(TypedDict):
 
 
 class Worsened(TypedDict):
-    """A finding of both sides whose own severity rose (in `worsened`) or fell (in `improved`): the new
-    finding, and what it was."""
+    """A finding of both sides that got worse (in `worsened`: a higher own severity, or the same one from an
+    earlier day) or better (in `improved`): the new finding, and what it was."""
 
     finding: FindingJson
     old_severity: str
     old_phase: str | None
+    old_starts: str | None
 
 
 class DiffResult(TypedDict):
@@ -110,14 +112,15 @@ def diff_reports(old: Report, new: Report, fail_on: Severity, rules: Sequence[Ru
         and "valid_until" in c
         and old_until[c["path"].lower()]["valid_until"] != c["valid_until"]
     ]
-    rose = [k for k in after if k in before and _level(after[k]) > _level(before[k])]
-    fell = [k for k in after if k in before and _level(after[k]) < _level(before[k])]
-    # a new finding that reaches --fail-on (and no ignore entry accepts) gates once for its cause, and so does
-    # one that rose to it: the old report did not gate on it
+    rose = [k for k in after if k in before and _worse(after[k], before[k])]
+    fell = [k for k in after if k in before and _worse(before[k], after[k])]
+    # a new finding gates once for its cause when its group reaches --fail-on (and no ignore entry accepts it),
+    # and a finding of both sides when its own severity rose to --fail-on: the old report did not gate on it
     gating = {
         f.get("caused_by") or key
         for key, f in after.items()
-        if _level(f) >= fail_on and not f.get("suppressed") and (key not in before or _level(before[key]) < fail_on)
+        if not f.get("suppressed")
+        and ((key not in before and _gates_at(f) >= fail_on) or (key in rose and _level(f) >= fail_on > _level(before[key])))
     }
     return {
         "old": _side(old),
@@ -136,12 +139,25 @@ def diff_reports(old: Report, new: Report, fail_on: Severity, rules: Sequence[Ru
 
 
 def _was(new: FindingJson, old: FindingJson) -> Worsened:
-    return {"finding": new, "old_severity": str(_level(old)), "old_phase": old.get("phase")}
+    return {"finding": new, "old_severity": str(_level(old)), "old_phase": old.get("phase"), "old_starts": old["starts"]}
+
+
+def _worse(new: FindingJson, old: FindingJson) -> bool:
+    """Whether a finding of both sides got worse: a higher own severity, or at the same severity a failure that
+    starts earlier (wmic qfe empty from June instead of October). Own severity, not what its group gates at: a
+    consequence that moves from one cause to another between two builds (the package that empties wmic qfe
+    first, once the earlier one is fixed) would make its new cause look worse while nothing about it changed;
+    the consequence is a finding of both sides itself, compared on its own."""
+    if _level(new) != _level(old):
+        return _level(new) > _level(old)
+    return bool(new["starts"] and old["starts"] and new["starts"] < old["starts"])
 
 
 def _level(finding: FindingJson) -> Severity:
-    """A finding's own severity. Not what its group gates at (a cause at the worst of its consequences): a
-    consequence that moves from one cause to another between two builds (the package that empties wmic qfe
-    first, once the earlier one is fixed) would make its new cause look worse while nothing about it changed.
-    The consequence is a finding of both sides itself, compared on its own severity."""
+    """A finding's own severity."""
     return Severity.parse(finding["severity"])
+
+
+def _gates_at(finding: FindingJson) -> Severity:
+    """What a new finding gates at: a cause at the worst of its group (the table's severity column)."""
+    return Severity.parse(finding.get("gating_severity") or finding["severity"])

@@ -246,6 +246,17 @@ def test_diff_of_images_and_of_saved_reports(samples, tmp_path):
         [same] = result["unchanged"]
         assert (same["rule"], same["severity"], same["gating_severity"]) == ("catalog-expiry", "medium", "high")
         assert "KB2731847" in same["evidence"][0]["path"]
+    # and back (KB2749655 removed again): a regression, whatever the days. KB2705219's catalogs are new causes that
+    # gate at high through the qfe-empty they cause, which now starts in June instead of October (worsened)
+    back = run_imgscan("diff", new_json, old_json, "--as-of", "2013-07-01", "--format", "json")
+    result = json.loads(back.stdout)
+    assert back.code == 1 and result["gating"] == 3  # each of the three KB2705219 packages, failing by then
+    assert {f["rule"] for f in result["new_findings"]} == {"catalog-expiry", "cbs-log-error"}  # q3 logged them
+    [worse] = result["worsened"]
+    assert (worse["finding"]["id"], worse["old_starts"], worse["finding"]["starts"]) == ("qfe-empty", "2013-10-15", "2013-06-30")
+    december = run_imgscan("diff", samples["ref-w7-2012q4"], samples["ref-w7-2012q3"], "--as-of", "2012-12-01")
+    assert december.code == 1 and "new or worsened findings at or above high: 1" in december.stdout
+    assert "qfe-empty" in december.stdout.split("worsened: 1", 1)[1].split("improved:", 1)[0]
     same = run_imgscan("diff", samples["healthy"], samples["healthy"])
     assert same.code == 0 and "new findings: 0" in same.stdout
     missing = run_imgscan("diff", tmp_path / "nope.json", new_json)

@@ -13,9 +13,10 @@ if TYPE_CHECKING:
 
 
 def diff_table(result: DiffResult) -> str:
-    def finding_line(mark: str, f: FindingJson) -> str:
+    def finding_line(mark: str, f: FindingJson, label: str | None = None) -> str:
         where = f["evidence"][0].get("path", "") if f["evidence"] else ""
-        line = f"  {mark} {severity_label(f):<8} {f['rule']}  {where}" + (f"  (from {f['starts']})" if f["starts"] else "")
+        shown = label or severity_label(f)
+        line = f"  {mark} {shown:<8} {f['rule']}  {where}" + (f"  (from {f['starts']})" if f["starts"] else "")
         return line + (f"  [caused by {f['caused_by']}]" if f.get("caused_by") else "")
 
     lines = [
@@ -33,9 +34,13 @@ def diff_table(result: DiffResult) -> str:
         if title == "resolved":  # before unchanged: what got worse is what a reviewer must see
             for name, changed, changed_mark in (("worsened", result["worsened"], "^"), ("improved", result["improved"], "v")):
                 lines.append(f"{name}: {len(changed)}")
-                for w in changed:
+                for w in changed:  # own severities on both sides: what changed is the finding, not its group
                     was = w["old_severity"].upper() + (f", {w['old_phase']}" if w["old_phase"] else "")
-                    lines.append(finding_line(changed_mark, w["finding"]) + f"  (was {was})")
+                    was += (
+                        f", from {w['old_starts']}" if w.get("old_starts") and w["old_starts"] != w["finding"]["starts"] else ""
+                    )
+                    own = w["finding"]["severity"].upper()
+                    lines.append(finding_line(changed_mark, w["finding"], own) + f"  (was {was})")
     lines.append(f"packages added: {len(result['packages_added'])}")
     lines += [f"  + {p}" for p in result["packages_added"]]
     lines.append(f"packages removed: {len(result['packages_removed'])}")
