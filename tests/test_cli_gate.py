@@ -285,6 +285,20 @@ def test_a_reader_that_goes_away_is_not_a_bug(images, command):
     assert run.stderr == "imgscan: error: stdout: the program reading the report closed it before the end\n"
 
 
+@pytest.mark.parametrize("command", ["scan", "diff", "explain"])
+def test_a_full_stdout_is_a_write_error_not_a_bug(command):
+    """`imgscan scan IMAGE > /dev/full` exited 3, "internal error, please report it": the disk is full, and the
+    report is not whole. One line and exit 2, as -o /dev/full already gave."""
+    image = REPO / "sample_images" / "built" / "healthy.vhdx"
+    args = {"scan": ("scan", image), "diff": ("diff", image, image), "explain": ("explain", "0x800b0101")}[command]
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(
+            [sys.executable, "-m", "imgscan", *map(str, args)], stdout=full, stderr=subprocess.PIPE, text=True, timeout=300
+        )
+    assert run.returncode == 2
+    assert run.stderr == "imgscan: error: stdout: cannot write the report: No space left on device\n"
+
+
 def test_a_refused_command_makes_no_file_beside_its_image(tmp_path):
     """`scan in/x.vhdx -o in/x.vhdx` is refused (never writes over its input), but first made and removed a probe
     file in in/, changing the evidence folder's modification time; so did `-o in/report.json --index 1` on a

@@ -95,6 +95,9 @@ def write(target: Path | None, text: str | bytes) -> None:
         except BrokenPipeError:  # `imgscan scan ... | head`: not a bug in imgscan
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # and no second error at exit
             raise ImgscanError("stdout", "the program reading the report closed it before the end") from None
+        except OSError as exc:  # `> /dev/full`, a full disk: the report is not whole, which the exit code says
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise ImgscanError("stdout", f"cannot write the report: {exc.strerror or exc}") from None
         return
     target = Path(os.path.realpath(target))  # through a symbolic link, to the file it names
     with doing(f"writing {target}"):
