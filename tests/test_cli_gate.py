@@ -317,3 +317,23 @@ def test_a_refused_command_makes_no_file_beside_its_image(tmp_path):
         assert evidence.stat().st_mtime_ns == before and [p.name for p in evidence.iterdir()] == [image.name]
     # the probe still runs when nothing else refuses: a folder that takes no file, not even root's
     usage_error(run_imgscan("scan", image, "-o", "/proc/r.json"), "cannot write in /proc")
+
+
+def test_a_report_never_lands_on_the_ignore_file_or_inside_a_folder_image(images, tmp_path):
+    """`-o exp.yaml --ignore exp.yaml` replaced the team's ignore file with JSON (the next run failed on it), and so
+    did `-o .imgscanignore.yaml` with the one read by default; `scan img.dir -o img.dir/report.json` wrote into the
+    extracted image and changed its tree digest. Each is an input: a usage error before anything is read."""
+    accepted = tmp_path / "exp.yaml"
+    accepted.write_text("- rule: qfe-empty\n  reason: accepted\n")
+    image = images["healthy"]["vhdx"]
+    usage_error(run_imgscan("scan", image, "-f", "json", "-o", accepted, "--ignore", accepted), "is an input of this command")
+    default = tmp_path / ".imgscanignore.yaml"
+    default.write_text(accepted.read_text())
+    usage_error(run_imgscan("scan", image, "-f", "json", "-o", default.name, cwd=tmp_path), "is an input of this command")
+    assert accepted.read_text() == default.read_text() == "- rule: qfe-empty\n  reason: accepted\n"
+    folder = images["healthy"]["dir"]
+    before = run_imgscan("scan", folder, "-f", "json").report["image"]["sha256"]
+    for inside in (folder / "report.json", folder / "Windows" / "report.json"):
+        usage_error(run_imgscan("scan", folder, "-o", inside), f"lies in {folder}, an image this command reads")
+        assert not inside.exists()
+    assert run_imgscan("scan", folder, "-f", "json").report["image"]["sha256"] == before

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from imgscan.cli.outputs import EXTENSIONS, format_of, is_stream, unwritable
+from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
 
 
 def check_plugins(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
@@ -55,9 +56,13 @@ def check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) ->
         read = [p for p in (getattr(args, "image", None), getattr(args, "old", None), getattr(args, "new", None)) if p]
         read += [Path(p) for p in getattr(args, "inputs", []) if Path(p).is_file()]
         read += list(getattr(args, "updates", []))
+        if hasattr(args, "ignore"):  # the ignore file it reads, given or found in the working directory
+            read += [args.ignore] if args.ignore else [DEFAULT_IGNORE] if DEFAULT_IGNORE.is_file() else []
         for index, target in enumerate(written):
             if any(same_file(target, other) for other in read):
                 raise ValueError(f"{target} is an input of this command: imgscan never writes over its input")
+            if folder := next((other for other in read if _inside(target, other)), None):
+                raise ValueError(f"{target} lies in {folder}, an image this command reads: imgscan never writes into its input")
             if not is_stream(target) and any(same_file(target, other) for other in written[:index]):
                 raise ValueError(f"{target} is given twice: each report needs a file of its own")
         script = getattr(args, "fix_script", None)
@@ -113,6 +118,13 @@ def _named_format(target: Path, choices: tuple[str, ...], name: str) -> str:
     if named not in choices:
         raise ValueError(f"-o {target}: imgscan {name} does not write {named} (it writes {', '.join(choices)})")
     return named
+
+
+def _inside(target: Path, folder: Path) -> bool:
+    """Whether `target` would be written inside `folder`, a directory image (through links)."""
+    if not folder.is_dir():
+        return False
+    return Path(os.path.realpath(target)).is_relative_to(os.path.realpath(folder))
 
 
 def same_file(one: Path, other: Path) -> bool:
