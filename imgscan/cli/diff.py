@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 
 from imgscan.cli.exits import DIFF_EXIT_CODES, EXIT_CLEAN, EXIT_FINDINGS
 from imgscan.cli.options import Groups, add_command, add_output
-from imgscan.cli.outputs import write
+from imgscan.cli.outputs import warn, write
 from imgscan.cli.scan import run_scan
 
 if TYPE_CHECKING:
     from imgscan.cli.options import Subcommands
+    from imgscan.report import Report
 
 
 def add_parsers(sub: Subcommands, groups: Groups) -> None:
@@ -27,6 +28,27 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
     made.add_argument("old", type=Path, help="the previous image, or its saved `--format json` report")
     made.add_argument("new", type=Path, help="the new image, or its saved report")
     add_output(made, ("table", "json"))
+
+
+def _said(reports: list[Report], quiet: bool) -> None:
+    """The warnings and read errors of the sides judged now, as `scan` says them (an expired ignore entry,
+    failures past --horizon, a damaged hive), each once however many sides give it."""
+    errors = list({(e["path"], e["message"]): e for r in reports for e in r["errors"]}.values())
+    warn(errors, list(dict.fromkeys(w for r in reports for w in r["warnings"])), quiet)
+
+
+def _unlike(args: argparse.Namespace, old: Report, new: Report, saved: list[Path]) -> list[str]:
+    """What makes the two sides disagree without the images doing so: horizons that differ (a failure past one
+    and within the other shows as new or resolved), and an --as-of that reaches neither saved report."""
+    lines = []
+    if old.get("horizon_days") != new.get("horizon_days"):
+        lines.append(
+            f"{args.old} looks {old.get('horizon_days')} days ahead, {args.new} {new.get('horizon_days')}: a failure "
+            "within one horizon and past the other shows as new or resolved (judge both with one --horizon)"
+        )
+    if args.as_of and len(saved) == 2:
+        lines.append(f"--as-of {args.as_of} reaches neither saved report: each keeps the day it was judged on")
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
             "a saved report keeps what the ignore file of its own scan accepted (scan it again with --ignore to change that)",
             file=sys.stderr,
         )
-    old, new = (load_side(path, lambda p: run_scan(args, p, checks).report) for path in (args.old, args.new))
+    images = tuple(path for path in (args.old, args.new) if path not in saved)
+    old, new = (load_side(path, lambda p: run_scan(args, p, checks, evidence=images).report) for path in (args.old, args.new))
+    _said([side for side, path in ((old, args.old), (new, args.new)) if path not in saved], args.quiet)
     if old.get("as_of") != new.get("as_of") and not args.quiet:  # a finding that merely started in between shows as new
         # --as-of reaches only a side that is scanned here: a saved report keeps the day it was judged on
         if args.new not in saved:
@@ -57,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
             f"{hint} to compare the images on one day",
             file=sys.stderr,
         )
+    if not args.quiet:
+        for line in _unlike(args, old, new, saved):
+            print(f"imgscan: warning: {line}", file=sys.stderr)
     result = diff_reports(old, new, args.fail_on, checks.rules)
     write(args.output, to_json(result) if args.format == "json" else diff_table(result))
     return EXIT_FINDINGS if result["gating"] else EXIT_CLEAN

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from datetime import datetime, timezone
@@ -96,11 +97,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_scan(
-    args: argparse.Namespace, image: Path | None = None, checks: LoadedChecks | None = None, kinds: tuple[Kind[Any], ...] = ()
+    args: argparse.Namespace,
+    image: Path | None = None,
+    checks: LoadedChecks | None = None,
+    kinds: tuple[Kind[Any], ...] = (),
+    evidence: tuple[Path, ...] = (),
 ) -> ScanResult:
     """Scan with the command's options (and `kinds` read beyond the checks'); a bad ignore file stops here,
     before the (long) scan. `scan` keeps its catalogs' verdicts in a cache (a load setting: it changes how
-    long a read takes, never what it finds); the listings and diff judge every catalog as before."""
+    long a read takes, never what it finds); the listings and diff judge every catalog as before.
+    `evidence`: every image of the command (diff's two), none of which may supply the default ignore file."""
     from dataclasses import replace
 
     from imgscan.cli.cache import default_dir, scan_cache
@@ -108,7 +114,7 @@ def run_scan(
     from imgscan.scan import scan
 
     image = image or args.image
-    options = _options(args, image)
+    options = _options(args, evidence or (image,))
     cached = hasattr(args, "no_cache") and not args.no_cache
     with scan_cache((args.cache_dir or default_dir()) if cached else None, image, args.quiet) as cache:
         settings = replace(options.load, verdict_cache=cache)
@@ -131,33 +137,39 @@ def scan_context(args: argparse.Namespace) -> ScanContext:
     )
 
 
-def _ignore_file(args: argparse.Namespace, image: Path) -> Path | None:
-    """--ignore, else the working directory's .imgscanignore.yaml, unless that file lies inside the image
-    being scanned (an extracted image or collection scanned from within): the evidence does not choose what
-    is accepted. A file given with --ignore is the user's choice, wherever it is."""
+def _ignore_file(args: argparse.Namespace, images: tuple[Path, ...]) -> Path | None:
+    """--ignore, else the working directory's .imgscanignore.yaml, unless that file lies inside an image of the
+    command (an extracted image or collection scanned from within; either side of a diff): the evidence does
+    not choose what is accepted. A file given with --ignore is the user's choice, wherever it is."""
     if getattr(args, "ignore", None):
         return cast(Path, args.ignore)
     if not DEFAULT_IGNORE.is_file():
         return None
-    found, root = Path(os.path.realpath(DEFAULT_IGNORE)), Path(os.path.realpath(image))
-    if root.is_dir() and found.is_relative_to(root):
+    found = Path(os.path.realpath(DEFAULT_IGNORE))
+    roots = [Path(os.path.realpath(image)) for image in images]
+    if any(root.is_dir() and found.is_relative_to(root) for root in roots):
         if not args.quiet:
-            print(
-                f"imgscan: warning: {found}: not used, it is inside the image scanned (the evidence does not choose "
-                f"which findings are accepted); pass --ignore {found} to use it",
-                file=sys.stderr,
+            _say_once(
+                f"imgscan: warning: {found}: not used, it is inside an image this command reads (the evidence does not "
+                f"choose which findings are accepted); pass --ignore {found} to use it"
             )
         return None
     return DEFAULT_IGNORE
 
 
-def _options(args: argparse.Namespace, image: Path) -> Options:
+@functools.cache
+def _say_once(line: str) -> None:
+    """A warning on stderr once per run, however many images (diff's two sides) lead to it."""
+    print(line, file=sys.stderr)
+
+
+def _options(args: argparse.Namespace, images: tuple[Path, ...]) -> Options:
     from imgscan.artefacts import LoadSettings
     from imgscan.ignore import load as load_ignore
     from imgscan.image import Selection
     from imgscan.scan import Options
 
-    ignore_path = _ignore_file(args, image)
+    ignore_path = _ignore_file(args, images)
     return Options(
         selection=Selection(args.index, args.image_name),
         ignore=load_ignore(ignore_path) if ignore_path else [],
