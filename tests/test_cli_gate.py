@@ -267,7 +267,8 @@ def test_jobs_with_a_temporary_folder_too_deep_for_a_socket_gives_the_same_repor
     command = [sys.executable, "-m", "imgscan", "scan", str(image), "-f", "json", "--as-of", "2013-07-01"]
     env = dict(os.environ, TMPDIR=str(deep))
     parallel = subprocess.run([*command, "--jobs", "2"], capture_output=True, text=True, env=env, timeout=300)
-    assert (parallel.returncode, parallel.stderr) == (1, "")
+    said = [line for line in parallel.stderr.splitlines() if "-day horizon" not in line]  # the sample's 2019 SHA-2 day
+    assert (parallel.returncode, said) == (1, [])
     assert parallel.stdout == run_imgscan(*command[3:], "--jobs", "1").stdout
     assert list(deep.iterdir()) == []
 

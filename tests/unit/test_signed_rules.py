@@ -55,6 +55,7 @@ def _pki() -> TestPki:
 def _judge(root_trusted: bool = True) -> Judge:
     cache_ = CertCache()
     store = build_store(cache_, None)
+    store.image_stores_read = True  # as if read from the image's SOFTWARE hive, which holds the root or not
     if root_trusted:
         store.add(_pki().root.der, "image ROOT")  # as the image's SOFTWARE ROOT store holds it
     return Judge(store, cache_, None)
@@ -85,12 +86,13 @@ def _package(cat: bool = True, mum: bool = True) -> Package:
 
 
 def _servicing(cat: bytes | None, judge: Judge | None = None, extra: dict[str, bytes] | None = None) -> dict[str, object]:
-    """The `packages` and `catalogs` kinds of an image holding the one package and its catalog `cat`."""
+    """The `packages`, `catalogs` and `signature_judge` kinds of an image holding the one package and its catalog `cat`."""
     files: dict[str, bytes | None] = {rf"{PACKAGES_DIR}\{IDENTITY}.mum": MUM} | (extra or {})
     if cat is not None:
         files[rf"{PACKAGES_DIR}\{IDENTITY}.cat"] = cat
-    catalogs = read_catalogs(MemoryVolume(files), judge or _judge())
-    return {"packages": Packages([_package(cat=cat is not None)]), "catalogs": Catalogs(catalogs)}
+    judge = judge or _judge()
+    catalogs = read_catalogs(MemoryVolume(files), judge)
+    return {"packages": Packages([_package(cat=cat is not None)]), "catalogs": Catalogs(catalogs), "signature_judge": judge}
 
 
 def _only(ran: Ran, rule: str) -> list:
@@ -120,6 +122,11 @@ def test_catalog_untrusted():
     assert found.subjects[0] == IDENTITY and found.phase is None  # undated: it never validated
     assert found.hresult == "0x800B0109"  # CERT_E_UNTRUSTEDROOT
     assert _only(run_check(CatalogSignatures, AFTER, **_servicing(_catalog(timestamped=True))), "catalog-untrusted") == []
+    assert found.rests_on == ()  # judged against the image's own stores: a verdict of its own
+    blind = Judge(build_store(CertCache(), None), CertCache(), None)
+    blind.store.image_stores_read = False  # no SOFTWARE hive: the image's ROOT store could not be read
+    (unsure,) = run_check(CatalogSignatures, AFTER, **_servicing(_catalog(timestamped=True), blind)).stamped
+    assert unsure.rule.id == "catalog-untrusted" and unsure.rests_on == (r"Windows\System32\config\SOFTWARE",)
 
 
 def test_catalog_unreadable():
