@@ -61,8 +61,12 @@ def _powershell(fixes: list[tuple[Finding, RegistryFix]]) -> str:
     ]
     for finding, fix in fixes:
         lines.append(f"# {_comment(finding)}")
-        if fix.offline_hive:
-            lines.append(f"& reg.exe load {OFFLINE} '{fix.offline_hive}'")
+        if fix.offline_hive:  # reg.exe is no cmdlet: $ErrorActionPreference does not stop on its failure
+            lines += [
+                f"& reg.exe load {OFFLINE} '{fix.offline_hive}'",
+                f"if ($LASTEXITCODE -ne 0) {{ throw 'reg.exe could not load {fix.offline_hive}' }}",
+                "try {",
+            ]
         elif fix.key.upper().startswith("HKEY_USERS\\"):
             hive = "\\".join(fix.key.split("\\")[:2])  # HKEY_USERS\<SID>: loaded while the user is logged on
             lines.append(
@@ -74,8 +78,8 @@ def _powershell(fixes: list[tuple[Finding, RegistryFix]]) -> str:
             f"if (-not (Test-Path -LiteralPath '{path}')) {{ New-Item -Path '{path}' -Force | Out-Null }}",
             f"Set-ItemProperty -LiteralPath '{path}' -Name '{fix.name}' -Value 0x{fix.dword:x} -Type DWord",
         ]
-        if fix.offline_hive:
-            lines += ["[gc]::Collect()", f"& reg.exe unload {OFFLINE}"]
+        if fix.offline_hive:  # unloaded whatever happened in between, so the hive is not left loaded
+            lines += ["} finally {", "[gc]::Collect()", f"& reg.exe unload {OFFLINE}", "}"]
         lines.append("")
     if not fixes:
         lines.append("# no registry fix is needed for these findings")

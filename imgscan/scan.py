@@ -182,7 +182,8 @@ def _beyond_horizon(dropped: list[Finding], context: ScanContext) -> list[str]:
     days = sorted((f.starts, f.rule.id) for f in dropped if f.starts is not None)
     if not days:
         return []
-    first, rules = days[0][0], sorted({rule for _, rule in days})
+    first = days[0][0]
+    rules = sorted({rule for day, rule in days if day == first})
     return [
         f"{len(days)} failure(s) start after the {context.horizon_days}-day horizon, the first on {first} "
         f"({', '.join(rules)}): --horizon {(first - context.as_of).days} reports it"

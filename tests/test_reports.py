@@ -291,6 +291,14 @@ def test_fix_script_loads_offline_template(tmp_path):
     text = reg.read_text()
     assert 'reg load HKU\\imgscan-offline "C:\\Users\\Default\\NTUSER.DAT"' in text
     assert "[HKEY_USERS\\imgscan-offline\\Software\\Microsoft" in text
+    # PowerShell: reg.exe's failure stops the script (no cmdlet error would), and the hive is unloaded whatever happens
+    ps1 = tmp_path / "fix.ps1"
+    run_imgscan("scan", image, "--fix-script", ps1)
+    lines = ps1.read_text().splitlines()
+    load_at = lines.index("& reg.exe load HKU\\imgscan-offline 'C:\\Users\\Default\\NTUSER.DAT'")
+    assert lines[load_at + 1].startswith("if ($LASTEXITCODE -ne 0) { throw ") and lines[load_at + 2] == "try {"
+    finally_at = lines.index("} finally {")
+    assert finally_at > load_at and lines[finally_at + 2 : finally_at + 4] == ["& reg.exe unload HKU\\imgscan-offline", "}"]
 
 
 def _changed(name, change):
