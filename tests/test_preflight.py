@@ -331,6 +331,7 @@ def test_junit_has_one_case_per_update_failing_exactly_those_that_will_not_insta
 
     (suite,) = list(JUnitXml.fromfile(str(month["junit"].path)))
     report = month["json"].report
+    assert suite.timestamp == f"{report['as_of']}T00:00:00"  # xs:dateTime, as JUnit's schema types it
     cases = {case.name: case for case in suite}
     assert sorted(cases) == sorted(f"{u['kb']} {Path(u['file']).name}" for u in report["updates"])
     outcome = {name.split()[0]: type(case.result[0]).__name__ if case.result else "passed" for name, case in cases.items()}

@@ -66,6 +66,7 @@ def test_junit_read_by_junitparser(samples, tmp_path):
     out = tmp_path / "junit.xml"
     assert run_imgscan("scan", samples["ref-w7-2012q3"], "--as-of", "2013-07-01", "--format", "junit", "-o", out).code == 1
     (suite,) = list(JUnitXml.fromfile(str(out)))
+    assert suite.timestamp == "2013-07-01T00:00:00"  # JUnit's schema types it xs:dateTime; a bare date is refused
     cases = {case.name: case for case in suite}
     assert "wintrust-offline-revocation" in cases and len(cases) == suite.tests
     failed = {name for name, case in cases.items() if any(isinstance(r, Failure) for r in case.result)}

@@ -19,7 +19,9 @@ from imgscan.report import FindingJson, Report
 
 def to_junit(report: Report, rules: list[Rule], fail_on: Severity) -> str:
     host = (report.get("host") or {}).get("name") or report["image"]["path"]
-    suite = ElementTree.Element("testsuite", name=f"imgscan {report['image']['path']}", timestamp=report["as_of"])
+    suite = ElementTree.Element(
+        "testsuite", name=f"imgscan {report['image']['path']}", timestamp=f"{report['as_of']}T00:00:00"
+    )  # xs:dateTime: the day judged, at its start
     failures = 0
     gates = gating(report["findings"], fail_on)
     for rule in rules:

@@ -19,7 +19,9 @@ from imgscan.views.preflight import reason_lines
 
 def to_preflight_junit(report: PreflightReport) -> str:
     host = (report.get("host") or {}).get("name") or report["image"]["path"]
-    suite = ElementTree.Element("testsuite", name=f"imgscan preflight {report['image']['path']}", timestamp=report["as_of"])
+    suite = ElementTree.Element(
+        "testsuite", name=f"imgscan preflight {report['image']['path']}", timestamp=f"{report['as_of']}T00:00:00"
+    )  # xs:dateTime: the day judged, at its start
     classname = f"imgscan.preflight.{host}"
     failures = skipped = 0
     for update in report["updates"]:
