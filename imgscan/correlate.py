@@ -113,9 +113,9 @@ def note_unjudged_causes(findings: list[Finding], unjudged: dict[Rule, str]) -> 
         if blind:
             reasons = "; ".join(f"{', '.join(sorted(rules))}: {why}" for why, rules in sorted(blind.items()))
             finding.remediation = (
-                f"The rules that predict {finding.hresult} could not judge this image ({reasons}). Scan the disk image "
-                f"or a collection that holds those files to learn the cause; `imgscan explain {finding.hresult}` says "
-                "what the code means."
+                f"The rules that predict {finding.hresult} could not judge this image ({reasons}). Give them those files "
+                "whole (the disk image, a collection that holds them, or a damaged one restored) to learn the cause; "
+                f"`imgscan explain {finding.hresult}` says what the code means."
             )
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, cast
 from imgscan import __version__
 from imgscan.artefacts import Artefacts, LoadSettings, host
 from imgscan.artefacts.lacking import COLLECTIONS, EVERY_WINDOWS_HAS
-from imgscan.check import Check, CheckContext, Finding, InventoryItem, Severity, assign_identities
+from imgscan.check import Check, CheckContext, Finding, InventoryItem, Rule, Severity, assign_identities
 from imgscan.check_reuse import CheckReuse, Outcome, Recorder
 from imgscan.collector import young_collections_only
 from imgscan.context import ScanContext
@@ -124,15 +124,7 @@ def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: O
     warnings = _beyond_horizon([f for f, kept in stamped if kept is None], context)
     assign_identities(findings)
     correlate(findings)
-    # the rules that predict failures but whose check could not judge this read (not one that found nothing to judge)
-    unjudged = {
-        rule: why
-        for check in checks.checks
-        if (why := outcome.get(check.name)) and why != check.not_applicable
-        for rule in check.rules
-        if rule.predicts
-    }
-    note_unjudged_causes(findings, unjudged)
+    note_unjudged_causes(findings, _unjudged(checks, outcome, findings))
     report_inventory = _inventory(art, context, inventory, checks, outcome)
     if options.ignore:
         assert context.today is not None, "ignore entries expire against the day of the run"
@@ -173,6 +165,24 @@ def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: O
     printable, text = printable_encoded(report)  # names that are not valid Unicode (imgscan/undecodable.py)
     completed = sum(why is None for why in outcome.values())
     return ScanResult(report=cast(Report, printable), findings=findings, checks_completed=completed, report_json=text)
+
+
+def _unjudged(checks: LoadedChecks, outcome: dict[str, str | None], findings: list[Finding]) -> dict[Rule, str]:
+    """The rules that predict failures but could not judge this read, with why: their check did not run (not one
+    that found nothing to judge), or it judged without a file that could not be read (`Finding.rests_on`)."""
+    unjudged = {
+        rule: why
+        for check in checks.checks
+        if (why := outcome.get(check.name)) and why != check.not_applicable
+        for rule in check.rules
+        if rule.predicts
+    }
+    owner = {rule.id: check for check in checks.checks for rule in check.rules}
+    for finding in findings:
+        if finding.rests_on and (check := owner.get(finding.rule.id)) is not None:
+            why = f"judged without {', '.join(finding.rests_on)}, which could not be read"
+            unjudged.update((rule, why) for rule in check.rules if rule.predicts and rule not in unjudged)
+    return unjudged
 
 
 def _beyond_horizon(dropped: list[Finding], context: ScanContext) -> list[str]:

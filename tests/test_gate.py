@@ -361,6 +361,11 @@ def test_catalogs_judged_without_the_images_trust_stores_are_counted_with_the_un
     assert "the image's own ROOT/AuthRoot stores could not be read" in untrusted[0]["message"]
     causes = [f for f in findings if not f.get("caused_by")]
     assert run.report["summary"]["high"] == len(causes) < len(findings)
+    # CBS.log's 0x800B0101 lines: the expiry rule judged without the image's roots, which their fix says
+    logged = [f for f in findings if f["rule"] == "cbs-log-error" and f["hresult"] == "0x800B0101"]
+    assert logged and all(
+        "catalog-expiry: judged without Windows\\System32\\config\\SOFTWARE" in f["remediation"] for f in logged
+    )
 
 
 def test_diff_says_what_scan_says_and_takes_no_ignore_file_from_either_image(tmp_path):
