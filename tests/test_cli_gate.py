@@ -338,3 +338,21 @@ def test_a_report_never_lands_on_the_ignore_file_or_inside_a_folder_image(images
         usage_error(run_imgscan("scan", folder, "-o", inside), f"lies in {folder}, an image this command reads")
         assert not inside.exists()
     assert run_imgscan("scan", folder, "-f", "json").report["image"]["sha256"] == before
+
+
+def test_the_readme_example_is_what_imgscan_prints():
+    """The README's example output, line by line (a line cut with "..." by its start): its "seen" times lost their
+    clock (host local time, Z) without anyone noticing."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Example", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    commands = re.split(r"^\$ (.+)$", block, flags=re.M)[1:]
+    assert len(commands) >= 4
+    for command, shown in zip(commands[::2], commands[1::2], strict=True):
+        args = command.split("#", 1)[0].split()[1:]  # after `imgscan`, without the comment
+        printed = run_imgscan(*args, cwd=REPO).stdout.splitlines()  # the paths as the README gives them
+        for line in filter(None, shown.splitlines()):
+            if line.strip() == "...":
+                continue
+            cut = line.endswith(" ...") or line.endswith("; ...")
+            wanted = line.removesuffix(" ...").removesuffix("...") if cut else line
+            assert any((p.startswith(wanted) if cut else p == wanted) for p in printed), (command, line)
