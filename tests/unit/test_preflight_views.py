@@ -82,8 +82,8 @@ def test_the_same_reason_twice_on_one_update_gets_two_fingerprints():
 def test_junit_counts_agree_with_the_cases():
     xml = to_preflight_junit(REPORT)
     assert (
-        '<testsuite name="imgscan preflight image.vhdx" timestamp="2020-03-01T00:00:00" tests="4" failures="1" errors="1" skipped="1">'
-        in xml
+        '<testsuite name="imgscan preflight image.vhdx" timestamp="2020-03-01T00:00:00" '
+        'tests="4" failures="1" errors="1" skipped="1">' in xml
     )
     assert '<testcase classname="imgscan.preflight.REF" name="- d.msu">' in xml
 
