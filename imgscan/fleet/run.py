@@ -52,7 +52,8 @@ class ResumePlan:
 def plan(hosts: list[FleetHost], store: Store, run_id: int, resume: bool) -> ResumePlan:
     """Every host is new in a new run; a resumed run keeps the hosts it holds with the same image (SHA-256,
     computed once per image) and settings, judges again those whose image or settings changed, and tries
-    again those it could not read (no SHA-256 recorded): a capture copied in full since, or one still bad."""
+    again those it could not read (their SHA-256 is recorded as evidence, but a tool installed since may
+    read them): a capture copied in full since, or one still bad."""
     done = store.done(run_id) if resume else {}
     out = ResumePlan()
     for group in by_image(hosts):
@@ -62,13 +63,17 @@ def plan(hosts: list[FleetHost], store: Store, run_id: int, resume: bool) -> Res
                 out.origin[host.key] = "new"
                 out.todo.append(host)
                 continue
-            stored_sha, stored_settings = done[host.key]
+            stored_sha, stored_settings, read = done[host.key]
+            if not read:
+                out.origin[host.key] = "retried"
+                out.todo.append(host)
+                continue
             if digest is None and stored_settings == host.settings():
                 digest = _sha256(Path(host.path)) if Path(host.path).exists() else ""
             if stored_sha and stored_settings == host.settings() and stored_sha == digest:
                 out.reused.append(host.key)
             else:
-                out.origin[host.key] = "rescanned" if stored_sha else "retried"
+                out.origin[host.key] = "rescanned"
                 out.todo.append(host)
     return out
 

@@ -177,10 +177,10 @@ class Store:
         found = dict(zip([d[0] for d in cursor.description], row, strict=True))
         return found | {"options": json.loads(found["options"])}
 
-    def done(self, run_id: int) -> dict[str, tuple[str | None, str | None]]:
-        """{host key: (image sha256, host settings)} of the hosts a run already holds."""
-        rows = self.db.execute("SELECT host_key, sha256, settings FROM scans WHERE run_id = ?", (run_id,))
-        return {key: (sha256, settings) for key, sha256, settings in rows.fetchall()}
+    def done(self, run_id: int) -> dict[str, tuple[str | None, str | None, bool]]:
+        """{host key: (image sha256, host settings, whether it was read)} of the hosts a run already holds."""
+        rows = self.db.execute("SELECT host_key, sha256, settings, status FROM scans WHERE run_id = ?", (run_id,))
+        return {key: (sha256, settings, status == "ok") for key, sha256, settings, status in rows.fetchall()}
 
     def record(self, run_id: int, result: dict[str, Any], version: str, options: str, origin: str) -> dict[str, Any]:
         """Commit one host's result to a run (replacing the host's older row of that run); returns the row's

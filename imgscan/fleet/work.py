@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from imgscan.errors import ImgscanError
 from imgscan.fleet.host import FleetHost
+from imgscan.hashing import file_sha256
 
 if TYPE_CHECKING:
     from imgscan.context import ScanContext
@@ -165,15 +166,26 @@ def _scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | N
                 except Exception as exc:  # noqa: BLE001 - one host's crash must not end its image's others
                     result["error"] = _one_line(exc)
     except ImgscanError as exc:
-        for result in results:
-            result.setdefault("error", str(exc))
+        _unreadable(results, str(exc), Path(first.path))
     except Exception as exc:  # noqa: BLE001 - one bad image must not end the fleet
-        for result in results:
-            result.setdefault("error", _one_line(exc))
+        _unreadable(results, _one_line(exc), Path(first.path))
     finally:
         if db:
             db.close()
     return results
+
+
+def _unreadable(results: list[dict[str, Any]], error: str, path: Path) -> None:
+    """Each host of an image that could not be read gets the error, and the SHA-256 of the file it names: the
+    evidence a responder will ask about first is the capture that failed (none for a folder or a missing file)."""
+    try:
+        digest = file_sha256(path) if path.is_file() else None
+    except OSError:
+        digest = None
+    for result in results:
+        result.setdefault("error", error)
+        if digest and "report" not in result:
+            result.setdefault("sha256", digest)
 
 
 def _result(host: FleetHost) -> dict[str, Any]:
