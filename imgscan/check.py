@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
 
 from imgscan.kinds import Kind
@@ -20,6 +20,7 @@ from imgscan.kinds import Kind
 from imgscan.severity import Severity as Severity
 from imgscan.timing import Phase
 from imgscan.timing import Timing as Timing
+from imgscan.utc import utc_text
 
 if TYPE_CHECKING:
     from imgscan.artefacts import Artefacts
@@ -200,7 +201,7 @@ class Finding:
         if self.suppressed:
             finding["suppressed"] = self.suppressed
         if self.starts_at:
-            finding["starts_at"] = self.starts_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            finding["starts_at"] = utc_text(self.starts_at)
         if self.observed:
             finding["observed"] = self.observed
         if self.rule.hits and not self.starts and not self.observed:  # no date to say when it hits

@@ -88,13 +88,17 @@ def _to_roots(findings: list[Finding]) -> None:
     is itself the consequence of an unreadable hive), so that every group has one root that gates for it."""
     by_identity = {f.identity: f for f in findings}
     for finding in findings:
-        seen = {finding.identity}
-        root = by_identity.get(finding.caused_by or "")
-        while root is not None and root.caused_by and root.caused_by not in seen:
-            seen.add(root.identity)
-            root = by_identity.get(root.caused_by)
-        if root is not None:
+        if finding.caused_by in by_identity and (root := _root_of(by_identity[finding.caused_by], by_identity)) is not finding:
             finding.caused_by = root.identity
+
+
+def _root_of(finding: Finding, by_identity: dict[str, Finding]) -> Finding:
+    """The finding at the top of `finding`'s chain of causes (itself when it has none; a cycle stops the walk)."""
+    root, seen = finding, {finding.identity}
+    while root.caused_by in by_identity and root.caused_by not in seen:
+        root = by_identity[root.caused_by]
+        seen.add(root.identity)
+    return root
 
 
 def note_unjudged_causes(findings: list[Finding], unjudged: dict[Rule, str]) -> None:
@@ -138,10 +142,7 @@ def _link_causes(findings: list[Finding], explaining: dict[int, list[Finding]]) 
             continue
         # a prediction that is itself a root explains best; a consequence (qfe-empty) leads to its root
         prediction = min(predictions, key=lambda p: (p.caused_by is not None, p.sort_key()))
-        root, seen = prediction, {prediction.identity}
-        while root.caused_by in by_identity and root.caused_by not in seen:  # a consequence leads to its root
-            root = by_identity[root.caused_by]
-            seen.add(root.identity)
+        root = _root_of(prediction, by_identity)  # a consequence leads to its root
         finding.caused_by = root.identity
         where = str(root.evidence[0].get("path", "")) if root.evidence else ""
         others = [rule for rule in finding.explained_by if rule != root.rule.id]

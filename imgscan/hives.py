@@ -10,13 +10,14 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from Registry import Registry
 from Registry.RegistryParse import RegistryException
 
 from imgscan.image.volume import WindowsVolume
+from imgscan.utc import utc_text
 
 BASE_BLOCK = 4096
 # what python-registry raises on a damaged cell (a bad "vk"/"nk" record id, a cell pointing past the
@@ -167,4 +168,4 @@ def key_last_written(key: Registry.RegistryKey) -> str | None:
         stamp: datetime = key.timestamp()
     except CELL_ERRORS:
         return None
-    return stamp.replace(tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
+    return utc_text(stamp)

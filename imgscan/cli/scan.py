@@ -15,6 +15,7 @@ from imgscan.check import Severity
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from imgscan.cli.options import IMAGE_HELP, Groups, add_command, output_file, severities
 from imgscan.cli.outputs import warn, write
+from imgscan.cli.validation import inside
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
 from imgscan.report import Report
 
@@ -146,8 +147,7 @@ def _ignore_file(args: argparse.Namespace, images: tuple[Path, ...]) -> Path | N
     if not DEFAULT_IGNORE.is_file():
         return None
     found = Path(os.path.realpath(DEFAULT_IGNORE))
-    roots = [Path(os.path.realpath(image)) for image in images]
-    if any(root.is_dir() and found.is_relative_to(root) for root in roots):
+    if any(inside(found, image) for image in images):
         if not args.quiet:
             _say_once(
                 f"imgscan: warning: {found}: not used, it is inside an image this command reads (the evidence does not "

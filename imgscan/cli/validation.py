@@ -61,7 +61,7 @@ def check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) ->
         for index, target in enumerate(written):
             if any(same_file(target, other) for other in read):
                 raise ValueError(f"{target} is an input of this command: imgscan never writes over its input")
-            if folder := next((other for other in read if _inside(target, other)), None):
+            if folder := next((other for other in read if inside(target, other)), None):
                 raise ValueError(f"{target} lies in {folder}, an image this command reads: imgscan never writes into its input")
             if not is_stream(target) and any(same_file(target, other) for other in written[:index]):
                 raise ValueError(f"{target} is given twice: each report needs a file of its own")
@@ -120,8 +120,9 @@ def _named_format(target: Path, choices: tuple[str, ...], name: str) -> str:
     return named
 
 
-def _inside(target: Path, folder: Path) -> bool:
-    """Whether `target` would be written inside `folder`, a directory image (through links)."""
+def inside(target: Path, folder: Path) -> bool:
+    """Whether `target` lies inside `folder`, a directory image (through links): a report would be written into
+    the evidence, an ignore file found there would come from it."""
     if not folder.is_dir():
         return False
     return Path(os.path.realpath(target)).is_relative_to(os.path.realpath(folder))

@@ -67,7 +67,7 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
             {
                 "host": r["host"],
                 "image": r["path"],
-                "image_sha256": r.get("sha256") or "",  # the evidence judged (empty when it could not be read)
+                "image_sha256": r.get("sha256") or "",  # the evidence judged (empty for a missing file or a folder not read)
                 "image_index": r.get("image_index"),
                 "image_name": r.get("image_name"),
                 "scan": "scanned" if scanned else "unreadable",

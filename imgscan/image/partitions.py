@@ -81,10 +81,7 @@ def disk_partitions(target: Any, windows: Any) -> list[Partition]:
             )
             if fs is not None:
                 partition.filesystem = _kind(fs)
-                try:
-                    partition.free_bytes = free_bytes(fs)
-                except (OSError, ValueError, EOFError, struct.error) as exc:
-                    partition.problem = f"free space cannot be read: {exc}"
+                partition.free_bytes, partition.problem = read_free(fs)
                 if role == "efi-system":
                     partition.volume = FilesystemVolume(fs)
             elif role in ("efi-system", "recovery"):
@@ -101,7 +98,15 @@ def _kind(fs: Any) -> str | None:
     return None
 
 
-def free_bytes(fs: Any) -> int | None:
+def read_free(fs: Any) -> tuple[int | None, str | None]:
+    """(unallocated bytes, None), or (None, why they cannot be read) for a damaged allocation map."""
+    try:
+        return _free_bytes(fs), None
+    except (OSError, ValueError, EOFError, struct.error) as exc:
+        return None, f"free space cannot be read: {exc}"
+
+
+def _free_bytes(fs: Any) -> int | None:
     """Unallocated bytes by the file system's own allocation map."""
     if hasattr(fs, "ntfs"):
         return _ntfs_free(fs.ntfs)

@@ -33,6 +33,7 @@ from imgscan.logs import LogEntry
 from imgscan.logs.cbs import read_cbs, read_checksur
 from imgscan.logs.setup import read_dotnet, read_windowsupdate
 from imgscan.report import LogLineEvidence
+from imgscan.utc import utc_text
 
 CBS_DIR = r"Windows\Logs\CBS"
 EVENT_DIR = r"Windows\System32\winevt\Logs"
@@ -71,10 +72,7 @@ class LogGroup:
         logs the host's local time, so theirs has no zone (a reader must not take one for the other)."""
         if moment is None:
             return None
-        if self.family != "events":
-            return moment.isoformat()
-        utc = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-        return utc.isoformat().replace("+00:00", "Z")
+        return utc_text(moment) if self.family == "events" else moment.isoformat()
 
 
 @dataclass

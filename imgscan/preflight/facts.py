@@ -27,7 +27,6 @@ Where each fact comes from, and what "unknown" means:
 
 from __future__ import annotations
 
-import struct
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -231,13 +230,12 @@ def _free_space(art: Artefacts) -> tuple[int | None, str]:
 
 def _volume_free(art: Artefacts) -> tuple[int | None, str]:
     """A bare volume image's free space, from its own allocation map (no partition table holds it)."""
-    from imgscan.image.partitions import free_bytes
+    from imgscan.image.partitions import read_free
 
     fs = getattr(art.volume, "_fs", None)
-    try:
-        free = free_bytes(fs) if fs is not None else None
-    except (OSError, ValueError, EOFError, struct.error) as exc:
-        return None, f"unknown: free space cannot be read: {exc}"
+    free, problem = read_free(fs) if fs is not None else (None, None)
+    if problem:
+        return None, f"unknown: {problem}"
     if free is None:
         return None, "unknown: the volume's file system does not say"
     return free, "the volume's own allocation map (the image is the Windows volume)"

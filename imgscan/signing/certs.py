@@ -24,6 +24,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from imgscan.utc import utc_text
+
 EKU_CODE_SIGNING = "1.3.6.1.5.5.7.3.3"
 EKU_TIMESTAMPING = "1.3.6.1.5.5.7.3.8"
 EKU_LIFETIME_SIGNING = "1.3.6.1.4.1.311.10.3.13"
@@ -90,7 +92,7 @@ class Cert:
 
 
 def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
+    return utc_text(moment) if moment else None
 
 
 def verify_signature(public_key_info: bytes, signature: bytes, data: bytes, digest: str, *, bare_digest_ok: bool = False) -> bool:
