@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from imgscan.hosts import LABELS
 from imgscan.severity import Severity
+from imgscan.views import json_view
 from imgscan.views.columns import columns
 from imgscan.views.html import render
 
@@ -195,7 +195,7 @@ def _when(summary: list[dict[str, Any]], as_of: str, end: str) -> list[str]:
 
 
 def to_json(summary: list[dict[str, Any]]) -> str:
-    return json.dumps([_public(r) for r in summary], indent=2, ensure_ascii=False) + "\n"
+    return json_view.to_json([_public(r) for r in summary])
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

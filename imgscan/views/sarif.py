@@ -10,11 +10,11 @@ run and the same across runs, so code scanning neither merges nor renews alerts.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from imgscan.check import Rule
 from imgscan.report import Evidence, FindingJson, Report
+from imgscan.views.json_view import to_json
 
 if TYPE_CHECKING:
     from imgscan.preflight.report import PreflightReport
@@ -123,4 +123,4 @@ def sarif_log(
         "results": results,
         "properties": {"image": report["image"], "as_of": report["as_of"], "host": report["host"]},
     }
-    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False) + "\n"
+    return to_json({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})
