@@ -21,7 +21,7 @@ from imgscan.signing.scan_cache import RECENCY, ScanCache
 from imgscan.signing.trust_store import build_store
 from imgscan.signing.validity import Judge
 from imgscan.signing.verdict_cache import SCHEMA, VerdictCache
-from imgscan.signing.verdict_codec import Undecodable, cert_id, decode, encode
+from imgscan.signing.verdict_codec import Decoder, Undecodable, cert_id, encode
 from sample_images.catalog_writer import Signature, write_catalog
 from sample_images.pki import make_pki, utc
 from tests.conftest import REALDATA, REPO, run_imgscan
@@ -69,7 +69,23 @@ def test_every_real_catalog_comes_back_from_json_exactly():
         entry, certs = encode(known)
         by_id = {cert_id(c): c for c in (_certs(known[0]) if known[0] else [])}
         assert set(certs) == set(by_id)
-        assert decode(entry, name, by_id.__getitem__) == known, name
+        assert Decoder(by_id.__getitem__).decode(entry, name) == known, name
+
+
+@needs_realdata
+def test_one_decoder_shares_chains_and_verdicts_without_mixing_entries_up():
+    """A cache decodes every entry with one Decoder, which builds a chain or verdict once for all the
+    entries naming it: each entry still comes back as its own catalog, and equal parts are one object."""
+    judged = _judged()
+    entries = {name: encode(known) for name, known in judged.items()}
+    by_id = {cert_id(c): c for known in judged.values() if known[0] for c in _certs(known[0])}
+    decoder = Decoder(by_id.__getitem__)
+    decoded = {name: decoder.decode(entry, name) for name, (entry, _) in entries.items()}
+    assert decoded == judged
+    verdicts = [k[1] for k in decoded.values() if k[1]]
+    assert len({id(v) for v in verdicts}) == len(set(verdicts)) < len(verdicts)
+    chains = [k[0].certificates for k in decoded.values() if k[0] and k[0].certificates]
+    assert len({id(c) for c in chains}) == len(set(chains)) < len(chains)
 
 
 @needs_realdata
@@ -79,7 +95,7 @@ def test_a_flipped_bit_or_a_pickle_is_refused():
     flipped = entry[:100] + bytes([entry[100] ^ 1]) + entry[101:]
     for bad in (flipped, entry[:-1], b"\x80\x04K\x01.", b""):
         with pytest.raises(Undecodable):
-            decode(bad, "x.cat", lambda name: pytest.fail("a refused entry names no certificate"))
+            Decoder(lambda name: pytest.fail("a refused entry names no certificate")).decode(bad, "x.cat")
 
 
 def _cache(path: Path, limit: int) -> tuple[SQLite, ScanCache]:
@@ -280,4 +296,4 @@ def test_the_next_cache_of_a_process_takes_decoded_entries_only_when_their_rows_
 
 def _decoded_anew(db: SQLite, key: str, path: str) -> tuple:
     (row,) = db.execute("SELECT result FROM verdicts WHERE key = ?", (key,)).fetchone()
-    return decode(bytes(row), path, VerdictCache(db)._certificate)
+    return Decoder(VerdictCache(db)._certificate).decode(bytes(row), path)

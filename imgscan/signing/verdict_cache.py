@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from imgscan import __version__
 from imgscan.signing.certs import Cert, shared_cert
-from imgscan.signing.verdict_codec import Undecodable, decode, encode
+from imgscan.signing.verdict_codec import Decoder, Undecodable, encode
 
 if TYPE_CHECKING:
     from imgscan.signing.catalog_record import Catalog
@@ -64,6 +64,7 @@ class VerdictCache:
     def __init__(self, db: Connection) -> None:
         self._db = db
         self._certs: dict[str, Cert] = {}
+        self._decoder = Decoder(self._certificate)
         self.hits = 0
         self.misses = 0
         self._earlier = VerdictCache._latest
@@ -95,7 +96,7 @@ class VerdictCache:
                 self._decoded[key] = seen
                 continue
             try:
-                found[key] = decode(entry, path, self._certificate)
+                found[key] = self._decoder.decode(entry, path)
             except (Undecodable, KeyError):
                 continue
             self._decoded[key] = (entry, found[key])
