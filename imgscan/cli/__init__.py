@@ -8,6 +8,6 @@ and `info` (images, explain, rules, plugins). Commands import what they need whe
 `--version`, `--help`, `explain` and `plugins` do not pay for dissect, the fleet engine or the report views.
 """
 
-from imgscan.cli.app import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERNAL, build_parser, main
+from imgscan.cli.app import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERNAL, build_parser, main, run
 
-__all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERNAL", "build_parser", "main"]
+__all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERNAL", "build_parser", "main", "run"]
