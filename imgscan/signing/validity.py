@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, timedelta
 
 from imgscan.signing.catalog import Catalog, Timestamp
@@ -115,6 +116,12 @@ class Verdict:
         return moment.date() if moment else None
 
     def as_dict(self) -> dict[str, object]:
+        """The verdict as reports show it: a fresh dict each time, worked out once per verdict (a cache's
+        catalogs share a handful of verdict objects, see verdict_codec.Decoder)."""
+        return dict(self._as_dict)
+
+    @cached_property
+    def _as_dict(self) -> dict[str, object]:
         return {
             "status": self.status,
             "cause": self.cause,
