@@ -5,6 +5,7 @@ families' modules, and the run of one command with its exit code (see imgscan.cl
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
 import signal
@@ -86,16 +87,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> NoReturn:
-    """The `imgscan` console script and `python -m imgscan`: `main`, then the process ends at once.
+    """The `imgscan` console script and `python -m imgscan`: `main`, the exit handlers, then the process
+    ends at once.
 
     Once `main` returns, everything the run owns is closed (reports written whole, caches committed,
-    worker pools shut down, temporary folders removed by the code that made them); what interpreter
-    exit would still do is free a scan's heap (a record per catalog, file and package) object by
-    object, 5% of a rescan of a 20,000-catalog image (bench/catalogs.py). So, as mypy's command does,
-    the process ends with os._exit after its streams are flushed; a report that cannot be flushed
-    whole makes the exit code an error, as a failed write does."""
+    worker pools shut down, temporary folders removed by the code that made them) but what libraries
+    registered for exit (multiprocessing removes its socket folder in TMPDIR, logging flushes); those
+    run. What interpreter exit would still do after them is free a scan's heap (a record per catalog,
+    file and package) object by object, 5% of a rescan of a 20,000-catalog image (bench/catalogs.py):
+    that is skipped with os._exit, as mypy's command does, once the streams are flushed. A report that
+    cannot be flushed whole makes the exit code an error, as a failed write does."""
     code = main()
-    logging.shutdown()
+    atexit._run_exitfuncs()  # typeshed and CPython 3.8-3.13 have it: the handlers `sys.exit` would run
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
