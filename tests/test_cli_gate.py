@@ -286,6 +286,24 @@ def test_a_reader_that_goes_away_is_not_a_bug(images, command):
     assert run.stderr == "imgscan: error: stdout: the program reading the report closed it before the end\n"
 
 
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_a_reader_that_quits_after_the_first_bytes_of_a_large_report_is_a_write_error(unbuffered):
+    """`imgscan scan IMAGE -f json | head -c 100`: with PYTHONUNBUFFERED set (containers and CI runners set
+    it) stdout took the first 64 KB of the report and dropped the rest without a word, exit 0 or 1. The
+    report is not whole: one line and exit 2, whatever Python's buffering."""
+    image = REPO / "sample_images" / "built" / "ref-w7-2012q3.vhdx"
+    args = ["scan", str(image), "--as-of", "2013-07-01", "-f", "json"]
+    assert len(run_imgscan(*args).stdout.encode()) > 65536 + 100  # more than a pipe holds after the reader's 100 bytes
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"} | ({"PYTHONUNBUFFERED": "1"} if unbuffered else {})
+    proc = subprocess.Popen([sys.executable, "-m", "imgscan", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert len(proc.stdout.read(100)) == 100
+    proc.stdout.close()
+    said = [line for line in proc.stderr.read().decode().splitlines() if "-day horizon" not in line]
+    closed = "imgscan: error: stdout: the program reading the report closed it before the end"
+    assert (proc.wait(timeout=300), said) == (2, [closed])
+
+
 @pytest.mark.parametrize("command", ["scan", "diff", "explain"])
 def test_a_full_stdout_is_a_write_error_not_a_bug(command):
     """`imgscan scan IMAGE > /dev/full` exited 3, "internal error, please report it": the disk is full, and the

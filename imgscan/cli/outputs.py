@@ -9,6 +9,7 @@ directly: they cannot be renamed over and hold no old content to protect.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -80,18 +81,35 @@ def unwritable(path: Path, probe: bool = True) -> str | None:
     return None
 
 
+def _to_stdout(text: str | bytes) -> None:
+    """All of `text` to stdout, or an OSError. With PYTHONUNBUFFERED set (container images and CI runners
+    often set it) stdout's binary layer is the file itself, whose write may take a part only and say so
+    instead of failing: a pipe whose reader quit takes its first 64 KB, and the rest of a report was
+    dropped with exit 0. So the bytes are written until none are left, and the next write raises."""
+    sys.stdout.flush()
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a stdout replaced by text-only stream (an embedding program's): it writes whole or raises
+        sys.stdout.write(text if isinstance(text, str) else text.decode("utf-8", "surrogateescape"))
+        sys.stdout.flush()
+        return
+    if isinstance(text, str):
+        newline = text.replace("\n", os.linesep) if os.linesep != "\n" else text  # what the text layer does
+        text = newline.encode(sys.stdout.encoding or "utf-8", sys.stdout.errors or "strict")
+    view = memoryview(text)
+    while view:
+        written = out.write(view)
+        if not written:  # None: a non-blocking stdout that is full; 0: a device that takes nothing
+            raise OSError(errno.EAGAIN if written is None else errno.EIO, "stdout took none of what was left")
+        view = view[written:]
+    out.flush()
+
+
 def write(target: Path | None, text: str | bytes) -> None:
     """`text` to `target` (stdout when None), whole or not at all; a failure is a one-line ImgscanError.
     Bytes (a flow.record stream) are written as they are."""
     if target is None:
         try:
-            if isinstance(text, bytes):
-                sys.stdout.flush()
-                sys.stdout.buffer.write(text)
-                sys.stdout.buffer.flush()
-            else:
-                sys.stdout.write(text)
-                sys.stdout.flush()
+            _to_stdout(text)
         except BrokenPipeError:  # `imgscan scan ... | head`: not a bug in imgscan
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # and no second error at exit
             raise ImgscanError("stdout", "the program reading the report closed it before the end") from None
