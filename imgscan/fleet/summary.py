@@ -198,8 +198,14 @@ def to_json(summary: list[dict[str, Any]]) -> str:
     return json_view.to_json([_public(r) for r in summary])
 
 
+# how the run went about its work, not what it found: two workers reading copies of one image at once split
+# its catalogs between "reused" and "judged" differently from run to run. `-v` prints them; the JSON, which
+# must be the same bytes for the same input, leaves them out (the fleet database keeps them).
+STATISTICS = ("verdicts_reused", "verdicts_judged")
+
+
 def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if not k.startswith("_")}
+    return {k: v for k, v in row.items() if not k.startswith("_") and k not in STATISTICS}
 
 
 def to_csv(summary: list[dict[str, Any]]) -> str:
