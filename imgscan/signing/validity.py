@@ -44,8 +44,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 from imgscan.signing.catalog import Catalog, Timestamp
 from imgscan.signing.certs import EKU_LIFETIME_SIGNING, EKU_TIMESTAMPING, Cert, CertCache, iso
