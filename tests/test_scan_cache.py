@@ -10,6 +10,7 @@ import multiprocessing.synchronize
 import sqlite3
 import subprocess
 import sys
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from imgscan.signing.catalog_workers import judge_one
 from imgscan.signing.certs import CertCache
 from imgscan.signing.scan_cache import RECENCY, ScanCache
 from imgscan.signing.trust_store import build_store
-from imgscan.signing.validity import Judge
+from imgscan.signing.validity import Judge, Verdict
 from imgscan.signing.verdict_cache import SCHEMA, VerdictCache
 from imgscan.signing.verdict_codec import Decoder, Undecodable, cert_id, encode
 from sample_images.catalog_writer import Signature, write_catalog
@@ -86,6 +87,16 @@ def test_one_decoder_shares_chains_and_verdicts_without_mixing_entries_up():
     assert len({id(v) for v in verdicts}) == len(set(verdicts)) < len(verdicts)
     chains = [k[0].certificates for k in decoded.values() if k[0] and k[0].certificates]
     assert len({id(c) for c in chains}) == len(set(chains)) < len(chains)
+
+
+def test_verdicts_that_differ_in_any_one_field_decode_apart():
+    """The decoder shares equal verdicts: two that differ in one field only must still come back apart."""
+    base = Verdict("expires", "no-timestamp", utc("2011-01-01T00:00:00"), utc("2014-03-01T00:00:00"), "r", "0x800B0101")
+    changed = {"status": "valid", "cause": "x", "valid_from": None, "valid_until": None, "reason": "other", "hresult": None}
+    variants = [replace(base, **{f.name: changed.get(f.name, "KB2749655")}) for f in fields(Verdict)]
+    decoder = Decoder(lambda name: pytest.fail("a verdict names no certificate"))
+    decoded = [decoder.decode(encode((None, v, None, None))[0], "x.cat")[1] for v in [base, *variants]]
+    assert decoded == [base, *variants] and len(set(decoded)) == len(fields(Verdict)) + 1
 
 
 @needs_realdata
