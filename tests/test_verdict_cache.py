@@ -30,9 +30,11 @@ def test_captures_of_one_image_judge_each_catalog_once(tmp_path):
     db = tmp_path / "fleet.sqlite"
     run = run_imgscan("fleet", images, "--as-of", "2013-07-01", "--db", db, "--jobs", "1", "-f", "json")
     assert run.code == 1, run.stderr
-    rows = json.loads(run.stdout)
-    judged = sorted(r["verdicts_judged"] for r in rows)
-    reused = sorted(r["verdicts_reused"] for r in rows)
+    assert len(json.loads(run.stdout)) == 3
+    with sqlite3.connect(db) as connection:  # run statistics: per host in the database, in the text with -v
+        counts = connection.execute("SELECT verdicts_judged, verdicts_reused FROM scans").fetchall()
+    judged = sorted(j for j, _ in counts)
+    reused = sorted(r for _, r in counts)
     assert judged[0] == judged[1] == 0 and judged[2] > 0  # the first host judged them all...
     assert reused == [0, judged[2], judged[2]]  # ...and the other two reused every one
     assert "verdict cache" not in run_imgscan("fleet", "--report", "--db", db).stdout  # statistics only with -v
