@@ -8,6 +8,14 @@ from imgscan.check import Rule
 from imgscan.errorcodes import ErrorCode
 
 
+class AliasExplanation(TypedDict):
+    """Another name of the code's value: S_FALSE (an HRESULT, a success) is 1, as ERROR_INVALID_FUNCTION is."""
+
+    name: str
+    kind: str
+    failure: bool
+
+
 class Explanation(TypedDict):
     """One code as `imgscan explain -f json` gives it."""
 
@@ -15,6 +23,7 @@ class Explanation(TypedDict):
     decimal: int
     signed: int
     name: str | None
+    aliases: list[AliasExplanation]  # the value's other names; kind, facility, failure and message are of `name`
     known: bool
     kind: str | None
     facility: str | None
@@ -35,6 +44,7 @@ def explanation(code: ErrorCode, rules: list[Rule]) -> Explanation:
         "decimal": code.value,
         "signed": code.signed,
         "name": code.name,
+        "aliases": [{"name": a.name, "kind": a.kind, "failure": a.failure} for a in code.aliases],
         "known": known,
         "kind": code.kind if known else None,
         "facility": code.facility if known else None,

@@ -12,6 +12,12 @@ Sources (all machine-readable, all Debian packages):
   Windows SDK MessageText of this domain's trust codes (../shared/domain.md's
   table), for which Wine has no text (the KB2705219 write-up quotes CERT_E_EXPIRED's verbatim).
 
+Each code is one entry, keyed by its 32-bit value: the first name the headers give that value
+(in the order winerror.h, wuerror.h, DOMAIN_CODES, slerror.h, ntstatus.h) is its `name`, the
+others are its `aliases`, each with the kind of code it names: 0 is ERROR_SUCCESS, also NO_ERROR
+(win32), S_OK (hresult) and STATUS_SUCCESS (ntstatus). The message is the value's, as Windows'
+FormatMessage gives it whatever name it was looked up by.
+
     apt-get install mingw-w64-common libwine
     .venv/bin/python scripts/gen_errorcodes.py    # pefile comes with imgscan
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import pefile
@@ -96,23 +103,105 @@ DOMAIN_MESSAGES = {
     0x80244022: "Same as HTTP status 503 - the service is temporarily overloaded.",
 }
 
-DEFINE = re.compile(
-    r"^#define\s+([A-Z][A-Z0-9_]+)\s+(?:_HRESULT_TYPEDEF_\(|_NDIS_ERROR_TYPEDEF_\(|\(\(NTSTATUS\)|__MSABI_LONG\()?\s*"
-    r"\(?(0x[0-9A-Fa-f]+|\d+)L?\)*\s*(?:$|//|/\*)"
-)
+# An object-like `#define NAME BODY` (a function-like macro has "(" right after its name).
+DEFINE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)(?![\w(])\s*(.*)$")
+TOKEN = re.compile(r"\s*(?:(0[xX][0-9A-Fa-f]+|\d+)[uUlL]*|([A-Za-z_]\w*)|([()+]))")
+# The forms a value is written in: 5L, __MSABI_LONG(5), _HRESULT_TYPEDEF_(0x80004005L), ((HRESULT)0x00000000),
+# ((NTSTATUS)0xC0000001L), (WSABASEERR + 4), another code's name (NO_ERROR), HRESULT_FROM_WIN32(ERROR_X).
+WRAPPERS = ("_HRESULT_TYPEDEF_", "_NDIS_ERROR_TYPEDEF_", "__MSABI_LONG", "HRESULT_FROM_WIN32")
+CASTS = ("HRESULT", "NTSTATUS", "SCODE", "DWORD", "LONG")
+# names of a header's numbers that are not codes: facilities, severities, the ends of ranges (OLE_E_FIRST,
+# DNS_ERROR_ZONE_BASE); STATUS_IMAGE_NOT_AT_BASE and STATUS_FREE_VM_NOT_AT_BASE are codes
+NOT_CODES_PREFIX = ("FACILITY_", "SEVERITY_", "STATUS_SEVERITY_")
+NOT_CODES_SUFFIX = ("_FIRST", "_LAST", "_BASE")
 
 
-def header_codes(name: str) -> dict[int, str]:
-    codes: dict[int, str] = {}
+@dataclass(frozen=True)
+class Define:
+    name: str
+    value: int  # 32 bits
+    hresult: bool  # written as an HRESULT (_HRESULT_TYPEDEF_, (HRESULT), HRESULT_FROM_WIN32 or such a name)
+
+
+def header_defines(name: str) -> list[Define]:
+    """Every `#define NAME BODY` of a header whose BODY is a number, in the header's order."""
+    found: dict[str, Define] = {}
     for line in (HEADERS / name).read_text(encoding="latin-1").splitlines():
-        match = DEFINE.match(line.strip())
+        match = DEFINE.match(line)
         if not match:
             continue
-        symbol, number = match.groups()
-        if symbol.startswith(("FACILITY_", "SEVERITY_")) or symbol.endswith(("_FIRST", "_LAST", "_BASE")):
+        symbol, body = match.groups()
+        body = re.sub(r"/\*.*?(\*/|$)|//.*", " ", body).strip()
+        evaluated = _evaluate(body, found)
+        if evaluated is not None and symbol not in found:
+            found[symbol] = Define(symbol, evaluated[0] & 0xFFFFFFFF, evaluated[1])
+    return list(found.values())
+
+
+def _evaluate(body: str, known: dict[str, Define]) -> tuple[int, bool] | None:
+    """(value, written as an HRESULT) of a define's body, or None when it is not a number (a macro, a guard)."""
+    tokens: list[str] = []
+    position = 0
+    while position < len(body):
+        token = TOKEN.match(body, position)
+        if not token:
+            return None
+        tokens.append(token.group(token.lastindex or 0))
+        position = token.end()
+    if not tokens:
+        return None
+    hresult = False
+
+    def term(at: int) -> tuple[int, int] | None:
+        nonlocal hresult
+        token = tokens[at] if at < len(tokens) else ""
+        if token[:1].isdigit():  # C's literals: 0x hex, 0 octal, else decimal
+            return int(token, 16 if token[:2] in ("0x", "0X") else 8 if token[:1] == "0" else 10), at + 1
+        if token in WRAPPERS and tokens[at + 1 : at + 2] == ["("]:
+            inner = expression(at + 2)
+            if inner is None or tokens[inner[1] : inner[1] + 1] != [")"]:
+                return None
+            value = inner[0]
+            if token == "HRESULT_FROM_WIN32" and value & 0xFFFFFFFF and not value & 0x80000000:
+                value = 0x80070000 | (value & 0xFFFF)
+            hresult = hresult or token in ("_HRESULT_TYPEDEF_", "HRESULT_FROM_WIN32")
+            return value, inner[1] + 1
+        if token in known:
+            hresult = hresult or known[token].hresult
+            return known[token].value, at + 1
+        if token == "(" and tokens[at + 1 : at + 2] and tokens[at + 1] in CASTS and tokens[at + 2 : at + 3] == [")"]:
+            hresult = hresult or tokens[at + 1] == "HRESULT"
+            return term(at + 3)
+        if token == "(":
+            inner = expression(at + 1)
+            if inner is None or tokens[inner[1] : inner[1] + 1] != [")"]:
+                return None
+            return inner[0], inner[1] + 1
+        return None
+
+    def expression(at: int) -> tuple[int, int] | None:
+        left = term(at)
+        while left is not None and tokens[left[1] : left[1] + 1] == ["+"]:
+            right = term(left[1] + 1)
+            left = None if right is None else (left[0] + right[0], right[1])
+        return left
+
+    whole = expression(0)
+    if whole is None or whole[1] != len(tokens):
+        return None
+    return whole[0], hresult
+
+
+def header_codes(name: str) -> dict[int, list[Define]]:
+    """A header's codes by value, each value's names in the header's order (its first name is its primary one)."""
+    codes: dict[int, list[Define]] = {}
+    for define in header_defines(name):
+        if define.name.startswith(NOT_CODES_PREFIX) or define.name.endswith(NOT_CODES_SUFFIX):
+            if not define.name.endswith("_NOT_AT_BASE"):
+                continue
+        if not define.name[:1].isupper():  # include guards and such: _WINERROR_, __IN__WINERROR_
             continue
-        value = int(number, 0) & 0xFFFFFFFF
-        codes.setdefault(value, symbol)
+        codes.setdefault(define.value, []).append(define)
     return codes
 
 
@@ -158,28 +247,40 @@ def _message_table(data: bytes) -> dict[int, str]:
 def main() -> None:
     messages = wine_messages()
     entries: dict[str, dict[str, object]] = {}
+    aliases: dict[str, dict[str, str]] = {}
 
     def add(value: int, name: str, kind: str, message: str | None) -> None:
+        """The first name of a value is its primary name; every later one is an alias, with the kind of
+        code it names (S_FALSE is an HRESULT, STATUS_WAIT_1 an NTSTATUS: both are 1, as ERROR_INVALID_FUNCTION is)."""
         key = f"0x{value:08X}"
         if key not in entries:
             entries[key] = {"name": name, "kind": kind, "message": message or DOMAIN_MESSAGES.get(value)}
+        elif name != entries[key]["name"]:
+            aliases.setdefault(key, {}).setdefault(name, kind)
 
-    win32 = header_codes("winerror.h")
-    for value, name in sorted(win32.items()):
-        if value < 0x10000:  # Win32 error code; its HRESULT form is 0x8007xxxx
-            add(value, name, "win32", messages.get(value))
-            add(0x80070000 | value, f"HRESULT_FROM_WIN32({name})", "hresult", messages.get(value))
-        else:
-            add(value, name, "hresult", messages.get(value))
-    for value, name in sorted(header_codes("wuerror.h").items()):
-        add(value, name, "hresult", messages.get(value))
+    for value, defines in sorted(header_codes("winerror.h").items()):
+        for define in defines:
+            if value < 0x10000 and not define.hresult:  # Win32 error code; its HRESULT form is 0x8007xxxx
+                add(value, define.name, "win32", messages.get(value))
+            else:  # an HRESULT, S_OK and S_FALSE too
+                add(value, define.name, "hresult", messages.get(value))
+        primary = entries[f"0x{value:08X}"]
+        if value < 0x10000 and primary["kind"] == "win32":
+            add(0x80070000 | value, f"HRESULT_FROM_WIN32({primary['name']})", "hresult", messages.get(value))
+    for value, defines in sorted(header_codes("wuerror.h").items()):
+        for define in defines:
+            add(value, define.name, "hresult", messages.get(value))
     # before ntstatus.h: an SL_E_* HRESULT has the two top bits set, like an NTSTATUS error
     for value, (name, message) in DOMAIN_CODES.items():
         add(value, name, "hresult", message)
-    for value, name in sorted(header_codes("slerror.h").items()):
-        add(value, name, "hresult", messages.get(value))
-    for value, name in sorted(header_codes("ntstatus.h").items()):
-        add(value, name, "ntstatus", messages.get(value))
+    for value, defines in sorted(header_codes("slerror.h").items()):
+        for define in defines:
+            add(value, define.name, "hresult", messages.get(value))
+    for value, defines in sorted(header_codes("ntstatus.h").items()):
+        for define in defines:
+            add(value, define.name, "ntstatus", messages.get(value))
+    for key, names in aliases.items():
+        entries[key]["aliases"] = names
     OUT.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "sources": [
@@ -192,7 +293,8 @@ def main() -> None:
     }
     OUT.write_text(json.dumps(document, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
     with_text = sum(1 for e in entries.values() if e["message"])
-    print(f"{OUT}: {len(entries)} codes, {with_text} with a message")
+    further = sum(map(len, aliases.values()))
+    print(f"{OUT}: {len(entries)} codes, {with_text} with a message, {further} further names of {len(aliases)} of them")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ runtime_apt=(wimtools cabextract)
 # Sample images: mkntfs (ntfs-3g), wimlib's NTFS apply (wimtools), sfdisk (fdisk),
 # qemu-img (qemu-utils), ewfacquire (ewf-tools), gcab (CAB writer). Independent readers that check
 # what the builders write: reglookup, hivexsh/hivexget (libhivex-bin), osslsigncode, openssl;
-# mingw-w64-common holds the winerror.h that imgscan explain is checked against;
+# mingw-w64-common holds the winerror.h, ntstatus.h, wuerror.h and slerror.h that imgscan explain is checked
+# against (libwine, where the messages come from, is needed only to regenerate them: scripts/gen_errorcodes.py);
 # chromium renders the HTML report headless; setpriv (util-linux) runs the bad-input corpus as a
 # root that obeys file permissions. UEFI disks: mkfs.fat (dosfstools) and mcopy (mtools) make the EFI
 # system partition, osslsigncode signs its boot manager; sbverify (sbsigntool) checks PE signatures

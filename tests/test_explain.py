@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import re
 from pathlib import Path
 from typing import Any
@@ -51,20 +50,137 @@ def test_spellings_of_one_code():
         parse("NOT_A_CODE_NAME")
 
 
-def winerror_defines() -> dict[int, set[str]]:
-    values: dict[int, set[str]] = {}
-    pattern = re.compile(r"^#define\s+([A-Z][A-Z0-9_]+)\s+_HRESULT_TYPEDEF_\((0x[0-9A-Fa-f]+)L?\)")
-    for line in WINERROR.read_text(encoding="latin-1").splitlines():
-        if match := pattern.match(line.strip()):
-            values.setdefault(int(match.group(2), 16) & 0xFFFFFFFF, set()).add(match.group(1))
-    return values
+HEADERS = WINERROR.parent
+# How mingw-w64's error headers write a code's value, read here independently of scripts/gen_errorcodes.py:
+# 5L, 0U, 0x8004D000, __MSABI_LONG(5), _HRESULT_TYPEDEF_(0x80004005L), ((HRESULT)0x00000000), ((NTSTATUS)0xC0000001L),
+# (WSABASEERR + 4), another code's name (NO_ERROR), HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER)
+NUMBER = r"(0x[0-9A-Fa-f]+|\d+)[uUlL]*"
+FORMS = (
+    re.compile(NUMBER),
+    re.compile(rf"__MSABI_LONG\({NUMBER}\)"),
+    re.compile(rf"(?P<hresult>_HRESULT_TYPEDEF_)\({NUMBER}\)"),
+    re.compile(rf"\(\((?P<hresult>HRESULT)\){NUMBER}\)"),
+    re.compile(rf"\(\(NTSTATUS\){NUMBER}\)"),
+    re.compile(rf"\((?P<base>[A-Z_]+) \+ {NUMBER}\)"),
+    re.compile(r"(?P<name>[A-Z][A-Za-z0-9_]+)"),
+    re.compile(r"(?P<hresult>HRESULT_FROM_WIN32)\((?P<win32>[A-Z][A-Za-z0-9_]+)\)"),
+)
 
 
-def test_random_sample_of_winerror_h():
-    defines = winerror_defines()
-    assert len(defines) > 1000
-    for value in random.Random(20261121).sample(sorted(defines), 60):
-        assert describe(value).name in defines[value], hex(value)
+def header_defines(header: str) -> dict[str, tuple[int, bool]]:
+    """Every `#define NAME value` of a header: NAME -> (value, written as an HRESULT). Fails on a define whose
+    body is in none of FORMS, so that a form the header starts using is not silently skipped."""
+    defines: dict[str, tuple[int, bool]] = {}
+    for line in (HEADERS / header).read_text(encoding="latin-1").splitlines():
+        match = re.match(r"^\s*#\s*define\s+([A-Za-z_]\w*)(\(?)\s*(.*?)\s*(?:/[*/].*)?$", line)
+        if not match or match.group(2) or not match.group(3) or match.group(1).startswith("_"):
+            continue  # a function-like macro, an include guard (_WINERROR_), __IN__WINERROR_, _HRESULT_TYPEDEF_
+        name, body = match.group(1), match.group(3)
+        form = next((m for f in FORMS if (m := f.fullmatch(body))), None)
+        assert form is not None, f"{header}: no form reads {line!r}"
+        groups = form.groupdict()
+        if groups.get("win32"):
+            win32 = defines[groups["win32"]][0]
+            value, hresult = (win32 if win32 == 0 else 0x80070000 | win32), True
+        elif groups.get("name"):
+            value, hresult = defines[groups["name"]]
+        else:
+            value = int(form.group(form.lastindex or 0), 0) + (defines[groups["base"]][0] if groups.get("base") else 0)
+            hresult = bool(groups.get("hresult"))
+        defines.setdefault(name, (value & 0xFFFFFFFF, hresult))
+    return defines
+
+
+def header_codes(header: str) -> dict[str, tuple[int, bool]]:
+    """A header's defines that name a code: not a facility, a severity or the end of a range (OLE_E_FIRST,
+    DNS_ERROR_ZONE_BASE; but STATUS_IMAGE_NOT_AT_BASE is a code)."""
+    return {
+        name: value
+        for name, value in header_defines(header).items()
+        if not name.startswith(("FACILITY_", "SEVERITY_", "STATUS_SEVERITY_"))
+        and (not name.endswith(("_FIRST", "_LAST", "_BASE")) or name.endswith("_NOT_AT_BASE"))
+    }
+
+
+def kind_of(name: str, text: str) -> str:
+    """The kind `explain` gives the code the name `text` names: its primary name's, or the alias's own."""
+    code = describe(parse(text))
+    return code.kind if code.name == name else next(a.kind for a in code.aliases if a.name == name)
+
+
+def test_the_headers_are_read_whole():
+    """Every form winerror.h writes a value in is one of FORMS, and each form is used: S_OK's ((HRESULT)0x00000000),
+    WSAEINTR's (WSABASEERR + 4), DS_S_SUCCESS's NO_ERROR, E_NOT_SUFFICIENT_BUFFER's HRESULT_FROM_WIN32(...)."""
+    defines = header_defines("winerror.h")
+    text = WINERROR.read_text(encoding="latin-1")
+    for name in ("S_OK", "S_FALSE", "SEC_E_OK", "WSAEINTR", "DS_S_SUCCESS", "E_NOT_SUFFICIENT_BUFFER", "TBS_SUCCESS"):
+        assert re.search(rf"^#define {name}\s", text, re.M) and name in defines
+    assert len(header_codes("winerror.h")) > 3400 and len(header_codes("ntstatus.h")) > 1700
+
+
+@pytest.mark.parametrize("header", ["winerror.h", "wuerror.h", "slerror.h", "ntstatus.h"])
+def test_every_name_in_the_headers_explains_its_value(header):
+    """Each `#define NAME value` of an error code in mingw-w64's headers, whatever its form: `explain NAME` gives
+    that value, under NAME or with NAME among its aliases, of the kind the header makes it (a value below 0x10000
+    in winerror.h is a Win32 error unless written as an HRESULT: S_OK and S_FALSE are HRESULTs)."""
+    codes = header_codes(header)
+    wrong = []
+    for name, (value, hresult) in codes.items():
+        try:
+            found = describe(parse(name))
+        except ValueError:
+            wrong.append(f"{name}: unknown")
+            continue
+        names = {found.name} | {alias.name for alias in found.aliases}
+        if found.value != value or name not in names:
+            wrong.append(f"{name}: {found.hex} {sorted(names)}, the header says 0x{value:08X}")
+            continue
+        expected = {
+            "winerror.h": "win32" if value < 0x10000 and not hresult else "hresult",
+            "ntstatus.h": "ntstatus",
+        }.get(header, "hresult")
+        if kind_of(name, name) != expected:
+            wrong.append(f"{name}: {kind_of(name, name)}, not {expected}")
+    assert not wrong, f"{len(wrong)} of {len(codes)}: {wrong[:20]}"
+
+
+def test_success_codes_by_name():
+    """S_OK, S_FALSE and SEC_E_OK (each ((HRESULT)0x...) in winerror.h) are the values the header gives them, with
+    the text that value has (FormatMessage's: S_FALSE has ERROR_INVALID_FUNCTION's, 1's); asked by that name, the
+    code is given as that name says: a success HRESULT, with the value's first name among its other names."""
+    defines = header_defines("winerror.h")
+    run = run_imgscan("explain", "S_OK", "S_FALSE", "sec_e_ok", "0", "1", "--format", "json")
+    assert run.code == 0
+    s_ok, s_false, sec_e_ok, zero, one = json.loads(run.stdout)
+    for name, item, by_value in (("S_OK", s_ok, zero), ("S_FALSE", s_false, one), ("SEC_E_OK", sec_e_ok, zero)):
+        assert defines[name] == (item["decimal"], True)
+        assert (item["name"], item["kind"], item["failure"], item["facility"]) == (name, "hresult", False, "NULL")
+        assert item["message"] == by_value["message"] and item["known"] and item["message"]
+        assert {"name": name, "kind": "hresult", "failure": False} in by_value["aliases"]
+        assert {"name": by_value["name"], "kind": by_value["kind"], "failure": by_value["failure"]} in item["aliases"]
+        assert {a["name"] for a in item["aliases"]} | {name} == {a["name"] for a in by_value["aliases"]} | {by_value["name"]}
+        assert not item["observed_by"]  # a success is in no log's failures
+    assert defines["ERROR_SUCCESS"] == (0, False) and zero["name"] == "ERROR_SUCCESS" and not zero["failure"]
+    assert {"NO_ERROR", "STATUS_SUCCESS"} <= {alias["name"] for alias in zero["aliases"]}
+    assert one["decimal"] == defines["ERROR_INVALID_FUNCTION"][0] and one["name"] == "ERROR_INVALID_FUNCTION"
+    assert one["failure"] and one["observed_by"]  # as a Win32 error, 1 is a failure
+    table = run_imgscan("explain", "S_FALSE").stdout
+    assert table.startswith("0x00000001  S_FALSE\n") and "hresult" in table.splitlines()[1]
+    assert "also known as: ERROR_INVALID_FUNCTION (win32, failure)" in table
+    assert "also known as: S_FALSE (hresult, success)" in run_imgscan("explain", "1").stdout
+    assert re.search(r"also known as: NO_ERROR, .*S_OK \(hresult\)", run_imgscan("explain", "0x0").stdout)
+    assert "also known as" not in run_imgscan("explain", "CERT_E_EXPIRED").stdout  # a value of one name
+
+
+def test_an_alias_and_its_code_are_one_code():
+    """E_ACCESSDENIED is HRESULT_FROM_WIN32(ERROR_ACCESS_DENIED), STATUS_PENDING is 0x103 (ERROR_NO_MORE_ITEMS): a name
+    gives the code its value has, whichever of its names it is, in any case."""
+    winerror, ntstatus = header_defines("winerror.h"), header_defines("ntstatus.h")
+    assert parse("E_ACCESSDENIED") == winerror["E_ACCESSDENIED"][0] == 0x80070000 | winerror["ERROR_ACCESS_DENIED"][0]
+    assert describe(parse("e_accessdenied")).name == "HRESULT_FROM_WIN32(ERROR_ACCESS_DENIED)"
+    pending = describe(parse("STATUS_PENDING"))
+    assert pending.value == ntstatus["STATUS_PENDING"][0] == winerror["ERROR_NO_MORE_ITEMS"][0]
+    assert ("STATUS_PENDING", "ntstatus", False) in pending.aliases and pending.failure
 
 
 def test_explain_cli():

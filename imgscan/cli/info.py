@@ -80,14 +80,14 @@ def run_explain(args: argparse.Namespace) -> int:
     from imgscan.views.json_view import to_json
 
     rules = load_checks(args.plugins).rules
-    values = []
+    codes = []
     for text in args.codes:
         try:
-            values.append(errorcodes.parse(text))
+            codes.append(errorcodes.describe(errorcodes.parse(text), name=text))
         except ValueError as exc:
             print(f"imgscan: error: {_rule_named(text, rules) or exc}", file=sys.stderr)
             return EXIT_ERROR
-    explained = [explanation(errorcodes.describe(v), rules) for v in values]
+    explained = [explanation(code, rules) for code in codes]
     write(None, to_json(explained) if args.format == "json" else explain_table(explained))
     return EXIT_CLEAN
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from imgscan.explain import Explanation
+from imgscan.explain import AliasExplanation, Explanation
 
 
 def explain_table(explained: Sequence[Explanation]) -> str:
@@ -21,9 +21,19 @@ def explain_table(explained: Sequence[Explanation]) -> str:
             + ("  ·  failure" if item["failure"] else "  ·  success")
         )
         lines.append(f"  {item['message'] or '(no message text known)'}")
+        if item["aliases"]:
+            lines.append(f"  also known as: {', '.join(_alias(alias, item) for alias in item['aliases'])}")
         if item["predicted_by"]:
             lines.append(f"  predicted by: {', '.join(item['predicted_by'])}")
         if item["observed_by"]:
             lines.append(f"  observed in logs by: {', '.join(item['observed_by'])}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _alias(alias: AliasExplanation, item: Explanation) -> str:
+    """S_FALSE (hresult, success): the kind, and whether it is a failure, where the name's differ from the code's."""
+    differs = [alias["kind"]] if alias["kind"] != item["kind"] else []
+    if alias["failure"] != item["failure"]:
+        differs.append("failure" if alias["failure"] else "success")
+    return f"{alias['name']} ({', '.join(differs)})" if differs else alias["name"]
