@@ -173,15 +173,25 @@ def test_an_update_whose_signature_is_not_all_there_is_refused_as_osslsigncode_f
 
 def test_a_damaged_update_is_named_by_its_own_members_not_a_temporary_folder(tmp_path):
     """A byte flipped in the cabinet data: cabextract's checksum errors named the members by the temporary
-    folder they were being expanded to (/tmp/imgscan-update-…/msu/WSUSSCAN.cab)."""
+    folder they were being expanded to (/tmp/imgscan-update-…/msu/WSUSSCAN.cab). The update no longer matches
+    its signature, so it will not install (0x80096010) and the checksum errors are a note on what was not read;
+    the same bytes with no signature declared (the reserved area's tag cleared) are an errors line."""
     data = bytearray((UPDATES / "HackAndPwn_Windows6.1-KB4016754-x64.msu").read_bytes())
     data[50_000] ^= 0xFF
-    damaged = tmp_path / "KB4016754.msu"
+    damaged = tmp_path / "signed" / "KB4016754.msu"
+    damaged.parent.mkdir()
     damaged.write_bytes(bytes(data))
-    report = preflight(REPO / "sample_images" / "built" / "healthy.vhdx", [damaged], date(2020, 3, 1), 365).report
+    data[40:44] = bytes(4)
+    unsigned = tmp_path / "unsigned" / "KB4016754.msu"
+    unsigned.parent.mkdir()
+    unsigned.write_bytes(bytes(data))
+    report = preflight(REPO / "sample_images" / "built" / "healthy.vhdx", [damaged, unsigned], date(2020, 3, 1), 365).report
+    [update] = report["updates"]
+    assert (update["file"], update["status"], update["hresult"]) == (str(damaged), FAILS, "0x80096010")
     [error] = report["errors"]
-    assert error["path"] == str(damaged) and "WSUSSCAN.cab: checksum error" in error["message"]
-    assert "imgscan-update-" not in error["message"]
+    assert error["path"] == str(unsigned)
+    for message in (update["notes"][0], error["message"]):
+        assert "WSUSSCAN.cab: checksum error" in message and "imgscan-update-" not in message
 
 
 def test_a_bare_volume_image_measures_its_free_space(tmp_path):

@@ -16,14 +16,13 @@ from pathlib import Path
 
 from imgscan.errors import ImgscanError
 from imgscan.external import ToolMissing, ToolTimedOut, run_tool
+from imgscan.signing.cab_signature import RESERVE_PRESENT, SIGNED_RESERVE, CabSignature, CabSignatureError, read_signature
 from imgscan.signing.members import SEQUENCE, NotPlainDer, tlv
 
 TOOL = "cabextract"
 TIMEOUT = 600  # seconds; libmspack stops on damaged data itself, this only bounds a stuck process
 MAX_EXPANDED = 8 << 30  # bytes: far above any Windows update (the largest rollups expand to ~2 GiB)
 ROW = re.compile(r"^\s*(\d+) \| [\d.]+ [\d:]+ \| (.+)$")
-RESERVE_PRESENT = 0x0004  # CFHEADER flags (MS-CAB): cbCFHeader and its reserved bytes follow
-SIGNED_RESERVE = 0x00100000  # the first word of a signed cabinet's reserved bytes; then the signature's offset and size
 SIGNATURE_ALIGN = 8  # Microsoft pads the signature with zero bytes to a multiple of 8
 
 
@@ -69,7 +68,7 @@ def signature_problem(path: Path) -> str | None:
     the cabinet's own cbCabinet bytes, and the header's reserved area gives its offset and size.
     cabextract calls the signature "extra bytes" and expands a cabinet cut inside it without a word, so
     a download cut short (or stripped of its signature) read as a whole update; Windows refuses it. Whether
-    the signature verifies is not judged here."""
+    the signature verifies is judged by `file_signature`, once it is all there."""
     with path.open("rb") as fh:
         head = fh.read(52)
         if len(head) < 52 or head[:4] != b"MSCF":
@@ -93,6 +92,18 @@ def signature_problem(path: Path) -> str | None:
     if tag != SEQUENCE or length - end >= SIGNATURE_ALIGN or signature[end:].strip(b"\0"):
         return f"its {length} signature bytes at byte {offset} are not a PKCS#7 signature"
     return None
+
+
+def file_signature(path: Path) -> CabSignature | None:
+    """The cabinet's primary Authenticode signature held against the file (imgscan.signing.cab_signature), or
+    None when its header declares none. WUSA has WinVerifyTrust verify an .msu before it reads anything in it,
+    and Windows Update a downloaded .cab, so a file changed after signing (a byte flipped in a download) is
+    refused; cabextract expands many such files without a word. A signature that cannot be read at all raises
+    UpdateUnreadable, as one that is not all there does (`signature_problem`, asked first)."""
+    try:
+        return read_signature(path)
+    except CabSignatureError as exc:
+        raise UpdateUnreadable(str(path), str(exc), "download the update again") from exc
 
 
 def list_members(path: Path) -> list[Member]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from defusedxml import ElementTree
@@ -25,8 +25,9 @@ from imgscan.errors import XML_ERRORS
 from imgscan.hashing import file_sha256
 from imgscan.interrupt import deferred, doing
 from imgscan.numerals import ascii_int
-from imgscan.preflight.cabinet import Member, UpdateUnreadable, expand, list_members, signature_problem
+from imgscan.preflight.cabinet import Member, UpdateUnreadable, expand, file_signature, list_members, signature_problem
 from imgscan.preflight.manifest import Manifest, ManifestError, parse_manifest
+from imgscan.signing.cab_signature import CabSignature
 from imgscan.signing.catalog import Catalog, CatalogError, parse_catalog
 from imgscan.signing.certs import CertCache
 
@@ -52,6 +53,7 @@ class UpdatePackage:
     catalogs: tuple[CatalogFile, ...]
     payload_bytes: int  # what the update cabinet expands to: at least what CBS stages on the Windows volume
     problems: tuple[str, ...] = ()  # parts that could not be read, one line each
+    signature: CabSignature | None = None  # the file's own Authenticode signature; None: its header declares none
 
     @property
     def top(self) -> tuple[Manifest, ...]:
@@ -101,8 +103,40 @@ def _inner(path: Path, cabinet: Path, work: Callable[[], list[Member]]) -> list[
 
 
 def _read(path: Path, workdir: Path) -> UpdatePackage:
+    """The update's signature first, then what it holds. Only the file given is held to its signature: WUSA
+    verifies the .msu, whose signed bytes hold its update cabinet and WSUSSCAN.cab whole (a change to either
+    changes the .msu's digest), and CBS trusts the package by its catalogs (`reasons.catalog_reasons`), not
+    by the update cabinet's own signature. A file that does not match its signature still has its contents
+    read for the report (its KB, its identity); when they cannot be, the signature's verdict stands and a
+    note says what was not read."""
     if problem := signature_problem(path):
         raise UpdateUnreadable(str(path), problem, "download the update again")
+    signature = file_signature(path)
+    try:
+        update = _contents(path, workdir)
+    except UpdateUnreadable as exc:
+        if signature is None or signature.valid:
+            raise
+        update = _unread(path, exc)
+    return replace(update, signature=signature)
+
+
+def _unread(path: Path, exc: UpdateUnreadable) -> UpdatePackage:
+    """An update that does not match its signature and whose contents cannot be read either (a byte flipped
+    in its compressed data): Windows refuses it on the signature alone."""
+    return UpdatePackage(
+        path=str(path),
+        sha256=file_sha256(path),
+        container="msu" if path.suffix.lower() == ".msu" else "cab",
+        properties={},
+        manifests=(),
+        catalogs=(),
+        payload_bytes=0,
+        problems=(f"its contents were not read: {exc.problem}",),
+    )
+
+
+def _contents(path: Path, workdir: Path) -> UpdatePackage:
     members = list_members(path)
     names = {m.name.lower() for m in members}
     inner = [m for m in members if m.name.lower().endswith(".cab") and m.name.lower() not in IGNORED_CABINETS]

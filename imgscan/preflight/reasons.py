@@ -13,6 +13,8 @@ from imgscan.preflight.facts import ImageFacts, InstalledPackage
 from imgscan.preflight.manifest import Identity
 from imgscan.preflight.package import UpdatePackage
 from imgscan.servicing_levels import windows7_servicing
+from imgscan.signing.cab_signature import CabSignature
+from imgscan.signing.validity import TRUST_E_BAD_DIGEST
 
 WUA_CODES = "https://learn.microsoft.com/en-us/windows/win32/wua_sdk/wua-success-and-error-codes-"
 WUSA = "https://support.microsoft.com/help/934307"
@@ -24,6 +26,7 @@ PENDING = (
 WIN32_CODES_0 = "https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-"
 WIN32_CODES_1000 = "https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--1000-1299-"
 ESU_TROUBLESHOOT = "https://learn.microsoft.com/en-us/troubleshoot/windows-client/windows-7-eos-faq/troubleshoot-extended-security-updates-issues"
+WIN_VERIFY_TRUST = "https://learn.microsoft.com/en-us/windows/win32/api/wintrust/nf-wintrust-winverifytrust"
 SHA2_DIGESTS = ("sha256", "sha384", "sha512")
 EVIDENCE_LIMIT = 5  # catalogs named per reason; the count says how many share it
 
@@ -41,6 +44,35 @@ class Reason:
 
 def _names(update: UpdatePackage) -> str:
     return ", ".join(str(m.identity) for m in update.top) or update.name
+
+
+def signature_invalid(update: UpdatePackage, signature: CabSignature) -> Reason:
+    """The file is not the one its own Authenticode signature vouches for (a byte changed since signing: a
+    damaged download), or that signature does not verify. WUSA has WinVerifyTrust check an .msu before it
+    reads anything in it, Windows Update a downloaded .cab, and both refuse it with TRUST_E_BAD_DIGEST."""
+    name = signature.algorithm.upper().replace("SHA", "SHA-")
+    if not signature.matches:
+        message = (
+            f"{update.name} is not the file its Authenticode signature vouches for: its {name} digest differs "
+            "from the signed one (it changed after signing: a damaged or altered download)"
+        )
+    else:
+        message = f"{update.name}'s Authenticode signature does not verify: {signature.problem}"
+    evidence: dict[str, object] = {
+        "path": update.path,
+        "digest_algorithm": signature.algorithm,
+        "signed_digest": signature.signed_digest.hex(),
+        "file_digest": signature.file_digest.hex(),
+        "signer": signature.signer,
+    }
+    return Reason(
+        "update-signature-invalid",
+        message,
+        TRUST_E_BAD_DIGEST,
+        "Download the update again from the Microsoft Update Catalog and run preflight on the new file.",
+        (evidence,),
+        (WUSA, WIN_VERIFY_TRUST),
+    )
 
 
 def wrong_architecture(update: UpdatePackage, arches: list[str], facts: ImageFacts) -> Reason:

@@ -8,6 +8,7 @@ released, like the scan's rule ids.
 from __future__ import annotations
 
 TITLES = {
+    "update-signature-invalid": "The update file does not match its Authenticode signature",
     "wrong-architecture": "The update is for another processor architecture",
     "wrong-windows-version": "The update is for another version of Windows",
     "wrong-windows-build": "The update is for another build (service pack) of Windows",

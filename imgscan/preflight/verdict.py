@@ -2,8 +2,9 @@
 
 Pure functions from (UpdatePackage, ImageFacts, as-of day, horizon end) to an `UpdateVerdict`; nothing here reads
 an image or a file. The order of questions is the one WUSA and CBS ask (Microsoft, "Description of the
-Windows Update Standalone Installer", KB934307): is it for this Windows and architecture, is one of its parent
-packages installed (else 0x80240017 WU_E_NOT_APPLICABLE), is it already installed or superseded
+Windows Update Standalone Installer", KB934307): does the file match its own Authenticode signature (else
+0x80096010 TRUST_E_BAD_DIGEST, and nothing in it is asked about), is it for this Windows and architecture, is
+one of its parent packages installed (else 0x80240017 WU_E_NOT_APPLICABLE), is it already installed or superseded
 (0x00240006 WU_S_ALREADY_INSTALLED), then every reason it would fail, all of them, not only the first.
 The codes are Microsoft's: WUA result codes (learn.microsoft.com, "WUA Success and Error Codes"), winerror.h
 via `imgscan explain`, and the KB pages named in imgscan/data/windows7_servicing.toml and servicing_stacks.toml.
@@ -74,6 +75,10 @@ def judge(update: UpdatePackage, facts: ImageFacts, as_of: date, horizon_end: da
     # parts of the update that could not be read (a PA30 delta catalog) are said whatever the verdict: a
     # not-applicable or installed one rests on the manifests alone, and the reader must know what was not checked
     unread = update.problems
+    if update.signature is not None and not update.signature.valid:  # WUSA checks the file before reading it
+        refused = why.signature_invalid(update, update.signature)
+        summary = f"will not install: 1 reason(s), first {refused.hresult}"
+        return UpdateVerdict(status="will-not-install", summary=summary, reasons=(refused,), notes=unread, **base)  # type: ignore[arg-type]
     not_applicable = _applicability(update, facts)
     if not_applicable:
         summary = not_applicable[0].message

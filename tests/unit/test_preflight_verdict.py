@@ -14,6 +14,7 @@ from imgscan.preflight.manifest import Identity, parse_manifest
 from imgscan.preflight.order import plan
 from imgscan.preflight.package import CatalogFile, UpdatePackage
 from imgscan.preflight.verdict import judge
+from imgscan.signing.cab_signature import CabSignature
 from imgscan.signing.catalog import Catalog
 from imgscan.signing.validity import Verdict as SignatureVerdict
 from sample_images.updates import UpdateSpec, _mum
@@ -185,6 +186,48 @@ def test_unknown_free_space_is_a_note_never_a_guess():
     )
     assert verdict.status == "installs"
     assert any("free space not checked" in n for n in verdict.notes)
+
+
+SIGNED = CabSignature("sha1", b"\x01" * 20, b"\x01" * 20, None, "Microsoft Corporation")
+CHANGED = replace(SIGNED, file_digest=b"\x02" * 20)
+NOT_VERIFYING = replace(SIGNED, problem="signature does not verify with the signer certificate's key")
+
+
+def test_an_update_whose_signature_matches_is_judged_on_what_it_holds():
+    assert judge(replace(update(UpdateSpec("KB9900030")), signature=SIGNED), facts(), AS_OF, HORIZON).status == "installs"
+
+
+@pytest.mark.parametrize(
+    ("signature", "message"),
+    [
+        (CHANGED, "Windows6.1-KB9900031-x86.msu is not the file its Authenticode signature vouches for: its SHA-1 digest"),
+        (NOT_VERIFYING, "Windows6.1-KB9900031-x86.msu's Authenticode signature does not verify: signature does not verify"),
+    ],
+)
+def test_an_update_that_does_not_match_its_signature_will_not_install_whatever_it_holds(signature, message):
+    """WUSA verifies the file before it reads anything in it: the one reason is the signature's, asked before
+    applicability (this x86 update on an amd64 image was not-applicable), and it stays out of the order."""
+    changed = replace(update(UpdateSpec("KB9900031", arch="x86")), signature=signature)
+    verdict = judge(changed, facts(), AS_OF, HORIZON)
+    assert (verdict.status, verdict.hresult, verdict.summary) == (
+        "will-not-install",
+        "0x80096010",
+        "will not install: 1 reason(s), first 0x80096010",
+    )
+    [reason] = verdict.reasons
+    assert reason.code == "update-signature-invalid" and reason.message.startswith(message) and reason.fix
+    assert reason.evidence == (
+        {
+            "path": changed.path,
+            "digest_algorithm": "sha1",
+            "signed_digest": "01" * 20,
+            "file_digest": signature.file_digest.hex(),
+            "signer": "Microsoft Corporation",
+        },
+    )
+    result = plan([changed, update(UpdateSpec("KB9900032"))], facts(), AS_OF, HORIZON)
+    assert [s.update.kb for s in result.steps] == ["KB9900032"]
+    assert [(v.kb, v.status) for v in result.blocked] == [("KB9900031", "will-not-install")]
 
 
 @pytest.mark.parametrize("missing", ["sha2", "ssu"])
