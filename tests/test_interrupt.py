@@ -164,6 +164,26 @@ def test_a_scan_interrupted_at_any_moment_leaves_nothing(ref_w7_2012q3, tmp_path
         assert str(ref_w7_2012q3[fmt]) in match.group(2)
 
 
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_stopped_scan_leaves_no_earlier_report(ref_w7_2012q3, tmp_path, systemp, number):
+    """A CI job cancelled mid-scan, whose next step uploads report.sarif whatever the exit code, published the
+    previous run's report as this one's: it is removed, and a second line says so."""
+    out = tmp_path / "out"
+    out.mkdir()
+    report, fixes = out / "report.sarif", out / "fixes.reg"
+    for earlier in (report, fixes):
+        earlier.write_text("last night's report\n")
+    args = ("scan", ref_w7_2012q3["wim-lzx"], "-o", report, "--fix-script", fixes, "--jobs", "1", "--no-cache")
+    run = Run(systemp, *args, "--as-of", "2013-07-01")
+    run.when(run.wim_directory, "the WIM's temporary directory")  # the command line was read: -o is known
+    code, stderr = run.stop(0.0, number)
+    assert stderr.count("\n") == 2, stderr
+    stopped, said = stderr.splitlines(keepends=True)
+    assert _assert_interrupted(code, stopped, number).group(3) == "nothing was written"
+    assert said == f"imgscan: removed {report} and {fixes}, an earlier run's reports (this run wrote none)\n"
+    assert list(out.iterdir()) == []
+
+
 @pytest.mark.parametrize("gap", [0.002, 0.005, 0.01, 0.02, 0.05])
 def test_ctrl_c_twice_does_not_cut_the_clean_up_short(ref_w7_2012q3, systemp, gap):
     """An impatient second Ctrl-C used to land in the removal of the WIM's extracted files and stop it."""

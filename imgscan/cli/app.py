@@ -21,10 +21,10 @@ import imgscan.cli.listings as listings
 import imgscan.cli.preflight as preflight
 import imgscan.cli.scan as scan
 from imgscan import __version__, interrupt
+from imgscan.cli import outputs
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_CODES, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERNAL, internal_error, interruption
 from imgscan.cli.options import Parser, groups
-from imgscan.cli.outputs import written
-from imgscan.cli.validation import check_fleet, check_outputs, check_plugins, check_selection, check_writable
+from imgscan.cli.validation import check_fleet, check_outputs, check_plugins, check_selection, check_writable, report_files
 from imgscan.errors import ImgscanError
 
 __all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERNAL", "build_parser", "main"]
@@ -72,18 +72,27 @@ def configure_logging(verbose: bool, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The CLI; it owns the process's SIGINT and SIGTERM handling (see imgscan.interrupt)."""
+    """The CLI; it owns the process's SIGINT and SIGTERM handling (see imgscan.interrupt). A run that ends in
+    neither 0 nor 1 leaves no earlier run's report where it was told to write its own (outputs.discard_stale)."""
     interrupt.install()  # first: a Ctrl-C from here on ends in one line and exit 130
-    written.clear()
+    outputs.begin()
+    code = EXIT_INTERNAL  # an exception that is none of those below
     try:
-        return _main(argv)
+        code = _main(argv)
+        return code
     except KeyboardInterrupt as exc:
         print(f"imgscan: {interruption(exc)}", file=sys.stderr)
-        return exc.exit_code if isinstance(exc, interrupt.Interrupted) else 128 + signal.SIGINT
+        code = exc.exit_code if isinstance(exc, interrupt.Interrupted) else 128 + signal.SIGINT
+        return code
+    except SystemExit as exc:  # a usage error (2), --help or --version (0)
+        code = exc.code if isinstance(exc.code, int) else EXIT_CLEAN if exc.code is None else EXIT_ERROR
+        raise
     finally:
         # the run is over, finished or interrupted: what is left of the process is the clean-up at exit, which a
         # late Ctrl-C must neither cut short nor turn into exit 130 after the reports were written
         interrupt.ignore()
+        if code not in (EXIT_CLEAN, EXIT_FINDINGS):
+            outputs.discard_stale()
 
 
 def run() -> NoReturn:
@@ -112,6 +121,7 @@ def _main(argv: list[str] | None) -> int:
     args, unknown = parser.parse_known_args(argv)
     subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     command = subcommands.choices[args.command]
+    outputs.expect(report_files(args, command), args.quiet)  # from here on, a usage error leaves no earlier report
     if unknown:  # say it in the subcommand's words, not the top-level ones
         command.error(f"unrecognized arguments: {' '.join(unknown)}")
     check_fleet(args, command)  # an option that would be ignored, before what the others check

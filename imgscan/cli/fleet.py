@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from imgscan import __version__, interrupt
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, FLEET_EXIT_CODES
 from imgscan.cli.options import Groups, add_command, add_output, database_location, job_count, update_path
-from imgscan.cli.outputs import write
+from imgscan.cli.outputs import disown, write
 from imgscan.collector import young_collections_only
 from imgscan.errors import ImgscanError
 
@@ -125,6 +125,7 @@ def _not_over_an_image(output: Path | None, images: Iterable[str]) -> None:
         return
     for image in images:
         if same_file(output, Path(image)):
+            disown(output)  # the host's image: kept, whatever the exit code
             raise ImgscanError(
                 str(output), f"is the image of a host ({image}): imgscan never writes over its input", "give -o another file"
             )

@@ -5,6 +5,12 @@ typo costs a second, not a scan. A report is written to a temporary file beside 
 the target when complete: a run that is interrupted, or a disk that fills up, never leaves a truncated
 SARIF file for a CI step to upload. Devices and pipes (`-o /dev/null`, `-o /dev/stdout`) are written
 directly: they cannot be renamed over and hold no old content to protect.
+
+The reports of one run are its reports or none (`together`): several are renamed into place at once,
+after every one was written. A run that writes none of them (exit 2, 3, 130 or 143 before its reports)
+leaves no earlier run's report at the paths it was given either (`discard_stale`): a CI step that
+uploads report.sarif whatever the exit code (`if: always()`) would publish last night's scan as
+tonight's.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from imgscan.errors import ImgscanError
@@ -34,8 +41,96 @@ EXTENSIONS = {
     ".rec": "records",
 }
 
-# the reports written so far in this run (for the message of an interrupted run)
+# the reports written so far in this run (for the message of an interrupted run), each as its real path
 written: list[str] = []
+# the report files this run was given (as given, and absolute), once the usage checks accepted them: what
+# `discard_stale` may remove; and whether -q was given
+_given: list[tuple[str, Path]] = []
+_quiet = {"quiet": False}
+# the reports being written `together`: (temporary file, target), renamed into place at the end of the block
+_batches: list[list[tuple[Path, Path]]] = []
+
+
+def begin() -> None:
+    """A new run: nothing written, no report given yet (one process runs several in the tests)."""
+    written.clear()
+    _given.clear()
+    _batches.clear()
+
+
+def expect(paths: Sequence[Path], quiet: bool = False) -> None:
+    """The report files this run was given (-o, --fix-script), once the usage checks accepted them as reports:
+    each holds this run's report at its end, or nothing (`discard_stale`)."""
+    _given[:] = [(str(path), Path(os.path.abspath(path))) for path in paths]
+    _quiet["quiet"] = quiet
+
+
+def disown(path: Path) -> None:
+    """A path found not to be a report's after all (fleet: the image of a host a host list names): never removed."""
+    _given[:] = [(shown, given) for shown, given in _given if not _same(given, path)]
+
+
+def discard_stale() -> None:
+    """At the end of a run that did not write its reports (exit 2, 3, 130, 143): remove the file at each report
+    path it was given and did not write, which holds an earlier run's report, so that a CI step uploading it
+    whatever the exit code does not publish that as this run's. One stderr line names what was removed (none
+    with -q, like a warning); one that cannot be removed is an error line, -q or not.
+
+    Only what a successful run would have replaced is removed: a regular file, or a symbolic link to one (the
+    link itself: the name given no longer leads to an earlier report, and the file it pointed to, wherever it
+    is, stays). Never a device, a pipe, a folder, a dangling link, a name in /dev or /proc (`-o /dev/stdout`
+    redirected to a file), a file this run may not write, or a disk or WIM image (evidence, whatever -o said)."""
+    done = set(written)
+    removed: list[str] = []
+    for shown, path in _given:
+        if os.path.realpath(path) in done or not _stale(path):
+            continue
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            reason = exc.strerror or exc
+            print(f"imgscan: error: cannot remove {shown}, an earlier run's report: {reason}", file=sys.stderr)
+            continue
+        removed.append(shown)
+    _given.clear()
+    if removed and not _quiet["quiet"]:
+        names = " and ".join([", ".join(removed[:-1]), removed[-1]] if len(removed) > 1 else removed)
+        what = "an earlier run's report" + ("s" if len(removed) > 1 else "")
+        print(f"imgscan: removed {names}, {what} (this run wrote none)", file=sys.stderr)
+
+
+def _stale(path: Path) -> bool:
+    """Whether the file at `path` is one `discard_stale` removes (see there)."""
+    try:
+        here = path.lstat()
+        there = path.stat()  # through a link
+    except OSError:  # nothing there, or a dangling link: nothing a CI step would upload
+        return False
+    # /dev/stdout, /dev/fd/N and /proc/self/fd/N name an open file of this process (what a shell's `>` made them,
+    # maybe a regular file), never an earlier run's report
+    folder = Path(os.path.realpath(path.parent))
+    if folder == Path("/dev") or folder.is_relative_to("/proc"):
+        return False
+    # before its header is read: opening a pipe would wait for a writer
+    if not stat.S_ISREG(there.st_mode) or not (stat.S_ISREG(here.st_mode) or stat.S_ISLNK(here.st_mode)):
+        return False
+    if not os.access(path, os.W_OK):  # a report made read-only is refused up front, and kept
+        return False
+    from imgscan.image.sniff import read_header
+
+    try:
+        return read_header(path).format == "unknown"
+    except OSError:
+        return False
+
+
+def _same(one: Path, other: Path) -> bool:
+    try:
+        return os.path.realpath(one) == os.path.realpath(other) or one.samefile(other)
+    except OSError:
+        return False
 
 
 def format_of(path: Path) -> str | None:
@@ -124,11 +219,44 @@ def write(target: Path | None, text: str | bytes) -> None:
             if is_stream(target):
                 with target.open("wb") as fh:
                     fh.write(data)
+            elif _batches:
+                _partial(target, data, _batches[-1])
+                return  # renamed into place with the others at the end of `together`
             else:
                 _replace(target, data)
         except OSError as exc:
             raise ImgscanError(str(target), f"cannot write the report: {exc.strerror or exc}") from None
     written.append(str(target))
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """The reports written inside (scan's -o and --fix-script) are renamed over their targets together when the
+    block ends, or none is: a report that cannot be written, an error or a Ctrl-C before the end leaves none of
+    this run's beside an earlier run's others. The renames are one step that a signal waits for; one that fails
+    (hardly possible: the temporary file lies beside its target) takes back those made before it."""
+    batch: list[tuple[Path, Path]] = []
+    _batches.append(batch)
+    try:
+        yield
+        _batches.pop()
+        renamed: list[Path] = []
+        with deferred():
+            for partial, target in batch:
+                try:
+                    os.replace(partial, target)
+                except OSError as exc:
+                    for done in renamed:
+                        done.unlink(missing_ok=True)
+                        written.remove(str(done))
+                    raise ImgscanError(str(target), f"cannot write the report: {exc.strerror or exc}") from None
+                renamed.append(target)
+                written.append(str(target))
+    finally:
+        if _batches and _batches[-1] is batch:
+            _batches.pop()
+        for partial, _ in batch:
+            partial.unlink(missing_ok=True)
 
 
 def warn(errors: Sequence[ErrorEntry], warnings: Sequence[str] = (), quiet: bool = False) -> None:
@@ -144,20 +272,27 @@ def warn(errors: Sequence[ErrorEntry], warnings: Sequence[str] = (), quiet: bool
 
 def _replace(target: Path, data: bytes) -> None:
     """Write beside the target, then rename over it; the temporary file never outlives this call."""
-    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
-    partial: Path | None = None
+    made: list[tuple[Path, Path]] = []
     try:
-        with deferred():  # no interruption between creating the temporary file and arming its removal
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".imgscan")
-            partial = Path(name)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(partial, mode)
-        os.replace(partial, target)
-        partial = None
+        _partial(target, data, made)
+        os.replace(made[0][0], target)
+        made.clear()
     finally:
-        if partial is not None:
+        for partial, _ in made:
             partial.unlink(missing_ok=True)
+
+
+def _partial(target: Path, data: bytes, made: list[tuple[Path, Path]]) -> None:
+    """`data` in a temporary file beside `target`, with the target's permissions (a new file's: what the umask
+    allows), to be renamed over it. (temporary file, target) joins `made` as soon as the file exists, and the
+    caller removes what is in `made` if it is not renamed: no interruption falls between the two."""
+    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
+    with deferred():  # no interruption between creating the temporary file and arming its removal
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".imgscan")
+        made.append((Path(name), target))
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(name, mode)
 
 
 def _umask() -> int:

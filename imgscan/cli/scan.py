@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from imgscan.check import Severity
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from imgscan.cli.options import IMAGE_HELP, Groups, add_command, output_file, severities
-from imgscan.cli.outputs import warn, write
+from imgscan.cli.outputs import together, warn, write
 from imgscan.cli.validation import inside
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
 from imgscan.report import Report
@@ -85,11 +85,12 @@ def run(args: argparse.Namespace) -> int:
     # collection there walked all of it (8% of a cached rescan of a 20,000-catalog image)
     with young_collections_only():
         result = run_scan(args, checks=checks)
-        for index, fmt in enumerate(formats):
-            target = args.output[index] if index < len(args.output) else None
-            write(target, _view(fmt, result.report, checks, args.fail_on))
-    if args.fix_script:
-        write(args.fix_script, fix_script(result.findings, args.fix_script.suffix.lower()))
+        with together():  # every report and the fix script, or none of them
+            for index, fmt in enumerate(formats):
+                target = args.output[index] if index < len(args.output) else None
+                write(target, _view(fmt, result.report, checks, args.fail_on))
+            if args.fix_script:
+                write(args.fix_script, fix_script(result.findings, args.fix_script.suffix.lower()))
     warn(result.report["errors"], result.report["warnings"], args.quiet)
     if result.checks_completed == 0:
         print(f"imgscan: error: {args.image}: no check could run", file=sys.stderr)

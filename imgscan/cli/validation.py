@@ -47,37 +47,56 @@ def check_outputs(args: argparse.Namespace, command: argparse.ArgumentParser) ->
     name), reports that would land on one another or on an input, and a fleet --report without its database."""
     if not hasattr(args, "output"):
         return
-    targets: list[Path] = args.output if isinstance(args.output, list) else [args.output] if args.output else []
-    given: list[str] = args.format if isinstance(args.format, list) else [args.format] if args.format else []
-    choices = tuple(next(a for a in command._actions if "--format" in a.option_strings).choices or ())
     try:
-        files = (getattr(args, "fix_script", None), getattr(args, "db", None))
-        written = [*targets, *(p for p in files if isinstance(p, Path))]  # a PostgreSQL --db is a URL, no file
-        read = [p for p in (getattr(args, "image", None), getattr(args, "old", None), getattr(args, "new", None)) if p]
-        read += [Path(p) for p in getattr(args, "inputs", []) if Path(p).is_file()]
-        read += list(getattr(args, "updates", []))
-        if hasattr(args, "ignore"):  # the ignore file it reads, given or found in the working directory
-            read += [args.ignore] if args.ignore else [DEFAULT_IGNORE] if DEFAULT_IGNORE.is_file() else []
-        for index, target in enumerate(written):
-            if any(same_file(target, other) for other in read):
-                raise ValueError(f"{target} is an input of this command: imgscan never writes over its input")
-            if folder := next((other for other in read if inside(target, other)), None):
-                raise ValueError(f"{target} lies in {folder}, an image this command reads: imgscan never writes into its input")
-            if not is_stream(target) and any(same_file(target, other) for other in written[:index]):
-                raise ValueError(f"{target} is given twice: each report needs a file of its own")
-        script = getattr(args, "fix_script", None)
-        if isinstance(script, Path) and not is_stream(script) and script.suffix.lower() not in (".reg", ".ps1"):
-            raise ValueError(f"--fix-script {script}: its name says neither .reg (a registry file) nor .ps1 (PowerShell)")
-        if args.command == "fleet" and args.report and isinstance(args.db, Path) and not args.db.is_file():
-            raise ValueError(f"--db {args.db}: no such fleet database (scan images into it first)")
-        if args.command != "scan" and (len(given) > 1 or len(targets) > 1):
-            raise ValueError(f"imgscan {args.command} writes one report: give -f and -o once (imgscan scan writes several)")
-        formats = _formats(given, targets, choices, args.command)
+        formats, targets = _outputs(args, command)
     except ValueError as exc:
         command.error(str(exc))
     args.format = formats if args.command == "scan" else formats[0]
     if args.command != "scan":
         args.output = targets[0] if targets else None
+
+
+def report_files(args: argparse.Namespace, command: argparse.ArgumentParser) -> list[Path]:
+    """The files the command writes its reports to (each -o, --fix-script) once check_outputs accepts them, before
+    it ran: none when it refuses them (a name that says no format may be any file, an input is evidence). These
+    are the paths a run that writes no report clears of an earlier run's (imgscan.cli.outputs.discard_stale)."""
+    if not hasattr(args, "output"):
+        return []
+    try:
+        _, targets = _outputs(args, command)
+    except (ValueError, OSError):  # check_outputs says why, in its turn
+        return []
+    script = getattr(args, "fix_script", None)
+    return [*targets, *([script] if isinstance(script, Path) else [])]
+
+
+def _outputs(args: argparse.Namespace, command: argparse.ArgumentParser) -> tuple[list[str], list[Path]]:
+    """The format of each report and the -o files, as the command line gives them; ValueError: why not."""
+    targets: list[Path] = args.output if isinstance(args.output, list) else [args.output] if args.output else []
+    given: list[str] = args.format if isinstance(args.format, list) else [args.format] if args.format else []
+    choices = tuple(next(a for a in command._actions if "--format" in a.option_strings).choices or ())
+    files = (getattr(args, "fix_script", None), getattr(args, "db", None))
+    written = [*targets, *(p for p in files if isinstance(p, Path))]  # a PostgreSQL --db is a URL, no file
+    read = [p for p in (getattr(args, "image", None), getattr(args, "old", None), getattr(args, "new", None)) if p]
+    read += [Path(p) for p in getattr(args, "inputs", []) if Path(p).is_file()]
+    read += list(getattr(args, "updates", []))
+    if hasattr(args, "ignore"):  # the ignore file it reads, given or found in the working directory
+        read += [args.ignore] if args.ignore else [DEFAULT_IGNORE] if DEFAULT_IGNORE.is_file() else []
+    for index, target in enumerate(written):
+        if any(same_file(target, other) for other in read):
+            raise ValueError(f"{target} is an input of this command: imgscan never writes over its input")
+        if folder := next((other for other in read if inside(target, other)), None):
+            raise ValueError(f"{target} lies in {folder}, an image this command reads: imgscan never writes into its input")
+        if not is_stream(target) and any(same_file(target, other) for other in written[:index]):
+            raise ValueError(f"{target} is given twice: each report needs a file of its own")
+    script = getattr(args, "fix_script", None)
+    if isinstance(script, Path) and not is_stream(script) and script.suffix.lower() not in (".reg", ".ps1"):
+        raise ValueError(f"--fix-script {script}: its name says neither .reg (a registry file) nor .ps1 (PowerShell)")
+    if args.command == "fleet" and args.report and isinstance(args.db, Path) and not args.db.is_file():
+        raise ValueError(f"--db {args.db}: no such fleet database (scan images into it first)")
+    if args.command != "scan" and (len(given) > 1 or len(targets) > 1):
+        raise ValueError(f"imgscan {args.command} writes one report: give -f and -o once (imgscan scan writes several)")
+    return _formats(given, targets, choices, args.command), targets
 
 
 def check_writable(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
