@@ -16,7 +16,7 @@ from pathlib import Path
 
 from imgscan.errors import ImgscanError
 from imgscan.external import ToolMissing, ToolTimedOut, run_tool
-from imgscan.signing.cab_signature import RESERVE_PRESENT, SIGNED_RESERVE, CabSignature, CabSignatureError, read_signature
+from imgscan.signing.cab_signature import HEADER, CabSignature, CabSignatureError, locate, read_signature
 from imgscan.signing.members import SEQUENCE, NotPlainDer, tlv
 
 TOOL = "cabextract"
@@ -70,15 +70,14 @@ def signature_problem(path: Path) -> str | None:
     a download cut short (or stripped of its signature) read as a whole update; Windows refuses it. Whether
     the signature verifies is judged by `file_signature`, once it is all there."""
     with path.open("rb") as fh:
-        head = fh.read(52)
-        if len(head) < 52 or head[:4] != b"MSCF":
-            return None  # not a cabinet, or too short to be one: cabextract says which
-        (cabinet,), (flags,), (reserve,) = (struct.unpack_from(f, head, at) for f, at in (("<I", 8), ("<H", 30), ("<H", 36)))
-        if not flags & RESERVE_PRESENT or reserve < 12:
-            return None
-        magic, offset, length = struct.unpack_from("<III", head, 40)
-        if magic != SIGNED_RESERVE:
-            return None
+        head = fh.read(HEADER)
+        try:
+            where = locate(head)
+        except CabSignatureError as exc:
+            return str(exc)
+        if where is None:
+            return None  # not a cabinet, too short to be one (cabextract says which), or unsigned
+        (cabinet,), offset, length = struct.unpack_from("<I", head, 8), where.offset, where.size
         if offset != cabinet:
             return f"its header puts its signature at byte {offset}, not after the cabinet's {cabinet} bytes"
         fh.seek(offset)
