@@ -181,6 +181,26 @@ def test_a_link_to_an_earlier_report_is_removed_and_the_report_it_named_kept(emp
     assert not os.path.lexists(link) and kept.read_text() == OLD
 
 
+def test_a_path_through_a_linked_folder_and_dotdot_removes_the_report_a_run_would_replace(empty, tmp_path):
+    """`-o lnk/../r.json` with lnk a link to deep/a/b: the system resolves lnk first, so a run writes deep/a/r.json;
+    a failed run removes that one, never the unrelated ./r.json that the text of the path seems to name."""
+    (tmp_path / "deep" / "a" / "b").mkdir(parents=True)
+    (tmp_path / "lnk").symlink_to(tmp_path / "deep" / "a" / "b")
+    (tmp_path / "r.json").write_text("the user's own file\n")
+    earlier = stale(tmp_path / "deep" / "a" / "r.json")[0]
+    run = run_imgscan("scan", empty, "-o", Path("lnk", "..", "r.json"), cwd=tmp_path)
+    assert run.code == 2 and run.stderr.endswith(removed(Path("lnk", "..", "r.json")))
+    assert not earlier.exists() and (tmp_path / "r.json").read_text() == "the user's own file\n"
+
+
+def test_o_dev_stdout_into_a_pipe_writes_the_report_there(tmp_path):
+    """`-o /dev/stdout | ...`: stdout is a pipe, which /dev/stdout names though it resolves to no path."""
+    command = [sys.executable, "-m", "imgscan", "scan", str(HEALTHY), "-f", "json", "-o", "/dev/stdout"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300)  # stdout: a pipe
+    assert proc.returncode in (0, 1), proc.stderr
+    assert json.loads(proc.stdout)["image"]["path"] == str(HEALTHY)
+
+
 def test_a_hosts_image_named_by_o_is_never_removed(tmp_path):
     """A fleet's -o that turns out to be a host's image (known only once the host list is read) is refused, and a
     run refused for that, or for anything else before it is known, keeps it whatever -f said."""

@@ -61,7 +61,9 @@ def begin() -> None:
 def expect(paths: Sequence[Path], quiet: bool = False) -> None:
     """The report files this run was given (-o, --fix-script), once the usage checks accepted them as reports:
     each holds this run's report at its end, or nothing (`discard_stale`)."""
-    _given[:] = [(str(path), Path(os.path.abspath(path))) for path in paths]
+    # the folder as the system resolves it (`lnk/../r.json` lies beside lnk's target, as the write finds it), the
+    # name as given (a link there is removed itself, not the file it names)
+    _given[:] = [(str(path), Path(os.path.realpath(path.parent), path.name)) for path in paths]
     _quiet["quiet"] = quiet
 
 
@@ -156,9 +158,9 @@ def unwritable(path: Path, probe: bool = True) -> str | None:
     an image may be evidence)."""
     if path.is_dir():
         return f"{path} is a directory (give a file name, e.g. {path / 'report.json'})"
-    path = Path(os.path.realpath(path))  # a symbolic link is written through, in its target's folder
-    if is_stream(path):
+    if is_stream(path):  # before resolving: /dev/stdout of a pipe resolves to no path ("pipe:[N]")
         return None if os.access(path, os.W_OK) else f"{path}: permission denied"
+    path = Path(os.path.realpath(path))  # a symbolic link is written through, in its target's folder
     folder = path.parent
     if not folder.exists():
         return f"{folder}: no such directory (create it first)"
@@ -212,11 +214,12 @@ def write(target: Path | None, text: str | bytes) -> None:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise ImgscanError("stdout", f"cannot write the report: {exc.strerror or exc}") from None
         return
-    target = Path(os.path.realpath(target))  # through a symbolic link, to the file it names
+    stream = is_stream(target)  # before resolving: /dev/stdout of a pipe resolves to no path ("pipe:[N]")
+    target = target if stream else Path(os.path.realpath(target))  # through a symbolic link, to the file it names
     with doing(f"writing {target}"):
         try:
             data = text if isinstance(text, bytes) else text.encode("utf-8")
-            if is_stream(target):
+            if stream:
                 with target.open("wb") as fh:
                     fh.write(data)
             elif _batches:
