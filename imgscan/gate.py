@@ -53,3 +53,11 @@ def hidden_note(hidden: Mapping[str, int]) -> str:
     if live and hidden.get("suppressed"):
         return note + "; those the ignore file does not accept still count for --fail-on"
     return note + ("; they still count for --fail-on" if live else "")
+
+
+def crashed(report: Mapping[str, object]) -> list[str]:
+    """The checks that crashed in the scan `report` holds (its `inventory.checks`: not completed, and not skipped
+    for a reason): their findings are missing, so the gate cannot pass on it, whatever it found."""
+    inventory = report.get("inventory")
+    runs = inventory.get("checks", []) if isinstance(inventory, Mapping) else []
+    return [str(run["check"]) for run in runs if isinstance(run, Mapping) and not run.get("completed") and "skipped" not in run]

@@ -7,6 +7,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, rules_by_path, run_imgscan
 
 EXTRA = """
@@ -67,17 +69,33 @@ def test_third_party_check_runs(images, tmp_path):
     assert finding["rule"] == "site-computer-name" and finding["message"] == "WS-HEALTHY"
 
 
-def test_crashing_check_is_an_error_entry_not_a_traceback(images, tmp_path):
+@pytest.mark.parametrize("image", ["ws-acc-0417", "healthy"])
+def test_crashing_check_is_an_error_entry_not_a_traceback(images, tmp_path, image):
+    """The report keeps every other finding, and the run exits 3: a check that crashed hides what it would have
+    found, so the gate cannot pass (a healthy image with a crashing check passed it, exit 0)."""
     (tmp_path / "boom.py").write_text(CRASHING)
-    run = run_imgscan("scan", images["ws-acc-0417"]["vhdx"], "--plugins", tmp_path, "--format", "json")
+    run = run_imgscan("scan", images[image]["vhdx"], "--plugins", tmp_path, "--format", "json")
     assert "Traceback" not in run.stderr
-    assert run.code == 1  # the other findings still gate
+    assert run.code == 3, run.stderr
+    assert "check boom crashed (a bug), so its findings are missing and the gate cannot pass" in run.stderr
     report = run.report
+    if image == "healthy":
+        assert report["findings"] == []
+        return
     assert {"path": "check:boom", "message": "check crashed: RuntimeError: kaboom"} in report["errors"]
     assert ("wintrust-offline-revocation", r"Users\nfury\NTUSER.DAT") in rules_by_path(report)
     checks = {c["check"]: c["completed"] for c in report["inventory"]["checks"]}
     assert checks["boom"] is False
     assert checks["hive_health"] is checks["wintrust_state"] is True
+
+
+def test_diff_with_a_crashing_check_cannot_pass(images, tmp_path):
+    """diff of an image with itself adds nothing (exit 0), unless a check crashed on a side: exit 3."""
+    (tmp_path / "boom.py").write_text(CRASHING)
+    healthy = images["healthy"]["vhdx"]
+    assert run_imgscan("diff", healthy, healthy).code == 0
+    run = run_imgscan("diff", healthy, healthy, "--plugins", tmp_path)
+    assert run.code == 3 and "check boom crashed" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_a_plugin_that_does_not_load_is_a_usage_error_before_any_scan(images, tmp_path):

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgscan.cli.exits import DIFF_EXIT_CODES, EXIT_CLEAN, EXIT_FINDINGS
+from imgscan.cli.exits import DIFF_EXIT_CODES, EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERNAL, crashes
 from imgscan.cli.options import Groups, add_command, add_output
 from imgscan.cli.outputs import warn, write
 from imgscan.cli.scan import run_scan
+from imgscan.gate import crashed
 
 if TYPE_CHECKING:
     from imgscan.cli.options import Subcommands
@@ -86,4 +87,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"imgscan: warning: {line}", file=sys.stderr)
     result = diff_reports(old, new, args.fail_on, checks.rules)
     write(args.output, to_json(result) if args.format == "json" else diff_table(result))
+    for side, path in ((old, args.old), (new, args.new)):
+        if broken := crashed(side):  # a check that did not finish hides what the image adds
+            print(f"imgscan: error: {crashes(broken, path)}", file=sys.stderr)
+            return EXIT_INTERNAL
     return EXIT_FINDINGS if result["gating"] else EXIT_CLEAN

@@ -50,6 +50,13 @@ def internal_error(exc: Exception) -> str:
     return f"internal error (a bug in imgscan): {what}; {where}"
 
 
+def crashes(checks: list[str], image: object) -> str:
+    """One line for checks that crashed: the scan is not whole, so the gate does not pass (exit 3)."""
+    names = ", ".join(checks)
+    where = f"please report it at {ISSUES_URL} with the command and the output of --debug"
+    return f"{image}: check {names} crashed (a bug), so its findings are missing and the gate cannot pass; {where}"
+
+
 def interruption(exc: KeyboardInterrupt) -> str:
     """One line: what stopped the run, what it was doing, and what it kept."""
     stopped = isinstance(exc, interrupt.Interrupted) and exc.signum == signal.SIGTERM

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from imgscan.check import Severity
-from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERNAL, crashes
 from imgscan.cli.options import IMAGE_HELP, Groups, add_command, output_file, severities
 from imgscan.cli.outputs import together, warn, write
 from imgscan.cli.validation import inside
+from imgscan.gate import crashed
 from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
 from imgscan.report import Report
 
@@ -95,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
     if result.checks_completed == 0:
         print(f"imgscan: error: {args.image}: no check could run", file=sys.stderr)
         return EXIT_ERROR
+    if broken := crashed(result.report):  # a check that did not finish hides what it would have found
+        print(f"imgscan: error: {crashes(broken, args.image)}", file=sys.stderr)
+        return EXIT_INTERNAL
     return EXIT_FINDINGS if result.gate(args.fail_on) else EXIT_CLEAN
 
 
