@@ -157,6 +157,7 @@ def test_an_update_whose_signature_is_not_all_there_is_refused_as_osslsigncode_f
     cabinet = int.from_bytes(data[8:12], "little")
     variants = {"whole": data, "cut-1": data[:-1], "cut-100": data[:-100], "cut-5000": data[:-5000], "stripped": data[:cabinet]}
     variants["not-pkcs7"] = data[:cabinet] + b"\x31" + data[cabinet + 1 :]  # the signature's SEQUENCE tag damaged
+    variants["half"] = data[: cabinet // 2]  # cut inside the cabinet itself: said so, not as a short signature
     for name, content in variants.items():
         copy = tmp_path / f"{name}{path.suffix}"
         copy.write_bytes(content)
@@ -165,6 +166,11 @@ def test_an_update_whose_signature_is_not_all_there_is_refused_as_osslsigncode_f
         )
         problem = signature_problem(copy)
         assert (problem is None) == (extracted.returncode == 0) == (name == "whole"), (name, problem)
+        if name == "half":
+            assert problem == (
+                f"it is cut short: the file ends at byte {cabinet // 2}, inside the cabinet's {cabinet} bytes "
+                "(its signature follows them)"
+            )
     report = preflight(
         REPO / "sample_images" / "built" / "healthy.vhdx", [tmp_path / f"cut-100{path.suffix}"], date(2020, 3, 1), 365
     )

@@ -193,6 +193,19 @@ def test_a_path_through_a_linked_folder_and_dotdot_removes_the_report_a_run_woul
     assert not earlier.exists() and (tmp_path / "r.json").read_text() == "the user's own file\n"
 
 
+def test_o_over_a_disk_image_is_refused_and_the_image_kept(tmp_path):
+    """`-f json -o other.vhdx`, a disk image that is not this run's input: a successful run wrote its report over
+    it. It is refused before the scan (exit 2) and the image is left whole; a report there is replaced as ever."""
+    other = tmp_path / "other.vhdx"
+    shutil.copyfile(HEALTHY, other)
+    before = other.read_bytes()
+    run = run_imgscan("scan", FINDINGS, "-f", "json", "-o", other)
+    assert run.code == 2 and f"{other} is a disk image (vhdx)" in run.stderr and "Traceback" not in run.stderr
+    assert other.read_bytes() == before
+    report = stale(tmp_path / "r.json")[0]
+    assert run_imgscan("scan", HEALTHY, "-o", report).code == 0 and json.loads(report.read_text())["imgscan"]
+
+
 def test_o_dev_stdout_into_a_pipe_writes_the_report_there(tmp_path):
     """`-o /dev/stdout | ...`: stdout is a pipe, which /dev/stdout names though it resolves to no path."""
     command = [sys.executable, "-m", "imgscan", "scan", str(HEALTHY), "-f", "json", "-o", "/dev/stdout"]
@@ -211,13 +224,13 @@ def test_a_hosts_image_named_by_o_is_never_removed(tmp_path):
     run = run_imgscan("fleet", hosts, "--db", tmp_path / "f.sqlite", "-f", "csv", "-o", broken)
     assert run.code == 2 and "is the image of a host" in run.stderr and run.stderr.count("\n") == 1
     assert broken.read_text() == "not a disk\n"
-    golden = tmp_path / "golden.vhdx"  # refused before the image is known: two lists give PC-A two images
+    golden = tmp_path / "golden.vhdx"  # a disk image as -o: refused by its header, before the host lists are read
     shutil.copyfile(HEALTHY, golden)
     (tmp_path / "a.csv").write_text(f"path,host\n{golden},PC-A\n")
     (tmp_path / "b.csv").write_text(f"path,host\n{HEALTHY},PC-A\n")
     args = ("fleet", tmp_path / "a.csv", tmp_path / "b.csv", "--db", tmp_path / "g.sqlite", "-f", "csv", "-o", golden)
     run = run_imgscan(*args)
-    assert run.code == 2 and "host PC-A is also in" in run.stderr and run.stderr.count("\n") == 1, run.stderr
+    assert run.code == 2 and f"{golden} is a disk image (vhdx)" in run.stderr and run.stderr.count("\n") == 1, run.stderr
     assert golden.read_bytes() == HEALTHY.read_bytes()
 
 

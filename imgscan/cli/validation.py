@@ -89,6 +89,8 @@ def _outputs(args: argparse.Namespace, command: argparse.ArgumentParser) -> tupl
             raise ValueError(f"{target} lies in {folder}, an image this command reads: imgscan never writes into its input")
         if not is_stream(target) and any(same_file(target, other) for other in written[:index]):
             raise ValueError(f"{target} is given twice: each report needs a file of its own")
+        if (image := _image_format(target)) is not None:
+            raise ValueError(f"{target} is a disk image ({image}): imgscan never writes a report over evidence")
     script = getattr(args, "fix_script", None)
     if isinstance(script, Path) and not is_stream(script) and script.suffix.lower() not in (".reg", ".ps1"):
         raise ValueError(f"--fix-script {script}: its name says neither .reg (a registry file) nor .ps1 (PowerShell)")
@@ -97,6 +99,20 @@ def _outputs(args: argparse.Namespace, command: argparse.ArgumentParser) -> tupl
     if args.command != "scan" and (len(given) > 1 or len(targets) > 1):
         raise ValueError(f"imgscan {args.command} writes one report: give -f and -o once (imgscan scan writes several)")
     return _formats(given, targets, choices, args.command), targets
+
+
+def _image_format(path: Path) -> str | None:
+    """The format of the disk or WIM image already at `path` (a regular file), by its header; None for anything
+    else (no file, a device or pipe, an earlier report): a report must not replace an image, input or not."""
+    try:
+        if not path.is_file() or is_stream(path):
+            return None
+        from imgscan.image.sniff import read_header
+
+        found = read_header(path).format
+    except OSError:
+        return None
+    return None if found == "unknown" else found
 
 
 def check_writable(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ cabinet whose members expand past `MAX_EXPANDED` bytes (a decompression bomb) is
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import subprocess
@@ -80,8 +81,11 @@ def signature_problem(path: Path) -> str | None:
         (cabinet,), offset, length = struct.unpack_from("<I", head, 8), where.offset, where.size
         if offset != cabinet:
             return f"its header puts its signature at byte {offset}, not after the cabinet's {cabinet} bytes"
+        size = fh.seek(0, os.SEEK_END)
         fh.seek(offset)
         signature = fh.read(length)
+    if size < offset:  # cut inside the cabinet itself, not only its signature
+        return f"it is cut short: the file ends at byte {size}, inside the cabinet's {cabinet} bytes (its signature follows them)"
     if len(signature) < length:
         return f"its signature is cut short: the file ends {length - len(signature)} byte(s) before the end of it"
     try:
