@@ -258,6 +258,8 @@ def test_a_fleet_with_an_unreadable_host_writes_its_summary_and_keeps_it(through
     run = run_imgscan("fleet", empty, HEALTHY, "--db", db, "--as-of", "2013-07-01", "-o", target[through], cwd=tmp_path)
     assert run.code == 2 and "removed" not in run.stderr
     assert {row["scan"] for row in json.loads(report.read_text())} == {"unreadable", "scanned"}
+    host = next(row["host"] for row in json.loads(report.read_text()) if row["scan"] == "unreadable")
+    assert run.stderr == f"imgscan: error: 1 of 2 host(s) could not be read ({host}): their rows say why\n"
 
 
 # -- in-process: a report that cannot be written, a bug, an interruption ---------------------------------------------

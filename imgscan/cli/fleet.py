@@ -16,6 +16,8 @@ from imgscan.cli.outputs import disown, write
 from imgscan.collector import young_collections_only
 from imgscan.errors import ImgscanError
 
+UNREAD_NAMED = 5  # hosts named in the line that says how many could not be read
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
@@ -110,9 +112,15 @@ def _run(args: argparse.Namespace) -> int:
         "html": lambda s: fleet_summary.to_html(s, shown, args.fail_on),
     }
     write(args.output, views[args.format](summary))
+    unread = [str(row["host"]) for row in summary if row["scan"] == "unreadable"]
+    if unread:  # said here too: with -o the summary's rows are in a file, and exit 2 alone says nothing of why
+        more = len(unread) - UNREAD_NAMED
+        named = ", ".join(unread[:UNREAD_NAMED]) + (f" and {more} more" if more > 0 else "")
+        line = f"{len(unread)} of {len(summary)} host(s) could not be read ({named}): their rows say why"
+        print(f"imgscan: error: {line}", file=sys.stderr)
     if fleet_summary.gating(summary) or fleet_summary.updates_gating(summary):
         return EXIT_FINDINGS
-    return EXIT_ERROR if any(r["scan"] == "unreadable" for r in summary) else EXIT_CLEAN
+    return EXIT_ERROR if unread else EXIT_CLEAN
 
 
 def _not_over_an_image(output: Path | None, images: Iterable[str]) -> None:
