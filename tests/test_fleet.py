@@ -161,6 +161,42 @@ def test_dead_worker_becomes_an_error_row(tmp_path, fleet_db):
     assert run.code == 2 and "Traceback" not in run.stderr
 
 
+RAISES = """
+from imgscan.check import Check, Rule, Severity
+
+class Boom(Check):
+    rules = (Rule(id="site-boom", severity=Severity.HIGH, title="Always crashes", summary="t"),)
+
+    def run(self, context):
+        raise RuntimeError("kaboom")
+"""
+
+
+def test_a_crashed_check_leaves_a_host_incomplete_never_passing_and_exits_3(fleet, tmp_path, fleet_db):
+    """As scan and diff: a check that crashed hides what it would have found, so no host passes on it; a host
+    that fails anyway still fails, the run exits 3 naming the hosts, and --resume judges them again."""
+    out, paths = fleet
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "boom.py").write_text(RAISES)
+    args = ("--as-of", "2013-07-05", "--db", fleet_db.arg, "--jobs", "1", "--plugins", plugins, "-f", "json")
+    run = run_imgscan("fleet", paths["WS-0001"], paths["WS-0004"], *args)
+    assert run.code == 3 and "Traceback" not in run.stderr, run.stderr
+    line = "2 of 2 host(s) were judged without the findings of a check that crashed (WS-0001, WS-0004)"
+    assert f"imgscan: error: {line}: their rows name it; the gate cannot pass" in run.stderr
+    by_host = {r["host"]: r for r in json.loads(run.stdout)}
+    assert (by_host["WS-0001"]["scan"], by_host["WS-0001"]["verdict"]) == ("incomplete", "fail")
+    assert (by_host["WS-0004"]["scan"], by_host["WS-0004"]["verdict"]) == ("incomplete", "")
+    assert all(r["error"] == "check boom crashed (a bug), so its findings are missing" for r in by_host.values())
+    assert {r["status"] for r in rows(fleet_db)} == {"ok"}  # judged: the reports are stored
+    (plugins / "boom.py").write_text(RAISES.replace('raise RuntimeError("kaboom")', "return []"))
+    resumed = run_imgscan("fleet", paths["WS-0001"], paths["WS-0004"], *args, "--resume")
+    assert "0 host(s) reused, 0 rescanned (image or settings changed), 2 retried" in resumed.stderr
+    assert resumed.code == 1, resumed.stderr
+    by_host = {r["host"]: r for r in json.loads(resumed.stdout)}
+    assert [(r["scan"], r["verdict"], r["error"]) for r in by_host.values()] == [("scanned", "fail", ""), ("scanned", "pass", "")]
+
+
 def test_one_image_by_relative_absolute_and_linked_path_is_one_row(fleet, tmp_path, fleet_db):
     out, paths = fleet
     image = paths["WS-0003"]

@@ -97,7 +97,7 @@ def test_resume_reports_reused_rescanned_and_new(images, fleet_db):
     shutil.copyfile(BUILT / "ws-acc-0417.vhdx", images / "healthy.vhdx")  # one image changed
     shutil.copyfile(BUILT / "ws-acc-0417.vhdx", images / "added.vhdx")  # and one added
     resumed = run_imgscan("fleet", images, *args, "--resume")
-    counted = "1 host(s) reused, 1 rescanned (image or settings changed), 0 retried (unreadable before), 1 new"
+    counted = "1 host(s) reused, 1 rescanned (image or settings changed), 0 retried (unreadable or incomplete before), 1 new"
     assert f"run 1 resumed: {counted}" in resumed.stderr
     assert resumed.code == 1, resumed.stderr
     origins = {r["image"].rsplit("/", 1)[-1]: r["origin"] for r in json.loads(resumed.stdout)}
@@ -107,8 +107,8 @@ def test_resume_reports_reused_rescanned_and_new(images, fleet_db):
     run_imgscan("fleet", images, *args, "--resume")
     again = run_imgscan("fleet", images, *args, "--resume")
     assert (
-        "run 1 resumed: 3 host(s) reused, 0 rescanned (image or settings changed), 1 retried (unreadable before), 0 new"
-        in again.stderr
+        "run 1 resumed: 3 host(s) reused, 0 rescanned (image or settings changed), 1 retried (unreadable or incomplete "
+        "before), 0 new" in again.stderr
     )
     assert {r["image"].rsplit("/", 1)[-1]: r["origin"] for r in json.loads(again.stdout)}["cut.vhdx"] == "retried"
     assert len(fleet_db.query("SELECT id FROM runs")) == 1  # continued, not a new run

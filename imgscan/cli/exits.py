@@ -52,9 +52,12 @@ def internal_error(exc: Exception) -> str:
 
 def crashes(checks: list[str], image: object) -> str:
     """One line for checks that crashed: the scan is not whole, so the gate does not pass (exit 3)."""
-    names = ", ".join(checks)
-    where = f"please report it at {ISSUES_URL} with the command and the output of --debug"
-    return f"{image}: check {names} crashed (a bug), so its findings are missing and the gate cannot pass; {where}"
+    return f"{image}: check {', '.join(checks)} crashed (a bug), so its findings are missing and {crashed_gate()}"
+
+
+def crashed_gate() -> str:
+    """What a crashed check means for the gate, and where to report it."""
+    return f"the gate cannot pass; please report it at {ISSUES_URL} with the command and the output of --debug"
 
 
 def interruption(exc: KeyboardInterrupt) -> str:

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imgscan import __version__, interrupt
-from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, FLEET_EXIT_CODES
+from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERNAL, FLEET_EXIT_CODES, crashed_gate
 from imgscan.cli.options import Groups, add_command, add_output, database_location, job_count, update_path
 from imgscan.cli.outputs import disown, write
 from imgscan.collector import young_collections_only
 from imgscan.errors import ImgscanError
 
-UNREAD_NAMED = 5  # hosts named in the line that says how many could not be read
+HOSTS_NAMED = 5  # hosts named in a line that says how many could not be read or judged whole
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -114,13 +114,21 @@ def _run(args: argparse.Namespace) -> int:
     write(args.output, views[args.format](summary))
     unread = [str(row["host"]) for row in summary if row["scan"] == "unreadable"]
     if unread:  # said here too: with -o the summary's rows are in a file, and exit 2 alone says nothing of why
-        more = len(unread) - UNREAD_NAMED
-        named = ", ".join(unread[:UNREAD_NAMED]) + (f" and {more} more" if more > 0 else "")
-        line = f"{len(unread)} of {len(summary)} host(s) could not be read ({named}): their rows say why"
+        line = f"{len(unread)} of {len(summary)} host(s) could not be read ({_some(unread)}): their rows say why"
         print(f"imgscan: error: {line}", file=sys.stderr)
+    if broken := [str(row["host"]) for row in fleet_summary.incomplete(summary)]:  # as scan: exit 3
+        line = f"{len(broken)} of {len(summary)} host(s) were judged without the findings of a check that crashed"
+        print(f"imgscan: error: {line} ({_some(broken)}): their rows name it; {crashed_gate()}", file=sys.stderr)
+        return EXIT_INTERNAL
     if fleet_summary.gating(summary) or fleet_summary.updates_gating(summary):
         return EXIT_FINDINGS
     return EXIT_ERROR if unread else EXIT_CLEAN
+
+
+def _some(hosts: list[str]) -> str:
+    """The first HOSTS_NAMED hosts by name, and how many more."""
+    more = len(hosts) - HOSTS_NAMED
+    return ", ".join(hosts[:HOSTS_NAMED]) + (f" and {more} more" if more > 0 else "")
 
 
 def _not_over_an_image(output: Path | None, images: Iterable[str]) -> None:
@@ -175,7 +183,7 @@ def _scan(args: argparse.Namespace, store: Store, hosts: list[FleetHost], update
         counts = todo.counts()
         print(
             f"imgscan: run {run_id} resumed: {counts['reused']} host(s) reused, {counts['rescanned']} rescanned "
-            f"(image or settings changed), {counts['retried']} retried (unreadable before), {counts['new']} new",
+            f"(image or settings changed), {counts['retried']} retried (unreadable or incomplete before), {counts['new']} new",
             file=sys.stderr,
         )
     groups = by_image(todo.todo)

@@ -48,6 +48,8 @@ def line(row: dict[str, Any], fails: bool) -> str:
     """A host's progress line: its name and verdict, with the worst severity and the day it starts failing."""
     if row["status"] == "error":
         return f"{row['host']}: unreadable: {row['error']}"
+    if row["error"]:  # judged, but a check crashed (fleet.store.incomplete)
+        return f"{row['host']}: " + ("fail, " if fails else "") + f"incomplete: {row['error']}"
     if not fails:
         return f"{row['host']}: pass" + (f" (worst {row['worst']})" if row["worst"] else "")
     return f"{row['host']}: fail, {row['worst']}" + (f", from {row['first_failure']}" if row["first_failure"] else "")

@@ -5,7 +5,7 @@ A run is one `imgscan fleet` invocation (or its continuations with `--resume`): 
 imgscan version, start and end. The results of an image's hosts, which arrive together, are committed together
 as they arrive, so a run that is interrupted, killed or whose worker crashed loses no finished image. A host
 row is keyed by run and host; it keeps the image's SHA-256 and the host's settings, which is what `--resume`
-compares, and how it got into the run (`origin`: new, rescanned, retried (unreadable before) or reused by a
+compares, and how it got into the run (`origin`: new, rescanned, retried (unreadable or incomplete before) or reused by a
 resumed run). Hosts that share a judgement share one stored report (`reports`, by the SHA-256 of its JSON), so
 ten thousand hosts of one image store its report once, and its findings once (`report_findings`; the
 `findings` view lists them per host). With `--updates`, each host's verdict on each update (`update_verdicts`)
@@ -178,9 +178,10 @@ class Store:
         return found | {"options": json.loads(found["options"])}
 
     def done(self, run_id: int) -> dict[str, tuple[str | None, str | None, bool]]:
-        """{host key: (image sha256, host settings, whether it was read)} of the hosts a run already holds."""
-        rows = self.db.execute("SELECT host_key, sha256, settings, status FROM scans WHERE run_id = ?", (run_id,))
-        return {key: (sha256, settings, status == "ok") for key, sha256, settings, status in rows.fetchall()}
+        """{host key: (image sha256, host settings, whether it was judged whole)} of the hosts a run already holds:
+        a host that could not be read, or whose judgement lost a crashed check's findings, is judged again."""
+        rows = self.db.execute("SELECT host_key, sha256, settings, status, error FROM scans WHERE run_id = ?", (run_id,))
+        return {key: (sha256, settings, status == "ok" and not error) for key, sha256, settings, status, error in rows.fetchall()}
 
     def record(self, run_id: int, result: dict[str, Any], version: str, options: str, origin: str) -> dict[str, Any]:
         """Commit one host's result to a run (replacing the host's older row of that run); returns the row's
@@ -268,6 +269,7 @@ class Store:
         if report and report.digest not in self._stored:  # hosts judged alike: sent once
             reports[report.digest] = report
         status = "ok" if report else "error"
+        error = result.get("error") or (incomplete(report.crashed) if report and report.crashed else None)
         row = (
             run_id,
             result["key"],
@@ -285,7 +287,7 @@ class Store:
             first,
             report.as_of if report else None,
             report.rules if report else "",
-            result.get("error"),
+            error,
             report.digest if report else None,
             now,
             cache.get("reused"),
@@ -293,7 +295,7 @@ class Store:
             result.get("settings"),
             origin,
         )
-        return row, {"host": host, "status": status, "worst": worst, "first_failure": first, "error": result.get("error")}
+        return row, {"host": host, "status": status, "worst": worst, "first_failure": first, "error": error}
 
     def mark(self, run_id: int, keys: list[str], origin: str) -> None:
         """Say how hosts a resumed run kept got into it (reused: judged before, nothing changed)."""
@@ -349,6 +351,11 @@ def _json_once(value: dict[str, Any], texts: dict[object, str]) -> str:
     if text is None:
         text = texts[content] = json.dumps(value, sort_keys=True)
     return text
+
+
+def incomplete(checks: tuple[str, ...]) -> str:
+    """The `error` of a host that was judged but not whole (its status stays `ok`: the report is stored)."""
+    return f"check {', '.join(checks)} crashed (a bug), so its findings are missing"
 
 
 def _image_label(result: dict[str, Any]) -> str:

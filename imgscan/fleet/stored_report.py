@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from imgscan.gate import gating_severity
+from imgscan.gate import crashed, gating_severity
 from imgscan.undecodable import compact_json
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
@@ -34,6 +34,7 @@ class StoredReport:
     fails: bool  # any finding not suppressed
     rules: str  # the rules of those findings
     findings: list[tuple[object, ...]]  # its `findings` rows, without their scan id
+    crashed: tuple[str, ...] = ()  # checks that crashed: their findings are missing, so the host cannot pass
 
 
 def stored_report(report: Mapping[str, Any], text: str | None = None) -> StoredReport:
@@ -69,4 +70,5 @@ def stored_report(report: Mapping[str, Any], text: str | None = None) -> StoredR
         bool(findings),
         ",".join(sorted({f["rule"] for f in findings})),
         rows,
+        tuple(crashed(report)),
     )

@@ -1,7 +1,9 @@
 """The fleet summary: one row per host, sorted by the day it starts failing, and its views.
 
-Each row says whether the image could be scanned (SCAN: scanned / unreadable)
-and, by --fail-on, whether the host fails (VERDICT: fail / pass). FIRST FAILURE
+Each row says whether the image could be scanned (SCAN: scanned / unreadable,
+or incomplete when a check crashed and its findings are missing) and, by
+--fail-on, whether the host fails (VERDICT: fail / pass; an incomplete host
+never passes: it fails or has no verdict). FIRST FAILURE
 is the first day a prediction starts, or the day a log first shows a failure.
 The HTML view adds a chart of how many hosts fail by each date (a step line in
 inline SVG); a failing host without a dated finding counts from the scan's
@@ -56,6 +58,7 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
     labels: dict[tuple[str, object], str] = {}  # (image path, which image of a WIM): its short label
     for r in rows:
         scanned = r["status"] != "error"
+        whole = scanned and not r["error"]  # judged, and no check crashed (fleet.store.incomplete)
         worst = str(r["worst"] or "")
         if worst not in failing:
             failing[worst] = bool(worst) and Severity.parse(worst) >= fail_on
@@ -70,12 +73,12 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
                 "image_sha256": r.get("sha256") or "",  # the evidence judged (empty for a missing file or a folder not read)
                 "image_index": r.get("image_index"),
                 "image_name": r.get("image_name"),
-                "scan": "scanned" if scanned else "unreadable",
-                "verdict": ("fail" if fails else "pass") if scanned else "",
+                "scan": ("scanned" if whole else "incomplete") if scanned else "unreadable",
+                "verdict": "fail" if fails else ("pass" if whole else ""),
                 "worst": r["worst"] or "",
                 "rules": r["rules"] or "",
                 "first_failure": r["first_failure"] or "",
-                "error": "" if scanned else str(r["error"]),
+                "error": str(r["error"] or ""),
                 "as_of": r.get("judged_on") or "",  # the day the host was judged on (its deployment day when later)
                 "labels": r["labels"],
                 "facts": r.get("facts") or {},
@@ -94,6 +97,11 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
 
 def gating(summary: list[dict[str, Any]]) -> int:
     return sum(1 for r in summary if r["verdict"] == "fail")
+
+
+def incomplete(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hosts judged without a crashed check's findings: the gate cannot pass on them."""
+    return [r for r in summary if r["scan"] == "incomplete"]
 
 
 def updates_gating(summary: list[dict[str, Any]]) -> bool:
@@ -143,7 +151,8 @@ def to_table(summary: list[dict[str, Any]], run: dict[str, Any], verbose: bool =
     foot = ["", head, *_when(summary, run["as_of"], end.isoformat())]
     unreadable = sum(1 for r in summary if r["scan"] == "unreadable")
     passing = sum(1 for r in summary if r["verdict"] == "pass")
-    foot.append(f"{len(summary)} host(s): {gating(summary)} fail, {passing} pass, {unreadable} unreadable")
+    counts = f"{len(summary)} host(s): {gating(summary)} fail, {passing} pass, {unreadable} unreadable"
+    foot.append(counts + (f", {len(broken)} incomplete (a check crashed)" if (broken := incomplete(summary)) else ""))
     foot += _update_lines(summary)
     reused = sum(int(r["verdicts_reused"] or 0) for r in summary)
     judged = sum(int(r["verdicts_judged"] or 0) for r in summary)
@@ -160,7 +169,7 @@ def _group(row: dict[str, Any], as_of: str, end: str) -> tuple[int, str]:
     if row["verdict"] == "pass":
         return (3, f"passing through {end}")
     if row["verdict"] != "fail":
-        return (4, "unreadable")
+        return (4, "incomplete, a check crashed") if row["scan"] == "incomplete" else (5, "unreadable")
     if not day:
         return (1, "failing now, undated")
     return (0, f"failing since {day}") if day <= as_of else (2, f"failing from {day}")
@@ -168,8 +177,8 @@ def _group(row: dict[str, Any], as_of: str, end: str) -> tuple[int, str]:
 
 def when(summary: list[dict[str, Any]], as_of: str, end: str) -> list[tuple[str, list[dict[str, Any]]]]:
     """Which hosts fail when, in the run's dates: failing hosts by the day they start (since a day up to the
-    run's as-of, now without a start day, or from a later day), then those that pass through the horizon
-    and those unreadable; (label, rows) in that order."""
+    run's as-of, now without a start day, or from a later day), then those that pass through the horizon,
+    those a crashed check left without a verdict and those unreadable; (label, rows) in that order."""
     groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for r in summary:
         groups.setdefault(_group(r, as_of, end), []).append(r)
