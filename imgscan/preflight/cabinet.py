@@ -8,23 +8,19 @@ cabinet whose members expand past `MAX_EXPANDED` bytes (a decompression bomb) is
 
 from __future__ import annotations
 
-import os
 import re
-import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from imgscan.errors import ImgscanError
 from imgscan.external import ToolMissing, ToolTimedOut, run_tool
-from imgscan.signing.cab_signature import HEADER, CabSignature, CabSignatureError, locate, read_signature
-from imgscan.signing.members import SEQUENCE, NotPlainDer, tlv
+from imgscan.signing.cab_signature import CabSignature, CabSignatureError, read_signature
 
 TOOL = "cabextract"
 TIMEOUT = 600  # seconds; libmspack stops on damaged data itself, this only bounds a stuck process
 MAX_EXPANDED = 8 << 30  # bytes: far above any Windows update (the largest rollups expand to ~2 GiB)
 ROW = re.compile(r"^\s*(\d+) \| [\d.]+ [\d:]+ \| (.+)$")
-SIGNATURE_ALIGN = 8  # Microsoft pads the signature with zero bytes to a multiple of 8
 
 
 class UpdateUnreadable(ImgscanError):
@@ -63,46 +59,13 @@ def _first_error(stderr: bytes, path: Path, destination: Path | None = None) -> 
     return "; ".join(dict.fromkeys(problems)) or "cabextract failed without a message"
 
 
-def signature_problem(path: Path) -> str | None:
-    """Why the Authenticode signature a cabinet's header declares is not all there, or None (it is, or the
-    header declares none). Every .msu and update .cab Microsoft publishes is signed so: the PKCS#7 follows
-    the cabinet's own cbCabinet bytes, and the header's reserved area gives its offset and size.
-    cabextract calls the signature "extra bytes" and expands a cabinet cut inside it without a word, so
-    a download cut short (or stripped of its signature) read as a whole update; Windows refuses it. Whether
-    the signature verifies is judged by `file_signature`, once it is all there."""
-    with path.open("rb") as fh:
-        head = fh.read(HEADER)
-        try:
-            where = locate(head)
-        except CabSignatureError as exc:
-            return str(exc)
-        if where is None:
-            return None  # not a cabinet, too short to be one (cabextract says which), or unsigned
-        (cabinet,), offset, length = struct.unpack_from("<I", head, 8), where.offset, where.size
-        if offset != cabinet:
-            return f"its header puts its signature at byte {offset}, not after the cabinet's {cabinet} bytes"
-        size = fh.seek(0, os.SEEK_END)
-        fh.seek(offset)
-        signature = fh.read(length)
-    if size < offset:  # cut inside the cabinet itself, not only its signature
-        return f"it is cut short: the file ends at byte {size}, inside the cabinet's {cabinet} bytes (its signature follows them)"
-    if len(signature) < length:
-        return f"its signature is cut short: the file ends {length - len(signature)} byte(s) before the end of it"
-    try:
-        tag, _, end = tlv(signature, 0, length)
-    except NotPlainDer:
-        tag, end = 0, 0
-    if tag != SEQUENCE or length - end >= SIGNATURE_ALIGN or signature[end:].strip(b"\0"):
-        return f"its {length} signature bytes at byte {offset} are not a PKCS#7 signature"
-    return None
-
-
 def file_signature(path: Path) -> CabSignature | None:
-    """The cabinet's primary Authenticode signature held against the file (imgscan.signing.cab_signature), or
-    None when its header declares none. WUSA has WinVerifyTrust verify an .msu before it reads anything in it,
-    and Windows Update a downloaded .cab, so a file changed after signing (a byte flipped in a download) is
-    refused; cabextract expands many such files without a word. A signature that cannot be read at all raises
-    UpdateUnreadable, as one that is not all there does (`signature_problem`, asked first)."""
+    """The cabinet's primary Authenticode signature held against the file, with the file's SHA-256 from the
+    same read (imgscan.signing.cab_signature), or None when its header declares none. WUSA has WinVerifyTrust
+    verify an .msu before it reads anything in it, and Windows Update a downloaded .cab, so a file cut short,
+    stripped of its signature or changed after signing (a byte flipped in a download) is refused; cabextract
+    expands many such files without a word. A signature that is not all there, or cannot be read at all,
+    raises UpdateUnreadable."""
     try:
         return read_signature(path)
     except CabSignatureError as exc:

@@ -25,7 +25,7 @@ from imgscan.errors import XML_ERRORS
 from imgscan.hashing import file_sha256
 from imgscan.interrupt import deferred, doing
 from imgscan.numerals import ascii_int
-from imgscan.preflight.cabinet import Member, UpdateUnreadable, expand, file_signature, list_members, signature_problem
+from imgscan.preflight.cabinet import Member, UpdateUnreadable, expand, file_signature, list_members
 from imgscan.preflight.manifest import Manifest, ManifestError, parse_manifest
 from imgscan.signing.cab_signature import CabSignature
 from imgscan.signing.catalog import Catalog, CatalogError, parse_catalog
@@ -108,25 +108,24 @@ def _read(path: Path, workdir: Path) -> UpdatePackage:
     changes the .msu's digest), and CBS trusts the package by its catalogs (`reasons.catalog_reasons`), not
     by the update cabinet's own signature. A file that does not match its signature still has its contents
     read for the report (its KB, its identity); when they cannot be, the signature's verdict stands and a
-    note says what was not read."""
-    if problem := signature_problem(path):
-        raise UpdateUnreadable(str(path), problem, "download the update again")
+    note says what was not read. A signed file is read once for its signature's digest and its SHA-256."""
     signature = file_signature(path)
+    sha256 = signature.sha256 if signature else file_sha256(path)
     try:
-        update = _contents(path, workdir)
+        update = _contents(path, workdir, sha256)
     except UpdateUnreadable as exc:
         if signature is None or signature.valid:
             raise
-        update = _unread(path, exc)
+        update = _unread(path, exc, sha256)
     return replace(update, signature=signature)
 
 
-def _unread(path: Path, exc: UpdateUnreadable) -> UpdatePackage:
+def _unread(path: Path, exc: UpdateUnreadable, sha256: str) -> UpdatePackage:
     """An update that does not match its signature and whose contents cannot be read either (a byte flipped
     in its compressed data): Windows refuses it on the signature alone."""
     return UpdatePackage(
         path=str(path),
-        sha256=file_sha256(path),
+        sha256=sha256,
         container="msu" if path.suffix.lower() == ".msu" else "cab",
         properties={},
         manifests=(),
@@ -136,7 +135,7 @@ def _unread(path: Path, exc: UpdateUnreadable) -> UpdatePackage:
     )
 
 
-def _contents(path: Path, workdir: Path) -> UpdatePackage:
+def _contents(path: Path, workdir: Path, sha256: str) -> UpdatePackage:
     members = list_members(path)
     names = {m.name.lower() for m in members}
     inner = [m for m in members if m.name.lower().endswith(".cab") and m.name.lower() not in IGNORED_CABINETS]
@@ -167,7 +166,7 @@ def _contents(path: Path, workdir: Path) -> UpdatePackage:
     problems += [f"{c.file}: {c.problem}" for c in catalogs if c.problem]
     return UpdatePackage(
         path=str(path),
-        sha256=file_sha256(path),
+        sha256=sha256,
         container=container,
         properties=properties,
         manifests=tuple(sorted(manifests, key=lambda m: m.file.lower())),

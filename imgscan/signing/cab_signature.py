@@ -36,6 +36,7 @@ from typing import BinaryIO
 
 from imgscan.signing.catalog import CatalogError, parse_indirect_data
 from imgscan.signing.certs import HASHES, CertCache
+from imgscan.signing.members import SEQUENCE, NotPlainDer, tlv
 
 CHUNK = 1 << 20  # bytes per read: an update can be hundreds of MB, hashed in one pass and never read whole
 MAGIC = b"MSCF"
@@ -44,6 +45,7 @@ SIGNED_RESERVE = 0x00100000  # the first word of a signed cabinet's reserved byt
 SIGNED_RESERVE_SIZE = 20  # cbCFHeader of a signed cabinet
 HEADER = 40 + SIGNED_RESERVE_SIZE  # a signed cabinet's CFHEADER up to the end of its reserved bytes
 HASHED_HEADER = ((0, 4), (8, 34), (56, 60))  # the parts of those bytes the digest takes; then HEADER up to the signature
+SIGNATURE_ALIGN = 8  # the signature is padded with zero bytes to a multiple of this
 MAX_SIGNATURE = 1 << 24  # bytes read as the PKCS#7: Microsoft's, certificates and timestamps included, are tens of KB
 
 
@@ -68,6 +70,7 @@ class CabSignature:
     file_digest: bytes  # the file's, by the same algorithm
     problem: str | None  # why the signature itself does not verify; None: it does
     signer: str | None  # the signer certificate's common name
+    sha256: str  # the whole file's, hex (read in the same pass as the digest)
 
     @property
     def matches(self) -> bool:
@@ -102,10 +105,12 @@ def locate(head: bytes) -> Location | None:
     return Location(offset, size)
 
 
-def digests(fh: BinaryIO, end: int, algorithms: Collection[str]) -> dict[str, bytes]:
+def digests(fh: BinaryIO, end: int, algorithms: Collection[str], whole: hashlib._Hash | None = None) -> dict[str, bytes]:
     """The Authenticode digest, by each of `algorithms`, of the cabinet open in `fh` whose signature starts at
     byte `end` (`Location.offset`): the HASHED_HEADER parts, then bytes HEADER to `end`, read once in CHUNK
-    pieces for all algorithms together. Raises CabSignatureError when the file ends before `end`."""
+    pieces for all algorithms together. `whole`, when given, takes every byte of the file in the same pass
+    (the update's SHA-256: an update can be hundreds of MB, read once). Raises CabSignatureError when the
+    file ends before `end`."""
     hashers = {name: hashlib.new(name) for name in algorithms}
     fh.seek(0)
     head = fh.read(HEADER)
@@ -114,6 +119,8 @@ def digests(fh: BinaryIO, end: int, algorithms: Collection[str]) -> dict[str, by
     for start, stop in HASHED_HEADER:
         for hasher in hashers.values():
             hasher.update(head[start:stop])
+    if whole is not None:
+        whole.update(head)
     left = end - HEADER
     while left:
         chunk = fh.read(min(CHUNK, left))
@@ -121,38 +128,68 @@ def digests(fh: BinaryIO, end: int, algorithms: Collection[str]) -> dict[str, by
             raise CabSignatureError(f"the file ends {left} byte(s) before its signature")
         for hasher in hashers.values():
             hasher.update(chunk)
+        if whole is not None:
+            whole.update(chunk)
         left -= len(chunk)
+    while whole is not None and (chunk := fh.read(CHUNK)):
+        whole.update(chunk)
     return {name: hasher.digest() for name, hasher in hashers.items()}
 
 
 def read_signature(path: Path, cache: CertCache | None = None) -> CabSignature | None:
-    """The cabinet's primary signature held against the file; None when its header declares no signature.
-    Raises CabSignatureError (one line) for a signature that is not all there or cannot be read as an
+    """The cabinet's primary signature held against the file, with the file's SHA-256 from the same read;
+    None when its header declares no signature (not a cabinet, too short to be one, or unsigned). Raises
+    CabSignatureError (one line) for a signature that is not all there (`_blob`) or cannot be read as an
     Authenticode signature, or that vouches for a digest of an algorithm imgscan does not compute."""
     with path.open("rb") as fh:
-        where = locate(fh.read(HEADER))
+        head = fh.read(HEADER)
+        where = locate(head)
         if where is None:
             return None
-        size = os.fstat(fh.fileno()).st_size
-        if where.offset + where.size > size:
-            raise CabSignatureError(
-                f"its signature is cut short: the file ends {where.offset + where.size - size} byte(s) before its end"
-            )
-        if where.size > MAX_SIGNATURE:
-            raise CabSignatureError(f"its header gives its signature {where.size} bytes, more than any signature takes")
-        fh.seek(where.offset)
-        blob = fh.read(where.size)
+        blob = _blob(fh, head, where)
         try:
             signature, algorithm, signed = parse_indirect_data(path.name, blob, cache or CertCache())
         except CatalogError as exc:
             raise CabSignatureError(f"its signature cannot be read: {exc}") from exc
         if algorithm not in HASHES:
             raise CabSignatureError(f"its signature vouches for a digest by {algorithm}, which imgscan does not compute")
-        computed = digests(fh, where.offset, (algorithm,))[algorithm]
+        whole = hashlib.sha256()
+        computed = digests(fh, where.offset, (algorithm,), whole)[algorithm]
     if not signature.signed:
         problem: str | None = "it holds no signer"
     elif signature.signer is None:
         problem = "its signer's certificate is not in it"
     else:
         problem = signature.problem
-    return CabSignature(algorithm, signed, computed, problem, signature.signer.common_name if signature.signer else None)
+    signer = signature.signer.common_name if signature.signer else None
+    return CabSignature(algorithm, signed, computed, problem, signer, whole.hexdigest())
+
+
+def _blob(fh: BinaryIO, head: bytes, where: Location) -> bytes:
+    """The signature's bytes, once they are all there: the PKCS#7 follows the cabinet's own cbCabinet bytes,
+    padded with zero bytes to a multiple of 8. cabextract calls it "extra bytes" and expands a cabinet cut
+    inside it without a word, so a download cut short (or stripped of its signature) reads as a whole update;
+    Windows refuses it."""
+    (cabinet,) = struct.unpack_from("<I", head, 8)
+    if where.offset != cabinet:
+        raise CabSignatureError(f"its header puts its signature at byte {where.offset}, not after the cabinet's {cabinet} bytes")
+    size = os.fstat(fh.fileno()).st_size
+    if size < where.offset:  # cut inside the cabinet itself, not only its signature
+        raise CabSignatureError(
+            f"it is cut short: the file ends at byte {size}, inside the cabinet's {cabinet} bytes (its signature follows them)"
+        )
+    if where.offset + where.size > size:
+        raise CabSignatureError(
+            f"its signature is cut short: the file ends {where.offset + where.size - size} byte(s) before the end of it"
+        )
+    if where.size > MAX_SIGNATURE:
+        raise CabSignatureError(f"its header gives its signature {where.size} bytes, more than any signature takes")
+    fh.seek(where.offset)
+    blob = fh.read(where.size)
+    try:
+        tag, _, end = tlv(blob, 0, where.size)
+    except NotPlainDer:
+        tag, end = 0, 0
+    if tag != SEQUENCE or where.size - end >= SIGNATURE_ALIGN or blob[end:].strip(b"\0"):
+        raise CabSignatureError(f"its {where.size} signature bytes at byte {where.offset} are not a PKCS#7 signature")
+    return blob

@@ -6,13 +6,14 @@ tool: tests/test_cab_signature.py compares the same code with osslsigncode on re
 from __future__ import annotations
 
 import hashlib
+import random
 import struct
 from pathlib import Path
 
 import pytest
 from cabarchive import CabArchive, CabFile
 
-from imgscan.preflight.cabinet import UpdateUnreadable, file_signature, signature_problem
+from imgscan.preflight.cabinet import UpdateUnreadable, file_signature
 from imgscan.signing import cab_signature
 from imgscan.signing.cab_signature import CabSignatureError, digests, locate, read_signature
 from imgscan.signing.pkcs7 import ContentInfo
@@ -23,10 +24,10 @@ SIGNED_TAG = 0x00100000
 HASHED = set(range(0, 4)) | set(range(8, 34)) | set(range(56, 60))  # the header bytes the digest takes (module docstring)
 
 
-def cabinet() -> bytes:
+def cabinet(payload: bytes = bytes(range(256)) * 8) -> bytes:
     archive = CabArchive()
     archive["update.mum"] = CabFile(b"<assembly/>\r\n" * 40)
-    archive["payload.bin"] = CabFile(bytes(range(256)) * 8)
+    archive["payload.bin"] = CabFile(payload)
     saved: bytes = archive.save(compress=True)
     return saved
 
@@ -80,14 +81,14 @@ def written(tmp_path: Path, data: bytes, name: str = "update.cab") -> Path:
 def test_an_unsigned_cabinet_declares_no_signature(tmp_path):
     path = written(tmp_path, cabinet())
     assert locate(path.read_bytes()[:60]) is None
-    assert read_signature(path) is None and file_signature(path) is None and signature_problem(path) is None
+    assert read_signature(path) is None and file_signature(path) is None
 
 
 @pytest.mark.parametrize("reserve", [bytes(6), bytes(12), bytes(20), b"\x01\x00\x10\x00" + bytes(16)], ids=len)
 def test_reserved_bytes_not_tagged_as_a_signature_declare_none(tmp_path, reserve):
     """RESERVE_PRESENT with reserved bytes of the writer's own: no signature to check, as before."""
     path = written(tmp_path, with_reserve(cabinet(), reserve))
-    assert read_signature(path) is None and file_signature(path) is None and signature_problem(path) is None
+    assert read_signature(path) is None and file_signature(path) is None
 
 
 def test_a_signature_in_a_reserved_area_of_another_size_cannot_be_checked(tmp_path):
@@ -155,7 +156,28 @@ def test_a_signed_cabinet_matches_and_its_signature_verifies(pki, tmp_path):
     path = written(tmp_path, signed(pki))
     found = read_signature(path)
     assert found is not None and found.valid and found.algorithm == "sha256" and found.signer == "Cabinet Signer"
-    assert file_signature(path) == found and signature_problem(path) is None
+    assert file_signature(path) == found and found.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_file_is_read_once_for_its_digest_and_its_sha256(pki, tmp_path, monkeypatch):
+    """An update can be hundreds of MB: the signature's digest and the SHA-256 the report gives come from one
+    pass, every byte read once (the header, the signature, then the file from the top)."""
+    data = signed(pki, cabinet(random.Random(1).randbytes(300_000)))  # incompressible: ~75 chunks
+    path = written(tmp_path, data)
+    monkeypatch.setattr(cab_signature, "CHUNK", 4096)
+    real_open, counted = Path.open, []
+
+    def counting_open(self, *args, **kwargs):
+        fh = real_open(self, *args, **kwargs)
+        read = fh.read
+        fh.read = lambda n=-1: counted.append(len(got := read(n))) or got  # type: ignore[method-assign]
+        return fh
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    found = read_signature(path)
+    assert found is not None and found.valid and found.sha256 == hashlib.sha256(data).hexdigest()
+    offset, size = struct.unpack_from("<II", data, 44)
+    assert sum(counted) == 60 + size + len(data)  # the header, the signature, then every byte once
 
 
 def test_a_byte_changed_after_the_header_is_a_mismatch(pki, tmp_path):
@@ -179,7 +201,9 @@ def test_a_signature_whose_signer_signature_was_changed_does_not_verify(pki, tmp
 def test_a_signature_that_is_not_authenticode_cannot_be_read(pki, tmp_path):
     data = signed(pki)
     offset, size = struct.unpack_from("<II", data, 44)
-    junk = b"\x30\x03\x02\x01\x00".ljust(size, b"\0")  # a SEQUENCE, not a ContentInfo
+    inner = b"\x04\x82" + (size - 8).to_bytes(2, "big") + bytes(size - 8)  # an OCTET STRING of zeros
+    junk = b"\x30\x82" + (size - 4).to_bytes(2, "big") + inner  # a SEQUENCE that fills the space, not a ContentInfo
+    assert len(junk) == size
     with pytest.raises(CabSignatureError, match="its signature cannot be read"):
         read_signature(written(tmp_path, data[:offset] + junk))
 

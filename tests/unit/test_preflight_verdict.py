@@ -188,7 +188,7 @@ def test_unknown_free_space_is_a_note_never_a_guess():
     assert any("free space not checked" in n for n in verdict.notes)
 
 
-SIGNED = CabSignature("sha1", b"\x01" * 20, b"\x01" * 20, None, "Microsoft Corporation")
+SIGNED = CabSignature("sha1", b"\x01" * 20, b"\x01" * 20, None, "Microsoft Corporation", "00" * 32)
 CHANGED = replace(SIGNED, file_digest=b"\x02" * 20)
 NOT_VERIFYING = replace(SIGNED, problem="signature does not verify with the signer certificate's key")
 
