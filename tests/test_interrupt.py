@@ -184,6 +184,41 @@ def test_a_stopped_scan_leaves_no_earlier_report(ref_w7_2012q3, tmp_path, system
     assert list(out.iterdir()) == []
 
 
+SLOW_START = """
+import sys, time
+
+class Slow:  # the command line's imports, held long enough for the signal to land in them
+    def find_spec(self, name, path=None, target=None):
+        if name == "imgscan.cli.app":
+            time.sleep(1.5)
+        return None
+
+sys.meta_path.insert(0, Slow())
+from imgscan.launch import run
+run()
+"""
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_signal_while_the_command_line_is_imported_is_one_line(systemp, number):
+    """The first tenth to quarter of a second goes to imports: a Ctrl-C there printed a KeyboardInterrupt
+    traceback (or crashed the interpreter inside orjson's initialisation, exit 139), and SIGTERM ended the run
+    without a word. The signal waits for the imports to end, then the run ends in one line."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_START, "--version"],
+        env=dict(os.environ, TMPDIR=str(systemp)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    _wait(lambda: _catches_sigterm(process.pid), process, "the handlers")
+    os.kill(process.pid, number)
+    stdout, stderr = process.communicate(timeout=60)
+    match = _assert_interrupted(process.returncode, stderr, number)
+    assert (match.group(2), match.group(3), stdout) == (" while starting", "nothing was written", "")
+
+
 @pytest.mark.parametrize("gap", [0.002, 0.005, 0.01, 0.02, 0.05])
 def test_ctrl_c_twice_does_not_cut_the_clean_up_short(ref_w7_2012q3, systemp, gap):
     """An impatient second Ctrl-C used to land in the removal of the WIM's extracted files and stop it."""

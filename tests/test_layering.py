@@ -27,7 +27,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     7: ("imgscan.plugins", "imgscan.loader"),
     8: ("imgscan.scan", "imgscan.correlate", "imgscan.gate", "imgscan.ignore", "imgscan.preflight"),
     9: ("imgscan.views", "imgscan.timeline", "imgscan.diff", "imgscan.fixes", "imgscan.explain", "imgscan.fleet.summary"),
-    10: ("imgscan.fleet", "imgscan.cli", "imgscan.__main__", "imgscan.dissect_plugin"),
+    10: ("imgscan.fleet", "imgscan.cli", "imgscan.__main__", "imgscan.launch", "imgscan.dissect_plugin"),
 }  # fmt: skip
 
 PREFLIGHT_CONTRACT = "imgscan.preflight.report"

@@ -74,10 +74,10 @@ def configure_logging(verbose: bool, debug: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """The CLI; it owns the process's SIGINT and SIGTERM handling (see imgscan.interrupt). A run that ends in
     neither 0 nor 1 leaves no earlier run's report where it was told to write its own (outputs.discard_stale)."""
-    interrupt.install()  # first: a Ctrl-C from here on ends in one line and exit 130
-    outputs.begin()
     code = EXIT_INTERNAL  # an exception that is none of those below
     try:
+        interrupt.install()  # first (inside: imgscan.launch caught a signal until now): one line and exit 130
+        outputs.begin()
         code = _main(argv)
         return code
     except KeyboardInterrupt as exc:
