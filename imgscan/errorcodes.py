@@ -99,9 +99,18 @@ def describe(value: int, name: str | None = None) -> ErrorCode:
     if entry is None:
         return ErrorCode(value, None, kind, None, _facility(value, kind))
     names = {entry["name"]: kind} | entry.get("aliases", {})
-    chosen = next((known for known in names if name is not None and known.upper() == name.strip().upper()), entry["name"])
+    chosen = next((known for known in names if name is not None and known.upper() == name.strip().upper()), _primary(entry))
     aliases = tuple(Alias(other, of, _failure(value, of)) for other, of in names.items() if other != chosen)
     return ErrorCode(value, chosen, names[chosen], entry["message"], _facility(value, names[chosen]), aliases)
+
+
+def _primary(entry: CodeEntry) -> str:
+    """The name a code leads with: its define of the same kind when the data's first name is one the script
+    constructed (0x80070005 is E_ACCESSDENIED, which winerror.h defines, before HRESULT_FROM_WIN32(ERROR_ACCESS_DENIED))."""
+    first = entry["name"]
+    if "(" not in first:
+        return first
+    return next((alias for alias, of in entry.get("aliases", {}).items() if of == entry["kind"] and "(" not in alias), first)
 
 
 def _facility(value: int, kind: str) -> str | None:

@@ -177,7 +177,10 @@ def test_an_alias_and_its_code_are_one_code():
     gives the code its value has, whichever of its names it is, in any case."""
     winerror, ntstatus = header_defines("winerror.h"), header_defines("ntstatus.h")
     assert parse("E_ACCESSDENIED") == winerror["E_ACCESSDENIED"][0] == 0x80070000 | winerror["ERROR_ACCESS_DENIED"][0]
-    assert describe(parse("e_accessdenied")).name == "HRESULT_FROM_WIN32(ERROR_ACCESS_DENIED)"
+    denied = describe(parse("e_accessdenied"))  # winerror.h's own name leads, the constructed one is its alias
+    assert denied.name == "E_ACCESSDENIED" and denied.kind == "hresult"
+    assert [a.name for a in denied.aliases] == ["HRESULT_FROM_WIN32(ERROR_ACCESS_DENIED)"]
+    assert describe(0x80070643).name == "HRESULT_FROM_WIN32(ERROR_INSTALL_FAILURE)"  # no define of its own
     pending = describe(parse("STATUS_PENDING"))
     assert pending.value == ntstatus["STATUS_PENDING"][0] == winerror["ERROR_NO_MORE_ITEMS"][0]
     assert ("STATUS_PENDING", "ntstatus", False) in pending.aliases and pending.failure
