@@ -34,8 +34,15 @@ def load_side(path: Path, scan: Callable[[Path], Report]) -> Report:
             report = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ImgscanError(str(path), f"not a readable imgscan JSON report ({exc})") from exc
+        if isinstance(report, dict) and "updates" in report and "findings" not in report:
+            raise ImgscanError(str(path), "is a preflight report, not a scan's", "save the image's scan with --format json")
         if not isinstance(report, dict) or "findings" not in report or "inventory" not in report:
             raise ImgscanError(str(path), "not an imgscan report (no findings/inventory)", "save one with --format json")
+        hidden = sum(int(n) for n in ((report.get("filtered") or {}).get("hidden") or {}).values())
+        if hidden:  # compared as they are, the findings it left out would show as resolved, or not as new
+            raise ImgscanError(
+                str(path), f"was saved with --severity, which left {hidden} finding(s) out of it", "save it without --severity"
+            )
         # a report saved by this or an older version (fields are only ever added): `Report` less what it added
         return cast(Report, report)
     try:

@@ -14,7 +14,7 @@ import pytest
 
 from sample_images.build import build
 from sample_images.scenario import load
-from tests.conftest import REPO, run_imgscan
+from tests.conftest import REALDATA, REPO, run_imgscan
 from tests.golden import CASES
 
 BUILT = REPO / "sample_images" / "built"
@@ -140,6 +140,22 @@ def test_severity_medium_shows_medium_and_worse_and_says_what_it_hid(tmp_path):
     assert re.search(r'<testcase [^>]*name="hidden by --severity"[^>]*>\s*<failure', junit.read_text())
     bad = run_imgscan("scan", REF_W7_2012Q3, "--severity", "severe")
     assert bad.code == 2 and "unknown severity 'severe'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_diff_refuses_a_saved_report_that_severity_left_findings_out_of(tmp_path):
+    """Compared as it was, a report saved with --severity critical showed its image's high findings as resolved
+    and passed (exit 0); a preflight report was called no imgscan report at all."""
+    image, filtered, preflight = BUILT / "ws-acc-0417.vhdx", tmp_path / "filtered.json", tmp_path / "preflight.json"
+    assert run_imgscan("scan", image, "--as-of", "2013-07-01", "--severity", "critical", "-o", filtered).code == 1
+    run = run_imgscan("diff", image, filtered, "--as-of", "2013-07-01")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"imgscan: error: {filtered}: was saved with --severity, which left 4 finding(s) out of it (save it without --severity)\n"
+    )
+    update = min((REALDATA / "updates").glob("*.msu"), key=lambda p: p.stat().st_size)
+    assert run_imgscan("preflight", BUILT / "healthy.vhdx", update, "-f", "json", "-o", preflight).code in (0, 1)
+    run = run_imgscan("diff", image, preflight, "--as-of", "2013-07-01")
+    assert run.code == 2 and f"{preflight}: is a preflight report, not a scan's" in run.stderr
 
 
 def test_suppressed_findings_are_marked_in_every_format(tmp_path):
