@@ -38,13 +38,14 @@ def preflight_table(report: PreflightReport) -> str:
         lines.append("Install order:")
         for number, step in enumerate(order["install"], 1):
             after = f"  (after {', '.join(Path(a).name for a in step['after'])})" if step["after"] else ""
-            lines.append(f"  {number}. {Path(step['file']).name} {step['kb'] or ''}{after}")
+            lines.append(f"  {number}. {_named(step['file'], step['kb'])}{after}")
     if order["cannot_install"]:
         lines.append("Cannot install in any order:")
         for blocked in order["cannot_install"]:
             lines.append(
-                f"  {Path(blocked['file']).name} {blocked['kb'] or ''}: {blocked['status']} {blocked['hresult'] or ''}"
-                f" ({', '.join(blocked['reasons'])})"
+                f"  {_named(blocked['file'], blocked['kb'])}: {blocked['status']}"
+                + (f" {blocked['hresult']}" if blocked["hresult"] else "")
+                + f" ({', '.join(blocked['reasons'])})"
             )
     for error in report["errors"]:
         lines.append(f"error: {error['path']}: {error['message']}")
@@ -75,3 +76,8 @@ def _update(update: UpdateJson) -> list[str]:
         lines.append(f"  note: {note}")
     lines.append("")
     return lines
+
+
+def _named(file: str, kb: str | None) -> str:
+    """An update's file name, and its KB when it has one."""
+    return f"{Path(file).name} {kb}" if kb else Path(file).name

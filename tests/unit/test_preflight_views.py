@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from imgscan.preflight.rules import TITLES
+from imgscan.views.preflight import preflight_table
 from imgscan.views.preflight_junit import to_preflight_junit
 from imgscan.views.preflight_sarif import to_preflight_sarif
 from tests.conftest import REPO
@@ -97,3 +98,18 @@ def test_every_reason_code_the_engine_gives_has_a_rule_title():
         if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "Reason" and isinstance(call.args[0], ast.Constant)
     }
     assert len(codes) >= 15 and codes == set(TITLES)
+
+
+FACTS = {"free_bytes": None, "architecture": "amd64", "sha2_support": None, "servicing_stack_updates": [], "pending": []}
+
+
+def test_an_update_without_a_kb_is_named_by_its_file_alone():
+    """`alt.msu : will-not-install` had a stray space where the KB goes."""
+    report = json.loads(json.dumps(REPORT)) | {"facts": FACTS, "summary": {"installs": 1}}
+    report["order"] = {
+        "install": [{"file": "dir/b.msu", "kb": None, "after": []}, {"file": "c.msu", "kb": "KB3", "after": ["dir/b.msu"]}],
+        "cannot_install": [{"file": "dir/alt.msu", "kb": None, "status": "will-not-install", "hresult": None, "reasons": ["x"]}],
+    }
+    text = preflight_table(report)
+    assert "Install order:\n  1. b.msu\n  2. c.msu KB3  (after b.msu)\n" in text
+    assert "Cannot install in any order:\n  alt.msu: will-not-install (x)\n" in text
