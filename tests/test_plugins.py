@@ -114,6 +114,7 @@ def test_a_plugin_that_does_not_load_is_a_usage_error_before_any_scan(images, tm
             assert (run.code, run.stdout) == (2, ""), (args, run)
             (line,) = run.stderr.splitlines()
             assert line.startswith(f"imgscan: error: --plugins: {next(directory.glob('*.py'))}: ") and problem in line
+            assert "skipped" not in line  # the run stops: nothing is skipped
 
 
 def test_wheel_ships_plugins_inside_the_package(tmp_path):

@@ -21,8 +21,9 @@ def check_plugins(args: argparse.Namespace, command: argparse.ArgumentParser) ->
 
     errors = load_checks(args.plugins).errors
     if errors:
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        command.error(f"--plugins: {errors[0]['path']}: {errors[0]['message']}{more}")
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        problem = errors[0]["message"].removesuffix("; skipped")  # loading stops here: nothing is skipped and run
+        command.error(f"--plugins: {errors[0]['path']}: {problem}{more}")
 
 
 def check_selection(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
