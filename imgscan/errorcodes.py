@@ -139,4 +139,6 @@ def parse(text: str) -> int:
     match = HEX.match(cleaned)
     if match:
         return int(match.group(1), 16)
+    if re.fullmatch(r"(?:0[xX])?[0-9a-fA-F]+|-?\d+", cleaned):
+        raise ValueError(f"{text!r} does not fit in 32 bits, as every HRESULT, Win32 and NTSTATUS code does")
     raise ValueError(f"{text!r} is neither a code (hex or decimal) nor a known name such as CERT_E_EXPIRED")

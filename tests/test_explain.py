@@ -200,6 +200,9 @@ def test_explain_cli():
     assert "CERT_E_REVOCATION_FAILURE" in table and "predicted by: wintrust-offline-revocation" in table
     bad = run_imgscan("explain", "NO_SUCH_NAME")
     assert bad.code == 2 and "Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1
+    for wide in ("0x1234567890", "4294967296", "-2147483649"):
+        with pytest.raises(ValueError, match="does not fit in 32 bits"):
+            parse(wide)
 
 
 def test_every_code_a_rule_cites_is_named():
