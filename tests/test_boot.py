@@ -320,18 +320,18 @@ def test_fleet_manifest_target_dbx_and_resume_follows_each_hosts_settings(disks,
 
     def rows() -> dict[str, tuple[str, str | None]]:
         with sqlite3.connect(db) as con:
-            return {host: (settings, error) for host, settings, error in con.execute("SELECT host, settings, error FROM scans")}
+            return {host: (settings, at) for host, settings, at in con.execute("SELECT host, settings, scanned_at FROM scans")}
 
     first = fleet(f"{old},OLD,pca.esl\n{new},NEW,pca.esl\n")
     assert "secureboot-boot-manager-revoked" in first["OLD"]["rules"]
     assert "secureboot-boot-manager-revoked" not in first["NEW"]["rules"]
-    with sqlite3.connect(db) as con:  # a mark that only a new scan of the host would clear
-        con.execute("UPDATE scans SET error = 'kept' WHERE host IN ('OLD', 'NEW')")
+    with sqlite3.connect(db) as con:  # a mark that only a new scan of the host would clear (an error would make it
+        con.execute("UPDATE scans SET scanned_at = 'kept' WHERE host IN ('OLD', 'NEW')")  # be judged again)
     again = fleet(f"{old},OLD,\n{new},NEW,pca.esl\n", "--resume")
     assert "secureboot-boot-manager-revoked" not in again["OLD"]["rules"]  # scanned again, without the dbx
     after = rows()
     assert after.keys() == {"OLD", "NEW"}  # OLD's row replaced, not doubled
-    assert after["OLD"] == ("unknown:", None) and after["NEW"][1] == "kept"  # only the changed host was scanned
+    assert after["OLD"][0] == "unknown:" and after["OLD"][1] != "kept" and after["NEW"][1] == "kept"  # only OLD changed
     manifest.write_text(f"path,host,target_dbx\n{old},X,missing.esl\n", encoding="utf-8")
     bad = run_imgscan("fleet", manifest, "--db", tmp_path / "other.sqlite")
     assert bad.code == 2 and "target_dbx missing.esl: is not a file" in bad.stderr and "Traceback" not in bad.stderr

@@ -55,7 +55,7 @@ def test_each_run_is_recorded_and_shown_alone(images, fleet_db):
     assert [(r["id"], r["as_of"], r["horizon_days"]) for r in runs] == [(1, "2013-07-05", 365), (2, "2012-12-01", 365)]
     assert all(r["started_at"] <= r["finished_at"] for r in runs) and json.loads(runs[0]["options"])["inputs"] == [str(images)]
     missing = run_imgscan("fleet", "--db", db, "--report", "--run", "7")
-    assert missing.code == 2 and "no run 7" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.code == 2 and "no run 7 (its latest run is 2)" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_the_fleet_report_records_each_hosts_image_sha256(images, tmp_path):

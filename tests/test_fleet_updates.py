@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from typing import Any
 
 import pytest
@@ -130,3 +131,32 @@ def test_exit_1_comes_from_an_update_that_will_not_install_and_a_resume_with_oth
     capsys.readouterr()
     assert cli.main(["fleet", *common, "--updates", str(ssu_only), "--resume"]) == 2
     assert "was made with other --updates" in capsys.readouterr().err
+
+
+def test_an_unreadable_update_or_an_unfinished_run_never_passes_and_report_keeps_the_runs_fail_on(lab, tmp_path, capsys):
+    """As preflight: an update that cannot be read cannot be said to install, so the run exits 2 (not 0) when no
+    host fails; --report shows a run by its own --fail-on, and says a run that did not finish is not whole."""
+    updates = tmp_path / "updates"
+    updates.mkdir()
+    source = next(p for p in lab["updates"].iterdir() if SSU in p.name)
+    (updates / source.name).write_bytes(source.read_bytes())
+    (updates / "cut.msu").write_bytes(source.read_bytes()[:4000])
+    (updates / "WSUSSCAN.cab").write_bytes(b"scan metadata, never an update")  # beside an expanded .msu: skipped
+    db = str(tmp_path / "fleet.sqlite")
+    common = [str(lab["hosts"]), "--db", db, "--as-of", AS_OF, "--jobs", "1", "-f", "json", "--fail-on", "critical"]
+    assert cli.main(["fleet", *common, "--updates", str(updates)]) == 2
+    out, err = capsys.readouterr()
+    (line,) = err.splitlines()
+    assert line.startswith(f"imgscan: error: {updates / 'cut.msu'}: ") and line.endswith("; the other updates are judged")
+    assert all([u["status"] for u in r["updates"]] == ["installs"] for r in json.loads(out))
+    report = ["fleet", "--db", db, "--report", "-f", "json"]
+    assert cli.main(report) == 2  # the run's --fail-on critical: no host fails, and an update was not read
+    assert f"1 update(s) of --updates could not be read ({updates / 'cut.msu'})" in capsys.readouterr().err
+    assert cli.main([*report, "--fail-on", "high"]) == 1  # asked for: the hosts' high findings fail them
+    capsys.readouterr()
+    with sqlite3.connect(db) as store:  # as a run interrupted (or still running) leaves it
+        store.execute("UPDATE runs SET finished_at = NULL, options = json_set(options, '$.unreadable_updates', json('[]'))")
+    assert cli.main(["fleet", "--db", db, "--report"]) == 2
+    out, err = capsys.readouterr()
+    assert "(not finished: only the hosts judged so far)" in out
+    assert "run 1 is not finished: only the 3 host(s) judged so far are shown; run the command again with --resume" in err

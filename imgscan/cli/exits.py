@@ -30,8 +30,8 @@ DIFF_EXIT_CODES = (
 )
 FLEET_EXIT_CODES = (
     "exit codes: 0 no host has a finding at or above --fail-on; 1 a host has one (or an update of --updates will not "
-    "install); 2 usage error, unwritable output, or a host whose image could not be read (when no host has a finding "
-    "at or above --fail-on); " + _OTHER_EXITS
+    "install); 2 usage error, unwritable output, a host whose image could not be read, an update of --updates that "
+    "could not be read, or a run shown unfinished (when no host has a finding at or above --fail-on); " + _OTHER_EXITS
 )
 # the commands that list or explain and judge no gate: they have no --fail-on
 LISTING_EXIT_CODES = "exit codes: 0 done; 2 usage error, unreadable input or unwritable output; " + _OTHER_EXITS

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from imgscan import __version__, interrupt
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERNAL, FLEET_EXIT_CODES, crashed_gate
-from imgscan.cli.options import Groups, add_command, add_output, database_location, job_count, update_path
+from imgscan.cli.options import Groups, add_command, add_fail_on, add_output, database_location, job_count, update_path
 from imgscan.cli.outputs import disown, write
 from imgscan.collector import young_collections_only
 from imgscan.errors import ImgscanError
+from imgscan.severity import Severity
 
 HOSTS_NAMED = 5  # hosts named in a line that says how many could not be read or judged whole
 
@@ -30,7 +31,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
     made = add_command(
         sub,
         "fleet",
-        [groups.common, groups.dates, groups.threshold],
+        [groups.common, groups.dates],
         "judge many hosts (images, directories, globs, host lists in CSV or YAML) into a resumable database",
         "Judge hosts: each image given is one host; a host list (CSV or YAML) names each host's image and its own "
         "facts (network, deployment day, firmware, recovery partition, labels), its columns as docs/fleet.md lists "
@@ -67,6 +68,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         metavar="DIR|FILE",
         help="also judge these .msu/.cab updates (or folders of them) on every host, as preflight does",
     )
+    add_fail_on(made, None, "default high; --report and --resume: the run's own")  # not given: _fail_on
     add_output(made, ("table", "json", "csv", "html"), "the summary ")
 
 
@@ -91,13 +93,16 @@ def _run(args: argparse.Namespace) -> int:
         _not_over_an_image(args.output, (host.path for host in inputs[0]))
     store = Store(args.db)
     try:
+        args.fail_on = _fail_on(args, store)
         if inputs is None:
             run_id = args.run
         else:
             run_id = _scan(args, store, *inputs)
         shown = store.run(run_id)
         if shown is None:
-            raise ImgscanError(store.name, f"no run {run_id}" if run_id else "no run yet", "scan images into it first")
+            latest = store.run()
+            advice = f"its latest run is {latest['id']}" if latest else "scan images into it first"
+            raise ImgscanError(store.name, f"no run {run_id}" if run_id else "no run yet", advice)
         summary = fleet_summary.summarize(store.rows(shown["id"]), args.fail_on)
     except interrupt.Interrupted as exc:
         exc.kept = f"the hosts that finished are saved in {store.name}: run the command again with --resume to judge the rest"
@@ -116,13 +121,29 @@ def _run(args: argparse.Namespace) -> int:
     if unread:  # said here too: with -o the summary's rows are in a file, and exit 2 alone says nothing of why
         line = f"{len(unread)} of {len(summary)} host(s) could not be read ({_some(unread)}): their rows say why"
         print(f"imgscan: error: {line}", file=sys.stderr)
+    if unfinished := shown["finished_at"] is None:  # interrupted, or still running: the rest are not judged yet
+        line = f"run {shown['id']} is not finished: only the {len(summary)} host(s) judged so far are shown"
+        print(f"imgscan: error: {line}; run the command again with --resume to judge the rest", file=sys.stderr)
+    bad_updates = shown["options"].get("unreadable_updates") or []  # this run's (each said as it was read)
+    if bad_updates and inputs is None:  # or those of the run --report shows
+        named = ", ".join(bad_updates)
+        print(f"imgscan: error: {len(bad_updates)} update(s) of --updates could not be read ({named})", file=sys.stderr)
     if broken := [str(row["host"]) for row in fleet_summary.incomplete(summary)]:  # as scan: exit 3
         line = f"{len(broken)} of {len(summary)} host(s) were judged without the findings of a check that crashed"
         print(f"imgscan: error: {line} ({_some(broken)}): their rows name it; {crashed_gate()}", file=sys.stderr)
         return EXIT_INTERNAL
     if fleet_summary.gating(summary) or fleet_summary.updates_gating(summary):
         return EXIT_FINDINGS
-    return EXIT_ERROR if unread else EXIT_CLEAN
+    return EXIT_ERROR if unread or unfinished or bad_updates else EXIT_CLEAN
+
+
+def _fail_on(args: argparse.Namespace, store: Store) -> Severity:
+    """--fail-on as given; else the run's own for --report and --resume (the summary of a run made with
+    --fail-on critical must not fail on its high findings when shown again), and high for a new run."""
+    if args.fail_on is not None:
+        return Severity(args.fail_on)
+    earlier = store.run(args.run) if args.report or args.resume else None
+    return Severity.parse(str((earlier or {}).get("options", {}).get("fail_on") or "high"))
 
 
 def _some(hosts: list[str]) -> str:
@@ -147,17 +168,18 @@ def _not_over_an_image(output: Path | None, images: Iterable[str]) -> None:
             )
 
 
-def _inputs(args: argparse.Namespace) -> tuple[list[FleetHost], tuple[Any, ...]]:
-    """The hosts the inputs name and the updates given to judge on them (ImgscanError when they cannot be)."""
+def _inputs(args: argparse.Namespace) -> tuple[list[FleetHost], tuple[Any, ...], list[str]]:
+    """The hosts the inputs name, the updates given to judge on them and those that could not be read
+    (ImgscanError when the hosts cannot be)."""
     from imgscan.fleet.inputs import collect, every_image
 
     hosts = collect(args.inputs, args.index, args.image_name)
     if args.all_images:
         hosts = every_image(hosts)
-    return hosts, _read_updates(args.updates, args.quiet)
+    return (hosts, *_read_updates(args.updates))
 
 
-def _scan(args: argparse.Namespace, store: Store, hosts: list[FleetHost], updates: tuple[Any, ...]) -> int:
+def _scan(args: argparse.Namespace, store: Store, hosts: list[FleetHost], updates: tuple[Any, ...], unread: list[str]) -> int:
     """Judge `hosts` into a new run, or into the run --resume continues; its id."""
     from imgscan.fleet.feedback import Feedback
     from imgscan.fleet.run import by_image, plan, run_dask, run_local
@@ -176,6 +198,7 @@ def _scan(args: argparse.Namespace, store: Store, hosts: list[FleetHost], update
         recorded: dict[str, Any] = {"plugins": list(plugins), "index": args.index, "image_name": args.image_name}
         recorded |= {"all_images": args.all_images, "fail_on": str(args.fail_on), "inputs": list(args.inputs)}
         recorded["updates"] = _named(updates)
+        recorded["unreadable_updates"] = unread  # the run cannot pass, now or when --report shows it again
         run_id = store.start_run(as_of, args.horizon, recorded, options.fingerprint(), __version__)
     todo = plan(hosts, store, run_id, resumed is not None)
     store.mark(run_id, todo.reused, "reused")
@@ -203,9 +226,10 @@ def _scan(args: argparse.Namespace, store: Store, hosts: list[FleetHost], update
     return run_id
 
 
-def _read_updates(inputs: list[Path], quiet: bool) -> tuple[Any, ...]:
-    """The packages of --updates, each read once for the whole run (the workers get them read); one that
-    cannot be read is a one-line warning naming it, and the others are still judged."""
+def _read_updates(inputs: list[Path]) -> tuple[tuple[Any, ...], list[str]]:
+    """The packages of --updates, each read once for the whole run (the workers get them read), and those that
+    could not be: each is a one-line error naming it, the others are still judged, and the run cannot pass
+    (as preflight: an update that cannot be read cannot be said to install)."""
     from imgscan.preflight.cabinet import UpdateUnreadable
     from imgscan.preflight.package import read_update
     from imgscan.preflight.run import update_files
@@ -217,10 +241,10 @@ def _read_updates(inputs: list[Path], quiet: bool) -> tuple[Any, ...]:
             updates.append(read_update(path))
         except UpdateUnreadable as exc:
             errors.append({"path": str(path), "message": str(exc).removeprefix(f"{path}: ")})
-    if not quiet:
-        for error in errors:
-            print(f"imgscan: warning: {error['path']}: {error['message']}; the other updates are judged", file=sys.stderr)
-    return tuple(updates)
+    for error in errors:
+        rest = "; the other updates are judged" if updates else ""
+        print(f"imgscan: error: {error['path']}: {error['message']}{rest}", file=sys.stderr)
+    return tuple(updates), [error["path"] for error in errors]
 
 
 def _named(updates: tuple[Any, ...]) -> list[dict[str, str]]:

@@ -173,7 +173,6 @@ class Groups:
     dates: argparse.ArgumentParser  # --as-of, --horizon
     selection: argparse.ArgumentParser  # --index, --image-name: the image of a WIM
     when: argparse.ArgumentParser  # a scan's: the dates, the WIM image, the hosts' firmware, --jobs
-    threshold: argparse.ArgumentParser  # --fail-on
     gate: argparse.ArgumentParser  # --fail-on and --ignore
 
 
@@ -242,20 +241,24 @@ def groups() -> Groups:
         "the report is the same whatever N",
     )
 
-    threshold = argparse.ArgumentParser(add_help=False)
-    threshold.add_argument(
-        "--fail-on",
-        type=severity,
-        default=Severity.HIGH,
-        metavar="SEVERITY",
-        help="exit 1 when a finding (fleet: a host's finding) has at least this severity "
-        "(info|low|medium|high|critical; default high)",
-    )
-    gate = argparse.ArgumentParser(add_help=False, parents=[threshold])
+    gate = argparse.ArgumentParser(add_help=False)
+    add_fail_on(gate, Severity.HIGH)
     gate.add_argument(
         "--ignore", type=Path, metavar="FILE", help=f"ignore file of accepted findings (default: {DEFAULT_IGNORE} when present)"
     )
-    return Groups(common, dates, selection, when, threshold, gate)
+    return Groups(common, dates, selection, when, gate)
+
+
+def add_fail_on(parser: argparse.ArgumentParser, default: Severity | None, default_help: str = "default high") -> None:
+    """--fail-on, defined once; `default` None lets a command tell an option not given (fleet: its run's own)."""
+    parser.add_argument(
+        "--fail-on",
+        type=severity,
+        default=default,
+        metavar="SEVERITY",
+        help="exit 1 when a finding (fleet: a host's finding) has at least this severity "
+        f"(info|low|medium|high|critical; {default_help})",
+    )
 
 
 def add_command(

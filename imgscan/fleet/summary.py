@@ -148,6 +148,8 @@ def to_table(summary: list[dict[str, Any]], run: dict[str, Any], verbose: bool =
     images = len({(r["image"], r["image_index"], r["image_name"]) for r in summary})
     end = date.fromisoformat(run["as_of"]) + timedelta(days=run["horizon_days"])
     head = f"run {run['id']}: {len(summary)} host(s) on {images} image(s), judged as of {run['as_of']}, looking ahead to {end}"
+    if run.get("finished_at") is None:  # interrupted, or still running
+        head += " (not finished: only the hosts judged so far)"
     foot = ["", head, *_when(summary, run["as_of"], end.isoformat())]
     unreadable = sum(1 for r in summary if r["scan"] == "unreadable")
     passing = sum(1 for r in summary if r["verdict"] == "pass")

@@ -19,7 +19,7 @@ from imgscan.numerals import version_text
 from imgscan.preflight.cabinet import UpdateUnreadable
 from imgscan.preflight.facts import ImageFacts
 from imgscan.preflight.order import Plan, plan
-from imgscan.preflight.package import UpdatePackage, read_update
+from imgscan.preflight.package import IGNORED_CABINETS, UpdatePackage, read_update
 from imgscan.preflight.reasons import Reason
 from imgscan.preflight.report import (
     PreflightFacts,
@@ -52,12 +52,15 @@ class Result:
 
 
 def update_files(inputs: list[Path]) -> tuple[list[Path], list[ErrorEntry]]:
-    """The update files named or found in the named folders, and an error for each input that is neither."""
+    """The update files named or found in the named folders, and an error for each input that is neither. In
+    a folder, WSUSSCAN.cab is not an update: every .msu holds one beside its update cabinet, so a folder an .msu
+    was expanded into has it (named on its own, it is read and refused as holding no update)."""
     files: list[Path] = []
     errors: list[ErrorEntry] = []
     for given in inputs:
         if given.is_dir():
-            found = sorted(p for p in given.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+            names = (p for p in given.iterdir() if p.suffix.lower() in SUFFIXES and p.name.lower() not in IGNORED_CABINETS)
+            found = sorted(p for p in names if p.is_file())
             if not found:
                 errors.append({"path": str(given), "message": "folder holds no .msu or .cab file"})
             files += found
