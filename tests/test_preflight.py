@@ -175,6 +175,11 @@ def test_bad_update_files_are_one_line_errors_and_the_others_are_still_judged(pr
     )
     errors = {Path(e["path"]).name: e["message"] for e in run.report["errors"]}
     assert set(errors) == set(bad)
+    # said as errors, as the report says them (they were warnings on stderr), and also with -q
+    quiet = run_imgscan("preflight", preflight_lab["image"], *bad.values(), preflight_lab["ssu"], "--as-of", AS_OF, "-q")
+    for said in (run.stderr, quiet.stderr):
+        assert "warning" not in said
+        assert [line.split(": ")[2] for line in said.splitlines()[:-1]] == [e["path"] for e in run.report["errors"]]
     assert "no valid cabinets found" in errors["not-a-cab.msu"]
     assert errors["no-manifest.cab"].startswith("holds no update manifest")
     assert "not XML" in errors["not-xml.cab"]

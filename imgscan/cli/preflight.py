@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PREFLIGHT_EXIT_CODES
 from imgscan.cli.options import IMAGE_HELP, Groups, add_command, add_output, update_path
-from imgscan.cli.outputs import warn, write
+from imgscan.cli.outputs import write
 
 if TYPE_CHECKING:
     from imgscan.cli.options import Subcommands
@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     as_of = args.as_of or datetime.now(timezone.utc).date()
     result = preflight(args.image, args.updates, as_of, args.horizon, Selection(args.index, args.image_name))
     write(args.output, _view(args.format, result.report))
-    warn(result.report["errors"], quiet=args.quiet)
+    for error in result.report["errors"]:  # errors, even with -q: each keeps the gate from passing (exit 2)
+        print(f"imgscan: error: {error['path']}: {error['message']}", file=sys.stderr)
     if not result.report["updates"]:
         print("imgscan: error: no update could be read (see the errors above)", file=sys.stderr)
         return EXIT_ERROR
