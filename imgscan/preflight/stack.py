@@ -45,9 +45,12 @@ class Need:
     ssu: str | None = None  # the servicing stack update the fix names (a later one fulfils it too)
 
 
-def servicing_stack_reason(update: UpdatePackage, facts: ImageFacts, sha2_only: list[str]) -> Reason | None:
-    """One reason naming every fact by which the image's servicing stack is too old for the update (None: none)."""
-    needs = [n for n in (_sha2_need(update, facts, sha2_only), _manifest_need(update, facts), _page_need(update, facts)) if n]
+def servicing_stack_reason(update: UpdatePackage, facts: ImageFacts, sha2_only: list[str], as_of: date) -> Reason | None:
+    """One reason naming every fact by which the image's servicing stack is too old for the update (None: none);
+    a fix names no update released after `as_of`."""
+    needs = [
+        n for n in (_sha2_need(update, facts, sha2_only), _manifest_need(update, facts, as_of), _page_need(update, facts)) if n
+    ]
     if not needs:
         return None
     message = "the image's servicing stack is older than this update needs: " + "; ".join(
@@ -100,16 +103,19 @@ def _sha2_need(update: UpdatePackage, facts: ImageFacts, sha2_only: list[str]) -
     )
 
 
-def _manifest_need(update: UpdatePackage, facts: ImageFacts) -> Need | None:
+def _manifest_need(update: UpdatePackage, facts: ImageFacts, as_of: date) -> Need | None:
     required, manifest = required_stack(update)
     if not required or not facts.servicing_stack or facts.servicing_stack >= required:
         return None
     data = stack_data()
     wanted, have = version_text(required), version_text(facts.servicing_stack)
-    newest = _newest_ssu(facts)
+    newest = _newest_ssu(facts, as_of)
     also = ""
-    if newest:
-        also = f" (for Windows {facts.windows_version}: {newest.kb} of {newest.released:%B %Y}, the newest imgscan lists)"
+    if newest and newest.released:
+        also = (
+            f" (for Windows {facts.windows_version}: {newest.kb} of {newest.released:%B %Y}, the newest imgscan lists "
+            f"up to {as_of})"
+        )
     return Need(
         f"Microsoft-Windows-ServicingStack {wanted} or later",
         f"{have} ({facts.servicing_stack_basis}: {facts.servicing_stack_source})",
@@ -145,10 +151,13 @@ def _page_need(update: UpdatePackage, facts: ImageFacts) -> Need | None:
     )
 
 
-def _newest_ssu(facts: ImageFacts) -> Update | None:
+def _newest_ssu(facts: ImageFacts, as_of: date) -> Update | None:
+    """The newest servicing stack update imgscan lists for the image's Windows that was out by `as_of` (a fix
+    judged on 2020-03-01 must not name December 2020's)."""
     if facts.windows_version != "6.1":
         return None
-    return max(windows7_servicing().ssus, key=lambda u: u.released or date.min)
+    out = [u for u in windows7_servicing().ssus if u.released is not None and u.released <= as_of]
+    return max(out, key=lambda u: u.released or date.min, default=None)
 
 
 def _released(kb: str) -> str:

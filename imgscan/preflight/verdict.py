@@ -94,7 +94,7 @@ def judge(update: UpdatePackage, facts: ImageFacts, as_of: date, horizon_end: da
         reasons = () if status == "installed" else (why.superseded(package),)
         return UpdateVerdict(status=status, summary=summary, reasons=reasons, notes=unread, **base)  # type: ignore[arg-type]
     found = list(why.catalog_reasons(update, facts, as_of, horizon_end))
-    stack = servicing_stack_reason(update, facts, why.sha2_only(update))
+    stack = servicing_stack_reason(update, facts, why.sha2_only(update), as_of)
     found += [stack] if stack else []
     found += why.image_reasons(update, facts, _touched(update, facts))
     now = tuple(r for r in found if r.starts is None or r.starts <= as_of)

@@ -270,7 +270,12 @@ def test_a_manifest_built_for_a_newer_servicing_stack_fails_with_the_code_cbs_gi
         in reason.message
     )
     assert "Windows Modules Installer must be updated" in reason.message and "update.mum" in reason.message
-    assert "6.1.7601.24516" in reason.fix and "KB4592510" in reason.fix  # the newest SSU windows7_servicing.toml lists
+    # judged on 2020-03-01 (AS_OF), the fix names February 2020's SSU, not December 2020's, released nine months later
+    assert "6.1.7601.24516" in reason.fix and "KB4592510" not in reason.fix
+    assert "KB4537829 of February 2020, the newest imgscan lists up to 2020-03-01" in reason.fix
+    late = judge(needs, image, date(2021, 6, 1), HORIZON).reasons[0].fix
+    assert "KB4592510 of December 2020, the newest imgscan lists up to 2021-06-01" in late
+    assert "(for Windows" not in judge(needs, image, date(2019, 1, 1), HORIZON).reasons[0].fix  # before any listed
     assert any(s.endswith("troubleshoot-windows-update-error-0x800f0823") for s in reason.references)
     assert {e["path"] for e in reason.evidence} == {f"{needs.path}!update.mum", "KB4490628.mum"}
     assert judge(needs, facts(servicing_stack=(6, 1, 7601, 24516)), AS_OF, HORIZON).status == "installs"
