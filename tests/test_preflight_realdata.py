@@ -218,3 +218,21 @@ def test_a_bare_volume_image_measures_its_free_space(tmp_path):
     assert on_volume["facts"]["free_bytes"] == on_disk["facts"]["free_bytes"] > 0
     assert [u["status"] for u in on_volume["updates"]] == [u["status"] for u in on_disk["updates"]] == [FAILS]
     assert "allocation map" in on_volume["facts"]["free_bytes_source"]
+
+
+NFURY = (
+    r"for installs started by user nfury (State 0xc9 in Users\nfury\NTUSER.DAT): its signature check fails with "
+    "0x800B010E (then 0x800B010B, 0x80070643) whenever a revocation server cannot be reached"
+)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_an_update_that_installs_says_who_meets_0x800b010e_while_revocation_is_unreachable(path, verdicts):
+    """ws-acc-0417's user nfury has WinTrust State 0xc9: scan predicts 0x800B010E for the installs that account
+    starts while a revocation server cannot be reached, and preflight said INSTALLS without a word of it."""
+    status, _, notes = verdicts["ws-acc-0417"][path.name]
+    said = [note for note in notes if "0x800B010E" in note]
+    assert len(said) == (0 if status in (NA, "installed", "superseded") else 1), (status, notes)
+    assert all(note.startswith(NFURY) for note in said)
+    others = ("healthy", "ref-w7-2012q3", "preflight")  # no account of theirs rejects an offline revocation server
+    assert not any("0x800B010E" in note for image in others for note in verdicts[image][path.name][2])

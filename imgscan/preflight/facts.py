@@ -21,6 +21,7 @@ Where each fact comes from, and what "unknown" means:
 - Free space on the Windows volume: the NTFS $Bitmap of the partition that holds Windows; None for a
   WIM or a directory, which have no volume of their own (never a guess).
 - Service start types: the current control set's `Services\\<name>\\Start`.
+- Accounts whose WinTrust State rejects an offline revocation server: the user hives (imgscan.wintrust).
 - Catalog judge: imgscan.signing.validity.Judge built from the image's own ROOT/AuthRoot/Disallowed stores and
   its Advisory 2749655 mitigation, the same judge a scan uses.
 """
@@ -107,6 +108,9 @@ class ImageFacts:
     servicing_stack_source: str = ""  # where it was read (a registry value or a .mum): the evidence
     servicing_stack_basis: str = "not read"  # how that says it, or why it is unknown
     all_ssus: tuple[str, ...] = ()  # installed servicing stack updates of any release, oldest KB first
+    # who meets 0x800B010E while revocation servers cannot be reached: accounts whose WinTrust State rejects an
+    # offline revocation server (imgscan.wintrust), as Account.affected words it
+    offline_revocation: tuple[str, ...] = ()
 
     @property
     def is_windows7_sp1(self) -> bool:
@@ -154,7 +158,21 @@ def from_artefacts(art: Artefacts) -> ImageFacts:
         servicing_stack_source=stack_source,
         servicing_stack_basis=stack_basis,
         all_ssus=tuple(sorted({p.kb for p in packages if p.installed and p.kb and is_ssu(p)}, key=kb_number)),
+        offline_revocation=_offline_revocation(art),
     )
+
+
+def _offline_revocation(art: Artefacts) -> tuple[str, ...]:
+    """Who a WinTrust State that rejects an offline revocation server affects, one entry per account."""
+    from imgscan.artefacts import USER_HIVES
+    from imgscan.wintrust import TrustState, as_dword
+
+    found = []
+    for user in art.get(USER_HIVES).hives:
+        raw = None if user.wintrust.data is None else as_dword(user.wintrust.data)
+        if raw is not None and TrustState(raw).rejects_offline_revocation:
+            found.append(f"{user.account.affected} (State 0x{raw:x} in {user.path})")
+    return tuple(found)
 
 
 def _installed_package(package: Package, problems: list[tuple[str, str]]) -> InstalledPackage | None:

@@ -322,4 +322,10 @@ def notes(update: UpdatePackage, facts: ImageFacts) -> tuple[str, ...]:
         found.append(f"architecture not checked: {facts.architecture_source}")
     if facts.is_windows7_sp1 and is_esu(update):
         found.append("the ESU key's activation cannot be read offline: activate it on each host (KB4522133)")
+    found += [
+        f"for {who}: its signature check fails with 0x800B010E (then 0x800B010B, 0x80070643) whenever a revocation "
+        "server cannot be reached, because the account's WinTrust State rejects an offline one (imgscan scan: "
+        "wintrust-offline-revocation)"
+        for who in facts.offline_revocation
+    ]
     return tuple(found)

@@ -73,7 +73,7 @@ def update_files(inputs: list[Path]) -> tuple[list[Path], list[ErrorEntry]]:
 
 def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int, selection: Selection | None = None) -> Result:
     """Judge the updates against the image (opened read-only; `selection`: which image of a WIM) as of `as_of`."""
-    from imgscan.artefacts import CATALOGS, MACHINE_HIVES, PACKAGES, PENDING, Artefacts, builtin_registry, host
+    from imgscan.artefacts import CATALOGS, MACHINE_HIVES, PACKAGES, PENDING, USER_HIVES, Artefacts, builtin_registry, host
     from imgscan.image import open_image
     from imgscan.preflight.facts import from_artefacts
 
@@ -86,7 +86,7 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int, s
             errors.append({"path": str(path), "message": str(exc).removeprefix(f"{path}: ")})
     unreadable = len(errors)
     registry = builtin_registry()
-    reads = registry.closure((MACHINE_HIVES, PACKAGES, CATALOGS, PENDING))  # what ImageFacts is built from
+    reads = registry.closure((MACHINE_HIVES, PACKAGES, CATALOGS, PENDING, USER_HIVES))  # what ImageFacts is built from
     wanted = tuple(dict.fromkeys(p for kind in reads for p in kind.paths))
     with (
         young_collections_only(),

@@ -104,7 +104,7 @@ def judge(update: UpdatePackage, facts: ImageFacts, as_of: date, horizon_end: da
     if now:
         status, summary = "will-not-install", f"will not install: {len(now)} reason(s), first {now[0].hresult or ''}".strip()
     elif any(c.catalog is None for c in update.catalogs) or not update.catalogs:
-        status, summary = "unknown", "cannot tell: " + (notes[0] if notes else "the update has no catalog")
+        status, summary = "unknown", "cannot tell: " + (update.problems[0] if update.problems else "the update has no catalog")
     else:
         status = "installs"
         summary = f"installs, registering {len(registers)} package(s)"
