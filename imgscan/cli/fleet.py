@@ -140,8 +140,8 @@ def _run(args: argparse.Namespace) -> int:
 def _fail_on(args: argparse.Namespace, store: Store) -> Severity:
     """--fail-on as given; else the run's own for --report and --resume (the summary of a run made with
     --fail-on critical must not fail on its high findings when shown again), and high for a new run."""
-    if args.fail_on is not None:
-        return Severity(args.fail_on)
+    if isinstance(args.fail_on, Severity):
+        return args.fail_on
     earlier = store.run(args.run) if args.report or args.resume else None
     return Severity.parse(str((earlier or {}).get("options", {}).get("fail_on") or "high"))
 
@@ -230,17 +230,9 @@ def _read_updates(inputs: list[Path]) -> tuple[tuple[Any, ...], list[str]]:
     """The packages of --updates, each read once for the whole run (the workers get them read), and those that
     could not be: each is a one-line error naming it, the others are still judged, and the run cannot pass
     (as preflight: an update that cannot be read cannot be said to install)."""
-    from imgscan.preflight.cabinet import UpdateUnreadable
-    from imgscan.preflight.package import read_update
-    from imgscan.preflight.run import update_files
+    from imgscan.preflight.run import read_updates
 
-    files, errors = update_files(inputs)
-    updates = []
-    for path in files:
-        try:
-            updates.append(read_update(path))
-        except UpdateUnreadable as exc:
-            errors.append({"path": str(path), "message": str(exc).removeprefix(f"{path}: ")})
+    updates, errors = read_updates(inputs)
     for error in errors:
         rest = "; the other updates are judged" if updates else ""
         print(f"imgscan: error: {error['path']}: {error['message']}{rest}", file=sys.stderr)

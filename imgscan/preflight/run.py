@@ -16,10 +16,11 @@ from imgscan import __version__
 from imgscan.collector import young_collections_only
 from imgscan.interrupt import doing
 from imgscan.numerals import version_text
+from imgscan.preflight import package
 from imgscan.preflight.cabinet import UpdateUnreadable
 from imgscan.preflight.facts import ImageFacts
 from imgscan.preflight.order import Plan, plan
-from imgscan.preflight.package import IGNORED_CABINETS, UpdatePackage, read_update
+from imgscan.preflight.package import IGNORED_CABINETS, UpdatePackage
 from imgscan.preflight.reasons import Reason
 from imgscan.preflight.report import (
     PreflightFacts,
@@ -71,19 +72,26 @@ def update_files(inputs: list[Path]) -> tuple[list[Path], list[ErrorEntry]]:
     return list(dict.fromkeys(files)), errors
 
 
+def read_updates(inputs: list[Path]) -> tuple[list[UpdatePackage], list[ErrorEntry]]:
+    """The update packages the inputs name or hold, each read once, and an error for each one that could not be
+    read (or input that is none)."""
+    files, errors = update_files(inputs)
+    updates: list[UpdatePackage] = []
+    for path in files:
+        try:
+            updates.append(package.read_update(path))
+        except UpdateUnreadable as exc:
+            errors.append({"path": str(path), "message": str(exc).removeprefix(f"{path}: ")})
+    return updates, errors
+
+
 def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int, selection: Selection | None = None) -> Result:
     """Judge the updates against the image (opened read-only; `selection`: which image of a WIM) as of `as_of`."""
     from imgscan.artefacts import CATALOGS, MACHINE_HIVES, PACKAGES, PENDING, USER_HIVES, Artefacts, builtin_registry, host
     from imgscan.image import open_image
     from imgscan.preflight.facts import from_artefacts
 
-    files, errors = update_files(inputs)
-    updates: list[UpdatePackage] = []
-    for path in files:
-        try:
-            updates.append(read_update(path))
-        except UpdateUnreadable as exc:
-            errors.append({"path": str(path), "message": str(exc).removeprefix(f"{path}: ")})
+    updates, errors = read_updates(inputs)
     unreadable = len(errors)
     registry = builtin_registry()
     reads = registry.closure((MACHINE_HIVES, PACKAGES, CATALOGS, PENDING, USER_HIVES))  # what ImageFacts is built from
