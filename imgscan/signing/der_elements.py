@@ -43,12 +43,7 @@ def first(data: bytes) -> Element:
 def elements(data: bytes, element: Element | tuple[int, int, int, int]) -> list[Element]:
     """The elements inside `element`'s contents: (tag, header, contents, end), the header of each
     starting where the one before it ends (the walker leaves no gap)."""
-    found: list[Element] = []
-    previous = element[2]
-    for tag, first, last in children(data, element[2], element[3]):
-        found.append((tag, previous, first, last))
-        previous = last
-    return found
+    return children(data, element[2], element[3])
 
 
 def only(data: bytes, element: Element) -> Element:

@@ -1,5 +1,5 @@
-"""`members.children` reads the elements of a range as `tlv` reads each, and refuses a range they do not
-fill exactly: the member walker and the lean reader rely on both."""
+"""`members.children` reads the elements of a range as `tlv` reads each (with where each header starts),
+and refuses a range they do not fill exactly: the member walker and the lean reader rely on both."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ ELEMENTS = b"\x04\x02ab" + b"\x30\x81\x03\x02\x01\x07" + b"\x05\x00"
 def test_every_element_as_tlv_reads_it():
     expected, start = [], 0
     while start < len(ELEMENTS):
-        expected.append(tlv(ELEMENTS, start, len(ELEMENTS)))
-        start = expected[-1][2]
-    assert children(ELEMENTS, 0, len(ELEMENTS)) == expected == [(0x04, 2, 4), (0x30, 7, 10), (0x05, 12, 12)]
+        tag, first, end = tlv(ELEMENTS, start, len(ELEMENTS))
+        expected.append((tag, start, first, end))
+        start = end
+    assert children(ELEMENTS, 0, len(ELEMENTS)) == expected == [(0x04, 0, 2, 4), (0x30, 4, 7, 10), (0x05, 10, 12, 12)]
 
 
 @pytest.mark.parametrize(
