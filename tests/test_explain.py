@@ -199,7 +199,16 @@ def test_explain_cli():
     table = run_imgscan("explain", "0x800B010E").stdout
     assert "CERT_E_REVOCATION_FAILURE" in table and "predicted by: wintrust-offline-revocation" in table
     bad = run_imgscan("explain", "NO_SUCH_NAME")
-    assert bad.code == 2 and "Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1
+    assert bad.code == 2 and "Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1 and not bad.stdout
+
+
+def test_explain_still_explains_the_good_codes_beside_a_bad_one():
+    run = run_imgscan("explain", "0x800b0101", "garbage", "0x800B010E", "nonsense", "--format", "json")
+    assert run.code == 2 and "Traceback" not in run.stderr
+    assert [json.loads(run.stdout)[i]["name"] for i in (0, 1)] == ["CERT_E_EXPIRED", "CERT_E_REVOCATION_FAILURE"]
+    errors = run.stderr.splitlines()
+    assert len(errors) == 2 and "'garbage'" in errors[0] and "'nonsense'" in errors[1]
+    assert all(line.startswith("imgscan: error: ") for line in errors)
     for wide in ("0x1234567890", "4294967296", "-2147483649"):
         with pytest.raises(ValueError, match="does not fit in 32 bits"):
             parse(wide)

@@ -80,16 +80,17 @@ def run_explain(args: argparse.Namespace) -> int:
     from imgscan.views.json_view import to_json
 
     rules = load_checks(args.plugins).rules
-    codes = []
-    for text in args.codes:
+    codes, bad = [], 0
+    for text in args.codes:  # a bad one is an error line; every good one is still explained
         try:
             codes.append(errorcodes.describe(errorcodes.parse(text), name=text))
         except ValueError as exc:
             print(f"imgscan: error: {_rule_named(text, rules) or exc}", file=sys.stderr)
-            return EXIT_ERROR
-    explained = [explanation(code, rules) for code in codes]
-    write(None, to_json(explained) if args.format == "json" else explain_table(explained))
-    return EXIT_CLEAN
+            bad += 1
+    if codes:
+        explained = [explanation(code, rules) for code in codes]
+        write(None, to_json(explained) if args.format == "json" else explain_table(explained))
+    return EXIT_ERROR if bad else EXIT_CLEAN
 
 
 def _rule_named(text: str, rules: Sequence[Rule]) -> str | None:
