@@ -24,6 +24,20 @@ def test_every_option_of_every_subcommand_has_help():
     assert not missing, missing
 
 
+def test_only_commands_that_judge_secure_boot_offer_the_firmware_options():
+    """packages and catalogs run no Secure Boot check: --target-firmware there would change nothing it says."""
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    offering = {
+        name
+        for name, command in subcommands.choices.items()
+        if any("--target-firmware" in action.option_strings for action in command._actions)
+    }
+    assert {"scan", "diff", "timeline"} <= offering and not {"packages", "catalogs"} & offering
+    run = run_imgscan("catalogs", WS_ACC_0417, "--target-firmware", "2023")
+    assert run.code == 2 and "unrecognized arguments: --target-firmware 2023" in run.stderr
+
+
 def test_short_format_and_quiet(tmp_path):
     run = run_imgscan("scan", WS_ACC_0417, "--as-of", "2013-07-01", "-f", "json", "-q")
     assert run.code == 1 and json.loads(run.stdout)["findings"]

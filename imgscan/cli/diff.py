@@ -22,7 +22,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
     made = add_command(
         sub,
         "diff",
-        [groups.common, groups.when, groups.gate],
+        [groups.common, groups.when, groups.firmware, groups.gate],
         "compare two images or saved JSON reports: new, resolved, worsened, improved and unchanged findings",
         exit_codes=DIFF_EXIT_CODES,
     )

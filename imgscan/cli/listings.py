@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 
 
 def add_parsers(sub: Subcommands, groups: Groups) -> None:
-    def image_command(name: str, help_text: str, formats: tuple[str, ...]) -> None:
-        made = add_command(sub, name, [groups.common, groups.when], help_text, exit_codes=LISTING_EXIT_CODES)
+    def image_command(name: str, help_text: str, formats: tuple[str, ...], firmware: bool = False) -> None:
+        """`firmware`: the command runs the Secure Boot checks (timeline's predictions), so --target-* change it."""
+        parents = [groups.common, groups.when] + ([groups.firmware] if firmware else [])
+        made = add_command(sub, name, parents, help_text, exit_codes=LISTING_EXIT_CODES)
         made.add_argument("image", type=Path, help=IMAGE_HELP)
         add_output(made, formats)
 
@@ -33,6 +35,7 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         "timeline",
         "one ordered list of dated events: installs, catalog dates, log failures, predictions",
         ("table", "json", "csv", "jsonl", "records"),
+        firmware=True,
     )
 
 

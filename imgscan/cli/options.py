@@ -172,7 +172,8 @@ class Groups:
     common: argparse.ArgumentParser  # every command: -v, -q, --no-progress, --debug, --plugins
     dates: argparse.ArgumentParser  # --as-of, --horizon
     selection: argparse.ArgumentParser  # --index, --image-name: the image of a WIM
-    when: argparse.ArgumentParser  # a scan's: the dates, the WIM image, the hosts' firmware, --jobs
+    when: argparse.ArgumentParser  # a scan's: the dates, the WIM image, --jobs
+    firmware: argparse.ArgumentParser  # --target-firmware, --target-dbx: only where the Secure Boot checks run
     gate: argparse.ArgumentParser  # --fail-on and --ignore
 
 
@@ -214,7 +215,8 @@ def groups() -> Groups:
     selection.add_argument("--index", type=int, metavar="N", help="the image of a multi-image WIM to scan")
     selection.add_argument("--image-name", metavar="NAME", help="the image of a multi-image WIM to scan, by name")
     when = argparse.ArgumentParser(add_help=False, parents=[dates, selection])
-    when.add_argument(
+    firmware = argparse.ArgumentParser(add_help=False)
+    firmware.add_argument(
         "--target-firmware",
         type=target_firmware,
         default="unknown",
@@ -224,7 +226,7 @@ def groups() -> Groups:
         "((Get-SecureBootUEFI db).Bytes written to a file, or efivarfs' db-d719b2cb-... file), whose certificates "
         "and hashes decide whether a boot manager signed by another key starts",
     )
-    when.add_argument(
+    firmware.add_argument(
         "--target-dbx",
         type=target_dbx,
         default=None,
@@ -246,7 +248,7 @@ def groups() -> Groups:
     gate.add_argument(
         "--ignore", type=Path, metavar="FILE", help=f"ignore file of accepted findings (default: {DEFAULT_IGNORE} when present)"
     )
-    return Groups(common, dates, selection, when, gate)
+    return Groups(common, dates, selection, when, firmware, gate)
 
 
 def add_fail_on(parser: argparse.ArgumentParser, default: Severity | None, default_help: str = "default high") -> None:

@@ -31,7 +31,8 @@ SCAN_FORMATS = ("csv", "html", "json", "junit", "sarif", "table")
 
 
 def add_parsers(sub: Subcommands, groups: Groups) -> None:
-    made = add_command(sub, "scan", [groups.common, groups.when, groups.gate], "scan an image and report findings")
+    parents = [groups.common, groups.when, groups.firmware, groups.gate]
+    made = add_command(sub, "scan", parents, "scan an image and report findings")
     made.add_argument("image", type=Path, help=IMAGE_HELP)
     made.add_argument(
         "-f",
@@ -132,14 +133,16 @@ def scan_context(args: argparse.Namespace) -> ScanContext:
     """The scan context of a command, made from the one clock: the day of the run is --as-of's default and
     the day ignore entries expire against."""
     from imgscan.context import ScanContext
+    from imgscan.signing.firmware_db import UNKNOWN
 
     today = datetime.now(timezone.utc).date()
     return ScanContext(
         as_of=args.as_of or today,
         horizon_days=args.horizon,
         today=today,
-        firmware=args.target_firmware,
-        dbx=args.target_dbx,
+        # packages and catalogs run no Secure Boot check, so they offer no --target-firmware or --target-dbx
+        firmware=getattr(args, "target_firmware", UNKNOWN),
+        dbx=getattr(args, "target_dbx", None),
     )
 
 
