@@ -24,10 +24,11 @@ if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
 
 ADVISORY = "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2749655"
 SOFTWARE = child_path(CONFIG_DIR, "SOFTWARE")  # the hive that holds the image's trust stores
-REFERENCES = (
+CHECKSUR = "https://learn.microsoft.com/en-us/troubleshoot/windows-server/deployment/fix-windows-update-errors-with-checksur"
+EXPIRY_REFERENCES = (
     ADVISORY,
     "https://learn.microsoft.com/en-us/security-updates/securitybulletins/2012/ms12-054",
-    "https://learn.microsoft.com/en-us/troubleshoot/windows-server/deployment/fix-windows-update-errors-with-checksur",
+    CHECKSUR,
     "observed: CBS.log 'Failed to verify if catalog file ... is valid. [HRESULT = 0x800b0101 - CERT_E_EXPIRED]' "
     "and CheckSUR 'CBS Catalog Expired 0x800B0101' once the clock passed the catalog signer's expiry",
 )
@@ -41,7 +42,7 @@ EXPIRY = Rule(
         "A package's catalog is signed without a usable timestamp, so its signature expires with the signer "
         "certificate; from then on CBS cannot verify the package (0x800B0101)."
     ),
-    references=REFERENCES,
+    references=EXPIRY_REFERENCES,
     predicts=("0x800B0101",),
 )
 
@@ -53,7 +54,7 @@ UNTRUSTED = Rule(
         "A catalog's signature does not verify, its chain reaches no root trusted by the image, or its chain "
         "holds a certificate of the image's Disallowed store."
     ),
-    references=(*REFERENCES, "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2718704"),
+    references=(CHECKSUR, "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2718704"),
     predicts=("0x800B0109", "0x80096010", "0x800B0100", "0x800B010C"),
     hits="whenever servicing opens the package (update installs and removals)",
     subject_code=True,  # one package can be distrusted (0x800B010C) and fail to verify, as two findings
@@ -64,7 +65,7 @@ UNREADABLE = Rule(
     severity=Severity.LOW,
     title="Catalog file cannot be parsed",
     summary="A .cat file in a servicing directory is not a readable PKCS#7 catalog.",
-    references=REFERENCES,
+    references=(CHECKSUR,),
     hits="whenever servicing reads the catalog",
 )
 

@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
 REFERENCES = (
     "https://learn.microsoft.com/en-us/dotnet/framework/tools/setreg-exe-set-registry-tool",
     "https://support.microsoft.com/kb/2715304",
+)
+
+OFFLINE_REVOCATION_REFERENCES = (
+    *REFERENCES,
     "observed: .NET Framework 4 updates KB2656351, KB2656368 and KB2600217 failed with 0x80070643 on hosts whose "
     "user had State 0xc9; setting 0x23c00 (or SetReg's 0x22849) fixed them",
 )
@@ -39,7 +43,7 @@ OFFLINE_REVOCATION = Rule(
         "server (SetReg option 5 off). Whenever a CRL cannot be fetched, signature checks of updates fail "
         "with 0x800B010E, the installer with 0x800B010B and Windows Update with 0x80070643."
     ),
-    references=REFERENCES,
+    references=OFFLINE_REVOCATION_REFERENCES,
     predicts=("0x800B010E", "0x800B010B", "0x80070643", "0x80092026"),
     hits="at every update install whose revocation server cannot be reached",
     policy="high; info on a fleet host whose network is online (it fetches CRLs itself)",

@@ -23,3 +23,14 @@ def test_rules_json_lists_every_rule_with_policy_codes_and_references():
         assert rule["severity"] and rule["summary"] and rule["references"], rule["id"]
     expiry = next(r for r in rules if r["id"] == "catalog-expiry")
     assert "--horizon" in expiry["severity"] and expiry["codes"] == ["0x800B0101"]
+
+
+def test_an_observed_reference_quotes_only_codes_its_rule_predicts():
+    """A rule's "observed:" reference quotes its own failure: another rule's (CERT_E_EXPIRED under catalog-untrusted,
+    the .NET failures of an offline-revocation State under wintrust-weakened) sends the reader to the wrong symptom.
+    The log rules, which report what already happened, quote the codes they read."""
+    rules = json.loads(run_imgscan("rules", "--format", "json").stdout)
+    for rule in (r for r in rules if not (r.get("hits") or "").startswith("already happened")):
+        for reference in (r for r in rule["references"] if r.startswith("observed:")):
+            quoted = {code.upper() for code in re.findall(r"0x[0-9a-fA-F]{8}", reference)}
+            assert quoted <= {code.upper() for code in rule["codes"]}, (rule["id"], reference)
