@@ -31,11 +31,14 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
     add_output(made, ("table", "json"))
 
 
-def _said(reports: list[Report], quiet: bool) -> None:
+def _said(sides: list[tuple[Report, Path]], quiet: bool) -> None:
     """The warnings and read errors of the sides judged now, as `scan` says them (an expired ignore entry,
-    failures past --horizon, a damaged hive), each once however many sides give it."""
-    errors = list({(e["path"], e["message"]): e for r in reports for e in r["errors"]}.values())
-    warn(errors, list(dict.fromkeys(w for r in reports for w in r["warnings"])), quiet)
+    failures past --horizon, a damaged hive), each once however many sides give it. A warning only one side
+    gives names that side (failures past the horizon of the old image, not of the new)."""
+    errors = list({(e["path"], e["message"]): e for report, _ in sides for e in report["errors"]}.values())
+    everywhere = set.intersection(*(set(report["warnings"]) for report, _ in sides)) if len(sides) > 1 else set()
+    warnings = [w if w in everywhere or len(sides) == 1 else f"{path}: {w}" for report, path in sides for w in report["warnings"]]
+    warn(errors, list(dict.fromkeys(warnings)), quiet)
 
 
 def _unlike(args: argparse.Namespace, old: Report, new: Report, saved: list[Path]) -> list[str]:
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         )
     images = tuple(path for path in (args.old, args.new) if path not in saved)
     old, new = (load_side(path, lambda p: run_scan(args, p, checks, evidence=images).report) for path in (args.old, args.new))
-    _said([side for side, path in ((old, args.old), (new, args.new)) if path not in saved], args.quiet)
+    _said([(side, path) for side, path in ((old, args.old), (new, args.new)) if path not in saved], args.quiet)
     if old.get("as_of") != new.get("as_of") and not args.quiet:  # a finding that merely started in between shows as new
         # --as-of reaches only a side that is scanned here: a saved report keeps the day it was judged on
         if args.new not in saved:
