@@ -124,6 +124,7 @@ def test_the_march_2019_servicing_stack_is_older_than_the_esu_check_needs(verdic
     assert "Package_for_KB4490628~31bf3856ad364e35~amd64~~6.1.1.0.mum" in message
     assert "and has KB4490628 of March 2019 (Microsoft: its ESU prep check fails (Error: 80070643)" in message
     assert "Install KB4537829 or a later servicing stack update" in str(reason["fix"])
+    assert str(reason["fix"]).count("KB4537829") == 1  # the manifest's need names it too, as the newest out by then
     assert any("troubleshoot-extended-security-updates-issues" in str(s) for s in reason["references"])  # type: ignore[attr-defined]
 
 

@@ -43,6 +43,8 @@ class Need:
     evidence: tuple[dict[str, object], ...]
     sources: tuple[str, ...]
     ssu: str | None = None  # the servicing stack update the fix names (a later one fulfils it too)
+    example: str | None = None  # an update the fix names only as an example of what may meet the version it needs
+    plain_fix: str = ""  # the fix without that example: said when another fix names the same update
 
 
 def servicing_stack_reason(update: UpdatePackage, facts: ImageFacts, sha2_only: list[str], as_of: date) -> Reason | None:
@@ -60,10 +62,18 @@ def servicing_stack_reason(update: UpdatePackage, facts: ImageFacts, sha2_only: 
         "servicing-stack-too-old",
         message,
         needs[0].hresult,
-        " ".join(dict.fromkeys(n.fix for n in needs if not _fulfilled_by_another(n, needs))),
+        _fixes(needs),
         tuple(e for n in needs for e in n.evidence),
         tuple(dict.fromkeys(s for n in needs for s in n.sources)),
     )
+
+
+def _fixes(needs: list[Need]) -> str:
+    """The fixes of `needs`, each once, without one another fulfils, and naming each update once: a fix that
+    gives an update as an example drops it when another fix names that update."""
+    kept = [n for n in needs if not _fulfilled_by_another(n, needs)]
+    named = {n.ssu for n in kept if n.ssu}
+    return " ".join(dict.fromkeys(n.plain_fix if n.example in named else n.fix for n in kept))
 
 
 def _fulfilled_by_another(need: Need, needs: list[Need]) -> bool:
@@ -116,19 +126,21 @@ def _manifest_need(update: UpdatePackage, facts: ImageFacts, as_of: date) -> Nee
             f" (for Windows {facts.windows_version}: {newest.kb} of {newest.released:%B %Y}, the newest imgscan lists "
             f"up to {as_of})"
         )
+    fix = "Install a servicing stack update that brings Microsoft-Windows-ServicingStack to {} or later{} in the image first."
     return Need(
         f"Microsoft-Windows-ServicingStack {wanted} or later",
         f"{have} ({facts.servicing_stack_basis}: {facts.servicing_stack_source})",
         f"{manifest} names {wanted} as the servicing stack it was built for; CBS refuses the package and WUSA says "
         f'"{data.wusa_message}"',
         data.hresult,
-        f"Install a servicing stack update that brings Microsoft-Windows-ServicingStack to {wanted} or later{also} "
-        "in the image first.",
+        fix.format(wanted, also),
         (
             {"path": f"{update.path}!{manifest}", "installerAssembly": f"Microsoft-Windows-ServicingStack {wanted}"},
             {"path": facts.servicing_stack_source, "servicing_stack": have, "read_as": facts.servicing_stack_basis},
         ),
         (*data.manifest_sources, *data.image_sources, *((newest.source,) if newest else ())),
+        example=newest.kb if also and newest else None,
+        plain_fix=fix.format(wanted, ""),
     )
 
 

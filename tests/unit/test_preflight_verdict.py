@@ -292,6 +292,7 @@ def test_one_reason_names_every_fact_by_which_the_stack_is_too_old_with_the_firs
     stack = [r for r in bare.reasons if r.code == "servicing-stack-too-old"]
     assert len(stack) == 1 and stack[0].hresult == "0x80092004" and stack[0].message.count("; it needs ") == 2
     assert "KB4537829" in stack[0].fix and "6.1.7601.24516" in stack[0].fix
+    assert stack[0].fix.count("KB4537829") == 1, stack[0].fix  # the newest out by then, as the manifest's example too
     assert "KB4490628" not in stack[0].fix  # the February 2020 SSU fulfils SHA-2's need for one of March 2019 too
     march = judge(update(spec), facts(ssus=("KB4490628",), servicing_stack=(6, 1, 7601, 24516)), AS_OF, HORIZON)
     assert [(r.code, r.hresult) for r in march.reasons] == [("servicing-stack-too-old", "0x80070643")]
