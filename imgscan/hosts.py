@@ -11,7 +11,8 @@ decide how its findings bite on each host: they are part of the scan context a r
   counts as offline for revocation; `unknown` (the default) is judged as offline, as a single scan is.
 - `deployed`: the day the host was (or will be) deployed. A host is judged on the later of the run's
   as-of and that day (a host deployed next spring is judged on the day it comes up), and it fails from
-  that day at the earliest: what its reference machine's logs showed before capture did not happen to it.
+  that day at the earliest: what its reference machine's logs showed before capture did not happen to it
+  (those log findings are info on it: imgscan.scan).
 - `model`: the hardware model, reported with the host; no check reads it yet.
 - `recovery_free_bytes`: the free space of the recovery partition the deployment made. A WIM has no
   partitions, so only the host can say; on a disk image the host's value replaces the image's own.

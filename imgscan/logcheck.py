@@ -30,7 +30,8 @@ FACILITY_SEVERITY = {
 SXS_STORE_CORRUPT = 0x80073712
 SEVERITY_POLICY = (
     "by HRESULT class: high for trust, crypto and servicing codes (0x800B, 0x8009, 0x800F), "
-    "medium for Windows Update and Win32, low otherwise"
+    "medium for Windows Update and Win32, low otherwise; info on a fleet host deployed after the log shows it "
+    "(the machine the image was captured from lived it, not that host)"
 )
 
 

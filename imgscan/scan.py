@@ -35,6 +35,7 @@ from imgscan.report import CheckRun, ErrorEntry, Filtered, ImageInfo, Inventory,
 from imgscan.undecodable import printable_encoded
 
 if TYPE_CHECKING:
+    from datetime import date
     from typing import Any
 
     from imgscan.kinds import Kind
@@ -121,6 +122,8 @@ def judge(loaded: Loaded, checks: LoadedChecks, context: ScanContext, options: O
         findings, inventory, errors, outcome = _run_checks(art, context, checks, loaded.reuse)
     stamped = [(f, _stamp(f, context)) for f in findings]
     findings = [f for _, f in stamped if f is not None]
+    if context.host.deployed:
+        _before_deployment(findings, context.host.deployed)
     warnings = _beyond_horizon([f for f, kept in stamped if kept is None], context)
     assign_identities(findings)
     correlate(findings)
@@ -230,6 +233,20 @@ def _stamp(finding: Finding, context: ScanContext) -> Finding | None:
         return None
     finding.severity = severity
     return finding
+
+
+def _before_deployment(findings: list[Finding], deployed: date) -> None:
+    """A fleet host deployed from the image on `deployed` did not live what the image's logs show before that
+    day: the machine the image was captured from did (imgscan.hosts). Such a log finding stays, since it
+    confirms a prediction, but at info and saying so; one the log shows on or after that day (the image is the
+    host's own capture) or at no time keeps its severity."""
+    day = deployed.isoformat()
+    for finding in findings:
+        if finding.rule.observes_logs and finding.observed and finding.observed[:10] < day:
+            finding.severity = Severity.INFO
+            finding.message += (
+                f" This host was deployed on {day}: the log shows the machine the image was captured from, not this host."
+            )
 
 
 def _run_checks(

@@ -248,3 +248,32 @@ def test_the_readme_fleet_example_is_what_imgscan_prints(tmp_path):
     ran = run_imgscan("fleet", "hosts.csv", "--as-of", "2013-07-05", cwd=tmp_path)
     assert ran.code == 1, ran.stderr
     assert ran.stdout == printed
+
+
+def test_a_host_deployed_after_the_logs_does_not_inherit_the_failures_they_show(tmp_path):
+    """ws-acc-0417's setup log and System event log show .NET updates failing on 2012-04-24. A host deployed from
+    that image later did not live those failures (the machine it was captured from did): they stay, at info and
+    saying so, and an online host, which the WinTrust State does not hurt, passes. A host deployed before them (the
+    image is its own capture) or with no deployment day keeps them as they are."""
+    from tests.conftest import REPO
+
+    image = REPO / "sample_images" / "built" / "ws-acc-0417.vhdx"
+    rows = (
+        "path,host,network,deployed\n"
+        "{image},PC-ONLINE,online,\n"
+        "{image},PC-EARLY,online,2012-04-01\n"  # before the failures: they are its own
+        "{image},PC-LATER,online,2013-01-01\n"
+        "{image},PC-LATER-OFFLINE,offline,2013-01-01\n"
+    )
+    hosts = read(manifest(tmp_path, image, rows))
+    results = {r["host"]: r for r in scan_image(hosts, FleetOptions("2013-07-01", 365))}
+    logs = ("setup-log-error", "update-event-error")
+    later, own = by_rule(results["PC-LATER"]), by_rule(results["PC-ONLINE"])
+    assert [later[r] for r in logs] == ["info", "info"] and [own[r] for r in logs] == ["high", "medium"]
+    assert results["PC-EARLY"]["report"] is results["PC-ONLINE"]["report"]  # nothing logged before its deployment
+    told = next(f for f in report_of(results["PC-LATER"])["findings"] if f["rule"] == "setup-log-error")
+    assert told["message"].endswith(
+        "This host was deployed on 2013-01-01: the log shows the machine the image was captured from, not this host."
+    )
+    assert (results["PC-LATER"]["report"].worst, results["PC-ONLINE"]["report"].worst) == ("medium", "high")
+    assert results["PC-LATER-OFFLINE"]["report"].worst == "high"  # its own WinTrust State still fails it offline

@@ -46,12 +46,16 @@ class FleetHost:
             text += f";network={network};deployed={deployed};recovery_free={'' if free is None else free}"
         return text
 
-    def judgement(self, as_of: date) -> tuple[str, str, str, int | None, date]:
-        """What this host's report depends on in a run judged as of `as_of`: hosts with equal judgements on
-        one image share one report. The deployment day acts only through the day a host is judged on, so
-        every host deployed by the as-of day shares one (its own first failing day is its row's)."""
+    def judgement(self, as_of: date, observed_days: tuple[str, ...] = ()) -> tuple[str, str, str, int | None, int, date]:
+        """What this host's report depends on in a run judged as of `as_of`, on an image whose logs first show
+        failures on `observed_days`: hosts with equal judgements on one image share one report. The deployment
+        day acts through the day a host is judged on and through how many of those days precede it (what the
+        logs show before it is the reference machine's history, imgscan.scan), so hosts deployed by the as-of
+        day on an image without failure logs share one (its own first failing day is its row's)."""
         facts = self.facts
-        return (*self._firmware(), facts.network, facts.recovery_free_bytes, facts.judged_on(as_of))
+        deployed = facts.deployed.isoformat() if facts.deployed else ""
+        before = sum(day < deployed for day in observed_days)
+        return (*self._firmware(), facts.network, facts.recovery_free_bytes, before, facts.judged_on(as_of))
 
     def _firmware(self) -> tuple[str, str]:
         """Its Secure Boot db setting and the SHA-256 of its dbx file ("" for none)."""

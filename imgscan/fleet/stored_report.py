@@ -35,6 +35,7 @@ class StoredReport:
     rules: str  # the rules of those findings
     findings: list[tuple[object, ...]]  # its `findings` rows, without their scan id
     crashed: tuple[str, ...] = ()  # checks that crashed: their findings are missing, so the host cannot pass
+    observed_days: tuple[str, ...] = ()  # the days its logs first show each failure (the image's, whatever the host)
 
 
 def stored_report(report: Mapping[str, Any], text: str | None = None) -> StoredReport:
@@ -71,4 +72,5 @@ def stored_report(report: Mapping[str, Any], text: str | None = None) -> StoredR
         ",".join(sorted({f["rule"] for f in findings})),
         rows,
         tuple(crashed(report)),
+        tuple(sorted({str(f["observed"])[:10] for f in every if f.get("observed")})),
     )

@@ -3,7 +3,8 @@
 `scan_image` opens (and hashes) the image once for all its hosts, reads the kinds its checks need once
 (`imgscan.scan.read`: hives, packages, catalogs with their verdicts, logs), and judges that read once per
 distinct host context (`imgscan.scan.judge`): hosts with equal `FleetHost.judgement` (firmware, dbx,
-network, recovery space, and the day judged on: every host deployed by the as-of day shares it) share
+network, recovery space, the day judged on, and which failures the image's logs show before the host was
+deployed: on an image without failure logs every host deployed by the as-of day shares it) share
 one, so 10,000 hosts on one image with three kinds of firmware cost one read and three judgements. With
 `--updates`, the run's update packages (read once by the run, `FleetOptions.updates`) are judged on the
 image's preflight facts, built once from the same read, on each host's own day (its deployment day where
@@ -150,9 +151,14 @@ def _scan_image(hosts: list[FleetHost], options: FleetOptions, cache_db: str | N
             judged: dict[tuple[object, ...], StoredReport] = {}  # by FleetHost.judgement: hosts judged alike share one
             updates: dict[date, list[dict[str, Any]]] = {}  # each update's verdicts by the day a host is judged on
             as_of = date.fromisoformat(options.as_of)
+            observed: tuple[str, ...] | None = None  # the days the image's logs show failures: from its first report
             for host, result in zip(hosts, results, strict=True):
-                judgement = host.judgement(as_of)
                 try:
+                    if observed is None:
+                        report = judge_host(loaded, host, options, checks)
+                        observed = report.observed_days
+                        judged[host.judgement(as_of, observed)] = report
+                    judgement = host.judgement(as_of, observed)
                     if judgement not in judged:
                         judged[judgement] = judge_host(loaded, host, options, checks)
                     result["report"] = judged[judgement]
