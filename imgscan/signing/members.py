@@ -36,29 +36,22 @@ _NOT_MINIMAL_ARC = re.compile(rb"(?:^|[\x00-\x7f])\x80")  # an OID arc padded wi
 
 def tlv(data: bytes, pointer: int, end: int) -> tuple[int, int, int]:
     """(tag byte, first content byte, end of content) of the element at `pointer`, which must end by `end`."""
-    if pointer + 2 > end or data[pointer] & 0x1F == 0x1F:
+    found = children(data, pointer, end, first=True)
+    if not found:
         raise NotPlainDer
-    tag, length = data[pointer], data[pointer + 1]
-    pointer += 2
-    if length & 0x80:
-        size = length & 0x7F
-        if not 0 < size <= 4 or pointer + size > end:
-            raise NotPlainDer
-        length = int.from_bytes(data[pointer : pointer + size], "big")
-        pointer += size
-    if pointer + length > end:
-        raise NotPlainDer
-    return tag, pointer, pointer + length
+    tag, _, first, stop = found[0]
+    return tag, first, stop
 
 
-def children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+def children(data: bytes, start: int, end: int, *, first: bool = False) -> list[tuple[int, int, int, int]]:
     """(tag byte, first header byte, first content byte, end of content) of each element between start and
-    end, which they must fill exactly, the header of each starting where the one before it ends.
+    end, which they must fill exactly, the header of each starting where the one before it ends; with
+    `first`, only the first element, which need not fill the range (`tlv`).
 
-    `tlv`'s reading is repeated inline and the result is a list, not a generator: the member lists of an
-    image's catalogs hold hundreds of thousands of elements; a generator's resumption was a fifth of the
-    walk's time and a call per element another 5% of a catalog's parse (fuzz/fuzz_der.py checks this walk
-    against asn1crypto)."""
+    The result is a list, not a generator, and each element is read inline: the member lists of an image's
+    catalogs hold hundreds of thousands of elements; a generator's resumption was a fifth of the walk's time
+    and a call per element another 5% of a catalog's parse (fuzz/fuzz_der.py checks this walk against
+    asn1crypto)."""
     found: list[tuple[int, int, int, int]] = []
     append = found.append
     while start < end:
@@ -79,6 +72,8 @@ def children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int
         if stop > end:
             raise NotPlainDer
         append((tag, header, start, stop))
+        if first:
+            break
         start = stop
     return found
 
