@@ -198,6 +198,11 @@ def test_explain_cli():
     assert third["code"] == "0x800F081F"
     table = run_imgscan("explain", "0x800B010E").stdout
     assert "CERT_E_REVOCATION_FAILURE" in table and "predicted by: wintrust-offline-revocation" in table
+    # the log rules read any failure code: named once, not under each code
+    two = run_imgscan("explain", "0x800B010E", "0x80070005").stdout
+    logs = "cbs-log-error, setup-log-error, update-event-error"
+    assert two.count(logs) == 1 and two.rstrip().endswith(f"a log that shows one of these failure codes is reported by: {logs}")
+    assert "reported by" not in run_imgscan("explain", "S_OK").stdout  # a success code is no log failure
     bad = run_imgscan("explain", "NO_SUCH_NAME")
     assert bad.code == 2 and "Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1 and not bad.stdout
 

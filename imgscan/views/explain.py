@@ -8,6 +8,8 @@ from imgscan.explain import AliasExplanation, Explanation
 
 
 def explain_table(explained: Sequence[Explanation]) -> str:
+    """Each code's facts and the rules that predict it; the log rules, which report any failure code a log
+    shows, are named once at the end rather than under every code."""
     lines = []
     for item in explained:
         if not item["known"]:
@@ -25,9 +27,10 @@ def explain_table(explained: Sequence[Explanation]) -> str:
             lines.append(f"  also known as: {', '.join(_alias(alias, item) for alias in item['aliases'])}")
         if item["predicted_by"]:
             lines.append(f"  predicted by: {', '.join(item['predicted_by'])}")
-        if item["observed_by"]:
-            lines.append(f"  observed in logs by: {', '.join(item['observed_by'])}")
         lines.append("")
+    observing = dict.fromkeys(rule for item in explained for rule in item["observed_by"])
+    if observing:
+        lines.append(f"a log that shows one of these failure codes is reported by: {', '.join(observing)}")
     return "\n".join(lines)
 
 
