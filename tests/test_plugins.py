@@ -58,6 +58,9 @@ def test_plugins_lists_builtin_rules():
     assert "high" in lines["wintrust-offline-revocation"]
     assert "medium" in lines["wintrust-weakened"]
     assert "hive-unreadable" in lines
+    # one column per field, however long a rule id (secureboot-boot-manager-untrusted-signer is 40 characters)
+    severity_at = {line.index(line.split()[1], len(line.split()[0])) for line in run.stdout.splitlines()}
+    assert len(severity_at) == 1
 
 
 def test_third_party_check_runs(images, tmp_path):

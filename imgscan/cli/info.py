@@ -118,8 +118,7 @@ def run_plugins(args: argparse.Namespace) -> int:
     from imgscan.loader import load_checks
 
     loaded = load_checks(args.plugins)
-    lines = [
-        f"{rule.id:<32} {str(rule.severity):<8} {rule.title}  [{check.name}]\n" for check in loaded.checks for rule in check.rules
-    ]
-    write(None, "".join(lines))
+    listed = [(rule, check) for check in loaded.checks for rule in check.rules]
+    width = max((len(rule.id) for rule, _ in listed), default=0)  # the longest id, a --plugins one too, sets the column
+    write(None, "".join(f"{rule.id:<{width}}  {str(rule.severity):<8} {rule.title}  [{check.name}]\n" for rule, check in listed))
     return EXIT_CLEAN
