@@ -84,3 +84,17 @@ def test_a_wim_image_chosen_for_an_input_that_is_not_a_wim_is_a_usage_error(tmp_
     folder = tmp_path / "extracted"
     folder.mkdir()
     assert "is not one" in run_imgscan("scan", folder, "--index", "1").stderr
+
+
+def test_a_date_of_the_right_shape_but_no_calendar_day_says_so():
+    run = run_imgscan("scan", WS_ACC_0417, "--as-of", "2013-02-30")
+    assert run.code == 2 and run.stderr == (
+        "imgscan: error: argument --as-of: 2013-02-30 is not a day of the calendar (day is out of range for month); "
+        "see imgscan scan --help\n"
+    )
+    assert "is not a date (use YYYY-MM-DD)" in run_imgscan("scan", WS_ACC_0417, "--as-of", "July 1st").stderr
+
+
+def test_no_cache_and_a_cache_dir_together_are_refused(tmp_path):
+    run = run_imgscan("scan", WS_ACC_0417, "--no-cache", "--cache-dir", tmp_path)
+    assert run.code == 2 and "argument --cache-dir: not allowed with argument --no-cache" in run.stderr

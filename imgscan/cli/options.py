@@ -4,6 +4,7 @@ line is parsed, so a mistake is one line (`see imgscan COMMAND --help`) before a
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -40,8 +41,11 @@ IMAGE_HELP = (
 def day(text: str) -> date:
     try:
         value = date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
+    except ValueError as exc:
+        shaped = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text)  # YYYY-MM-DD, yet no day of the calendar (2013-02-30)
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a day of the calendar ({exc})" if shaped else f"{text!r} is not a date (use YYYY-MM-DD)"
+        ) from None
     if not FIRST_DAY <= value <= LAST_DAY:
         raise argparse.ArgumentTypeError(f"{text} is outside the days imgscan judges, {FIRST_DAY} to {LAST_DAY}")
     return value

@@ -66,14 +66,15 @@ def add_parsers(sub: Subcommands, groups: Groups) -> None:
         metavar="FILE",
         help="write the registry fixes of the findings to FILE (.reg or .ps1); imgscan never applies them",
     )
-    made.add_argument(
+    cache = made.add_mutually_exclusive_group()  # both at once: which did the user mean?
+    cache.add_argument(
         "--cache-dir",
         type=Path,
         metavar="DIR",
         help="keep catalog verdicts here, so that a rescan judges only new catalogs "
         "(default: $XDG_CACHE_HOME/imgscan, else ~/.cache/imgscan; never next to the image)",
     )
-    made.add_argument("--no-cache", action="store_true", help="judge every catalog, and keep no verdicts")
+    cache.add_argument("--no-cache", action="store_true", help="judge every catalog, and keep no verdicts")
 
 
 def run(args: argparse.Namespace) -> int:
