@@ -64,9 +64,13 @@ UNREADABLE = Rule(
     id="catalog-unreadable",
     severity=Severity.LOW,
     title="Catalog file cannot be parsed",
-    summary="A .cat file in a servicing directory is not a readable PKCS#7 catalog.",
+    summary=(
+        "A .cat file in a servicing directory is not a readable PKCS#7 catalog; when it is a package's own "
+        "catalog, CBS cannot verify that package."
+    ),
     references=(CHECKSUR,),
     hits="whenever servicing reads the catalog",
+    policy="high when it is the own catalog of a package in servicing\\Packages; low otherwise",
 )
 
 
@@ -78,9 +82,11 @@ class CatalogSignatures(Check):
     def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         catalogs = artefacts.get(CATALOGS).catalogs
         claimed: set[str] = set()
+        owners: dict[str, Package] = {}  # an unreadable catalog's path -> the package it is the own catalog of
         for package in artefacts.get(PACKAGES).packages:
             records = [r for r in catalogs.of_package(package) if r.verdict]
             claimed.update(r.path for r in records)
+            owners.update((r.path, package) for r in catalogs.unverifiable(package) if r.problem)
             yield from self._judge(artefacts, records, package)
         unreadable: dict[str, list[CatalogRecord]] = {}
         by_content: dict[str, list[CatalogRecord]] = {}
@@ -91,11 +97,15 @@ class CatalogSignatures(Check):
                 by_content.setdefault(record.sha256, []).append(record)
         for copies in unreadable.values():
             count = f" ({len(copies)} identical copies)" if len(copies) > 1 else ""
+            packages = list(dict.fromkeys(owners[r.path] for r in copies if r.path in owners))
+            cannot = "; ".join(f"CBS cannot verify {p.identity} ({p.kb or 'no KB'}, {p.state_name})" for p in packages)
             yield Finding(
                 rule=UNREADABLE,
-                message=f"{copies[0].path}: {copies[0].problem}{count}",
+                message=f"{copies[0].path}: {copies[0].problem}{count}" + (f": {cannot}." if cannot else ""),
                 evidence=[{"path": r.path, "sha256": r.sha256, "problem": r.problem} for r in copies],
                 remediation="Replace the file from a healthy copy of the same package, or rebuild the image.",
+                severity=Severity.HIGH if packages else None,
+                subjects=tuple(p.identity for p in packages),
             )
         for records in by_content.values():
             yield from self._judge(artefacts, records, None)
@@ -105,7 +115,11 @@ class CatalogSignatures(Check):
             return
         name = f"{package.identity} ({package.kb or 'no KB'}, {package.state_name})" if package else records[0].path
         yield from self._revoked(art, records, name, package)
-        bad = [r for r in records if r.verdict and r.verdict.never_valid and r.verdict.status != "revoked"]
+        # a package's own catalog without a signature vouches for nothing: CBS cannot verify the package
+        unsigned = {r.path for r in art.get(CATALOGS).catalogs.unverifiable(package)} if package else set()
+        bad = [
+            r for r in records if r.verdict and ((r.verdict.never_valid and r.verdict.status != "revoked") or r.path in unsigned)
+        ]
         if bad:
             verdict = bad[0].verdict
             assert verdict is not None

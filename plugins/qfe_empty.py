@@ -48,7 +48,7 @@ QFE_EMPTY = Rule(
     predicts=("0x800B0101",),
     # one list per image: which packages empty it may change from one build to the next (diff: the same finding)
     subject="image",
-    consequence_of=("catalog-expiry", "catalog-untrusted"),
+    consequence_of=("catalog-expiry", "catalog-untrusted", "catalog-unreadable"),
 )
 
 
@@ -65,9 +65,11 @@ class QfeEmpty(Check):
         culprits: list[tuple[date | None, FileEvidence]] = []
         moments: list[datetime] = []  # when each dated culprit fails, to the second
         own = 0  # culprits that are Windows' own packages: never a wmic qfe row, yet opened to answer it
+        catalogs = artefacts.get(CATALOGS).catalogs
         for package in qfe_opened(artefacts.get(PACKAGES).packages):
-            records = [r for r in artefacts.get(CATALOGS).catalogs.of_package(package) if r.verdict]
+            records = [r for r in catalogs.of_package(package) if r.verdict]
             starts, never_valid = first_failure(records)
+            never_valid = never_valid or bool(catalogs.unverifiable(package))  # unreadable or unsigned: never opens
             if never_valid or artefacts.phase(starts) in (Phase.FAILING, Phase.SOON):
                 own += not package.is_update
                 moments += [moment] if not never_valid and (moment := first_failure_at(records)) else []

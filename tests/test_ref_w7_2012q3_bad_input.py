@@ -36,10 +36,11 @@ def scan(variant, change):
         ("garbage-date", "malformed ASN.1"),
     ],
 )
-def test_unreadable_catalog_is_a_low_finding(variant, kind, problem):
+def test_unreadable_package_catalog_is_a_high_finding(variant, kind, problem):
     report = scan(variant, damage("catalog_damage", kind))
     (finding,) = [f for f in report["findings"] if f["rule"] == "catalog-unreadable"]
-    assert finding["severity"] == "low"
+    # the package's own catalog: CBS cannot verify the package (a stray unreadable .cat stays low)
+    assert finding["severity"] == "high" and f"CBS cannot verify {KB2506212} (KB2506212" in finding["message"]
     # the servicing\Packages catalog and its winsxs and CatRoot copies: one finding, three files
     paths = [e["path"] for e in finding["evidence"]]
     assert len(paths) == 3 and all(e["sha256"] == finding["evidence"][0]["sha256"] for e in finding["evidence"])

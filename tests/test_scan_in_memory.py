@@ -58,7 +58,7 @@ def test_horizon_decides_between_medium_and_nothing():
     ("change", "rule", "severity"),
     [
         (lambda s: setattr(s, "root_in_image", False), "catalog-untrusted", "high"),
-        (lambda s: setattr(s.packages[1], "catalog_damage", "truncate"), "catalog-unreadable", "low"),
+        (lambda s: setattr(s.packages[1], "catalog_damage", "truncate"), "catalog-unreadable", "high"),  # its own
         (lambda s: setattr(s.default_template, "dirty", True), "hive-dirty", "info"),
         (lambda s: setattr(s, "software_damage", "truncate"), "hive-unreadable", "high"),
         (lambda s: setattr(s, "disallowed", ["windows-2011"]), "catalog-untrusted", "high"),

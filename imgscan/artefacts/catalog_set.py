@@ -150,6 +150,17 @@ class CatalogSet:
             )
         return list(held)
 
+    def unverifiable(self, package: Package) -> list[CatalogRecord]:
+        """The package's own servicing\\Packages catalog when CBS cannot verify the package with it at all: the
+        file is not a readable catalog, or it carries no signature (TRUST_E_NOSIGNATURE). Empty otherwise; a
+        good copy elsewhere does not help, CBS opens this one."""
+        own = (package.cat_path or "").lower()
+        return [
+            r
+            for r in self.of_package(package)
+            if own and r.path.lower() == own and (r.problem or (r.verdict and r.verdict.status == "unsigned"))
+        ]
+
 
 def read_catalogs(volume: WindowsVolume, judge: Judge, jobs: int | None = 1, cache: VerdictCache | None = None) -> CatalogSet:
     """Read every catalog once: parse and judge each distinct content (on `jobs` processes, see
