@@ -46,8 +46,19 @@ def inventory(found: UserHives, _: InventoryContext) -> Section:
 
 
 def errors(found: UserHives) -> ErrorList:
-    """Hives that could not be used, then damaged cells met while the checks read the others."""
-    return [u.entry() for u in found.unreadable] + [problem for user in found.hives for problem in user.problems]
+    """Hives that could not be used, profiles ProfileList names whose hive is missing (the checks never saw
+    those accounts: a scan must not look clean for them in silence), then damaged cells met while the checks
+    read the others."""
+    missing = [
+        {
+            "path": f"{note['profile_path']}\\NTUSER.DAT",
+            "message": f"profile {note['sid']}: ProfileList names it, but its NTUSER.DAT is missing; "
+            "the account's settings (its WinTrust State) were not checked",
+        }
+        for note in found.notes
+        if note["status"] == "no NTUSER.DAT"
+    ]
+    return [u.entry() for u in found.unreadable] + missing + [problem for user in found.hives for problem in user.problems]
 
 
 USER_HIVES = Kind(
