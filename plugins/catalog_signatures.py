@@ -51,8 +51,8 @@ UNTRUSTED = Rule(
     severity=Severity.HIGH,
     title="Package catalog signature not trusted",
     summary=(
-        "A catalog's signature does not verify, its chain reaches no root trusted by the image, or its chain "
-        "holds a certificate of the image's Disallowed store."
+        "A catalog's signature does not verify, its chain reaches no root trusted by the image, its chain "
+        "holds a certificate of the image's Disallowed store, or a package's own catalog carries no signature."
     ),
     references=(CHECKSUR, "https://learn.microsoft.com/en-us/security-updates/securityadvisories/2012/2718704"),
     predicts=("0x800B0109", "0x80096010", "0x800B0100", "0x800B010C"),
