@@ -26,12 +26,13 @@ import difflib
 import fnmatch
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 
 import yaml
 
+from imgscan import yaml_safe
 from imgscan.check import Finding
 from imgscan.errors import ImgscanError
 from imgscan.report import Suppressed
@@ -112,10 +113,24 @@ def _kb(value: object) -> object:
     return value
 
 
+def _expires(value: object, path: Path, number: int) -> date | None:
+    """An entry's `expires`, quoted or not (yaml_safe reads dates as text); a day no calendar has, like
+    2013-02-30, is a one-line error like any other text that is not a date, saying what is wrong with it."""
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):  # none, or `!!timestamp` day
+        return value
+    why = ""
+    if isinstance(value, str):
+        try:
+            return yaml_safe.day(value)
+        except ValueError as exc:
+            why = f" ({exc})" if yaml_safe.DAY.fullmatch(value.strip()) else ""
+    raise ImgscanError(str(path), f"entry {number}: expires must be a date (YYYY-MM-DD), not {value!r}{why}")
+
+
 def load(path: Path) -> list[IgnoreEntry]:
     """Parse an ignore file; a malformed one is an ImgscanError (exit 2), never a silent no-op."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_safe.load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ImgscanError(str(path), f"cannot read the ignore file ({exc.strerror or exc})") from exc
     except UnicodeDecodeError as exc:
@@ -138,9 +153,7 @@ def load(path: Path) -> list[IgnoreEntry]:
             value = item.get(name)
             if value is not None and not isinstance(value, str):
                 raise ImgscanError(str(path), f"entry {number} ({item['rule']}): {name} must be text, not {value!r} (quote it)")
-        expires = item.get("expires")
-        if expires is not None and not isinstance(expires, date):
-            raise ImgscanError(str(path), f"entry {number}: expires must be a date (YYYY-MM-DD)")
+        expires = _expires(item.get("expires"), path, number)
         entries.append(
             IgnoreEntry(
                 item["rule"], item["reason"], item.get("path"), item.get("package"), item["kb"], expires, number, item.get("id")

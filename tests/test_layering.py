@@ -17,7 +17,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     0: ("imgscan.report",),  # the report's types: a leaf, so every layer may use them
     1: ("imgscan", "imgscan.errors", "imgscan.progress", "imgscan.interrupt", "imgscan.data", "imgscan.hashing",
         "imgscan.errorcodes", "imgscan.severity", "imgscan.undecodable", "imgscan.external", "imgscan.numerals",
-        "imgscan.collector", "imgscan.utc"),
+        "imgscan.collector", "imgscan.utc", "imgscan.yaml_safe"),
     2: ("imgscan.image",),
     3: ("imgscan.hives", "imgscan.accounts", "imgscan.wintrust", "imgscan.servicing", "imgscan.servicing_levels",
         "imgscan.os_version", "imgscan.logs", "imgscan.signing"),

@@ -117,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         "html": lambda s: fleet_summary.to_html(s, shown, args.fail_on),
     }
     write(args.output, views[args.format](summary))
-    unread = [str(row["host"]) for row in summary if row["scan"] == "unreadable"]
+    unread = [fleet_summary.name(row) for row in summary if row["scan"] == "unreadable"]
     if unread:  # said here too: with -o the summary's rows are in a file, and exit 2 alone says nothing of why
         line = f"{len(unread)} of {len(summary)} host(s) could not be read ({_some(unread)}): their rows say why"
         print(f"imgscan: error: {line}", file=sys.stderr)
@@ -128,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
     if bad_updates and inputs is None:  # or those of the run --report shows
         named = ", ".join(bad_updates)
         print(f"imgscan: error: {len(bad_updates)} update(s) of --updates could not be read ({named})", file=sys.stderr)
-    if broken := [str(row["host"]) for row in fleet_summary.incomplete(summary)]:  # as scan: exit 3
+    if broken := [fleet_summary.name(row) for row in fleet_summary.incomplete(summary)]:  # as scan: exit 3
         line = f"{len(broken)} of {len(summary)} host(s) were judged without the findings of a check that crashed"
         print(f"imgscan: error: {line} ({_some(broken)}): their rows name it; {crashed_gate()}", file=sys.stderr)
         return EXIT_INTERNAL

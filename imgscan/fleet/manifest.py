@@ -20,15 +20,17 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
+
+import yaml
 
 from imgscan.errors import ImgscanError
 from imgscan.fleet.host import FleetHost
 from imgscan.hosts import LABELS, NETWORKS, HostFacts
 from imgscan.image.sniff import read_header
 from imgscan.signing.firmware_db import UNKNOWN, firmware_target, read_dbx
+from imgscan.yaml_safe import Loader, day
 
 T = TypeVar("T")
 COLUMNS = (
@@ -75,6 +77,8 @@ def read(path: Path) -> list[FleetHost]:
             raise ImgscanError(where, f"{what} is listed twice (first on line {first_line[key]})")
         first_line[key] = line
         hosts.append(host)
+    if not hosts:  # a list a broken export left with its header alone must not let the gate pass on zero hosts
+        raise ImgscanError(str(path), "lists no hosts", "a host list names each host's image, one row or entry per host")
     return hosts
 
 
@@ -94,10 +98,8 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    import yaml
-
-    try:
-        loader = yaml.SafeLoader(path.read_text(encoding="utf-8-sig"))
+    try:  # by yaml_safe's Loader: dates stay text, judged by their column as in a CSV list
+        loader = Loader(path.read_text(encoding="utf-8-sig"))
         try:
             root = loader.get_single_node()
         finally:
@@ -110,7 +112,11 @@ def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         raise ImgscanError(str(path), "a YAML host list is a list of hosts (or a mapping with a 'hosts:' list)")
     for node in root.value:
         line = node.start_mark.line + 1
-        value = yaml.SafeLoader("").construct_object(node, deep=True) if isinstance(node, yaml.MappingNode) else None
+        try:
+            value = Loader("").construct_object(node, deep=True) if isinstance(node, yaml.MappingNode) else None
+        except yaml.MarkedYAMLError as exc:  # a value its explicit tag cannot make: `!!int ten`
+            at = exc.problem_mark.line + 1 if exc.problem_mark else line
+            raise ImgscanError(f"{path} line {at}", f"not valid YAML ({exc.problem})") from None
         if not isinstance(value, dict):
             raise ImgscanError(f"{path} line {line}", "a host is a mapping (path: ..., host: ...)")
         yield line, {str(k): str(v).strip() for k, v in value.items() if v is not None and str(v).strip()}
@@ -132,7 +138,7 @@ def _host(manifest: Path, where: str, row: dict[str, str], images: dict[str, str
 
     facts = HostFacts(
         network=column("network", _network, "unknown"),
-        deployed=column("deployed", date.fromisoformat, None),
+        deployed=column("deployed", day, None),
         model=row.get("model"),
         recovery_free_bytes=column("recovery_free_mb", _megabytes, None),
     )
@@ -159,8 +165,8 @@ def _column(row: dict[str, str], name: str, where: str, read: Callable[[str], T]
     try:
         value = values[key] = read(row[name])
         return value
-    except ImgscanError as exc:
-        raise ImgscanError(where, f"{name} {exc}", exc.advice) from None
+    except ImgscanError as exc:  # its path and problem: str(exc) holds the advice too, given once below
+        raise ImgscanError(where, f"{name} {exc.path}: {exc.problem}", exc.advice) from None
     except ValueError as exc:
         raise ImgscanError(where, f"{name} {row[name]!r}: {exc}") from None
 

@@ -10,9 +10,13 @@ inline SVG); a failing host without a dated finding counts from the scan's
 as-of day. Built from one golden image, a whole fleet typically fails on the
 same day.
 
-With `--updates`, each row carries the host's verdict on each update (`updates`), and the table ends with
+With `--updates`, each row carries the host's verdict on each update (`updates`), and the table lists
 each update's hosts by verdict: how many it fails on (will not install, or stops installing within the
-horizon) and from which day.
+horizon) and from which day. The table's last line counts the hosts by verdict, and with `--updates` the
+hosts an update will not install on: the two reasons the run exits 1.
+
+The lines that list hosts by name (which fail when, each update's verdicts) name a host that shares its
+name with another listed host (copies of one image share its ComputerName) with its image as well.
 """
 
 from __future__ import annotations
@@ -92,7 +96,36 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
                 "model": (r.get("facts") or {}).get("model") or "",
             }
         )
-    return sorted(table, key=lambda r: (r["first_failure"] or "9999", str(r["host"]).lower()))
+    _name_apart(table)
+    return sorted(table, key=lambda r: (r["first_failure"] or "9999", str(r["host"]).lower(), r["_name"].lower()))
+
+
+def _name_apart(table: list[dict[str, Any]]) -> None:
+    """Each row's `_name`, what the summary's lines call its host: the host's name, and when another listed
+    host has the same one (copies of an image share its ComputerName) with its image, by file name (and
+    which image of a WIM), or by path when that too is shared, so a reader can tell which hosts fail."""
+    named: dict[str, int] = {}
+    for r in table:
+        named[str(r["host"])] = named.get(str(r["host"]), 0) + 1
+    labelled: dict[tuple[str, str], int] = {}
+    for r in table:
+        if named[str(r["host"])] > 1:
+            key = (str(r["host"]), r["_image_label"])
+            labelled[key] = labelled.get(key, 0) + 1
+    for r in table:
+        host = str(r["host"])
+        if named[host] == 1:
+            r["_name"] = host
+            continue
+        label = r["_image_label"]
+        if labelled[host, label] > 1:  # one file name in two folders: the whole path
+            label = str(r["image"]) + label[len(Path(str(r["image"])).name) :]
+        r["_name"] = f"{host} ({label})"
+
+
+def name(row: dict[str, Any]) -> str:
+    """What the summary calls a row's host (see _name_apart)."""
+    return str(row.get("_name") or row["host"])
 
 
 def gating(summary: list[dict[str, Any]]) -> int:
@@ -104,9 +137,9 @@ def incomplete(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in summary if r["scan"] == "incomplete"]
 
 
-def updates_gating(summary: list[dict[str, Any]]) -> bool:
-    """Whether an update will not install on a host (as preflight gates on an image)."""
-    return any(u["status"] == "will-not-install" for r in summary for u in r["updates"])
+def updates_gating(summary: list[dict[str, Any]]) -> int:
+    """How many hosts an update will not install on (as preflight gates on an image): the run fails on any."""
+    return sum(1 for r in summary if any(u["status"] == "will-not-install" for u in r["updates"]))
 
 
 def by_update(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -119,7 +152,7 @@ def by_update(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if u["fails_from"]:
                 entry["fails_from"][u["fails_from"]] = entry["fails_from"].get(u["fails_from"], 0) + 1
             verdict = " ".join(filter(None, (u["status"], u["hresult"])))
-            entry["verdicts"].setdefault(verdict, []).append(str(r["host"]))
+            entry["verdicts"].setdefault(verdict, []).append(name(r))
     return [found[f] for f in sorted(found)]
 
 
@@ -150,12 +183,16 @@ def to_table(summary: list[dict[str, Any]], run: dict[str, Any], verbose: bool =
     head = f"run {run['id']}: {len(summary)} host(s) on {images} image(s), judged as of {run['as_of']}, looking ahead to {end}"
     if run.get("finished_at") is None:  # interrupted, or still running
         head += " (not finished: only the hosts judged so far)"
-    foot = ["", head, *_when(summary, run["as_of"], end.isoformat())]
+    foot = ["", head, *_when(summary, run["as_of"], end.isoformat()), *_update_lines(summary)]
     unreadable = sum(1 for r in summary if r["scan"] == "unreadable")
     passing = sum(1 for r in summary if r["verdict"] == "pass")
     counts = f"{len(summary)} host(s): {gating(summary)} fail, {passing} pass, {unreadable} unreadable"
-    foot.append(counts + (f", {len(broken)} incomplete (a check crashed)" if (broken := incomplete(summary)) else ""))
-    foot += _update_lines(summary)
+    counts += f", {len(broken)} incomplete (a check crashed)" if (broken := incomplete(summary)) else ""
+    # the counts close the summary, after the updates: what fails the run is said on its last line (cli.fleet's
+    # exit 1 comes from a host failing or an update that will not install on one, a host that passes or not)
+    if updates := updates_gating(summary):
+        counts += f"; {updates} host(s) where an update of --updates will not install"
+    foot.append(counts)
     reused = sum(int(r["verdicts_reused"] or 0) for r in summary)
     judged = sum(int(r["verdicts_judged"] or 0) for r in summary)
     if verbose and (reused or judged):
@@ -201,7 +238,7 @@ def _when(summary: list[dict[str, Any]], as_of: str, end: str) -> list[str]:
     width = max((len(label) for label, _ in groups), default=0)
     lines = ["which hosts fail when:"]
     for label, rows in groups:
-        lines.append(f"  {label:<{width}}  {_listed([str(r['host']) for r in rows])}")
+        lines.append(f"  {label:<{width}}  {_listed([name(r) for r in rows])}")
     return lines
 
 
