@@ -201,11 +201,11 @@ def _view(fmt: str, report: Report, checks: LoadedChecks, fail_on: Severity) -> 
     if fmt == "sarif":
         from imgscan.views.sarif import to_sarif
 
-        return to_sarif(report, checks.rules)
+        return to_sarif(report, checks.rules, fail_on)
     if fmt == "junit":
         from imgscan.views.junit import to_junit
 
-        return to_junit(report, checks.rules, fail_on)
+        return to_junit(report, checks.checks, fail_on)
     if fmt == "csv":
         from imgscan.views.csv_view import to_csv
 

@@ -17,6 +17,7 @@ from imgscan.check import Severity
 from imgscan.gate import gating_severity, summary_gates
 from imgscan.report import FindingJson, Report
 from imgscan.views.columns import plain
+from imgscan.views.completeness import incomplete, summary_words
 
 WIDTH, LEFT, ROW, TOP = 1100, 430, 22, 40
 CHAR = 7.0  # a generous width of one 11 px character, to keep labels inside the chart and apart
@@ -103,7 +104,9 @@ def render(template: str, **context: object) -> str:
 
 def to_html(report: Report, fail_on: Severity) -> str:
     """The verdict counts causes from the summary, so it agrees with the exit code whatever --severity
-    showed; each cause is listed under the severity it gates at, its consequences nested in it."""
+    showed; each cause is listed under the severity it gates at, its consequences nested in it. A crashed
+    check's findings are missing, so the verdict is never PASS then (as a fleet's incomplete host): FAIL on
+    the findings there are, else INCOMPLETE, and either says which check crashed."""
     findings = report["findings"]
     listed = {f["id"]: f for f in findings if "id" in f}
     # a cause the ignore file accepts is listed under Suppressed, unless a consequence it has still gates
@@ -113,11 +116,14 @@ def to_html(report: Report, fail_on: Severity) -> str:
         for s in reversed(Severity)
     ]
     gating = summary_gates(report["summary"], fail_on)
+    missing = incomplete(report)
     return render(
         "report.html.j2",
         report=report,
         groups=[g for g in groups if g[1]],
-        verdict="FAIL" if gating else "PASS",
+        verdict="FAIL" if gating else ("INCOMPLETE" if missing else "PASS"),
+        incomplete=missing,
+        summary=summary_words(report),
         gating=gating,
         fail_on=str(fail_on),
         chart=chart(report),

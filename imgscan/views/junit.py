@@ -6,28 +6,45 @@ or accepted in the ignore file leave the case passing, with them in its output.
 A consequence fails no case of its own: its root cause's case fails for it (at
 the group's severity), as the exit code counts it; causes hidden by --severity
 fail one extra case, so the JUnit view and the exit code agree.
+
+A case passes only when its rule was judged: the cases of a check that crashed are in error (its findings
+are missing, and the run exits 3), those of a check skipped for a reason (no partitions in a WIM) are
+skipped with it. The suite's `errors` counts the cases in error; the report's other errors are its
+system-err.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from xml.etree import ElementTree
 
-from imgscan.check import Rule, Severity
-from imgscan.gate import gating, summary_gates
+from imgscan.check import Check, Severity
+from imgscan.gate import gating
 from imgscan.report import FindingJson, Report
+from imgscan.views.completeness import CRASH_ERROR, crash_sentence, crashes, hidden_gates, skipped
 
 
-def to_junit(report: Report, rules: list[Rule], fail_on: Severity) -> str:
+def to_junit(report: Report, checks: Sequence[Check], fail_on: Severity) -> str:
+    """One suite for the scan, a case per rule of the loaded `checks` (the check that reports a rule says
+    whether it was skipped or crashed); its failed and errored cases are exactly why `imgscan scan` does not
+    exit 0."""
     host = (report.get("host") or {}).get("name") or report["image"]["path"]
     suite = ElementTree.Element(
         "testsuite", name=f"imgscan {report['image']['path']}", timestamp=f"{report['as_of']}T00:00:00"
     )  # xs:dateTime: the day judged, at its start
-    failures = 0
+    failures = errors = skips = 0
     gates = gating(report["findings"], fail_on)
-    for rule in rules:
+    broken, unjudged = crashes(report), skipped(report)
+    for check, rule in ((c.name, r) for c in checks for r in c.rules):
         findings = [f for f in report["findings"] if f["rule"] == rule.id]
         gating_here = [f for f in gates if f["rule"] == rule.id]
         case = ElementTree.SubElement(suite, "testcase", classname=f"imgscan.{host}", name=rule.id)
+        if check in unjudged and not findings:  # JUnit's order: skipped, error, failure, then the output
+            skips += 1
+            ElementTree.SubElement(case, "skipped", message=f"check {check} skipped: {unjudged[check]}")
+        if check in broken:
+            errors += 1
+            ElementTree.SubElement(case, "error", message=crash_sentence(check, broken[check]), type="crashed")
         if gating_here:
             failures += 1
             failure = ElementTree.SubElement(
@@ -40,16 +57,26 @@ def to_junit(report: Report, rules: list[Rule], fail_on: Severity) -> str:
         other = [f for f in findings if f not in gating_here]
         if other:
             ElementTree.SubElement(case, "system-out").text = "\n\n".join(_details(f) for f in other)
-    hidden = summary_gates(report["summary"], fail_on) - len(gates)
+    hidden = hidden_gates(report, fail_on)
     if hidden > 0:  # causes --severity left out still fail the run: say so where CI looks
         failures += 1
         case = ElementTree.SubElement(suite, "testcase", classname=f"imgscan.{host}", name="hidden by --severity")
         ElementTree.SubElement(
             case, "failure", message=f"{hidden} finding(s) at or above {fail_on} not shown by --severity", type=str(fail_on)
         )
-    suite.set("tests", str(len(rules) + (hidden > 0)))
+    cased = {c.name for c in checks if c.rules}
+    for check in [c for c in broken if c not in cased]:  # a crashed check none of whose rules is here
+        errors += 1
+        case = ElementTree.SubElement(suite, "testcase", classname=f"imgscan.{host}", name=f"check {check}")
+        ElementTree.SubElement(case, "error", message=crash_sentence(check, broken[check]), type="crashed")
+    told = {CRASH_ERROR + check for check in broken}
+    others = [f"{e['path']}: {e['message']}" for e in report["errors"] if e["path"] not in told]
+    if others:
+        ElementTree.SubElement(suite, "system-err").text = "\n".join(others)
+    suite.set("tests", str(len(suite.findall("testcase"))))
     suite.set("failures", str(failures))
-    suite.set("errors", str(len(report["errors"])))
+    suite.set("errors", str(errors))
+    suite.set("skipped", str(skips))
     return document(suite)
 
 

@@ -6,14 +6,20 @@ log evidence adds its line. Findings accepted in the ignore file carry a SARIF
 suppression with the reason, as SARIF consumers expect, instead of vanishing.
 Each result's partial fingerprint is the finding's identity, distinct within a
 run and the same across runs, so code scanning neither merges nor renews alerts.
+
+The invocation says what the results cannot: a crashed check makes it unsuccessful, with an error
+notification naming the check (its findings are missing, and `imgscan scan` exits 3), and findings that
+--severity left out are a notification and counts in its properties (they still count for --fail-on).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from imgscan.check import Rule
+from imgscan.check import Rule, Severity
 from imgscan.report import Evidence, FindingJson, Report
+from imgscan.views.completeness import CRASH_ERROR, crash_sentence, crashes, hidden_gates, hidden_line, may_gate
 from imgscan.views.json_view import to_json
 
 if TYPE_CHECKING:
@@ -66,7 +72,9 @@ def _cause(finding: FindingJson) -> dict[str, object]:
     return linked
 
 
-def to_sarif(report: Report, rules: list[Rule]) -> str:
+def to_sarif(report: Report, rules: list[Rule], fail_on: Severity | None = None) -> str:
+    """The SARIF log of a scan. `fail_on` tells whether findings --severity hid fail the gate (a warning) or
+    not (a note); without it, any hidden finding the ignore file does not accept might, so it is a warning."""
     used = sorted({f["rule"] for f in report["findings"]})
     known = {r.id: r for r in rules}
     listed = [known[r] for r in used if r in known] + [r for r in rules if r.id not in used]
@@ -97,7 +105,46 @@ def to_sarif(report: Report, rules: list[Rule]) -> str:
         results.append(result)
     image = report["image"]
     base: dict[str, object] = {"IMAGEROOT": {"description": {"text": f"the Windows volume of {image['path']}"}}}
-    return sarif_log(report, [rule_entry(r) for r in listed], results, base)
+    invocation = Invocation()
+    _crashes(report, invocation)
+    _hidden(report, fail_on, invocation)
+    return sarif_log(report, [rule_entry(r) for r in listed], results, base, invocation)
+
+
+@dataclass
+class Invocation:
+    """What a run's results cannot show, for its SARIF invocation: a dashboard reads the results alone."""
+
+    successful: bool = True  # False when the results are not all the run would have found
+    notifications: list[dict[str, object]] = field(default_factory=list)  # before the report's errors
+    properties: dict[str, object] = field(default_factory=dict)
+    told: set[str] = field(default_factory=set)  # paths of `errors` entries the notifications already tell
+
+
+def _crashes(report: Report, invocation: Invocation) -> None:
+    """The crashed checks: the run was not successful, and each is an error notification in place of the
+    warning its `errors` entry would be (a warning read as a pass on dashboards that show only errors)."""
+    for name, reason in crashes(report).items():
+        invocation.successful = False
+        text = crash_sentence(name, reason)
+        invocation.notifications.append({"level": "error", "message": {"text": text}, "properties": {"check": name}})
+        invocation.told.add(CRASH_ERROR + name)
+
+
+def _hidden(report: Report, fail_on: Severity | None, invocation: Invocation) -> None:
+    """What --severity left out of the results: a notification (a warning when it still fails the gate, else a
+    note) and its counts in the invocation's properties, so a dashboard of 3 results does not pass for a run of 8."""
+    filtered, line = report.get("filtered"), hidden_line(report)
+    if not filtered or not line:
+        return
+    invocation.properties |= {"severitiesShown": filtered["severities"], "hidden": filtered["hidden"]}
+    if fail_on is None:
+        gates = may_gate(filtered["hidden"])
+    else:
+        invocation.properties["hiddenGating"] = count = hidden_gates(report, fail_on)
+        gates = count > 0
+        line += f"; {count} cause(s) among them at or above --fail-on {fail_on}" if gates else ""
+    invocation.notifications.append({"level": "warning" if gates else "note", "message": {"text": line}})
 
 
 def sarif_log(
@@ -105,21 +152,25 @@ def sarif_log(
     rules: list[dict[str, object]],
     results: list[dict[str, object]],
     base: dict[str, object] | None,
+    invocation: Invocation | None = None,
 ) -> str:
     """The SARIF log of one imgscan run (scan or preflight): the tool and its rules, the report's errors as
-    notifications, the results, and the image, day and host they are about."""
+    notifications (after what `invocation` tells that the results do not), the results, and the image, day
+    and host they are about."""
+    told = invocation or Invocation()
+    notes = told.notifications + [
+        {"level": "warning", "message": {"text": f"{e['path']}: {e['message']}"}}
+        for e in report["errors"]
+        if e["path"] not in told.told
+    ]
+    ran: dict[str, object] = {"executionSuccessful": told.successful, "toolExecutionNotifications": notes}
+    if told.properties:
+        ran["properties"] = told.properties
     run: dict[str, object] = {"tool": {"driver": {"name": "imgscan", "version": report["imgscan"], "rules": rules}}}
     if base:
         run["originalUriBaseIds"] = base
     run |= {
-        "invocations": [
-            {
-                "executionSuccessful": True,
-                "toolExecutionNotifications": [
-                    {"level": "warning", "message": {"text": f"{e['path']}: {e['message']}"}} for e in report["errors"]
-                ],
-            }
-        ],
+        "invocations": [ran],
         "results": results,
         "properties": {"image": report["image"], "as_of": report["as_of"], "host": report["host"]},
     }

@@ -9,9 +9,9 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping, Sequence
 
-from imgscan.gate import hidden_note
 from imgscan.report import FindingJson, ImageInfo, Report
 from imgscan.views.columns import WIDTH, plain
+from imgscan.views.completeness import hidden_line, incomplete, shown_severities, summary_words
 
 # evidence fields left to the JSON report: long, or already said in the message
 # (undefined_bits: State bits no Windows header documents, listed in the JSON for the curious)
@@ -25,6 +25,8 @@ def _collection(image: ImageInfo) -> str:
 
 
 def to_table(report: Report) -> str:
+    """The report for a terminal. Its last lines are what a person reads first: the summary says "clean" only
+    for a whole scan, and names a crashed check instead, since the run then exits 3 whatever it found."""
     image = report["image"]
     host = report.get("host") or {}
     loader = image.get("loader")  # the dissect loader of a VM export or collection, when the format does not say it
@@ -35,11 +37,12 @@ def to_table(report: Report) -> str:
         "",
     ]
     findings = report["findings"]
-    filtered = report.get("filtered")
     # the --severity that hid findings: "no findings" would contradict the summary below, which counts them
-    hiding = ",".join(filtered["severities"]) if filtered and any(filtered["hidden"].values()) else None
+    hiding = shown_severities(report)
+    missing = incomplete(report)  # a crashed check: "No findings." alone would read as a healthy image
     if not findings:
-        lines.append(f"No findings at --severity {hiding}." if hiding else "No findings.")
+        shown = f"No findings at --severity {hiding}" if hiding else "No findings"
+        lines.append(f"{shown} from the checks that finished: {missing}." if missing else f"{shown}.")
     fixes_shown: dict[str, str] = {}  # remediation text -> the rule that printed it first
     listed = {f["id"]: f for f in findings if "id" in f}
     for finding in findings:
@@ -52,12 +55,12 @@ def to_table(report: Report) -> str:
             for consequence in consequences:
                 lines += ["    " + line for line in _finding_lines(consequence, fixes_shown, WIDTH - 4)] + [""]
     hives = report["inventory"].get("hives", [])
-    if filtered and hiding:  # the summary counts what --severity hid too, each cause once: say so
-        every = _summary(report["summary"])
+    if hidden := hidden_line(report):  # the summary counts what --severity hid too, each cause once: say so
+        every = summary_words(report)
         lines.append(f"Read {len(hives)} hive(s); summary of every finding, each cause counted once: {every}")
-        lines.append(f"--severity {hiding} hid {hidden_note(filtered['hidden'])}")
+        lines.append(hidden)
     else:
-        lines.append(f"Read {len(hives)} hive(s); summary: " + _summary(report["summary"]) + _counted_with_cause(findings))
+        lines.append(f"Read {len(hives)} hive(s); summary: " + summary_words(report) + _counted_with_cause(findings))
     for error in report["errors"]:
         lines.append(f"error: {error['path']}: {error['message']}")
     return "\n".join(lines) + "\n"
@@ -124,8 +127,3 @@ def _when(finding: FindingJson, evidence: Mapping[str, object]) -> str:
     if evidence.get("last_written"):
         return f"since {evidence['last_written']}"
     return str(finding.get("hits") or "undated")
-
-
-def _summary(summary: dict[str, int]) -> str:
-    counted = [f"{n} {severity}" for severity, n in summary.items() if n]
-    return ", ".join(counted) if counted else "clean"

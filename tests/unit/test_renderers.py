@@ -22,22 +22,22 @@ from tests.golden import CASES, SAVED
 
 
 @pytest.fixture(scope="module")
-def rules():
-    return load_checks().rules
+def loaded():
+    return load_checks()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_every_format_shows_every_finding(name, rules):
+def test_every_format_shows_every_finding(name, loaded):
     report = json.loads((SAVED / name).read_text(encoding="utf-8"))
     ids = [f["rule"] for f in report["findings"]]
     assert json.loads(to_json(report)) == report
     table = to_table(report)
     assert all(rule in table for rule in ids)
-    sarif = json.loads(to_sarif(report, rules))
+    sarif = json.loads(to_sarif(report, loaded.rules))
     assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ids
     rows = list(csv.DictReader(io.StringIO(to_csv(report))))
     assert [r["rule"] for r in rows] == ids
-    junit = ElementTree.fromstring(to_junit(report, rules, Severity.HIGH))
+    junit = ElementTree.fromstring(to_junit(report, loaded.checks, Severity.HIGH))
     failing = {case.get("name").split()[0] for case in junit.iter("testcase") if case.find("failure") is not None}
     # a case fails for each rule with a cause at or above --fail-on; consequences fail through their cause
     causes = [f for f in report["findings"] if not f.get("caused_by")]
