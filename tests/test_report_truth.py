@@ -18,20 +18,10 @@ from sample_images.build import build
 from sample_images.scenario import load
 from tests.conftest import REPO, run_imgscan
 from tests.golden import SAVED
+from tests.test_plugins import CRASHING  # the plugin whose check always crashes
 
 BUILT = REPO / "sample_images" / "built"
 SCHEMA = json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
-CRASHING = """
-from imgscan.check import Check, Rule, Severity
-
-BOOM = Rule(id="site-boom", severity=Severity.HIGH, title="Always crashes", summary="test")
-
-class Boom(Check):
-    rules = (BOOM,)
-
-    def run(self, artefacts):
-        raise RuntimeError("kaboom")
-"""
 CRASH = "check boom crashed (RuntimeError: kaboom); its findings are missing, so the run cannot pass"
 NO_PARTITIONS_IN_A_WIM = "a WIM has no partitions: the EFI system and recovery partitions are made when the image is deployed"
 
