@@ -194,3 +194,22 @@ def test_a_bad_target_firmware_gives_its_advice_once(tmp_path):
     line = one_error(run.stderr)
     assert line.startswith(f"imgscan: error: {hosts} line 2: target_firmware 2099: is neither 2011-only, 2023, unknown nor")
     assert line.count("(export it with PowerShell:") == 1 and line.endswith(", dbx likewise)")
+
+
+def test_resume_with_fewer_inputs_says_the_run_still_counts_the_others(tmp_path):
+    """--resume continues a run: its summary counts every host it holds, so inputs that name fewer hosts are told
+    which hosts it still counts, not left to read "1 host(s) reused" above a summary of two."""
+    db = tmp_path / "fleet.sqlite"
+    args = ("--as-of", "2013-07-05", "--db", db, "--jobs", "1")
+    first = run_imgscan("fleet", HEALTHY, Q3, *args)
+    assert first.code == 1, first.stderr
+    resumed = run_imgscan("fleet", HEALTHY, *args, "--resume")
+    assert "imgscan: run 1 resumed: 1 host(s) reused" in resumed.stderr
+    warning = [line for line in resumed.stderr.splitlines() if "warning" in line]
+    assert warning == [  # a host given as an image is keyed by its path
+        f"imgscan: warning: run 1 also holds 1 host(s) these inputs do not name ({Q3.resolve()}); its summary counts "
+        "them (start a new run to judge only these)"
+    ]
+    assert resumed.code == 1 and "2 host(s): 1 fail, 1 pass" in resumed.stdout
+    same = run_imgscan("fleet", HEALTHY, Q3, *args, "--resume")
+    assert "warning" not in same.stderr

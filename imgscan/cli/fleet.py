@@ -200,6 +200,7 @@ def _scan(args: argparse.Namespace, store: Store, hosts: list[FleetHost], update
         recorded["updates"] = _named(updates)
         recorded["unreadable_updates"] = unread  # the run cannot pass, now or when --report shows it again
         run_id = store.start_run(as_of, args.horizon, recorded, options.fingerprint(), __version__)
+    before = set(store.done(run_id)) if resumed is not None else set()  # the hosts the run held already
     todo = plan(hosts, store, run_id, resumed is not None)
     store.mark(run_id, todo.reused, "reused")
     if resumed is not None and not args.quiet:
@@ -209,6 +210,12 @@ def _scan(args: argparse.Namespace, store: Store, hosts: list[FleetHost], update
             f"(image or settings changed), {counts['retried']} retried (unreadable or incomplete before), {counts['new']} new",
             file=sys.stderr,
         )
+        if others := sorted(before - {host.key for host in hosts}):  # its summary counts them: say so
+            print(
+                f"imgscan: warning: run {run_id} also holds {len(others)} host(s) these inputs do not name "
+                f"({_some(others)}); its summary counts them (start a new run to judge only these)",
+                file=sys.stderr,
+            )
     groups = by_image(todo.todo)
     with (
         interrupt.doing(f"judging {len(todo.todo)} host(s) on {len(groups)} image(s)"),
