@@ -21,7 +21,7 @@ TIMESTAMP = "tag:yaml.org,2002:timestamp"
 DAY = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 
 
-class Loader(yaml.SafeLoader):
+class TextDatesLoader(yaml.SafeLoader):
     """SafeLoader without the implicit timestamp: `2013-03-01` and `"2013-03-01"` are both the text 2013-03-01.
     A value an explicit tag cannot make (`!!timestamp 2013-02-30`, `!!int ten`) is a YAMLError naming its
     line, as any other mistake in the file, not the ValueError of the constructor."""
@@ -33,7 +33,7 @@ class Loader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(None, None, str(exc), node.start_mark) from None
 
 
-Loader.yaml_implicit_resolvers = {
+TextDatesLoader.yaml_implicit_resolvers = {
     first: [(tag, pattern) for tag, pattern in resolvers if tag != TIMESTAMP]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
@@ -41,7 +41,7 @@ Loader.yaml_implicit_resolvers = {
 
 def load(text: str) -> Any:
     """The document `text` holds (yaml.YAMLError when it is not YAML)."""
-    return yaml.load(text, Loader=Loader)  # a SafeLoader: no object of the file's choosing is made
+    return yaml.load(text, Loader=TextDatesLoader)  # a SafeLoader: no object of the file's choosing is made
 
 
 def day(text: str) -> date:

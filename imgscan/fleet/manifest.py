@@ -30,7 +30,7 @@ from imgscan.fleet.host import FleetHost
 from imgscan.hosts import LABELS, NETWORKS, HostFacts
 from imgscan.image.sniff import read_header
 from imgscan.signing.firmware_db import UNKNOWN, firmware_target, read_dbx
-from imgscan.yaml_safe import Loader, day
+from imgscan.yaml_safe import TextDatesLoader, day
 
 T = TypeVar("T")
 COLUMNS = (
@@ -98,8 +98,8 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    try:  # by yaml_safe's Loader: dates stay text, judged by their column as in a CSV list
-        loader = Loader(path.read_text(encoding="utf-8-sig"))
+    try:  # by yaml_safe.TextDatesLoader: dates stay text, judged by their column as in a CSV list
+        loader = TextDatesLoader(path.read_text(encoding="utf-8-sig"))
         try:
             root = loader.get_single_node()
         finally:
@@ -113,7 +113,7 @@ def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     for node in root.value:
         line = node.start_mark.line + 1
         try:
-            value = Loader("").construct_object(node, deep=True) if isinstance(node, yaml.MappingNode) else None
+            value = TextDatesLoader("").construct_object(node, deep=True) if isinstance(node, yaml.MappingNode) else None
         except yaml.MarkedYAMLError as exc:  # a value its explicit tag cannot make: `!!int ten`
             at = exc.problem_mark.line + 1 if exc.problem_mark else line
             raise ImgscanError(f"{path} line {at}", f"not valid YAML ({exc.problem})") from None
