@@ -48,11 +48,25 @@ def summary_gates(summary_counts: Mapping[str, int], fail_on: Severity) -> int:
 def hidden_note(hidden: Mapping[str, int]) -> str:
     """What --severity left out, in words: '4 finding(s) (2 high, 2 medium); they still count for --fail-on'."""
     parts = [f"{n} {name}" for name, n in hidden.items() if n]
-    live = sum(n for name, n in hidden.items() if name != "suppressed")
+    live = unaccepted(hidden)
     note = f"{sum(hidden.values())} finding(s) ({', '.join(parts)})"
     if live and hidden.get("suppressed"):
         return note + "; those the ignore file does not accept still count for --fail-on"
     return note + ("; they still count for --fail-on" if live else "")
+
+
+CRASH_PATH = "check:"  # a crashed check's entry in a report's `errors`: {"path": "check:NAME", "message": CRASHED + why}
+CRASHED = "check crashed: "
+
+
+def crash_error(name: str, why: str) -> dict[str, str]:
+    """The `errors` entry of check `name` that crashed (`why`: the exception), as the views read it back."""
+    return {"path": CRASH_PATH + name, "message": CRASHED + why}
+
+
+def unaccepted(hidden: Mapping[str, int]) -> int:
+    """How many of the findings --severity hid the ignore file does not accept: those may still fail the gate."""
+    return sum(n for name, n in hidden.items() if name != "suppressed")
 
 
 def crashed(report: Mapping[str, object]) -> list[str]:

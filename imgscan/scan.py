@@ -25,7 +25,7 @@ from imgscan.check_reuse import CheckReuse, Outcome, Recorder
 from imgscan.collector import young_collections_only
 from imgscan.context import ScanContext
 from imgscan.correlate import correlate, note_unjudged_causes, ordered, settle_gates, shown
-from imgscan.gate import hidden_note, summary
+from imgscan.gate import crash_error, hidden_note, summary
 from imgscan.ignore import IgnoreEntry
 from imgscan.ignore import apply as apply_ignore
 from imgscan.image import OpenedImage, Selection, open_image
@@ -295,7 +295,7 @@ def _run_check(check: Check, art: Artefacts, scan: ScanContext, *, recorded: boo
     except Exception as exc:  # a crashing check must not lose the other findings
         log.debug("check %s crashed", check.name, exc_info=True)
         done.why = f"crashed: {type(exc).__name__}"
-        done.error = {"path": f"check:{check.name}", "message": f"check crashed: {type(exc).__name__}: {exc}"}
+        done.error = crash_error(check.name, f"{type(exc).__name__}: {exc}")
     return done
 
 

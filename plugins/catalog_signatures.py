@@ -86,8 +86,9 @@ class CatalogSignatures(Check):
         for package in artefacts.get(PACKAGES).packages:
             records = [r for r in catalogs.of_package(package) if r.verdict]
             claimed.update(r.path for r in records)
-            owners.update((r.path, package) for r in catalogs.unverifiable(package) if r.problem)
-            yield from self._judge(artefacts, records, package)
+            own_bad = catalogs.unverifiable(package)  # its own catalog, unreadable or unsigned
+            owners.update((r.path, package) for r in own_bad if r.problem)
+            yield from self._judge(artefacts, records, package, {r.path for r in own_bad if not r.problem})
         unreadable: dict[str, list[CatalogRecord]] = {}
         by_content: dict[str, list[CatalogRecord]] = {}
         for record in catalogs.records:
@@ -110,13 +111,16 @@ class CatalogSignatures(Check):
         for records in by_content.values():
             yield from self._judge(artefacts, records, None)
 
-    def _judge(self, art: CheckContext, records: list[CatalogRecord], package: Package | None) -> Iterator[Finding]:
+    def _judge(
+        self, art: CheckContext, records: list[CatalogRecord], package: Package | None, unsigned: set[str] | None = None
+    ) -> Iterator[Finding]:
+        """The findings of one package's catalogs (or of copies no package claims); `unsigned`: the paths of its own
+        catalog when that carries no signature, which vouches for nothing (CBS cannot verify the package)."""
         if not records:
             return
         name = f"{package.identity} ({package.kb or 'no KB'}, {package.state_name})" if package else records[0].path
         yield from self._revoked(art, records, name, package)
-        # a package's own catalog without a signature vouches for nothing: CBS cannot verify the package
-        unsigned = {r.path for r in art.get(CATALOGS).catalogs.unverifiable(package)} if package else set()
+        unsigned = unsigned or set()
         bad = [
             r for r in records if r.verdict and ((r.verdict.never_valid and r.verdict.status != "revoked") or r.path in unsigned)
         ]

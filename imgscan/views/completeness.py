@@ -11,20 +11,16 @@ summary in agreement with each other and with the exit code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from imgscan.check import Severity
-from imgscan.gate import crashed, gating, hidden_note, summary_gates
+from imgscan.gate import CRASH_PATH, CRASHED, crashed, gating, hidden_note, summary_gates
 from imgscan.report import Report
-
-CRASH_ERROR = "check:"  # the path of a crashed check's entry in the report's `errors` (imgscan.scan names it so)
 
 
 def crashes(report: Report) -> dict[str, str]:
     """Each crashed check by name, with the reason its `errors` entry gives ("RuntimeError: kaboom", or "" when
     there is none): the checks whose findings are missing, in the order `imgscan.gate.crashed` lists them."""
     said = {error["path"]: error["message"] for error in report["errors"]}
-    return {name: said.get(CRASH_ERROR + name, "").removeprefix("check crashed: ") for name in crashed(report)}
+    return {name: said.get(CRASH_PATH + name, "").removeprefix(CRASHED) for name in crashed(report)}
 
 
 def crash_sentence(name: str, reason: str) -> str:
@@ -73,8 +69,3 @@ def hidden_gates(report: Report, fail_on: Severity) -> int:
     """Causes at or above --fail-on that --severity left out of `findings`: the summary counts every cause, the
     list only those shown, so the difference fails the gate unseen."""
     return max(0, summary_gates(report["summary"], fail_on) - len(gating(report["findings"], fail_on)))
-
-
-def may_gate(hidden: Mapping[str, int]) -> bool:
-    """Whether a hidden finding could fail some --fail-on: one the ignore file does not accept."""
-    return any(n for name, n in hidden.items() if name != "suppressed")

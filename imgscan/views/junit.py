@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from xml.etree import ElementTree
 
 from imgscan.check import Check, Severity
-from imgscan.gate import gating
+from imgscan.gate import CRASH_PATH, gating
 from imgscan.report import FindingJson, Report
-from imgscan.views.completeness import CRASH_ERROR, crash_sentence, crashes, hidden_gates, skipped
+from imgscan.views.completeness import crash_sentence, crashes, hidden_gates, skipped
 
 
 def to_junit(report: Report, checks: Sequence[Check], fail_on: Severity) -> str:
@@ -69,7 +69,7 @@ def to_junit(report: Report, checks: Sequence[Check], fail_on: Severity) -> str:
         errors += 1
         case = ElementTree.SubElement(suite, "testcase", classname=f"imgscan.{host}", name=f"check {check}")
         ElementTree.SubElement(case, "error", message=crash_sentence(check, broken[check]), type="crashed")
-    told = {CRASH_ERROR + check for check in broken}
+    told = {CRASH_PATH + check for check in broken}
     others = [f"{e['path']}: {e['message']}" for e in report["errors"] if e["path"] not in told]
     if others:
         ElementTree.SubElement(suite, "system-err").text = "\n".join(others)

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from imgscan.check import Rule, Severity
+from imgscan.gate import CRASH_PATH, unaccepted
 from imgscan.report import Evidence, FindingJson, Report
-from imgscan.views.completeness import CRASH_ERROR, crash_sentence, crashes, hidden_gates, hidden_line, may_gate
+from imgscan.views.completeness import crash_sentence, crashes, hidden_gates, hidden_line
 from imgscan.views.json_view import to_json
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ def _crashes(report: Report, invocation: Invocation) -> None:
         invocation.successful = False
         text = crash_sentence(name, reason)
         invocation.notifications.append({"level": "error", "message": {"text": text}, "properties": {"check": name}})
-        invocation.told.add(CRASH_ERROR + name)
+        invocation.told.add(CRASH_PATH + name)
 
 
 def _hidden(report: Report, fail_on: Severity | None, invocation: Invocation) -> None:
@@ -139,7 +140,7 @@ def _hidden(report: Report, fail_on: Severity | None, invocation: Invocation) ->
         return
     invocation.properties |= {"severitiesShown": filtered["severities"], "hidden": filtered["hidden"]}
     if fail_on is None:
-        gates = may_gate(filtered["hidden"])
+        gates = unaccepted(filtered["hidden"]) > 0
     else:
         invocation.properties["hiddenGating"] = count = hidden_gates(report, fail_on)
         gates = count > 0
