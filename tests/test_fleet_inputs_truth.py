@@ -5,6 +5,7 @@ image share its ComputerName) are named with their images; a host list's error g
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -171,13 +172,24 @@ def test_hosts_that_share_a_name_are_named_with_their_images(tmp_path):
         shutil.copyfile(Q3, images / copy)
     shutil.copyfile(HEALTHY, images / "healthy.vhdx")  # WS-HEALTHY, a name no other host has
     db = tmp_path / "fleet.sqlite"
-    run = run_imgscan("fleet", images, "--as-of", "2013-07-05", "--db", db)
+    run = run_imgscan("fleet", images, "--as-of", "2013-07-05", "--db", db, "--jobs", "1", "-v")
     assert run.code == 1, run.stderr
     real = Path(os.path.realpath(images))
     names = f"REF-W7-2012Q3 ({real / 'copy1.vhdx'}), REF-W7-2012Q3 ({real / 'old' / 'copy1.vhdx'}), REF-W7-2012Q3 (copy2.vhdx)"
     lines = run.stdout.splitlines()
     assert f"  failing since 2013-06-30    3 host(s): {names}" in lines  # one file name in two folders: by path
     assert "  passing through 2014-07-05  1 host(s): WS-HEALTHY" in lines
+    # -v's line per host names the image of a host named by its ComputerName, by its path
+    progress = {line for line in run.stderr.splitlines() if ": fail, " in line or ": pass" in line}
+    copies = (real / "copy1.vhdx", real / "copy2.vhdx", real / "old" / "copy1.vhdx")
+    assert progress == {f"REF-W7-2012Q3 ({c}): fail, critical, from 2013-06-30" for c in copies} | {
+        f"WS-HEALTHY ({real / 'healthy.vhdx'}): pass"
+    }
+    # the HTML page's "which hosts fail when" rows use the summary's names
+    page = run_imgscan("fleet", "--db", db, "--report", "-f", "html").stdout
+    when = page.split('<table id="when">', 1)[1].split("</table>", 1)[0]
+    for shown in names.split(", "):
+        assert f"<td>{html.escape(shown)}</td>" in when
     # the reports keep the host's own name: only the summary's lines add the image
     report = run_imgscan("fleet", "--db", db, "--report", "-f", "json")
     assert sorted(r["host"] for r in json.loads(report.stdout)) == ["REF-W7-2012Q3"] * 3 + ["WS-HEALTHY"]

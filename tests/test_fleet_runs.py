@@ -157,6 +157,7 @@ def test_verbose_says_each_host_and_the_cache_only_then(images, tmp_path):
     quiet = run_imgscan("fleet", images, "--as-of", "2013-07-05", "--db", db, "--jobs", "1")
     assert "verdict cache" not in quiet.stdout + quiet.stderr and "REF-W7-2012Q3: fail" not in quiet.stderr
     loud = run_imgscan("fleet", images, "--as-of", "2013-07-05", "--db", db, "--jobs", "1", "-v")
-    assert "REF-W7-2012Q3: fail, critical, from 2013-06-30" in loud.stderr and "WS-HEALTHY: pass" in loud.stderr
+    assert "REF-W7-2012Q3 (" in loud.stderr and "): fail, critical, from 2013-06-30" in loud.stderr
+    assert "WS-HEALTHY (" in loud.stderr and "): pass" in loud.stderr
     assert "verdict cache:" in loud.stdout
     assert "2 host(s): 1 fail, 1 pass, 0 unreadable" in quiet.stdout

@@ -45,11 +45,15 @@ class Feedback:
 
 
 def line(row: dict[str, Any], fails: bool) -> str:
-    """A host's progress line: its name and verdict, with the worst severity and the day it starts failing."""
+    """A host's progress line: its name and verdict, with the worst severity and the day it starts failing. A
+    host the host list does not name goes by its image's ComputerName, shared by copies of that image: its
+    image is named too, so that two such lines can be told apart."""
+    image = row.get("image")
+    who = f"{row['host']} ({image})" if image and image != row["host"] else str(row["host"])
     if row["status"] == "error":
-        return f"{row['host']}: unreadable: {row['error']}"
+        return f"{who}: unreadable: {row['error']}"
     if row["error"]:  # judged, but a check crashed (fleet.store.incomplete)
-        return f"{row['host']}: " + ("fail, " if fails else "") + f"incomplete: {row['error']}"
+        return f"{who}: " + ("fail, " if fails else "") + f"incomplete: {row['error']}"
     if not fails:
-        return f"{row['host']}: pass" + (f" (worst {row['worst']})" if row["worst"] else "")
-    return f"{row['host']}: fail, {row['worst']}" + (f", from {row['first_failure']}" if row["first_failure"] else "")
+        return f"{who}: pass" + (f" (worst {row['worst']})" if row["worst"] else "")
+    return f"{who}: fail, {row['worst']}" + (f", from {row['first_failure']}" if row["first_failure"] else "")

@@ -295,7 +295,10 @@ class Store:
             result.get("settings"),
             origin,
         )
-        return row, {"host": host, "status": status, "worst": worst, "first_failure": first, "error": error}
+        # a host the host list does not name is named by its image's ComputerName, which copies of an image share:
+        # its progress line names the image too, by its path (copies in two folders share a file name)
+        image = None if result.get("host") else str(result["key"])
+        return row, {"host": host, "image": image, "status": status, "worst": worst, "first_failure": first, "error": error}
 
     def mark(self, run_id: int, keys: list[str], origin: str) -> None:
         """Say how hosts a resumed run kept got into it (reused: judged before, nothing changed)."""

@@ -342,4 +342,5 @@ def to_html(summary: list[dict[str, Any]], run: dict[str, Any], fail_on: Severit
         gating=gating(summary),
         fail_on=str(fail_on),
         run=run,
+        name=name,  # which hosts fail when: by the summary's names, with their image where hosts share a name
     )
