@@ -27,7 +27,9 @@ import pytest
 
 from fuzz.fuzz_cab_signature import sign, unsigned_cabinets
 from imgscan.preflight.run import preflight
-from imgscan.signing.cab_signature import digests, read_signature
+from imgscan.signing.cab_signature import HEADER, digests, locate, read_signature
+from imgscan.signing.catalog import parse_indirect_data
+from imgscan.signing.certs import CertCache
 from imgscan.signing.pkcs7 import ContentInfo
 from tests.conftest import REALDATA, REPO, run_imgscan
 from tests.realdata import files, needs_realdata
@@ -93,6 +95,20 @@ def _compare(path: Path, bundle: Path) -> None:
 @pytest.mark.parametrize("path", REAL)
 def test_each_real_update_agrees_with_osslsigncode(path, bundle):
     _compare(path, bundle)
+
+
+@pytest.mark.parametrize("path", REAL)
+def test_a_real_updates_nested_signature_is_not_called_a_bad_digest(path, bundle):
+    """A dual-signed update's SHA-256 signature vouches for its own SpcIndirectDataContent: imgscan, which
+    judges the primary signature of a signed file, must not read it over the primary's content (it called
+    every such signature TRUST_E_BAD_DIGEST), while osslsigncode finds it sound."""
+    theirs, verified, out = osslsigncode(path, bundle)
+    data = path.read_bytes()
+    where = locate(data[:HEADER])
+    assert where is not None and verified, out
+    signature, algorithm, _ = parse_indirect_data(path.name, data[where.offset : where.offset + where.size], CertCache())
+    assert algorithm == theirs[0][0] and signature.problem is None
+    assert [n.problem for n in signature.nested if n.problem] == []
 
 
 @pytest.mark.parametrize("path", [p for p in REAL if p.values[0] is None or p.values[0].suffix == ".msu"])

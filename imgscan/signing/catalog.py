@@ -100,15 +100,20 @@ def _parse(path: str, data: bytes, cache: CertCache, members: bool, sha256: str)
 
 
 def parse_indirect_data(path: str, data: bytes, cache: CertCache) -> tuple[Catalog, str, bytes]:
-    """The Authenticode signature of a signed file (a PE's WIN_CERTIFICATE): the signature judged like a
-    catalog's, the digest algorithm and the digest of the file it vouches for (SpcIndirectDataContent).
-    Raises CatalogError for a blob that is not such a signature."""
+    """The Authenticode signature of a signed file (a PE's WIN_CERTIFICATE, a cabinet's reserve): the primary
+    signature judged like a catalog's, the digest algorithm and the digest of the file it vouches for
+    (SpcIndirectDataContent). Raises CatalogError for a blob that is not such a signature.
+
+    Nested signatures are not read: each vouches for a SpcIndirectDataContent of its own (a SHA-256 digest
+    of the file beside the primary's SHA-1), not for the primary's, so reading them as a catalog's nested
+    signatures (over the primary's content) called every real dual-signed update's SHA-256 signature a
+    bad digest. What imgscan judges of a signed file is its primary signature."""
     try:
         signed = _signed_data(data, OID_SPC_INDIRECT_DATA, "an Authenticode signature")
         indirect = signed["encap"]["content"].parse(spec=SpcIndirectData)
         digest = indirect["message_digest"]
         base = dict(path=path, sha256=hashlib.sha256(data).hexdigest(), this_update=None, member_count=0, members=None)
-        signature = _signature(signed, indirect.contents, cache, base, nested=True)
+        signature = _signature(signed, indirect.contents, cache, base, nested=False)
         return signature, digest["algorithm"]["algorithm"].native, digest["digest"].native
     except CatalogError:
         raise
