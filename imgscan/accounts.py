@@ -83,14 +83,24 @@ def volume_path(windows_path: str, system_root: str = "Windows") -> str | None:
     return match.group(2).strip("\\")
 
 
-def discover(volume: WindowsVolume, software: Hive | None) -> tuple[list[Account], list[dict[str, object]]]:
-    """All user hives of the image, and notes on ProfileList entries whose hive is not on this volume."""
+@dataclass
+class Discovered:
+    """The user hives of an image, and what of them it lacks."""
+
+    accounts: list[Account]
+    notes: list[dict[str, object]]  # ProfileList entries whose hive is not on this volume
+    template_not_found: str | None  # where the Default profile template's NTUSER.DAT should be, when it is not
+
+
+def discover(volume: WindowsVolume, software: Hive | None) -> Discovered:
+    """All user hives of the image, notes on ProfileList entries whose hive is not on this volume, and the
+    Default profile template's hive when it is nowhere (then no future account's settings were checked)."""
     notes: list[dict[str, object]] = []
     accounts = [Account("system-default", ".DEFAULT", SYSTEM_SID, child_path(CONFIG_DIR, "DEFAULT"))]
     system_root = _system_root(software)
     listed_paths: set[str] = set()
 
-    template = _default_template(volume, software, system_root)
+    template, expected = _default_template(volume, software, system_root)
     if template:
         accounts.append(Account("default-template", "Default", None, child_path(template, "NTUSER.DAT")))
         listed_paths.add(template.lower())
@@ -120,7 +130,7 @@ def discover(volume: WindowsVolume, software: Hive | None) -> tuple[list[Account
             if folder.lower() in listed_paths or name.lower() in NOT_PROFILES or not volume.exists(hive_path):
                 continue
             accounts.append(Account("profile", name, None, hive_path, listed=False))
-    return accounts, notes
+    return Discovered(accounts, notes, None if template else child_path(expected, "NTUSER.DAT"))
 
 
 def _system_root(software: Hive | None) -> str:
@@ -129,9 +139,10 @@ def _system_root(software: Hive | None) -> str:
     return mapped or "Windows"
 
 
-def _default_template(volume: WindowsVolume, software: Hive | None, system_root: str) -> str | None:
+def _default_template(volume: WindowsVolume, software: Hive | None, system_root: str) -> tuple[str | None, str]:
     """The Default profile folder: ProfileList's `Default` (Vista+), or `ProfilesDirectory` +
-    `DefaultUserProfile` (XP/2003), else the usual folders."""
+    `DefaultUserProfile` (XP/2003), else the usual folders (None when none holds an NTUSER.DAT); and the
+    folder the image names first, which a report names when the template is nowhere."""
     candidates: list[str] = []
     if software:
         default = software.value(PROFILE_LIST, "Default")
@@ -141,8 +152,6 @@ def _default_template(volume: WindowsVolume, software: Hive | None, system_root:
         name = software.value(PROFILE_LIST, "DefaultUserProfile")
         if isinstance(directory, str) and isinstance(name, str):
             candidates.append(f"{directory}\\{name}")
-    folders = [volume_path(c, system_root) for c in candidates] + list(DEFAULT_TEMPLATES)
-    for folder in folders:
-        if folder and volume.exists(child_path(folder, "NTUSER.DAT")):
-            return folder
-    return None
+    folders = [folder for c in candidates if (folder := volume_path(c, system_root))] + list(DEFAULT_TEMPLATES)
+    found = next((folder for folder in folders if volume.exists(child_path(folder, "NTUSER.DAT"))), None)
+    return found, folders[0]

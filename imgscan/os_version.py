@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imgscan.hives import Hive
-from imgscan.numerals import ascii_int
+from imgscan.numerals import ascii_int, dotted_version
 
 CURRENT_VERSION = r"Microsoft\Windows NT\CurrentVersion"
 
@@ -28,6 +28,13 @@ class OsVersion:
     def is_windows7_sp1(self) -> bool:
         """Windows 7 SP1 or Windows Server 2008 R2 SP1 (both 6.1.7601)."""
         return self.version == "6.1" and self.build == 7601
+
+    @property
+    def services_through_cbs(self) -> bool:
+        """Vista (6.0) and later: updates install through Component Based Servicing, whose COMPONENTS hive
+        every such volume holds; XP and Server 2003 (5.x) have neither, so its absence there is no gap.
+        Windows 10 and 11 still write CurrentVersion 6.3."""
+        return dotted_version(self.version)[:1] >= (6,)
 
     @property
     def name(self) -> str | None:

@@ -33,6 +33,14 @@ class MachineHives:
         roles = (("SOFTWARE", self.software), ("SYSTEM", self.system), ("COMPONENTS", self.components))
         return [(role, hive) for role, hive in roles if hive]
 
+    @property
+    def components_not_found(self) -> bool:
+        """No COMPONENTS hive at all on a Windows that services through CBS. Nothing judges its content, so
+        its absence is no finding, but the report must say the component store's registry went unchecked
+        rather than look clean; a COMPONENTS that is there but unusable is in `unreadable` (hive-unreadable)."""
+        there = self.components is not None or any(u.role == "COMPONENTS" for u in self.unreadable)
+        return not there and self.os_version is not None and self.os_version.services_through_cbs
+
     @cached_property
     def os_version(self) -> OsVersion | None:
         return read_os_version(self.software)
@@ -82,8 +90,15 @@ def inventory(found: MachineHives, _: InventoryContext) -> Section:
 
 
 def errors(found: MachineHives) -> ErrorList:
-    """Hives that could not be used, then damaged cells met while reading the others."""
-    return [u.entry() for u in found.unreadable] + [problem for _, hive in found.hives for problem in hive.problems]
+    """Hives that could not be used, a COMPONENTS hive not found (a warning, not silence), then damaged cells
+    met while reading the others."""
+    unchecked = "the component store's registry, which servicing loads to install or remove any update, was not checked"
+    missing = [{"path": child_path(CONFIG_DIR, "COMPONENTS"), "message": f"COMPONENTS: not found; {unchecked}"}]
+    return (
+        [u.entry() for u in found.unreadable]
+        + (missing if found.components_not_found else [])
+        + [problem for _, hive in found.hives for problem in hive.problems]
+    )
 
 
 MACHINE_HIVES = Kind(

@@ -24,15 +24,16 @@ class UserHives:
     hives: list[UserHive] = field(default_factory=list)
     notes: list[dict[str, object]] = field(default_factory=list)  # ProfileList entries not on this volume
     unreadable: list[Unreadable] = field(default_factory=list)
+    template_not_found: str | None = None  # where the Default profile template's NTUSER.DAT should be
 
     def __bool__(self) -> bool:
         return bool(self.hives)
 
 
 def load(art: Loader) -> UserHives:
-    accounts, notes = discover(art.volume, art.get(MACHINE_HIVES).software)
-    found = UserHives(notes=notes)
-    for account in accounts:
+    discovered = discover(art.volume, art.get(MACHINE_HIVES).software)
+    found = UserHives(notes=discovered.notes, template_not_found=discovered.template_not_found)
+    for account in discovered.accounts:
         hive = read_hive(art.volume, account.hive_path, account.label, True, found.unreadable)
         if hive:
             found.hives.append(UserHive.of(account, hive))
@@ -46,10 +47,19 @@ def inventory(found: UserHives, _: InventoryContext) -> Section:
 
 
 def errors(found: UserHives) -> ErrorList:
-    """Hives that could not be used, profiles ProfileList names whose hive is missing (the checks never saw
-    those accounts: a scan must not look clean for them in silence), then damaged cells met while the checks
-    read the others."""
-    missing = [
+    """Hives that could not be used, profiles ProfileList names whose hive is missing and a Default profile
+    template that is nowhere (the checks never saw those accounts: a scan must not look clean for them in
+    silence), then damaged cells met while the checks read the others."""
+    missing: ErrorList = []
+    if found.template_not_found:
+        missing.append(
+            {
+                "path": found.template_not_found,
+                "message": "Default profile template: its NTUSER.DAT was not found; the WinTrust State every account "
+                "created after deployment copies from it was not checked",
+            }
+        )
+    missing += [
         {
             "path": f"{note['profile_path']}\\NTUSER.DAT",
             "message": f"profile {note['sid']}: ProfileList names it, but its NTUSER.DAT is missing; "

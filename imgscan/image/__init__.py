@@ -27,7 +27,15 @@ from imgscan.errors import NotAnImage, UnreadableImage
 from imgscan.hashing import PendingDigest, file_sha256, tree_sha256
 from imgscan.image.partitions import Partition
 from imgscan.image.sniff import LOADED, READABLE, compressed, other_disk, read_header, too_short
-from imgscan.image.volume import WindowsVolume, directory_volume, holds_windows
+from imgscan.image.volume import (
+    CONFIG_DIR,
+    CONFIG_HIVES,
+    FilesystemVolume,
+    WindowsVolume,
+    child_path,
+    directory_volume,
+    holds_windows,
+)
 from imgscan.image.wim import choose, extract_wanted, read_info
 from imgscan.interrupt import deferred, doing
 
@@ -215,8 +223,27 @@ def _open_directory(path: Path) -> OpenedImage:
             "directory holds no Windows volume (no Windows\\System32\\config below it)",
             "point at the root of the extracted volume, the folder that contains Windows",
         )
+    _require_hives(path, volume)
     with doing("computing the SHA-256"):
         return OpenedImage(volume=volume, info=ImageIdentity(str(path), tree_sha256(root), "directory"))
+
+
+def _require_hives(path: Path, volume: FilesystemVolume) -> None:
+    """UnreadableImage when the folder's `Windows\\System32\\config` holds none of the hives the scan reads, or
+    cannot be listed. A copy of a volume made while its Windows ran leaves the hives out (they are in use):
+    judging what is left would report the copy, not the image, as three missing machine hives. One hive
+    missing or damaged among the others is the image's own, and a finding."""
+    if any(volume.exists(child_path(CONFIG_DIR, name)) for name in CONFIG_HIVES):
+        return
+    unlisted = [problem["message"] for problem in volume.problems if problem["path"] == CONFIG_DIR.lower()]
+    if unlisted:
+        raise UnreadableImage(str(path), f"{CONFIG_DIR}: {unlisted[0]}")
+    raise UnreadableImage(
+        str(path),
+        f"{CONFIG_DIR} holds no registry hive: none of {', '.join(CONFIG_HIVES)}",
+        "copy the volume again with its hives: a copy taken while Windows runs leaves them out, as they are "
+        "in use; copy from a shadow copy or from the disk with Windows shut down",
+    )
 
 
 def _split_parts(path: Path, count: int) -> list[Path]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from dissect.target.filesystem import DirEntry, Filesystem, FilesystemEntry
 
 CONFIG_DIR = r"Windows\System32\config"
+CONFIG_HIVES = ("SOFTWARE", "SYSTEM", "COMPONENTS", "DEFAULT")  # the hives of CONFIG_DIR the scan reads
 
 
 class ArtefactUnreadable(OSError):

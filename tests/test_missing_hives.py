@@ -1,0 +1,155 @@
+"""Hives an image should hold but does not are said, not passed over, and a folder whose registry is gone
+altogether is refused as input rather than judged.
+
+- No COMPONENTS hive (Vista and later service updates through it): a warning naming what went unchecked,
+  not a gate-failing finding; none on XP or Server 2003, which have no such hive.
+- No Default profile template (no Users folder): a warning that the WinTrust State every new account copies
+  was not checked.
+- A Windows\\System32\\config that holds none of the hives: exit 2 with one line, as other unusable inputs;
+  one hive missing or damaged among the others stays a finding.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sample_images.build import build
+from sample_images.scenario import load, write_tree
+from tests.conftest import run_imgscan
+
+AS_OF = "2013-07-01"
+COMPONENTS = r"Windows\System32\config\COMPONENTS"
+COMPONENTS_WARNING = (
+    "COMPONENTS: not found; the component store's registry, which servicing loads to install or remove any "
+    "update, was not checked"
+)
+TEMPLATE = r"Users\Default\NTUSER.DAT"
+TEMPLATE_WARNING = (
+    "Default profile template: its NTUSER.DAT was not found; the WinTrust State every account created after "
+    "deployment copies from it was not checked"
+)
+NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]  # root that obeys file modes
+
+
+@pytest.fixture(scope="module")
+def healthy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tree(load("healthy"), tmp_path_factory.mktemp("healthy") / "volume")
+
+
+def _copy(tree: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "volume"
+    shutil.copytree(tree, copy, symlinks=True)
+    return copy
+
+
+def _config(tree: Path) -> Path:
+    return tree / "Windows" / "System32" / "config"
+
+
+def _warned(run, path: str, message: str) -> bool:
+    """The report's `errors` holds the entry and stderr says it as a warning."""
+    entry = {"path": path, "message": message}
+    return entry in run.report["errors"] and f"imgscan: warning: {path}: {message}" in run.stderr.splitlines()
+
+
+def test_an_intact_volume_warns_of_nothing(healthy):
+    run = run_imgscan("scan", healthy, "--as-of", AS_OF, "--format", "json")
+    assert (run.code, run.report["errors"]) == (0, []), run.stderr
+
+
+def test_a_missing_components_hive_is_a_warning_naming_what_was_not_checked(healthy, tmp_path):
+    tree = _copy(healthy, tmp_path)
+    (_config(tree) / "COMPONENTS").unlink()
+    run = run_imgscan("scan", tree, "--as-of", AS_OF, "--format", "json")
+    assert run.code == 0, run.stderr  # a warning: the gate does not fail on it
+    assert _warned(run, COMPONENTS, COMPONENTS_WARNING)
+    assert run.report["findings"] == []
+
+
+def test_no_components_hive_on_a_windows_older_than_vista_is_no_warning(tmp_path):
+    scenario = load("healthy")
+    scenario.current_version = "5.2"  # Server 2003 and XP x64: no component store, no COMPONENTS hive
+    tree = write_tree(scenario, tmp_path / "volume")
+    (_config(tree) / "COMPONENTS").unlink()
+    run = run_imgscan("scan", tree, "--as-of", AS_OF, "--format", "json")
+    assert run.code == 0, run.stderr
+    assert not [e for e in run.report["errors"] if e["path"] == COMPONENTS]
+
+
+def test_a_damaged_components_hive_stays_a_finding_not_a_warning(healthy, tmp_path):
+    tree = _copy(healthy, tmp_path)
+    (_config(tree) / "COMPONENTS").write_bytes(b"not a hive" * 100)
+    run = run_imgscan("scan", tree, "--as-of", AS_OF, "--format", "json")
+    assert run.code == 1, run.stderr
+    assert [f["evidence"][0]["path"] for f in run.report["findings"] if f["rule"] == "hive-unreadable"] == [COMPONENTS]
+    assert not [e for e in run.report["errors"] if e["message"].startswith("COMPONENTS: not found")]
+
+
+def test_a_volume_without_users_says_the_default_profile_was_not_checked(healthy, tmp_path):
+    tree = _copy(healthy, tmp_path)
+    shutil.rmtree(tree / "Users")
+    run = run_imgscan("scan", tree, "--as-of", AS_OF, "--format", "json")
+    assert run.code == 0, run.stderr
+    assert _warned(run, TEMPLATE, TEMPLATE_WARNING)
+    assert not [f for f in run.report["findings"] if f["rule"].startswith("wintrust-")]  # nothing was judged
+    assert run.report["errors"][0]["path"] == TEMPLATE  # before the profiles ProfileList names, which are gone too
+
+
+def test_a_wim_extracts_the_hives_it_warns_about(tmp_path):
+    """A WIM gives the scan only the files it asks for: COMPONENTS and the Default template are among them."""
+    wim = build(load("healthy"), tmp_path, ("wim-lzx",))["wim-lzx"]
+    run = run_imgscan("scan", wim, "--as-of", AS_OF, "--format", "json")
+    assert (run.code, run.report["errors"]) == (0, []), run.stderr
+
+
+def _refused(run, line: str) -> None:
+    assert (run.code, run.stdout) == (2, ""), run.stderr
+    assert run.stderr.splitlines() == [line]
+
+
+def test_a_config_folder_without_hives_is_bad_input(healthy, tmp_path):
+    tree = _copy(healthy, tmp_path)
+    for hive in _config(tree).iterdir():
+        hive.unlink()
+    _refused(
+        run_imgscan("scan", tree, "--as-of", AS_OF),
+        f"imgscan: error: {tree}: Windows\\System32\\config holds no registry hive: none of SOFTWARE, SYSTEM, "
+        "COMPONENTS, DEFAULT (copy the volume again with its hives: a copy taken while Windows runs leaves them "
+        "out, as they are in use; copy from a shadow copy or from the disk with Windows shut down)",
+    )
+
+
+def test_a_config_folder_that_cannot_be_listed_is_bad_input_saying_why(healthy, tmp_path):
+    tree = _copy(healthy, tmp_path)
+    _config(tree).chmod(0)
+    try:
+        proc = subprocess.run(
+            [*NO_DAC, sys.executable, "-m", "imgscan", "scan", str(tree), "--as-of", AS_OF],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        _config(tree).chmod(0o755)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"imgscan: error: {tree}: Windows\\System32\\config: directory cannot be listed: permission denied "
+        "(run imgscan as a user who may read the evidence)"
+    ]
+
+
+@pytest.mark.parametrize("kept", ["SYSTEM", "DEFAULT"])
+def test_one_hive_left_in_config_is_judged_with_the_others_missing_as_findings(healthy, tmp_path, kept):
+    tree = _copy(healthy, tmp_path)
+    for hive in _config(tree).iterdir():
+        if hive.name != kept:
+            hive.unlink()
+    run = run_imgscan("scan", tree, "--as-of", AS_OF, "--format", "json")
+    assert run.code == 1, run.stderr
+    missing = {f["evidence"][0]["path"] for f in run.report["findings"] if f["rule"] == "hive-unreadable"}
+    assert missing == {rf"Windows\System32\config\{name}" for name in ("SOFTWARE", "SYSTEM", "DEFAULT") if name != kept}
