@@ -172,6 +172,60 @@ def test_success_codes_by_name():
     assert "also known as" not in run_imgscan("explain", "CERT_E_EXPIRED").stdout  # a value of one name
 
 
+# Microsoft's words for Windows Update codes, which wuerror.h names and Wine has no text for: "Windows Update error
+# codes by component" (learn.microsoft.com/windows/deployment/update/windows-update-error-reference)
+WINDOWS_UPDATE_TEXTS = {
+    "0x8024402C": "Same as ERROR_WINHTTP_NAME_NOT_RESOLVED - the proxy server or target server name cannot be resolved.",
+    "0x80240017": "Operation was not performed because there are no applicable updates.",
+    "0x8024200D": "The update handler did not install the update because it needs to be downloaded again.",
+    "0x80246007": "The update has not been downloaded.",
+    "0x80240016": "Operation tried to install while another installation was in progress or the system was pending a "
+    "mandatory restart.",
+}
+
+
+@pytest.mark.parametrize(("code", "text"), WINDOWS_UPDATE_TEXTS.items())
+def test_windows_update_codes_say_what_microsoft_says(code, text):
+    """A WU_E_* code a host's update failure shows is explained in Microsoft's words, not "(no message text known)"."""
+    table = run_imgscan("explain", code).stdout
+    assert table.startswith(f"{code}  WU_E_") and f"\n  {text}\n" in table, table
+
+
+def test_every_windows_update_code_on_microsofts_pages_has_its_text():
+    """Microsoft's pages describe some 250 of wuerror.h's 460-odd WU_E_*/WU_S_* codes, each of them now with its text.
+    An HTTP one says the status it stands for (the page by component says 500 and 503 for 501 and 504; Microsoft's
+    WUA networking page has them right)."""
+    run = run_imgscan("explain", "WU_E_PT_HTTP_STATUS_NOT_SUPPORTED", "WU_E_PT_HTTP_STATUS_GATEWAY_TIMEOUT", "-f", "json")
+    assert [item["message"][:23] for item in json.loads(run.stdout)] == ["Same as HTTP status 501", "Same as HTTP status 504"]
+    wuerror = header_defines("wuerror.h")
+    described = [name for name, (value, _) in wuerror.items() if name.startswith(("WU_E_", "WU_S_")) and describe(value).message]
+    assert len(described) >= 250
+    assert describe(parse("0x8024A10A")).name == "USO_E_SERVICE_SHUTTING_DOWN"  # the common errors page's, in no header
+
+
+def test_windows_setup_result_codes():
+    """0xC1900101 (Setup's generic rollback code) and its family are known, with the name and description of
+    Microsoft's "Modern setup errors" table, and an upgrade log's MOSETUP_E_* name finds its code."""
+    run = run_imgscan("explain", "0xC1900101", "0xC1900200", "0xC1900201", "0xC1900202", "0xC1900208", "0xc190020e", "-f", "json")
+    assert run.code == 0
+    items = json.loads(run.stdout)
+    assert all(item["known"] and item["failure"] and item["kind"] == "hresult" and item["message"] for item in items)
+    assert [item["name"] for item in items] == [
+        "MOSETUP_E_SETUP_PLATFORM",
+        "MOSETUP_E_COMPAT_SYSREQ_BLOCK",
+        "MOSETUP_E_COMPAT_SYSREQ_CANCEL",
+        "MOSETUP_E_COMPAT_DOWNLOADREQ_BLOCK",
+        "MOSETUP_E_COMPAT_INSTALLREQ_BLOCK",
+        "MOSETUP_E_INSTALLDISKSPACE_BLOCK",
+    ]
+    assert items[0]["message"] == "The Setup Platform has encountered an unspecified error."
+    assert items[0]["facility"] == "400"  # a facility winerror.h does not name: its number
+    table = run_imgscan("explain", "0xC1900101")
+    assert table.code == 0 and table.stdout.startswith("0xC1900101  MOSETUP_E_SETUP_PLATFORM\n")
+    assert "·  facility 400  ·" in table.stdout and "unknown" not in table.stdout
+    assert parse("mosetup_e_cleanup_pending") == 0xC1900107
+
+
 def test_an_alias_and_its_code_are_one_code():
     """E_ACCESSDENIED is HRESULT_FROM_WIN32(ERROR_ACCESS_DENIED), STATUS_PENDING is 0x103 (ERROR_NO_MORE_ITEMS): a name
     gives the code its value has, whichever of its names it is, in any case."""
