@@ -5,9 +5,12 @@ once, never written next to the image, and a damaged file is discarded with one 
 from __future__ import annotations
 
 import functools
+import hashlib
 import multiprocessing
 import multiprocessing.synchronize
+import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from dataclasses import fields, replace
@@ -256,6 +259,46 @@ def test_a_tampered_entry_is_judged_again_not_trusted(tmp_path):
             )
             db.execute("UPDATE verdicts SET result = ? WHERE key = ?", (forged, key))
     _scan(SAMPLES[0], tmp_path / "again.json", "--cache-dir", cache_dir)
+    assert (tmp_path / "again.json").read_bytes() == (tmp_path / "none.json").read_bytes()
+
+
+def _forge_valid(cache_dir: Path) -> None:
+    """What a forger who may write the cache does: every expiring verdict made valid, with a matching checksum."""
+    with sqlite3.connect(cache_dir / "verdicts.sqlite") as db:
+        for key, result in db.execute("SELECT key, result FROM verdicts").fetchall():
+            text = bytes(result)[64:].replace(b'"status":"expires"', b'"status":"valid"')
+            db.execute("UPDATE verdicts SET result = ? WHERE key = ?", (hashlib.sha256(text).hexdigest().encode() + text, key))
+
+
+@pytest.mark.parametrize("shared", ["writable by group and others", "owned by another user"])
+def test_a_cache_another_user_could_have_written_is_not_used(shared, tmp_path):
+    """A checksum cannot stop a forger: a cache only its user may write is used, any other is not, and the
+    folder and file imgscan creates are its user's alone whatever the umask."""
+    cache_dir = tmp_path / "cache"
+    _scan(SAMPLES[0], tmp_path / "none.json", "--no-cache")
+    old = os.umask(0o002)  # a CI runner's usual: new files group-writable
+    try:
+        _scan(SAMPLES[0], tmp_path / "cold.json", "--cache-dir", cache_dir)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(cache_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((cache_dir / "verdicts.sqlite").stat().st_mode) == 0o600
+    _forge_valid(cache_dir)
+    forged = _scan(SAMPLES[0], tmp_path / "forged.json", "--cache-dir", cache_dir)
+    assert "verdict cache" not in forged  # its own user's cache is trusted: the forgery is believed
+    assert (tmp_path / "forged.json").read_bytes() != (tmp_path / "none.json").read_bytes()
+    if shared == "writable by group and others":
+        (cache_dir / "verdicts.sqlite").chmod(0o666)
+        why = f"{cache_dir / 'verdicts.sqlite'} is writable by other users"
+    else:
+        os.chown(cache_dir, 65534, 65534)  # nobody
+        why = f"{cache_dir} belongs to another user (uid 65534)"
+    stderr = _scan(SAMPLES[0], tmp_path / "again.json", "--cache-dir", cache_dir)
+    warnings = [line for line in stderr.splitlines() if "verdict cache" in line]
+    assert warnings == [
+        f"imgscan: warning: {why}: verdict cache not used, as its verdicts could be forged; every catalog "
+        "is judged (chmod go-w it)"
+    ]
     assert (tmp_path / "again.json").read_bytes() == (tmp_path / "none.json").read_bytes()
 
 

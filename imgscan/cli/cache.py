@@ -5,12 +5,18 @@ The default is the user's cache directory by the XDG rule (`$XDG_CACHE_HOME/imgs
 written next to the evidence: a directory that is the image's own folder or inside a directory image is
 refused (one line, exit 2). A cache that cannot be created is a warning and the scan goes on without it;
 a file SQLite cannot read is discarded with a one-line warning and started anew, never trusted.
+
+An entry's checksum catches damage, not a forger, who can write a matching one: a cached "valid" for an
+expired catalog would pass the gate. So, as OpenSSH does with its keys, a cache another user could have
+written (its folder or file owned by someone else, or writable by group or others: a shared CI runner's
+folder) is not used, with a one-line warning; imgscan creates its folder and file for the user alone.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,7 +60,13 @@ def scan_cache(directory: Path | None, image: Path, quiet: bool) -> Iterator[Sca
 
     path = directory / FILE
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if why := _others_could_write(directory, path):
+            warn(f"{why}: verdict cache not used, as its verdicts could be forged; every catalog is judged (chmod go-w it)")
+            yield None
+            return
+        if not path.exists():  # SQLite would create it as the umask allows (group-writable under umask 002)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         db, cache = _open(path, warn)
     except OSError as exc:
         warn(f"{directory}: cannot keep the verdict cache ({exc}); every catalog is judged")
@@ -71,6 +83,21 @@ def scan_cache(directory: Path | None, image: Path, quiet: bool) -> Iterator[Sca
             warn(f"{path}: {'damaged verdict cache discarded' if damaged else 'verdict cache not used'} ({why})")
             if damaged:
                 _discard(path)
+
+
+def _others_could_write(directory: Path, path: Path) -> str | None:
+    """Why a user other than this one could have written the cache folder or file (so its entries), or None.
+    The journal files SQLite keeps beside the file take the file's owner and mode."""
+    for target in (directory, path):
+        try:
+            status = target.stat()
+        except FileNotFoundError:
+            continue
+        if status.st_uid != os.geteuid():
+            return f"{target} belongs to another user (uid {status.st_uid})"
+        if status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return f"{target} is writable by other users"
+    return None
 
 
 def _open(path: Path, warn: Callable[[str], None]) -> tuple[SQLite, ScanCache]:
