@@ -20,7 +20,7 @@ from typing import TypedDict, cast
 
 from imgscan.check import Rule, Severity, distinct, identity
 from imgscan.errors import ImgscanError, NotAnImage
-from imgscan.report import FindingJson, Report
+from imgscan.report import FindingJson, Report, differs
 
 
 def is_saved_report(path: Path) -> bool:
@@ -38,12 +38,18 @@ def load_side(path: Path, scan: Callable[[Path], Report]) -> Report:
             raise ImgscanError(str(path), "is a preflight report, not a scan's", "save the image's scan with --format json")
         if not isinstance(report, dict) or "findings" not in report or "inventory" not in report:
             raise ImgscanError(str(path), "not an imgscan report (no findings/inventory)", "save one with --format json")
+        # checked as the report's schema checks it: a field edited by hand (a severity imgscan has not, a finding
+        # without its rule) would otherwise stop the comparison as an internal error, or pass unnoticed
+        if problem := differs(report):
+            raise ImgscanError(
+                str(path), f"not a report as imgscan saves it: {problem}", "save the scan again with --format json"
+            )
         hidden = sum(int(n) for n in ((report.get("filtered") or {}).get("hidden") or {}).values())
         if hidden:  # compared as they are, the findings it left out would show as resolved, or not as new
             raise ImgscanError(
                 str(path), f"was saved with --severity, which left {hidden} finding(s) out of it", "save it without --severity"
             )
-        # a report saved by this or an older version (fields are only ever added): `Report` less what it added
+        # a `Report` by the check above; one an older version saved passes it when what was added since is `NotRequired`
         return cast(Report, report)
     try:
         return scan(path)

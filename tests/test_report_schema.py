@@ -8,7 +8,8 @@ import json
 import jsonschema
 import pytest
 
-from imgscan.report import schema
+from imgscan.report import FindingJson, Inventory, Report, schema
+from imgscan.report.contract import mismatch
 from tests.conftest import REPO
 from tests.golden import CASES, SAVED
 
@@ -86,3 +87,52 @@ def test_schema_rejects_an_undeclared_evidence_or_inventory_field():
     plugin = json.loads(json.dumps(report))
     plugin["inventory"]["dism_log"] = {"read": [], "failures": 0}  # a plugin's own section (tests/plugins)
     assert validator.is_valid(plugin)
+
+
+# a value of each JSON type, one of which is wrong for any field (1.5: no count; true: no count either, to JSON)
+EDITS = ("bogus", -1, 1.5, True, None, [], {})
+
+
+def _edited(node, where=()):
+    """Every copy of `node` with one field, at any depth, removed or given one of EDITS instead: (where, copy)."""
+    fields = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in list(fields):
+        for edit in ("removed", *EDITS) if isinstance(node, dict) else EDITS:
+            copy = json.loads(json.dumps(node))
+            if edit == "removed":
+                del copy[key]
+            else:
+                copy[key] = edit
+            yield (*where, key, edit), copy
+        for inner, changed in _edited(value, (*where, key)):
+            copy = json.loads(json.dumps(node))
+            copy[key] = changed
+            yield inner, copy
+
+
+def _validator(definition=None):
+    defs = schema()["$defs"]
+    return jsonschema.Draft202012Validator(schema() if definition is None else defs[definition] | {"$defs": defs})
+
+
+def test_a_saved_report_is_read_back_by_the_rules_of_the_schema():
+    """`imgscan diff` checks a saved report against the types (the schema's validator is a test dependency):
+    every field of a real report removed or given a value of another type, it refuses exactly what the schema
+    refuses; a plugin's own inventory section passes both."""
+    report = json.loads((SAVED / "ws-acc-0417-2013-07-01.json").read_text(encoding="utf-8"))
+    report["inventory"]["checks"] = []
+    # the report's own fields, then each finding and each inventory section's first item on their own (fast)
+    trimmed = report | {"findings": [], "inventory": {"checks": [], "mine": {"a": [1]}}}
+    parts = [(trimmed, Report, _validator())]
+    parts += [(finding, FindingJson, _validator("FindingJson")) for finding in report["findings"]]
+    parts += [
+        ({"checks": [], name: section[:1] if isinstance(section, list) else section}, Inventory, _validator("Inventory"))
+        for name, section in report["inventory"].items()
+    ]
+    disagree = []
+    for document, contract, validator in parts:
+        assert mismatch(document, contract) is None and validator.is_valid(document)
+        for where, edited in _edited(document):
+            if (mismatch(edited, contract) is None) != validator.is_valid(edited):
+                disagree.append((contract.__name__, where))
+    assert disagree == []

@@ -1,20 +1,26 @@
 """The JSON report contract, declared once as types: what `--format json` writes and every view reads.
 
-Fields are only ever added, never renamed or removed. `docs/report.schema.json` is generated from
+Fields are only ever added, never renamed or removed, and from the first release on a field is added as
+`NotRequired`: `diff` refuses a saved report that lacks a required field (contract), so one saved by an
+earlier release must still have them all. `docs/report.schema.json` is generated from
 these types (`python -m imgscan.report`), and the tests validate real reports against it and fail when
 the committed schema and the types differ. The schema is closed: every object lists its keys and admits
 no others (`additionalProperties: false`), but for the inventory sections of plugins outside imgscan.
 The parts live in their own modules: `image` (what was scanned), `evidence` (a finding's six kinds of
-evidence), `inventory` (its sections) and `listings` (`imgscan packages|catalogs|images -f json`). This
-package imports nothing else of imgscan, so every layer may use its types.
+evidence), `inventory` (its sections), `listings` (`imgscan packages|catalogs|images -f json`) and `contract`
+(whether a report read back has the shape these types declare). This package imports nothing else of imgscan,
+so every layer may use its types.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Literal
 
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import NotRequired, TypedDict, is_typeddict
 
+from imgscan.report import evidence, image, inventory, listings
+from imgscan.report.contract import CLOSED, OPEN, mismatch
 from imgscan.report.evidence import (
     AccountJson,
     BootFileEvidence,
@@ -93,6 +99,7 @@ __all__ = [
     "LogLineEvidence",
     "LogLink",
     "LogsJson",
+    "OPEN_TO_PLUGINS",
     "PLUGIN_SECTION",
     "PackageJson",
     "PackagesListing",
@@ -124,6 +131,7 @@ __all__ = [
     "WintrustJson",
     "WmicQfe",
     "closed",
+    "differs",
     "json_schema",
     "schema",
 ]
@@ -224,6 +232,7 @@ class Report(TypedDict):
 # The one part of the report that is open: the inventory sections of plugins outside imgscan (their own kinds and
 # checks), whose shape imgscan cannot know. Every other object declares its properties and admits no others.
 PLUGIN_SECTION = {"description": "a section of a plugin outside imgscan, in the shape that plugin gives it"}
+OPEN_TO_PLUGINS: tuple[type, ...] = (Inventory,)  # the objects that admit such sections beside their own fields
 
 
 def json_schema(contract: Any, title: str) -> dict[str, Any]:
@@ -251,5 +260,20 @@ def schema() -> dict[str, Any]:
     """The JSON Schema of `Report`: closed, but for the inventory sections of plugins outside imgscan."""
     generated = json_schema(Report, "imgscan report")
     closed(generated)
-    generated["$defs"]["Inventory"]["additionalProperties"] = PLUGIN_SECTION
+    for part in OPEN_TO_PLUGINS:
+        generated["$defs"][part.__name__]["additionalProperties"] = PLUGIN_SECTION
     return generated
+
+
+def differs(document: object) -> str | None:
+    """Where a report read back (a saved `--format json`) first differs from `Report`, by the schema's rules,
+    in one line; None when it has the report's shape (imgscan.report.contract)."""
+    return mismatch(document, Report)
+
+
+# Every type of the report is closed and strict to pydantic, which generates the schema from them and validates a
+# saved report against them (contract), but for the objects open to plugins' sections.
+for _module in (image, evidence, inventory, listings, sys.modules[__name__]):
+    for _part in list(vars(_module).values()):
+        if is_typeddict(_part) and _part.__module__ == _module.__name__:
+            _part.__pydantic_config__ = OPEN if _part in OPEN_TO_PLUGINS else CLOSED
