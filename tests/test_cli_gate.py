@@ -99,7 +99,8 @@ def test_an_unwritable_report_is_refused_before_the_scan(command, tmp_path):
     args = SUBCOMMANDS[command]
     usage_error(run_imgscan(*args, "-o", NOWHERE / "r.json"), "argument -o/--output: ", f"{NOWHERE}: no such directory")
     usage_error(run_imgscan(*args, "-o", tmp_path), f"{tmp_path} is a directory")
-    usage_error(run_imgscan(*args, "-o", "/proc/r.json"), "cannot write in /proc")  # not even root may create files there
+    # not even root may create files there
+    usage_error(run_imgscan(*args, "-o", "/proc/r.json"), "cannot create /proc/r.json: /proc takes no new files")
     (tmp_path / "file").write_text("")
     usage_error(run_imgscan(*args, "-o", tmp_path / "file" / "r.json"), "is not a directory")
 
@@ -335,7 +336,7 @@ def test_a_refused_command_makes_no_file_beside_its_image(tmp_path):
         assert run_imgscan("scan", image, *extra).code == 2
         assert evidence.stat().st_mtime_ns == before and [p.name for p in evidence.iterdir()] == [image.name]
     # the probe still runs when nothing else refuses: a folder that takes no file, not even root's
-    usage_error(run_imgscan("scan", image, "-o", "/proc/r.json"), "cannot write in /proc")
+    usage_error(run_imgscan("scan", image, "-o", "/proc/r.json"), "cannot create /proc/r.json: /proc takes no new files")
 
 
 def test_a_report_never_lands_on_the_ignore_file_or_inside_a_folder_image(images, tmp_path):

@@ -160,6 +160,7 @@ def unwritable(path: Path, probe: bool = True) -> str | None:
         return f"{path} is a directory (give a file name, e.g. {path / 'report.json'})"
     if is_stream(path):  # before resolving: /dev/stdout of a pipe resolves to no path ("pipe:[N]")
         return None if os.access(path, os.W_OK) else f"{path}: permission denied"
+    given = path
     path = Path(os.path.realpath(path))  # a symbolic link is written through, in its target's folder
     folder = path.parent
     if not folder.exists():
@@ -174,8 +175,20 @@ def unwritable(path: Path, probe: bool = True) -> str | None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".imgscan"):
             pass
     except OSError as exc:
-        return f"cannot write in {folder}: {exc.strerror or exc}"
+        return f"cannot create {given}: {_refused(folder, exc)}"
     return None
+
+
+def _refused(folder: Path, exc: OSError) -> str:
+    """Why `folder`, which exists, made no new file, in words true of it. The system's own words alone mislead: a
+    pseudo file system answers "No such file or directory" (/proc) or "Permission denied" (/sys, even to root)
+    in a folder that is there and that the user may write to by its permissions."""
+    said = exc.strerror or str(exc)
+    if exc.errno in (errno.EACCES, errno.EPERM) and not os.access(folder, os.W_OK | os.X_OK):
+        return f"you may not create files in {folder} ({said})"
+    if exc.errno not in (errno.EACCES, errno.EPERM, errno.ENOENT):  # a read-only or full disk, a name too long...
+        return said
+    return f"{folder} takes no new files (the system says {said!r})"
 
 
 def _to_stdout(text: str | bytes) -> None:

@@ -62,6 +62,34 @@ def test_what_cannot_take_a_report(tmp_path: Path):
 
 
 @pytest.mark.parametrize(
+    ("failure", "may_write", "why"),
+    [
+        (errno.EACCES, False, "you may not create files in {folder} (Permission denied)"),
+        # root, or an ACL or security module the permission bits do not show: the folder refuses, says so
+        (errno.EACCES, True, "{folder} takes no new files (the system says 'Permission denied')"),
+        (errno.EROFS, True, "Read-only file system"),
+    ],
+)
+def test_a_folder_that_takes_no_report_is_said_to_in_words_true_of_it(tmp_path: Path, monkeypatch, failure, may_write, why):
+    """`-o /proc/r.json` said "cannot write in /proc: No such file or directory" of a folder that is there, and a
+    folder this user may not write to gave the same bare words as one that is read-only for everyone."""
+
+    def refuse(*_args, **_kwargs):
+        raise OSError(failure, os.strerror(failure))
+
+    monkeypatch.setattr(outputs.tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(outputs.os, "access", lambda *_args: may_write)
+    target = tmp_path / "r.json"
+    assert outputs.unwritable(target) == f"cannot create {target}: " + why.format(folder=tmp_path)
+
+
+def test_a_pseudo_file_system_is_said_to_take_no_files():
+    """/proc is there, and root may write to it by its permissions: "No such file or directory" alone misled."""
+    expected = "cannot create /proc/r.json: /proc takes no new files (the system says 'No such file or directory')"
+    assert outputs.unwritable(Path("/proc/r.json")) == expected
+
+
+@pytest.mark.parametrize(
     ("name", "fmt"),
     [("r.json", "json"), ("R.SARIF", "sarif"), ("r.sarif.json", "sarif"), ("r.htm", "html"), ("r.xml", "junit"), ("r", None)],
 )
