@@ -42,6 +42,8 @@ DEFAULT = Path(".imgscanignore.yaml")
 FIELDS = {"rule", "path", "package", "kb", "id", "reason", "expires"}
 KB = re.compile(r"KB\d+", re.IGNORECASE)
 TEXT_FIELDS = ("rule", "reason", "path", "package", "id")
+# the fields that pick findings, each naming one thing: a list of them asks for one entry each, not quotes
+ONE_PER_ENTRY = {"rule": "rule id", "path": "path glob", "package": "package", "kb": "KB number", "id": "finding id"}
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,16 @@ def _kb(value: object) -> object:
     return value
 
 
+def _not_text(name: str, value: object) -> str:
+    """What is wrong with a field that takes text, and what to write: a number, a date or a word YAML reads
+    otherwise (`reason: [JIRA-12]`) is text once quoted, but a list of KBs, rules or paths quoted is one text
+    naming none of them: each is an entry of its own."""
+    if isinstance(value, list) and name in ONE_PER_ENTRY:
+        one = ONE_PER_ENTRY[name]
+        return f"{name} takes one {one}, not the list {value!r} (write one entry for each {one})"
+    return f"{name} must be text, not {value!r} (quote it)"
+
+
 def _expires(value: object, path: Path, number: int) -> date | None:
     """An entry's `expires`, quoted or not (yaml_safe reads dates as text); a day no calendar has, like
     2013-02-30, is a one-line error like any other text that is not a date, saying what is wrong with it."""
@@ -152,7 +164,8 @@ def load(path: Path) -> list[IgnoreEntry]:
         for name in (*TEXT_FIELDS, "kb"):
             value = item.get(name)
             if value is not None and not isinstance(value, str):
-                raise ImgscanError(str(path), f"entry {number} ({item['rule']}): {name} must be text, not {value!r} (quote it)")
+                label = f" ({item['rule']})" if isinstance(item["rule"], str) else ""
+                raise ImgscanError(str(path), f"entry {number}{label}: {_not_text(name, value)}")
         expires = _expires(item.get("expires"), path, number)
         entries.append(
             IgnoreEntry(

@@ -113,8 +113,14 @@ def _finding_lines(finding: FindingJson, fixes_shown: dict[str, str], width: int
 
 
 def _counted_with_cause(findings: Sequence[FindingJson]) -> str:
+    """Why the summary's counts add up to fewer than the findings listed: a consequence counts through its cause
+    (imgscan.gate.summary), so it is not in the counts a second time."""
     linked = sum(bool(f.get("caused_by")) for f in findings)
-    return f" ({linked} more finding(s) counted with their cause)" if linked else ""
+    if not linked:
+        return ""
+    if linked == 1:
+        return " (1 more finding is not counted again: it follows from a cause counted here)"
+    return f" ({linked} more findings are not counted again: each follows from a cause counted here)"
 
 
 def _when(finding: FindingJson, evidence: Mapping[str, object]) -> str:
