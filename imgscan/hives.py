@@ -121,6 +121,8 @@ class Hive:
 
     def _damaged(self, key_path: str, exc: BaseException) -> None:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, struct.error | IndexError):  # Python's words for reading past the data
+            reason = "a cell points outside the hive's data"
         problem = {"path": f"{self.path}\\{key_path}", "message": f"damaged registry cell, key skipped: {reason}"}
         if problem not in self.problems:  # met again by another check, or by another judgement of the same read
             self.problems.append(problem)

@@ -25,8 +25,8 @@ UNREADABLE = Rule(
     severity=Severity.HIGH,
     title="Registry hive missing or damaged",
     summary=(
-        "A hive the checks need is missing, truncated or not a hive. Windows cannot load it either; "
-        "the checks that depend on it did not run for it."
+        "A hive the checks need is missing, truncated or not a hive, or the key they read in it is damaged. "
+        "Windows cannot load it either; the checks that depend on it did not run for it."
     ),
     references=(
         "https://github.com/libyal/libregf/blob/main/documentation/Windows%20NT%20Registry%20File%20(REGF)%20format.asciidoc",
@@ -69,6 +69,20 @@ class HiveHealth(Check):
                     "machine too, restore it from a backup (or recreate the profile) before capturing."
                 ),
             )
+        for user in user_hives.hives:
+            if user.wintrust.damaged:  # the key the WinTrust check reads is lost: its State is unknown, not the default
+                role = user.account.label
+                problem = f"its WinTrust key cannot be read: {user.wintrust.damaged}"
+                yield Finding(
+                    rule=UNREADABLE,
+                    severity=Severity.HIGH if role in MACHINE_ROLES else Severity.MEDIUM,
+                    message=f"{user.path} ({role}): {problem}; its WinTrust State was not checked.",
+                    evidence=[{"path": user.path, "role": role, "problem": problem}],
+                    remediation=(
+                        "Re-capture the image from a cleanly shut-down machine; if the key is damaged on the reference "
+                        "machine too, restore the hive from a backup (or recreate the profile) before capturing."
+                    ),
+                )
         hives: list[Hive | UserHive] = [*(h for _, h in machine_hives.hives), *user_hives.hives]
         for hive in hives:
             if hive.dirty:

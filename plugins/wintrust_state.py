@@ -88,6 +88,9 @@ class WinTrustState(Check):
     def _check(self, user: UserHive, network: str) -> Iterator[Finding | InventoryItem]:
         data = user.wintrust.data  # read with the image (imgscan.artefacts): the host adds only its network
         record: dict[str, object] = {"path": user.path, "account": user.account.as_dict()}
+        if data is None and user.wintrust.damaged:  # unknown, not absent: hive-unreadable reports it
+            yield InventoryItem("wintrust", record | {"state": None, "note": f"not read: {user.wintrust.damaged}"})
+            return
         if data is None:
             yield InventoryItem(
                 "wintrust",

@@ -153,3 +153,28 @@ def test_one_hive_left_in_config_is_judged_with_the_others_missing_as_findings(h
     assert run.code == 1, run.stderr
     missing = {f["evidence"][0]["path"] for f in run.report["findings"] if f["rule"] == "hive-unreadable"}
     assert missing == {rf"Windows\System32\config\{name}" for name in ("SOFTWARE", "SYSTEM", "DEFAULT") if name != kept}
+
+
+def test_a_damaged_wintrust_key_is_a_finding_not_a_clean_pass(tmp_path):
+    """A damaged cell in the key the WinTrust check reads lost the State: the scan said "clean" (exit 0) and the
+    inventory "value absent: Windows uses 0x23c00", though the State was never read."""
+    from Registry import Registry
+
+    from imgscan.wintrust import KEY_PATH
+
+    root = write_tree(load("ws-acc-0417"), tmp_path / "volume")
+    hive = root / "Users" / "nfury" / "NTUSER.DAT"
+    node = Registry.Registry(str(hive)).open(KEY_PATH)._nkrecord  # the key's "nk" record
+    data = bytearray(hive.read_bytes())
+    data[node.offset() + 0x28 : node.offset() + 0x2C] = (0x7FFFFFF0).to_bytes(4, "little")  # its value list: far away
+    hive.write_bytes(bytes(data))
+    run = run_imgscan("scan", root, "--as-of", AS_OF, "-f", "json", "--fail-on", "medium")
+    assert run.code == 1, run.stderr
+    why = "damaged registry cell, key skipped: a cell points outside the hive's data"
+    found = [f for f in run.report["findings"] if f["rule"] == "hive-unreadable"]
+    assert [(f["severity"], f["evidence"][0]["problem"]) for f in found] == [
+        ("medium", f"its WinTrust key cannot be read: {why}")
+    ]
+    assert not [f for f in run.report["findings"] if f["rule"].startswith("wintrust-")]
+    nfury = [w for w in run.report["inventory"]["wintrust"] if w["path"] == r"Users\nfury\NTUSER.DAT"]
+    assert nfury and nfury[0]["state"] is None and nfury[0]["note"] == f"not read: {why}" and "effective" not in nfury[0]

@@ -47,11 +47,17 @@ class WinTrustValue:
 
     data: object
     last_written: str | None
+    # why the value could not be read, when a damaged cell on its key's path or in the value lost it: the
+    # State is then unknown, not Windows' default (hive-unreadable says so)
+    damaged: str | None = None
 
     @classmethod
     def read(cls, hive: Hive) -> WinTrustValue:
         key = hive.key(KEY_PATH)
-        return cls(hive.value(KEY_PATH, VALUE_NAME), key_last_written(key) if key else None)
+        data = hive.value(KEY_PATH, VALUE_NAME)
+        lost = (f"{hive.path}\\{KEY_PATH}", f"{hive.path}\\{KEY_PATH}\\{VALUE_NAME}")
+        damaged = next((p["message"] for p in hive.problems if p["path"] in lost), None) if data is None else None
+        return cls(data, key_last_written(key) if key else None, damaged)
 
 
 @dataclass
