@@ -287,6 +287,22 @@ def test_a_reader_that_goes_away_is_not_a_bug(images, command):
     assert run.stderr == "imgscan: error: stdout: the program reading the report closed it before the end\n"
 
 
+@pytest.mark.parametrize(("as_of", "verdict"), [("2012-01-01", 0), ("2013-07-01", 1)])
+def test_a_reader_of_stderr_that_goes_away_leaves_the_verdict_as_it_is(tmp_path, as_of, verdict):
+    """`imgscan scan IMAGE 2>&1 | head -1`: the warning written after the reader quit raised BrokenPipeError, which
+    escaped, and a clean run exited 1, a gate's "found something"; the report was whole. Warnings are
+    diagnostics: the run's exit code is its verdict, and the report is written."""
+    image = REPO / "sample_images" / "built" / "ref-w7-2012q3.vhdx"
+    report = tmp_path / "r.json"
+    read, write = os.pipe()
+    os.close(read)
+    with os.fdopen(write, "w") as closed:  # the sample warns of its 2019 SHA-2 failure beyond the horizon
+        command = [sys.executable, "-m", "imgscan", "scan", str(image), "--as-of", as_of, "-o", str(report)]
+        run = subprocess.run([*command, "--fail-on", "critical"], stdout=subprocess.DEVNULL, stderr=closed, timeout=300)
+    assert run.returncode == verdict
+    assert json.loads(report.read_text(encoding="utf-8"))["summary"]["critical"] == verdict
+
+
 @pytest.mark.parametrize("unbuffered", ["1", ""])
 def test_a_reader_that_quits_after_the_first_bytes_of_a_large_report_is_a_write_error(unbuffered):
     """`imgscan scan IMAGE -f json | head -c 100`: with PYTHONUNBUFFERED set (containers and CI runners set

@@ -21,7 +21,7 @@ import imgscan.cli.listings as listings
 import imgscan.cli.preflight as preflight
 import imgscan.cli.scan as scan
 from imgscan import __version__, interrupt
-from imgscan.cli import outputs
+from imgscan.cli import outputs, stderr
 from imgscan.cli.exits import EXIT_CLEAN, EXIT_CODES, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERNAL, internal_error, interruption
 from imgscan.cli.options import Parser, groups
 from imgscan.cli.validation import check_fleet, check_outputs, check_plugins, check_selection, check_writable, report_files
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     code = EXIT_INTERNAL  # an exception that is none of those below
     try:
         interrupt.install()  # first (inside: imgscan.launch caught a signal until now): one line and exit 130
+        stderr.guard()  # a reader of stderr that went away does not change the exit code
         outputs.begin()
         code = _main(argv)
         return code
