@@ -370,6 +370,24 @@ def test_junit_names_an_unreadable_update_as_a_case_in_error(preflight_lab, tmp_
     assert (suite.tests, suite.errors, suite.failures) == (2, 1, 0)
 
 
+def test_sarif_says_an_unreadable_update_made_the_run_unsuccessful(preflight_lab, tmp_path):
+    """An update that could not be read (exit 2) left `executionSuccessful: true` and only a warning notification:
+    a dashboard of the results showed a clean run."""
+    junk = tmp_path / "junk.msu"
+    junk.write_bytes(b"junk" * 100)
+    out = tmp_path / "out.sarif"
+    run = run_imgscan("preflight", preflight_lab["image"], junk, preflight_lab["ssu"], "--as-of", AS_OF, "-o", out)
+    assert run.code == 2, run.stderr
+    (invocation,) = json.loads(out.read_text())["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    said = [
+        (n["level"], n["message"]["text"]) for n in invocation["toolExecutionNotifications"] if str(junk) in n["message"]["text"]
+    ]
+    assert len(said) == 1 and said[0][0] == "error" and "no valid cabinets found" in said[0][1]
+    readable = run_imgscan("preflight", preflight_lab["image"], preflight_lab["ssu"], "--as-of", AS_OF, "-f", "sarif")
+    assert json.loads(readable.stdout)["runs"][0]["invocations"][0]["executionSuccessful"] is True
+
+
 def test_html_opens_in_chromium_and_shows_each_verdict(month, tmp_path):
     from PIL import Image
 

@@ -114,6 +114,7 @@ class PreflightReport(TypedDict):
     updates: list[UpdateJson]
     order: PreflightOrder
     errors: list[ErrorEntry]  # inputs that could not be read, one line each
+    unreadable_updates: int  # how many of `errors`, the first ones, are update files that could not be read
     undecodable: NotRequired[dict[str, str]]  # escaped text -> base64 of its bytes, for names not valid Unicode
 
 

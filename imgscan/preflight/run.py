@@ -122,6 +122,7 @@ def preflight(image: Path, inputs: list[Path], as_of: date, horizon_days: int, s
         "updates": [verdict_dict(v, u) for v, u in zip(verdicts, updates, strict=True)],
         "order": order_dict(steps),
         "errors": errors,
+        "unreadable_updates": unreadable,
     }
     # update file names that are not valid Unicode, escaped
     return Result(cast(PreflightReport, printable_report(report)), unreadable)

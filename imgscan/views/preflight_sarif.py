@@ -16,7 +16,7 @@ from typing import Any
 
 from imgscan.check import Rule, Severity
 from imgscan.preflight.report import PreflightReport, ReasonJson, UpdateJson
-from imgscan.views.sarif import rule_entry, sarif_log
+from imgscan.views.sarif import Invocation, rule_entry, sarif_log
 
 RULE_PREFIX = "preflight/"  # SARIF's hierarchical ids: apart from the scan's rules, grouped together
 
@@ -60,7 +60,18 @@ def to_preflight_sarif(report: PreflightReport) -> str:
     for result in results:
         result["ruleIndex"] = index[str(result["ruleId"])]
     rules = [rule_entry(_rule(code, by_code[code], code in blocking)) for code in codes]
-    return sarif_log(report, rules, results, None)
+    return sarif_log(report, rules, results, None, _unread(report))
+
+
+def _unread(report: PreflightReport) -> Invocation:
+    """Update files that could not be read: the results judge the others only, so the run did not succeed (it
+    exits 2) and each is an error notification, not the warning a dashboard of errors would pass over."""
+    unread = report["errors"][: report["unreadable_updates"]]
+    return Invocation(
+        successful=not unread,
+        notifications=[{"level": "error", "message": {"text": f"{e['path']}: {e['message']}"}} for e in unread],
+        told={e["path"] for e in unread},
+    )
 
 
 def _result(update: UpdateJson, reason: ReasonJson, later: bool, fingerprint: str) -> dict[str, object]:
