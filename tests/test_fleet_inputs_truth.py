@@ -195,6 +195,20 @@ def test_hosts_that_share_a_name_are_named_with_their_images(tmp_path):
     assert sorted(r["host"] for r in json.loads(report.stdout)) == ["REF-W7-2012Q3"] * 3 + ["WS-HEALTHY"]
 
 
+def test_fleet_says_it_applies_no_ignore_file(tmp_path):
+    """scan and diff accept what the working directory's .imgscanignore.yaml lists; fleet judged the same image
+    on all its findings without a word, so the two gates disagreed silently."""
+    (tmp_path / ".imgscanignore.yaml").write_text(
+        "- rule: catalog-expiry\n  reason: accepted until the rebuild\n", encoding="utf-8"
+    )
+    run = run_imgscan("fleet", Q3, "--as-of", "2013-07-05", "--db", tmp_path / "fleet.sqlite", cwd=tmp_path)
+    warning = "imgscan: warning: .imgscanignore.yaml: fleet applies no ignore file; each host is judged on all its findings"
+    assert run.code == 1 and warning in run.stderr.splitlines()
+    (tmp_path / ".imgscanignore.yaml").unlink()
+    again = run_imgscan("fleet", Q3, "--as-of", "2013-07-05", "--db", tmp_path / "fleet.sqlite", cwd=tmp_path)
+    assert "ignore file" not in again.stderr
+
+
 # --- also: a host list's error gives its advice once
 
 

@@ -15,6 +15,7 @@ from imgscan.cli.options import Groups, add_command, add_fail_on, add_output, da
 from imgscan.cli.outputs import disown, write
 from imgscan.collector import young_collections_only
 from imgscan.errors import ImgscanError
+from imgscan.ignore import DEFAULT as DEFAULT_IGNORE
 from imgscan.severity import Severity
 
 HOSTS_NAMED = 5  # hosts named in a line that says how many could not be read or judged whole
@@ -91,6 +92,11 @@ def _run(args: argparse.Namespace) -> int:
     inputs = None if args.report else _inputs(args)
     if inputs is not None:
         _not_over_an_image(args.output, (host.path for host in inputs[0]))
+        if DEFAULT_IGNORE.is_file() and not args.quiet:  # scan and diff accept what it lists: say fleet does not
+            print(
+                f"imgscan: warning: {DEFAULT_IGNORE}: fleet applies no ignore file; each host is judged on all its findings",
+                file=sys.stderr,
+            )
     store = Store(args.db)
     try:
         args.fail_on = _fail_on(args, store)
