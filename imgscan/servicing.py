@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -101,6 +101,9 @@ class Package:
     updates_servicing_stack: bool = False  # its .mum updates the servicing stack component (an SSU)
     identifier: str | None = None  # the manifest's <package identifier>: a KB, or the name of Windows' own package
     servicing_stack_version: str | None = None  # the Microsoft-Windows-ServicingStack version an SSU installs
+    # False: the SOFTWARE hive, where packages are registered, could not be read, so whether this package is
+    # registered, and in which state, is unknown (not "not registered")
+    registrations_read: bool = True
 
     @property
     def is_update(self) -> bool:
@@ -110,7 +113,7 @@ class Package:
     @property
     def state_name(self) -> str:
         if self.state is None:
-            return "not registered"
+            return "not registered" if self.registrations_read else "state unknown"
         return STATES.get(self.state, f"unknown 0x{self.state:x}")
 
     @property
@@ -173,7 +176,8 @@ Registration = tuple[int | None, datetime | None, str | None]
 
 def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]:
     """All packages: registered ones (with their files, or a problem saying which are missing)
-    and .mum files without a registration."""
+    and .mum files without a registration. Without SOFTWARE (`software` None: missing or unreadable) the
+    packages are the .mum files, each with its state unknown."""
     files = {name.lower(): name for name in volume.listdir(PACKAGES_DIR)}
     registered: dict[str, Registration] = {}
     for sub, values in _package_keys(software):
@@ -186,7 +190,8 @@ def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]
             values.get("installuser") if isinstance(values.get("installuser"), str) else None,
         )
     identities = set(registered) | {files[n][:-4] for n in files if n.endswith(".mum")}
-    return [_package(volume, identity, registered.get(identity), files) for identity in sorted(identities, key=str.lower)]
+    packages = [_package(volume, identity, registered.get(identity), files) for identity in sorted(identities, key=str.lower)]
+    return packages if software is not None else [replace(p, registrations_read=False) for p in packages]
 
 
 def _package_keys(software: Hive | None) -> list[tuple[Any, dict[str, Any]]]:

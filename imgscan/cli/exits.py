@@ -35,6 +35,12 @@ FLEET_EXIT_CODES = (
 )
 # the commands that list or explain and judge no gate: they have no --fail-on
 LISTING_EXIT_CODES = "exit codes: 0 done; 2 usage error, unreadable input or unwritable output; " + _OTHER_EXITS
+# packages and catalogs read SOFTWARE (package registrations, the image's root stores): without it they list what
+# the files tell, say what is unknown, and exit 2
+HIVE_LISTING_EXIT_CODES = (
+    "exit codes: 0 done; 2 usage error, unreadable input, unwritable output, or a SOFTWARE hive that could not be "
+    "read (the listing is written, saying what is unknown); " + _OTHER_EXITS
+)
 PREFLIGHT_EXIT_CODES = (
     "exit codes: 0 every update read installs (or is installed, superseded, not applicable, or cannot be told); "
     "1 an update will not install; 2 usage error, unreadable image, an update that could not be read, or unwritable "

@@ -71,6 +71,7 @@ from imgscan.report.listings import (
     Listing,
     PackagesListing,
     SsuLevel,
+    Unknown,
     WimListing,
 )
 
@@ -124,6 +125,7 @@ __all__ = [
     "TimestampJson",
     "TrustJson",
     "TrustOption",
+    "Unknown",
     "UpdateServiceJson",
     "WimImageJson",
     "WimJson",
@@ -182,7 +184,8 @@ class FindingJson(TypedDict):
     # of its group that no ignore entry accepts; null when the ignore file accepts them all)
     gating_severity: NotRequired[SeverityName | None]
     # a dated finding: where `starts` falls for the scan (failing at --as-of, soon: within --horizon, later), the
-    # time policy's stamp that views read instead of comparing days
+    # time policy's stamp that views read instead of comparing days; "failing" also on an undated one its check
+    # knows holds already (a package whose catalog never validated empties wmic qfe from the first query)
     phase: NotRequired[PhaseName]
 
 

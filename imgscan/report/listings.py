@@ -3,7 +3,7 @@ report's own header."""
 
 from __future__ import annotations
 
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from imgscan.report.image import Host, ImageInfo, WimImageJson
 from imgscan.report.inventory import CatalogJson, PackageJson, QfeRow, WmicQfe
@@ -16,6 +16,17 @@ class SsuLevel(TypedDict):
     released: str | None
 
 
+class Unknown(TypedDict):
+    """What a listing cannot tell because a hive its values come from could not be read (the listing then
+    exits 2): the hive, what is wrong with it, and the fields whose values are unknown or not facts."""
+
+    path: str  # the hive's path in the image
+    problem: str  # "missing", "truncated: ...", as the report's `errors` entry says it
+    fields: list[str]  # the listing's fields it leaves unknown ("qfe", "ssu_level", "packages[].state_name", ...)
+    catalogs: list[str]  # the catalogs whose verdict is shown "unknown" because it rests on that hive
+    message: str  # all of it in one line, as the table says it
+
+
 class Listing(TypedDict):
     """What every listing (`imgscan packages`, `imgscan catalogs`) starts with: the report's own header."""
 
@@ -23,6 +34,7 @@ class Listing(TypedDict):
     image: ImageInfo
     as_of: str
     host: Host
+    unknown: NotRequired[list[Unknown]]  # present only when a hive the listing needs could not be read
 
 
 class PackagesListing(Listing):

@@ -14,8 +14,12 @@ def columns(rows: list[list[str]]) -> list[str]:
 
 
 def header(view: Listing) -> list[str]:
-    """A listing's first lines: the image, its host and the day it is judged on."""
-    return [f"{view['image']['path']}  ·  host {view['host']['name'] or '?'}  ·  as of {view['as_of']}", ""]
+    """A listing's first lines: the image, its host and the day it is judged on, then what it cannot tell and why
+    (a hive it needs could not be read)."""
+    unknown = [f"Unknown: {u['message']}" for u in view.get("unknown", [])]
+    return [f"{view['image']['path']}  ·  host {view['host']['name'] or '?'}  ·  as of {view['as_of']}", ""] + (
+        [*unknown, ""] if unknown else []
+    )
 
 
 def plain(value: object) -> str:

@@ -11,7 +11,10 @@ def packages_table(view: PackagesListing) -> str:
     lines = header(view)
     wmic = view["wmic_qfe"]
     qfe = view["qfe"]
-    if wmic["empty"]:
+    unknown = {field for u in view.get("unknown", []) for field in u["fields"]}
+    if "qfe" in unknown:  # the hive the updates are registered in could not be read: no list is a fact
+        lines.append(f"wmic qfe as of {view['as_of']}: unknown (see above)")
+    elif wmic["empty"]:
         since = f" since {wmic['from']}" if wmic["from"] else ""
         lines += [
             f"wmic qfe as of {view['as_of']}: No instances available.",
@@ -24,10 +27,12 @@ def packages_table(view: PackagesListing) -> str:
             lines.append(f"  ({wmic['predicted_by']} predicts an empty list from {wmic['from']})")
     rows = [["HotFixID", "Description", "InstalledOn", "InstalledBy"]]
     rows += [[r["HotFixID"] or "", r["Description"] or "", r["InstalledOn"] or "", r["InstalledBy"] or ""] for r in qfe]
-    lines += columns(rows) if qfe else ["No instances available."]
+    if "qfe" not in unknown:
+        lines += columns(rows) if qfe else ["No instances available."]
     ssu = view.get("ssu_level")
     released = f" (released {ssu['released']})" if ssu and ssu["released"] else ""
-    lines += ["", f"Servicing stack: {ssu['kb']}{released}" if ssu else "Servicing stack: no servicing stack update installed"]
+    stack = f"{ssu['kb']}{released}" if ssu else "no servicing stack update installed"
+    lines += ["", f"Servicing stack: {'unknown (see above)' if 'ssu_level' in unknown else stack}"]
     lines += ["", f"{len(view['packages'])} package(s):"]
     rows = [["PACKAGE", "KB", "STATE", "INSTALLED", "CATALOG", "FAILS FROM"]]
     for package in view["packages"]:
