@@ -176,7 +176,8 @@ class Finding:
     caused_by: str | None = None  # the identity of the finding whose cause this is a consequence of
     explains: list[str] = field(default_factory=list)  # the identities of this root cause's consequences
     gating_severity: Severity | None = None  # a root: the worst severity of its group not accepted (None: all are)
-    phase: Phase | None = None  # set by the scan for a dated finding: where `starts` falls against --as-of and --horizon
+    phase: Phase | None = None  # set by the scan for a dated finding: where `starts` falls against --as-of and --horizon;
+    # a check sets FAILING on an undated one it knows holds already (a catalog that never validated has no day)
 
     @property
     def effective_severity(self) -> Severity:
