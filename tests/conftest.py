@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import pytest
 
 from imgscan import interrupt
 from sample_images.build import FORMATS, build, missing_tools
-from sample_images.scenario import Scenario, load
+from sample_images.scenario import Scenario, load, write_tree
 
 # real PostgreSQL and Dask servers for the fleet tests
 pytest_plugins = ("tests.servers",)
@@ -108,6 +109,22 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path
     """{scenario: {format: path}} for the ws-acc-0417 and healthy scenarios in every format."""
     out = tmp_path_factory.mktemp("images")
     return {name: build(load(name), out / name, FORMATS) for name in ("ws-acc-0417", "healthy")}
+
+
+@pytest.fixture(scope="session")
+def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Path], Path]:
+    """A scenario's volume as a folder, copied into a test's own folder to be damaged there:
+    `tree_copy("healthy", tmp_path)`. Each scenario is written once per run."""
+    written: dict[str, Path] = {}
+
+    def copy(name: str, into: Path) -> Path:
+        if name not in written:
+            written[name] = write_tree(load(name), tmp_path_factory.mktemp(name) / name)
+        tree = into / "volume"
+        shutil.copytree(written[name], tree, symlinks=True)
+        return tree
+
+    return copy
 
 
 @pytest.fixture

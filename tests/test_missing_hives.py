@@ -36,17 +36,6 @@ TEMPLATE_WARNING = (
 NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]  # root that obeys file modes
 
 
-@pytest.fixture(scope="module")
-def healthy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tree(load("healthy"), tmp_path_factory.mktemp("healthy") / "volume")
-
-
-def _copy(tree: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "volume"
-    shutil.copytree(tree, copy, symlinks=True)
-    return copy
-
-
 def _config(tree: Path) -> Path:
     return tree / "Windows" / "System32" / "config"
 
@@ -57,13 +46,13 @@ def _warned(run, path: str, message: str) -> bool:
     return entry in run.report["errors"] and f"imgscan: warning: {path}: {message}" in run.stderr.splitlines()
 
 
-def test_an_intact_volume_warns_of_nothing(healthy):
-    run = run_imgscan("scan", healthy, "--as-of", AS_OF, "--format", "json")
+def test_an_intact_volume_warns_of_nothing(tree_copy, tmp_path):
+    run = run_imgscan("scan", tree_copy("healthy", tmp_path), "--as-of", AS_OF, "--format", "json")
     assert (run.code, run.report["errors"]) == (0, []), run.stderr
 
 
-def test_a_missing_components_hive_is_a_warning_naming_what_was_not_checked(healthy, tmp_path):
-    tree = _copy(healthy, tmp_path)
+def test_a_missing_components_hive_is_a_warning_naming_what_was_not_checked(tree_copy, tmp_path):
+    tree = tree_copy("healthy", tmp_path)
     (_config(tree) / "COMPONENTS").unlink()
     run = run_imgscan("scan", tree, "--as-of", AS_OF, "--format", "json")
     assert run.code == 0, run.stderr  # a warning: the gate does not fail on it
@@ -81,8 +70,8 @@ def test_no_components_hive_on_a_windows_older_than_vista_is_no_warning(tmp_path
     assert not [e for e in run.report["errors"] if e["path"] == COMPONENTS]
 
 
-def test_a_damaged_components_hive_stays_a_finding_not_a_warning(healthy, tmp_path):
-    tree = _copy(healthy, tmp_path)
+def test_a_damaged_components_hive_stays_a_finding_not_a_warning(tree_copy, tmp_path):
+    tree = tree_copy("healthy", tmp_path)
     (_config(tree) / "COMPONENTS").write_bytes(b"not a hive" * 100)
     run = run_imgscan("scan", tree, "--as-of", AS_OF, "--format", "json")
     assert run.code == 1, run.stderr
@@ -90,8 +79,8 @@ def test_a_damaged_components_hive_stays_a_finding_not_a_warning(healthy, tmp_pa
     assert not [e for e in run.report["errors"] if e["message"].startswith("COMPONENTS: not found")]
 
 
-def test_a_volume_without_users_says_the_default_profile_was_not_checked(healthy, tmp_path):
-    tree = _copy(healthy, tmp_path)
+def test_a_volume_without_users_says_the_default_profile_was_not_checked(tree_copy, tmp_path):
+    tree = tree_copy("healthy", tmp_path)
     shutil.rmtree(tree / "Users")
     run = run_imgscan("scan", tree, "--as-of", AS_OF, "--format", "json")
     assert run.code == 0, run.stderr
@@ -112,8 +101,8 @@ def _refused(run, line: str) -> None:
     assert run.stderr.splitlines() == [line]
 
 
-def test_a_config_folder_without_hives_is_bad_input(healthy, tmp_path):
-    tree = _copy(healthy, tmp_path)
+def test_a_config_folder_without_hives_is_bad_input(tree_copy, tmp_path):
+    tree = tree_copy("healthy", tmp_path)
     for hive in _config(tree).iterdir():
         hive.unlink()
     _refused(
@@ -124,8 +113,8 @@ def test_a_config_folder_without_hives_is_bad_input(healthy, tmp_path):
     )
 
 
-def test_a_config_folder_that_cannot_be_listed_is_bad_input_saying_why(healthy, tmp_path):
-    tree = _copy(healthy, tmp_path)
+def test_a_config_folder_that_cannot_be_listed_is_bad_input_saying_why(tree_copy, tmp_path):
+    tree = tree_copy("healthy", tmp_path)
     _config(tree).chmod(0)
     try:
         proc = subprocess.run(
@@ -144,8 +133,8 @@ def test_a_config_folder_that_cannot_be_listed_is_bad_input_saying_why(healthy, 
 
 
 @pytest.mark.parametrize("kept", ["SYSTEM", "DEFAULT"])
-def test_one_hive_left_in_config_is_judged_with_the_others_missing_as_findings(healthy, tmp_path, kept):
-    tree = _copy(healthy, tmp_path)
+def test_one_hive_left_in_config_is_judged_with_the_others_missing_as_findings(tree_copy, tmp_path, kept):
+    tree = tree_copy("healthy", tmp_path)
     for hive in _config(tree).iterdir():
         if hive.name != kept:
             hive.unlink()

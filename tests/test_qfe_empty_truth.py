@@ -9,13 +9,9 @@ The expiry case itself (three packages expiring 2013-06-30) is kept by the golde
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
-import pytest
-
-from sample_images.scenario import load, write_tree
 from tests.conftest import run_imgscan
 
 AS_OF = "2012-12-01"  # before KB2705219's catalogs expire (2013-06-30), within the default horizon of it
@@ -24,17 +20,6 @@ CATROOT = Path("Windows") / "System32" / "CatRoot" / "{F750E6C3-38EE-11D1-85E5-0
 PACKAGE_2 = "Package_2_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1"
 PACKAGE_3 = "Package_3_for_KB2705219~31bf3856ad364e35~amd64~~6.1.1.1"
 SIGNATURE_BYTE = 4050  # inside Package_2's primary RSA signature: flipping it gives TRUST_E_BAD_DIGEST
-
-
-@pytest.fixture(scope="module")
-def ref_tree(tmp_path_factory) -> Path:
-    return write_tree(load("ref-w7-2012q3"), tmp_path_factory.mktemp("base") / "ref-w7-2012q3")
-
-
-def _copy(base: Path, tmp_path: Path) -> Path:
-    tree = tmp_path / "tree"
-    shutil.copytree(base, tree, symlinks=True)
-    return tree
 
 
 def _flip_signature(tree: Path) -> bytes:
@@ -67,8 +52,8 @@ def _table_line(tree: Path) -> str:
     return line
 
 
-def test_a_bad_digest_in_one_package_is_that_package_its_code_and_already(ref_tree, tmp_path):
-    tree = _copy(ref_tree, tmp_path)
+def test_a_bad_digest_in_one_package_is_that_package_its_code_and_already(tree_copy, tmp_path):
+    tree = tree_copy("ref-w7-2012q3", tmp_path)
     _flip_signature(tree)
     report = _scan(tree)
     [cause] = [f for f in report["findings"] if f["rule"] == "catalog-untrusted" and PACKAGE_2 in f["message"]]
@@ -93,8 +78,8 @@ def test_a_bad_digest_in_one_package_is_that_package_its_code_and_already(ref_tr
     assert f"{PACKAGE_2}.cat" in line and "(already" in line and "0x80096010" in line and "undated" not in line
 
 
-def test_a_truncated_catalog_gives_its_own_code_and_names_its_package(ref_tree, tmp_path):
-    tree = _copy(ref_tree, tmp_path)
+def test_a_truncated_catalog_gives_its_own_code_and_names_its_package(tree_copy, tmp_path):
+    tree = tree_copy("ref-w7-2012q3", tmp_path)
     _cut_short(tree, PACKAGE_2)
     report = _scan(tree)
     [cause] = [f for f in report["findings"] if f["rule"] == "catalog-unreadable"]
@@ -108,8 +93,8 @@ def test_a_truncated_catalog_gives_its_own_code_and_names_its_package(ref_tree, 
     assert f"{PACKAGE_2}.cat" in line and PACKAGE_3 not in line and "0x800B0100" in line and "undated" not in line
 
 
-def test_two_packages_that_never_validate_with_different_codes_say_both(ref_tree, tmp_path):
-    tree = _copy(ref_tree, tmp_path)
+def test_two_packages_that_never_validate_with_different_codes_say_both(tree_copy, tmp_path):
+    tree = tree_copy("ref-w7-2012q3", tmp_path)
     _flip_signature(tree)
     _cut_short(tree, PACKAGE_3)
     qfe = _qfe(_scan(tree))
@@ -118,10 +103,11 @@ def test_two_packages_that_never_validate_with_different_codes_say_both(ref_tree
     assert "the others with 0x800B0100 (1 package), 0x800B0101 (2 packages)." in qfe["message"]
 
 
-def test_a_package_is_judged_by_the_catalog_cbs_opens(ref_tree, tmp_path):
+def test_a_package_is_judged_by_the_catalog_cbs_opens(tree_copy, tmp_path):
     """A damaged CatRoot namesake does not stop CBS opening the package: it opens servicing\\Packages."""
-    tree = _copy(ref_tree, tmp_path)
-    bad = _flip_signature(_copy(ref_tree, tmp_path / "scratch"))
+    tree = tree_copy("ref-w7-2012q3", tmp_path)
+    (tmp_path / "scratch").mkdir()
+    bad = _flip_signature(tree_copy("ref-w7-2012q3", tmp_path / "scratch"))
     (tree / CATROOT / "Package_for_KB2506212~31bf3856ad364e35~amd64~~6.1.1.0.cat").write_bytes(bad)
     qfe = _qfe(_scan(tree))
     assert all("KB2506212" not in str(e["kb"]) for e in qfe["evidence"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,17 +23,6 @@ from tests.corpus.generate import ODDITIES, _make_odd
 NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]  # root that obeys file modes
 
 
-@pytest.fixture(scope="module")
-def ref_w7_2012q3_tree(tmp_path_factory) -> Path:
-    return write_tree(load("ref-w7-2012q3"), tmp_path_factory.mktemp("base") / "ref-w7-2012q3")
-
-
-def _copy(base: Path, tmp_path: Path) -> Path:
-    tree = tmp_path / "tree"
-    shutil.copytree(base, tree, symlinks=True)
-    return tree
-
-
 def _scan(tree: Path, *args: str) -> tuple[int, dict, str]:
     proc = subprocess.run(
         [*NO_DAC, sys.executable, "-m", "imgscan", "scan", str(tree), "--as-of", "2013-07-01", "--format", "json", *args],
@@ -47,8 +35,8 @@ def _scan(tree: Path, *args: str) -> tuple[int, dict, str]:
 
 
 @pytest.mark.parametrize("oddity", ODDITIES)
-def test_odd_profile_hive_is_hive_unreadable_for_that_profile(ref_w7_2012q3_tree, tmp_path, oddity):
-    tree = _copy(ref_w7_2012q3_tree, tmp_path)
+def test_odd_profile_hive_is_hive_unreadable_for_that_profile(tree_copy, tmp_path, oddity):
+    tree = tree_copy("ref-w7-2012q3", tmp_path)
     _make_odd(tree / "Users" / "imageadmin" / "NTUSER.DAT", oddity)
     code, report, _ = _scan(tree)
     unreadable = [f for f in report["findings"] if f["rule"] == "hive-unreadable"]
@@ -60,8 +48,8 @@ def test_odd_profile_hive_is_hive_unreadable_for_that_profile(ref_w7_2012q3_tree
 
 
 @pytest.mark.parametrize("oddity", ODDITIES)
-def test_odd_catalog_is_catalog_unreadable_and_the_rest_is_judged(ref_w7_2012q3_tree, tmp_path, oddity):
-    tree = _copy(ref_w7_2012q3_tree, tmp_path)
+def test_odd_catalog_is_catalog_unreadable_and_the_rest_is_judged(tree_copy, tmp_path, oddity):
+    tree = tree_copy("ref-w7-2012q3", tmp_path)
     name = "Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0.cat"
     _make_odd(tree / "Windows" / "servicing" / "Packages" / name, oddity)
     _, report, _ = _scan(tree)
@@ -78,8 +66,8 @@ def test_odd_catalog_is_catalog_unreadable_and_the_rest_is_judged(ref_w7_2012q3_
         "Windows/servicing/Packages/Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0.mum",
     ],
 )
-def test_odd_logs_and_manifests_are_errors_entries(ref_w7_2012q3_tree, tmp_path, relative):
-    tree = _copy(ref_w7_2012q3_tree, tmp_path)
+def test_odd_logs_and_manifests_are_errors_entries(tree_copy, tmp_path, relative):
+    tree = tree_copy("ref-w7-2012q3", tmp_path)
     _make_odd(tree / relative, "fifo")  # a FIFO would block a reader that opened it (the scan's timeout)
     _, report, _ = _scan(tree)
     windows_path = relative.replace("/", "\\")
@@ -87,15 +75,15 @@ def test_odd_logs_and_manifests_are_errors_entries(ref_w7_2012q3_tree, tmp_path,
     assert "catalog-expiry" in {f["rule"] for f in report["findings"]}
 
 
-def test_unreadable_file_says_permission_denied(ref_w7_2012q3_tree, tmp_path):
-    tree = _copy(ref_w7_2012q3_tree, tmp_path)
+def test_unreadable_file_says_permission_denied(tree_copy, tmp_path):
+    tree = tree_copy("ref-w7-2012q3", tmp_path)
     _make_odd(tree / "Windows" / "Logs" / "CBS" / "CheckSUR.log", "unreadable")
     _, report, _ = _scan(tree)
     assert any("permission denied" in e["message"] for e in report["errors"])
 
 
-def test_escaping_symlink_reads_nothing_outside(ref_w7_2012q3_tree, tmp_path):
-    tree = _copy(ref_w7_2012q3_tree, tmp_path)
+def test_escaping_symlink_reads_nothing_outside(tree_copy, tmp_path):
+    tree = tree_copy("ref-w7-2012q3", tmp_path)
     secret = tmp_path / "secret.log"
     secret.write_text(cbs_line(datetime(2013, 7, 1), "Error", "CBS", "SECRET [HRESULT = 0x80070005 - E_ACCESSDENIED]"))
     (tree / "Windows" / "Logs" / "CBS" / "CBS.log").unlink()
@@ -167,8 +155,8 @@ def test_tree_hash_is_stable_and_covers_names_contents_and_links(tmp_path):
 # --- damaged registry cells ---------------------------------------------------------------------------
 
 
-def test_damaged_value_cell_loses_only_its_package(ref_w7_2012q3_tree, tmp_path):
-    tree = _copy(ref_w7_2012q3_tree, tmp_path)
+def test_damaged_value_cell_loses_only_its_package(tree_copy, tmp_path):
+    tree = tree_copy("ref-w7-2012q3", tmp_path)
     software = tree / "Windows" / "System32" / "config" / "SOFTWARE"
     data = bytearray(software.read_bytes())
     victim = "Package_for_KB2731847~31bf3856ad364e35~amd64~~6.1.1.0"
