@@ -61,6 +61,7 @@ REPORT: dict[str, Any] = {
         update("c.msu", "superseded", [reason("superseded")]),
     ],
     "errors": [{"path": "d.msu", "message": "not a readable cabinet"}],
+    "unreadable_updates": 1,
 }
 
 
