@@ -7,7 +7,9 @@ extracted to disk.
 
 from __future__ import annotations
 
+import functools
 import io
+import operator
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,13 +33,13 @@ class HiveError(Exception):
 
 @dataclass
 class Hive:
-    """One loaded hive. `dirty` is True when the base block's two sequence numbers differ,
-    i.e. the hive was captured mid-write and its transaction logs were not replayed;
-    imgscan reads it as is, and says so."""
+    """One loaded hive. `dirty` says why Windows would recover it from its transaction logs before using
+    it (its base block's two sequence numbers differ, or the base block's checksum is wrong: captured
+    mid-write), or is None; imgscan reads it as is, without the logs, and says so."""
 
     path: str
     registry: Registry.Registry
-    dirty: bool
+    dirty: str | None
     # damaged cells met while reading: each loses only its key, and becomes an `errors` entry
     problems: list[dict[str, str]] = field(default_factory=list)
     # keys found by path (None: absent or damaged). A machine hive is read once and judged for every host
@@ -150,7 +152,6 @@ def parse_hive(path: str, data: bytes) -> Hive:
         raise HiveError("not a registry hive (no 'regf' signature)")
     if len(data) < 48:
         raise HiveError(f"truncated: only {len(data)} bytes")
-    primary, secondary = struct.unpack_from("<II", data, 4)
     (bins_size,) = struct.unpack_from("<I", data, 40)
     if BASE_BLOCK + bins_size > len(data):
         raise HiveError(f"truncated: header promises {BASE_BLOCK + bins_size} bytes, file has {len(data)}")
@@ -161,7 +162,23 @@ def parse_hive(path: str, data: bytes) -> Hive:
         registry.root().subkeys()  # python-registry parses lazily; touch the root so damage shows now
     except CELL_ERRORS as exc:
         raise HiveError(f"damaged: {exc or type(exc).__name__}") from exc
-    return Hive(path=path, registry=registry, dirty=primary != secondary)
+    return Hive(path=path, registry=registry, dirty=_needs_recovery(data))
+
+
+def _needs_recovery(data: bytes) -> str | None:
+    """Why Windows counts the hive dirty, after the REGF format's rules: a primary sequence number other
+    than the secondary, or a base-block checksum (the XOR of its first 127 double words, 0 and
+    0xFFFFFFFF excepted) other than the one stored at offset 508 (hivex refuses a hive with that one outright)."""
+    primary, secondary = struct.unpack_from("<II", data, 4)
+    reasons = ["sequence numbers differ"] if primary != secondary else []
+    if struct.unpack_from("<I", data, 508)[0] != _base_block_checksum(data):
+        reasons.append("its base block's checksum is wrong")
+    return " and ".join(reasons) or None
+
+
+def _base_block_checksum(data: bytes) -> int:
+    total: int = functools.reduce(operator.xor, struct.unpack_from("<127I", data))
+    return {0: 1, 0xFFFFFFFF: 0xFFFFFFFE}.get(total, total)
 
 
 def key_last_written(key: Registry.RegistryKey) -> str | None:

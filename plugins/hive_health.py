@@ -2,7 +2,8 @@
 
 What it finds: a hive imgscan must read (SOFTWARE, SYSTEM, COMPONENTS, .DEFAULT,
 the Default profile, each profile) that is truncated, garbage or missing, and
-hives whose sequence numbers differ (dirty: captured without a clean flush).
+hives Windows must recover from their transaction logs before use (dirty: sequence numbers that
+differ or a wrong base-block checksum, as a capture without a clean flush leaves them).
 A damaged hive is a finding, not a crash: the other checks still run.
 """
 
@@ -40,8 +41,9 @@ DIRTY = Rule(
     severity=Severity.INFO,
     title="Registry hive captured mid-write (dirty)",
     summary=(
-        "The hive's primary and secondary sequence numbers differ: it was captured before Windows flushed it, "
-        "and its transaction logs (.LOG1/.LOG2) were not replayed. imgscan read it as is; recent changes may be missing."
+        "The hive's primary and secondary sequence numbers differ, or its base block's checksum is wrong: it was "
+        "captured before Windows flushed it, and its transaction logs (.LOG1/.LOG2) were not replayed. imgscan read "
+        "it as is; recent changes may be missing."
     ),
     references=UNREADABLE.references,
     hits="when Windows loads the hive",
@@ -88,7 +90,7 @@ class HiveHealth(Check):
             if hive.dirty:
                 yield Finding(
                     rule=DIRTY,
-                    message=f"{hive.path} is dirty (sequence numbers differ); read as is without its transaction logs.",
+                    message=f"{hive.path} is dirty ({hive.dirty}); read as is without its transaction logs.",
                     evidence=[{"path": hive.path, "dirty": True}],
                     remediation="Shut the reference machine down cleanly before capturing the image.",
                 )

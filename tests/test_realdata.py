@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import lzma
+import subprocess
+from pathlib import Path
 
 import pytest
 from imgscan.plugins.wintrust_state import WinTrustState
@@ -36,14 +38,42 @@ def test_real_win7_ntuser_decodes_to_default_without_finding(win7_ntuser):
 
 def test_real_clean_system_hive_is_not_dirty():
     hive = parse_hive("SYSTEM", lzma.decompress((HIVES / "regipy_SYSTEM.xz").read_bytes()))
-    assert hive.dirty is False
+    assert hive.dirty is None
     assert hive.value("Select", "Current") == 1
 
 
 def test_real_dirty_system_hive_is_read_as_is_and_flagged():
     hive = parse_hive("SYSTEM", lzma.decompress((HIVES / "regipy_SYSTEM_B.xz").read_bytes()))
-    assert hive.dirty is True
+    assert hive.dirty == "sequence numbers differ"
     assert hive.key("Select") is not None
+
+
+def _hive_bytes(path: Path) -> bytes:
+    return lzma.decompress(path.read_bytes()) if path.suffix == ".xz" else path.read_bytes()
+
+
+def _hivex_opens(data: bytes, tmp_path: Path) -> tuple[bool, str]:
+    """Whether hivex (hivexsh, an independent reader) opens the hive, and what it said."""
+    copy = tmp_path / "hive"
+    copy.write_bytes(data)
+    run = subprocess.run(["hivexsh", "-d", str(copy)], input="ls\n", capture_output=True, text=True)
+    return run.returncode == 0 and "failed to open" not in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize("path", sorted(p for p in HIVES.glob("*") if ".LOG" not in p.name), ids=lambda p: p.name)
+def test_real_hive_base_block_checksum_agrees_with_hivex(path, tmp_path):
+    """Each real hive's stored base-block checksum is the one imgscan computes (hivex opens it); with one
+    byte of its base block changed, hivex refuses it for a bad header checksum and imgscan calls it dirty
+    for that reason, as Windows would recover it from its logs."""
+    data = _hive_bytes(path)
+    opens, said = _hivex_opens(data, tmp_path)
+    assert opens, said
+    assert "checksum" not in (parse_hive(path.name, data).dirty or "")
+    changed = bytearray(data)
+    changed[0x30] ^= 0x01  # the first byte of the hive's file name in the base block: no reader needs it
+    opens, said = _hivex_opens(bytes(changed), tmp_path)
+    assert not opens and "bad checksum in hive header" in said
+    assert "its base block's checksum is wrong" in (parse_hive(path.name, bytes(changed)).dirty or "")
 
 
 def test_real_system_hive_utc_offset_matches_reglookup(tmp_path):

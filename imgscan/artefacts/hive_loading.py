@@ -67,7 +67,7 @@ class UserHive:
 
     account: Account
     path: str
-    dirty: bool
+    dirty: str | None  # why Windows would recover it from its transaction logs (Hive.dirty)
     wintrust: WinTrustValue
     problems: list[dict[str, str]] = field(default_factory=list)  # damaged cells met while reading it
 

@@ -85,7 +85,7 @@ def load(art: Loader) -> MachineHives:
 
 
 def inventory(found: MachineHives, _: InventoryContext) -> Section:
-    hives: list[HiveJson] = [{"path": hive.path, "role": role, "dirty": hive.dirty} for role, hive in found.hives]
+    hives: list[HiveJson] = [{"path": hive.path, "role": role, "dirty": hive.dirty is not None} for role, hive in found.hives]
     return {"hives": hives}
 
 

@@ -42,7 +42,7 @@ def load(art: Loader) -> UserHives:
 
 
 def inventory(found: UserHives, _: InventoryContext) -> Section:
-    hives = [{"path": u.path, "role": "user", "dirty": u.dirty} | u.account.as_dict() for u in found.hives]
+    hives = [{"path": u.path, "role": "user", "dirty": u.dirty is not None} | u.account.as_dict() for u in found.hives]
     return {"hives": hives, "profiles_not_scanned": found.notes}
 
 

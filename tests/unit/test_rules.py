@@ -83,7 +83,24 @@ def test_hive_dirty():
     dirty.system = hive(r"Windows\System32\config\SYSTEM", {"Select": [Value.dword("Current", 1)]}, dirty=True)
     ran = run_check(HiveHealth, DAY, machine_hives=dirty, user_hives=no_users())
     assert ran.rules == ["hive-dirty"] and ran.findings[0].evidence == [{"path": dirty.system.path, "dirty": True}]
+    assert "(sequence numbers differ)" in ran.findings[0].message
     assert run_check(HiveHealth, DAY, machine_hives=machine(), user_hives=no_users()).rules == []
+
+
+def test_hive_with_a_wrong_base_block_checksum_is_dirty():
+    """Windows recovers a hive whose base-block checksum is wrong from its logs, as it does one whose sequence
+    numbers differ; read as is, it is dirty, and the finding says why."""
+    path = r"Windows\System32\config\SYSTEM"
+    data = bytearray(build_hive(Key("ROOT"), "SYSTEM", WRITTEN))
+    data[508] ^= 0x80  # the stored checksum itself
+    broken = machine()
+    broken.system = parse_hive(path, bytes(data))
+    ran = run_check(HiveHealth, DAY, machine_hives=broken, user_hives=no_users())
+    assert ran.rules == ["hive-dirty"]
+    assert (
+        ran.findings[0].message
+        == f"{path} is dirty (its base block's checksum is wrong); read as is without its transaction logs."
+    )
 
 
 # image-not-generalized
