@@ -144,6 +144,12 @@ def test_manifest_hosts_get_rows_verdicts_and_first_days(golden, tmp_path, fleet
         ["failing", "from", "2026-03-01", "1", "host(s):", "PC-LATE"],
         ["passing", "through", "2026-06-01", "1", "host(s):", "PC-B"],
     ]
+    # judged by --fail-on critical, PC-A's high findings pass: their day is no failure, and its row names none
+    lenient = {
+        r["host"]: r
+        for r in json.loads(run_imgscan("fleet", "--db", db, "--report", "--fail-on", "critical", "-f", "json").stdout)
+    }
+    assert (lenient["PC-A"]["verdict"], lenient["PC-A"]["worst"], lenient["PC-A"]["first_failure"]) == ("pass", "high", "")
 
 
 def test_yaml_host_list_with_many_facts(golden, tmp_path):

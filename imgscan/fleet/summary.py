@@ -81,7 +81,8 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
                 "verdict": "fail" if fails else ("pass" if whole else ""),
                 "worst": r["worst"] or "",
                 "rules": r["rules"] or "",
-                "first_failure": r["first_failure"] or "",
+                # a host that passes has no failing day, whatever day its findings below --fail-on start
+                "first_failure": (r["first_failure"] or "") if fails else "",
                 "error": str(r["error"] or ""),
                 "as_of": r.get("judged_on") or "",  # the day the host was judged on (its deployment day when later)
                 "labels": r["labels"],
