@@ -223,3 +223,93 @@ def test_a_store_with_findings_per_host_gets_them_per_report(fleet_db):
         ("PC-2", "catalog-expired"),
         ("PC-2", "qfe-empty"),
     ]
+
+
+def test_a_hosts_first_failing_day_is_that_of_a_finding_at_or_above_fail_on(fleet_db):
+    """A host fails from the first day of a finding that fails the gate, not from the day a lesser one starts:
+    an info finding a log dated 2012 does not make a host whose high finding starts in 2013 "failing since 2012".
+    A logged consequence dates its root cause, and no day falls before the host's deployment."""
+    from imgscan.fleet.store import Store
+    from imgscan.fleet.stored_report import stored_report
+    from imgscan.fleet.summary import summarize
+    from imgscan.severity import Severity
+
+    cause = {"rule": "catalog-expiry", "severity": "high", "starts": "2013-06-30", "id": "catalog-expiry:a"}
+    consequence = {"rule": "cbs-log-error", "severity": "medium", "starts": None, "observed": "2013-05-01T08:00:00Z"}
+    lesser = {"rule": "update-event-error", "severity": "info", "starts": None, "observed": "2012-04-24T10:00:00Z"}
+    findings = [
+        f | {"hresult": None, "evidence": []}
+        for f in (cause | {"gating_severity": "high"}, consequence | {"caused_by": cause["id"]}, lesser)
+    ]
+    report = stored_report({"image": {"sha256": "ab" * 32}, "as_of": "2013-07-01", "host": {"name": None}, "findings": findings})
+    assert report.failing_days == ((Severity.HIGH, "2013-05-01"), (Severity.INFO, "2012-04-24"))
+    hosts = [
+        {"key": key, "host": key, "path": "/images/a.vhdx", "report": report, "facts": {"deployed": day} if day else {}}
+        for key, day in (("PC-EARLY", None), ("PC-LATE", "2013-06-01"))
+    ]
+    store = Store(fleet_db.arg)
+    try:
+        run = store.start_run("2013-07-01", 365, {}, "options", "test")
+        recorded = store.record_all(run, hosts, "test", "options", {h["key"]: "new" for h in hosts})
+        rows = store.rows(run)
+    finally:
+        store.close()
+    assert [r["failing_days"] for r in recorded] == ["high=2013-05-01;info=2012-04-24", "high=2013-06-01;info=2013-06-01"]
+    days = {
+        fail_on: {r["host"]: (r["verdict"], r["first_failure"]) for r in summarize(rows, Severity.parse(fail_on))}
+        for fail_on in ("critical", "high", "info")
+    }
+    assert days["high"] == {"PC-EARLY": ("fail", "2013-05-01"), "PC-LATE": ("fail", "2013-06-01")}
+    assert days["info"] == {"PC-EARLY": ("fail", "2012-04-24"), "PC-LATE": ("fail", "2013-06-01")}
+    assert days["critical"] == {"PC-EARLY": ("pass", ""), "PC-LATE": ("pass", "")}
+
+
+def test_a_store_without_failing_days_gets_the_column_and_its_rows_their_first_day(fleet_db):
+    """A store written before imgscan kept each host's failing days by severity: opened now it gets the column
+    (as several runs may open it at once, under the schema lock), and its rows show the first day they had."""
+    from imgscan.fleet.database import open_database
+    from imgscan.fleet.store import SCHEMA, Store
+    from imgscan.fleet.summary import summarize
+    from imgscan.severity import Severity
+
+    old = SCHEMA.replace("    failing_days TEXT,\n", "")
+    assert old != SCHEMA
+    db = open_database(fleet_db.arg)
+    try:
+        db.create(old)
+        with db.transaction():
+            run = db.insert(
+                "INSERT INTO runs (as_of, horizon_days, options, fingerprint, version, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                ("2013-07-01", 365, "{}", "f", "old", "2013-07-01T00:00:00"),
+            )
+            db.execute(
+                "INSERT INTO scans (run_id, host_key, path, host, labels, facts, version, options, status, worst,"
+                " first_failure, rules, scanned_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run,
+                    "PC-1",
+                    "/images/a.vhdx",
+                    "PC-1",
+                    "{}",
+                    "{}",
+                    "old",
+                    "f",
+                    "ok",
+                    "critical",
+                    "2013-06-30",
+                    "qfe-empty",
+                    "now",
+                    "new",
+                ),
+            )
+        assert "failing_days" not in db.columns("scans")
+    finally:
+        db.close()
+    store = Store(fleet_db.arg)
+    try:
+        (row,) = store.rows(run)
+    finally:
+        store.close()
+    assert row["failing_days"] is None
+    (summary,) = summarize([row], Severity.HIGH)
+    assert (summary["verdict"], summary["first_failure"]) == ("fail", "2013-06-30")

@@ -12,6 +12,7 @@ from typing import Any
 from tqdm import tqdm
 
 from imgscan import progress
+from imgscan.fleet.stored_report import first_failing_day
 from imgscan.severity import Severity
 
 
@@ -39,12 +40,13 @@ class Feedback:
             self.failing += fails
             self.unreadable += row["status"] == "error"
             if self.verbose:
-                tqdm.write(line(row, fails), file=sys.stderr)
+                day = first_failing_day(row["failing_days"], row["first_failure"], self.fail_on) if fails else ""
+                tqdm.write(line(row, fails, day), file=sys.stderr)
         self.bar.update(len(rows))
         self.bar.set_postfix(failing=self.failing, unreadable=self.unreadable, refresh=False)
 
 
-def line(row: dict[str, Any], fails: bool) -> str:
+def line(row: dict[str, Any], fails: bool, day: str) -> str:
     """A host's progress line: its name and verdict, with the worst severity and the day it starts failing. A
     host the host list does not name goes by its image's ComputerName, shared by copies of that image: its
     image is named too, so that two such lines can be told apart."""
@@ -56,4 +58,4 @@ def line(row: dict[str, Any], fails: bool) -> str:
         return f"{who}: " + ("fail, " if fails else "") + f"incomplete: {row['error']}"
     if not fails:
         return f"{who}: pass" + (f" (worst {row['worst']})" if row["worst"] else "")
-    return f"{who}: fail, {row['worst']}" + (f", from {row['first_failure']}" if row["first_failure"] else "")
+    return f"{who}: fail, {row['worst']}" + (f", from {day}" if day else "")

@@ -28,7 +28,7 @@ from typing import Any
 
 from imgscan.errors import ImgscanError
 from imgscan.fleet.database import SCHEMA_LOCK, open_database
-from imgscan.fleet.stored_report import StoredReport
+from imgscan.fleet.stored_report import StoredReport, encode_failing_days
 from imgscan.signing import verdict_cache
 
 SCHEMA = """
@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS scans (
     status TEXT NOT NULL CHECK (status IN ('ok', 'error')),
     worst TEXT,
     first_failure TEXT,
+    failing_days TEXT,
     judged_on TEXT,
     rules TEXT NOT NULL,
     error TEXT,
@@ -104,17 +105,19 @@ CREATE TABLE IF NOT EXISTS update_verdicts (
 CREATE INDEX IF NOT EXISTS update_verdicts_scan ON update_verdicts (scan_id);
 """
 ROW_COLUMNS = (
-    "host_key, path, image_index, image_name, host, labels, facts, sha256, status, worst, first_failure, judged_on,"
-    " rules, error, verdicts_reused, verdicts_judged, origin"
+    "host_key, path, image_index, image_name, host, labels, facts, sha256, status, worst, first_failure, failing_days,"
+    " judged_on, rules, error, verdicts_reused, verdicts_judged, origin"
 )
 SCAN_COLUMNS = (  # a `scans` row after its run_id, in the order Store._row gives them
     "host_key, path, image_index, image_name, host, labels, facts, sha256, version, options, status, worst, first_failure,"
-    " judged_on, rules, error, report_digest, scanned_at, verdicts_reused, verdicts_judged, settings, origin"
+    " failing_days, judged_on, rules, error, report_digest, scanned_at, verdicts_reused, verdicts_judged, settings, origin"
 )
 UPSERT_SCAN = (  # a host's row of a run, replacing the row it had (its id kept)
     f"INSERT INTO scans (run_id, {SCAN_COLUMNS}) VALUES (?{', ?' * len(SCAN_COLUMNS.split(', '))})"
     f" ON CONFLICT (run_id, host_key) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in SCAN_COLUMNS.split(', '))}"
 )
+# columns a store written by an earlier imgscan lacks, added when it is opened (its rows keep NULL there)
+ADDED_COLUMNS = {"scans": {"failing_days": "TEXT"}}
 FINDING_COLUMNS = "rule, severity, starts, hresult, path, suppressed, id, caused_by"
 UPDATE_COLUMNS = ("file", "sha256", "kb", "status", "hresult", "fails_from", "judged_on", "summary", "reasons")
 
@@ -133,7 +136,21 @@ class Store:
         if self.db.columns("findings") and not self.db.columns("report_findings"):
             self._findings_by_report()
         self.db.create(SCHEMA + ";" + verdict_cache.SCHEMA)
+        self._add_columns()
         self._stored: set[str] = set()  # digests of the reports this store committed (rows are never deleted)
+
+    def _add_columns(self) -> None:
+        """Add what `ADDED_COLUMNS` names to a store an earlier imgscan wrote, under the schema lock: several
+        runs may open it at once."""
+        if all(set(added) <= self.db.columns(table) for table, added in ADDED_COLUMNS.items()):
+            return
+        with self.db.transaction():
+            self.db.lock(SCHEMA_LOCK)
+            for table, added in ADDED_COLUMNS.items():
+                present = self.db.columns(table)
+                for name, kind in added.items():
+                    if name not in present:
+                        self.db.add_column(table, name, kind)
 
     def _findings_by_report(self) -> None:
         """A store written before findings were kept per report (one copy per host): each report keeps the
@@ -185,7 +202,7 @@ class Store:
 
     def record(self, run_id: int, result: dict[str, Any], version: str, options: str, origin: str) -> dict[str, Any]:
         """Commit one host's result to a run (replacing the host's older row of that run); returns the row's
-        summary fields (host, status, worst, first_failure, error) for progress lines."""
+        summary fields (host, status, worst, error, first_failure, failing_days) for progress lines."""
         return self.record_all(run_id, [result], version, options, {result["key"]: origin})[0]
 
     def record_all(
@@ -264,6 +281,7 @@ class Store:
         first = report.earliest if report else None
         if deployed and report and report.fails:  # an undated failure hits it from the day it comes up
             first = max(first or deployed, deployed)
+        failing = encode_failing_days(report.failing_days, deployed) if report else None
         cache = result.get("verdict_cache") or {}
         host = result.get("host") or (report.host if report else None) or _image_label(result)
         if report and report.digest not in self._stored:  # hosts judged alike: sent once
@@ -285,6 +303,7 @@ class Store:
             status,
             worst,
             first,
+            failing,
             report.as_of if report else None,
             report.rules if report else "",
             error,
@@ -298,7 +317,8 @@ class Store:
         # a host the host list does not name is named by its image's ComputerName, which copies of an image share:
         # its progress line names the image too, by its path (copies in two folders share a file name)
         image = None if result.get("host") else str(result["key"])
-        return row, {"host": host, "image": image, "status": status, "worst": worst, "first_failure": first, "error": error}
+        summary = {"host": host, "image": image, "status": status, "worst": worst, "error": error}
+        return row, summary | {"first_failure": first, "failing_days": failing}
 
     def mark(self, run_id: int, keys: list[str], origin: str) -> None:
         """Say how hosts a resumed run kept got into it (reused: judged before, nothing changed)."""

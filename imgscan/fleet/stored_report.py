@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imgscan.gate import crashed, gating_severity
+from imgscan.severity import Severity
 from imgscan.undecodable import compact_json
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
@@ -36,6 +37,8 @@ class StoredReport:
     findings: list[tuple[object, ...]]  # its `findings` rows, without their scan id
     crashed: tuple[str, ...] = ()  # checks that crashed: their findings are missing, so the host cannot pass
     observed_days: tuple[str, ...] = ()  # the days its logs first show each failure (the image's, whatever the host)
+    # (gating severity, the first day a finding counting at it fails, None when none is dated), worst first
+    failing_days: tuple[tuple[Severity, str | None], ...] = ()
 
 
 def stored_report(report: Mapping[str, Any], text: str | None = None) -> StoredReport:
@@ -73,4 +76,41 @@ def stored_report(report: Mapping[str, Any], text: str | None = None) -> StoredR
         rows,
         tuple(crashed(report)),
         tuple(sorted({str(f["observed"])[:10] for f in every if f.get("observed")})),
+        failing_days(every),
     )
+
+
+def failing_days(every: list[Any]) -> tuple[tuple[Severity, str | None], ...]:
+    """For each severity the host's findings count at for the gate: the first day one of them fails (a
+    prediction's start, or the day a log first shows it), or None when none is dated. A consequence counts
+    at its root cause's severity and dates it (a log showing the failure dates a cause that is not dated
+    itself). A host's first failing day is then chosen by `--fail-on` when its row is shown: a finding
+    below it fails nothing, so its day is not the host's (`first_failing_day`)."""
+    counts_at = {f["id"]: gating_severity(f) for f in every if f.get("id") and not f.get("caused_by")}
+    days: dict[Severity, list[str]] = {}
+    for f in every:
+        level = counts_at.get(f["caused_by"]) if f.get("caused_by") else gating_severity(f)
+        if level is None or f.get("suppressed"):
+            continue
+        dated = days.setdefault(level, [])
+        if day := f["starts"] or (f.get("observed") or "")[:10]:
+            dated.append(day)
+    return tuple((level, min(days[level], default=None)) for level in sorted(days, reverse=True))
+
+
+def encode_failing_days(days: tuple[tuple[Severity, str | None], ...], deployed: str | None) -> str:
+    """`failing_days` as the store keeps them (`critical=2013-06-30;high=`), never before the host was
+    deployed: an undated failure hits it from the day it comes up."""
+    if deployed:
+        days = tuple((level, max(day or deployed, deployed)) for level, day in days)
+    return ";".join(f"{level}={day or ''}" for level, day in days)
+
+
+def first_failing_day(stored: str | None, fallback: str | None, fail_on: Severity) -> str:
+    """The first day a host fails by `fail_on`, from its stored `failing_days`: the earliest dated day of a
+    severity at or above it ("" when none is dated). A row stored before imgscan kept them (None) gives
+    `fallback`, the first day of any of its findings."""
+    if stored is None:
+        return fallback or ""
+    pairs = (pair.partition("=") for pair in stored.split(";") if pair)
+    return min((day for level, _, day in pairs if day and Severity.parse(level) >= fail_on), default="")

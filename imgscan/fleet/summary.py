@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from imgscan.fleet.stored_report import first_failing_day
 from imgscan.hosts import LABELS
 from imgscan.severity import Severity
 from imgscan.views import json_view
@@ -81,8 +82,8 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
                 "verdict": "fail" if fails else ("pass" if whole else ""),
                 "worst": r["worst"] or "",
                 "rules": r["rules"] or "",
-                # a host that passes has no failing day, whatever day its findings below --fail-on start
-                "first_failure": (r["first_failure"] or "") if fails else "",
+                # the first day a finding at or above --fail-on fails: a host that passes has none
+                "first_failure": first_failing_day(r["failing_days"], r["first_failure"], fail_on) if fails else "",
                 "error": str(r["error"] or ""),
                 "as_of": r.get("judged_on") or "",  # the day the host was judged on (its deployment day when later)
                 "labels": r["labels"],
