@@ -122,12 +122,20 @@ class Hive:
             return None
 
     def _damaged(self, key_path: str, exc: BaseException) -> None:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if isinstance(exc, struct.error | IndexError):  # Python's words for reading past the data
-            reason = "a cell points outside the hive's data"
-        problem = {"path": f"{self.path}\\{key_path}", "message": f"damaged registry cell, key skipped: {reason}"}
+        problem = {"path": f"{self.path}\\{key_path}", "message": f"damaged registry cell, key skipped: {cell_damage(exc)}"}
         if problem not in self.problems:  # met again by another check, or by another judgement of the same read
             self.problems.append(problem)
+
+
+def cell_damage(exc: BaseException) -> str:
+    """What a CELL_ERRORS exception says of the hive, in its words, not Python's (a codec, a buffer size)."""
+    if isinstance(exc, struct.error | IndexError):  # reading past the data
+        return "a cell points outside the hive's data"
+    if isinstance(exc, UnicodeDecodeError):
+        return "a key or value name is not valid text"
+    if isinstance(exc, ValueError | OverflowError):  # a time or size no hive can hold
+        return f"a cell holds an impossible value ({str(exc).splitlines()[0] if str(exc) else 'out of range'})"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__  # python-registry's own words
 
 
 def _key_path(key: Registry.RegistryKey) -> str:
@@ -161,7 +169,7 @@ def parse_hive(path: str, data: bytes) -> Hive:
         registry = Registry.Registry(io.BytesIO(data))
         registry.root().subkeys()  # python-registry parses lazily; touch the root so damage shows now
     except CELL_ERRORS as exc:
-        raise HiveError(f"damaged: {exc or type(exc).__name__}") from exc
+        raise HiveError(f"damaged: {cell_damage(exc)}") from exc
     return Hive(path=path, registry=registry, dirty=_needs_recovery(data))
 
 
