@@ -101,8 +101,8 @@ class Package:
     updates_servicing_stack: bool = False  # its .mum updates the servicing stack component (an SSU)
     identifier: str | None = None  # the manifest's <package identifier>: a KB, or the name of Windows' own package
     servicing_stack_version: str | None = None  # the Microsoft-Windows-ServicingStack version an SSU installs
-    # False: the SOFTWARE hive, where packages are registered, could not be read, so whether this package is
-    # registered, and in which state, is unknown (not "not registered")
+    # False: the SOFTWARE hive, where packages are registered, could not be read (or a damaged cell lost some
+    # registrations), so whether this package is registered, and in which state, is unknown (not "not registered")
     registrations_read: bool = True
 
     @property
@@ -191,7 +191,17 @@ def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]
         )
     identities = set(registered) | {files[n][:-4] for n in files if n.endswith(".mum")}
     packages = [_package(volume, identity, registered.get(identity), files) for identity in sorted(identities, key=str.lower)]
-    return packages if software is not None else [replace(p, registrations_read=False) for p in packages]
+    if software is not None and not registration_damage(software):
+        return packages
+    # a package not found among the registrations may be one a damaged key hides: its state is unknown
+    return [p if p.state is not None else replace(p, registrations_read=False) for p in packages]
+
+
+def registration_damage(software: Hive) -> list[dict[str, str]]:
+    """The damaged cells met reading the CBS package registrations (the Packages key, its subkey list, a
+    package's key or values): each loses registrations, so which packages are installed is not known whole."""
+    where = f"{software.path}\\{CBS_PACKAGES}".lower()
+    return [p for p in software.problems if p["path"].lower() == where or p["path"].lower().startswith(where + "\\")]
 
 
 def _package_keys(software: Hive | None) -> list[tuple[Any, dict[str, Any]]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from imgscan.artefacts import MACHINE_HIVES, USER_HIVES
+from imgscan.artefacts import MACHINE_HIVES, PACKAGES, USER_HIVES
 from imgscan.check import Check, Finding, Rule, Severity
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
@@ -54,37 +54,30 @@ MACHINE_ROLES = {"SOFTWARE", "SYSTEM", "COMPONENTS", ".DEFAULT"}
 
 class HiveHealth(Check):
     rules = (UNREADABLE, DIRTY)
-    # read whether or not the image has them: a missing SOFTWARE is what this check reports
-    uses = (MACHINE_HIVES, USER_HIVES)
+    # read whether or not the image has them: a missing SOFTWARE is what this check reports; the packages for
+    # the damaged cells met reading their registrations in SOFTWARE
+    uses = (MACHINE_HIVES, USER_HIVES, PACKAGES)
 
     def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         machine_hives, user_hives = artefacts.get(MACHINE_HIVES), artefacts.get(USER_HIVES)
         for bad in [*machine_hives.unreadable, *user_hives.unreadable]:
-            machine = bad.role in MACHINE_ROLES
-            yield Finding(
-                rule=UNREADABLE,
-                severity=Severity.HIGH if machine else Severity.MEDIUM,
-                message=f"{bad.path} ({bad.role}): {bad.problem}; the checks that need this hive did not run for it.",
-                evidence=[{"path": bad.path, "role": bad.role, "problem": bad.problem}],
-                remediation=(
-                    "Re-capture the image from a cleanly shut-down machine; if the hive is damaged on the reference "
-                    "machine too, restore it from a backup (or recreate the profile) before capturing."
-                ),
-            )
+            yield _unreadable(bad.path, bad.role, bad.problem, "the checks that need this hive did not run for it")
         for user in user_hives.hives:
             if user.wintrust.damaged:  # the key the WinTrust check reads is lost: its State is unknown, not the default
-                role = user.account.label
                 problem = f"its WinTrust key cannot be read: {user.wintrust.damaged}"
-                yield Finding(
-                    rule=UNREADABLE,
-                    severity=Severity.HIGH if role in MACHINE_ROLES else Severity.MEDIUM,
-                    message=f"{user.path} ({role}): {problem}; its WinTrust State was not checked.",
-                    evidence=[{"path": user.path, "role": role, "problem": problem}],
-                    remediation=(
-                        "Re-capture the image from a cleanly shut-down machine; if the key is damaged on the reference "
-                        "machine too, restore the hive from a backup (or recreate the profile) before capturing."
-                    ),
-                )
+                yield _unreadable(user.path, user.account.label, problem, "its WinTrust State was not checked")
+        software = machine_hives.software
+        if software is not None:
+            # the packages a damaged registration hides are neither installed nor absent to the checks: whether
+            # one of them empties wmic qfe or breaks servicing was not judged
+            unchecked = (
+                "the packages registered there were not checked (whether they are installed, and whether their "
+                "catalogs empty wmic qfe)"
+            )
+            inside = software.path + "\\"
+            for damage in artefacts.get(PACKAGES).registrations_damaged:
+                problem = f"{damage['path'].removeprefix(inside)}: {damage['message']}"
+                yield _unreadable(software.path, "SOFTWARE", problem, unchecked)
         hives: list[Hive | UserHive] = [*(h for _, h in machine_hives.hives), *user_hives.hives]
         for hive in hives:
             if hive.dirty:
@@ -94,3 +87,17 @@ class HiveHealth(Check):
                     evidence=[{"path": hive.path, "dirty": True}],
                     remediation="Shut the reference machine down cleanly before capturing the image.",
                 )
+
+
+def _unreadable(path: str, role: str, problem: str, unchecked: str) -> Finding:
+    """A hive, or a key the checks read in it, that cannot be used: high for a machine hive, medium for a profile."""
+    return Finding(
+        rule=UNREADABLE,
+        severity=Severity.HIGH if role in MACHINE_ROLES else Severity.MEDIUM,
+        message=f"{path} ({role}): {problem}; {unchecked}.",
+        evidence=[{"path": path, "role": role, "problem": problem}],
+        remediation=(
+            "Re-capture the image from a cleanly shut-down machine; if the hive is damaged on the reference machine "
+            "too, restore it from a backup (or recreate the profile) before capturing."
+        ),
+    )

@@ -11,6 +11,7 @@ altogether is refused as input rather than judged.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -167,3 +168,34 @@ def test_a_damaged_wintrust_key_is_a_finding_not_a_clean_pass(tmp_path):
     assert not [f for f in run.report["findings"] if f["rule"].startswith("wintrust-")]
     nfury = [w for w in run.report["inventory"]["wintrust"] if w["path"] == r"Users\nfury\NTUSER.DAT"]
     assert nfury and nfury[0]["state"] is None and nfury[0]["note"] == f"not read: {why}" and "effective" not in nfury[0]
+
+
+def test_damaged_package_registrations_are_a_finding_not_every_package_uninstalled(tmp_path):
+    """A damaged subkey list of SOFTWARE's CBS Packages key lost every package registration: each package read as
+    "not registered", so the package whose catalog empties wmic qfe (KB2705219, as Windows 7 hosts met it in
+    2013) went unjudged and the gate passed over it. It is now a high hive-unreadable finding naming the key,
+    and each package hidden that way is "state unknown", not "not registered", in a listing that exits 2."""
+    from Registry import Registry
+
+    from imgscan.servicing import CBS_PACKAGES
+
+    root = write_tree(load("ref-w7-2012q3"), tmp_path / "volume")
+    hive = _config(root) / "SOFTWARE"
+    node = Registry.Registry(str(hive)).open(CBS_PACKAGES)._nkrecord  # the key's "nk" record
+    data = bytearray(hive.read_bytes())
+    data[node.offset() + 0x1C : node.offset() + 0x20] = (0x7FFFFFF0).to_bytes(4, "little")  # its subkey list: far away
+    hive.write_bytes(bytes(data))
+    run = run_imgscan("scan", root, "--as-of", "2013-07-05", "-f", "json")
+    assert run.code == 1, run.stderr
+    found = [f for f in run.report["findings"] if f["rule"] == "hive-unreadable"]
+    assert [(f["severity"], f["evidence"][0]["problem"]) for f in found] == [
+        ("high", f"{CBS_PACKAGES}: damaged registry cell, key skipped: a cell points outside the hive's data")
+    ]
+    assert "whether their catalogs empty wmic qfe" in found[0]["message"]
+    # the listing shows what the files tell, says the registrations are unknown, and exits 2 as without SOFTWARE
+    listing = run_imgscan("packages", root, "-f", "json")
+    assert listing.code == 2 and listing.stderr.count("\n") == 1 and "Traceback" not in listing.stderr, listing.stderr
+    assert f"{CBS_PACKAGES}: damaged registry cell" in listing.stderr and "are unknown" in listing.stderr
+    shown = json.loads(listing.stdout)
+    assert {p["state_name"] for p in shown["packages"]} == {"state unknown"}
+    assert "qfe" in shown["unknown"][0]["fields"] and shown["unknown"][0]["catalogs"] == []

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from imgscan.report import CatalogJson, CatalogsListing, Listing, PackageJson, PackagesListing, Report, Unknown, WmicQfe
 
 
+# a package's fields its registration gives: unknown when the registrations could not be read
+PACKAGE_STATE_FIELDS = ("state", "state_name", "installed_on", "installed_at", "install_user")
+
+
 def add_parsers(sub: Subcommands, groups: Groups) -> None:
     def image_command(
         name: str, help_text: str, formats: tuple[str, ...], firmware: bool = False, exits: str = HIVE_LISTING_EXIT_CODES
@@ -61,10 +65,14 @@ def run_listing(args: argparse.Namespace) -> int:
     head: Listing = {"imgscan": report["imgscan"], "image": report["image"], "as_of": report["as_of"], "host": report["host"]}
     unread = _unread_software(report)
     errors = report["errors"]
+    unknown = None
     if unread is not None:
         unknown = _unknown(unread, args.command, inventory.get("catalogs", []))
+    elif args.command == "packages" and (hidden := _hidden_registrations(report)) is not None:
+        unknown = _unknown_registrations(hidden)
+    if unknown is not None:
         head["unknown"] = [unknown]
-        errors = [e for e in errors if e["path"].lower() != unread[0].lower()]  # said once, as the error below
+        errors = [e for e in errors if e["path"].lower() != unknown["path"].lower()]  # said once, as the error below
     # the catalogs whose verdict rests on the root stores that could not be read: shown "unknown"
     guessed = {path.lower() for unknown in head.get("unknown", []) for path in unknown["catalogs"]}
     if args.command == "packages":
@@ -85,8 +93,8 @@ def run_listing(args: argparse.Namespace) -> int:
         catalogs: CatalogsListing = {**head, "catalogs": [_unproven_catalog(c, guessed) for c in inventory["catalogs"]]}
         write(args.output, to_json(catalogs) if args.format == "json" else catalogs_table(catalogs))
     warn(errors, report["warnings"], args.quiet)
-    if unread is not None:
-        print(f"imgscan: error: {head['unknown'][0]['message']}", file=sys.stderr)
+    if unknown is not None:
+        print(f"imgscan: error: {unknown['message']}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_CLEAN
 
@@ -104,6 +112,29 @@ def _unread_software(report: Report) -> tuple[str, str] | None:
     return path, entry["message"].removeprefix("SOFTWARE: ") if entry else "not read"
 
 
+def _hidden_registrations(report: Report) -> tuple[str, str] | None:
+    """(path, what is wrong) of the first damaged cell met reading the package registrations in a SOFTWARE
+    hive that was read (an `errors` entry at a path under its CBS Packages key); None when there was none."""
+    from imgscan.image.volume import CONFIG_DIR, child_path
+    from imgscan.servicing import CBS_PACKAGES
+
+    where = child_path(CONFIG_DIR, "SOFTWARE").lower() + "\\" + CBS_PACKAGES.lower()
+    entry = next((e for e in report["errors"] if e["path"].lower() == where or e["path"].lower().startswith(where + "\\")), None)
+    return (entry["path"], entry["message"]) if entry else None
+
+
+def _unknown_registrations(hidden: tuple[str, str]) -> Unknown:
+    """What a packages listing cannot tell when a damaged cell lost package registrations: whether the
+    packages found only as files are installed, and so the qfe list and the servicing stack level."""
+    path, problem = hidden
+    what = (
+        "the packages registered there are hidden, so the installed updates, the servicing stack and the state "
+        "of each package not found registered are unknown"
+    )
+    fields = ["qfe", "wmic_qfe", "qfe_empty_from", "ssu_level", *(f"packages[].{f}" for f in PACKAGE_STATE_FIELDS)]
+    return {"path": path, "problem": problem, "fields": fields, "catalogs": [], "message": f"{path}: {problem}: {what}"}
+
+
 def _unknown(unread: tuple[str, str], command: str, catalogs: list[CatalogJson]) -> Unknown:
     """What a listing cannot tell without SOFTWARE: the package registrations (the installed updates, the
     servicing stack, each package's state) and the image's ROOT, AuthRoot and Disallowed stores, so a
@@ -115,19 +146,8 @@ def _unknown(unread: tuple[str, str], command: str, catalogs: list[CatalogJson])
         f": the {len(guessed)} catalog(s) whose root is not among imgscan's bundled roots are unknown" if guessed else ""
     )
     if command == "packages":
-        fields = [
-            "qfe",
-            "wmic_qfe",
-            "qfe_empty_from",
-            "ssu_level",
-            "packages[].state",
-            "packages[].state_name",
-            "packages[].installed_on",
-            "packages[].installed_at",
-            "packages[].install_user",
-            "packages[].catalog_status_as_of",
-            "packages[].catalog_fails_from",
-        ]
+        fields = ["qfe", "wmic_qfe", "qfe_empty_from", "ssu_level", *(f"packages[].{f}" for f in PACKAGE_STATE_FIELDS)]
+        fields += ["packages[].catalog_status_as_of", "packages[].catalog_fails_from"]
         registered = "the installed updates, the servicing stack and each package's state are registered there"
         what = f"{registered}, so they are unknown; {trust}"
     else:

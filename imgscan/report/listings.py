@@ -20,7 +20,7 @@ class Unknown(TypedDict):
     """What a listing cannot tell because a hive its values come from could not be read (the listing then
     exits 2): the hive, what is wrong with it, and the fields whose values are unknown or not facts."""
 
-    path: str  # the hive's path in the image
+    path: str  # the hive's path in the image (the key's inside it, when a damaged cell lost registrations)
     problem: str  # "missing", "truncated: ...", as the report's `errors` entry says it
     fields: list[str]  # the listing's fields it leaves unknown ("qfe", "ssu_level", "packages[].state_name", ...)
     catalogs: list[str]  # the catalogs whose verdict is shown "unknown" because it rests on that hive

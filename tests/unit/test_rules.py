@@ -73,18 +73,18 @@ def no_users() -> UserHives:
 
 def test_hive_unreadable():
     broken = MachineHives(None, None, None, [Unreadable(r"Windows\System32\config\SOFTWARE", "SOFTWARE", "missing")])
-    ran = run_check(HiveHealth, DAY, machine_hives=broken, user_hives=no_users())
+    ran = run_check(HiveHealth, DAY, machine_hives=broken, user_hives=no_users(), packages=Packages())
     assert ran.rules == ["hive-unreadable"] and ran.findings[0].severity is not None
-    assert run_check(HiveHealth, DAY, machine_hives=machine(), user_hives=no_users()).findings == []
+    assert run_check(HiveHealth, DAY, machine_hives=machine(), user_hives=no_users(), packages=Packages()).findings == []
 
 
 def test_hive_dirty():
     dirty = machine()
     dirty.system = hive(r"Windows\System32\config\SYSTEM", {"Select": [Value.dword("Current", 1)]}, dirty=True)
-    ran = run_check(HiveHealth, DAY, machine_hives=dirty, user_hives=no_users())
+    ran = run_check(HiveHealth, DAY, machine_hives=dirty, user_hives=no_users(), packages=Packages())
     assert ran.rules == ["hive-dirty"] and ran.findings[0].evidence == [{"path": dirty.system.path, "dirty": True}]
     assert "(sequence numbers differ)" in ran.findings[0].message
-    assert run_check(HiveHealth, DAY, machine_hives=machine(), user_hives=no_users()).rules == []
+    assert run_check(HiveHealth, DAY, machine_hives=machine(), user_hives=no_users(), packages=Packages()).rules == []
 
 
 def test_hive_with_a_wrong_base_block_checksum_is_dirty():
@@ -95,7 +95,7 @@ def test_hive_with_a_wrong_base_block_checksum_is_dirty():
     data[508] ^= 0x80  # the stored checksum itself
     broken = machine()
     broken.system = parse_hive(path, bytes(data))
-    ran = run_check(HiveHealth, DAY, machine_hives=broken, user_hives=no_users())
+    ran = run_check(HiveHealth, DAY, machine_hives=broken, user_hives=no_users(), packages=Packages())
     assert ran.rules == ["hive-dirty"]
     assert (
         ran.findings[0].message
