@@ -1,7 +1,8 @@
 """ESU prerequisites missing: a Windows 7 SP1 / Server 2008 R2 SP1 image that cannot install Extended
 Security Updates.
 
-What it finds: evaluated on or after 2020-01-14 (the end of extended support), a 6.1.7601 image without
+What it finds: from 2020-01-14 (the end of extended support; a scan whose --horizon reaches that day
+predicts it, as it does other dated failures), a 6.1.7601 image without
 the ESU Licensing Preparation Package (KB4538483, or KB4575903 that replaces it), or without the SHA-2
 support the ESU packages are signed for (KB4474419 and a servicing stack update of March 2019 or later).
 ESU updates then fail: 0xC004F050 when the licensing package is missing, 0x80096010 TRUST_E_BAD_DIGEST
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.artefacts import MACHINE_HIVES, PACKAGES
 from imgscan.check import Check, Finding, Rule, Severity
-from imgscan.timing import Phase
+from imgscan.timing import Timing
 
 if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
     from imgscan.check import CheckContext
@@ -24,10 +25,11 @@ if TYPE_CHECKING:  # types only: listing the rules must not load the image stack
 ESU_PREREQUISITES_MISSING = Rule(
     id="esu-prerequisites-missing",
     severity=Severity.MEDIUM,
+    timing=Timing(now=Severity.MEDIUM, soon=Severity.LOW),
     title="Windows 7 SP1 image not ready for Extended Security Updates",
     summary=(
-        "Evaluated after 2020-01-14, a Windows 7 SP1 / Server 2008 R2 SP1 image lacks the ESU licensing "
-        "preparation package (KB4538483) or SHA-2 support: ESU updates fail with 0xC004F050 or 0x80096010."
+        "From 2020-01-14, the end of extended support, a Windows 7 SP1 / Server 2008 R2 SP1 image that lacks the ESU "
+        "licensing preparation package (KB4538483) or SHA-2 support fails ESU updates with 0xC004F050 or 0x80096010."
     ),
     references=(
         "https://support.microsoft.com/help/4522133",
@@ -44,13 +46,12 @@ class EsuPrerequisites(Check):
     rules = (ESU_PREREQUISITES_MISSING,)
     needs = (MACHINE_HIVES,)
     uses = (PACKAGES,)
-    not_applicable = "not a Windows 7 SP1 / Server 2008 R2 SP1 image, or judged before extended support ended (2020-01-14)"
+    not_applicable = "not a Windows 7 SP1 / Server 2008 R2 SP1 image"
 
     def applies(self, artefacts: CheckContext) -> bool:
-        from imgscan.servicing_levels import windows7_servicing
-
+        # dated by the end of support: the time policy says whether it holds, starts within --horizon or later
         os = artefacts.get(MACHINE_HIVES).os_version
-        return bool(os and os.is_windows7_sp1) and artefacts.phase(windows7_servicing().end_of_support) is Phase.FAILING
+        return bool(os and os.is_windows7_sp1)
 
     def run(self, artefacts: CheckContext) -> Iterator[Finding]:
         from imgscan.servicing_levels import servicing_level, windows7_servicing

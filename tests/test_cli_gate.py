@@ -398,7 +398,7 @@ def test_diff_names_the_side_a_warning_is_about():
     built = REPO / "sample_images" / "built"
     healthy, reference = built / "healthy.vhdx", built / "ref-w7-2012q3.vhdx"
     dated = ("--as-of", "2012-12-01", "--horizon", "30")
-    past = "5 failure(s) start after the 30-day horizon, the first on 2013-06-30 (catalog-expiry): --horizon 211 reports it"
+    past = "6 failure(s) start after the 30-day horizon, the first on 2013-06-30 (catalog-expiry): --horizon 211 reports it"
     one = run_imgscan("diff", healthy, reference, *dated)
     assert one.code == 0 and one.stderr.splitlines() == [f"imgscan: warning: {reference}: {past}"]
     both = run_imgscan("diff", reference, reference, *dated)

@@ -355,9 +355,9 @@ def test_a_clean_verdict_says_when_the_first_failure_beyond_the_horizon_starts()
     assert warning.endswith("--horizon 211 reports it") and warning in run.stderr
     wider = scan_json(REF_W7_2012Q3, "--as-of", "2012-12-01", "--horizon", "211")
     assert {f["starts"] for f in wider["findings"] if f["rule"] == "catalog-expiry"} == {"2013-06-30"}
-    # what is still beyond is the next one: KB2731847's catalog, 2013-10-15
+    # what is still beyond: KB2731847's catalog (2013-10-15, the first), the SHA-2 and ESU deadlines
     assert wider["warnings"] == [
-        "2 failure(s) start after the 211-day horizon, the first on 2013-10-15 (catalog-expiry): --horizon 318 reports it"
+        "3 failure(s) start after the 211-day horizon, the first on 2013-10-15 (catalog-expiry): --horizon 318 reports it"
     ]
 
 

@@ -228,8 +228,10 @@ def test_esu_prerequisites_missing():
     win7 = machine(software=windows("6.1", 7601))
     ran = run_check(EsuPrerequisites, at("2020-06-01"), machine_hives=win7, packages=Packages())
     assert ran.rules == ["esu-prerequisites-missing"]
-    before = run_check(EsuPrerequisites, at("2019-06-01"), machine_hives=win7, packages=Packages()).skipped
-    assert before is not None and "before extended support ended (2020-01-14)" in before
+    win10 = run_check(
+        EsuPrerequisites, at("2020-06-01"), machine_hives=machine(software=windows("6.3", 19045)), packages=Packages()
+    )
+    assert win10.skipped == "not a Windows 7 SP1 / Server 2008 R2 SP1 image"
 
 
 # winre-partition-too-small

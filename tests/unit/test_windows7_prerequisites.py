@@ -41,10 +41,15 @@ def test_an_image_without_any_sha2_era_ssu_names_it():
     assert "KB4490628 or newer" in found["message"] and found["evidence"][0]["installed_ssus"] == []
 
 
-def test_esu_prerequisites_only_after_the_end_of_support():
+def test_esu_prerequisites_are_dated_by_the_end_of_support():
+    """Like the SHA-2 deadline, the end of extended support is a day: a scan whose horizon reaches it predicts
+    the failure (soon, low), one that does not leaves it for later (a scan drops it with a warning)."""
     scenario = load("sha2-missing")
-    assert "esu-prerequisites-missing" not in _found(scenario, date(2020, 1, 13))
+    assert "esu-prerequisites-missing" not in _found(scenario, date(2020, 1, 13), horizon_days=0)
+    soon = _found(scenario, date(2019, 6, 1))["esu-prerequisites-missing"]
+    assert (soon["phase"], soon["severity"], soon["starts"]) == ("soon", "low", "2020-01-14")
     found = _found(scenario, date(2020, 1, 14))["esu-prerequisites-missing"]
+    assert found["phase"] == "failing"
     assert (found["severity"], found["hresult"]) == ("medium", "0xC004F050")
     assert "0x80096010" in found["message"]  # SHA-2 support is missing too
 
