@@ -32,8 +32,14 @@ def load_side(path: Path, scan: Callable[[Path], Report]) -> Report:
     if is_saved_report(path):
         try:
             report = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ImgscanError(str(path), f"not a readable imgscan JSON report ({exc})") from exc
+        except OSError as exc:
+            raise ImgscanError(str(path), f"cannot be read: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:  # a binary file, or a report re-saved in another encoding
+            raise ImgscanError(str(path), "not an imgscan JSON report: not UTF-8 text", "save one with --format json") from exc
+        except json.JSONDecodeError as exc:  # cut short (a copy that stopped) or edited by hand
+            said = exc.msg[0].lower() + exc.msg[1:]  # "Expecting value", "Unterminated string starting at"
+            where = f"{said}{'' if said.endswith(' at') else ' at'} line {exc.lineno}, column {exc.colno}"
+            raise ImgscanError(str(path), f"not an imgscan JSON report: not valid JSON ({where})") from exc
         if isinstance(report, dict) and "updates" in report and "findings" not in report:
             raise ImgscanError(str(path), "is a preflight report, not a scan's", "save the image's scan with --format json")
         if not isinstance(report, dict) or "findings" not in report or "inventory" not in report:

@@ -70,6 +70,31 @@ def test_diff_refuses_a_saved_report_imgscan_did_not_write_so(saved, tmp_path, e
         )
 
 
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (
+            lambda text: b"\xff\xfe" + text.encode("utf-16-le"),
+            "not an imgscan JSON report: not UTF-8 text (save one with --format json)",
+        ),
+        (
+            lambda text: text[: text.index('"message"') + 20].encode(),
+            "not an imgscan JSON report: not valid JSON (unterminated string starting at line 1, column",
+        ),
+    ],
+    ids=["utf-16", "cut-short"],
+)
+def test_diff_says_what_is_wrong_with_a_saved_report_in_plain_words(saved, tmp_path, damage, problem):
+    """A report re-saved as UTF-16 (as Windows PowerShell 5's `>` writes it) or cut short by a copy that stopped
+    was refused in Python's words ("'utf-8' codec can't decode byte 0xff in position 0"): one line names the file
+    and what is wrong with it, exit 2."""
+    broken = tmp_path / "broken.json"
+    broken.write_bytes(damage(json.dumps(json.loads(saved.read_text(encoding="utf-8")))))
+    run = run_imgscan("diff", saved, broken)
+    assert (run.code, run.stdout) == (2, "") and run.stderr.count("\n") == 1
+    assert run.stderr.startswith(f"imgscan: error: {broken}: {problem}") and "codec" not in run.stderr, run.stderr
+
+
 def test_diff_refuses_a_new_finding_of_a_severity_imgscan_has_not(saved, tmp_path):
     """Only in the new report, a finding of severity "bogus" gated by its `gating_severity`: diff passed it (exit 0)."""
     report = json.loads(saved.read_text(encoding="utf-8"))
@@ -134,3 +159,16 @@ def test_the_summary_says_in_words_why_it_counts_fewer_findings_than_it_lists():
     report["findings"].remove(consequences[0])
     summary = to_table(report).splitlines()[-1]
     assert summary.endswith(" (1 more finding is not counted again: it follows from a cause counted here)")
+
+
+@pytest.mark.parametrize("name", ["hosts.csv", "hosts.yaml"])
+def test_a_host_list_given_to_scan_is_named_as_one_with_the_command_that_takes_it(tmp_path, name):
+    """`imgscan scan hosts.csv` said "truncated or not an image: 31 bytes, shorter than any image header": the file
+    is whole, and it is a host list, which `fleet` takes."""
+    listed = tmp_path / name
+    listed.write_text("path,host\ngolden.vhdx,PC-0001\n" if name.endswith(".csv") else "- {path: golden.vhdx}\n")
+    run = run_imgscan("scan", listed)
+    assert (run.code, run.stdout) == (2, "")
+    assert (
+        run.stderr == f"imgscan: error: {listed}: a host list, not a disk image (imgscan fleet judges the hosts a list names)\n"
+    )

@@ -285,3 +285,10 @@ def test_every_code_a_rule_cites_is_named():
         assert found.name and found.message, f"{code} has no name or message"
     assert describe(parse("0xC004F050")).kind == "hresult"
     assert describe(parse("0x800F0823")).name == "CBS_E_NEW_SERVICING_STACK_REQUIRED"
+
+
+@pytest.mark.parametrize("codes", [["0x800B010B"], ["0x800B0101", "0x12345678"]], ids=["observed", "unknown-last"])
+def test_the_table_ends_its_last_line(codes):
+    """The shell's prompt starts on a line of its own: the table ends with one newline, never run on or doubled."""
+    run = run_imgscan("explain", *codes)
+    assert run.stdout.endswith("\n") and not run.stdout.endswith("\n\n\n"), repr(run.stdout[-80:])

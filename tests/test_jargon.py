@@ -18,6 +18,8 @@ SCAN_FORMATS = ("table", "json", "sarif", "junit", "csv", "html")
 # the scenario descriptions are fixture text: none may leak into a report
 DESCRIPTIONS = [load(p.stem).description for p in SCENARIOS.glob("*.toml")]
 JARGON = re.compile(r"(?i)\bseeds?\b|seed[ _-]?\d|scenario|fixture|sample_images|\.toml\b")
+# Python's own spelling of a value where a person reads evidence: `sha2_support=None`, `eku=False`, `['a']`
+PYTHON = re.compile(r"=(?:None|True|False)\b|=\[|\['|\{'|codec can't")
 
 
 def _clean(text: str, inputs: list[str]) -> str:
@@ -27,7 +29,7 @@ def _clean(text: str, inputs: list[str]) -> str:
 
 
 def _assert_plain(text: str, where: str) -> None:
-    found = JARGON.findall(text)
+    found = JARGON.findall(text) + PYTHON.findall(text)
     assert not found, f"{where}: {sorted(set(found))}"
     for description in DESCRIPTIONS:
         assert description not in text, f"{where}: {description!r}"

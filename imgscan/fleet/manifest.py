@@ -27,7 +27,7 @@ import yaml
 
 from imgscan.errors import ImgscanError
 from imgscan.fleet.host import FleetHost
-from imgscan.hosts import LABELS, NETWORKS, HostFacts
+from imgscan.hosts import HOST_LIST_SUFFIXES, LABELS, NETWORKS, HostFacts
 from imgscan.image.sniff import read_header
 from imgscan.signing.firmware_db import UNKNOWN, firmware_target, read_dbx
 from imgscan.yaml_safe import TextDatesLoader, day
@@ -46,11 +46,10 @@ COLUMNS = (
     "recovery_free_mb",
     *LABELS,
 )
-SUFFIXES = (".csv", ".yaml", ".yml")
 
 
 def is_manifest(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in SUFFIXES
+    return path.is_file() and path.suffix.lower() in HOST_LIST_SUFFIXES
 
 
 Values = dict[tuple[str, str], Any]  # (column, text as written): its value, read once per host list

@@ -25,6 +25,7 @@ from typing import Any
 
 from imgscan.errors import NotAnImage, UnreadableImage
 from imgscan.hashing import PendingDigest, file_sha256, tree_sha256
+from imgscan.hosts import HOST_LIST_SUFFIXES
 from imgscan.image.partitions import Partition
 from imgscan.image.sniff import LOADED, READABLE, compressed, other_disk, read_header, too_short
 from imgscan.image.volume import (
@@ -118,6 +119,8 @@ def _identify(path: Path) -> str:
         header = read_header(path)
     except OSError as exc:
         raise UnreadableImage(str(path), f"cannot read ({exc.strerror or exc})") from exc
+    if header.format == "unknown" and path.suffix.lower() in HOST_LIST_SUFFIXES:
+        raise NotAnImage(str(path), "a host list, not a disk image", "imgscan fleet judges the hosts a list names")
     if header.format == "unknown":
         problem = (
             too_short(path)

@@ -24,7 +24,12 @@ def header(view: Listing) -> list[str]:
 
 def plain(value: object) -> str:
     """An evidence value as a person reads it: a list as its items joined by commas, a mapping as key=value
-    pairs (Python's `['a', 'b']` is not what a report shows)."""
+    pairs, nothing (JSON's null, an empty list) as "none", a truth as "yes" or "no" (Python's `['a', 'b']`,
+    `None` and `False` are not what a report shows)."""
+    if value is None or value == [] or value == ():
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, list | tuple):
         return ", ".join(map(plain, value))
     if isinstance(value, dict):

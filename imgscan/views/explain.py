@@ -31,7 +31,8 @@ def explain_table(explained: Sequence[Explanation]) -> str:
     observing = dict.fromkeys(rule for item in explained for rule in item["observed_by"])
     if observing:
         lines.append(f"a log that shows one of these failure codes is reported by: {', '.join(observing)}")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    return text if text.endswith("\n") else text + "\n"  # the shell's prompt starts on a line of its own
 
 
 def _alias(alias: AliasExplanation, item: Explanation) -> str:
