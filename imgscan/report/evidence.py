@@ -109,8 +109,8 @@ class CatalogEvidence(TypedDict):
     timestamp: NotRequired[str]
     timestamp_time: NotRequired[str | None]
     tsa_has_timestamping_eku: NotRequired[bool]
-    status: NotRequired[str]
-    status_as_of: NotRequired[str]
+    status: NotRequired[str]  # the verdict whatever the day: `expires` is a signature with an end (`valid_until`)
+    status_as_of: NotRequired[str]  # what that verdict is on the as-of day: `expires` before the end, `expired` after
     cause: NotRequired[str | None]
     valid_until: NotRequired[str | None]
     reason: NotRequired[str | None]
