@@ -27,7 +27,6 @@ NETWORKS = ("unknown", "online", "offline", "proxy")
 LABELS = ("site", "ring", "owner")  # a host's free labels: no check reads them; the fleet's views show and filter them
 # networks where a revocation server may be unreachable: where an offline-revocation setting bites
 CRL_UNREACHABLE = frozenset({"unknown", "offline", "proxy"})
-HOST_LIST_SUFFIXES = (".csv", ".yaml", ".yml")  # a list of hosts for `imgscan fleet`: never an image
 
 
 @dataclass(frozen=True)

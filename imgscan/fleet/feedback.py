@@ -12,7 +12,7 @@ from typing import Any
 from tqdm import tqdm
 
 from imgscan import progress
-from imgscan.fleet.stored_report import first_failing_day
+from imgscan.fleet.summary import first_failing_day
 from imgscan.severity import Severity
 
 

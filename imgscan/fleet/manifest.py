@@ -27,8 +27,8 @@ import yaml
 
 from imgscan.errors import ImgscanError
 from imgscan.fleet.host import FleetHost
-from imgscan.hosts import HOST_LIST_SUFFIXES, LABELS, NETWORKS, HostFacts
-from imgscan.image.sniff import read_header
+from imgscan.hosts import LABELS, NETWORKS, HostFacts
+from imgscan.image.sniff import HOST_LIST_SUFFIXES, read_header
 from imgscan.signing.firmware_db import UNKNOWN, firmware_target, read_dbx
 from imgscan.yaml_safe import TextDatesLoader, day
 

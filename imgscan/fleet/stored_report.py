@@ -85,7 +85,7 @@ def failing_days(every: list[Any]) -> tuple[tuple[Severity, str | None], ...]:
     prediction's start, or the day a log first shows it), or None when none is dated. A consequence counts
     at its root cause's severity and dates it (a log showing the failure dates a cause that is not dated
     itself). A host's first failing day is then chosen by `--fail-on` when its row is shown: a finding
-    below it fails nothing, so its day is not the host's (`first_failing_day`)."""
+    below it fails nothing, so its day is not the host's (summary.first_failing_day)."""
     counts_at = {f["id"]: gating_severity(f) for f in every if f.get("id") and not f.get("caused_by")}
     days: dict[Severity, list[str]] = {}
     for f in every:
@@ -99,18 +99,8 @@ def failing_days(every: list[Any]) -> tuple[tuple[Severity, str | None], ...]:
 
 
 def encode_failing_days(days: tuple[tuple[Severity, str | None], ...], deployed: str | None) -> str:
-    """`failing_days` as the store keeps them (`critical=2013-06-30;high=`), never before the host was
-    deployed: an undated failure hits it from the day it comes up."""
+    """`failing_days` as the store keeps them (`critical=2013-06-30;high=`; summary.first_failing_day reads
+    them), never before the host was deployed: an undated failure hits it from the day it comes up."""
     if deployed:
         days = tuple((level, max(day or deployed, deployed)) for level, day in days)
     return ";".join(f"{level}={day or ''}" for level, day in days)
-
-
-def first_failing_day(stored: str | None, fallback: str | None, fail_on: Severity) -> str:
-    """The first day a host fails by `fail_on`, from its stored `failing_days`: the earliest dated day of a
-    severity at or above it ("" when none is dated). A row stored before imgscan kept them (None) gives
-    `fallback`, the first day of any of its findings."""
-    if stored is None:
-        return fallback or ""
-    pairs = (pair.partition("=") for pair in stored.split(";") if pair)
-    return min((day for level, _, day in pairs if day and Severity.parse(level) >= fail_on), default="")

@@ -27,7 +27,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from imgscan.fleet.stored_report import first_failing_day
 from imgscan.hosts import LABELS
 from imgscan.severity import Severity
 from imgscan.views import json_view
@@ -53,6 +52,16 @@ COLUMNS = (
 )
 NAMES_PER_LINE = 6  # a date's hosts listed by name; the rest counted
 CHAR = 7.0  # a generous width of one 11 px character: date labels are kept inside the chart and apart
+
+
+def first_failing_day(stored: str | None, fallback: str | None, fail_on: Severity) -> str:
+    """The first day a host fails by `fail_on`, from its stored `failing_days` (stored_report.encode_failing_days
+    writes them): the earliest dated day of a severity at or above it ("" when none is dated). A row stored before
+    imgscan kept them (None) gives `fallback`, the first day of any of its findings."""
+    if stored is None:
+        return fallback or ""
+    pairs = (pair.partition("=") for pair in stored.split(";") if pair)
+    return min((day for level, _, day in pairs if day and Severity.parse(level) >= fail_on), default="")
 
 
 def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, Any]]:

@@ -25,9 +25,8 @@ from typing import Any
 
 from imgscan.errors import NotAnImage, UnreadableImage
 from imgscan.hashing import PendingDigest, file_sha256, tree_sha256
-from imgscan.hosts import HOST_LIST_SUFFIXES
 from imgscan.image.partitions import Partition
-from imgscan.image.sniff import LOADED, READABLE, compressed, other_disk, read_header, too_short
+from imgscan.image.sniff import HOST_LIST_SUFFIXES, LOADED, READABLE, compressed, other_disk, read_header, too_short
 from imgscan.image.volume import (
     CONFIG_DIR,
     CONFIG_HIVES,
