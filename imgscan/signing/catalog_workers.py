@@ -29,13 +29,16 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from multiprocessing import forkserver, resource_tracker
+from threading import BrokenBarrierError
 from typing import TYPE_CHECKING
 
 from imgscan.interrupt import deferred
 
 if TYPE_CHECKING:
+    from multiprocessing.synchronize import Barrier
+
     from imgscan.signing.catalog import Catalog
     from imgscan.signing.validity import Judge, Verdict
 
@@ -84,12 +87,20 @@ def workers_for(jobs: int | None, catalogs: int) -> int:
 _WORKER_JUDGE: Judge | None = None
 
 
-def _start_worker(judge: Judge) -> None:
+def _start_worker(judge: Judge, everyone: Barrier) -> None:
     """Ctrl-C reaches every process of the terminal's group: the scan handles it (it stops sending work
-    and shuts the pool down), so a worker ignores it instead of dying with a traceback on stderr."""
+    and shuts the pool down), so a worker ignores it instead of dying with a traceback on stderr.
+
+    Each worker then waits for all the others to have come this far, which is after each has read its
+    start-up message: so no worker runs a task while another is still starting, and the first no-op done
+    (`Judging.started`) means every worker is up. Without it one worker could run every no-op while another
+    was still reading its start-up message; a scan interrupted then shut the pool down, unlinking the
+    semaphores that message names, and the late worker printed a FileNotFoundError traceback (a CI run)."""
     global _WORKER_JUDGE
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_JUDGE = judge
+    with suppress(BrokenBarrierError):  # a worker that never came: the pool breaks, and the scan says so
+        everyone.wait(STARTED_WAIT)
 
 
 def _judge_batch(tasks: list[Task]) -> list[Known]:
@@ -270,7 +281,8 @@ def _open_pool(judge: Judge, workers: int) -> ProcessPoolExecutor | None:
     except OSError as exc:  # e.g. a TMPDIR too long for the server's socket (an AF_UNIX path holds 107 bytes)
         log.info("catalog workers cannot start (%s): judging the catalogs in this process", exc)
         return None
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(judge,))
+    everyone = context.Barrier(workers)
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(judge, everyone))
 
 
 @contextmanager
