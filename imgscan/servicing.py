@@ -174,10 +174,11 @@ def _manifest_facts(data: bytes) -> tuple[str | None, str | None, str | None]:
 Registration = tuple[int | None, datetime | None, str | None]
 
 
-def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]:
+def read_packages(volume: WindowsVolume, software: Hive | None) -> tuple[list[Package], list[dict[str, str]]]:
     """All packages: registered ones (with their files, or a problem saying which are missing)
-    and .mum files without a registration. Without SOFTWARE (`software` None: missing or unreadable) the
-    packages are the .mum files, each with its state unknown."""
+    and .mum files without a registration; and the damaged cells met reading the registrations. Without
+    SOFTWARE (`software` None: missing or unreadable) the packages are the .mum files, each with its state
+    unknown; so is each package not found registered when a damaged cell may hide its registration."""
     files = {name.lower(): name for name in volume.listdir(PACKAGES_DIR)}
     registered: dict[str, Registration] = {}
     for sub, values in _package_keys(software):
@@ -191,17 +192,19 @@ def read_packages(volume: WindowsVolume, software: Hive | None) -> list[Package]
         )
     identities = set(registered) | {files[n][:-4] for n in files if n.endswith(".mum")}
     packages = [_package(volume, identity, registered.get(identity), files) for identity in sorted(identities, key=str.lower)]
-    if software is not None and not registration_damage(software):
-        return packages
-    # a package not found among the registrations may be one a damaged key hides: its state is unknown
-    return [p if p.state is not None else replace(p, registrations_read=False) for p in packages]
+    if software is None:
+        return [replace(p, registrations_read=False) for p in packages], []
+    damage = [p for p in software.problems if under_registrations(software.path, p["path"])]
+    if damage:  # a package not found registered may be one a damaged key hides
+        packages = [p if p.state is not None else replace(p, registrations_read=False) for p in packages]
+    return packages, damage
 
 
-def registration_damage(software: Hive) -> list[dict[str, str]]:
-    """The damaged cells met reading the CBS package registrations (the Packages key, its subkey list, a
-    package's key or values): each loses registrations, so which packages are installed is not known whole."""
-    where = f"{software.path}\\{CBS_PACKAGES}".lower()
-    return [p for p in software.problems if p["path"].lower() == where or p["path"].lower().startswith(where + "\\")]
+def under_registrations(software_path: str, path: str) -> bool:
+    """Whether `path` (a hive problem's, or an `errors` entry's) is the CBS Packages key of the SOFTWARE hive
+    at `software_path` or a key under it: a damaged cell there loses package registrations."""
+    where = f"{software_path}\\{CBS_PACKAGES}".lower()
+    return path.lower() == where or path.lower().startswith(where + "\\")
 
 
 def _package_keys(software: Hive | None) -> list[tuple[Any, dict[str, Any]]]:

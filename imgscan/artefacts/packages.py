@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from imgscan.artefacts.machine_hives import MACHINE_HIVES
 from imgscan.kinds import ErrorList, Kind, Section
-from imgscan.servicing import Package, qfe_rows, read_packages, registration_damage
+from imgscan.servicing import Package, qfe_rows, read_packages
 
 if TYPE_CHECKING:
     from imgscan.kinds import InventoryContext, Loader
@@ -26,7 +26,7 @@ class Packages:
     packages: list[Package] = field(default_factory=list)
     mitigation: str | None = None  # the installed EKU_MITIGATIONS update, if any
     errors: list[dict[str, str]] = field(default_factory=list)
-    # damaged cells met reading the package registrations in SOFTWARE (servicing.registration_damage): the
+    # damaged cells met reading the package registrations in SOFTWARE (servicing.read_packages): the
     # packages they hide were judged as not registered by no check; a hive-unreadable finding says so
     registrations_damaged: list[dict[str, str]] = field(default_factory=list)
 
@@ -35,8 +35,7 @@ class Packages:
 
 
 def load(art: Loader) -> Packages:
-    software = art.get(MACHINE_HIVES).software
-    packages = read_packages(art.volume, software)
+    packages, damage = read_packages(art.volume, art.get(MACHINE_HIVES).software)
     installed = {p.kb for p in packages if p.installed}
     return Packages(
         packages=packages,
@@ -47,7 +46,7 @@ def load(art: Loader) -> Packages:
             for p in packages
             if p.problem and not (p.installed and None in (p.mum_path, p.cat_path))
         ],
-        registrations_damaged=registration_damage(software) if software is not None else [],
+        registrations_damaged=damage,
     )
 
 

@@ -116,10 +116,10 @@ def _hidden_registrations(report: Report) -> tuple[str, str] | None:
     """(path, what is wrong) of the first damaged cell met reading the package registrations in a SOFTWARE
     hive that was read (an `errors` entry at a path under its CBS Packages key); None when there was none."""
     from imgscan.image.volume import CONFIG_DIR, child_path
-    from imgscan.servicing import CBS_PACKAGES
+    from imgscan.servicing import under_registrations
 
-    where = child_path(CONFIG_DIR, "SOFTWARE").lower() + "\\" + CBS_PACKAGES.lower()
-    entry = next((e for e in report["errors"] if e["path"].lower() == where or e["path"].lower().startswith(where + "\\")), None)
+    software = child_path(CONFIG_DIR, "SOFTWARE")
+    entry = next((e for e in report["errors"] if under_registrations(software, e["path"])), None)
     return (entry["path"], entry["message"]) if entry else None
 
 

@@ -317,8 +317,15 @@ class Store:
         # a host the host list does not name is named by its image's ComputerName, which copies of an image share:
         # its progress line names the image too, by its path (copies in two folders share a file name)
         image = None if result.get("host") else str(result["key"])
-        summary = {"host": host, "image": image, "status": status, "worst": worst, "error": error}
-        return row, summary | {"first_failure": first, "failing_days": failing}
+        return row, {
+            "host": host,
+            "image": image,
+            "status": status,
+            "worst": worst,
+            "error": error,
+            "first_failure": first,
+            "failing_days": failing,
+        }
 
     def mark(self, run_id: int, keys: list[str], origin: str) -> None:
         """Say how hosts a resumed run kept got into it (reused: judged before, nothing changed)."""

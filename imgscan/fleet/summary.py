@@ -70,6 +70,7 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
     table = []
     failing: dict[str, bool] = {}  # worst severity: whether it fails the gate
     labels: dict[tuple[str, object], str] = {}  # (image path, which image of a WIM): its short label
+    days: dict[tuple[str | None, str | None], str] = {}  # (stored failing days, first failure): the failing day
     for r in rows:
         scanned = r["status"] != "error"
         whole = scanned and not r["error"]  # judged, and no check crashed (fleet.store.incomplete)
@@ -77,6 +78,8 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
         if worst not in failing:
             failing[worst] = bool(worst) and Severity.parse(worst) >= fail_on
         fails = scanned and failing[worst]
+        if fails and (stored := (r["failing_days"], r["first_failure"])) not in days:
+            days[stored] = first_failing_day(*stored, fail_on)
         which = r.get("image_index") or r.get("image_name")
         if (r["path"], which) not in labels:
             labels[r["path"], which] = Path(str(r["path"])).name + (f" #{which}" if which else "")
@@ -92,7 +95,7 @@ def summarize(rows: list[dict[str, Any]], fail_on: Severity) -> list[dict[str, A
                 "worst": r["worst"] or "",
                 "rules": r["rules"] or "",
                 # the first day a finding at or above --fail-on fails: a host that passes has none
-                "first_failure": first_failing_day(r["failing_days"], r["first_failure"], fail_on) if fails else "",
+                "first_failure": days[r["failing_days"], r["first_failure"]] if fails else "",
                 "error": str(r["error"] or ""),
                 "as_of": r.get("judged_on") or "",  # the day the host was judged on (its deployment day when later)
                 "labels": r["labels"],

@@ -118,9 +118,9 @@ def _identify(path: Path) -> str:
         header = read_header(path)
     except OSError as exc:
         raise UnreadableImage(str(path), f"cannot read ({exc.strerror or exc})") from exc
-    if header.format == "unknown" and path.suffix.lower() in HOST_LIST_SUFFIXES:
-        raise NotAnImage(str(path), "a host list, not a disk image", "imgscan fleet judges the hosts a list names")
     if header.format == "unknown":
+        if path.suffix.lower() in HOST_LIST_SUFFIXES:
+            raise NotAnImage(str(path), "a host list, not a disk image", "imgscan fleet judges the hosts a list names")
         problem = (
             too_short(path)
             or compressed(path)

@@ -15,9 +15,9 @@ READABLE = (
     "a VM (OVA, OVF, VMX, VBOX, VMCX, libvirt XML, Proxmox .conf, XVA, Veeam VBK, Proxmox VMA) "
     "or a triage collection (tar, tar.gz, zip, KAPE VHDX)"
 )
+HOST_LIST_SUFFIXES = (".csv", ".yaml", ".yml")  # a list of hosts for `imgscan fleet`: never an image
 # the containers dissect.target's loaders open (imgscan.image.loaded): VM descriptors that name disks,
 # and archives of a volume's files
-HOST_LIST_SUFFIXES = (".csv", ".yaml", ".yml")  # a list of hosts for `imgscan fleet`: never an image
 LOADED = ("ova", "ovf", "vmx", "vbox", "vmcx", "hyperv-xml", "libvirt", "proxmox", "xva", "vbk", "vma", "tar", "zip")
 # a key every VMware .vmx has, at the start of a line (the file is plain text, `key = "value"`)
 _VMX_KEY = re.compile(rb'(?m)^\s*(config\.version|virtualHW\.version)\s*=\s*"')
