@@ -95,7 +95,8 @@ def _start_worker(judge: Judge, everyone: Barrier) -> None:
     start-up message: so no worker runs a task while another is still starting, and the first no-op done
     (`Judging.started`) means every worker is up. Without it one worker could run every no-op while another
     was still reading its start-up message; a scan interrupted then shut the pool down, unlinking the
-    semaphores that message names, and the late worker printed a FileNotFoundError traceback (a CI run)."""
+    semaphores that message names. (A FileNotFoundError traceback from a starting worker after a Ctrl-C, seen
+    in CI runs under load, still happens now and then: this closes one way to it, not every one.)"""
     global _WORKER_JUDGE
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_JUDGE = judge
